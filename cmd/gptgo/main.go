@@ -1,0 +1,134 @@
+// Command gptgo is the whole GPT stack in one binary: inspect and quantize
+// GGUF files, run and chat with models, and (as the project grows) train,
+// serve and build on them. `gptgo help` lists the commands.
+//
+// This is the only package that reads flags and the environment, prints
+// progress and exits; every command is a function from arguments to error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one verb of the CLI. Each lives in its own file and registers
+// itself in an init function.
+type command struct {
+	name    string
+	summary string // one line for `gptgo help`
+	usage   string // argument synopsis, e.g. "FILE"
+	run     func(ctx context.Context, env *env, args []string) error
+}
+
+// env is what a command may touch of the outside world; tests swap it.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) {
+	if _, dup := commands[c.name]; dup {
+		panic("gptgo: command registered twice: " + c.name)
+	}
+	commands[c.name] = c
+}
+
+// errUsage makes main print the command's usage and exit with status 2.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+	os.Exit(runMain(ctx, e, os.Args[1:]))
+}
+
+// runMain runs the command line args and returns the exit status.
+func runMain(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			if c, ok := commands[args[1]]; ok {
+				printUsage(e.stdout, c)
+				return 0
+			}
+		}
+		printHelp(e.stdout)
+		return 0
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(e.stderr, "gptgo: unknown command %q (see 'gptgo help')\n", args[0])
+		return 2
+	}
+	err := c.run(ctx, e, args[1:])
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		printUsage(e.stderr, c)
+		return 2
+	}
+	fmt.Fprintf(e.stderr, "gptgo %s: %v\n", c.name, err)
+	return 1
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "gptgo: the GPT stack in Go, from raw text to a working assistant.")
+	fmt.Fprintln(w, "\nUsage: gptgo COMMAND [arguments]\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\n'gptgo help COMMAND' or 'gptgo COMMAND -h' shows a command's flags.")
+}
+
+func printUsage(w io.Writer, c *command) {
+	fmt.Fprintf(w, "Usage: gptgo %s %s\n\n%s\n", c.name, c.usage, c.summary)
+}
+
+// newFlags returns a flag set for command c that prints to e.stderr.
+func newFlags(e *env, c string, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(c, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: gptgo %s %s\n\nFlags:\n", c, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments ("gptgo quantize IN OUT Q4_0 --threads 2") and returns the positionals.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

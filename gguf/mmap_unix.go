@@ -1,0 +1,23 @@
+//go:build unix
+
+package gguf
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+func mapFile(fd *os.File, size int64) ([]byte, func() error, error) {
+	if size == 0 {
+		return nil, func() error { return nil }, nil
+	}
+	if int64(int(size)) != size {
+		return nil, nil, unix.EFBIG
+	}
+	b, err := unix.Mmap(int(fd.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, func() error { return unix.Munmap(b) }, nil
+}

@@ -1,0 +1,7 @@
+// Package kernel holds gptgo's hot loops on flat slices: dot products of
+// every weight type against 8-bit or float activations, half-precision
+// conversions, and the vector operations of a Transformer layer. Each kernel
+// is single-threaded over the range it is given; callers split rows across
+// cores. Assembly (amd64 AVX2+FMA) sits beside a plain-Go version that is its
+// reference and fallback; the `purego` build tag forces plain Go.
+package kernel
