@@ -1,3 +1,5 @@
+// Reference: GGUF specification (ggml/docs/gguf.md), "File Structure": the file is mapped, not read.
+
 package gguf
 
 import (

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 
 	"github.com/gptgo/gptgo/tensor"
 )
@@ -19,6 +20,26 @@ const DefaultAlignment = 32
 
 // MaxDims is the most dimensions a tensor may have (GGML_MAX_DIMS).
 const MaxDims = 4
+
+// MaxNameLen is the longest tensor name, in bytes, that llama.cpp accepts
+// (GGML_MAX_NAME is 64 including the terminating NUL).
+const MaxNameLen = 63
+
+// MaxKeyLen is the longest metadata key the GGUF specification allows.
+const MaxKeyLen = 65535
+
+// MaxAlignment bounds general.alignment: GGUF files use 32, and a larger
+// value only wastes space, so a huge one is treated as damage.
+const MaxAlignment = 1 << 20
+
+// Smallest on-disk sizes of a metadata entry (8-byte key length, a one-byte
+// key, a 4-byte type and a one-byte value) and of a tensor info (8-byte name
+// length, a one-byte name, n_dims, one dimension, type, offset). They bound
+// the counts in the header before anything is allocated for them.
+const (
+	minKVBytes     = 8 + 1 + 4 + 1
+	minTensorBytes = 8 + 1 + 4 + 8 + 4 + 8
+)
 
 // TensorInfo describes one tensor of a file.
 type TensorInfo struct {
@@ -137,6 +158,9 @@ func Parse(data []byte) (*File, error) {
 	}
 	version := r.u32("version")
 	if r.err == nil && version != 2 && version != 3 {
+		if bits.ReverseBytes32(version) == 2 || bits.ReverseBytes32(version) == 3 {
+			return nil, fmt.Errorf("gguf: version field %#08x: the file is big-endian (version %d); only little-endian GGUF files are supported", version, bits.ReverseBytes32(version))
+		}
 		return nil, fmt.Errorf("gguf: version %d not supported (2 and 3 are)", version)
 	}
 	nt := r.u64("tensor_count")
@@ -144,17 +168,20 @@ func Parse(data []byte) (*File, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	// Every entry takes at least 8+4 bytes (an empty key and a type), every tensor 8+4+8+4 bytes.
-	if nkv > uint64(len(data))/12 {
-		return nil, fmt.Errorf("gguf: metadata_kv_count %d too large for a file of %d bytes", nkv, len(data))
+	left := uint64(len(data) - r.off)
+	if nkv > left/minKVBytes {
+		return nil, fmt.Errorf("gguf: metadata_kv_count %d too large for the %d bytes after the header", nkv, left)
 	}
-	if nt > uint64(len(data))/24 {
-		return nil, fmt.Errorf("gguf: tensor_count %d too large for a file of %d bytes", nt, len(data))
+	if nt > (left-nkv*minKVBytes)/minTensorBytes {
+		return nil, fmt.Errorf("gguf: tensor_count %d too large for the %d bytes after the header", nt, left)
 	}
 	f := &File{Version: version, data: data, index: map[string]int{}, tidx: map[string]int{}}
 	f.KV = make([]KV, 0, nkv)
 	for i := uint64(0); i < nkv; i++ {
 		key := r.str("metadata key")
+		if r.err == nil && (key == "" || len(key) > MaxKeyLen) {
+			return nil, fmt.Errorf("gguf: metadata entry %d: key length %d outside 1..%d", i, len(key), MaxKeyLen)
+		}
 		t := Type(r.u32("metadata value type"))
 		v := r.value(key, t, 0)
 		if r.err != nil {
@@ -169,8 +196,8 @@ func Parse(data []byte) (*File, error) {
 	f.Alignment = DefaultAlignment
 	if v, ok := f.Lookup("general.alignment"); ok {
 		a, ok := v.Uint()
-		if !ok || v.Type != TypeUint32 || a == 0 || a&(a-1) != 0 || a > 1<<20 {
-			return nil, fmt.Errorf("gguf: general.alignment %v is not a power of two uint32", v.X)
+		if !ok || v.Type != TypeUint32 || a == 0 || a&(a-1) != 0 || a > MaxAlignment {
+			return nil, fmt.Errorf("gguf: general.alignment %v (type %v) is not a power of two u32 up to %d", v.X, v.Type, MaxAlignment)
 		}
 		f.Alignment = int(a)
 	}
@@ -180,6 +207,9 @@ func Parse(data []byte) (*File, error) {
 		nd := r.u32("tensor n_dims")
 		if r.err != nil {
 			return nil, r.err
+		}
+		if name == "" || len(name) > MaxNameLen {
+			return nil, fmt.Errorf("gguf: tensor %d: name length %d outside 1..%d", i, len(name), MaxNameLen)
 		}
 		if nd == 0 || nd > MaxDims {
 			return nil, fmt.Errorf("gguf: tensor %q: n_dims %d outside 1..%d", name, nd, MaxDims)
@@ -207,6 +237,9 @@ func Parse(data []byte) (*File, error) {
 		}
 		if ti.Shape[0]%int64(ti.DType.BlockSize()) != 0 {
 			return nil, fmt.Errorf("gguf: tensor %q: row length %d is not a multiple of the %v block size %d", name, ti.Shape[0], ti.DType, ti.DType.BlockSize())
+		}
+		if n/int64(ti.DType.BlockSize()) > math.MaxInt64/int64(ti.DType.TypeSize()) {
+			return nil, fmt.Errorf("gguf: tensor %q: %d elements of %v overflow the byte size", name, n, ti.DType)
 		}
 		size, err := ti.DType.RowSize(n)
 		if err != nil {
@@ -243,11 +276,7 @@ func Parse(data []byte) (*File, error) {
 }
 
 func checkOverlaps(ts []TensorInfo) error {
-	order := make([]int, len(ts))
-	for i := range order {
-		order[i] = i
-	}
-	sortByOffset(order, ts)
+	order := dataOrder(ts)
 	for k := 1; k < len(order); k++ {
 		a, b := &ts[order[k-1]], &ts[order[k]]
 		if a.Offset+uint64(a.Size) > b.Offset {
@@ -354,11 +383,7 @@ func (r *reader) value(key string, t Type, depth int) Value {
 	case TypeFloat32:
 		v.X = math.Float32frombits(r.u32(key))
 	case TypeBool:
-		b := r.u8(key)
-		if r.err == nil && b > 1 {
-			r.err = fmt.Errorf("gguf: key %q: bool value %d is not 0 or 1", key, b)
-		}
-		v.X = b == 1
+		v.X = r.boolean(key)
 	case TypeString:
 		v.X = r.str(key)
 	case TypeUint64:
@@ -394,6 +419,17 @@ func (r *reader) value(key string, t Type, depth int) Value {
 	return v
 }
 
+// boolean reads a bool byte. llama.cpp reads any non-zero byte as true; we
+// reject 2…255 so that every file we accept is written back byte for byte.
+func (r *reader) boolean(key string) bool {
+	off := r.off
+	b := r.u8(key)
+	if r.err == nil && b > 1 {
+		r.err = fmt.Errorf("gguf: key %q: bool value %d at offset %d is not 0 or 1", key, b, off)
+	}
+	return b == 1
+}
+
 func readArray[T any](r *reader, n int, get func() T) []T {
 	s := make([]T, n)
 	for i := range s {
@@ -419,7 +455,7 @@ func (r *reader) array(key string, et Type, n, depth int) any {
 	case TypeFloat32:
 		return readArray(r, n, func() float32 { return math.Float32frombits(r.u32(key)) })
 	case TypeBool:
-		return readArray(r, n, func() bool { return r.value(key, TypeBool, depth).X.(bool) })
+		return readArray(r, n, func() bool { return r.boolean(key) })
 	case TypeString:
 		return readArray(r, n, func() string { return r.str(key) })
 	case TypeUint64:
