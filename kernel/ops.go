@@ -1,0 +1,214 @@
+// Reference: ggml/src/ggml-cpu/ggml-cpu.c (ggml_compute_forward_rms_norm_f32, _norm_f32, _soft_max_f32,
+// _rope_f32 with ggml_rope_cache_init, ggml_vec_silu_f32, ggml_vec_gelu_f32 with GGML_GELU_FP16).
+
+package kernel
+
+import "math"
+
+// The vector operations of a Transformer layer, on one row at a time. Each
+// follows ggml's order of operations (float64 sums where ggml uses
+// ggml_float, a separate scale then weight multiply in the norms, the
+// cumulative float32 theta in RoPE) so that gptgo's logits land within a few
+// thousandths of llama.cpp's on the same file. The naive float64 versions in
+// ops_test.go are their references.
+
+// RMSNorm writes dst[i] = (x[i] / sqrt(mean(x²) + eps)) · w[i]. dst may be x.
+func RMSNorm(dst, x, w []float32, eps float32) {
+	n := len(x)
+	dst, w = dst[:n], w[:n]
+	var sum float64
+	for _, v := range x {
+		sum += float64(v * v)
+	}
+	mean := float32(sum / float64(n))
+	scale := 1 / float32(math.Sqrt(float64(mean+eps)))
+	for i, v := range x {
+		dst[i] = (v * scale) * w[i]
+	}
+}
+
+// LayerNorm writes dst[i] = ((x[i]-mean) / sqrt(var + eps)) · w[i] + b[i];
+// b may be nil (no bias). dst may be x.
+func LayerNorm(dst, x, w, b []float32, eps float32) {
+	n := len(x)
+	dst, w = dst[:n], w[:n]
+	var sum float64
+	for _, v := range x {
+		sum += float64(v)
+	}
+	mean := float32(sum / float64(n))
+	var sum2 float64
+	for i, v := range x {
+		d := v - mean
+		dst[i] = d
+		sum2 += float64(d * d)
+	}
+	variance := float32(sum2 / float64(n))
+	scale := 1 / float32(math.Sqrt(float64(variance+eps)))
+	if b == nil {
+		for i := range dst {
+			dst[i] = (dst[i] * scale) * w[i]
+		}
+		return
+	}
+	b = b[:n]
+	for i := range dst {
+		dst[i] = (dst[i]*scale)*w[i] + b[i]
+	}
+}
+
+// Softmax replaces x by exp(x[i]-max) / Σ exp(x[j]-max). Entries of -Inf
+// (masked positions) become 0. The sum runs in float64 as in ggml.
+func Softmax(x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		if v > m {
+			m = v
+		}
+	}
+	var sum float64
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - m)))
+		x[i] = e
+		sum += float64(e)
+	}
+	Scale(x, float32(1/sum))
+}
+
+// RopeCache fills cache (len ≥ nDims) with the (cos θᵢ, sin θᵢ) pairs for
+// position pos: θᵢ = freqScale · pos · base^(-2i/nDims) / factors[i].
+// Like ggml, base^(-2i/nDims) is built by repeated float32 multiplication,
+// not pow, so the angles match llama.cpp's to the last bit. freqScale is
+// 1/factor for linear scaling (1 without); factors are llama-3's per-pair
+// frequency divisors ("rope_freqs.weight"), nil for none.
+func RopeCache(cache []float32, pos, nDims int, base, freqScale float32, factors []float32) {
+	// The exponent is a float32 quotient, as in ggml (-2.0f/n_dims).
+	thetaScale := float32(math.Pow(float64(base), float64(float32(-2)/float32(nDims))))
+	theta := float32(pos)
+	for i0 := 0; i0 < nDims; i0 += 2 {
+		ff := float32(1)
+		if factors != nil {
+			ff = factors[i0/2]
+		}
+		t := freqScale * (theta / ff)
+		cache[i0] = float32(math.Cos(float64(t)))
+		cache[i0+1] = float32(math.Sin(float64(t)))
+		theta *= thetaScale
+	}
+}
+
+// RopeNorm rotates one head x in place by the angles in cache, pairing
+// adjacent elements (x[2i], x[2i+1]) — the original LLaMA ("normal") layout.
+// Elements from nDims on are left as they are.
+func RopeNorm(x, cache []float32, nDims int) {
+	for i0 := 0; i0 < nDims; i0 += 2 {
+		c, s := cache[i0], cache[i0+1]
+		x0, x1 := x[i0], x[i0+1]
+		x[i0] = x0*c - x1*s
+		x[i0+1] = x0*s + x1*c
+	}
+}
+
+// RopeNeox rotates one head x in place pairing x[i] with x[i+nDims/2] —
+// the GPT-NeoX layout used by Qwen2, Phi, Gemma and others.
+func RopeNeox(x, cache []float32, nDims int) {
+	h := nDims / 2
+	for i0 := 0; i0 < nDims; i0 += 2 {
+		c, s := cache[i0], cache[i0+1]
+		i := i0 / 2
+		x0, x1 := x[i], x[i+h]
+		x[i] = x0*c - x1*s
+		x[i+h] = x0*s + x1*c
+	}
+}
+
+// SiLU writes dst[i] = x[i] / (1 + exp(-x[i])). dst may be x.
+func SiLU(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = v / (1 + float32(math.Exp(float64(-v))))
+	}
+}
+
+// SwiGLU writes dst[i] = silu(gate[i]) · up[i], the gated feed-forward of
+// LLaMA and its descendants. dst may alias gate or up.
+func SwiGLU(dst, gate, up []float32) {
+	n := len(gate)
+	dst, up = dst[:n], up[:n]
+	for i, g := range gate {
+		dst[i] = (g / (1 + float32(math.Exp(float64(-g))))) * up[i]
+	}
+}
+
+const (
+	geluCoefA      = 0.044715
+	geluSqrt2OverP = 0.79788456080286535587989211986876
+)
+
+// geluTanh is GELU's tanh approximation in float32 arithmetic.
+func geluTanh(x float32) float32 {
+	return 0.5 * x * (1 + float32(math.Tanh(float64(geluSqrt2OverP*x*(1+geluCoefA*x*x)))))
+}
+
+// GELU writes dst[i] = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). dst may be x.
+func GELU(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = geluTanh(v)
+	}
+}
+
+// GELUF16 is GELU as ggml's CPU backend computes it: the input is rounded to
+// half precision, and so is the result (ggml looks both up in a 64Ki-entry
+// half-precision table); inputs beyond ±10 are clamped to 0 and x. Models
+// compared against llama.cpp use this one.
+func GELUF16(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		switch {
+		case v <= -10:
+			dst[i] = 0
+		case v >= 10:
+			dst[i] = v
+		default:
+			h := FP16ToFP32(FP32ToFP16(v))
+			dst[i] = FP16ToFP32(FP32ToFP16(geluTanh(h)))
+		}
+	}
+}
+
+// Add writes dst[i] = a[i] + b[i]. dst may alias a or b.
+func Add(dst, a, b []float32) {
+	n := len(a)
+	dst, b = dst[:n], b[:n]
+	for i := range a {
+		dst[i] = a[i] + b[i]
+	}
+}
+
+// Mul writes dst[i] = a[i] · b[i]. dst may alias a or b.
+func Mul(dst, a, b []float32) {
+	n := len(a)
+	dst, b = dst[:n], b[:n]
+	for i := range a {
+		dst[i] = a[i] * b[i]
+	}
+}
+
+// Scale multiplies x by s in place.
+func Scale(x []float32, s float32) {
+	for i := range x {
+		x[i] *= s
+	}
+}
+
+// RoundF16 rounds x in place to the nearest half-precision value, as ggml
+// does to activations that meet an F16 operand (the KV cache).
+func RoundF16(x []float32) {
+	for i, v := range x {
+		x[i] = FP16ToFP32(FP32ToFP16(v))
+	}
+}
