@@ -1,0 +1,348 @@
+// Reference: ggml/src/ggml-common.h (block_q2_K … block_q6_K) and ggml/src/ggml-cpu/ggml-cpu-quants.c
+// (the scalar branches of ggml_vec_dot_q2_K_q8_K … ggml_vec_dot_q6_K_q8_K).
+
+package kernel
+
+import (
+	"encoding/binary"
+	"unsafe"
+)
+
+// The K-quant weight blocks, each 256 elements, as ggml lays them out. The
+// dot products below read them as raw bytes at these offsets; the structs
+// are the documentation and the source of the offset constants.
+
+// blockQ2K: 16 sub-blocks of 16; value = d×(sc&15)×q − dmin×(sc>>4), q in 0…3.
+type blockQ2K struct {
+	scales [QKK / 16]uint8 // low nibble: scale, high nibble: min, per sub-block
+	qs     [QKK / 4]uint8  // 2-bit quants; byte l of each 32-byte group holds elements l, l+32, l+64, l+96
+	d      uint16          // fp16 super-block scale of the scales
+	dmin   uint16          // fp16 super-block scale of the mins
+}
+
+// blockQ3K: 16 sub-blocks of 16; value = d×(sc−32)×(q−4), q in 0…7.
+type blockQ3K struct {
+	hmask  [QKK / 8]uint8 // third bit of each quant: bit k of byte l is element 32k+l
+	qs     [QKK / 4]uint8 // low 2 bits, packed as in Q2_K
+	scales [12]uint8      // sixteen 6-bit scales: low nibbles in bytes 0…7, top 2 bits in bytes 8…11
+	d      uint16         // fp16 super-block scale
+}
+
+// blockQ4K: 8 sub-blocks of 32; value = d×sc×q − dmin×m, q in 0…15.
+type blockQ4K struct {
+	d      uint16         // fp16 scale of the 6-bit scales
+	dmin   uint16         // fp16 scale of the 6-bit mins
+	scales [12]uint8      // eight 6-bit scales and eight 6-bit mins (see scaleMinK4)
+	qs     [QKK / 2]uint8 // 4-bit quants; 32-byte group c: low nibbles elements 64c…, high 64c+32…
+}
+
+// blockQ5K: as Q4_K plus a fifth bit per quant, q in 0…31.
+type blockQ5K struct {
+	d      uint16
+	dmin   uint16
+	scales [12]uint8
+	qh     [QKK / 8]uint8 // fifth bit: bit b of byte l is element 32b+l
+	qs     [QKK / 2]uint8 // low 4 bits, packed as in Q4_K
+}
+
+// blockQ6K: 16 sub-blocks of 16; value = d×sc×(q−32), q in 0…63.
+type blockQ6K struct {
+	ql     [QKK / 2]uint8 // low 4 bits
+	qh     [QKK / 4]uint8 // high 2 bits
+	scales [QKK / 16]int8 // signed 8-bit sub-block scales
+	d      uint16         // fp16 super-block scale
+}
+
+const (
+	blockQ2KBytes = int(unsafe.Sizeof(blockQ2K{}))
+	q2KOffScales  = int(unsafe.Offsetof(blockQ2K{}.scales))
+	q2KOffQs      = int(unsafe.Offsetof(blockQ2K{}.qs))
+	q2KOffD       = int(unsafe.Offsetof(blockQ2K{}.d))
+	q2KOffDmin    = int(unsafe.Offsetof(blockQ2K{}.dmin))
+
+	blockQ3KBytes = int(unsafe.Sizeof(blockQ3K{}))
+	q3KOffHmask   = int(unsafe.Offsetof(blockQ3K{}.hmask))
+	q3KOffQs      = int(unsafe.Offsetof(blockQ3K{}.qs))
+	q3KOffScales  = int(unsafe.Offsetof(blockQ3K{}.scales))
+	q3KOffD       = int(unsafe.Offsetof(blockQ3K{}.d))
+
+	blockQ4KBytes = int(unsafe.Sizeof(blockQ4K{}))
+	q4KOffD       = int(unsafe.Offsetof(blockQ4K{}.d))
+	q4KOffDmin    = int(unsafe.Offsetof(blockQ4K{}.dmin))
+	q4KOffScales  = int(unsafe.Offsetof(blockQ4K{}.scales))
+	q4KOffQs      = int(unsafe.Offsetof(blockQ4K{}.qs))
+
+	blockQ5KBytes = int(unsafe.Sizeof(blockQ5K{}))
+	q5KOffD       = int(unsafe.Offsetof(blockQ5K{}.d))
+	q5KOffDmin    = int(unsafe.Offsetof(blockQ5K{}.dmin))
+	q5KOffScales  = int(unsafe.Offsetof(blockQ5K{}.scales))
+	q5KOffQh      = int(unsafe.Offsetof(blockQ5K{}.qh))
+	q5KOffQs      = int(unsafe.Offsetof(blockQ5K{}.qs))
+
+	blockQ6KBytes = int(unsafe.Sizeof(blockQ6K{}))
+	q6KOffQl      = int(unsafe.Offsetof(blockQ6K{}.ql))
+	q6KOffQh      = int(unsafe.Offsetof(blockQ6K{}.qh))
+	q6KOffScales  = int(unsafe.Offsetof(blockQ6K{}.scales))
+	q6KOffD       = int(unsafe.Offsetof(blockQ6K{}.d))
+)
+
+// DotQ2_K returns Σ w[i]·x[i] over n elements (a multiple of 256): w holds
+// Q2_K blocks, x holds Q8_K blocks.
+func DotQ2_K(n int, w, x []byte) float32 { return dotQ2_K(n, w, x) }
+
+// DotQ3_K is DotQ2_K for Q3_K weights.
+func DotQ3_K(n int, w, x []byte) float32 { return dotQ3_K(n, w, x) }
+
+// DotQ4_K is DotQ2_K for Q4_K weights.
+func DotQ4_K(n int, w, x []byte) float32 { return dotQ4_K(n, w, x) }
+
+// DotQ5_K is DotQ2_K for Q5_K weights.
+func DotQ5_K(n int, w, x []byte) float32 { return dotQ5_K(n, w, x) }
+
+// DotQ6_K is DotQ2_K for Q6_K weights.
+func DotQ6_K(n int, w, x []byte) float32 { return dotQ6_K(n, w, x) }
+
+// The implementations in use; an amd64 init replaces them with assembly when
+// the CPU has AVX2 and FMA.
+var (
+	dotQ2_K = dotQ2_KGeneric
+	dotQ3_K = dotQ3_KGeneric
+	dotQ4_K = dotQ4_KGeneric
+	dotQ5_K = dotQ5_KGeneric
+	dotQ6_K = dotQ6_KGeneric
+)
+
+// All five dots share one shape: per super-block, integer products of the
+// weight quants with the 8-bit activations are summed per sub-block and
+// weighted by the integer sub-block scale, all exactly in int32; the
+// constant offset of each sub-block (the min, or the −4/−32 bias folded in
+// directly) is Σ x over the sub-block, which Q8_K carries as bsums. Floats
+// appear once per super-block: d_w·d_x·isum − dmin_w·d_x·summs.
+// Bounds: |isum| ≤ 256·63·31·127 for Q2_K…Q5_K (scale·quant·activation) and
+// 256·127·32·127 for Q6_K, both far below 2^31.
+
+// q8KBsum returns the j-th 16-element sum of a Q8_K block.
+func q8KBsum(y []byte, j int) int32 {
+	return int32(int16(binary.LittleEndian.Uint16(y[q8KOffBsums+2*j:])))
+}
+
+func dotQ2_KGeneric(n int, w, x []byte) float32 {
+	nb := n / QKK
+	w = w[:nb*blockQ2KBytes]
+	x = x[:nb*BlockQ8KBytes]
+	var sum float32
+	for i := 0; i < nb; i++ {
+		b := w[i*blockQ2KBytes : (i+1)*blockQ2KBytes]
+		y := x[i*BlockQ8KBytes : (i+1)*BlockQ8KBytes]
+		sc := b[q2KOffScales : q2KOffScales+16]
+		qs := b[q2KOffQs : q2KOffQs+64]
+		q8 := y[q8KOffQs : q8KOffQs+QKK]
+
+		var summs int32
+		for j := 0; j < 16; j++ {
+			summs += q8KBsum(y, j) * int32(sc[j]>>4)
+		}
+		var isum int32
+		for k := 0; k < 2; k++ { // two halves of 128 elements
+			q2 := qs[32*k : 32*k+32]
+			for j := 0; j < 4; j++ { // shift 2j picks elements 128k+32j…
+				shift := uint(2 * j)
+				a := q8[128*k+32*j : 128*k+32*j+32]
+				var s0, s1 int32
+				for l := 0; l < 16; l++ {
+					s0 += int32(int8(a[l])) * int32((q2[l]>>shift)&3)
+					s1 += int32(int8(a[l+16])) * int32((q2[l+16]>>shift)&3)
+				}
+				isum += int32(sc[8*k+2*j]&0xF)*s0 + int32(sc[8*k+2*j+1]&0xF)*s1
+			}
+		}
+		dy := kF32(y[q8KOffD:])
+		dall := dy * kHalf(b[q2KOffD:])
+		dmin := dy * kHalf(b[q2KOffDmin:])
+		sum += dall*float32(isum) - dmin*float32(summs)
+	}
+	return sum
+}
+
+// q3KScales unpacks the sixteen 6-bit scales of a Q3_K block, biased by −32.
+func q3KScales(s []byte, out *[16]int32) {
+	s = s[:12]
+	for j := 0; j < 16; j++ {
+		var lo byte
+		if j < 8 {
+			lo = s[j] & 0xF
+		} else {
+			lo = s[j-8] >> 4
+		}
+		hi := (s[8+j%4] >> (2 * (j / 4))) & 3
+		out[j] = int32(lo|hi<<4) - 32
+	}
+}
+
+func dotQ3_KGeneric(n int, w, x []byte) float32 {
+	nb := n / QKK
+	w = w[:nb*blockQ3KBytes]
+	x = x[:nb*BlockQ8KBytes]
+	var sum float32
+	var scales [16]int32
+	for i := 0; i < nb; i++ {
+		b := w[i*blockQ3KBytes : (i+1)*blockQ3KBytes]
+		y := x[i*BlockQ8KBytes : (i+1)*BlockQ8KBytes]
+		hm := b[q3KOffHmask : q3KOffHmask+32]
+		qs := b[q3KOffQs : q3KOffQs+64]
+		q8 := y[q8KOffQs : q8KOffQs+QKK]
+		q3KScales(b[q3KOffScales:], &scales)
+
+		var isum int32
+		for k := 0; k < 2; k++ {
+			q3 := qs[32*k : 32*k+32]
+			for j := 0; j < 4; j++ {
+				shift := uint(2 * j)
+				m := byte(1) << uint(4*k+j) // hmask bit of elements 128k+32j…
+				a := q8[128*k+32*j : 128*k+32*j+32]
+				var s0, s1 int32
+				for l := 0; l < 16; l++ {
+					v0 := int32((q3[l] >> shift) & 3)
+					if hm[l]&m == 0 {
+						v0 -= 4
+					}
+					v1 := int32((q3[l+16] >> shift) & 3)
+					if hm[l+16]&m == 0 {
+						v1 -= 4
+					}
+					s0 += int32(int8(a[l])) * v0
+					s1 += int32(int8(a[l+16])) * v1
+				}
+				isum += scales[8*k+2*j]*s0 + scales[8*k+2*j+1]*s1
+			}
+		}
+		d := kF32(y[q8KOffD:]) * kHalf(b[q3KOffD:])
+		sum += d * float32(isum)
+	}
+	return sum
+}
+
+// scaleMinK4 unpacks the j-th 6-bit scale and min of a Q4_K/Q5_K block:
+// j < 4 sit in the low 6 bits of bytes j and j+4; j ≥ 4 take their low
+// nibbles from byte j+4 and their top 2 bits from the spare bits of bytes
+// j−4 and j (get_scale_min_k4).
+func scaleMinK4(j int, q []byte) (sc, m int32) {
+	q = q[:12]
+	if j < 4 {
+		return int32(q[j] & 63), int32(q[j+4] & 63)
+	}
+	return int32(q[j+4]&0xF | (q[j-4]>>6)<<4), int32(q[j+4]>>4 | (q[j]>>6)<<4)
+}
+
+func dotQ4_KGeneric(n int, w, x []byte) float32 {
+	nb := n / QKK
+	w = w[:nb*blockQ4KBytes]
+	x = x[:nb*BlockQ8KBytes]
+	var sum float32
+	for i := 0; i < nb; i++ {
+		b := w[i*blockQ4KBytes : (i+1)*blockQ4KBytes]
+		y := x[i*BlockQ8KBytes : (i+1)*BlockQ8KBytes]
+		qs := b[q4KOffQs : q4KOffQs+128]
+		q8 := y[q8KOffQs : q8KOffQs+QKK]
+		sm := b[q4KOffScales : q4KOffScales+12]
+
+		var isum, summs int32
+		for c := 0; c < 4; c++ { // 64 elements: low nibbles then high nibbles
+			sc1, m1 := scaleMinK4(2*c, sm)
+			sc2, m2 := scaleMinK4(2*c+1, sm)
+			summs += m1*(q8KBsum(y, 4*c)+q8KBsum(y, 4*c+1)) + m2*(q8KBsum(y, 4*c+2)+q8KBsum(y, 4*c+3))
+			q := qs[32*c : 32*c+32]
+			a := q8[64*c : 64*c+64]
+			var s1, s2 int32
+			for l := 0; l < 32; l++ {
+				s1 += int32(int8(a[l])) * int32(q[l]&0xF)
+				s2 += int32(int8(a[l+32])) * int32(q[l]>>4)
+			}
+			isum += sc1*s1 + sc2*s2
+		}
+		dy := kF32(y[q8KOffD:])
+		d := dy * kHalf(b[q4KOffD:])
+		dmin := dy * kHalf(b[q4KOffDmin:])
+		sum += d*float32(isum) - dmin*float32(summs)
+	}
+	return sum
+}
+
+func dotQ5_KGeneric(n int, w, x []byte) float32 {
+	nb := n / QKK
+	w = w[:nb*blockQ5KBytes]
+	x = x[:nb*BlockQ8KBytes]
+	var sum float32
+	for i := 0; i < nb; i++ {
+		b := w[i*blockQ5KBytes : (i+1)*blockQ5KBytes]
+		y := x[i*BlockQ8KBytes : (i+1)*BlockQ8KBytes]
+		qs := b[q5KOffQs : q5KOffQs+128]
+		qh := b[q5KOffQh : q5KOffQh+32]
+		q8 := y[q8KOffQs : q8KOffQs+QKK]
+		sm := b[q5KOffScales : q5KOffScales+12]
+
+		var isum, summs int32
+		for c := 0; c < 4; c++ {
+			sc1, m1 := scaleMinK4(2*c, sm)
+			sc2, m2 := scaleMinK4(2*c+1, sm)
+			summs += m1*(q8KBsum(y, 4*c)+q8KBsum(y, 4*c+1)) + m2*(q8KBsum(y, 4*c+2)+q8KBsum(y, 4*c+3))
+			q := qs[32*c : 32*c+32]
+			a := q8[64*c : 64*c+64]
+			u1, u2 := uint(2*c), uint(2*c+1) // qh bits of the two halves
+			var s1, s2 int32
+			for l := 0; l < 32; l++ {
+				v1 := int32(q[l]&0xF) | int32((qh[l]>>u1)&1)<<4
+				v2 := int32(q[l]>>4) | int32((qh[l]>>u2)&1)<<4
+				s1 += int32(int8(a[l])) * v1
+				s2 += int32(int8(a[l+32])) * v2
+			}
+			isum += sc1*s1 + sc2*s2
+		}
+		dy := kF32(y[q8KOffD:])
+		d := dy * kHalf(b[q5KOffD:])
+		dmin := dy * kHalf(b[q5KOffDmin:])
+		sum += d*float32(isum) - dmin*float32(summs)
+	}
+	return sum
+}
+
+func dotQ6_KGeneric(n int, w, x []byte) float32 {
+	nb := n / QKK
+	w = w[:nb*blockQ6KBytes]
+	x = x[:nb*BlockQ8KBytes]
+	var sum float32
+	for i := 0; i < nb; i++ {
+		b := w[i*blockQ6KBytes : (i+1)*blockQ6KBytes]
+		y := x[i*BlockQ8KBytes : (i+1)*BlockQ8KBytes]
+		sc := b[q6KOffScales : q6KOffScales+16]
+		q8 := y[q8KOffQs : q8KOffQs+QKK]
+
+		var isum int32
+		for c := 0; c < 2; c++ { // 128 elements from 64 ql bytes and 32 qh bytes
+			ql := b[q6KOffQl+64*c : q6KOffQl+64*c+64]
+			qh := b[q6KOffQh+32*c : q6KOffQh+32*c+32]
+			a := q8[128*c : 128*c+128]
+			// s[r][h]: the four 32-element rows r, each split in two
+			// 16-element sub-blocks h with their own scale.
+			var s [4][2]int32
+			for l := 0; l < 32; l++ {
+				h := l / 16
+				h6 := qh[l]
+				v0 := int32(ql[l]&0xF|(h6&3)<<4) - 32
+				v1 := int32(ql[l+32]&0xF|((h6>>2)&3)<<4) - 32
+				v2 := int32(ql[l]>>4|((h6>>4)&3)<<4) - 32
+				v3 := int32(ql[l+32]>>4|((h6>>6)&3)<<4) - 32
+				s[0][h] += int32(int8(a[l])) * v0
+				s[1][h] += int32(int8(a[l+32])) * v1
+				s[2][h] += int32(int8(a[l+64])) * v2
+				s[3][h] += int32(int8(a[l+96])) * v3
+			}
+			for r := 0; r < 4; r++ {
+				isum += int32(int8(sc[8*c+2*r]))*s[r][0] + int32(int8(sc[8*c+2*r+1]))*s[r][1]
+			}
+		}
+		d := kF32(y[q8KOffD:]) * kHalf(b[q6KOffD:])
+		sum += d * float32(isum)
+	}
+	return sum
+}
