@@ -1,0 +1,183 @@
+package data
+
+import (
+	"bytes"
+	"compress/gzip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gptgo/gptgo/internal/testkit"
+)
+
+func collect(t *testing.T, path string, o ReadOptions) []*Doc {
+	t.Helper()
+	var docs []*Doc
+	if err := ReadFile(path, o, func(d *Doc) error { docs = append(docs, d); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return docs
+}
+
+func writeTemp(t *testing.T, name string, content []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func gz(t *testing.T, b []byte) []byte {
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	w.Write(b)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestReadTextUnits(t *testing.T) {
+	src := "first block\nstill first\n\n\nsecond block\n  \nthird\n"
+	p := writeTemp(t, "a.txt", []byte(src))
+	if d := collect(t, p, ReadOptions{}); len(d) != 1 || d[0].Text != src || d[0].ID != p || d[0].Source != p {
+		t.Fatalf("file unit: %+v", d)
+	}
+	d := collect(t, p, ReadOptions{TextUnit: "blank"})
+	if len(d) != 3 || d[0].Text != "first block\nstill first\n" || d[2].Text != "third\n" || d[1].ID != p+"#1" {
+		t.Fatalf("blank unit: %q", texts(d))
+	}
+	d = collect(t, p, ReadOptions{TextUnit: "line"})
+	if len(d) != 4 || d[3].Text != "third" {
+		t.Fatalf("line unit: %q", texts(d))
+	}
+	if err := ReadFile(p, ReadOptions{TextUnit: "page"}, func(*Doc) error { return nil }); err == nil {
+		t.Fatal("unknown text unit accepted")
+	}
+}
+
+func texts(ds []*Doc) []string {
+	var s []string
+	for _, d := range ds {
+		s = append(s, d.Text)
+	}
+	return s
+}
+
+func TestReadJSONForms(t *testing.T) {
+	jsonl := `{"id":"a","text":"alpha","url":"http://x/"}
+{"text":"beta","id":7}
+`
+	p := writeTemp(t, "c.jsonl.gz", gz(t, []byte(jsonl)))
+	d := collect(t, p, ReadOptions{})
+	if len(d) != 2 || d[0].ID != "a" || d[0].URL != "http://x/" || d[1].ID != "7" || d[1].Text != "beta" {
+		t.Fatalf("jsonl: %+v", d)
+	}
+	arr := `[{"title":"x","paragraphs":["床前明月光，","疑是地上霜。"]},{"paragraphs":["举头望明月。"]}]`
+	p = writeTemp(t, "poems.json", []byte(arr))
+	d = collect(t, p, ReadOptions{TextField: "paragraphs"})
+	if len(d) != 2 || d[0].Text != "床前明月光，\n疑是地上霜。" || d[1].ID != p+"#1" {
+		t.Fatalf("json array: %+v", d)
+	}
+	bad := writeTemp(t, "bad.jsonl", []byte("{\"text\":\"ok\"}\n{\"body\":\"no text\"}\n"))
+	err := ReadFile(bad, ReadOptions{}, func(*Doc) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "record 2") || !strings.Contains(err.Error(), bad) {
+		t.Fatalf("missing field: err %v", err)
+	}
+	trunc := writeTemp(t, "t.jsonl", []byte("{\"text\":\"ok\"}\n{\"text\":\"unterminated\n"))
+	if err := ReadFile(trunc, ReadOptions{}, func(*Doc) error { return nil }); err == nil || !strings.Contains(err.Error(), "record 2") {
+		t.Fatalf("truncated record: err %v", err)
+	}
+}
+
+const tinyWARC = "WARC/1.0\r\nWARC-Type: warcinfo\r\nContent-Length: 5\r\n\r\nhello\r\n\r\n" +
+	"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:1>\r\nWARC-Target-URI: http://example.com/\r\n" +
+	"Content-Type: application/http; msgtype=response\r\nContent-Length: 111\r\n\r\n" +
+	"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html><body><nav>Home</nav><p>Real   text here.</p></body></html>\r\n\r\n"
+
+func TestReadWARCTiny(t *testing.T) {
+	// Each record gzipped on its own, as Common Crawl writes them.
+	parts := strings.SplitAfter(tinyWARC, "\r\n\r\nWARC")
+	var buf []byte
+	for i, p := range parts {
+		if i > 0 {
+			p = "WARC" + p
+		}
+		if i < len(parts)-1 {
+			p = strings.TrimSuffix(p, "WARC")
+		}
+		buf = append(buf, gz(t, []byte(p))...)
+	}
+	p := writeTemp(t, "x.warc.gz", buf)
+	d := collect(t, p, ReadOptions{})
+	if len(d) != 1 || d[0].ID != "<urn:uuid:1>" || d[0].URL != "http://example.com/" || d[0].Text != "Real text here.\n" {
+		t.Fatalf("warc: %+v", d)
+	}
+	bad := writeTemp(t, "bad.warc", []byte("WARC/1.0\r\nWARC-Type: response\r\nContent-Length: 999\r\n\r\nshort"))
+	if err := ReadFile(bad, ReadOptions{}, func(*Doc) error { return nil }); err == nil || !strings.Contains(err.Error(), "record 1") {
+		t.Fatalf("short block: err %v", err)
+	}
+}
+
+func TestReadSharedWARCAndWET(t *testing.T) {
+	warc := testkit.Shared(t, "data", "9-cleaning", "cc_whirlwind.warc.gz")
+	d := collect(t, warc, ReadOptions{})
+	if len(d) != 1 || d[0].URL != "https://an.wikipedia.org/wiki/Escopete" || !strings.Contains(d[0].Text, "Escopete") {
+		t.Fatalf("whirlwind warc: %d docs", len(d))
+	}
+	wet := testkit.Shared(t, "data", "9-cleaning", "cc_whirlwind.warc.wet")
+	d = collect(t, wet, ReadOptions{})
+	if len(d) != 1 || d[0].URL != "https://an.wikipedia.org/wiki/Escopete" || !strings.HasPrefix(d[0].Text, "Escopete - Biquipedia") {
+		t.Fatalf("whirlwind wet: %+v", d)
+	}
+	dolma := testkit.Shared(t, "data", "9-cleaning", "dolma_tests", "warc_sample-0000.warc.gz")
+	d = collect(t, dolma, ReadOptions{})
+	if len(d) < 15 || len(d) > 24 {
+		t.Fatalf("dolma warc: %d documents from 22 responses + 2 resources", len(d))
+	}
+	for _, doc := range d {
+		if strings.Contains(doc.Text, "<script") || strings.Contains(doc.Text, "</div>") {
+			t.Fatalf("%s: markup left in text", doc.URL)
+		}
+	}
+}
+
+func TestHTMLMoby(t *testing.T) {
+	page, err := os.ReadFile(testkit.Shared(t, "data", "9-cleaning", "cs336_a4_fixtures", "moby.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(testkit.Shared(t, "data", "9-cleaning", "cs336_a4_fixtures", "moby_extracted.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := HTMLToText(page, DefaultHTMLOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(got) != strings.TrimSpace(string(want)) {
+		t.Fatalf("got\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestHTMLBoilerplate(t *testing.T) {
+	page := `<html><head><title>T</title><script>var x=1;</script></head><body>
+<header>Site header</header><div class="main-menu">Home | About</div>
+<article><h2>Title</h2><p>One <b>bold</b>
+ word.</p><ul><li>a<ul><li>b</li></ul></li></ul><pre>  keep
+   this</pre></article><footer>© me</footer></body></html>`
+	got, err := HTMLToText([]byte(page), DefaultHTMLOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "Title\n\nOne bold word.\n\n  • a\n    • b\n\nkeep\n   this\n"
+	if got != want {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+	all, _ := HTMLToText([]byte(page), HTMLOptions{})
+	if !strings.Contains(all, "Site header") || !strings.Contains(all, "Home | About") {
+		t.Fatalf("boilerplate dropped with DropBoilerplate off: %q", all)
+	}
+}
