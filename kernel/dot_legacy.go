@@ -1,0 +1,184 @@
+// Reference: ggml/src/ggml-cpu/ggml-cpu-quants.c (ggml_vec_dot_q4_0_q8_0 … ggml_vec_dot_iq4_nl_q8_0, their scalar
+// tails); block layouts from ggml/src/ggml-common.h.
+
+package kernel
+
+import "encoding/binary"
+
+// Byte layouts of the legacy weight blocks (32 elements each; d and m are
+// fp16, qh is a little-endian uint32 of fifth bits, qs holds two 4-bit quants
+// per byte: element j in the low nibble of qs[j], element j+16 in the high):
+//
+//	Q4_0   (18 bytes): d | qs[16]            value = d·(q-8)
+//	Q4_1   (20 bytes): d | m | qs[16]        value = d·q + m
+//	Q5_0   (22 bytes): d | qh[4] | qs[16]    value = d·(q-16), q = nibble | bit<<4
+//	Q5_1   (24 bytes): d | m | qh[4] | qs[16] value = d·q + m
+//	Q8_0   (34 bytes): d | qs[32] int8       value = d·q
+//	IQ4_NL (18 bytes): d | qs[16]            value = d·IQ4NLValues[q]
+//
+// The tensor package declares the same layouts as Go structs with size checks.
+const (
+	q4_0Bytes   = 18
+	q4_1Bytes   = 20
+	q5_0Bytes   = 22
+	q5_1Bytes   = 24
+	iq4nlBytes  = 18
+	legacyHalfQ = QK / 2 // bytes of packed nibbles per block
+)
+
+// IQ4NLValues is the non-linear 4-bit codebook of IQ4_NL (and IQ4_XS): a
+// 4-bit index selects one of these int8 levels, scaled by the block's d.
+var IQ4NLValues = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
+
+// The block dots below follow llama.cpp's scalar code exactly: an integer sum
+// of int8 products per block (exact, it cannot overflow: 32·128·128 < 2³¹),
+// then one float32 scale per block, accumulated in float32 in block order.
+// Every float product is wrapped in float32() so no architecture fuses it
+// into an FMA: the generic result is the same on every machine, which makes
+// it a stable reference for the assembly versions.
+//
+// Each block is first resliced to its constant size (w[o:o+18:o+18]) so the
+// compiler can drop the bounds checks in the unrolled inner loop.
+
+func half(b []byte) float32 { return fp16Table[binary.LittleEndian.Uint16(b)] }
+
+// DotQ4_0 returns the dot product of n Q4_0 weights with n Q8_0 activations.
+func DotQ4_0(n int, w, x []byte) float32 { return dotQ4_0(n, w, x) }
+
+var dotQ4_0 = dotQ4_0Generic
+
+func dotQ4_0Generic(n int, w, x []byte) float32 {
+	var sumf float32
+	for i := 0; i < n/QK; i++ {
+		wb := w[i*q4_0Bytes : i*q4_0Bytes+q4_0Bytes : i*q4_0Bytes+q4_0Bytes]
+		xb := x[i*q8_0Bytes : i*q8_0Bytes+q8_0Bytes : i*q8_0Bytes+q8_0Bytes]
+		qs, ys := wb[2:2+legacyHalfQ], xb[q8_0QS:q8_0QS+QK]
+		var sumi int32
+		for j := 0; j < legacyHalfQ; j++ {
+			q := qs[j]
+			sumi += (int32(q&15)-8)*int32(int8(ys[j])) + (int32(q>>4)-8)*int32(int8(ys[j+legacyHalfQ]))
+		}
+		sumf += float32(float32(float32(sumi)*half(wb)) * half(xb))
+	}
+	return sumf
+}
+
+// DotQ4_1 returns the dot product of n Q4_1 weights with n Q8_1 activations:
+// Σ (d·q+m)·dy·qy = d·dy·Σ q·qy + m·(dy·Σ qy), the last factor being the s
+// that Q8_1 stores.
+func DotQ4_1(n int, w, x []byte) float32 { return dotQ4_1(n, w, x) }
+
+var dotQ4_1 = dotQ4_1Generic
+
+func dotQ4_1Generic(n int, w, x []byte) float32 {
+	var sumf float32
+	for i := 0; i < n/QK; i++ {
+		wb := w[i*q4_1Bytes : i*q4_1Bytes+q4_1Bytes : i*q4_1Bytes+q4_1Bytes]
+		xb := x[i*q8_1Bytes : i*q8_1Bytes+q8_1Bytes : i*q8_1Bytes+q8_1Bytes]
+		qs, ys := wb[4:4+legacyHalfQ], xb[q8_1QS:q8_1QS+QK]
+		var sumi int32
+		for j := 0; j < legacyHalfQ; j++ {
+			q := qs[j]
+			sumi += int32(q&15)*int32(int8(ys[j])) + int32(q>>4)*int32(int8(ys[j+legacyHalfQ]))
+		}
+		dd := float32(half(wb) * half(xb))
+		sumf += float32(dd*float32(sumi)) + float32(half(wb[2:])*half(xb[q8_1S:]))
+	}
+	return sumf
+}
+
+// DotQ5_0 returns the dot product of n Q5_0 weights with n Q8_0 activations.
+func DotQ5_0(n int, w, x []byte) float32 { return dotQ5_0(n, w, x) }
+
+var dotQ5_0 = dotQ5_0Generic
+
+func dotQ5_0Generic(n int, w, x []byte) float32 {
+	var sumf float32
+	for i := 0; i < n/QK; i++ {
+		wb := w[i*q5_0Bytes : i*q5_0Bytes+q5_0Bytes : i*q5_0Bytes+q5_0Bytes]
+		xb := x[i*q8_0Bytes : i*q8_0Bytes+q8_0Bytes : i*q8_0Bytes+q8_0Bytes]
+		qh := binary.LittleEndian.Uint32(wb[2:])
+		qs, ys := wb[6:6+legacyHalfQ], xb[q8_0QS:q8_0QS+QK]
+		var sumi int32
+		for j := 0; j < legacyHalfQ; j++ {
+			q := qs[j]
+			// Bit j of qh is the fifth bit of element j, bit j+16 that of j+16.
+			lo := int32(q&15|byte(qh>>j&1)<<4) - 16
+			hi := int32(q>>4|byte(qh>>(j+16)&1)<<4) - 16
+			sumi += lo*int32(int8(ys[j])) + hi*int32(int8(ys[j+legacyHalfQ]))
+		}
+		sumf += float32(float32(half(wb)*half(xb)) * float32(sumi))
+	}
+	return sumf
+}
+
+// DotQ5_1 returns the dot product of n Q5_1 weights with n Q8_1 activations.
+func DotQ5_1(n int, w, x []byte) float32 { return dotQ5_1(n, w, x) }
+
+var dotQ5_1 = dotQ5_1Generic
+
+func dotQ5_1Generic(n int, w, x []byte) float32 {
+	var sumf float32
+	for i := 0; i < n/QK; i++ {
+		wb := w[i*q5_1Bytes : i*q5_1Bytes+q5_1Bytes : i*q5_1Bytes+q5_1Bytes]
+		xb := x[i*q8_1Bytes : i*q8_1Bytes+q8_1Bytes : i*q8_1Bytes+q8_1Bytes]
+		qh := binary.LittleEndian.Uint32(wb[4:])
+		qs, ys := wb[8:8+legacyHalfQ], xb[q8_1QS:q8_1QS+QK]
+		var sumi int32
+		for j := 0; j < legacyHalfQ; j++ {
+			q := qs[j]
+			lo := int32(q&15 | byte(qh>>j&1)<<4)
+			hi := int32(q>>4 | byte(qh>>(j+16)&1)<<4)
+			sumi += lo*int32(int8(ys[j])) + hi*int32(int8(ys[j+legacyHalfQ]))
+		}
+		dd := float32(half(wb) * half(xb))
+		sumf += float32(dd*float32(sumi)) + float32(half(wb[2:])*half(xb[q8_1S:]))
+	}
+	return sumf
+}
+
+// DotQ8_0 returns the dot product of n Q8_0 weights with n Q8_0 activations.
+func DotQ8_0(n int, w, x []byte) float32 { return dotQ8_0(n, w, x) }
+
+var dotQ8_0 = dotQ8_0Generic
+
+func dotQ8_0Generic(n int, w, x []byte) float32 {
+	var sumf float32
+	for i := 0; i < n/QK; i++ {
+		o := i * q8_0Bytes
+		wb := w[o : o+q8_0Bytes : o+q8_0Bytes]
+		xb := x[o : o+q8_0Bytes : o+q8_0Bytes]
+		qs, ys := wb[q8_0QS:q8_0QS+QK], xb[q8_0QS:q8_0QS+QK]
+		var sumi int32
+		for j := 0; j < QK; j += 4 {
+			sumi += int32(int8(qs[j]))*int32(int8(ys[j])) + int32(int8(qs[j+1]))*int32(int8(ys[j+1])) +
+				int32(int8(qs[j+2]))*int32(int8(ys[j+2])) + int32(int8(qs[j+3]))*int32(int8(ys[j+3]))
+		}
+		sumf += float32(float32(sumi) * float32(half(wb)*half(xb)))
+	}
+	return sumf
+}
+
+// DotIQ4_NL returns the dot product of n IQ4_NL weights with n Q8_0
+// activations; each nibble indexes IQ4NLValues.
+func DotIQ4_NL(n int, w, x []byte) float32 { return dotIQ4_NL(n, w, x) }
+
+var dotIQ4_NL = dotIQ4_NLGeneric
+
+func dotIQ4_NLGeneric(n int, w, x []byte) float32 {
+	kv := &IQ4NLValues
+	var sumf float32
+	for i := 0; i < n/QK; i++ {
+		wb := w[i*iq4nlBytes : i*iq4nlBytes+iq4nlBytes : i*iq4nlBytes+iq4nlBytes]
+		xb := x[i*q8_0Bytes : i*q8_0Bytes+q8_0Bytes : i*q8_0Bytes+q8_0Bytes]
+		qs, ys := wb[2:2+legacyHalfQ], xb[q8_0QS:q8_0QS+QK]
+		var sumi1, sumi2 int32
+		for j := 0; j < legacyHalfQ; j++ {
+			q := qs[j]
+			sumi1 += int32(int8(ys[j])) * int32(kv[q&15])
+			sumi2 += int32(int8(ys[j+legacyHalfQ])) * int32(kv[q>>4])
+		}
+		sumf += float32(float32(half(wb)*half(xb)) * float32(sumi1+sumi2))
+	}
+	return sumf
+}

@@ -1,0 +1,100 @@
+// Reference: ggml/src/ggml-quants.c (quantize_row_q8_0_ref, quantize_row_q8_1_ref); layouts from
+// ggml/src/ggml-common.h (block_q8_0, block_q8_1).
+
+package kernel
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// QK is the number of elements in one block of the legacy formats (Q4_0 …
+// Q8_1, IQ4_NL).
+const QK = 32
+
+// Byte layout of the 8-bit activation blocks. All multi-byte fields are
+// little-endian; the int8 quants follow the header.
+//
+//	Q8_0 (34 bytes): d fp16 | qs [32]int8          value[j] = d·qs[j]
+//	Q8_1 (36 bytes): d fp16 | s fp16 | qs [32]int8  value[j] = d·qs[j], s = d·Σqs
+const (
+	q8_0Bytes = 2 + QK // block_q8_0
+	q8_0QS    = 2      // offset of qs in block_q8_0
+	q8_1Bytes = 4 + QK // block_q8_1
+	q8_1S     = 2      // offset of s in block_q8_1
+	q8_1QS    = 4      // offset of qs in block_q8_1
+)
+
+// QuantizeQ8_0 packs src (a whole number of 32-element blocks) into Q8_0
+// blocks in dst (34 bytes each). The generic code is llama.cpp's reference
+// quantizer, byte for byte; it serves both for activations before a dot and
+// for writing Q8_0 weights, so an assembly replacement must produce the very
+// same bytes (the tensor package checks them against llama.cpp's files).
+func QuantizeQ8_0(src []float32, dst []byte) { quantizeQ8_0(src, dst) }
+
+var quantizeQ8_0 = quantizeQ8_0Generic
+
+// QuantizeQ8_1 packs src into Q8_1 blocks (36 bytes each), storing beside d
+// the block's s = d·Σq that the Q4_1/Q5_1 dots use for their offset term. Same
+// bit-exactness contract as QuantizeQ8_0.
+func QuantizeQ8_1(src []float32, dst []byte) { quantizeQ8_1(src, dst) }
+
+var quantizeQ8_1 = quantizeQ8_1Generic
+
+// q8Scale returns the block's scale d = amax/127 and its inverse (0 for an
+// all-zero block), in float32 as the reference computes them.
+func q8Scale(x []float32) (d, id float32) {
+	var amax float32
+	for _, v := range x {
+		// MAX(amax, |v|) as the reference writes it, so a NaN propagates.
+		if a := float32(math.Abs(float64(v))); !(amax > a) {
+			amax = a
+		}
+	}
+	d = amax / 127
+	if d != 0 {
+		id = 1 / d
+	}
+	return d, id
+}
+
+// roundf rounds half away from zero as C's roundf does. The float64 detour is
+// exact: every float32 is a float64, and so is its rounded value.
+func roundf(v float32) float32 { return float32(math.Round(float64(v))) }
+
+func quantizeQ8_0Generic(src []float32, dst []byte) {
+	nb := len(src) / QK
+	dst = dst[:nb*q8_0Bytes]
+	for i := 0; i < nb; i++ {
+		x := src[i*QK : i*QK+QK]
+		b := dst[i*q8_0Bytes : i*q8_0Bytes+q8_0Bytes]
+		d, id := q8Scale(x)
+		binary.LittleEndian.PutUint16(b, FP32ToFP16(d))
+		qs := b[q8_0QS : q8_0QS+QK]
+		for j, v := range x {
+			// float32(v*id) pins the product's rounding before roundf, as in C.
+			qs[j] = byte(int8(roundf(float32(v * id))))
+		}
+	}
+}
+
+func quantizeQ8_1Generic(src []float32, dst []byte) {
+	nb := len(src) / QK
+	dst = dst[:nb*q8_1Bytes]
+	for i := 0; i < nb; i++ {
+		x := src[i*QK : i*QK+QK]
+		b := dst[i*q8_1Bytes : i*q8_1Bytes+q8_1Bytes]
+		d, id := q8Scale(x)
+		binary.LittleEndian.PutUint16(b, FP32ToFP16(d))
+		qs := b[q8_1QS : q8_1QS+QK]
+		sum := 0
+		for j, v := range x {
+			q := int8(roundf(float32(v * id)))
+			qs[j] = byte(q)
+			sum += int(q)
+		}
+		// s is d times the sum of the stored quants (not of x), rounded to
+		// fp16: exactly the offset the dot needs for Σ m·d_y·q_y.
+		binary.LittleEndian.PutUint16(b[q8_1S:], FP32ToFP16(float32(sum)*d))
+	}
+}
