@@ -1,0 +1,18 @@
+package kernel
+
+// GenericK exposes the plain-Go K-quant dots and the Q8_K quantizer to the
+// external tests, so that they are checked even where assembly replaces the
+// selected ones at run time.
+var GenericK = map[string]func(n int, w, x []byte) float32{
+	"Q2_K": dotQ2_KGeneric, "Q3_K": dotQ3_KGeneric, "Q4_K": dotQ4_KGeneric,
+	"Q5_K": dotQ5_KGeneric, "Q6_K": dotQ6_KGeneric,
+}
+
+// BlockBytesK are the K-quant block sizes the dots assume, checked against
+// the tensor package's DType table.
+var BlockBytesK = map[string]int{
+	"Q2_K": blockQ2KBytes, "Q3_K": blockQ3KBytes, "Q4_K": blockQ4KBytes,
+	"Q5_K": blockQ5KBytes, "Q6_K": blockQ6KBytes, "Q8_K": BlockQ8KBytes,
+}
+
+var QuantizeQ8_KGeneric = quantizeQ8_KGeneric
