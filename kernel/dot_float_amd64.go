@@ -1,0 +1,74 @@
+//go:build !purego
+
+// Reference: Intel SDM vol. 2 (VFMADD231PS, VCVTPH2PS, VPMOVZXWD); ggml/src/ggml-cpu/simd-mappings.h (AVX2 F32/F16 vectors).
+
+package kernel
+
+func init() {
+	if !hasAVX2FMA {
+		return
+	}
+	dotF32 = dotF32AVX2
+	useAsm("f32")
+	if f16cOK {
+		dotF16 = dotF16AVX2
+		useAsm("f16")
+	}
+	dotBF16 = dotBF16AVX2
+	useAsm("bf16")
+}
+
+// dotF32AVX2 checks the lengths, then runs the assembly.
+func dotF32AVX2(n int, w, x []byte) float32 {
+	w, x = w[:4*n], x[:4*n]
+	if n == 0 {
+		return 0
+	}
+	return dotF32Asm(n, &w[0], &x[0])
+}
+
+func dotF16AVX2(n int, w, x []byte) float32 {
+	w, x = w[:2*n], x[:4*n]
+	if n == 0 {
+		return 0
+	}
+	return dotF16Asm(n, &w[0], &x[0])
+}
+
+func dotBF16AVX2(n int, w, x []byte) float32 {
+	w, x = w[:2*n], x[:4*n]
+	if n == 0 {
+		return 0
+	}
+	return dotBF16Asm(n, &w[0], &x[0])
+}
+
+// dotF32Asm computes, with 32 float32 lanes of fused multiply-adds:
+//
+//	for i := 0; i < n; i++ {
+//		s += w[i] * x[i] // w, x read as float32 at byte offset 4i
+//	}
+//	return s
+//
+//go:noescape
+func dotF32Asm(n int, w, x *byte) float32
+
+// dotF16Asm computes, with F16C conversion and fused multiply-adds:
+//
+//	for i := 0; i < n; i++ {
+//		s += FP16ToFP32(w[i]) * x[i] // w half at byte 2i, x float32 at byte 4i
+//	}
+//	return s
+//
+//go:noescape
+func dotF16Asm(n int, w, x *byte) float32
+
+// dotBF16Asm computes, widening bfloat16 by a 16-bit shift:
+//
+//	for i := 0; i < n; i++ {
+//		s += BF16ToFP32(w[i]) * x[i] // w bfloat16 at byte 2i, x float32 at byte 4i
+//	}
+//	return s
+//
+//go:noescape
+func dotBF16Asm(n int, w, x *byte) float32
