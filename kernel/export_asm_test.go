@@ -1,0 +1,13 @@
+package kernel
+
+// The plain-Go references, for the external tests in asm_test.go that compare
+// the selected kernels (assembly where the CPU allows) against them. The Ref
+// prefix keeps these apart from other test exports of the package.
+var (
+	RefDotF32  = dotF32Generic
+	RefDotF16  = dotF16Generic
+	RefDotBF16 = dotBF16Generic
+
+	RefQuantizeQ8_0 = quantizeQ8_0Generic
+	RefQuantizeQ8_K = quantizeQ8_KGeneric
+)
