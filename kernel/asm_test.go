@@ -42,6 +42,11 @@ var asmCases = []asmCase{
 	{"f32", tensor.F32, tensor.F32, kernel.DotF32, kernel.RefDotF32},
 	{"f16", tensor.F16, tensor.F32, kernel.DotF16, kernel.RefDotF16},
 	{"bf16", tensor.BF16, tensor.F32, kernel.DotBF16, kernel.RefDotBF16},
+	{"q4_0", tensor.Q4_0, tensor.Q8_0, kernel.DotQ4_0, kernel.RefDotQ4_0},
+	{"q8_0", tensor.Q8_0, tensor.Q8_0, kernel.DotQ8_0, kernel.RefDotQ8_0},
+	{"q4_K", tensor.Q4_K, tensor.Q8_K, kernel.DotQ4_K, kernel.RefDotQ4_K},
+	{"q5_K", tensor.Q5_K, tensor.Q8_K, kernel.DotQ5_K, kernel.RefDotQ5_K},
+	{"q6_K", tensor.Q6_K, tensor.Q8_K, kernel.DotQ6_K, kernel.RefDotQ6_K},
 }
 
 const asmGuardBytes = 64

@@ -1,0 +1,63 @@
+//go:build !purego
+
+// Reference: ggml/src/ggml-cpu/ggml-cpu-quants.c (the __AVX2__ branches of ggml_vec_dot_q4_0_q8_0 and
+// ggml_vec_dot_q8_0_q8_0: sign trick for signed×signed bytes with VPMADDUBSW).
+
+package kernel
+
+func init() {
+	if !hasAVX2FMA || !f16cOK {
+		return
+	}
+	dotQ4_0 = dotQ4_0AVX2
+	useAsm("q4_0")
+	dotQ8_0 = dotQ8_0AVX2
+	useAsm("q8_0")
+}
+
+func dotQ4_0AVX2(n int, w, x []byte) float32 {
+	nb := n / QK
+	w, x = w[:nb*q4_0Bytes], x[:nb*q8_0Bytes]
+	if nb == 0 {
+		return 0
+	}
+	return dotQ4_0Asm(nb, &w[0], &x[0])
+}
+
+func dotQ8_0AVX2(n int, w, x []byte) float32 {
+	nb := n / QK
+	w, x = w[:nb*q8_0Bytes], x[:nb*q8_0Bytes]
+	if nb == 0 {
+		return 0
+	}
+	return dotQ8_0Asm(nb, &w[0], &x[0])
+}
+
+// dotQ4_0Asm computes, over nb blocks of 32 (w: 18-byte Q4_0, x: 34-byte Q8_0),
+// with eight float32 lanes each accumulating d·(pair sums) by FMA:
+//
+//	for i := 0; i < nb; i++ {
+//		var sumi int32
+//		for j := 0; j < 16; j++ {
+//			sumi += (int32(w.qs[j]&15)-8)*int32(x.qs[j]) + (int32(w.qs[j]>>4)-8)*int32(x.qs[j+16])
+//		}
+//		s += float32(sumi) * FP16ToFP32(w.d) * FP16ToFP32(x.d)
+//	}
+//	return s
+//
+//go:noescape
+func dotQ4_0Asm(nb int, w, x *byte) float32
+
+// dotQ8_0Asm computes, over nb blocks of 32 (both 34-byte Q8_0):
+//
+//	for i := 0; i < nb; i++ {
+//		var sumi int32
+//		for j := 0; j < 32; j++ {
+//			sumi += int32(w.qs[j]) * int32(x.qs[j])
+//		}
+//		s += float32(sumi) * FP16ToFP32(w.d) * FP16ToFP32(x.d)
+//	}
+//	return s
+//
+//go:noescape
+func dotQ8_0Asm(nb int, w, x *byte) float32

@@ -1,0 +1,145 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// Constants: bytes of 0x0F (nibble mask), of 8 (Q4_0 offset), words of 1.
+DATA nibbleMask<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL nibbleMask<>(SB), RODATA|NOPTR, $8
+DATA eightBytes<>+0(SB)/8, $0x0808080808080808
+GLOBL eightBytes<>(SB), RODATA|NOPTR, $8
+DATA oneWords<>+0(SB)/8, $0x0001000100010001
+GLOBL oneWords<>(SB), RODATA|NOPTR, $8
+
+// BLOCKSUM turns the signed bytes of Y4 (weights) and Y5 (activations) into
+// eight int32 sums of four products each, then float32, in Y4:
+// |w| as unsigned × y·sign(w) as signed gives the same products, and
+// VPMADDUBSW needs one unsigned operand. Pairs are at most 2·128·127 < 2¹⁵.
+#define BLOCKSUM \
+	VPSIGNB Y4, Y5, Y5; \
+	VPABSB Y4, Y4; \
+	VPMADDUBSW Y5, Y4, Y4; \
+	VPMADDWD Y13, Y4, Y4; \
+	VCVTDQ2PS Y4, Y4
+
+// SCALE leaves FP16ToFP32(*wd)·FP16ToFP32(*xd) in all lanes of Y6; clobbers AX, BX, X7.
+#define SCALE(wd, xd) \
+	MOVWLZX wd, AX; \
+	MOVWLZX xd, BX; \
+	SHLL $16, BX; \
+	ORL BX, AX; \
+	VMOVD AX, X6; \
+	VCVTPH2PS X6, X6; \
+	VMOVSHDUP X6, X7; \
+	VMULSS X7, X6, X6; \
+	VBROADCASTSS X6, Y6
+
+// HSUM8 leaves the sum of Y0's eight lanes in X0's low lane; clobbers X1.
+#define HSUM8 \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS X1, X0, X0; \
+	VMOVHLPS X0, X0, X1; \
+	VADDPS X1, X0, X0; \
+	VMOVSHDUP X0, X1; \
+	VADDSS X1, X0, X0
+
+// func dotQ4_0Asm(nb int, w, x *byte) float32
+TEXT ·dotQ4_0Asm(SB), NOSPLIT, $0-28
+	MOVQ nb+0(FP), CX                 // CX = blocks left
+	MOVQ w+8(FP), SI                  // SI = &w block (18 bytes)
+	MOVQ x+16(FP), DI                 // DI = &x block (34 bytes)
+	VPBROADCASTQ nibbleMask<>(SB), Y15 // Y15 = 0x0F bytes
+	VPBROADCASTQ eightBytes<>(SB), Y14 // Y14 = 8 bytes
+	VPBROADCASTQ oneWords<>(SB), Y13   // Y13 = 1 words
+	VXORPS Y0, Y0, Y0                 // two accumulators, alternate blocks
+	VXORPS Y2, Y2, Y2
+
+q40loop2:
+	CMPQ CX, $2
+	JLT  q40tail
+	// Block i.
+	VMOVDQU 2(SI), X4                 // X4 = qs[0:16]
+	VPSRLW $4, X4, X5                 // X5 = qs >> 4 (high nibbles, per byte after masking)
+	VINSERTI128 $1, X5, Y4, Y4        // Y4 = [qs | qs>>4]
+	VPAND Y15, Y4, Y4                 // Y4 = nibbles: elements 0..15 then 16..31
+	VPSUBB Y14, Y4, Y4                // Y4 = q - 8, in [-8, 7]
+	VMOVDQU 2(DI), Y5                 // Y5 = x.qs[0:32]
+	BLOCKSUM                          // Y4 = float32 partial sums
+	SCALE((SI), (DI))                 // Y6 = w.d·x.d
+	VFMADD231PS Y4, Y6, Y0            // acc0 += d·sums
+	// Block i+1.
+	VMOVDQU 20(SI), X4
+	VPSRLW $4, X4, X5
+	VINSERTI128 $1, X5, Y4, Y4
+	VPAND Y15, Y4, Y4
+	VPSUBB Y14, Y4, Y4
+	VMOVDQU 36(DI), Y5
+	BLOCKSUM
+	SCALE(18(SI), 34(DI))
+	VFMADD231PS Y4, Y6, Y2            // acc1 += d·sums
+	ADDQ $36, SI                      // two blocks on
+	ADDQ $68, DI
+	SUBQ $2, CX
+	JMP  q40loop2
+
+q40tail:
+	TESTQ CX, CX
+	JEQ   q40done
+	VMOVDQU 2(SI), X4                 // last block, as above
+	VPSRLW $4, X4, X5
+	VINSERTI128 $1, X5, Y4, Y4
+	VPAND Y15, Y4, Y4
+	VPSUBB Y14, Y4, Y4
+	VMOVDQU 2(DI), Y5
+	BLOCKSUM
+	SCALE((SI), (DI))
+	VFMADD231PS Y4, Y6, Y0
+
+q40done:
+	VADDPS Y2, Y0, Y0                 // fold the accumulators
+	HSUM8
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// func dotQ8_0Asm(nb int, w, x *byte) float32
+TEXT ·dotQ8_0Asm(SB), NOSPLIT, $0-28
+	MOVQ nb+0(FP), CX                 // CX = blocks left
+	MOVQ w+8(FP), SI                  // SI = &w block (34 bytes)
+	MOVQ x+16(FP), DI                 // DI = &x block (34 bytes)
+	VPBROADCASTQ oneWords<>(SB), Y13  // Y13 = 1 words
+	VXORPS Y0, Y0, Y0                 // two accumulators, alternate blocks
+	VXORPS Y2, Y2, Y2
+
+q80loop2:
+	CMPQ CX, $2
+	JLT  q80tail
+	VMOVDQU 2(SI), Y4                 // Y4 = w.qs
+	VMOVDQU 2(DI), Y5                 // Y5 = x.qs
+	BLOCKSUM                          // Y4 = float32 partial sums
+	SCALE((SI), (DI))                 // Y6 = w.d·x.d
+	VFMADD231PS Y4, Y6, Y0            // acc0 += d·sums
+	VMOVDQU 36(SI), Y4                // block i+1
+	VMOVDQU 36(DI), Y5
+	BLOCKSUM
+	SCALE(34(SI), 34(DI))
+	VFMADD231PS Y4, Y6, Y2            // acc1 += d·sums
+	ADDQ $68, SI                      // two blocks on
+	ADDQ $68, DI
+	SUBQ $2, CX
+	JMP  q80loop2
+
+q80tail:
+	TESTQ CX, CX
+	JEQ   q80done
+	VMOVDQU 2(SI), Y4                 // last block, as above
+	VMOVDQU 2(DI), Y5
+	BLOCKSUM
+	SCALE((SI), (DI))
+	VFMADD231PS Y4, Y6, Y0
+
+q80done:
+	VADDPS Y2, Y0, Y0                 // fold the accumulators
+	HSUM8
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
