@@ -1,0 +1,890 @@
+// Filters, tests, globals and Python methods that chat templates use (Jinja2 docs, "List of Builtin Filters/Tests"; Python str and dict methods).
+
+package chat
+
+import (
+	"bytes"
+	"fmt"
+	"html"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// globals are the functions every template can call.
+func (e *evaluator) globals() map[string]any {
+	return map[string]any{
+		"range": &callable{"range", func(e *evaluator, args []any, _ *dict) (any, error) {
+			var b [3]int64
+			b[2] = 1
+			for i, a := range args {
+				n, ok := a.(int64)
+				if !ok || i > 2 {
+					return nil, fmt.Errorf("range takes up to 3 integers")
+				}
+				b[i] = n
+			}
+			lo, hi, st := b[0], b[1], b[2]
+			switch len(args) {
+			case 0:
+				return nil, fmt.Errorf("range needs an argument")
+			case 1:
+				lo, hi = 0, b[0]
+			}
+			if st == 0 {
+				return nil, fmt.Errorf("range step cannot be zero")
+			}
+			count := (hi - lo + st - sign(st)) / st
+			if count > int64(e.lim.maxOutput) {
+				return nil, fmt.Errorf("range of %d items is too large", count)
+			}
+			l := &list{}
+			for i := lo; st > 0 && i < hi || st < 0 && i > hi; i += st {
+				l.items = append(l.items, i)
+			}
+			return l, nil
+		}},
+		"namespace": &callable{"namespace", func(_ *evaluator, args []any, kw *dict) (any, error) {
+			d := newDict()
+			d.ns = true
+			for _, a := range args {
+				if m, ok := a.(*dict); ok {
+					for _, k := range m.keys {
+						d.set(k, m.m[k])
+					}
+				}
+			}
+			for _, k := range kw.keys {
+				d.set(k, kw.m[k])
+			}
+			return d, nil
+		}},
+		"dict": &callable{"dict", func(_ *evaluator, args []any, kw *dict) (any, error) {
+			d := newDict()
+			for _, k := range kw.keys {
+				d.set(k, kw.m[k])
+			}
+			return d, nil
+		}},
+		"raise_exception": &callable{"raise_exception", func(_ *evaluator, args []any, _ *dict) (any, error) {
+			msg := "raise_exception called"
+			if len(args) > 0 {
+				msg = str(args[0])
+			}
+			return nil, &Error{Msg: msg, Raised: true}
+		}},
+		"strftime_now": &callable{"strftime_now", func(e *evaluator, args []any, _ *dict) (any, error) {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("strftime_now takes one format string")
+			}
+			return strftime(e.now, str(args[0])), nil
+		}},
+	}
+}
+
+func sign(n int64) int64 {
+	if n < 0 {
+		return -1
+	}
+	return 1
+}
+
+// strftime implements the C/Python directives that templates use for dates.
+func strftime(t time.Time, f string) string {
+	var b strings.Builder
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' || i+1 == len(f) {
+			b.WriteByte(f[i])
+			continue
+		}
+		i++
+		switch f[i] {
+		case 'd':
+			fmt.Fprintf(&b, "%02d", t.Day())
+		case '-':
+			if i+1 < len(f) && f[i+1] == 'd' {
+				i++
+				fmt.Fprintf(&b, "%d", t.Day())
+			}
+		case 'm':
+			fmt.Fprintf(&b, "%02d", int(t.Month()))
+		case 'Y':
+			fmt.Fprintf(&b, "%04d", t.Year())
+		case 'y':
+			fmt.Fprintf(&b, "%02d", t.Year()%100)
+		case 'b', 'h':
+			b.WriteString(t.Month().String()[:3])
+		case 'B':
+			b.WriteString(t.Month().String())
+		case 'a':
+			b.WriteString(t.Weekday().String()[:3])
+		case 'A':
+			b.WriteString(t.Weekday().String())
+		case 'H':
+			fmt.Fprintf(&b, "%02d", t.Hour())
+		case 'I':
+			fmt.Fprintf(&b, "%02d", (t.Hour()+11)%12+1)
+		case 'M':
+			fmt.Fprintf(&b, "%02d", t.Minute())
+		case 'S':
+			fmt.Fprintf(&b, "%02d", t.Second())
+		case 'p':
+			if t.Hour() < 12 {
+				b.WriteString("AM")
+			} else {
+				b.WriteString("PM")
+			}
+		case 'j':
+			fmt.Fprintf(&b, "%03d", t.YearDay())
+		case '%':
+			b.WriteByte('%')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(f[i])
+		}
+	}
+	return b.String()
+}
+
+func (e *evaluator) evalFilter(x *filterExpr, sc *scope) (any, error) {
+	if err := e.step(x.pos); err != nil {
+		return nil, err
+	}
+	v, err := e.eval(x.x, sc)
+	if err != nil {
+		return nil, err
+	}
+	args, err := e.evalList(x.args, sc)
+	if err != nil {
+		return nil, err
+	}
+	kw, err := e.evalKw(x.kwNames, x.kwVals, sc)
+	if err != nil {
+		return nil, err
+	}
+	r, err := e.filter(x.name, v, args, kw)
+	if err != nil {
+		return nil, e.errAt(x.pos, "filter %s: %v", x.name, err)
+	}
+	return e.checkSize(x.pos, r)
+}
+
+// arg returns positional argument i, else keyword name, else def.
+func arg(args []any, kw *dict, i int, name string, def any) any {
+	if i < len(args) {
+		return args[i]
+	}
+	if v, ok := kw.get(name); ok {
+		return v
+	}
+	return def
+}
+
+func (e *evaluator) filter(name string, v any, args []any, kw *dict) (any, error) {
+	switch name {
+	case "trim":
+		s, err := asString(v)
+		if chars, ok := arg(args, kw, 0, "chars", nil).(string); ok {
+			return strings.Trim(s, chars), err
+		}
+		return strings.TrimSpace(s), err
+	case "upper":
+		return strings.ToUpper(str(v)), nil
+	case "lower":
+		return strings.ToLower(str(v)), nil
+	case "capitalize":
+		return capitalize(str(v)), nil
+	case "title":
+		return title(str(v)), nil
+	case "string":
+		return str(v), nil
+	case "length", "count":
+		return length(v)
+	case "default", "d":
+		def := arg(args, kw, 0, "default_value", "")
+		if isUndef(v) || truthy(arg(args, kw, 1, "boolean", false)) && !truthy(v) {
+			return def, nil
+		}
+		return v, nil
+	case "tojson":
+		var b bytes.Buffer
+		ind := ""
+		switch n := arg(args, kw, 0, "indent", nil).(type) {
+		case int64:
+			ind = strings.Repeat(" ", int(min(max(n, 0), 64)))
+		case string:
+			ind = n
+		}
+		if err := toJSON(&b, v, ind, 0); err != nil {
+			return nil, err
+		}
+		return b.String(), nil
+	case "items":
+		d, ok := v.(*dict)
+		if !ok {
+			if isUndef(v) || v == nil {
+				return &list{}, nil
+			}
+			return nil, fmt.Errorf("needs a mapping, not %s", typeName(v))
+		}
+		return dictItems(d), nil
+	case "list":
+		items, ok := iterate(v)
+		if !ok {
+			return nil, fmt.Errorf("cannot make a list of %s", typeName(v))
+		}
+		return &list{items: append([]any{}, items...)}, nil
+	case "join":
+		items, ok := iterate(v)
+		if !ok {
+			return nil, fmt.Errorf("cannot join a %s", typeName(v))
+		}
+		attr, _ := arg(args, kw, 1, "attribute", nil).(string)
+		parts := make([]string, len(items))
+		for i, it := range items {
+			if attr != "" {
+				it = getAttr(it, attr)
+			}
+			parts[i] = str(it)
+		}
+		return strings.Join(parts, str(arg(args, kw, 0, "d", ""))), nil
+	case "replace":
+		if len(args) < 2 {
+			return nil, fmt.Errorf("needs old and new strings")
+		}
+		n := -1
+		if c, ok := arg(args, kw, 2, "count", nil).(int64); ok {
+			n = int(c)
+		}
+		return strings.Replace(str(v), str(args[0]), str(args[1]), n), nil
+	case "first", "last":
+		items, ok := iterate(v)
+		if !ok {
+			return nil, fmt.Errorf("needs a sequence, not %s", typeName(v))
+		}
+		if len(items) == 0 {
+			return undefined{}, nil
+		}
+		if name == "first" {
+			return items[0], nil
+		}
+		return items[len(items)-1], nil
+	case "reverse":
+		if s, ok := v.(string); ok {
+			r := []rune(s)
+			for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+				r[i], r[j] = r[j], r[i]
+			}
+			return string(r), nil
+		}
+		items, ok := iterate(v)
+		if !ok {
+			return nil, fmt.Errorf("cannot reverse a %s", typeName(v))
+		}
+		out := &list{items: make([]any, len(items))}
+		for i, it := range items {
+			out.items[len(items)-1-i] = it
+		}
+		return out, nil
+	case "int":
+		return toInt(v, arg(args, kw, 0, "default", int64(0))), nil
+	case "float":
+		switch x := v.(type) {
+		case int64:
+			return float64(x), nil
+		case float64:
+			return x, nil
+		case string:
+			if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
+				return f, nil
+			}
+		}
+		return arg(args, kw, 0, "default", 0.0), nil
+	case "abs":
+		switch x := v.(type) {
+		case int64:
+			return max(x, -x), nil
+		case float64:
+			return math.Abs(x), nil
+		}
+		return nil, fmt.Errorf("needs a number, not %s", typeName(v))
+	case "round":
+		f, ok := toFloat(v)
+		if !ok {
+			return nil, fmt.Errorf("needs a number, not %s", typeName(v))
+		}
+		p, _ := arg(args, kw, 0, "precision", int64(0)).(int64)
+		m := math.Pow(10, float64(p))
+		return math.RoundToEven(f*m) / m, nil
+	case "safe", "e", "escape", "forceescape":
+		if name == "safe" {
+			return v, nil
+		}
+		return html.EscapeString(str(v)), nil
+	case "indent":
+		return indent(str(v), args, kw), nil
+	case "wordcount":
+		return int64(len(strings.Fields(str(v)))), nil
+	case "sum", "min", "max", "sort", "unique", "map", "select", "reject", "selectattr", "rejectattr", "dictsort", "batch":
+		return e.seqFilter(name, v, args, kw)
+	}
+	return nil, fmt.Errorf("unknown filter")
+}
+
+func asString(v any) (string, error) {
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	return str(v), nil
+}
+
+func length(v any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		return runeLen(x), nil
+	case *list:
+		return int64(len(x.items)), nil
+	case *dict:
+		return int64(len(x.keys)), nil
+	case undefined:
+		return int64(0), nil
+	}
+	return nil, fmt.Errorf("a %s has no length", typeName(v))
+}
+
+func toInt(v, def any) any {
+	switch x := v.(type) {
+	case int64:
+		return x
+	case float64:
+		return int64(x)
+	case bool:
+		if x {
+			return int64(1)
+		}
+		return int64(0)
+	case string:
+		if n, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64); err == nil {
+			return n
+		}
+		if f, err := strconv.ParseFloat(strings.TrimSpace(x), 64); err == nil {
+			return int64(f)
+		}
+	}
+	return def
+}
+
+func capitalize(s string) string {
+	r := []rune(strings.ToLower(s))
+	if len(r) > 0 {
+		r[0] = unicode.ToUpper(r[0])
+	}
+	return string(r)
+}
+
+// title upper-cases the first letter of each run of letters, as Python's str.title.
+func title(s string) string {
+	r := []rune(s)
+	prev := false
+	for i, c := range r {
+		if unicode.IsLetter(c) {
+			if prev {
+				r[i] = unicode.ToLower(c)
+			} else {
+				r[i] = unicode.ToUpper(c)
+			}
+			prev = true
+		} else {
+			prev = false
+		}
+	}
+	return string(r)
+}
+
+func indent(s string, args []any, kw *dict) string {
+	pad := "    "
+	switch w := arg(args, kw, 0, "width", int64(4)).(type) {
+	case int64:
+		pad = strings.Repeat(" ", int(min(max(w, 0), 256)))
+	case string:
+		pad = w
+	}
+	first := truthy(arg(args, kw, 1, "first", false))
+	blank := truthy(arg(args, kw, 2, "blank", false))
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if (i > 0 || first) && (blank || l != "") {
+			lines[i] = pad + l
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func dictItems(d *dict) *list {
+	out := &list{items: make([]any, len(d.keys))}
+	for i, k := range d.keys {
+		out.items[i] = &list{items: []any{k, d.m[k]}}
+	}
+	return out
+}
+
+// seqFilter holds the filters that walk a sequence.
+func (e *evaluator) seqFilter(name string, v any, args []any, kw *dict) (any, error) {
+	if d, ok := v.(*dict); ok && name == "dictsort" {
+		items := dictItems(d)
+		sort.SliceStable(items.items, func(i, j int) bool {
+			return items.items[i].(*list).items[0].(string) < items.items[j].(*list).items[0].(string)
+		})
+		return items, nil
+	}
+	items, ok := iterate(v)
+	if !ok {
+		return nil, fmt.Errorf("needs a sequence, not %s", typeName(v))
+	}
+	attrOf := func(it any, a any) any {
+		if s, ok := a.(string); ok && s != "" {
+			for _, part := range strings.Split(s, ".") {
+				it = getAttr(it, part)
+			}
+		}
+		return it
+	}
+	switch name {
+	case "sum":
+		var acc any = arg(args, kw, 1, "start", int64(0))
+		for _, it := range items {
+			r, err := arith("+", acc, attrOf(it, arg(args, kw, 0, "attribute", nil)))
+			if err != nil {
+				return nil, err
+			}
+			acc = r
+		}
+		return acc, nil
+	case "min", "max":
+		if len(items) == 0 {
+			return undefined{}, nil
+		}
+		best := items[0]
+		for _, it := range items[1:] {
+			c, err := compare(it, best)
+			if err != nil {
+				return nil, err
+			}
+			if name == "min" && c < 0 || name == "max" && c > 0 {
+				best = it
+			}
+		}
+		return best, nil
+	case "sort":
+		out := append([]any{}, items...)
+		rev := truthy(arg(args, kw, 0, "reverse", false))
+		attr := arg(args, kw, 2, "attribute", nil)
+		var err error
+		sort.SliceStable(out, func(i, j int) bool {
+			c, cerr := compare(attrOf(out[i], attr), attrOf(out[j], attr))
+			if cerr != nil {
+				err = cerr
+			}
+			if rev {
+				return c > 0
+			}
+			return c < 0
+		})
+		return &list{items: out}, err
+	case "unique":
+		out := &list{}
+	next:
+		for _, it := range items {
+			for _, seen := range out.items {
+				if equal(seen, it) {
+					continue next
+				}
+			}
+			out.items = append(out.items, it)
+		}
+		return out, nil
+	case "batch":
+		n, ok := arg(args, kw, 0, "linecount", nil).(int64)
+		if !ok || n <= 0 {
+			return nil, fmt.Errorf("needs a positive size")
+		}
+		out := &list{}
+		for i := 0; i < len(items); i += int(n) {
+			out.items = append(out.items, &list{items: append([]any{}, items[i:min(len(items), i+int(n))]...)})
+		}
+		return out, nil
+	case "map":
+		out := &list{}
+		if a, ok := kw.get("attribute"); ok {
+			def, hasDef := kw.get("default")
+			for _, it := range items {
+				r := attrOf(it, a)
+				if isUndef(r) && hasDef {
+					r = def
+				}
+				out.items = append(out.items, r)
+			}
+			return out, nil
+		}
+		if len(args) == 0 {
+			return nil, fmt.Errorf("needs a filter name or attribute=")
+		}
+		for _, it := range items {
+			r, err := e.filter(str(args[0]), it, args[1:], newDict())
+			if err != nil {
+				return nil, err
+			}
+			out.items = append(out.items, r)
+		}
+		return out, nil
+	}
+	// select, reject, selectattr, rejectattr
+	out := &list{}
+	byAttr := strings.HasSuffix(name, "attr")
+	keep := strings.HasPrefix(name, "select")
+	rest := args
+	var attr any
+	if byAttr {
+		if len(args) == 0 {
+			return nil, fmt.Errorf("needs an attribute name")
+		}
+		attr, rest = args[0], args[1:]
+	}
+	for _, it := range items {
+		x := it
+		if byAttr {
+			x = attrOf(it, attr)
+		}
+		var ok bool
+		if len(rest) == 0 {
+			ok = truthy(x)
+		} else {
+			var err error
+			if ok, err = runTest(str(rest[0]), x, rest[1:]); err != nil {
+				return nil, err
+			}
+		}
+		if ok == keep {
+			out.items = append(out.items, it)
+		}
+	}
+	return out, nil
+}
+
+func runTest(name string, v any, args []any) (bool, error) {
+	one := func() (any, error) {
+		if len(args) != 1 {
+			return nil, fmt.Errorf("test %s takes one argument", name)
+		}
+		return args[0], nil
+	}
+	switch name {
+	case "defined":
+		return !isUndef(v), nil
+	case "undefined":
+		return isUndef(v), nil
+	case "none":
+		return v == nil, nil
+	case "boolean":
+		_, ok := v.(bool)
+		return ok, nil
+	case "true", "false":
+		b, ok := v.(bool)
+		return ok && b == (name == "true"), nil
+	case "string":
+		_, ok := v.(string)
+		return ok, nil
+	case "number":
+		switch v.(type) {
+		case int64, float64:
+			return true, nil
+		}
+		return false, nil
+	case "integer":
+		_, ok := v.(int64)
+		return ok, nil
+	case "float":
+		_, ok := v.(float64)
+		return ok, nil
+	case "mapping":
+		d, ok := v.(*dict)
+		return ok && !d.ns, nil
+	case "iterable":
+		switch v.(type) {
+		case string, *list, *dict:
+			return true, nil
+		}
+		return false, nil
+	case "sequence":
+		switch v.(type) {
+		case string, *list, *dict:
+			return true, nil
+		}
+		return false, nil
+	case "callable":
+		_, ok := v.(*callable)
+		return ok, nil
+	case "odd", "even":
+		n, ok := v.(int64)
+		return ok && (n%2 != 0) == (name == "odd"), nil
+	case "divisibleby":
+		d, err := one()
+		if err != nil {
+			return false, err
+		}
+		n, ok1 := v.(int64)
+		m, ok2 := d.(int64)
+		return ok1 && ok2 && m != 0 && n%m == 0, nil
+	case "lower":
+		s, ok := v.(string)
+		return ok && s == strings.ToLower(s), nil
+	case "upper":
+		s, ok := v.(string)
+		return ok && s == strings.ToUpper(s), nil
+	case "eq", "equalto", "==", "sameas":
+		o, err := one()
+		return err == nil && equal(v, o), err
+	case "ne", "!=":
+		o, err := one()
+		return err == nil && !equal(v, o), err
+	case "lt", "lessthan", "<", "gt", "greaterthan", ">", "le", "<=", "ge", ">=":
+		o, err := one()
+		if err != nil {
+			return false, err
+		}
+		c, err := compare(v, o)
+		if err != nil {
+			return false, err
+		}
+		switch name {
+		case "lt", "lessthan", "<":
+			return c < 0, nil
+		case "gt", "greaterthan", ">":
+			return c > 0, nil
+		case "le", "<=":
+			return c <= 0, nil
+		}
+		return c >= 0, nil
+	case "in":
+		o, err := one()
+		if err != nil {
+			return false, err
+		}
+		return contains(o, v)
+	}
+	return false, fmt.Errorf("unknown test %q", name)
+}
+
+// method returns a bound Python method of v, or nil. Only methods without
+// side effects exist: Hugging Face renders in an immutable sandbox too.
+func method(v any, name string) *callable {
+	bind := func(f func(args []any, kw *dict) (any, error)) *callable {
+		return &callable{name, func(_ *evaluator, args []any, kw *dict) (any, error) { return f(args, kw) }}
+	}
+	switch x := v.(type) {
+	case string:
+		return stringMethod(x, name, bind)
+	case *dict:
+		switch name {
+		case "items":
+			return bind(func([]any, *dict) (any, error) { return dictItems(x), nil })
+		case "keys", "values":
+			return bind(func([]any, *dict) (any, error) {
+				out := &list{}
+				for _, k := range x.keys {
+					if name == "keys" {
+						out.items = append(out.items, k)
+					} else {
+						out.items = append(out.items, x.m[k])
+					}
+				}
+				return out, nil
+			})
+		case "get":
+			return bind(func(args []any, kw *dict) (any, error) {
+				if len(args) == 0 {
+					return nil, fmt.Errorf("get needs a key")
+				}
+				if r, ok := x.m[str(args[0])]; ok {
+					return r, nil
+				}
+				return arg(args, kw, 1, "default", nil), nil
+			})
+		}
+	case *list:
+		switch name {
+		case "index":
+			return bind(func(args []any, _ *dict) (any, error) {
+				for i, it := range x.items {
+					if len(args) > 0 && equal(it, args[0]) {
+						return int64(i), nil
+					}
+				}
+				return nil, fmt.Errorf("value not in list")
+			})
+		case "count":
+			return bind(func(args []any, _ *dict) (any, error) {
+				n := int64(0)
+				for _, it := range x.items {
+					if len(args) > 0 && equal(it, args[0]) {
+						n++
+					}
+				}
+				return n, nil
+			})
+		}
+	}
+	return nil
+}
+
+func stringMethod(s, name string, bind func(func([]any, *dict) (any, error)) *callable) *callable {
+	optChars := func(args []any) (string, bool) {
+		if len(args) > 0 && args[0] != nil {
+			return str(args[0]), true
+		}
+		return "", false
+	}
+	switch name {
+	case "strip", "lstrip", "rstrip":
+		return bind(func(args []any, _ *dict) (any, error) {
+			chars, custom := optChars(args)
+			trim := func(r rune) bool {
+				if custom {
+					return strings.ContainsRune(chars, r)
+				}
+				return unicode.IsSpace(r)
+			}
+			switch name {
+			case "lstrip":
+				return strings.TrimLeftFunc(s, trim), nil
+			case "rstrip":
+				return strings.TrimRightFunc(s, trim), nil
+			}
+			return strings.TrimFunc(s, trim), nil
+		})
+	case "upper", "lower", "title", "capitalize":
+		return bind(func([]any, *dict) (any, error) {
+			switch name {
+			case "upper":
+				return strings.ToUpper(s), nil
+			case "lower":
+				return strings.ToLower(s), nil
+			case "title":
+				return title(s), nil
+			}
+			return capitalize(s), nil
+		})
+	case "startswith", "endswith":
+		return bind(func(args []any, _ *dict) (any, error) {
+			if len(args) == 0 {
+				return nil, fmt.Errorf("%s needs an argument", name)
+			}
+			cands := []any{args[0]}
+			if l, ok := args[0].(*list); ok {
+				cands = l.items
+			}
+			for _, c := range cands {
+				p := str(c)
+				if name == "startswith" && strings.HasPrefix(s, p) || name == "endswith" && strings.HasSuffix(s, p) {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+	case "split", "rsplit":
+		return bind(func(args []any, kw *dict) (any, error) {
+			n := -1
+			if m, ok := arg(args, kw, 1, "maxsplit", nil).(int64); ok && m >= 0 {
+				n = int(m) + 1
+			}
+			var parts []string
+			sep, ok := arg(args, kw, 0, "sep", nil).(string)
+			switch {
+			case !ok:
+				parts = strings.Fields(s) // Python: runs of whitespace, maxsplit aside
+			case sep == "":
+				return nil, fmt.Errorf("empty separator")
+			case name == "rsplit" && n > 0:
+				all := strings.Split(s, sep)
+				if len(all) > n {
+					head := strings.Join(all[:len(all)-n+1], sep)
+					all = append([]string{head}, all[len(all)-n+1:]...)
+				}
+				parts = all
+			default:
+				parts = strings.SplitN(s, sep, n)
+			}
+			out := &list{}
+			for _, p := range parts {
+				out.items = append(out.items, p)
+			}
+			return out, nil
+		})
+	case "replace":
+		return bind(func(args []any, _ *dict) (any, error) {
+			if len(args) < 2 {
+				return nil, fmt.Errorf("replace needs old and new")
+			}
+			n := -1
+			if c, ok := arg(args, nil, 2, "", nil).(int64); ok {
+				n = int(c)
+			}
+			return strings.Replace(s, str(args[0]), str(args[1]), n), nil
+		})
+	case "find", "rfind", "count":
+		return bind(func(args []any, _ *dict) (any, error) {
+			if len(args) == 0 {
+				return nil, fmt.Errorf("%s needs an argument", name)
+			}
+			sub := str(args[0])
+			switch name {
+			case "count":
+				return int64(strings.Count(s, sub)), nil
+			case "rfind":
+				i := strings.LastIndex(s, sub)
+				if i < 0 {
+					return int64(-1), nil
+				}
+				return runeLen(s[:i]), nil
+			}
+			i := strings.Index(s, sub)
+			if i < 0 {
+				return int64(-1), nil
+			}
+			return runeLen(s[:i]), nil
+		})
+	case "join":
+		return bind(func(args []any, _ *dict) (any, error) {
+			if len(args) == 0 {
+				return nil, fmt.Errorf("join needs a sequence")
+			}
+			items, ok := iterate(args[0])
+			if !ok {
+				return nil, fmt.Errorf("cannot join a %s", typeName(args[0]))
+			}
+			parts := make([]string, len(items))
+			for i, it := range items {
+				parts[i] = str(it)
+			}
+			return strings.Join(parts, s), nil
+		})
+	case "isdigit", "isalpha", "isspace", "isupper", "islower":
+		return bind(func([]any, *dict) (any, error) {
+			if s == "" {
+				return false, nil
+			}
+			for _, r := range s {
+				ok := name == "isdigit" && unicode.IsDigit(r) || name == "isalpha" && unicode.IsLetter(r) ||
+					name == "isspace" && unicode.IsSpace(r) || name == "isupper" && !unicode.IsLower(r) || name == "islower" && !unicode.IsUpper(r)
+				if !ok {
+					return false, nil
+				}
+			}
+			return true, nil
+		})
+	}
+	return nil
+}

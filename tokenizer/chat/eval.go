@@ -1,0 +1,840 @@
+// Evaluator for the Jinja subset: Jinja2's scoping (loop bodies are scopes, namespace() escapes them) and Python operator semantics.
+
+package chat
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Limits that keep a hostile template from running forever or eating the
+// machine. Real chat templates stay orders of magnitude below them.
+type limits struct {
+	maxSteps  int // statements and expressions evaluated per render
+	maxOutput int // bytes of output, and of any one string or list built
+	maxCalls  int // macro call depth
+}
+
+var defaultLimits = limits{maxSteps: 20_000_000, maxOutput: 64 << 20, maxCalls: 64}
+
+var (
+	errBreak    = errors.New("break")
+	errContinue = errors.New("continue")
+)
+
+type scope struct {
+	vars   map[string]any
+	parent *scope
+}
+
+func (s *scope) lookup(name string) (any, bool) {
+	for ; s != nil; s = s.parent {
+		if v, ok := s.vars[name]; ok {
+			return v, true
+		}
+	}
+	return nil, false
+}
+
+type evaluator struct {
+	src   string
+	out   strings.Builder
+	lim   limits
+	steps int
+	calls int
+	now   time.Time
+}
+
+func (e *evaluator) errAt(pos int, format string, args ...any) error {
+	return errAt(e.src, pos, format, args...)
+}
+
+func (e *evaluator) step(pos int) error {
+	e.steps++
+	if e.steps > e.lim.maxSteps {
+		return e.errAt(pos, "template exceeded %d evaluation steps", e.lim.maxSteps)
+	}
+	return nil
+}
+
+// checkSize bounds every string or list a template builds, so that doubling
+// in a loop fails fast instead of exhausting memory.
+func (e *evaluator) checkSize(pos int, v any) (any, error) {
+	n := 0
+	switch x := v.(type) {
+	case string:
+		n = len(x)
+	case *list:
+		n = len(x.items)
+	}
+	if n > e.lim.maxOutput {
+		return nil, e.errAt(pos, "value larger than %d", e.lim.maxOutput)
+	}
+	return v, nil
+}
+
+func (e *evaluator) write(pos int, s string) error {
+	if e.out.Len()+len(s) > e.lim.maxOutput {
+		return e.errAt(pos, "output larger than %d bytes", e.lim.maxOutput)
+	}
+	e.out.WriteString(s)
+	return nil
+}
+
+func (e *evaluator) exec(nodes []node, sc *scope) error {
+	for _, n := range nodes {
+		if err := e.execOne(n, sc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *evaluator) execOne(n node, sc *scope) error {
+	switch n := n.(type) {
+	case *textNode:
+		return e.write(0, n.s)
+	case *outputNode:
+		v, err := e.eval(n.x, sc)
+		if err != nil {
+			return err
+		}
+		return e.write(n.pos, str(v))
+	case *ifNode:
+		for i, c := range n.conds {
+			v, err := e.eval(c, sc)
+			if err != nil {
+				return err
+			}
+			if truthy(v) {
+				return e.exec(n.bodies[i], sc)
+			}
+		}
+		return e.exec(n.els, sc)
+	case *forNode:
+		return e.execFor(n, sc)
+	case *setNode:
+		return e.execSet(n, sc)
+	case *macroNode:
+		sc.vars[n.name] = e.macro(n, sc)
+		return nil
+	case *breakNode:
+		return errBreak
+	case *continueNode:
+		return errContinue
+	}
+	return fmt.Errorf("chat: internal error: unknown node %T", n)
+}
+
+// iterate lists what a for loop walks: list items, dict keys, string runes.
+// Undefined iterates as empty, as llama.cpp's minja does, so templates that
+// loop over optional variables (tools, documents) render without them.
+func iterate(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case undefined, nil:
+		return nil, true
+	case *list:
+		return x.items, true
+	case *dict:
+		out := make([]any, len(x.keys))
+		for i, k := range x.keys {
+			out[i] = k
+		}
+		return out, true
+	case string:
+		var out []any
+		for _, r := range x {
+			out = append(out, string(r))
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+func (e *evaluator) execFor(n *forNode, sc *scope) error {
+	v, err := e.eval(n.iter, sc)
+	if err != nil {
+		return err
+	}
+	items, ok := iterate(v)
+	if !ok {
+		return e.errAt(n.pos, "cannot loop over a %s", typeName(v))
+	}
+	bind := func(s *scope, item any) error {
+		if len(n.vars) == 1 {
+			s.vars[n.vars[0]] = item
+			return nil
+		}
+		l, ok := item.(*list)
+		if !ok || len(l.items) != len(n.vars) {
+			return e.errAt(n.pos, "cannot unpack %s into %d names", typeName(item), len(n.vars))
+		}
+		for i, name := range n.vars {
+			s.vars[name] = l.items[i]
+		}
+		return nil
+	}
+	if n.cond != nil { // the "if" filter runs before loop.* is computed
+		var kept []any
+		for _, it := range items {
+			s := &scope{vars: map[string]any{}, parent: sc}
+			if err := bind(s, it); err != nil {
+				return err
+			}
+			c, err := e.eval(n.cond, s)
+			if err != nil {
+				return err
+			}
+			if truthy(c) {
+				kept = append(kept, it)
+			}
+		}
+		items = kept
+	}
+	if len(items) == 0 {
+		return e.exec(n.els, sc)
+	}
+	total := int64(len(items))
+	for i, it := range items {
+		if err := e.step(n.pos); err != nil {
+			return err
+		}
+		s := &scope{vars: map[string]any{}, parent: sc}
+		if err := bind(s, it); err != nil {
+			return err
+		}
+		loop := newDict()
+		idx := int64(i)
+		loop.set("index0", idx)
+		loop.set("index", idx+1)
+		loop.set("revindex", total-idx)
+		loop.set("revindex0", total-idx-1)
+		loop.set("first", i == 0)
+		loop.set("last", idx == total-1)
+		loop.set("length", total)
+		loop.set("depth", int64(1))
+		loop.set("depth0", int64(0))
+		if i > 0 {
+			loop.set("previtem", items[i-1])
+		} else {
+			loop.set("previtem", undefined{"previtem"})
+		}
+		if i+1 < len(items) {
+			loop.set("nextitem", items[i+1])
+		} else {
+			loop.set("nextitem", undefined{"nextitem"})
+		}
+		loop.set("cycle", &callable{"loop.cycle", func(_ *evaluator, args []any, _ *dict) (any, error) {
+			if len(args) == 0 {
+				return nil, fmt.Errorf("loop.cycle needs arguments")
+			}
+			return args[i%len(args)], nil
+		}})
+		s.vars["loop"] = loop
+		err := e.exec(n.body, s)
+		if err == errBreak {
+			break
+		}
+		if err != nil && err != errContinue {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *evaluator) execSet(n *setNode, sc *scope) error {
+	var v any
+	if n.value == nil {
+		saved := e.out
+		e.out = strings.Builder{}
+		err := e.exec(n.body, sc)
+		v = e.out.String()
+		e.out = saved
+		if err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if v, err = e.eval(n.value, sc); err != nil {
+			return err
+		}
+	}
+	if n.attr != "" {
+		target, _ := sc.lookup(n.names[0])
+		d, ok := target.(*dict)
+		if !ok || !d.ns {
+			return e.errAt(n.pos, "cannot set attribute %q on a %s (only on a namespace)", n.attr, typeName(target))
+		}
+		d.set(n.attr, v)
+		return nil
+	}
+	if len(n.names) == 1 {
+		sc.vars[n.names[0]] = v
+		return nil
+	}
+	l, ok := v.(*list)
+	if !ok || len(l.items) != len(n.names) {
+		return e.errAt(n.pos, "cannot unpack %s into %d names", typeName(v), len(n.names))
+	}
+	for i, name := range n.names {
+		sc.vars[name] = l.items[i]
+	}
+	return nil
+}
+
+// macro returns a callable that renders the macro body into a string.
+func (e *evaluator) macro(n *macroNode, def *scope) *callable {
+	return &callable{n.name, func(e *evaluator, args []any, kw *dict) (any, error) {
+		if len(args) > len(n.params) {
+			return nil, fmt.Errorf("macro %s takes %d arguments, got %d", n.name, len(n.params), len(args))
+		}
+		e.calls++
+		defer func() { e.calls-- }()
+		if e.calls > e.lim.maxCalls {
+			return nil, fmt.Errorf("macro calls nested deeper than %d", e.lim.maxCalls)
+		}
+		s := &scope{vars: map[string]any{}, parent: def}
+		for i, p := range n.params {
+			switch v, ok := kw.get(p); {
+			case i < len(args):
+				s.vars[p] = args[i]
+			case ok:
+				s.vars[p] = v
+			case n.defaults[i] != nil:
+				d, err := e.eval(n.defaults[i], s)
+				if err != nil {
+					return nil, err
+				}
+				s.vars[p] = d
+			default:
+				s.vars[p] = undefined{p}
+			}
+		}
+		saved := e.out
+		e.out = strings.Builder{}
+		err := e.exec(n.body, s)
+		res := e.out.String()
+		e.out = saved
+		return res, err
+	}}
+}
+
+func (e *evaluator) eval(x expr, sc *scope) (any, error) {
+	switch x := x.(type) {
+	case *literal:
+		return x.v, nil
+	case *nameExpr:
+		if err := e.step(x.pos); err != nil {
+			return nil, err
+		}
+		if v, ok := sc.lookup(x.name); ok {
+			return v, nil
+		}
+		return undefined{x.name}, nil
+	case *listExpr:
+		l := &list{items: make([]any, len(x.items))}
+		for i, it := range x.items {
+			v, err := e.eval(it, sc)
+			if err != nil {
+				return nil, err
+			}
+			l.items[i] = v
+		}
+		return l, nil
+	case *dictExpr:
+		d := newDict()
+		for i := range x.keys {
+			k, err := e.eval(x.keys[i], sc)
+			if err != nil {
+				return nil, err
+			}
+			v, err := e.eval(x.vals[i], sc)
+			if err != nil {
+				return nil, err
+			}
+			d.set(str(k), v)
+		}
+		return d, nil
+	case *attrExpr:
+		v, err := e.eval(x.x, sc)
+		if err != nil {
+			return nil, err
+		}
+		return getAttr(v, x.name), nil
+	case *indexExpr:
+		v, err := e.eval(x.x, sc)
+		if err != nil {
+			return nil, err
+		}
+		i, err := e.eval(x.idx, sc)
+		if err != nil {
+			return nil, err
+		}
+		r, err := getItem(v, i)
+		if err != nil {
+			return nil, e.errAt(x.pos, "%v", err)
+		}
+		return r, nil
+	case *sliceExpr:
+		return e.evalSlice(x, sc)
+	case *callExpr:
+		return e.evalCall(x, sc)
+	case *filterExpr:
+		return e.evalFilter(x, sc)
+	case *testExpr:
+		v, err := e.eval(x.x, sc)
+		if err != nil {
+			return nil, err
+		}
+		args, err := e.evalList(x.args, sc)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := runTest(x.name, v, args)
+		if err != nil {
+			return nil, e.errAt(x.pos, "%v", err)
+		}
+		return ok != x.negate, nil
+	case *unaryExpr:
+		v, err := e.eval(x.x, sc)
+		if err != nil {
+			return nil, err
+		}
+		switch x.op {
+		case "not":
+			return !truthy(v), nil
+		case "-":
+			switch n := v.(type) {
+			case int64:
+				return -n, nil
+			case float64:
+				return -n, nil
+			}
+		case "+":
+			if _, ok := toFloat(v); ok {
+				return v, nil
+			}
+		}
+		return nil, e.errAt(x.pos, "bad operand %s for unary %s", typeName(v), x.op)
+	case *binaryExpr:
+		return e.evalBinary(x, sc)
+	case *condExpr:
+		c, err := e.eval(x.cond, sc)
+		if err != nil {
+			return nil, err
+		}
+		if truthy(c) {
+			return e.eval(x.a, sc)
+		}
+		if x.b == nil {
+			return undefined{}, nil
+		}
+		return e.eval(x.b, sc)
+	}
+	return nil, fmt.Errorf("chat: internal error: unknown expression %T", x)
+}
+
+func (e *evaluator) evalList(xs []expr, sc *scope) ([]any, error) {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		v, err := e.eval(x, sc)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+func (e *evaluator) evalKw(names []string, vals []expr, sc *scope) (*dict, error) {
+	kw := newDict()
+	for i, n := range names {
+		v, err := e.eval(vals[i], sc)
+		if err != nil {
+			return nil, err
+		}
+		kw.set(n, v)
+	}
+	return kw, nil
+}
+
+// getAttr is Jinja's attribute lookup: a dict key, then a method. Missing
+// attributes are undefined, never an error, so "x.y is defined" works.
+func getAttr(v any, name string) any {
+	if d, ok := v.(*dict); ok {
+		if r, ok := d.m[name]; ok {
+			return r
+		}
+	}
+	if m := method(v, name); m != nil {
+		return m
+	}
+	return undefined{name}
+}
+
+// getItem is subscription: x[i] on lists and strings (negative from the
+// end), x[key] on dicts. Out-of-range and missing keys are undefined.
+func getItem(v, i any) (any, error) {
+	switch x := v.(type) {
+	case *dict:
+		if s, ok := i.(string); ok {
+			if r, ok := x.m[s]; ok {
+				return r, nil
+			}
+			return getAttr(v, s), nil
+		}
+		return undefined{}, nil
+	case *list, string:
+		n, ok := i.(int64)
+		if !ok {
+			if s, ok := i.(string); ok {
+				return getAttr(v, s), nil
+			}
+			return nil, fmt.Errorf("index must be an integer, not %s", typeName(i))
+		}
+		if l, ok := x.(*list); ok {
+			if n < 0 {
+				n += int64(len(l.items))
+			}
+			if n < 0 || n >= int64(len(l.items)) {
+				return undefined{}, nil
+			}
+			return l.items[n], nil
+		}
+		r := []rune(x.(string))
+		if n < 0 {
+			n += int64(len(r))
+		}
+		if n < 0 || n >= int64(len(r)) {
+			return undefined{}, nil
+		}
+		return string(r[n]), nil
+	case undefined, nil:
+		return undefined{}, nil
+	}
+	return nil, fmt.Errorf("a %s cannot be indexed", typeName(v))
+}
+
+func (e *evaluator) evalSlice(x *sliceExpr, sc *scope) (any, error) {
+	v, err := e.eval(x.x, sc)
+	if err != nil {
+		return nil, err
+	}
+	var bounds [3]*int64
+	for i, b := range []expr{x.lo, x.hi, x.step} {
+		if b == nil {
+			continue
+		}
+		bv, err := e.eval(b, sc)
+		if err != nil {
+			return nil, err
+		}
+		if bv == nil {
+			continue
+		}
+		n, ok := bv.(int64)
+		if !ok {
+			return nil, e.errAt(x.pos, "slice bounds must be integers, not %s", typeName(bv))
+		}
+		bounds[i] = &n
+	}
+	var n int
+	var runes []rune
+	isStr := false
+	switch s := v.(type) {
+	case string:
+		isStr = true
+		runes = []rune(s)
+		n = len(runes)
+	case *list:
+		n = len(s.items)
+	default:
+		return nil, e.errAt(x.pos, "cannot slice a %s", typeName(v))
+	}
+	idx, err := sliceIndices(n, bounds)
+	if err != nil {
+		return nil, e.errAt(x.pos, "%v", err)
+	}
+	if isStr {
+		out := make([]rune, len(idx))
+		for i, j := range idx {
+			out[i] = runes[j]
+		}
+		return string(out), nil
+	}
+	l := v.(*list)
+	out := &list{items: make([]any, len(idx))}
+	for i, j := range idx {
+		out.items[i] = l.items[j]
+	}
+	return out, nil
+}
+
+// sliceIndices applies Python's slice rules for a sequence of length n.
+func sliceIndices(n int, b [3]*int64) ([]int, error) {
+	step := int64(1)
+	if b[2] != nil {
+		step = *b[2]
+	}
+	if step == 0 {
+		return nil, fmt.Errorf("slice step cannot be zero")
+	}
+	clamp := func(p *int64, def int64, lo, hi int64) int64 {
+		if p == nil {
+			return def
+		}
+		v := *p
+		if v < 0 {
+			v += int64(n)
+		}
+		return max(lo, min(hi, v))
+	}
+	var out []int
+	if step > 0 {
+		lo, hi := clamp(b[0], 0, 0, int64(n)), clamp(b[1], int64(n), 0, int64(n))
+		for i := lo; i < hi; i += step {
+			out = append(out, int(i))
+		}
+	} else {
+		lo, hi := clamp(b[0], int64(n)-1, -1, int64(n)-1), clamp(b[1], -1, -1, int64(n)-1)
+		if b[1] != nil && *b[1] < 0 && *b[1]+int64(n) < 0 {
+			hi = -1
+		}
+		for i := lo; i > hi; i += step {
+			out = append(out, int(i))
+		}
+	}
+	return out, nil
+}
+
+func (e *evaluator) evalCall(x *callExpr, sc *scope) (any, error) {
+	if err := e.step(x.pos); err != nil {
+		return nil, err
+	}
+	f, err := e.eval(x.fn, sc)
+	if err != nil {
+		return nil, err
+	}
+	c, ok := f.(*callable)
+	if !ok {
+		what := "value"
+		if n, ok := x.fn.(*nameExpr); ok {
+			what = fmt.Sprintf("%q", n.name)
+		} else if a, ok := x.fn.(*attrExpr); ok {
+			what = fmt.Sprintf("%q", a.name)
+		}
+		return nil, e.errAt(x.pos, "%s is a %s, not a function", what, typeName(f))
+	}
+	args, err := e.evalList(x.args, sc)
+	if err != nil {
+		return nil, err
+	}
+	kw, err := e.evalKw(x.kwNames, x.kwVals, sc)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.fn(e, args, kw)
+	if err != nil {
+		var te *Error
+		if errors.As(err, &te) {
+			if te.Raised && te.Line == 0 { // give raise_exception its position
+				pe := e.errAt(x.pos, "%s", te.Msg).(*Error)
+				pe.Raised = true
+				return nil, pe
+			}
+			return nil, err
+		}
+		return nil, e.errAt(x.pos, "%v", err)
+	}
+	return e.checkSize(x.pos, r)
+}
+
+func (e *evaluator) evalBinary(x *binaryExpr, sc *scope) (any, error) {
+	if err := e.step(x.pos); err != nil {
+		return nil, err
+	}
+	l, err := e.eval(x.l, sc)
+	if err != nil {
+		return nil, err
+	}
+	switch x.op { // short-circuit: Python returns the deciding operand
+	case "and":
+		if !truthy(l) {
+			return l, nil
+		}
+		return e.eval(x.r, sc)
+	case "or":
+		if truthy(l) {
+			return l, nil
+		}
+		return e.eval(x.r, sc)
+	}
+	r, err := e.eval(x.r, sc)
+	if err != nil {
+		return nil, err
+	}
+	v, err := binary(x.op, l, r, e.lim.maxOutput)
+	if err != nil {
+		return nil, e.errAt(x.pos, "%v", err)
+	}
+	return e.checkSize(x.pos, v)
+}
+
+func binary(op string, l, r any, maxLen int) (any, error) {
+	switch op {
+	case "==":
+		return equal(l, r), nil
+	case "!=":
+		return !equal(l, r), nil
+	case "<", ">", "<=", ">=":
+		c, err := compare(l, r)
+		if err != nil {
+			return nil, err
+		}
+		return op == "<" && c < 0 || op == ">" && c > 0 || op == "<=" && c <= 0 || op == ">=" && c >= 0, nil
+	case "in", "not in":
+		ok, err := contains(r, l)
+		return ok == (op == "in"), err
+	case "~":
+		return str(l) + str(r), nil
+	case "+":
+		switch a := l.(type) {
+		case string:
+			if b, ok := r.(string); ok {
+				return a + b, nil
+			}
+		case *list:
+			if b, ok := r.(*list); ok {
+				out := &list{items: append(append([]any{}, a.items...), b.items...)}
+				return out, nil
+			}
+		}
+	case "*":
+		if s, n, ok := repeatArgs(l, r); ok {
+			if n > 0 && len(s)*int(min(n, int64(maxLen)+1)) > maxLen {
+				return nil, fmt.Errorf("string repetition larger than %d", maxLen)
+			}
+			return strings.Repeat(s, int(max(n, 0))), nil
+		}
+	}
+	return arith(op, l, r)
+}
+
+func repeatArgs(l, r any) (string, int64, bool) {
+	if s, ok := l.(string); ok {
+		n, ok := r.(int64)
+		return s, n, ok
+	}
+	if s, ok := r.(string); ok {
+		n, ok := l.(int64)
+		return s, n, ok
+	}
+	return "", 0, false
+}
+
+func arith(op string, l, r any) (any, error) {
+	bad := fmt.Errorf("unsupported operand types for %s: %s and %s", op, typeName(l), typeName(r))
+	if isUndef(l) || isUndef(r) {
+		bad = fmt.Errorf("undefined value in %s (%s %s %s)", op, typeName(l), op, typeName(r))
+	}
+	a, aok := l.(int64)
+	b, bok := r.(int64)
+	if aok && bok {
+		switch op {
+		case "+":
+			return a + b, nil
+		case "-":
+			return a - b, nil
+		case "*":
+			return a * b, nil
+		case "//", "%":
+			if b == 0 {
+				return nil, fmt.Errorf("integer division by zero")
+			}
+			q, m := a/b, a%b
+			if m != 0 && (m < 0) != (b < 0) { // Python floors toward -inf
+				q--
+				m += b
+			}
+			if op == "//" {
+				return q, nil
+			}
+			return m, nil
+		case "**":
+			if b >= 0 {
+				return int64(math.Pow(float64(a), float64(b))), nil
+			}
+		}
+	}
+	fa, aok := toFloat(l)
+	fb, bok := toFloat(r)
+	if !aok || !bok {
+		return nil, bad
+	}
+	switch op {
+	case "+":
+		return fa + fb, nil
+	case "-":
+		return fa - fb, nil
+	case "*":
+		return fa * fb, nil
+	case "/":
+		if fb == 0 {
+			return nil, fmt.Errorf("division by zero")
+		}
+		return fa / fb, nil
+	case "//":
+		if fb == 0 {
+			return nil, fmt.Errorf("division by zero")
+		}
+		return math.Floor(fa / fb), nil
+	case "%":
+		if fb == 0 {
+			return nil, fmt.Errorf("modulo by zero")
+		}
+		m := math.Mod(fa, fb)
+		if m != 0 && (m < 0) != (fb < 0) {
+			m += fb
+		}
+		return m, nil
+	case "**":
+		return math.Pow(fa, fb), nil
+	}
+	return nil, bad
+}
+
+// contains is Python's "needle in haystack".
+func contains(haystack, needle any) (bool, error) {
+	switch h := haystack.(type) {
+	case string:
+		n, ok := needle.(string)
+		if !ok {
+			return false, fmt.Errorf("'in <string>' needs a string, not %s", typeName(needle))
+		}
+		return strings.Contains(h, n), nil
+	case *list:
+		for _, it := range h.items {
+			if equal(it, needle) {
+				return true, nil
+			}
+		}
+		return false, nil
+	case *dict:
+		k, ok := needle.(string)
+		if !ok {
+			return false, nil
+		}
+		_, has := h.m[k]
+		return has, nil
+	case undefined, nil:
+		return false, nil
+	}
+	return false, fmt.Errorf("'in' needs a container, not %s", typeName(haystack))
+}
+
+// runeLen is len() of a string in Python: code points, not bytes.
+func runeLen(s string) int64 { return int64(utf8.RuneCountInString(s)) }

@@ -1,0 +1,885 @@
+// Parser for the Jinja subset; precedence follows Jinja2's parser (jinja2/parser.py, parse_or … parse_unary).
+
+package chat
+
+import (
+	"strconv"
+)
+
+// maxDepth bounds statement and expression nesting, so that a hostile
+// template cannot overflow the goroutine stack in the parser or evaluator.
+const maxDepth = 200
+
+// Statements.
+type (
+	node interface{}
+
+	textNode   struct{ s string }
+	outputNode struct {
+		x   expr
+		pos int
+	}
+	ifNode struct {
+		conds  []expr
+		bodies [][]node
+		els    []node
+	}
+	forNode struct {
+		vars      []string
+		iter      expr
+		cond      expr // optional "if" filter on items
+		body, els []node
+		pos       int
+	}
+	setNode struct {
+		names []string // one name, or several for tuple unpacking
+		attr  string   // set names[0].attr = value (namespace)
+		value expr     // nil for a block set, which captures body
+		body  []node
+		pos   int
+	}
+	macroNode struct {
+		name     string
+		params   []string
+		defaults []expr // parallel to params; nil where none
+		body     []node
+	}
+	breakNode    struct{ pos int }
+	continueNode struct{ pos int }
+)
+
+// Expressions.
+type (
+	expr interface{}
+
+	literal  struct{ v any }
+	nameExpr struct {
+		name string
+		pos  int
+	}
+	listExpr struct{ items []expr }
+	dictExpr struct{ keys, vals []expr }
+	attrExpr struct {
+		x    expr
+		name string
+		pos  int
+	}
+	indexExpr struct {
+		x, idx expr
+		pos    int
+	}
+	sliceExpr struct {
+		x, lo, hi, step expr
+		pos             int
+	}
+	callExpr struct {
+		fn      expr
+		args    []expr
+		kwNames []string
+		kwVals  []expr
+		pos     int
+	}
+	filterExpr struct {
+		x       expr // nil inside a {% filter %}-less chain start; never nil here
+		name    string
+		args    []expr
+		kwNames []string
+		kwVals  []expr
+		pos     int
+	}
+	testExpr struct {
+		x      expr
+		name   string
+		args   []expr
+		negate bool
+		pos    int
+	}
+	unaryExpr struct {
+		op  string
+		x   expr
+		pos int
+	}
+	binaryExpr struct {
+		op   string
+		l, r expr
+		pos  int
+	}
+	condExpr struct {
+		cond, a, b expr // b may be nil: undefined
+	}
+)
+
+type parser struct {
+	src   string
+	toks  []token
+	i     int
+	depth int
+}
+
+func parse(src string) ([]node, error) {
+	toks, err := lex(src)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{src: src, toks: toks}
+	body, end, err := p.body()
+	if err != nil {
+		return nil, err
+	}
+	if end != "" {
+		return nil, errAt(src, p.tok().pos, "unexpected {%% %s %%}", end)
+	}
+	return body, nil
+}
+
+func (p *parser) tok() token { return p.toks[p.i] }
+func (p *parser) next() token {
+	t := p.toks[p.i]
+	if t.kind != tEOF {
+		p.i++
+	}
+	return t
+}
+func (p *parser) errf(format string, args ...any) error {
+	return errAt(p.src, p.tok().pos, format, args...)
+}
+func (p *parser) isOp(s string) bool   { t := p.tok(); return t.kind == tOp && t.s == s }
+func (p *parser) isName(s string) bool { t := p.tok(); return t.kind == tName && t.s == s }
+
+func (p *parser) expectOp(s string) error {
+	if !p.isOp(s) {
+		return p.errf("expected %q, found %s", s, p.describe())
+	}
+	p.i++
+	return nil
+}
+
+func (p *parser) describe() string {
+	t := p.tok()
+	switch t.kind {
+	case tEOF:
+		return "end of template"
+	case tBlockEnd:
+		return "end of tag"
+	case tVarEnd:
+		return "end of expression"
+	case tText:
+		return "text"
+	case tString:
+		return strconv.Quote(t.s)
+	}
+	return strconv.Quote(t.s)
+}
+
+func (p *parser) expectName() (string, error) {
+	t := p.tok()
+	if t.kind != tName {
+		return "", p.errf("expected a name, found %s", p.describe())
+	}
+	p.i++
+	return t.s, nil
+}
+
+func (p *parser) endTag() error {
+	if p.tok().kind != tBlockEnd {
+		return p.errf("expected end of tag, found %s", p.describe())
+	}
+	p.i++
+	return nil
+}
+
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > maxDepth {
+		return p.errf("nested deeper than %d", maxDepth)
+	}
+	return nil
+}
+
+// body parses nodes until EOF or a block tag it does not own (endfor, else…),
+// whose keyword it returns with the parser positioned on that keyword.
+func (p *parser) body() ([]node, string, error) {
+	if err := p.enter(); err != nil {
+		return nil, "", err
+	}
+	defer func() { p.depth-- }()
+	var out []node
+	for {
+		t := p.next()
+		switch t.kind {
+		case tEOF:
+			p.i-- // stay on EOF
+			return out, "", nil
+		case tText:
+			out = append(out, &textNode{t.s})
+		case tVarBegin:
+			x, err := p.expr()
+			if err != nil {
+				return nil, "", err
+			}
+			if p.tok().kind != tVarEnd {
+				return nil, "", p.errf("expected end of expression, found %s", p.describe())
+			}
+			p.i++
+			out = append(out, &outputNode{x, t.pos})
+		case tBlockBegin:
+			kw := p.tok()
+			if kw.kind != tName {
+				return nil, "", p.errf("expected a tag name, found %s", p.describe())
+			}
+			switch kw.s {
+			case "endif", "elif", "else", "endfor", "endset", "endmacro", "endgeneration":
+				return out, kw.s, nil
+			}
+			p.i++
+			n, err := p.stmt(kw)
+			if err != nil {
+				return nil, "", err
+			}
+			if n != nil {
+				out = append(out, n)
+			}
+		default:
+			return nil, "", errAt(p.src, t.pos, "unexpected %s", p.describe())
+		}
+	}
+}
+
+// closeWith checks that the body ended on one of the wanted tags and
+// consumes that tag's name.
+func (p *parser) closeWith(end string, open token, want ...string) error {
+	for _, w := range want {
+		if end == w {
+			p.i++
+			return nil
+		}
+	}
+	if end == "" {
+		return errAt(p.src, open.pos, "{%% %s %%} is never closed (expected {%% %s %%})", open.s, want[len(want)-1])
+	}
+	return p.errf("unexpected {%% %s %%} inside {%% %s %%}", end, open.s)
+}
+
+func (p *parser) stmt(kw token) (node, error) {
+	switch kw.s {
+	case "if":
+		return p.ifStmt(kw)
+	case "for":
+		return p.forStmt(kw)
+	case "set":
+		return p.setStmt(kw)
+	case "macro":
+		return p.macroStmt(kw)
+	case "break":
+		return &breakNode{kw.pos}, p.endTag()
+	case "continue":
+		return &continueNode{kw.pos}, p.endTag()
+	case "generation":
+		// Hugging Face's marker for assistant tokens in training masks:
+		// it renders its body unchanged.
+		if err := p.endTag(); err != nil {
+			return nil, err
+		}
+		body, end, err := p.body()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.closeWith(end, kw, "endgeneration"); err != nil {
+			return nil, err
+		}
+		return &ifNode{conds: []expr{&literal{true}}, bodies: [][]node{body}}, p.endTag()
+	}
+	return nil, errAt(p.src, kw.pos, "unknown tag %q", kw.s)
+}
+
+func (p *parser) ifStmt(kw token) (node, error) {
+	n := &ifNode{}
+	for {
+		cond, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.endTag(); err != nil {
+			return nil, err
+		}
+		body, end, err := p.body()
+		if err != nil {
+			return nil, err
+		}
+		n.conds = append(n.conds, cond)
+		n.bodies = append(n.bodies, body)
+		if err := p.closeWith(end, kw, "elif", "else", "endif"); err != nil {
+			return nil, err
+		}
+		switch end {
+		case "elif":
+			continue
+		case "else":
+			if err := p.endTag(); err != nil {
+				return nil, err
+			}
+			els, end, err := p.body()
+			if err != nil {
+				return nil, err
+			}
+			if err := p.closeWith(end, kw, "endif"); err != nil {
+				return nil, err
+			}
+			n.els = els
+		}
+		return n, p.endTag()
+	}
+}
+
+func (p *parser) forStmt(kw token) (node, error) {
+	n := &forNode{pos: kw.pos}
+	for {
+		name, err := p.expectName()
+		if err != nil {
+			return nil, err
+		}
+		n.vars = append(n.vars, name)
+		if !p.isOp(",") {
+			break
+		}
+		p.i++
+	}
+	if !p.isName("in") {
+		return nil, p.errf("expected 'in', found %s", p.describe())
+	}
+	p.i++
+	var err error
+	// The iterable may not contain a bare conditional: "if" starts the filter.
+	if n.iter, err = p.or(); err != nil {
+		return nil, err
+	}
+	if p.isName("if") {
+		p.i++
+		if n.cond, err = p.or(); err != nil {
+			return nil, err
+		}
+	}
+	if p.isName("recursive") {
+		return nil, p.errf("recursive loops are not supported")
+	}
+	if err := p.endTag(); err != nil {
+		return nil, err
+	}
+	body, end, err := p.body()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.closeWith(end, kw, "else", "endfor"); err != nil {
+		return nil, err
+	}
+	n.body = body
+	if end == "else" {
+		if err := p.endTag(); err != nil {
+			return nil, err
+		}
+		if n.els, end, err = p.body(); err != nil {
+			return nil, err
+		}
+		if err := p.closeWith(end, kw, "endfor"); err != nil {
+			return nil, err
+		}
+	}
+	return n, p.endTag()
+}
+
+func (p *parser) setStmt(kw token) (node, error) {
+	n := &setNode{pos: kw.pos}
+	name, err := p.expectName()
+	if err != nil {
+		return nil, err
+	}
+	n.names = []string{name}
+	if p.isOp(".") {
+		p.i++
+		if n.attr, err = p.expectName(); err != nil {
+			return nil, err
+		}
+	}
+	for n.attr == "" && p.isOp(",") {
+		p.i++
+		name, err := p.expectName()
+		if err != nil {
+			return nil, err
+		}
+		n.names = append(n.names, name)
+	}
+	if p.tok().kind == tBlockEnd && n.attr == "" && len(n.names) == 1 {
+		p.i++
+		body, end, err := p.body()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.closeWith(end, kw, "endset"); err != nil {
+			return nil, err
+		}
+		n.body = body
+		return n, p.endTag()
+	}
+	if err := p.expectOp("="); err != nil {
+		return nil, err
+	}
+	if n.value, err = p.tupleOrExpr(); err != nil {
+		return nil, err
+	}
+	return n, p.endTag()
+}
+
+func (p *parser) macroStmt(kw token) (node, error) {
+	n := &macroNode{}
+	var err error
+	if n.name, err = p.expectName(); err != nil {
+		return nil, err
+	}
+	if err := p.expectOp("("); err != nil {
+		return nil, err
+	}
+	for !p.isOp(")") {
+		name, err := p.expectName()
+		if err != nil {
+			return nil, err
+		}
+		var def expr
+		if p.isOp("=") {
+			p.i++
+			if def, err = p.expr(); err != nil {
+				return nil, err
+			}
+		}
+		n.params = append(n.params, name)
+		n.defaults = append(n.defaults, def)
+		if !p.isOp(",") {
+			break
+		}
+		p.i++
+	}
+	if err := p.expectOp(")"); err != nil {
+		return nil, err
+	}
+	if err := p.endTag(); err != nil {
+		return nil, err
+	}
+	body, end, err := p.body()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.closeWith(end, kw, "endmacro"); err != nil {
+		return nil, err
+	}
+	n.body = body
+	return n, p.endTag()
+}
+
+// tupleOrExpr parses "a, b" as a list (set x = 1, 2).
+func (p *parser) tupleOrExpr() (expr, error) {
+	x, err := p.expr()
+	if err != nil || !p.isOp(",") {
+		return x, err
+	}
+	l := &listExpr{items: []expr{x}}
+	for p.isOp(",") {
+		p.i++
+		y, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		l.items = append(l.items, y)
+	}
+	return l, nil
+}
+
+// expr is the conditional expression: a if cond else b.
+func (p *parser) expr() (expr, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
+	x, err := p.or()
+	if err != nil {
+		return nil, err
+	}
+	for p.isName("if") {
+		p.i++
+		cond, err := p.or()
+		if err != nil {
+			return nil, err
+		}
+		c := &condExpr{cond: cond, a: x}
+		if p.isName("else") {
+			p.i++
+			if c.b, err = p.expr(); err != nil {
+				return nil, err
+			}
+		}
+		x = c
+	}
+	return x, nil
+}
+
+func (p *parser) or() (expr, error) {
+	x, err := p.and()
+	for err == nil && p.isName("or") {
+		pos := p.next().pos
+		var r expr
+		r, err = p.and()
+		x = &binaryExpr{"or", x, r, pos}
+	}
+	return x, err
+}
+
+func (p *parser) and() (expr, error) {
+	x, err := p.not()
+	for err == nil && p.isName("and") {
+		pos := p.next().pos
+		var r expr
+		r, err = p.not()
+		x = &binaryExpr{"and", x, r, pos}
+	}
+	return x, err
+}
+
+func (p *parser) not() (expr, error) {
+	if p.isName("not") {
+		if err := p.enter(); err != nil {
+			return nil, err
+		}
+		defer func() { p.depth-- }()
+		pos := p.next().pos
+		x, err := p.not()
+		return &unaryExpr{"not", x, pos}, err
+	}
+	return p.compare()
+}
+
+func (p *parser) compare() (expr, error) {
+	x, err := p.math1()
+	for err == nil {
+		t := p.tok()
+		var op string
+		switch {
+		case t.kind == tOp && (t.s == "==" || t.s == "!=" || t.s == "<" || t.s == ">" || t.s == "<=" || t.s == ">="):
+			op = t.s
+			p.i++
+		case t.kind == tName && t.s == "in":
+			op = "in"
+			p.i++
+		case t.kind == tName && t.s == "not" && p.toks[p.i+1].kind == tName && p.toks[p.i+1].s == "in":
+			op = "not in"
+			p.i += 2
+		default:
+			return x, nil
+		}
+		var r expr
+		r, err = p.math1()
+		x = &binaryExpr{op, x, r, t.pos}
+	}
+	return x, err
+}
+
+func (p *parser) math1() (expr, error) {
+	x, err := p.concat()
+	for err == nil && (p.isOp("+") || p.isOp("-")) {
+		t := p.next()
+		var r expr
+		r, err = p.concat()
+		x = &binaryExpr{t.s, x, r, t.pos}
+	}
+	return x, err
+}
+
+func (p *parser) concat() (expr, error) {
+	x, err := p.math2()
+	for err == nil && p.isOp("~") {
+		t := p.next()
+		var r expr
+		r, err = p.math2()
+		x = &binaryExpr{"~", x, r, t.pos}
+	}
+	return x, err
+}
+
+func (p *parser) math2() (expr, error) {
+	x, err := p.pow()
+	for err == nil && (p.isOp("*") || p.isOp("/") || p.isOp("//") || p.isOp("%")) {
+		t := p.next()
+		var r expr
+		r, err = p.pow()
+		x = &binaryExpr{t.s, x, r, t.pos}
+	}
+	return x, err
+}
+
+func (p *parser) pow() (expr, error) {
+	x, err := p.unary()
+	for err == nil && p.isOp("**") {
+		t := p.next()
+		var r expr
+		r, err = p.unary()
+		x = &binaryExpr{"**", x, r, t.pos}
+	}
+	return x, err
+}
+
+func (p *parser) unary() (expr, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { p.depth-- }()
+	if p.isOp("-") || p.isOp("+") {
+		t := p.next()
+		x, err := p.unary()
+		if err != nil {
+			return nil, err
+		}
+		return p.filters(&unaryExpr{t.s, x, t.pos})
+	}
+	x, err := p.primary()
+	if err != nil {
+		return nil, err
+	}
+	if x, err = p.postfix(x); err != nil {
+		return nil, err
+	}
+	return p.filters(x)
+}
+
+func (p *parser) primary() (expr, error) {
+	t := p.next()
+	switch t.kind {
+	case tString:
+		s := t.s
+		for p.tok().kind == tString { // adjacent literals concatenate
+			s += p.next().s
+		}
+		return &literal{s}, nil
+	case tInt:
+		v, err := strconv.ParseInt(t.s, 10, 64)
+		if err != nil {
+			return nil, errAt(p.src, t.pos, "integer %s out of range", t.s)
+		}
+		return &literal{v}, nil
+	case tFloat:
+		v, err := strconv.ParseFloat(t.s, 64)
+		if err != nil {
+			return nil, errAt(p.src, t.pos, "bad number %s", t.s)
+		}
+		return &literal{v}, nil
+	case tName:
+		switch t.s {
+		case "true", "True":
+			return &literal{true}, nil
+		case "false", "False":
+			return &literal{false}, nil
+		case "none", "None":
+			return &literal{nil}, nil
+		}
+		return &nameExpr{t.s, t.pos}, nil
+	case tOp:
+		switch t.s {
+		case "(":
+			if p.isOp(")") {
+				p.i++
+				return &listExpr{}, nil
+			}
+			x, err := p.tupleOrExpr()
+			if err != nil {
+				return nil, err
+			}
+			return x, p.expectOp(")")
+		case "[":
+			l := &listExpr{}
+			for !p.isOp("]") {
+				x, err := p.expr()
+				if err != nil {
+					return nil, err
+				}
+				l.items = append(l.items, x)
+				if !p.isOp(",") {
+					break
+				}
+				p.i++
+			}
+			return l, p.expectOp("]")
+		case "{":
+			d := &dictExpr{}
+			for !p.isOp("}") {
+				k, err := p.expr()
+				if err != nil {
+					return nil, err
+				}
+				if err := p.expectOp(":"); err != nil {
+					return nil, err
+				}
+				v, err := p.expr()
+				if err != nil {
+					return nil, err
+				}
+				d.keys = append(d.keys, k)
+				d.vals = append(d.vals, v)
+				if !p.isOp(",") {
+					break
+				}
+				p.i++
+			}
+			return d, p.expectOp("}")
+		}
+	}
+	p.i--
+	return nil, p.errf("unexpected %s", p.describe())
+}
+
+func (p *parser) postfix(x expr) (expr, error) {
+	for {
+		t := p.tok()
+		switch {
+		case t.kind == tOp && t.s == ".":
+			p.i++
+			nt := p.next()
+			if nt.kind != tName && nt.kind != tInt {
+				p.i--
+				return nil, p.errf("expected an attribute name, found %s", p.describe())
+			}
+			x = &attrExpr{x, nt.s, nt.pos}
+		case t.kind == tOp && t.s == "[":
+			p.i++
+			var err error
+			if x, err = p.subscript(x, t.pos); err != nil {
+				return nil, err
+			}
+		case t.kind == tOp && t.s == "(":
+			p.i++
+			c := &callExpr{fn: x, pos: t.pos}
+			var err error
+			if c.args, c.kwNames, c.kwVals, err = p.args(); err != nil {
+				return nil, err
+			}
+			x = c
+		default:
+			return x, nil
+		}
+	}
+}
+
+// subscript parses what follows "[": an index or a slice a:b:c.
+func (p *parser) subscript(x expr, pos int) (expr, error) {
+	var parts [3]expr
+	colons := 0
+	for {
+		if p.isOp("]") {
+			p.i++
+			break
+		}
+		if p.isOp(":") {
+			colons++
+			if colons > 2 {
+				return nil, p.errf("too many ':' in slice")
+			}
+			p.i++
+			continue
+		}
+		if parts[colons] != nil {
+			return nil, p.errf("expected ':' or ']', found %s", p.describe())
+		}
+		v, err := p.expr()
+		if err != nil {
+			return nil, err
+		}
+		parts[colons] = v
+	}
+	if colons == 0 {
+		if parts[0] == nil {
+			return nil, errAt(p.src, pos, "empty subscript")
+		}
+		return &indexExpr{x, parts[0], pos}, nil
+	}
+	return &sliceExpr{x, parts[0], parts[1], parts[2], pos}, nil
+}
+
+// args parses call arguments after "(" up to and including ")".
+func (p *parser) args() (args []expr, kwNames []string, kwVals []expr, err error) {
+	for !p.isOp(")") {
+		if p.tok().kind == tName && p.toks[p.i+1].kind == tOp && p.toks[p.i+1].s == "=" {
+			kwNames = append(kwNames, p.next().s)
+			p.i++
+			v, err := p.expr()
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			kwVals = append(kwVals, v)
+		} else {
+			if len(kwNames) > 0 {
+				return nil, nil, nil, p.errf("positional argument after keyword argument")
+			}
+			v, err := p.expr()
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			args = append(args, v)
+		}
+		if !p.isOp(",") {
+			break
+		}
+		p.i++
+	}
+	return args, kwNames, kwVals, p.expectOp(")")
+}
+
+// filters parses "| name(args)" chains and "is [not] test" after a unary.
+func (p *parser) filters(x expr) (expr, error) {
+	for {
+		switch {
+		case p.isOp("|"):
+			p.i++
+			t := p.tok()
+			name, err := p.expectName()
+			if err != nil {
+				return nil, err
+			}
+			f := &filterExpr{x: x, name: name, pos: t.pos}
+			if p.isOp("(") {
+				p.i++
+				if f.args, f.kwNames, f.kwVals, err = p.args(); err != nil {
+					return nil, err
+				}
+			}
+			x = f
+		case p.isName("is"):
+			p.i++
+			te := &testExpr{x: x}
+			if p.isName("not") {
+				p.i++
+				te.negate = true
+			}
+			t := p.tok()
+			te.pos = t.pos
+			// Tests may be named like keywords ("is none", "is true").
+			if t.kind != tName {
+				return nil, p.errf("expected a test name, found %s", p.describe())
+			}
+			p.i++
+			te.name = t.s
+			if p.isOp("(") {
+				p.i++
+				args, _, _, err := p.args()
+				if err != nil {
+					return nil, err
+				}
+				te.args = args
+			} else if a := p.tok(); a.kind == tString || a.kind == tInt || a.kind == tFloat ||
+				a.kind == tName && a.s != "and" && a.s != "or" && a.s != "else" && a.s != "if" && a.s != "is" && a.s != "not" && a.s != "in" {
+				arg, err := p.unary()
+				if err != nil {
+					return nil, err
+				}
+				te.args = []expr{arg}
+			}
+			x = te
+		default:
+			return x, nil
+		}
+	}
+}
