@@ -65,13 +65,13 @@ type mergeInfo struct {
 // ids from nVocab up, so that rules keep working on them as llama.cpp's
 // string comparisons do.
 type bpeModel struct {
-	ids    map[string]int32    // raw bytes -> internal id
-	nVocab int32               // internal ids below this are token ids
+	ids    map[string]int32     // raw bytes -> internal id
+	nVocab int32                // internal ids below this are token ids
 	merges map[uint64]mergeInfo // left<<32 | right -> rule; nil when concat
 	// concat ranks a pair by the token id of its concatenation, as tiktoken
 	// does (ids are ranks there).
 	concat       bool
-	ignoreMerges bool      // a word that is a token is emitted whole (LLaMA-3)
+	ignoreMerges bool       // a word that is a token is emitted whole (LLaMA-3)
 	byteID       [256]int32 // internal id of each single byte, -1 if none
 	// fallback is what llama.cpp emits for a byte of a word that did not
 	// become a token: each byte of the byte's encoded character, looked up

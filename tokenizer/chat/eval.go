@@ -122,6 +122,22 @@ func (e *evaluator) execOne(n node, sc *scope) error {
 	case *macroNode:
 		sc.vars[n.name] = e.macro(n, sc)
 		return nil
+	case *filterBlock:
+		saved := e.out
+		e.out = strings.Builder{}
+		err := e.exec(n.body, sc)
+		text := e.out.String()
+		e.out = saved
+		if err != nil {
+			return err
+		}
+		f := *n.f
+		f.x = &literal{text}
+		v, err := e.evalFilter(&f, sc)
+		if err != nil {
+			return err
+		}
+		return e.write(n.f.pos, str(v))
 	case *breakNode:
 		return errBreak
 	case *continueNode:

@@ -44,6 +44,11 @@ type (
 		defaults []expr // parallel to params; nil where none
 		body     []node
 	}
+	// filterBlock renders body and passes the text through one filter.
+	filterBlock struct {
+		f    *filterExpr // f.x is unused: the body's text is the input
+		body []node
+	}
 	breakNode    struct{ pos int }
 	continueNode struct{ pos int }
 )
@@ -228,7 +233,7 @@ func (p *parser) body() ([]node, string, error) {
 				return nil, "", p.errf("expected a tag name, found %s", p.describe())
 			}
 			switch kw.s {
-			case "endif", "elif", "else", "endfor", "endset", "endmacro", "endgeneration":
+			case "endif", "elif", "else", "endfor", "endset", "endmacro", "endgeneration", "endfilter":
 				return out, kw.s, nil
 			}
 			p.i++
@@ -274,6 +279,30 @@ func (p *parser) stmt(kw token) (node, error) {
 		return &breakNode{kw.pos}, p.endTag()
 	case "continue":
 		return &continueNode{kw.pos}, p.endTag()
+	case "filter":
+		t := p.tok()
+		name, err := p.expectName()
+		if err != nil {
+			return nil, err
+		}
+		f := &filterExpr{name: name, pos: t.pos}
+		if p.isOp("(") {
+			p.i++
+			if f.args, f.kwNames, f.kwVals, err = p.args(); err != nil {
+				return nil, err
+			}
+		}
+		if err := p.endTag(); err != nil {
+			return nil, err
+		}
+		body, end, err := p.body()
+		if err != nil {
+			return nil, err
+		}
+		if err := p.closeWith(end, kw, "endfilter"); err != nil {
+			return nil, err
+		}
+		return &filterBlock{f, body}, p.endTag()
 	case "generation":
 		// Hugging Face's marker for assistant tokens in training masks:
 		// it renders its body unchanged.
