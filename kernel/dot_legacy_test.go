@@ -99,14 +99,15 @@ func placed(b []byte, off int) (view, full []byte) {
 // dotBound is the error allowed between a dot and the float64 dot of the
 // dequantized operands:
 //
-//	|got - want| <= 2^-22·(terms+4)·Σ|wᵢxᵢ| + 2^-10·Σ_blocks |m|·Σ|x|
+//	|got - want| <= 2^-22·(terms+4)·Σ|wᵢxᵢ| + 2^-9·Σ_blocks |m|·Σ|x|
 //
 // The first part is the classic bound for a float32 sum of `terms` rounded
 // products (γ_k ≈ k·2^-24), doubled for slack: terms is n for the float
 // types and the number of blocks for the block types, whose per-block
 // integer sums are exact. The second part exists only for Q4_1/Q5_1: the
-// offset term uses Q8_1's s = d·Σq stored in fp16 (relative error ≤ 2^-11),
-// exactly as llama.cpp does, where the naive sum uses the exact d·Σq.
+// offset term uses Q8_1's s, computed from the float32 d before d itself is
+// rounded to fp16 and then stored in fp16 (two relative errors ≤ 2^-11),
+// exactly as llama.cpp does, where the naive sum uses fp16(d)·Σq.
 func dotBound(c dotCase, n int, wb []byte, w, x []float32) float64 {
 	var s float64
 	for i := range w {
@@ -124,7 +125,7 @@ func dotBound(c dotCase, n int, wb []byte, w, x []float32) float64 {
 			for _, v := range x[b*32 : b*32+32] {
 				ax += math.Abs(float64(v))
 			}
-			bound += math.Ldexp(math.Abs(float64(m))*ax, -10)
+			bound += math.Ldexp(math.Abs(float64(m))*ax, -9)
 		}
 	}
 	return bound
