@@ -155,6 +155,9 @@ func TestLlamaCppExpectations(t *testing.T) {
 		if want == "" {
 			want = c.Expected
 		}
+		if w, ok := jinja2Differs[c.Name]; ok {
+			want = w
+		}
 		tmpl, err := New(c.Template, c.BOS, c.EOS)
 		if err != nil {
 			t.Errorf("%s: %v", c.Name, err)
@@ -169,6 +172,14 @@ func TestLlamaCppExpectations(t *testing.T) {
 			t.Errorf("%s: %s", c.Name, firstDiff(got, want))
 		}
 	}
+}
+
+// jinja2Differs holds the cases where llama.cpp's minja and Python Jinja2
+// (what Hugging Face and the model's authors use) disagree; we follow
+// Jinja2. ChatGLM3 writes "|>\n {{ content }}": lstrip_blocks applies to
+// {% %} tags only, so Jinja2 keeps the space before {{ }} that minja drops.
+var jinja2Differs = map[string]string{
+	"ChatGLM3": "[gMASK]sop<|system|>\n You are a helpful assistant<|user|>\n Hello<|assistant|>\n Hi there<|user|>\n Who are you<|assistant|>\n    I am an assistant   <|user|>\n Another question<|assistant|>",
 }
 
 // TestDetectLlamaCppCases checks Detect on the test-chat-template cases,
