@@ -17,8 +17,8 @@ type Doc struct {
 	Lang      string  // ISO 639-1 code set by the language stage ("en", "zh"), "" before
 	LangScore float64 // the identifier's confidence in Lang, 0…1
 
-	Drop     string // "stage: reason" once a stage rejected the document; "" while it is kept
-	Replaced int    // PII and dedup edits made to Text (counted for the report)
+	Drop      string // why a stage rejected the document ("gopher_mean_word_length"); "" while kept
+	DroppedBy string // the name of the stage that set Drop
 
 	// scratch is per-document state that a stage's parallel half hands to its
 	// serial half (a MinHash signature, line hashes, token ids); it is reset

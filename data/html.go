@@ -75,12 +75,12 @@ func HTMLToText(page []byte, o HTMLOptions) (string, error) {
 }
 
 type extractor struct {
-	o     HTMLOptions
-	paras []string        // finished paragraphs
-	cur   strings.Builder // the paragraph being built
-	lines []string        // finished lines of a list block
-	prefix string         // indentation and bullet of the list item being built
-	space bool            // a collapsed space is pending
+	o      HTMLOptions
+	paras  []string        // finished paragraphs
+	cur    strings.Builder // the paragraph being built
+	lines  []string        // finished lines of a list block
+	prefix string          // indentation and bullet of the list item being built
+	space  bool            // a collapsed space is pending
 }
 
 func (x *extractor) text(s string, pre bool) {

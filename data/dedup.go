@@ -1,0 +1,220 @@
+// Exact de-duplication: whole documents by a hash of normalised text
+// (Lee et al. 2022, "Deduplicating Training Data Makes Language Models
+// Better", §3: exact matches), and repeated lines or paragraphs across the
+// corpus, either streaming (Dolma's BFF paragraph dedup: later copies are
+// removed) or two-pass (CS336 assignment 4: every copy of a repeated line
+// is removed).
+
+package data
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// DedupOptions configure the exact-document stage.
+type DedupOptions struct {
+	Capacity int64   `json:"capacity"` // expected distinct documents; sizes the Bloom filter
+	FP       float64 `json:"false_positive_rate"`
+}
+
+// DefaultDedupOptions: 10 M documents at 1e-6 take 36 MiB.
+func DefaultDedupOptions() DedupOptions { return DedupOptions{Capacity: 10_000_000, FP: 1e-6} }
+
+// Normalize lowercases text, drops punctuation and collapses whitespace, so
+// that copies differing only in case, spacing or punctuation hash alike.
+func Normalize(text string) string {
+	var b strings.Builder
+	b.Grow(len(text))
+	space := false
+	for _, r := range text {
+		switch {
+		case unicode.IsSpace(r):
+			space = b.Len() > 0
+		case unicode.IsPunct(r) || unicode.IsSymbol(r):
+		default:
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
+}
+
+// ExactDedupStage drops every document whose normalised text was seen before.
+func ExactDedupStage(o DedupOptions) (Stage, error) {
+	bloom, err := NewBloom(o.Capacity, o.FP)
+	if err != nil {
+		return Stage{}, err
+	}
+	return Stage{
+		Name: "exact_dedup",
+		Map:  func(d *Doc) { d.put("exact", hashString(Normalize(d.Text))) },
+		Seq: func(d *Doc) {
+			if bloom.TestAndAdd(d.take("exact").(uint64)) {
+				d.Drop = "exact_duplicate"
+			}
+		},
+		Finish: func(r *StageReport) error {
+			r.Counts = map[string]int64{"bloom_bytes": bloom.Bytes(), "bloom_fp_rate_ppm": int64(bloom.FalsePositiveRate() * 1e6)}
+			return nil
+		},
+	}, nil
+}
+
+// LineDedupOptions configure the repeated-line stage.
+type LineDedupOptions struct {
+	// Unit is "line" (split on "\n", as Dolma's paragraphs) or "paragraph"
+	// (split on blank lines).
+	Unit string `json:"unit"`
+	// Mode is "first" (streaming: keep the first copy, remove later ones) or
+	// "all" (two passes: remove every copy of a unit seen more than once).
+	Mode string `json:"mode"`
+	// SkipEmpty leaves blank units alone.
+	SkipEmpty bool    `json:"skip_empty"`
+	Capacity  int64   `json:"capacity"` // expected distinct units
+	FP        float64 `json:"false_positive_rate"`
+}
+
+// DefaultLineDedupOptions: streaming line dedup, 100 M lines at 1e-6 (≈340 MiB for "first").
+func DefaultLineDedupOptions() LineDedupOptions {
+	return LineDedupOptions{Unit: "line", Mode: "first", SkipEmpty: true, Capacity: 100_000_000, FP: 1e-6}
+}
+
+// Span is a half-open byte range [Start, End) of a text, with its separator.
+type Span struct{ Start, End int }
+
+// units splits text into spans that each include their trailing separator.
+func units(text, unit string) []Span {
+	sep := "\n"
+	if unit == "paragraph" {
+		sep = "\n\n"
+	}
+	var out []Span
+	for start := 0; start < len(text); {
+		i := strings.Index(text[start:], sep)
+		if i < 0 {
+			out = append(out, Span{start, len(text)})
+			break
+		}
+		end := start + i + len(sep)
+		if unit == "paragraph" { // a run of blank lines belongs to the paragraph before it
+			for end < len(text) && text[end] == '\n' {
+				end++
+			}
+		}
+		out = append(out, Span{start, end})
+		start = end
+	}
+	return out
+}
+
+func unitKey(text string, s Span) string { return strings.TrimRight(text[s.Start:s.End], "\n") }
+
+// LineDeduper finds repeated units across the documents it is shown.
+type LineDeduper struct {
+	o           LineDedupOptions
+	seen, twice *Bloom // seen: units met once or more; twice: more than once ("all" mode)
+	removed     int64
+}
+
+// NewLineDeduper validates o and allocates the filters.
+func NewLineDeduper(o LineDedupOptions) (*LineDeduper, error) {
+	if o.Unit != "line" && o.Unit != "paragraph" {
+		return nil, fmt.Errorf("data: line dedup unit %q: want line or paragraph", o.Unit)
+	}
+	if o.Mode != "first" && o.Mode != "all" {
+		return nil, fmt.Errorf("data: line dedup mode %q: want first or all", o.Mode)
+	}
+	ld := &LineDeduper{o: o}
+	var err error
+	if ld.seen, err = NewBloom(o.Capacity, o.FP); err != nil {
+		return nil, err
+	}
+	if o.Mode == "all" {
+		if ld.twice, err = NewBloom(o.Capacity, o.FP); err != nil {
+			return nil, err
+		}
+	}
+	return ld, nil
+}
+
+func (ld *LineDeduper) skip(text string, s Span) bool {
+	return ld.o.SkipEmpty && strings.TrimSpace(text[s.Start:s.End]) == ""
+}
+
+// Count records text's units ("all" mode's first pass).
+func (ld *LineDeduper) Count(text string) {
+	for _, s := range units(text, ld.o.Unit) {
+		if ld.skip(text, s) {
+			continue
+		}
+		if h := hashString(unitKey(text, s)); ld.seen.TestAndAdd(h) {
+			ld.twice.TestAndAdd(h)
+		}
+	}
+}
+
+// Duplicates returns the byte spans of text's repeated units. In "first"
+// mode it also records the text's units as seen.
+func (ld *LineDeduper) Duplicates(text string) []Span {
+	var dup []Span
+	for _, s := range units(text, ld.o.Unit) {
+		if ld.skip(text, s) {
+			continue
+		}
+		h := hashString(unitKey(text, s))
+		var repeated bool
+		if ld.o.Mode == "all" {
+			repeated = ld.twice.Test(h)
+		} else {
+			repeated = ld.seen.TestAndAdd(h)
+		}
+		if repeated {
+			dup = append(dup, s)
+		}
+	}
+	return dup
+}
+
+// removeSpans cuts sorted, disjoint spans out of text.
+func removeSpans(text string, spans []Span) string {
+	if len(spans) == 0 {
+		return text
+	}
+	var b strings.Builder
+	prev := 0
+	for _, s := range spans {
+		b.WriteString(text[prev:s.Start])
+		prev = s.End
+	}
+	b.WriteString(text[prev:])
+	return b.String()
+}
+
+// Stage removes repeated units from each document and drops documents left
+// empty. In "all" mode it asks the pipeline for a counting pass.
+func (ld *LineDeduper) Stage() Stage {
+	st := Stage{
+		Name: "line_dedup",
+		Seq: func(d *Doc) {
+			spans := ld.Duplicates(d.Text)
+			ld.removed += int64(len(spans))
+			d.Text = removeSpans(d.Text, spans)
+			if strings.TrimSpace(d.Text) == "" {
+				d.Drop = "all_" + ld.o.Unit + "s_duplicated"
+			}
+		},
+		Finish: func(r *StageReport) error {
+			r.Counts = map[string]int64{ld.o.Unit + "s_removed": ld.removed, "bloom_bytes": ld.seen.Bytes()}
+			return nil
+		},
+	}
+	if ld.o.Mode == "all" {
+		st.Count = func(d *Doc) { ld.Count(d.Text) }
+	}
+	return st
+}

@@ -1,0 +1,74 @@
+// Language identification with whatlang's trigram profiles (the Go port
+// github.com/abadojack/whatlanggo of whatlang-rs: script detection, then
+// trigram-rank distance against 84 embedded language profiles).
+
+package data
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/abadojack/whatlanggo"
+)
+
+// LangOptions configure the language stage.
+type LangOptions struct {
+	// Allow lists the ISO 639-1 codes to keep ("en", "zh"); empty keeps every
+	// language and only labels documents.
+	Allow []string `json:"allow"`
+	// MinScore drops documents whose language is identified with less confidence.
+	MinScore float64 `json:"min_score"`
+	// SampleChars is how much of the document is looked at: the head is
+	// representative, and trigram counting is the stage's whole cost.
+	SampleChars int `json:"sample_chars"`
+}
+
+// DefaultLangOptions keep English and Chinese.
+func DefaultLangOptions() LangOptions {
+	return LangOptions{Allow: []string{"en", "zh"}, MinScore: 0.2, SampleChars: 2000}
+}
+
+// DetectLanguage returns the ISO 639-1 code (or ISO 639-3 where a language
+// has none) of text and the identifier's confidence; "" when no script is found.
+func DetectLanguage(text string, sampleChars int) (string, float64) {
+	if sampleChars > 0 && len(text) > sampleChars {
+		// Cut on a rune boundary: sampleChars counts bytes here, a cheap upper bound.
+		cut := sampleChars
+		for cut > 0 && !utf8.RuneStart(text[cut]) {
+			cut--
+		}
+		text = text[:cut]
+	}
+	info := whatlanggo.Detect(text)
+	if info.Lang < 0 {
+		return "", 0
+	}
+	code := info.Lang.Iso6391()
+	if code == "" {
+		code = info.Lang.Iso6393()
+	}
+	if code == "cmn" {
+		code = "zh"
+	}
+	return code, info.Confidence
+}
+
+// LangStage labels each document with its language and drops those not allowed.
+func LangStage(o LangOptions) Stage {
+	allow := map[string]bool{}
+	for _, a := range o.Allow {
+		allow[strings.ToLower(a)] = true
+	}
+	return Stage{Name: "language", Map: func(d *Doc) {
+		d.Lang, d.LangScore = DetectLanguage(d.Text, o.SampleChars)
+		switch {
+		case d.Lang == "":
+			d.Drop = "lang_unknown"
+		case len(allow) > 0 && !allow[d.Lang]:
+			d.Drop = "lang_" + d.Lang
+		case d.LangScore < o.MinScore:
+			d.Drop = fmt.Sprintf("lang_low_score (%s %.2f < %g)", d.Lang, d.LangScore, o.MinScore)
+		}
+	}}
+}

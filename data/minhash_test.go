@@ -1,0 +1,98 @@
+package data
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gptgo/gptgo/internal/testkit"
+)
+
+func TestMinHashCS336Licences(t *testing.T) {
+	dir := testkit.Shared(t, "data", "9-cleaning", "cs336_a4_fixtures", "documents_with_fuzzy_duplicates")
+	var docs []*Doc
+	text := map[string]string{}
+	for _, name := range []string{"pytorch_license.txt", "rails_mit_license.txt", "react_mit_license.txt"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, &Doc{ID: name, Text: string(b)})
+		text[name] = string(b)
+	}
+	o := DefaultMinHashOptions()
+	t.Logf("Jaccard(rails, react) = %.3f, Jaccard(pytorch, rails) = %.3f (5-word shingles)",
+		Jaccard(text["rails_mit_license.txt"], text["react_mit_license.txt"], 5),
+		Jaccard(text["pytorch_license.txt"], text["rails_mit_license.txt"], 5))
+	out, rep := runStages(t, docs, func() ([]Stage, error) {
+		s, err := MinHashStage(o)
+		return []Stage{s}, err
+	})
+	if got := strings.Join(ids(out), ","); got != "pytorch_license.txt,rails_mit_license.txt" {
+		t.Fatalf("kept %s; want the PyTorch licence and one MIT licence", got)
+	}
+	cl := rep.Stages[0].Clusters
+	if len(cl) != 1 || cl[0].Kept != "rails_mit_license.txt" || len(cl[0].Dropped) != 1 || cl[0].Dropped[0] != "react_mit_license.txt" {
+		t.Fatalf("clusters %+v", cl)
+	}
+}
+
+// TestMinHashEstimatesJaccard checks the estimator against exact Jaccard on
+// texts of known overlap: the estimate's standard error is sqrt(s(1-s)/k).
+func TestMinHashEstimatesJaccard(t *testing.T) {
+	o := DefaultMinHashOptions()
+	o.Permutations, o.Bands, o.Rows = 256, 32, 8
+	mh, err := NewMinHasher(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base []string
+	for i := 0; i < 400; i++ {
+		base = append(base, fmt.Sprintf("w%d", i))
+	}
+	for _, keep := range []int{400, 300, 200, 100} {
+		other := append([]string{}, base[:keep]...)
+		for i := keep; i < 400; i++ {
+			other = append(other, fmt.Sprintf("x%d", i))
+		}
+		a, b := strings.Join(base, " "), strings.Join(other, " ")
+		exact := Jaccard(a, b, o.Shingle)
+		est := Similarity(mh.Signature(a), mh.Signature(b))
+		se := math.Sqrt(exact*(1-exact)/float64(o.Permutations)) + 1e-9
+		if math.Abs(est-exact) > 4*se+0.01 {
+			t.Errorf("keep %d: estimate %.3f, exact %.3f (4 SE = %.3f)", keep, est, exact, 4*se)
+		}
+	}
+	if sig := mh.Signature("  \n "); sig != nil {
+		t.Fatal("empty text got a signature")
+	}
+}
+
+func TestMinHashOptionsValidate(t *testing.T) {
+	o := DefaultMinHashOptions()
+	o.Bands = 100
+	if _, err := NewMinHasher(o); err == nil || !strings.Contains(err.Error(), "exceeds") {
+		t.Fatalf("bands×rows > permutations: %v", err)
+	}
+	o = DefaultMinHashOptions()
+	o.Shingle = 0
+	if _, err := NewLSH(o); err == nil {
+		t.Fatal("shingle 0 accepted")
+	}
+}
+
+func TestMinHashChinese(t *testing.T) {
+	a := "这家店的外卖非常好吃，送餐速度也很快，包装很精致，下次还会再来点这家的菜。服务态度很好，推荐大家尝试。"
+	b := "这家店的外卖非常好吃，送餐速度也很快，包装很精致，下次还会再来点这家的菜。服务态度很好，推荐大家试试。"
+	c := "今天天气不错，我们一起去公园散步吧，顺便买点水果回家，晚上再做一顿丰盛的晚饭。"
+	out, _ := runStages(t, []*Doc{{ID: "a", Text: a}, {ID: "b", Text: b}, {ID: "c", Text: c}}, func() ([]Stage, error) {
+		s, err := MinHashStage(DefaultMinHashOptions())
+		return []Stage{s}, err
+	})
+	if got := strings.Join(ids(out), ","); got != "a,c" {
+		t.Fatalf("kept %s, want a,c (b differs from a by two characters)", got)
+	}
+}

@@ -1,0 +1,66 @@
+// JSONL output of surviving documents, in Dolma's document layout
+// ({"id", "text", "source", ...}; Soldaini et al. 2024, Appendix: data format).
+
+package data
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+)
+
+// DocWriter writes documents as JSON lines; the file appears on Close.
+type DocWriter struct {
+	path string
+	f    *os.File
+	w    *bufio.Writer
+	enc  *json.Encoder
+}
+
+type docJSON struct {
+	ID        string  `json:"id"`
+	Source    string  `json:"source"`
+	URL       string  `json:"url,omitempty"`
+	Lang      string  `json:"lang,omitempty"`
+	LangScore float64 `json:"lang_score,omitempty"`
+	Text      string  `json:"text"`
+}
+
+// CreateDocWriter starts path.
+func CreateDocWriter(path string) (*DocWriter, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return &DocWriter{path: path, f: f, w: w, enc: enc}, nil
+}
+
+// Write appends d.
+func (dw *DocWriter) Write(d *Doc) error {
+	return dw.enc.Encode(docJSON{d.ID, d.Source, d.URL, d.Lang, d.LangScore, d.Text})
+}
+
+// Close flushes and renames the file into place.
+func (dw *DocWriter) Close() error {
+	err := dw.w.Flush()
+	if cerr := dw.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(dw.f.Name(), dw.path)
+	}
+	if err != nil {
+		os.Remove(dw.f.Name())
+	}
+	return err
+}
+
+// Abort discards the file.
+func (dw *DocWriter) Abort() {
+	dw.f.Close()
+	os.Remove(dw.f.Name())
+}

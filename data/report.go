@@ -1,0 +1,148 @@
+// The run report: documents and bytes in and out per stage, why documents
+// were dropped, what was replaced, and the duplicate clusters found
+// (the shape of datatrove's stats.json, flattened for reading).
+
+package data
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Report describes one pipeline run; it is written as report.json.
+type Report struct {
+	DocsIn   int64         `json:"docs_in"`
+	BytesIn  int64         `json:"bytes_in"`
+	DocsOut  int64         `json:"docs_out"`
+	BytesOut int64         `json:"bytes_out"`
+	Seconds  float64       `json:"seconds"`
+	DocsPS   float64       `json:"docs_per_second"`
+	MBPS     float64       `json:"mb_per_second"`
+	Stages   []StageReport `json:"stages"`
+}
+
+// StageReport is one stage's tally.
+type StageReport struct {
+	Name     string           `json:"name"`
+	DocsIn   int64            `json:"docs_in"`
+	DocsOut  int64            `json:"docs_out"`
+	BytesIn  int64            `json:"bytes_in"`
+	BytesOut int64            `json:"bytes_out"`
+	Dropped  map[string]int64 `json:"dropped,omitempty"`  // reason → documents
+	Counts   map[string]int64 `json:"counts,omitempty"`   // stage-specific: PII replaced per type, lines removed, tokens
+	Clusters []Cluster        `json:"clusters,omitempty"` // near-duplicate clusters (first few)
+}
+
+// Cluster is a set of near-duplicate documents: Kept survived, the others were dropped.
+type Cluster struct {
+	Kept    string   `json:"kept"`
+	Dropped []string `json:"dropped"`
+}
+
+// ReasonCount is one bar of a reasons histogram.
+type ReasonCount struct {
+	Reason string
+	N      int64
+}
+
+func (r *Report) finish(el time.Duration) {
+	r.Seconds = el.Seconds()
+	if n := len(r.Stages); n > 0 {
+		r.DocsOut, r.BytesOut = r.Stages[n-1].DocsOut, r.Stages[n-1].BytesOut
+	} else {
+		r.DocsOut, r.BytesOut = r.DocsIn, r.BytesIn
+	}
+	if r.Seconds > 0 {
+		r.DocsPS = float64(r.DocsIn) / r.Seconds
+		r.MBPS = float64(r.BytesIn) / r.Seconds / 1e6
+	}
+}
+
+// WriteJSON writes the report to path atomically.
+func (r *Report) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+// WriteSummary writes the human-readable account of the run.
+func (r *Report) WriteSummary(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "read %d documents (%s) in %.2fs: %.0f docs/s, %.2f MB/s\n", r.DocsIn, human(r.BytesIn), r.Seconds, r.DocsPS, r.MBPS)
+	fmt.Fprintf(&b, "kept %d documents (%s), %.1f%% of documents, %.1f%% of bytes\n\n", r.DocsOut, human(r.BytesOut),
+		pct(r.DocsOut, r.DocsIn), pct(r.BytesOut, r.BytesIn))
+	fmt.Fprintf(&b, "%-14s %10s %10s %10s %10s\n", "stage", "docs in", "docs out", "bytes in", "bytes out")
+	for _, s := range r.Stages {
+		fmt.Fprintf(&b, "%-14s %10d %10d %10s %10s\n", s.Name, s.DocsIn, s.DocsOut, human(s.BytesIn), human(s.BytesOut))
+	}
+	for _, s := range r.Stages {
+		if len(s.Dropped) == 0 && len(s.Counts) == 0 && len(s.Clusters) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "\n%s:\n", s.Name)
+		for _, rc := range sortedReasons(s.Dropped) {
+			fmt.Fprintf(&b, "  dropped %-34s %8d\n", rc.Reason, rc.N)
+		}
+		for _, rc := range sortedReasons(s.Counts) {
+			fmt.Fprintf(&b, "  %-42s %8d\n", rc.Reason, rc.N)
+		}
+		for i, c := range s.Clusters {
+			if i == 5 {
+				fmt.Fprintf(&b, "  … %d more clusters in report.json\n", len(s.Clusters)-5)
+				break
+			}
+			fmt.Fprintf(&b, "  cluster: kept %s, dropped %s\n", c.Kept, strings.Join(c.Dropped, ", "))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func pct(a, b int64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return 100 * float64(a) / float64(b)
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// writeFileAtomic writes via a temporary file in the same directory and a
+// rename, so that readers never see half a file.
+func writeFileAtomic(path string, b []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}

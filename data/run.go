@@ -1,0 +1,65 @@
+// RunConfig: read → stages → docs.jsonl + report.json + summary.txt, the
+// whole of `gptgo data run`.
+
+package data
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// RunConfig runs c end to end. progress may be nil.
+func RunConfig(ctx context.Context, c Config, enc Encoder, progress func(Progress)) (*Report, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	files, err := ExpandInputs(c.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("data: no input files")
+	}
+	if c.Output == "" {
+		return nil, fmt.Errorf("data: no output directory")
+	}
+	if err := os.MkdirAll(c.Output, 0o755); err != nil {
+		return nil, err
+	}
+	if c.Tokenize.Dir != "" && !filepath.IsAbs(c.Tokenize.Dir) {
+		c.Tokenize.Dir = filepath.Join(c.Output, c.Tokenize.Dir)
+	}
+	var dw *DocWriter
+	var sink func(*Doc) error
+	if c.WriteDocs {
+		if dw, err = CreateDocWriter(filepath.Join(c.Output, "docs.jsonl")); err != nil {
+			return nil, err
+		}
+		sink = dw.Write
+	}
+	p := &Pipeline{Build: c.Build(enc), Workers: c.Workers, Progress: progress}
+	rep, err := p.Run(ctx, FileSource(files, c.Read), sink)
+	if err != nil {
+		if dw != nil {
+			dw.Abort()
+		}
+		return nil, err
+	}
+	if dw != nil {
+		if err := dw.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if err := rep.WriteJSON(filepath.Join(c.Output, "report.json")); err != nil {
+		return nil, err
+	}
+	var sum strings.Builder
+	rep.WriteSummary(&sum)
+	if err := writeFileAtomic(filepath.Join(c.Output, "summary.txt"), []byte(sum.String())); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
