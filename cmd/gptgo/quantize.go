@@ -1,0 +1,90 @@
+// Reference: llama.cpp examples/quantize/quantize.cpp (the llama-quantize command line).
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/gptgo/gptgo/quant"
+)
+
+func init() {
+	names := make([]string, 0, 16)
+	for _, ft := range quant.FileTypes() {
+		names = append(names, ft.String())
+	}
+	register(&command{
+		name:    "quantize",
+		summary: "quantize a GGUF model as llama-quantize does (TYPE: " + strings.Join(names, ", ") + ")",
+		usage:   "IN OUT TYPE [--threads N]",
+		run:     runQuantize,
+	})
+}
+
+func runQuantize(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "quantize", "IN OUT TYPE [--threads N]")
+	threads := fs.Int("threads", 0, "goroutines per tensor (0: all cores); the output is the same for any value")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 3 {
+		return errUsage
+	}
+	in, out := pos[0], pos[1]
+	ft, err := quant.ParseFileType(pos[2])
+	if err != nil {
+		return err
+	}
+	if *threads < 0 {
+		return fmt.Errorf("--threads %d is negative", *threads)
+	}
+	start := time.Now()
+	opt := quant.Options{Threads: *threads}
+	if !*quiet {
+		opt.Progress = func(done, total int, p *quant.TensorPlan) { drawProgress(e.stderr, done, total, p) }
+	}
+	res, err := quant.QuantizeFile(ctx, in, out, ft, opt)
+	if !*quiet {
+		fmt.Fprintln(e.stderr)
+	}
+	if err != nil {
+		return err
+	}
+	var fallbacks []string
+	for _, p := range res.Plan {
+		if p.Fallback {
+			fallbacks = append(fallbacks, fmt.Sprintf("%s→%v", p.Name, p.To))
+		}
+	}
+	if len(fallbacks) > 0 {
+		fmt.Fprintf(e.stderr, "warning: %d tensors have rows that are no whole K-quant super-block and use a fallback type: %s\n", len(fallbacks), strings.Join(fallbacks, ", "))
+	}
+	if len(res.Requantized) > 0 {
+		fmt.Fprintf(e.stderr, "warning: %d tensors were already quantized and were dequantized to F32 first; quantizing from an F32 or F16 model gives better results\n", len(res.Requantized))
+	}
+	fmt.Fprintf(e.stdout, "%s → %s (%v): %s → %s of tensor data, %d tensors, %.1fs\n",
+		in, out, ft, humanBytes(res.InBytes), humanBytes(res.OutBytes), len(res.Plan), time.Since(start).Seconds())
+	return nil
+}
+
+// drawProgress redraws one status line: a bar, the count, and the tensor
+// just written with its conversion.
+func drawProgress(w io.Writer, done, total int, p *quant.TensorPlan) {
+	const width = 30
+	filled := width * done / max(total, 1)
+	conv := p.To.String()
+	if p.Convert {
+		conv = p.From.String() + "→" + p.To.String()
+	}
+	name := p.Name
+	if len(name) > 32 {
+		name = name[:32]
+	}
+	fmt.Fprintf(w, "\r[%s%s] %*d/%d %-32s %-10s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), len(fmt.Sprint(total)), done, total, name, conv)
+}
