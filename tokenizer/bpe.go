@@ -245,6 +245,17 @@ func (t *Tokenizer) encodeBPE(text string, s *bpeScratch, out []int32) []int32 {
 	if !utf8.ValidString(text) {
 		text = sanitizeUTF8(text)
 	}
+	lo := 0
+	for _, hi := range t.splitWords(text, s) {
+		out = t.bpe.encodeWord(text[lo:hi], s, out)
+		lo = hi
+	}
+	return out
+}
+
+// splitWords runs the pre-tokenizer stages over valid UTF-8 text and
+// returns the byte offset where each word ends.
+func (t *Tokenizer) splitWords(text string, s *bpeScratch) []int {
 	tab := categories()
 	runes, flags, offs := s.runes[:0], s.flags[:0], s.offs[:0]
 	for i, r := range text {
@@ -265,13 +276,41 @@ func (t *Tokenizer) encodeBPE(text string, s *bpeScratch, out []int32) []int32 {
 		}
 		ends, s.ends2 = next, ends
 	}
-	s.ends = ends
-	lo := 0
-	for _, hi := range ends {
-		out = t.bpe.encodeWord(text[offs[lo]:offs[hi]], s, out)
-		lo = hi
+	for i, e := range ends {
+		ends[i] = offs[e]
 	}
-	return out
+	s.ends = ends
+	return ends
+}
+
+// EncodeBytes encodes bytes that need not be valid UTF-8, as tiktoken's
+// encode_bytes does: the valid prefix is encoded as text, and its last word
+// together with the invalid tail goes through BPE as one piece. Special
+// tokens are not parsed. Other kinds encode the bytes as text.
+func (t *Tokenizer) EncodeBytes(raw []byte) []int32 {
+	if t.kind != KindBPE || utf8.Valid(raw) {
+		return t.Encode(string(raw), EncodeOptions{})
+	}
+	valid := 0
+	for valid < len(raw) {
+		r, n := utf8.DecodeRune(raw[valid:])
+		if r == utf8.RuneError && n <= 1 {
+			break
+		}
+		valid += n
+	}
+	var s bpeScratch
+	text := string(raw[:valid])
+	var out []int32
+	lo := 0
+	ends := t.splitWords(text, &s)
+	if len(ends) > 0 {
+		for _, hi := range ends[:len(ends)-1] {
+			out = t.bpe.encodeWord(text[lo:hi], &s, out)
+			lo = hi
+		}
+	}
+	return t.bpe.encodeWord(string(raw[lo:]), &s, out)
 }
 
 // sanitizeUTF8 replaces each byte that does not start a valid UTF-8 sequence

@@ -69,6 +69,7 @@ var preTokenizers = map[string][]stage{
 	"gpt-2":     {stageGPT2},
 	"llama3":    {stageLLaMA3},
 	"qwen2":     {stageQwen2},
+	"o200k":     {o200kStage}, // tiktoken's o200k_base (not a tokenizer.ggml.pre value)
 	"starcoder": {stageDigit, stageGPT2},
 	"falcon": {
 		byMatcher(runOf(isPunctOr("$+<=>^~|`"))), stageGPT2, stageThreeDigit,
@@ -131,6 +132,7 @@ var preAliases = map[string]string{
 	"deepseek-r1-qwen": "qwen2",
 	"stablelm2":        "qwen2",
 	"megrez":           "qwen2",
+	"o200k":            "o200k",
 }
 
 // preSettings are the per-pre-tokenizer defaults llama.cpp applies before

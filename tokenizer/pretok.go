@@ -303,3 +303,109 @@ func threeDigits(cs []rune, _ []uint16, i, hi int) int {
 	}
 	return 0
 }
+
+// o200kStage is the pattern of OpenAI's o200k_base encoding:
+//
+//	[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|
+//	[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|
+//	\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//
+// Words split before an upper-case letter that follows lower-case ones
+// ("camelCase" → "camel", "Case").
+func o200kStage(cs []rune, fl []uint16, lo, hi int, ends []int) []int {
+	const upper = catLu | catLmo | catM
+	const lower = catLl | catLmo | catM
+	// letters matches the two letter alternatives from j, returning the end or -1.
+	letters := func(j int) int {
+		q := j
+		for q < hi && fl[q]&upper != 0 {
+			q++
+		}
+		e := -1
+		switch {
+		case q < hi && fl[q]&lower != 0: // upper* lower+
+			e = q
+			for e < hi && fl[e]&lower != 0 {
+				e++
+			}
+		default:
+			// Backtrack: the last character of the upper run that is also
+			// a lower-class one ends the word; else upper+ alone.
+			for k := q - 1; k >= j; k-- {
+				if fl[k]&lower != 0 {
+					e = k + 1
+					break
+				}
+			}
+			if e < 0 && q > j {
+				e = q
+			}
+		}
+		if e < 0 {
+			return -1
+		}
+		if e < hi {
+			e += isContraction(cs, e, hi, true)
+		}
+		return e
+	}
+	pos := lo
+	for pos < hi {
+		c, f := cs[pos], fl[pos]
+		if c != '\r' && c != '\n' && f&(catL|catN) == 0 && pos+1 < hi {
+			if e := letters(pos + 1); e > 0 {
+				ends = append(ends, e)
+				pos = e
+				continue
+			}
+		}
+		if e := letters(pos); e > 0 {
+			ends = append(ends, e)
+			pos = e
+			continue
+		}
+		if f&catN != 0 {
+			start := pos
+			for at(fl, pos, hi)&catN != 0 {
+				pos++
+				if pos-start == 3 {
+					ends = append(ends, pos)
+					start = pos
+				}
+			}
+			if pos > start {
+				ends = append(ends, pos)
+			}
+			continue
+		}
+		f2, sp := f, 0
+		if c == ' ' {
+			f2, sp = at(fl, pos+1, hi), 1
+		}
+		if f2&(catWS|catL|catN) == 0 && f2 != 0 {
+			pos += sp
+			for g := at(fl, pos, hi); g&(catWS|catL|catN) == 0 && g != 0; g = at(fl, pos, hi) {
+				pos++
+			}
+			for pos < hi && (cs[pos] == '\r' || cs[pos] == '\n' || cs[pos] == '/') {
+				pos++
+			}
+			ends = append(ends, pos)
+			continue
+		}
+		lastNL, n := -1, 0
+		for at(fl, pos+n, hi)&catWS != 0 {
+			if r := cs[pos+n]; r == '\r' || r == '\n' {
+				lastNL = pos + n + 1
+			}
+			n++
+		}
+		if lastNL > 0 {
+			pos = lastNL
+		} else {
+			pos = whitespaceRun(fl, pos, hi)
+		}
+		ends = append(ends, pos)
+	}
+	return ends
+}

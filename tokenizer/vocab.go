@@ -13,13 +13,14 @@ import (
 
 // spec is everything a constructor gathers before build derives the rest.
 type spec struct {
-	kind   Kind
-	tokens []string
-	scores []float32
-	types  []TokenType
-	merges []string // BPE rules "left right" (nil with concat)
-	concat bool     // BPE ranks by concatenation (tiktoken)
-	pre    string   // pre-tokenizer name, a key of preAliases
+	kind         Kind
+	tokens       []string
+	scores       []float32
+	types        []TokenType
+	merges       []string // BPE rules "left right" (nil with concat)
+	concat       bool     // BPE ranks by concatenation (tiktoken)
+	ignoreMerges bool     // BPE: a word that is a token skips merging (also implied by LLaMA-3's pre)
+	pre          string   // pre-tokenizer name, a key of preAliases
 
 	bos, eos, unk, sep, pad, eot, eom int32 // -1: absent
 	fimPad, fimRep, fimSep            int32
@@ -200,7 +201,7 @@ func build(s *spec) (*Tokenizer, error) {
 			return nil, err
 		}
 		t.bpe = m
-		m.ignoreMerges = settingsFor(s.pre).ignoreMerges
+		m.ignoreMerges = s.ignoreMerges || settingsFor(s.pre).ignoreMerges
 	case KindWPM:
 	default:
 		return nil, fmt.Errorf("tokenizer: unknown kind %d", s.kind)
@@ -250,8 +251,8 @@ func buildBPE(t *Tokenizer, s *spec) (*bpeModel, error) {
 	n := int32(len(t.tokens))
 	m := &bpeModel{ids: make(map[string]int32, n), nVocab: n, concat: s.concat}
 	for i, tok := range t.tokens {
-		if s.concat && (t.types[i] == TypeControl || t.types[i] == TypeUserDefined) {
-			continue // tiktoken's special tokens are not merge results
+		if s.concat && t.types[i] != TypeNormal && t.types[i] != TypeByte {
+			continue // tiktoken's special tokens and rank gaps are not merge results
 		}
 		if raw, ok := byteDecode(tok); ok {
 			if _, dup := m.ids[raw]; !dup || !s.concat {

@@ -693,14 +693,14 @@ func (e *evaluator) evalBinary(x *binaryExpr, sc *scope) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v, err := binary(x.op, l, r, e.lim.maxOutput)
+	v, err := binaryOp(x.op, l, r, e.lim.maxOutput)
 	if err != nil {
 		return nil, e.errAt(x.pos, "%v", err)
 	}
 	return e.checkSize(x.pos, v)
 }
 
-func binary(op string, l, r any, maxLen int) (any, error) {
+func binaryOp(op string, l, r any, maxLen int) (any, error) {
 	switch op {
 	case "==":
 		return equal(l, r), nil

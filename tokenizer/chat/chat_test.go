@@ -1,0 +1,440 @@
+// Tests of the API: built-ins, system folding, errors with positions, limits against hostile templates, GGUF loading.
+
+package chat
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gptgo/gptgo/gguf"
+	"github.com/gptgo/gptgo/internal/testkit"
+)
+
+var multiTurn = []Message{
+	{Role: "system", Content: "Be brief."},
+	{Role: "user", Content: "Hello"},
+	{Role: "assistant", Content: "Hi there"},
+	{Role: "user", Content: "Who are you?"},
+}
+
+// TestBuiltins pins each built-in's rendering of a multi-turn conversation
+// with a system prompt, with and without the generation prompt.
+func TestBuiltins(t *testing.T) {
+	cases := []struct{ name, want, gen string }{
+		{"chatml",
+			"<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\nHi there<|im_end|>\n<|im_start|>user\nWho are you?<|im_end|>\n",
+			"<|im_start|>assistant\n"},
+		{"llama2",
+			"<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHello [/INST] Hi there </s><s>[INST] Who are you? [/INST]",
+			""},
+		{"llama3",
+			"<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHello<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nHi there<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nWho are you?<|eot_id|>",
+			"<|start_header_id|>assistant<|end_header_id|>\n\n"},
+		{"mistral", // no system role: folded into the first user turn
+			"<s>[INST] Be brief.\nHello [/INST]Hi there</s>[INST] Who are you? [/INST]",
+			""},
+		{"phi3",
+			"<|system|>\nBe brief.<|end|>\n<|user|>\nHello<|end|>\n<|assistant|>\nHi there<|end|>\n<|user|>\nWho are you?<|end|>\n",
+			"<|assistant|>\n"},
+		{"gemma", // no system role either
+			"<bos><start_of_turn>user\nBe brief.\nHello<end_of_turn>\n<start_of_turn>model\nHi there<end_of_turn>\n<start_of_turn>user\nWho are you?<end_of_turn>\n",
+			"<start_of_turn>model\n"},
+		{"zephyr",
+			"<|system|>\nBe brief.</s>\n<|user|>\nHello</s>\n<|assistant|>\nHi there</s>\n<|user|>\nWho are you?</s>\n",
+			"<|assistant|>\n"},
+	}
+	if len(cases) != len(BuiltinNames()) {
+		t.Errorf("%d cases for %d built-ins %v", len(cases), len(BuiltinNames()), BuiltinNames())
+	}
+	for _, c := range cases {
+		tmpl, err := Builtin(c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tmpl.Name() != c.name || tmpl.Fallback() {
+			t.Errorf("%s: Name %q Fallback %v", c.name, tmpl.Name(), tmpl.Fallback())
+		}
+		for _, gen := range []bool{false, true} {
+			got, err := tmpl.Render(multiTurn, Options{AddGenerationPrompt: gen})
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			want := c.want
+			if gen {
+				want += c.gen
+			}
+			if got != want {
+				t.Errorf("%s gen=%v:\n got  %q\n want %q", c.name, gen, got, want)
+			}
+		}
+		// A built-in's family is recognised from its own source.
+		if d := Detect(tmpl.Source()); d != c.name {
+			t.Errorf("Detect(builtin %s) = %q", c.name, d)
+		}
+	}
+	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "chatml") {
+		t.Errorf("Builtin(nope) error %v should list the names", err)
+	}
+}
+
+func TestSystemFolding(t *testing.T) {
+	got := foldSystemTurns([]Message{
+		{Role: "system", Content: "A"}, {Role: "system", Content: "B"},
+		{Role: "user", Content: "u"}, {Role: "system", Content: "C"}, {Role: "assistant", Content: "x"},
+		{Role: "system", Content: "D"},
+	})
+	want := []Message{{Role: "user", Content: "A\nB\nu"}, {Role: "user", Content: "C"}, {Role: "assistant", Content: "x"}, {Role: "user", Content: "D"}}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i := range want {
+		if got[i].Role != want[i].Role || got[i].Content != want[i].Content {
+			t.Errorf("turn %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	chatml, _ := Builtin("chatml")
+	if !chatml.SupportsSystem() {
+		t.Error("chatml should support the system role")
+	}
+}
+
+func TestTrimBOSEOS(t *testing.T) {
+	tmpl, err := New("{{ bos_token }}[{{ messages[0].content }}]{{ eos_token }}", "<s>", "</s>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []Message{{Role: "user", Content: "x"}}
+	full, _ := tmpl.Render(msgs, Options{})
+	trimmed, _ := tmpl.Render(msgs, Options{TrimBOSEOS: true})
+	if full != "<s>[x]</s>" || trimmed != "[x]" {
+		t.Errorf("full %q trimmed %q", full, trimmed)
+	}
+}
+
+func TestToolsAndExtra(t *testing.T) {
+	tmpl, err := New(`{% for t in tools %}{{ t.function.name }}:{{ t | tojson }};{% endfor %}`+
+		`{% for m in messages %}{% for c in m.tool_calls %}{{ c.id }}={{ c.function.arguments.city }}|{{ c.function.arguments | tojson }}{% endfor %}{% endfor %}`+
+		`{{ enable_thinking }}{{ list_var | join(',') }}{{ obj.b }}`, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tmpl.Render([]Message{{Role: "assistant", ToolCalls: []ToolCall{{ID: "c1", Name: "w", Arguments: `{"city": "Oslo", "n": 2}`}}}},
+		Options{
+			Tools: []json.RawMessage{json.RawMessage(`{"type": "function", "function": {"name": "w", "z": 1, "a": 2.5}}`)},
+			Extra: map[string]any{"enable_thinking": false, "list_var": []any{"a", 1}, "obj": json.RawMessage(`{"b": "B"}`)},
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Key order of the JSON given is kept (z before a), numbers keep their kind.
+	want := `w:{"type": "function", "function": {"name": "w", "z": 1, "a": 2.5}};c1=Oslo|{"city": "Oslo", "n": 2}Falsea,1B`
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if _, err := tmpl.Render(nil, Options{Tools: []json.RawMessage{json.RawMessage(`{bad`)}}); err == nil || !strings.Contains(err.Error(), "Tools[0]") {
+		t.Errorf("bad tool JSON: %v", err)
+	}
+	if _, err := tmpl.Render(nil, Options{Extra: map[string]any{"x": struct{}{}}}); err == nil || !strings.Contains(err.Error(), `Extra["x"]`) {
+		t.Errorf("bad Extra: %v", err)
+	}
+}
+
+func TestRaiseException(t *testing.T) {
+	tmpl, err := New("{% for m in messages %}\n  {% if m.role == 'system' %}{{ raise_exception('no system, please') }}{% endif %}{% endfor %}", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tmpl.SupportsSystem() {
+		t.Error("a template that raises on system turns does not support them")
+	}
+	// Render folds the system turn away, so this renders fine…
+	if _, err := tmpl.Render(multiTurn, Options{}); err != nil {
+		t.Errorf("folded render: %v", err)
+	}
+	// …while the raw render shows the template's own error with its position.
+	_, err = tmpl.render(multiTurn, Options{}, false)
+	var te *Error
+	if !errors.As(err, &te) || !te.Raised || te.Msg != "no system, please" || te.Line != 2 || te.Col != 50 {
+		t.Errorf("got %#v (%v)", err, err)
+	}
+}
+
+func TestSyntaxErrors(t *testing.T) {
+	cases := []struct {
+		src       string
+		line, col int
+		msg       string
+	}{
+		{"{{ 1 + }}", 1, 8, "unexpected end of expression"},
+		{"ok\n{% if x %}never closed", 2, 1, "never closed"},
+		{"{% for x in y %}{% endif %}", 1, 20, "unexpected {% endif %}"},
+		{"a\nb\n  {% frobnicate %}", 3, 6, `unknown tag "frobnicate"`},
+		{"{{ 'unterminated }}", 1, 4, "unterminated string"},
+		{"{{ x", 1, 1, "unclosed"},
+		{"{# no end", 1, 1, "unclosed comment"},
+		{"{% endfor %}", 1, 4, "unexpected {% endfor %}"},
+		{"{{ a[] }}", 1, 5, "empty subscript"},
+		{"{{ f(a=1, 2) }}", 1, 11, "positional argument after keyword"},
+		{"{{ 1 $ 2 }}", 1, 6, "unexpected character"},
+		{"{% set %}", 1, 8, "expected a name"},
+		{"{% raw %}abc", 1, 1, "unclosed raw"},
+		{"{{ x is }}", 1, 9, "expected a test name"},
+		{"héllo {{ ) }}", 1, 10, "unexpected"},
+	}
+	for _, c := range cases {
+		_, err := New(c.src, "", "")
+		var te *Error
+		if !errors.As(err, &te) {
+			t.Errorf("%q: got %v, want a *Error", c.src, err)
+			continue
+		}
+		if te.Line != c.line || te.Col != c.col || !strings.Contains(te.Msg, c.msg) {
+			t.Errorf("%q: got %d:%d %q, want %d:%d containing %q", c.src, te.Line, te.Col, te.Msg, c.line, c.col, c.msg)
+		}
+	}
+}
+
+func TestRuntimeErrors(t *testing.T) {
+	cases := []struct{ src, msg string }{
+		{"{{ 'a' + 1 }}", "unsupported operand"},
+		{"{{ 1 // 0 }}", "division by zero"},
+		{"{{ x() }}", "not a function"},
+		{"{{ [1] | frob }}", "unknown filter"},
+		{"{{ 1 is frob }}", "unknown test"},
+		{"{% set x = 1 %}{% set x.y = 2 %}", "only on a namespace"},
+		{"{% for a, b in [1] %}{% endfor %}", "cannot unpack"},
+		{"{% for x in 5 %}{% endfor %}", "cannot loop"},
+		{"{{ 'abc'[::0] }}", "step cannot be zero"},
+		{"{% break %}", "outside a loop"},
+	}
+	for _, c := range cases {
+		tmpl, err := New(c.src, "", "")
+		if err != nil {
+			t.Errorf("%q: parse: %v", c.src, err)
+			continue
+		}
+		_, err = tmpl.Render(nil, Options{})
+		if err == nil || !strings.Contains(err.Error(), c.msg) || !strings.HasPrefix(err.Error(), "chat: template") {
+			t.Errorf("%q: got %v, want an error containing %q", c.src, err, c.msg)
+		}
+	}
+}
+
+// TestHostileTemplates: each would hang, overflow the stack or exhaust
+// memory without the limits; each must fail quickly with an error.
+func TestHostileTemplates(t *testing.T) {
+	deep := strings.Repeat("(", 5000) + "1" + strings.Repeat(")", 5000)
+	cases := []struct{ name, src, msg string }{
+		{"recursive macro", "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "nested deeper"},
+		{"string repetition", "{{ 'a' * 100000000000 }}", "larger than"},
+		{"huge range", "{% for i in range(100000000000) %}{% endfor %}", "too large"},
+		{"doubling", "{% set ns = namespace(s='ab') %}{% for i in range(100) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", "larger than"},
+		{"nested loops", "{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}", "evaluation steps"},
+		{"deep parens", "{{ " + deep + " }}", "nested deeper"},
+		{"deep ifs", strings.Repeat("{% if 1 %}", 1000) + strings.Repeat("{% endif %}", 1000), "nested deeper"},
+		{"deep nots", "{{ " + strings.Repeat("not ", 5000) + "1 }}", "nested deeper"},
+		{"deep lists", "{{ " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + " }}", "nested deeper"},
+	}
+	for _, c := range cases {
+		start := time.Now()
+		tmpl, err := New(c.src, "", "")
+		if err == nil {
+			_, err = tmpl.Render(nil, Options{})
+		}
+		if err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.msg)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("%s took %v", c.name, d)
+		}
+	}
+}
+
+// ggufBytes assembles a minimal GGUF v3 file with string, u32 and
+// string-array metadata and no tensors.
+func ggufBytes(kv map[string]any) []byte {
+	var b bytes.Buffer
+	w := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
+	str := func(s string) { w(uint64(len(s))); b.WriteString(s) }
+	b.WriteString("GGUF")
+	w(uint32(3))
+	w(uint64(0))
+	w(uint64(len(kv)))
+	for _, k := range sortedKeys(kv) {
+		str(k)
+		switch v := kv[k].(type) {
+		case string:
+			w(uint32(8))
+			str(v)
+		case uint32:
+			w(uint32(4))
+			w(v)
+		case []string:
+			w(uint32(9))
+			w(uint32(8))
+			w(uint64(len(v)))
+			for _, s := range v {
+				str(s)
+			}
+		}
+	}
+	return b.Bytes()
+}
+
+func sortedKeys(m map[string]any) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	for i := range ks {
+		for j := i + 1; j < len(ks); j++ {
+			if ks[j] < ks[i] {
+				ks[i], ks[j] = ks[j], ks[i]
+			}
+		}
+	}
+	return ks
+}
+
+func TestFromGGUFSynthetic(t *testing.T) {
+	vocab := []string{"<unk>", "<s>", "</s>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "hello"}
+	parse := func(kv map[string]any) *gguf.File {
+		f, err := gguf.Parse(ggufBytes(kv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	// With a template: tokens come from the vocabulary by id.
+	f := parse(map[string]any{"tokenizer.ggml.tokens": vocab, "tokenizer.ggml.bos_token_id": uint32(1), "tokenizer.ggml.eos_token_id": uint32(5),
+		"tokenizer.chat_template": "{{ bos_token }}{% for m in messages %}{{ m.content }}{% endfor %}{{ eos_token }}"})
+	tmpl, err := FromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tmpl.Fallback() || tmpl.BOS() != "<s>" || tmpl.EOS() != "<|eot_id|>" {
+		t.Errorf("fallback %v bos %q eos %q", tmpl.Fallback(), tmpl.BOS(), tmpl.EOS())
+	}
+	if got, _ := tmpl.Render([]Message{{Role: "user", Content: "x"}}, Options{}); got != "<s>x<|eot_id|>" {
+		t.Errorf("render %q", got)
+	}
+	// Without one: a built-in chosen from the special tokens, flagged.
+	f = parse(map[string]any{"tokenizer.ggml.tokens": vocab, "tokenizer.ggml.bos_token_id": uint32(1), "tokenizer.ggml.eos_token_id": uint32(5)})
+	if tmpl, err = FromGGUF(f); err != nil {
+		t.Fatal(err)
+	}
+	if !tmpl.Fallback() || tmpl.Name() != "llama3" || tmpl.BOS() != "<s>" {
+		t.Errorf("fallback %v name %q bos %q", tmpl.Fallback(), tmpl.Name(), tmpl.BOS())
+	}
+	// A vocabulary with no known markers falls back to ChatML.
+	f = parse(map[string]any{"tokenizer.ggml.tokens": []string{"a", "b"}})
+	if tmpl, err = FromGGUF(f); err != nil || tmpl.Name() != "chatml" || !tmpl.Fallback() {
+		t.Errorf("plain vocab: %v %v", tmpl, err)
+	}
+	// Errors name the key.
+	f = parse(map[string]any{"tokenizer.ggml.tokens": vocab, "tokenizer.ggml.eos_token_id": uint32(99)})
+	if _, err := FromGGUF(f); err == nil || !strings.Contains(err.Error(), "eos_token_id") {
+		t.Errorf("bad eos id: %v", err)
+	}
+	f = parse(map[string]any{"tokenizer.chat_template": "{% if %}"})
+	if _, err := FromGGUF(f); err == nil || !strings.Contains(err.Error(), "tokenizer.chat_template") || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("bad template: %v", err)
+	}
+}
+
+// TestFromGGUFTinyQwen2 renders the ChatML template of the reference model.
+func TestFromGGUFTinyQwen2(t *testing.T) {
+	f, err := gguf.Open(testkit.Shared(t, "reference", "models", "tiny-qwen2-f32.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tmpl, err := FromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tmpl.Fallback() || tmpl.Name() != "chatml" {
+		t.Errorf("fallback %v name %q", tmpl.Fallback(), tmpl.Name())
+	}
+	got, err := tmpl.Render(multiTurn, Options{AddGenerationPrompt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\nHi there<|im_end|>\n<|im_start|>user\nWho are you?<|im_end|>\n<|im_start|>assistant\n"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// TestMinimindTemplate renders the Qwen3-style template of MiniMind's
+// tokenizer_config.json (reasoning split, tool calls, namespace scans);
+// the expected strings come from Python Jinja2.
+func TestMinimindTemplate(t *testing.T) {
+	b, err := os.ReadFile(testkit.Shared(t, "data", "5-models-tokenizers", "minimind_tokenizer_config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		ChatTemplate string `json:"chat_template"`
+		BOS          string `json:"bos_token"`
+		EOS          string `json:"eos_token"`
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := New(cfg.ChatTemplate, cfg.BOS, cfg.EOS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []Message{
+		{Role: "system", Content: "S"},
+		{Role: "user", Content: "Q1"},
+		{Role: "assistant", Content: "<think>\nhmm\n</think>\n\nA1"},
+		{Role: "user", Content: "Q2"},
+	}
+	got, err := tmpl.Render(msgs, Options{AddGenerationPrompt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ1<|im_end|>\n<|im_start|>assistant\n<think>\nhmm\n</think>\n\nA1<|im_end|>\n<|im_start|>user\nQ2<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	got, err = tmpl.Render(msgs[:2], Options{AddGenerationPrompt: true, Extra: map[string]any{"open_thinking": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nQ1<|im_end|>\n<|im_start|>assistant\n<think>\n"; got != want {
+		t.Errorf("open_thinking: got %q\nwant %q", got, want)
+	}
+}
+
+// FuzzTemplate: no source and no conversation may panic or run unbounded.
+func FuzzTemplate(f *testing.F) {
+	for _, c := range jinjaCases {
+		f.Add(c.src, "hi")
+	}
+	for _, name := range BuiltinNames() {
+		f.Add(builtins[name].source, "x")
+	}
+	f.Add("{% for m in messages %}{{ m.content[::-1] | tojson(indent=1) }}{% endfor %}", "{\"a\": [1]}")
+	f.Add("{{ (1, 2) }}{% set a, b = 1, 2 %}{{ a ~ b }}", "")
+	f.Fuzz(func(t *testing.T, src, content string) {
+		tmpl, err := New(src, "<s>", "</s>")
+		if err != nil {
+			var te *Error
+			if !errors.As(err, &te) {
+				t.Fatalf("parse error of type %T: %v", err, err)
+			}
+			return
+		}
+		msgs := []Message{{Role: "system", Content: content}, {Role: "user", Content: content}}
+		_, _ = tmpl.render(msgs, Options{AddGenerationPrompt: true, Now: goldenNow}, false)
+	})
+}

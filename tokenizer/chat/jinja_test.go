@@ -1,0 +1,63 @@
+// Semantics of the Jinja subset, each expected string produced by Python Jinja2 3.1 with Hugging Face's settings.
+
+package chat
+
+import "testing"
+
+// jinjaCases: name, template, what Jinja2 renders (trim_blocks and
+// lstrip_blocks on, strftime_now at goldenNow).
+var jinjaCases = []struct{ name, src, want string }{
+	{"loop", "{% for x in ['a','b','c'] %}{{ loop.index0 }}{{ loop.index }}{{ loop.first }}{{ loop.last }}{{ loop.length }}{{ loop.revindex }}{% endfor %}", "01TrueFalse3312FalseFalse3223FalseTrue31"},
+	{"loopfilter", "{% for x in [1,2,3,4] if x is even %}{{ x }}{{ loop.last }},{% endfor %}", "2False,4True,"},
+	{"forelse", "{% for x in [] %}no{% else %}empty{% endfor %}", "empty"},
+	{"breakcont", "{% for x in range(10) %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 5 %}{% break %}{% endif %}{{ x }}{% endfor %}", "0134"},
+	{"ifelif", "{% set n = 5 %}{% if n < 3 %}a{% elif n < 6 %}b{% else %}c{% endif %}", "b"},
+	{"scope", "{% set x = 1 %}{% for i in [1] %}{% set x = 2 %}{% endfor %}{{ x }}", "1"},
+	{"namespace", "{% set ns = namespace(x=1, found=false) %}{% for i in [1,2] %}{% set ns.x = ns.x + i %}{% endfor %}{{ ns.x }}{{ ns.found }}", "4False"},
+	{"slices", "{{ 'hello'[1:3] }}|{{ 'hello'[::-1] }}|{{ [1,2,3,4][-2:] }}|{{ 'hello'[-1] }}|{{ [1,2,3][::2] }}", "el|olleh|[3, 4]|o|[1, 3]"},
+	{"filters1", "{{ '  hi  ' | trim }}|{{ 'Hi' | upper }}{{ 'Hi' | lower }}|{{ [1,2] | length }}|{{ 'abc' | length }}|{{ undefined_thing | default('d') }}|{{ '' | default('e', true) }}", "hi|HIhi|2|3|d|e"},
+	{"tojson", "{{ {'a': 1, 'b': [true, none, 'x\"y'], 'c': 1.5} | tojson }}|{{ 'é' | tojson }}", "{\"a\": 1, \"b\": [true, null, \"x\\\"y\"], \"c\": 1.5}|\"é\""},
+	{"tojsonindent", "{{ {'a': {'b': [1, 2]}, 'c': {}} | tojson(indent=2) }}", "{\n  \"a\": {\n    \"b\": [\n      1,\n      2\n    ]\n  },\n  \"c\": {}\n}"},
+	{"items", "{% for k, v in {'x': 1, 'y': 2} | items %}{{ k }}={{ v }};{% endfor %}{% for k, v in {'z': 3}.items() %}{{ k }}{{ v }}{% endfor %}", "x=1;y=2;z3"},
+	{"join", "{{ ['a','b'] | join(', ') }}|{{ [1,2] | join }}|{{ ['x','y'] | list | length }}", "a, b|12|2"},
+	{"replace", "{{ 'a-b-c' | replace('-', '+') }}|{{ 'abc'.replace('b', 'B') }}", "a+b+c|aBc"},
+	{"string", "{{ 12 | string }}{{ [1, 'a'] | string }}|{{ {'k': 'v'} }}|{{ none }}|{{ true }}|{{ 1.0 }}|{{ 2.5e-5 }}", "12[1, 'a']|{'k': 'v'}|None|True|1.0|2.5e-05"},
+	{"tests", "{{ x is defined }}{{ none is none }}{{ 'a' is string }}{{ {} is mapping }}{{ [] is iterable }}{{ 3 is odd }}{{ 1 is number }}{{ 'a' is not string }}", "FalseTrueTrueTrueTrueTrueTrueFalse"},
+	{"methods", "{{ '  x '.strip() }}|{{ 'xxaxx'.strip('x') }}|{{ 'abc'.startswith('ab') }}{{ 'abc'.endswith(('z', 'c')) }}|{{ 'a,b,,c'.split(',') }}|{{ 'a b  c'.split() }}|{{ {'a': 1}.get('a') }}{{ {'a': 1}.get('b', 'dflt') }}{{ {'a': 1}.get('b') }}|{{ 'x'.upper() }}{{ 'Hello World'.lower() }}{{ 'hello world'.title() }}", "x|a|TrueTrue|['a', 'b', '', 'c']|['a', 'b', 'c']|1dfltNone|Xhello worldHello World"},
+	{"ops", "{{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 2 ** 10 }} {{ 'a' ~ 1 ~ none }} {{ 'ab' in 'cabd' }} {{ 2 in [1,2] }} {{ 'k' in {'k': 1} }} {{ 3 not in [1] }} {{ 'a' * 3 }}", "3 -4 1 2 3.5 1024 a1None True True True True aaa"},
+	{"andor", "{{ 0 or 'x' }}|{{ 1 and 'y' }}|{{ '' and 'z' }}|{{ not 0 }}|{{ 1 < 2 and 2 < 3 }}|{{ 'b' > 'a' }}|{{ 1 == 1.0 }}|{{ [1,2] == [1,2] }}", "x|y||True|True|True|True|True"},
+	{"cond", "{{ 'y' if 1 else 'n' }}{{ 'y' if 0 else 'n' }}[{{ 'y' if 0 }}]", "yn[]"},
+	{"macro", "{% macro greet(name, punct='!') %}Hi {{ name }}{{ punct }}{% endmacro %}{{ greet('A') }} {{ greet('B', '?') }} {{ greet(name='C', punct='.') }}", "Hi A! Hi B? Hi C."},
+	{"setblock", "{% set body %}inner {{ 1 + 1 }}{% endset %}[{{ body }}]", "[inner 2]"},
+	{"ws1", "a  {%- if true -%}  b  {%- endif -%}  c", "abc"},
+	{"ws2", "<ul>\n    {% for x in [1,2] %}\n    <li>{{ x }}</li>\n    {% endfor %}\n</ul>\n", "<ul>\n    <li>1</li>\n    <li>2</li>\n</ul>"},
+	{"ws3", "{# comment #}\nx\n  {# indented comment #}\ny {{ 'z' }}  \n  {%+ if true %}k{% endif %}", "x\ny z  \n  k"},
+	{"ws4", "{% if true %}\n  a\n{% endif %}\nb  {{- ' c ' -}}  d", "  a\nb c d"},
+	{"raw", "{% raw %}{{ not evaluated }}{% endraw %}", "{{ not evaluated }}"},
+	{"filterblock", "{% filter upper %}abc{{ 'd' }}{% endfilter %}", "ABCD"},
+	{"dictlit", "{% set d = {'a': 1, 'b': {'c': 2}} %}{{ d.b.c }}{{ d['a'] }}{{ d.missing is defined }}{{ d | length }}", "21False2"},
+	{"unicode", "{{ 'héllo'[1] }}{{ 'héllo' | length }}{{ 'ÄB' | lower }}", "é5äb"},
+	{"listops", "{{ [1] + [2] }}{{ [3,1,2] | sort }}{{ [1,2,3] | first }}{{ [1,2,3] | last }}{{ [1,2,2] | unique | list }}{{ [1,2,3] | reverse | list }}{{ [1, 5, 3] | max }}{{ [1, 2] | sum }}", "[1, 2][1, 2, 3]13[1, 2][3, 2, 1]53"},
+	{"mapattr", "{{ [{'n': 'a'}, {'n': 'b'}] | map(attribute='n') | join }}{{ [{'t': 1}, {'t': 0}] | selectattr('t') | list | length }}{{ ['a', ''] | select | list }}{{ [1,2,3,4] | reject('even') | list }}", "ab1['a'][1, 3]"},
+	{"strftime", "{{ strftime_now('%d %b %Y') }}|{{ strftime_now('%Y-%m-%d %H:%M') }}|{{ strftime_now('%B %-d, %A') }}", "26 Jul 2024|2024-07-26 12:00|July 26, Friday"},
+	{"indentf", "{{ 'a\nb\n\nc' | indent(2) }}|{{ 'a\nb' | indent(2, true) }}", "a\n  b\n\n  c|  a\n  b"},
+	{"capitalize", "{{ 'hELLO wORLD' | capitalize }}|{{ 'x' | int }}{{ '3' | int + 1 }}{{ 3.7 | int }}{{ '2.5' | float }}", "Hello world|0432.5"},
+}
+
+func TestJinjaSemantics(t *testing.T) {
+	for _, c := range jinjaCases {
+		tmpl, err := New(c.src, "", "")
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		got, err := tmpl.Render(nil, Options{Now: goldenNow})
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if got != c.want {
+			t.Errorf("%s:\n got  %q\n want %q", c.name, got, c.want)
+		}
+	}
+}

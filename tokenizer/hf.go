@@ -1,0 +1,315 @@
+// Reference: Hugging Face tokenizers, the tokenizer.json serialization
+// (tokenizers/src/tokenizer/serialization.rs; models/bpe, models/wordpiece,
+// pre_tokenizers/byte_level.rs, processors/template.rs) and llama.cpp
+// convert_hf_to_gguf.py (how such vocabularies become GGUF metadata).
+
+package tokenizer
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// hfJSON is the part of tokenizer.json that decides tokenization.
+type hfJSON struct {
+	AddedTokens []struct {
+		ID      int32  `json:"id"`
+		Content string `json:"content"`
+		Special bool   `json:"special"`
+		LStrip  bool   `json:"lstrip"`
+		RStrip  bool   `json:"rstrip"`
+	} `json:"added_tokens"`
+	Normalizer    json.RawMessage `json:"normalizer"`
+	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
+	PostProcessor json.RawMessage `json:"post_processor"`
+	Model         struct {
+		Type         string           `json:"type"`
+		Vocab        map[string]int32 `json:"vocab"`
+		Merges       json.RawMessage  `json:"merges"`
+		ByteFallback bool             `json:"byte_fallback"`
+		IgnoreMerges bool             `json:"ignore_merges"`
+		UnkToken     *string          `json:"unk_token"`
+		Prefix       *string          `json:"continuing_subword_prefix"`
+	} `json:"model"`
+}
+
+// knownPatterns maps the Split regexes of common tokenizer.json files to
+// pre-tokenizer names.
+var knownPatterns = map[string]string{
+	`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`:                                                                       "gpt-2",
+	`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`:                              "dbrx",
+	`(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`: "dbrx",
+	`(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`:                                   "qwen2",
+}
+
+// FromHFJSON reads a Hugging Face tokenizer.json: byte-level BPE (the
+// pre-tokenizer is recognised from its Split regex, or GPT-2's when plain
+// ByteLevel), SentencePiece-style BPE with ▁ and byte fallback (LLaMA; merge
+// ranks become scores), and WordPiece. Added tokens become control tokens
+// when "special", user-defined otherwise; BOS/EOS come from the template
+// post-processor. Normalizers other than LLaMA's ▁ replacement are not applied.
+func FromHFJSON(r io.Reader) (*Tokenizer, error) {
+	var h hfJSON
+	if err := json.NewDecoder(r).Decode(&h); err != nil {
+		return nil, fmt.Errorf("tokenizer: tokenizer.json: %w", err)
+	}
+	n := int32(0)
+	for _, id := range h.Model.Vocab {
+		n = max(n, id+1)
+	}
+	for _, a := range h.AddedTokens {
+		n = max(n, a.ID+1)
+	}
+	if n == 0 || n > 1<<24 {
+		return nil, fmt.Errorf("tokenizer: tokenizer.json: vocabulary of %d tokens", n)
+	}
+	s := &spec{tokens: make([]string, n), types: make([]TokenType, n)}
+	s.noID()
+	for tok, id := range h.Model.Vocab {
+		if id < 0 {
+			return nil, fmt.Errorf("tokenizer: tokenizer.json: token %q has id %d", tok, id)
+		}
+		s.tokens[id], s.types[id] = tok, TypeNormal
+	}
+	merges, err := hfMerges(h.Model.Merges)
+	if err != nil {
+		return nil, err
+	}
+	norm := string(h.Normalizer)
+	switch {
+	case h.Model.Type == "WordPiece":
+		s.kind = KindWPM
+		prefix := "##"
+		if h.Model.Prefix != nil {
+			prefix = *h.Model.Prefix
+		}
+		for i, tok := range s.tokens {
+			if tok == "" {
+				continue
+			}
+			// As llama.cpp's converter: word starts get ▁, continuations lose their prefix.
+			if strings.HasPrefix(tok, prefix) && len(tok) > len(prefix) {
+				s.tokens[i] = tok[len(prefix):]
+			} else {
+				s.tokens[i] = "\u2581" + tok
+			}
+		}
+	case h.Model.Type == "BPE" && (strings.Contains(norm, `"▁"`) || strings.Contains(norm, `\u2581`) || strings.Contains(string(h.PreTokenizer), "Metaspace")):
+		s.kind = KindSPM
+		s.addSpacePrefix = true
+		s.scores = make([]float32, n)
+		for i := range s.scores {
+			s.scores[i] = -1e9 // no rule makes it: merge last
+		}
+		for rank, m := range merges {
+			if id, ok := h.Model.Vocab[strings.Replace(m, " ", "", 1)]; ok && s.scores[id] == -1e9 {
+				s.scores[id] = -float32(rank)
+			}
+		}
+		for i, tok := range s.tokens {
+			if len(tok) == 6 && strings.HasPrefix(tok, "<0x") && h.Model.ByteFallback {
+				s.types[i] = TypeByte
+			} else if len([]rune(tok)) == 1 {
+				s.scores[i] = 0
+			}
+		}
+	case h.Model.Type == "BPE":
+		s.kind = KindBPE
+		s.merges = merges
+		s.pre = "gpt-2"
+		if m := regexp.MustCompile(`"Regex":\s*("(?:[^"\\]|\\.)*")`).FindSubmatch(h.PreTokenizer); m != nil {
+			var pat string
+			if err := json.Unmarshal(m[1], &pat); err != nil {
+				return nil, fmt.Errorf("tokenizer: tokenizer.json: pre_tokenizer regex: %w", err)
+			}
+			name, ok := knownPatterns[pat]
+			if !ok {
+				return nil, fmt.Errorf("tokenizer: tokenizer.json: unsupported pre-tokenizer regex %q", pat)
+			}
+			s.pre = name
+		}
+		s.ignoreMerges = h.Model.IgnoreMerges
+	default:
+		return nil, fmt.Errorf("tokenizer: tokenizer.json: unsupported model type %q", h.Model.Type)
+	}
+	for _, a := range h.AddedTokens {
+		if a.ID < 0 {
+			continue
+		}
+		s.tokens[a.ID] = a.Content
+		s.types[a.ID] = TypeUserDefined
+		if a.Special {
+			s.types[a.ID] = TypeControl
+		}
+	}
+	for i := range s.tokens {
+		if s.tokens[i] == "" {
+			s.tokens[i] = fmt.Sprintf("[PAD%d]", i)
+			s.types[i] = TypeUnused
+		}
+	}
+	if h.Model.UnkToken != nil {
+		if id, ok := indexOf(s.tokens, *h.Model.UnkToken); ok {
+			s.unk = id
+			s.types[id] = TypeUnknown
+		}
+	}
+	hfSpecials(s, h.PostProcessor)
+	return build(s)
+}
+
+// hfSpecials sets BOS/EOS (and whether they are added) from a
+// TemplateProcessing post-processor, else from the usual token texts.
+func hfSpecials(s *spec, post json.RawMessage) {
+	var tp struct {
+		Type   string `json:"type"`
+		Single []struct {
+			Special *struct {
+				ID string `json:"id"`
+			} `json:"SpecialToken"`
+		} `json:"single"`
+	}
+	_ = json.Unmarshal(post, &tp) // absent or another processor: fall through to the defaults
+	if tp.Type == "TemplateProcessing" && len(tp.Single) > 0 {
+		if sp := tp.Single[0].Special; sp != nil {
+			if id, ok := indexOf(s.tokens, sp.ID); ok {
+				s.bos, s.addBOS = id, true
+				if s.kind == KindWPM {
+					s.sep = -1
+				}
+			}
+		}
+		if sp := tp.Single[len(tp.Single)-1].Special; sp != nil && len(tp.Single) > 1 {
+			if id, ok := indexOf(s.tokens, sp.ID); ok {
+				if s.kind == KindWPM {
+					s.sep = id
+				} else {
+					s.eos, s.addEOS = id, true
+				}
+			}
+		}
+	}
+	if s.bos < 0 {
+		for _, txt := range []string{"<s>", "<|begin_of_text|>", "[CLS]"} {
+			if id, ok := indexOf(s.tokens, txt); ok {
+				s.bos = id
+				break
+			}
+		}
+	}
+	if s.eos < 0 {
+		for _, txt := range []string{"</s>", "<|end_of_text|>", "<|endoftext|>", "<|im_end|>"} {
+			if id, ok := indexOf(s.tokens, txt); ok {
+				s.eos = id
+				break
+			}
+		}
+	}
+	if s.kind == KindWPM && s.sep < 0 {
+		if id, ok := indexOf(s.tokens, "[SEP]"); ok {
+			s.sep = id
+		}
+	}
+}
+
+func indexOf(tokens []string, txt string) (int32, bool) {
+	for i, t := range tokens {
+		if t == txt {
+			return int32(i), true
+		}
+	}
+	return -1, false
+}
+
+// hfMerges reads merges stored as "a b" strings or as ["a", "b"] pairs.
+func hfMerges(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var strs []string
+	if err := json.Unmarshal(raw, &strs); err == nil {
+		return strs, nil
+	}
+	var pairs [][2]string
+	if err := json.Unmarshal(raw, &pairs); err != nil {
+		return nil, fmt.Errorf("tokenizer: tokenizer.json: merges are neither strings nor pairs: %w", err)
+	}
+	strs = make([]string, len(pairs))
+	for i, p := range pairs {
+		strs[i] = p[0] + " " + p[1]
+	}
+	return strs, nil
+}
+
+// FromVocabMerges reads the GPT-2 style pair of files: vocab.json (token →
+// id, byte-level encoded) and merges.txt ("left right" per line, an
+// optional "#version" first line), with the named pre-tokenizer
+// ("gpt-2", "llama-bpe", "qwen2", …).
+func FromVocabMerges(vocab, merges io.Reader, pre string) (*Tokenizer, error) {
+	var v map[string]int32
+	if err := json.NewDecoder(vocab).Decode(&v); err != nil {
+		return nil, fmt.Errorf("tokenizer: vocab.json: %w", err)
+	}
+	n := int32(0)
+	for _, id := range v {
+		n = max(n, id+1)
+	}
+	if n == 0 || n > 1<<24 {
+		return nil, fmt.Errorf("tokenizer: vocab.json: vocabulary of %d tokens", n)
+	}
+	s := &spec{kind: KindBPE, tokens: make([]string, n), types: make([]TokenType, n), pre: pre}
+	s.noID()
+	for tok, id := range v {
+		if id < 0 {
+			return nil, fmt.Errorf("tokenizer: vocab.json: token %q has id %d", tok, id)
+		}
+		s.tokens[id], s.types[id] = tok, TypeNormal
+	}
+	for i := range s.tokens {
+		if s.tokens[i] == "" {
+			s.tokens[i] = fmt.Sprintf("[PAD%d]", i)
+			s.types[i] = TypeUnused
+		}
+	}
+	sc := bufio.NewScanner(merges)
+	sc.Buffer(nil, 1<<20)
+	for first := true; sc.Scan(); first = false {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if first && strings.HasPrefix(line, "#version") {
+			continue
+		}
+		if line != "" {
+			s.merges = append(s.merges, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("tokenizer: merges.txt: %w", err)
+	}
+	if id, ok := v["<|endoftext|>"]; ok {
+		s.eos = id
+	}
+	if _, known := preAliases[pre]; !known {
+		return nil, fmt.Errorf("tokenizer: unknown pre-tokenizer %q", pre)
+	}
+	set := settingsFor(pre)
+	s.addBOS = set.addBOS && s.bos >= 0
+	return build(s)
+}
+
+func loadHFFile(path string) (*Tokenizer, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	t, err := FromHFJSON(bufio.NewReaderSize(f, 1<<16))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return t, nil
+}
