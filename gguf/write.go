@@ -162,7 +162,7 @@ func Write(w io.Writer, h *Header, src TensorSource) error {
 	if err := h.check(align); err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(w, 1<<20)
+	bw := bufio.NewWriterSize(w, 64<<10)
 	cw := &countWriter{w: bw}
 	if err := h.writeMeta(cw); err != nil {
 		return err
