@@ -121,22 +121,16 @@ var (
 // Bounds: |isum| ≤ 256·63·31·127 for Q2_K…Q5_K (scale·quant·activation) and
 // 256·127·32·127 for Q6_K, both far below 2^31.
 
-// q8KBsum returns the j-th 16-element sum of a Q8_K block.
-func q8KBsum(y []byte, j int) int32 {
-	return int32(int16(binary.LittleEndian.Uint16(y[q8KOffBsums+2*j:])))
-}
-
 func dotQ2_KGeneric(n int, w, x []byte) float32 {
 	nb := n / QKK
 	w = w[:nb*blockQ2KBytes]
 	x = x[:nb*BlockQ8KBytes]
 	var sum float32
 	for i := 0; i < nb; i++ {
-		b := w[i*blockQ2KBytes : (i+1)*blockQ2KBytes]
-		y := x[i*BlockQ8KBytes : (i+1)*BlockQ8KBytes]
-		sc := b[q2KOffScales : q2KOffScales+16]
-		qs := b[q2KOffQs : q2KOffQs+64]
-		q8 := y[q8KOffQs : q8KOffQs+QKK]
+		b := (*blockBytesQ2K)(w[i*blockQ2KBytes:])
+		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
+		sc := (*[16]byte)(b[q2KOffScales:])
+		q8 := (*[QKK]byte)(y[q8KOffQs:])
 
 		var summs int32
 		for j := 0; j < 16; j++ {
@@ -144,10 +138,10 @@ func dotQ2_KGeneric(n int, w, x []byte) float32 {
 		}
 		var isum int32
 		for k := 0; k < 2; k++ { // two halves of 128 elements
-			q2 := qs[32*k : 32*k+32]
-			for j := 0; j < 4; j++ { // shift 2j picks elements 128k+32j…
+			q2 := (*[32]byte)(b[q2KOffQs+32*k:])
+			for j := 0; j < 4; j++ { // bits 2j hold elements 128k+32j…
 				shift := uint(2 * j)
-				a := q8[128*k+32*j : 128*k+32*j+32]
+				a := (*[32]byte)(q8[128*k+32*j:])
 				var s0, s1 int32
 				for l := 0; l < 16; l++ {
 					s0 += int32(int8(a[l])) * int32((q2[l]>>shift)&3)
@@ -164,9 +158,24 @@ func dotQ2_KGeneric(n int, w, x []byte) float32 {
 	return sum
 }
 
+// Fixed-size views of one block, so that indexing with constant-bounded
+// loop variables needs no bounds checks.
+type (
+	blockBytesQ2K [blockQ2KBytes]byte
+	blockBytesQ3K [blockQ3KBytes]byte
+	blockBytesQ4K [blockQ4KBytes]byte
+	blockBytesQ5K [blockQ5KBytes]byte
+	blockBytesQ6K [blockQ6KBytes]byte
+	blockBytesQ8K [BlockQ8KBytes]byte
+)
+
+// q8KBsum returns the j-th 16-element sum of a Q8_K block.
+func q8KBsum(y *blockBytesQ8K, j int) int32 {
+	return int32(int16(binary.LittleEndian.Uint16(y[q8KOffBsums+2*j:])))
+}
+
 // q3KScales unpacks the sixteen 6-bit scales of a Q3_K block, biased by −32.
-func q3KScales(s []byte, out *[16]int32) {
-	s = s[:12]
+func q3KScales(s *[12]byte, out *[16]int32) {
 	for j := 0; j < 16; j++ {
 		var lo byte
 		if j < 8 {
@@ -186,30 +195,24 @@ func dotQ3_KGeneric(n int, w, x []byte) float32 {
 	var sum float32
 	var scales [16]int32
 	for i := 0; i < nb; i++ {
-		b := w[i*blockQ3KBytes : (i+1)*blockQ3KBytes]
-		y := x[i*BlockQ8KBytes : (i+1)*BlockQ8KBytes]
-		hm := b[q3KOffHmask : q3KOffHmask+32]
-		qs := b[q3KOffQs : q3KOffQs+64]
-		q8 := y[q8KOffQs : q8KOffQs+QKK]
-		q3KScales(b[q3KOffScales:], &scales)
+		b := (*blockBytesQ3K)(w[i*blockQ3KBytes:])
+		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
+		hm := (*[32]byte)(b[q3KOffHmask:])
+		q8 := (*[QKK]byte)(y[q8KOffQs:])
+		q3KScales((*[12]byte)(b[q3KOffScales:]), &scales)
 
 		var isum int32
 		for k := 0; k < 2; k++ {
-			q3 := qs[32*k : 32*k+32]
+			q3 := (*[32]byte)(b[q3KOffQs+32*k:])
 			for j := 0; j < 4; j++ {
 				shift := uint(2 * j)
-				m := byte(1) << uint(4*k+j) // hmask bit of elements 128k+32j…
-				a := q8[128*k+32*j : 128*k+32*j+32]
+				hbit := uint(4*k + j) // hmask bit of elements 128k+32j…
+				a := (*[32]byte)(q8[128*k+32*j:])
+				// q = low2 − 4 + 4·hbit, without a data-dependent branch.
 				var s0, s1 int32
 				for l := 0; l < 16; l++ {
-					v0 := int32((q3[l] >> shift) & 3)
-					if hm[l]&m == 0 {
-						v0 -= 4
-					}
-					v1 := int32((q3[l+16] >> shift) & 3)
-					if hm[l+16]&m == 0 {
-						v1 -= 4
-					}
+					v0 := int32((q3[l]>>shift)&3) - 4 + int32((hm[l]>>hbit)&1)<<2
+					v1 := int32((q3[l+16]>>shift)&3) - 4 + int32((hm[l+16]>>hbit)&1)<<2
 					s0 += int32(int8(a[l])) * v0
 					s1 += int32(int8(a[l+16])) * v1
 				}
@@ -226,8 +229,7 @@ func dotQ3_KGeneric(n int, w, x []byte) float32 {
 // j < 4 sit in the low 6 bits of bytes j and j+4; j ≥ 4 take their low
 // nibbles from byte j+4 and their top 2 bits from the spare bits of bytes
 // j−4 and j (get_scale_min_k4).
-func scaleMinK4(j int, q []byte) (sc, m int32) {
-	q = q[:12]
+func scaleMinK4(j int, q *[12]byte) (sc, m int32) {
 	if j < 4 {
 		return int32(q[j] & 63), int32(q[j+4] & 63)
 	}
@@ -240,19 +242,18 @@ func dotQ4_KGeneric(n int, w, x []byte) float32 {
 	x = x[:nb*BlockQ8KBytes]
 	var sum float32
 	for i := 0; i < nb; i++ {
-		b := w[i*blockQ4KBytes : (i+1)*blockQ4KBytes]
-		y := x[i*BlockQ8KBytes : (i+1)*BlockQ8KBytes]
-		qs := b[q4KOffQs : q4KOffQs+128]
-		q8 := y[q8KOffQs : q8KOffQs+QKK]
-		sm := b[q4KOffScales : q4KOffScales+12]
+		b := (*blockBytesQ4K)(w[i*blockQ4KBytes:])
+		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
+		q8 := (*[QKK]byte)(y[q8KOffQs:])
+		sm := (*[12]byte)(b[q4KOffScales:])
 
 		var isum, summs int32
 		for c := 0; c < 4; c++ { // 64 elements: low nibbles then high nibbles
 			sc1, m1 := scaleMinK4(2*c, sm)
 			sc2, m2 := scaleMinK4(2*c+1, sm)
 			summs += m1*(q8KBsum(y, 4*c)+q8KBsum(y, 4*c+1)) + m2*(q8KBsum(y, 4*c+2)+q8KBsum(y, 4*c+3))
-			q := qs[32*c : 32*c+32]
-			a := q8[64*c : 64*c+64]
+			q := (*[32]byte)(b[q4KOffQs+32*c:])
+			a := (*[64]byte)(q8[64*c:])
 			var s1, s2 int32
 			for l := 0; l < 32; l++ {
 				s1 += int32(int8(a[l])) * int32(q[l]&0xF)
@@ -274,20 +275,19 @@ func dotQ5_KGeneric(n int, w, x []byte) float32 {
 	x = x[:nb*BlockQ8KBytes]
 	var sum float32
 	for i := 0; i < nb; i++ {
-		b := w[i*blockQ5KBytes : (i+1)*blockQ5KBytes]
-		y := x[i*BlockQ8KBytes : (i+1)*BlockQ8KBytes]
-		qs := b[q5KOffQs : q5KOffQs+128]
-		qh := b[q5KOffQh : q5KOffQh+32]
-		q8 := y[q8KOffQs : q8KOffQs+QKK]
-		sm := b[q5KOffScales : q5KOffScales+12]
+		b := (*blockBytesQ5K)(w[i*blockQ5KBytes:])
+		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
+		qh := (*[32]byte)(b[q5KOffQh:])
+		q8 := (*[QKK]byte)(y[q8KOffQs:])
+		sm := (*[12]byte)(b[q5KOffScales:])
 
 		var isum, summs int32
 		for c := 0; c < 4; c++ {
 			sc1, m1 := scaleMinK4(2*c, sm)
 			sc2, m2 := scaleMinK4(2*c+1, sm)
 			summs += m1*(q8KBsum(y, 4*c)+q8KBsum(y, 4*c+1)) + m2*(q8KBsum(y, 4*c+2)+q8KBsum(y, 4*c+3))
-			q := qs[32*c : 32*c+32]
-			a := q8[64*c : 64*c+64]
+			q := (*[32]byte)(b[q5KOffQs+32*c:])
+			a := (*[64]byte)(q8[64*c:])
 			u1, u2 := uint(2*c), uint(2*c+1) // qh bits of the two halves
 			var s1, s2 int32
 			for l := 0; l < 32; l++ {
@@ -312,33 +312,33 @@ func dotQ6_KGeneric(n int, w, x []byte) float32 {
 	x = x[:nb*BlockQ8KBytes]
 	var sum float32
 	for i := 0; i < nb; i++ {
-		b := w[i*blockQ6KBytes : (i+1)*blockQ6KBytes]
-		y := x[i*BlockQ8KBytes : (i+1)*BlockQ8KBytes]
-		sc := b[q6KOffScales : q6KOffScales+16]
-		q8 := y[q8KOffQs : q8KOffQs+QKK]
+		b := (*blockBytesQ6K)(w[i*blockQ6KBytes:])
+		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
+		sc := (*[16]byte)(b[q6KOffScales:])
+		q8 := (*[QKK]byte)(y[q8KOffQs:])
 
 		var isum int32
 		for c := 0; c < 2; c++ { // 128 elements from 64 ql bytes and 32 qh bytes
-			ql := b[q6KOffQl+64*c : q6KOffQl+64*c+64]
-			qh := b[q6KOffQh+32*c : q6KOffQh+32*c+32]
-			a := q8[128*c : 128*c+128]
-			// s[r][h]: the four 32-element rows r, each split in two
-			// 16-element sub-blocks h with their own scale.
-			var s [4][2]int32
-			for l := 0; l < 32; l++ {
-				h := l / 16
-				h6 := qh[l]
-				v0 := int32(ql[l]&0xF|(h6&3)<<4) - 32
-				v1 := int32(ql[l+32]&0xF|((h6>>2)&3)<<4) - 32
-				v2 := int32(ql[l]>>4|((h6>>4)&3)<<4) - 32
-				v3 := int32(ql[l+32]>>4|((h6>>6)&3)<<4) - 32
-				s[0][h] += int32(int8(a[l])) * v0
-				s[1][h] += int32(int8(a[l+32])) * v1
-				s[2][h] += int32(int8(a[l+64])) * v2
-				s[3][h] += int32(int8(a[l+96])) * v3
-			}
-			for r := 0; r < 4; r++ {
-				isum += int32(int8(sc[8*c+2*r]))*s[r][0] + int32(int8(sc[8*c+2*r+1]))*s[r][1]
+			ql := (*[64]byte)(b[q6KOffQl+64*c:])
+			qh := (*[32]byte)(b[q6KOffQh+32*c:])
+			a := (*[128]byte)(q8[128*c:])
+			// Rows r = 0…3 are elements 32r+l; each row has two 16-element
+			// sub-blocks h with their own scale, hence two passes of 16.
+			for h := 0; h < 2; h++ {
+				var s0, s1, s2, s3 int32
+				for l := 16 * h; l < 16*h+16; l++ {
+					h6 := qh[l]
+					v0 := int32(ql[l]&0xF|(h6&3)<<4) - 32
+					v1 := int32(ql[l+32]&0xF|((h6>>2)&3)<<4) - 32
+					v2 := int32(ql[l]>>4|((h6>>4)&3)<<4) - 32
+					v3 := int32(ql[l+32]>>4|((h6>>6)&3)<<4) - 32
+					s0 += int32(int8(a[l])) * v0
+					s1 += int32(int8(a[l+32])) * v1
+					s2 += int32(int8(a[l+64])) * v2
+					s3 += int32(int8(a[l+96])) * v3
+				}
+				isum += int32(int8(sc[8*c+h]))*s0 + int32(int8(sc[8*c+2+h]))*s1 +
+					int32(int8(sc[8*c+4+h]))*s2 + int32(int8(sc[8*c+6+h]))*s3
 			}
 		}
 		d := kF32(y[q8KOffD:]) * kHalf(b[q6KOffD:])
