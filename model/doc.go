@@ -1,0 +1,19 @@
+// Package model is gptgo's decoder-only Transformer: one implementation
+// configured per architecture (llama — Llama 1/2/3, Mistral, TinyLlama —,
+// qwen2 and gpt2), following llama2.c's layout:
+//
+//	Config   (config.go)   shapes and switches from the "<arch>.*" GGUF keys
+//	Weights  (weights.go)  read-only, bound by GGUF name, memory-mapped
+//	State    (state.go)    one conversation: KV cache and buffers, allocated once
+//	forward  (forward.go)  embeddings → L × (norm, attention, norm, FFN) → norm → logits
+//
+// Data flows from a gguf.File (or any Source of tensors) into a Model, which
+// is shared and read-only; each State pushes tokens through it, Batch at a
+// time, appending their keys and values to its cache. The arithmetic follows
+// llama.cpp's CPU backend closely (F16 KV cache by default, queries and
+// attention weights rounded to half precision before meeting it, ggml's
+// RoPE angles and half-precision GELU) so that logits agree with llama.cpp's
+// to a few thousandths on float files.
+//
+// Sampling and the generation loop live in package generate.
+package model

@@ -1,0 +1,280 @@
+// Reference: llama.cpp src/llama-model.cpp (llm_build_llama, llm_build_qwen2, llm_build_gpt2) and
+// src/llama-graph.cpp (build_attn_mha: K·Q scaled and masked, softmax, V·KQ, without flash attention).
+
+package model
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/gptgo/gptgo/kernel"
+	"github.com/gptgo/gptgo/tensor"
+)
+
+// Forward runs tokens through the model at positions Pos…Pos+len-1, appends
+// them to the KV cache, and returns the logits [V] of the last token. The
+// slice is the state's buffer: it is valid until the next call. Long inputs
+// go through the layers Batch tokens at a time.
+func (s *State) Forward(tokens []int32) ([]float32, error) {
+	if len(tokens) == 0 {
+		return nil, fmt.Errorf("model: forward: no tokens")
+	}
+	var last []float32
+	err := s.forward(tokens, false, func(_ int, l []float32) error { last = l; return nil })
+	return last, err
+}
+
+// ForwardAll is Forward that computes the logits of every token: fn gets
+// the index of the token in tokens and its logits [V] (valid during the call).
+func (s *State) ForwardAll(tokens []int32, fn func(i int, logits []float32) error) error {
+	return s.forward(tokens, true, fn)
+}
+
+func (s *State) forward(tokens []int32, all bool, fn func(int, []float32) error) error {
+	if s.pos+len(tokens) > s.ctx {
+		return fmt.Errorf("model: %d tokens after %d cached exceed the context of %d", len(tokens), s.pos, s.ctx)
+	}
+	V := s.m.Vocab
+	for i, t := range tokens {
+		if t < 0 || int(t) >= V {
+			return fmt.Errorf("model: token %d at index %d is outside the vocabulary of %d", t, i, V)
+		}
+	}
+	for done := 0; done < len(tokens); {
+		nb := min(s.batch, len(tokens)-done)
+		if err := s.layers(tokens[done : done+nb]); err != nil {
+			return err
+		}
+		first := nb - 1 // only the last row's logits unless all
+		if all {
+			first = 0
+		}
+		for r := first; r < nb; r += logitRows {
+			n := min(logitRows, nb-r)
+			C := s.m.Embd
+			if err := s.pool.MatMul(s.m.Output, s.xb[r*C:(r+n)*C], n, s.logits[:n*V]); err != nil {
+				return err
+			}
+			for j := range n {
+				if err := fn(done+r+j, s.logits[j*V:(j+1)*V]); err != nil {
+					return err
+				}
+			}
+		}
+		done += nb
+	}
+	return nil
+}
+
+// layers pushes nb ≤ Batch tokens through every block, leaving the final
+// normalised hidden states in xb and the tokens' keys and values in the
+// cache. Nearly all the time goes to the weight matmuls; attention grows
+// with the context.
+func (s *State) layers(tokens []int32) error {
+	m, c := s.m, s.m.Config
+	nb, C, F := len(tokens), c.Embd, c.FF
+	qd, kvd, D := c.QDim(), c.KVDim(), c.HeadDim
+	x, xb := s.x[:nb*C], s.xb[:nb*C]
+
+	for b, t := range tokens {
+		row := x[b*C : (b+1)*C]
+		if err := m.TokEmbd.DequantizeRow(int(t), row); err != nil {
+			return fmt.Errorf("model: embedding of token %d: %w", t, err)
+		}
+		if c.LearnedPos {
+			pe := s.proj[:C]
+			if err := m.PosEmbd.DequantizeRow(s.pos+b, pe); err != nil {
+				return fmt.Errorf("model: position embedding %d: %w", s.pos+b, err)
+			}
+			kernel.Add(row, row, pe)
+		}
+	}
+	if c.Rope != RopeNone {
+		for b := range nb {
+			kernel.RopeCache(s.rope[b*c.RopeDims:(b+1)*c.RopeDims], s.pos+b, c.RopeDims, c.RopeBase, c.RopeScale, m.RopeFreqs)
+		}
+	}
+
+	q, k, v := s.q[:nb*qd], s.k[:nb*kvd], s.v[:nb*kvd]
+	for li := range m.Blocks {
+		l := &m.Blocks[li]
+		s.norm(xb, x, l.AttnNorm, l.AttnNormB, nb)
+
+		if c.FusedQKV {
+			w := qd + 2*kvd
+			qkv := s.qkv[:nb*w]
+			if err := s.pool.MatMul(l.Wqkv, xb, nb, qkv); err != nil {
+				return err
+			}
+			for b := range nb {
+				r := qkv[b*w : (b+1)*w]
+				if l.Bqkv != nil {
+					kernel.Add(r, r, l.Bqkv)
+				}
+				copy(q[b*qd:(b+1)*qd], r[:qd])
+				copy(k[b*kvd:(b+1)*kvd], r[qd:qd+kvd])
+				copy(v[b*kvd:(b+1)*kvd], r[qd+kvd:])
+			}
+		} else {
+			if err := s.matmulBias(l.Wq, l.Bq, xb, nb, q); err != nil {
+				return err
+			}
+			if err := s.matmulBias(l.Wk, l.Bk, xb, nb, k); err != nil {
+				return err
+			}
+			if err := s.matmulBias(l.Wv, l.Bv, xb, nb, v); err != nil {
+				return err
+			}
+		}
+
+		if c.Rope != RopeNone {
+			rotate := kernel.RopeNorm
+			if c.Rope == RopeNeox {
+				rotate = kernel.RopeNeox
+			}
+			for b := range nb {
+				cache := s.rope[b*c.RopeDims : (b+1)*c.RopeDims]
+				for h := range c.Heads {
+					rotate(q[b*qd+h*D:b*qd+(h+1)*D], cache, c.RopeDims)
+				}
+				for h := range c.KVHeads {
+					rotate(k[b*kvd+h*D:b*kvd+(h+1)*D], cache, c.RopeDims)
+				}
+			}
+		}
+
+		s.storeKV(li, k, v, nb)
+		s.attention(li, nb)
+
+		if err := s.matmulBias(l.Wo, l.Bo, s.att[:nb*qd], nb, s.proj[:nb*C]); err != nil {
+			return err
+		}
+		kernel.Add(x, x, s.proj[:nb*C])
+
+		s.norm(xb, x, l.FFNNorm, l.FFNNormB, nb)
+		up := s.up[:nb*F]
+		if err := s.matmulBias(l.Up, l.UpB, xb, nb, up); err != nil {
+			return err
+		}
+		switch c.FFN {
+		case FFNSwiGLU:
+			gate := s.gate[:nb*F]
+			if err := s.pool.MatMul(l.Gate, xb, nb, gate); err != nil {
+				return err
+			}
+			kernel.SwiGLU(up, gate, up)
+		case FFNGELU:
+			// ggml's CPU GELU goes through half precision; so do we, to
+			// land on llama.cpp's logits.
+			kernel.GELUF16(up, up)
+		}
+		if err := s.matmulBias(l.Down, l.DownB, up, nb, s.proj[:nb*C]); err != nil {
+			return err
+		}
+		kernel.Add(x, x, s.proj[:nb*C])
+	}
+	s.norm(xb, x, m.OutNorm, m.OutNormB, nb)
+	s.pos += nb
+	return nil
+}
+
+// norm writes the normalised rows of x into dst.
+func (s *State) norm(dst, x, w, b []float32, nb int) {
+	C, eps := s.m.Embd, s.m.NormEps
+	for r := range nb {
+		xr, dr := x[r*C:(r+1)*C], dst[r*C:(r+1)*C]
+		if s.m.Norm == LayerNorm {
+			kernel.LayerNorm(dr, xr, w, b, eps)
+		} else {
+			kernel.RMSNorm(dr, xr, w, eps)
+		}
+	}
+}
+
+// matmulBias computes out = w·x (+ bias on every row when bias is not nil).
+func (s *State) matmulBias(w *tensor.Tensor, bias, x []float32, nb int, out []float32) error {
+	if err := s.pool.MatMul(w, x, nb, out); err != nil {
+		return err
+	}
+	if bias != nil {
+		R := w.Rows()
+		for b := range nb {
+			r := out[b*R : (b+1)*R]
+			kernel.Add(r, r, bias)
+		}
+	}
+	return nil
+}
+
+// storeKV writes the keys and values of nb new tokens at positions
+// Pos…Pos+nb-1 of layer li: K row by row, V transposed (row j holds element j
+// of every position) so that the attention-weighted sum of V is a dot
+// product per output element, as in llama.cpp without flash attention.
+func (s *State) storeKV(li int, k, v []float32, nb int) {
+	kvd, T, es := s.m.KVDim(), s.ctx, s.kvSize
+	kc, vc := s.kCache[li], s.vCache[li]
+	for b := range nb {
+		p := s.pos + b
+		kr, vr := k[b*kvd:(b+1)*kvd], v[b*kvd:(b+1)*kvd]
+		for j := range kvd {
+			if es == 2 {
+				binary.LittleEndian.PutUint16(kc[(p*kvd+j)*2:], kernel.FP32ToFP16(kr[j]))
+				binary.LittleEndian.PutUint16(vc[(j*T+p)*2:], kernel.FP32ToFP16(vr[j]))
+			} else {
+				binary.LittleEndian.PutUint32(kc[(p*kvd+j)*4:], math.Float32bits(kr[j]))
+				binary.LittleEndian.PutUint32(vc[(j*T+p)*4:], math.Float32bits(vr[j]))
+			}
+		}
+	}
+}
+
+// attention computes, for each of the nb new tokens and each query head,
+// softmax(q·Kᵀ/√D) over the positions up to and including the token's own
+// (the causal mask), then the weighted sum of V, into att. It reads the
+// cache in place. With an F16 cache the query and the weights are rounded
+// to half precision first, as ggml converts the other operand of an F16
+// matmul. Work is split ggml-style: worker w takes tasks w, w+W, …, each with
+// its own scratch, so results do not depend on the number of workers.
+func (s *State) attention(li, nb int) {
+	c := s.m.Config
+	H, D, kvd, T, es := c.Heads, c.HeadDim, c.KVDim(), s.ctx, s.kvSize
+	group := H / c.KVHeads
+	scale := float32(1 / math.Sqrt(float64(D)))
+	kc, vc := s.kCache[li], s.vCache[li]
+	dot := kernel.DotF32
+	if es == 2 {
+		dot = kernel.DotF16
+	}
+	tasks, W := nb*H, s.pool.Workers()
+	s.pool.For(W, 1, func(start, end int) {
+		for w := start; w < end; w++ {
+			qh, scores := s.qh[w], s.scores[w]
+			for task := w; task < tasks; task += W {
+				b, h := task/H, task%H
+				kvh := h / group
+				n := s.pos + b + 1 // positions this token may attend to
+				copy(qh, s.q[(b*H+h)*D:(b*H+h+1)*D])
+				if es == 2 {
+					kernel.RoundF16(qh)
+				}
+				qb := kernel.F32Bytes(qh)
+				sc := scores[:n]
+				for t := range n {
+					off := (t*kvd + kvh*D) * es
+					sc[t] = dot(D, kc[off:off+D*es], qb) * scale
+				}
+				kernel.Softmax(sc)
+				if es == 2 {
+					kernel.RoundF16(sc)
+				}
+				pb := kernel.F32Bytes(sc)
+				out := s.att[(b*H+h)*D : (b*H+h+1)*D]
+				for d := range D {
+					off := ((kvh*D + d) * T) * es
+					out[d] = dot(n, vc[off:off+n*es], pb)
+				}
+			}
+		}
+	})
+}

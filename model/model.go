@@ -1,0 +1,134 @@
+// Reference: llama2.c (config → read-only weights → per-run state) and llama.cpp src/llama-model-loader.cpp.
+
+package model
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/gptgo/gptgo/gguf"
+	"github.com/gptgo/gptgo/tensor"
+)
+
+// Model is a configured, read-only decoder. It is safe to share between
+// goroutines; each conversation runs in its own State.
+type Model struct {
+	Config
+	*Weights
+
+	file *gguf.File // owner of the mapped weights when the model was opened from a path
+}
+
+// New binds the weights of c from src.
+func New(c Config, src Source) (*Model, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	w, err := bindWeights(c, src)
+	if err != nil {
+		return nil, err
+	}
+	return &Model{Config: c, Weights: w}, nil
+}
+
+// FromGGUF builds a model over the tensors of f, which must stay open for
+// as long as the model is used: the weights are views of its mapping.
+func FromGGUF(f *gguf.File) (*Model, error) {
+	c, err := ConfigFromGGUF(f)
+	if err != nil {
+		return nil, err
+	}
+	return New(c, GGUFSource(f))
+}
+
+// Open maps the GGUF file at path and builds its model; Close unmaps it.
+func Open(path string) (*Model, error) {
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := FromGGUF(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	m.file = f
+	return m, nil
+}
+
+// File returns the GGUF file the model was opened from (nil for New).
+func (m *Model) File() *gguf.File { return m.file }
+
+// Close releases the file opened by Open. The model must not be used after.
+func (m *Model) Close() error {
+	if m.file == nil {
+		return nil
+	}
+	err := m.file.Close()
+	m.file = nil
+	return err
+}
+
+// GGUFSource finds tensors in f as tensor.Tensor views of its data.
+func GGUFSource(f *gguf.File) Source {
+	return func(name string) (*tensor.Tensor, bool, error) {
+		ti, ok := f.Tensor(name)
+		if !ok {
+			return nil, false, nil
+		}
+		shape := make([]int, len(ti.Shape))
+		for i, d := range ti.Shape {
+			shape[i] = int(d)
+		}
+		t, err := tensor.New(name, ti.DType, f.TensorData(ti), shape...)
+		if err != nil {
+			return nil, false, err
+		}
+		return t, true, nil
+	}
+}
+
+// WeightBytes is the size of all weight matrices as stored.
+func (m *Model) WeightBytes() int64 {
+	seen := map[*tensor.Tensor]bool{}
+	var n int64
+	add := func(t *tensor.Tensor) {
+		if t != nil && !seen[t] {
+			seen[t] = true
+			n += int64(len(t.Data))
+		}
+	}
+	add(m.TokEmbd)
+	add(m.PosEmbd)
+	add(m.Output)
+	for i := range m.Blocks {
+		l := &m.Blocks[i]
+		for _, t := range []*tensor.Tensor{l.Wq, l.Wk, l.Wv, l.Wqkv, l.Wo, l.Gate, l.Up, l.Down} {
+			add(t)
+		}
+	}
+	return n
+}
+
+// Touch reads one byte of every page of the weights, so that a large model
+// is paged in up front (with progress) rather than during the first prompt.
+// progress, if not nil, is called with bytes done and total.
+func (m *Model) Touch(progress func(done, total int64)) {
+	if m.file == nil {
+		return
+	}
+	data := m.file.Bytes()
+	total := int64(len(data))
+	const page, report = 4096, 64 << 20
+	var sink byte
+	for off := int64(0); off < total; off += page {
+		sink ^= data[off]
+		if progress != nil && off%report == 0 {
+			progress(off, total)
+		}
+	}
+	if progress != nil {
+		progress(total, total)
+	}
+	runtime.KeepAlive(sink) // the reads are the point; keep them
+}
