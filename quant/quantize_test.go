@@ -284,3 +284,20 @@ func compareWithReference(t *testing.T, gotPath, refPath string) {
 		t.Errorf("only %.4f%% of blocks identical, want ≥ 99%%", 100*frac)
 	}
 }
+
+// BenchmarkQuantizeFile measures a whole-file Q4_K_M quantization of the
+// reference tiny llama (8 MB of F32), all cores.
+func BenchmarkQuantizeFile(b *testing.B) {
+	in := filepath.Join(testkit.SharedDir(b), "reference", "models", "tiny-llama-f32.gguf")
+	out := filepath.Join(b.TempDir(), "q.gguf")
+	st, err := os.Stat(in)
+	if err != nil {
+		b.Skip(err)
+	}
+	b.SetBytes(st.Size())
+	for b.Loop() {
+		if _, err := QuantizeFile(context.Background(), in, out, Q4_K_M, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
