@@ -1,4 +1,5 @@
-// Reference: ggml/src/ggml-cpu/ggml-cpu.c (ggml_compute_forward_mul_mat: activations converted once to vec_dot_type).
+// Reference: ggml/src/ggml-cpu/ggml-cpu.c (ggml_compute_forward_mul_mat: activations converted once to
+// vec_dot_type, rows split over threads); ggml/src/ggml-cpu/llamafile/sgemm.cpp (blocking for reuse).
 
 package tensor
 
@@ -7,34 +8,90 @@ import "fmt"
 // MatMul computes out[b*R + r] = dot(row r of w, x[b*C : (b+1)*C]) for the
 // nb activation rows in x, where w has C = w.Cols() columns and R = w.Rows()
 // rows. The activations are converted once to the weight type's VecDotType
-// (e.g. Q8_0 for Q4_0 weights) and reused for every weight row; each weight
-// row is read once per call and multiplied by all nb activation rows while it
-// is in cache.
+// (e.g. Q8_0 for Q4_0 weights) and reused for every weight row.
+//
+// Where the time goes: a decode step (nb = 1) streams every weight byte from
+// memory once, so it runs at memory bandwidth if the dot kernel keeps up. A
+// prefill (nb > 1) reads each weight row from cache many times: the rows are
+// split over workers in chunks of matmulRows, and each chunk is multiplied
+// by the activation rows a tile at a time, the tile sized so that it and the
+// chunk stay in L2 while every pair is computed.
+//
+// Every output element is one call of the dot kernel on the same bytes, so
+// the result does not depend on the number of workers or the tiling. After
+// the first call with a given size, MatMul allocates nothing.
 func (p *Pool) MatMul(w *Tensor, x []float32, nb int, out []float32) error {
 	f := FormatOf(w.DType)
 	if f.VecDot == nil {
 		return fmt.Errorf("tensor: matmul: no dot product for %v weights (%s)", w.DType, w.Name)
 	}
 	C, R := w.Cols(), w.Rows()
-	if len(x) < nb*C || len(out) < nb*R {
+	if nb < 0 || len(x) < nb*C || len(out) < nb*R {
 		return fmt.Errorf("tensor: matmul %s: x has %d values for %d×%d, out %d for %d×%d", w.Name, len(x), nb, C, len(out), nb, R)
+	}
+	if nb == 0 {
+		return nil
 	}
 	xb, err := p.activations(f.VecDotType, x[:nb*C], nb, C)
 	if err != nil {
 		return fmt.Errorf("tensor: matmul %s: %w", w.Name, err)
 	}
-	xRow := len(xb) / max(nb, 1)
-	rb := w.RowBytes()
-	dot := f.VecDot
-	p.For(R, 16, func(start, end int) {
+	m := &p.mm
+	*m = matmulTask{dot: f.VecDot, w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, C: C, R: R, nb: nb, out: out}
+	m.xTile = max(1, min(nb, matmulTileBytes/max(m.xRow, 1)))
+	p.forTask(R, matmulRows, m)
+	*m = matmulTask{} // drop references to the caller's data
+	return nil
+}
+
+// matmulRows is how many weight rows a worker takes at a time: small enough
+// that two workers share the last rows evenly, large enough that handing out
+// a chunk (one atomic add) costs nothing beside it.
+const matmulRows = 16
+
+// matmulTileBytes bounds the activation bytes one pass over a chunk of
+// weight rows reuses: half of Zen 3's 512 KiB L2, leaving room for the
+// weight chunk (16 rows of 4096 Q8_0 values are 70 KiB).
+const matmulTileBytes = 256 << 10
+
+// matmulTask is one MatMul's arguments, kept in the pool so that handing it
+// to the workers allocates nothing.
+type matmulTask struct {
+	dot   func(n int, w, x []byte) float32
+	w     []byte // weight rows, rb bytes each
+	rb    int
+	x     []byte // activation rows in VecDotType, xRow bytes each
+	xRow  int
+	xTile int // activation rows per pass over a chunk of weight rows
+	C, R  int
+	nb    int
+	out   []float32
+}
+
+func (m *matmulTask) run(start, end int) {
+	for b0 := 0; b0 < m.nb; b0 += m.xTile {
+		b1 := min(b0+m.xTile, m.nb)
 		for r := start; r < end; r++ {
-			wr := w.Data[r*rb : (r+1)*rb]
-			for b := 0; b < nb; b++ {
-				out[b*R+r] = dot(C, wr, xb[b*xRow:(b+1)*xRow])
+			wr := m.w[r*m.rb : (r+1)*m.rb]
+			for b := b0; b < b1; b++ {
+				m.out[b*m.R+r] = m.dot(m.C, wr, m.x[b*m.xRow:(b+1)*m.xRow])
 			}
 		}
-	})
-	return nil
+	}
+}
+
+// quantTask converts activation rows to a block type.
+type quantTask struct {
+	quant   func(src []float32, dst []byte)
+	x       []float32
+	buf     []byte
+	n, size int // values and bytes per row
+}
+
+func (q *quantTask) run(start, end int) {
+	for b := start; b < end; b++ {
+		q.quant(q.x[b*q.n:(b+1)*q.n], q.buf[b*q.size:(b+1)*q.size])
+	}
 }
 
 // activations returns x (nb rows of n values) in type t, reusing the pool's
@@ -47,19 +104,17 @@ func (p *Pool) activations(t DType, x []float32, nb, n int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	need := int(rowSize) * nb
-	if cap(p.scratch) < need {
-		p.scratch = make([]byte, need)
-	}
-	buf := p.scratch[:need]
 	quant := FormatOf(t).Quantize
 	if quant == nil {
 		return nil, fmt.Errorf("cannot convert activations to %v", t)
 	}
-	p.For(nb, 1, func(start, end int) {
-		for b := start; b < end; b++ {
-			quant(x[b*n:(b+1)*n], buf[b*int(rowSize):(b+1)*int(rowSize)])
-		}
-	})
-	return buf, nil
+	need := int(rowSize) * nb
+	if cap(p.scratch) < need {
+		p.scratch = make([]byte, need)
+	}
+	q := &p.quant
+	*q = quantTask{quant: quant, x: x, buf: p.scratch[:need], n: n, size: int(rowSize)}
+	p.forTask(nb, 1, q)
+	*q = quantTask{}
+	return p.scratch[:need], nil
 }

@@ -20,13 +20,28 @@ type Pool struct {
 	wg      sync.WaitGroup
 	closing sync.Once
 
+	// One operation at a time, so the job descriptor and the MatMul state
+	// are reused by every call: after warm-up, For with a task of the pool's
+	// own and MatMul allocate nothing.
+	job     job
+	mm      matmulTask
+	quant   quantTask
 	scratch []byte // activation buffer reused by MatMul
 }
+
+// task is a unit of row-split work: run handles items [start, end).
+type task interface{ run(start, end int) }
+
+// funcTask adapts a plain function (func values are pointer-shaped, so the
+// conversion to task does not allocate).
+type funcTask func(start, end int)
+
+func (f funcTask) run(start, end int) { f(start, end) }
 
 type job struct {
 	n, chunk int
 	next     atomic.Int64
-	fn       func(start, end int)
+	t        task
 	done     sync.WaitGroup
 }
 
@@ -66,20 +81,26 @@ func (p *Pool) worker(c chan *job) {
 	}
 }
 
+// run takes chunks until none is left. Chunks are handed out dynamically, so
+// a starved core does not hold the others back; which worker computes a
+// chunk never changes what it computes.
 func (j *job) run() {
 	for {
 		start := int(j.next.Add(int64(j.chunk))) - j.chunk
 		if start >= j.n {
 			return
 		}
-		j.fn(start, min(start+j.chunk, j.n))
+		j.t.run(start, min(start+j.chunk, j.n))
 	}
 }
 
 // For calls fn over [0, n) in chunks of at most chunk items, spread over the
-// workers, and returns when all are done. Chunks are handed out dynamically,
-// so a starved core does not hold the others back.
+// workers, and returns when all are done.
 func (p *Pool) For(n, chunk int, fn func(start, end int)) {
+	p.forTask(n, chunk, funcTask(fn))
+}
+
+func (p *Pool) forTask(n, chunk int, t task) {
 	if n <= 0 {
 		return
 	}
@@ -88,11 +109,13 @@ func (p *Pool) For(n, chunk int, fn func(start, end int)) {
 	}
 	if p.n == 1 || n <= chunk {
 		for s := 0; s < n; s += chunk {
-			fn(s, min(s+chunk, n))
+			t.run(s, min(s+chunk, n))
 		}
 		return
 	}
-	j := &job{n: n, chunk: chunk, fn: fn}
+	j := &p.job
+	j.n, j.chunk, j.t = n, chunk, t
+	j.next.Store(0)
 	helpers := min(p.n-1, (n+chunk-1)/chunk-1)
 	j.done.Add(helpers)
 	for i := 0; i < helpers; i++ {
@@ -100,4 +123,5 @@ func (p *Pool) For(n, chunk int, fn func(start, end int)) {
 	}
 	j.run()
 	j.done.Wait()
+	j.t = nil // drop the reference to the caller's data
 }

@@ -1,0 +1,349 @@
+package tensor
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gptgo/gptgo/internal/testkit"
+	"github.com/gptgo/gptgo/kernel"
+)
+
+// matmulTypes are the weight types with a dot product registered.
+func matmulTypes() []DType {
+	var ts []DType
+	for t := DType(0); t < numDTypes; t++ {
+		if f := FormatOf(t); f.VecDot != nil && f.Quantize != nil && f.Dequantize != nil {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// matmulCols is a row length that is a whole number of blocks of t and of
+// its activation type: three blocks for the legacy types, two super-blocks
+// for the K-quants, an odd 67 for the float types.
+func matmulCols(t DType) int {
+	bs := max(t.BlockSize(), FormatOf(t).VecDotType.BlockSize())
+	switch {
+	case bs == 1:
+		return 67
+	case bs >= QKK:
+		return 2 * bs
+	}
+	return 3 * bs
+}
+
+// randomMatrix quantizes R×C normal values to t.
+func randomMatrix(t *testing.T, r *rand.Rand, dt DType, C, R int) *Tensor {
+	t.Helper()
+	src := make([]float32, C*R)
+	for i := range src {
+		src[i] = float32(r.NormFloat64())
+	}
+	size, _ := dt.RowSize(int64(C * R))
+	data := make([]byte, size)
+	if err := Quantize(dt, src, data); err != nil {
+		t.Fatal(err)
+	}
+	w, err := New("w", dt, data, C, R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// MatMul against a naive float64 product of the dequantized weights and the
+// dequantized activations (x after the same conversion to VecDotType), for
+// every weight type that has a dot product. Tolerance: the integer block sums
+// are exact, so only float32 rounding differs from float64; for k additions
+// (k = blocks per row, or elements for float types) it is below (k+16)·u·S,
+// u = 2⁻²⁴ and S = Σ|wᵢ·xᵢ|; a factor 8 covers K-quant blocks whose scale
+// and min parts each exceed their share of S. Guards around out catch
+// writes past nb×R.
+func TestMatMulMatchesFloat64(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	t.Log(kernel.Features())
+	for _, dt := range matmulTypes() {
+		t.Run(dt.String(), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(11, uint64(dt)))
+			C, R := matmulCols(dt), 37
+			w := randomMatrix(t, r, dt, C, R)
+			wf, err := w.Float32s()
+			if err != nil {
+				t.Fatal(err)
+			}
+			vdt := FormatOf(dt).VecDotType
+			for _, nb := range []int{1, 5} {
+				x := make([]float32, nb*C)
+				for i := range x {
+					x[i] = float32(r.NormFloat64())
+				}
+				xq := x
+				var xbytes []byte
+				if vdt != F32 {
+					size, _ := vdt.RowSize(int64(len(x)))
+					buf := make([]byte, size)
+					xq = make([]float32, len(x))
+					if err := Quantize(vdt, x, buf); err != nil {
+						t.Fatal(err)
+					}
+					if err := Dequantize(vdt, buf, xq); err != nil {
+						t.Fatal(err)
+					}
+					xbytes = buf
+				}
+				out, full := testkit.Guarded(nb*R, 16)
+				if err := p.MatMul(w, x, nb, out); err != nil {
+					t.Fatal(err)
+				}
+				testkit.CheckGuards(t, full, nb*R, 16)
+				k := float64(C / dt.BlockSize())
+				for b := 0; b < nb; b++ {
+					for row := 0; row < R; row++ {
+						var want, S float64
+						for c := 0; c < C; c++ {
+							pr := float64(wf[row*C+c]) * float64(xq[b*C+c])
+							want += pr
+							S += math.Abs(pr)
+						}
+						tol := 8*(k+16)*0x1p-24*S + q8_1Slack(dt, vdt, w.Row(row), xbytes, b, C)
+						if got := out[b*R+row]; !testkit.Close(float64(got), want, tol, 0) {
+							t.Fatalf("nb %d: out[%d][%d] = %v, want %v (tolerance %g)", nb, b, row, got, want, tol)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// q8_1Slack is the extra error of the Q4_1/Q5_1 dots: their min term uses
+// the Q8_1 block's s = d·Σq stored in fp16 (as llama.cpp does), which is off
+// from the dequantized sum by up to half an fp16 ulp, |s|·2⁻¹¹, times the
+// weight block's min m (fp16 at byte 2 of both weight layouts).
+func q8_1Slack(dt, vdt DType, wrow, x []byte, b, C int) float64 {
+	if vdt != Q8_1 {
+		return 0
+	}
+	var slack float64
+	xrow := x[b*(C/QK)*Q8_1.TypeSize():]
+	for blk := 0; blk < C/QK; blk++ {
+		m := kernel.FP16ToFP32(binary.LittleEndian.Uint16(wrow[blk*dt.TypeSize()+2:]))
+		sx := kernel.FP16ToFP32(binary.LittleEndian.Uint16(xrow[blk*Q8_1.TypeSize()+2:]))
+		slack += math.Abs(float64(m)*float64(sx)) * 0x1p-11
+	}
+	return slack
+}
+
+// The same products come out bit for bit whatever the number of workers and
+// however the activation rows are tiled.
+func TestMatMulIndependentOfWorkersAndTiles(t *testing.T) {
+	pools := []*Pool{NewPool(1), NewPool(2), NewPool(3)}
+	defer func() {
+		for _, p := range pools {
+			p.Close()
+		}
+	}()
+	for _, dt := range matmulTypes() {
+		r := rand.New(rand.NewPCG(5, uint64(dt)))
+		C, R := matmulCols(dt), 100
+		w := randomMatrix(t, r, dt, C, R)
+		for _, nb := range []int{1, 4, 33} {
+			x := make([]float32, nb*C)
+			for i := range x {
+				x[i] = float32(r.NormFloat64())
+			}
+			var first []float32
+			for i, p := range pools {
+				out := make([]float32, nb*R)
+				if err := p.MatMul(w, x, nb, out); err != nil {
+					t.Fatal(err)
+				}
+				if i == 0 {
+					first = out
+					continue
+				}
+				for j := range out {
+					if math.Float32bits(out[j]) != math.Float32bits(first[j]) {
+						t.Fatalf("%v nb %d: %d workers give out[%d] = %v, 1 worker %v", dt, nb, p.Workers(), j, out[j], first[j])
+					}
+				}
+			}
+			// Tiles of 3 activation rows instead of all of them at once.
+			p := pools[1]
+			xb, err := p.activations(FormatOf(dt).VecDotType, x, nb, C)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := make([]float32, nb*R)
+			m := matmulTask{dot: FormatOf(dt).VecDot, w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xTile: 3, C: C, R: R, nb: nb, out: out}
+			p.forTask(R, 7, &m)
+			for j := range out {
+				if math.Float32bits(out[j]) != math.Float32bits(first[j]) {
+					t.Fatalf("%v nb %d: tiled out[%d] = %v, untiled %v", dt, nb, j, out[j], first[j])
+				}
+			}
+		}
+	}
+}
+
+func TestMatMulErrors(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	w, _ := New("w", F32, make([]byte, 4*8*3), 8, 3)
+	if err := p.MatMul(w, make([]float32, 7), 1, make([]float32, 3)); err == nil {
+		t.Error("short x accepted")
+	}
+	if err := p.MatMul(w, make([]float32, 8), 1, make([]float32, 2)); err == nil {
+		t.Error("short out accepted")
+	}
+	k, _ := New("k", Q8_K, make([]byte, Q8_K.TypeSize()), QKK, 1)
+	if err := p.MatMul(k, make([]float32, QKK), 1, make([]float32, 1)); err == nil {
+		t.Error("Q8_K weights (no dot) accepted")
+	}
+	if err := p.MatMul(w, nil, 0, nil); err != nil {
+		t.Errorf("nb = 0: %v", err)
+	}
+}
+
+// After the first call, MatMul allocates nothing: the pool keeps the
+// activation buffer, the job and the task.
+func TestMatMulNoAllocation(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, dt := range []DType{F32, Q8_0, Q4_K} {
+		C := matmulCols(dt)
+		w := randomMatrix(t, r, dt, C, 64)
+		x := make([]float32, 3*C)
+		out := make([]float32, 3*64)
+		if err := p.MatMul(w, x, 3, out); err != nil {
+			t.Fatal(err)
+		}
+		if a := testing.AllocsPerRun(20, func() { _ = p.MatMul(w, x, 3, out) }); a != 0 {
+			t.Errorf("%v: %v allocations per MatMul", dt, a)
+		}
+	}
+}
+
+// benchMatrix returns an R×C matrix of type dt made of one random row
+// repeated: the values do not matter for speed, only that the float types
+// hold ordinary numbers and the block scales are finite.
+func benchMatrix(b *testing.B, dt DType, C, R int) *Tensor {
+	r := rand.New(rand.NewPCG(9, uint64(dt)))
+	src := make([]float32, C)
+	for i := range src {
+		src[i] = float32(r.NormFloat64())
+	}
+	rb, _ := dt.RowSize(int64(C))
+	row := make([]byte, rb)
+	if dt.BlockSize() == 1 || dt.BlockSize() == QK {
+		if err := Quantize(dt, src, row); err != nil {
+			b.Fatal(err)
+		}
+	} else {
+		// The K-quant reference quantizers are slow; random bytes with
+		// finite scales time the same.
+		for i := range row {
+			row[i] = byte(r.Uint32())
+		}
+		for blk := 0; blk < C/QKK; blk++ {
+			o := blk * dt.TypeSize()
+			for _, off := range kScaleOffsets(dt) {
+				binary.LittleEndian.PutUint16(row[o+off:], kernel.FP32ToFP16(0.01))
+			}
+		}
+	}
+	data := make([]byte, int(rb)*R)
+	for i := 0; i < R; i++ {
+		copy(data[i*int(rb):], row)
+	}
+	w, err := New("w", dt, data, C, R)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return w
+}
+
+// kScaleOffsets are the fp16 fields of a K-quant block.
+func kScaleOffsets(dt DType) []int {
+	switch dt {
+	case Q2_K:
+		return []int{80, 82}
+	case Q3_K:
+		return []int{108}
+	case Q4_K, Q5_K:
+		return []int{0, 2}
+	case Q6_K:
+		return []int{208}
+	}
+	return nil
+}
+
+// benchTypes are the weight types of the speed table in docs/performance.md.
+var benchTypes = []DType{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K}
+
+// BenchmarkMatVec multiplies a 4096×4096 matrix of each type by one
+// activation row (a decode step), with 1 and 2 workers. MB/s is weight bytes
+// streamed per second, to set beside the machine's memory bandwidth
+// (kernel's BenchmarkBandwidth).
+//
+//	go test ./tensor/ -run '^$' -bench MatVec -benchtime 20x
+func BenchmarkMatVec(b *testing.B) {
+	b.Log(kernel.Features())
+	const C, R = 4096, 4096
+	x := make([]float32, C)
+	r := rand.New(rand.NewPCG(1, 1))
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	out := make([]float32, R)
+	for _, dt := range benchTypes {
+		w := benchMatrix(b, dt, C, R)
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%v/workers=%d", dt, workers), func(b *testing.B) {
+				p := NewPool(workers)
+				defer p.Close()
+				b.SetBytes(int64(len(w.Data)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := p.MatMul(w, x, 1, out); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkMatMulPrefill multiplies a 4096×4096 matrix by 64 activation rows
+// (a prompt chunk) with 2 workers and reports GFLOP/s (2·C·R·nb per call).
+//
+//	go test ./tensor/ -run '^$' -bench MatMulPrefill -benchtime 3x
+func BenchmarkMatMulPrefill(b *testing.B) {
+	const C, R, nb = 4096, 4096, 64
+	x := make([]float32, nb*C)
+	r := rand.New(rand.NewPCG(1, 3))
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	out := make([]float32, nb*R)
+	for _, dt := range []DType{F16, Q8_0, Q4_0, Q4_K, Q6_K} {
+		w := benchMatrix(b, dt, C, R)
+		b.Run(dt.String(), func(b *testing.B) {
+			p := NewPool(2)
+			defer p.Close()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := p.MatMul(w, x, nb, out); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(2*C*R*nb*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
