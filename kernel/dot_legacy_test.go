@@ -243,7 +243,17 @@ func TestDotsExactOnSmallIntegers(t *testing.T) {
 	}
 }
 
+// BenchmarkDot times the dispatched dots (assembly where the CPU has it),
+// BenchmarkDotGeneric the plain-Go ones, at n = 4096.
 func BenchmarkDot(b *testing.B) {
+	benchDots(b, func(c dotCase) func(int, []byte, []byte) float32 { return c.dot })
+}
+
+func BenchmarkDotGeneric(b *testing.B) {
+	benchDots(b, func(c dotCase) func(int, []byte, []byte) float32 { return kernel.Generic[c.w.String()] })
+}
+
+func benchDots(b *testing.B, pick func(dotCase) func(int, []byte, []byte) float32) {
 	const n = 4096
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, c := range dotCases {
@@ -251,8 +261,9 @@ func BenchmarkDot(b *testing.B) {
 			wb, xb := encode(b, c.w, randomValues(r, n)), encode(b, c.x, randomValues(r, n))
 			b.SetBytes(int64(len(wb)))
 			var sink float32
+			dot := pick(c)
 			for b.Loop() {
-				sink += c.dot(n, wb, xb)
+				sink += dot(n, wb, xb)
 			}
 			_ = sink
 		})
