@@ -25,6 +25,7 @@ var kqCases = []kqCase{
 	{tensor.Q4_K, kernel.DotQ4_K, []int{0, 2}},
 	{tensor.Q5_K, kernel.DotQ5_K, []int{0, 2}},
 	{tensor.Q6_K, kernel.DotQ6_K, []int{208}},
+	{tensor.IQ4_XS, kernel.DotIQ4_XS, []int{0}},
 }
 
 func TestKBlockBytes(t *testing.T) {
@@ -37,8 +38,8 @@ func TestKBlockBytes(t *testing.T) {
 			t.Errorf("%s: kernel block is %d bytes, DType table says %d", name, size, dt.TypeSize())
 		}
 	}
-	if len(kernel.BlockBytesK) != 6 {
-		t.Errorf("%d K block sizes exported, want 6", len(kernel.BlockBytesK))
+	if len(kernel.BlockBytesK) != 7 {
+		t.Errorf("%d K block sizes exported, want 7", len(kernel.BlockBytesK))
 	}
 }
 
@@ -193,7 +194,7 @@ func TestKDotsExtremeCodes(t *testing.T) {
 func TestKDotsOfQuantizedData(t *testing.T) {
 	// Relative error bounds |got−exact|/(‖w‖·‖x‖), a few times the measured
 	// values (seed fixed): Q2_K is a 2.6-bit format, Q6_K a 6.6-bit one.
-	bound := map[tensor.DType]float64{tensor.Q2_K: 0.02, tensor.Q3_K: 0.01, tensor.Q4_K: 0.005, tensor.Q5_K: 0.003, tensor.Q6_K: 0.002}
+	bound := map[tensor.DType]float64{tensor.Q2_K: 0.02, tensor.Q3_K: 0.01, tensor.Q4_K: 0.005, tensor.Q5_K: 0.003, tensor.Q6_K: 0.002, tensor.IQ4_XS: 0.005}
 	r := rand.New(rand.NewPCG(3, 4))
 	const n = 4096
 	wf := make([]float32, n)
@@ -238,8 +239,9 @@ func benchDotK(b *testing.B, c kqCase) {
 	_ = s
 }
 
-func BenchmarkDotQ2_K(b *testing.B) { benchDotK(b, kqCases[0]) }
-func BenchmarkDotQ3_K(b *testing.B) { benchDotK(b, kqCases[1]) }
-func BenchmarkDotQ4_K(b *testing.B) { benchDotK(b, kqCases[2]) }
-func BenchmarkDotQ5_K(b *testing.B) { benchDotK(b, kqCases[3]) }
-func BenchmarkDotQ6_K(b *testing.B) { benchDotK(b, kqCases[4]) }
+func BenchmarkDotQ2_K(b *testing.B)   { benchDotK(b, kqCases[0]) }
+func BenchmarkDotQ3_K(b *testing.B)   { benchDotK(b, kqCases[1]) }
+func BenchmarkDotQ4_K(b *testing.B)   { benchDotK(b, kqCases[2]) }
+func BenchmarkDotQ5_K(b *testing.B)   { benchDotK(b, kqCases[3]) }
+func BenchmarkDotQ6_K(b *testing.B)   { benchDotK(b, kqCases[4]) }
+func BenchmarkDotIQ4_XS(b *testing.B) { benchDotK(b, kqCases[5]) }
