@@ -229,3 +229,33 @@ func TestLegacyLengthErrors(t *testing.T) {
 		t.Error("23 bytes accepted for a Q5_1 block")
 	}
 }
+
+// Values a damaged file or a diverging run can produce (NaN, ±Inf, huge,
+// subnormal) quantize without a panic and keep the block size, and any bytes
+// dequantize without a panic: garbage in, garbage numbers out, never a crash.
+func TestLegacyNonFiniteInputs(t *testing.T) {
+	inf := float32(math.Inf(1))
+	x := make([]float32, 4*QK)
+	for i := range x {
+		x[i] = float32(i%5) - 2
+	}
+	x[3], x[40], x[70], x[100] = float32(math.NaN()), inf, -inf, math.MaxFloat32
+	x[101] = 1e-45
+	for _, dt := range []DType{F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, IQ4_NL} {
+		size, _ := dt.RowSize(int64(len(x)))
+		b := make([]byte, size)
+		if err := Quantize(dt, x, b); err != nil {
+			t.Fatal(err)
+		}
+		y := make([]float32, len(x))
+		if err := Dequantize(dt, b, y); err != nil {
+			t.Fatal(err)
+		}
+		for i := range b {
+			b[i] = byte(i*151 + 7)
+		}
+		if err := Dequantize(dt, b, y); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
