@@ -43,11 +43,13 @@ type PIISpan struct {
 }
 
 var (
-	reEmail = regexp.MustCompile(`[A-Za-z0-9!#$%&'*+/=?^_{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_{|}~-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}`)
+	// The local part is the practical subset (RFC 5322 also allows / ? = and
+	// more, which in crawled text mostly glue URL query strings to addresses).
+	reEmail = regexp.MustCompile(`[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}`)
 	// International numbers with a + country code, NANP "(555) 123-4567",
 	// and Chinese mobiles 1[3-9]xxxxxxxxx; digits must not touch other digits.
 	rePhone = regexp.MustCompile(`(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}` +
-		`|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\b\d{3}[.-]\d{3}[.-]\d{4}\b` +
+		`|(?:\b1[ .-]?)?(?:\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\b\d{3}[.-]\d{3}[.-]\d{4}\b)` +
 		`|(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4})`)
 	reIPv4 = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
 	reIPv6 = regexp.MustCompile(`(?i)(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}`)
@@ -59,75 +61,109 @@ var (
 )
 
 // FindPII returns the non-overlapping PII spans of text, in order. Earlier
-// types in the list win overlaps: a card number is not also a phone.
+// types in the list below win overlaps: a card number is not also a phone.
+//
+// Regular expressions without a literal prefix are the cost here, so each
+// line is first counted (digits, '@', dots, colons) and a pattern runs only
+// on lines that could hold a match: prose lines rarely have 7 digits.
 func FindPII(text string, types []string) []PIISpan {
-	var all []PIISpan
 	want := map[string]bool{}
 	for _, t := range types {
 		want[t] = true
 	}
-	add := func(typ string, s, e int) { all = append(all, PIISpan{s, e, typ}) }
-	if want[PIISecret] && (strings.Contains(text, "://") || strings.Contains(text, "=")) {
-		if want[PIISecret] {
-			for _, m := range reURLUserPass.FindAllStringSubmatchIndex(text, -1) {
-				add(PIISecret, m[2], m[3])
-			}
-			for _, m := range reURLSecret.FindAllStringSubmatchIndex(text, -1) {
+	var all []PIISpan
+	for start := 0; start < len(text); {
+		end := strings.IndexByte(text[start:], '\n')
+		if end < 0 {
+			end = len(text)
+		} else {
+			end += start
+		}
+		if end > start {
+			all = findPIILine(all, text[start:end], start, want)
+		}
+		start = end + 1
+	}
+	return all
+}
+
+func findPIILine(all []PIISpan, line string, off int, want map[string]bool) []PIISpan {
+	digits, ats, dots, colons, eqs := 0, 0, 0, 0, 0
+	for i := 0; i < len(line); i++ {
+		switch c := line[i]; {
+		case isDigit(c):
+			digits++
+		case c == '@':
+			ats++
+		case c == '.':
+			dots++
+		case c == ':':
+			colons++
+		case c == '=':
+			eqs++
+		}
+	}
+	first := len(all)
+	add := func(typ string, s, e int) { all = append(all, PIISpan{off + s, off + e, typ}) }
+	if want[PIISecret] && (eqs > 0 || ats > 0) && colons > 0 {
+		for _, m := range reURLUserPass.FindAllStringSubmatchIndex(line, -1) {
+			add(PIISecret, m[2], m[3])
+		}
+		if eqs > 0 {
+			for _, m := range reURLSecret.FindAllStringSubmatchIndex(line, -1) {
 				add(PIISecret, m[2], m[3])
 			}
 		}
 	}
-	if want[PIIEmail] && strings.Contains(text, "@") {
-		for _, m := range reEmail.FindAllStringIndex(text, -1) {
+	if want[PIIEmail] && ats > 0 && dots > 0 {
+		for _, m := range reEmail.FindAllStringIndex(line, -1) {
 			add(PIIEmail, m[0], m[1])
 		}
 	}
-	if want[PIIChineseID] {
-		for _, m := range reCNID.FindAllStringIndex(text, -1) {
-			if !digitAround(text, m[0], m[1]) && ValidChineseID(text[m[0]:m[1]]) {
+	if want[PIIChineseID] && digits >= 17 {
+		for _, m := range reCNID.FindAllStringIndex(line, -1) {
+			if !digitAround(line, m[0], m[1]) && ValidChineseID(line[m[0]:m[1]]) {
 				add(PIIChineseID, m[0], m[1])
 			}
 		}
 	}
-	if want[PIICreditCard] {
-		for _, m := range reCard.FindAllStringIndex(text, -1) {
-			if Luhn(text[m[0]:m[1]]) {
+	if want[PIICreditCard] && digits >= 13 {
+		for _, m := range reCard.FindAllStringIndex(line, -1) {
+			if c := line[m[0]:m[1]]; Luhn(c) && cardPrefix(c) && cardGroups(c) && !dotted(line, m[0], m[1]) {
 				add(PIICreditCard, m[0], m[1])
 			}
 		}
 	}
-	if want[PIIIP] {
-		if strings.Contains(text, ".") {
-			for _, m := range reIPv4.FindAllStringIndex(text, -1) {
-				if a, err := netip.ParseAddr(text[m[0]:m[1]]); err == nil && a.Is4() && !versionLike(text, m[0], m[1]) {
-					add(PIIIP, m[0], m[1])
-				}
-			}
-		}
-		if strings.Contains(text, "::") || strings.Count(text, ":") >= 7 {
-			for _, m := range reIPv6.FindAllStringIndex(text, -1) {
-				s := text[m[0]:m[1]]
-				if a, err := netip.ParseAddr(s); err == nil && a.Is6() && strings.Count(s, ":") >= 2 && len(s) >= 6 {
-					add(PIIIP, m[0], m[1])
-				}
+	if want[PIIIP] && dots >= 3 && digits >= 4 {
+		for _, m := range reIPv4.FindAllStringIndex(line, -1) {
+			if a, err := netip.ParseAddr(line[m[0]:m[1]]); err == nil && a.Is4() && !versionLike(line, m[0], m[1]) {
+				add(PIIIP, m[0], m[1])
 			}
 		}
 	}
-	if want[PIIPhone] {
-		for _, m := range rePhone.FindAllStringIndex(text, -1) {
-			if digitAround(text, m[0], m[1]) {
+	if want[PIIIP] && colons >= 2 && (strings.Contains(line, "::") || colons >= 7) {
+		for _, m := range reIPv6.FindAllStringIndex(line, -1) {
+			s := line[m[0]:m[1]]
+			if a, err := netip.ParseAddr(s); err == nil && a.Is6() && len(s) >= 6 && !digitAround(line, m[0], m[1]) {
+				add(PIIIP, m[0], m[1])
+			}
+		}
+	}
+	if want[PIIPhone] && digits >= 7 {
+		for _, m := range rePhone.FindAllStringIndex(line, -1) {
+			if digitAround(line, m[0], m[1]) || glued(line, m[0], m[1]) {
 				continue
 			}
-			if d := countDigits(text[m[0]:m[1]]); d >= 7 && d <= 15 {
+			if d := countDigits(line[m[0]:m[1]]); d >= 7 && d <= 15 {
 				add(PIIPhone, m[0], m[1])
 			}
 		}
 	}
 	// Keep the first-found span of each overlap (the order above), then sort.
-	kept := all[:0]
-	for _, s := range all {
+	kept := all[:first]
+	for _, s := range all[first:] {
 		overlap := false
-		for _, k := range kept {
+		for _, k := range kept[first:] {
 			if s.Start < k.End && k.Start < s.End {
 				overlap = true
 				break
@@ -137,7 +173,7 @@ func FindPII(text string, types []string) []PIISpan {
 			kept = append(kept, s)
 		}
 	}
-	sort.Slice(kept, func(i, j int) bool { return kept[i].Start < kept[j].Start })
+	sort.Slice(kept[first:], func(i, j int) bool { return kept[first+i].Start < kept[first+j].Start })
 	return kept
 }
 
@@ -161,6 +197,70 @@ func versionLike(text string, s, e int) bool {
 		return true
 	}
 	return e+1 < len(text) && text[e] == '.' && isDigit(text[e+1])
+}
+
+// cardPrefix checks the issuer prefix (ISO/IEC 7812 IIN ranges in use):
+// Visa 4, Mastercard 51–55 and 2221–2720, Amex 34/37, Diners 36/38/300–305,
+// Discover/UnionPay/Maestro 6, JCB 35. Luhn alone passes one random number in ten.
+func cardPrefix(s string) bool {
+	var d []byte
+	for i := 0; i < len(s) && len(d) < 4; i++ {
+		if isDigit(s[i]) {
+			d = append(d, s[i])
+		}
+	}
+	p2, p4 := atoi(string(d[:2])), atoi(string(d))
+	switch d[0] {
+	case '4', '6':
+		return true
+	case '5':
+		return p2 >= 51 && p2 <= 55
+	case '2':
+		return p4 >= 2221 && p4 <= 2720
+	case '3':
+		return p2 == 34 || p2 == 37 || p2 == 36 || p2 == 38 || p2 == 35 || (p4 >= 3000 && p4 <= 3059)
+	}
+	return false
+}
+
+// cardGroups accepts the layouts cards are printed in: no separators,
+// 4-4-4-4(-3), or Amex/Diners 4-6-5 and 4-6-4; ids joined by dashes are not.
+func cardGroups(s string) bool {
+	groups := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '-' })
+	if len(groups) == 1 {
+		return true
+	}
+	var l []int
+	for _, g := range groups {
+		l = append(l, len(g))
+	}
+	if len(l) == 3 && l[0] == 4 && l[1] == 6 && (l[2] == 5 || l[2] == 4) {
+		return true
+	}
+	for i, n := range l {
+		if n != 4 && !(i == len(l)-1 && n >= 1 && n <= 3) {
+			return false
+		}
+	}
+	return len(l) >= 4
+}
+
+// glued reports a number joined by '-' or '.' to more digits, as in the
+// serial parts of list-manager ids ("SQL-2534371-1669941-2002.07.09").
+func glued(text string, s, e int) bool {
+	if s > 1 && (text[s-1] == '-' || text[s-1] == '.') && isDigit(text[s-2]) {
+		return true
+	}
+	return e+1 < len(text) && (text[e] == '-' || text[e] == '.') && isDigit(text[e+1])
+}
+
+// dotted reports a number glued to dots or letters on either side, as in
+// message ids ("<123.1026344082049.JavaMail@…>").
+func dotted(text string, s, e int) bool {
+	if s > 1 && text[s-1] == '-' && isDigit(text[s-2]) {
+		return true
+	}
+	return (s > 0 && (text[s-1] == '.' || isAlnum(text[s-1]))) || (e < len(text) && (text[e] == '.' && e+1 < len(text) && isAlnum(text[e+1]) || isAlnum(text[e])))
 }
 
 func countDigits(s string) int {
