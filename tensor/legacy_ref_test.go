@@ -160,3 +160,29 @@ func TestHalfBitsAgreesWithKernel(t *testing.T) {
 		}
 	}
 }
+
+// Quantize a block of 32 values to Q4_0 (18 bytes: an fp16 scale and 32
+// four-bit codes) and read it back.
+func ExampleQuantize() {
+	x := make([]float32, 32)
+	for i := range x {
+		x[i] = float32(i-16) / 4 // -4 … 3.75
+	}
+	b := make([]byte, tensor.Q4_0.TypeSize())
+	if err := tensor.Quantize(tensor.Q4_0, x, b); err != nil {
+		fmt.Println(err)
+		return
+	}
+	y := make([]float32, 32)
+	if err := tensor.Dequantize(tensor.Q4_0, b, y); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(len(b), "bytes")
+	fmt.Println(x[:6])
+	fmt.Println(y[:6])
+	// Output:
+	// 18 bytes
+	// [-4 -3.75 -3.5 -3.25 -3 -2.75]
+	// [-4 -3.5 -3.5 -3 -3 -2.5]
+}
