@@ -27,7 +27,8 @@ const (
 )
 
 // IQ4NLValues is the non-linear 4-bit codebook of IQ4_NL (and IQ4_XS): a
-// 4-bit index selects one of these int8 levels, scaled by the block's d.
+// 4-bit index selects one of these int8 levels, scaled by the block's d. It
+// is part of the file format: read it, never write it.
 var IQ4NLValues = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
 
 // The block dots below follow llama.cpp's scalar code exactly: an integer sum
