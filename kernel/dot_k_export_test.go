@@ -6,6 +6,7 @@ package kernel
 var GenericK = map[string]func(n int, w, x []byte) float32{
 	"Q2_K": dotQ2_KGeneric, "Q3_K": dotQ3_KGeneric, "Q4_K": dotQ4_KGeneric,
 	"Q5_K": dotQ5_KGeneric, "Q6_K": dotQ6_KGeneric, "IQ4_XS": dotIQ4_XSGeneric,
+	"TQ1_0": dotTQ1_0Generic, "TQ2_0": dotTQ2_0Generic,
 }
 
 // BlockBytesK are the K-quant block sizes the dots assume, checked against
@@ -13,7 +14,7 @@ var GenericK = map[string]func(n int, w, x []byte) float32{
 var BlockBytesK = map[string]int{
 	"Q2_K": blockQ2KBytes, "Q3_K": blockQ3KBytes, "Q4_K": blockQ4KBytes,
 	"Q5_K": blockQ5KBytes, "Q6_K": blockQ6KBytes, "Q8_K": BlockQ8KBytes,
-	"IQ4_XS": blockIQ4XSBytes,
+	"IQ4_XS": blockIQ4XSBytes, "TQ1_0": blockTQ1_0Bytes, "TQ2_0": blockTQ2_0Bytes,
 }
 
 var QuantizeQ8_KGeneric = quantizeQ8_KGeneric

@@ -15,15 +15,15 @@ import (
 	"github.com/gptgo/gptgo/internal/testkit"
 )
 
-var kTypes = []DType{Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K, IQ4_XS}
+var kTypes = []DType{Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K, IQ4_XS, TQ1_0, TQ2_0}
 
 func TestKQuantBlockLayouts(t *testing.T) {
 	sizes := map[DType]uintptr{
 		Q2_K: unsafe.Sizeof(blockQ2K{}), Q3_K: unsafe.Sizeof(blockQ3K{}), Q4_K: unsafe.Sizeof(blockQ4K{}),
 		Q5_K: unsafe.Sizeof(blockQ5K{}), Q6_K: unsafe.Sizeof(blockQ6K{}), Q8_K: unsafe.Sizeof(blockQ8K{}),
-		IQ4_XS: unsafe.Sizeof(blockIQ4XS{}),
+		IQ4_XS: unsafe.Sizeof(blockIQ4XS{}), TQ1_0: unsafe.Sizeof(blockTQ1_0{}), TQ2_0: unsafe.Sizeof(blockTQ2_0{}),
 	}
-	want := map[DType]int{Q2_K: 84, Q3_K: 110, Q4_K: 144, Q5_K: 176, Q6_K: 210, Q8_K: 292, IQ4_XS: 136}
+	want := map[DType]int{Q2_K: 84, Q3_K: 110, Q4_K: 144, Q5_K: 176, Q6_K: 210, Q8_K: 292, IQ4_XS: 136, TQ1_0: 54, TQ2_0: 66}
 	for dt, size := range sizes {
 		if int(size) != want[dt] || dt.TypeSize() != want[dt] {
 			t.Errorf("%v: struct %d bytes, DType table %d, ggml %d", dt, size, dt.TypeSize(), want[dt])
@@ -90,12 +90,19 @@ func kqRandom(r *rand.Rand, n int) []float32 {
 // layout or scale mistake gives errors of order 1. Inputs must be left unchanged, and
 // dequantize must write exactly its output range.
 func TestKQuantRoundTrip(t *testing.T) {
-	bound := map[DType]float64{Q2_K: 0.19, Q3_K: 0.075, Q4_K: 0.016, Q5_K: 0.005, Q6_K: 8e-4, Q8_K: 4e-4, IQ4_XS: 0.016}
+	bound := map[DType]float64{Q2_K: 0.19, Q3_K: 0.075, Q4_K: 0.016, Q5_K: 0.005, Q6_K: 8e-4, Q8_K: 4e-4, IQ4_XS: 0.016, TQ1_0: 1e-6, TQ2_0: 1e-6}
 	r := rand.New(rand.NewPCG(9, 9))
 	for _, dt := range kTypes {
 		for _, nb := range []int{0, 1, 3, 16} {
 			n := nb * QKK
 			x := kqRandom(r, n)
+			if dt == TQ1_0 || dt == TQ2_0 {
+				// Ternary formats are for ternary weights: only the fp16
+				// rounding of each block's scale is lost.
+				for i := range x {
+					x[i] = float32(r.IntN(3)-1) * float32(1+i/QKK)
+				}
+			}
 			keep := slices.Clone(x)
 			q := make([]byte, nb*dt.TypeSize())
 			if err := Quantize(dt, x, q); err != nil {
@@ -187,6 +194,8 @@ var kqGolden = map[DType]string{
 	Q8_K: "087a8b9942b60e868bbe20d1e0bf38c0eabccd824cf9b38df6111f8d4ffed712",
 	// quantize_iq4_xs with no importance matrix (what llama-quantize runs).
 	IQ4_XS: "affd6c7a16defe80d31e0e6b116e8d4a953ac1fbaf7550bf03dc6f54d8ee5f69",
+	TQ1_0:  "c43b141a320f0c6294ae261c31c3adb5c8701117c0bfc23845d7a5988fc75990",
+	TQ2_0:  "7f3b1afc93bcdfc69b2c1ec2a7e1778e1aebb429751d53a3670085e178e982ff",
 }
 
 const kqGoldenInputDigest = "dc2bf094ab883120fd280198775e2629bf8c6c2106385c9a34c9e62fac00e2dd"
