@@ -3,7 +3,11 @@
 
 package tensor
 
-import "github.com/gptgo/gptgo/kernel"
+import (
+	"unsafe"
+
+	"github.com/gptgo/gptgo/kernel"
+)
 
 // blockIQ4_NL (18 bytes): value[k] = d·kernel.IQ4NLValues[q[k]]. The 16 levels
 // are non-uniform (denser near zero, as the values of trained weights are);
@@ -13,7 +17,7 @@ type blockIQ4_NL struct {
 	qs [QK / 2]uint8 // indices into IQ4NLValues
 }
 
-const sizeIQ4_NL = 2 + QK/2
+const sizeIQ4_NL = int(unsafe.Sizeof(blockIQ4_NL{}))
 
 func init() {
 	register(IQ4_NL, Format{Dequantize: dequantizeIQ4_NL, Quantize: quantizeIQ4_NL, VecDotType: Q8_0, VecDot: kernel.DotIQ4_NL})

@@ -6,6 +6,7 @@ package tensor
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 
 	"github.com/gptgo/gptgo/kernel"
 )
@@ -71,13 +72,15 @@ func init() {
 	register(Q8_1, Format{Dequantize: dequantizeQ8_1, Quantize: kernel.QuantizeQ8_1, VecDotType: Q8_1})
 }
 
+// Block sizes in bytes, taken from the structs so that layout and code
+// cannot drift apart; TestLegacyBlockSizes ties them to the DType table.
 const (
-	sizeQ4_0 = 2 + QK/2
-	sizeQ4_1 = 4 + QK/2
-	sizeQ5_0 = 2 + 4 + QK/2
-	sizeQ5_1 = 4 + 4 + QK/2
-	sizeQ8_0 = 2 + QK
-	sizeQ8_1 = 4 + QK
+	sizeQ4_0 = int(unsafe.Sizeof(blockQ4_0{}))
+	sizeQ4_1 = int(unsafe.Sizeof(blockQ4_1{}))
+	sizeQ5_0 = int(unsafe.Sizeof(blockQ5_0{}))
+	sizeQ5_1 = int(unsafe.Sizeof(blockQ5_1{}))
+	sizeQ8_0 = int(unsafe.Sizeof(blockQ8_0{}))
+	sizeQ8_1 = int(unsafe.Sizeof(blockQ8_1{}))
 )
 
 func halfLE(b []byte) float32 { return kernel.FP16ToFP32(binary.LittleEndian.Uint16(b)) }
