@@ -43,9 +43,12 @@ const iq4nlTries = 7
 // quantizeIQ4_NL is llama.cpp's quantize_iq4_nl without an importance matrix
 // (each value weighted by its square), which is what llama-quantize writes;
 // the _ref variant it also has skips the scale search and is not used for
-// files. Per block: start from d = max/-127·(-1), assign each value its
-// nearest level, take the least-squares scale for that assignment, then try
-// 15 nearby starting scales and keep the one with the best weighted fit.
+// files. Per block (max: the signed value of largest magnitude): start from
+// d = max/127, which puts max at the top level 113; give each value its
+// nearest level and take the least-squares scale for that assignment; then
+// try the 15 scales that put max at -127-7 … -127+7 instead, and keep the
+// one whose least-squares fit is best (the asymmetric codebook makes the sign
+// of d matter).
 func quantizeIQ4_NL(src []float32, dst []byte) {
 	var (
 		weight [QK]float32
