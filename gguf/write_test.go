@@ -325,3 +325,32 @@ func TestParseRejectsBadValues(t *testing.T) {
 		t.Errorf("u64 alignment: %v", err)
 	}
 }
+
+// TestParseRejectsBadHeaders feeds Parse headers that Write would refuse,
+// encoded by writeMeta (which does not check).
+func TestParseRejectsBadHeaders(t *testing.T) {
+	cases := []struct {
+		name, want string
+		mutate     func(h *Header)
+	}{
+		{"duplicate key", `"t.u8" appears twice`, func(h *Header) { h.KV[3].Key = "t.u8" }},
+		{"duplicate tensor", `tensor "a" appears twice`, func(h *Header) { h.Tensors[1].Name = "a" }},
+		{"long tensor name", "name length 64 outside 1..63", func(h *Header) { h.Tensors[1].Name = strings.Repeat("x", 64) }},
+		{"alignment 48", "general.alignment 48", func(h *Header) { h.KV[1].Value = NewValue(uint32(48)) }},
+		{"alignment 0", "general.alignment 0", func(h *Header) { h.KV[1].Value = NewValue(uint32(0)) }},
+		{"bool 2", "bool value 2", func(h *Header) { h.KV[9].Value = NewValue(uint8(2)); h.KV[9].Value.Type = TypeBool }},
+		{"row not whole blocks", "not a multiple", func(h *Header) { h.Tensors[1].Shape[0] = 40 }},
+	}
+	for _, c := range cases {
+		h := sampleHeader()
+		c.mutate(h)
+		var buf bytes.Buffer
+		if err := h.writeMeta(&buf); err != nil {
+			t.Fatal(err)
+		}
+		buf.Write(make([]byte, 4096)) // room for the data
+		if _, err := Parse(buf.Bytes()); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
+	}
+}
