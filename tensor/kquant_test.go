@@ -292,3 +292,75 @@ func BenchmarkQuantizeK(b *testing.B) {
 		})
 	}
 }
+
+// llama.cpp's scalar dots (ggml_vec_dot_*_q8_K of ggml-cpu-quants.c, gcc 12
+// -O2 -march=x86-64, so the plain-C branch) of kqGoldenInput, quantized to
+// each type, with kqGoldenActivations as Q8_K, in 9 rows of 10 blocks:
+// float32 bits.
+var kqGoldenDots = map[DType][9]uint32{
+	Q2_K:   {0xc50b6706, 0x42f9f01a, 0xc59265a6, 0xc4091bce, 0xc51a6947, 0x441d2ee7, 0xc44c3792, 0x43e8554b, 0xc5eb22c0},
+	Q3_K:   {0xc4d50e32, 0x44008608, 0xc5a349de, 0xc36d9480, 0xc50fd7d7, 0xc45f8b7e, 0xc47f37f0, 0xc3aa356e, 0xc5ce0216},
+	Q4_K:   {0xc4991c2f, 0xc0c9f600, 0xc58c4fd8, 0xc43d057a, 0xc4f55222, 0xc44baea6, 0xc47d0d01, 0xc2a59024, 0xc5d1bed4},
+	Q5_K:   {0xc49376ce, 0x4360d040, 0xc5999398, 0xc4204aa0, 0xc502beb6, 0xc3c636e8, 0xc424dc33, 0x40e3c240, 0xc5d91bdc},
+	Q6_K:   {0xc496837a, 0x4264e300, 0xc59860e0, 0xc3bb73f0, 0xc508941e, 0xc3cccd70, 0xc439bb04, 0x42aee8bc, 0xc5d6de39},
+	IQ4_XS: {0xc458bb20, 0xc38fa70c, 0xc598d460, 0xc3220fb0, 0xc4e94fca, 0xc37afb30, 0xc4392def, 0xc3f4ecb6, 0xc5dc31b1},
+	TQ1_0:  {0xc5222be0, 0xc450cd3c, 0xc50db1e7, 0x44c483a9, 0xc1acc3c1, 0x4313116a, 0x44f0dbc8, 0xc56b7842, 0xc5e1b8f4},
+	TQ2_0:  {0xc5222be0, 0xc450cd3c, 0xc50db1e7, 0x44c483a9, 0xc1acc3c1, 0x4313116a, 0x44f0dbc8, 0xc56b7842, 0xc5e1b8f4},
+}
+
+// kqGoldenActivations: SplitMix64 from seed 7, each value an exact 24-bit
+// fraction in [-1, 1).
+func kqGoldenActivations(n int) []float32 {
+	state := uint64(7)
+	a := make([]float32, n)
+	for i := range a {
+		state += 0x9e3779b97f4a7c15
+		z := state
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		z ^= z >> 31
+		a[i] = float32(int32(z>>40)-1<<23) * (1.0 / (1 << 23))
+	}
+	return a
+}
+
+// The registered dots agree with llama.cpp's. The integer sums are exact
+// in both; llama.cpp adds the scaled sums in a different order (8 float
+// lanes per block for most types), so the bound is on float32 rounding:
+// |got − want| <= 1e-5·Σ|per-block dot| (about 10 roundings of each block's
+// contribution, with margin). Rows whose blocks cancel still have to agree
+// to that absolute level; a wrong scale or offset misses by whole blocks.
+func TestKDotsVsLlamaCpp(t *testing.T) {
+	x := kqGoldenInput()
+	a := kqGoldenActivations(len(x))
+	q8 := make([]byte, len(a)/QKK*Q8_K.TypeSize())
+	if err := Quantize(Q8_K, a, q8); err != nil {
+		t.Fatal(err)
+	}
+	const rowBlocks = 10
+	for dt, want := range kqGoldenDots {
+		f := FormatOf(dt)
+		w := make([]byte, len(x)/QKK*dt.TypeSize())
+		if err := Quantize(dt, x, w); err != nil {
+			t.Fatal(err)
+		}
+		same := 0
+		for r := range want {
+			wr := w[r*rowBlocks*dt.TypeSize() : (r+1)*rowBlocks*dt.TypeSize()]
+			xr := q8[r*rowBlocks*Q8_K.TypeSize() : (r+1)*rowBlocks*Q8_K.TypeSize()]
+			got := f.VecDot(rowBlocks*QKK, wr, xr)
+			var mag float64
+			for b := 0; b < rowBlocks; b++ {
+				mag += math.Abs(float64(f.VecDot(QKK, wr[b*dt.TypeSize():], xr[b*Q8_K.TypeSize():])))
+			}
+			w32 := math.Float32frombits(want[r])
+			if math.Abs(float64(got)-float64(w32)) > 1e-5*mag {
+				t.Errorf("%v row %d: dot %v, llama.cpp %v (tolerance %.3g)", dt, r, got, w32, 1e-5*mag)
+			}
+			if math.Float32bits(got) == want[r] {
+				same++
+			}
+		}
+		t.Logf("%v: %d of %d row dots bit-identical to llama.cpp's", dt, same, len(want))
+	}
+}
