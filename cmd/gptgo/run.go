@@ -1,0 +1,296 @@
+// Reference: llama.cpp examples/main/main.cpp and common/arg.cpp (flag names and defaults of the sampler,
+// context and batch options) and examples/main's timing summary.
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gptgo/gptgo/generate"
+	"github.com/gptgo/gptgo/model"
+	"github.com/gptgo/gptgo/tensor"
+	"github.com/gptgo/gptgo/tokenizer"
+)
+
+func init() {
+	register(&command{
+		name:    "run",
+		summary: "generate a continuation of a prompt with a model (one shot)",
+		usage:   "MODEL [PROMPT] [flags]   (PROMPT defaults to stdin; see 'gptgo run -h')",
+		run:     runRun,
+	})
+}
+
+// inferFlags are the options shared by run and chat: which model, how big a
+// context, and how to sample.
+type inferFlags struct {
+	model     *string
+	ctx       *int
+	batch     *int
+	threads   *int
+	kvType    *string
+	maxTokens *int
+	temp      *float64
+	topK      *int
+	topP      *float64
+	minP      *float64
+	repeat    *float64
+	lastN     *int
+	freq      *float64
+	presence  *float64
+	seed      *int64
+	stops     stringList
+	ignoreEOS *bool
+	truncate  *bool
+	verbose   *bool
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func addInferFlags(fs *flag.FlagSet, maxTokens int) *inferFlags {
+	f := &inferFlags{}
+	f.model = fs.String("model", "", "the GGUF model file (or give it as the first argument)")
+	f.ctx = fs.Int("ctx", 0, "context length in tokens (0: the model's, at most 4096)")
+	f.batch = fs.Int("batch", model.DefaultBatch, "prompt tokens pushed through the model at once")
+	f.threads = fs.Int("threads", 0, "worker threads (0: all cores)")
+	f.kvType = fs.String("kv-type", "f16", "KV cache type: f16 (as llama.cpp) or f32")
+	f.maxTokens = fs.Int("n", maxTokens, "most tokens to generate (-1: until end of generation or a full context)")
+	f.temp = fs.Float64("temp", 0.8, "temperature (0: greedy)")
+	f.topK = fs.Int("top-k", 40, "keep the K most likely tokens (0: off)")
+	f.topP = fs.Float64("top-p", 0.95, "keep the smallest set of tokens reaching probability P (1: off)")
+	f.minP = fs.Float64("min-p", 0.05, "drop tokens less likely than P × the most likely (0: off)")
+	f.repeat = fs.Float64("repeat-penalty", 1.0, "penalise tokens seen in the last --repeat-last-n (1: off)")
+	f.lastN = fs.Int("repeat-last-n", 64, "tokens the penalties look back on (0: off, -1: all)")
+	f.freq = fs.Float64("frequency-penalty", 0, "subtract count × this from recent tokens' logits")
+	f.presence = fs.Float64("presence-penalty", 0, "subtract this from every recent token's logit")
+	f.seed = fs.Int64("seed", -1, "random seed (-1: a random one, printed with --verbose)")
+	fs.Var(&f.stops, "stop", "stop before this string (repeatable)")
+	f.ignoreEOS = fs.Bool("ignore-eos", false, "keep generating past end-of-generation tokens")
+	f.truncate = fs.Bool("truncate", false, "drop the oldest prompt tokens when the prompt does not fit (reported on stderr)")
+	f.verbose = fs.Bool("verbose", false, "print load time, tokens/s and memory on stderr")
+	return f
+}
+
+// options turns the flags into generation options, choosing a seed if asked.
+func (f *inferFlags) options() (generate.Options, uint64) {
+	seed := uint64(*f.seed)
+	if *f.seed < 0 {
+		seed = rand.Uint64() >> 1
+	}
+	return generate.Options{
+		Sampler: generate.SamplerOptions{
+			Temperature: float32(*f.temp), TopK: *f.topK, TopP: float32(*f.topP), MinP: float32(*f.minP),
+			RepeatPenalty: float32(*f.repeat), FrequencyPenalty: float32(*f.freq), PresencePenalty: float32(*f.presence),
+			RepeatLastN: *f.lastN, Seed: seed,
+		},
+		MaxTokens:      *f.maxTokens,
+		Stop:           f.stops,
+		IgnoreEOG:      *f.ignoreEOS,
+		TruncatePrompt: *f.truncate,
+	}, seed
+}
+
+// modelPath picks the model from --model or the first positional argument
+// and returns the remaining positionals.
+func (f *inferFlags) modelPath(pos []string) (string, []string, error) {
+	if *f.model != "" {
+		return *f.model, pos, nil
+	}
+	if len(pos) == 0 {
+		return "", nil, errors.New("no model given: pass a .gguf file as the first argument or with --model")
+	}
+	return pos[0], pos[1:], nil
+}
+
+// inference is a loaded model ready to generate.
+type inference struct {
+	m       *model.Model
+	tok     *tokenizer.Tokenizer
+	st      *model.State
+	loadDur time.Duration
+}
+
+func (in *inference) Close() {
+	if in.st != nil {
+		in.st.Close()
+	}
+	in.m.Close()
+}
+
+// loadInference opens the model, its tokenizer and a state. Files over
+// 1 GiB are paged in up front with progress on stderr.
+func loadInference(e *env, path string, f *inferFlags) (*inference, error) {
+	start := time.Now()
+	var kv tensor.DType
+	switch strings.ToLower(*f.kvType) {
+	case "f16":
+		kv = tensor.F16
+	case "f32":
+		kv = tensor.F32
+	default:
+		return nil, fmt.Errorf("--kv-type %q: want f16 or f32", *f.kvType)
+	}
+	m, err := model.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	in := &inference{m: m}
+	if size := int64(len(m.File().Bytes())); size >= 1<<30 || *f.verbose {
+		m.Touch(func(done, total int64) {
+			fmt.Fprintf(e.stderr, "\rloading %s: %3d%%", path, done*100/max(total, 1))
+			if done == total {
+				fmt.Fprintln(e.stderr)
+			}
+		})
+	}
+	if in.tok, err = tokenizer.FromGGUF(m.File()); err != nil {
+		in.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if in.st, err = m.NewState(model.Options{Ctx: *f.ctx, Batch: *f.batch, Threads: *f.threads, KVType: kv}); err != nil {
+		in.Close()
+		return nil, err
+	}
+	in.loadDur = time.Since(start)
+	if *f.verbose {
+		c := m.Config
+		fmt.Fprintf(e.stderr, "model: %s, %d layers, %d embd, %d heads (%d KV), vocab %d; weights %s, KV cache %s (%v, %d slots), buffers %s; loaded in %v\n",
+			c.Arch, c.Layers, c.Embd, c.Heads, c.KVHeads, c.Vocab, inferMiB(m.WeightBytes()), inferMiB(in.st.KVBytes()), kv,
+			in.st.Ctx(), inferMiB(in.st.BufferBytes()), in.loadDur.Round(time.Millisecond))
+	}
+	return in, nil
+}
+
+func runRun(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "run", "MODEL [PROMPT] [flags]\n\nGenerates a continuation of PROMPT (or of stdin). The prompt is tokenized with BOS as the model asks and special tokens parsed.")
+	f := addInferFlags(fs, -1)
+	asJSON := fs.Bool("json", false, "print one JSON object: prompt and generated ids, text, stop reason, timings")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	path, pos, err := f.modelPath(pos)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return errUsage
+	}
+	var prompt string
+	if len(pos) == 1 {
+		prompt = pos[0]
+	} else {
+		b, err := io.ReadAll(e.stdin)
+		if err != nil {
+			return fmt.Errorf("reading stdin: %w", err)
+		}
+		prompt = strings.TrimSuffix(string(b), "\n")
+	}
+	in, err := loadInference(e, path, f)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	ids := in.tok.Encode(prompt, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
+	if len(ids) == 0 {
+		return errors.New("the prompt is empty and the model adds no BOS token")
+	}
+	opts, seed := f.options()
+	sess := generate.NewSession(in.st, generate.FromTokenizer(in.tok))
+	var onToken func(generate.Token) error
+	if !*asJSON {
+		onToken = func(t generate.Token) error {
+			_, err := io.WriteString(e.stdout, t.Text)
+			return err
+		}
+	}
+	r, err := sess.Generate(ctx, ids, opts, onToken)
+	if err != nil {
+		return err
+	}
+	if r.Dropped > 0 {
+		fmt.Fprintf(e.stderr, "warning: the prompt did not fit the context of %d; dropped %d tokens after the first\n", in.st.Ctx(), r.Dropped)
+	}
+	if *asJSON {
+		return writeRunJSON(e.stdout, in, r, seed)
+	}
+	fmt.Fprintln(e.stdout)
+	if *f.verbose {
+		printTimings(e.stderr, r, seed)
+	}
+	return nil
+}
+
+// printTimings is the --verbose summary, after llama.cpp's.
+func printTimings(w io.Writer, r *generate.Result, seed uint64) {
+	fmt.Fprintf(w, "prompt: %d tokens (%d cached) in %v, %.1f tokens/s\n", len(r.Prompt), r.Reused, r.PromptTime.Round(time.Microsecond), r.PromptTokensPerSecond())
+	fmt.Fprintf(w, "generation: %d tokens in %v, %.1f tokens/s; stopped: %s; seed %d\n", len(r.Tokens), r.GenerateTime.Round(time.Microsecond), r.TokensPerSecond(), r.Stop, seed)
+	if rss, ok := residentBytes(); ok {
+		fmt.Fprintf(w, "memory: %s resident\n", inferMiB(rss))
+	}
+}
+
+func writeRunJSON(w io.Writer, in *inference, r *generate.Result, seed uint64) error {
+	out := struct {
+		PromptIDs []int32 `json:"prompt_ids"`
+		IDs       []int32 `json:"ids"`
+		Text      string  `json:"text"`
+		Stop      string  `json:"stop"`
+		Dropped   int     `json:"dropped,omitempty"`
+		Seed      uint64  `json:"seed"`
+		Timings   struct {
+			LoadMS          float64 `json:"load_ms"`
+			PromptMS        float64 `json:"prompt_ms"`
+			GenerateMS      float64 `json:"generate_ms"`
+			PromptPerSecond float64 `json:"prompt_tokens_per_second"`
+			PerSecond       float64 `json:"tokens_per_second"`
+		} `json:"timings"`
+		ResidentBytes int64 `json:"resident_bytes,omitempty"`
+	}{PromptIDs: r.Prompt, IDs: r.Tokens, Text: r.Text, Stop: string(r.Stop), Dropped: r.Dropped, Seed: seed}
+	if out.IDs == nil {
+		out.IDs = []int32{}
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	out.Timings.LoadMS = ms(in.loadDur)
+	out.Timings.PromptMS = ms(r.PromptTime)
+	out.Timings.GenerateMS = ms(r.GenerateTime)
+	out.Timings.PromptPerSecond = r.PromptTokensPerSecond()
+	out.Timings.PerSecond = r.TokensPerSecond()
+	out.ResidentBytes, _ = residentBytes()
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(out)
+}
+
+// residentBytes reads the process's resident set size from /proc (Linux).
+func residentBytes() (int64, bool) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) < 2 {
+		return 0, false
+	}
+	pages, err := strconv.ParseInt(fields[1], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return pages * int64(os.Getpagesize()), true
+}
+
+func inferMiB(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
