@@ -364,3 +364,32 @@ func TestKDotsVsLlamaCpp(t *testing.T) {
 		t.Logf("%v: %d of %d row dots bit-identical to llama.cpp's", dt, same, len(want))
 	}
 }
+
+// Weights come from users' files: NaN, ±Inf and huge values must not make a
+// quantizer or a dot panic (the results are as meaningless as ggml's).
+func TestKQuantNonFiniteInputs(t *testing.T) {
+	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 3e38, -3e38, 1e-45}
+	r := rand.New(rand.NewPCG(11, 11))
+	for _, dt := range kTypes {
+		for _, sp := range specials {
+			x := kqRandom(r, 2*QKK)
+			for i := 0; i < len(x); i += 1 + r.IntN(40) {
+				x[i] = sp
+			}
+			q := make([]byte, 2*dt.TypeSize())
+			if err := Quantize(dt, x, q); err != nil {
+				t.Fatal(err)
+			}
+			if err := Dequantize(dt, q, make([]float32, len(x))); err != nil {
+				t.Fatal(err)
+			}
+			if f := FormatOf(dt); f.VecDot != nil {
+				q8 := make([]byte, 2*Q8_K.TypeSize())
+				if err := Quantize(Q8_K, x, q8); err != nil {
+					t.Fatal(err)
+				}
+				_ = f.VecDot(len(x), q, q8)
+			}
+		}
+	}
+}
