@@ -126,8 +126,12 @@ func (c Config) Validate() error {
 
 // JSON renders c with indentation.
 func (c Config) JSON() string {
-	b, _ := json.MarshalIndent(c, "", "  ")
-	return string(b) + "\n"
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep "<%s>" readable
+	enc.SetIndent("", "  ")
+	enc.Encode(c)
+	return b.String()
 }
 
 // Build returns a stage factory for Pipeline.Build. enc may be nil unless

@@ -7,6 +7,7 @@ package data
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/abadojack/whatlanggo"
@@ -39,6 +40,24 @@ func DetectLanguage(text string, sampleChars int) (string, float64) {
 			cut--
 		}
 		text = text[:cut]
+	}
+	// whatlang picks the script with the most characters, but one Han
+	// character carries about a word: Chinese text quoting English or code
+	// would come out Latin. Weigh Han characters as words (×4 letters) unless
+	// kana mark the text as Japanese.
+	han, latin, kana := 0, 0, 0
+	for _, r := range text {
+		switch {
+		case unicode.Is(unicode.Han, r):
+			han++
+		case unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r):
+			kana++
+		case r < 0x250 && unicode.IsLetter(r):
+			latin++
+		}
+	}
+	if han > 0 && kana*10 < han && 4*han >= latin {
+		return "zh", float64(4*han) / float64(4*han+latin)
 	}
 	info := whatlanggo.Detect(text)
 	if info.Lang < 0 {
