@@ -301,3 +301,68 @@ func BenchmarkQuantizeFile(b *testing.B) {
 		}
 	}
 }
+
+// maxNMSE is the error allowed per tensor dtype on the reference models'
+// Gaussian weights: about twice what the format gives (measured once with
+// this test's -v output).
+var maxNMSE = map[tensor.DType]float64{
+	tensor.F32: 0, tensor.F16: 1e-6, tensor.BF16: 6e-6,
+	tensor.Q8_0: 1e-4, tensor.Q6_K: 5e-4, tensor.Q5_0: 3e-3, tensor.Q5_1: 3e-3, tensor.Q5_K: 2e-3,
+	tensor.Q4_0: 1e-2, tensor.Q4_1: 1e-2, tensor.Q4_K: 8e-3, tensor.IQ4_NL: 1e-2,
+	tensor.Q3_K: 4e-2, tensor.Q2_K: 0.15,
+}
+
+// TestEveryFileType quantizes the tiny reference llama to each mix the
+// done-when check does not cover, and checks every tensor's dtype against the
+// plan and its error against the F32 original.
+func TestEveryFileType(t *testing.T) {
+	in := testkit.Shared(t, "reference", "models", "tiny-llama-f32.gguf")
+	if testing.Short() {
+		t.Skip("skipping 13 quantizations in -short mode")
+	}
+	src, err := gguf.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	tmp := t.TempDir()
+	for _, ft := range FileTypes() {
+		switch ft {
+		case F16, Q8_0, Q4_0, Q4_K_M, Q6_K:
+			continue // TestMatchesLlamaQuantize
+		}
+		t.Run(ft.String(), func(t *testing.T) {
+			out := filepath.Join(tmp, ft.String()+".gguf")
+			res, err := QuantizeFile(context.Background(), in, out, ft, Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := gguf.Open(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			worst := map[tensor.DType]float64{}
+			for i, ti := range f.Tensors {
+				if ti.DType != res.Plan[i].To {
+					t.Errorf("%s: %v, plan says %v", ti.Name, ti.DType, res.Plan[i].To)
+				}
+				n := ti.Elements()
+				got, want := make([]float32, n), make([]float32, n)
+				sti, _ := src.Tensor(ti.Name)
+				if err := tensor.Dequantize(ti.DType, f.TensorData(&ti), got); err != nil {
+					t.Fatal(err)
+				}
+				if err := tensor.Dequantize(tensor.F32, src.TensorData(sti), want); err != nil {
+					t.Fatal(err)
+				}
+				e := testkit.NMSE(got, want)
+				worst[ti.DType] = max(worst[ti.DType], e)
+				if e > maxNMSE[ti.DType] {
+					t.Errorf("%s (%v): NMSE %.2g > %.2g", ti.Name, ti.DType, e, maxNMSE[ti.DType])
+				}
+			}
+			t.Logf("%v: worst NMSE by dtype %v", ft, worst)
+		})
+	}
+}
