@@ -4,10 +4,7 @@
 
 package tokenizer
 
-import (
-	"container/heap"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // GPT-2's byte-level encoding gives every byte a printable character so
 // that vocabularies can be stored as text: printable Latin-1 bytes map to
@@ -110,33 +107,23 @@ type bigram struct {
 	result      int32
 }
 
-type bigramHeap []bigram
-
-func (h bigramHeap) Len() int { return len(h) }
-func (h bigramHeap) Less(i, j int) bool {
-	if h[i].rank != h[j].rank {
-		return h[i].rank < h[j].rank
+func (a bigram) before(b bigram) bool {
+	if a.rank != b.rank {
+		return a.rank < b.rank
 	}
-	return h[i].left < h[j].left
-}
-func (h bigramHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *bigramHeap) Push(x any)   { *h = append(*h, x.(bigram)) }
-func (h *bigramHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+	return a.left < b.left
 }
 
 // bpeScratch holds buffers reused across the words of one Encode call.
 type bpeScratch struct {
 	syms  []symbol
-	queue bigramHeap
+	rules []mergeInfo
+	queue []bigram
+	cache *wordCache
 	runes []rune
 	flags []uint16
 	ends  []int
 	ends2 []int
-	offs  []int
 }
 
 // heapThreshold is the word length (in bytes) above which merges go through
@@ -159,7 +146,7 @@ func (m *bpeModel) encodeWord(w string, s *bpeScratch, out []int32) []int32 {
 	}
 	syms[len(syms)-1].next = -1
 	if len(w) <= heapThreshold {
-		m.mergeScan(w, syms)
+		syms = m.mergeScan(w, syms, s)
 	} else {
 		m.mergeHeap(w, syms, s)
 	}
@@ -177,30 +164,47 @@ func (m *bpeModel) encodeWord(w string, s *bpeScratch, out []int32) []int32 {
 	return out
 }
 
-// mergeScan repeatedly merges the best pair (lowest rank, leftmost on ties)
-// by scanning all current pairs: O(n²) but with tiny n.
-func (m *bpeModel) mergeScan(w string, syms []symbol) {
+// mergeScan repeatedly merges the best pair (lowest rank, leftmost on
+// ties). It keeps the current symbols in order in a small array with the
+// rule of each adjacent pair beside them, so a merge costs two rule lookups
+// and a shift: O(n²) moves, but n is at most heapThreshold.
+func (m *bpeModel) mergeScan(w string, syms []symbol, s *bpeScratch) []symbol {
+	rk := s.rules[:0]
+	rule := func(l, r *symbol) mergeInfo {
+		if mi, ok := m.rank(w, l.start, l.end, r.end, l.id, r.id); ok {
+			return mi
+		}
+		return mergeInfo{rank: -1}
+	}
+	for i := 0; i+1 < len(syms); i++ {
+		rk = append(rk, rule(&syms[i], &syms[i+1]))
+	}
 	for {
 		best := -1
-		var bestInfo mergeInfo
-		for i := 0; syms[i].next != -1; i = syms[i].next {
-			l, r := &syms[i], &syms[syms[i].next]
-			mi, ok := m.rank(w, l.start, l.end, r.end, l.id, r.id)
-			if ok && (best < 0 || mi.rank < bestInfo.rank) {
-				best, bestInfo = i, mi
+		for i, r := range rk {
+			if r.rank >= 0 && (best < 0 || r.rank < rk[best].rank) {
+				best = i
 			}
 		}
 		if best < 0 {
-			return
+			break
 		}
-		l := &syms[best]
-		r := &syms[l.next]
-		l.end, l.id, l.next = r.end, bestInfo.result, r.next
-		if r.next != -1 {
-			syms[r.next].prev = best
+		syms[best].end, syms[best].id = syms[best+1].end, rk[best].result
+		syms = append(syms[:best+1], syms[best+2:]...)
+		rk = append(rk[:best], rk[best+1:]...)
+		if best > 0 {
+			rk[best-1] = rule(&syms[best-1], &syms[best])
 		}
-		r.start = r.end // mark as merged
+		if best < len(rk) {
+			rk[best] = rule(&syms[best], &syms[best+1])
+		}
 	}
+	s.rules = rk
+	for i := range syms {
+		syms[i].next = i + 1
+	}
+	syms[len(syms)-1].next = -1
+	return syms
 }
 
 // mergeHeap is the same merge order with a priority queue, O(n log n) for
@@ -217,14 +221,15 @@ func (m *bpeModel) mergeHeap(w string, syms []symbol, s *bpeScratch) {
 		}
 		l, r := &syms[li], &syms[ri]
 		if mi, ok := m.rank(w, l.start, l.end, r.end, l.id, r.id); ok {
-			heap.Push(&q, bigram{rank: mi.rank, left: li, right: ri, lid: l.id, rid: r.id, result: mi.result})
+			q = heapPush(q, bigram{rank: mi.rank, left: li, right: ri, lid: l.id, rid: r.id, result: mi.result})
 		}
 	}
 	for i := 0; i+1 < len(syms); i++ {
 		push(i)
 	}
-	for q.Len() > 0 {
-		bg := heap.Pop(&q).(bigram)
+	for len(q) > 0 {
+		var bg bigram
+		bg, q = heapPop(q)
 		l, r := &syms[bg.left], &syms[bg.right]
 		if l.start == l.end || r.start == r.end || l.next != bg.right || l.id != bg.lid || r.id != bg.rid {
 			continue // outdated
@@ -245,26 +250,78 @@ func (t *Tokenizer) encodeBPE(text string, s *bpeScratch, out []int32) []int32 {
 	if !utf8.ValidString(text) {
 		text = sanitizeUTF8(text)
 	}
+	useCache := len(text) >= cacheMinText
+	if useCache && s.cache == nil {
+		s.cache = newWordCache()
+	}
 	lo := 0
 	for _, hi := range t.splitWords(text, s) {
-		out = t.bpe.encodeWord(text[lo:hi], s, out)
+		w := text[lo:hi]
 		lo = hi
+		if !useCache || len(w) > cacheMaxWord {
+			out = t.bpe.encodeWord(w, s, out)
+			continue
+		}
+		if ids, ok := s.cache.get(w); ok {
+			out = append(out, ids...)
+			continue
+		}
+		n := len(out)
+		out = t.bpe.encodeWord(w, s, out)
+		s.cache.put(w, out[n:])
 	}
 	return out
+}
+
+// Limits of the per-call word cache: only long texts use it (a short
+// prompt would pay for the map and gain nothing), only short words go in,
+// and it stops growing at a bound.
+const (
+	cacheMinText    = 4096
+	cacheMaxWord    = 32
+	cacheMaxEntries = 1 << 16
+)
+
+// wordCache remembers the tokens of words already encoded during one
+// Encode call (English text repeats most of its words). Entries point into
+// one arena: offset<<32 | count.
+type wordCache struct {
+	m     map[string]uint64
+	arena []int32
+}
+
+func newWordCache() *wordCache { return &wordCache{m: make(map[string]uint64, 1024)} }
+
+func (c *wordCache) get(w string) ([]int32, bool) {
+	e, ok := c.m[w]
+	if !ok {
+		return nil, false
+	}
+	return c.arena[e>>32 : e>>32+e&0xFFFFFFFF], true
+}
+
+func (c *wordCache) put(w string, ids []int32) {
+	if len(c.m) < cacheMaxEntries {
+		c.m[w] = uint64(len(c.arena))<<32 | uint64(len(ids))
+		c.arena = append(c.arena, ids...)
+	}
 }
 
 // splitWords runs the pre-tokenizer stages over valid UTF-8 text and
 // returns the byte offset where each word ends.
 func (t *Tokenizer) splitWords(text string, s *bpeScratch) []int {
 	tab := categories()
-	runes, flags, offs := s.runes[:0], s.flags[:0], s.offs[:0]
-	for i, r := range text {
+	if cap(s.runes) < len(text) {
+		// Sized for the worst case (all ASCII) so that appends never copy.
+		s.runes = make([]rune, 0, len(text))
+		s.flags = make([]uint16, 0, len(text))
+	}
+	runes, flags := s.runes[:0], s.flags[:0]
+	for _, r := range text {
 		runes = append(runes, r)
 		flags = append(flags, catOf(tab, r)|catIn)
-		offs = append(offs, i)
 	}
-	offs = append(offs, len(text))
-	s.runes, s.flags, s.offs = runes, flags, offs
+	s.runes, s.flags = runes, flags
 
 	ends := append(s.ends[:0], len(runes))
 	for _, st := range t.pre {
@@ -276,8 +333,18 @@ func (t *Tokenizer) splitWords(text string, s *bpeScratch) []int {
 		}
 		ends, s.ends2 = next, ends
 	}
+	// Turn code-point indices into byte offsets; text is valid UTF-8 here,
+	// so each rune's encoded length is its length in text.
+	b, r := 0, 0
 	for i, e := range ends {
-		ends[i] = offs[e]
+		for ; r < e; r++ {
+			if runes[r] < utf8.RuneSelf {
+				b++
+			} else {
+				b += utf8.RuneLen(runes[r])
+			}
+		}
+		ends[i] = b
 	}
 	s.ends = ends
 	return ends

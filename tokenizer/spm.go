@@ -4,7 +4,7 @@
 
 package tokenizer
 
-import "container/heap"
+import "strings"
 
 // spmBigram is a candidate merge of two adjacent symbols: the higher the
 // merged token's score the earlier it merges; ties go to the leftmost pair.
@@ -14,22 +14,11 @@ type spmBigram struct {
 	size        int // byte length of the merged text, to detect outdated entries
 }
 
-type spmHeap []spmBigram
-
-func (h spmHeap) Len() int { return len(h) }
-func (h spmHeap) Less(i, j int) bool {
-	if h[i].score != h[j].score {
-		return h[i].score > h[j].score
+func (a spmBigram) before(b spmBigram) bool {
+	if a.score != b.score {
+		return a.score > b.score
 	}
-	return h[i].left < h[j].left
-}
-func (h spmHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *spmHeap) Push(x any)   { *h = append(*h, x.(spmBigram)) }
-func (h *spmHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+	return a.left < b.left
 }
 
 // encodeSPM appends the tokens of text, in which spaces are already ▁.
@@ -37,6 +26,66 @@ func (h *spmHeap) Pop() any {
 // the best-scoring token merges first. What is left that is not a token is
 // emitted as byte tokens.
 func (t *Tokenizer) encodeSPM(text []byte, out []int32) []int32 {
+	if !t.spmSplitSafe {
+		return t.encodeSPMChunk(text, out)
+	}
+	var c *wordCache
+	if len(text) >= cacheMinText {
+		c = newWordCache()
+	}
+	// No token continues across a ▁ that follows another character, so the
+	// text splits there into chunks that merge independently: same result,
+	// small heaps.
+	start := 0
+	for i := 1; i+3 <= len(text); i++ {
+		if text[i] == 0xE2 && text[i+1] == 0x96 && text[i+2] == 0x81 && !endsWithSpaceMark(text[:i]) {
+			out = t.encodeSPMCached(text[start:i], c, out)
+			start = i
+		}
+	}
+	return t.encodeSPMCached(text[start:], c, out)
+}
+
+// encodeSPMCached looks a chunk up in c (when not nil) before encoding it.
+func (t *Tokenizer) encodeSPMCached(chunk []byte, c *wordCache, out []int32) []int32 {
+	if c == nil || len(chunk) > cacheMaxWord {
+		return t.encodeSPMChunk(chunk, out)
+	}
+	if ids, ok := c.get(string(chunk)); ok {
+		return append(out, ids...)
+	}
+	n := len(out)
+	out = t.encodeSPMChunk(chunk, out)
+	c.put(string(chunk), out[n:])
+	return out
+}
+
+// endsWithSpaceMark reports whether b ends with ▁.
+func endsWithSpaceMark(b []byte) bool {
+	n := len(b)
+	return n >= 3 && b[n-3] == 0xE2 && b[n-2] == 0x96 && b[n-1] == 0x81
+}
+
+// spmSplitSafe reports whether no token holds a ▁ right after another
+// character, which makes encodeSPM's chunking exact.
+func spmSplitSafe(tokens []string) bool {
+	for _, tok := range tokens {
+		for i := 1; i < len(tok); i++ {
+			j := strings.Index(tok[i:], "\u2581")
+			if j < 0 {
+				break
+			}
+			i += j
+			if !strings.HasSuffix(tok[:i], "\u2581") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// encodeSPMChunk runs the merge loop over one chunk.
+func (t *Tokenizer) encodeSPMChunk(text []byte, out []int32) []int32 {
 	if len(text) == 0 {
 		return out
 	}
@@ -51,7 +100,7 @@ func (t *Tokenizer) encodeSPM(text []byte, out []int32) []int32 {
 	}
 	syms[len(syms)-1].next = -1
 
-	var q spmHeap
+	var q []spmBigram
 	try := func(l, r int) {
 		if l < 0 || r < 0 {
 			return
@@ -61,13 +110,14 @@ func (t *Tokenizer) encodeSPM(text []byte, out []int32) []int32 {
 		if !ok {
 			return
 		}
-		heap.Push(&q, spmBigram{score: t.scores[id], left: l, right: r, size: len(s)})
+		q = heapPush(q, spmBigram{score: t.scores[id], left: l, right: r, size: len(s)})
 	}
 	for i := 1; i < len(syms); i++ {
 		try(i-1, i)
 	}
-	for q.Len() > 0 {
-		bg := heap.Pop(&q).(spmBigram)
+	for len(q) > 0 {
+		var bg spmBigram
+		bg, q = heapPop(q)
 		l, r := &syms[bg.left], &syms[bg.right]
 		if l.start == l.end || r.start == r.end || (l.end-l.start)+(r.end-r.start) != bg.size {
 			continue

@@ -73,7 +73,8 @@ type Tokenizer struct {
 	specials                          []int32 // control/user-defined/unknown ids, longest text first
 
 	// SPM
-	byteTokens [256]int32 // byte -> <0xXX> token (or the 1-byte token), -1 if none
+	byteTokens   [256]int32 // byte -> <0xXX> token (or the 1-byte token), -1 if none
+	spmSplitSafe bool       // text may be cut before each ▁ that follows another character
 
 	// BPE
 	bpe *bpeModel

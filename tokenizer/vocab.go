@@ -183,6 +183,7 @@ func build(s *spec) (*Tokenizer, error) {
 	}
 	switch s.kind {
 	case KindSPM:
+		t.spmSplitSafe = spmSplitSafe(t.tokens)
 		for b := 0; b < 256; b++ {
 			if id, ok := t.index[fmt.Sprintf("<0x%02X>", b)]; ok {
 				t.byteTokens[b] = id

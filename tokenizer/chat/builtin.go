@@ -141,6 +141,11 @@ func Detect(source string) string {
 	if _, ok := builtins[source]; ok {
 		return source // a bare family name, as llama.cpp accepts
 	}
+	for name, d := range builtins {
+		if d.source == source {
+			return name
+		}
+	}
 	switch {
 	case has("<|im_start|>"):
 		if has("<|im_sep|>") {

@@ -38,7 +38,7 @@ func (e *evaluator) globals() map[string]any {
 				return nil, fmt.Errorf("range step cannot be zero")
 			}
 			count := (hi - lo + st - sign(st)) / st
-			if count > int64(e.lim.maxOutput) {
+			if count > int64(e.lim.maxItems) {
 				return nil, fmt.Errorf("range of %d items is too large", count)
 			}
 			l := &list{}

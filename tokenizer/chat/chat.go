@@ -56,6 +56,7 @@ type Template struct {
 	// Render then folds system text into the next user turn, as llama.cpp's
 	// minja polyfill does.
 	systemRole bool
+	lim        limits
 }
 
 // New parses a Jinja chat template. bosToken and eosToken are the strings
@@ -66,7 +67,7 @@ func New(source, bosToken, eosToken string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Template{name: Detect(source), source: source, bos: bosToken, eos: eosToken, root: root}
+	t := &Template{name: Detect(source), source: source, bos: bosToken, eos: eosToken, root: root, lim: defaultLimits}
 	t.systemRole = t.probeSystemRole()
 	return t, nil
 }
@@ -74,6 +75,9 @@ func New(source, bosToken, eosToken string) (*Template, error) {
 // probeSystemRole renders a system turn holding a needle and looks for it.
 func (t *Template) probeSystemRole() bool {
 	const needle = "<System Needle 7f3a>"
+	full := t.lim
+	t.lim = probeLimits
+	defer func() { t.lim = full }()
 	out, err := t.render([]Message{{Role: "system", Content: needle}, {Role: "user", Content: "Hi"}}, Options{Now: time.Unix(0, 0).UTC()}, false)
 	return err == nil && strings.Contains(out, needle)
 }
@@ -148,7 +152,7 @@ func (t *Template) render(msgs []Message, opt Options, foldSystem bool) (string,
 		}
 		ctx["tools"] = tl
 	}
-	e := &evaluator{src: t.source, lim: defaultLimits, now: opt.Now}
+	e := &evaluator{src: t.source, lim: t.lim, now: opt.Now}
 	if e.now.IsZero() {
 		e.now = time.Now()
 	}

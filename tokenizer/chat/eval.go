@@ -15,11 +15,15 @@ import (
 // machine. Real chat templates stay orders of magnitude below them.
 type limits struct {
 	maxSteps  int // statements and expressions evaluated per render
-	maxOutput int // bytes of output, and of any one string or list built
+	maxOutput int // bytes of output, and of any one string built
+	maxItems  int // elements of any one list built
 	maxCalls  int // macro call depth
 }
 
-var defaultLimits = limits{maxSteps: 20_000_000, maxOutput: 64 << 20, maxCalls: 64}
+var defaultLimits = limits{maxSteps: 5_000_000, maxOutput: 16 << 20, maxItems: 1 << 20, maxCalls: 64}
+
+// probeLimits bound the trial render New makes of a two-turn conversation.
+var probeLimits = limits{maxSteps: 200_000, maxOutput: 1 << 20, maxItems: 1 << 16, maxCalls: 64}
 
 var (
 	errBreak    = errors.New("break")
@@ -64,15 +68,15 @@ func (e *evaluator) step(pos int) error {
 // checkSize bounds every string or list a template builds, so that doubling
 // in a loop fails fast instead of exhausting memory.
 func (e *evaluator) checkSize(pos int, v any) (any, error) {
-	n := 0
 	switch x := v.(type) {
 	case string:
-		n = len(x)
+		if len(x) > e.lim.maxOutput {
+			return nil, e.errAt(pos, "string larger than %d bytes", e.lim.maxOutput)
+		}
 	case *list:
-		n = len(x.items)
-	}
-	if n > e.lim.maxOutput {
-		return nil, e.errAt(pos, "value larger than %d", e.lim.maxOutput)
+		if len(x.items) > e.lim.maxItems {
+			return nil, e.errAt(pos, "list larger than %d items", e.lim.maxItems)
+		}
 	}
 	return v, nil
 }
@@ -214,42 +218,19 @@ func (e *evaluator) execFor(n *forNode, sc *scope) error {
 	if len(items) == 0 {
 		return e.exec(n.els, sc)
 	}
-	total := int64(len(items))
+	// One scope map and one loop object serve every iteration: cleared and
+	// advanced, not reallocated, since loops dominate render time.
+	s := &scope{vars: map[string]any{}, parent: sc}
+	loop := &loopInfo{items: items}
 	for i, it := range items {
 		if err := e.step(n.pos); err != nil {
 			return err
 		}
-		s := &scope{vars: map[string]any{}, parent: sc}
+		clear(s.vars)
 		if err := bind(s, it); err != nil {
 			return err
 		}
-		loop := newDict()
-		idx := int64(i)
-		loop.set("index0", idx)
-		loop.set("index", idx+1)
-		loop.set("revindex", total-idx)
-		loop.set("revindex0", total-idx-1)
-		loop.set("first", i == 0)
-		loop.set("last", idx == total-1)
-		loop.set("length", total)
-		loop.set("depth", int64(1))
-		loop.set("depth0", int64(0))
-		if i > 0 {
-			loop.set("previtem", items[i-1])
-		} else {
-			loop.set("previtem", undefined{"previtem"})
-		}
-		if i+1 < len(items) {
-			loop.set("nextitem", items[i+1])
-		} else {
-			loop.set("nextitem", undefined{"nextitem"})
-		}
-		loop.set("cycle", &callable{"loop.cycle", func(_ *evaluator, args []any, _ *dict) (any, error) {
-			if len(args) == 0 {
-				return nil, fmt.Errorf("loop.cycle needs arguments")
-			}
-			return args[i%len(args)], nil
-		}})
+		loop.i = i
 		s.vars["loop"] = loop
 		err := e.exec(n.body, s)
 		if err == errBreak {
@@ -260,6 +241,53 @@ func (e *evaluator) execFor(n *forNode, sc *scope) error {
 		}
 	}
 	return nil
+}
+
+// loopInfo is the `loop` variable of a for loop.
+type loopInfo struct {
+	items []any
+	i     int
+}
+
+func (l *loopInfo) attr(name string) any {
+	i, n := int64(l.i), int64(len(l.items))
+	switch name {
+	case "index0":
+		return i
+	case "index":
+		return i + 1
+	case "revindex":
+		return n - i
+	case "revindex0":
+		return n - i - 1
+	case "first":
+		return i == 0
+	case "last":
+		return i == n-1
+	case "length":
+		return n
+	case "depth":
+		return int64(1)
+	case "depth0":
+		return int64(0)
+	case "previtem":
+		if i > 0 {
+			return l.items[i-1]
+		}
+	case "nextitem":
+		if i+1 < n {
+			return l.items[i+1]
+		}
+	case "cycle":
+		at := l.i
+		return &callable{"loop.cycle", func(_ *evaluator, args []any, _ *dict) (any, error) {
+			if len(args) == 0 {
+				return nil, fmt.Errorf("loop.cycle needs arguments")
+			}
+			return args[at%len(args)], nil
+		}}
+	}
+	return undefined{name}
 }
 
 func (e *evaluator) execSet(n *setNode, sc *scope) error {
@@ -481,6 +509,9 @@ func (e *evaluator) evalKw(names []string, vals []expr, sc *scope) (*dict, error
 // getAttr is Jinja's attribute lookup: a dict key, then a method. Missing
 // attributes are undefined, never an error, so "x.y is defined" works.
 func getAttr(v any, name string) any {
+	if l, ok := v.(*loopInfo); ok {
+		return l.attr(name)
+	}
 	if d, ok := v.(*dict); ok {
 		if r, ok := d.m[name]; ok {
 			return r

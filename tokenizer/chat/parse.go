@@ -781,7 +781,14 @@ func (p *parser) postfix(x expr) (expr, error) {
 			}
 		case t.kind == tOp && t.s == "(":
 			p.i++
-			c := &callExpr{fn: x, pos: t.pos}
+			pos := t.pos // errors point at the callee's name when there is one
+			switch f := x.(type) {
+			case *nameExpr:
+				pos = f.pos
+			case *attrExpr:
+				pos = f.pos
+			}
+			c := &callExpr{fn: x, pos: pos}
 			var err error
 			if c.args, c.kwNames, c.kwVals, err = p.args(); err != nil {
 				return nil, err

@@ -132,6 +132,8 @@ func writeRepr(b *strings.Builder, v any) {
 		b.WriteByte('}')
 	case *callable:
 		fmt.Fprintf(b, "<function %s>", x.name)
+	case *loopInfo:
+		b.WriteString("<loop>")
 	}
 }
 
@@ -177,11 +179,7 @@ func pyFloat(f float64) string {
 	}
 	s := strconv.FormatFloat(f, 'g', -1, 64)
 	if a := math.Abs(f); a != 0 && (a < 1e-4 || a >= 1e16) {
-		s = strconv.FormatFloat(f, 'e', -1, 64)
-		if i := strings.Index(s, "e"); i >= 0 && len(s) > i+2 && s[i+2] == '0' {
-			s = s[:i+2] + s[i+3:] // Python writes e+16, not e+016
-		}
-		return s
+		return strconv.FormatFloat(f, 'e', -1, 64) // two-digit exponent, as Python
 	}
 	if !strings.ContainsAny(s, ".e") {
 		s += ".0"
@@ -209,6 +207,8 @@ func typeName(v any) string {
 		return "dict"
 	case *callable:
 		return "function"
+	case *loopInfo:
+		return "loop"
 	}
 	return fmt.Sprintf("%T", v)
 }
