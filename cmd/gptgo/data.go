@@ -244,4 +244,3 @@ func outputs(c data.Config) []string {
 	}
 	return out
 }
-
