@@ -40,6 +40,16 @@ func byteEncode(raw string) string {
 // byteDecode maps a byte-level encoded string back to raw bytes; ok is false
 // when it holds a character outside the table.
 func byteDecode(enc string) (string, bool) {
+	plain := true
+	for i := 0; i < len(enc); i++ {
+		if c := enc[i]; c < 0x21 || c > 0x7E {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return enc, true // printable ASCII encodes itself
+	}
 	b := make([]byte, 0, len(enc))
 	for _, r := range enc {
 		c, ok := runeToByte[r]

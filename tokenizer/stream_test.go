@@ -15,8 +15,8 @@ func byteVocab(t *testing.T) *Tokenizer {
 		toks = append(toks, "<0x"+strings.ToUpper(hex2(byte(b)))+">")
 		types = append(types, TypeByte)
 	}
-	toks = append(toks, "▁", "▁hi")
-	types = append(types, TypeNormal, TypeNormal)
+	toks = append(toks, "▁", "▁h", "▁hi")
+	types = append(types, TypeNormal, TypeNormal, TypeNormal)
 	tok, err := New(Config{Kind: KindSPM, Tokens: toks, Types: types, BOS: 1, EOS: 2, UNK: 0, SEP: -1, AddBOS: true, AddSpacePrefix: true})
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,208 @@
+package tokenizer
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// words runs a pre-tokenizer over text and returns its words.
+func words(t *testing.T, pre, text string) []string {
+	t.Helper()
+	tok := &Tokenizer{pre: preTokenizers[preAliases[pre]]}
+	if tok.pre == nil {
+		t.Fatalf("no pre-tokenizer %q", pre)
+	}
+	var s bpeScratch
+	var out []string
+	lo := 0
+	for _, hi := range tok.splitWords(text, &s) {
+		out = append(out, text[lo:hi])
+		lo = hi
+	}
+	return out
+}
+
+func TestPreTokenizers(t *testing.T) {
+	for _, c := range []struct {
+		pre, text string
+		want      []string
+	}{
+		// The last space of a run goes with the next word; contractions split off.
+		{"gpt-2", "Hello  world's 12345!!", []string{"Hello", " ", " world", "'s", " 12345", "!!"}},
+		{"gpt-2", "a\t\n b", []string{"a", "\t\n", " b"}},
+		{"gpt-2", "ends   ", []string{"ends", "   "}},
+		// LLaMA-3: digits in threes, case-insensitive contractions, line breaks kept together.
+		{"llama3", "I'M 1234567\n\n  x", []string{"I", "'M", " ", "123", "456", "7", "\n\n", " ", " x"}},
+		{"llama3", "...\n\nok", []string{"...\n\n", "ok"}},
+		{"llama3", "\u00a0word", []string{"\u00a0word"}}, // a non-ASCII space joins the word as [^\r\n\p{L}\p{N}]
+		// Qwen2: single digits.
+		{"qwen2", "x 2024", []string{"x", " ", "2", "0", "2", "4"}},
+		// DeepSeek-Coder: newlines alone, letters with one leading space, CJK runs.
+		{"deepseek-coder", "def f():\n  return 1", []string{"def", " f", "():", "\n", " ", " return", " ", "1"}},
+		// StarCoder: every digit alone before the GPT-2 pattern.
+		{"starcoder", "v12 ok", []string{"v", "1", "2", " ok"}},
+		// o200k: words split before an upper-case letter that follows lower-case ones.
+		{"o200k", "camelCase HTTPServer's", []string{"camel", "Case", " HTTPServer's"}},
+	} {
+		if got := words(t, c.pre, c.text); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s %q:\n got  %q\n want %q", c.pre, c.text, got, c.want)
+		}
+	}
+}
+
+// byteLevelVocab is a byte-level BPE vocabulary: all 256 bytes and a few merges.
+func byteLevelVocab(t testing.TB, pre string) *Tokenizer {
+	t.Helper()
+	var toks []string
+	for b := 0; b < 256; b++ {
+		toks = append(toks, string(byteToRune[b]))
+	}
+	merges := []string{"h e", "l l", "he ll", "hell o", "Ġ w", "o r", "Ġw or", "l d", "Ġwor ld", "Ġ Ġ"}
+	for _, m := range merges {
+		toks = append(toks, strings.Replace(m, " ", "", 1))
+	}
+	toks = append(toks, "<|endoftext|>", "<|user|>")
+	types := make([]TokenType, len(toks))
+	for i := range types {
+		types[i] = TypeNormal
+	}
+	types[len(toks)-2], types[len(toks)-1] = TypeControl, TypeUserDefined
+	tok, err := New(Config{Kind: KindBPE, Tokens: toks, Types: types, Merges: merges, Pre: pre,
+		BOS: int32(len(toks) - 2), EOS: int32(len(toks) - 2), UNK: -1, SEP: -1, AddBOS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestByteLevelBPE(t *testing.T) {
+	tok := byteLevelVocab(t, "gpt-2")
+	id := func(s string) int32 {
+		i, ok := tok.TokenID(s)
+		if !ok {
+			t.Fatalf("no token %q", s)
+		}
+		return i
+	}
+	got := tok.Encode("hello world", EncodeOptions{})
+	if want := []int32{id("hello"), id("Ġworld")}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v want %v", got, want)
+	}
+	eot := id("<|endoftext|>")
+	got = tok.Encode("hi<|endoftext|><|user|>", EncodeOptions{AddSpecial: true, ParseSpecial: true})
+	if want := []int32{eot, id("h"), id("i"), eot, id("<|user|>")}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("with specials: got %v want %v", got, want)
+	}
+	// Without ParseSpecial, control text is plain text but user-defined tokens still match.
+	got = tok.Encode("<|endoftext|><|user|>", EncodeOptions{})
+	if len(got) < 3 || got[len(got)-1] != id("<|user|>") {
+		t.Fatalf("without ParseSpecial: %v", got)
+	}
+	if !tok.IsEOG(eot) || tok.IsEOG(id("<|user|>")) {
+		t.Fatal("EOG set wrong")
+	}
+	if tok.Decode(got) != "<|endoftext|><|user|>" {
+		t.Fatalf("Decode = %q", tok.Decode(got))
+	}
+	// A long word goes through the heap path and must agree with the scan path.
+	long := strings.Repeat("hello", 20)
+	ids := tok.Encode(long, EncodeOptions{})
+	if len(ids) != 20 || tok.Decode(ids) != long {
+		t.Fatalf("long word: %d ids, decode %q", len(ids), tok.Decode(ids))
+	}
+}
+
+// FuzzByteLevelRoundTrip: any valid UTF-8 text survives Encode then Decode
+// under every pre-tokenizer, and Encode never panics on any bytes.
+func FuzzByteLevelRoundTrip(f *testing.F) {
+	for _, s := range []string{"", "hello world", "  \n\n\t x'S 123456 ¿Qué?", "日本語\u00a0テキスト", "\xff\xfe", "a\u0301b"} {
+		f.Add(s)
+	}
+	var toks []*Tokenizer
+	for name := range preTokenizers {
+		toks = append(toks, byteLevelVocab(f, name))
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, tok := range toks {
+			ids := tok.Encode(s, EncodeOptions{ParseSpecial: true})
+			if utf8.ValidString(s) {
+				if d := tok.Decode(ids); d != s {
+					t.Fatalf("Decode(Encode(%q)) = %q", s, d)
+				}
+			}
+		}
+	})
+}
+
+func TestWordPiece(t *testing.T) {
+	tok, err := New(Config{Kind: KindWPM,
+		Tokens: []string{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "▁hello", "▁un", "aff", "able", "▁,", "▁cafe", "▁你"},
+		Types:  []TokenType{TypeControl, TypeUnknown, TypeControl, TypeControl, 1, 1, 1, 1, 1, 1, 1},
+		BOS:    2, EOS: -1, UNK: 1, SEP: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tok.Encode("Hello, UNAFFABLE Café你 xyz", EncodeOptions{AddSpecial: true})
+	want := []int32{2, 4, 8, 5, 6, 7, 9, 10, 1, 3}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v want %v", got, want)
+	}
+}
+
+func TestSPMByteFallbackAndPrefix(t *testing.T) {
+	tok := byteVocab(t)
+	hi, _ := tok.TokenID("▁hi")
+	sp, _ := tok.TokenID("▁")
+	got := tok.Encode("hi hi", EncodeOptions{})
+	if !reflect.DeepEqual(got, []int32{hi, hi}) {
+		t.Fatalf("got %v", got)
+	}
+	// After a special token the next fragment gets the ▁ prefix again.
+	got = tok.Encode("hi</s>hi", EncodeOptions{ParseSpecial: true})
+	if !reflect.DeepEqual(got, []int32{hi, tok.EOS(), hi}) {
+		t.Fatalf("got %v", got)
+	}
+	// Characters outside the vocabulary become byte tokens.
+	got = tok.Encode("é", EncodeOptions{})
+	c3, _ := tok.TokenID("<0xC3>")
+	a9, _ := tok.TokenID("<0xA9>")
+	if !reflect.DeepEqual(got, []int32{sp, c3, a9}) {
+		t.Fatalf("got %v", got)
+	}
+}
+
+func TestNewRejectsBadVocabularies(t *testing.T) {
+	for _, c := range []Config{
+		{Kind: KindSPM},
+		{Kind: KindSPM, Tokens: []string{"a"}, Scores: []float32{1, 2}},
+		{Kind: KindBPE, Tokens: []string{"a"}, Pre: "no-such-pre"},
+		{Kind: 99, Tokens: []string{"a"}},
+	} {
+		if _, err := New(c); err == nil {
+			t.Errorf("New(%+v) succeeded", c)
+		}
+	}
+}
+
+func TestMalformedFilesGiveErrors(t *testing.T) {
+	if _, err := FromSentencePiece([]byte{0x0a, 0xff}); err == nil {
+		t.Error("truncated protobuf accepted")
+	}
+	if _, err := FromSentencePiece(nil); err == nil {
+		t.Error("empty model accepted")
+	}
+	if _, err := FromTiktoken(strings.NewReader("!!! 0\n"), "cl100k_base"); err == nil {
+		t.Error("bad base64 accepted")
+	}
+	if _, err := FromTiktoken(strings.NewReader("YQ== 0\n"), "nope"); err == nil {
+		t.Error("unknown encoding accepted")
+	}
+	if _, err := FromHFJSON(strings.NewReader(`{"model":{"type":"Unigram","vocab":{"a":0}}}`)); err == nil {
+		t.Error("unigram tokenizer.json accepted")
+	}
+	if _, err := FromVocabMerges(strings.NewReader(`{"a":0}`), strings.NewReader(""), "bogus"); err == nil {
+		t.Error("unknown pre-tokenizer accepted")
+	}
+}
