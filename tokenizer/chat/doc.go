@@ -16,8 +16,9 @@
 // are bounded, so a template can neither hang nor crash the process.
 //
 // Files: lex.go (delimiters, whitespace control, expression tokens),
-// parse.go (statements and the expression grammar), eval.go (scopes,
-// loops, operators), builtins.go (filters, tests, globals, methods),
-// value.go (Python-like values, repr and JSON), chat.go (the API),
-// builtin.go (built-in templates and family detection).
+// parse.go and parse_expr.go (statements, then the expression grammar),
+// eval.go (scopes, loops, set, macros), ops.go (operators, subscripts,
+// calls), builtins.go (globals and filters), methods.go (tests and Python
+// methods), value.go (Python-like values, repr and JSON), chat.go (the
+// API), builtin.go (built-in templates and family detection).
 package chat
