@@ -1,3 +1,5 @@
+// Reference: GGUF specification (ggml/docs/gguf.md).
+
 package gguf_test
 
 import (

@@ -1,5 +1,7 @@
 //go:build unix
 
+// Reference: mmap(2); the file is mapped read-only and shared so pages come from the page cache.
+
 package gguf
 
 import (

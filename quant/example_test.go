@@ -1,3 +1,5 @@
+// Reference: llama.cpp include/llama.h (enum llama_ftype).
+
 package quant_test
 
 import (

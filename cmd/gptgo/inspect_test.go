@@ -1,3 +1,5 @@
+// Reference: GGUF specification (ggml/docs/gguf.md); checks the inspect command on a writer-made file.
+
 package main
 
 import (

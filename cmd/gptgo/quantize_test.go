@@ -1,3 +1,5 @@
+// Reference: llama.cpp examples/quantize; checks the quantize command end to end.
+
 package main
 
 import (
