@@ -113,9 +113,12 @@ func dotQ5_0Generic(n int, w, x []byte) float32 {
 		ys := (*[QK]byte)(x[q8_0QS : q8_0QS+QK])
 		var sumi int32
 		for j, q := range qs {
-			// Bit j of qh is the fifth bit of element j, bit j+16 that of j+16.
-			lo := int32(q&15|byte(qh>>j&1)<<4) - 16
-			hi := int32(q>>4|byte(qh>>(j+16)&1)<<4) - 16
+			// Bit j of qh is the fifth bit of element j, bit j+16 that of
+			// j+16; shifting qh by one per step keeps the shifts constant
+			// (a variable shift costs Go an extra range check).
+			lo := int32(q&15|byte(qh&1)<<4) - 16
+			hi := int32(q>>4|byte(qh>>16&1)<<4) - 16
+			qh >>= 1
 			sumi += lo*int32(int8(ys[j])) + hi*int32(int8(ys[j+legacyHalfQ]))
 		}
 		sumf += float32(float32(half(w)*half(x)) * float32(sumi))
@@ -139,8 +142,9 @@ func dotQ5_1Generic(n int, w, x []byte) float32 {
 		ys := (*[QK]byte)(x[q8_1QS : q8_1QS+QK])
 		var sumi int32
 		for j, q := range qs {
-			lo := int32(q&15 | byte(qh>>j&1)<<4)
-			hi := int32(q>>4 | byte(qh>>(j+16)&1)<<4)
+			lo := int32(q&15 | byte(qh&1)<<4)
+			hi := int32(q>>4 | byte(qh>>16&1)<<4)
+			qh >>= 1
 			sumi += lo*int32(int8(ys[j])) + hi*int32(int8(ys[j+legacyHalfQ]))
 		}
 		dd := float32(half(w) * half(x))
