@@ -317,6 +317,9 @@ func (e *evaluator) filter(name string, v any, args []any, kw *dict) (any, error
 			return nil, fmt.Errorf("needs a number, not %s", typeName(v))
 		}
 		p, _ := arg(args, kw, 0, "precision", int64(0)).(int64)
+		if i, isInt := v.(int64); isInt && p >= 0 {
+			return i, nil // Python's round keeps an int an int
+		}
 		m := math.Pow(10, float64(p))
 		return math.RoundToEven(f*m) / m, nil
 	case "safe", "e", "escape", "forceescape":
@@ -326,6 +329,8 @@ func (e *evaluator) filter(name string, v any, args []any, kw *dict) (any, error
 		return html.EscapeString(str(v)), nil
 	case "indent":
 		return indent(str(v), args, kw), nil
+	case "format":
+		return pyFormat(str(v), args)
 	case "wordcount":
 		return int64(len(strings.Fields(str(v)))), nil
 	case "sum", "min", "max", "sort", "unique", "map", "select", "reject", "selectattr", "rejectattr", "dictsort", "batch":
@@ -426,7 +431,7 @@ func indent(s string, args []any, kw *dict) string {
 func dictItems(d *dict) *list {
 	out := &list{items: make([]any, len(d.keys))}
 	for i, k := range d.keys {
-		out.items[i] = &list{items: []any{k, d.m[k]}}
+		out.items[i] = &list{items: []any{k, d.m[k]}, tuple: true}
 	}
 	return out
 }

@@ -49,6 +49,7 @@ type Options struct {
 type Template struct {
 	name     string
 	source   string
+	norm     string // source with newlines normalised: what positions refer to
 	bos, eos string
 	fallback bool
 	root     []node
@@ -63,11 +64,12 @@ type Template struct {
 // the template sees as bos_token and eos_token. A syntax error is an *Error
 // naming the line and column.
 func New(source, bosToken, eosToken string) (*Template, error) {
-	root, err := parse(source)
+	norm := normalizeNewlines(source)
+	root, err := parse(norm)
 	if err != nil {
 		return nil, err
 	}
-	t := &Template{name: Detect(source), source: source, bos: bosToken, eos: eosToken, root: root, lim: defaultLimits}
+	t := &Template{name: Detect(source), source: source, norm: norm, bos: bosToken, eos: eosToken, root: root, lim: defaultLimits}
 	t.systemRole = t.probeSystemRole()
 	return t, nil
 }
@@ -152,7 +154,7 @@ func (t *Template) render(msgs []Message, opt Options, foldSystem bool) (string,
 		}
 		ctx["tools"] = tl
 	}
-	e := &evaluator{src: t.source, lim: t.lim, now: opt.Now}
+	e := &evaluator{src: t.norm, lim: t.lim, now: opt.Now}
 	if e.now.IsZero() {
 		e.now = time.Now()
 	}

@@ -378,7 +378,7 @@ func (e *evaluator) eval(x expr, sc *scope) (any, error) {
 		}
 		return undefined{x.name}, nil
 	case *listExpr:
-		l := &list{items: make([]any, len(x.items))}
+		l := &list{items: make([]any, len(x.items)), tuple: x.tuple}
 		for i, it := range x.items {
 			v, err := e.eval(it, sc)
 			if err != nil {

@@ -67,14 +67,19 @@ type lexer struct {
 	textEnd     int  // source offset where the last text token ended
 }
 
+// normalizeNewlines turns \r\n and \r into \n, as Jinja2 does with the
+// template text (newline_sequence "\n"); positions are then counted in the
+// normalised source.
+func normalizeNewlines(src string) string {
+	if strings.IndexByte(src, '\r') < 0 {
+		return src
+	}
+	return strings.ReplaceAll(strings.ReplaceAll(src, "\r\n", "\n"), "\r", "\n")
+}
+
 func lex(src string) ([]token, error) {
 	// keep_trailing_newline=False: one final newline is not part of the template.
-	if strings.HasSuffix(src, "\n") {
-		src = src[:len(src)-1]
-		if strings.HasSuffix(src, "\r") {
-			src = src[:len(src)-1]
-		}
-	}
+	src = strings.TrimSuffix(src, "\n")
 	lx := &lexer{src: src}
 	pos := 0
 	for pos < len(src) {
@@ -257,6 +262,7 @@ func (lx *lexer) afterTag(first, pos int) (int, error) {
 			if !stripAfter && !strings.HasPrefix(after, "%}") {
 				return 0, errAt(src, j, "malformed endraw tag")
 			}
+			lx.trimNewline = false // trim_blocks does not reach into a raw body
 			lx.text(pos, j)
 			lx.leftTrim(j, minus, !minus)
 			if stripAfter {

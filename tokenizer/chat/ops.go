@@ -264,6 +264,14 @@ func binaryOp(op string, l, r any, maxLen int) (any, error) {
 				return out, nil
 			}
 		}
+	case "%":
+		if f, ok := l.(string); ok {
+			args := []any{r}
+			if t, ok := r.(*list); ok && t.tuple {
+				args = t.items
+			}
+			return pyFormat(f, args)
+		}
 	case "*":
 		if s, n, ok := repeatArgs(l, r); ok {
 			if n > 0 && len(s)*int(min(n, int64(maxLen)+1)) > maxLen {
@@ -292,8 +300,8 @@ func arith(op string, l, r any) (any, error) {
 	if isUndef(l) || isUndef(r) {
 		bad = fmt.Errorf("undefined value in %s (%s %s %s)", op, typeName(l), op, typeName(r))
 	}
-	a, aok := l.(int64)
-	b, bok := r.(int64)
+	a, aok := asInt(l)
+	b, bok := asInt(r)
 	if aok && bok {
 		switch op {
 		case "+":
@@ -389,3 +397,86 @@ func contains(haystack, needle any) (bool, error) {
 
 // runeLen is len() of a string in Python: code points, not bytes.
 func runeLen(s string) int64 { return int64(utf8.RuneCountInString(s)) }
+
+// pyFormat is Python's printf-style "fmt % args" for the conversions
+// templates use: s r d i f F e E g G x X o c and %%.
+func pyFormat(f string, args []any) (string, error) {
+	var b strings.Builder
+	next := 0
+	for i := 0; i < len(f); i++ {
+		if f[i] != '%' {
+			b.WriteByte(f[i])
+			continue
+		}
+		j := i + 1
+		for j < len(f) && strings.IndexByte("-+ #0123456789.", f[j]) >= 0 {
+			j++
+		}
+		if j >= len(f) {
+			return "", fmt.Errorf("incomplete format")
+		}
+		spec, conv := f[i+1:j], f[j]
+		i = j
+		if conv == '%' {
+			b.WriteByte('%')
+			continue
+		}
+		if next >= len(args) {
+			return "", fmt.Errorf("not enough arguments for format string")
+		}
+		a := args[next]
+		next++
+		var v any
+		verb := conv
+		switch conv {
+		case 's':
+			v = str(a)
+		case 'r':
+			v, verb = repr(a), 's'
+		case 'd', 'i', 'x', 'X', 'o':
+			n, ok := toInt(a, nil).(int64)
+			if !ok {
+				return "", fmt.Errorf("%%%c needs a number, not %s", conv, typeName(a))
+			}
+			v = n
+			if conv == 'i' {
+				verb = 'd'
+			}
+		case 'f', 'F', 'e', 'E', 'g', 'G':
+			x, ok := toFloat(a)
+			if !ok {
+				return "", fmt.Errorf("%%%c needs a number, not %s", conv, typeName(a))
+			}
+			v = x
+		case 'c':
+			switch c := a.(type) {
+			case string:
+				v = c
+			case int64:
+				v = string(rune(c))
+			}
+			verb = 's'
+		default:
+			return "", fmt.Errorf("unsupported format character %q", conv)
+		}
+		fmt.Fprintf(&b, "%"+spec+string(verb), v)
+	}
+	if next < len(args) {
+		return "", fmt.Errorf("not all arguments converted during string formatting")
+	}
+	return b.String(), nil
+}
+
+// asInt reads ints and bools as ints: in Python, True + 1 == 2.
+func asInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case bool:
+		if x {
+			return 1, true
+		}
+		return 0, true
+	}
+	return 0, false
+}

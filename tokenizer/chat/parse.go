@@ -62,7 +62,10 @@ type (
 		name string
 		pos  int
 	}
-	listExpr struct{ items []expr }
+	listExpr struct {
+		items []expr
+		tuple bool
+	}
 	dictExpr struct{ keys, vals []expr }
 	attrExpr struct {
 		x    expr
@@ -509,7 +512,7 @@ func (p *parser) tupleOrExpr() (expr, error) {
 	if err != nil || !p.isOp(",") {
 		return x, err
 	}
-	l := &listExpr{items: []expr{x}}
+	l := &listExpr{items: []expr{x}, tuple: true}
 	for p.isOp(",") {
 		p.i++
 		y, err := p.expr()

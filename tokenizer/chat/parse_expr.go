@@ -69,8 +69,12 @@ func (p *parser) not() (expr, error) {
 	return p.compare()
 }
 
+// compare parses comparison chains; as in Python, a < b < c means
+// a < b and b < c (b is evaluated twice; template expressions are pure).
 func (p *parser) compare() (expr, error) {
 	x, err := p.math1()
+	var chain expr // the conjunction built so far, for chains
+	var prev expr = x
 	for err == nil {
 		t := p.tok()
 		var op string
@@ -85,13 +89,24 @@ func (p *parser) compare() (expr, error) {
 			op = "not in"
 			p.i += 2
 		default:
+			if chain != nil {
+				return chain, nil
+			}
 			return x, nil
 		}
 		var r expr
-		r, err = p.math1()
-		x = &binaryExpr{op, x, r, t.pos}
+		if r, err = p.math1(); err != nil {
+			return nil, err
+		}
+		c := &binaryExpr{op, prev, r, t.pos}
+		if chain == nil {
+			chain = c
+		} else {
+			chain = &binaryExpr{"and", chain, c, t.pos}
+		}
+		prev = r
 	}
-	return x, err
+	return nil, err
 }
 
 func (p *parser) math1() (expr, error) {
@@ -138,27 +153,34 @@ func (p *parser) pow() (expr, error) {
 	return x, err
 }
 
+// unary parses a signed operand; as in Jinja2, filters and tests bind to
+// the signed value: -3|abs is 3.
 func (p *parser) unary() (expr, error) {
+	x, err := p.unaryNoFilter()
+	if err != nil {
+		return nil, err
+	}
+	return p.filters(x)
+}
+
+func (p *parser) unaryNoFilter() (expr, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
 	defer func() { p.depth-- }()
 	if p.isOp("-") || p.isOp("+") {
 		t := p.next()
-		x, err := p.unary()
+		x, err := p.unaryNoFilter()
 		if err != nil {
 			return nil, err
 		}
-		return p.filters(&unaryExpr{t.s, x, t.pos})
+		return &unaryExpr{t.s, x, t.pos}, nil
 	}
 	x, err := p.primary()
 	if err != nil {
 		return nil, err
 	}
-	if x, err = p.postfix(x); err != nil {
-		return nil, err
-	}
-	return p.filters(x)
+	return p.postfix(x)
 }
 
 func (p *parser) primary() (expr, error) {
@@ -197,7 +219,7 @@ func (p *parser) primary() (expr, error) {
 		case "(":
 			if p.isOp(")") {
 				p.i++
-				return &listExpr{}, nil
+				return &listExpr{tuple: true}, nil
 			}
 			x, err := p.tupleOrExpr()
 			if err != nil {
@@ -391,6 +413,7 @@ func (p *parser) filters(x expr) (expr, error) {
 				}
 				te.args = args
 			} else if a := p.tok(); a.kind == tString || a.kind == tInt || a.kind == tFloat ||
+				a.kind == tOp && (a.s == "[" || a.s == "{") ||
 				a.kind == tName && a.s != "and" && a.s != "or" && a.s != "else" && a.s != "if" && a.s != "is" && a.s != "not" && a.s != "in" {
 				arg, err := p.unary()
 				if err != nil {

@@ -18,8 +18,11 @@ import (
 type undefined struct{ name string }
 
 // list is a pointer so that loop variables and namespace attributes share
-// one backing array, as Python lists do.
-type list struct{ items []any }
+// one backing array, as Python lists do. Tuples are lists marked for repr.
+type list struct {
+	items []any
+	tuple bool
+}
 
 // dict keeps insertion order because tojson and items() must reproduce the
 // order of the JSON the caller gave (Python dicts are ordered).
@@ -111,14 +114,21 @@ func writeRepr(b *strings.Builder, v any) {
 	case string:
 		b.WriteString(pyQuote(x))
 	case *list:
-		b.WriteByte('[')
+		open, end := byte('['), "]"
+		if x.tuple {
+			open, end = '(', ")"
+			if len(x.items) == 1 {
+				end = ",)"
+			}
+		}
+		b.WriteByte(open)
 		for i, it := range x.items {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			writeRepr(b, it)
 		}
-		b.WriteByte(']')
+		b.WriteString(end)
 	case *dict:
 		b.WriteByte('{')
 		for i, k := range x.keys {
@@ -177,10 +187,10 @@ func pyFloat(f float64) string {
 	case math.IsNaN(f):
 		return "nan"
 	}
-	s := strconv.FormatFloat(f, 'g', -1, 64)
 	if a := math.Abs(f); a != 0 && (a < 1e-4 || a >= 1e16) {
 		return strconv.FormatFloat(f, 'e', -1, 64) // two-digit exponent, as Python
 	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
 	if !strings.ContainsAny(s, ".e") {
 		s += ".0"
 	}
