@@ -28,6 +28,13 @@ var kqCases = []kqCase{
 	{tensor.IQ4_XS, kernel.DotIQ4_XS, []int{0}},
 	{tensor.TQ1_0, kernel.DotTQ1_0, []int{52}},
 	{tensor.TQ2_0, kernel.DotTQ2_0, []int{64}},
+	{tensor.IQ2_XXS, kernel.DotIQ2_XXS, []int{0}},
+	{tensor.IQ2_XS, kernel.DotIQ2_XS, []int{0}},
+	{tensor.IQ2_S, kernel.DotIQ2_S, []int{0}},
+	{tensor.IQ3_XXS, kernel.DotIQ3_XXS, []int{0}},
+	{tensor.IQ3_S, kernel.DotIQ3_S, []int{0}},
+	{tensor.IQ1_S, kernel.DotIQ1_S, []int{0}},
+	{tensor.IQ1_M, kernel.DotIQ1_M, nil}, // its fp16 scale is spread over the scale words: see kqWeights
 }
 
 func TestKBlockBytes(t *testing.T) {
@@ -40,8 +47,8 @@ func TestKBlockBytes(t *testing.T) {
 			t.Errorf("%s: kernel block is %d bytes, DType table says %d", name, size, dt.TypeSize())
 		}
 	}
-	if len(kernel.BlockBytesK) != 9 {
-		t.Errorf("%d K block sizes exported, want 9", len(kernel.BlockBytesK))
+	if len(kernel.BlockBytesK) != 16 {
+		t.Errorf("%d K block sizes exported, want 16", len(kernel.BlockBytesK))
 	}
 }
 
@@ -61,6 +68,11 @@ func kqWeights(r *rand.Rand, c kqCase, nb int) []byte {
 				s = -s
 			}
 			binary.LittleEndian.PutUint16(b[i*ts+off:], kernel.FP32ToFP16(s))
+		}
+		if c.dt == tensor.IQ1_M {
+			// The top bit of the fp16 exponent is bit 14 of the last
+			// scale word: clearing it keeps the scale finite (≤ 2).
+			b[(i+1)*ts-1] &^= 0x40
 		}
 	}
 	return b
@@ -215,6 +227,9 @@ func TestKDotsOfQuantizedData(t *testing.T) {
 	xb := make([]byte, n/256*kernel.BlockQ8KBytes)
 	kernel.QuantizeQ8_K(xf, xb)
 	for _, c := range kqCases {
+		if tensor.FormatOf(c.dt).Quantize == nil {
+			continue // the low-bit i-quants are read-only
+		}
 		wf := gauss
 		if c.dt == tensor.TQ1_0 || c.dt == tensor.TQ2_0 {
 			wf = ternary
@@ -251,11 +266,18 @@ func benchDotK(b *testing.B, c kqCase) {
 	_ = s
 }
 
-func BenchmarkDotQ2_K(b *testing.B)   { benchDotK(b, kqCases[0]) }
-func BenchmarkDotQ3_K(b *testing.B)   { benchDotK(b, kqCases[1]) }
-func BenchmarkDotQ4_K(b *testing.B)   { benchDotK(b, kqCases[2]) }
-func BenchmarkDotQ5_K(b *testing.B)   { benchDotK(b, kqCases[3]) }
-func BenchmarkDotQ6_K(b *testing.B)   { benchDotK(b, kqCases[4]) }
-func BenchmarkDotIQ4_XS(b *testing.B) { benchDotK(b, kqCases[5]) }
-func BenchmarkDotTQ1_0(b *testing.B)  { benchDotK(b, kqCases[6]) }
-func BenchmarkDotTQ2_0(b *testing.B)  { benchDotK(b, kqCases[7]) }
+func BenchmarkDotQ2_K(b *testing.B)    { benchDotK(b, kqCases[0]) }
+func BenchmarkDotQ3_K(b *testing.B)    { benchDotK(b, kqCases[1]) }
+func BenchmarkDotQ4_K(b *testing.B)    { benchDotK(b, kqCases[2]) }
+func BenchmarkDotQ5_K(b *testing.B)    { benchDotK(b, kqCases[3]) }
+func BenchmarkDotQ6_K(b *testing.B)    { benchDotK(b, kqCases[4]) }
+func BenchmarkDotIQ4_XS(b *testing.B)  { benchDotK(b, kqCases[5]) }
+func BenchmarkDotTQ1_0(b *testing.B)   { benchDotK(b, kqCases[6]) }
+func BenchmarkDotTQ2_0(b *testing.B)   { benchDotK(b, kqCases[7]) }
+func BenchmarkDotIQ2_XXS(b *testing.B) { benchDotK(b, kqCases[8]) }
+func BenchmarkDotIQ2_XS(b *testing.B)  { benchDotK(b, kqCases[9]) }
+func BenchmarkDotIQ2_S(b *testing.B)   { benchDotK(b, kqCases[10]) }
+func BenchmarkDotIQ3_XXS(b *testing.B) { benchDotK(b, kqCases[11]) }
+func BenchmarkDotIQ3_S(b *testing.B)   { benchDotK(b, kqCases[12]) }
+func BenchmarkDotIQ1_S(b *testing.B)   { benchDotK(b, kqCases[13]) }
+func BenchmarkDotIQ1_M(b *testing.B)   { benchDotK(b, kqCases[14]) }

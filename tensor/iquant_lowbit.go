@@ -11,9 +11,9 @@ import (
 )
 
 // The low-bit i-quants (1.56 to 3.44 bits per value) are read-only here:
-// gptgo dequantizes them to float32 so that models stored in them load, but
-// cannot write them (their quantizers need an importance matrix) and has no
-// integer dot for them. Every block covers 256 values in eight groups of 32,
+// gptgo dequantizes them and takes their dots against Q8_K activations
+// (kernel/dot_kiq.go), so models stored in them run, but cannot write them
+// (their quantizers need an importance matrix and large search tables). Every block covers 256 values in eight groups of 32,
 // each group with its own small scale and four 8-value codebook lookups.
 // Products are written in ggml's order so the results are bit-identical.
 
@@ -82,13 +82,13 @@ const (
 )
 
 func init() {
-	register(IQ2_XXS, Format{Dequantize: dequantizeIQ2_XXS})
-	register(IQ2_XS, Format{Dequantize: dequantizeIQ2_XS})
-	register(IQ2_S, Format{Dequantize: dequantizeIQ2_S})
-	register(IQ3_XXS, Format{Dequantize: dequantizeIQ3_XXS})
-	register(IQ3_S, Format{Dequantize: dequantizeIQ3_S})
-	register(IQ1_S, Format{Dequantize: dequantizeIQ1_S})
-	register(IQ1_M, Format{Dequantize: dequantizeIQ1_M})
+	register(IQ2_XXS, Format{Dequantize: dequantizeIQ2_XXS, VecDotType: Q8_K, VecDot: kernel.DotIQ2_XXS})
+	register(IQ2_XS, Format{Dequantize: dequantizeIQ2_XS, VecDotType: Q8_K, VecDot: kernel.DotIQ2_XS})
+	register(IQ2_S, Format{Dequantize: dequantizeIQ2_S, VecDotType: Q8_K, VecDot: kernel.DotIQ2_S})
+	register(IQ3_XXS, Format{Dequantize: dequantizeIQ3_XXS, VecDotType: Q8_K, VecDot: kernel.DotIQ3_XXS})
+	register(IQ3_S, Format{Dequantize: dequantizeIQ3_S, VecDotType: Q8_K, VecDot: kernel.DotIQ3_S})
+	register(IQ1_S, Format{Dequantize: dequantizeIQ1_S, VecDotType: Q8_K, VecDot: kernel.DotIQ1_S})
+	register(IQ1_M, Format{Dequantize: dequantizeIQ1_M, VecDotType: Q8_K, VecDot: kernel.DotIQ1_M})
 }
 
 // signed returns v, negated when bit j of signs is set.
@@ -109,8 +109,8 @@ func dequantizeIQ2_XXS(src []byte, dst []float32) {
 			aux := binary.LittleEndian.Uint32(g[4:])
 			db := d * (0.5 + float32(aux>>28)) * 0.25
 			for l := 0; l < 4; l++ {
-				grid := &iq2xxsGrid[g[l]]
-				signs := iqSigns(aux >> (7 * uint(l)))
+				grid := &kernel.IQ2XXSGrid[g[l]]
+				signs := kernel.IQSigns(aux >> (7 * uint(l)))
 				for j := 0; j < 8; j++ {
 					y[32*ib+8*l+j] = signed(db*float32(grid[j]), signs, j)
 				}
@@ -129,8 +129,8 @@ func dequantizeIQ2_XS(src []byte, dst []float32) {
 			db := [2]float32{d * (0.5 + float32(sc&0xF)) * 0.25, d * (0.5 + float32(sc>>4)) * 0.25}
 			for l := 0; l < 4; l++ {
 				q := uint32(binary.LittleEndian.Uint16(b[2+2*(4*ib+l):]))
-				grid := &iq2xsGrid[q&511]
-				signs := iqSigns(q >> 9)
+				grid := &kernel.IQ2XSGrid[q&511]
+				signs := kernel.IQSigns(q >> 9)
 				for j := 0; j < 8; j++ {
 					y[32*ib+8*l+j] = signed(db[l/2]*float32(grid[j]), signs, j)
 				}
@@ -151,7 +151,7 @@ func dequantizeIQ2_S(src []byte, dst []float32) {
 			qh := uint32(b[iq2sOffQh+ib])
 			db := [2]float32{d * (0.5 + float32(sc&0xF)) * 0.25, d * (0.5 + float32(sc>>4)) * 0.25}
 			for l := 0; l < 4; l++ {
-				grid := &iq2sGrid[uint32(qs[4*ib+l])|(qh<<(8-2*uint(l)))&0x300]
+				grid := &kernel.IQ2SGrid[uint32(qs[4*ib+l])|(qh<<(8-2*uint(l)))&0x300]
 				signs := sg[4*ib+l]
 				for j := 0; j < 8; j++ {
 					y[32*ib+8*l+j] = signed(db[l/2]*float32(grid[j]), signs, j)
@@ -171,8 +171,8 @@ func dequantizeIQ3_XXS(src []byte, dst []float32) {
 			aux := binary.LittleEndian.Uint32(b[2+QKK/4+4*ib:])
 			db := d * (0.5 + float32(aux>>28)) * 0.5
 			for l := 0; l < 4; l++ {
-				signs := iqSigns(aux >> (7 * uint(l)))
-				g1, g2 := &iq3xxsGrid[qs[8*ib+2*l]], &iq3xxsGrid[qs[8*ib+2*l+1]]
+				signs := kernel.IQSigns(aux >> (7 * uint(l)))
+				g1, g2 := &kernel.IQ3XXSGrid[qs[8*ib+2*l]], &kernel.IQ3XXSGrid[qs[8*ib+2*l+1]]
 				for j := 0; j < 4; j++ {
 					y[32*ib+8*l+j] = signed(db*float32(g1[j]), signs, j)
 					y[32*ib+8*l+j+4] = signed(db*float32(g2[j]), signs, j+4)
@@ -193,8 +193,8 @@ func dequantizeIQ3_S(src []byte, dst []float32) {
 			qs := b[2+8*ib : 2+8*ib+8]
 			qh := uint32(b[iq3sOffQh+ib])
 			for l := 0; l < 4; l++ {
-				g1 := &iq3sGrid[uint32(qs[2*l])|(qh<<(8-2*uint(l)))&256]
-				g2 := &iq3sGrid[uint32(qs[2*l+1])|(qh<<(7-2*uint(l)))&256]
+				g1 := &kernel.IQ3SGrid[uint32(qs[2*l])|(qh<<(8-2*uint(l)))&256]
+				g2 := &kernel.IQ3SGrid[uint32(qs[2*l+1])|(qh<<(7-2*uint(l)))&256]
 				signs := b[iq3sOffSg+4*ib+l]
 				for j := 0; j < 4; j++ {
 					y[32*ib+8*l+j] = signed(db*float32(g1[j]), signs, j)
@@ -218,7 +218,7 @@ func dequantizeIQ1_S(src []byte, dst []float32) {
 				delta = -iq1Delta
 			}
 			for l := 0; l < 4; l++ {
-				grid := &iq1sGrid[uint32(b[2+4*ib+l])|(qh>>(3*uint(l))&7)<<8]
+				grid := &kernel.IQ1SGrid[uint32(b[2+4*ib+l])|(qh>>(3*uint(l))&7)<<8]
 				for j := 0; j < 8; j++ {
 					y[32*ib+8*l+j] = dl * (float32(grid[j]) + delta)
 				}
@@ -245,7 +245,7 @@ func dequantizeIQ1_M(src []byte, dst []float32) {
 			qh := b[iq1mOffQh+2*ib : iq1mOffQh+2*ib+2]
 			for l := 0; l < 4; l++ {
 				h := uint32(qh[l/2]) >> (4 * uint(l%2)) // index bits 0-2, shift sign bit 3
-				grid := &iq1sGrid[uint32(qs[l])|(h&7)<<8]
+				grid := &kernel.IQ1SGrid[uint32(qs[l])|(h&7)<<8]
 				delta := iq1Delta
 				if h&8 != 0 {
 					delta = -iq1Delta

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math"
-	"math/bits"
 	"testing"
 	"unsafe"
 )
@@ -25,37 +24,6 @@ func TestIQuantBlockSizes(t *testing.T) {
 		}
 		if !dt.CanDequantize() {
 			t.Errorf("%v: no dequantizer registered", dt)
-		}
-	}
-}
-
-// The expanded codebooks equal ggml's tables byte for byte (the digests are
-// of the C arrays' memory, little-endian), and every sign pattern has an
-// even number of negatives, as ksigns_iq2xs does.
-func TestIQuantGrids(t *testing.T) {
-	digest := func(p unsafe.Pointer, n uintptr) string {
-		d := sha256.Sum256(unsafe.Slice((*byte)(p), n))
-		return hex.EncodeToString(d[:])
-	}
-	grids := []struct {
-		name, got, want string
-	}{
-		{"iq2xxs", digest(unsafe.Pointer(&iq2xxsGrid), unsafe.Sizeof(iq2xxsGrid)), "05826b5d3e472a3a78f196be62ac78acf81df0f909626e12ab9fa2a5d490dd54"},
-		{"iq2xs", digest(unsafe.Pointer(&iq2xsGrid), unsafe.Sizeof(iq2xsGrid)), "06e47aaca60b4dc1d9b5a3f34540437058a6b142b4d7a59d5ded769b4d1bf1de"},
-		{"iq2s", digest(unsafe.Pointer(&iq2sGrid), unsafe.Sizeof(iq2sGrid)), "e1aa1473412b0552c2174c30ef22ab4073f6a181b85a17056e8249bd2932fd88"},
-		{"iq3xxs", digest(unsafe.Pointer(&iq3xxsGrid), unsafe.Sizeof(iq3xxsGrid)), "46e35f5a997efdee6c99ce57854c8a0d4f0ff8ca57e5e8a60c0793ea580acf5d"},
-		{"iq3s", digest(unsafe.Pointer(&iq3sGrid), unsafe.Sizeof(iq3sGrid)), "bd1af4945a1717c65610b0284e4628b9a1ba3b306fae3a06f6e5f597356e349f"},
-		{"iq1s", digest(unsafe.Pointer(&iq1sGrid), unsafe.Sizeof(iq1sGrid)), "07540ffc1aeaf6ad4d97e96b0fcc765aae39671d4ae4a27bbd0e796fde167c6a"},
-	}
-	for _, g := range grids {
-		if g.got != g.want {
-			t.Errorf("%s grid: sha256 %s, ggml's is %s", g.name, g.got, g.want)
-		}
-	}
-	for i := uint32(0); i < 128; i++ {
-		s := iqSigns(i)
-		if uint32(s&127) != i || bits.OnesCount8(s)%2 != 0 {
-			t.Fatalf("iqSigns(%d) = %08b: want the index with an even-parity top bit", i, s)
 		}
 	}
 }
@@ -115,6 +83,51 @@ func TestIQuantDequantizeVsLlamaCpp(t *testing.T) {
 		}
 		if d := sha256.Sum256(raw); hex.EncodeToString(d[:]) != want {
 			t.Errorf("%v: dequantized values differ from llama.cpp's (first values %v)", dt, y[:4])
+		}
+	}
+}
+
+// llama.cpp's scalar dots (gcc 12 -O2 -march=x86-64) of iqRandomBlocks(dt,
+// 40) with kqGoldenActivations as Q8_K, in 4 rows of 10 blocks: float32 bits.
+var iqGoldenDots = map[DType][4]uint32{
+	IQ2_XXS: {0xc214fadf, 0xc3136ffd, 0x43a9fa21, 0x4216f26e},
+	IQ2_XS:  {0x4247564d, 0xc3278c4e, 0xc2b509f5, 0x4367178f},
+	IQ2_S:   {0x42f760b6, 0xc0f82e78, 0x425abb86, 0x42c8036f},
+	IQ3_XXS: {0x438385f3, 0x44342ab7, 0xc28768a8, 0x410df710},
+	IQ3_S:   {0xc43e205a, 0xc2e8e328, 0x4024a060, 0x440d1dcb},
+	IQ1_S:   {0x404be0fe, 0x41f2b750, 0xc074296c, 0x3ffe9dc4},
+	IQ1_M:   {0x41f17818, 0xc1d01748, 0x42941bf2, 0xc0d7c8c2},
+	IQ4_XS:  {0x4591e128, 0x44f3ffef, 0x44917e2a, 0x459d2f7f},
+}
+
+// The registered i-quant dots agree with llama.cpp's within float32
+// rounding of the per-block (IQ4_XS: per-group) scaling and summation
+// order, bounded by 1e-5·Σ|per-block dot| as in TestKDotsVsLlamaCpp.
+func TestIQuantDotsVsLlamaCpp(t *testing.T) {
+	const nb, rowBlocks = 40, 10
+	q8 := make([]byte, nb*Q8_K.TypeSize())
+	if err := Quantize(Q8_K, kqGoldenActivations(nb*QKK), q8); err != nil {
+		t.Fatal(err)
+	}
+	for dt, want := range iqGoldenDots {
+		f := FormatOf(dt)
+		if f.VecDot == nil || f.VecDotType != Q8_K {
+			t.Fatalf("%v: no dot against Q8_K registered", dt)
+		}
+		w := iqRandomBlocks(dt, nb)
+		ts := dt.TypeSize()
+		for r := range want {
+			wr := w[r*rowBlocks*ts : (r+1)*rowBlocks*ts]
+			xr := q8[r*rowBlocks*Q8_K.TypeSize() : (r+1)*rowBlocks*Q8_K.TypeSize()]
+			got := f.VecDot(rowBlocks*QKK, wr, xr)
+			var mag float64
+			for b := 0; b < rowBlocks; b++ {
+				mag += math.Abs(float64(f.VecDot(QKK, wr[b*ts:], xr[b*Q8_K.TypeSize():])))
+			}
+			w32 := math.Float32frombits(want[r])
+			if math.Abs(float64(got)-float64(w32)) > 1e-5*mag {
+				t.Errorf("%v row %d: dot %v, llama.cpp %v (tolerance %.3g)", dt, r, got, w32, 1e-5*mag)
+			}
 		}
 	}
 }

@@ -1,14 +1,14 @@
 // Reference: ggml/src/ggml-common.h (iq2xxs_grid, iq2xs_grid, iq2s_grid, iq3xxs_grid, iq3s_grid,
-// iq1s_grid, ksigns_iq2xs, kmask_iq2xs). Generated from those tables; see TestIQuantGrids.
+// iq1s_grid, ksigns_iq2xs, kmask_iq2xs). Generated from those tables; see TestIQGrids.
 
-package tensor
+package kernel
 
 // The low-bit i-quants store, per group of 8 (or 4) values, an index into a
 // fixed codebook of lattice points ("grid") that is part of the file format.
 // Each codebook uses only a few distinct magnitudes, so an entry is stored
 // here as small codes into that level set, two or three bits per value
 // (value j in bits bits·j…), and expanded into byte tables by init. The
-// expansion is checked against digests of ggml's tables.
+// expansion is checked against digests of ggml's tables (dot_kiq_test.go).
 
 // Magnitude levels of each codebook, indexed by code.
 var (
@@ -18,20 +18,22 @@ var (
 	iq1Levels  = [3]int8{-1, 0, 1}
 )
 
-// Expanded codebooks: entry i holds the magnitudes of one group, in order.
+// Expanded codebooks: entry i holds the magnitudes (IQ1: the values) of one
+// group, in order. They are filled once by init and only read afterwards;
+// the tensor package's dequantizers share them.
 var (
-	iq2xxsGrid [256][8]uint8
-	iq2xsGrid  [512][8]uint8
-	iq2sGrid   [1024][8]uint8
-	iq3xxsGrid [256][4]uint8
-	iq3sGrid   [512][4]uint8
-	iq1sGrid   [2048][8]int8
+	IQ2XXSGrid [256][8]uint8
+	IQ2XSGrid  [512][8]uint8
+	IQ2SGrid   [1024][8]uint8
+	IQ3XXSGrid [256][4]uint8
+	IQ3SGrid   [512][4]uint8
+	IQ1SGrid   [2048][8]int8
 )
 
-// iqSigns expands a 7-bit sign index into 8 sign bits: the eighth is the
+// IQSigns expands a 7-bit sign index into 8 sign bits: the eighth is the
 // parity of the other seven, since the quantizers keep an even number of
 // negative values per group (ksigns_iq2xs).
-func iqSigns(i uint32) uint8 {
+func IQSigns(i uint32) uint8 {
 	i &= 127
 	p := i ^ i>>4
 	p ^= p >> 2
@@ -42,32 +44,32 @@ func iqSigns(i uint32) uint8 {
 func init() {
 	for i, c := range iq2xxsCodes {
 		for j := range 8 {
-			iq2xxsGrid[i][j] = iq2Levels[c>>(2*j)&3]
+			IQ2XXSGrid[i][j] = iq2Levels[c>>(2*j)&3]
 		}
 	}
 	for i, c := range iq2xsCodes {
 		for j := range 8 {
-			iq2xsGrid[i][j] = iq2Levels[c>>(2*j)&3]
+			IQ2XSGrid[i][j] = iq2Levels[c>>(2*j)&3]
 		}
 	}
 	for i, c := range iq2sCodes {
 		for j := range 8 {
-			iq2sGrid[i][j] = iq2Levels[c>>(2*j)&3]
+			IQ2SGrid[i][j] = iq2Levels[c>>(2*j)&3]
 		}
 	}
 	for i, c := range iq3xxsCodes {
 		for j := range 4 {
-			iq3xxsGrid[i][j] = iq3xLevels[c>>(3*j)&7]
+			IQ3XXSGrid[i][j] = iq3xLevels[c>>(3*j)&7]
 		}
 	}
 	for i, c := range iq3sCodes {
 		for j := range 4 {
-			iq3sGrid[i][j] = iq3sLevels[c>>(3*j)&7]
+			IQ3SGrid[i][j] = iq3sLevels[c>>(3*j)&7]
 		}
 	}
 	for i, c := range iq1sCodes {
 		for j := range 8 {
-			iq1sGrid[i][j] = iq1Levels[c>>(2*j)&3]
+			IQ1SGrid[i][j] = iq1Levels[c>>(2*j)&3]
 		}
 	}
 }
