@@ -59,6 +59,13 @@ func DetectLanguage(text string, sampleChars int) (string, float64) {
 	if han > 0 && kana*10 < han && 4*han >= latin {
 		return "zh", float64(4*han) / float64(4*han+latin)
 	}
+	// Fast path for plain English, where the trigram model costs most: a
+	// text in which an eighth of the words are English function words that
+	// other Latin-script languages lack is English. The held-out accuracy
+	// test covers both paths.
+	if f := englishFunctionWords(text); f >= 0.12 {
+		return "en", 1
+	}
 	info := whatlanggo.Detect(text)
 	if info.Lang < 0 {
 		return "", 0
@@ -90,4 +97,43 @@ func LangStage(o LangOptions) Stage {
 			d.Drop = fmt.Sprintf("lang_low_score (%s %.2f < %g)", d.Lang, d.LangScore, o.MinScore)
 		}
 	}}
+}
+
+// englishOnly are frequent English function words that are not words of
+// French, German, Spanish, Italian, Portuguese or Dutch.
+var englishOnly = map[string]bool{"the": true, "of": true, "and": true, "to": true, "that": true, "was": true,
+	"with": true, "for": true, "his": true, "he": true, "she": true, "you": true, "this": true, "have": true,
+	"from": true, "are": true, "were": true, "which": true, "not": true, "they": true, "had": true, "her": true,
+	"their": true, "has": true, "been": true, "would": true, "there": true, "what": true, "when": true}
+
+// englishFunctionWords returns the share of the first 300 words that are in
+// englishOnly; texts under 10 words return 0 (too little evidence).
+func englishFunctionWords(text string) float64 {
+	n, hits := 0, 0
+	var buf [8]byte
+	for f := range strings.FieldsSeq(text) {
+		if n == 300 {
+			break
+		}
+		n++
+		f = strings.TrimFunc(f, isTrimPunct)
+		if len(f) > len(buf) || len(f) < 2 {
+			continue
+		}
+		w := buf[:len(f)]
+		for i := 0; i < len(f); i++ {
+			c := f[i]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			w[i] = c
+		}
+		if englishOnly[string(w)] {
+			hits++
+		}
+	}
+	if n < 10 {
+		return 0
+	}
+	return float64(hits) / float64(n)
 }

@@ -69,7 +69,19 @@ func DefaultQualityOptions() QualityOptions {
 	}
 }
 
-var englishStopWords = map[string]bool{"the": true, "be": true, "to": true, "of": true, "and": true, "that": true, "have": true, "with": true}
+var englishStopWords = []string{"the", "be", "to", "of", "and", "that", "have", "with"}
+
+// isStopWord matches a Gopher stop word, case-insensitively, with
+// surrounding punctuation ("The", "of,") and without allocating.
+func isStopWord(w string) bool {
+	w = strings.TrimFunc(w, isTrimPunct)
+	for _, sw := range englishStopWords {
+		if strings.EqualFold(w, sw) {
+			return true
+		}
+	}
+	return false
+}
 
 const chineseStopChars = "的了是在和有我不这也就人都一"
 
@@ -89,13 +101,21 @@ type Stats struct {
 	BlocklistHits              int
 }
 
-// isHan reports whether r is a CJK ideograph.
-func isHan(r rune) bool { return unicode.Is(unicode.Han, r) }
+func isTrimPunct(r rune) bool {
+	switch r {
+	case '.', ',', ';', ':', '!', '?', '"', '\'', '(', ')', '[', ']':
+		return true
+	}
+	return false
+}
+
+// isHan reports whether r is a CJK ideograph (none lies below U+2E80).
+func isHan(r rune) bool { return r >= 0x2e80 && unicode.Is(unicode.Han, r) }
 
 // words splits text for the rules: whitespace-separated tokens, with every
 // Han character its own word.
 func words(text string) []string {
-	var out []string
+	out := make([]string, 0, len(text)/5+1)
 	for _, f := range strings.Fields(text) {
 		start := 0
 		for i, r := range f {
@@ -114,8 +134,8 @@ func words(text string) []string {
 	return out
 }
 
-// Measure computes the statistics of text.
-func Measure(text string, o QualityOptions) Stats {
+// measureBasic computes every statistic but the n-gram ones.
+func measureBasic(text string, o QualityOptions) (Stats, []string) {
 	var s Stats
 	ws := words(text)
 	s.Words = len(ws)
@@ -139,8 +159,7 @@ func Measure(text string, o QualityOptions) Stats {
 				break
 			}
 		}
-		lw := strings.ToLower(strings.Trim(w, ".,;:!?\"'()[]"))
-		if englishStopWords[lw] {
+		if len(w) <= 6 && isStopWord(w) {
 			s.StopWords++
 		}
 		if s.Chinese && n == 1 && strings.Contains(chineseStopChars, w) {
@@ -175,9 +194,26 @@ func Measure(text string, o QualityOptions) Stats {
 	}
 	s.DupLineFrac, s.DupLineChars = dupFractions(lines)
 	s.DupParaFrac, s.DupParaChars = dupFractions(paragraphs(text))
+	if len(o.Blocklist) > 0 {
+		s.BlocklistHits = blocklistHits(text, o.Blocklist)
+	}
+	return s, ws
+}
+
+// measureNgrams adds the repetition statistics, the costly part: one hash
+// per word, then one map pass per n.
+func measureNgrams(s *Stats, ws []string, o QualityOptions) {
+	hw := make([]uint64, len(ws))
+	wl := make([]int, len(ws))
+	for i, w := range ws {
+		hw[i] = hashString(w)
+		wl[i] = utf8.RuneCountInString(w)
+	}
+	m := make(map[uint64]int32, len(ws)) // one table, cleared between passes
 	s.TopNgram = map[int]float64{}
 	for n := range o.MaxTopNgram {
-		s.TopNgram[n] = topNgramChars(ws, n, s.Chars)
+		clear(m)
+		s.TopNgram[n] = topNgramChars(m, hw, wl, n, s.Chars)
 	}
 	s.DupNgram = map[int]float64{}
 	dup := o.MaxDupNgram
@@ -185,12 +221,28 @@ func Measure(text string, o QualityOptions) Stats {
 		dup = o.ChineseMaxDupNgram
 	}
 	for n := range dup {
-		s.DupNgram[n] = dupNgramChars(ws, n, s.Chars)
+		clear(m)
+		s.DupNgram[n] = dupNgramChars(m, hw, wl, n, s.Chars)
 	}
-	if len(o.Blocklist) > 0 {
-		s.BlocklistHits = blocklistHits(text, o.Blocklist)
-	}
+}
+
+// Measure computes every statistic of text.
+func Measure(text string, o QualityOptions) Stats {
+	s, ws := measureBasic(text, o)
+	measureNgrams(&s, ws, o)
 	return s
+}
+
+// Evaluate returns the first broken rule of text (or "") and the statistics
+// it needed: the repetition statistics are computed only for text that
+// passes every cheaper rule.
+func (o QualityOptions) Evaluate(text string) (string, Stats) {
+	s, ws := measureBasic(text, o)
+	if r := o.Check(s); r != "" {
+		return r, s
+	}
+	measureNgrams(&s, ws, o)
+	return o.Check(s), s
 }
 
 func endsInPunct(t string) bool {
@@ -241,50 +293,62 @@ func dupFractions(items []string) (frac, chars float64) {
 	return float64(dups) / float64(len(items)), float64(dupChars) / float64(total)
 }
 
-func ngramKey(ws []string) string { return strings.Join(ws, "\x00") }
+// ngramHash combines the word hashes hw[i:i+n]; collisions among 64-bit
+// hashes are negligible next to the thresholds' precision.
+func ngramHash(hw []uint64, i, n int) uint64 {
+	h := uint64(n)
+	for _, x := range hw[i : i+n] {
+		h = (h ^ x) * 0x9e3779b97f4a7c15
+		h ^= h >> 29
+	}
+	return h
+}
 
-// topNgramChars: characters covered by the most frequent n-gram, over all word characters.
-func topNgramChars(ws []string, n, total int) float64 {
-	if len(ws) < n || total == 0 {
+// topNgramChars: characters covered by the most frequent n-gram (counted at
+// every occurrence), over all word characters.
+func topNgramChars(counts map[uint64]int32, hw []uint64, wl []int, n, total int) float64 {
+	if len(hw) < n || total == 0 {
 		return 0
 	}
-	counts := map[string]int{}
-	best, bestKey := 0, ""
-	for i := 0; i+n <= len(ws); i++ {
-		k := ngramKey(ws[i : i+n])
+	best, bestAt := int32(0), 0
+	for i := 0; i+n <= len(hw); i++ {
+		k := ngramHash(hw, i, n)
 		counts[k]++
 		if c := counts[k]; c > best {
-			best, bestKey = c, k
+			best, bestAt = c, i
 		}
 	}
 	if best < 2 {
 		return 0
 	}
-	return float64(best*utf8.RuneCountInString(strings.ReplaceAll(bestKey, "\x00", ""))) / float64(total)
+	chars := 0
+	for _, l := range wl[bestAt : bestAt+n] {
+		chars += l
+	}
+	return float64(int(best)*chars) / float64(total)
 }
 
 // dupNgramChars: characters of words covered by any n-gram that occurs more
 // than once, each word counted once.
-func dupNgramChars(ws []string, n, total int) float64 {
-	if len(ws) < n || total == 0 {
+func dupNgramChars(first map[uint64]int32, hw []uint64, wl []int, n, total int) float64 {
+	if len(hw) < n || total == 0 {
 		return 0
 	}
-	first := map[string]int{}
-	covered := make([]bool, len(ws))
-	for i := 0; i+n <= len(ws); i++ {
-		k := ngramKey(ws[i : i+n])
+	covered := make([]bool, len(hw))
+	for i := 0; i+n <= len(hw); i++ {
+		k := ngramHash(hw, i, n)
 		if j, ok := first[k]; ok {
 			for m := 0; m < n; m++ {
-				covered[i+m], covered[j+m] = true, true
+				covered[i+m], covered[int(j)+m] = true, true
 			}
 			continue
 		}
-		first[k] = i
+		first[k] = int32(i)
 	}
 	c := 0
-	for i, w := range ws {
+	for i, l := range wl {
 		if covered[i] {
-			c += utf8.RuneCountInString(w)
+			c += l
 		}
 	}
 	return float64(c) / float64(total)
@@ -353,6 +417,7 @@ func (o QualityOptions) Check(s Stats) string {
 		rule{"dup_line_chars", o.MaxDupLineChars > 0 && s.DupLineChars > o.MaxDupLineChars, fmt.Sprintf("%.2f > %g", s.DupLineChars, o.MaxDupLineChars)},
 		rule{"dup_para_chars", o.MaxDupParaChars > 0 && s.DupParaChars > o.MaxDupParaChars, fmt.Sprintf("%.2f > %g", s.DupParaChars, o.MaxDupParaChars)},
 	)
+	rules = append(rules, rule{"blocklist", len(o.Blocklist) > 0 && s.BlocklistHits > o.MaxBlocklistHits, fmt.Sprintf("%d hits > %d", s.BlocklistHits, o.MaxBlocklistHits)})
 	for _, n := range sortedKeys(o.MaxTopNgram) {
 		if lim := o.MaxTopNgram[n]; lim > 0 && s.TopNgram[n] > lim {
 			rules = append(rules, rule{fmt.Sprintf("top_%dgram_chars", n), true, fmt.Sprintf("%.3f > %g", s.TopNgram[n], lim)})
@@ -367,7 +432,6 @@ func (o QualityOptions) Check(s Stats) string {
 			rules = append(rules, rule{fmt.Sprintf("dup_%dgram_chars", n), true, fmt.Sprintf("%.3f > %g", s.DupNgram[n], lim)})
 		}
 	}
-	rules = append(rules, rule{"blocklist", len(o.Blocklist) > 0 && s.BlocklistHits > o.MaxBlocklistHits, fmt.Sprintf("%d hits > %d", s.BlocklistHits, o.MaxBlocklistHits)})
 	for _, r := range rules {
 		if r.broken {
 			return r.name + " (" + r.detail + ")"
@@ -393,7 +457,7 @@ func sortedKeys(m map[int]float64) []int {
 // (the report's histogram groups by rule, the detail goes to explain mode).
 func QualityStage(o QualityOptions) Stage {
 	return Stage{Name: "quality", Map: func(d *Doc) {
-		if r := o.Check(Measure(d.Text, o)); r != "" {
+		if r, _ := o.Evaluate(d.Text); r != "" {
 			d.Drop = r
 		}
 	}}

@@ -67,12 +67,16 @@ func TestQualityRules(t *testing.T) {
 
 func TestQualityNgramMeasures(t *testing.T) {
 	ws := strings.Fields("a b a b a b c")
+	hw, wl := make([]uint64, len(ws)), make([]int, len(ws))
+	for i, w := range ws {
+		hw[i], wl[i] = hashString(w), len(w)
+	}
 	// "a b" occurs 3 times: 6 of 7 characters.
-	if got := topNgramChars(ws, 2, 7); !testkit.Close(got, 6.0/7, 1e-12, 0) {
+	if got := topNgramChars(map[uint64]int32{}, hw, wl, 2, 7); !testkit.Close(got, 6.0/7, 1e-12, 0) {
 		t.Fatalf("top 2-gram fraction %v", got)
 	}
 	// 3-grams "a b a" and "b a b" repeat, covering a b a b a b: 6 of 7.
-	if got := dupNgramChars(ws, 3, 7); !testkit.Close(got, 6.0/7, 1e-12, 0) {
+	if got := dupNgramChars(map[uint64]int32{}, hw, wl, 3, 7); !testkit.Close(got, 6.0/7, 1e-12, 0) {
 		t.Fatalf("dup 3-gram fraction %v", got)
 	}
 	if f, c := dupFractions([]string{"x", "yy", "x", "x"}); f != 0.5 || c != 2.0/5 {
