@@ -131,3 +131,27 @@ func TestIQuantDotsVsLlamaCpp(t *testing.T) {
 		}
 	}
 }
+
+// Blocks come from users' files: any bytes at all (NaN and Inf scales
+// included) must dequantize and take dots without a panic; every index a
+// block can hold is inside its codebook.
+func TestKAndIQuantArbitraryBytes(t *testing.T) {
+	types := []DType{Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K, IQ4_XS, TQ1_0, TQ2_0,
+		IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M}
+	const nb = 8
+	q8 := iqRandomBlocks(Q8_K, nb)
+	for _, dt := range types {
+		for _, fill := range []byte{0x00, 0xFF, 0x7C, 0xA5} {
+			w := iqRandomBlocks(dt, nb)
+			for i := 0; i < len(w); i += 3 {
+				w[i] = fill
+			}
+			if err := Dequantize(dt, w, make([]float32, nb*QKK)); err != nil {
+				t.Fatal(err)
+			}
+			if f := FormatOf(dt); f.VecDot != nil {
+				_ = f.VecDot(nb*QKK, w, q8)
+			}
+		}
+	}
+}
