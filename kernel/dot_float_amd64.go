@@ -43,7 +43,9 @@ func dotBF16AVX2(n int, w, x []byte) float32 {
 	return dotBF16Asm(n, &w[0], &x[0])
 }
 
-// dotF32Asm computes, with 32 float32 lanes of fused multiply-adds:
+// dotF32Asm computes, with two 8-lane accumulators of fused multiply-adds
+// (the order of operations is spelled out in dot_float_amd64.s; the tiles in
+// tile_amd64.go repeat it exactly):
 //
 //	for i := 0; i < n; i++ {
 //		s += w[i] * x[i] // w, x read as float32 at byte offset 4i

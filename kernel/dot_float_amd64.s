@@ -2,190 +2,176 @@
 
 #include "textflag.h"
 
-// REDUCE8 leaves the sum of the eight float32 lanes of Y0 in X0's low lane,
-// after folding the accumulators Y1..Y3 into Y0: Y0 = (Y0+Y1) + (Y2+Y3), then
-// lanes 0..3 + lanes 4..7, then pairs, then the last two. Clobbers X1.
-#define REDUCE8 \
-	VADDPS Y1, Y0, Y0; \
-	VADDPS Y3, Y2, Y2; \
-	VADDPS Y2, Y0, Y0; \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVHLPS X0, X0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVSHDUP X0, X1; \
-	VADDSS X1, X0, X0
+// The float dots and their 1×4 tiles share one order of operations, so that
+// a tile gives bit for bit what four dots give (a prompt then yields exactly
+// the logits that token-by-token decoding does): per product, two 8-lane
+// accumulators take alternate groups of 8 elements by fused multiply-add, a
+// last group of 8 goes to the first, the two are added and folded to one
+// lane as REDUCE does, and the last n%8 elements are added one by one, fused.
+//
+// Registers: SI = w, AX = byte offset into the activations, BX = into the
+// weights, CX = elements left. Dots: DI = x, Y0/Y1 the accumulators.
+// Tiles: DI, R9, R10, R11 = the four activation rows, Y0..Y3 their first
+// accumulators and Y4..Y7 their second.
+
+// Weight loaders: 8 elements at off(SI)(BX*1) into a YMM register as
+// float32, or one element at (SI)(BX*1) into the low lane of an XMM one.
+#define W8F32(off, Y) VMOVUPS off(SI)(BX*1), Y
+#define W1F32(X) VMOVSS (SI)(BX*1), X
+#define W8F16(off, Y) VCVTPH2PS off(SI)(BX*1), Y
+#define W1F16(X) MOVWLZX (SI)(BX*1), DX; VMOVD DX, X; VCVTPH2PS X, X
+#define W8BF16(off, Y) VPMOVZXWD off(SI)(BX*1), Y; VPSLLD $16, Y, Y
+#define W1BF16(X) MOVWLZX (SI)(BX*1), DX; SHLL $16, DX; VMOVD DX, X
+
+// REDUCE leaves in X's low lane the sum of the accumulators Ya and Yb:
+// Ya+Yb, then lanes 0..3 + 4..7, then pairs, then the last two. Clobbers X12.
+#define REDUCE(Ya, Yb, X) \
+	VADDPS Yb, Ya, Ya; \
+	VEXTRACTF128 $1, Ya, X12; \
+	VADDPS X12, X, X; \
+	VMOVHLPS X, X, X12; \
+	VADDPS X12, X, X; \
+	VMOVSHDUP X, X12; \
+	VADDSS X12, X, X
+
+// DOT is the body of a dot of es-byte weights read by W8 and W1.
+#define DOT(es, W8, W1) \
+	MOVQ n+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	XORQ AX, AX; \
+	XORQ BX, BX; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+loop16: \
+	CMPQ CX, $16; \
+	JLT tail8; \
+	W8(0, Y4); \
+	W8(8*es, Y5); \
+	VFMADD231PS (DI)(AX*1), Y4, Y0; \
+	VFMADD231PS 32(DI)(AX*1), Y5, Y1; \
+	ADDQ $64, AX; \
+	ADDQ $(16*es), BX; \
+	SUBQ $16, CX; \
+	JMP loop16; \
+tail8: \
+	CMPQ CX, $8; \
+	JLT reduce; \
+	W8(0, Y4); \
+	VFMADD231PS (DI)(AX*1), Y4, Y0; \
+	ADDQ $32, AX; \
+	ADDQ $(8*es), BX; \
+	SUBQ $8, CX; \
+reduce: \
+	REDUCE(Y0, Y1, X0); \
+tail1: \
+	TESTQ CX, CX; \
+	JEQ done; \
+	W1(X4); \
+	VFMADD231SS (DI)(AX*1), X4, X0; \
+	ADDQ $4, AX; \
+	ADDQ $es, BX; \
+	DECQ CX; \
+	JMP tail1; \
+done: \
+	VZEROUPPER; \
+	MOVSS X0, ret+24(FP); \
+	RET
+
+// TILE is the body of a 1×4 tile: the same steps as DOT for four
+// activation rows xStride bytes apart, each weight vector loaded once.
+#define TILE(es, W8, W1) \
+	MOVQ n+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	MOVQ xStride+24(FP), DX; \
+	LEAQ (DI)(DX*1), R9; \
+	LEAQ (R9)(DX*1), R10; \
+	LEAQ (R10)(DX*1), R11; \
+	XORQ AX, AX; \
+	XORQ BX, BX; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS Y4, Y4, Y4; \
+	VXORPS Y5, Y5, Y5; \
+	VXORPS Y6, Y6, Y6; \
+	VXORPS Y7, Y7, Y7; \
+loop16: \
+	CMPQ CX, $16; \
+	JLT tail8; \
+	W8(0, Y8); \
+	W8(8*es, Y9); \
+	VFMADD231PS (DI)(AX*1), Y8, Y0; \
+	VFMADD231PS 32(DI)(AX*1), Y9, Y4; \
+	VFMADD231PS (R9)(AX*1), Y8, Y1; \
+	VFMADD231PS 32(R9)(AX*1), Y9, Y5; \
+	VFMADD231PS (R10)(AX*1), Y8, Y2; \
+	VFMADD231PS 32(R10)(AX*1), Y9, Y6; \
+	VFMADD231PS (R11)(AX*1), Y8, Y3; \
+	VFMADD231PS 32(R11)(AX*1), Y9, Y7; \
+	ADDQ $64, AX; \
+	ADDQ $(16*es), BX; \
+	SUBQ $16, CX; \
+	JMP loop16; \
+tail8: \
+	CMPQ CX, $8; \
+	JLT reduce; \
+	W8(0, Y8); \
+	VFMADD231PS (DI)(AX*1), Y8, Y0; \
+	VFMADD231PS (R9)(AX*1), Y8, Y1; \
+	VFMADD231PS (R10)(AX*1), Y8, Y2; \
+	VFMADD231PS (R11)(AX*1), Y8, Y3; \
+	ADDQ $32, AX; \
+	ADDQ $(8*es), BX; \
+	SUBQ $8, CX; \
+reduce: \
+	REDUCE(Y0, Y4, X0); \
+	REDUCE(Y1, Y5, X1); \
+	REDUCE(Y2, Y6, X2); \
+	REDUCE(Y3, Y7, X3); \
+tail1: \
+	TESTQ CX, CX; \
+	JEQ done; \
+	W1(X8); \
+	VFMADD231SS (DI)(AX*1), X8, X0; \
+	VFMADD231SS (R9)(AX*1), X8, X1; \
+	VFMADD231SS (R10)(AX*1), X8, X2; \
+	VFMADD231SS (R11)(AX*1), X8, X3; \
+	ADDQ $4, AX; \
+	ADDQ $es, BX; \
+	DECQ CX; \
+	JMP tail1; \
+done: \
+	MOVQ out+32(FP), DX; \
+	VMOVSS X0, (DX); \
+	VMOVSS X1, 4(DX); \
+	VMOVSS X2, 8(DX); \
+	VMOVSS X3, 12(DX); \
+	VZEROUPPER; \
+	RET
 
 // func dotF32Asm(n int, w, x *byte) float32
 TEXT ·dotF32Asm(SB), NOSPLIT, $0-28
-	MOVQ n+0(FP), CX         // CX = elements left
-	MOVQ w+8(FP), SI         // SI = &w[i]
-	MOVQ x+16(FP), DI        // DI = &x[i]
-	VXORPS Y0, Y0, Y0        // four independent accumulators of 8 lanes
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	CMPQ CX, $32
-	JLT  f32tail8
-
-f32loop32:
-	VMOVUPS (SI), Y4          // w[i:i+8]
-	VMOVUPS 32(SI), Y5        // w[i+8:i+16]
-	VMOVUPS 64(SI), Y6        // w[i+16:i+24]
-	VMOVUPS 96(SI), Y7        // w[i+24:i+32]
-	VFMADD231PS (DI), Y4, Y0  // acc0 += w·x
-	VFMADD231PS 32(DI), Y5, Y1 // acc1 += w·x
-	VFMADD231PS 64(DI), Y6, Y2 // acc2 += w·x
-	VFMADD231PS 96(DI), Y7, Y3 // acc3 += w·x
-	ADDQ $128, SI             // i += 32
-	ADDQ $128, DI
-	SUBQ $32, CX
-	CMPQ CX, $32
-	JGE  f32loop32
-
-f32tail8:
-	CMPQ CX, $8
-	JLT  f32reduce
-	VMOVUPS (SI), Y4          // w[i:i+8]
-	VFMADD231PS (DI), Y4, Y0  // acc0 += w·x
-	ADDQ $32, SI              // i += 8
-	ADDQ $32, DI
-	SUBQ $8, CX
-	JMP  f32tail8
-
-f32reduce:
-	REDUCE8
-
-f32tail1:
-	TESTQ CX, CX
-	JEQ   f32done
-	VMOVSS (SI), X1           // w[i]
-	VFMADD231SS (DI), X1, X0  // s += w[i]·x[i]
-	ADDQ $4, SI
-	ADDQ $4, DI
-	DECQ CX
-	JMP  f32tail1
-
-f32done:
-	VZEROUPPER
-	MOVSS X0, ret+24(FP)
-	RET
+	DOT(4, W8F32, W1F32)
 
 // func dotF16Asm(n int, w, x *byte) float32
 TEXT ·dotF16Asm(SB), NOSPLIT, $0-28
-	MOVQ n+0(FP), CX          // CX = elements left
-	MOVQ w+8(FP), SI          // SI = &w[i] (2 bytes each)
-	MOVQ x+16(FP), DI         // DI = &x[i] (4 bytes each)
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	CMPQ CX, $32
-	JLT  f16tail8
-
-f16loop32:
-	VCVTPH2PS (SI), Y4        // float32(w[i:i+8])
-	VCVTPH2PS 16(SI), Y5      // float32(w[i+8:i+16])
-	VCVTPH2PS 32(SI), Y6      // float32(w[i+16:i+24])
-	VCVTPH2PS 48(SI), Y7      // float32(w[i+24:i+32])
-	VFMADD231PS (DI), Y4, Y0  // acc0 += w·x
-	VFMADD231PS 32(DI), Y5, Y1
-	VFMADD231PS 64(DI), Y6, Y2
-	VFMADD231PS 96(DI), Y7, Y3
-	ADDQ $64, SI              // i += 32
-	ADDQ $128, DI
-	SUBQ $32, CX
-	CMPQ CX, $32
-	JGE  f16loop32
-
-f16tail8:
-	CMPQ CX, $8
-	JLT  f16reduce
-	VCVTPH2PS (SI), Y4        // float32(w[i:i+8])
-	VFMADD231PS (DI), Y4, Y0  // acc0 += w·x
-	ADDQ $16, SI              // i += 8
-	ADDQ $32, DI
-	SUBQ $8, CX
-	JMP  f16tail8
-
-f16reduce:
-	REDUCE8
-
-f16tail1:
-	TESTQ CX, CX
-	JEQ   f16done
-	MOVWLZX (SI), AX          // AX = bits of w[i]
-	VMOVD AX, X1
-	VCVTPH2PS X1, X1          // X1[0] = float32(w[i])
-	VFMADD231SS (DI), X1, X0  // s += w[i]·x[i]
-	ADDQ $2, SI
-	ADDQ $4, DI
-	DECQ CX
-	JMP  f16tail1
-
-f16done:
-	VZEROUPPER
-	MOVSS X0, ret+24(FP)
-	RET
+	DOT(2, W8F16, W1F16)
 
 // func dotBF16Asm(n int, w, x *byte) float32
 TEXT ·dotBF16Asm(SB), NOSPLIT, $0-28
-	MOVQ n+0(FP), CX          // CX = elements left
-	MOVQ w+8(FP), SI          // SI = &w[i] (2 bytes each)
-	MOVQ x+16(FP), DI         // DI = &x[i] (4 bytes each)
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	CMPQ CX, $32
-	JLT  bf16tail8
+	DOT(2, W8BF16, W1BF16)
 
-bf16loop32:
-	VPMOVZXWD (SI), Y4        // uint32(w[i:i+8])
-	VPMOVZXWD 16(SI), Y5
-	VPMOVZXWD 32(SI), Y6
-	VPMOVZXWD 48(SI), Y7
-	VPSLLD $16, Y4, Y4        // bfloat16 bits are the top half of a float32
-	VPSLLD $16, Y5, Y5
-	VPSLLD $16, Y6, Y6
-	VPSLLD $16, Y7, Y7
-	VFMADD231PS (DI), Y4, Y0  // acc0 += w·x
-	VFMADD231PS 32(DI), Y5, Y1
-	VFMADD231PS 64(DI), Y6, Y2
-	VFMADD231PS 96(DI), Y7, Y3
-	ADDQ $64, SI              // i += 32
-	ADDQ $128, DI
-	SUBQ $32, CX
-	CMPQ CX, $32
-	JGE  bf16loop32
+// func tileF32Asm(n int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileF32Asm(SB), NOSPLIT, $0-40
+	TILE(4, W8F32, W1F32)
 
-bf16tail8:
-	CMPQ CX, $8
-	JLT  bf16reduce
-	VPMOVZXWD (SI), Y4        // uint32(w[i:i+8])
-	VPSLLD $16, Y4, Y4        // as float32
-	VFMADD231PS (DI), Y4, Y0  // acc0 += w·x
-	ADDQ $16, SI              // i += 8
-	ADDQ $32, DI
-	SUBQ $8, CX
-	JMP  bf16tail8
+// func tileF16Asm(n int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileF16Asm(SB), NOSPLIT, $0-40
+	TILE(2, W8F16, W1F16)
 
-bf16reduce:
-	REDUCE8
-
-bf16tail1:
-	TESTQ CX, CX
-	JEQ   bf16done
-	MOVWLZX (SI), AX          // AX = bits of w[i]
-	SHLL $16, AX              // as float32 bits
-	VMOVD AX, X1
-	VFMADD231SS (DI), X1, X0  // s += w[i]·x[i]
-	ADDQ $2, SI
-	ADDQ $4, DI
-	DECQ CX
-	JMP  bf16tail1
-
-bf16done:
-	VZEROUPPER
-	MOVSS X0, ret+24(FP)
-	RET
+// func tileBF16Asm(n int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileBF16Asm(SB), NOSPLIT, $0-40
+	TILE(2, W8BF16, W1BF16)

@@ -17,9 +17,14 @@ import "fmt"
 // by the activation rows a tile at a time, the tile sized so that it and the
 // chunk stay in L2 while every pair is computed.
 //
-// Every output element is one call of the dot kernel on the same bytes, so
-// the result does not depend on the number of workers or the tiling. After
-// the first call with a given size, MatMul allocates nothing.
+// Where the CPU allows (tileKernels), float weights take each weight row
+// times groups of four activation rows in one register tile, which loads each
+// weight vector once for four products. A tile computes each product in the
+// very order of the single dot, so a row's result is the same bit for bit
+// whether it comes alone (nb = 1) or in a batch.
+//
+// So the result does not depend on the number of workers or the activation
+// tiling. After the first call with a given size, MatMul allocates nothing.
 func (p *Pool) MatMul(w *Tensor, x []float32, nb int, out []float32) error {
 	f := FormatOf(w.DType)
 	if f.VecDot == nil {
@@ -37,8 +42,8 @@ func (p *Pool) MatMul(w *Tensor, x []float32, nb int, out []float32) error {
 		return fmt.Errorf("tensor: matmul %s: %w", w.Name, err)
 	}
 	m := &p.mm
-	*m = matmulTask{dot: f.VecDot, w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, C: C, R: R, nb: nb, out: out}
-	m.xTile = max(1, min(nb, matmulTileBytes/max(m.xRow, 1)))
+	*m = matmulTask{dot: f.VecDot, tile: tileKernels[w.DType], w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, C: C, R: R, nb: nb, out: out}
+	m.xTile = max(4, matmulTileBytes/max(m.xRow, 1)&^3) // a multiple of 4, whole tile groups
 	p.forTask(R, matmulRows, m)
 	*m = matmulTask{} // drop references to the caller's data
 	return nil
@@ -58,7 +63,8 @@ const matmulTileBytes = 256 << 10
 // to the workers allocates nothing.
 type matmulTask struct {
 	dot   func(n int, w, x []byte) float32
-	w     []byte // weight rows, rb bytes each
+	tile  tileFunc // nil where no 1×4 tile kernel exists
+	w     []byte   // weight rows, rb bytes each
 	rb    int
 	x     []byte // activation rows in VecDotType, xRow bytes each
 	xRow  int
@@ -71,7 +77,20 @@ type matmulTask struct {
 func (m *matmulTask) run(start, end int) {
 	for b0 := 0; b0 < m.nb; b0 += m.xTile {
 		b1 := min(b0+m.xTile, m.nb)
-		for r := start; r < end; r++ {
+		r := start
+		if m.tile != nil && b1-b0 >= 4 {
+			bq := b0 + (b1-b0)&^3 // end of the whole groups of four
+			for ; r < end; r++ {
+				wr := m.w[r*m.rb : (r+1)*m.rb]
+				for b := b0; b < bq; b += 4 {
+					m.tile(m.C, wr, m.x[b*m.xRow:(b+4)*m.xRow], m.xRow, m.out[b*m.R+r:], m.R)
+				}
+				for b := bq; b < b1; b++ {
+					m.out[b*m.R+r] = m.dot(m.C, wr, m.x[b*m.xRow:(b+1)*m.xRow])
+				}
+			}
+		}
+		for ; r < end; r++ {
 			wr := m.w[r*m.rb : (r+1)*m.rb]
 			for b := b0; b < b1; b++ {
 				m.out[b*m.R+r] = m.dot(m.C, wr, m.x[b*m.xRow:(b+1)*m.xRow])
@@ -79,6 +98,14 @@ func (m *matmulTask) run(start, end int) {
 		}
 	}
 }
+
+// tileFunc computes out[j*outStride] = dot(w, row j of x) for one weight row
+// and four activation rows xStride bytes apart, bit for bit as the dot does.
+type tileFunc func(n int, w, x []byte, xStride int, out []float32, outStride int)
+
+// tileKernels holds the tile kernel of each weight type that has one; the
+// amd64 file fills it at start-up when the CPU allows.
+var tileKernels [numDTypes]tileFunc
 
 // quantTask converts activation rows to a block type.
 type quantTask struct {

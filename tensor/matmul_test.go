@@ -139,9 +139,10 @@ func q8_1Slack(dt, vdt DType, wrow, x []byte, b, C int) float64 {
 	return slack
 }
 
-// The same products come out bit for bit whatever the number of workers and
-// however the activation rows are tiled.
-func TestMatMulIndependentOfWorkersAndTiles(t *testing.T) {
+// The same products come out bit for bit whatever the number of workers,
+// however the activation rows are tiled, and whether a row comes alone or in
+// a batch (so prefill and decode agree exactly).
+func TestMatMulIndependentOfWorkersTilesBatch(t *testing.T) {
 	pools := []*Pool{NewPool(1), NewPool(2), NewPool(3)}
 	defer func() {
 		for _, p := range pools {
@@ -173,14 +174,27 @@ func TestMatMulIndependentOfWorkersAndTiles(t *testing.T) {
 					}
 				}
 			}
-			// Tiles of 3 activation rows instead of all of them at once.
+			// Each activation row alone (nb = 1, no tile) gives the same bits.
+			one := make([]float32, R)
+			for b := 0; b < nb; b++ {
+				if err := pools[1].MatMul(w, x[b*C:(b+1)*C], 1, one); err != nil {
+					t.Fatal(err)
+				}
+				for j := range one {
+					if math.Float32bits(one[j]) != math.Float32bits(first[b*R+j]) {
+						t.Fatalf("%v nb %d: row %d alone gives out[%d] = %v, in the batch %v", dt, nb, b, j, one[j], first[b*R+j])
+					}
+				}
+			}
+			// Tiles of 4 activation rows instead of all of them at once, and
+			// chunks of 7 weight rows instead of 16.
 			p := pools[1]
 			xb, err := p.activations(FormatOf(dt).VecDotType, x, nb, C)
 			if err != nil {
 				t.Fatal(err)
 			}
 			out := make([]float32, nb*R)
-			m := matmulTask{dot: FormatOf(dt).VecDot, w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xTile: 3, C: C, R: R, nb: nb, out: out}
+			m := matmulTask{dot: FormatOf(dt).VecDot, w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xTile: 4, tile: tileKernels[dt], C: C, R: R, nb: nb, out: out}
 			p.forTask(R, 7, &m)
 			for j := range out {
 				if math.Float32bits(out[j]) != math.Float32bits(first[j]) {
@@ -308,6 +322,9 @@ func BenchmarkMatVec(b *testing.B) {
 			b.Run(fmt.Sprintf("%v/workers=%d", dt, workers), func(b *testing.B) {
 				p := NewPool(workers)
 				defer p.Close()
+				if err := p.MatMul(w, x, 1, out); err != nil { // warm-up: activation buffer
+					b.Fatal(err)
+				}
 				b.SetBytes(int64(len(w.Data)))
 				b.ReportAllocs()
 				for b.Loop() {

@@ -1,0 +1,81 @@
+//go:build !purego
+
+// Reference: ggml/src/ggml-cpu/llamafile/sgemm.cpp (tinyBLAS: register tiles that reuse each loaded
+// vector across several dot products).
+
+package kernel
+
+// Tiles reports whether the TileF32/TileF16/TileBF16 kernels may be called:
+// they are assembly, for AVX2+FMA (+F16C) machines only. The plain-Go
+// equivalent of a tile is four calls of the matching Dot function.
+func Tiles() bool { return hasAVX2FMA && f16cOK }
+
+// TileF32 computes four dot products of one weight row with four activation
+// rows xStride bytes apart, loading each weight vector once for all four:
+//
+//	out[j*outStride] = DotF32(n, w, x[j*xStride:])   (j < 4)
+//
+// (outStride is the distance of MatMul's output rows). Each product is
+// computed in exactly the order DotF32's assembly uses, so the results are
+// bit for bit those of four DotF32 calls: a prompt gives the logits that
+// token-by-token decoding gives.
+func TileF32(n int, w, x []byte, xStride int, out []float32, outStride int) {
+	w, x = w[:4*n], x[:3*xStride+4*n]
+	tile(n, w, x, xStride, out, outStride, tileF32Asm)
+}
+
+// TileF16 is TileF32 for half-precision weights:
+// out[j*outStride] = DotF16(n, w, x[j*xStride:]).
+func TileF16(n int, w, x []byte, xStride int, out []float32, outStride int) {
+	w, x = w[:2*n], x[:3*xStride+4*n]
+	tile(n, w, x, xStride, out, outStride, tileF16Asm)
+}
+
+// TileBF16 is TileF32 for bfloat16 weights:
+// out[j*outStride] = DotBF16(n, w, x[j*xStride:]).
+func TileBF16(n int, w, x []byte, xStride int, out []float32, outStride int) {
+	w, x = w[:2*n], x[:3*xStride+4*n]
+	tile(n, w, x, xStride, out, outStride, tileBF16Asm)
+}
+
+// tile runs the assembly into a local array (which does not escape) and
+// scatters it into out. The callers have checked w and x.
+func tile(n int, w, x []byte, xStride int, out []float32, outStride int,
+	asm func(n int, w, x *byte, xStride int, out *[4]float32)) {
+	_ = out[3*outStride]
+	var t [4]float32
+	if n > 0 {
+		if xStride < 4*n {
+			panic("kernel: tile activation rows overlap")
+		}
+		asm(n, &w[0], &x[0], xStride, &t)
+	}
+	for j, v := range t {
+		out[j*outStride] = v
+	}
+}
+
+// tileF32Asm computes, in the order of dotF32Asm for each product:
+//
+//	for j := 0; j < 4; j++ {
+//		var s float32
+//		for k := 0; k < n; k++ {
+//			s += w[4k] * x[j*xStride+4k] // float32 at those byte offsets
+//		}
+//		out[j] = s
+//	}
+//
+//go:noescape
+func tileF32Asm(n int, w, x *byte, xStride int, out *[4]float32)
+
+// tileF16Asm is tileF32Asm with half-precision weights (w[2k] widened by F16C),
+// in the order of dotF16Asm.
+//
+//go:noescape
+func tileF16Asm(n int, w, x *byte, xStride int, out *[4]float32)
+
+// tileBF16Asm is tileF32Asm with bfloat16 weights (w[2k] widened by a 16-bit
+// shift), in the order of dotBF16Asm.
+//
+//go:noescape
+func tileBF16Asm(n int, w, x *byte, xStride int, out *[4]float32)

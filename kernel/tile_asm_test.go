@@ -1,0 +1,88 @@
+//go:build amd64 && !purego
+
+package kernel_test
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gptgo/gptgo/internal/testkit"
+	"github.com/gptgo/gptgo/kernel"
+	"github.com/gptgo/gptgo/tensor"
+)
+
+// Each of a tile's four products must be bit for bit the selected dot of the
+// same rows (the tile repeats the dot's order of operations), over lengths
+// 0…67 and 1001, odd row strides with NaN guards between the rows (a read
+// past a row's end poisons that product), guards around and between the
+// output slots, inputs unchanged.
+func TestTilesMatchDots(t *testing.T) {
+	if !kernel.Tiles() {
+		t.Skip("no AVX2+FMA+F16C")
+	}
+	for _, c := range []struct {
+		name string
+		wt   tensor.DType
+		tile func(int, []byte, []byte, int, []float32, int)
+		dot  func(int, []byte, []byte) float32
+	}{
+		{"f32", tensor.F32, kernel.TileF32, kernel.DotF32},
+		{"f16", tensor.F16, kernel.TileF16, kernel.DotF16},
+		{"bf16", tensor.BF16, kernel.TileBF16, kernel.DotBF16},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(2, uint64(c.wt)))
+			for _, n := range append(seq(68), 1001) {
+				xStride := 4 * (n + 1 + r.IntN(3))
+				w, wfull := asmGuarded(asmWeights(r, c.wt, n, false), r.IntN(4))
+				x := bytes.Repeat([]byte{0xFF}, 3*xStride+4*n+asmGuardBytes)
+				for j := 0; j < 4; j++ {
+					xb, _ := asmActivations(r, tensor.F32, n, false)
+					copy(x[j*xStride:], xb)
+				}
+				w0, x0 := append([]byte(nil), wfull...), append([]byte(nil), x...)
+				out, full := testkit.Guarded(16, 4)
+				c.tile(n, w, x, xStride, out, 5)
+				for k := range out {
+					if k%5 != 0 && out[k] != testkit.Guard {
+						t.Fatalf("n %d: out[%d] written", n, k)
+					}
+				}
+				testkit.CheckGuards(t, full, 16, 4)
+				if !bytes.Equal(wfull, w0) || !bytes.Equal(x, x0) {
+					t.Fatalf("n %d: inputs changed", n)
+				}
+				for j := 0; j < 4; j++ {
+					want := c.dot(n, w, x[j*xStride:])
+					if got := out[5*j]; math.Float32bits(got) != math.Float32bits(want) {
+						t.Fatalf("n %d: row %d: tile %v, dot %v", n, j, got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkKernelTile times one 1×4 tile of 4096-element products, to set
+// beside four dot calls (BenchmarkKernelDot).
+//
+//	go test ./kernel/ -run '^$' -bench KernelTile -benchtime 0.3s
+func BenchmarkKernelTile(b *testing.B) {
+	const n = 4096
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, c := range []struct {
+		name string
+		wt   tensor.DType
+		tile func(int, []byte, []byte, int, []float32, int)
+	}{{"f32", tensor.F32, kernel.TileF32}, {"f16", tensor.F16, kernel.TileF16}, {"bf16", tensor.BF16, kernel.TileBF16}} {
+		w := asmWeights(r, c.wt, n, false)
+		x, _ := asmActivations(r, tensor.F32, 4*n, false)
+		out := make([]float32, 4)
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			cpuLoop(b, func() { c.tile(n, w, x, 4*n, out, 1) })
+		})
+	}
+}

@@ -1,0 +1,14 @@
+//go:build !purego
+
+package tensor
+
+import "github.com/gptgo/gptgo/kernel"
+
+func init() {
+	if !kernel.Tiles() {
+		return
+	}
+	tileKernels[F32] = kernel.TileF32
+	tileKernels[F16] = kernel.TileF16
+	tileKernels[BF16] = kernel.TileBF16
+}
