@@ -12,10 +12,13 @@ import (
 // character may be split across byte tokens (<0xE4> <0xBD> <0xA0>), so bytes
 // are held back until they form complete UTF-8; a sequence that can never
 // become valid is emitted as U+FFFD.
+//
+// Unlike Decode it keeps a SentencePiece word's leading space even on the
+// first token: a generated token continues the prompt, so "▁there" after
+// "Once upon a time" must print as " there".
 type StreamDecoder struct {
 	t       *Tokenizer
 	pending []byte
-	started bool // a piece has been emitted (the SPM prefix space is gone)
 }
 
 // NewStreamDecoder returns a decoder with no pending bytes.
@@ -28,12 +31,7 @@ func (d *StreamDecoder) Next(id int32) string {
 	if id < 0 || int(id) >= len(t.pieces) || t.IsControl(id) {
 		return ""
 	}
-	p := t.pieces[id]
-	if !d.started && t.addSpacePrefix {
-		p = strings.TrimPrefix(p, " ")
-	}
-	d.started = true
-	d.pending = append(d.pending, p...)
+	d.pending = append(d.pending, t.pieces[id]...)
 	return d.drain(false)
 }
 

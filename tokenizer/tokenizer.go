@@ -163,9 +163,11 @@ func (t *Tokenizer) TokenBytes(id int32) string {
 	return t.pieces[id]
 }
 
-// Decode returns the text of ids. Control and unknown tokens (BOS, EOS,
-// <|im_end|> …) render as nothing; for SentencePiece the space that
-// Encode prefixed to the text is removed again. Unlike llama.cpp's
+// Decode returns the text of ids, read as a whole text from its start.
+// Control and unknown tokens (BOS, EOS, <|im_end|> …) render as nothing; for
+// SentencePiece the space that Encode prefixed to the text is removed again
+// (to decode a continuation, such as generated tokens, keep that space by
+// using a StreamDecoder or concatenating TokenBytes). Unlike llama.cpp's
 // detokenizer, no "clean-up" of spaces before punctuation is done, so
 // Decode(Encode(x)) == x for every lossless vocabulary.
 func (t *Tokenizer) Decode(ids []int32) string {

@@ -206,3 +206,36 @@ func TestMalformedFilesGiveErrors(t *testing.T) {
 		t.Error("unknown pre-tokenizer accepted")
 	}
 }
+
+// FuzzSPMAndWordPiece: SentencePiece with byte fallback is lossless on
+// valid UTF-8, WordPiece never panics, and streaming never emits invalid UTF-8.
+func FuzzSPMAndWordPiece(f *testing.F) {
+	for _, s := range []string{"", "hi hi", " leading", "</s>x", "日本\xff", "A\u0300 b\tc"} {
+		f.Add(s)
+	}
+	spm := byteVocab(f)
+	wpm, err := New(Config{Kind: KindWPM, Tokens: []string{"[UNK]", "▁a", "b", "▁,"}, BOS: -1, EOS: -1, UNK: 0, SEP: -1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ids := spm.Encode(s, EncodeOptions{})
+		if utf8.ValidString(s) && spm.Decode(ids) != s {
+			t.Fatalf("SPM Decode(Encode(%q)) = %q", s, spm.Decode(ids))
+		}
+		d := spm.NewStreamDecoder()
+		for _, id := range ids {
+			if out := d.Next(id); !utf8.ValidString(out) {
+				t.Fatalf("stream emitted %q", out)
+			}
+		}
+		if out := d.Flush(); !utf8.ValidString(out) {
+			t.Fatalf("flush emitted %q", out)
+		}
+		for _, id := range wpm.Encode(s, EncodeOptions{AddSpecial: true}) {
+			if id < 0 || int(id) >= wpm.VocabSize() {
+				t.Fatalf("WordPiece id %d out of range", id)
+			}
+		}
+	})
+}

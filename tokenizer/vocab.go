@@ -250,7 +250,7 @@ func (t *Tokenizer) piece(id int32) string {
 // buildBPE interns the vocabulary and merge rules as raw byte strings.
 func buildBPE(t *Tokenizer, s *spec) (*bpeModel, error) {
 	n := int32(len(t.tokens))
-	m := &bpeModel{ids: make(map[string]int32, n), nVocab: n, concat: s.concat}
+	m := &bpeModel{ids: make(map[string]int32, int(n)+len(s.merges)/8), nVocab: n, concat: s.concat}
 	for i, tok := range t.tokens {
 		if s.concat && t.types[i] != TypeNormal && t.types[i] != TypeByte {
 			continue // tiktoken's special tokens and rank gaps are not merge results
