@@ -14,7 +14,7 @@ type Options struct {
 	Ctx     int          // T: KV slots (context length); 0 means min(CtxTrain, DefaultCtx)
 	Batch   int          // B: most tokens pushed through the layers at once; 0 means DefaultBatch
 	KVType  tensor.DType // F16 (the default, as llama.cpp) or F32
-	Pool    *tensor.Pool // workers to use; nil makes a pool of Threads workers that Close stops
+	Pool    *tensor.Pool // workers to use (one running State per Pool: MatMul reuses its scratch); nil makes a pool of Threads workers that Close stops
 	Threads int          // workers for the pool the state makes; 0 means all cores
 }
 
