@@ -1,3 +1,5 @@
+// Reference: STYLE.md habit 1 (the plain-Go reference stays testable beside the assembly).
+
 package kernel
 
 // GenericK exposes the plain-Go K-quant dots and the Q8_K quantizer to the
