@@ -39,6 +39,9 @@ type Config struct {
 	// Stages run in this order; "tokenize" needs tokenize.vocab.
 	Stages    []string `json:"stages"`
 	WriteDocs bool     `json:"write_docs"` // write the surviving documents to OUTPUT/docs.jsonl
+	// WriteRejected writes OUTPUT/rejected.jsonl: one line per dropped
+	// document with its stage, reason, measurement and first characters.
+	WriteRejected bool `json:"write_rejected"`
 
 	Read       ReadOptions      `json:"read"`
 	Language   LangOptions      `json:"language"`
@@ -55,7 +58,7 @@ func DefaultConfig() Config {
 	return Config{
 		Inputs: []string{}, Output: "out",
 		Stages:    []string{StageExactDedup, StageLanguage, StageLineDedup, StageQuality, StageMinHash, StagePII},
-		WriteDocs: true,
+		WriteDocs: true, WriteRejected: true,
 		Read:      DefaultReadOptions(), Language: DefaultLangOptions(), Quality: DefaultQualityOptions(),
 		ExactDedup: DefaultDedupOptions(), LineDedup: DefaultLineDedupOptions(), MinHash: DefaultMinHashOptions(),
 		PII: DefaultPIIOptions(), Tokenize: DefaultTokenizeOptions(),

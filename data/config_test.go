@@ -91,6 +91,11 @@ func TestRunConfigEndToEnd(t *testing.T) {
 			t.Errorf("reason %s: %d, want %d (all: %v)", k, reasons[k], v, reasons)
 		}
 	}
+	rej, err := os.ReadFile(filepath.Join(dir, "out", "rejected.jsonl"))
+	if err != nil || strings.Count(string(rej), "\n") != 3 || !strings.Contains(string(rej), `"id":"menu","source":`) ||
+		!strings.Contains(string(rej), `"stage":"exact_dedup","reason":"exact_duplicate"`) {
+		t.Fatalf("rejected.jsonl: %v\n%s", err, rej)
+	}
 	var fromDisk Report
 	if b, err := os.ReadFile(filepath.Join(dir, "out", "report.json")); err != nil || json.Unmarshal(b, &fromDisk) != nil || fromDisk.DocsIn != 4 || fromDisk.DocsOut != 1 {
 		t.Fatalf("report.json: %v %+v", err, fromDisk)

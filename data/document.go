@@ -18,7 +18,8 @@ type Doc struct {
 	LangScore float64 // the identifier's confidence in Lang, 0…1
 
 	Drop      string // why a stage rejected the document ("gopher_mean_word_length"); "" while kept
-	DroppedBy string // the name of the stage that set Drop
+	DroppedBy  string // the name of the stage that set Drop
+	DropDetail string // the measurement behind Drop ("36 < 50"), for rejected.jsonl
 
 	// scratch is per-document state that a stage's parallel half hands to its
 	// serial half (a MinHash signature, line hashes, token ids); it is reset

@@ -94,7 +94,8 @@ func LangStage(o LangOptions) Stage {
 		case len(allow) > 0 && !allow[d.Lang]:
 			d.Drop = "lang_" + d.Lang
 		case d.LangScore < o.MinScore:
-			d.Drop = fmt.Sprintf("lang_low_score (%s %.2f < %g)", d.Lang, d.LangScore, o.MinScore)
+			d.Drop = "lang_low_score"
+			d.DropDetail = fmt.Sprintf("%s %.2f < %g", d.Lang, d.LangScore, o.MinScore)
 		}
 	}}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"unicode/utf8"
 )
 
 // DocWriter writes documents as JSON lines; the file appears on Close.
@@ -25,6 +26,28 @@ type docJSON struct {
 	Lang      string  `json:"lang,omitempty"`
 	LangScore float64 `json:"lang_score,omitempty"`
 	Text      string  `json:"text"`
+}
+
+type rejectJSON struct {
+	ID     string `json:"id"`
+	Source string `json:"source"`
+	Stage  string `json:"stage"`
+	Reason string `json:"reason"`
+	Detail string `json:"detail,omitempty"`
+	Head   string `json:"head"` // the first 160 bytes of the text as it reached the stage
+}
+
+// WriteRejected appends d's rejection record: which stage, why, and how the text began.
+func (dw *DocWriter) WriteRejected(d *Doc) error {
+	head := d.Text
+	if len(head) > 160 {
+		cut := 160
+		for cut > 0 && !utf8.RuneStart(head[cut]) {
+			cut--
+		}
+		head = head[:cut]
+	}
+	return dw.enc.Encode(rejectJSON{d.ID, d.Source, d.DroppedBy, d.Drop, d.DropDetail, head})
 }
 
 // CreateDocWriter starts path.

@@ -54,6 +54,9 @@ type Pipeline struct {
 	BatchDocs int
 	// Progress, if set, is called about twice a second.
 	Progress func(Progress)
+	// Rejected, if set, receives every dropped document in input order, so
+	// that a run can say of each document why it was dropped.
+	Rejected func(*Doc) error
 }
 
 // Source reads the corpus and hands each document to emit, in a fixed order.
@@ -241,7 +244,15 @@ func (p *Pipeline) run(ctx context.Context, pass int, stages []Stage, src Source
 		var err error
 		for b := range in {
 			for _, d := range b.docs {
-				if d.Dropped() || err != nil {
+				if err != nil {
+					continue
+				}
+				if d.Dropped() {
+					if p.Rejected != nil && pass == 1 {
+						if err = p.Rejected(d); err != nil {
+							cancel(err)
+						}
+					}
 					continue
 				}
 				kept.Add(1)

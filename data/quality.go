@@ -458,7 +458,9 @@ func sortedKeys(m map[int]float64) []int {
 func QualityStage(o QualityOptions) Stage {
 	return Stage{Name: "quality", Map: func(d *Doc) {
 		if r, _ := o.Evaluate(d.Text); r != "" {
-			d.Drop = r
+			// The rule name is the histogram's key; the numbers go to rejected.jsonl.
+			name, detail, _ := strings.Cut(r, " (")
+			d.Drop, d.DropDetail = name, strings.TrimSuffix(detail, ")")
 		}
 	}}
 }

@@ -41,17 +41,29 @@ func RunConfig(ctx context.Context, c Config, enc Encoder, progress func(Progres
 		sink = dw.Write
 	}
 	p := &Pipeline{Build: c.Build(enc), Workers: c.Workers, Progress: progress}
-	rep, err := p.Run(ctx, FileSource(files, c.Read), sink)
-	if err != nil {
-		if dw != nil {
-			dw.Abort()
-		}
-		return nil, err
-	}
-	if dw != nil {
-		if err := dw.Close(); err != nil {
+	var rw *DocWriter
+	if c.WriteRejected {
+		if rw, err = CreateDocWriter(filepath.Join(c.Output, "rejected.jsonl")); err != nil {
+			if dw != nil {
+				dw.Abort()
+			}
 			return nil, err
 		}
+		p.Rejected = rw.WriteRejected
+	}
+	rep, err := p.Run(ctx, FileSource(files, c.Read), sink)
+	for _, w := range []*DocWriter{dw, rw} {
+		if w == nil {
+			continue
+		}
+		if err != nil {
+			w.Abort()
+		} else if cerr := w.Close(); cerr != nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	if err := rep.WriteJSON(filepath.Join(c.Output, "report.json")); err != nil {
 		return nil, err
