@@ -317,9 +317,12 @@ func BenchmarkMatVec(b *testing.B) {
 	}
 	out := make([]float32, R)
 	for _, dt := range benchTypes {
-		w := benchMatrix(b, dt, C, R)
+		var w *Tensor // made on first use, so that -bench filters skip the work
 		for _, workers := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%v/workers=%d", dt, workers), func(b *testing.B) {
+				if w == nil {
+					w = benchMatrix(b, dt, C, R)
+				}
 				p := NewPool(workers)
 				defer p.Close()
 				if err := p.MatMul(w, x, 1, out); err != nil { // warm-up: activation buffer
@@ -349,11 +352,14 @@ func BenchmarkMatMulPrefill(b *testing.B) {
 		x[i] = float32(r.NormFloat64())
 	}
 	out := make([]float32, nb*R)
-	for _, dt := range []DType{F16, Q8_0, Q4_0, Q4_K, Q6_K} {
-		w := benchMatrix(b, dt, C, R)
+	for _, dt := range []DType{F32, F16, Q8_0, Q4_0, Q4_K, Q6_K} {
 		b.Run(dt.String(), func(b *testing.B) {
+			w := benchMatrix(b, dt, C, R)
 			p := NewPool(2)
 			defer p.Close()
+			if err := p.MatMul(w, x, nb, out); err != nil { // warm-up: activation buffer
+				b.Fatal(err)
+			}
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := p.MatMul(w, x, nb, out); err != nil {
