@@ -59,7 +59,7 @@ func DefaultConfig() Config {
 		Inputs: []string{}, Output: "out",
 		Stages:    []string{StageExactDedup, StageLanguage, StageLineDedup, StageQuality, StageMinHash, StagePII},
 		WriteDocs: true, WriteRejected: true,
-		Read:      DefaultReadOptions(), Language: DefaultLangOptions(), Quality: DefaultQualityOptions(),
+		Read: DefaultReadOptions(), Language: DefaultLangOptions(), Quality: DefaultQualityOptions(),
 		ExactDedup: DefaultDedupOptions(), LineDedup: DefaultLineDedupOptions(), MinHash: DefaultMinHashOptions(),
 		PII: DefaultPIIOptions(), Tokenize: DefaultTokenizeOptions(),
 	}

@@ -17,7 +17,7 @@ type Doc struct {
 	Lang      string  // ISO 639-1 code set by the language stage ("en", "zh"), "" before
 	LangScore float64 // the identifier's confidence in Lang, 0…1
 
-	Drop      string // why a stage rejected the document ("gopher_mean_word_length"); "" while kept
+	Drop       string // why a stage rejected the document ("gopher_mean_word_length"); "" while kept
 	DroppedBy  string // the name of the stage that set Drop
 	DropDetail string // the measurement behind Drop ("36 < 50"), for rejected.jsonl
 
