@@ -11,8 +11,8 @@ import (
 
 // Load reads a tokenizer from path, choosing the reader by the file's name:
 // *.tiktoken (named after its encoding: cl100k_base.tiktoken …),
-// *.json (Hugging Face tokenizer.json), *.model (SentencePiece), anything
-// else as GGUF.
+// *.json (Hugging Face tokenizer.json), *.model (SentencePiece), *.bin
+// (llama2.c tokenizer.bin), anything else as GGUF.
 func Load(path string) (*Tokenizer, error) {
 	name := strings.ToLower(filepath.Base(path))
 	switch {
@@ -22,6 +22,8 @@ func Load(path string) (*Tokenizer, error) {
 		return loadHFFile(path)
 	case strings.HasSuffix(name, ".model"):
 		return loadSPModelFile(path)
+	case strings.HasSuffix(name, ".bin"):
+		return loadLlama2cFile(path)
 	}
 	if _, err := os.Stat(path); err != nil {
 		return nil, err

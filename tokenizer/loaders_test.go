@@ -131,8 +131,12 @@ func TestLlama2Model(t *testing.T) {
 		t.Fatal("no llama2.c vectors")
 	}
 	gg := openVocab(t, base)
+	bin, err := Load(testkit.Shared(t, "data", "5-models-tokenizers", "llama2c-tokenizer.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, c := range v.Cases {
-		for name, tk := range map[string]*Tokenizer{"model": tok, "gguf": gg} {
+		for name, tk := range map[string]*Tokenizer{"model": tok, "gguf": gg, "llama2.c bin": bin} {
 			got := tk.Encode(c.Text, EncodeOptions{AddSpecial: true})
 			if !equalIDs(got, c.IDs) {
 				t.Errorf("%s case %d %q:\n got  %v\n want %v", name, i, c.Text, got, c.IDs)

@@ -190,6 +190,12 @@ func TestMalformedFilesGiveErrors(t *testing.T) {
 	if _, err := FromSentencePiece([]byte{0x0a, 0xff}); err == nil {
 		t.Error("truncated protobuf accepted")
 	}
+	if _, err := FromLlama2cBin([]byte{8, 0, 0, 0, 0, 0, 0, 0, 200, 0, 0, 0}); err == nil {
+		t.Error("llama2.c token longer than its max length accepted")
+	}
+	if _, err := FromLlama2cBin([]byte{8, 0}); err == nil {
+		t.Error("llama2.c file without header accepted")
+	}
 	if _, err := FromSentencePiece(nil); err == nil {
 		t.Error("empty model accepted")
 	}
