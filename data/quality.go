@@ -149,15 +149,21 @@ func measureBasic(text string, o QualityOptions) (Stats, []string) {
 		}
 	}
 	s.Chinese = letters > 0 && float64(han)/float64(letters) > 0.3
-	alpha, symbols := 0, 0
+	alpha, symbols, punctOnly := 0, 0, 0
 	for _, w := range ws {
 		n := utf8.RuneCountInString(w)
 		s.Chars += n
+		letter := false
 		for _, r := range w {
 			if unicode.IsLetter(r) {
-				alpha++
+				letter = true
 				break
 			}
+		}
+		if letter {
+			alpha++
+		} else if strings.IndexFunc(w, func(r rune) bool { return !unicode.IsPunct(r) }) < 0 {
+			punctOnly++
 		}
 		if len(w) <= 6 && isStopWord(w) {
 			s.StopWords++
@@ -171,6 +177,10 @@ func measureBasic(text string, o QualityOptions) (Stats, []string) {
 		s.MeanWordLen = float64(s.Chars) / float64(s.Words)
 		s.SymbolRatio = float64(symbols) / float64(s.Words)
 		s.AlphaWords = float64(alpha) / float64(s.Words)
+		if s.Chinese && s.Words > punctOnly {
+			// Chinese punctuation stands alone between characters; it is not a word.
+			s.AlphaWords = float64(alpha) / float64(s.Words-punctOnly)
+		}
 	}
 	lines := nonEmptyLines(text)
 	bullets, ellipses, punct := 0, 0, 0
