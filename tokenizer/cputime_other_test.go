@@ -1,5 +1,7 @@
 //go:build !unix
 
+// Reference: getrusage(2) (POSIX): user and system CPU time of the process.
+
 package tokenizer
 
 // processCPU is unavailable here; benchmarks then omit the CPU-time figure.

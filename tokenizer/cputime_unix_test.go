@@ -1,5 +1,7 @@
 //go:build unix
 
+// Reference: getrusage(2) (POSIX): user and system CPU time of the process.
+
 package tokenizer
 
 import "syscall"

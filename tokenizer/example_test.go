@@ -1,3 +1,6 @@
+// Reference: llama.cpp src/llama-vocab.cpp (llm_tokenizer_spm_session), shown
+// on a vocabulary small enough to follow by hand.
+
 package tokenizer_test
 
 import (

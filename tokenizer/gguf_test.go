@@ -1,3 +1,6 @@
+// Reference: ggml/docs/gguf.md (file layout, metadata value types) and
+// llama.cpp src/llama-vocab.cpp (the defaults FromGGUF must reproduce).
+
 package tokenizer
 
 import (

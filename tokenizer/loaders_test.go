@@ -1,3 +1,6 @@
+// Reference: ../shared/data/README.md ("llama.cpp tokenizer test vectors": which
+// files reproduce which llama.cpp vectors) and each loader's format reference.
+
 package tokenizer
 
 import (

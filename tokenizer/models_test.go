@@ -1,3 +1,6 @@
+// Reference: ../shared/reference/README.md (outputs/*.jsonl: llama.cpp's prompt
+// tokens, BOS added where the model says, specials parsed).
+
 package tokenizer
 
 import (

@@ -1,3 +1,5 @@
+// Reference: UTF-8 (RFC 3629 §3-4): what a stream may emit and when.
+
 package tokenizer
 
 import (

@@ -1,3 +1,6 @@
+// Reference: ../shared/data/6-tokenizer-tests/tiktoken_vectors.json (js-tiktoken
+// outputs and openai/tiktoken tests/test_encoding.py cases).
+
 package tokenizer
 
 import (

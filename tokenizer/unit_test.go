@@ -1,3 +1,6 @@
+// Reference: llama.cpp src/unicode.cpp and src/llama-vocab.cpp; the expected
+// splits and ids here were worked out by hand from those algorithms.
+
 package tokenizer
 
 import (

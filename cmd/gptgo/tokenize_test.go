@@ -1,3 +1,6 @@
+// Reference: ../shared/reference/outputs/tiny-llama-f32.jsonl (llama.cpp's ids
+// for "Hello world").
+
 package main
 
 import (
