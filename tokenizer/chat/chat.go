@@ -53,11 +53,10 @@ type Template struct {
 	bos, eos string
 	fallback bool
 	root     []node
-	// systemRole is false for templates that reject or drop system turns;
-	// Render then folds system text into the next user turn, as llama.cpp's
-	// minja polyfill does.
-	systemRole bool
-	lim        limits
+	// caps says what the template renders itself; Render rewrites the
+	// conversation for the rest (see polyfill), as llama.cpp does.
+	caps caps
+	lim  limits
 }
 
 // New parses a Jinja chat template. bosToken and eosToken are the strings
@@ -70,18 +69,8 @@ func New(source, bosToken, eosToken string) (*Template, error) {
 		return nil, err
 	}
 	t := &Template{name: Detect(source), source: source, norm: norm, bos: bosToken, eos: eosToken, root: root, lim: defaultLimits}
-	t.systemRole = t.probeSystemRole()
+	t.caps = t.probe()
 	return t, nil
-}
-
-// probeSystemRole renders a system turn holding a needle and looks for it.
-func (t *Template) probeSystemRole() bool {
-	const needle = "<System Needle 7f3a>"
-	full := t.lim
-	t.lim = probeLimits
-	defer func() { t.lim = full }()
-	out, err := t.render([]Message{{Role: "system", Content: needle}, {Role: "user", Content: "Hi"}}, Options{Now: time.Unix(0, 0).UTC()}, false)
-	return err == nil && strings.Contains(out, needle)
 }
 
 // Name is the template family (see Detect), or "" when unknown.
@@ -98,8 +87,17 @@ func (t *Template) Source() string { return t.source }
 func (t *Template) BOS() string { return t.bos }
 func (t *Template) EOS() string { return t.eos }
 
-// SupportsSystem reports whether the template renders system turns itself.
-func (t *Template) SupportsSystem() bool { return t.systemRole }
+// SupportsSystem reports whether the template renders system turns itself;
+// when not, Render folds system text into the next user turn.
+func (t *Template) SupportsSystem() bool { return t.caps.system }
+
+// SupportsTools reports whether the template renders the `tools` variable;
+// when not, Render lists the tools as JSON in the system prompt.
+func (t *Template) SupportsTools() bool { return t.caps.tools }
+
+// SupportsToolCalls reports whether the template renders assistant tool
+// calls and tool results; when not, Render writes them as JSON text.
+func (t *Template) SupportsToolCalls() bool { return t.caps.toolCalls && t.caps.toolResponses }
 
 // Render formats a conversation into the prompt text the model expects.
 func (t *Template) Render(msgs []Message, opt Options) (out string, err error) {
@@ -108,7 +106,7 @@ func (t *Template) Render(msgs []Message, opt Options) (out string, err error) {
 			out, err = "", fmt.Errorf("chat: internal error rendering template: %v", r)
 		}
 	}()
-	out, err = t.render(msgs, opt, !t.systemRole)
+	out, err = t.render(msgs, opt, t.caps)
 	if err != nil {
 		return "", err
 	}
@@ -123,9 +121,10 @@ func (t *Template) Render(msgs []Message, opt Options) (out string, err error) {
 	return out, nil
 }
 
-func (t *Template) render(msgs []Message, opt Options, foldSystem bool) (string, error) {
-	if foldSystem {
-		msgs = foldSystemTurns(msgs)
+func (t *Template) render(msgs []Message, opt Options, c caps) (string, error) {
+	msgs, err := polyfill(msgs, opt.Tools, c)
+	if err != nil {
+		return "", fmt.Errorf("chat: Options.Tools: %w", err)
 	}
 	ctx := map[string]any{}
 	for k, v := range opt.Extra {
@@ -135,7 +134,7 @@ func (t *Template) render(msgs []Message, opt Options, foldSystem bool) (string,
 		}
 		ctx[k] = c
 	}
-	ml, err := messageList(msgs)
+	ml, err := messageList(msgs, c.stringArgs)
 	if err != nil {
 		return "", err
 	}
@@ -205,18 +204,22 @@ func foldSystemTurns(msgs []Message) []Message {
 }
 
 // messageList builds the `messages` value in the shape templates expect.
-func messageList(msgs []Message) (*list, error) {
+func messageList(msgs []Message, stringArgs bool) (*list, error) {
 	l := &list{}
 	for i, m := range msgs {
 		d := newDict()
 		d.set("role", m.Role)
-		d.set("content", m.Content)
+		if m.Content == "" && len(m.ToolCalls) > 0 {
+			d.set("content", nil) // OpenAI's shape: a pure tool-call turn has null content
+		} else {
+			d.set("content", m.Content)
+		}
 		if len(m.ToolCalls) > 0 {
 			calls := &list{}
 			for j, tc := range m.ToolCalls {
 				var args any = tc.Arguments
 				if v, err := fromJSON([]byte(tc.Arguments)); err == nil {
-					if _, isObj := v.(*dict); isObj {
+					if _, isObj := v.(*dict); isObj && !stringArgs {
 						args = v // templates index arguments as a mapping
 					}
 				} else if strings.TrimSpace(tc.Arguments) != "" && strings.HasPrefix(strings.TrimSpace(tc.Arguments), "{") {

@@ -158,7 +158,7 @@ func TestRaiseException(t *testing.T) {
 		t.Errorf("folded render: %v", err)
 	}
 	// …while the raw render shows the template's own error with its position.
-	_, err = tmpl.render(multiTurn, Options{}, false)
+	_, err = tmpl.render(multiTurn, Options{}, rawCaps)
 	var te *Error
 	if !errors.As(err, &te) || !te.Raised || te.Msg != "no system, please" || te.Line != 2 || te.Col != 33 {
 		t.Errorf("got %#v (%v)", err, err)
@@ -443,6 +443,6 @@ func FuzzTemplate(f *testing.F) {
 			return
 		}
 		msgs := []Message{{Role: "system", Content: content}, {Role: "user", Content: content}}
-		_, _ = tmpl.render(msgs, Options{AddGenerationPrompt: true, Now: goldenNow}, false)
+		_, _ = tmpl.render(msgs, Options{AddGenerationPrompt: true, Now: goldenNow}, rawCaps)
 	})
 }

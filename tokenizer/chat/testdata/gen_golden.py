@@ -20,16 +20,18 @@ env.filters["tojson"] = tojson
 env.globals["raise_exception"] = raise_exception
 env.globals["strftime_now"] = lambda f: NOW.strftime(f)
 
-def hf_message(m):
+def hf_message(m, string_args=False):
     # The same shape chat.go's messageList builds.
     d = {"role": m["role"], "content": m["content"]}
+    if m["content"] == "" and m.get("tool_calls"):
+        d["content"] = None  # as chat.go: a pure tool-call turn has null content
     if m.get("tool_calls"):
         calls = []
         for tc in m["tool_calls"]:
             args = tc["arguments"]
             try:
                 parsed = json.loads(args)
-                if isinstance(parsed, dict):
+                if isinstance(parsed, dict) and not string_args:
                     args = parsed
             except ValueError:
                 pass
@@ -53,12 +55,16 @@ for path in sorted(glob.glob(os.path.join(here, "templates", "*.jinja"))):
     src = open(path, encoding="utf-8").read()
     for conv in sorted(convs):
         c = convs[conv]
-        for agp in (True, False):
-            ctx = {"messages": [hf_message(m) for m in c["messages"]], "add_generation_prompt": agp,
+        has_calls = any(m.get("tool_calls") for m in c["messages"])
+        # Tool-call arguments go in as mappings (Hugging Face's convention)
+        # and, where there are calls, also as JSON text (OpenAI's).
+        for agp, string_args in [(a, s) for a in (True, False) for s in ((False, True) if has_calls else (False,))]:
+            ctx = {"messages": [hf_message(m, string_args) for m in c["messages"]], "add_generation_prompt": agp,
                    "bos_token": "<s>", "eos_token": "</s>"}
             if "tools" in c:
                 ctx["tools"] = c["tools"]
-            rec = {"template": os.path.basename(path), "conversation": conv, "add_generation_prompt": agp}
+            rec = {"template": os.path.basename(path), "conversation": conv, "add_generation_prompt": agp,
+                   "string_args": string_args}
             try:
                 rec["output"] = env.from_string(src).render(**ctx)
             except Exception as e:
