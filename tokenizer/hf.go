@@ -92,7 +92,11 @@ func FromHFJSON(r io.Reader) (*Tokenizer, error) {
 			if tok == "" {
 				continue
 			}
-			// As llama.cpp's converter: word starts get ▁, continuations lose their prefix.
+			// As llama.cpp's converter: [BRACKETED] tokens stay, word starts
+			// get ▁, continuations lose their prefix.
+			if strings.HasPrefix(tok, "[") && strings.HasSuffix(tok, "]") {
+				continue
+			}
 			if strings.HasPrefix(tok, prefix) && len(tok) > len(prefix) {
 				s.tokens[i] = tok[len(prefix):]
 			} else {

@@ -176,6 +176,24 @@ func TestSPMByteFallbackAndPrefix(t *testing.T) {
 	}
 }
 
+func TestHFJSONWordPiece(t *testing.T) {
+	const js = `{"added_tokens":[{"id":2,"content":"[CLS]","special":true},{"id":3,"content":"[SEP]","special":true}],
+	"post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"[CLS]"}},{"Sequence":{"id":"A"}},{"SpecialToken":{"id":"[SEP]"}}]},
+	"model":{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##",
+	"vocab":{"[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"play":4,"##ing":5,"[unused0]":6}}}`
+	tok, err := FromHFJSON(strings.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "[unused0]" is a normal token: the text splits at its brackets, as in llama.cpp.
+	if got := tok.Encode("Playing [unused0]", EncodeOptions{AddSpecial: true}); !reflect.DeepEqual(got, []int32{2, 4, 5, 1, 1, 1, 3}) {
+		t.Fatalf("got %v", got)
+	}
+	if tok.Piece(4) != "▁play" || tok.Piece(5) != "ing" || tok.Piece(6) != "[unused0]" {
+		t.Fatalf("pieces %q %q %q", tok.Piece(4), tok.Piece(5), tok.Piece(6))
+	}
+}
+
 func TestNewRejectsBadVocabularies(t *testing.T) {
 	for _, c := range []Config{
 		{Kind: KindSPM},
