@@ -147,6 +147,12 @@ func FromHFJSON(r io.Reader) (*Tokenizer, error) {
 		}
 		s.tokens[a.ID] = a.Content
 		s.types[a.ID] = TypeUserDefined
+		if a.LStrip || a.RStrip {
+			if s.lstrip == nil {
+				s.lstrip, s.rstrip = map[int32]bool{}, map[int32]bool{}
+			}
+			s.lstrip[a.ID], s.rstrip[a.ID] = a.LStrip, a.RStrip
+		}
 		if a.Special {
 			s.types[a.ID] = TypeControl
 		}

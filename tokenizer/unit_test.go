@@ -5,7 +5,9 @@ package tokenizer
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 )
@@ -191,6 +193,43 @@ func TestHFJSONWordPiece(t *testing.T) {
 	}
 	if tok.Piece(4) != "▁play" || tok.Piece(5) != "ing" || tok.Piece(6) != "[unused0]" {
 		t.Fatalf("pieces %q %q %q", tok.Piece(4), tok.Piece(5), tok.Piece(6))
+	}
+}
+
+// TestHFJSONStripAndConcurrency: an added token with lstrip/rstrip eats the
+// whitespace around it, and one Tokenizer serves many goroutines.
+func TestHFJSONStripAndConcurrency(t *testing.T) {
+	var vocab []string
+	for b := 0; b < 256; b++ {
+		vocab = append(vocab, strconv.Quote(string(byteToRune[b]))+":"+strconv.Itoa(b))
+	}
+	js := `{"added_tokens":[{"id":256,"content":"<mask>","special":true,"lstrip":true,"rstrip":true}],
+	"pre_tokenizer":{"type":"ByteLevel"},"model":{"type":"BPE","merges":[],"vocab":{` + strings.Join(vocab, ",") + `}}}`
+	tok, err := FromHFJSON(strings.NewReader(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := tok.Encode("a  <mask>  b", EncodeOptions{ParseSpecial: true})
+	if want := []int32{'a', 256, 'b'}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v want %v", got, want)
+	}
+	text := strings.Repeat("The quick brown fox <mask> jumps. ", 300)
+	want := tok.Encode(text, EncodeOptions{ParseSpecial: true})
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if got := tok.Encode(text, EncodeOptions{ParseSpecial: true}); !reflect.DeepEqual(got, want) {
+				errs <- "concurrent Encode differs"
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Fatal(e)
 	}
 }
 

@@ -25,7 +25,8 @@ type spec struct {
 	bos, eos, unk, sep, pad, eot, eom int32 // -1: absent
 	fimPad, fimRep, fimSep            int32
 	addBOS, addEOS, addSpacePrefix    bool
-	modelName                         string // general.name, for per-model token attributes
+	modelName                         string         // general.name, for per-model token attributes
+	lstrip, rstrip                    map[int32]bool // special tokens that swallow whitespace on that side
 }
 
 // noID fills every special id of a spec with -1.
@@ -165,6 +166,16 @@ func build(s *spec) (*Tokenizer, error) {
 	})
 	t.lstrip = make([]bool, n)
 	t.rstrip = make([]bool, n)
+	for id, v := range s.lstrip {
+		if id >= 0 && int(id) < n {
+			t.lstrip[id] = v
+		}
+	}
+	for id, v := range s.rstrip {
+		if id >= 0 && int(id) < n {
+			t.rstrip[id] = v
+		}
+	}
 	name := strings.ToLower(s.modelName)
 	if strings.Contains(name, "phi-3") || strings.Contains(name, "phi3") {
 		// Phi-3's special tokens swallow the whitespace after them.
