@@ -19,7 +19,7 @@ import (
 // the gradient is that of the forward inference runs.
 //
 // Bounds: central differences with step 1e-5 on a float64 loss of order 1
-// err by about h²·|L”'| + ε/h ≈ 1e-10; the float32 kernels err by a few ε
+// err by about h²·|third derivative| + ε/h ≈ 1e-10; the float32 kernels err by a few ε
 // relative on values of order 1, amplified by at most ~√(terms) in the sums.
 // atol 2e-4 plus rtol 2e-3 leaves an order of magnitude between that and
 // any real mistake (a wrong sign or a missing term is off by O(1)).
