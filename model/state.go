@@ -13,10 +13,14 @@ import (
 type Options struct {
 	Ctx     int          // T: KV slots (context length); 0 means min(CtxTrain, DefaultCtx)
 	Batch   int          // B: most tokens pushed through the layers at once; 0 means DefaultBatch
-	KVType  tensor.DType // F16 (the default, as llama.cpp) or F32
+	KVType  tensor.DType // F16 (llama.cpp's choice, and DefaultOptions') or F32 — the zero value, GGML's type 0
 	Pool    *tensor.Pool // workers to use (one running State per Pool: MatMul reuses its scratch); nil makes a pool of Threads workers that Close stops
 	Threads int          // workers for the pool the state makes; 0 means all cores
 }
+
+// DefaultOptions are llama.cpp's defaults: an F16 KV cache, the model's
+// context up to DefaultCtx, batches of DefaultBatch, all cores.
+func DefaultOptions() Options { return Options{KVType: tensor.F16} }
 
 // Defaults for Options.
 const (
