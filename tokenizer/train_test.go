@@ -1,0 +1,250 @@
+// Reference: stanford-cs336/assignment1-basics tests/test_train_bpe.py (the
+// reference merges and vocabulary for corpus.en, vocab_size 500).
+
+package tokenizer
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gptgo/gptgo/internal/testkit"
+)
+
+func TestTrainCS336Reference(t *testing.T) {
+	dir := testkit.Shared(t, "data", "6-tokenizer-tests")
+	tr, err := NewTrainer(TrainOptions{VocabSize: 500, Specials: []string{"<|endoftext|>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := tr.AddFile(ctx, filepath.Join(dir, "cs336_corpus.en"), ""); err != nil {
+		t.Fatal(err)
+	}
+	v, err := tr.Train(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := os.ReadFile(filepath.Join(dir, "cs336_train-bpe-reference-merges.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Split(strings.TrimRight(string(mb), "\n"), "\n")
+	if !reflect.DeepEqual(v.Merges, want) {
+		for i := range min(len(want), len(v.Merges)) {
+			if v.Merges[i] != want[i] {
+				t.Fatalf("merge %d: got %q, want %q (got %d merges, want %d)", i, v.Merges[i], want[i], len(v.Merges), len(want))
+			}
+		}
+		t.Fatalf("got %d merges, want %d", len(v.Merges), len(want))
+	}
+	vb, err := os.ReadFile(filepath.Join(dir, "cs336_train-bpe-reference-vocab.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref map[string]int
+	if err := json.Unmarshal(vb, &ref); err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Tokens) != len(ref) {
+		t.Fatalf("vocabulary of %d, want %d", len(v.Tokens), len(ref))
+	}
+	for tok, id := range ref {
+		if v.Tokens[id] != tok {
+			t.Errorf("id %d: got %q, want %q", id, v.Tokens[id], tok)
+		}
+	}
+}
+
+// tinyCorpus exercises ties, specials and repeated letters without shared data.
+const tinyCorpus = "low low low low low lower lower widest widest widest newest newest newest newest newest newest<|endoftext|>aaaa aaa"
+
+func TestTrainTiny(t *testing.T) {
+	ctx := context.Background()
+	tr, err := NewTrainer(TrainOptions{VocabSize: 256 + 1 + 8, Specials: []string{"<|endoftext|>"}, Workers: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Add(ctx, tinyCorpus); err != nil {
+		t.Fatal(err)
+	}
+	v, err := tr.Train(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// By hand: words " low"×4 (plus "low"×1), " lower"×2, " widest"×3,
+	// " newest"×6; "Ġ" is the space. The pair counts decide the first merges:
+	// s t (9), e s (9) tie → "s t" (greater), then "e st" (9), "Ġ n"? no: "o w"
+	// and "l o" (7)… Rather than restate the algorithm, check the
+	// invariants and the first merge, and that training is reproducible.
+	if v.Merges[0] != "s t" {
+		t.Errorf("first merge %q, want \"s t\" (ties go to the greater pair)", v.Merges[0])
+	}
+	if len(v.Tokens) != 265 || v.Tokens[0] != "<|endoftext|>" || v.Types[0] != TypeControl || v.Tokens[1] != "!" {
+		t.Fatalf("layout: %d tokens, first %q %v, then %q", len(v.Tokens), v.Tokens[0], v.Types[0], v.Tokens[1])
+	}
+	for _, m := range v.Merges {
+		if strings.Contains(m, "endoftext") || strings.Contains(m, "|>") {
+			t.Errorf("merge %q crosses the special token", m)
+		}
+	}
+	tk, err := v.Tokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "newest lower aaaa widest"
+	if got := tk.Decode(tk.Encode(text, EncodeOptions{})); got != text {
+		t.Fatalf("round trip %q", got)
+	}
+	if ids := tk.Encode("a<|endoftext|>b", EncodeOptions{ParseSpecial: true}); len(ids) != 3 || ids[1] != 0 {
+		t.Fatalf("special token encodes as %v", ids)
+	}
+	// Same words fed in another split and worker count: same result.
+	tr2, _ := NewTrainer(TrainOptions{VocabSize: 265, Specials: []string{"<|endoftext|>"}, Workers: 1})
+	for _, part := range strings.SplitAfter(tinyCorpus, "<|endoftext|>") {
+		tr2.Add(ctx, part)
+	}
+	v2, err := tr2.Train(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(v.Merges, v2.Merges) {
+		t.Fatalf("merges depend on feeding: %q vs %q", v.Merges, v2.Merges)
+	}
+}
+
+func TestTrainMinFrequencyAndErrors(t *testing.T) {
+	ctx := context.Background()
+	tr, _ := NewTrainer(TrainOptions{VocabSize: 1000, MinFrequency: 5})
+	tr.Add(ctx, tinyCorpus)
+	v, err := tr.Train(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v.Merges) == 0 || len(v.Tokens) >= 1000 {
+		t.Fatalf("%d merges, %d tokens: min frequency should stop early", len(v.Merges), len(v.Tokens))
+	}
+	if _, err := NewTrainer(TrainOptions{VocabSize: 100}); err == nil {
+		t.Error("vocabulary below 256 accepted")
+	}
+	if _, err := NewTrainer(TrainOptions{VocabSize: 300, Pre: "nope"}); err == nil {
+		t.Error("unknown pre-tokenizer accepted")
+	}
+	if _, err := NewTrainer(TrainOptions{VocabSize: 300, Specials: []string{"a", "a"}}); err == nil {
+		t.Error("repeated special accepted")
+	}
+}
+
+// TestSafeCut checks that cutting where safeCut allows never changes the
+// words of any pre-tokenizer.
+func TestSafeCut(t *testing.T) {
+	texts := []string{
+		"Hello world!\nNext line's here.\n  indented\n\nblank before\n123\n456 x\ty\n!\n?abc\n中文\n文字。\n'll\n's",
+		"a\nb\n c\n  d\n\te\n!!\n!!\n12\n34\n\u00a0x\ny\u3000\nz",
+	}
+	for name := range preAliases {
+		split, err := byteLevelSplitter(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		words := func(s string) []string {
+			var w []string
+			split(s, func(x string) { w = append(w, x) })
+			return w
+		}
+		for _, text := range texts {
+			want := words(text)
+			for end := len(text); end > 0; {
+				cut := safeCut(text[:end], nil)
+				if cut <= 0 {
+					break
+				}
+				got := append(words(text[:cut]), words(text[cut:])...)
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("pre %q: cut at %d of %q changes the words:\n%q\n%q", name, cut, text, got, want)
+				}
+				end = cut - 1
+			}
+		}
+	}
+}
+
+func TestForEachTextChunksAndJSON(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := 0; b.Len() < 3*textBlock; i++ {
+		b.WriteString("some words on a line\nand more<|endoftext|>x\n")
+	}
+	p := filepath.Join(dir, "big.txt")
+	os.WriteFile(p, []byte(b.String()), 0o644)
+	var got strings.Builder
+	n := 0
+	if err := ForEachText(p, "", []string{"<|endoftext|>"}, func(s string) error { got.WriteString(s); n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != b.String() || n < 2 {
+		t.Fatalf("chunks do not add up (%d chunks)", n)
+	}
+	j := filepath.Join(dir, "a.json")
+	os.WriteFile(j, []byte(`[{"instruction":"翻译","input":"","output":"ok"},{"instruction":"x","output":["p","q"]}]`), 0o644)
+	var pieces []string
+	if err := ForEachText(j, "", nil, func(s string) error { pieces = append(pieces, s); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(pieces) != 5 {
+		t.Fatalf("pieces %q", pieces)
+	}
+	if err := ForEachText(j, "text", nil, func(string) error { return nil }); err == nil || !strings.Contains(err.Error(), "a.json") {
+		t.Fatalf("missing field: %v", err)
+	}
+	jl := filepath.Join(dir, "b.jsonl")
+	os.WriteFile(jl, []byte("{\"text\":\"one\"}\n{\"text\":\"two\"}\n{bad\n"), 0o644)
+	err := ForEachText(jl, "text", nil, func(string) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "record 3") {
+		t.Fatalf("bad record: %v", err)
+	}
+}
+
+func TestVocabWritersRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	tr, _ := NewTrainer(TrainOptions{VocabSize: 280, Specials: []string{"<|endoftext|>", "<pad>"}})
+	tr.Add(ctx, tinyCorpus+" The quick brown fox jumps over the lazy dog.")
+	v, err := tr.Train(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := v.Tokenizer()
+	text := "the newest fox<|endoftext|> lowest"
+	dir := t.TempDir()
+	for _, name := range []string{"v.gguf", "tokenizer.json"} {
+		p := filepath.Join(dir, name)
+		if err := v.WriteFile(p); err != nil {
+			t.Fatal(err)
+		}
+		got, err := Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := EncodeOptions{ParseSpecial: true}
+		if g, w := got.Encode(text, o), want.Encode(text, o); !reflect.DeepEqual(g, w) {
+			t.Errorf("%s: %v, want %v", name, g, w)
+		}
+		back, err := VocabOf(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back.Merges, v.Merges) || !reflect.DeepEqual(back.Tokens, v.Tokens) {
+			t.Errorf("%s: vocabulary changed on the round trip", name)
+		}
+	}
+	if got, _ := Load(filepath.Join(dir, "v.gguf")); got.EOS() != 0 || got.BOS() != 0 {
+		t.Errorf("bos/eos %d/%d, want 0", got.BOS(), got.EOS())
+	}
+	if err := v.WriteSentencePiece(filepath.Join(dir, "x.model")); err == nil {
+		t.Error("byte-level vocabulary written as .model")
+	}
+}
