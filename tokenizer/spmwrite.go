@@ -20,7 +20,9 @@ import (
 // pbWriter appends protobuf fields to a byte slice.
 type pbWriter struct{ b []byte }
 
-func (w *pbWriter) tag(field, wire int) { w.b = binary.AppendUvarint(w.b, uint64(field)<<3|uint64(wire)) }
+func (w *pbWriter) tag(field, wire int) {
+	w.b = binary.AppendUvarint(w.b, uint64(field)<<3|uint64(wire))
+}
 
 func (w *pbWriter) varint(field int, v uint64) {
 	w.tag(field, 0)

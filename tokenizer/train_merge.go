@@ -35,7 +35,7 @@ type pairItem struct {
 	pair  uint64
 }
 
-func pairOf(a, b int32) uint64       { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
+func pairOf(a, b int32) uint64        { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 func pairSplit(p uint64) (a, b int32) { return int32(uint32(p >> 32)), int32(uint32(p)) }
 
 // newMerger indexes the words' pairs and builds the heap.
