@@ -26,8 +26,9 @@ func (a spmBigram) before(b spmBigram) bool {
 // the best-scoring token merges first. What is left that is not a token is
 // emitted as byte tokens.
 func (t *Tokenizer) encodeSPM(text []byte, out []int32) []int32 {
+	var sc spmScratch
 	if !t.spmSplitSafe {
-		return t.encodeSPMChunk(text, out)
+		return t.encodeSPMChunk(text, &sc, out)
 	}
 	var c *wordCache
 	if len(text) >= cacheMinText {
@@ -39,23 +40,23 @@ func (t *Tokenizer) encodeSPM(text []byte, out []int32) []int32 {
 	start := 0
 	for i := 1; i+3 <= len(text); i++ {
 		if text[i] == 0xE2 && text[i+1] == 0x96 && text[i+2] == 0x81 && !endsWithSpaceMark(text[:i]) {
-			out = t.encodeSPMCached(text[start:i], c, out)
+			out = t.encodeSPMCached(text[start:i], c, &sc, out)
 			start = i
 		}
 	}
-	return t.encodeSPMCached(text[start:], c, out)
+	return t.encodeSPMCached(text[start:], c, &sc, out)
 }
 
 // encodeSPMCached looks a chunk up in c (when not nil) before encoding it.
-func (t *Tokenizer) encodeSPMCached(chunk []byte, c *wordCache, out []int32) []int32 {
+func (t *Tokenizer) encodeSPMCached(chunk []byte, c *wordCache, sc *spmScratch, out []int32) []int32 {
 	if c == nil || len(chunk) > cacheMaxWord {
-		return t.encodeSPMChunk(chunk, out)
+		return t.encodeSPMChunk(chunk, sc, out)
 	}
 	if ids, ok := c.get(string(chunk)); ok {
 		return append(out, ids...)
 	}
 	n := len(out)
-	out = t.encodeSPMChunk(chunk, out)
+	out = t.encodeSPMChunk(chunk, sc, out)
 	c.put(string(chunk), out[n:])
 	return out
 }
@@ -84,12 +85,18 @@ func spmSplitSafe(tokens []string) bool {
 	return true
 }
 
+// spmScratch holds the buffers reused across the chunks of one Encode call.
+type spmScratch struct {
+	syms []symbol
+	q    []spmBigram
+}
+
 // encodeSPMChunk runs the merge loop over one chunk.
-func (t *Tokenizer) encodeSPMChunk(text []byte, out []int32) []int32 {
+func (t *Tokenizer) encodeSPMChunk(text []byte, sc *spmScratch, out []int32) []int32 {
 	if len(text) == 0 {
 		return out
 	}
-	var syms []symbol
+	syms := sc.syms[:0]
 	for i := 0; i < len(text); {
 		n := utf8SeqLen(text[i])
 		if i+n > len(text) {
@@ -100,12 +107,15 @@ func (t *Tokenizer) encodeSPMChunk(text []byte, out []int32) []int32 {
 	}
 	syms[len(syms)-1].next = -1
 
-	var q []spmBigram
+	q := sc.q[:0]
 	try := func(l, r int) {
 		if l < 0 || r < 0 {
 			return
 		}
 		s := text[syms[l].start:syms[r].end]
+		if len(s) > t.maxTokenLen {
+			return // longer than every token: skip the lookup
+		}
 		id, ok := t.index[string(s)]
 		if !ok {
 			return
@@ -130,6 +140,7 @@ func (t *Tokenizer) encodeSPMChunk(text []byte, out []int32) []int32 {
 		try(l.prev, bg.left)
 		try(bg.left, l.next)
 	}
+	sc.syms, sc.q = syms, q
 	for i := 0; i != -1; i = syms[i].next {
 		s := text[syms[i].start:syms[i].end]
 		if id, ok := t.index[string(s)]; ok {
