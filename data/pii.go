@@ -79,8 +79,17 @@ func FindPII(text string, types []string) []PIISpan {
 		} else {
 			end += start
 		}
-		if end > start {
-			all = findPIILine(all, text[start:end], start, want)
+		for s := start; s < end; {
+			// A long line (a whole article on one line) is cut after ". ",
+			// which no pattern spans, so that the gate still works per sentence.
+			e := end
+			if end-s > 1024 {
+				if i := strings.Index(text[s+512:end], ". "); i >= 0 {
+					e = s + 512 + i + 2
+				}
+			}
+			all = findPIILine(all, text[s:e], s, want)
+			s = e
 		}
 		start = end + 1
 	}

@@ -184,3 +184,32 @@ func TestPIISpamAssassin(t *testing.T) {
 		t.Fatalf("Chinese IDs in English mail: %v", counts)
 	}
 }
+
+// TestPIILongLine: a whole article on one line is cut into sentences; every
+// finding must keep its offset in the original text.
+func TestPIILongLine(t *testing.T) {
+	var b strings.Builder
+	for i := range 400 {
+		switch i {
+		case 90:
+			b.WriteString("Call +44 20 7946 0958. ")
+		case 200:
+			b.WriteString("Mail a.b@example.com. ")
+		case 399:
+			b.WriteString("Server 10.1.2.3")
+		default:
+			b.WriteString("Plain words here. ")
+		}
+	}
+	text := b.String()
+	spans := FindPII(text, DefaultPIIOptions().Types)
+	want := []string{"+44 20 7946 0958", "a.b@example.com", "10.1.2.3"}
+	if len(spans) != len(want) {
+		t.Fatalf("%d spans, want %d", len(spans), len(want))
+	}
+	for i, s := range spans {
+		if got := text[s.Start:s.End]; got != want[i] {
+			t.Errorf("span %d: %q, want %q", i, got, want[i])
+		}
+	}
+}
