@@ -340,6 +340,39 @@ func BenchmarkMatVec(b *testing.B) {
 	}
 }
 
+// BenchmarkMatVecSmall times the matvec of a 110M-parameter model's
+// feed-forward matrix (768 columns, 2048 rows, Q4_0 and Q8_0, ~1 MB): small
+// enough that waking the workers is a visible part of the time, which is
+// what separates 1 from 2 workers here.
+//
+//	go test ./tensor/ -run '^$' -bench MatVecSmall -benchtime 2000x
+func BenchmarkMatVecSmall(b *testing.B) {
+	const C, R = 768, 2048
+	x := make([]float32, C)
+	for i := range x {
+		x[i] = float32(i%13) - 6
+	}
+	out := make([]float32, R)
+	for _, dt := range []DType{Q4_0, Q8_0} {
+		w := benchMatrix(b, dt, C, R)
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%v/workers=%d", dt, workers), func(b *testing.B) {
+				p := NewPool(workers)
+				defer p.Close()
+				if err := p.MatMul(w, x, 1, out); err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(len(w.Data)))
+				for b.Loop() {
+					if err := p.MatMul(w, x, 1, out); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
 // BenchmarkMatVecCold is BenchmarkMatVec with the weights read from memory,
 // as in a real model: a 4096×4096 matrix of a quantized type (9–18 MB)
 // fits in Zen 3's 32 MB L3, so the plain benchmark times a warm cache. Here
