@@ -1,0 +1,347 @@
+// Reference: llm.c train_gpt2.c (gpt2_forward / gpt2_backward: buffers allocated once, backward in reverse
+// layer order, gradients accumulated with +=); PyTorch autograd's tape semantics.
+
+package autograd
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gptgo/gptgo/kernel"
+	"github.com/gptgo/gptgo/tensor"
+)
+
+// Var is a value in the graph: float32 data with a shape, and its gradient.
+type Var struct {
+	Name  string
+	Shape []int     // outer axis first; product = len(Data)
+	Data  []float32 // the value
+	// Grad has Data's length. A parameter's is allocated by NewParam and
+	// kept (the optimizer zeroes it); an activation's comes from the tape
+	// when a backward first writes it, and is nil if none does.
+	Grad []float32
+	// NoDecay exempts a parameter from AdamW's weight decay. NewParam sets
+	// it for 1-D parameters (norm weights, biases) and embedding tables.
+	NoDecay bool
+
+	param    bool           // a trainable leaf: its Grad is never reset by the tape
+	requires bool           // a parameter, or computed from one: needs a gradient
+	view     *tensor.Tensor // F32 view of Data for Pool.MatMul, built on first use as a weight
+}
+
+// NewParam makes a trainable parameter that owns data (not copied).
+func NewParam(name string, data []float32, shape ...int) (*Var, error) {
+	if n := numel(shape); n != len(data) || n == 0 {
+		return nil, fmt.Errorf("autograd: parameter %q: shape %v needs %d values, have %d", name, shape, n, len(data))
+	}
+	return &Var{
+		Name: name, Shape: append([]int(nil), shape...), Data: data, Grad: make([]float32, len(data)),
+		NoDecay: len(shape) < 2 || strings.Contains(name, "_embd"), // token_embd, position_embd
+		param:   true, requires: true,
+	}, nil
+}
+
+// Const wraps data that needs no gradient (inputs, masks).
+func Const(name string, data []float32, shape ...int) (*Var, error) {
+	if n := numel(shape); n != len(data) || n == 0 {
+		return nil, fmt.Errorf("autograd: %q: shape %v needs %d values, have %d", name, shape, n, len(data))
+	}
+	return &Var{Name: name, Shape: append([]int(nil), shape...), Data: data}, nil
+}
+
+// Rows is the product of all axes but the last; Cols is the last axis.
+func (v *Var) Rows() int { return len(v.Data) / v.Cols() }
+
+// Cols is the length of the last axis.
+func (v *Var) Cols() int { return v.Shape[len(v.Shape)-1] }
+
+// Param reports whether v is a trainable parameter.
+func (v *Var) Param() bool { return v.param }
+
+// ZeroGrad clears v's gradient.
+func (v *Var) ZeroGrad() { clear(v.Grad) }
+
+// weight returns the F32 tensor view of a [R, C] parameter (ggml ne = [C, R]).
+func (v *Var) weight() (*tensor.Tensor, error) {
+	if v.view == nil {
+		t, err := tensor.FromFloat32(v.Name, v.Data, v.Cols(), v.Rows())
+		if err != nil {
+			return nil, err
+		}
+		v.view = t
+	}
+	return v.view, nil
+}
+
+func numel(shape []int) int {
+	if len(shape) == 0 {
+		return 0
+	}
+	n := 1
+	for _, d := range shape {
+		if d <= 0 {
+			return -1
+		}
+		n *= d
+	}
+	return n
+}
+
+// Tape records ops and runs their backwards in reverse. One Tape belongs
+// to one goroutine (it drives its Pool); the Pool splits the big ops' rows
+// across workers, and every result is independent of the worker count.
+type Tape struct {
+	pool   *tensor.Pool
+	noGrad bool
+	ops    []func() // backward of each recorded op, in forward order
+	err    error
+	dead   *Var // returned by ops after an error
+
+	// Activation buffers, reused in the same order every step: the n-th
+	// allocation of a step gets the n-th buffer of the previous step.
+	bufs [][]float32
+	next int
+}
+
+// NewTape returns a tape whose big ops run on pool.
+func NewTape(pool *tensor.Pool) *Tape {
+	return &Tape{pool: pool, dead: &Var{Name: "after error", Shape: []int{1}, Data: make([]float32, 1)}}
+}
+
+// NoGrad switches recording off (evaluation) or on. Without recording the
+// ops only compute values.
+func (t *Tape) NoGrad(off bool) { t.noGrad = off }
+
+// Reset forgets the recorded ops and the error, and rewinds the buffers:
+// every Var an op returned before is invalid after Reset. Parameters and
+// their gradients are untouched.
+func (t *Tape) Reset() {
+	clear(t.ops)
+	t.ops = t.ops[:0]
+	t.err = nil
+	t.next = 0
+}
+
+// Err returns the first error of the ops since the last Reset.
+func (t *Tape) Err() error { return t.err }
+
+// Pool returns the tape's worker pool.
+func (t *Tape) Pool() *tensor.Pool { return t.pool }
+
+// alloc returns a zeroed buffer of n floats that stays valid until Reset.
+func (t *Tape) alloc(n int) []float32 {
+	if t.next == len(t.bufs) {
+		t.bufs = append(t.bufs, nil)
+	}
+	b := t.bufs[t.next]
+	if cap(b) < n {
+		b = make([]float32, n)
+		t.bufs[t.next] = b
+	}
+	t.next++
+	b = b[:n]
+	clear(b)
+	return b
+}
+
+// fail records the first error and returns the placeholder.
+func (t *Tape) fail(format string, a ...any) *Var {
+	if t.err == nil {
+		t.err = fmt.Errorf("autograd: "+format, a...)
+	}
+	return t.dead
+}
+
+// out makes an op's result from its inputs, allocating its data.
+func (t *Tape) out(name string, shape []int, in ...*Var) *Var {
+	v := &Var{Name: name, Shape: shape, Data: t.alloc(numel(shape))}
+	if !t.noGrad {
+		for _, x := range in {
+			v.requires = v.requires || (x != nil && x.requires)
+		}
+	}
+	return v
+}
+
+// record appends an op's backward when its result needs a gradient.
+func (t *Tape) record(y *Var, backward func()) {
+	if !t.noGrad && y.requires {
+		t.ops = append(t.ops, backward)
+	}
+}
+
+// grad returns x's gradient buffer, allocating it on first use; nil when x
+// needs no gradient (so backwards skip work for constants).
+func (t *Tape) grad(x *Var) []float32 {
+	if x == nil || !x.requires {
+		return nil
+	}
+	if x.Grad == nil {
+		x.Grad = t.alloc(len(x.Data))
+	}
+	return x.Grad
+}
+
+// Backward seeds the gradient of the scalar loss with seed (1 for a plain
+// step, 1/k for one of k accumulated micro-batches) and runs the recorded
+// backwards in reverse. Parameter gradients are added to, not replaced.
+func (t *Tape) Backward(loss *Var, seed float32) error {
+	if t.err != nil {
+		return t.err
+	}
+	if len(loss.Data) != 1 {
+		return fmt.Errorf("autograd: backward from %q: loss has %d values, want a scalar", loss.Name, len(loss.Data))
+	}
+	if t.noGrad {
+		return fmt.Errorf("autograd: backward from %q: the tape was not recording (NoGrad)", loss.Name)
+	}
+	if !loss.requires {
+		return fmt.Errorf("autograd: backward from %q: the loss depends on no parameter", loss.Name)
+	}
+	g := t.grad(loss)
+	g[0] += seed
+	for i := len(t.ops) - 1; i >= 0; i-- {
+		t.ops[i]()
+	}
+	return nil
+}
+
+// sameShape reports whether a and b hold the same number of rows and columns.
+func sameShape(a, b *Var) bool { return len(a.Data) == len(b.Data) && a.Cols() == b.Cols() }
+
+// Add returns a + b (the residual connection).
+func (t *Tape) Add(a, b *Var) *Var {
+	if t.err != nil {
+		return t.dead
+	}
+	if !sameShape(a, b) {
+		return t.fail("add %q %v + %q %v: shapes differ", a.Name, a.Shape, b.Name, b.Shape)
+	}
+	y := t.out("add", a.Shape, a, b)
+	kernel.Add(y.Data, a.Data, b.Data)
+	t.record(y, func() {
+		if y.Grad == nil {
+			return
+		}
+		if ga := t.grad(a); ga != nil {
+			kernel.AddTo(ga, y.Grad)
+		}
+		if gb := t.grad(b); gb != nil {
+			kernel.AddTo(gb, y.Grad)
+		}
+	})
+	return y
+}
+
+// Embedding returns the rows of table [V, C] for tokens: [len(tokens), C].
+func (t *Tape) Embedding(table *Var, tokens []int32) *Var {
+	if t.err != nil {
+		return t.dead
+	}
+	V, C := table.Rows(), table.Cols()
+	if len(tokens) == 0 {
+		return t.fail("embedding %q: no tokens", table.Name)
+	}
+	for i, tok := range tokens {
+		if tok < 0 || int(tok) >= V {
+			return t.fail("embedding %q: token %d at index %d is outside the vocabulary of %d", table.Name, tok, i, V)
+		}
+	}
+	y := t.out("embedding", []int{len(tokens), C}, table)
+	for n, tok := range tokens {
+		copy(y.Data[n*C:(n+1)*C], table.Data[int(tok)*C:])
+	}
+	t.record(y, func() {
+		if y.Grad != nil {
+			kernel.EmbeddingBackward(t.grad(table), y.Grad, tokens, C)
+		}
+	})
+	return y
+}
+
+// AddPositions returns x [B·T, C] plus the learned position vectors
+// pos [≥T, C]: row n gets pos[n mod T] (GPT-2's wpe).
+func (t *Tape) AddPositions(x, pos *Var, T int) *Var {
+	if t.err != nil {
+		return t.dead
+	}
+	C := x.Cols()
+	if T <= 0 || x.Rows()%T != 0 || pos.Cols() != C || pos.Rows() < T {
+		return t.fail("positions %q %v onto %q %v with T=%d: shapes do not fit", pos.Name, pos.Shape, x.Name, x.Shape, T)
+	}
+	y := t.out("add_positions", x.Shape, x, pos)
+	for n := range x.Rows() {
+		p := n % T
+		kernel.Add(y.Data[n*C:(n+1)*C], x.Data[n*C:(n+1)*C], pos.Data[p*C:(p+1)*C])
+	}
+	t.record(y, func() {
+		if y.Grad == nil {
+			return
+		}
+		if gx := t.grad(x); gx != nil {
+			kernel.AddTo(gx, y.Grad)
+		}
+		if gp := t.grad(pos); gp != nil {
+			for n := range x.Rows() {
+				p := n % T
+				kernel.AddTo(gp[p*C:(p+1)*C], y.Grad[n*C:(n+1)*C])
+			}
+		}
+	})
+	return y
+}
+
+// CrossEntropy returns the mean softmax cross-entropy of logits [N, V]
+// against targets [N], over the targets that are not ignore (a scalar
+// [1]). At least one target must count. The gradient is computed with the
+// loss (the kernel yields both) and scaled by the seed in Backward.
+func (t *Tape) CrossEntropy(logits *Var, targets []int32, ignore int32) *Var {
+	if t.err != nil {
+		return t.dead
+	}
+	N, V := logits.Rows(), logits.Cols()
+	if len(targets) != N {
+		return t.fail("cross-entropy: %d targets for %d rows of logits", len(targets), N)
+	}
+	count := 0
+	for i, tg := range targets {
+		if tg == ignore {
+			continue
+		}
+		if tg < 0 || int(tg) >= V {
+			return t.fail("cross-entropy: target %d at index %d is outside the vocabulary of %d", tg, i, V)
+		}
+		count++
+	}
+	if count == 0 {
+		return t.fail("cross-entropy: all %d targets are ignored", N)
+	}
+	y := t.out("cross_entropy", []int{1}, logits)
+	var d []float32
+	if y.requires {
+		d = t.alloc(N * V)
+	} else {
+		d = make([]float32, V) // evaluation: one row's scratch is enough
+	}
+	var sum float64
+	if y.requires {
+		sum, _ = kernel.CrossEntropy(d, logits.Data, targets, V, ignore, 1/float32(count))
+	} else {
+		for n := range N {
+			s, _ := kernel.CrossEntropy(d, logits.Data[n*V:(n+1)*V], targets[n:n+1], V, ignore, 1)
+			sum += s
+		}
+	}
+	y.Data[0] = float32(sum / float64(count))
+	t.record(y, func() {
+		gl := t.grad(logits)
+		if y.Grad == nil || gl == nil {
+			return
+		}
+		s := y.Grad[0]
+		for i, v := range d {
+			gl[i] += s * v
+		}
+	})
+	return y
+}
