@@ -234,23 +234,30 @@ func (e *evaluator) filter(name string, v any, args []any, kw *dict) (any, error
 	case "list":
 		items, ok := iterate(v)
 		if !ok {
-			return nil, fmt.Errorf("cannot make a list of %s", typeName(v))
+			return nil, iterErr(v)
 		}
 		return &list{items: append([]any{}, items...)}, nil
 	case "join":
 		items, ok := iterate(v)
 		if !ok {
-			return nil, fmt.Errorf("cannot join a %s", typeName(v))
+			return nil, iterErr(v)
 		}
 		attr, _ := arg(args, kw, 1, "attribute", nil).(string)
-		parts := make([]string, len(items))
+		sep := str(arg(args, kw, 0, "d", ""))
+		var b strings.Builder
 		for i, it := range items {
 			if attr != "" {
 				it = getAttr(it, attr)
 			}
-			parts[i] = str(it)
+			if i > 0 {
+				b.WriteString(sep)
+			}
+			b.WriteString(str(it))
+			if b.Len() > maxBuild {
+				return nil, fmt.Errorf("result larger than %d bytes", maxBuild)
+			}
 		}
-		return strings.Join(parts, str(arg(args, kw, 0, "d", ""))), nil
+		return b.String(), nil
 	case "replace":
 		if len(args) < 2 {
 			return nil, fmt.Errorf("needs old and new strings")
@@ -259,11 +266,11 @@ func (e *evaluator) filter(name string, v any, args []any, kw *dict) (any, error
 		if c, ok := arg(args, kw, 2, "count", nil).(int64); ok {
 			n = int(c)
 		}
-		return strings.Replace(str(v), str(args[0]), str(args[1]), n), nil
+		return safeReplace(str(v), str(args[0]), str(args[1]), n)
 	case "first", "last":
 		items, ok := iterate(v)
 		if !ok {
-			return nil, fmt.Errorf("needs a sequence, not %s", typeName(v))
+			return nil, iterErr(v)
 		}
 		if len(items) == 0 {
 			return undefined{}, nil
@@ -282,7 +289,7 @@ func (e *evaluator) filter(name string, v any, args []any, kw *dict) (any, error
 		}
 		items, ok := iterate(v)
 		if !ok {
-			return nil, fmt.Errorf("cannot reverse a %s", typeName(v))
+			return nil, iterErr(v)
 		}
 		out := &list{items: make([]any, len(items))}
 		for i, it := range items {
@@ -328,7 +335,7 @@ func (e *evaluator) filter(name string, v any, args []any, kw *dict) (any, error
 		}
 		return html.EscapeString(str(v)), nil
 	case "indent":
-		return indent(str(v), args, kw), nil
+		return indent(str(v), args, kw)
 	case "format":
 		return pyFormat(str(v), args)
 	case "wordcount":
@@ -409,7 +416,7 @@ func title(s string) string {
 	return string(r)
 }
 
-func indent(s string, args []any, kw *dict) string {
+func indent(s string, args []any, kw *dict) (string, error) {
 	pad := "    "
 	switch w := arg(args, kw, 0, "width", int64(4)).(type) {
 	case int64:
@@ -419,13 +426,29 @@ func indent(s string, args []any, kw *dict) string {
 	}
 	first := truthy(arg(args, kw, 1, "first", false))
 	blank := truthy(arg(args, kw, 2, "blank", false))
+	if len(s)+len(pad)*(strings.Count(s, "\n")+1) > maxBuild {
+		return "", fmt.Errorf("result larger than %d bytes", maxBuild)
+	}
 	lines := strings.Split(s, "\n")
 	for i, l := range lines {
 		if (i > 0 || first) && (blank || l != "") {
 			lines[i] = pad + l
 		}
 	}
-	return strings.Join(lines, "\n")
+	return strings.Join(lines, "\n"), nil
+}
+
+// safeReplace is strings.Replace that refuses results over maxBuild before
+// building them.
+func safeReplace(s, old, new string, n int) (string, error) {
+	count := strings.Count(s, old)
+	if n >= 0 && n < count {
+		count = n
+	}
+	if len(s)+count*(len(new)-len(old)) > maxBuild {
+		return "", fmt.Errorf("result larger than %d bytes", maxBuild)
+	}
+	return strings.Replace(s, old, new, n), nil
 }
 
 func dictItems(d *dict) *list {
@@ -447,7 +470,7 @@ func (e *evaluator) seqFilter(name string, v any, args []any, kw *dict) (any, er
 	}
 	items, ok := iterate(v)
 	if !ok {
-		return nil, fmt.Errorf("needs a sequence, not %s", typeName(v))
+		return nil, iterErr(v)
 	}
 	attrOf := func(it any, a any) any {
 		if s, ok := a.(string); ok && s != "" {

@@ -66,12 +66,16 @@ func (e *evaluator) step(pos int) error {
 // checkSize bounds every string or list a template builds, so that doubling
 // in a loop fails fast instead of exhausting memory.
 func (e *evaluator) checkSize(pos int, v any) (any, error) {
+	// Building a value costs in proportion to its size: charge steps for it,
+	// so that loops that copy growing strings or lists end early.
 	switch x := v.(type) {
 	case string:
+		e.steps += len(x) >> 8
 		if len(x) > e.lim.maxOutput {
 			return nil, e.errAt(pos, "string larger than %d bytes", e.lim.maxOutput)
 		}
 	case *list:
+		e.steps += len(x.items) >> 2
 		if len(x.items) > e.lim.maxItems {
 			return nil, e.errAt(pos, "list larger than %d items", e.lim.maxItems)
 		}
@@ -164,6 +168,9 @@ func iterate(v any) ([]any, bool) {
 		}
 		return out, true
 	case string:
+		if len(x) > maxIterString {
+			return nil, false
+		}
 		var out []any
 		for _, r := range x {
 			out = append(out, string(r))
@@ -173,6 +180,18 @@ func iterate(v any) ([]any, bool) {
 	return nil, false
 }
 
+// maxIterString bounds the strings a template may split into characters:
+// each character becomes a value, so a 16 MiB string would cost gigabytes.
+const maxIterString = 1 << 20
+
+// iterErr says why iterate refused v.
+func iterErr(v any) error {
+	if s, ok := v.(string); ok {
+		return fmt.Errorf("a string of %d bytes is too long to iterate (limit %d)", len(s), maxIterString)
+	}
+	return fmt.Errorf("cannot iterate over a %s", typeName(v))
+}
+
 func (e *evaluator) execFor(n *forNode, sc *scope) error {
 	v, err := e.eval(n.iter, sc)
 	if err != nil {
@@ -180,7 +199,7 @@ func (e *evaluator) execFor(n *forNode, sc *scope) error {
 	}
 	items, ok := iterate(v)
 	if !ok {
-		return e.errAt(n.pos, "cannot loop over a %s", typeName(v))
+		return e.errAt(n.pos, "%v", iterErr(v))
 	}
 	bind := func(s *scope, item any) error {
 		if len(n.vars) == 1 {

@@ -266,7 +266,7 @@ func stringMethod(s, name string, bind func(func([]any, *dict) (any, error)) *ca
 			if c, ok := arg(args, nil, 2, "", nil).(int64); ok {
 				n = int(c)
 			}
-			return strings.Replace(s, str(args[0]), str(args[1]), n), nil
+			return safeReplace(s, str(args[0]), str(args[1]), n)
 		})
 	case "find", "rfind", "count":
 		return bind(func(args []any, _ *dict) (any, error) {
@@ -297,7 +297,7 @@ func stringMethod(s, name string, bind func(func([]any, *dict) (any, error)) *ca
 			}
 			items, ok := iterate(args[0])
 			if !ok {
-				return nil, fmt.Errorf("cannot join a %s", typeName(args[0]))
+				return nil, iterErr(args[0])
 			}
 			parts := make([]string, len(items))
 			for i, it := range items {

@@ -417,6 +417,17 @@ func pyFormat(f string, args []any) (string, error) {
 		}
 		spec, conv := f[i+1:j], f[j]
 		i = j
+		width := 0
+		for _, c := range spec {
+			if c >= '0' && c <= '9' {
+				width = width*10 + int(c-'0')
+				if width > 4096 { // width or precision: Go would allocate it
+					return "", fmt.Errorf("format width over 4096")
+				}
+			} else {
+				width = 0
+			}
+		}
 		if conv == '%' {
 			b.WriteByte('%')
 			continue
@@ -460,6 +471,9 @@ func pyFormat(f string, args []any) (string, error) {
 			return "", fmt.Errorf("unsupported format character %q", conv)
 		}
 		fmt.Fprintf(&b, "%"+spec+string(verb), v)
+		if b.Len() > maxBuild {
+			return "", fmt.Errorf("result larger than %d bytes", maxBuild)
+		}
 	}
 	if next < len(args) {
 		return "", fmt.Errorf("not all arguments converted during string formatting")

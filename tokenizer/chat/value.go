@@ -96,7 +96,18 @@ func repr(v any) string {
 	return b.String()
 }
 
+// maxBuild bounds any one string that repr, tojson, join, replace, indent
+// and % build, before the evaluator's own size checks see the result: a
+// list holding a million references to one large string must not be
+// expanded in memory first.
+const maxBuild = 16 << 20
+
+// writeRepr stops once the text passes maxBuild; the truncated result is
+// still over every size limit, so the caller's check reports it.
 func writeRepr(b *strings.Builder, v any) {
+	if b.Len() > maxBuild {
+		return
+	}
 	switch x := v.(type) {
 	case undefined:
 	case nil:
@@ -318,6 +329,9 @@ func compare(a, b any) (int, error) {
 func toJSON(b *bytes.Buffer, v any, indent string, depth int) error {
 	if depth > maxDepth {
 		return fmt.Errorf("tojson: value nested deeper than %d", maxDepth)
+	}
+	if b.Len() > maxBuild {
+		return fmt.Errorf("tojson: output larger than %d bytes", maxBuild)
 	}
 	nl := func(d int) {
 		if indent != "" {
