@@ -11,6 +11,7 @@ import (
 	"github.com/gptgo/gptgo/internal/testkit"
 	"github.com/gptgo/gptgo/kernel"
 	"github.com/gptgo/gptgo/tensor"
+	"golang.org/x/sys/cpu"
 )
 
 // Each of a tile's four products must be bit for bit the selected dot of the
@@ -20,6 +21,9 @@ import (
 // output slots, inputs unchanged.
 func TestTilesMatchDots(t *testing.T) {
 	if !kernel.Tiles() {
+		if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
+			t.Fatal("Tiles() is false on an AVX2+FMA+F16C machine")
+		}
 		t.Skip("no AVX2+FMA+F16C")
 	}
 	for _, c := range []struct {

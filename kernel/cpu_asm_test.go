@@ -1,0 +1,32 @@
+package kernel_test
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/gptgo/gptgo/kernel"
+	"golang.org/x/sys/cpu"
+)
+
+// On an AVX2+FMA+F16C machine every assembly kernel must actually be
+// selected (a silent fall-back to plain Go would pass every other test and
+// lose a factor of 10–30); elsewhere Features says plain Go.
+func TestFeaturesSelectsAssembly(t *testing.T) {
+	f := kernel.Features()
+	t.Log(f)
+	if !strings.HasPrefix(f, runtime.GOARCH+":") {
+		t.Errorf("Features() = %q, want it to start with the architecture", f)
+	}
+	if strings.Contains(f, "purego") || runtime.GOARCH != "amd64" || !(cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C) {
+		if !strings.Contains(f, "plain Go") && !strings.Contains(f, "assembly") {
+			t.Errorf("Features() = %q says neither plain Go nor assembly", f)
+		}
+		return
+	}
+	for _, k := range []string{"sum", "f32", "f16", "bf16", "q4_0", "q8_0", "q4_K", "q5_K", "q6_K"} {
+		if !strings.Contains(" "+f+" ", " "+k+" ") {
+			t.Errorf("Features() = %q lacks %s", f, k)
+		}
+	}
+}
