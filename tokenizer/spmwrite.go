@@ -110,22 +110,14 @@ func (v *Vocab) WriteSentencePiece(path string) error {
 	return writeFileAtomic(path, func(w io.Writer) error { _, err := w.Write(b); return err })
 }
 
-// ReadSentencePieceVocab reads a SentencePiece BPE .model as a Vocab,
-// keeping its non-piece fields so that EncodeSentencePiece writes them back.
+// ReadSentencePieceVocab reads a SentencePiece .model (BPE or unigram) as a
+// Vocab, keeping its non-piece fields so that EncodeSentencePiece writes
+// them back. A unigram model is marked Unigram: its pieces may extend another
+// vocabulary, but gptgo does not tokenize with it.
 func ReadSentencePieceVocab(data []byte) (*Vocab, error) {
-	t, err := FromSentencePiece(data)
-	if err != nil {
-		return nil, err
-	}
-	v, err := VocabOf(t)
-	if err != nil {
-		return nil, err
-	}
-	// FromSentencePiece forces some end-of-generation texts to control;
-	// the file's own types are the ones to keep.
+	v := &Vocab{Model: "llama", UNK: 0, BOS: 1, EOS: 2, PAD: -1, AddBOS: true, AddSpacePrefix: true, spmRest: []byte{}}
+	modelType := uint64(1) // UNIGRAM is the proto default
 	r := &pbReader{b: data}
-	i := 0
-	v.spmRest = []byte{}
 	for {
 		start := r.b
 		field, wire, _, msg, ok := r.next()
@@ -134,26 +126,56 @@ func ReadSentencePieceVocab(data []byte) (*Vocab, error) {
 		}
 		if field != 1 || wire != 2 {
 			v.spmRest = append(v.spmRest, start[:len(start)-len(r.b)]...)
+		}
+		if wire != 2 {
 			continue
 		}
-		pr := &pbReader{b: msg}
-		typ := TypeNormal
+		sub := &pbReader{b: msg}
+		piece, score, typ := "", float32(0), TypeNormal
 		for {
-			f, w, x, _, ok := pr.next()
+			f, w, x, d, ok := sub.next()
 			if !ok {
 				break
 			}
-			if f == 3 && w == 0 {
+			switch {
+			case field == 1 && f == 1 && w == 2:
+				piece = string(d)
+			case field == 1 && f == 2 && w == 5:
+				score = math.Float32frombits(uint32(x))
+			case field == 1 && f == 3 && w == 0:
 				typ = TokenType(x)
+			case field == 2 && w == 0 && f == 3:
+				modelType = x
+			case field == 2 && w == 0 && f >= 40 && f <= 43:
+				id := int32(int64(x)) // negative ids are sign-extended varints
+				*[]*int32{&v.UNK, &v.BOS, &v.EOS, &v.PAD}[f-40] = id
+			case field == 3 && w == 0 && f == 3:
+				v.AddSpacePrefix = x != 0
 			}
 		}
-		if i < len(v.Types) {
-			v.Types[i] = typ
+		if sub.err != nil {
+			return nil, fmt.Errorf("tokenizer: sentencepiece model field %d (piece %d): %w", field, len(v.Tokens), sub.err)
 		}
-		i++
+		if field == 1 {
+			v.Tokens = append(v.Tokens, piece)
+			v.Scores = append(v.Scores, score)
+			v.Types = append(v.Types, typ)
+		}
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("tokenizer: sentencepiece model: %w", r.err)
+	}
+	if len(v.Tokens) == 0 {
+		return nil, fmt.Errorf("tokenizer: sentencepiece model has no pieces")
+	}
+	for _, id := range []*int32{&v.UNK, &v.BOS, &v.EOS, &v.PAD} {
+		if *id < 0 || *id >= int32(len(v.Tokens)) {
+			*id = -1
+		}
+	}
+	v.Unigram = modelType == 1
+	if modelType != 1 && modelType != 2 {
+		return nil, fmt.Errorf("tokenizer: sentencepiece model type %d (want BPE 2 or unigram 1)", modelType)
 	}
 	return v, nil
 }

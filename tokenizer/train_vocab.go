@@ -32,6 +32,9 @@ type Vocab struct {
 	BOS, EOS, UNK, PAD int32 // -1: absent
 	AddBOS, AddEOS     bool
 	AddSpacePrefix     bool // llama: prefix text with ▁
+	// Unigram marks pieces read from a SentencePiece unigram model: they can
+	// extend a BPE vocabulary but are not a BPE vocabulary themselves.
+	Unigram bool
 
 	// spmRest holds the fields of a SentencePiece ModelProto other than its
 	// pieces (trainer, normalizer and denormalizer specs), kept as encoded
@@ -41,6 +44,9 @@ type Vocab struct {
 
 // Tokenizer builds a tokenizer for v.
 func (v *Vocab) Tokenizer() (*Tokenizer, error) {
+	if v.Unigram {
+		return nil, fmt.Errorf("tokenizer: a SentencePiece unigram vocabulary is not supported for tokenizing")
+	}
 	s := &spec{tokens: append([]string(nil), v.Tokens...), scores: v.Scores, types: v.Types,
 		merges: v.Merges, pre: v.Pre, addBOS: v.AddBOS, addEOS: v.AddEOS, addSpacePrefix: v.AddSpacePrefix, modelName: v.Name}
 	s.noID()
@@ -80,6 +86,9 @@ func (v *Vocab) check() error {
 	case "gpt2", "llama":
 	default:
 		return fmt.Errorf("tokenizer: vocabulary model %q (want gpt2 or llama)", v.Model)
+	}
+	if v.Unigram {
+		return fmt.Errorf("tokenizer: a SentencePiece unigram vocabulary is written only as it was read")
 	}
 	return nil
 }
