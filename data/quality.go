@@ -116,22 +116,61 @@ func isHan(r rune) bool { return r >= 0x2e80 && unicode.Is(unicode.Han, r) }
 // Han character its own word.
 func words(text string) []string {
 	out := make([]string, 0, len(text)/5+1)
-	for _, f := range strings.Fields(text) {
-		start := 0
-		for i, r := range f {
-			if isHan(r) {
-				if start < i {
-					out = append(out, f[start:i])
-				}
-				out = append(out, f[i:i+utf8.RuneLen(r)])
-				start = i + utf8.RuneLen(r)
+	start := -1 // start of the current non-Han run, -1 outside one
+	for i, r := range text {
+		switch {
+		case r < utf8.RuneSelf && asciiSpace[r]:
+			if start >= 0 {
+				out = append(out, text[start:i])
+				start = -1
+			}
+		case r < utf8.RuneSelf:
+			if start < 0 {
+				start = i
+			}
+		case unicode.IsSpace(r):
+			if start >= 0 {
+				out = append(out, text[start:i])
+				start = -1
+			}
+		case isHan(r):
+			if start >= 0 {
+				out = append(out, text[start:i])
+				start = -1
+			}
+			out = append(out, text[i:i+utf8.RuneLen(r)])
+		default:
+			if start < 0 {
+				start = i
 			}
 		}
-		if start < len(f) {
-			out = append(out, f[start:])
-		}
+	}
+	if start >= 0 {
+		out = append(out, text[start:])
 	}
 	return out
+}
+
+var asciiSpace = [utf8.RuneSelf]bool{' ': true, '\t': true, '\n': true, '\r': true, '\v': true, '\f': true}
+
+// countWords is len(words(text)) without the slice.
+func countWords(text string) int {
+	n, in := 0, false
+	for _, r := range text {
+		switch {
+		case r < utf8.RuneSelf && asciiSpace[r], r >= utf8.RuneSelf && unicode.IsSpace(r):
+			in = false
+		case r >= utf8.RuneSelf && isHan(r):
+			n++
+			in = false
+		default:
+			if !in {
+				n++
+				in = true
+			}
+		}
+	}
+	return n
 }
 
 // measureBasic computes every statistic but the n-gram ones.
@@ -194,7 +233,7 @@ func measureBasic(text string, o QualityOptions) (Stats, []string) {
 		}
 		if endsInPunct(t) {
 			punct++
-			s.PunctWords += len(words(t))
+			s.PunctWords += countWords(t)
 		}
 	}
 	if n := len(lines); n > 0 {
@@ -219,10 +258,10 @@ func measureNgrams(s *Stats, ws []string, o QualityOptions) {
 		hw[i] = hashString(w)
 		wl[i] = utf8.RuneCountInString(w)
 	}
-	m := make(map[uint64]int32, len(ws)) // one table, cleared between passes
+	m := newHashCounts(len(ws)) // one table, cleared between passes
 	s.TopNgram = map[int]float64{}
 	for n := range o.MaxTopNgram {
-		clear(m)
+		m.reset()
 		s.TopNgram[n] = topNgramChars(m, hw, wl, n, s.Chars)
 	}
 	s.DupNgram = map[int]float64{}
@@ -231,7 +270,7 @@ func measureNgrams(s *Stats, ws []string, o QualityOptions) {
 		dup = o.ChineseMaxDupNgram
 	}
 	for n := range dup {
-		clear(m)
+		m.reset()
 		s.DupNgram[n] = dupNgramChars(m, hw, wl, n, s.Chars)
 	}
 }
@@ -303,6 +342,43 @@ func dupFractions(items []string) (frac, chars float64) {
 	return float64(dups) / float64(len(items)), float64(dupChars) / float64(total)
 }
 
+// hashCounts is an open-addressing table from 64-bit hashes to int32,
+// several times faster than a Go map for the n-gram passes, where the
+// quality stage spends its time. Zero values mean "absent".
+type hashCounts struct {
+	keys []uint64
+	vals []int32
+	used []bool
+	mask uint64
+}
+
+func newHashCounts(n int) *hashCounts {
+	size := 16
+	for size < 2*n {
+		size <<= 1
+	}
+	return &hashCounts{keys: make([]uint64, size), vals: make([]int32, size), used: make([]bool, size), mask: uint64(size - 1)}
+}
+
+func (h *hashCounts) reset() {
+	clear(h.used)
+	clear(h.vals)
+}
+
+// slot returns the value cell for k, claiming it when absent; the table
+// holds at most half as many keys as cells, so probing ends.
+func (h *hashCounts) slot(k uint64) *int32 {
+	for i := k & h.mask; ; i = (i + 1) & h.mask {
+		if !h.used[i] {
+			h.used[i], h.keys[i] = true, k
+			return &h.vals[i]
+		}
+		if h.keys[i] == k {
+			return &h.vals[i]
+		}
+	}
+}
+
 // ngramHash combines the word hashes hw[i:i+n]; collisions among 64-bit
 // hashes are negligible next to the thresholds' precision.
 func ngramHash(hw []uint64, i, n int) uint64 {
@@ -316,15 +392,15 @@ func ngramHash(hw []uint64, i, n int) uint64 {
 
 // topNgramChars: characters covered by the most frequent n-gram (counted at
 // every occurrence), over all word characters.
-func topNgramChars(counts map[uint64]int32, hw []uint64, wl []int, n, total int) float64 {
+func topNgramChars(counts *hashCounts, hw []uint64, wl []int, n, total int) float64 {
 	if len(hw) < n || total == 0 {
 		return 0
 	}
 	best, bestAt := int32(0), 0
 	for i := 0; i+n <= len(hw); i++ {
-		k := ngramHash(hw, i, n)
-		counts[k]++
-		if c := counts[k]; c > best {
+		p := counts.slot(ngramHash(hw, i, n))
+		*p++
+		if c := *p; c > best {
 			best, bestAt = c, i
 		}
 	}
@@ -340,20 +416,21 @@ func topNgramChars(counts map[uint64]int32, hw []uint64, wl []int, n, total int)
 
 // dupNgramChars: characters of words covered by any n-gram that occurs more
 // than once, each word counted once.
-func dupNgramChars(first map[uint64]int32, hw []uint64, wl []int, n, total int) float64 {
+func dupNgramChars(first *hashCounts, hw []uint64, wl []int, n, total int) float64 {
 	if len(hw) < n || total == 0 {
 		return 0
 	}
 	covered := make([]bool, len(hw))
 	for i := 0; i+n <= len(hw); i++ {
-		k := ngramHash(hw, i, n)
-		if j, ok := first[k]; ok {
+		p := first.slot(ngramHash(hw, i, n))
+		if *p > 0 { // value is first index + 1
+			j := int(*p - 1)
 			for m := 0; m < n; m++ {
-				covered[i+m], covered[int(j)+m] = true, true
+				covered[i+m], covered[j+m] = true, true
 			}
 			continue
 		}
-		first[k] = int32(i)
+		*p = int32(i + 1)
 	}
 	c := 0
 	for i, l := range wl {

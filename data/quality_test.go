@@ -72,11 +72,11 @@ func TestQualityNgramMeasures(t *testing.T) {
 		hw[i], wl[i] = hashString(w), len(w)
 	}
 	// "a b" occurs 3 times: 6 of 7 characters.
-	if got := topNgramChars(map[uint64]int32{}, hw, wl, 2, 7); !testkit.Close(got, 6.0/7, 1e-12, 0) {
+	if got := topNgramChars(newHashCounts(7), hw, wl, 2, 7); !testkit.Close(got, 6.0/7, 1e-12, 0) {
 		t.Fatalf("top 2-gram fraction %v", got)
 	}
 	// 3-grams "a b a" and "b a b" repeat, covering a b a b a b: 6 of 7.
-	if got := dupNgramChars(map[uint64]int32{}, hw, wl, 3, 7); !testkit.Close(got, 6.0/7, 1e-12, 0) {
+	if got := dupNgramChars(newHashCounts(7), hw, wl, 3, 7); !testkit.Close(got, 6.0/7, 1e-12, 0) {
 		t.Fatalf("dup 3-gram fraction %v", got)
 	}
 	if f, c := dupFractions([]string{"x", "yy", "x", "x"}); f != 0.5 || c != 2.0/5 {
@@ -104,5 +104,25 @@ func TestQualityChinese(t *testing.T) {
 	}
 	if r := o.Check(Measure(strings.Repeat("好评好评好评好评好评，", 10), o)); r == "" {
 		t.Fatal("repeated Chinese phrase kept")
+	}
+}
+
+func TestWords(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want string
+	}{
+		{"  Hello,  world!\n", "Hello,|world!"},
+		{"我爱Go语言 ok", "我|爱|Go|语|言|ok"},
+		{"a\u00a0b\u3000c", "a|b|c"},
+		{"", ""},
+	} {
+		got := strings.Join(words(c.in), "|")
+		if got != c.want {
+			t.Errorf("words(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if n := countWords(c.in); n != len(words(c.in)) {
+			t.Errorf("countWords(%q) = %d, words has %d", c.in, n, len(words(c.in)))
+		}
 	}
 }
