@@ -311,3 +311,34 @@ func guessFromVocab(tokens []string) string {
 	}
 	return "chatml"
 }
+
+// RenderDelta returns the text that appending next to past adds to the
+// prompt: Render(past+next, opt) minus its prefix Render(past) without the
+// generation prompt. A chat loop feeds only this to a model whose KV cache
+// holds past. It fails when the template renders past differently once
+// more turns follow (some drop earlier reasoning, for instance); the caller
+// then re-renders and re-feeds the whole conversation.
+func (t *Template) RenderDelta(past, next []Message, opt Options) (string, error) {
+	pastOpt := opt
+	pastOpt.AddGenerationPrompt = false
+	pastOpt.TrimBOSEOS = false
+	before, err := t.Render(past, pastOpt)
+	if err != nil {
+		return "", err
+	}
+	fullOpt := opt
+	fullOpt.TrimBOSEOS = false
+	all := append(append([]Message{}, past...), next...)
+	after, err := t.Render(all, fullOpt)
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(after, before) {
+		return "", fmt.Errorf("chat: the template renders the earlier turns differently once turn %d is added; render the whole conversation", len(past)+1)
+	}
+	delta := after[len(before):]
+	if opt.TrimBOSEOS && t.eos != "" {
+		delta = strings.TrimSuffix(delta, t.eos)
+	}
+	return delta, nil
+}

@@ -455,3 +455,36 @@ func FuzzTemplate(f *testing.F) {
 		_, _ = tmpl.render(msgs, Options{AddGenerationPrompt: true, Now: goldenNow}, rawCaps)
 	})
 }
+
+// TestRenderDelta: the delta of one more user turn is what llama.cpp's
+// tests/test-chat-template.cpp expects from common_chat_format_single
+// (without its leading "\n", which it re-adds for text the model did not
+// generate), and a template that rewrites history is reported.
+func TestRenderDelta(t *testing.T) {
+	past := []Message{{Role: "system", Content: "You are a helpful assistant"}, {Role: "user", Content: "Hello"}, {Role: "assistant", Content: "I am assistant"}}
+	next := []Message{{Role: "user", Content: "How are you"}}
+	cases := map[string]string{
+		"chatml": "<|im_start|>user\nHow are you<|im_end|>\n<|im_start|>assistant\n",
+		"llama3": "<|start_header_id|>user<|end_header_id|>\n\nHow are you<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
+		"gemma":  "<start_of_turn>user\nHow are you<end_of_turn>\n<start_of_turn>model\n",
+		"llama2": "<s>[INST] How are you [/INST]",
+	}
+	for name, want := range cases {
+		tmpl, _ := Builtin(name)
+		got, err := tmpl.RenderDelta(past, next, Options{AddGenerationPrompt: true})
+		if err != nil || got != want {
+			t.Errorf("%s: got %q, %v; want %q", name, got, err, want)
+		}
+	}
+	// Like Qwen3, this template keeps the reasoning of the latest assistant
+	// turn only, so adding a turn rewrites the past.
+	qwen3ish, err := New(`{% for m in messages %}{% if m.role == 'assistant' and not loop.last %}[A:{{ m.content.split('</think>')[-1] }}]`+
+		`{% elif m.role == 'assistant' %}[A:{{ m.content }}]{% else %}[U:{{ m.content }}]{% endif %}{% endfor %}`, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	past = []Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: "<think>hmm</think>a"}}
+	if _, err := qwen3ish.RenderDelta(past, next, Options{}); err == nil || !strings.Contains(err.Error(), "differently") {
+		t.Errorf("history rewrite: %v", err)
+	}
+}
