@@ -1,0 +1,22 @@
+// Package train drives gptgo's training: the AdamW optimizer with
+// per-parameter weight-decay flags, nanoGPT's warmup + cosine learning-rate
+// schedule, gradient clipping by global norm, gradient accumulation over
+// micro-batches, checkpoints that resume exactly, and a loader of training
+// windows over token shards (package data's GPTGOTOK format).
+//
+// The gradients come from the tape in train/autograd: a forward built of
+// its ops, then Tape.Backward, leaves each parameter's gradient in its Grad
+// buffer; a step here reads those buffers and updates the values in place.
+// One step of pretraining reads:
+//
+//	x, y := loader.Next()                      // [B·T] inputs and next-token targets
+//	tape.Reset()
+//	loss := forward(tape, x, y)                // the model's ops on the tape
+//	tape.Backward(loss, 1)
+//	norm, err := train.ClipGradNorm(params, 1) // optional
+//	opt.Step(sched.LR(step))
+//	opt.ZeroGrad()
+//
+// Legend (as in autograd): B sequences per batch, T tokens per sequence,
+// N = B·T rows, C width, V vocabulary.
+package train
