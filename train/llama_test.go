@@ -15,7 +15,7 @@ import (
 // tinyLlama is a one-layer LLaMA-style model built from tape ops: the
 // shape of a real one (GQA, RoPE, SwiGLU, tied embeddings) at toy size.
 type tinyLlama struct {
-	V, C, H, KH, D, F int
+	V, C, H, KH, D, F              int
 	emb                            *autograd.Var // [V, C] "token_embd.weight", also the LM head (tied)
 	attnNorm, ffnNorm, outNorm     *autograd.Var // [C]
 	wq, wk, wv, wo, gate, up, down *autograd.Var // [H·D, C] [KH·D, C] [KH·D, C] [C, H·D] [F, C] [F, C] [C, F]
