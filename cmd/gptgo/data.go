@@ -31,8 +31,9 @@ Subcommands:
   tokenize INPUT...       encode into GPTGOTOK shards (--vocab MODEL.gguf or tokenizer file)
 
 Every stage subcommand takes -o DIR, --config FILE (options; its stage list is
-replaced), --format, --text-field, --text-unit, --workers and --quiet, and
-writes DIR/docs.jsonl, DIR/report.json and DIR/summary.txt.`,
+replaced), --stages (run just these, e.g. --stages language), --format,
+--text-field, --text-unit, --workers and --quiet, and writes DIR/docs.jsonl,
+DIR/rejected.jsonl, DIR/report.json and DIR/summary.txt.`,
 		run: runData,
 	})
 }
@@ -108,6 +109,7 @@ func runDataStage(ctx context.Context, e *env, sub string, args []string, stages
 	unit := fs.String("text-unit", "", "plain text documents: file, blank (blank-line blocks) or line")
 	workers := fs.Int("workers", 0, "parallel workers (0 = all cores)")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	only := fs.String("stages", "", "comma-separated stages to run instead of the subcommand's own (e.g. --stages language)")
 	var lines, noExact, noMinhash *bool
 	var mode, vocab *string
 	if sub == "dedup" {
@@ -157,6 +159,9 @@ func runDataStage(ctx context.Context, e *env, sub string, args []string, stages
 		if !*noMinhash {
 			c.Stages = append(c.Stages, data.StageMinHash)
 		}
+	}
+	if *only != "" {
+		c.Stages = strings.Split(*only, ",")
 	}
 	if sub == "tokenize" {
 		if *vocab != "" {

@@ -118,3 +118,23 @@ func TestDataTokenizeGGUF(t *testing.T) {
 		t.Fatalf("no vocab: %d %s", code, errOut)
 	}
 }
+
+func TestDataFilterSingleStage(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.jsonl")
+	os.WriteFile(in, []byte(`{"id":"fr","text":"Le renard brun rapide saute par-dessus le chien paresseux."}`+"\n"+
+		`{"id":"en","text":"The quick brown fox jumps over the lazy dog and runs to the farm."}`+"\n"), 0o644)
+	stdout, errOut, code := runCLI(t, "", "data", "filter", in, "-o", filepath.Join(dir, "out"), "--stages", "language", "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// Only the language stage ran: the short English sentence survives the
+	// quality rules it would otherwise fail.
+	docs := readDocs(t, filepath.Join(dir, "out", "docs.jsonl"))
+	if len(docs) != 1 || docs["en"] == "" || strings.Contains(stdout, "quality") {
+		t.Fatalf("docs %v\n%s", docs, stdout)
+	}
+	if _, errOut, code := runCLI(t, "", "data", "filter", in, "-o", filepath.Join(dir, "o2"), "--stages", "nope"); code != 1 || !strings.Contains(errOut, "unknown stage") {
+		t.Fatalf("bad stage: %d %s", code, errOut)
+	}
+}
