@@ -33,6 +33,7 @@ type TrainOptions struct {
 // inside), then call Train.
 type Trainer struct {
 	opt TrainOptions
+	spm *SPMOptions // nil: byte-level BPE
 	wc  *WordCounts
 }
 
@@ -69,13 +70,19 @@ func (t *Trainer) AddFile(ctx context.Context, path, field string) error {
 // BytesFed returns how many bytes of text were fed.
 func (t *Trainer) BytesFed() int64 { return t.wc.Bytes }
 
-// Train runs the merges and returns the vocabulary: specials, then the 256
+// Train runs the merges and returns the vocabulary. Byte-level BPE gives
+// specials, then the 256
 // bytes in GPT-2's byte-to-character order ("!" … "~", "¡" … "ÿ", then the
-// unprintable bytes), then one token per merge.
+// unprintable bytes), then one token per merge. SentencePiece-style BPE
+// gives <unk> <s> </s>, specials, bytes (with byte fallback), merged pieces
+// (score -rank), then single characters.
 func (t *Trainer) Train(ctx context.Context) (*Vocab, error) {
 	counts, err := t.wc.Counts(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if t.spm != nil {
+		return t.trainSPM(ctx, counts)
 	}
 	o := t.opt
 	v := &Vocab{Model: "gpt2", Pre: o.Pre, BOS: -1, EOS: -1, UNK: -1, PAD: -1}
