@@ -78,7 +78,7 @@ func TestTrainSPMTiny(t *testing.T) {
 			t.Errorf("round trip %q -> %q", s, got)
 		}
 	}
-	if ids := tk.Encode("the", EncodeOptions{}); len(ids) != 1 || tk.Piece(ids[0]) != " the" {
+	if ids := tk.Encode("the", EncodeOptions{}); len(ids) != 1 || tk.Piece(ids[0]) != "▁the" {
 		t.Errorf("\"the\" is %v", ids)
 	}
 	for _, p := range v.Tokens {
