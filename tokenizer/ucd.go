@@ -54,13 +54,26 @@ func buildCategories() {
 	set(unicode.M, catM)
 	set(unicode.P, catP)
 	set(unicode.S, catS)
-	set(unicode.C, catC)
+	set(unicode.Cc, catC)
+	set(unicode.Cf, catC)
+	set(unicode.Co, catC)
+	set(unicode.Cs, catC)
 	set(unicode.White_Space, catWS)
 	set(unicode.Lu, catLu)
 	set(unicode.Lt, catLu)
 	set(unicode.Ll, catLl)
 	set(unicode.Lm, catLmo)
 	set(unicode.Lo, catLmo)
+	// Unicode 15.1 assigned these after the tables of Go's unicode package
+	// (Unicode 15.0); llama.cpp's tables have them: ideographic description
+	// characters (So) and CJK Unified Ideographs Extension I (Lo).
+	for c := 0x2FFC; c <= 0x2FFF; c++ {
+		t[c] = catS
+	}
+	t[0x31EF] = catS
+	for c := 0x2EBF0; c <= 0x2EE5D; c++ {
+		t[c] = catL | catLmo
+	}
 	catTable = t
 }
 

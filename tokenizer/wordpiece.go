@@ -13,8 +13,8 @@ import (
 // nfdFirst maps a code point to the first code point of its canonical
 // decomposition, which strips accents (é → e) as llama.cpp's NFD table does.
 func nfdFirst(r rune) rune {
-	if r < 0xC0 {
-		return r
+	if r < 0xC0 || !utf8.ValidRune(r) {
+		return r // ASCII has no decompositions; surrogates have none either
 	}
 	var buf [utf8.UTFMax]byte
 	n := utf8.EncodeRune(buf[:], r)
@@ -54,7 +54,7 @@ func wpmWords(text string) []string {
 		if r == 0 || r == utf8.RuneError || f&catC != 0 {
 			continue
 		}
-		lr := unicode.ToLower(r)
+		lr := toLower(r)
 		if f&catP != 0 || (r < 0x7F && f&catS != 0) || isChineseChar(r) {
 			flush()
 			words = append(words, string(lr))
@@ -96,3 +96,7 @@ func (t *Tokenizer) encodeWPM(text string, out []int32) []int32 {
 	}
 	return out
 }
+
+// toLower is the simple lower-case mapping (UnicodeData.txt field 13) that
+// llama.cpp's unicode_tolower applies.
+func toLower(r rune) rune { return unicode.ToLower(r) }
