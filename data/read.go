@@ -114,7 +114,7 @@ func Read(r io.Reader, path string, o ReadOptions, emit Emit) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
-		text, err := HTMLToText(b, o.HTML)
+		text, _, err := bodyText(b, "text/html", o)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}

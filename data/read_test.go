@@ -3,10 +3,14 @@ package data
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/gptgo/gptgo/internal/testkit"
 )
@@ -179,5 +183,37 @@ func TestHTMLBoilerplate(t *testing.T) {
 	all, _ := HTMLToText([]byte(page), HTMLOptions{})
 	if !strings.Contains(all, "Site header") || !strings.Contains(all, "Home | About") {
 		t.Fatalf("boilerplate dropped with DropBoilerplate off: %q", all)
+	}
+}
+
+// warcResponse wraps an HTTP response in one WARC record.
+func warcResponse(http string) string {
+	return "WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:2>\r\nContent-Type: application/http; msgtype=response\r\n" +
+		"Content-Length: " + itoa(len(http)) + "\r\n\r\n" + http + "\r\n\r\n"
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func TestWARCEncodings(t *testing.T) {
+	// GBK-encoded Chinese page, charset named in the HTTP header.
+	gbk, err := simplifiedchinese.GBK.NewEncoder().String("<html><body><p>你好，世界。</p></body></html>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// gzip content coding and chunked transfer coding together.
+	zipped := string(gz(t, []byte("<html><body><p>Compressed page.</p></body></html>")))
+	chunked := fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(zipped), zipped)
+	warc := warcResponse("HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=gbk\r\n\r\n"+gbk) +
+		warcResponse("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"+chunked) +
+		warcResponse("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n\r\n\x89PNG")
+	d := collect(t, writeTemp(t, "enc.warc", []byte(warc)), ReadOptions{})
+	if len(d) != 2 || d[0].Text != "你好，世界。\n" || d[1].Text != "Compressed page.\n" {
+		t.Fatalf("got %q", texts(d))
+	}
+	// A GBK .html file with only a <meta charset>.
+	page, _ := simplifiedchinese.GBK.NewEncoder().String(`<html><head><meta charset="gbk"></head><body><p>中文网页</p></body></html>`)
+	d = collect(t, writeTemp(t, "p.html", []byte(page)), ReadOptions{})
+	if len(d) != 1 || d[0].Text != "中文网页\n" {
+		t.Fatalf("gbk html file: %q", texts(d))
 	}
 }

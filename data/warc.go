@@ -13,6 +13,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/net/html/charset"
 )
 
 // warcRecord is one record's named headers and its block.
@@ -157,6 +160,16 @@ func warcText(rec *warcRecord, o ReadOptions) (text string, ok bool, err error) 
 }
 
 func bodyText(b []byte, ct string, o ReadOptions) (string, bool, error) {
+	// Pages in GBK, Big5, Shift-JIS or Latin-1 are decoded to UTF-8 first
+	// (charset from the Content-Type, else <meta charset>, else sniffed; the
+	// WHATWG encoding rules as golang.org/x/net/html/charset applies them).
+	if !utf8.Valid(b) || strings.Contains(ct, "charset=") && !strings.Contains(ct, "utf-8") {
+		if r, err := charset.NewReader(bytes.NewReader(b), ct); err == nil {
+			if u, err := io.ReadAll(r); err == nil {
+				b = u
+			}
+		}
+	}
 	switch {
 	case strings.Contains(ct, "html"), ct == "" && looksHTML(b):
 		t, err := HTMLToText(b, o.HTML)
