@@ -1,0 +1,195 @@
+// Reference: llm.c train_gpt2.cu (write_checkpoint / load_state: model, optimizer moments, step, RNG and
+// dataloader position); the layout below is gptgo's own "GPTGOCKP" v1, documented here and in docs/training.md.
+
+package train
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// Checkpoint file layout, all integers little-endian:
+//
+//	offset  size  field
+//	0       8     magic "GPTGOCKP"
+//	8       4     version (1)
+//	12      4     header length H
+//	16      H     header: JSON (checkpointHeader): step, AdamW constants,
+//	              every parameter's name, shape and no-decay flag, loader
+//	              position, the caller's RNG state and metadata
+//	16+H    …     for each parameter in header order: its values, then
+//	              AdamW's m, then v, as float32
+//	end−4   4     CRC-32C (Castagnoli) of every byte before it
+//
+// The file is written beside its final name and renamed into place after
+// an fsync, so a crash leaves the previous checkpoint intact. Reading
+// checks the magic, version, sizes and checksum before it touches the
+// model, and the parameters' names and shapes against the model's.
+
+// CheckpointMagic opens every checkpoint file.
+const CheckpointMagic = "GPTGOCKP"
+
+const checkpointVersion = 1
+
+// Checkpoint is the training state beside the weights and moments (which
+// SaveCheckpoint reads from, and LoadCheckpoint writes into, the AdamW).
+type Checkpoint struct {
+	Step   int               // optimizer steps taken (AdamW.Steps)
+	Loader LoaderState       // the data position
+	RNG    []byte            // the caller's random state (dropout, sampling), opaque
+	Meta   map[string]string // model configuration and anything else worth keeping
+}
+
+type checkpointHeader struct {
+	Step   int               `json:"step"`
+	AdamW  AdamWConfig       `json:"adamw"`
+	Params []checkpointParam `json:"params"`
+	Loader LoaderState       `json:"loader"`
+	RNG    []byte            `json:"rng,omitempty"`
+	Meta   map[string]string `json:"meta,omitempty"`
+}
+
+type checkpointParam struct {
+	Name    string `json:"name"`
+	Shape   []int  `json:"shape"`
+	NoDecay bool   `json:"no_decay"`
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// SaveCheckpoint writes opt's parameters, moments and step with c to path,
+// atomically.
+func SaveCheckpoint(path string, opt *AdamW, c Checkpoint) (err error) {
+	h := checkpointHeader{Step: opt.Steps, AdamW: opt.Config, Loader: c.Loader, RNG: c.RNG, Meta: c.Meta}
+	for _, p := range opt.Params {
+		h.Params = append(h.Params, checkpointParam{Name: p.Name, Shape: p.Shape, NoDecay: p.NoDecay})
+	}
+	hj, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	crc := crc32.New(castagnoli)
+	w := io.MultiWriter(f, crc)
+	var pre [16]byte
+	copy(pre[:], CheckpointMagic)
+	binary.LittleEndian.PutUint32(pre[8:], checkpointVersion)
+	binary.LittleEndian.PutUint32(pre[12:], uint32(len(hj)))
+	if _, err = w.Write(pre[:]); err != nil {
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	if _, err = w.Write(hj); err != nil {
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	var buf []byte
+	for i, p := range opt.Params {
+		for _, s := range [][]float32{p.Data, opt.M[i], opt.V[i]} {
+			buf = buf[:0]
+			for _, v := range s {
+				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
+			}
+			if _, err = w.Write(buf); err != nil {
+				return fmt.Errorf("train: checkpoint %s: %w", path, err)
+			}
+		}
+	}
+	if _, err = f.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32())); err != nil {
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("train: checkpoint %s: %w", path, err)
+	}
+	if d, derr := os.Open(filepath.Dir(path)); derr == nil { // make the rename durable
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// LoadCheckpoint reads path into opt: parameter values, moments and step.
+// The file's parameters must match opt's in order, name and shape; every
+// mismatch is listed. Nothing is written into opt unless the whole file is
+// valid. It returns the rest of the state.
+func LoadCheckpoint(path string, opt *AdamW) (Checkpoint, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Checkpoint{}, fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if len(b) < 20 || string(b[:8]) != CheckpointMagic {
+		return Checkpoint{}, fmt.Errorf("train: checkpoint %s: not a gptgo checkpoint (magic %q)", path, b[:min(8, len(b))])
+	}
+	if v := binary.LittleEndian.Uint32(b[8:]); v != checkpointVersion {
+		return Checkpoint{}, fmt.Errorf("train: checkpoint %s: version %d, this reader knows %d", path, v, checkpointVersion)
+	}
+	body := b[:len(b)-4]
+	if got, want := crc32.Checksum(body, castagnoli), binary.LittleEndian.Uint32(b[len(b)-4:]); got != want {
+		return Checkpoint{}, fmt.Errorf("train: checkpoint %s: checksum %08x, file says %08x: the file is corrupt or truncated", path, got, want)
+	}
+	hl := int(binary.LittleEndian.Uint32(b[12:]))
+	if hl > len(body)-16 {
+		return Checkpoint{}, fmt.Errorf("train: checkpoint %s: header of %d bytes beyond the file", path, hl)
+	}
+	var h checkpointHeader
+	if err := json.Unmarshal(body[16:16+hl], &h); err != nil {
+		return Checkpoint{}, fmt.Errorf("train: checkpoint %s: header: %w", path, err)
+	}
+	var errs []error
+	if len(h.Params) != len(opt.Params) {
+		errs = append(errs, fmt.Errorf("%d parameters in the file, %d in the model", len(h.Params), len(opt.Params)))
+	}
+	need := 0
+	for i, fp := range h.Params {
+		if i < len(opt.Params) {
+			p := opt.Params[i]
+			if fp.Name != p.Name || !slices.Equal(fp.Shape, p.Shape) {
+				errs = append(errs, fmt.Errorf("parameter %d is %q %v in the file, %q %v in the model", i, fp.Name, fp.Shape, p.Name, p.Shape))
+			}
+		}
+		n := 1
+		for _, d := range fp.Shape {
+			n *= d
+		}
+		need += 3 * 4 * n
+	}
+	if len(errs) == 0 && need != len(body)-16-hl {
+		errs = append(errs, fmt.Errorf("%d bytes of tensors, the header describes %d", len(body)-16-hl, need))
+	}
+	if len(errs) > 0 {
+		return Checkpoint{}, fmt.Errorf("train: checkpoint %s does not fit the model: %w", path, errors.Join(errs...))
+	}
+	r := bytes.NewReader(body[16+hl:])
+	for i, p := range opt.Params {
+		for _, s := range [][]float32{p.Data, opt.M[i], opt.V[i]} {
+			if err := binary.Read(r, binary.LittleEndian, s); err != nil {
+				return Checkpoint{}, fmt.Errorf("train: checkpoint %s: %s: %w", path, p.Name, err)
+			}
+		}
+		p.NoDecay = h.Params[i].NoDecay
+	}
+	opt.Steps, opt.Config = h.Step, h.AdamW
+	return Checkpoint{Step: h.Step, Loader: h.Loader, RNG: h.RNG, Meta: h.Meta}, nil
+}
