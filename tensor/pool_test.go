@@ -3,6 +3,7 @@ package tensor
 import (
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestPoolForCoversEachIndexOnce(t *testing.T) {
@@ -39,5 +40,35 @@ func TestTensorNewValidates(t *testing.T) {
 		if _, err := New("w", c.dt, make([]byte, c.n), c.shape...); err == nil {
 			t.Errorf("New(%v, %d bytes, %v) accepted", c.dt, c.n, c.shape)
 		}
+	}
+}
+
+// BenchmarkPoolFor times handing two one-item chunks to a 2-worker pool and
+// waiting for both: the fixed cost each MatMul pays to use the second core.
+//
+//	go test ./tensor/ -run '^$' -bench PoolFor -benchtime 20000x
+func BenchmarkPoolFor(b *testing.B) {
+	p := NewPool(2)
+	defer p.Close()
+	var sink atomic.Int64
+	fn := func(s, e int) { sink.Add(int64(e - s)) }
+	for b.Loop() {
+		p.For(2, 1, fn)
+	}
+}
+
+// BenchmarkPoolForAfterGap is BenchmarkPoolFor with 20 µs of single-threaded
+// work between calls, as a decode step has between its matmuls (norms,
+// attention of one token): long enough for an idle helper to go to sleep.
+// ns/op includes the 20 µs.
+func BenchmarkPoolForAfterGap(b *testing.B) {
+	p := NewPool(2)
+	defer p.Close()
+	var sink atomic.Int64
+	fn := func(s, e int) { sink.Add(int64(e - s)) }
+	for b.Loop() {
+		for t := time.Now(); time.Since(t) < 20*time.Microsecond; {
+		}
+		p.For(2, 1, fn)
 	}
 }
