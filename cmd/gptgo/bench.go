@@ -54,7 +54,12 @@ type benchResult struct {
 	SamplesNs   []int64   `json:"samples_ns"`
 	SamplesTs   []float64 `json:"samples_ts"`
 	PeakRSS     int64     `json:"peak_rss_bytes"` // VmHWM after this test; 0 where /proc is absent
-	GoVersion   string    `json:"go_version"`
+	// CPUShare is the process's CPU time over wall time × threads during the
+	// timed runs: below 1 when the host gave the threads less than whole
+	// cores (a shared machine) or they waited on each other. 0 where
+	// /proc/self/stat is absent.
+	CPUShare  float64 `json:"cpu_share"`
+	GoVersion string  `json:"go_version"`
 }
 
 func runBench(ctx context.Context, e *env, args []string) (err error) {
@@ -210,6 +215,8 @@ func benchTest(ctx context.Context, m *model.Model, pool *tensor.Pool, kv tensor
 	if err := run(warm); err != nil {
 		return err
 	}
+	cpu0, cpuOK := processCPU()
+	var wall time.Duration
 	for range reps {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -218,7 +225,9 @@ func benchTest(ctx context.Context, m *model.Model, pool *tensor.Pool, kv tensor
 		if err := run(n); err != nil {
 			return err
 		}
-		ns := time.Since(start).Nanoseconds()
+		d := time.Since(start)
+		wall += d
+		ns := d.Nanoseconds()
 		res.SamplesNs = append(res.SamplesNs, ns)
 		res.SamplesTs = append(res.SamplesTs, float64(n)*1e9/float64(max(ns, 1)))
 	}
@@ -229,6 +238,9 @@ func benchTest(ctx context.Context, m *model.Model, pool *tensor.Pool, kv tensor
 	avg, sd := meanStddev(ns)
 	res.AvgNs, res.StddevNs = int64(avg), int64(sd)
 	res.AvgTs, res.StddevTs = meanStddev(res.SamplesTs)
+	if cpu1, ok := processCPU(); ok && cpuOK && wall > 0 {
+		res.CPUShare = float64(cpu1-cpu0) / float64(wall) / float64(res.Threads)
+	}
 	res.PeakRSS = peakRSS()
 	return nil
 }
@@ -288,7 +300,7 @@ func describeModel(m *model.Model, path string) benchResult {
 var benchColumns = []struct {
 	name  string
 	width int
-}{{"model", -30}, {"size", 10}, {"params", 10}, {"backend", 12}, {"threads", 7}, {"test", 8}, {"t/s", 16}, {"peak RSS", 10}}
+}{{"model", -30}, {"size", 10}, {"params", 10}, {"backend", 12}, {"threads", 7}, {"test", 8}, {"t/s", 16}, {"CPU use", 7}, {"peak RSS", 10}}
 
 func printBenchHeader(w io.Writer) {
 	var head, rule strings.Builder
@@ -308,7 +320,7 @@ func printBenchHeader(w io.Writer) {
 
 func printBenchRow(w io.Writer, r *benchResult) {
 	vals := []string{r.ModelType, benchBytes(r.ModelSize), benchCount(r.ModelParams), r.Backend,
-		strconv.Itoa(r.Threads), r.Test, fmt.Sprintf("%.2f ± %.2f", r.AvgTs, r.StddevTs), benchBytes(r.PeakRSS)}
+		strconv.Itoa(r.Threads), r.Test, fmt.Sprintf("%.2f ± %.2f", r.AvgTs, r.StddevTs), fmt.Sprintf("%.0f%%", 100*r.CPUShare), benchBytes(r.PeakRSS)}
 	var b strings.Builder
 	b.WriteString("|")
 	for i, c := range benchColumns {
@@ -342,6 +354,31 @@ func benchCount(n int64) string {
 		return fmt.Sprintf("%.2f M", float64(n)/1e6)
 	}
 	return fmt.Sprintf("%.2f B", float64(n)/1e9)
+}
+
+// processCPU is the user + system time of the whole process so far, from
+// /proc/self/stat (fields 14 and 15, in clock ticks of 1/100 s on Linux),
+// or false where that file is absent. The command name (field 2) may hold
+// spaces, so the fields are counted after its closing parenthesis.
+func processCPU() (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * (time.Second / 100), true
 }
 
 // peakRSS is the process's peak resident set (VmHWM, which counts the
