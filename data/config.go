@@ -118,6 +118,11 @@ func (c Config) Validate() error {
 		}
 		seen[s] = true
 	}
+	if seen[StageTokenize] && c.Stages[len(c.Stages)-1] != StageTokenize {
+		// Tokens are final: a later stage could still drop the document, and a
+		// counting pass would run the shard writer twice.
+		return fmt.Errorf("data: config: tokenize must be the last stage")
+	}
 	if err := c.MinHash.validate(); err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func TestConfigDefaultsRoundTrip(t *testing.T) {
 		t.Fatalf("partial config: %v %+v", err, c.MinHash)
 	}
 	for _, bad := range []string{`{"minhash": {"bandz": 8}}`, `{"stages": ["quality", "nope"]}`, `{"stages": ["pii", "pii"]}`,
-		`{"minhash": {"bands": 64}}`, `{"line_dedup": {"mode": "some"}}`, `{"inputs": [`} {
+		`{"minhash": {"bands": 64}}`, `{"stages": ["tokenize", "pii"]}`, `{"line_dedup": {"mode": "some"}}`, `{"inputs": [`} {
 		if _, err := ParseConfig(strings.NewReader(bad), "bad.json"); err == nil {
 			t.Errorf("accepted %s", bad)
 		}
