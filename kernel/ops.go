@@ -1,5 +1,5 @@
 // Reference: ggml/src/ggml-cpu/ggml-cpu.c (ggml_compute_forward_rms_norm_f32, _norm_f32, _soft_max_f32,
-// _rope_f32 with ggml_rope_cache_init, ggml_vec_silu_f32, ggml_vec_gelu_f32 with GGML_GELU_FP16).
+// _rope_f32 with ggml_rope_cache_init, ggml_v_expf and ggml_vec_silu_f32 (AVX2), ggml_vec_gelu_f32 with GGML_GELU_FP16).
 
 package kernel
 
@@ -58,7 +58,10 @@ func LayerNorm(dst, x, w, b []float32, eps float32) {
 }
 
 // Softmax replaces x by exp(x[i]-max) / Σ exp(x[j]-max). Entries of -Inf
-// (masked positions) become 0. The sum runs in float64 as in ggml.
+// (masked positions) become 0. It computes as ggml's AVX2 soft_max does a
+// row padded with masked entries to a multiple of 8: ExpGGML for every
+// entry, each block of 8 summed in float32 in the vector unit's order, the
+// block sums added in float64.
 func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
@@ -70,12 +73,53 @@ func Softmax(x []float32) {
 		}
 	}
 	var sum float64
-	for i, v := range x {
-		e := float32(math.Exp(float64(v - m)))
-		x[i] = e
-		sum += float64(e)
+	for i := 0; i < len(x); i += 8 {
+		var v [8]float32 // entries past the end are the padding's zeros
+		for j := range min(8, len(x)-i) {
+			v[j] = ExpGGML(x[i+j] - m)
+			x[i+j] = v[j]
+		}
+		// _mm256 → _mm128 halves added, then the movehl/movehdup reduction.
+		t0, t1, t2, t3 := v[0]+v[4], v[1]+v[5], v[2]+v[6], v[3]+v[7]
+		sum += float64((t0 + t2) + (t1 + t3))
 	}
 	Scale(x, float32(1/sum))
+}
+
+// ExpGGML is e^x as ggml's AVX2 code computes it (ggml_v_expf: a
+// degree-5 polynomial after range reduction, within ~1.5 ulp of the true
+// value), one lane at a time; softmax and SiLU use it so that their results
+// are bit-identical to llama.cpp's on the same inputs. FMA steps are fused
+// as in the vector code.
+func ExpGGML(x float32) float32 {
+	const r = 0x1.8p23
+	z := fma32(x, 0x1.715476p+0, r)
+	n := z - r
+	b := fma32(-n, 0x1.7f7d1cp-20, fma32(-n, 0x1.62e4p-1, x))
+	e := math.Float32bits(z) << 23
+	k := math.Float32frombits(e + math.Float32bits(1))
+	u := b * b
+	j := fma32(fma32(fma32(0x1.0e4020p-7, b, 0x1.573e2ep-5), u, fma32(0x1.555e66p-3, b, 0x1.fffdb6p-2)), u, 0x1.ffffecp-1*b)
+	an := float32(math.Abs(float64(n)))
+	if !(an > 126) {
+		return fma32(j, k, k)
+	}
+	var g uint32
+	if n <= 0 {
+		g = 0x82000000
+	}
+	s1 := math.Float32frombits(g + 0x7f000000)
+	if an > 192 {
+		return s1 * s1
+	}
+	s2 := math.Float32frombits(e - g)
+	return fma32(s2, j, s2) * s1
+}
+
+// fma32 is a·b+c rounded once to float32. The float64 FMA is exact before
+// its own rounding except in rare double-rounding ties.
+func fma32(a, b, c float32) float32 {
+	return float32(math.FMA(float64(a), float64(b), float64(c)))
 }
 
 // RopeCache fills cache (len ≥ nDims) with the (cos θᵢ, sin θᵢ) pairs for
@@ -125,22 +169,31 @@ func RopeNeox(x, cache []float32, nDims int) {
 	}
 }
 
-// SiLU writes dst[i] = x[i] / (1 + exp(-x[i])). dst may be x.
+// SiLU writes dst[i] = x[i] / (1 + exp(-x[i])). dst may be x. Like ggml's
+// AVX2 loop, whole blocks of 8 use ExpGGML and the tail uses libm's expf.
 func SiLU(dst, x []float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {
-		dst[i] = v / (1 + float32(math.Exp(float64(-v))))
+		dst[i] = silu(v, i < len(x)&^7)
 	}
 }
 
 // SwiGLU writes dst[i] = silu(gate[i]) · up[i], the gated feed-forward of
-// LLaMA and its descendants. dst may alias gate or up.
+// LLaMA and its descendants (ggml computes silu, then multiplies). dst may
+// alias gate or up.
 func SwiGLU(dst, gate, up []float32) {
 	n := len(gate)
 	dst, up = dst[:n], up[:n]
 	for i, g := range gate {
-		dst[i] = (g / (1 + float32(math.Exp(float64(-g))))) * up[i]
+		dst[i] = silu(g, i < n&^7) * up[i]
 	}
+}
+
+func silu(v float32, vector bool) float32 {
+	if vector {
+		return v / (1 + ExpGGML(0-v))
+	}
+	return v / (1 + float32(math.Exp(float64(-v))))
 }
 
 const (

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gptgo/gptgo/internal/testkit"
 	"github.com/gptgo/gptgo/tensor"
 )
 
@@ -116,8 +117,12 @@ func allLogits(t *testing.T, m *Model, o Options, tokens []int32) [][]float32 {
 // TestDecodeEqualsPrefill checks the three routes to the same logits: the
 // whole prompt in one batch, in batches of 3, and one token at a time
 // through the KV cache, for every architecture and both cache types, with
-// 1 and 3 workers. The same kernels see the same numbers in each route, so
-// the results must be equal to the bit.
+// 1 and 3 workers. Batches see the same numbers in the same order, so they
+// agree to the bit. Single-token steps with the F16 cache sum attention in
+// ggml_vec_dot_f16's order rather than tinyBLAS's (as llama.cpp does), so
+// they differ by float32 rounding, which can tip a query or attention weight
+// to the neighbouring half-precision value (a relative step of 2⁻¹¹ in one
+// element): |Δ| ≤ 2e-4 + 2e-4·|logit| (measured up to 2.4e-5).
 func TestDecodeEqualsPrefill(t *testing.T) {
 	for _, arch := range Architectures() {
 		for _, kv := range []tensor.DType{tensor.F16, tensor.F32} {
@@ -143,7 +148,8 @@ func TestDecodeEqualsPrefill(t *testing.T) {
 						t.Fatal(err)
 					}
 					for j := range got {
-						if got[j] != want[i][j] || batched[i][j] != want[i][j] {
+						decodeOK := got[j] == want[i][j] || (kv == tensor.F16 && testkit.Close(float64(got[j]), float64(want[i][j]), 2e-4, 2e-4))
+						if !decodeOK || batched[i][j] != want[i][j] {
 							t.Fatalf("position %d logit %d: decode %v, batch-3 %v, prefill %v", i, j, got[j], batched[i][j], want[i][j])
 						}
 					}
@@ -161,7 +167,7 @@ func TestDecodeEqualsPrefill(t *testing.T) {
 				}
 				last := want[len(want)-1]
 				for j := range got {
-					if got[j] != last[j] {
+					if got[j] != last[j] && !(kv == tensor.F16 && testkit.Close(float64(got[j]), float64(last[j]), 2e-4, 2e-4)) {
 						t.Fatalf("after Truncate, logit %d = %v, want %v", j, got[j], last[j])
 					}
 				}
