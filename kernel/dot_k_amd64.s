@@ -13,8 +13,6 @@ DATA kOne<>+0(SB)/8, $0x0101010101010101   // bit 0 of each byte
 GLOBL kOne<>(SB), RODATA|NOPTR, $8
 DATA kThree<>+0(SB)/8, $0x0303030303030303 // two low bits of each byte
 GLOBL kThree<>(SB), RODATA|NOPTR, $8
-DATA kThirtyTwo<>+0(SB)/8, $0x2020202020202020 // Q6_K offset 32 in each byte
-GLOBL kThirtyTwo<>(SB), RODATA|NOPTR, $8
 DATA kWord0<>+0(SB)/8, $0x0100010001000100 // VPSHUFB: word 0 of the lane to all words
 GLOBL kWord0<>(SB), RODATA|NOPTR, $8
 DATA kWord1<>+0(SB)/8, $0x0302030203020302 // VPSHUFB: word 1 of the lane to all words
@@ -220,17 +218,17 @@ q5kdone:
 
 // Q6ROW makes the 32 quants of row r of a 128-quant half in Y7 from the
 // nibbles in Ynib (low or high already selected) and the two low bits of
-// Y6 (then shifted down two bits), multiplies them by the activations at
-// off(DI) less 32 times the same activations, weights lane halves by words
-// 0 and 1 of Y3 (then moved on two words) and adds to Y10.
+// Y6 (then shifted down two bits), multiplies them (0..63, unsigned) by the
+// activations at off(DI), weights lane halves by words 0 and 1 of Y3 (then
+// moved on two words) and adds to Y10. The −32 offset of every quant is
+// taken off once per super-block, from the bsums. Pairs of products are at
+// most 2·63·127 < 2¹⁵.
 #define Q6ROW(Ynib, off) \
 	VPAND Y11, Y6, Y9; \
 	VPSLLW $4, Y9, Y9; \
 	VPOR Y9, Ynib, Y7; \
 	VPSRLW $2, Y6, Y6; \
 	VPMADDUBSW off(DI), Y7, Y7; \
-	VPMADDUBSW off(DI), Y12, Y8; \
-	VPSUBW Y8, Y7, Y7; \
 	VPSHUFB Y13, Y3, Y9; \
 	VPMADDWD Y9, Y7, Y7; \
 	VPADDD Y7, Y10, Y10; \
@@ -260,13 +258,15 @@ DATA kPair<>+24(SB)/8, $0x0302030203020302
 GLOBL kPair<>(SB), RODATA|NOPTR, $32
 
 // func dotQ6_KAsm(nb int, w, x *byte) float32
+//
+// Σ sc·(q−32)·y is taken as Σ sc·q·y − 32·Σ_k sc_k·bsum_k: the quants stay
+// unsigned for VPMADDUBSW and the offset costs one VPMADDWD per super-block.
 TEXT ·dotQ6_KAsm(SB), NOSPLIT, $0-28
 	MOVQ nb+0(FP), CX                  // CX = super-blocks left
 	MOVQ w+8(FP), SI                   // SI = &w block
 	MOVQ x+16(FP), DI                  // DI = &y block
 	VPBROADCASTQ kNibble<>(SB), Y15    // Y15 = 0x0F bytes
 	VPBROADCASTQ kThree<>(SB), Y11     // Y11 = 0x03 bytes
-	VPBROADCASTQ kThirtyTwo<>(SB), Y12 // Y12 = 32 bytes
 	VMOVDQU kPair<>(SB), Y13           // Y13 = shuffle: words 0 | 1 per lane
 	VXORPS Y0, Y0, Y0                  // Y0 = Σ d·isum lanes
 
@@ -279,6 +279,9 @@ q6kloop:
 	Q6HALF(0)
 	VPERMQ $0xEE, Y14, Y3              // Y3 = scales 8..15 in both lanes
 	Q6HALF(1)
+	VPMADDWD 260(DI), Y14, Y12         // Y12 = pairs of scale·bsum (16-quant sums)
+	VPSLLD $5, Y12, Y12                // × 32, the offset of every quant
+	VPSUBD Y12, Y10, Y10               // isum = Σ sc·q·y − 32·Σ sc·Σy
 	VCVTDQ2PS Y10, Y10                 // isum lanes as float32
 	HALFTIMESD(208(SI), Y9, X9)        // Y9 = d·y.d
 	VFMADD231PS Y10, Y9, Y0            // Y0 += d·y.d·isum
