@@ -210,15 +210,23 @@ func (e *evaluator) filter(name string, v any, args []any, kw *dict) (any, error
 		}
 		return v, nil
 	case "tojson":
+		// Hugging Face's signature: tojson(ensure_ascii=False, indent=None,
+		// separators=None, sort_keys=False).
 		var b bytes.Buffer
 		ind := ""
-		switch n := arg(args, kw, 0, "indent", nil).(type) {
+		switch n := arg(args, kw, 1, "indent", nil).(type) {
 		case int64:
 			ind = strings.Repeat(" ", int(min(max(n, 0), 64)))
 		case string:
 			ind = n
 		}
-		if err := toJSON(&b, v, ind, 0); err != nil {
+		st := defaultJSONStyle(ind)
+		if seps, ok := arg(args, kw, 2, "separators", nil).(*list); ok && len(seps.items) == 2 {
+			st.itemSep, st.keySep = str(seps.items[0]), str(seps.items[1])
+		}
+		st.sortKeys = truthy(arg(args, kw, 3, "sort_keys", false))
+		st.ascii = truthy(arg(args, kw, 0, "ensure_ascii", false))
+		if err := toJSON(&b, v, st, 0); err != nil {
 			return nil, err
 		}
 		return b.String(), nil

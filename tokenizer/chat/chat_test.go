@@ -232,27 +232,27 @@ func TestHostileTemplates(t *testing.T) {
 	deep := strings.Repeat("(", 5000) + "1" + strings.Repeat(")", 5000)
 	cases := []struct {
 		name, src, msg string
-		steps          int // a lower step limit, to keep the test fast
+		steps, items   int // lower limits, where the mechanism is the same, to keep the test fast
 	}{
-		{"recursive macro", "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "nested deeper", 0},
-		{"string repetition", "{{ 'a' * 100000000000 }}", "larger than", 0},
-		{"list doubling", "{% set ns = namespace(l=[1]) %}{% for i in range(100) %}{% set ns.l = ns.l + ns.l %}{% endfor %}", "larger than", 0},
-		{"join expansion", "{% set s = 'a' * 100000 %}{{ s | join(s) }}", "larger than", 0},
-		{"iterate big string", "{% set s = 'a' * 10000000 %}{{ s | join(s) }}", "too long to iterate", 0},
-		{"replace expansion", "{{ ('a' * 1000000) | replace('a', 'a' * 1000) }}", "larger than", 0},
-		{"method replace expansion", "{{ ('a' * 1000000).replace('a', 'a' * 1000) }}", "larger than", 0},
-		{"indent expansion", "{{ ('\\n' * 1000000) | indent(100, true, true) }}", "larger than", 0},
-		{"format width", "{{ '%999999999s' % 'x' }}", "width", 0},
-		{"repr of shared big string", "{% set ns = namespace(l=['a' * 10000000]) %}{% for i in range(12) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l }}", "larger than", 0},
-		{"tojson of shared big string", "{% set ns = namespace(l=['a' * 10000000]) %}{% for i in range(12) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l | tojson }}", "larger than", 0},
-		{"quadratic list build", "{% set ns = namespace(l=[]) %}{% for i in range(200000) %}{% set ns.l = ns.l + [i] %}{% endfor %}", "evaluation steps", 0},
-		{"huge range", "{% for i in range(100000000000) %}{% endfor %}", "too large", 0},
-		{"doubling", "{% set ns = namespace(s='ab') %}{% for i in range(100) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", "larger than", 0},
-		{"nested loops", "{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}", "evaluation steps", 100_000},
-		{"deep parens", "{{ " + deep + " }}", "nested deeper", 0},
-		{"deep ifs", strings.Repeat("{% if 1 %}", 1000) + strings.Repeat("{% endif %}", 1000), "nested deeper", 0},
-		{"deep nots", "{{ " + strings.Repeat("not ", 5000) + "1 }}", "nested deeper", 0},
-		{"deep lists", "{{ " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + " }}", "nested deeper", 0},
+		{"recursive macro", "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "nested deeper", 0, 0},
+		{"string repetition", "{{ 'a' * 100000000000 }}", "larger than", 0, 0},
+		{"list doubling", "{% set ns = namespace(l=[1]) %}{% for i in range(100) %}{% set ns.l = ns.l + ns.l %}{% endfor %}", "list larger than", 0, 1 << 14},
+		{"join expansion", "{% set s = 'a' * 10000 %}{{ s | join(s) }}", "larger than", 0, 0},
+		{"iterate big string", "{% set s = 'a' * 5000000 %}{{ s | join(s) }}", "too long to iterate", 0, 0},
+		{"replace expansion", "{{ ('a' * 1000000) | replace('a', 'a' * 1000) }}", "larger than", 0, 0},
+		{"method replace expansion", "{{ ('a' * 1000000).replace('a', 'a' * 1000) }}", "larger than", 0, 0},
+		{"indent expansion", "{{ ('\\n' * 1000000) | indent(100, true, true) }}", "larger than", 0, 0},
+		{"format width", "{{ '%999999999s' % 'x' }}", "width", 0, 0},
+		{"repr of shared big string", "{% set ns = namespace(l=['a' * 5000000]) %}{% for i in range(12) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l }}", "output larger than", 0, 0},
+		{"tojson of shared big string", "{% set ns = namespace(l=['a' * 5000000]) %}{% for i in range(12) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l | tojson }}", "tojson: output larger than", 0, 0},
+		{"quadratic list build", "{% set ns = namespace(l=[]) %}{% for i in range(200000) %}{% set ns.l = ns.l + [i] %}{% endfor %}", "evaluation steps", 200_000, 0},
+		{"huge range", "{% for i in range(100000000000) %}{% endfor %}", "too large", 0, 0},
+		{"doubling", "{% set ns = namespace(s='ab') %}{% for i in range(100) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", "larger than", 0, 0},
+		{"nested loops", "{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}", "evaluation steps", 20_000, 0},
+		{"deep parens", "{{ " + deep + " }}", "nested deeper", 0, 0},
+		{"deep ifs", strings.Repeat("{% if 1 %}", 1000) + strings.Repeat("{% endif %}", 1000), "nested deeper", 0, 0},
+		{"deep nots", "{{ " + strings.Repeat("not ", 5000) + "1 }}", "nested deeper", 0, 0},
+		{"deep lists", "{{ " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000) + " }}", "nested deeper", 0, 0},
 	}
 	for _, c := range cases {
 		start := time.Now()
@@ -260,6 +260,9 @@ func TestHostileTemplates(t *testing.T) {
 		if err == nil {
 			if c.steps > 0 {
 				tmpl.lim.maxSteps = c.steps
+			}
+			if c.items > 0 {
+				tmpl.lim.maxItems = c.items
 			}
 			_, err = tmpl.Render(nil, Options{})
 		}

@@ -18,7 +18,7 @@ type limits struct {
 	maxCalls  int // macro call depth
 }
 
-var defaultLimits = limits{maxSteps: 5_000_000, maxOutput: 16 << 20, maxItems: 1 << 20, maxCalls: 64}
+var defaultLimits = limits{maxSteps: 5_000_000, maxOutput: 8 << 20, maxItems: 1 << 20, maxCalls: 64}
 
 // probeLimits bound the trial render New makes of a two-turn conversation.
 var probeLimits = limits{maxSteps: 200_000, maxOutput: 1 << 20, maxItems: 1 << 16, maxCalls: 64}
@@ -181,7 +181,7 @@ func iterate(v any) ([]any, bool) {
 }
 
 // maxIterString bounds the strings a template may split into characters:
-// each character becomes a value, so a 16 MiB string would cost gigabytes.
+// each character becomes a value, so an 8 MiB string would cost gigabytes.
 const maxIterString = 1 << 20
 
 // iterErr says why iterate refused v.

@@ -83,6 +83,12 @@ var jinjaCases = []struct{ name, src, want string }{
 	{"replace_count", "{{ 'aaa' | replace('a', 'b', 2) }}", "bba"},
 	{"trim_chars", "{{ 'xxhixx' | trim('x') }}", "hi"},
 	{"round", "{{ 2.5 | round }}{{ 3.14159 | round(2) }}{{ 7 | round }}", "2.03.147"},
+	{"tojson_sort", "{{ {'b': 1, 'a': {'d': 2, 'c': 3}} | tojson(sort_keys=true) }}", "{\"a\": {\"c\": 3, \"d\": 2}, \"b\": 1}"},
+	{"tojson_seps", "{{ {'a': [1, 2]} | tojson(separators=(',', ':')) }}", "{\"a\":[1,2]}"},
+	{"tojson_indent_seps", "{{ {'a': [1]} | tojson(indent=1, separators=(',', ': ')) }}", "{\n \"a\": [\n  1\n ]\n}"},
+	{"str_format_method", "{{ '{} and {}'.format('a', 1) }}|{{ '{0}{1}{0}'.format('x', 'y') }}|{{ 'Hi {name}!'.format(name='Bob') }}|{{ '{{literal}}'.format() }}", "a and 1|xyx|Hi Bob!|{literal}"},
+	{"split_maxsplit_ws", "{{ 'a b  c d'.split(none, 1) }}", "['a', 'b  c d']"},
+	{"tojson_ascii", "{{ {'k': 'é日😀', 'a\\u007f': 1} | tojson(ensure_ascii=true) }}|{{ 'é' | tojson(true) }}", "{\"k\": \"\\u00e9\\u65e5\\ud83d\\ude00\", \"a\\u007f\": 1}|\"\\u00e9\""},
 }
 
 func TestJinjaSemantics(t *testing.T) {

@@ -4,6 +4,7 @@ package chat
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 )
@@ -238,7 +239,7 @@ func stringMethod(s, name string, bind func(func([]any, *dict) (any, error)) *ca
 			sep, ok := arg(args, kw, 0, "sep", nil).(string)
 			switch {
 			case !ok:
-				parts = strings.Fields(s) // Python: runs of whitespace, maxsplit aside
+				parts = splitFields(s, n) // Python: runs of whitespace
 			case sep == "":
 				return nil, fmt.Errorf("empty separator")
 			case name == "rsplit" && n > 0:
@@ -290,6 +291,8 @@ func stringMethod(s, name string, bind func(func([]any, *dict) (any, error)) *ca
 			}
 			return runeLen(s[:i]), nil
 		})
+	case "format":
+		return bind(func(args []any, kw *dict) (any, error) { return strFormat(s, args, kw) })
 	case "join":
 		return bind(func(args []any, _ *dict) (any, error) {
 			if len(args) == 0 {
@@ -321,4 +324,79 @@ func stringMethod(s, name string, bind func(func([]any, *dict) (any, error)) *ca
 		})
 	}
 	return nil
+}
+
+// splitFields splits at runs of whitespace into at most n parts (n < 0: all),
+// the last part keeping its inner whitespace, as Python's str.split().
+func splitFields(s string, n int) []string {
+	var out []string
+	for {
+		s = strings.TrimLeftFunc(s, unicode.IsSpace)
+		if s == "" {
+			return out
+		}
+		if n >= 0 && len(out) == n-1 {
+			return append(out, strings.TrimRightFunc(s, unicode.IsSpace))
+		}
+		i := strings.IndexFunc(s, unicode.IsSpace)
+		if i < 0 {
+			return append(out, s)
+		}
+		out = append(out, s[:i])
+		s = s[i:]
+	}
+}
+
+// strFormat is Python's str.format for {}, {0} and {name} fields and {{ }}
+// escapes; format specs are not supported.
+func strFormat(f string, args []any, kw *dict) (string, error) {
+	var b strings.Builder
+	auto := 0
+	for i := 0; i < len(f); i++ {
+		c := f[i]
+		switch {
+		case c == '{' && i+1 < len(f) && f[i+1] == '{', c == '}' && i+1 < len(f) && f[i+1] == '}':
+			b.WriteByte(c)
+			i++
+		case c == '{':
+			end := strings.IndexByte(f[i:], '}')
+			if end < 0 {
+				return "", fmt.Errorf("format: unmatched '{'")
+			}
+			field := f[i+1 : i+end]
+			i += end
+			if strings.ContainsAny(field, ":!") {
+				return "", fmt.Errorf("format: specs and conversions are not supported")
+			}
+			var v any
+			switch n, err := strconv.Atoi(field); {
+			case field == "":
+				if auto >= len(args) {
+					return "", fmt.Errorf("format: not enough arguments")
+				}
+				v = args[auto]
+				auto++
+			case err == nil:
+				if n < 0 || n >= len(args) {
+					return "", fmt.Errorf("format: no argument %d", n)
+				}
+				v = args[n]
+			default:
+				x, ok := kw.get(field)
+				if !ok {
+					return "", fmt.Errorf("format: no argument %q", field)
+				}
+				v = x
+			}
+			b.WriteString(str(v))
+			if b.Len() > maxBuild {
+				return "", fmt.Errorf("format: result larger than %d bytes", maxBuild)
+			}
+		case c == '}':
+			return "", fmt.Errorf("format: single '}'")
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String(), nil
 }

@@ -145,7 +145,7 @@ func toolCallsText(m Message) string {
 
 func indentJSON(v any) string {
 	var b bytes.Buffer
-	if err := toJSON(&b, v, "  ", 0); err != nil {
+	if err := toJSON(&b, v, defaultJSONStyle("  "), 0); err != nil {
 		return ""
 	}
 	return b.String()

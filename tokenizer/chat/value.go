@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 )
 
 // A template value is one of: undefined, nil (Python None), bool, int64,
@@ -100,7 +101,7 @@ func repr(v any) string {
 // and % build, before the evaluator's own size checks see the result: a
 // list holding a million references to one large string must not be
 // expanded in memory first.
-const maxBuild = 16 << 20
+const maxBuild = 8 << 20
 
 // writeRepr stops once the text passes maxBuild; the truncated result is
 // still over every size limit, so the caller's check reports it.
@@ -324,9 +325,26 @@ func compare(a, b any) (int, error) {
 	return 0, fmt.Errorf("cannot order %s and %s", typeName(a), typeName(b))
 }
 
-// toJSON writes v as Python's json.dumps does with HF's settings
-// (ensure_ascii=False, separators ", " and ": ", or "," and ": " with indent).
-func toJSON(b *bytes.Buffer, v any, indent string, depth int) error {
+// jsonStyle is json.dumps's layout: indent (none when empty), separators,
+// sort_keys. Hugging Face's tojson defaults to ", " and ": ", or "," and
+// ": " when indenting, and never escapes non-ASCII.
+type jsonStyle struct {
+	indent          string
+	itemSep, keySep string
+	sortKeys        bool
+	ascii           bool // ensure_ascii: non-ASCII as \uXXXX (UTF-16 pairs)
+}
+
+func defaultJSONStyle(indent string) jsonStyle {
+	st := jsonStyle{indent: indent, itemSep: ", ", keySep: ": "}
+	if indent != "" {
+		st.itemSep = ","
+	}
+	return st
+}
+
+// toJSON writes v as Python's json.dumps does with the given style.
+func toJSON(b *bytes.Buffer, v any, st jsonStyle, depth int) error {
 	if depth > maxDepth {
 		return fmt.Errorf("tojson: value nested deeper than %d", maxDepth)
 	}
@@ -334,16 +352,12 @@ func toJSON(b *bytes.Buffer, v any, indent string, depth int) error {
 		return fmt.Errorf("tojson: output larger than %d bytes", maxBuild)
 	}
 	nl := func(d int) {
-		if indent != "" {
+		if st.indent != "" {
 			b.WriteByte('\n')
 			for range d {
-				b.WriteString(indent)
+				b.WriteString(st.indent)
 			}
 		}
-	}
-	sep := ", "
-	if indent != "" {
-		sep = ","
 	}
 	switch x := v.(type) {
 	case undefined, nil:
@@ -368,7 +382,7 @@ func toJSON(b *bytes.Buffer, v any, indent string, depth int) error {
 			b.WriteString(pyFloat(x))
 		}
 	case string:
-		writeJSONString(b, x)
+		writeJSONString(b, x, st.ascii)
 	case *list:
 		if len(x.items) == 0 {
 			b.WriteString("[]")
@@ -377,10 +391,10 @@ func toJSON(b *bytes.Buffer, v any, indent string, depth int) error {
 		b.WriteByte('[')
 		for i, it := range x.items {
 			if i > 0 {
-				b.WriteString(sep)
+				b.WriteString(st.itemSep)
 			}
 			nl(depth + 1)
-			if err := toJSON(b, it, indent, depth+1); err != nil {
+			if err := toJSON(b, it, st, depth+1); err != nil {
 				return err
 			}
 		}
@@ -391,15 +405,20 @@ func toJSON(b *bytes.Buffer, v any, indent string, depth int) error {
 			b.WriteString("{}")
 			return nil
 		}
+		keys := x.keys
+		if st.sortKeys {
+			keys = append([]string{}, keys...)
+			sort.Strings(keys)
+		}
 		b.WriteByte('{')
-		for i, k := range x.keys {
+		for i, k := range keys {
 			if i > 0 {
-				b.WriteString(sep)
+				b.WriteString(st.itemSep)
 			}
 			nl(depth + 1)
-			writeJSONString(b, k)
-			b.WriteString(": ")
-			if err := toJSON(b, x.m[k], indent, depth+1); err != nil {
+			writeJSONString(b, k, st.ascii)
+			b.WriteString(st.keySep)
+			if err := toJSON(b, x.m[k], st, depth+1); err != nil {
 				return err
 			}
 		}
@@ -411,9 +430,9 @@ func toJSON(b *bytes.Buffer, v any, indent string, depth int) error {
 	return nil
 }
 
-// writeJSONString escapes as Python's json with ensure_ascii=False: only
-// quotes, backslashes and control characters.
-func writeJSONString(b *bytes.Buffer, s string) {
+// writeJSONString escapes as Python's json: quotes, backslashes and control
+// characters, and with ascii (ensure_ascii=True) everything past '~'.
+func writeJSONString(b *bytes.Buffer, s string, ascii bool) {
 	b.WriteByte('"')
 	for _, r := range s {
 		switch r {
@@ -432,9 +451,13 @@ func writeJSONString(b *bytes.Buffer, s string) {
 		case '\f':
 			b.WriteString(`\f`)
 		default:
-			if r < 0x20 {
+			switch {
+			case r < 0x20 || ascii && r >= 0x7f && r < 0x10000:
 				fmt.Fprintf(b, `\u%04x`, r)
-			} else {
+			case ascii && r >= 0x10000:
+				r1, r2 := utf16.EncodeRune(r)
+				fmt.Fprintf(b, `\u%04x\u%04x`, r1, r2)
+			default:
 				b.WriteRune(r)
 			}
 		}
