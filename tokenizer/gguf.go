@@ -89,6 +89,12 @@ func FromGGUF(f *gguf.File) (*Tokenizer, error) {
 		{"tokenizer.ggml.unknown_token_id", &s.unk},
 		{"tokenizer.ggml.seperator_token_id", &s.sep},
 		{"tokenizer.ggml.padding_token_id", &s.pad},
+		{"tokenizer.ggml.fim_pre_token_id", &s.fimPre},
+		{"tokenizer.ggml.fim_suf_token_id", &s.fimSuf},
+		{"tokenizer.ggml.fim_mid_token_id", &s.fimMid},
+		{"tokenizer.ggml.prefix_token_id", &s.fimPre}, // older names of the same three
+		{"tokenizer.ggml.suffix_token_id", &s.fimSuf},
+		{"tokenizer.ggml.middle_token_id", &s.fimMid},
 		{"tokenizer.ggml.fim_pad_token_id", &s.fimPad},
 		{"tokenizer.ggml.fim_rep_token_id", &s.fimRep},
 		{"tokenizer.ggml.fim_sep_token_id", &s.fimSep},

@@ -106,7 +106,7 @@ func TestFromGGUFBPEDefaults(t *testing.T) {
 	for b := 0; b < 256; b++ {
 		toks = append(toks, string(byteToRune[b]))
 	}
-	toks = append(toks, "<|begin_of_text|>", "<|eot_id|>")
+	toks = append(toks, "<|begin_of_text|>", "<|eot_id|>", "<|fim_prefix|>", "<|fim_pad|>")
 	f := parseGGUF(t, [][2]any{
 		{"tokenizer.ggml.model", "gpt2"},
 		{"tokenizer.ggml.pre", "llama-bpe"},
@@ -126,6 +126,11 @@ func TestFromGGUFBPEDefaults(t *testing.T) {
 	}
 	if !tok.IsEOG(257) || !tok.IsControl(257) {
 		t.Fatal("<|eot_id|> is not an end-of-generation control token")
+	}
+	// FIM tokens recognised by text become control; only pad/repo/sep end generation.
+	if !tok.IsControl(258) || tok.IsEOG(258) || !tok.IsControl(259) || !tok.IsEOG(259) {
+		t.Fatalf("FIM: prefix control %v EOG %v, pad control %v EOG %v",
+			tok.IsControl(258), tok.IsEOG(258), tok.IsControl(259), tok.IsEOG(259))
 	}
 }
 

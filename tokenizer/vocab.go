@@ -23,6 +23,7 @@ type spec struct {
 	pre          string   // pre-tokenizer name, a key of preAliases
 
 	bos, eos, unk, sep, pad, eot, eom int32 // -1: absent
+	fimPre, fimSuf, fimMid            int32
 	fimPad, fimRep, fimSep            int32
 	addBOS, addEOS, addSpacePrefix    bool
 	modelName                         string         // general.name, for per-model token attributes
@@ -32,6 +33,7 @@ type spec struct {
 // noID fills every special id of a spec with -1.
 func (s *spec) noID() {
 	s.bos, s.eos, s.unk, s.sep, s.pad, s.eot, s.eom = -1, -1, -1, -1, -1, -1, -1
+	s.fimPre, s.fimSuf, s.fimMid = -1, -1, -1
 	s.fimPad, s.fimRep, s.fimSep = -1, -1, -1
 }
 
@@ -93,7 +95,7 @@ func build(s *spec) (*Tokenizer, error) {
 			}
 		}
 	}
-	for _, p := range []*int32{&t.bos, &t.eos, &t.unk, &t.sep, &t.pad, &t.eot, &t.eom, &s.fimPad, &s.fimRep, &s.fimSep} {
+	for _, p := range []*int32{&t.bos, &t.eos, &t.unk, &t.sep, &t.pad, &t.eot, &t.eom, &s.fimPre, &s.fimSuf, &s.fimMid, &s.fimPad, &s.fimRep, &s.fimSep} {
 		if *p >= int32(n) || *p < -1 {
 			*p = -1
 		}
@@ -121,13 +123,19 @@ func build(s *spec) (*Tokenizer, error) {
 			forceControl(id)
 		}
 	}
+	// Fill-in-the-middle tokens are recognised the same way; pad, repo and
+	// file-separator also end generation.
 	fims := []struct {
 		id    *int32
 		texts []string
+		eog   bool
 	}{
-		{&s.fimPad, []string{"<|fim_pad|>", "<fim-pad>", "<PAD>"}},
-		{&s.fimRep, []string{"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>"}},
-		{&s.fimSep, []string{"<|file_sep|>"}},
+		{&s.fimPre, []string{"<|fim_prefix|>", "<fim-prefix>", "<｜fim▁begin｜>", "<PRE>"}, false},
+		{&s.fimSuf, []string{"<|fim_suffix|>", "<fim-suffix>", "<｜fim▁hole｜>", "<SUF>"}, false},
+		{&s.fimMid, []string{"<|fim_middle|>", "<fim-middle>", "<｜fim▁end｜>", "<MID>"}, false},
+		{&s.fimPad, []string{"<|fim_pad|>", "<fim-pad>", "<PAD>"}, true},
+		{&s.fimRep, []string{"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>"}, true},
+		{&s.fimSep, []string{"<|file_sep|>"}, true},
 	}
 	for _, f := range fims {
 		if *f.id < 0 {
@@ -139,7 +147,7 @@ func build(s *spec) (*Tokenizer, error) {
 				}
 			}
 		}
-		if *f.id >= 0 {
+		if *f.id >= 0 && f.eog {
 			t.eog[*f.id] = true
 		}
 	}
