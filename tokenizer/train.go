@@ -67,6 +67,9 @@ func (t *Trainer) AddFile(ctx context.Context, path, field string) error {
 	return ForEachText(path, field, t.opt.Specials, func(s string) error { return t.wc.Add(ctx, s) })
 }
 
+// Close stops the counting goroutines of a Trainer that will not Train.
+func (t *Trainer) Close() { t.wc.stop() }
+
 // BytesFed returns how many bytes of text were fed.
 func (t *Trainer) BytesFed() int64 { return t.wc.Bytes }
 

@@ -34,7 +34,7 @@ type WordCounts struct {
 
 // batchBytes is how much text one worker message carries: big enough that
 // channel traffic is noise, small enough that workers stay busy.
-const batchBytes = 1 << 20
+const batchBytes = 256 << 10
 
 // newWordCounts starts workers goroutines that split text with split (after
 // cutting it at the specials) and count the words.
@@ -118,6 +118,22 @@ func (c *WordCounts) nextSpecial(text string) (at, n int) {
 // Add feeds one independent piece of text. The caller must not cut a piece
 // where the pre-tokenizer would not (chunkText finds safe cuts).
 func (c *WordCounts) Add(ctx context.Context, text string) error {
+	// A big piece is cut (where pre-tokenization restarts) so that every
+	// worker gets a share of it.
+	for len(text) > batchBytes {
+		cut := safeCut(text[:batchBytes], c.specials)
+		if cut <= 0 {
+			break
+		}
+		if err := c.add(ctx, text[:cut]); err != nil {
+			return err
+		}
+		text = text[cut:]
+	}
+	return c.add(ctx, text)
+}
+
+func (c *WordCounts) add(ctx context.Context, text string) error {
 	if len(text) == 0 {
 		return nil
 	}
@@ -148,11 +164,7 @@ func (c *WordCounts) flush(ctx context.Context) error {
 // be called once, after the last Add.
 func (c *WordCounts) Counts(ctx context.Context) (map[string]int64, error) {
 	err := c.flush(ctx)
-	if !c.closed {
-		close(c.in)
-		c.closed = true
-	}
-	c.wg.Wait()
+	c.stop()
 	if err != nil {
 		return nil, err
 	}
@@ -174,6 +186,15 @@ func (c *WordCounts) Counts(ctx context.Context) (map[string]int64, error) {
 		c.maps[i] = nil
 	}
 	return out, nil
+}
+
+// stop ends the workers once every batch sent is counted.
+func (c *WordCounts) stop() {
+	if !c.closed {
+		close(c.in)
+		c.closed = true
+	}
+	c.wg.Wait()
 }
 
 // safeCut returns where text may be cut into two pieces that pre-tokenize

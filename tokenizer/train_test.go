@@ -248,3 +248,47 @@ func TestVocabWritersRoundTrip(t *testing.T) {
 		t.Error("byte-level vocabulary written as .model")
 	}
 }
+
+// BenchmarkTrainWarAndPeace32k trains a 32k byte-level vocabulary on
+// war-and-peace.txt (3.2 MB): counting and merging, reported as MB/s of input.
+func BenchmarkTrainWarAndPeace32k(b *testing.B) {
+	p := testkit.Shared(b, "data", "1-pretrain-en", "war-and-peace.txt")
+	st, err := os.Stat(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(st.Size())
+	cpu0 := processCPU()
+	for b.Loop() {
+		tr, _ := NewTrainer(TrainOptions{VocabSize: 32000, Specials: []string{"<|endoftext|>"}})
+		if err := tr.AddFile(b.Context(), p, ""); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tr.Train(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(st.Size())*float64(b.N)/1e6/cpu, "MB/cpu-s")
+	}
+}
+
+// BenchmarkCountWarAndPeace measures the parallel pre-tokenize-and-count stage alone.
+func BenchmarkCountWarAndPeace(b *testing.B) {
+	p := testkit.Shared(b, "data", "1-pretrain-en", "war-and-peace.txt")
+	st, _ := os.Stat(p)
+	b.SetBytes(st.Size())
+	cpu0 := processCPU()
+	for b.Loop() {
+		tr, _ := NewTrainer(TrainOptions{VocabSize: 300})
+		if err := tr.AddFile(b.Context(), p, ""); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tr.wc.Counts(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(st.Size())*float64(b.N)/1e6/cpu, "MB/cpu-s")
+	}
+}
