@@ -47,10 +47,12 @@ var (
 	// more, which in crawled text mostly glue URL query strings to addresses).
 	reEmail = regexp.MustCompile(`[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24}`)
 	// International numbers with a + country code, NANP "(555) 123-4567",
-	// and Chinese mobiles 1[3-9]xxxxxxxxx; digits must not touch other digits.
+	// Chinese mobiles 1[3-9]xxxxxxxxx and landlines 0xx-xxxxxxxx; digits must
+	// not touch other digits.
 	rePhone = regexp.MustCompile(`(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}` +
 		`|(?:\b1[ .-]?)?(?:\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\b\d{3}[.-]\d{3}[.-]\d{4}\b)` +
-		`|(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4})`)
+		`|(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}` +
+		`|\(?0\d{2,3}\)?[ -]\d{7,8})`) // Chinese landline: area code 0xx(x), then 7–8 digits
 	reIPv4 = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}\b`)
 	reIPv6 = regexp.MustCompile(`(?i)(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}`)
 	reCard = regexp.MustCompile(`\b\d(?:[ -]?\d){12,18}\b`)
