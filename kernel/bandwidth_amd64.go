@@ -1,5 +1,7 @@
 //go:build !purego
 
+// Reference: John McCalpin's STREAM benchmark (read bandwidth); Intel SDM vol. 2 (VADDPS).
+
 package kernel
 
 func init() {

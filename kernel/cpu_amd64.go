@@ -1,5 +1,7 @@
 //go:build !purego
 
+// Reference: golang.org/x/sys/cpu (X86 feature flags); Intel SDM vol. 2 (F16C: VCVTPH2PS).
+
 package kernel
 
 import "golang.org/x/sys/cpu"

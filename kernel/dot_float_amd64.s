@@ -1,5 +1,7 @@
 //go:build !purego
 
+// Reference: ggml/src/ggml-cpu/simd-mappings.h (AVX2 F32/F16 vectors); Intel SDM vol. 2.
+
 #include "textflag.h"
 
 // The float dots and their 1×4 tiles share one order of operations, so that

@@ -1,5 +1,7 @@
 //go:build !purego
 
+// Reference: ggml/src/ggml-cpu/ggml-cpu-quants.c (AVX2 ggml_vec_dot_q4_K/q5_K/q6_K_q8_K); ggml-common.h layouts.
+
 #include "textflag.h"
 
 // Q8_K layout: d float32 at 0, qs [256]int8 at 4, bsums [16]int16 at 260.

@@ -1,5 +1,7 @@
 //go:build !purego
 
+// Reference: ggml/src/ggml-cpu/ggml-cpu-quants.c (AVX2 ggml_vec_dot_q4_0_q8_0, _q8_0_q8_0); ggml-common.h layouts.
+
 #include "textflag.h"
 
 // Constants: bytes of 0x0F (nibble mask), of 8 (Q4_0 offset), words of 1.

@@ -1,5 +1,7 @@
 //go:build !purego
 
+// Reference: ggml/src/ggml-cpu/llamafile/sgemm.cpp (register tiles chosen by CPU feature at start-up).
+
 package tensor
 
 import "github.com/gptgo/gptgo/kernel"
