@@ -124,6 +124,9 @@ func TestFromGGUFBPEDefaults(t *testing.T) {
 	if want := []int32{256, 'a', 257}; !equalIDs(got, want) {
 		t.Fatalf("got %v want %v", got, want)
 	}
+	if s := tok.String(); s != "bpe (llama-bpe), 260 tokens, BOS 256 (added true), EOS 11 (added false), 3 end-of-generation ids" {
+		t.Errorf("String() = %q", s)
+	}
 	if !tok.IsEOG(257) || !tok.IsControl(257) {
 		t.Fatal("<|eot_id|> is not an end-of-generation control token")
 	}

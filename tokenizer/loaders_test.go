@@ -36,9 +36,23 @@ func loadLlama3(t testing.TB) *Tokenizer {
 // llama.cpp's ggml-vocab-llama-bpe vectors.
 func TestLlama3Vectors(t *testing.T) {
 	tok := loadLlama3(t)
+	roundTripSharedInputs(t, tok)
 	base := llamaCppModels(t, "ggml-vocab-llama-bpe.gguf.inp")
 	base = base[:len(base)-len(".inp")]
 	checkVectors(t, tok, readVectors(t, base+".inp", base+".out"), true)
+}
+
+// roundTripSharedInputs checks Decode(Encode(x)) == x on the 46 hard inputs
+// that ship with the shared reference (the same texts as llama.cpp's
+// vectors), which still runs when llama.cpp's own .out files are absent.
+func roundTripSharedInputs(t *testing.T, tok *Tokenizer) {
+	t.Helper()
+	base := testkit.Shared(t, "reference", "tokenizer", "ggml-vocab-gpt-2.gguf")
+	for _, c := range readVectors(t, base+".inp", base+".out") {
+		if d := tok.Decode(tok.Encode(c.text, EncodeOptions{})); d != c.text {
+			t.Errorf("round trip of %q gave %q", c.text, d)
+		}
+	}
 }
 
 // TestQwenVectors: qwen.tiktoken with the Qwen pre-tokenizer reproduces
@@ -51,6 +65,7 @@ func TestQwenVectors(t *testing.T) {
 	if id, _ := tok.TokenID("<|im_end|>"); id != 151645 || !tok.IsEOG(id) {
 		t.Fatalf("<|im_end|> = %d (EOG %v), want 151645", id, tok.IsEOG(id))
 	}
+	roundTripSharedInputs(t, tok)
 	base := llamaCppModels(t, "ggml-vocab-qwen2.gguf.inp")
 	base = base[:len(base)-len(".inp")]
 	checkVectors(t, tok, readVectors(t, base+".inp", base+".out"), true)

@@ -5,6 +5,7 @@
 package tokenizer
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -77,8 +78,9 @@ type Tokenizer struct {
 	spmSplitSafe bool       // text may be cut before each ▁ that follows another character
 
 	// BPE
-	bpe *bpeModel
-	pre []stage
+	bpe     *bpeModel
+	pre     []stage
+	preName string // the pre-tokenizer as named by the vocabulary
 
 	// WPM
 	maxTokenLen int
@@ -89,6 +91,19 @@ func (t *Tokenizer) VocabSize() int { return len(t.tokens) }
 
 // Kind returns the tokenization algorithm.
 func (t *Tokenizer) Kind() Kind { return t.kind }
+
+// Pre returns the name of the BPE pre-tokenizer ("" for other kinds).
+func (t *Tokenizer) Pre() string { return t.preName }
+
+// String summarises the vocabulary, e.g. "bpe (qwen2), 151665 tokens, BOS -1, EOS 151643".
+func (t *Tokenizer) String() string {
+	k := t.kind.String()
+	if t.kind == KindBPE {
+		k += " (" + t.preName + ")"
+	}
+	return fmt.Sprintf("%s, %d tokens, BOS %d (added %v), EOS %d (added %v), %d end-of-generation ids",
+		k, len(t.tokens), t.bos, t.AddBOS(), t.eos, t.AddEOS(), len(t.eog))
+}
 
 // BOS returns the beginning-of-sequence id, or -1.
 func (t *Tokenizer) BOS() int32 { return t.bos }

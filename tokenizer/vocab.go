@@ -215,7 +215,10 @@ func build(s *spec) (*Tokenizer, error) {
 		if _, known := preAliases[s.pre]; !known || !ok {
 			return nil, fmt.Errorf("tokenizer: unknown pre-tokenizer %q", s.pre)
 		}
-		t.pre = st
+		t.pre, t.preName = st, s.pre
+		if t.preName == "" {
+			t.preName = "default"
+		}
 		m, err := buildBPE(t, s)
 		if err != nil {
 			return nil, err
