@@ -65,6 +65,6 @@ func runTokenize(ctx context.Context, e *env, args []string) error {
 	for _, id := range ids {
 		fmt.Fprintf(e.stdout, "%6d -> %q\n", id, tok.TokenBytes(id))
 	}
-	fmt.Fprintf(e.stderr, "%d tokens\n", len(ids))
+	fmt.Fprintf(e.stderr, "%d tokens; vocabulary: %v\n", len(ids), tok)
 	return nil
 }
