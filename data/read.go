@@ -5,6 +5,7 @@ package data
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,12 @@ type ReadOptions struct {
 	URLField  string `json:"url_field"`
 	// HTML, for WARC response records and .html files: extract main text.
 	HTML HTMLOptions `json:"html"`
+	// SkipBadRecords skips (and counts in the report) JSON records that do
+	// not parse or lack the text field, and WARC records whose HTTP payload
+	// does not parse, instead of stopping the run.
+	SkipBadRecords bool `json:"skip_bad_records"`
+	// OnSkip, if set, hears of every skipped record.
+	OnSkip func(error) `json:"-"`
 }
 
 // DefaultReadOptions are the documented defaults.
@@ -199,15 +206,19 @@ func readText(r io.Reader, path, unit string, emit Emit) error {
 	return flush()
 }
 
-// readJSON reads JSONL (one object per line), a JSON array of objects, or a
-// stream of concatenated objects: json.Decoder handles all three without
-// holding the whole file.
+// readJSON reads a JSON array of objects or a stream of concatenated objects
+// with json.Decoder (never holding the whole file), and JSONL line by line,
+// so that a bad line can be skipped and the next one read.
 func readJSON(r io.Reader, path string, o ReadOptions, emit Emit) error {
 	br := bufio.NewReaderSize(r, 1<<16)
+	first, _ := peekNonSpace(br)
+	if (o.Format == "jsonl" || (o.Format == "auto" && FormatOf(path) == "jsonl")) && first != '[' {
+		return readJSONL(br, path, o, emit)
+	}
 	dec := json.NewDecoder(br)
 	dec.UseNumber()
 	array := false
-	if first, err := peekNonSpace(br); err == nil && first == '[' {
+	if first == '[' {
 		if _, err := dec.Token(); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -222,24 +233,81 @@ func readJSON(r io.Reader, path string, o ReadOptions, emit Emit) error {
 		if err == io.EOF && !array {
 			return nil
 		}
-		if err != nil {
+		if err != nil { // the decoder cannot resynchronise after a syntax error
 			return fmt.Errorf("%s: record %d: %w", path, n+1, err)
 		}
-		text, ok := jsonText(rec[o.TextField])
-		if !ok {
-			return fmt.Errorf("%s: record %d: field %q is missing or not text", path, n+1, o.TextField)
-		}
-		d := &Doc{ID: idAt(path, n), Source: path, Text: text}
-		if id, ok := jsonScalar(rec[o.IDField]); ok {
-			d.ID = id
-		}
-		if u, ok := rec[o.URLField].(string); ok {
-			d.URL = u
+		d, err := jsonDoc(rec, path, n, o)
+		if err != nil {
+			if o.skip(err) {
+				continue
+			}
+			return err
 		}
 		if err := emit(d); err != nil {
 			return err
 		}
 	}
+}
+
+func readJSONL(br *bufio.Reader, path string, o ReadOptions, emit Emit) error {
+	n := 0
+	for lineNo := 1; ; lineNo++ {
+		line, err := br.ReadBytes('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			var rec map[string]any
+			dec := json.NewDecoder(bytes.NewReader(line))
+			dec.UseNumber()
+			var d *Doc
+			derr := dec.Decode(&rec)
+			if derr == nil {
+				d, derr = jsonDoc(rec, path, n, o)
+			} else {
+				derr = fmt.Errorf("%s: line %d: %w", path, lineNo, derr)
+			}
+			switch {
+			case derr == nil:
+				if err := emit(d); err != nil {
+					return err
+				}
+			case !o.skip(derr):
+				return derr
+			}
+			n++
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("%s: line %d: %w", path, lineNo, err)
+		}
+	}
+}
+
+// jsonDoc makes the n-th record of path a document.
+func jsonDoc(rec map[string]any, path string, n int, o ReadOptions) (*Doc, error) {
+	text, ok := jsonText(rec[o.TextField])
+	if !ok {
+		return nil, fmt.Errorf("%s: record %d: field %q is missing or not text", path, n+1, o.TextField)
+	}
+	d := &Doc{ID: idAt(path, n), Source: path, Text: text}
+	if id, ok := jsonScalar(rec[o.IDField]); ok {
+		d.ID = id
+	}
+	if u, ok := rec[o.URLField].(string); ok {
+		d.URL = u
+	}
+	return d, nil
+}
+
+// skip reports whether a bad record is to be skipped, telling OnSkip.
+func (o ReadOptions) skip(err error) bool {
+	if !o.SkipBadRecords {
+		return false
+	}
+	if o.OnSkip != nil {
+		o.OnSkip(err)
+	}
+	return true
 }
 
 func peekNonSpace(br *bufio.Reader) (byte, error) {

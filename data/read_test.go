@@ -91,7 +91,7 @@ func TestReadJSONForms(t *testing.T) {
 		t.Fatalf("missing field: err %v", err)
 	}
 	trunc := writeTemp(t, "t.jsonl", []byte("{\"text\":\"ok\"}\n{\"text\":\"unterminated\n"))
-	if err := ReadFile(trunc, ReadOptions{}, func(*Doc) error { return nil }); err == nil || !strings.Contains(err.Error(), "record 2") {
+	if err := ReadFile(trunc, ReadOptions{}, func(*Doc) error { return nil }); err == nil || !strings.Contains(err.Error(), "line 2") {
 		t.Fatalf("truncated record: err %v", err)
 	}
 }
@@ -215,5 +215,25 @@ func TestWARCEncodings(t *testing.T) {
 	d = collect(t, writeTemp(t, "p.html", []byte(page)), ReadOptions{})
 	if len(d) != 1 || d[0].Text != "中文网页\n" {
 		t.Fatalf("gbk html file: %q", texts(d))
+	}
+}
+
+func TestReadSkipBadRecords(t *testing.T) {
+	p := writeTemp(t, "mixed.jsonl", []byte("{\"text\":\"one\"}\n{broken\n\n{\"body\":\"no text\"}\n{\"text\":\"two\"}\n"))
+	if err := ReadFile(p, ReadOptions{}, func(*Doc) error { return nil }); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("without skipping: %v", err)
+	}
+	var skipped []string
+	d := collect(t, p, ReadOptions{SkipBadRecords: true, OnSkip: func(err error) { skipped = append(skipped, err.Error()) }})
+	if len(d) != 2 || d[0].Text != "one" || d[1].Text != "two" || d[1].ID != p+"#3" {
+		t.Fatalf("kept %q ids %v", texts(d), ids(d))
+	}
+	if len(skipped) != 2 || !strings.Contains(skipped[0], "line 2") || !strings.Contains(skipped[1], "record 3") {
+		t.Fatalf("skipped %q", skipped)
+	}
+	bad := warcResponse("not an HTTP response at all") + warcResponse("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nfine")
+	d = collect(t, writeTemp(t, "b.warc", []byte(bad)), ReadOptions{SkipBadRecords: true})
+	if len(d) != 1 || d[0].Text != "fine" {
+		t.Fatalf("warc skip: %q", texts(d))
 	}
 }

@@ -23,7 +23,10 @@ type Report struct {
 	Seconds  float64       `json:"seconds"`
 	DocsPS   float64       `json:"docs_per_second"`
 	MBPS     float64       `json:"mb_per_second"`
-	Stages   []StageReport `json:"stages"`
+	// Records skipped by read.skip_bad_records, with the first few errors.
+	SkippedRecords int64         `json:"skipped_records"`
+	SkipExamples   []string      `json:"skip_examples,omitempty"`
+	Stages         []StageReport `json:"stages"`
 }
 
 // StageReport is one stage's tally.
@@ -76,8 +79,12 @@ func (r *Report) WriteJSON(path string) error {
 func (r *Report) WriteSummary(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "read %d documents (%s) in %.2fs: %.0f docs/s, %.2f MB/s\n", r.DocsIn, human(r.BytesIn), r.Seconds, r.DocsPS, r.MBPS)
-	fmt.Fprintf(&b, "kept %d documents (%s), %.1f%% of documents, %.1f%% of bytes\n\n", r.DocsOut, human(r.BytesOut),
+	fmt.Fprintf(&b, "kept %d documents (%s), %.1f%% of documents, %.1f%% of bytes\n", r.DocsOut, human(r.BytesOut),
 		pct(r.DocsOut, r.DocsIn), pct(r.BytesOut, r.BytesIn))
+	if r.SkippedRecords > 0 {
+		fmt.Fprintf(&b, "skipped %d bad records, e.g. %s\n", r.SkippedRecords, r.SkipExamples[0])
+	}
+	b.WriteByte('\n')
 	fmt.Fprintf(&b, "%-14s %10s %10s %10s %10s\n", "stage", "docs in", "docs out", "bytes in", "bytes out")
 	for _, s := range r.Stages {
 		fmt.Fprintf(&b, "%-14s %10d %10d %10s %10s\n", s.Name, s.DocsIn, s.DocsOut, human(s.BytesIn), human(s.BytesOut))

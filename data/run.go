@@ -51,6 +51,14 @@ func RunConfig(ctx context.Context, c Config, enc Encoder, progress func(Progres
 		}
 		p.Rejected = rw.WriteRejected
 	}
+	var skipped int64
+	var skipExamples []string
+	c.Read.OnSkip = func(err error) { // called from the one reading goroutine
+		skipped++
+		if len(skipExamples) < 10 {
+			skipExamples = append(skipExamples, err.Error())
+		}
+	}
 	rep, err := p.Run(ctx, FileSource(files, c.Read), sink)
 	for _, w := range []*DocWriter{dw, rw} {
 		if w == nil {
@@ -65,6 +73,7 @@ func RunConfig(ctx context.Context, c Config, enc Encoder, progress func(Progres
 	if err != nil {
 		return nil, err
 	}
+	rep.SkippedRecords, rep.SkipExamples = skipped, skipExamples
 	if err := rep.WriteJSON(filepath.Join(c.Output, "report.json")); err != nil {
 		return nil, err
 	}

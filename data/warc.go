@@ -42,7 +42,11 @@ func readWARC(r io.Reader, path string, o ReadOptions, emit Emit) error {
 		}
 		text, ok, err := warcText(rec, o)
 		if err != nil {
-			return fmt.Errorf("%s: WARC record %d (%s): %w", path, n, rec.id, err)
+			err = fmt.Errorf("%s: WARC record %d (%s): %w", path, n, rec.id, err)
+			if o.skip(err) {
+				continue
+			}
+			return err
 		}
 		if !ok {
 			continue
