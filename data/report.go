@@ -16,13 +16,13 @@ import (
 
 // Report describes one pipeline run; it is written as report.json.
 type Report struct {
-	DocsIn   int64         `json:"docs_in"`
-	BytesIn  int64         `json:"bytes_in"`
-	DocsOut  int64         `json:"docs_out"`
-	BytesOut int64         `json:"bytes_out"`
-	Seconds  float64       `json:"seconds"`
-	DocsPS   float64       `json:"docs_per_second"`
-	MBPS     float64       `json:"mb_per_second"`
+	DocsIn   int64   `json:"docs_in"`
+	BytesIn  int64   `json:"bytes_in"`
+	DocsOut  int64   `json:"docs_out"`
+	BytesOut int64   `json:"bytes_out"`
+	Seconds  float64 `json:"seconds"`
+	DocsPS   float64 `json:"docs_per_second"`
+	MBPS     float64 `json:"mb_per_second"`
 	// Records skipped by read.skip_bad_records, with the first few errors.
 	SkippedRecords int64         `json:"skipped_records"`
 	SkipExamples   []string      `json:"skip_examples,omitempty"`
