@@ -76,7 +76,9 @@ func vocabModel(t *testing.T, v *tokenizer.Vocab, out tensor.DType) string {
 	return path
 }
 
-func f32At(b []byte, i int64) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])) }
+func f32At(b []byte, i int64) float32 {
+	return math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+}
 
 func TestModelResizeVocab(t *testing.T) {
 	if !tensor.Q8_0.CanQuantize() || !tensor.F32.CanQuantize() {
