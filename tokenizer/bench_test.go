@@ -5,6 +5,7 @@ package tokenizer
 
 import (
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/gptgo/gptgo/internal/testkit"
@@ -28,6 +29,27 @@ func benchEncode(b *testing.B, tok *Tokenizer) {
 		b.ReportMetric(float64(len(s))*float64(b.N)/1e6/cpu, "MB/cpu-s")
 	}
 	b.ReportMetric(float64(n), "tokens")
+}
+
+// BenchmarkEncodeGPT2Lines encodes the same file one line per call, as a
+// data pipeline or a chat server sees text: no per-call word cache helps here.
+func BenchmarkEncodeGPT2Lines(b *testing.B) {
+	tok := openVocab(b, testkit.Shared(b, "reference", "tokenizer", "ggml-vocab-gpt-2.gguf"))
+	text, err := os.ReadFile(testkit.Shared(b, "data", "1-pretrain-en", "war-and-peace.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(text), "\n")
+	b.SetBytes(int64(len(text)))
+	cpu0 := processCPU()
+	for b.Loop() {
+		for _, l := range lines {
+			tok.Encode(l, EncodeOptions{})
+		}
+	}
+	if cpu := processCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(len(text))*float64(b.N)/1e6/cpu, "MB/cpu-s")
+	}
 }
 
 func BenchmarkEncodeGPT2(b *testing.B) {

@@ -136,6 +136,18 @@ type bpeScratch struct {
 	ends2 []int
 }
 
+// release prepares s for the next call: the word cache refers to the text
+// just encoded, and buffers grown by a huge text are not worth keeping.
+func (s *bpeScratch) release() {
+	s.cache = nil
+	if cap(s.runes) > 1<<20 {
+		s.runes, s.flags, s.ends, s.ends2 = nil, nil, nil, nil
+	}
+	if cap(s.syms) > 1<<16 {
+		s.syms, s.rules, s.queue = nil, nil, nil
+	}
+}
+
 // heapThreshold is the word length (in bytes) above which merges go through
 // a priority queue; shorter words rescan their few pairs, which is faster.
 const heapThreshold = 24

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // Kind is the tokenization algorithm (tokenizer.ggml.model).
@@ -80,7 +81,8 @@ type Tokenizer struct {
 	// BPE
 	bpe     *bpeModel
 	pre     []stage
-	preName string // the pre-tokenizer as named by the vocabulary
+	preName string    // the pre-tokenizer as named by the vocabulary
+	scratch sync.Pool // *bpeScratch buffers reused across Encode calls
 
 	// WPM
 	maxTokenLen int
@@ -292,14 +294,19 @@ func (t *Tokenizer) Encode(text string, opt EncodeOptions) []int32 {
 		if opt.AddSpecial && t.AddBOS() {
 			out = append(out, t.bos)
 		}
-		var s bpeScratch
+		s, _ := t.scratch.Get().(*bpeScratch)
+		if s == nil {
+			s = new(bpeScratch)
+		}
 		for _, f := range frags {
 			if f.token >= 0 {
 				out = append(out, f.token)
 				continue
 			}
-			out = t.encodeBPE(f.text, &s, out)
+			out = t.encodeBPE(f.text, s, out)
 		}
+		s.release()
+		t.scratch.Put(s)
 		if opt.AddSpecial && t.AddEOS() {
 			out = append(out, t.eos)
 		}
