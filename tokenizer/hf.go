@@ -185,6 +185,19 @@ func hfSpecials(s *spec, post json.RawMessage) {
 		} `json:"single"`
 	}
 	_ = json.Unmarshal(post, &tp) // absent or another processor: fall through to the defaults
+	if tp.Type == "Sequence" {
+		// LLaMA-3 wraps its template in a sequence after ByteLevel.
+		var seq struct {
+			Processors []json.RawMessage `json:"processors"`
+		}
+		_ = json.Unmarshal(post, &seq)
+		for _, p := range seq.Processors {
+			if strings.Contains(string(p), `"TemplateProcessing"`) {
+				_ = json.Unmarshal(p, &tp)
+				break
+			}
+		}
+	}
 	if tp.Type == "TemplateProcessing" && len(tp.Single) > 0 {
 		if sp := tp.Single[0].Special; sp != nil {
 			if id, ok := indexOf(s.tokens, sp.ID); ok {

@@ -209,6 +209,15 @@ func TestHFJSONStripAndConcurrency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if tok.AddBOS() {
+		t.Fatal("no post-processor, yet BOS is added")
+	}
+	// LLaMA-3 style: the template sits inside a Sequence post-processor.
+	seq := strings.Replace(js, `"pre_tokenizer"`, `"post_processor":{"type":"Sequence","processors":[{"type":"ByteLevel"},
+	{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"<mask>"}},{"Sequence":{"id":"A"}}]}]},"pre_tokenizer"`, 1)
+	if tb, err := FromHFJSON(strings.NewReader(seq)); err != nil || !tb.AddBOS() || tb.BOS() != 256 {
+		t.Fatalf("Sequence post-processor: err %v, BOS %v", err, tb)
+	}
 	got := tok.Encode("a  <mask>  b", EncodeOptions{ParseSpecial: true})
 	if want := []int32{'a', 256, 'b'}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %v want %v", got, want)
