@@ -23,13 +23,21 @@ type MinHashOptions struct {
 	Verify      bool   `json:"verify"`
 	Seed        uint64 `json:"seed"`
 	MaxClusters int    `json:"max_clusters_reported"`
+	// Index is "exact" (band tables and signatures in memory: about
+	// bands×16 + permutations×4 bytes per kept document, clusters reported)
+	// or "bloom" (one fixed-size Bloom filter of (band, bucket) keys sized
+	// for Capacity documents at FP per key: memory never grows, no
+	// verification, clusters only counted).
+	Index    string  `json:"index"`
+	Capacity int64   `json:"capacity"`
+	FP       float64 `json:"false_positive_rate"`
 }
 
 // DefaultMinHashOptions: 5-word shingles, 128 permutations as 16 bands × 8
 // rows: the S-curve's midpoint (1/b)^(1/r) ≈ 0.71, under the 0.8 threshold.
 func DefaultMinHashOptions() MinHashOptions {
 	return MinHashOptions{Shingle: 5, Permutations: 128, Bands: 16, Rows: 8, Threshold: 0.8, Verify: true,
-		Seed: 1, MaxClusters: 1000}
+		Seed: 1, MaxClusters: 1000, Index: "exact", Capacity: 1_000_000, FP: 1e-5}
 }
 
 func (o MinHashOptions) validate() error {
@@ -41,6 +49,9 @@ func (o MinHashOptions) validate() error {
 	}
 	if o.Threshold < 0 || o.Threshold > 1 {
 		return fmt.Errorf("data: minhash threshold %g outside [0, 1]", o.Threshold)
+	}
+	if o.Index != "" && o.Index != "exact" && o.Index != "bloom" {
+		return fmt.Errorf("data: minhash index %q: want exact or bloom", o.Index)
 	}
 	return nil
 }
@@ -243,6 +254,9 @@ func MinHashStage(o MinHashOptions) (Stage, error) {
 	if err != nil {
 		return Stage{}, err
 	}
+	if o.Index == "bloom" {
+		return bloomMinHashStage(mh, o)
+	}
 	lsh, _ := NewLSH(o)
 	return Stage{
 		Name: "minhash",
@@ -260,6 +274,45 @@ func MinHashStage(o MinHashOptions) (Stage, error) {
 				cl = cl[:o.MaxClusters]
 			}
 			r.Clusters = cl
+			return nil
+		},
+	}, nil
+}
+
+// bloomMinHashStage keeps the LSH buckets as bits of one Bloom filter: a
+// document whose band lands in a set bucket is a duplicate (no signature to
+// verify against), otherwise its buckets are set. Memory is fixed.
+func bloomMinHashStage(mh *MinHasher, o MinHashOptions) (Stage, error) {
+	bloom, err := NewBloom(o.Capacity*int64(o.Bands), o.FP)
+	if err != nil {
+		return Stage{}, err
+	}
+	l := &LSH{o: o}
+	var dropped int64
+	return Stage{
+		Name: "minhash",
+		Map:  func(d *Doc) { d.put("minhash", mh.Signature(d.Text)) },
+		Seq: func(d *Doc) {
+			sig, _ := d.take("minhash").([]uint32)
+			if sig == nil {
+				return
+			}
+			keys := make([]uint64, o.Bands)
+			for b := range keys {
+				keys[b] = l.bandKey(sig, b)
+				if bloom.Test(keys[b]) {
+					d.Drop = "near_duplicate"
+					dropped++
+					return
+				}
+			}
+			for _, k := range keys {
+				bloom.TestAndAdd(k)
+			}
+		},
+		Finish: func(r *StageReport) error {
+			r.Counts = map[string]int64{"near_duplicates": dropped, "bloom_bytes": bloom.Bytes(),
+				"bloom_fp_rate_ppm": int64(bloom.FalsePositiveRate() * 1e6)}
 			return nil
 		},
 	}, nil

@@ -96,3 +96,30 @@ func TestMinHashChinese(t *testing.T) {
 		t.Fatalf("kept %s, want a,c (b differs from a by two characters)", got)
 	}
 }
+
+// TestMinHashBloomIndex: the fixed-memory index finds the same MIT-licence
+// duplicate and keeps the PyTorch licence.
+func TestMinHashBloomIndex(t *testing.T) {
+	dir := testkit.Shared(t, "data", "9-cleaning", "cs336_a4_fixtures", "documents_with_fuzzy_duplicates")
+	var docs []*Doc
+	for _, name := range []string{"pytorch_license.txt", "rails_mit_license.txt", "react_mit_license.txt"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, &Doc{ID: name, Text: string(b)})
+	}
+	o := DefaultMinHashOptions()
+	o.Index, o.Capacity = "bloom", 1000
+	out, rep := runStages(t, docs, func() ([]Stage, error) {
+		s, err := MinHashStage(o)
+		return []Stage{s}, err
+	})
+	if got := strings.Join(ids(out), ","); got != "pytorch_license.txt,rails_mit_license.txt" || rep.Stages[0].Counts["near_duplicates"] != 1 {
+		t.Fatalf("kept %s, counts %v", got, rep.Stages[0].Counts)
+	}
+	o.Index = "disk"
+	if _, err := MinHashStage(o); err == nil {
+		t.Fatal("unknown index accepted")
+	}
+}
