@@ -149,6 +149,9 @@ func runChat(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if r.Dropped > 0 {
+			fmt.Fprintf(e.stderr, "warning: the conversation did not fit the context of %d; dropped its %d oldest tokens after the first\n", in.st.Ctx(), r.Dropped)
+		}
 		if r.Stop == generate.StopCancelled {
 			fmt.Fprint(e.stdout, " [stopped]")
 		}
