@@ -52,13 +52,22 @@ func (t *Template) probe() caps {
 	c.system = try([]Message{{Role: "system", Content: "<System Needle 7f3a>"}, user}, nil, "<System Needle 7f3a>")
 	c.tools = try([]Message{user}, []json.RawMessage{json.RawMessage(
 		`{"type": "function", "function": {"name": "probe_tool_fn", "description": "Probe.", "parameters": {"type": "object", "properties": {"arg": {"type": "string"}}, "required": ["arg"]}}}`)}, "probe_tool_fn")
-	// The arguments must come out as JSON or a Python dict, not escaped twice.
+	// A template shows tool calls if the function name or argument comes out. Arguments
+	// go in as JSON text when that renders as JSON or a Python dict (not
+	// escaped twice), else as a mapping when only that shows the argument
+	// (MiniMax renders each key of a mapping as a parameter).
 	asText := rawCaps
 	asText.stringArgs = true
-	strOK := tryCaps(asText, []Message{user, call}, nil, `"probe_arg":`, `'probe_arg':`)
-	objOK := try([]Message{user, call}, nil, `"probe_arg":`, `'probe_arg':`)
-	c.toolCalls = strOK || objOK
-	c.stringArgs = strOK
+	turn := []Message{user, call}
+	c.toolCalls = try(turn, nil, "probe_tool_fn", "probe_arg") || tryCaps(asText, turn, nil, "probe_tool_fn", "probe_arg")
+	switch {
+	case tryCaps(asText, turn, nil, `"probe_arg":`, `'probe_arg':`):
+		c.stringArgs = true
+	case try(turn, nil, "probe_arg"):
+		c.stringArgs = false
+	default:
+		c.stringArgs = tryCaps(asText, turn, nil, "probe_arg")
+	}
 	withArgs := rawCaps
 	withArgs.stringArgs = c.stringArgs
 	c.toolResponses = tryCaps(withArgs, []Message{user, call, {Role: "tool", Name: "probe_tool_fn", ToolCallID: "call_1___", Content: "<Tool Needle 9c1e>"}}, nil, "<Tool Needle 9c1e>")

@@ -24,6 +24,9 @@ func TestCapabilities(t *testing.T) {
 		// Has no tool syntax; its tool-call branch needs string arguments
 		// and is taken only for assistant turns with null content.
 		"deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja": {system: true, toolResponses: true, toolCalls: true, stringArgs: true},
+		// Renders each key of a mapping argument as a <parameter>; JSON text
+		// would lose them.
+		"unsloth-MiniMax-M2.jinja": {system: true, tools: true, toolCalls: true, toolResponses: true},
 		// Only user/assistant/system; tool turns and tools are dropped.
 		"microsoft-Phi-3.5-mini-instruct.jinja": {system: true},
 	}
