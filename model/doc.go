@@ -10,10 +10,14 @@
 // Data flows from a gguf.File (or any Source of tensors) into a Model, which
 // is shared and read-only; each State pushes tokens through it, Batch at a
 // time, appending their keys and values to its cache. The arithmetic follows
-// llama.cpp's CPU backend closely (F16 KV cache by default, queries and
-// attention weights rounded to half precision before meeting it, ggml's
-// RoPE angles and half-precision GELU) so that logits agree with llama.cpp's
-// to a few thousandths on float files.
+// llama.cpp's CPU backend (F16 KV cache, queries and attention weights
+// rounded to half precision before meeting it, attention sums in its
+// kernels' order, ggml's RoPE angles, expf and half-precision GELU) so that
+// logits agree with llama.cpp's to a few thousandths on float files and,
+// where the weight dot products also match, to the bit on quantized ones.
+//
+// Options' zero KVType is F32 (GGML's type 0); DefaultOptions gives
+// llama.cpp's F16 cache, which the CLI uses and the reference tests check.
 //
 // Sampling and the generation loop live in package generate.
 package model
