@@ -44,7 +44,7 @@ func ForEachText(path, field string, specials []string, fn func(text string) err
 	case ".jsonl", ".ndjson", ".json":
 		err = forEachJSON(f, field, fn)
 	default:
-		err = forEachChunk(f, specials, fn)
+		err = forEachChunk(f, specials, textBlock, maxCarry, fn)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
@@ -52,12 +52,13 @@ func ForEachText(path, field string, specials []string, fn func(text string) err
 	return nil
 }
 
-// forEachChunk cuts a text stream into pieces at safe points.
-func forEachChunk(r io.Reader, specials []string, fn func(string) error) error {
-	buf := make([]byte, 0, textBlock)
+// forEachChunk cuts a text stream into pieces at safe points, reading
+// block bytes at a time and cutting anyway past carry bytes.
+func forEachChunk(r io.Reader, specials []string, block, carry int, fn func(string) error) error {
+	buf := make([]byte, 0, block)
 	for {
-		if cap(buf)-len(buf) < textBlock/2 {
-			nb := make([]byte, len(buf), len(buf)+textBlock)
+		if cap(buf)-len(buf) < block/2 {
+			nb := make([]byte, len(buf), len(buf)+block)
 			copy(nb, buf)
 			buf = nb
 		}
@@ -76,7 +77,7 @@ func forEachChunk(r io.Reader, specials []string, fn func(string) error) error {
 		text := string(buf)
 		cut := safeCut(text, specials)
 		if cut <= 0 {
-			if len(buf) < maxCarry {
+			if len(buf) < carry {
 				continue // read more before cutting
 			}
 			cut = len(text)
@@ -85,7 +86,7 @@ func forEachChunk(r io.Reader, specials []string, fn func(string) error) error {
 			return err
 		}
 		// Keep the tail in a fresh buffer: text, handed to fn, must not change.
-		rest := make([]byte, len(buf)-cut, max(textBlock, len(buf)-cut+textBlock))
+		rest := make([]byte, len(buf)-cut, max(block, len(buf)-cut+block))
 		copy(rest, buf[cut:])
 		buf = rest
 	}

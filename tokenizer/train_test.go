@@ -176,18 +176,32 @@ func TestSafeCut(t *testing.T) {
 func TestForEachTextChunksAndJSON(t *testing.T) {
 	dir := t.TempDir()
 	var b strings.Builder
-	for i := 0; b.Len() < 3*textBlock; i++ {
+	for b.Len() < 100000 {
 		b.WriteString("some words on a line\nand more<|endoftext|>x\n")
 	}
-	p := filepath.Join(dir, "big.txt")
-	os.WriteFile(p, []byte(b.String()), 0o644)
 	var got strings.Builder
 	n := 0
-	if err := ForEachText(p, "", []string{"<|endoftext|>"}, func(s string) error { got.WriteString(s); n++; return nil }); err != nil {
-		t.Fatal(err)
+	err := forEachChunk(strings.NewReader(b.String()), []string{"<|endoftext|>"}, 4096, 1<<20, func(s string) error {
+		got.WriteString(s)
+		n++
+		return nil
+	})
+	if err != nil || got.String() != b.String() || n < 20 {
+		t.Fatalf("chunks do not add up (%d chunks, %v)", n, err)
 	}
-	if got.String() != b.String() || n < 2 {
-		t.Fatalf("chunks do not add up (%d chunks)", n)
+	// No safe cut at all: the buffer grows to the carry limit, then cuts.
+	one := strings.Repeat("x ", 50000)
+	n = 0
+	got.Reset()
+	forEachChunk(strings.NewReader(one), nil, 4096, 20000, func(s string) error { got.WriteString(s); n++; return nil })
+	if got.String() != one || n < 2 || n > 10 {
+		t.Fatalf("uncuttable text: %d chunks", n)
+	}
+	p := filepath.Join(dir, "small.txt")
+	os.WriteFile(p, []byte(b.String()), 0o644)
+	got.Reset()
+	if err := ForEachText(p, "", nil, func(s string) error { got.WriteString(s); return nil }); err != nil || got.String() != b.String() {
+		t.Fatalf("ForEachText: %v", err)
 	}
 	j := filepath.Join(dir, "a.json")
 	os.WriteFile(j, []byte(`[{"instruction":"翻译","input":"","output":"ok"},{"instruction":"x","output":["p","q"]}]`), 0o644)
@@ -203,7 +217,7 @@ func TestForEachTextChunksAndJSON(t *testing.T) {
 	}
 	jl := filepath.Join(dir, "b.jsonl")
 	os.WriteFile(jl, []byte("{\"text\":\"one\"}\n{\"text\":\"two\"}\n{bad\n"), 0o644)
-	err := ForEachText(jl, "text", nil, func(string) error { return nil })
+	err = ForEachText(jl, "text", nil, func(string) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "record 3") {
 		t.Fatalf("bad record: %v", err)
 	}
