@@ -44,12 +44,12 @@ func TestCheckpointResumesExactly(t *testing.T) {
 	a := newTinyLlama(t, 4, 0.1)
 	ao, _ := NewAdamW(a.params(), DefaultAdamW, pool)
 	steps(t, a, ao, pool, 0, 3)
-	a.up.NoDecay = true // a flag the checkpoint must carry
+	a.blocks[0].up.NoDecay = true // a flag the checkpoint must carry
 	want := Checkpoint{Loader: LoaderState{Shard: 1, Pos: 96, Epoch: 2, RNG: []byte{1, 2, 3}}, RNG: []byte("rng"), Meta: map[string]string{"arch": "llama"}}
 	if err := SaveCheckpoint(path, ao, want); err != nil {
 		t.Fatal(err)
 	}
-	a.up.NoDecay = false
+	a.blocks[0].up.NoDecay = false
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Fatalf("directory holds %d entries after saving, want the checkpoint alone", len(ents))
 	}
@@ -61,10 +61,10 @@ func TestCheckpointResumesExactly(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.Step != 3 || bo.Steps != 3 || bo.Config != DefaultAdamW || got.Loader.Pos != 96 || got.Loader.Epoch != 2 ||
-		string(got.Loader.RNG) != "\x01\x02\x03" || string(got.RNG) != "rng" || got.Meta["arch"] != "llama" || !b.up.NoDecay {
+		string(got.Loader.RNG) != "\x01\x02\x03" || string(got.RNG) != "rng" || got.Meta["arch"] != "llama" || !b.blocks[0].up.NoDecay {
 		t.Fatalf("loaded state %+v (steps %d, config %+v)", got, bo.Steps, bo.Config)
 	}
-	b.up.NoDecay = false
+	b.blocks[0].up.NoDecay = false
 	steps(t, b, bo, pool, 3, 6)
 	for i, p := range b.params() {
 		q := straight.params()[i]
@@ -85,7 +85,7 @@ func TestCheckpointErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	good, _ := os.ReadFile(path)
-	before := append([]float32(nil), m.wq.Data...)
+	before := append([]float32(nil), m.blocks[0].wq.Data...)
 
 	expect := func(name string, b []byte, o *AdamW, want string) {
 		t.Helper()
@@ -107,13 +107,13 @@ func TestCheckpointErrors(t *testing.T) {
 
 	// A model of another shape: every mismatching parameter is named.
 	other := newTinyLlama(t, 1, 0.1)
-	other.wq.Shape = []int{other.wq.Rows() / 2, 2 * other.C}
+	other.blocks[0].wq.Shape = []int{other.blocks[0].wq.Rows() / 2, 2 * other.C}
 	oo, _ := NewAdamW(other.params(), DefaultAdamW, nil)
 	expect("mismatch", good, oo, `"blk.0.attn_q.weight" [16 16] in the file`)
 	fewer, _ := NewAdamW(other.params()[:3], DefaultAdamW, nil)
 	expect("fewer", good, fewer, "11 parameters in the file, 3 in the model")
 
-	for i, v := range m.wq.Data {
+	for i, v := range m.blocks[0].wq.Data {
 		if v != before[i] {
 			t.Fatal("a failed load changed the model")
 		}

@@ -4,6 +4,7 @@
 package train
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -12,19 +13,30 @@ import (
 	"github.com/gptgo/gptgo/train/autograd"
 )
 
-// tinyLlama is a one-layer LLaMA-style model built from tape ops: the
-// shape of a real one (GQA, RoPE, SwiGLU, tied embeddings) at toy size.
+// tinyLlama is a LLaMA-style model built from tape ops: the shape of a
+// real one (GQA, RoPE, SwiGLU, tied embeddings) at toy size. The tests use
+// one layer; the benchmark uses the ANCHORS.md shapes.
 type tinyLlama struct {
-	V, C, H, KH, D, F              int
-	emb                            *autograd.Var // [V, C] "token_embd.weight", also the LM head (tied)
-	attnNorm, ffnNorm, outNorm     *autograd.Var // [C]
+	V, C, H, KH, D, F int
+	emb               *autograd.Var // [V, C] "token_embd.weight", also the LM head (tied)
+	blocks            []llamaBlock
+	outNorm           *autograd.Var // [C]
+}
+
+type llamaBlock struct {
+	attnNorm, ffnNorm              *autograd.Var // [C]
 	wq, wk, wv, wo, gate, up, down *autograd.Var // [H·D, C] [KH·D, C] [KH·D, C] [C, H·D] [F, C] [F, C] [C, F]
 }
 
-func newTinyLlama(t *testing.T, seed uint64, std float64) *tinyLlama {
+// newTinyLlama is the one-layer toy: V 11, C 16, 4 query heads over 2 KV heads of 4, F 24.
+func newTinyLlama(t testing.TB, seed uint64, std float64) *tinyLlama {
+	return newLlama(t, seed, std, 11, 16, 4, 2, 24, 1)
+}
+
+func newLlama(t testing.TB, seed uint64, std float64, V, C, H, KH, F, L int) *tinyLlama {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, 1))
-	m := &tinyLlama{V: 11, C: 16, H: 4, KH: 2, D: 4, F: 24}
+	m := &tinyLlama{V: V, C: C, H: H, KH: KH, D: C / H, F: F}
 	mk := func(name string, ones bool, shape ...int) *autograd.Var {
 		n := 1
 		for _, d := range shape {
@@ -40,23 +52,32 @@ func newTinyLlama(t *testing.T, seed uint64, std float64) *tinyLlama {
 		}
 		return mustParam(t, name, x, shape...)
 	}
-	C, qd, kvd := m.C, m.H*m.D, m.KH*m.D
+	qd, kvd := m.H*m.D, m.KH*m.D
 	m.emb = mk("token_embd.weight", false, m.V, C)
-	m.attnNorm = mk("blk.0.attn_norm.weight", true, C)
-	m.wq = mk("blk.0.attn_q.weight", false, qd, C)
-	m.wk = mk("blk.0.attn_k.weight", false, kvd, C)
-	m.wv = mk("blk.0.attn_v.weight", false, kvd, C)
-	m.wo = mk("blk.0.attn_output.weight", false, C, qd)
-	m.ffnNorm = mk("blk.0.ffn_norm.weight", true, C)
-	m.gate = mk("blk.0.ffn_gate.weight", false, m.F, C)
-	m.up = mk("blk.0.ffn_up.weight", false, m.F, C)
-	m.down = mk("blk.0.ffn_down.weight", false, C, m.F)
+	for l := range L {
+		p := func(s string) string { return fmt.Sprintf("blk.%d.%s.weight", l, s) }
+		m.blocks = append(m.blocks, llamaBlock{
+			attnNorm: mk(p("attn_norm"), true, C),
+			wq:       mk(p("attn_q"), false, qd, C),
+			wk:       mk(p("attn_k"), false, kvd, C),
+			wv:       mk(p("attn_v"), false, kvd, C),
+			wo:       mk(p("attn_output"), false, C, qd),
+			ffnNorm:  mk(p("ffn_norm"), true, C),
+			gate:     mk(p("ffn_gate"), false, m.F, C),
+			up:       mk(p("ffn_up"), false, m.F, C),
+			down:     mk(p("ffn_down"), false, C, m.F),
+		})
+	}
 	m.outNorm = mk("output_norm.weight", true, C)
 	return m
 }
 
 func (m *tinyLlama) params() []*autograd.Var {
-	return []*autograd.Var{m.emb, m.attnNorm, m.wq, m.wk, m.wv, m.wo, m.ffnNorm, m.gate, m.up, m.down, m.outNorm}
+	ps := []*autograd.Var{m.emb}
+	for _, b := range m.blocks {
+		ps = append(ps, b.attnNorm, b.wq, b.wk, b.wv, b.wo, b.ffnNorm, b.gate, b.up, b.down)
+	}
+	return append(ps, m.outNorm)
 }
 
 // forward returns the mean next-token loss of B sequences of T tokens.
@@ -64,14 +85,16 @@ func (m *tinyLlama) forward(tp *autograd.Tape, tokens, targets []int32, T int) *
 	const eps = 1e-5
 	rope := autograd.Rope{D: m.D, Dims: m.D, Base: 10000, FreqScale: 1}
 	x := tp.Embedding(m.emb, tokens)
-	h := tp.RMSNorm(x, m.attnNorm, eps)
-	q := tp.RoPE(tp.Linear(h, m.wq, nil), T, rope)
-	k := tp.RoPE(tp.Linear(h, m.wk, nil), T, rope)
-	v := tp.Linear(h, m.wv, nil)
-	x = tp.Add(x, tp.Linear(tp.Attention(q, k, v, T, m.H, m.KH, m.D), m.wo, nil))
-	h = tp.RMSNorm(x, m.ffnNorm, eps)
-	f := tp.SwiGLU(tp.Linear(h, m.gate, nil), tp.Linear(h, m.up, nil))
-	x = tp.Add(x, tp.Linear(f, m.down, nil))
+	for _, l := range m.blocks {
+		h := tp.RMSNorm(x, l.attnNorm, eps)
+		q := tp.RoPE(tp.Linear(h, l.wq, nil), T, rope)
+		k := tp.RoPE(tp.Linear(h, l.wk, nil), T, rope)
+		v := tp.Linear(h, l.wv, nil)
+		x = tp.Add(x, tp.Linear(tp.Attention(q, k, v, T, m.H, m.KH, m.D), l.wo, nil))
+		h = tp.RMSNorm(x, l.ffnNorm, eps)
+		f := tp.SwiGLU(tp.Linear(h, l.gate, nil), tp.Linear(h, l.up, nil))
+		x = tp.Add(x, tp.Linear(f, l.down, nil))
+	}
 	logits := tp.Linear(tp.RMSNorm(x, m.outNorm, eps), m.emb, nil)
 	return tp.CrossEntropy(logits, targets, -1)
 }

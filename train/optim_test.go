@@ -12,7 +12,7 @@ import (
 	"github.com/gptgo/gptgo/train/autograd"
 )
 
-func mustParam(t *testing.T, name string, data []float32, shape ...int) *autograd.Var {
+func mustParam(t testing.TB, name string, data []float32, shape ...int) *autograd.Var {
 	t.Helper()
 	p, err := autograd.NewParam(name, data, shape...)
 	if err != nil {

@@ -77,9 +77,9 @@ func (t *Tape) Linear(x, w, b *Var) *Var {
 // linearGradInput adds gy·w to gx: gx[n, c] += dot(gy[n, :], w[:, c]),
 // a MatMul whose "weight" is wᵀ [C, R] and whose activations are gy's rows.
 func (t *Tape) linearGradInput(gx, gy []float32, w *Var, N, R, C int) {
-	wT := t.alloc(R * C)
+	wT := t.scratch(R * C)
 	transpose(wT, w.Data, R, C)
-	tmp := t.alloc(N * C)
+	tmp := t.scratch(N * C)
 	if err := t.matmul(wT, R, C, gy, N, tmp); err != nil {
 		return
 	}
@@ -90,10 +90,10 @@ func (t *Tape) linearGradInput(gx, gy []float32, w *Var, N, R, C int) {
 // a MatMul whose "weight" is xᵀ [C, N] and whose activations are gyᵀ's
 // R rows, landing directly in gw's [R, C] layout.
 func (t *Tape) linearGradWeight(gw, gy, x []float32, N, R, C int) {
-	xT, gyT := t.alloc(C*N), t.alloc(R*N)
+	xT, gyT := t.scratch(C*N), t.scratch(R*N)
 	transpose(xT, x, N, C)
 	transpose(gyT, gy, N, R)
-	tmp := t.alloc(R * C)
+	tmp := t.scratch(R * C)
 	if err := t.matmul(xT, N, C, gyT, R, tmp); err != nil {
 		return
 	}
@@ -225,7 +225,7 @@ func (t *Tape) RoPE(x *Var, T int, r Rope) *Var {
 	if r.NEOX {
 		rotate, back = kernel.RopeNeox, kernel.RopeNeoxBackward
 	}
-	cache := t.alloc(T * r.Dims)
+	cache := t.scratch(T * r.Dims)
 	for p := range T {
 		kernel.RopeCache(cache[p*r.Dims:(p+1)*r.Dims], p, r.Dims, r.Base, r.FreqScale, nil)
 	}
@@ -242,7 +242,7 @@ func (t *Tape) RoPE(x *Var, T int, r Rope) *Var {
 		if y.Grad == nil || gx == nil {
 			return
 		}
-		tmp := t.alloc(r.D)
+		tmp := t.scratch(r.D)
 		for n := range N {
 			c := cache[(n%T)*r.Dims : (n%T+1)*r.Dims]
 			for h := 0; h < W; h += r.D {
@@ -269,7 +269,7 @@ func (t *Tape) Attention(q, k, v *Var, T, H, KH, D int) *Var {
 		return t.fail("attention q %v k %v v %v with T=%d H=%d KH=%d D=%d: shapes do not fit", q.Shape, k.Shape, v.Shape, T, H, KH, D)
 	}
 	B, qd, kvd := N/T, H*D, KH*D
-	probs := t.alloc(B * H * T * T)
+	probs := t.scratch(B * H * T * T) // AttentionForward writes every row, zeros included
 	y := t.out("attention", q.Shape, q, k, v)
 	t.pool.For(B*KH, 1, func(s, e int) {
 		for task := s; task < e; task++ {
@@ -292,7 +292,7 @@ func (t *Tape) Attention(q, k, v *Var, T, H, KH, D int) *Var {
 		if gv == nil {
 			gv = t.alloc(len(v.Data))
 		}
-		scratch := t.alloc(B * KH * T)
+		scratch := t.scratch(B * KH * T)
 		t.pool.For(B*KH, 1, func(s, e int) {
 			for task := s; task < e; task++ {
 				b, g := task/KH, task%KH

@@ -128,20 +128,37 @@ func (t *Tape) Err() error { return t.err }
 // Pool returns the tape's worker pool.
 func (t *Tape) Pool() *tensor.Pool { return t.pool }
 
-// alloc returns a zeroed buffer of n floats that stays valid until Reset.
+// alloc returns a zeroed buffer of n floats that stays valid until Reset:
+// for gradients, which are accumulated into.
 func (t *Tape) alloc(n int) []float32 {
+	b, fresh := t.take(n)
+	if !fresh {
+		clear(b)
+	}
+	return b
+}
+
+// scratch is alloc for a buffer the caller overwrites entirely (op
+// outputs, transposes): clearing it would be a wasted pass over memory.
+func (t *Tape) scratch(n int) []float32 {
+	b, _ := t.take(n)
+	return b
+}
+
+// take returns the step's next buffer, resized to n; fresh reports a new
+// allocation (already zero: clearing it again would only fault its pages in).
+func (t *Tape) take(n int) (b []float32, fresh bool) {
 	if t.next == len(t.bufs) {
 		t.bufs = append(t.bufs, nil)
 	}
-	b := t.bufs[t.next]
+	b = t.bufs[t.next]
 	if cap(b) < n {
 		b = make([]float32, n)
 		t.bufs[t.next] = b
+		fresh = true
 	}
 	t.next++
-	b = b[:n]
-	clear(b)
-	return b
+	return b[:n], fresh
 }
 
 // fail records the first error and returns the placeholder.
@@ -154,7 +171,7 @@ func (t *Tape) fail(format string, a ...any) *Var {
 
 // out makes an op's result from its inputs, allocating its data.
 func (t *Tape) out(name string, shape []int, in ...*Var) *Var {
-	v := &Var{Name: name, Shape: shape, Data: t.alloc(numel(shape))}
+	v := &Var{Name: name, Shape: shape, Data: t.scratch(numel(shape))} // every op writes all of it
 	if !t.noGrad {
 		for _, x := range in {
 			v.requires = v.requires || (x != nil && x.requires)
@@ -319,7 +336,7 @@ func (t *Tape) CrossEntropy(logits *Var, targets []int32, ignore int32) *Var {
 	y := t.out("cross_entropy", []int{1}, logits)
 	var d []float32
 	if y.requires {
-		d = t.alloc(N * V)
+		d = t.scratch(N * V) // the kernel writes every row
 	} else {
 		d = make([]float32, V) // evaluation: one row's scratch is enough
 	}
