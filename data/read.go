@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,8 +21,10 @@ import (
 // ReadOptions say how to turn files into documents. The zero value reads by
 // file extension with the defaults below.
 type ReadOptions struct {
-	// Format is "auto" (by extension: .jsonl/.json/.ndjson, .warc/.wet,
-	// .html/.htm, anything else text), "text", "jsonl", "json", "warc" or "html".
+	// Format is "auto" (by extension: .jsonl/.json/.ndjson, .csv/.tsv,
+	// .warc/.wet, .html/.htm, anything else text), "text", "jsonl", "json",
+	// "csv" (RFC 4180 with a header row; text_field and id_field name
+	// columns; .tsv splits on tabs), "warc" or "html".
 	Format string `json:"format"`
 	// TextUnit splits plain text: "file" (one document per file), "blank"
 	// (per blank-line-separated block) or "line" (one per non-empty line).
@@ -83,6 +86,8 @@ func FormatOf(path string) string {
 		return "warc"
 	case ".html", ".htm", ".xhtml":
 		return "html"
+	case ".csv", ".tsv":
+		return "csv"
 	}
 	return "text"
 }
@@ -116,6 +121,8 @@ func Read(r io.Reader, path string, o ReadOptions, emit Emit) error {
 		return readJSON(r, path, o, emit)
 	case "warc":
 		return readWARC(r, path, o, emit)
+	case "csv":
+		return readCSV(r, path, o, emit)
 	case "html":
 		b, err := io.ReadAll(r)
 		if err != nil {
@@ -127,7 +134,7 @@ func Read(r io.Reader, path string, o ReadOptions, emit Emit) error {
 		}
 		return emit(&Doc{ID: path, Source: path, Text: text})
 	}
-	return fmt.Errorf("%s: unknown format %q (want auto, text, jsonl, json, warc or html)", path, format)
+	return fmt.Errorf("%s: unknown format %q (want auto, text, jsonl, json, csv, warc or html)", path, format)
 }
 
 // Decompress returns r itself, or a gzip reader over it when r starts with the
@@ -297,6 +304,54 @@ func jsonDoc(rec map[string]any, path string, n int, o ReadOptions) (*Doc, error
 		d.URL = u
 	}
 	return d, nil
+}
+
+// readCSV reads a header row, then one document per record.
+func readCSV(r io.Reader, path string, o ReadOptions, emit Emit) error {
+	cr := csv.NewReader(r)
+	if strings.HasSuffix(strings.TrimSuffix(strings.ToLower(path), ".gz"), ".tsv") {
+		cr.Comma = '\t'
+	}
+	cr.FieldsPerRecord = -1 // checked per record below, so that a short row can be skipped
+	header, err := cr.Read()
+	if err != nil {
+		return fmt.Errorf("%s: header: %w", path, err)
+	}
+	textCol, idCol := -1, -1
+	for i, h := range header {
+		switch strings.TrimPrefix(h, "\ufeff") {
+		case o.TextField:
+			textCol = i
+		case o.IDField:
+			idCol = i
+		}
+	}
+	if textCol < 0 {
+		return fmt.Errorf("%s: no column %q in header %q", path, o.TextField, header)
+	}
+	for n := 0; ; n++ {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err == nil && len(rec) <= textCol {
+			err = fmt.Errorf("%d fields, no column %d", len(rec), textCol+1)
+		}
+		if err != nil {
+			err = fmt.Errorf("%s: record %d: %w", path, n+1, err)
+			if o.skip(err) {
+				continue
+			}
+			return err
+		}
+		d := &Doc{ID: idAt(path, n), Source: path, Text: rec[textCol]}
+		if idCol >= 0 && idCol < len(rec) && rec[idCol] != "" {
+			d.ID = rec[idCol]
+		}
+		if err := emit(d); err != nil {
+			return err
+		}
+	}
 }
 
 // skip reports whether a bad record is to be skipped, telling OnSkip.

@@ -237,3 +237,31 @@ func TestReadSkipBadRecords(t *testing.T) {
 		t.Fatalf("warc skip: %q", texts(d))
 	}
 }
+
+func TestReadCSV(t *testing.T) {
+	p := writeTemp(t, "r.csv", []byte("label,review\n1,\"好吃, 送餐快\"\n0,\"太慢了\n下次不点\"\n1\n"))
+	o := ReadOptions{TextField: "review", IDField: "label"}
+	if err := ReadFile(p, o, func(*Doc) error { return nil }); err == nil || !strings.Contains(err.Error(), "record 3") {
+		t.Fatalf("short row: %v", err)
+	}
+	o.SkipBadRecords = true
+	d := collect(t, p, o)
+	if len(d) != 2 || d[0].Text != "好吃, 送餐快" || d[1].Text != "太慢了\n下次不点" || d[0].ID != "1" {
+		t.Fatalf("csv: %+v", d)
+	}
+	if err := ReadFile(p, ReadOptions{TextField: "body"}, func(*Doc) error { return nil }); err == nil || !strings.Contains(err.Error(), "no column") {
+		t.Fatalf("missing column: %v", err)
+	}
+	tsv := writeTemp(t, "r.tsv", []byte("text\tid\nhello world\tx1\n"))
+	if d := collect(t, tsv, ReadOptions{}); len(d) != 1 || d[0].Text != "hello world" || d[0].ID != "x1" {
+		t.Fatalf("tsv: %+v", d)
+	}
+}
+
+// TestReadWaimaiCSV reads the Chinese review corpus: 11,987 rows.
+func TestReadWaimaiCSV(t *testing.T) {
+	d := collect(t, testkit.Shared(t, "data", "9-cleaning", "waimai_10k.csv"), ReadOptions{TextField: "review"})
+	if len(d) != 11987 || d[0].Text == "" {
+		t.Fatalf("%d reviews", len(d))
+	}
+}
