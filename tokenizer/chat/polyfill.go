@@ -52,22 +52,27 @@ func (t *Template) probe() caps {
 	c.system = try([]Message{{Role: "system", Content: "<System Needle 7f3a>"}, user}, nil, "<System Needle 7f3a>")
 	c.tools = try([]Message{user}, []json.RawMessage{json.RawMessage(
 		`{"type": "function", "function": {"name": "probe_tool_fn", "description": "Probe.", "parameters": {"type": "object", "properties": {"arg": {"type": "string"}}, "required": ["arg"]}}}`)}, "probe_tool_fn")
-	// A template shows tool calls if the function name or argument comes out. Arguments
-	// go in as JSON text when that renders as JSON or a Python dict (not
-	// escaped twice), else as a mapping when only that shows the argument
-	// (MiniMax renders each key of a mapping as a parameter).
+	// A template shows tool calls if the function name or argument comes out.
+	// Arguments go in as a mapping when the template lays the mapping out
+	// itself (tojson in Qwen and Llama 3.1, one parameter per key in MiniMax
+	// and Gemma 4); as JSON text when it only shows a mapping as a Python
+	// repr or fails on it but prints text intact (Hermes, DeepSeek R1,
+	// Functionary concatenate strings).
 	asText := rawCaps
 	asText.stringArgs = true
 	turn := []Message{user, call}
-	c.toolCalls = try(turn, nil, "probe_tool_fn", "probe_arg") || tryCaps(asText, turn, nil, "probe_tool_fn", "probe_arg")
-	switch {
-	case tryCaps(asText, turn, nil, `"probe_arg":`, `'probe_arg':`):
-		c.stringArgs = true
-	case try(turn, nil, "probe_arg"):
-		c.stringArgs = false
-	default:
-		c.stringArgs = tryCaps(asText, turn, nil, "probe_arg")
+	render := func(c caps) string {
+		out, err := t.render(turn, Options{Now: time.Unix(0, 0).UTC()}, c)
+		if err != nil {
+			return ""
+		}
+		return out
 	}
+	objOut, strOut := render(rawCaps), render(asText)
+	c.toolCalls = strings.Contains(objOut+strOut, "probe_tool_fn") || strings.Contains(objOut+strOut, "probe_arg")
+	objLaidOut := strings.Contains(objOut, "probe_arg") && !strings.Contains(objOut, "'probe_arg':")
+	strIntact := strings.Contains(strOut, `"probe_arg":`)
+	c.stringArgs = !objLaidOut && (strIntact || !strings.Contains(objOut, "probe_arg") && strings.Contains(strOut, "probe_arg"))
 	withArgs := rawCaps
 	withArgs.stringArgs = c.stringArgs
 	c.toolResponses = tryCaps(withArgs, []Message{user, call, {Role: "tool", Name: "probe_tool_fn", ToolCallID: "call_1___", Content: "<Tool Needle 9c1e>"}}, nil, "<Tool Needle 9c1e>")

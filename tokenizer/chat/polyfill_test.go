@@ -17,8 +17,11 @@ func TestCapabilities(t *testing.T) {
 		// Renders tools, calls (with tojson on mappings) and results.
 		"Qwen-Qwen2.5-7B-Instruct.jinja":         {system: true, tools: true, toolCalls: true, toolResponses: true},
 		"meta-llama-Llama-3.1-8B-Instruct.jinja": {system: true, tools: true, toolCalls: true, toolResponses: true},
-		// Prints arguments as they come: JSON text works, so it is preferred.
-		"NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja": {system: true, tools: true, toolCalls: true, toolResponses: true, stringArgs: true},
+		// Prints text as it is and mappings with tojson: the same output.
+		"NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja": {system: true, tools: true, toolCalls: true, toolResponses: true},
+		// Writes a mapping as key:value pairs of its own syntax; given text it
+		// would paste JSON into that syntax.
+		"gemma4.jinja": {system: true, tools: true, toolCalls: true, toolResponses: true},
 		// Raises on system turns and on anything but user/assistant.
 		"google-gemma-2-2b-it.jinja": {},
 		// Has no tool syntax; its tool-call branch needs string arguments
