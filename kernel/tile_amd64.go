@@ -5,8 +5,8 @@
 
 package kernel
 
-// Tiles reports whether the TileF32/TileF16/TileBF16 kernels may be called:
-// they are assembly, for AVX2+FMA (+F16C) machines only. The plain-Go
+// Tiles reports whether the TileF32/TileF16/TileBF16/TileQ4_K kernels may be
+// called: they are assembly, for AVX2+FMA+F16C machines only. The plain-Go
 // equivalent of a tile is four calls of the matching Dot function.
 func Tiles() bool { return hasAVX2FMA && f16cOK }
 
@@ -36,6 +36,25 @@ func TileF16(n int, w, x []byte, xStride int, out []float32, outStride int) {
 func TileBF16(n int, w, x []byte, xStride int, out []float32, outStride int) {
 	w, x = w[:2*n], x[:3*xStride+4*n]
 	tile(n, w, x, xStride, out, outStride, tileBF16Asm)
+}
+
+// TileQ4_K is TileF32 for Q4_K weights against Q8_K activations (n a
+// multiple of 256, rows of 292-byte blocks xStride bytes apart):
+// out[j*outStride] = DotQ4_K(n, w, x[j*xStride:]), bit for bit.
+func TileQ4_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
+	nb := n / QKK
+	w, x = w[:nb*blockQ4KBytes], x[:3*xStride+nb*BlockQ8KBytes]
+	_ = out[3*outStride]
+	var t [4]float32
+	if nb > 0 {
+		if xStride < nb*BlockQ8KBytes {
+			panic("kernel: tile activation rows overlap")
+		}
+		tileQ4_KAsm(nb, &w[0], &x[0], xStride, &t)
+	}
+	for j, v := range t {
+		out[j*outStride] = v
+	}
 }
 
 // tile runs the assembly into a local array (which does not escape) and
@@ -79,3 +98,15 @@ func tileF16Asm(n int, w, x *byte, xStride int, out *[4]float32)
 //
 //go:noescape
 func tileBF16Asm(n int, w, x *byte, xStride int, out *[4]float32)
+
+// tileQ4_KAsm computes, with the operations of dotQ4_KAsm for each product:
+//
+//	for j := 0; j < 4; j++ {
+//		out[j] = dotQ4_KAsm(nb, w, x + j*xStride)
+//	}
+//
+// sharing between the four rows the unpacking of each super-block's scales,
+// mins and nibbles and the conversion of its d and dmin.
+//
+//go:noescape
+func tileQ4_KAsm(nb int, w, x *byte, xStride int, out *[4]float32)

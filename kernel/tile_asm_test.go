@@ -16,9 +16,10 @@ import (
 
 // Each of a tile's four products must be bit for bit the selected dot of the
 // same rows (the tile repeats the dot's order of operations), over lengths
-// 0…67 and 1001, odd row strides with NaN guards between the rows (a read
-// past a row's end poisons that product), guards around and between the
-// output slots, inputs unchanged.
+// 0…67 (elements, or super-blocks for Q4_K) and a large odd one, odd row
+// strides with 0xFF guards between the rows (a NaN for the float types; a
+// read past a row's end poisons that product), extreme codes every fifth
+// length, guards around and between the output slots, inputs unchanged.
 func TestTilesMatchDots(t *testing.T) {
 	if !kernel.Tiles() {
 		if cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C {
@@ -35,15 +36,25 @@ func TestTilesMatchDots(t *testing.T) {
 		{"f32", tensor.F32, kernel.TileF32, kernel.DotF32},
 		{"f16", tensor.F16, kernel.TileF16, kernel.DotF16},
 		{"bf16", tensor.BF16, kernel.TileBF16, kernel.DotBF16},
+		{"q4_K", tensor.Q4_K, kernel.TileQ4_K, kernel.DotQ4_K},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(2, uint64(c.wt)))
-			for _, n := range append(seq(68), 1001) {
-				xStride := 4 * (n + 1 + r.IntN(3))
-				w, wfull := asmGuarded(asmWeights(r, c.wt, n, false), r.IntN(4))
-				x := bytes.Repeat([]byte{0xFF}, 3*xStride+4*n+asmGuardBytes)
+			xt, bs := tensor.F32, 1 // activation type, elements per length step
+			if c.wt.BlockSize() > 1 {
+				xt, bs = tensor.Q8_K, c.wt.BlockSize()
+			}
+			for _, k := range append(seq(68), 129) {
+				if bs == 1 && k == 129 {
+					k = 1001
+				}
+				n := k * bs
+				rowBytes := n / xt.BlockSize() * xt.TypeSize()
+				xStride := rowBytes + 4*(1+r.IntN(3)) + r.IntN(2) // NaN guard between rows
+				w, wfull := asmGuarded(asmWeights(r, c.wt, n/c.wt.BlockSize(), k%5 == 4), r.IntN(4))
+				x := bytes.Repeat([]byte{0xFF}, 3*xStride+rowBytes+asmGuardBytes)
 				for j := 0; j < 4; j++ {
-					xb, _ := asmActivations(r, tensor.F32, n, false)
+					xb, _ := asmActivations(r, xt, n, k%5 == 4 && j == 1)
 					copy(x[j*xStride:], xb)
 				}
 				w0, x0 := append([]byte(nil), wfull...), append([]byte(nil), x...)
@@ -80,13 +91,17 @@ func BenchmarkKernelTile(b *testing.B) {
 		name string
 		wt   tensor.DType
 		tile func(int, []byte, []byte, int, []float32, int)
-	}{{"f32", tensor.F32, kernel.TileF32}, {"f16", tensor.F16, kernel.TileF16}, {"bf16", tensor.BF16, kernel.TileBF16}} {
-		w := asmWeights(r, c.wt, n, false)
-		x, _ := asmActivations(r, tensor.F32, 4*n, false)
+	}{{"f32", tensor.F32, kernel.TileF32}, {"f16", tensor.F16, kernel.TileF16}, {"bf16", tensor.BF16, kernel.TileBF16}, {"q4_K", tensor.Q4_K, kernel.TileQ4_K}} {
+		xt := tensor.F32
+		if c.wt.BlockSize() > 1 {
+			xt = tensor.Q8_K
+		}
+		w := asmWeights(r, c.wt, n/c.wt.BlockSize(), false)
+		x, _ := asmActivations(r, xt, 4*n, false)
 		out := make([]float32, 4)
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(w)))
-			cpuLoop(b, func() { c.tile(n, w, x, 4*n, out, 1) })
+			cpuLoop(b, func() { c.tile(n, w, x, len(x)/4, out, 1) })
 		})
 	}
 }

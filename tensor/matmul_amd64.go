@@ -13,4 +13,5 @@ func init() {
 	tileKernels[F32] = kernel.TileF32
 	tileKernels[F16] = kernel.TileF16
 	tileKernels[BF16] = kernel.TileBF16
+	tileKernels[Q4_K] = kernel.TileQ4_K
 }
