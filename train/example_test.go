@@ -16,7 +16,7 @@ func Example() {
 	pool := tensor.NewPool(1)
 	defer pool.Close()
 	emb, _ := autograd.NewParam("token_embd.weight", []float32{0.1, -0.2, 0.3, 0.0, -0.1, 0.2}, 3, 2) // [V=3, C=2]
-	head, _ := autograd.NewParam("output.weight", []float32{0.2, 0.1, -0.1, 0.3, 0.0, -0.2}, 3, 2) // [V, C]
+	head, _ := autograd.NewParam("output.weight", []float32{0.2, 0.1, -0.1, 0.3, 0.0, -0.2}, 3, 2)    // [V, C]
 	params := []*autograd.Var{emb, head}
 	opt, _ := train.NewAdamW(params, train.DefaultAdamW, pool)
 	sched := train.Schedule{MaxLR: 0.1, MinLR: 0.01, Warmup: 2, Decay: 50}
