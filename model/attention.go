@@ -90,19 +90,33 @@ var f16Table = sync.OnceValue(func() *[1 << 16]float32 {
 // dotHalvesLanes8 is Σ w[i]·x[i] for len(x) halves w (bytes) and
 // half-representable x, summed as tinyBLAS does: lane i mod 8 accumulates,
 // then the lanes are added pairwise (l0+l4, l1+l5, …) and the four results
-// as (a+c)+(b+d). The products are exact, so plain adds equal its FMAs.
+// as (a+c)+(b+d). The products are exact, so plain adds equal its FMAs. The
+// lanes are named variables so that they live in registers.
 func dotHalvesLanes8(t *[1 << 16]float32, w []byte, x []float32) float32 {
-	var l [8]float32
+	var l0, l1, l2, l3, l4, l5, l6, l7 float32
+	n := len(x)
+	w = w[:2*n]
 	i := 0
-	for ; i+8 <= len(x); i += 8 {
-		for j := range 8 {
-			l[j] += t[binary.LittleEndian.Uint16(w[2*(i+j):])] * x[i+j]
+	for ; i+8 <= n; i += 8 {
+		wb, xb := w[2*i:2*i+16:2*i+16], x[i:i+8:i+8]
+		l0 += t[uint16(wb[0])|uint16(wb[1])<<8] * xb[0]
+		l1 += t[uint16(wb[2])|uint16(wb[3])<<8] * xb[1]
+		l2 += t[uint16(wb[4])|uint16(wb[5])<<8] * xb[2]
+		l3 += t[uint16(wb[6])|uint16(wb[7])<<8] * xb[3]
+		l4 += t[uint16(wb[8])|uint16(wb[9])<<8] * xb[4]
+		l5 += t[uint16(wb[10])|uint16(wb[11])<<8] * xb[5]
+		l6 += t[uint16(wb[12])|uint16(wb[13])<<8] * xb[6]
+		l7 += t[uint16(wb[14])|uint16(wb[15])<<8] * xb[7]
+	}
+	if i < n { // a padded row's tail: zeros beyond
+		var l [8]float32
+		for j := 0; i < n; i, j = i+1, j+1 {
+			l[j] = t[binary.LittleEndian.Uint16(w[2*i:])] * x[i]
 		}
+		l0, l1, l2, l3 = l0+l[0], l1+l[1], l2+l[2], l3+l[3]
+		l4, l5, l6, l7 = l4+l[4], l5+l[5], l6+l[6], l7+l[7]
 	}
-	for j := 0; i < len(x); i, j = i+1, j+1 { // a padded row's tail: zeros beyond
-		l[j] += t[binary.LittleEndian.Uint16(w[2*i:])] * x[i]
-	}
-	a, b, c, d := l[0]+l[4], l[1]+l[5], l[2]+l[6], l[3]+l[7]
+	a, b, c, d := l0+l4, l1+l5, l2+l6, l3+l7
 	return (a + c) + (b + d)
 }
 
