@@ -108,3 +108,33 @@ func TestJinjaSemantics(t *testing.T) {
 		}
 	}
 }
+
+// TestWhitespaceJinja2 renders 1,000 random templates that mix text and
+// whitespace with every tag kind and "-"/"+" modifier, and requires
+// Jinja2's output byte for byte (testdata/gen_whitespace.py).
+func TestWhitespaceJinja2(t *testing.T) {
+	var cases []struct {
+		Src string `json:"src"`
+		Out string `json:"out"`
+	}
+	readJSON(t, "whitespace.json", &cases)
+	if len(cases) < 1000 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	bad := 0
+	for _, c := range cases {
+		tmpl, err := New(c.Src, "", "")
+		var out string
+		if err == nil {
+			out, err = tmpl.Render(nil, Options{Extra: map[string]any{"x": "X"}})
+		}
+		if err != nil || out != c.Out {
+			if bad++; bad <= 5 {
+				t.Errorf("%q: %v\n%s", c.Src, err, firstDiff(out, c.Out))
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d differ", bad, len(cases))
+	}
+}

@@ -251,7 +251,8 @@ func (lx *lexer) afterTag(first, pos int) (int, error) {
 		j += i
 		k := j + 2
 		minus := k < len(src) && src[k] == '-'
-		if minus || (k < len(src) && src[k] == '+') {
+		plus := k < len(src) && src[k] == '+'
+		if minus || plus {
 			k++
 		}
 		rest := strings.TrimLeft(src[k:], " \t\r\n")
@@ -264,7 +265,7 @@ func (lx *lexer) afterTag(first, pos int) (int, error) {
 			}
 			lx.trimNewline = false // trim_blocks does not reach into a raw body
 			lx.text(pos, j)
-			lx.leftTrim(j, minus, !minus)
+			lx.leftTrim(j, minus, !minus && !plus)
 			if stripAfter {
 				lx.stripNext = true
 				return end + 3, nil
