@@ -124,14 +124,35 @@ func dotHalvesLanes8(t *[1 << 16]float32, w []byte, x []float32) float32 {
 // four 8-lane accumulators take consecutive groups of 8 in each step of 32,
 // then fold as (s0+s2)+(s1+s3), halves l+l₄, and (a+b)+(c+d). Rows shorter
 // than a step are padded with zeros (llama.cpp pads the KV length to 32).
+// Each accumulator is computed in its own pass so its lanes stay in
+// registers; the sums are the same.
 func dotHalvesVec(t *[1 << 16]float32, w []byte, x []float32) float32 {
-	var acc [32]float32
-	for i := range x {
-		acc[i&31] += t[binary.LittleEndian.Uint16(w[2*i:])] * x[i]
+	var s [4][8]float32
+	n := len(x)
+	w = w[:2*n]
+	full := n &^ 31
+	for g := range 4 {
+		var l0, l1, l2, l3, l4, l5, l6, l7 float32
+		for i := 8 * g; i < full; i += 32 {
+			wb, xb := w[2*i:2*i+16:2*i+16], x[i:i+8:i+8]
+			l0 += t[uint16(wb[0])|uint16(wb[1])<<8] * xb[0]
+			l1 += t[uint16(wb[2])|uint16(wb[3])<<8] * xb[1]
+			l2 += t[uint16(wb[4])|uint16(wb[5])<<8] * xb[2]
+			l3 += t[uint16(wb[6])|uint16(wb[7])<<8] * xb[3]
+			l4 += t[uint16(wb[8])|uint16(wb[9])<<8] * xb[4]
+			l5 += t[uint16(wb[10])|uint16(wb[11])<<8] * xb[5]
+			l6 += t[uint16(wb[12])|uint16(wb[13])<<8] * xb[6]
+			l7 += t[uint16(wb[14])|uint16(wb[15])<<8] * xb[7]
+		}
+		s[g] = [8]float32{l0, l1, l2, l3, l4, l5, l6, l7}
+	}
+	for i := full; i < n; i++ { // the zero-padded last step
+		j := i - full
+		s[j/8][j%8] += t[binary.LittleEndian.Uint16(w[2*i:])] * x[i]
 	}
 	var v [8]float32
 	for m := range 8 {
-		v[m] = (acc[m] + acc[16+m]) + (acc[8+m] + acc[24+m])
+		v[m] = (s[0][m] + s[2][m]) + (s[1][m] + s[3][m])
 	}
 	a, b, c, d := v[0]+v[4], v[1]+v[5], v[2]+v[6], v[3]+v[7]
 	return (a + b) + (c + d)
