@@ -5,7 +5,7 @@
 
 package kernel
 
-// Tiles reports whether the TileF32/TileF16/TileBF16/TileQ4_K kernels may be
+// Tiles reports whether the TileF32/TileF16/TileBF16/TileQ4_K/TileQ6_K kernels may be
 // called: they are assembly, for AVX2+FMA+F16C machines only. The plain-Go
 // equivalent of a tile is four calls of the matching Dot function.
 func Tiles() bool { return hasAVX2FMA && f16cOK }
@@ -42,15 +42,28 @@ func TileBF16(n int, w, x []byte, xStride int, out []float32, outStride int) {
 // multiple of 256, rows of 292-byte blocks xStride bytes apart):
 // out[j*outStride] = DotQ4_K(n, w, x[j*xStride:]), bit for bit.
 func TileQ4_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
+	tileK(n, blockQ4KBytes, w, x, xStride, out, outStride, tileQ4_KAsm)
+}
+
+// TileQ6_K is TileQ4_K for Q6_K weights:
+// out[j*outStride] = DotQ6_K(n, w, x[j*xStride:]), bit for bit.
+func TileQ6_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
+	tileK(n, blockQ6KBytes, w, x, xStride, out, outStride, tileQ6_KAsm)
+}
+
+// tileK checks the bounds of a K-quant tile, runs it into a local array and
+// scatters the four results.
+func tileK(n, blockBytes int, w, x []byte, xStride int, out []float32, outStride int,
+	asm func(nb int, w, x *byte, xStride int, out *[4]float32)) {
 	nb := n / QKK
-	w, x = w[:nb*blockQ4KBytes], x[:3*xStride+nb*BlockQ8KBytes]
+	w, x = w[:nb*blockBytes], x[:3*xStride+nb*BlockQ8KBytes]
 	_ = out[3*outStride]
 	var t [4]float32
 	if nb > 0 {
 		if xStride < nb*BlockQ8KBytes {
 			panic("kernel: tile activation rows overlap")
 		}
-		tileQ4_KAsm(nb, &w[0], &x[0], xStride, &t)
+		asm(nb, &w[0], &x[0], xStride, &t)
 	}
 	for j, v := range t {
 		out[j*outStride] = v
@@ -110,3 +123,15 @@ func tileBF16Asm(n int, w, x *byte, xStride int, out *[4]float32)
 //
 //go:noescape
 func tileQ4_KAsm(nb int, w, x *byte, xStride int, out *[4]float32)
+
+// tileQ6_KAsm computes, with the operations of dotQ6_KAsm for each product:
+//
+//	for j := 0; j < 4; j++ {
+//		out[j] = dotQ6_KAsm(nb, w, x + j*xStride)
+//	}
+//
+// building each run of 32 quants from its low and high bits once for the
+// four rows.
+//
+//go:noescape
+func tileQ6_KAsm(nb int, w, x *byte, xStride int, out *[4]float32)

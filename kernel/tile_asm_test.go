@@ -37,6 +37,7 @@ func TestTilesMatchDots(t *testing.T) {
 		{"f16", tensor.F16, kernel.TileF16, kernel.DotF16},
 		{"bf16", tensor.BF16, kernel.TileBF16, kernel.DotBF16},
 		{"q4_K", tensor.Q4_K, kernel.TileQ4_K, kernel.DotQ4_K},
+		{"q6_K", tensor.Q6_K, kernel.TileQ6_K, kernel.DotQ6_K},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(2, uint64(c.wt)))
@@ -91,7 +92,7 @@ func BenchmarkKernelTile(b *testing.B) {
 		name string
 		wt   tensor.DType
 		tile func(int, []byte, []byte, int, []float32, int)
-	}{{"f32", tensor.F32, kernel.TileF32}, {"f16", tensor.F16, kernel.TileF16}, {"bf16", tensor.BF16, kernel.TileBF16}, {"q4_K", tensor.Q4_K, kernel.TileQ4_K}} {
+	}{{"f32", tensor.F32, kernel.TileF32}, {"f16", tensor.F16, kernel.TileF16}, {"bf16", tensor.BF16, kernel.TileBF16}, {"q4_K", tensor.Q4_K, kernel.TileQ4_K}, {"q6_K", tensor.Q6_K, kernel.TileQ6_K}} {
 		xt := tensor.F32
 		if c.wt.BlockSize() > 1 {
 			xt = tensor.Q8_K

@@ -189,3 +189,125 @@ tq4kdone:
 	TFINISH(Y3, X3, 48, 12)
 	VZEROUPPER
 	RET
+
+// The Q6_K tile, with the operations of dotQ6_KAsm for each product.
+// Registers: SI = w block; DI, R9, R11, R14 = the four activation blocks;
+// CX = super-blocks left; Y0..Y3 = Σ d·isum lanes per row; Y8..Y11 = isum
+// lanes per row; Y4 = the 32 quants of the current run; Y5 = high bits,
+// shifting; Y6 = scale words of the run; Y7 = scale source; Y12 = the 16
+// scales as words; Y13 = temporary; Y14 = 0x03 bytes; Y15 = 0x0F bytes.
+
+DATA tkPair<>+0(SB)/8, $0x0100010001000100  // VPSHUFB: low lane gets word 0,
+DATA tkPair<>+8(SB)/8, $0x0100010001000100
+DATA tkPair<>+16(SB)/8, $0x0302030203020302 // high lane word 1
+DATA tkPair<>+24(SB)/8, $0x0302030203020302
+GLOBL tkPair<>(SB), RODATA|NOPTR, $32
+DATA tkThree<>+0(SB)/8, $0x0303030303030303
+GLOBL tkThree<>(SB), RODATA|NOPTR, $8
+
+// T6RUN makes the 32 quants of run r of half c (low nibbles of ql at qloff
+// when high is 0, else high nibbles) with the next two bits of Y5, weights
+// them by the run's two scales and adds the products with each row's
+// activations at aoff to the row's isum lanes. As Q6ROW does per row.
+#define T6RUN(qloff, high, aoff) \
+	VMOVDQU qloff(SI), Y4; \
+	VPSRLW $(4*high), Y4, Y4; \
+	VPAND Y15, Y4, Y4; \
+	VPAND Y14, Y5, Y6; \
+	VPSLLW $4, Y6, Y6; \
+	VPOR Y6, Y4, Y4; \
+	VPSRLW $2, Y5, Y5; \
+	VPSHUFB tkPair<>(SB), Y7, Y6; \
+	VPSRLDQ $4, Y7, Y7; \
+	VPMADDUBSW aoff(DI), Y4, Y13; \
+	VPMADDWD Y6, Y13, Y13; \
+	VPADDD Y13, Y8, Y8; \
+	VPMADDUBSW aoff(R9), Y4, Y13; \
+	VPMADDWD Y6, Y13, Y13; \
+	VPADDD Y13, Y9, Y9; \
+	VPMADDUBSW aoff(R11), Y4, Y13; \
+	VPMADDWD Y6, Y13, Y13; \
+	VPADDD Y13, Y10, Y10; \
+	VPMADDUBSW aoff(R14), Y4, Y13; \
+	VPMADDWD Y6, Y13, Y13; \
+	VPADDD Y13, Y11, Y11
+
+// T6HALF does the 128 quants of half c for the four rows.
+#define T6HALF(c, perm) \
+	VMOVDQU (128+32*c)(SI), Y5; \
+	VPERMQ $perm, Y12, Y7; \
+	T6RUN((64*c), 0, (4+128*c)); \
+	T6RUN((64*c+32), 0, (36+128*c)); \
+	T6RUN((64*c), 1, (68+128*c)); \
+	T6RUN((64*c+32), 1, (100+128*c))
+
+// T6END takes 32·Σ sc·bsum off the isum lanes I of the row at P, then adds
+// d·y.d·isum to its accumulator A (X6 = float32(d)).
+#define T6END(P, I, A) \
+	VPMADDWD 260(P), Y12, Y13; \
+	VPSLLD $5, Y13, Y13; \
+	VPSUBD Y13, I, I; \
+	VCVTDQ2PS I, I; \
+	VMULSS (P), X6, X13; \
+	VBROADCASTSS X13, Y13; \
+	VFMADD231PS I, Y13, A
+
+// T6OUT reduces accumulator A (X-view XA) as HSUM8 does and stores it at o(DX).
+#define T6OUT(A, XA, o) \
+	VEXTRACTF128 $1, A, X13; \
+	VADDPS X13, XA, XA; \
+	VMOVHLPS XA, XA, X13; \
+	VADDPS X13, XA, XA; \
+	VMOVSHDUP XA, X13; \
+	VADDSS X13, XA, XA; \
+	VMOVSS XA, o(DX)
+
+// func tileQ6_KAsm(nb int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileQ6_KAsm(SB), NOSPLIT, $0-40
+	MOVQ nb+0(FP), CX                 // CX = super-blocks left
+	MOVQ w+8(FP), SI                  // SI = &w block
+	MOVQ x+16(FP), DI                 // DI = &row 0 block
+	MOVQ xStride+24(FP), DX
+	LEAQ (DI)(DX*1), R9               // R9 = &row 1 block
+	LEAQ (R9)(DX*1), R11              // R11 = &row 2 block
+	LEAQ (R11)(DX*1), R14             // R14 = &row 3 block
+	VPBROADCASTQ tkNibble<>(SB), Y15  // Y15 = 0x0F bytes
+	VPBROADCASTQ tkThree<>(SB), Y14   // Y14 = 0x03 bytes
+	VXORPS Y0, Y0, Y0                 // Σ d·isum lanes, rows 0..3
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+tq6kloop:
+	TESTQ CX, CX
+	JEQ   tq6kdone
+	VPMOVSXBW 192(SI), Y12            // Y12 = the 16 scales as words
+	VPXOR Y8, Y8, Y8                  // isum lanes, rows 0..3
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	T6HALF(0, 0x44)                   // quants 0..127, scales 0..7
+	T6HALF(1, 0xEE)                   // quants 128..255, scales 8..15
+	MOVWLZX 208(SI), AX               // X6 = float32(d)
+	VMOVD AX, X6
+	VCVTPH2PS X6, X6
+	T6END(DI, Y8, Y0)
+	T6END(R9, Y9, Y1)
+	T6END(R11, Y10, Y2)
+	T6END(R14, Y11, Y3)
+	ADDQ $210, SI                     // next super-blocks
+	ADDQ $292, DI
+	ADDQ $292, R9
+	ADDQ $292, R11
+	ADDQ $292, R14
+	DECQ CX
+	JMP  tq6kloop
+
+tq6kdone:
+	MOVQ out+32(FP), DX
+	T6OUT(Y0, X0, 0)
+	T6OUT(Y1, X1, 4)
+	T6OUT(Y2, X2, 8)
+	T6OUT(Y3, X3, 12)
+	VZEROUPPER
+	RET

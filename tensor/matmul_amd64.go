@@ -14,4 +14,5 @@ func init() {
 	tileKernels[F16] = kernel.TileF16
 	tileKernels[BF16] = kernel.TileBF16
 	tileKernels[Q4_K] = kernel.TileQ4_K
+	tileKernels[Q6_K] = kernel.TileQ6_K
 }
