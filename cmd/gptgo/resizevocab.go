@@ -77,6 +77,9 @@ func runResizeVocab(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if v.Unigram {
+		return fmt.Errorf("%s: a SentencePiece unigram model is not a vocabulary gptgo or llama.cpp's llama tokenizer runs; extend a BPE vocabulary with it first", pos[1])
+	}
 	n := int64(len(v.Tokens))
 	old, hasTokens := f.Strings("tokenizer.ggml.tokens")
 	if hasTokens {
