@@ -4,7 +4,12 @@
 
 package tokenizer
 
-import "unicode/utf8"
+import (
+	"slices"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
 
 // GPT-2's byte-level encoding gives every byte a printable character so
 // that vocabularies can be stored as text: printable Latin-1 bytes map to
@@ -78,8 +83,9 @@ type bpeModel struct {
 	// concat ranks a pair by the token id of its concatenation, as tiktoken
 	// does (ids are ranks there).
 	concat       bool
-	ignoreMerges bool       // a word that is a token is emitted whole (LLaMA-3)
-	byteID       [256]int32 // internal id of each single byte, -1 if none
+	ignoreMerges bool        // a word that is a token is emitted whole (LLaMA-3)
+	byteID       [256]int32  // internal id of each single byte, -1 if none
+	shared       sharedWords // words of short texts, remembered across calls
 	// fallback is what llama.cpp emits for a byte of a word that did not
 	// become a token: each byte of the byte's encoded character, looked up
 	// as a one-byte token (usually nothing, sometimes the printable byte).
@@ -272,32 +278,68 @@ func (t *Tokenizer) encodeBPE(text string, s *bpeScratch, out []int32) []int32 {
 	if !utf8.ValidString(text) {
 		text = sanitizeUTF8(text)
 	}
-	useCache := len(text) >= cacheMinText
-	if useCache && s.cache == nil {
-		s.cache = newWordCache()
+	// A long text memoizes its words in a cache of its own (no locking); short
+	// texts share one bounded cache across calls (and goroutines).
+	var c wordMemo = &t.bpe.shared
+	if len(text) >= cacheMinText {
+		if s.cache == nil {
+			s.cache = newWordCache()
+		}
+		c = s.cache
 	}
 	lo := 0
 	for _, hi := range t.splitWords(text, s) {
 		w := text[lo:hi]
 		lo = hi
-		if !useCache || len(w) > cacheMaxWord {
+		if len(w) > cacheMaxWord {
 			out = t.bpe.encodeWord(w, s, out)
 			continue
 		}
-		if ids, ok := s.cache.get(w); ok {
+		if ids, ok := c.get(w); ok {
 			out = append(out, ids...)
 			continue
 		}
 		n := len(out)
 		out = t.bpe.encodeWord(w, s, out)
-		s.cache.put(w, out[n:])
+		c.put(w, out[n:])
 	}
 	return out
 }
 
-// Limits of the per-call word cache: only long texts use it (a short
-// prompt would pay for the map and gain nothing), only short words go in,
-// and it stops growing at a bound.
+// wordMemo remembers the tokens of words already encoded.
+type wordMemo interface {
+	get(w string) ([]int32, bool)
+	put(w string, ids []int32)
+}
+
+// sharedWords is the cross-call cache of a vocabulary. Keys and values are
+// copied, so the cache never holds on to a caller's text; it stops growing
+// at cacheMaxEntries words.
+type sharedWords struct {
+	mu sync.RWMutex
+	m  map[string][]int32
+}
+
+func (c *sharedWords) get(w string) ([]int32, bool) {
+	c.mu.RLock()
+	ids, ok := c.m[w]
+	c.mu.RUnlock()
+	return ids, ok
+}
+
+func (c *sharedWords) put(w string, ids []int32) {
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = make(map[string][]int32, 1024)
+	}
+	if len(c.m) < cacheMaxEntries {
+		c.m[strings.Clone(w)] = slices.Clone(ids)
+	}
+	c.mu.Unlock()
+}
+
+// Limits of the word caches: a text this long gets a cache of its own,
+// only short words go in, and a cache stops growing at a bound.
 const (
 	cacheMinText    = 4096
 	cacheMaxWord    = 32

@@ -233,6 +233,14 @@ func TestHFJSONStripAndConcurrency(t *testing.T) {
 			if got := tok.Encode(text, EncodeOptions{ParseSpecial: true}); !reflect.DeepEqual(got, want) {
 				errs <- "concurrent Encode differs"
 			}
+			// Short texts go through the cache shared by all goroutines.
+			var joined []int32
+			for _, part := range strings.SplitAfter(text, ". ") {
+				joined = append(joined, tok.Encode(part, EncodeOptions{ParseSpecial: true})...)
+			}
+			if !reflect.DeepEqual(joined, want) {
+				errs <- "concurrent short Encodes differ"
+			}
 		}()
 	}
 	wg.Wait()
