@@ -14,7 +14,11 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
+	"strings"
+
+	"github.com/gptgo/gptgo/gguf"
 )
 
 // pbWriter appends protobuf fields to a byte slice.
@@ -238,9 +242,10 @@ func preNameOf(t *Tokenizer) string {
 }
 
 // LoadVocab reads a vocabulary from a SentencePiece .model, a GGUF file
-// (its tokenizer.ggml.* keys) or any file Load reads.
+// (its tokenizer.ggml.* keys, taken as stored) or any other file Load reads.
 func LoadVocab(path string) (*Vocab, error) {
-	if len(path) > 6 && path[len(path)-6:] == ".model" {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".model":
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, err
@@ -250,6 +255,16 @@ func LoadVocab(path string) (*Vocab, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		return v, nil
+	case ".json", ".tiktoken":
+	default:
+		if f, err := gguf.Open(path); err == nil {
+			defer f.Close()
+			v, err := vocabFromGGUF(f)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			return v, nil
+		}
 	}
 	t, err := Load(path)
 	if err != nil {
@@ -258,6 +273,35 @@ func LoadVocab(path string) (*Vocab, error) {
 	v, err := VocabOf(t)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, nil
+}
+
+// vocabFromGGUF reads the tokenizer.ggml.* keys as stored. The tokenizer
+// is built too, so a vocabulary gptgo cannot run is refused here and not
+// in a later step; its defaults fill the ids a file leaves out.
+func vocabFromGGUF(f *gguf.File) (*Vocab, error) {
+	t, err := FromGGUF(f)
+	if err != nil {
+		return nil, err
+	}
+	v, err := VocabOf(t)
+	if err != nil {
+		return nil, err
+	}
+	v.Name, _ = f.String("general.name")
+	if pre, ok := f.String("tokenizer.ggml.pre"); ok && v.Model == "gpt2" {
+		v.Pre = pre
+	}
+	if m, ok := f.Strings("tokenizer.ggml.merges"); ok && v.Model == "gpt2" {
+		v.Merges = append([]string(nil), m...)
+	}
+	if tv, ok := f.Lookup("tokenizer.ggml.token_type"); ok {
+		if ty, ok := tv.Int32s(); ok && len(ty) == len(v.Types) {
+			for i, x := range ty {
+				v.Types[i] = TokenType(x)
+			}
+		}
 	}
 	return v, nil
 }

@@ -4,8 +4,13 @@
 package tokenizer
 
 import (
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+
+	"github.com/gptgo/gptgo/gguf"
+	"github.com/gptgo/gptgo/internal/testkit"
 )
 
 func TestSentencePieceRoundTrip(t *testing.T) {
@@ -57,4 +62,43 @@ func FuzzReadSentencePieceVocab(f *testing.F) {
 			v.Tokenizer() // may refuse, must not panic
 		}
 	})
+}
+
+// TestVocabOfReferenceGGUF reads llama.cpp's vocab-only files, rebuilds
+// their Vocab and writes it: the tokenizer keys come back value for value.
+func TestVocabOfReferenceGGUF(t *testing.T) {
+	for _, name := range []string{"ggml-vocab-gpt-2.gguf", "ggml-vocab-llama-spm.gguf", "ggml-vocab-deepseek-coder.gguf", "ggml-vocab-phi-3.gguf"} {
+		ref := testkit.Shared(t, "reference", "tokenizer", name)
+		v, err := LoadVocab(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), name)
+		if err := v.WriteGGUF(out); err != nil {
+			t.Fatal(err)
+		}
+		a, err := gguf.Open(ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := gguf.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kv := range a.KV {
+			if !strings.HasPrefix(kv.Key, "tokenizer.ggml.") {
+				continue
+			}
+			got, ok := b.Lookup(kv.Key)
+			if !ok {
+				t.Errorf("%s: %s missing", name, kv.Key)
+				continue
+			}
+			if !reflect.DeepEqual(got.X, kv.Value.X) {
+				t.Errorf("%s: %s differs", name, kv.Key)
+			}
+		}
+		a.Close()
+		b.Close()
+	}
 }
