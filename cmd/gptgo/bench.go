@@ -32,7 +32,7 @@ func init() {
 	})
 }
 
-const benchUsage = "MODEL [-p 512] [-n 128] [-t THREADS] [-r 5] [--json] [--cpuprofile FILE]"
+const benchUsage = "MODEL [-p 512] [-n 128] [-t THREADS] [-r 5] [-ub 512] [--json] [--cpuprofile FILE]"
 
 // benchResult is one test (pp or tg) of one model; the JSON names follow
 // llama-bench's -o json where they mean the same thing.
@@ -71,6 +71,7 @@ func runBench(ctx context.Context, e *env, args []string) (err error) {
 	asJSON := fs.Bool("json", false, "print a JSON array of results instead of the table")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file (go tool pprof)")
 	kvType := fs.String("kv-type", "f16", "KV cache type: f16 (as llama.cpp) or f32")
+	ubatch := fs.Int("ub", model.DefaultBatch, "most prompt tokens per pass through the layers (llama-bench's -ub)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -88,6 +89,8 @@ func runBench(ctx context.Context, e *env, args []string) (err error) {
 		return fmt.Errorf("-t %d: need at least one thread", *threads)
 	case *reps < 1:
 		return fmt.Errorf("-r %d: need at least one repetition", *reps)
+	case *ubatch < 1:
+		return fmt.Errorf("-ub %d: need at least one token per pass", *ubatch)
 	}
 	kv, err := tensor.ParseDType(strings.ToUpper(*kvType))
 	if err != nil || (kv != tensor.F16 && kv != tensor.F32) {
@@ -139,7 +142,7 @@ func runBench(ctx context.Context, e *env, args []string) (err error) {
 		} else {
 			res.Test = fmt.Sprintf("tg%d", test.n)
 		}
-		if err := benchTest(ctx, m, pool, kv, r, *reps, &res); err != nil {
+		if err := benchTest(ctx, m, pool, kv, *ubatch, r, *reps, &res); err != nil {
 			return err
 		}
 		results = append(results, res)
@@ -153,6 +156,13 @@ func runBench(ctx context.Context, e *env, args []string) (err error) {
 		if rss := results[len(results)-1].PeakRSS; rss > 0 {
 			fmt.Fprintf(e.stdout, "peak resident memory: %.1f MiB (VmHWM)\n", float64(rss)/(1<<20))
 		}
+		for _, r := range results {
+			// Below ~80% the host (or waiting threads) took a share of
+			// the cores large enough to make t/s understate the code.
+			if r.CPUShare > 0 && r.CPUShare < 0.8 {
+				fmt.Fprintf(e.stderr, "warning: %s ran on %.0f%% of %d threads' CPU time: the host is busy, and its t/s understates this code\n", r.Test, 100*r.CPUShare, r.Threads)
+			}
+		}
 		return nil
 	}
 	enc := json.NewEncoder(e.stdout)
@@ -161,14 +171,16 @@ func runBench(ctx context.Context, e *env, args []string) (err error) {
 }
 
 // benchTest runs one test: a warm-up, then reps timed runs on an emptied
-// KV cache. pp pushes NPrompt tokens through in one batch; tg feeds NGen
-// tokens one at a time, each attending to those before it.
-func benchTest(ctx context.Context, m *model.Model, pool *tensor.Pool, kv tensor.DType, r *rand.Rand, reps int, res *benchResult) error {
+// KV cache. pp hands NPrompt tokens to one Forward call, which pushes them
+// through the layers ubatch at a time (pp512 is one pass, as in
+// llama-bench); tg feeds NGen tokens one at a time, each attending to
+// those before it.
+func benchTest(ctx context.Context, m *model.Model, pool *tensor.Pool, kv tensor.DType, ubatch int, r *rand.Rand, reps int, res *benchResult) error {
 	n := res.NPrompt + res.NGen
 	if n > m.CtxTrain {
 		return fmt.Errorf("%s needs %d positions; the model's context is %d", res.Test, n, m.CtxTrain)
 	}
-	batch := max(res.NPrompt, 1)
+	batch := min(max(res.NPrompt, 1), ubatch)
 	s, err := m.NewState(model.Options{Ctx: n, Batch: batch, KVType: kv, Pool: pool})
 	if err != nil {
 		return err

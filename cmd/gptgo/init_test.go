@@ -115,7 +115,7 @@ func TestInitQuantizeBench(t *testing.T) {
 		}
 	}
 
-	stdout, stderr, code = runCLI(t, "", "bench", f16, "-p", "8", "-n", "0", "-r", "1")
+	stdout, stderr, code = runCLI(t, "", "bench", f16, "-p", "8", "-n", "0", "-r", "1", "-ub", "3")
 	if code != 0 {
 		t.Fatalf("bench: exit %d: %s", code, stderr)
 	}
@@ -196,6 +196,7 @@ func TestBenchErrors(t *testing.T) {
 		{[]string{path, "-p", "-1"}, "negative"},
 		{[]string{path, "-p", "200", "-n", "0"}, "context is 128"},
 		{[]string{path, "--kv-type", "q8_0"}, "f16 or f32"},
+		{[]string{path, "-ub", "0"}, "-ub 0"},
 		{[]string{filepath.Join(t.TempDir(), "none.gguf")}, "none.gguf"},
 	} {
 		_, stderr, code := runCLI(t, "", append([]string{"bench"}, tc.args...)...)
