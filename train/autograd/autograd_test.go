@@ -147,6 +147,17 @@ func TestOpGradients(t *testing.T) {
 		})
 	}
 
+	qkv := param(t, rng, "qkv", B*T, 3*C)
+	checkTape(t, "split", pool, []*Var{qkv}, func(tp *Tape) *Var {
+		p := tp.Split(qkv, C, 2*C-3, 3) // the middle part is used twice, the last not at all
+		return tp.Add(tp.Add(p[0], p[0]), tp.Split(p[1], C, C-3)[0])
+	})
+	factors := []float32{1, 4, 16}
+	q6 := param(t, rng, "q6", B*T, 2*6)
+	checkTape(t, "rope with factors", pool, []*Var{q6}, func(tp *Tape) *Var {
+		return tp.RoPE(q6, T, Rope{D: 6, Dims: 6, Base: 500, FreqScale: 0.5, Factors: factors})
+	})
+
 	targets := []int32{1, -1, 4, 0, -1, 2}
 	checkTape(t, "cross_entropy", pool, []*Var{x, w}, func(tp *Tape) *Var {
 		return tp.CrossEntropy(tp.Linear(x, w, nil), targets, -1)
@@ -191,6 +202,7 @@ func TestTapeErrors(t *testing.T) {
 		{"linear shape", func() *Var { return tp.Linear(tp.Embedding(emb, []int32{1}), w, nil) }, "shapes do not fit"},
 		{"target out of range", func() *Var { return tp.CrossEntropy(tp.Embedding(emb, []int32{1}), []int32{3}, -1) }, "target 3"},
 		{"all ignored", func() *Var { return tp.CrossEntropy(tp.Embedding(emb, []int32{1}), []int32{-1}, -1) }, "all 1 targets are ignored"},
+		{"split widths", func() *Var { return tp.Split(tp.Embedding(emb, []int32{1}), 2, 2)[1] }, "do not add up to 3"},
 		{"attention heads", func() *Var {
 			x := tp.Embedding(emb, []int32{1, 2})
 			return tp.Attention(x, x, x, 2, 3, 2, 1)

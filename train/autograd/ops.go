@@ -203,11 +203,13 @@ func (t *Tape) LayerNorm(x, w, b *Var, eps float32) *Var {
 // Rope describes a rotary position embedding: the first Dims elements of
 // each head of width D are rotated, pairing adjacent elements (NEOX false,
 // LLaMA) or x[i] with x[i+Dims/2] (NEOX true, Qwen2); angles as
-// kernel.RopeCache with Base and FreqScale (1 without scaling).
+// kernel.RopeCache with Base, FreqScale (1 without scaling) and Factors
+// (llama-3's "rope_freqs.weight", [Dims/2]; nil for none).
 type Rope struct {
 	D, Dims   int
 	Base      float32
 	FreqScale float32
+	Factors   []float32
 	NEOX      bool
 }
 
@@ -218,7 +220,8 @@ func (t *Tape) RoPE(x *Var, T int, r Rope) *Var {
 		return t.dead
 	}
 	N, W := x.Rows(), x.Cols()
-	if T <= 0 || N%T != 0 || r.D <= 0 || W%r.D != 0 || r.Dims <= 0 || r.Dims > r.D || r.Dims%2 != 0 {
+	if T <= 0 || N%T != 0 || r.D <= 0 || W%r.D != 0 || r.Dims <= 0 || r.Dims > r.D || r.Dims%2 != 0 ||
+		(r.Factors != nil && len(r.Factors) != r.Dims/2) {
 		return t.fail("rope over %q %v: T=%d, head width %d, rotated %d do not fit", x.Name, x.Shape, T, r.D, r.Dims)
 	}
 	rotate, back := kernel.RopeNorm, kernel.RopeNormBackward
@@ -227,7 +230,7 @@ func (t *Tape) RoPE(x *Var, T int, r Rope) *Var {
 	}
 	cache := t.scratch(T * r.Dims)
 	for p := range T {
-		kernel.RopeCache(cache[p*r.Dims:(p+1)*r.Dims], p, r.Dims, r.Base, r.FreqScale, nil)
+		kernel.RopeCache(cache[p*r.Dims:(p+1)*r.Dims], p, r.Dims, r.Base, r.FreqScale, r.Factors)
 	}
 	y := t.out("rope", x.Shape, x)
 	copy(y.Data, x.Data)
@@ -304,6 +307,50 @@ func (t *Tape) Attention(q, k, v *Var, T, H, KH, D int) *Var {
 		})
 	})
 	return y
+}
+
+// Split cuts the columns of x [N, Σ widths] into len(widths) Vars
+// [N, widths[i]], left to right: the q, k and v of a fused attn_qkv
+// projection (GPT-2).
+func (t *Tape) Split(x *Var, widths ...int) []*Var {
+	outs := make([]*Var, len(widths))
+	for i := range outs {
+		outs[i] = t.dead
+	}
+	if t.err != nil {
+		return outs
+	}
+	sum := 0
+	for _, w := range widths {
+		if w <= 0 {
+			sum = -1
+			break
+		}
+		sum += w
+	}
+	W, N := x.Cols(), x.Rows()
+	if sum != W {
+		t.fail("split %q %v into widths %v: they do not add up to %d", x.Name, x.Shape, widths, W)
+		return outs
+	}
+	off := 0
+	for i, w := range widths {
+		y := t.out("split", []int{N, w}, x)
+		for n := range N {
+			copy(y.Data[n*w:(n+1)*w], x.Data[n*W+off:])
+		}
+		o := off
+		t.record(y, func() {
+			if gx := t.grad(x); y.Grad != nil && gx != nil {
+				for n := range N {
+					kernel.AddTo(gx[n*W+o:n*W+o+w], y.Grad[n*w:(n+1)*w])
+				}
+			}
+		})
+		outs[i] = y
+		off += w
+	}
+	return outs
 }
 
 // SwiGLU returns silu(gate)·up elementwise (LLaMA's feed-forward gate).
