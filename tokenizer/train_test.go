@@ -225,41 +225,47 @@ func TestForEachTextChunksAndJSON(t *testing.T) {
 
 func TestVocabWritersRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	tr, _ := NewTrainer(TrainOptions{VocabSize: 280, Specials: []string{"<|endoftext|>", "<pad>"}})
-	tr.Add(ctx, tinyCorpus+" The quick brown fox jumps over the lazy dog.")
-	v, err := tr.Train(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _ := v.Tokenizer()
-	text := "the newest fox<|endoftext|> lowest"
-	dir := t.TempDir()
-	for _, name := range []string{"v.gguf", "tokenizer.json"} {
-		p := filepath.Join(dir, name)
-		if err := v.WriteFile(p); err != nil {
-			t.Fatal(err)
-		}
-		got, err := Load(p)
+	for _, pre := range []string{"gpt-2", "llama-bpe", "qwen2"} {
+		tr, _ := NewTrainer(TrainOptions{VocabSize: 280, Specials: []string{"<|endoftext|>", "<pad>"}, Pre: pre})
+		tr.Add(ctx, tinyCorpus+" The quick brown fox jumps over the lazy dog 12345.")
+		v, err := tr.Train(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		o := EncodeOptions{ParseSpecial: true}
-		if g, w := got.Encode(text, o), want.Encode(text, o); !reflect.DeepEqual(g, w) {
-			t.Errorf("%s: %v, want %v", name, g, w)
+		want, _ := v.Tokenizer()
+		text := "the newest fox<|endoftext|> lowest 2024"
+		dir := t.TempDir()
+		for _, name := range []string{"v.gguf", "tokenizer.json"} {
+			p := filepath.Join(dir, name)
+			if err := v.WriteFile(p); err != nil {
+				t.Fatal(err)
+			}
+			got, err := Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := EncodeOptions{ParseSpecial: true}
+			if g, w := got.Encode(text, o), want.Encode(text, o); !reflect.DeepEqual(g, w) {
+				t.Errorf("%s %s: %v, want %v", pre, name, g, w)
+			}
+			back, err := VocabOf(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(back.Merges, v.Merges) || !reflect.DeepEqual(back.Tokens, v.Tokens) || preAliases[back.Pre] != preAliases[pre] {
+				t.Errorf("%s %s: vocabulary changed on the round trip (pre %q)", pre, name, back.Pre)
+			}
 		}
-		back, err := VocabOf(got)
-		if err != nil {
-			t.Fatal(err)
+		if got, _ := Load(filepath.Join(dir, "v.gguf")); got.EOS() != 0 || got.BOS() != 0 {
+			t.Errorf("bos/eos %d/%d, want 0", got.BOS(), got.EOS())
 		}
-		if !reflect.DeepEqual(back.Merges, v.Merges) || !reflect.DeepEqual(back.Tokens, v.Tokens) {
-			t.Errorf("%s: vocabulary changed on the round trip", name)
+		if err := v.WriteSentencePiece(filepath.Join(dir, "x.model")); err == nil {
+			t.Error("byte-level vocabulary written as .model")
 		}
 	}
-	if got, _ := Load(filepath.Join(dir, "v.gguf")); got.EOS() != 0 || got.BOS() != 0 {
-		t.Errorf("bos/eos %d/%d, want 0", got.BOS(), got.EOS())
-	}
-	if err := v.WriteSentencePiece(filepath.Join(dir, "x.model")); err == nil {
-		t.Error("byte-level vocabulary written as .model")
+	v := &Vocab{Model: "gpt2", Pre: "deepseek-coder", Tokens: []string{"a"}, Types: []TokenType{TypeNormal}, BOS: -1, EOS: -1, UNK: -1, PAD: -1}
+	if err := v.WriteHFJSON(filepath.Join(t.TempDir(), "t.json")); err == nil {
+		t.Error("tokenizer.json written for a pre-tokenizer without a regex form")
 	}
 }
 
