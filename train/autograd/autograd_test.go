@@ -181,6 +181,9 @@ func TestConstantGetsNoGradient(t *testing.T) {
 	if x.Grad != nil {
 		t.Fatalf("constant got a gradient %v", x.Grad)
 	}
+	if err := tp.Backward(l, 1); err == nil || !strings.Contains(err.Error(), "already ran") {
+		t.Fatalf("second backward: %v", err)
+	}
 	if math.IsNaN(float64(l.Data[0])) || w.Grad[0] == 0 {
 		t.Fatalf("loss %v, weight gradient %v", l.Data[0], w.Grad)
 	}

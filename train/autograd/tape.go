@@ -15,7 +15,7 @@ import (
 type Var struct {
 	Name  string
 	Shape []int     // outer axis first; product = len(Data)
-	Data  []float32 // the value
+	Data  []float32 // the value; a parameter's slice is never replaced (a Linear keeps a view of it), only written
 	// Grad has Data's length. A parameter's is allocated by NewParam and
 	// kept (the optimizer zeroes it); an activation's comes from the tape
 	// when a backward first writes it, and is nil if none does.
@@ -94,6 +94,7 @@ type Tape struct {
 	pool   *tensor.Pool
 	noGrad bool
 	ops    []func() // backward of each recorded op, in forward order
+	done   bool     // Backward ran since the last Reset
 	err    error
 	dead   *Var // returned by ops after an error
 
@@ -119,6 +120,7 @@ func (t *Tape) Reset() {
 	clear(t.ops)
 	t.ops = t.ops[:0]
 	t.err = nil
+	t.done = false
 	t.next = 0
 }
 
@@ -202,9 +204,14 @@ func (t *Tape) grad(x *Var) []float32 {
 // Backward seeds the gradient of the scalar loss with seed (1 for a plain
 // step, 1/k for one of k accumulated micro-batches) and runs the recorded
 // backwards in reverse. Parameter gradients are added to, not replaced.
+// It runs once per recording: a second call before Reset is an error (it
+// would add every gradient twice).
 func (t *Tape) Backward(loss *Var, seed float32) error {
 	if t.err != nil {
 		return t.err
+	}
+	if t.done {
+		return fmt.Errorf("autograd: backward from %q: already ran since the last Reset", loss.Name)
 	}
 	if len(loss.Data) != 1 {
 		return fmt.Errorf("autograd: backward from %q: loss has %d values, want a scalar", loss.Name, len(loss.Data))
@@ -215,6 +222,7 @@ func (t *Tape) Backward(loss *Var, seed float32) error {
 	if !loss.requires {
 		return fmt.Errorf("autograd: backward from %q: the loss depends on no parameter", loss.Name)
 	}
+	t.done = true
 	g := t.grad(loss)
 	g[0] += seed
 	for i := len(t.ops) - 1; i >= 0; i-- {
