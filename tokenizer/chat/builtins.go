@@ -198,7 +198,7 @@ func (e *evaluator) filter(name string, v any, args []any, kw *dict) (any, error
 	case "capitalize":
 		return capitalize(str(v)), nil
 	case "title":
-		return title(str(v)), nil
+		return jinjaTitle(str(v)), nil
 	case "string":
 		return str(v), nil
 	case "length", "count":
@@ -307,6 +307,9 @@ func (e *evaluator) filter(name string, v any, args []any, kw *dict) (any, error
 	case "int":
 		return toInt(v, arg(args, kw, 0, "default", int64(0))), nil
 	case "float":
+		if b, ok := v.(bool); ok {
+			v, _ = asInt(b)
+		}
 		switch x := v.(type) {
 		case int64:
 			return float64(x), nil
@@ -319,6 +322,9 @@ func (e *evaluator) filter(name string, v any, args []any, kw *dict) (any, error
 		}
 		return arg(args, kw, 0, "default", 0.0), nil
 	case "abs":
+		if b, ok := v.(bool); ok { // Python: abs(False) == 0
+			v, _ = asInt(b)
+		}
 		switch x := v.(type) {
 		case int64:
 			return max(x, -x), nil
@@ -327,6 +333,9 @@ func (e *evaluator) filter(name string, v any, args []any, kw *dict) (any, error
 		}
 		return nil, fmt.Errorf("needs a number, not %s", typeName(v))
 	case "round":
+		if b, ok := v.(bool); ok {
+			v, _ = asInt(b)
+		}
 		f, ok := toFloat(v)
 		if !ok {
 			return nil, fmt.Errorf("needs a number, not %s", typeName(v))
@@ -346,8 +355,16 @@ func (e *evaluator) filter(name string, v any, args []any, kw *dict) (any, error
 		return indent(str(v), args, kw)
 	case "format":
 		return pyFormat(str(v), args)
-	case "wordcount":
-		return int64(len(strings.Fields(str(v)))), nil
+	case "wordcount": // Jinja2 counts runs of word characters
+		n, in := int64(0), false
+		for _, r := range str(v) {
+			w := r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
+			if w && !in {
+				n++
+			}
+			in = w
+		}
+		return n, nil
 	case "sum", "min", "max", "sort", "unique", "map", "select", "reject", "selectattr", "rejectattr", "dictsort", "batch":
 		return e.seqFilter(name, v, args, kw)
 	}
@@ -401,6 +418,47 @@ func capitalize(s string) string {
 	r := []rune(strings.ToLower(s))
 	if len(r) > 0 {
 		r[0] = unicode.ToUpper(r[0])
+	}
+	return string(r)
+}
+
+// foldCase lower-cases strings for the filters whose case_sensitive
+// argument defaults to false (sort, unique, min, max).
+func foldCase(v any, fold bool) any {
+	if s, ok := v.(string); ok && fold {
+		return strings.ToLower(s)
+	}
+	return v
+}
+
+// uniqueKey identifies a value as Python's hash and == would: 1, 1.0 and
+// True are one key.
+func uniqueKey(v any) string {
+	if f, ok := toFloat(v); ok {
+		return "n" + strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	if s, ok := v.(string); ok {
+		return "s" + s
+	}
+	return "r" + repr(v)
+}
+
+// jinjaTitle is Jinja2's title filter: a word starts after whitespace or
+// one of - ( { [ <, and is capitalised (unlike Python's str.title).
+func jinjaTitle(s string) string {
+	r := []rune(s)
+	start := true
+	for i, c := range r {
+		if unicode.IsSpace(c) || strings.ContainsRune("-({[<", c) {
+			start = true
+			continue
+		}
+		if start {
+			r[i] = unicode.ToUpper(c)
+		} else {
+			r[i] = unicode.ToLower(c)
+		}
+		start = false
 	}
 	return string(r)
 }
@@ -503,9 +561,10 @@ func (e *evaluator) seqFilter(name string, v any, args []any, kw *dict) (any, er
 		if len(items) == 0 {
 			return undefined{}, nil
 		}
+		fold := !truthy(arg(args, kw, 0, "case_sensitive", false))
 		best := items[0]
 		for _, it := range items[1:] {
-			c, err := compare(it, best)
+			c, err := compare(foldCase(it, fold), foldCase(best, fold))
 			if err != nil {
 				return nil, err
 			}
@@ -517,10 +576,11 @@ func (e *evaluator) seqFilter(name string, v any, args []any, kw *dict) (any, er
 	case "sort":
 		out := append([]any{}, items...)
 		rev := truthy(arg(args, kw, 0, "reverse", false))
+		fold := !truthy(arg(args, kw, 1, "case_sensitive", false))
 		attr := arg(args, kw, 2, "attribute", nil)
 		var err error
 		sort.SliceStable(out, func(i, j int) bool {
-			c, cerr := compare(attrOf(out[i], attr), attrOf(out[j], attr))
+			c, cerr := compare(foldCase(attrOf(out[i], attr), fold), foldCase(attrOf(out[j], attr), fold))
 			if cerr != nil {
 				err = cerr
 			}
@@ -531,15 +591,18 @@ func (e *evaluator) seqFilter(name string, v any, args []any, kw *dict) (any, er
 		})
 		return &list{items: out}, err
 	case "unique":
+		// A set of canonical keys: linear, where pairwise equality would
+		// be quadratic on a hostile million-item list.
+		fold := !truthy(arg(args, kw, 0, "case_sensitive", false))
+		attr := arg(args, kw, 1, "attribute", nil)
 		out := &list{}
-	next:
+		seen := map[string]bool{}
 		for _, it := range items {
-			for _, seen := range out.items {
-				if equal(seen, it) {
-					continue next
-				}
+			k := uniqueKey(foldCase(attrOf(it, attr), fold))
+			if !seen[k] {
+				seen[k] = true
+				out.items = append(out.items, it)
 			}
-			out.items = append(out.items, it)
 		}
 		return out, nil
 	case "batch":

@@ -2,7 +2,10 @@
 
 package chat
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 // jinjaCases: name, template, what Jinja2 renders (trim_blocks and
 // lstrip_blocks on, strftime_now at goldenNow).
@@ -131,6 +134,37 @@ func TestWhitespaceJinja2(t *testing.T) {
 		if err != nil || out != c.Out {
 			if bad++; bad <= 5 {
 				t.Errorf("%q: %v\n%s", c.Src, err, firstDiff(out, c.Out))
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d differ", bad, len(cases))
+	}
+}
+
+// TestExpressionsJinja2 evaluates 1,500 random expressions (operators,
+// filters, tests, methods, slices, conditionals over literals and four
+// variables) and requires Jinja2's output (testdata/gen_expressions.py).
+func TestExpressionsJinja2(t *testing.T) {
+	var cases []struct {
+		Src string `json:"src"`
+		Out string `json:"out"`
+	}
+	readJSON(t, "expressions.json", &cases)
+	if len(cases) < 1500 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	vars := map[string]any{"s": "Ab c", "n": 7, "l": []any{3, 1, 2}, "d": json.RawMessage(`{"z": 1, "a": 2}`)}
+	bad := 0
+	for _, c := range cases {
+		tmpl, err := New(c.Src, "", "")
+		var out string
+		if err == nil {
+			out, err = tmpl.Render(nil, Options{Extra: vars})
+		}
+		if err != nil || out != c.Out {
+			if bad++; bad <= 5 {
+				t.Errorf("%s: %v\n got  %q\n want %q", c.Src, err, out, c.Out)
 			}
 		}
 	}

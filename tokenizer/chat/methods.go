@@ -32,9 +32,9 @@ func runTest(name string, v any, args []any) (bool, error) {
 	case "string":
 		_, ok := v.(string)
 		return ok, nil
-	case "number":
+	case "number": // bools are numbers in Python
 		switch v.(type) {
-		case int64, float64:
+		case int64, float64, bool:
 			return true, nil
 		}
 		return false, nil
@@ -47,15 +47,9 @@ func runTest(name string, v any, args []any) (bool, error) {
 	case "mapping":
 		d, ok := v.(*dict)
 		return ok && !d.ns, nil
-	case "iterable":
+	case "iterable", "sequence": // Jinja2's Undefined iterates (as empty) and has a length
 		switch v.(type) {
-		case string, *list, *dict:
-			return true, nil
-		}
-		return false, nil
-	case "sequence":
-		switch v.(type) {
-		case string, *list, *dict:
+		case string, *list, *dict, undefined:
 			return true, nil
 		}
 		return false, nil
@@ -73,12 +67,15 @@ func runTest(name string, v any, args []any) (bool, error) {
 		n, ok1 := v.(int64)
 		m, ok2 := d.(int64)
 		return ok1 && ok2 && m != 0 && n%m == 0, nil
-	case "lower":
-		s, ok := v.(string)
-		return ok && s == strings.ToLower(s), nil
-	case "upper":
-		s, ok := v.(string)
-		return ok && s == strings.ToUpper(s), nil
+	case "lower", "upper": // str(v).islower(): some cased letter, none of the other case
+		cased := false
+		for _, r := range str(v) {
+			if name == "lower" && unicode.IsUpper(r) || name == "upper" && unicode.IsLower(r) {
+				return false, nil
+			}
+			cased = cased || unicode.IsUpper(r) || unicode.IsLower(r)
+		}
+		return cased, nil
 	case "eq", "equalto", "==", "sameas":
 		o, err := one()
 		return err == nil && equal(v, o), err

@@ -270,9 +270,38 @@ func binaryOp(op string, l, r any, maxLen int) (any, error) {
 			if t, ok := r.(*list); ok && t.tuple {
 				args = t.items
 			}
-			return pyFormat(f, args)
+			out, err := pyFormat(f, args)
+			if err != nil && strings.Contains(err.Error(), "not all arguments") {
+				// Python forgives unused arguments when the one argument is
+				// a list or mapping (anything indexable but a tuple or str).
+				if t, ok := r.(*list); ok && !t.tuple {
+					return pyFormat(f, nil)
+				}
+				switch r.(type) {
+				case *dict, undefined:
+					return pyFormat(f, nil)
+				}
+			}
+			return out, err
 		}
 	case "*":
+		if _, ok := r.(*list); ok {
+			if _, ok := asInt(l); ok {
+				l, r = r, l // n * list is list * n
+			}
+		}
+		if lst, ok := l.(*list); ok {
+			if n, ok := asInt(r); ok {
+				if n > 0 && len(lst.items) > 0 && int64(len(lst.items))*min(n, 1<<40) > 1<<20 {
+					return nil, fmt.Errorf("list repetition larger than %d items", 1<<20)
+				}
+				out := &list{}
+				for range max(n, 0) {
+					out.items = append(out.items, lst.items...)
+				}
+				return out, nil
+			}
+		}
 		if s, n, ok := repeatArgs(l, r); ok {
 			if n > 0 && len(s)*int(min(n, int64(maxLen)+1)) > maxLen {
 				return nil, fmt.Errorf("string repetition larger than %d", maxLen)
@@ -285,11 +314,11 @@ func binaryOp(op string, l, r any, maxLen int) (any, error) {
 
 func repeatArgs(l, r any) (string, int64, bool) {
 	if s, ok := l.(string); ok {
-		n, ok := r.(int64)
+		n, ok := asInt(r)
 		return s, n, ok
 	}
 	if s, ok := r.(string); ok {
-		n, ok := l.(int64)
+		n, ok := asInt(l)
 		return s, n, ok
 	}
 	return "", 0, false

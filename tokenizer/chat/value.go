@@ -111,6 +111,7 @@ func writeRepr(b *strings.Builder, v any) {
 	}
 	switch x := v.(type) {
 	case undefined:
+		b.WriteString("Undefined") // repr of Jinja2's Undefined, inside containers
 	case nil:
 		b.WriteString("None")
 	case bool:
