@@ -34,7 +34,7 @@ type TrainOptions struct {
 type Trainer struct {
 	opt TrainOptions
 	spm *SPMOptions // nil: byte-level BPE
-	wc  *WordCounts
+	wc  *wordCounts
 }
 
 // NewTrainer checks o and starts the counting workers.

@@ -13,11 +13,11 @@ import (
 	"unicode/utf8"
 )
 
-// WordCounts counts the pre-tokenized words of a corpus. Text goes in as
+// wordCounts counts the pre-tokenized words of a corpus. Text goes in as
 // independent pieces (a file chunk, a JSON record); Specials cut each piece
 // and are never counted or merged across. Several goroutines count at once,
 // each into its own map; Counts merges them.
-type WordCounts struct {
+type wordCounts struct {
 	specials []string
 	pre      []stage // nil: no pre-tokenizer (the caller splits, as the SPM trainer does)
 	split    func(text string, emit func(word string))
@@ -38,11 +38,11 @@ const batchBytes = 256 << 10
 
 // newWordCounts starts workers goroutines that split text with split (after
 // cutting it at the specials) and count the words.
-func newWordCounts(specials []string, workers int, split func(string, func(string))) *WordCounts {
+func newWordCounts(specials []string, workers int, split func(string, func(string))) *wordCounts {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	c := &WordCounts{specials: specials, split: split, in: make(chan []string, workers),
+	c := &wordCounts{specials: specials, split: split, in: make(chan []string, workers),
 		maps: make([]map[string]int64, workers)}
 	for i := range workers {
 		c.maps[i] = make(map[string]int64, 1<<12)
@@ -75,7 +75,7 @@ func byteLevelSplitter(pre string) (func(string, func(string)), error) {
 	}, nil
 }
 
-func (c *WordCounts) work(m map[string]int64) {
+func (c *wordCounts) work(m map[string]int64) {
 	defer c.wg.Done()
 	emit := func(w string) {
 		if n, ok := m[w]; ok {
@@ -102,7 +102,7 @@ func (c *WordCounts) work(m map[string]int64) {
 }
 
 // nextSpecial finds the earliest (then longest) special token in text.
-func (c *WordCounts) nextSpecial(text string) (at, n int) {
+func (c *wordCounts) nextSpecial(text string) (at, n int) {
 	at = -1
 	for _, s := range c.specials {
 		if s == "" {
@@ -117,7 +117,7 @@ func (c *WordCounts) nextSpecial(text string) (at, n int) {
 
 // Add feeds one independent piece of text. The caller must not cut a piece
 // where the pre-tokenizer would not (chunkText finds safe cuts).
-func (c *WordCounts) Add(ctx context.Context, text string) error {
+func (c *wordCounts) Add(ctx context.Context, text string) error {
 	// A big piece is cut (where pre-tokenization restarts) so that every
 	// worker gets a share of it.
 	for len(text) > batchBytes {
@@ -133,7 +133,7 @@ func (c *WordCounts) Add(ctx context.Context, text string) error {
 	return c.add(ctx, text)
 }
 
-func (c *WordCounts) add(ctx context.Context, text string) error {
+func (c *wordCounts) add(ctx context.Context, text string) error {
 	if len(text) == 0 {
 		return nil
 	}
@@ -147,7 +147,7 @@ func (c *WordCounts) add(ctx context.Context, text string) error {
 	return nil
 }
 
-func (c *WordCounts) flush(ctx context.Context) error {
+func (c *wordCounts) flush(ctx context.Context) error {
 	if len(c.pending) == 0 {
 		return nil
 	}
@@ -162,7 +162,7 @@ func (c *WordCounts) flush(ctx context.Context) error {
 
 // Counts waits for the workers and returns the merged word counts. It must
 // be called once, after the last Add.
-func (c *WordCounts) Counts(ctx context.Context) (map[string]int64, error) {
+func (c *wordCounts) Counts(ctx context.Context) (map[string]int64, error) {
 	err := c.flush(ctx)
 	c.stop()
 	if err != nil {
@@ -189,7 +189,7 @@ func (c *WordCounts) Counts(ctx context.Context) (map[string]int64, error) {
 }
 
 // stop ends the workers once every batch sent is counted.
-func (c *WordCounts) stop() {
+func (c *wordCounts) stop() {
 	if !c.closed {
 		close(c.in)
 		c.closed = true
