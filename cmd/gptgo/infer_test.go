@@ -239,3 +239,31 @@ func TestChatFollowsTemplate(t *testing.T) {
 		t.Errorf("%d prompts shown, want 8 (stdin after /bye is not read):\n%s", n, out)
 	}
 }
+
+func TestTopLogits(t *testing.T) {
+	l := []float32{1, 5, 3, 5, -2, 4}
+	got := fmt.Sprint(topLogits(l, 3))
+	if want := "[[1 5] [3 5] [5 4]]"; got != want {
+		t.Fatalf("top 3 of %v = %s, want %s", l, got, want)
+	}
+	if got := len(topLogits(l, 10)); got != len(l) {
+		t.Fatalf("top 10 of 6 gave %d", got)
+	}
+}
+
+// TestLogitsFromStdin reads the prompt from stdin and prints the head of
+// the last position's logits.
+func TestLogitsFromStdin(t *testing.T) {
+	path, lines := refLines(t, "tiny-qwen2-f16")
+	out, errOut, code := runCLI(t, lines[0].Prompt+"\n", "logits", path, "--top", "2", "--head", "5")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var rec logitsRecord
+	if err := json.Unmarshal([]byte(out), &rec); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Prompt != lines[0].Prompt || len(rec.TopK) != len(lines[0].Tokens) || len(rec.TopK[0]) != 2 || len(rec.LastHead) != 5 {
+		t.Fatalf("record %+v", rec)
+	}
+}

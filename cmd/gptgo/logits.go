@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -77,12 +76,11 @@ func runLogits(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("the prompt has %d tokens, more than the context of %d", len(ids), in.st.Ctx())
 	}
 	rec := logitsRecord{Prompt: prompt, Tokens: ids, TopK: make([][][2]float64, len(ids))}
-	order := make([]int, in.m.Vocab)
 	err = in.st.ForwardAll(ids, func(i int, logits []float32) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		rec.TopK[i] = topLogits(logits, *top, order)
+		rec.TopK[i] = topLogits(logits, *top)
 		if i == len(ids)-1 && *headN > 0 {
 			rec.LastHead = append([]float32(nil), logits[:min(*headN, len(logits))]...)
 		}
@@ -97,23 +95,34 @@ func runLogits(ctx context.Context, e *env, args []string) error {
 }
 
 // topLogits returns the k largest logits as [id, logit] pairs, highest
-// first (lower id first on a tie); order is scratch of len(logits).
-func topLogits(logits []float32, k int, order []int) [][2]float64 {
-	for i := range order {
-		order[i] = i
+// first (lower id first on a tie), keeping a sorted list of k by insertion:
+// O(V·k), cheap for the small k this command is for.
+func topLogits(logits []float32, k int) [][2]float64 {
+	k = min(k, len(logits))
+	top := make([]int, 0, k+1)
+	for i, v := range logits {
+		if len(top) == k && v <= logits[top[k-1]] {
+			continue
+		}
+		j := len(top)
+		for j > 0 && logits[top[j-1]] < v {
+			j--
+		}
+		top = append(top, 0)
+		copy(top[j+1:], top[j:])
+		top[j] = i
+		if len(top) > k {
+			top = top[:k]
+		}
 	}
-	sort.SliceStable(order, func(a, b int) bool { return logits[order[a]] > logits[order[b]] })
-	k = min(k, len(order))
-	out := make([][2]float64, k)
-	for j := range k {
-		// Round through float32's shortest form so the JSON shows what the
-		// model computed, not float64 noise.
-		x := logits[order[j]]
-		v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
+	out := make([][2]float64, len(top))
+	for j, id := range top {
+		// Shortest float32 form, so the JSON shows what the model computed.
+		v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(logits[id]), 'g', -1, 32), 64)
 		if math.IsInf(v, 0) || math.IsNaN(v) {
 			v = 0 // JSON has no infinities; a masked logit never ranks here anyway
 		}
-		out[j] = [2]float64{float64(order[j]), v}
+		out[j] = [2]float64{float64(id), v}
 	}
 	return out
 }
