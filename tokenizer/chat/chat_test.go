@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -443,6 +444,12 @@ func FuzzTemplate(f *testing.F) {
 	for _, name := range BuiltinNames() {
 		f.Add(builtins[name].source, "x")
 	}
+	files, _ := filepath.Glob(filepath.Join("testdata", "templates", "*.jinja"))
+	for _, name := range files {
+		if src, err := os.ReadFile(name); err == nil {
+			f.Add(string(src), "hello")
+		}
+	}
 	f.Add("{% for m in messages %}{{ m.content[::-1] | tojson(indent=1) }}{% endfor %}", "{\"a\": [1]}")
 	f.Add("{{ (1, 2) }}{% set a, b = 1, 2 %}{{ a ~ b }}", "")
 	f.Fuzz(func(t *testing.T, src, content string) {
@@ -489,5 +496,45 @@ func TestRenderDelta(t *testing.T) {
 	past = []Message{{Role: "user", Content: "q"}, {Role: "assistant", Content: "<think>hmm</think>a"}}
 	if _, err := qwen3ish.RenderDelta(past, next, Options{}); err == nil || !strings.Contains(err.Error(), "differently") {
 		t.Errorf("history rewrite: %v", err)
+	}
+}
+
+// TestConcurrentRender renders one Template from many goroutines; each
+// result must equal the sequential one (Render shares no mutable state).
+func TestConcurrentRender(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "templates", "Qwen-Qwen2.5-7B-Instruct.jinja"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := New(string(src), "", "<|im_end|>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := conversations(t)["tools"]
+	opt := Options{Tools: c.Tools, AddGenerationPrompt: true}
+	want, err := tmpl.Render(c.msgs(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			for range 50 {
+				got, err := tmpl.Render(c.msgs(), opt)
+				if err == nil && got != want {
+					err = errors.New("concurrent render differs")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
