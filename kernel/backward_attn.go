@@ -20,9 +20,10 @@ import "math"
 // written by one worker in a fixed order, for any worker count.
 
 // AttentionForward computes out = softmax(q·kᵀ/√D, causal)·v for the query
-// heads of KV heads [g0, g1), saving the weights in probs. The score is
-// scaled by the float32 1/√D after the dot, and Softmax (ops.go) normalises
-// each row in float64, as the inference path does.
+// heads of KV heads [g0, g1), saving the weights in probs. As in the
+// inference path, each score is DotF32(k row, q) times the float32 1/√D,
+// and Softmax (ops.go) normalises each row with a float64 sum. The inner
+// loops are DotF32 and Axpy, AVX2 where the CPU has it.
 func AttentionForward(out, probs, q, k, v []float32, T, H, KH, D, g0, g1 int) {
 	group := H / KH
 	scale := float32(1 / math.Sqrt(float64(D)))
@@ -32,24 +33,16 @@ func AttentionForward(out, probs, q, k, v []float32, T, H, KH, D, g0, g1 int) {
 			for t := range T {
 				qr := q[t*qd+h*D : t*qd+(h+1)*D]
 				p := probs[(h*T+t)*T : (h*T+t+1)*T]
+				qb := F32Bytes(qr)
 				for s := 0; s <= t; s++ {
-					kr := k[s*kvd+g*D : s*kvd+(g+1)*D]
-					var dot float32
-					for d, qv := range qr {
-						dot += qv * kr[d]
-					}
-					p[s] = dot * scale
+					p[s] = DotF32(D, F32Bytes(k[s*kvd+g*D:s*kvd+(g+1)*D]), qb) * scale
 				}
 				clear(p[t+1:])
 				Softmax(p[:t+1])
 				o := out[t*qd+h*D : t*qd+(h+1)*D]
 				clear(o)
 				for s := 0; s <= t; s++ {
-					ps := p[s]
-					vr := v[s*kvd+g*D : s*kvd+(g+1)*D]
-					for d, vv := range vr {
-						o[d] += ps * vv
-					}
+					Axpy(p[s], v[s*kvd+g*D:s*kvd+(g+1)*D], o)
 				}
 			}
 		}
@@ -73,14 +66,10 @@ func AttentionBackward(dq, dk, dv, dout, q, k, v, probs, scratch []float32, T, H
 				do := dout[t*qd+h*D : t*qd+(h+1)*D]
 				dp := scratch[:t+1]
 				var sum float64
+				dob := F32Bytes(do)
 				for s := range p {
-					vr := v[s*kvd+g*D : s*kvd+(g+1)*D]
-					dvr := dv[s*kvd+g*D : s*kvd+(g+1)*D]
-					var dot float32
-					for d, x := range do {
-						dot += x * vr[d]
-						dvr[d] += p[s] * x
-					}
+					dot := DotF32(D, F32Bytes(v[s*kvd+g*D:s*kvd+(g+1)*D]), dob)
+					Axpy(p[s], do, dv[s*kvd+g*D:s*kvd+(g+1)*D])
 					dp[s] = dot
 					sum += float64(p[s]) * float64(dot)
 				}
@@ -91,12 +80,8 @@ func AttentionBackward(dq, dk, dv, dout, q, k, v, probs, scratch []float32, T, H
 					if ds == 0 {
 						continue
 					}
-					kr := k[s*kvd+g*D : s*kvd+(g+1)*D]
-					dkr := dk[s*kvd+g*D : s*kvd+(g+1)*D]
-					for d := range qr {
-						dqr[d] += ds * kr[d]
-						dkr[d] += ds * qr[d]
-					}
+					Axpy(ds, k[s*kvd+g*D:s*kvd+(g+1)*D], dqr)
+					Axpy(ds, qr, dk[s*kvd+g*D:s*kvd+(g+1)*D])
 				}
 			}
 		}
