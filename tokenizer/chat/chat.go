@@ -289,6 +289,26 @@ func FromGGUF(f *gguf.File) (*Template, error) {
 	return t, nil
 }
 
+// FromGGUFNamed returns a named variant a model file carries in
+// tokenizer.chat_template.<name> (Hermes and Command-R ship "tool_use"
+// beside the default), with the file's BOS and EOS strings.
+func FromGGUFNamed(f *gguf.File, name string) (*Template, error) {
+	key := "tokenizer.chat_template." + name
+	src, ok := f.String(key)
+	if !ok || strings.TrimSpace(src) == "" {
+		return nil, fmt.Errorf("chat: gguf has no %s", key)
+	}
+	base, err := FromGGUF(f) // for the BOS/EOS lookup and its errors
+	if err != nil {
+		return nil, err
+	}
+	t, err := New(src, base.bos, base.eos)
+	if err != nil {
+		return nil, fmt.Errorf("chat: gguf %s: %w", key, err)
+	}
+	return t, nil
+}
+
 // guessFromVocab picks a family from the special tokens a vocabulary has.
 func guessFromVocab(tokens []string) string {
 	has := map[string]bool{}

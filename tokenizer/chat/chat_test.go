@@ -358,6 +358,18 @@ func TestFromGGUFSynthetic(t *testing.T) {
 	if tmpl, err = FromGGUF(f); err != nil || tmpl.Name() != "chatml" || !tmpl.Fallback() {
 		t.Errorf("plain vocab: %v %v", tmpl, err)
 	}
+	// A named variant, and a missing one.
+	f = parse(map[string]any{"tokenizer.ggml.tokens": vocab, "tokenizer.ggml.bos_token_id": uint32(1),
+		"tokenizer.chat_template": "default", "tokenizer.chat_template.tool_use": "{{ bos_token }}tools"})
+	if tmpl, err = FromGGUFNamed(f, "tool_use"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := tmpl.Render(nil, Options{}); got != "<s>tools" {
+		t.Errorf("named variant rendered %q", got)
+	}
+	if _, err := FromGGUFNamed(f, "rag"); err == nil || !strings.Contains(err.Error(), "tokenizer.chat_template.rag") {
+		t.Errorf("missing variant: %v", err)
+	}
 	// Errors name the key.
 	f = parse(map[string]any{"tokenizer.ggml.tokens": vocab, "tokenizer.ggml.eos_token_id": uint32(99)})
 	if _, err := FromGGUF(f); err == nil || !strings.Contains(err.Error(), "eos_token_id") {
