@@ -78,7 +78,7 @@ func (t *Tape) Linear(x, w, b *Var) *Var {
 // a MatMul whose "weight" is wᵀ [C, R] and whose activations are gy's rows.
 func (t *Tape) linearGradInput(gx, gy []float32, w *Var, N, R, C int) {
 	wT := t.scratch(R * C)
-	transpose(wT, w.Data, R, C)
+	t.transpose(wT, w.Data, R, C)
 	tmp := t.scratch(N * C)
 	if err := t.matmul(wT, R, C, gy, N, tmp); err != nil {
 		return
@@ -91,8 +91,8 @@ func (t *Tape) linearGradInput(gx, gy []float32, w *Var, N, R, C int) {
 // R rows, landing directly in gw's [R, C] layout.
 func (t *Tape) linearGradWeight(gw, gy, x []float32, N, R, C int) {
 	xT, gyT := t.scratch(C*N), t.scratch(R*N)
-	transpose(xT, x, N, C)
-	transpose(gyT, gy, N, R)
+	t.transpose(xT, x, N, C)
+	t.transpose(gyT, gy, N, R)
 	tmp := t.scratch(R * C)
 	if err := t.matmul(xT, N, C, gyT, R, tmp); err != nil {
 		return
@@ -114,18 +114,25 @@ func (t *Tape) matmul(w []float32, cols, rows int, x []float32, nb int, out []fl
 	return err
 }
 
-// transpose writes src [rows, cols] into dst [cols, rows].
-func transpose(dst, src []float32, rows, cols int) {
-	const blk = 32 // tiles keep both sides in cache
-	for r0 := 0; r0 < rows; r0 += blk {
-		for c0 := 0; c0 < cols; c0 += blk {
-			for r := r0; r < min(r0+blk, rows); r++ {
-				for c := c0; c < min(c0+blk, cols); c++ {
-					dst[c*rows+r] = src[r*cols+c]
+// transpose writes src [rows, cols] into dst [cols, rows], in 32×32 tiles
+// (both sides stay in cache), the row bands split across the pool: plain
+// copies, so the split changes nothing.
+func (t *Tape) transpose(dst, src []float32, rows, cols int) {
+	const blk = 32
+	t.pool.For((rows+blk-1)/blk, 1, func(b0, b1 int) {
+		for r0 := b0 * blk; r0 < min(b1*blk, rows); r0 += blk {
+			r1 := min(r0+blk, rows)
+			for c0 := 0; c0 < cols; c0 += blk {
+				c1 := min(c0+blk, cols)
+				for r := r0; r < r1; r++ {
+					sr := src[r*cols+c0 : r*cols+c1]
+					for i, v := range sr {
+						dst[(c0+i)*rows+r] = v
+					}
 				}
 			}
 		}
-	}
+	})
 }
 
 // normGrads returns the gradient buffers of x and w, or scratch where one
