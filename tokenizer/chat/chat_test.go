@@ -405,6 +405,41 @@ func TestFromGGUFTinyQwen2(t *testing.T) {
 	}
 }
 
+// TestReferenceChatPrompt: the chat prompt of the reference outputs (made
+// with llama.cpp, ../shared/reference/outputs) is what the tiny-qwen2
+// model's own template renders for that one user turn.
+func TestReferenceChatPrompt(t *testing.T) {
+	f, err := gguf.Open(testkit.Shared(t, "reference", "models", "tiny-qwen2-f32.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	data, err := os.ReadFile(testkit.Shared(t, "reference", "outputs", "tiny-qwen2-f32.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want string
+	for _, line := range strings.Split(string(data), "\n") {
+		var rec struct {
+			Prompt string `json:"prompt"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && strings.Contains(rec.Prompt, "<|im_start|>") {
+			want = rec.Prompt
+		}
+	}
+	if want == "" {
+		t.Fatal("no chat prompt in the reference outputs")
+	}
+	tmpl, err := FromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := tmpl.Render([]Message{{Role: "user", Content: "What is LoRA?"}}, Options{AddGenerationPrompt: true})
+	if err != nil || got != want {
+		t.Errorf("got %q, %v; want %q", got, err, want)
+	}
+}
+
 // TestMinimindTemplate renders the Qwen3-style template of MiniMind's
 // tokenizer_config.json (reasoning split, tool calls, namespace scans);
 // the expected strings come from Python Jinja2.
