@@ -4,8 +4,10 @@
 // model ships in its GGUF metadata (tokenizer.chat_template).
 //
 // Data flow: New (or FromGGUF, or Builtin) lexes and parses the template
-// once into a tree; Render converts the messages, tools and extra
-// variables into template values and walks the tree, writing the prompt.
+// once into a tree and probes what it can render (system turns, tools,
+// tool calls and results); Render rewrites the conversation for what it
+// cannot (as llama.cpp does), converts messages, tools and extra variables
+// into template values, and walks the tree, writing the prompt.
 //
 // The Jinja interpreter is our own and covers the subset that real chat
 // templates use, with the semantics of Python Jinja2 as Hugging Face
@@ -20,5 +22,6 @@
 // eval.go (scopes, loops, set, macros), ops.go (operators, subscripts,
 // calls), builtins.go (globals and filters), methods.go (tests and Python
 // methods), value.go (Python-like values, repr and JSON), chat.go (the
-// API), builtin.go (built-in templates and family detection).
+// API), polyfill.go (capability probes and conversation rewrites),
+// builtin.go (built-in templates and family detection).
 package chat
