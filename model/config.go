@@ -157,9 +157,11 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 	default:
 		return Config{}, fmt.Errorf("model: rope scaling %q is not supported (supported: none, linear, and llama-3 factors in rope_freqs.weight)", typ)
 	}
-	if ti, ok := f.Tensor("token_embd.weight"); ok && len(ti.Shape) == 2 {
-		c.Vocab = int(ti.Shape[1])
+	ti, ok := f.Tensor("token_embd.weight")
+	if !ok || len(ti.Shape) != 2 {
+		return Config{}, fmt.Errorf("model: %s file has no 2-D tensor \"token_embd.weight\" to take the vocabulary size from", arch)
 	}
+	c.Vocab = int(ti.Shape[1])
 	return c, c.Validate()
 }
 

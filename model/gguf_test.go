@@ -143,6 +143,10 @@ func TestGGUFMetadata(t *testing.T) {
 	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), `"blk.1.ffn_down.weight"`) {
 		t.Errorf("missing tensor: %v", err)
 	}
+	path, _ = writeTiny(t, "qwen2", nil, "token_embd.weight")
+	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), `"token_embd.weight"`) {
+		t.Errorf("missing token embedding: %v", err)
+	}
 	path, _ = writeTiny(t, "llama", map[string]gguf.Value{"general.architecture": {Type: gguf.TypeString, X: "rwkv6"}}, "")
 	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "gpt2, llama, qwen2") {
 		t.Errorf("unsupported architecture: %v", err)
