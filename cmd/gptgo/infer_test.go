@@ -267,3 +267,17 @@ func TestLogitsFromStdin(t *testing.T) {
 		t.Fatalf("record %+v", rec)
 	}
 }
+
+// TestChatContextFull: a message that does not fit the context is refused
+// with a hint, and the chat goes on.
+func TestChatContextFull(t *testing.T) {
+	path, _ := refLines(t, "tiny-qwen2-q8_0")
+	long := strings.Repeat("tell me more about that ", 20)
+	out, errOut, code := runCLI(t, long+"\nhi\n", "chat", path, "--ctx", "48", "-n", "4", "--temp", "0")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "prompt too long") || !strings.Contains(out, "/reset starts over") || strings.Count(out, "> ") < 3 {
+		t.Fatalf("output:\n%s", out)
+	}
+}
