@@ -32,8 +32,8 @@ const (
 // token, or after a newline between two non-space characters; see safeCut),
 // so a trainer sees exactly the words of the whole file. For JSON, field
 // names the string field of each record that holds the text; with field ""
-// every string in the record is a piece (an Alpaca record gives its
-// instruction, input and output).
+// it is "text" when a record has one, and otherwise every string in the
+// record is a piece (an Alpaca record gives its instruction, input and output).
 func ForEachText(path, field string, specials []string, fn func(text string) error) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -113,6 +113,11 @@ func forEachJSON(r io.Reader, field string, fn func(string) error) error {
 				return nil
 			}
 			return fmt.Errorf("record %d: %w", n, err)
+		}
+		if obj, ok := rec.(map[string]any); ok && field == "" {
+			if text, ok := obj["text"]; ok {
+				rec = text // the usual corpus layout: ignore ids, urls, metadata
+			}
 		}
 		if field != "" {
 			obj, ok := rec.(map[string]any)

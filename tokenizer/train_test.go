@@ -212,6 +212,12 @@ func TestForEachTextChunksAndJSON(t *testing.T) {
 	if err := ForEachText(j, "text", nil, func(string) error { return nil }); err == nil || !strings.Contains(err.Error(), "a.json") {
 		t.Fatalf("missing field: %v", err)
 	}
+	jt := filepath.Join(dir, "t.jsonl")
+	os.WriteFile(jt, []byte(`{"id":"doc-1","url":"http://x","text":"body"}`+"\n"), 0o644)
+	pieces = nil
+	if err := ForEachText(jt, "", nil, func(s string) error { pieces = append(pieces, s); return nil }); err != nil || len(pieces) != 1 || pieces[0] != "body" {
+		t.Fatalf("text field by default: %q %v", pieces, err)
+	}
 	jl := filepath.Join(dir, "b.jsonl")
 	os.WriteFile(jl, []byte("{\"text\":\"one\"}\n{\"text\":\"two\"}\n{bad\n"), 0o644)
 	err = ForEachText(jl, "text", nil, func(string) error { return nil })

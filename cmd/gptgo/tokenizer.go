@@ -58,7 +58,7 @@ func runTokenizerTrain(ctx context.Context, e *env, args []string) error {
 	fs.Var(&specials, "special", "special token, repeatable (default <|endoftext|> for byte-level, none for --spm)")
 	minFreq := fs.Int64("min-frequency", 0, "never merge a pair seen fewer times")
 	pre := fs.String("pre", "gpt-2", "byte-level pre-tokenizer (tokenizer.ggml.pre: gpt-2, llama-bpe, qwen2, …)")
-	field := fs.String("field", "", "JSON/JSONL: the field holding the text (default: every string of a record)")
+	field := fs.String("field", "", "JSON/JSONL: the field holding the text (default: the text field when present, else every string of a record)")
 	workers := fs.Int("workers", 0, "counting goroutines (0: one per CPU)")
 	spm := fs.Bool("spm", false, "train SentencePiece-style BPE (▁ for space, scores): a llama vocabulary")
 	coverage := fs.Float64("character-coverage", 0.9995, "--spm: share of character occurrences single characters must cover")
@@ -172,7 +172,7 @@ func runTokenizerExtend(e *env, args []string) error {
 func runTokenizerStats(e *env, args []string) error {
 	fs := newFlags(e, "tokenizer stats", "VOCAB FILE... [--vs BASE] [--field F]")
 	vs := fs.String("vs", "", "a second vocabulary to compare against (prints both and the ratio)")
-	field := fs.String("field", "", "JSON/JSONL: the field holding the text (default: every string of a record)")
+	field := fs.String("field", "", "JSON/JSONL: the field holding the text (default: the text field when present, else every string of a record)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
