@@ -5,7 +5,7 @@
 
 package kernel
 
-// Tiles reports whether the TileF32/TileF16/TileBF16/TileQ4_K/TileQ6_K kernels may be
+// Tiles reports whether the TileF32/F16/BF16/Q8_0/Q4_K/Q6_K kernels may be
 // called: they are assembly, for AVX2+FMA+F16C machines only. The plain-Go
 // equivalent of a tile is four calls of the matching Dot function.
 func Tiles() bool { return hasAVX2FMA && f16cOK }
@@ -49,6 +49,25 @@ func TileQ4_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
 // out[j*outStride] = DotQ6_K(n, w, x[j*xStride:]), bit for bit.
 func TileQ6_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
 	tileK(n, blockQ6KBytes, w, x, xStride, out, outStride, tileQ6_KAsm)
+}
+
+// TileQ8_0 is TileF32 for Q8_0 weights against Q8_0 activations (n a
+// multiple of 32, rows of 34-byte blocks xStride bytes apart):
+// out[j*outStride] = DotQ8_0(n, w, x[j*xStride:]), bit for bit.
+func TileQ8_0(n int, w, x []byte, xStride int, out []float32, outStride int) {
+	nb := n / QK
+	w, x = w[:nb*q8_0Bytes], x[:3*xStride+nb*q8_0Bytes]
+	_ = out[3*outStride]
+	var t [4]float32
+	if nb > 0 {
+		if xStride < nb*q8_0Bytes {
+			panic("kernel: tile activation rows overlap")
+		}
+		tileQ8_0Asm(nb, &w[0], &x[0], xStride, &t)
+	}
+	for j, v := range t {
+		out[j*outStride] = v
+	}
 }
 
 // tileK checks the bounds of a K-quant tile, runs it into a local array and
@@ -135,3 +154,14 @@ func tileQ4_KAsm(nb int, w, x *byte, xStride int, out *[4]float32)
 //
 //go:noescape
 func tileQ6_KAsm(nb int, w, x *byte, xStride int, out *[4]float32)
+
+// tileQ8_0Asm computes, with the operations of dotQ8_0Asm for each product:
+//
+//	for j := 0; j < 4; j++ {
+//		out[j] = dotQ8_0Asm(nb, w, x + j*xStride)
+//	}
+//
+// loading each weight block, its |w| and its scale once for the four rows.
+//
+//go:noescape
+func tileQ8_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)

@@ -36,6 +36,7 @@ func TestTilesMatchDots(t *testing.T) {
 		{"f32", tensor.F32, kernel.TileF32, kernel.DotF32},
 		{"f16", tensor.F16, kernel.TileF16, kernel.DotF16},
 		{"bf16", tensor.BF16, kernel.TileBF16, kernel.DotBF16},
+		{"q8_0", tensor.Q8_0, kernel.TileQ8_0, kernel.DotQ8_0},
 		{"q4_K", tensor.Q4_K, kernel.TileQ4_K, kernel.DotQ4_K},
 		{"q6_K", tensor.Q6_K, kernel.TileQ6_K, kernel.DotQ6_K},
 	} {
@@ -44,6 +45,9 @@ func TestTilesMatchDots(t *testing.T) {
 			xt, bs := tensor.F32, 1 // activation type, elements per length step
 			if c.wt.BlockSize() > 1 {
 				xt, bs = tensor.Q8_K, c.wt.BlockSize()
+				if c.wt == tensor.Q8_0 {
+					xt = tensor.Q8_0
+				}
 			}
 			for _, k := range append(seq(68), 129) {
 				if bs == 1 && k == 129 {
@@ -92,10 +96,13 @@ func BenchmarkKernelTile(b *testing.B) {
 		name string
 		wt   tensor.DType
 		tile func(int, []byte, []byte, int, []float32, int)
-	}{{"f32", tensor.F32, kernel.TileF32}, {"f16", tensor.F16, kernel.TileF16}, {"bf16", tensor.BF16, kernel.TileBF16}, {"q4_K", tensor.Q4_K, kernel.TileQ4_K}, {"q6_K", tensor.Q6_K, kernel.TileQ6_K}} {
+	}{{"f32", tensor.F32, kernel.TileF32}, {"f16", tensor.F16, kernel.TileF16}, {"bf16", tensor.BF16, kernel.TileBF16}, {"q8_0", tensor.Q8_0, kernel.TileQ8_0}, {"q4_K", tensor.Q4_K, kernel.TileQ4_K}, {"q6_K", tensor.Q6_K, kernel.TileQ6_K}} {
 		xt := tensor.F32
 		if c.wt.BlockSize() > 1 {
 			xt = tensor.Q8_K
+			if c.wt == tensor.Q8_0 {
+				xt = tensor.Q8_0
+			}
 		}
 		w := asmWeights(r, c.wt, n/c.wt.BlockSize(), false)
 		x, _ := asmActivations(r, xt, 4*n, false)

@@ -1,0 +1,119 @@
+//go:build !purego
+
+// Reference: ggml/src/ggml-cpu/ggml-cpu-quants.c (AVX2 ggml_vec_dot_q8_0_q8_0), here for four activation rows.
+
+#include "textflag.h"
+
+// A 1×4 tile of Q8_0 × Q8_0 dots with exactly the operations of
+// dotQ8_0Asm (dot_legacy_amd64.s) for each product, so the results are bit
+// for bit those of four dots: per row, even blocks go to one accumulator and
+// odd blocks to another, each block adding d·(eight int32 partial sums).
+// Shared by the rows: loading the weight block, |w|, converting w.d.
+//
+// Registers: SI = w block; DI, R9, R11, R14 = the rows' blocks (xStride
+// apart); CX = blocks left; Y0..Y3 = even-block accumulators of rows 0..3,
+// Y4..Y7 = odd-block ones; Y8 = w; Y9 = |w|; Y10, Y11 = temporaries;
+// Y12 = the four rows' w.d·x.d; Y13 = words of 1. The four scale products
+// are spilled to 0..15(SP) for broadcasting.
+
+DATA t8Ones<>+0(SB)/8, $0x0001000100010001
+GLOBL t8Ones<>(SB), RODATA|NOPTR, $8
+
+// T8SCALES leaves FP16ToFP32(w.d)·FP16ToFP32(x.d) of the four rows' blocks
+// (byte offset off in each) at 0, 4, 8, 12(SP).
+#define T8SCALES(off) \
+	MOVWLZX off(DI), AX; \
+	VMOVD AX, X12; \
+	MOVWLZX off(R9), AX; \
+	VPINSRW $1, AX, X12, X12; \
+	MOVWLZX off(R11), AX; \
+	VPINSRW $2, AX, X12, X12; \
+	MOVWLZX off(R14), AX; \
+	VPINSRW $3, AX, X12, X12; \
+	VCVTPH2PS X12, X12; \
+	MOVWLZX off(SI), AX; \
+	VMOVD AX, X11; \
+	VCVTPH2PS X11, X11; \
+	VBROADCASTSS X11, X11; \
+	VMULPS X11, X12, X12; \
+	VMOVUPS X12, 0(SP)
+
+// T8ROW adds the block at off of the row at P into accumulator A, with the
+// weights in Y8 and |w| in Y9; the row's scale is at s(SP). As BLOCKSUM and
+// the FMA of dotQ8_0Asm.
+#define T8ROW(P, off, s, A) \
+	VMOVDQU (off+2)(P), Y10; \
+	VPSIGNB Y8, Y10, Y10; \
+	VPMADDUBSW Y10, Y9, Y10; \
+	VPMADDWD Y13, Y10, Y10; \
+	VCVTDQ2PS Y10, Y10; \
+	VBROADCASTSS s(SP), Y11; \
+	VFMADD231PS Y10, Y11, A
+
+// T8BLOCK does the block at byte offset off into accumulators A0..A3.
+#define T8BLOCK(off, A0, A1, A2, A3) \
+	T8SCALES(off); \
+	VMOVDQU (off+2)(SI), Y8; \
+	VPABSB Y8, Y9; \
+	T8ROW(DI, off, 0, A0); \
+	T8ROW(R9, off, 4, A1); \
+	T8ROW(R11, off, 8, A2); \
+	T8ROW(R14, off, 12, A3)
+
+// T8OUT folds the odd accumulator B into A and sums A's lanes as HSUM8
+// does, storing the result at o(DX).
+#define T8OUT(A, XA, B, o) \
+	VADDPS B, A, A; \
+	VEXTRACTF128 $1, A, X14; \
+	VADDPS X14, XA, XA; \
+	VMOVHLPS XA, XA, X14; \
+	VADDPS X14, XA, XA; \
+	VMOVSHDUP XA, X14; \
+	VADDSS X14, XA, XA; \
+	VMOVSS XA, o(DX)
+
+// func tileQ8_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileQ8_0Asm(SB), NOSPLIT, $16-40
+	MOVQ nb+0(FP), CX                 // CX = blocks left
+	MOVQ w+8(FP), SI                  // SI = &w block
+	MOVQ x+16(FP), DI                 // DI = &row 0 block
+	MOVQ xStride+24(FP), DX
+	LEAQ (DI)(DX*1), R9               // R9 = &row 1 block
+	LEAQ (R9)(DX*1), R11              // R11 = &row 2 block
+	LEAQ (R11)(DX*1), R14             // R14 = &row 3 block
+	VPBROADCASTQ t8Ones<>(SB), Y13    // Y13 = words of 1
+	VXORPS Y0, Y0, Y0                 // even-block accumulators, rows 0..3
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4                 // odd-block accumulators, rows 0..3
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+t80loop2:
+	CMPQ CX, $2
+	JLT  t80tail
+	T8BLOCK(0, Y0, Y1, Y2, Y3)        // block i
+	T8BLOCK(34, Y4, Y5, Y6, Y7)       // block i+1
+	ADDQ $68, SI                      // two blocks on
+	ADDQ $68, DI
+	ADDQ $68, R9
+	ADDQ $68, R11
+	ADDQ $68, R14
+	SUBQ $2, CX
+	JMP  t80loop2
+
+t80tail:
+	TESTQ CX, CX
+	JEQ   t80done
+	T8BLOCK(0, Y0, Y1, Y2, Y3)        // last block
+
+t80done:
+	MOVQ out+32(FP), DX
+	T8OUT(Y0, X0, Y4, 0)
+	T8OUT(Y1, X1, Y5, 4)
+	T8OUT(Y2, X2, Y6, 8)
+	T8OUT(Y3, X3, Y7, 12)
+	VZEROUPPER
+	RET
