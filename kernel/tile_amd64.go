@@ -5,7 +5,7 @@
 
 package kernel
 
-// Tiles reports whether the TileF32/F16/BF16/Q8_0/Q4_K/Q6_K kernels may be
+// Tiles reports whether the TileF32/F16/BF16/Q8_0/Q4_0/Q4_K/Q6_K kernels may be
 // called: they are assembly, for AVX2+FMA+F16C machines only. The plain-Go
 // equivalent of a tile is four calls of the matching Dot function.
 func Tiles() bool { return hasAVX2FMA && f16cOK }
@@ -55,15 +55,28 @@ func TileQ6_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
 // multiple of 32, rows of 34-byte blocks xStride bytes apart):
 // out[j*outStride] = DotQ8_0(n, w, x[j*xStride:]), bit for bit.
 func TileQ8_0(n int, w, x []byte, xStride int, out []float32, outStride int) {
+	tileLegacy(n, q8_0Bytes, w, x, xStride, out, outStride, tileQ8_0Asm)
+}
+
+// TileQ4_0 is TileQ8_0 for Q4_0 weights:
+// out[j*outStride] = DotQ4_0(n, w, x[j*xStride:]), bit for bit.
+func TileQ4_0(n int, w, x []byte, xStride int, out []float32, outStride int) {
+	tileLegacy(n, q4_0Bytes, w, x, xStride, out, outStride, tileQ4_0Asm)
+}
+
+// tileLegacy checks the bounds of a tile of 32-element blocks against Q8_0
+// rows, runs it into a local array and scatters the four results.
+func tileLegacy(n, blockBytes int, w, x []byte, xStride int, out []float32, outStride int,
+	asm func(nb int, w, x *byte, xStride int, out *[4]float32)) {
 	nb := n / QK
-	w, x = w[:nb*q8_0Bytes], x[:3*xStride+nb*q8_0Bytes]
+	w, x = w[:nb*blockBytes], x[:3*xStride+nb*q8_0Bytes]
 	_ = out[3*outStride]
 	var t [4]float32
 	if nb > 0 {
 		if xStride < nb*q8_0Bytes {
 			panic("kernel: tile activation rows overlap")
 		}
-		tileQ8_0Asm(nb, &w[0], &x[0], xStride, &t)
+		asm(nb, &w[0], &x[0], xStride, &t)
 	}
 	for j, v := range t {
 		out[j*outStride] = v
@@ -165,3 +178,14 @@ func tileQ6_KAsm(nb int, w, x *byte, xStride int, out *[4]float32)
 //
 //go:noescape
 func tileQ8_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
+
+// tileQ4_0Asm computes, with the operations of dotQ4_0Asm for each product:
+//
+//	for j := 0; j < 4; j++ {
+//		out[j] = dotQ4_0Asm(nb, w, x + j*xStride)
+//	}
+//
+// splitting each pair of weight blocks into q−8 and |q−8| once for the four rows.
+//
+//go:noescape
+func tileQ4_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)

@@ -37,6 +37,7 @@ func TestTilesMatchDots(t *testing.T) {
 		{"f16", tensor.F16, kernel.TileF16, kernel.DotF16},
 		{"bf16", tensor.BF16, kernel.TileBF16, kernel.DotBF16},
 		{"q8_0", tensor.Q8_0, kernel.TileQ8_0, kernel.DotQ8_0},
+		{"q4_0", tensor.Q4_0, kernel.TileQ4_0, kernel.DotQ4_0},
 		{"q4_K", tensor.Q4_K, kernel.TileQ4_K, kernel.DotQ4_K},
 		{"q6_K", tensor.Q6_K, kernel.TileQ6_K, kernel.DotQ6_K},
 	} {
@@ -45,7 +46,7 @@ func TestTilesMatchDots(t *testing.T) {
 			xt, bs := tensor.F32, 1 // activation type, elements per length step
 			if c.wt.BlockSize() > 1 {
 				xt, bs = tensor.Q8_K, c.wt.BlockSize()
-				if c.wt == tensor.Q8_0 {
+				if c.wt == tensor.Q8_0 || c.wt == tensor.Q4_0 {
 					xt = tensor.Q8_0
 				}
 			}
@@ -96,11 +97,11 @@ func BenchmarkKernelTile(b *testing.B) {
 		name string
 		wt   tensor.DType
 		tile func(int, []byte, []byte, int, []float32, int)
-	}{{"f32", tensor.F32, kernel.TileF32}, {"f16", tensor.F16, kernel.TileF16}, {"bf16", tensor.BF16, kernel.TileBF16}, {"q8_0", tensor.Q8_0, kernel.TileQ8_0}, {"q4_K", tensor.Q4_K, kernel.TileQ4_K}, {"q6_K", tensor.Q6_K, kernel.TileQ6_K}} {
+	}{{"f32", tensor.F32, kernel.TileF32}, {"f16", tensor.F16, kernel.TileF16}, {"bf16", tensor.BF16, kernel.TileBF16}, {"q8_0", tensor.Q8_0, kernel.TileQ8_0}, {"q4_0", tensor.Q4_0, kernel.TileQ4_0}, {"q4_K", tensor.Q4_K, kernel.TileQ4_K}, {"q6_K", tensor.Q6_K, kernel.TileQ6_K}} {
 		xt := tensor.F32
 		if c.wt.BlockSize() > 1 {
 			xt = tensor.Q8_K
-			if c.wt == tensor.Q8_0 {
+			if c.wt == tensor.Q8_0 || c.wt == tensor.Q4_0 {
 				xt = tensor.Q8_0
 			}
 		}

@@ -117,3 +117,148 @@ t80done:
 	T8OUT(Y3, X3, Y7, 12)
 	VZEROUPPER
 	RET
+
+// The Q4_0 tile, with the operations of dotQ4_0Asm for each product: two
+// blocks per pass with block i in the low lane and block i+1 in the high
+// lane, one accumulator per row, a last odd block in dotQ4_0Asm's
+// single-block layout. Shared by the rows: the nibble split, q−8, |q−8|,
+// the weights' scales.
+//
+// Registers: SI = w block (18 bytes); DI, R9, R11, R14 = the rows' blocks
+// (34 bytes); CX = blocks left; Y0..Y3 = accumulators of rows 0..3;
+// Y4, Y5 = q−8 (quants 0..15 | 16..31 of the two blocks); Y6, Y7 = |q−8|;
+// Y8, Y9 = activations; Y10 = scales; X11 = the two blocks' w.d;
+// Y12 = lane indices 0,0,0,0,1,1,1,1; Y13 = words of 1; Y14 = bytes of 8;
+// Y15 = bytes of 0x0F.
+
+DATA t4Lanes<>+0(SB)/8, $0
+DATA t4Lanes<>+8(SB)/8, $0
+DATA t4Lanes<>+16(SB)/8, $0x0000000100000001
+DATA t4Lanes<>+24(SB)/8, $0x0000000100000001
+GLOBL t4Lanes<>(SB), RODATA|NOPTR, $32
+DATA t4Nibble<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL t4Nibble<>(SB), RODATA|NOPTR, $8
+DATA t4Eight<>+0(SB)/8, $0x0808080808080808
+GLOBL t4Eight<>(SB), RODATA|NOPTR, $8
+
+// T4ROW2 adds the two blocks of the row at P into accumulator A.
+#define T4ROW2(P, A) \
+	VMOVDQU 2(P), X8; \
+	VINSERTI128 $1, 36(P), Y8, Y8; \
+	VMOVDQU 18(P), X9; \
+	VINSERTI128 $1, 52(P), Y9, Y9; \
+	VPSIGNB Y4, Y8, Y8; \
+	VPMADDUBSW Y8, Y6, Y8; \
+	VPSIGNB Y5, Y9, Y9; \
+	VPMADDUBSW Y9, Y7, Y9; \
+	VPADDW Y9, Y8, Y8; \
+	VPMADDWD Y13, Y8, Y8; \
+	VCVTDQ2PS Y8, Y8; \
+	MOVWLZX (P), AX; \
+	MOVWLZX 34(P), BX; \
+	SHLL $16, BX; \
+	ORL BX, AX; \
+	VMOVD AX, X10; \
+	VCVTPH2PS X10, X10; \
+	VMULPS X11, X10, X10; \
+	VPERMPS Y10, Y12, Y10; \
+	VFMADD231PS Y8, Y10, A
+
+// T4ROW1 adds the single block of the row at P into accumulator A (the
+// weights' q−8 in Y4, |q−8| in Y6, float32(w.d) in X11's low lane).
+#define T4ROW1(P, A) \
+	VMOVDQU 2(P), Y8; \
+	VPSIGNB Y4, Y8, Y8; \
+	VPMADDUBSW Y8, Y6, Y8; \
+	VPMADDWD Y13, Y8, Y8; \
+	VCVTDQ2PS Y8, Y8; \
+	MOVWLZX (P), AX; \
+	VMOVD AX, X10; \
+	VCVTPH2PS X10, X10; \
+	VMULSS X11, X10, X10; \
+	VBROADCASTSS X10, Y10; \
+	VFMADD231PS Y8, Y10, A
+
+// T4OUT sums A's lanes as HSUM8 does and stores the result at o(DX).
+#define T4OUT(A, XA, o) \
+	VEXTRACTF128 $1, A, X8; \
+	VADDPS X8, XA, XA; \
+	VMOVHLPS XA, XA, X8; \
+	VADDPS X8, XA, XA; \
+	VMOVSHDUP XA, X8; \
+	VADDSS X8, XA, XA; \
+	VMOVSS XA, o(DX)
+
+// func tileQ4_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileQ4_0Asm(SB), NOSPLIT, $0-40
+	MOVQ nb+0(FP), CX                 // CX = blocks left
+	MOVQ w+8(FP), SI                  // SI = &w block
+	MOVQ x+16(FP), DI                 // DI = &row 0 block
+	MOVQ xStride+24(FP), DX
+	LEAQ (DI)(DX*1), R9               // R9 = &row 1 block
+	LEAQ (R9)(DX*1), R11              // R11 = &row 2 block
+	LEAQ (R11)(DX*1), R14             // R14 = &row 3 block
+	VPBROADCASTQ t4Nibble<>(SB), Y15  // Y15 = 0x0F bytes
+	VPBROADCASTQ t4Eight<>(SB), Y14   // Y14 = 8 bytes
+	VPBROADCASTQ t8Ones<>(SB), Y13    // Y13 = words of 1
+	VMOVDQU t4Lanes<>(SB), Y12        // Y12 = lane indices
+	VXORPS Y0, Y0, Y0                 // accumulators, rows 0..3
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+t40loop2:
+	CMPQ CX, $2
+	JLT  t40tail
+	VMOVDQU 2(SI), X4                 // qs of block i | of block i+1
+	VINSERTI128 $1, 20(SI), Y4, Y4
+	VPSRLW $4, Y4, Y5                 // high nibbles down
+	VPAND Y15, Y4, Y4                 // quants 0..15 of both blocks
+	VPAND Y15, Y5, Y5                 // quants 16..31 of both blocks
+	VPSUBB Y14, Y4, Y4                // q − 8
+	VPSUBB Y14, Y5, Y5
+	VPABSB Y4, Y6                     // |q − 8|
+	VPABSB Y5, Y7
+	MOVWLZX (SI), AX                  // X11 = float32(w.d) of blocks i, i+1
+	MOVWLZX 18(SI), BX
+	SHLL $16, BX
+	ORL BX, AX
+	VMOVD AX, X11
+	VCVTPH2PS X11, X11
+	T4ROW2(DI, Y0)
+	T4ROW2(R9, Y1)
+	T4ROW2(R11, Y2)
+	T4ROW2(R14, Y3)
+	ADDQ $36, SI                      // two blocks on
+	ADDQ $68, DI
+	ADDQ $68, R9
+	ADDQ $68, R11
+	ADDQ $68, R14
+	SUBQ $2, CX
+	JMP  t40loop2
+
+t40tail:
+	TESTQ CX, CX
+	JEQ   t40done
+	VMOVDQU 2(SI), X4                 // last block: [qs | qs>>4]
+	VPSRLW $4, X4, X5
+	VINSERTI128 $1, X5, Y4, Y4
+	VPAND Y15, Y4, Y4                 // quants 0..15 then 16..31
+	VPSUBB Y14, Y4, Y4                // q − 8
+	VPABSB Y4, Y6                     // |q − 8|
+	MOVWLZX (SI), AX                  // X11 = float32(w.d)
+	VMOVD AX, X11
+	VCVTPH2PS X11, X11
+	T4ROW1(DI, Y0)
+	T4ROW1(R9, Y1)
+	T4ROW1(R11, Y2)
+	T4ROW1(R14, Y3)
+
+t40done:
+	MOVQ out+32(FP), DX
+	T4OUT(Y0, X0, 0)
+	T4OUT(Y1, X1, 4)
+	T4OUT(Y2, X2, 8)
+	T4OUT(Y3, X3, 12)
+	VZEROUPPER
+	RET

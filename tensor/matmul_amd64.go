@@ -14,6 +14,7 @@ func init() {
 	tileKernels[F16] = kernel.TileF16
 	tileKernels[BF16] = kernel.TileBF16
 	tileKernels[Q8_0] = kernel.TileQ8_0
+	tileKernels[Q4_0] = kernel.TileQ4_0
 	tileKernels[Q4_K] = kernel.TileQ4_K
 	tileKernels[Q6_K] = kernel.TileQ6_K
 }
