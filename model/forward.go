@@ -53,7 +53,7 @@ func (s *State) forward(tokens []int32, all bool, fn func(int, []float32) error)
 		for r := first; r < nb; r += logitRows {
 			n := min(logitRows, nb-r)
 			C := s.m.Embd
-			if err := s.pool.MatMul(s.m.Output, s.xb[r*C:(r+n)*C], n, s.logits[:n*V]); err != nil {
+			if err := s.matmul(s.m.Output, s.xb[r*C:(r+n)*C], n, s.logits[:n*V]); err != nil {
 				return err
 			}
 			for j := range n {
@@ -104,7 +104,7 @@ func (s *State) layers(tokens []int32) error {
 		if c.FusedQKV {
 			w := qd + 2*kvd
 			qkv := s.qkv[:nb*w]
-			if err := s.pool.MatMul(l.Wqkv, xb, nb, qkv); err != nil {
+			if err := s.matmul(l.Wqkv, xb, nb, qkv); err != nil {
 				return err
 			}
 			for b := range nb {
@@ -160,7 +160,7 @@ func (s *State) layers(tokens []int32) error {
 		switch c.FFN {
 		case FFNSwiGLU:
 			gate := s.gate[:nb*F]
-			if err := s.pool.MatMul(l.Gate, xb, nb, gate); err != nil {
+			if err := s.matmul(l.Gate, xb, nb, gate); err != nil {
 				return err
 			}
 			kernel.SwiGLU(up, gate, up)
@@ -194,7 +194,7 @@ func (s *State) norm(dst, x, w, b []float32, nb int) {
 
 // matmulBias computes out = w·x (+ bias on every row when bias is not nil).
 func (s *State) matmulBias(w *tensor.Tensor, bias, x []float32, nb int, out []float32) error {
-	if err := s.pool.MatMul(w, x, nb, out); err != nil {
+	if err := s.matmul(w, x, nb, out); err != nil {
 		return err
 	}
 	if bias != nil {
@@ -227,4 +227,27 @@ func (s *State) storeKV(li int, k, v []float32, nb int) {
 			}
 		}
 	}
+}
+
+// matmul is Pool.MatMul with the activations rounded the way ggml converts
+// them for half-precision weights: to F16 for F16 weights, to BF16 for BF16
+// (their vec_dot_type), so that those products are llama.cpp's exactly.
+// Quantized weights need nothing here: MatMul quantizes the activations to
+// their 8-bit dot type itself.
+func (s *State) matmul(w *tensor.Tensor, x []float32, nb int, out []float32) error {
+	switch w.DType {
+	case tensor.F16:
+		r := s.xr[:len(x)]
+		for i, v := range x {
+			r[i] = kernel.FP16ToFP32(kernel.FP32ToFP16(v))
+		}
+		x = r
+	case tensor.BF16:
+		r := s.xr[:len(x)]
+		for i, v := range x {
+			r[i] = kernel.BF16ToFP32(kernel.FP32ToBF16(v))
+		}
+		x = r
+	}
+	return s.pool.MatMul(w, x, nb, out)
 }

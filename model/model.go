@@ -110,6 +110,31 @@ func (m *Model) WeightBytes() int64 {
 	return n
 }
 
+// hasHalfWeights reports whether any matrix is F16 or BF16 (whose matmuls
+// round the activations to the same type).
+func (m *Model) hasHalfWeights() bool {
+	half := false
+	m.eachMatrix(func(t *tensor.Tensor) { half = half || t.DType == tensor.F16 || t.DType == tensor.BF16 })
+	return half
+}
+
+// eachMatrix calls fn for every bound weight matrix (tied ones once per use).
+func (m *Model) eachMatrix(fn func(*tensor.Tensor)) {
+	for _, t := range []*tensor.Tensor{m.TokEmbd, m.PosEmbd, m.Output} {
+		if t != nil {
+			fn(t)
+		}
+	}
+	for i := range m.Blocks {
+		l := &m.Blocks[i]
+		for _, t := range []*tensor.Tensor{l.Wq, l.Wk, l.Wv, l.Wqkv, l.Wo, l.Gate, l.Up, l.Down} {
+			if t != nil {
+				fn(t)
+			}
+		}
+	}
+}
+
 // Touch reads one byte of every page of the weights, so that a large model
 // is paged in up front (with progress) rather than during the first prompt.
 // progress, if not nil, is called with bytes done and total.

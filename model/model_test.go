@@ -280,3 +280,47 @@ func BenchmarkDecodeTiny(b *testing.B) {
 		}
 	}
 }
+
+// TestHalfWeights runs the tiny models with F16 and BF16 matrices (the
+// activations are rounded to the same type before those matmuls, as ggml
+// does): the logits stay within the rounding of the weights of the F32 run.
+func TestHalfWeights(t *testing.T) {
+	for _, arch := range Architectures() {
+		c := tinyConfig(arch)
+		full, _ := tinySource(c, 1)
+		want := allLogits(t, tinyModel(t, arch), Options{}, tinyTokens)
+		for _, dt := range []tensor.DType{tensor.F16, tensor.BF16} {
+			src := func(name string) (*tensor.Tensor, bool, error) {
+				w, ok, err := full(name)
+				if !ok || err != nil || len(w.Shape) != 2 {
+					return w, ok, err
+				}
+				v, err := w.Float32s()
+				if err != nil {
+					return nil, false, err
+				}
+				size, _ := dt.RowSize(int64(len(v)))
+				data := make([]byte, size)
+				if err := tensor.Quantize(dt, v, data); err != nil {
+					return nil, false, err
+				}
+				h, err := tensor.New(name, dt, data, w.Shape...)
+				return h, true, err
+			}
+			m, err := New(c, src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := allLogits(t, m, Options{}, tinyTokens)
+			// BF16 keeps 8 bits of mantissa: relative error 2⁻⁹ per weight
+			// and activation, a few 1e-2 on logits of order 1; F16 8× less.
+			tol := 0.1
+			if dt == tensor.F16 {
+				tol = 0.02
+			}
+			for i := range want {
+				testkit.CheckClose(t, fmt.Sprintf("%s %v position %d", arch, dt, i), got[i], want[i], tol, 0)
+			}
+		}
+	}
+}

@@ -49,6 +49,7 @@ type State struct {
 	gate, up       []float32   // [F, B] feed-forward hidden
 	rope           []float32   // [RopeDims, B] (cos, sin) pairs for each row's position
 	logits         []float32   // [V, logitRows]
+	xr             []float32   // [max(C, F, H·D), B] activations rounded for F16/BF16 weights (nil without them)
 	scores, qh     [][]float32 // per worker: [T] attention weights and [D] query head
 }
 
@@ -111,6 +112,9 @@ func (m *Model) NewState(o Options) (*State, error) {
 		s.rope = make([]float32, B*c.RopeDims)
 	}
 	s.logits = make([]float32, min(B, logitRows)*c.Vocab)
+	if m.hasHalfWeights() {
+		s.xr = make([]float32, B*max(c.Embd, c.FF, c.QDim()))
+	}
 	W := s.pool.Workers()
 	s.scores = make([][]float32, W)
 	s.qh = make([][]float32, W)
@@ -163,7 +167,7 @@ func (s *State) KVBytes() int64 {
 // BufferBytes is the size of the activation buffers (everything but the cache).
 func (s *State) BufferBytes() int64 {
 	n := len(s.x) + len(s.xb) + len(s.q) + len(s.k) + len(s.v) + len(s.qkv) + len(s.att) +
-		len(s.proj) + len(s.gate) + len(s.up) + len(s.rope) + len(s.logits)
+		len(s.proj) + len(s.gate) + len(s.up) + len(s.rope) + len(s.logits) + len(s.xr)
 	for w := range s.scores {
 		n += len(s.scores[w]) + len(s.qh[w])
 	}
