@@ -249,5 +249,8 @@ func (s *State) matmul(w *tensor.Tensor, x []float32, nb int, out []float32) err
 		}
 		x = r
 	}
+	if s.mm != nil {
+		return s.mm(w, x, nb, out)
+	}
 	return s.pool.MatMul(w, x, nb, out)
 }

@@ -51,6 +51,8 @@ type State struct {
 	logits         []float32   // [V, logitRows]
 	xr             []float32   // [max(C, F, H·D), B] activations rounded for F16/BF16 weights (nil without them)
 	scores, qh     [][]float32 // per worker: [T] attention weights and [D] query head
+
+	mm func(w *tensor.Tensor, x []float32, nb int, out []float32) error // tests only: replaces Pool.MatMul
 }
 
 // NewState allocates a State for m. The KV cache takes
