@@ -5,7 +5,7 @@
 
 package kernel
 
-// Tiles reports whether the TileF32/F16/BF16/Q8_0/Q4_0/Q4_K/Q6_K kernels may be
+// Tiles reports whether the TileF32/F16/BF16/Q8_0/Q4_0/Q4_K/Q5_K/Q6_K kernels may be
 // called: they are assembly, for AVX2+FMA+F16C machines only. The plain-Go
 // equivalent of a tile is four calls of the matching Dot function.
 func Tiles() bool { return hasAVX2FMA && f16cOK }
@@ -43,6 +43,12 @@ func TileBF16(n int, w, x []byte, xStride int, out []float32, outStride int) {
 // out[j*outStride] = DotQ4_K(n, w, x[j*xStride:]), bit for bit.
 func TileQ4_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
 	tileK(n, blockQ4KBytes, w, x, xStride, out, outStride, tileQ4_KAsm)
+}
+
+// TileQ5_K is TileQ4_K for Q5_K weights:
+// out[j*outStride] = DotQ5_K(n, w, x[j*xStride:]), bit for bit.
+func TileQ5_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
+	tileK(n, blockQ5KBytes, w, x, xStride, out, outStride, tileQ5_KAsm)
 }
 
 // TileQ6_K is TileQ4_K for Q6_K weights:
@@ -189,3 +195,12 @@ func tileQ8_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
 //
 //go:noescape
 func tileQ4_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
+
+// tileQ5_KAsm is tileQ4_KAsm for Q5_K, with the operations of dotQ5_KAsm:
+//
+//	for j := 0; j < 4; j++ {
+//		out[j] = dotQ5_KAsm(nb, w, x + j*xStride)
+//	}
+//
+//go:noescape
+func tileQ5_KAsm(nb int, w, x *byte, xStride int, out *[4]float32)

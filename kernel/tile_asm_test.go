@@ -39,6 +39,7 @@ func TestTilesMatchDots(t *testing.T) {
 		{"q8_0", tensor.Q8_0, kernel.TileQ8_0, kernel.DotQ8_0},
 		{"q4_0", tensor.Q4_0, kernel.TileQ4_0, kernel.DotQ4_0},
 		{"q4_K", tensor.Q4_K, kernel.TileQ4_K, kernel.DotQ4_K},
+		{"q5_K", tensor.Q5_K, kernel.TileQ5_K, kernel.DotQ5_K},
 		{"q6_K", tensor.Q6_K, kernel.TileQ6_K, kernel.DotQ6_K},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -97,7 +98,7 @@ func BenchmarkKernelTile(b *testing.B) {
 		name string
 		wt   tensor.DType
 		tile func(int, []byte, []byte, int, []float32, int)
-	}{{"f32", tensor.F32, kernel.TileF32}, {"f16", tensor.F16, kernel.TileF16}, {"bf16", tensor.BF16, kernel.TileBF16}, {"q8_0", tensor.Q8_0, kernel.TileQ8_0}, {"q4_0", tensor.Q4_0, kernel.TileQ4_0}, {"q4_K", tensor.Q4_K, kernel.TileQ4_K}, {"q6_K", tensor.Q6_K, kernel.TileQ6_K}} {
+	}{{"f32", tensor.F32, kernel.TileF32}, {"f16", tensor.F16, kernel.TileF16}, {"bf16", tensor.BF16, kernel.TileBF16}, {"q8_0", tensor.Q8_0, kernel.TileQ8_0}, {"q4_0", tensor.Q4_0, kernel.TileQ4_0}, {"q4_K", tensor.Q4_K, kernel.TileQ4_K}, {"q5_K", tensor.Q5_K, kernel.TileQ5_K}, {"q6_K", tensor.Q6_K, kernel.TileQ6_K}} {
 		xt := tensor.F32
 		if c.wt.BlockSize() > 1 {
 			xt = tensor.Q8_K

@@ -311,3 +311,102 @@ tq6kdone:
 	T6OUT(Y3, X3, 12)
 	VZEROUPPER
 	RET
+
+// The Q5_K tile: the Q4_K tile with each quant's fifth bit from qh (at 16,
+// 32 bytes) put on bit 4, as FIFTHBITS does in dotQ5_KAsm; the bits of group
+// g are bits 2g and 2g+1 of each qh byte, read afresh from memory per group.
+
+DATA t5One<>+0(SB)/8, $0x0101010101010101
+DATA t5One<>+8(SB)/8, $0x0101010101010101
+DATA t5One<>+16(SB)/8, $0x0101010101010101
+DATA t5One<>+24(SB)/8, $0x0101010101010101
+GLOBL t5One<>(SB), RODATA|NOPTR, $32
+
+// T5GROUP does quants 64g..64g+63 for all four rows.
+#define T5GROUP(g) \
+	VMOVDQU (48+32*g)(SI), Y4; \
+	VPSRLW $4, Y4, Y5; \
+	VPAND Y15, Y4, Y4; \
+	VPAND Y15, Y5, Y5; \
+	VMOVDQU 16(SI), Y13; \
+	VPSRLW $(2*g), Y13, Y13; \
+	VPAND t5One<>(SB), Y13, Y14; \
+	VPSLLW $4, Y14, Y14; \
+	VPOR Y14, Y4, Y4; \
+	VPSRLW $1, Y13, Y13; \
+	VPAND t5One<>(SB), Y13, Y14; \
+	VPSLLW $4, Y14, Y14; \
+	VPOR Y14, Y5, Y5; \
+	VPSHUFB tkWord0<>(SB), Y12, Y6; \
+	VPSHUFB tkWord1<>(SB), Y12, Y7; \
+	VPSRLDQ $4, Y12, Y12; \
+	TROW(DI, g, Y8); \
+	TROW(R9, g, Y9); \
+	TROW(R11, g, Y10); \
+	TROW(R14, g, Y11)
+
+// func tileQ5_KAsm(nb int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileQ5_KAsm(SB), NOSPLIT, $64-40
+	MOVQ nb+0(FP), CX                 // CX = super-blocks left
+	MOVQ w+8(FP), SI                  // SI = &w block
+	MOVQ x+16(FP), DI                 // DI = &row 0 block
+	MOVQ xStride+24(FP), DX
+	LEAQ (DI)(DX*1), R9               // R9 = &row 1 block
+	LEAQ (R9)(DX*1), R11              // R11 = &row 2 block
+	LEAQ (R11)(DX*1), R14             // R14 = &row 3 block
+	VPBROADCASTQ tkNibble<>(SB), Y15  // Y15 = 0x0F bytes
+	VXORPS Y0, Y0, Y0                 // Σ d·isum lanes, rows 0..3
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS X6, X6, X6                 // Σ dmin·summs lanes, rows 0..3
+	VMOVUPS X6, 0(SP)
+	VMOVUPS X6, 16(SP)
+	VMOVUPS X6, 32(SP)
+	VMOVUPS X6, 48(SP)
+
+tq5kloop:
+	TESTQ CX, CX
+	JEQ   tq5kdone
+	TSCALESMINS                       // Y13 = [scales | mins] as words
+	VEXTRACTI128 $1, Y13, X12         // X12 = mins
+	VPERMQ $0x44, Y13, Y13            // scales 0..7 in both lanes
+	MOVWLZX 2(SI), AX                 // X8 = float32(dmin)
+	VMOVD AX, X8
+	VCVTPH2PS X8, X8
+	TMINS(DI, 0)                      // per row: mins · bsums
+	TMINS(R9, 16)
+	TMINS(R11, 32)
+	TMINS(R14, 48)
+	VMOVDQA Y13, Y12                  // Y12 = scale source
+	VPXOR Y8, Y8, Y8                  // isum lanes, rows 0..3
+	VPXOR Y9, Y9, Y9
+	VPXOR Y10, Y10, Y10
+	VPXOR Y11, Y11, Y11
+	T5GROUP(0)                        // quants 0..63
+	T5GROUP(1)                        // 64..127
+	T5GROUP(2)                        // 128..191
+	T5GROUP(3)                        // 192..255
+	MOVWLZX (SI), AX                  // X13 = float32(d)
+	VMOVD AX, X13
+	VCVTPH2PS X13, X13
+	TSCALE(DI, Y8, Y0)                // acc += d·y.d·isum, per row
+	TSCALE(R9, Y9, Y1)
+	TSCALE(R11, Y10, Y2)
+	TSCALE(R14, Y11, Y3)
+	ADDQ $176, SI                     // next super-blocks
+	ADDQ $292, DI
+	ADDQ $292, R9
+	ADDQ $292, R11
+	ADDQ $292, R14
+	DECQ CX
+	JMP  tq5kloop
+
+tq5kdone:
+	MOVQ out+32(FP), DX
+	TFINISH(Y0, X0, 0, 0)
+	TFINISH(Y1, X1, 16, 4)
+	TFINISH(Y2, X2, 32, 8)
+	TFINISH(Y3, X3, 48, 12)
+	VZEROUPPER
+	RET

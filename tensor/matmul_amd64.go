@@ -16,5 +16,6 @@ func init() {
 	tileKernels[Q8_0] = kernel.TileQ8_0
 	tileKernels[Q4_0] = kernel.TileQ4_0
 	tileKernels[Q4_K] = kernel.TileQ4_K
+	tileKernels[Q5_K] = kernel.TileQ5_K
 	tileKernels[Q6_K] = kernel.TileQ6_K
 }
