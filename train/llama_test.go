@@ -82,6 +82,11 @@ func (m *tinyLlama) params() []*autograd.Var {
 
 // forward returns the mean next-token loss of B sequences of T tokens.
 func (m *tinyLlama) forward(tp *autograd.Tape, tokens, targets []int32, T int) *autograd.Var {
+	return tp.CrossEntropy(m.logits(tp, tokens, T), targets, -1)
+}
+
+// logits returns the logits [B·T, V] of B sequences of T tokens.
+func (m *tinyLlama) logits(tp *autograd.Tape, tokens []int32, T int) *autograd.Var {
 	const eps = 1e-5
 	rope := autograd.Rope{D: m.D, Dims: m.D, Base: 10000, FreqScale: 1}
 	x := tp.Embedding(m.emb, tokens)
@@ -95,8 +100,7 @@ func (m *tinyLlama) forward(tp *autograd.Tape, tokens, targets []int32, T int) *
 		f := tp.SwiGLU(tp.Linear(h, l.gate, nil), tp.Linear(h, l.up, nil))
 		x = tp.Add(x, tp.Linear(f, l.down, nil))
 	}
-	logits := tp.Linear(tp.RMSNorm(x, m.outNorm, eps), m.emb, nil)
-	return tp.CrossEntropy(logits, targets, -1)
+	return tp.Linear(tp.RMSNorm(x, m.outNorm, eps), m.emb, nil)
 }
 
 // batch is two sequences of T = 8 from a repeating 9-token pattern, with
