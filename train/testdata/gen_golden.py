@@ -1,8 +1,9 @@
 # Reference: llm.c train_gpt2.py (writes the model, inputs, logits, loss, gradients and optimizer steps that
 # test_gpt2.c checks); llama2.c model.py (RMSNorm, adjacent-pair RoPE, repeat_kv GQA, SwiGLU, tied head).
 #
-# Writes golden_llama.json for train/golden_test.go: a seeded 2-layer LLaMA-style model in PyTorch (float32),
-# its inputs, logits, loss, every parameter's gradient, and the losses and final weights of 10 AdamW steps.
+# Writes golden_llama.json and golden_gpt2.json for train/golden_test.go: a seeded 2-layer LLaMA-style model and
+# a 2-layer GPT-2-style one in PyTorch (float32), their inputs, logits, loss, every parameter's gradient, and the
+# losses and final weights of 10 AdamW steps.
 # Run from this directory:  /usr/bin/python3 gen_golden.py   (PyTorch 1.13, Debian's python3-torch, CPU)
 import json
 import math
@@ -87,36 +88,87 @@ def loss_of(logits):
 
 # 9 significant digits round-trip any float32 exactly, in fewer characters than a double's repr.
 flat = lambda t: [float(f"{v:.9g}") for v in t.detach().reshape(-1).tolist()]
-out = {
-    "config": dict(V=V, C=C, H=H, KH=KH, D=D, FF=FF, L=L, B=B, T=T, eps=EPS, rope_base=BASE,
-                   lr=LR, beta1=BETAS[0], beta2=BETAS[1], adam_eps=ADAM_EPS, weight_decay=WD, steps=STEPS),
-    "torch": torch.__version__,
-    "tokens": tokens.reshape(-1).tolist(),
-    "targets": targets.reshape(-1).tolist(),
-    "params": {k: flat(v) for k, v in params.items()},
-}
-logits = forward(tokens)
-loss = loss_of(logits)
-loss.backward()
-out["logits"] = flat(logits)
-out["loss"] = float(loss)  # float32 value, printed in full
-out["grads"] = {k: flat(v.grad) for k, v in params.items()}
 
-# AdamW as gptgo groups it: no decay for 1-D parameters and the embedding table.
-nodecay = [v for k, v in params.items() if v.dim() < 2 or "_embd" in k]
-decay = [v for k, v in params.items() if not (v.dim() < 2 or "_embd" in k)]
-opt = torch.optim.AdamW([{"params": decay, "weight_decay": WD}, {"params": nodecay, "weight_decay": 0.0}],
-                        lr=LR, betas=BETAS, eps=ADAM_EPS)
-losses = []
-for step in range(STEPS):
-    opt.zero_grad()
-    l = loss_of(forward(tokens))
-    l.backward()
-    losses.append(float(l))
-    opt.step()
-out["step_losses"] = losses
-out["final_params"] = {k: flat(v) for k, v in params.items()}
 
-with open("golden_llama.json", "w") as f:
-    json.dump(out, f)
-print("loss", out["loss"], "losses", losses[0], "→", losses[-1])
+def write_golden(path, params, forward):
+    out = {
+        "config": dict(V=V, C=C, H=H, KH=KH, D=D, FF=FF, L=L, B=B, T=T, eps=EPS, rope_base=BASE,
+                       lr=LR, beta1=BETAS[0], beta2=BETAS[1], adam_eps=ADAM_EPS, weight_decay=WD, steps=STEPS),
+        "torch": torch.__version__,
+        "tokens": tokens.reshape(-1).tolist(),
+        "targets": targets.reshape(-1).tolist(),
+        "params": {k: flat(v) for k, v in params.items()},
+    }
+    logits = forward(tokens)
+    loss = loss_of(logits)
+    loss.backward()
+    out["logits"] = flat(logits)
+    out["loss"] = float(loss)  # float32 value, printed in full
+    out["grads"] = {k: flat(v.grad) for k, v in params.items()}
+
+    # AdamW as gptgo groups it: no decay for 1-D parameters and the embedding tables.
+    nodecay = [v for k, v in params.items() if v.dim() < 2 or "_embd" in k]
+    decay = [v for k, v in params.items() if not (v.dim() < 2 or "_embd" in k)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": WD}, {"params": nodecay, "weight_decay": 0.0}],
+                            lr=LR, betas=BETAS, eps=ADAM_EPS)
+    losses = []
+    for step in range(STEPS):
+        opt.zero_grad()
+        l = loss_of(forward(tokens))
+        l.backward()
+        losses.append(float(l))
+        opt.step()
+    out["step_losses"] = losses
+    out["final_params"] = {k: flat(v) for k, v in params.items()}
+    with open(path, "w") as f:
+        json.dump(out, f)
+    print(path, "loss", out["loss"], "losses", losses[0], "→", losses[-1])
+
+
+write_golden("golden_llama.json", params, forward)
+
+# GPT-2 style: learned positions, LayerNorm with biases, fused QKV with bias, GELU (tanh), untied head.
+KH = H
+gparams = {"token_embd.weight": param(V, C), "position_embd.weight": param(T, C)}
+for l in range(L):
+    p = f"blk.{l}."
+    gparams[p + "attn_norm.weight"] = param(C, ones=True)
+    gparams[p + "attn_norm.bias"] = param(C)
+    gparams[p + "attn_qkv.weight"] = param(3 * C, C)
+    gparams[p + "attn_qkv.bias"] = param(3 * C)
+    gparams[p + "attn_output.weight"] = param(C, C)
+    gparams[p + "attn_output.bias"] = param(C)
+    gparams[p + "ffn_norm.weight"] = param(C, ones=True)
+    gparams[p + "ffn_norm.bias"] = param(C)
+    gparams[p + "ffn_up.weight"] = param(FF, C)
+    gparams[p + "ffn_up.bias"] = param(FF)
+    gparams[p + "ffn_down.weight"] = param(C, FF)
+    gparams[p + "ffn_down.bias"] = param(C)
+gparams["output_norm.weight"] = param(C, ones=True)
+gparams["output_norm.bias"] = param(C)
+gparams["output.weight"] = param(V, C)
+with torch.no_grad():
+    for k, v in gparams.items():
+        if k.endswith("norm.weight"):
+            v.add_(torch.randn_like(v) * 0.1)
+
+
+def gpt2_forward(tokens):
+    ln = lambda x, n: F.layer_norm(x, (C,), gparams[n + ".weight"], gparams[n + ".bias"], eps=EPS)
+    x = gparams["token_embd.weight"][tokens] + gparams["position_embd.weight"][None, :T]
+    mask = torch.full((T, T), float("-inf")).triu(1)
+    for l in range(L):
+        p = lambda s: gparams[f"blk.{l}.{s}"]
+        h = ln(x, f"blk.{l}.attn_norm")
+        qkv = h @ p("attn_qkv.weight").T + p("attn_qkv.bias")
+        q, k, v = (t.reshape(B, T, H, D).transpose(1, 2) for t in qkv.split(C, dim=-1))
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(D) + mask
+        y = (att.softmax(-1) @ v).transpose(1, 2).reshape(B, T, C)
+        x = x + y @ p("attn_output.weight").T + p("attn_output.bias")
+        h = ln(x, f"blk.{l}.ffn_norm")
+        u = F.gelu(h @ p("ffn_up.weight").T + p("ffn_up.bias"), approximate="tanh")
+        x = x + u @ p("ffn_down.weight").T + p("ffn_down.bias")
+    return ln(x, "output_norm") @ gparams["output.weight"].T
+
+
+write_golden("golden_gpt2.json", gparams, gpt2_forward)
