@@ -20,109 +20,83 @@ func Tiles() bool { return hasAVX2FMA && f16cOK }
 // bit for bit those of four DotF32 calls: a prompt gives the logits that
 // token-by-token decoding gives.
 func TileF32(n int, w, x []byte, xStride int, out []float32, outStride int) {
-	w, x = w[:4*n], x[:3*xStride+4*n]
-	tile(n, w, x, xStride, out, outStride, tileF32Asm)
+	var t [4]float32
+	if tileCheck(n, 4*n, 4*n, w, x, xStride, out, outStride) {
+		tileF32Asm(n, &w[0], &x[0], xStride, &t)
+	}
+	scatter(&t, out, outStride)
 }
 
 // TileF16 is TileF32 for half-precision weights:
 // out[j*outStride] = DotF16(n, w, x[j*xStride:]).
 func TileF16(n int, w, x []byte, xStride int, out []float32, outStride int) {
-	w, x = w[:2*n], x[:3*xStride+4*n]
-	tile(n, w, x, xStride, out, outStride, tileF16Asm)
+	var t [4]float32
+	if tileCheck(n, 2*n, 4*n, w, x, xStride, out, outStride) {
+		tileF16Asm(n, &w[0], &x[0], xStride, &t)
+	}
+	scatter(&t, out, outStride)
 }
 
 // TileBF16 is TileF32 for bfloat16 weights:
 // out[j*outStride] = DotBF16(n, w, x[j*xStride:]).
 func TileBF16(n int, w, x []byte, xStride int, out []float32, outStride int) {
-	w, x = w[:2*n], x[:3*xStride+4*n]
-	tile(n, w, x, xStride, out, outStride, tileBF16Asm)
+	var t [4]float32
+	if tileCheck(n, 2*n, 4*n, w, x, xStride, out, outStride) {
+		tileBF16Asm(n, &w[0], &x[0], xStride, &t)
+	}
+	scatter(&t, out, outStride)
 }
 
 // TileQ4_K is TileF32 for Q4_K weights against Q8_K activations (n a
 // multiple of 256, rows of 292-byte blocks xStride bytes apart):
 // out[j*outStride] = DotQ4_K(n, w, x[j*xStride:]), bit for bit.
 func TileQ4_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
-	tileK(n, blockQ4KBytes, w, x, xStride, out, outStride, tileQ4_KAsm)
+	var t [4]float32
+	if nb := n / QKK; tileCheck(nb, nb*blockQ4KBytes, nb*BlockQ8KBytes, w, x, xStride, out, outStride) {
+		tileQ4_KAsm(nb, &w[0], &x[0], xStride, &t)
+	}
+	scatter(&t, out, outStride)
 }
 
 // TileQ5_K is TileQ4_K for Q5_K weights:
 // out[j*outStride] = DotQ5_K(n, w, x[j*xStride:]), bit for bit.
 func TileQ5_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
-	tileK(n, blockQ5KBytes, w, x, xStride, out, outStride, tileQ5_KAsm)
+	var t [4]float32
+	if nb := n / QKK; tileCheck(nb, nb*blockQ5KBytes, nb*BlockQ8KBytes, w, x, xStride, out, outStride) {
+		tileQ5_KAsm(nb, &w[0], &x[0], xStride, &t)
+	}
+	scatter(&t, out, outStride)
 }
 
 // TileQ6_K is TileQ4_K for Q6_K weights:
 // out[j*outStride] = DotQ6_K(n, w, x[j*xStride:]), bit for bit.
 func TileQ6_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
-	tileK(n, blockQ6KBytes, w, x, xStride, out, outStride, tileQ6_KAsm)
+	var t [4]float32
+	if nb := n / QKK; tileCheck(nb, nb*blockQ6KBytes, nb*BlockQ8KBytes, w, x, xStride, out, outStride) {
+		tileQ6_KAsm(nb, &w[0], &x[0], xStride, &t)
+	}
+	scatter(&t, out, outStride)
 }
 
 // TileQ8_0 is TileF32 for Q8_0 weights against Q8_0 activations (n a
 // multiple of 32, rows of 34-byte blocks xStride bytes apart):
 // out[j*outStride] = DotQ8_0(n, w, x[j*xStride:]), bit for bit.
 func TileQ8_0(n int, w, x []byte, xStride int, out []float32, outStride int) {
-	tileLegacy(n, q8_0Bytes, w, x, xStride, out, outStride, tileQ8_0Asm)
+	var t [4]float32
+	if nb := n / QK; tileCheck(nb, nb*q8_0Bytes, nb*q8_0Bytes, w, x, xStride, out, outStride) {
+		tileQ8_0Asm(nb, &w[0], &x[0], xStride, &t)
+	}
+	scatter(&t, out, outStride)
 }
 
 // TileQ4_0 is TileQ8_0 for Q4_0 weights:
 // out[j*outStride] = DotQ4_0(n, w, x[j*xStride:]), bit for bit.
 func TileQ4_0(n int, w, x []byte, xStride int, out []float32, outStride int) {
-	tileLegacy(n, q4_0Bytes, w, x, xStride, out, outStride, tileQ4_0Asm)
-}
-
-// tileLegacy checks the bounds of a tile of 32-element blocks against Q8_0
-// rows, runs it into a local array and scatters the four results.
-func tileLegacy(n, blockBytes int, w, x []byte, xStride int, out []float32, outStride int,
-	asm func(nb int, w, x *byte, xStride int, out *[4]float32)) {
-	nb := n / QK
-	w, x = w[:nb*blockBytes], x[:3*xStride+nb*q8_0Bytes]
-	_ = out[3*outStride]
 	var t [4]float32
-	if nb > 0 {
-		if xStride < nb*q8_0Bytes {
-			panic("kernel: tile activation rows overlap")
-		}
-		asm(nb, &w[0], &x[0], xStride, &t)
+	if nb := n / QK; tileCheck(nb, nb*q4_0Bytes, nb*q8_0Bytes, w, x, xStride, out, outStride) {
+		tileQ4_0Asm(nb, &w[0], &x[0], xStride, &t)
 	}
-	for j, v := range t {
-		out[j*outStride] = v
-	}
-}
-
-// tileK checks the bounds of a K-quant tile, runs it into a local array and
-// scatters the four results.
-func tileK(n, blockBytes int, w, x []byte, xStride int, out []float32, outStride int,
-	asm func(nb int, w, x *byte, xStride int, out *[4]float32)) {
-	nb := n / QKK
-	w, x = w[:nb*blockBytes], x[:3*xStride+nb*BlockQ8KBytes]
-	_ = out[3*outStride]
-	var t [4]float32
-	if nb > 0 {
-		if xStride < nb*BlockQ8KBytes {
-			panic("kernel: tile activation rows overlap")
-		}
-		asm(nb, &w[0], &x[0], xStride, &t)
-	}
-	for j, v := range t {
-		out[j*outStride] = v
-	}
-}
-
-// tile runs the assembly into a local array (which does not escape) and
-// scatters it into out. The callers have checked w and x.
-func tile(n int, w, x []byte, xStride int, out []float32, outStride int,
-	asm func(n int, w, x *byte, xStride int, out *[4]float32)) {
-	_ = out[3*outStride]
-	var t [4]float32
-	if n > 0 {
-		if xStride < 4*n {
-			panic("kernel: tile activation rows overlap")
-		}
-		asm(n, &w[0], &x[0], xStride, &t)
-	}
-	for j, v := range t {
-		out[j*outStride] = v
-	}
+	scatter(&t, out, outStride)
 }
 
 // tileF32Asm computes, in the order of dotF32Asm for each product:
@@ -204,3 +178,27 @@ func tileQ4_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
 //
 //go:noescape
 func tileQ5_KAsm(nb int, w, x *byte, xStride int, out *[4]float32)
+
+// tileCheck checks that w holds wBytes, that x holds four rows of xBytes
+// xStride apart without overlap, and that out has the four slots; it panics
+// (a programmer error) otherwise, and reports whether there is any work.
+// The callers keep the result array on their stack and hand it straight to
+// the assembly (go:noescape), so a tile allocates nothing.
+func tileCheck(units, wBytes, xBytes int, w, x []byte, xStride int, out []float32, outStride int) bool {
+	_ = out[3*outStride]
+	if units <= 0 {
+		return false
+	}
+	if xStride < xBytes {
+		panic("kernel: tile activation rows overlap")
+	}
+	_, _ = w[:wBytes], x[:3*xStride+xBytes]
+	return true
+}
+
+// scatter writes a tile's four results to their output rows.
+func scatter(t *[4]float32, out []float32, outStride int) {
+	for j, v := range t {
+		out[j*outStride] = v
+	}
+}

@@ -224,22 +224,25 @@ func TestMatMulErrors(t *testing.T) {
 	}
 }
 
-// After the first call, MatMul allocates nothing: the pool keeps the
-// activation buffer, the job and the task.
+// After the first call, MatMul allocates nothing, for every dot type, one
+// activation row or a batch through the tiles: the pool keeps the activation
+// buffer, the job and the task, and the tiles keep their results on the stack.
 func TestMatMulNoAllocation(t *testing.T) {
 	p := NewPool(2)
 	defer p.Close()
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, dt := range []DType{F32, Q8_0, Q4_K} {
+	for _, dt := range matmulTypes() {
 		C := matmulCols(dt)
 		w := randomMatrix(t, r, dt, C, 64)
-		x := make([]float32, 3*C)
-		out := make([]float32, 3*64)
-		if err := p.MatMul(w, x, 3, out); err != nil {
-			t.Fatal(err)
-		}
-		if a := testing.AllocsPerRun(20, func() { _ = p.MatMul(w, x, 3, out) }); a != 0 {
-			t.Errorf("%v: %v allocations per MatMul", dt, a)
+		for _, nb := range []int{1, 5} { // 5: one group of four through the tile kernels
+			x := make([]float32, nb*C)
+			out := make([]float32, nb*64)
+			if err := p.MatMul(w, x, nb, out); err != nil {
+				t.Fatal(err)
+			}
+			if a := testing.AllocsPerRun(10, func() { _ = p.MatMul(w, x, nb, out) }); a != 0 {
+				t.Errorf("%v nb %d: %v allocations per MatMul", dt, nb, a)
+			}
 		}
 	}
 }
