@@ -16,13 +16,20 @@ import (
 func writeShard(t *testing.T, dir, name string, vocab int, first, n int) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
-	w, err := data.CreateShard(p, vocab, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
 	toks := make([]int32, n)
 	for i := range toks {
 		toks[i] = int32((first + i) % vocab)
+	}
+	writeTokens(t, p, vocab, toks)
+	return p
+}
+
+// writeTokens writes toks as one document without EOS.
+func writeTokens(t *testing.T, p string, vocab int, toks []int32) {
+	t.Helper()
+	w, err := data.CreateShard(p, vocab, -1)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if err := w.WriteDoc(toks); err != nil {
 		t.Fatal(err)
@@ -30,7 +37,6 @@ func writeShard(t *testing.T, dir, name string, vocab int, first, n int) string 
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return p
 }
 
 func TestLoaderSequential(t *testing.T) {

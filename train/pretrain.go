@@ -1,0 +1,173 @@
+// Reference: nanoGPT train.py (the loop: get_lr, gradient accumulation, clip, step, periodic eval and
+// checkpoint, resume from ckpt.pt); llm.c train_gpt2.c main (val loss every N steps).
+
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"time"
+
+	"github.com/gptgo/gptgo/tensor"
+	"github.com/gptgo/gptgo/train/autograd"
+)
+
+// Model is what Pretrain trains: its parameters, in a fixed order (the
+// checkpoint's), and its mean next-token loss over B·T tokens recorded on a
+// tape. The model package's trainable Transformer satisfies it.
+type Model interface {
+	Params() []*autograd.Var
+	Loss(tp *autograd.Tape, tokens, targets []int32, T int) *autograd.Var
+}
+
+// PretrainConfig is one pretraining run. Batches come from the loaders,
+// which fix B and T.
+type PretrainConfig struct {
+	Steps    int // optimizer steps in all (a resumed run continues to this)
+	Accum    int // micro-batches per step (gradient accumulation); 0 means 1
+	Schedule Schedule
+	AdamW    AdamWConfig
+	ClipNorm float64 // clip the global gradient norm to this; 0 turns clipping off
+
+	EvalEvery   int // evaluate every this many steps (and after the last); 0: never
+	EvalBatches int // batches per evaluation
+
+	// CheckpointPath, when set, is written every CheckpointEvery steps and
+	// after the last; if it exists when Pretrain starts, the run resumes
+	// from it.
+	CheckpointPath  string
+	CheckpointEvery int
+	Meta            map[string]string // kept in the checkpoint (model configuration)
+}
+
+// StepReport describes one finished optimizer step.
+type StepReport struct {
+	Step     int     // 1-based: steps done so far
+	Loss     float64 // mean training loss over the step's micro-batches
+	LR       float64
+	GradNorm float64 // before clipping
+	Tokens   int     // tokens in the step
+	Elapsed  time.Duration
+	EvalLoss float64 // NaN when the step had no evaluation
+	Resumed  bool    // the run resumed from a checkpoint before this step
+}
+
+// Pretrain trains m on batches from trainData, reporting each step to
+// report (nil: no reports) and evaluating on evalData (nil: no
+// evaluation). It stops after cfg.Steps, at the first error, or when ctx is
+// cancelled (after writing a checkpoint if it has a path), returning
+// ctx.Err() then.
+func Pretrain(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalData *Loader, cfg PretrainConfig, report func(StepReport) error) error {
+	accum := max(cfg.Accum, 1)
+	if cfg.Steps <= 0 {
+		return fmt.Errorf("train: pretrain: %d steps", cfg.Steps)
+	}
+	params := m.Params()
+	opt, err := NewAdamW(params, cfg.AdamW, pool)
+	if err != nil {
+		return err
+	}
+	resumed := false
+	if cfg.CheckpointPath != "" {
+		ck, err := LoadCheckpoint(cfg.CheckpointPath, opt)
+		switch {
+		case err == nil:
+			if err := trainData.Restore(ck.Loader); err != nil {
+				return fmt.Errorf("train: resume from %s: %w", cfg.CheckpointPath, err)
+			}
+			resumed = true
+		case errors.Is(err, fs.ErrNotExist): // a new run
+		default:
+			return err
+		}
+	}
+	save := func() error {
+		if cfg.CheckpointPath == "" {
+			return nil
+		}
+		st, err := trainData.State()
+		if err != nil {
+			return err
+		}
+		return SaveCheckpoint(cfg.CheckpointPath, opt, Checkpoint{Step: opt.Steps, Loader: st, Meta: cfg.Meta})
+	}
+
+	B, T := trainData.B, trainData.T
+	x, y := make([]int32, B*T), make([]int32, B*T)
+	tp := autograd.NewTape(pool)
+	for opt.Steps < cfg.Steps {
+		if err := ctx.Err(); err != nil {
+			if serr := save(); serr != nil {
+				return errors.Join(err, serr)
+			}
+			return err
+		}
+		start := time.Now()
+		it := opt.Steps // 0-based index of this step, as the schedule counts
+		opt.ZeroGrad()
+		loss, err := Accumulate(accum, func(int) (*autograd.Tape, *autograd.Var, error) {
+			if err := trainData.Next(x, y); err != nil {
+				return nil, nil, err
+			}
+			tp.Reset()
+			l := m.Loss(tp, x, y, T)
+			return tp, l, tp.Err()
+		})
+		if err != nil {
+			return fmt.Errorf("train: step %d: %w", it+1, err)
+		}
+		var norm float64
+		if cfg.ClipNorm > 0 {
+			norm, err = ClipGradNorm(params, cfg.ClipNorm)
+		} else if norm = GradNorm(params); math.IsNaN(norm) || math.IsInf(norm, 0) {
+			err = fmt.Errorf("train: gradient norm is %v: the step diverged", norm)
+		}
+		if err != nil {
+			return fmt.Errorf("train: step %d: %w", it+1, err)
+		}
+		lr := cfg.Schedule.LR(it)
+		opt.Step(lr)
+		r := StepReport{Step: opt.Steps, Loss: loss, LR: lr, GradNorm: norm, Tokens: accum * B * T, EvalLoss: math.NaN(), Resumed: resumed}
+		if evalData != nil && cfg.EvalEvery > 0 && (opt.Steps%cfg.EvalEvery == 0 || opt.Steps == cfg.Steps) {
+			if r.EvalLoss, err = Evaluate(m, tp, evalData, max(cfg.EvalBatches, 1)); err != nil {
+				return fmt.Errorf("train: step %d: eval: %w", opt.Steps, err)
+			}
+		}
+		if (cfg.CheckpointEvery > 0 && opt.Steps%cfg.CheckpointEvery == 0) || opt.Steps == cfg.Steps {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+		r.Elapsed = time.Since(start)
+		if report != nil {
+			if err := report(r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Evaluate returns m's mean loss over n batches of data, without recording
+// gradients. The tape is reset before and after.
+func Evaluate(m Model, tp *autograd.Tape, data *Loader, n int) (float64, error) {
+	x, y := make([]int32, data.B*data.T), make([]int32, data.B*data.T)
+	tp.NoGrad(true)
+	defer func() { tp.NoGrad(false); tp.Reset() }()
+	var sum float64
+	for range n {
+		if err := data.Next(x, y); err != nil {
+			return 0, err
+		}
+		tp.Reset()
+		l := m.Loss(tp, x, y, data.T)
+		if err := tp.Err(); err != nil {
+			return 0, err
+		}
+		sum += float64(l.Data[0])
+	}
+	return sum / float64(n), nil
+}
