@@ -1,13 +1,16 @@
 // Package train drives gptgo's training: the AdamW optimizer with
 // per-parameter weight-decay flags, nanoGPT's warmup + cosine learning-rate
 // schedule, gradient clipping by global norm, gradient accumulation over
-// micro-batches, checkpoints that resume exactly, and a loader of training
-// windows over token shards (package data's GPTGOTOK format).
+// micro-batches, checkpoints that resume exactly, a loader of training
+// windows over token shards (package data's GPTGOTOK format), and Pretrain,
+// the loop that puts them together for any Model (its parameters and a
+// loss recorded on a tape).
 //
 // The gradients come from the tape in train/autograd: a forward built of
 // its ops, then Tape.Backward, leaves each parameter's gradient in its Grad
 // buffer; a step here reads those buffers and updates the values in place.
-// One step of pretraining reads:
+// One step of pretraining (what Pretrain does, with evaluation and
+// checkpoints around it) reads:
 //
 //	x, y := loader.Next()                      // [B·T] inputs and next-token targets
 //	tape.Reset()
