@@ -7,7 +7,6 @@ import (
 	"math"
 	"testing"
 
-	"github.com/gptgo/gptgo/kernel"
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/tensor"
 	"github.com/gptgo/gptgo/train/autograd"
@@ -25,7 +24,10 @@ func tapeLogits(t *testing.T, m *model.Model, tp *autograd.Tape, tokens []int32)
 		if v, ok := vars[w]; ok {
 			return v
 		}
-		v := mustParam(t, w.Name, kernel.BytesF32(w.Data), w.Rows(), w.Cols())
+		v, err := autograd.ParamFromTensor(w)
+		if err != nil {
+			t.Fatal(err)
+		}
 		vars[w] = v
 		return v
 	}

@@ -223,6 +223,22 @@ func TestTapeErrors(t *testing.T) {
 	if err := tp.Backward(tp.Embedding(emb, []int32{1}), 1); err == nil || !strings.Contains(err.Error(), "scalar") {
 		t.Errorf("non-scalar loss: %v", err)
 	}
+	w16, err := tensor.New("w16", tensor.F16, make([]byte, 12), 3, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParamFromTensor(w16); err == nil || !strings.Contains(err.Error(), "dequantized") {
+		t.Errorf("F16 tensor as a parameter: %v", err)
+	}
+	w32, _ := tensor.FromFloat32("w32", []float32{1, 2, 3, 4, 5, 6}, 3, 2) // ne = [3, 2]: 2 rows of 3
+	p, err := ParamFromTensor(w32)
+	if err != nil || p.Rows() != 2 || p.Cols() != 3 || p.Data[3] != 4 {
+		t.Fatalf("F32 tensor as a parameter: %v %v", p, err)
+	}
+	p.Data[3] = 40 // shared, not copied
+	if v, _ := w32.Float32s(); v[3] != 40 {
+		t.Errorf("parameter does not share the tensor's values: %v", v)
+	}
 	if _, err := NewParam("p", make([]float32, 5), 2, 3); err == nil {
 		t.Error("NewParam accepted 5 values for shape [2 3]")
 	}

@@ -6,6 +6,7 @@ package autograd
 import (
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/gptgo/gptgo/kernel"
 	"github.com/gptgo/gptgo/tensor"
@@ -39,6 +40,25 @@ func NewParam(name string, data []float32, shape ...int) (*Var, error) {
 		NoDecay: len(shape) < 2 || strings.Contains(name, "_embd"), // token_embd, position_embd
 		param:   true, requires: true,
 	}, nil
+}
+
+// ParamFromTensor makes a parameter that shares the values of an F32
+// tensor (a model's weight, made by tensor.FromFloat32 or read from a
+// GGUF file into writable memory): a matrix with ne = [C, R] becomes a
+// [R, C] Var, a vector [n] a [n] Var. Other dtypes must be dequantized
+// first: training needs float32 master weights.
+func ParamFromTensor(t *tensor.Tensor) (*Var, error) {
+	if t.DType != tensor.F32 {
+		return nil, fmt.Errorf("autograd: parameter %q: %v weights must be dequantized to F32 to train", t.Name, t.DType)
+	}
+	if len(t.Data)%4 != 0 || len(t.Data) == 0 || uintptr(unsafe.Pointer(&t.Data[0]))%4 != 0 {
+		return nil, fmt.Errorf("autograd: parameter %q: data is not an aligned float32 array", t.Name)
+	}
+	shape := []int{t.Cols()}
+	if len(t.Shape) > 1 {
+		shape = []int{t.Rows(), t.Cols()}
+	}
+	return NewParam(t.Name, kernel.BytesF32(t.Data), shape...)
 }
 
 // Const wraps data that needs no gradient (inputs, masks).
