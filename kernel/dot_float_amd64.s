@@ -11,9 +11,10 @@
 // last group of 8 goes to the first, the two are added and folded to one
 // lane as REDUCE does, and the last n%8 elements are added one by one, fused.
 //
-// The dots prefetch the weights 64 elements ahead: measured on this machine,
-// F16 and BF16 weights then stream from DRAM at 16–31 GB/s instead of
-// 12–24 (prefetching has no effect on the results).
+// The dots prefetch the weights 64 elements ahead: in interleaved runs on
+// this machine F16 and BF16 weights then streamed from DRAM at 16–31 GB/s
+// instead of 12–24, though the host's noise is as large (see
+// docs/performance.md). Prefetching has no effect on the results.
 //
 // Registers: SI = w, AX = byte offset into the activations, BX = into the
 // weights, CX = elements left. Dots: DI = x, Y0/Y1 the accumulators.
