@@ -4,6 +4,7 @@
 package autograd
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -123,6 +124,55 @@ func TestTranspose(t *testing.T) {
 				if dst[c*rows+r] != src[r*cols+c] {
 					t.Fatalf("%d×%d: dst[%d, %d] = %v, want %v", rows, cols, c, r, dst[c*rows+r], src[r*cols+c])
 				}
+			}
+		}
+	}
+}
+
+// TestWorkerCountInvariance: every op's values and gradients are the same
+// bits with 1 worker and with 3, at sizes that make several row blocks,
+// element chunks and attention tasks (N = 200 rows, 3·2^14+5 elements).
+func TestWorkerCountInvariance(t *testing.T) {
+	run := func(workers int) [][]float32 {
+		rng := rand.New(rand.NewPCG(21, 22))
+		const B, T, C, H, KH, D = 4, 50, 24, 4, 2, 6
+		x, nw, nb := param(t, rng, "x", B*T, C), param(t, rng, "w", C), param(t, rng, "b", C)
+		wq, wk := param(t, rng, "wq", H*D, C), param(t, rng, "wk", KH*D, C)
+		big := param(t, rng, "big", 3*(1<<14)+5, 1)
+		pool := tensor.NewPool(workers)
+		defer pool.Close()
+		tp := NewTape(pool)
+		h := tp.Add(tp.RMSNorm(x, nw, 1e-5), tp.LayerNorm(x, nw, nb, 1e-5))
+		q, k := tp.Linear(h, wq, nil), tp.Linear(h, wk, nil)
+		a := tp.Attention(q, k, k, T, H, KH, D)
+		g := tp.SwiGLU(tp.GELU(big), big)
+		r := make([]float32, len(a.Data))
+		for i := range r {
+			r[i] = float32(i%7) - 3
+		}
+		l1, _ := tp.weighted(a, r)
+		r2 := make([]float32, len(g.Data))
+		for i := range r2 {
+			r2[i] = float32(i%5) - 2
+		}
+		l2, _ := tp.weighted(g, r2)
+		if err := tp.Backward(tp.Add(l1, l2), 1); err != nil {
+			t.Fatal(err)
+		}
+		var out [][]float32
+		for _, v := range []*Var{a, g, x, nw, nb, wq, wk, big} {
+			out = append(out, append([]float32(nil), v.Data...))
+			if v.Grad != nil {
+				out = append(out, append([]float32(nil), v.Grad...))
+			}
+		}
+		return out
+	}
+	one, three := run(1), run(3)
+	for i := range one {
+		for j := range one[i] {
+			if math.Float32bits(one[i][j]) != math.Float32bits(three[i][j]) {
+				t.Fatalf("buffer %d element %d: %v with 1 worker, %v with 3", i, j, one[i][j], three[i][j])
 			}
 		}
 	}

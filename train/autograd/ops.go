@@ -12,10 +12,10 @@ import (
 
 // Where the time goes: nearly all of it in Linear, forward (Pool.MatMul)
 // and backward (two more MatMuls, for dX and dW), then Attention, which
-// grows with T². Those three are split across the pool; the norms and
-// activations are single passes over N·C and run on the calling goroutine
-// (the norms' weight gradients sum over rows, which one goroutine keeps in
-// a fixed order).
+// grows with T². Every op splits its work across the pool: matmuls by
+// output row, attention by (sequence, KV head), norms by blocks of rows
+// (their weight gradients summed block by block in a fixed order), and
+// elementwise ops by fixed chunks.
 
 // Linear returns x·wᵀ + b: x [N, C], w [R, C], b [R] or nil → [N, R]. The
 // forward is tensor.Pool.MatMul on an F32 view of w, the very matmul
@@ -83,7 +83,7 @@ func (t *Tape) linearGradInput(gx, gy []float32, w *Var, N, R, C int) {
 	if err := t.matmul(wT, R, C, gy, N, tmp); err != nil {
 		return
 	}
-	kernel.AddTo(gx, tmp)
+	t.addTo(gx, tmp)
 }
 
 // linearGradWeight adds gyᵀ·x to gw: gw[r, c] += dot(gy[:, r], x[:, c]),
@@ -97,7 +97,7 @@ func (t *Tape) linearGradWeight(gw, gy, x []float32, N, R, C int) {
 	if err := t.matmul(xT, N, C, gyT, R, tmp); err != nil {
 		return
 	}
-	kernel.AddTo(gw, tmp)
+	t.addTo(gw, tmp)
 }
 
 // matmul computes out[b, r] = dot(w[r, :], x[b, :]) for w [rows, cols]
@@ -137,6 +137,41 @@ func (t *Tape) transpose(dst, src []float32, rows, cols int) {
 	})
 }
 
+// normRows is the fixed block of rows a norm's backward sums its weight
+// gradient over before the blocks are added in order.
+const normRows = 64
+
+// normBackward runs row(n, dw, db) for every row n, where dw (and db when
+// gb is not nil) are the partial sums of the row's block of normRows rows.
+// The blocks are spread over the pool, then their partials are added into
+// gw and gb in block order: the sums do not depend on the worker count.
+func (t *Tape) normBackward(N, C int, gw, gb []float32, row func(n int, dw, db []float32)) {
+	blocks := (N + normRows - 1) / normRows
+	pw := t.alloc(blocks * C)
+	var pb []float32
+	if gb != nil {
+		pb = t.alloc(blocks * C)
+	}
+	t.pool.For(blocks, 1, func(s, e int) {
+		for k := s; k < e; k++ {
+			dw := pw[k*C : (k+1)*C]
+			var db []float32
+			if pb != nil {
+				db = pb[k*C : (k+1)*C]
+			}
+			for n := k * normRows; n < min((k+1)*normRows, N); n++ {
+				row(n, dw, db)
+			}
+		}
+	})
+	for k := range blocks {
+		kernel.AddTo(gw, pw[k*C:(k+1)*C])
+		if pb != nil {
+			kernel.AddTo(gb, pb[k*C:(k+1)*C])
+		}
+	}
+}
+
 // normGrads returns the gradient buffers of x and w, or scratch where one
 // needs none, so the norm kernels can always write both.
 func (t *Tape) normGrads(x, w *Var) (gx, gw []float32) {
@@ -161,18 +196,20 @@ func (t *Tape) RMSNorm(x, w *Var, eps float32) *Var {
 		return t.fail("rms_norm %q [%d] over rows of %d", w.Name, len(w.Data), C)
 	}
 	y := t.out("rms_norm:"+w.Name, x.Shape, x, w)
-	for n := range x.Rows() {
-		kernel.RMSNorm(y.Data[n*C:(n+1)*C], x.Data[n*C:(n+1)*C], w.Data, eps)
-	}
+	t.pool.For(x.Rows(), normRows, func(s, e int) {
+		for n := s; n < e; n++ {
+			kernel.RMSNorm(y.Data[n*C:(n+1)*C], x.Data[n*C:(n+1)*C], w.Data, eps)
+		}
+	})
 	t.record(y, func() {
 		if y.Grad == nil {
 			return
 		}
 		gx, gw := t.normGrads(x, w)
-		for n := range x.Rows() {
+		t.normBackward(x.Rows(), C, gw, nil, func(n int, dw, _ []float32) {
 			r := n * C
-			kernel.RMSNormBackward(gx[r:r+C], gw, y.Grad[r:r+C], x.Data[r:r+C], w.Data, eps)
-		}
+			kernel.RMSNormBackward(gx[r:r+C], dw, y.Grad[r:r+C], x.Data[r:r+C], w.Data, eps)
+		})
 	})
 	return y
 }
@@ -192,19 +229,20 @@ func (t *Tape) LayerNorm(x, w, b *Var, eps float32) *Var {
 		bd = b.Data
 	}
 	y := t.out("layer_norm:"+w.Name, x.Shape, x, w, b)
-	for n := range x.Rows() {
-		kernel.LayerNorm(y.Data[n*C:(n+1)*C], x.Data[n*C:(n+1)*C], w.Data, bd, eps)
-	}
+	t.pool.For(x.Rows(), normRows, func(s, e int) {
+		for n := s; n < e; n++ {
+			kernel.LayerNorm(y.Data[n*C:(n+1)*C], x.Data[n*C:(n+1)*C], w.Data, bd, eps)
+		}
+	})
 	t.record(y, func() {
 		if y.Grad == nil {
 			return
 		}
 		gx, gw := t.normGrads(x, w)
-		gb := t.grad(b)
-		for n := range x.Rows() {
+		t.normBackward(x.Rows(), C, gw, t.grad(b), func(n int, dw, db []float32) {
 			r := n * C
-			kernel.LayerNormBackward(gx[r:r+C], gw, gb, y.Grad[r:r+C], x.Data[r:r+C], w.Data, eps)
-		}
+			kernel.LayerNormBackward(gx[r:r+C], dw, db, y.Grad[r:r+C], x.Data[r:r+C], w.Data, eps)
+		})
 	})
 	return y
 }
@@ -371,7 +409,7 @@ func (t *Tape) SwiGLU(gate, up *Var) *Var {
 		return t.fail("swiglu %v and %v: shapes differ", gate.Shape, up.Shape)
 	}
 	y := t.out("swiglu", gate.Shape, gate, up)
-	kernel.SwiGLU(y.Data, gate.Data, up.Data)
+	t.elems(len(y.Data), func(s, e int) { kernel.SwiGLU(y.Data[s:e], gate.Data[s:e], up.Data[s:e]) })
 	t.record(y, func() {
 		if y.Grad == nil {
 			return
@@ -383,7 +421,9 @@ func (t *Tape) SwiGLU(gate, up *Var) *Var {
 		if gu == nil {
 			gu = t.alloc(len(up.Data))
 		}
-		kernel.SwiGLUBackward(gg, gu, y.Grad, gate.Data, up.Data)
+		t.elems(len(y.Grad), func(s, e int) {
+			kernel.SwiGLUBackward(gg[s:e], gu[s:e], y.Grad[s:e], gate.Data[s:e], up.Data[s:e])
+		})
 	})
 	return y
 }
@@ -395,10 +435,10 @@ func (t *Tape) GELU(x *Var) *Var {
 		return t.dead
 	}
 	y := t.out("gelu", x.Shape, x)
-	kernel.GELU(y.Data, x.Data)
+	t.elems(len(y.Data), func(s, e int) { kernel.GELU(y.Data[s:e], x.Data[s:e]) })
 	t.record(y, func() {
 		if gx := t.grad(x); y.Grad != nil && gx != nil {
-			kernel.GELUBackward(gx, y.Grad, x.Data)
+			t.elems(len(gx), func(s, e int) { kernel.GELUBackward(gx[s:e], y.Grad[s:e], x.Data[s:e]) })
 		}
 	})
 	return y

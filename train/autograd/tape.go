@@ -183,6 +183,20 @@ func (t *Tape) take(n int) (b []float32, fresh bool) {
 	return b[:n], fresh
 }
 
+// elemChunk is how many elements of an elementwise op a worker takes at a
+// time: the ops are memory-bound passes, and 16 Ki floats (64 KiB) keep a
+// chunk's inputs and output in L2.
+const elemChunk = 1 << 14
+
+// elems runs fn over [0, n) in chunks across the pool, for elementwise
+// work, whose result does not depend on the split.
+func (t *Tape) elems(n int, fn func(s, e int)) { t.pool.For(n, elemChunk, fn) }
+
+// addTo is kernel.AddTo across the pool.
+func (t *Tape) addTo(dst, src []float32) {
+	t.elems(len(src), func(s, e int) { kernel.AddTo(dst[s:e], src[s:e]) })
+}
+
 // fail records the first error and returns the placeholder.
 func (t *Tape) fail(format string, a ...any) *Var {
 	if t.err == nil {
@@ -263,16 +277,16 @@ func (t *Tape) Add(a, b *Var) *Var {
 		return t.fail("add %q %v + %q %v: shapes differ", a.Name, a.Shape, b.Name, b.Shape)
 	}
 	y := t.out("add", a.Shape, a, b)
-	kernel.Add(y.Data, a.Data, b.Data)
+	t.elems(len(y.Data), func(s, e int) { kernel.Add(y.Data[s:e], a.Data[s:e], b.Data[s:e]) })
 	t.record(y, func() {
 		if y.Grad == nil {
 			return
 		}
 		if ga := t.grad(a); ga != nil {
-			kernel.AddTo(ga, y.Grad)
+			t.addTo(ga, y.Grad)
 		}
 		if gb := t.grad(b); gb != nil {
-			kernel.AddTo(gb, y.Grad)
+			t.addTo(gb, y.Grad)
 		}
 	})
 	return y
@@ -324,7 +338,7 @@ func (t *Tape) AddPositions(x, pos *Var, T int) *Var {
 			return
 		}
 		if gx := t.grad(x); gx != nil {
-			kernel.AddTo(gx, y.Grad)
+			t.addTo(gx, y.Grad)
 		}
 		if gp := t.grad(pos); gp != nil {
 			for n := range x.Rows() {
