@@ -10,6 +10,12 @@ package kernel
 // equivalent of a tile is four calls of the matching Dot function.
 func Tiles() bool { return hasAVX2FMA && f16cOK }
 
+func init() {
+	if Tiles() {
+		useAsm("tiles")
+	}
+}
+
 // TileF32 computes four dot products of one weight row with four activation
 // rows xStride bytes apart, loading each weight vector once for all four:
 //
