@@ -130,7 +130,9 @@ func SaveCheckpoint(path string, opt *AdamW, c Checkpoint) (err error) {
 	return nil
 }
 
-// LoadCheckpoint reads path into opt: parameter values, moments and step.
+// LoadCheckpoint reads path into opt: parameter values, moments, step,
+// no-decay flags and the AdamW constants (a resumed run continues with the
+// constants it was saved with, whatever opt was made with).
 // The file's parameters must match opt's in order, name and shape; every
 // mismatch is listed. Nothing is written into opt unless the whole file is
 // valid. It returns the rest of the state.
