@@ -1,9 +1,11 @@
 // Package autograd is gptgo's gradient tape: coarse Transformer ops (Linear,
-// Embedding, RMSNorm, LayerNorm, RoPE, causal GQA Attention, SwiGLU, GELU,
-// Add, CrossEntropy), each a forward from package kernel and a hand-written
-// backward, recorded in order and run in reverse by Backward.
+// Embedding, AddPositions, RMSNorm, LayerNorm, RoPE, causal GQA Attention,
+// Split, SwiGLU, GELU, Add, CrossEntropy), each a forward from package
+// kernel and a hand-written backward, recorded in order and run in reverse
+// by Backward.
 //
-// Data flows like this: parameters are Vars made once by NewParam (float32
+// Data flows like this: parameters are Vars made once by NewParam or
+// ParamFromTensor (float32
 // values and a gradient buffer that persists across micro-batches);
 // activations are Vars the ops return, living in buffers the Tape reuses
 // step after step (Reset rewinds it, so after the first step a forward and
