@@ -43,3 +43,10 @@ func TestParseInterspersed(t *testing.T) {
 		t.Fatalf("pos %v threads %d err %v", pos, *n, err)
 	}
 }
+
+func TestVersionNamesKernels(t *testing.T) {
+	out, _, code := runCLI(t, "", "version")
+	if code != 0 || !strings.HasPrefix(out, "gptgo ") || !strings.Contains(out, "\nkernels: ") {
+		t.Fatalf("code %d, output %q", code, out)
+	}
+}
