@@ -1,5 +1,5 @@
 // Reference: llm.c test_gpt2.c (logits, loss, every gradient and ten optimizer steps checked against values
-// PyTorch wrote); the reference file comes from testdata/gen_golden.py.
+// PyTorch wrote); the reference file comes from tools/torchgolden/gen_golden.py.
 
 package train
 

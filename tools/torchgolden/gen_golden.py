@@ -4,12 +4,16 @@
 # Writes golden_llama.json and golden_gpt2.json for train/golden_test.go: a seeded 2-layer LLaMA-style model and
 # a 2-layer GPT-2-style one in PyTorch (float32), their inputs, logits, loss, every parameter's gradient, and the
 # losses and final weights of 10 AdamW steps.
-# Run from this directory:  /usr/bin/python3 gen_golden.py   (PyTorch 1.13, Debian's python3-torch, CPU)
+# Run from anywhere:  /usr/bin/python3 tools/torchgolden/gen_golden.py   (PyTorch 1.13, Debian python3-torch, CPU)
 import json
 import math
+import os
 
 import torch
 import torch.nn.functional as F
+
+# The Go tests read the outputs from train/testdata.
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "train", "testdata")
 
 torch.manual_seed(1234)
 V, C, H, KH, D, FF, L, B, T = 13, 16, 4, 2, 4, 24, 2, 2, 8
@@ -120,6 +124,7 @@ def write_golden(path, params, forward):
         opt.step()
     out["step_losses"] = losses
     out["final_params"] = {k: flat(v) for k, v in params.items()}
+    path = os.path.join(OUT, path)
     with open(path, "w") as f:
         json.dump(out, f)
     print(path, "loss", out["loss"], "losses", losses[0], "→", losses[-1])
