@@ -6,15 +6,14 @@ package data
 import (
 	"bufio"
 	"encoding/json"
-	"os"
-	"path/filepath"
+	"github.com/gptgo/gptgo/internal/atomicfile"
 	"unicode/utf8"
 )
 
 // DocWriter writes documents as JSON lines; the file appears on Close.
 type DocWriter struct {
 	path string
-	f    *os.File
+	f    *atomicfile.File
 	w    *bufio.Writer
 	enc  *json.Encoder
 }
@@ -52,7 +51,7 @@ func (dw *DocWriter) WriteRejected(d *Doc) error {
 
 // CreateDocWriter starts path.
 func CreateDocWriter(path string) (*DocWriter, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return nil, err
 	}
@@ -70,20 +69,12 @@ func (dw *DocWriter) Write(d *Doc) error {
 // Close flushes and renames the file into place.
 func (dw *DocWriter) Close() error {
 	err := dw.w.Flush()
-	if cerr := dw.f.Close(); err == nil {
-		err = cerr
-	}
 	if err == nil {
-		err = os.Rename(dw.f.Name(), dw.path)
+		err = dw.f.Commit()
 	}
-	if err != nil {
-		os.Remove(dw.f.Name())
-	}
+	dw.f.Abort()
 	return err
 }
 
 // Abort discards the file.
-func (dw *DocWriter) Abort() {
-	dw.f.Close()
-	os.Remove(dw.f.Name())
-}
+func (dw *DocWriter) Abort() { dw.f.Abort() }

@@ -6,6 +6,7 @@ package data
 import (
 	"context"
 	"fmt"
+	"github.com/gptgo/gptgo/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,7 +80,7 @@ func RunConfig(ctx context.Context, c Config, enc Encoder, progress func(Progres
 	}
 	var sum strings.Builder
 	rep.WriteSummary(&sum)
-	if err := writeFileAtomic(filepath.Join(c.Output, "summary.txt"), []byte(sum.String())); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(c.Output, "summary.txt"), []byte(sum.String())); err != nil {
 		return nil, err
 	}
 	return rep, nil

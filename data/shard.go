@@ -19,9 +19,9 @@ import (
 	"bufio"
 	"encoding/binary"
 	"fmt"
+	"github.com/gptgo/gptgo/internal/atomicfile"
 	"io"
 	"os"
-	"path/filepath"
 )
 
 // ShardMagic opens every shard file.
@@ -67,7 +67,7 @@ func (h ShardHeader) encode() []byte {
 // Close succeeds (temporary file + rename).
 type ShardWriter struct {
 	path string
-	f    *os.File
+	f    *atomicfile.File
 	w    *bufio.Writer
 	h    ShardHeader
 	buf  []byte
@@ -81,7 +81,7 @@ func CreateShard(path string, vocab int, eos int32) (*ShardWriter, error) {
 	if eos >= 0 && int(eos) >= vocab {
 		return nil, fmt.Errorf("data: shard %s: EOS id %d outside vocabulary of %d", path, eos, vocab)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +91,7 @@ func CreateShard(path string, vocab int, eos int32) (*ShardWriter, error) {
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	if _, err := w.Write(h.encode()); err != nil { // placeholder, rewritten on Close
-		f.Close()
-		os.Remove(f.Name())
+		f.Abort()
 		return nil, err
 	}
 	return &ShardWriter{path: path, f: f, w: w, h: h}, nil
@@ -134,26 +133,17 @@ func (s *ShardWriter) Close() error {
 		_, err = s.f.WriteAt(s.h.encode(), 0)
 	}
 	if err == nil {
-		err = s.f.Sync()
-	}
-	if cerr := s.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(s.f.Name(), s.path)
+		err = s.f.Commit()
 	}
 	if err != nil {
-		os.Remove(s.f.Name())
+		s.f.Abort()
 		return fmt.Errorf("data: shard %s: %w", s.path, err)
 	}
 	return nil
 }
 
 // Abort discards an unfinished shard.
-func (s *ShardWriter) Abort() {
-	s.f.Close()
-	os.Remove(s.f.Name())
-}
+func (s *ShardWriter) Abort() { s.f.Abort() }
 
 // ReadShardHeader reads and validates the header of r, whose total size is size.
 func ReadShardHeader(r io.Reader, size int64, name string) (ShardHeader, error) {

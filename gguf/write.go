@@ -8,10 +8,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/gptgo/gptgo/internal/atomicfile"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 )
 
 // Header is everything of a GGUF file except the tensor data: what Write
@@ -195,37 +194,9 @@ func Write(w io.Writer, h *Header, src TensorSource) error {
 // WriteFile writes a GGUF file at path atomically: into a temporary file in
 // the same directory, synced, then renamed over path. A failure (or a
 // crash) leaves any previous file at path untouched and no partial file.
-func WriteFile(path string, h *Header, src TensorSource) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("gguf: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = Write(tmp, h, src); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("gguf: sync %s: %w", tmp.Name(), err)
-	}
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("gguf: close %s: %w", tmp.Name(), err)
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("gguf: %w", err)
-	}
-	// Make the rename itself durable; not every system can sync a directory.
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
+func WriteFile(path string, h *Header, src TensorSource) error {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return Write(w, h, src) }); err != nil {
+		return fmt.Errorf("gguf: %s: %w", path, err)
 	}
 	return nil
 }

@@ -11,7 +11,6 @@ package tokenizer
 import (
 	"encoding/binary"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -111,7 +110,7 @@ func (v *Vocab) WriteSentencePiece(path string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return writeFileAtomic(path, func(w io.Writer) error { _, err := w.Write(b); return err })
+	return atomicWrite(path, b)
 }
 
 // ReadSentencePieceVocab reads a SentencePiece .model (BPE or unigram) as a

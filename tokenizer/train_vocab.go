@@ -9,8 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
+	"github.com/gptgo/gptgo/internal/atomicfile"
 	"path/filepath"
 	"strings"
 
@@ -228,33 +227,7 @@ func (v *Vocab) WriteHFJSON(path string) error {
 		str(m)
 	}
 	b.WriteString("\n    ]\n  }\n}\n")
-	return writeFileAtomic(path, func(w io.Writer) error { _, err := w.Write(b.Bytes()); return err })
-}
-
-// writeFileAtomic writes path through a temporary file in the same
-// directory, synced and renamed over it: a failure leaves no partial file.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("%s: %w", path, err)
-		}
-	}()
-	if err = write(tmp); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicWrite(path, b.Bytes())
 }
 
 // WriteFile writes v in the format the name of path asks for: .json
@@ -268,4 +241,13 @@ func (v *Vocab) WriteFile(path string) error {
 		return v.WriteSentencePiece(path)
 	}
 	return v.WriteGGUF(path)
+}
+
+// atomicWrite creates path through a temporary file renamed into place, so a
+// failure leaves no partial vocabulary behind.
+func atomicWrite(path string, b []byte) error {
+	if err := atomicfile.WriteBytes(path, b); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }

@@ -9,11 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gptgo/gptgo/internal/atomicfile"
 	"hash/crc32"
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 )
 
@@ -77,16 +77,11 @@ func SaveCheckpoint(path string, opt *AdamW, c Checkpoint) (err error) {
 	if err != nil {
 		return fmt.Errorf("train: checkpoint %s: %w", path, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	f, err := atomicfile.Create(path)
 	if err != nil {
 		return fmt.Errorf("train: checkpoint: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
+	defer f.Abort()
 	crc := crc32.New(castagnoli)
 	w := io.MultiWriter(f, crc)
 	var pre [16]byte
@@ -114,18 +109,8 @@ func SaveCheckpoint(path string, opt *AdamW, c Checkpoint) (err error) {
 	if _, err = f.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32())); err != nil {
 		return fmt.Errorf("train: checkpoint %s: %w", path, err)
 	}
-	if err = f.Sync(); err != nil {
+	if err = f.Commit(); err != nil {
 		return fmt.Errorf("train: checkpoint %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("train: checkpoint %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("train: checkpoint %s: %w", path, err)
-	}
-	if d, derr := os.Open(filepath.Dir(path)); derr == nil { // make the rename durable
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }
