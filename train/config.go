@@ -112,7 +112,8 @@ func DefaultConfig() Config {
 }
 
 // LoadConfig reads path over the defaults: keys the file leaves out keep
-// their default values; unknown keys are an error.
+// their default values; unknown keys are an error. The result is not
+// validated, so that flags may still complete it; call Validate after.
 func LoadConfig(path string) (Config, error) {
 	c := DefaultConfig()
 	b, err := os.ReadFile(path)
@@ -122,9 +123,6 @@ func LoadConfig(path string) (Config, error) {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	if err := d.Decode(&c); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil

@@ -37,8 +37,11 @@ func TestConfigFile(t *testing.T) {
 	if _, err := LoadConfig(write("unknown.json", `{"run": {"stepz": 3}}`)); err == nil || !strings.Contains(err.Error(), "stepz") {
 		t.Errorf("unknown key: %v", err)
 	}
-	_, err = LoadConfig(write("bad.json", `{"data": {"train": ["a"]}, "run": {"batch": 0, "export_type": "q4_0"}}`))
-	if err == nil || !strings.Contains(err.Error(), "batch") || !strings.Contains(err.Error(), "q4_0") {
+	bad, err := LoadConfig(write("bad.json", `{"data": {"train": ["a"]}, "run": {"batch": 0, "export_type": "q4_0"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err = bad.Validate(); err == nil || !strings.Contains(err.Error(), "batch") || !strings.Contains(err.Error(), "q4_0") {
 		t.Errorf("bad values: %v", err)
 	}
 	// The defaults are valid once there is data.
