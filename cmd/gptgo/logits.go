@@ -8,10 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/gptgo/gptgo/tokenizer"
 )
@@ -53,15 +51,9 @@ func runLogits(ctx context.Context, e *env, args []string) error {
 	if *top < 1 {
 		return fmt.Errorf("--top %d: want at least 1", *top)
 	}
-	var prompt string
-	if len(pos) == 1 {
-		prompt = pos[0]
-	} else {
-		b, err := io.ReadAll(e.stdin)
-		if err != nil {
-			return fmt.Errorf("reading stdin: %w", err)
-		}
-		prompt = strings.TrimSuffix(string(b), "\n")
+	prompt, err := promptText(e, pos)
+	if err != nil {
+		return err
 	}
 	in, err := loadInference(e, path, f)
 	if err != nil {

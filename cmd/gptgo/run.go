@@ -190,15 +190,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 1 {
 		return errUsage
 	}
-	var prompt string
-	if len(pos) == 1 {
-		prompt = pos[0]
-	} else {
-		b, err := io.ReadAll(e.stdin)
-		if err != nil {
-			return fmt.Errorf("reading stdin: %w", err)
-		}
-		prompt = strings.TrimSuffix(string(b), "\n")
+	prompt, err := promptText(e, pos)
+	if err != nil {
+		return err
 	}
 	in, err := loadInference(e, path, f)
 	if err != nil {
@@ -294,3 +288,16 @@ func residentBytes() (int64, bool) {
 }
 
 func inferMiB(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// promptText is the positional prompt, or all of stdin (less one final
+// newline) when there is none.
+func promptText(e *env, pos []string) (string, error) {
+	if len(pos) == 1 {
+		return pos[0], nil
+	}
+	b, err := io.ReadAll(e.stdin)
+	if err != nil {
+		return "", fmt.Errorf("reading stdin: %w", err)
+	}
+	return strings.TrimSuffix(string(b), "\n"), nil
+}
