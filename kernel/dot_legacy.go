@@ -3,7 +3,10 @@
 
 package kernel
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"math"
+)
 
 // Byte layouts of the legacy weight blocks (32 elements each; d and m are
 // fp16, qh is a little-endian uint32 of fifth bits, qs holds two 4-bit quants
@@ -51,7 +54,8 @@ var IQ4NLValues = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 
 
 func half(b []byte) float32 { return fp16Table[binary.LittleEndian.Uint16(b)] }
 
-// DotQ4_0 returns the dot product of n Q4_0 weights with n Q8_0 activations.
+// DotQ4_0 returns the dot product of n Q4_0 weights with n Q8_0 activations,
+// in the float order of llama.cpp's AVX2 code (see hsum8).
 func DotQ4_0(n int, w, x []byte) float32 { return dotQ4_0(n, w, x) }
 
 var dotQ4_0 = dotQ4_0Generic
@@ -59,18 +63,19 @@ var dotQ4_0 = dotQ4_0Generic
 func dotQ4_0Generic(n int, w, x []byte) float32 {
 	nb := n / QK
 	w, x = w[:nb*q4_0Bytes], x[:nb*q8_0Bytes]
-	var sumf float32
+	var acc [8]float32
 	for range nb {
 		qs := (*[legacyHalfQ]byte)(w[2 : 2+legacyHalfQ])
 		ys := (*[QK]byte)(x[q8_0QS : q8_0QS+QK])
-		var sumi int32
-		for j, q := range qs {
-			sumi += (int32(q&15)-8)*int32(int8(ys[j])) + (int32(q>>4)-8)*int32(int8(ys[j+legacyHalfQ]))
+		var s [8]int32
+		for k, q := range qs {
+			s[k/4] += (int32(q&15) - 8) * int32(int8(ys[k]))
+			s[4+k/4] += (int32(q>>4) - 8) * int32(int8(ys[k+legacyHalfQ]))
 		}
-		sumf += float32(float32(float32(sumi)*half(w)) * half(x))
+		fmaLanes(&acc, half(w)*half(x), &s)
 		w, x = w[q4_0Bytes:], x[q8_0Bytes:]
 	}
-	return sumf
+	return hsum8(&acc)
 }
 
 // DotQ4_1 returns the dot product of n Q4_1 weights with n Q8_1 activations:
@@ -154,7 +159,8 @@ func dotQ5_1Generic(n int, w, x []byte) float32 {
 	return sumf
 }
 
-// DotQ8_0 returns the dot product of n Q8_0 weights with n Q8_0 activations.
+// DotQ8_0 returns the dot product of n Q8_0 weights with n Q8_0 activations,
+// in the float order of llama.cpp's AVX2 code (see hsum8).
 func DotQ8_0(n int, w, x []byte) float32 { return dotQ8_0(n, w, x) }
 
 var dotQ8_0 = dotQ8_0Generic
@@ -162,19 +168,62 @@ var dotQ8_0 = dotQ8_0Generic
 func dotQ8_0Generic(n int, w, x []byte) float32 {
 	nb := n / QK
 	w, x = w[:nb*q8_0Bytes], x[:nb*q8_0Bytes]
-	var sumf float32
+	var acc [8]float32
 	for range nb {
 		qs := (*[QK]byte)(w[q8_0QS : q8_0QS+QK])
 		ys := (*[QK]byte)(x[q8_0QS : q8_0QS+QK])
-		var sumi int32
-		for j := 0; j < QK; j += 4 {
-			sumi += int32(int8(qs[j]))*int32(int8(ys[j])) + int32(int8(qs[j+1]))*int32(int8(ys[j+1])) +
+		var s [8]int32
+		for m := range s {
+			j := 4 * m
+			s[m] = int32(int8(qs[j]))*int32(int8(ys[j])) + int32(int8(qs[j+1]))*int32(int8(ys[j+1])) +
 				int32(int8(qs[j+2]))*int32(int8(ys[j+2])) + int32(int8(qs[j+3]))*int32(int8(ys[j+3]))
 		}
-		sumf += float32(float32(sumi) * float32(half(w)*half(x)))
+		fmaLanes(&acc, half(w)*half(x), &s)
 		w, x = w[q8_0Bytes:], x[q8_0Bytes:]
 	}
-	return sumf
+	return hsum8(&acc)
+}
+
+// hsum8 ends the float order that DotQ8_0 and DotQ4_0 share with
+// llama.cpp's AVX2 ggml_vec_dot_q8_0_q8_0 / _q4_0_q8_0 and with tinyBLAS_Q0_AVX
+// (llamafile_sgemm), which llama.cpp takes for these types on prompt batches:
+// eight float32 lanes; lane m of block b holds the exact integer sum of the
+// products of elements 4m…4m+3 (for Q4_0: of low nibbles 4m…4m+3 for m < 4,
+// of high nibbles 4(m−4)…4(m−4)+3, i.e. elements 16+…, for m ≥ 4) and is
+// added by one fused multiply-add with d = float32(w.d·x.d), blocks in order;
+// then hsum8 folds the lanes as llama.cpp's hsum_float_8 (and tinyBLAS's
+// hsum) does: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). The assembly and the
+// tiles do exactly this, so the plain Go, the assembly and llama.cpp agree
+// bit for bit.
+func hsum8(l *[8]float32) float32 {
+	t0, t1, t2, t3 := l[0]+l[4], l[1]+l[5], l[2]+l[6], l[3]+l[7]
+	return (t0 + t2) + (t1 + t3)
+}
+
+// fmaLanes does acc[m] += d·s[m] for the eight lanes, each rounded once to
+// float32 as VFMADD231PS does. d·s[m] is exact in float64 (a float32 times an
+// integer below 2¹⁹), so the float64 sum is rounded only once more, to
+// float32; where that second rounding would meet an exact float32 tie, the
+// float64 sum is first moved one step toward its (exactly computed) error,
+// which settles the tie as a single rounding would. Results in float32's
+// subnormal range are not corrected (d ≥ 2⁻⁴⁸ in the dots). One call per
+// block keeps the per-lane work inline.
+func fmaLanes(acc *[8]float32, d float32, s *[8]int32) {
+	for m, v := range s {
+		p, q := float64(d)*float64(v), float64(acc[m])
+		r := p + q
+		if u := math.Float64bits(r); u&(1<<29-1) == 1<<28 { // r sits on a float32 tie
+			bv := r - p
+			// One float64 step toward the error (if any): away from zero
+			// when the error has r's sign.
+			if e := (p - (r - bv)) + (q - bv); e*r > 0 {
+				r = math.Float64frombits(u + 1)
+			} else if e*r < 0 {
+				r = math.Float64frombits(u - 1)
+			}
+		}
+		acc[m] = float32(r)
+	}
 }
 
 // DotIQ4_NL returns the dot product of n IQ4_NL weights with n Q8_0

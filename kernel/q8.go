@@ -104,3 +104,94 @@ func quantizeQ8_1Generic(src []float32, dst []byte) {
 		binary.LittleEndian.PutUint16(b[q8_1S:], FP32ToFP16(float32(sum)*d))
 	}
 }
+
+// QuantizeQ8_0Activations packs src into Q8_0 blocks the way llama.cpp's
+// AVX2 quantize_row_q8_0 does when it converts activations before a matmul:
+// amax is folded in its lane order (max of lanes i and i+8, +16, +24, then
+// the 8 lanes pairwise), the inverse scale is 127/amax rather than
+// 1/(amax/127), and ties round to even. A few quants per million therefore
+// land one step away from QuantizeQ8_0's, which must stay the reference
+// algorithm for writing Q8_0 weights. MatMul uses this one (through
+// tensor.Format.FromFloat) so that its products are llama.cpp's, bit for bit.
+// Out-of-range and NaN quotients saturate as the SIMD conversion and packs
+// do (NaN and |q| ≥ 2³¹ become −128).
+func QuantizeQ8_0Activations(src []float32, dst []byte) {
+	nb := len(src) / QK
+	dst = dst[:nb*q8_0Bytes]
+	for i := 0; i < nb; i++ {
+		x := (*[QK]float32)(src[i*QK : i*QK+QK])
+		b := dst[i*q8_0Bytes : i*q8_0Bytes+q8_0Bytes]
+		d, id := q8ScaleAVX2(x)
+		binary.LittleEndian.PutUint16(b, FP32ToFP16(d))
+		qs := (*[QK]byte)(b[q8_0QS : q8_0QS+QK])
+		for j, v := range x {
+			qs[j] = byte(roundEvenSat8(v * id))
+		}
+	}
+}
+
+// QuantizeQ8_1Activations is QuantizeQ8_0Activations for Q8_1 blocks, as
+// llama.cpp's AVX2 quantize_row_q8_1: the same quants, and s = d·Σq.
+func QuantizeQ8_1Activations(src []float32, dst []byte) {
+	nb := len(src) / QK
+	dst = dst[:nb*q8_1Bytes]
+	for i := 0; i < nb; i++ {
+		x := (*[QK]float32)(src[i*QK : i*QK+QK])
+		b := dst[i*q8_1Bytes : i*q8_1Bytes+q8_1Bytes]
+		d, id := q8ScaleAVX2(x)
+		binary.LittleEndian.PutUint16(b, FP32ToFP16(d))
+		qs := (*[QK]byte)(b[q8_1QS : q8_1QS+QK])
+		var sum int32
+		for j, v := range x {
+			q := roundEvenSat8(v * id)
+			qs[j] = byte(q)
+			sum += int32(q)
+		}
+		binary.LittleEndian.PutUint16(b[q8_1S:], FP32ToFP16(d*float32(sum)))
+	}
+}
+
+// maxps is the SIMD max: a if a > b, else b (so a NaN in a yields b).
+func maxps(a, b float32) float32 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// q8ScaleAVX2 returns d = amax/127 and id = 127/amax (0 for amax 0) with
+// amax reduced in the AVX2 code's order: lane l (0..7) takes the max of
+// |x[l]|, |x[l+8]|, |x[l+16]|, |x[l+24]|, then the upper four lanes fold onto
+// the lower, then lanes 2,3 onto 0,1, then lane 1 onto 0.
+func q8ScaleAVX2(x *[QK]float32) (d, id float32) {
+	var m [8]float32
+	for l := range m {
+		a := float32(math.Abs(float64(x[l])))
+		a = maxps(a, float32(math.Abs(float64(x[l+8]))))
+		a = maxps(a, float32(math.Abs(float64(x[l+16]))))
+		m[l] = maxps(a, float32(math.Abs(float64(x[l+24]))))
+	}
+	m0, m1 := maxps(m[4], m[0]), maxps(m[5], m[1])
+	m2, m3 := maxps(m[6], m[2]), maxps(m[7], m[3])
+	amax := maxps(maxps(m0, m2), maxps(m1, m3))
+	d = amax / 127
+	if amax != 0 {
+		id = 127 / amax
+	}
+	return d, id
+}
+
+// roundEvenSat8 rounds v half to even and converts it to int8 as
+// VROUNDPS, VCVTPS2DQ and the two saturating packs do.
+func roundEvenSat8(v float32) int8 {
+	r := math.RoundToEven(float64(v))
+	switch {
+	case !(r > -0x1p31 && r < 0x1p31): // NaN or out of int32 range: 0x80000000
+		return -128
+	case r > 127:
+		return 127
+	case r < -128:
+		return -128
+	}
+	return int8(r)
+}

@@ -6,15 +6,15 @@
 
 // A 1×4 tile of Q8_0 × Q8_0 dots with exactly the operations of
 // dotQ8_0Asm (dot_legacy_amd64.s) for each product, so the results are bit
-// for bit those of four dots: per row, even blocks go to one accumulator and
-// odd blocks to another, each block adding d·(eight int32 partial sums).
+// for bit those of four dots: per row, one accumulator to which each block,
+// in order, adds d·(eight int32 partial sums) by FMA.
 // Shared by the rows: loading the weight block, |w|, converting w.d.
 //
 // Registers: SI = w block; DI, R9, R11, R14 = the rows' blocks (xStride
-// apart); CX = blocks left; Y0..Y3 = even-block accumulators of rows 0..3,
-// Y4..Y7 = odd-block ones; Y8 = w; Y9 = |w|; Y10, Y11 = temporaries;
-// Y12 = the four rows' w.d·x.d; Y13 = words of 1. The four scale products
-// are spilled to 0..15(SP) for broadcasting.
+// apart); CX = blocks left; Y0..Y3 = accumulators of rows 0..3; Y8 = w;
+// Y9 = |w|; Y10, Y11 = temporaries; Y12 = the four rows' w.d·x.d;
+// Y13 = words of 1. The four scale products are spilled to 0..15(SP) for
+// broadcasting.
 
 DATA t8Ones<>+0(SB)/8, $0x0001000100010001
 GLOBL t8Ones<>(SB), RODATA|NOPTR, $8
@@ -60,10 +60,8 @@ GLOBL t8Ones<>(SB), RODATA|NOPTR, $8
 	T8ROW(R11, off, 8, A2); \
 	T8ROW(R14, off, 12, A3)
 
-// T8OUT folds the odd accumulator B into A and sums A's lanes as HSUM8
-// does, storing the result at o(DX).
-#define T8OUT(A, XA, B, o) \
-	VADDPS B, A, A; \
+// T8OUT sums A's lanes as HSUM8 does, storing the result at o(DX).
+#define T8OUT(A, XA, o) \
 	VEXTRACTF128 $1, A, X14; \
 	VADDPS X14, XA, XA; \
 	VMOVHLPS XA, XA, X14; \
@@ -82,20 +80,16 @@ TEXT ·tileQ8_0Asm(SB), NOSPLIT, $16-40
 	LEAQ (R9)(DX*1), R11              // R11 = &row 2 block
 	LEAQ (R11)(DX*1), R14             // R14 = &row 3 block
 	VPBROADCASTQ t8Ones<>(SB), Y13    // Y13 = words of 1
-	VXORPS Y0, Y0, Y0                 // even-block accumulators, rows 0..3
+	VXORPS Y0, Y0, Y0                 // accumulators, rows 0..3
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4                 // odd-block accumulators, rows 0..3
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
 
 t80loop2:
 	CMPQ CX, $2
 	JLT  t80tail
 	T8BLOCK(0, Y0, Y1, Y2, Y3)        // block i
-	T8BLOCK(34, Y4, Y5, Y6, Y7)       // block i+1
+	T8BLOCK(34, Y0, Y1, Y2, Y3)       // block i+1, after block i
 	ADDQ $68, SI                      // two blocks on
 	ADDQ $68, DI
 	ADDQ $68, R9
@@ -111,58 +105,28 @@ t80tail:
 
 t80done:
 	MOVQ out+32(FP), DX
-	T8OUT(Y0, X0, Y4, 0)
-	T8OUT(Y1, X1, Y5, 4)
-	T8OUT(Y2, X2, Y6, 8)
-	T8OUT(Y3, X3, Y7, 12)
+	T8OUT(Y0, X0, 0)
+	T8OUT(Y1, X1, 4)
+	T8OUT(Y2, X2, 8)
+	T8OUT(Y3, X3, 12)
 	VZEROUPPER
 	RET
 
-// The Q4_0 tile, with the operations of dotQ4_0Asm for each product: two
-// blocks per pass with block i in the low lane and block i+1 in the high
-// lane, one accumulator per row, a last odd block in dotQ4_0Asm's
-// single-block layout. Shared by the rows: the nibble split, q−8, |q−8|,
-// the weights' scales.
+// The Q4_0 tile, with the operations of dotQ4_0Asm for each product: one
+// block per pass (low nibbles in lanes 0..3, high in 4..7), one accumulator
+// per row, blocks in order. Shared by the rows: the nibble split, q−8,
+// |q−8|, the weight's scale.
 //
 // Registers: SI = w block (18 bytes); DI, R9, R11, R14 = the rows' blocks
 // (34 bytes); CX = blocks left; Y0..Y3 = accumulators of rows 0..3;
-// Y4, Y5 = q−8 (quants 0..15 | 16..31 of the two blocks); Y6, Y7 = |q−8|;
-// Y8, Y9 = activations; Y10 = scales; X11 = the two blocks' w.d;
-// Y12 = lane indices 0,0,0,0,1,1,1,1; Y13 = words of 1; Y14 = bytes of 8;
+// Y4 = q−8 (quants 0..15 | 16..31); Y6 = |q−8|; Y8 = activations;
+// Y10 = scales; X11 = the block's w.d; Y13 = words of 1; Y14 = bytes of 8;
 // Y15 = bytes of 0x0F.
 
-DATA t4Lanes<>+0(SB)/8, $0
-DATA t4Lanes<>+8(SB)/8, $0
-DATA t4Lanes<>+16(SB)/8, $0x0000000100000001
-DATA t4Lanes<>+24(SB)/8, $0x0000000100000001
-GLOBL t4Lanes<>(SB), RODATA|NOPTR, $32
 DATA t4Nibble<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 GLOBL t4Nibble<>(SB), RODATA|NOPTR, $8
 DATA t4Eight<>+0(SB)/8, $0x0808080808080808
 GLOBL t4Eight<>(SB), RODATA|NOPTR, $8
-
-// T4ROW2 adds the two blocks of the row at P into accumulator A.
-#define T4ROW2(P, A) \
-	VMOVDQU 2(P), X8; \
-	VINSERTI128 $1, 36(P), Y8, Y8; \
-	VMOVDQU 18(P), X9; \
-	VINSERTI128 $1, 52(P), Y9, Y9; \
-	VPSIGNB Y4, Y8, Y8; \
-	VPMADDUBSW Y8, Y6, Y8; \
-	VPSIGNB Y5, Y9, Y9; \
-	VPMADDUBSW Y9, Y7, Y9; \
-	VPADDW Y9, Y8, Y8; \
-	VPMADDWD Y13, Y8, Y8; \
-	VCVTDQ2PS Y8, Y8; \
-	MOVWLZX (P), AX; \
-	MOVWLZX 34(P), BX; \
-	SHLL $16, BX; \
-	ORL BX, AX; \
-	VMOVD AX, X10; \
-	VCVTPH2PS X10, X10; \
-	VMULPS X11, X10, X10; \
-	VPERMPS Y10, Y12, Y10; \
-	VFMADD231PS Y8, Y10, A
 
 // T4ROW1 adds the single block of the row at P into accumulator A (the
 // weights' q−8 in Y4, |q−8| in Y6, float32(w.d) in X11's low lane).
@@ -201,46 +165,15 @@ TEXT ·tileQ4_0Asm(SB), NOSPLIT, $0-40
 	VPBROADCASTQ t4Nibble<>(SB), Y15  // Y15 = 0x0F bytes
 	VPBROADCASTQ t4Eight<>(SB), Y14   // Y14 = 8 bytes
 	VPBROADCASTQ t8Ones<>(SB), Y13    // Y13 = words of 1
-	VMOVDQU t4Lanes<>(SB), Y12        // Y12 = lane indices
 	VXORPS Y0, Y0, Y0                 // accumulators, rows 0..3
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 
-t40loop2:
-	CMPQ CX, $2
-	JLT  t40tail
-	VMOVDQU 2(SI), X4                 // qs of block i | of block i+1
-	VINSERTI128 $1, 20(SI), Y4, Y4
-	VPSRLW $4, Y4, Y5                 // high nibbles down
-	VPAND Y15, Y4, Y4                 // quants 0..15 of both blocks
-	VPAND Y15, Y5, Y5                 // quants 16..31 of both blocks
-	VPSUBB Y14, Y4, Y4                // q − 8
-	VPSUBB Y14, Y5, Y5
-	VPABSB Y4, Y6                     // |q − 8|
-	VPABSB Y5, Y7
-	MOVWLZX (SI), AX                  // X11 = float32(w.d) of blocks i, i+1
-	MOVWLZX 18(SI), BX
-	SHLL $16, BX
-	ORL BX, AX
-	VMOVD AX, X11
-	VCVTPH2PS X11, X11
-	T4ROW2(DI, Y0)
-	T4ROW2(R9, Y1)
-	T4ROW2(R11, Y2)
-	T4ROW2(R14, Y3)
-	ADDQ $36, SI                      // two blocks on
-	ADDQ $68, DI
-	ADDQ $68, R9
-	ADDQ $68, R11
-	ADDQ $68, R14
-	SUBQ $2, CX
-	JMP  t40loop2
-
-t40tail:
+t40loop:
 	TESTQ CX, CX
 	JEQ   t40done
-	VMOVDQU 2(SI), X4                 // last block: [qs | qs>>4]
+	VMOVDQU 2(SI), X4                 // [qs | qs>>4]
 	VPSRLW $4, X4, X5
 	VINSERTI128 $1, X5, Y4, Y4
 	VPAND Y15, Y4, Y4                 // quants 0..15 then 16..31
@@ -253,6 +186,13 @@ t40tail:
 	T4ROW1(R9, Y1)
 	T4ROW1(R11, Y2)
 	T4ROW1(R14, Y3)
+	ADDQ $18, SI                      // one block on
+	ADDQ $34, DI
+	ADDQ $34, R9
+	ADDQ $34, R11
+	ADDQ $34, R14
+	DECQ CX
+	JMP  t40loop
 
 t40done:
 	MOVQ out+32(FP), DX

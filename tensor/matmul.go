@@ -3,12 +3,17 @@
 
 package tensor
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/gptgo/gptgo/kernel"
+)
 
 // MatMul computes out[b*R + r] = dot(row r of w, x[b*C : (b+1)*C]) for the
 // nb activation rows in x, where w has C = w.Cols() columns and R = w.Rows()
 // rows. The activations are converted once to the weight type's VecDotType
-// (e.g. Q8_0 for Q4_0 weights) and reused for every weight row.
+// (e.g. Q8_0 for Q4_0 weights), as llama.cpp's CPU backend converts them
+// (activationQuantizers), and reused for every weight row.
 //
 // Where the time goes: a decode step (nb = 1) streams every weight byte from
 // memory once, so it runs at memory bandwidth if the dot kernel keeps up. A
@@ -122,6 +127,17 @@ func (q *quantTask) run(start, end int) {
 	}
 }
 
+// activationQuantizers holds, for the activation types whose llama.cpp CPU
+// converter (type_traits_cpu's from_float on AVX2) differs from the reference
+// quantizer, that converter: Q8_0 and Q8_1 (127/amax, ties to even). The
+// others (Q8_K: quantize_row_q8_K is the reference) use Format.Quantize,
+// which stays the reference algorithm so that weights gptgo writes are
+// llama-quantize's bytes.
+var activationQuantizers = [numDTypes]func(src []float32, dst []byte){
+	Q8_0: kernel.QuantizeQ8_0Activations,
+	Q8_1: kernel.QuantizeQ8_1Activations,
+}
+
 // activations returns x (nb rows of n values) in type t, reusing the pool's
 // scratch buffer; F32 needs no conversion.
 func (p *Pool) activations(t DType, x []float32, nb, n int) ([]byte, error) {
@@ -132,7 +148,10 @@ func (p *Pool) activations(t DType, x []float32, nb, n int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	quant := FormatOf(t).Quantize
+	quant := activationQuantizers[t]
+	if quant == nil {
+		quant = FormatOf(t).Quantize
+	}
 	if quant == nil {
 		return nil, fmt.Errorf("cannot convert activations to %v", t)
 	}
