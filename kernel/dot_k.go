@@ -120,6 +120,9 @@ var (
 // appear once per super-block: d_w·d_x·isum − dmin_w·d_x·summs.
 // Bounds: |isum| ≤ 256·63·31·127 for Q2_K…Q5_K (scale·quant·activation) and
 // 256·127·32·127 for Q6_K, both far below 2^31.
+//
+// Q4_K, Q5_K and Q6_K (dot_k_lanes.go) instead keep llama.cpp's AVX2 float
+// order: eight lanes of integer sums, one FMA per super-block.
 
 func dotQ2_KGeneric(n int, w, x []byte) float32 {
 	nb := n / QKK
@@ -234,115 +237,4 @@ func scaleMinK4(j int, q *[12]byte) (sc, m int32) {
 		return int32(q[j] & 63), int32(q[j+4] & 63)
 	}
 	return int32(q[j+4]&0xF | (q[j-4]>>6)<<4), int32(q[j+4]>>4 | (q[j]>>6)<<4)
-}
-
-func dotQ4_KGeneric(n int, w, x []byte) float32 {
-	nb := n / QKK
-	w = w[:nb*blockQ4KBytes]
-	x = x[:nb*BlockQ8KBytes]
-	var sum float32
-	for i := 0; i < nb; i++ {
-		b := (*blockBytesQ4K)(w[i*blockQ4KBytes:])
-		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
-		q8 := (*[QKK]byte)(y[q8KOffQs:])
-		sm := (*[12]byte)(b[q4KOffScales:])
-
-		var isum, summs int32
-		for c := 0; c < 4; c++ { // 64 elements: low nibbles then high nibbles
-			sc1, m1 := scaleMinK4(2*c, sm)
-			sc2, m2 := scaleMinK4(2*c+1, sm)
-			summs += m1*(q8KBsum(y, 4*c)+q8KBsum(y, 4*c+1)) + m2*(q8KBsum(y, 4*c+2)+q8KBsum(y, 4*c+3))
-			q := (*[32]byte)(b[q4KOffQs+32*c:])
-			a := (*[64]byte)(q8[64*c:])
-			var s1, s2 int32
-			for l := 0; l < 32; l++ {
-				s1 += int32(int8(a[l])) * int32(q[l]&0xF)
-				s2 += int32(int8(a[l+32])) * int32(q[l]>>4)
-			}
-			isum += sc1*s1 + sc2*s2
-		}
-		dy := kF32(y[q8KOffD:])
-		d := dy * kHalf(b[q4KOffD:])
-		dmin := dy * kHalf(b[q4KOffDmin:])
-		sum += d*float32(isum) - dmin*float32(summs)
-	}
-	return sum
-}
-
-func dotQ5_KGeneric(n int, w, x []byte) float32 {
-	nb := n / QKK
-	w = w[:nb*blockQ5KBytes]
-	x = x[:nb*BlockQ8KBytes]
-	var sum float32
-	for i := 0; i < nb; i++ {
-		b := (*blockBytesQ5K)(w[i*blockQ5KBytes:])
-		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
-		qh := (*[32]byte)(b[q5KOffQh:])
-		q8 := (*[QKK]byte)(y[q8KOffQs:])
-		sm := (*[12]byte)(b[q5KOffScales:])
-
-		var isum, summs int32
-		for c := 0; c < 4; c++ {
-			sc1, m1 := scaleMinK4(2*c, sm)
-			sc2, m2 := scaleMinK4(2*c+1, sm)
-			summs += m1*(q8KBsum(y, 4*c)+q8KBsum(y, 4*c+1)) + m2*(q8KBsum(y, 4*c+2)+q8KBsum(y, 4*c+3))
-			q := (*[32]byte)(b[q5KOffQs+32*c:])
-			a := (*[64]byte)(q8[64*c:])
-			u1, u2 := uint(2*c), uint(2*c+1) // qh bits of the two halves
-			var s1, s2 int32
-			for l := 0; l < 32; l++ {
-				v1 := int32(q[l]&0xF) | int32((qh[l]>>u1)&1)<<4
-				v2 := int32(q[l]>>4) | int32((qh[l]>>u2)&1)<<4
-				s1 += int32(int8(a[l])) * v1
-				s2 += int32(int8(a[l+32])) * v2
-			}
-			isum += sc1*s1 + sc2*s2
-		}
-		dy := kF32(y[q8KOffD:])
-		d := dy * kHalf(b[q5KOffD:])
-		dmin := dy * kHalf(b[q5KOffDmin:])
-		sum += d*float32(isum) - dmin*float32(summs)
-	}
-	return sum
-}
-
-func dotQ6_KGeneric(n int, w, x []byte) float32 {
-	nb := n / QKK
-	w = w[:nb*blockQ6KBytes]
-	x = x[:nb*BlockQ8KBytes]
-	var sum float32
-	for i := 0; i < nb; i++ {
-		b := (*blockBytesQ6K)(w[i*blockQ6KBytes:])
-		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
-		sc := (*[16]byte)(b[q6KOffScales:])
-		q8 := (*[QKK]byte)(y[q8KOffQs:])
-
-		var isum int32
-		for c := 0; c < 2; c++ { // 128 elements from 64 ql bytes and 32 qh bytes
-			ql := (*[64]byte)(b[q6KOffQl+64*c:])
-			qh := (*[32]byte)(b[q6KOffQh+32*c:])
-			a := (*[128]byte)(q8[128*c:])
-			// Rows r = 0…3 are elements 32r+l; each row has two 16-element
-			// sub-blocks h with their own scale, hence two passes of 16.
-			for h := 0; h < 2; h++ {
-				var s0, s1, s2, s3 int32
-				for l := 16 * h; l < 16*h+16; l++ {
-					h6 := qh[l]
-					v0 := int32(ql[l]&0xF|(h6&3)<<4) - 32
-					v1 := int32(ql[l+32]&0xF|((h6>>2)&3)<<4) - 32
-					v2 := int32(ql[l]>>4|((h6>>4)&3)<<4) - 32
-					v3 := int32(ql[l+32]>>4|((h6>>6)&3)<<4) - 32
-					s0 += int32(int8(a[l])) * v0
-					s1 += int32(int8(a[l+32])) * v1
-					s2 += int32(int8(a[l+64])) * v2
-					s3 += int32(int8(a[l+96])) * v3
-				}
-				isum += int32(int8(sc[8*c+h]))*s0 + int32(int8(sc[8*c+2+h]))*s1 +
-					int32(int8(sc[8*c+4+h]))*s2 + int32(int8(sc[8*c+6+h]))*s3
-			}
-		}
-		d := kF32(y[q8KOffD:]) * kHalf(b[q6KOffD:])
-		sum += d * float32(isum)
-	}
-	return sum
 }

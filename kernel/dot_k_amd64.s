@@ -87,6 +87,22 @@ GLOBL kWord1<>(SB), RODATA|NOPTR, $8
 	HALFTIMESD(2(SI), Y5, X5); \
 	VFMADD231PS X4, X5, X10
 
+// MINS5 is MINS as llama.cpp's Q5_K does it: Σ_j m_j·(bsums pairs) summed
+// to one integer ((p0+p1)+(p2+p3)), as float32 times dmin·y.d (rounded), then
+// added to the scalar in X10's low lane (rounded): no FMA, no lanes.
+#define MINS5 \
+	VMOVDQU 260(DI), Y3; \
+	VEXTRACTI128 $1, Y3, X4; \
+	VPHADDW X4, X3, X3; \
+	VEXTRACTI128 $1, Y2, X4; \
+	VPMADDWD X3, X4, X4; \
+	VPHADDD X4, X4, X4; \
+	VPHADDD X4, X4, X4; \
+	VCVTDQ2PS X4, X4; \
+	HALFTIMESD(2(SI), Y5, X5); \
+	VMULSS X5, X4, X4; \
+	VADDSS X4, X10, X10
+
 // SUB32 adds to the int32 lanes of Y8 the scaled products of 32 quants in
 // Ylo (sub-block 2j) and Yhi (sub-block 2j+1) with the activations at
 // 4+64j(DI) and 36+64j(DI); their scales are words 0 and 1 of each lane of
@@ -177,13 +193,13 @@ TEXT ·dotQ5_KAsm(SB), NOSPLIT, $0-28
 	VPBROADCASTQ kWord0<>(SB), Y13     // Y13 = shuffle: word 0 everywhere
 	VPBROADCASTQ kWord1<>(SB), Y14     // Y14 = shuffle: word 1 everywhere
 	VXORPS Y0, Y0, Y0                  // Y0 = Σ d·isum lanes
-	VXORPS X10, X10, X10               // X10 = Σ dmin·summs lanes
+	VXORPS X10, X10, X10               // X10 = Σ dmin·summs (low lane)
 
 q5kloop:
 	TESTQ CX, CX
 	JEQ   q5kdone
 	SCALESMINS                         // Y2 = [scales | mins] as words
-	MINS                               // X10 += dmin·y.d·Σ m·bsums
+	MINS5                              // X10 += dmin·y.d·Σ m·bsums
 	VPERMQ $0x44, Y2, Y3               // Y3 = scales 0..7 in both lanes
 	VPXOR Y8, Y8, Y8                   // Y8 = isum lanes
 	VMOVDQU 16(SI), Y11                // Y11 = qh: bit j of byte l is quant 32j+l
@@ -209,10 +225,6 @@ q5kloop:
 
 q5kdone:
 	HSUM8                              // X0 = Σ lanes of Y0
-	VMOVHLPS X10, X10, X1              // X10 lanes summed into X10[0]
-	VADDPS X1, X10, X10
-	VMOVSHDUP X10, X1
-	VADDSS X1, X10, X10
 	VSUBSS X10, X0, X0                 // s = Σ d·isum − Σ dmin·summs
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
@@ -221,16 +233,19 @@ q5kdone:
 // Q6ROW makes the 32 quants of row r of a 128-quant half in Y7 from the
 // nibbles in Ynib (low or high already selected) and the two low bits of
 // Y6 (then shifted down two bits), multiplies them (0..63, unsigned) by the
-// activations at off(DI), weights lane halves by words 0 and 1 of Y3 (then
-// moved on two words) and adds to Y10. The −32 offset of every quant is
-// taken off once per super-block, from the bsums. Pairs of products are at
-// most 2·63·127 < 2¹⁵.
+// activations at off(DI), takes 32 times the activations off each pair (as
+// llama.cpp does, so that every int32 lane sums exactly its own four
+// products), weights lane halves by words 0 and 1 of Y3 (then moved on two
+// words) and adds to Y10. Pairs: 2·63·127 + 2·32·128 < 2¹⁵.
 #define Q6ROW(Ynib, off) \
 	VPAND Y11, Y6, Y9; \
 	VPSLLW $4, Y9, Y9; \
 	VPOR Y9, Ynib, Y7; \
 	VPSRLW $2, Y6, Y6; \
-	VPMADDUBSW off(DI), Y7, Y7; \
+	VMOVDQU off(DI), Y8; \
+	VPMADDUBSW Y8, Y7, Y7; \
+	VPMADDUBSW Y8, Y12, Y8; \
+	VPSUBW Y8, Y7, Y7; \
 	VPSHUFB Y13, Y3, Y9; \
 	VPMADDWD Y9, Y7, Y7; \
 	VPADDD Y7, Y10, Y10; \
@@ -253,6 +268,9 @@ q5kdone:
 	Q6ROW(Y1, (68+128*c)); \
 	Q6ROW(Y2, (100+128*c))
 
+DATA kThirtyTwo<>+0(SB)/8, $0x2020202020202020
+GLOBL kThirtyTwo<>(SB), RODATA|NOPTR, $8
+
 DATA kPair<>+0(SB)/8, $0x0100010001000100  // VPSHUFB: low lane gets word 0,
 DATA kPair<>+8(SB)/8, $0x0100010001000100
 DATA kPair<>+16(SB)/8, $0x0302030203020302 // high lane word 1
@@ -261,8 +279,8 @@ GLOBL kPair<>(SB), RODATA|NOPTR, $32
 
 // func dotQ6_KAsm(nb int, w, x *byte) float32
 //
-// Σ sc·(q−32)·y is taken as Σ sc·q·y − 32·Σ_k sc_k·bsum_k: the quants stay
-// unsigned for VPMADDUBSW and the offset costs one VPMADDWD per super-block.
+// In llama.cpp's lane order: lane m sums, over the eight runs of 32, the
+// scaled (q−32)·y of the run's elements 4m…4m+3; one FMA per super-block.
 TEXT ·dotQ6_KAsm(SB), NOSPLIT, $0-28
 	MOVQ nb+0(FP), CX                  // CX = super-blocks left
 	MOVQ w+8(FP), SI                   // SI = &w block
@@ -270,6 +288,7 @@ TEXT ·dotQ6_KAsm(SB), NOSPLIT, $0-28
 	VPBROADCASTQ kNibble<>(SB), Y15    // Y15 = 0x0F bytes
 	VPBROADCASTQ kThree<>(SB), Y11     // Y11 = 0x03 bytes
 	VMOVDQU kPair<>(SB), Y13           // Y13 = shuffle: words 0 | 1 per lane
+	VPBROADCASTQ kThirtyTwo<>(SB), Y12 // Y12 = 32 bytes
 	VXORPS Y0, Y0, Y0                  // Y0 = Σ d·isum lanes
 
 q6kloop:
@@ -281,9 +300,6 @@ q6kloop:
 	Q6HALF(0)
 	VPERMQ $0xEE, Y14, Y3              // Y3 = scales 8..15 in both lanes
 	Q6HALF(1)
-	VPMADDWD 260(DI), Y14, Y12         // Y12 = pairs of scale·bsum (16-quant sums)
-	VPSLLD $5, Y12, Y12                // × 32, the offset of every quant
-	VPSUBD Y12, Y10, Y10               // isum = Σ sc·q·y − 32·Σ sc·Σy
 	VCVTDQ2PS Y10, Y10                 // isum lanes as float32
 	HALFTIMESD(208(SI), Y9, X9)        // Y9 = d·y.d
 	VFMADD231PS Y10, Y9, Y0            // Y0 += d·y.d·isum

@@ -201,8 +201,8 @@ func hsum8(l *[8]float32) float32 {
 }
 
 // fmaLanes does acc[m] += d·s[m] for the eight lanes, each rounded once to
-// float32 as VFMADD231PS does. d·s[m] is exact in float64 (a float32 times an
-// integer below 2¹⁹), so the float64 sum is rounded only once more, to
+// float32 as VFMADD231PS does. As VCVTDQ2PS, s[m] is first rounded to
+// float32; d·s[m] is then exact in float64 (two float32s), so the float64 sum is rounded only once more, to
 // float32; where that second rounding would meet an exact float32 tie, the
 // float64 sum is first moved one step toward its (exactly computed) error,
 // which settles the tie as a single rounding would. Results in float32's
@@ -210,7 +210,7 @@ func hsum8(l *[8]float32) float32 {
 // block keeps the per-lane work inline.
 func fmaLanes(acc *[8]float32, d float32, s *[8]int32) {
 	for m, v := range s {
-		p, q := float64(d)*float64(v), float64(acc[m])
+		p, q := float64(d)*float64(float32(v)), float64(acc[m])
 		r := p + q
 		if u := math.Float64bits(r); u&(1<<29-1) == 1<<28 { // r sits on a float32 tie
 			bv := r - p

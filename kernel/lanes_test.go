@@ -204,3 +204,53 @@ func TestLegacyDotsInLlamaOrder(t *testing.T) {
 		}
 	}
 }
+
+// The dispatched K-quant dots (assembly where the CPU has it) give the
+// plain-Go lane order's bits.
+func TestKDotsMatchLaneOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, c := range []struct {
+		name       string
+		size       int
+		fast, slow func(int, []byte, []byte) float32
+		fix        func(b []byte)
+	}{
+		{"q4_K", blockQ4KBytes, DotQ4_K, dotQ4_KGeneric, func(b []byte) {
+			binary.LittleEndian.PutUint16(b[q4KOffD:], FP32ToFP16(float32(r.NormFloat64()*1e-2)))
+			binary.LittleEndian.PutUint16(b[q4KOffDmin:], FP32ToFP16(float32(r.NormFloat64()*1e-2)))
+			if r.IntN(2) == 0 { // the mins' sum alone, where its order shows
+				binary.LittleEndian.PutUint16(b[q4KOffD:], 0)
+			}
+		}},
+		{"q5_K", blockQ5KBytes, DotQ5_K, dotQ5_KGeneric, func(b []byte) {
+			binary.LittleEndian.PutUint16(b[q5KOffD:], FP32ToFP16(float32(r.NormFloat64()*1e-2)))
+			binary.LittleEndian.PutUint16(b[q5KOffDmin:], FP32ToFP16(float32(r.NormFloat64()*1e-2)))
+			if r.IntN(2) == 0 { // the mins' sum alone, where its order shows
+				binary.LittleEndian.PutUint16(b[q5KOffD:], 0)
+			}
+		}},
+		{"q6_K", blockQ6KBytes, DotQ6_K, dotQ6_KGeneric, func(b []byte) {
+			binary.LittleEndian.PutUint16(b[q6KOffD:], FP32ToFP16(float32(r.NormFloat64()*1e-2)))
+		}},
+	} {
+		for _, nb := range []int{1, 2, 3, 5, 16, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 33} {
+			w := make([]byte, nb*c.size)
+			for i := range w {
+				w[i] = byte(r.Uint32())
+			}
+			src := make([]float32, nb*QKK)
+			for i := range src {
+				src[i] = float32(r.NormFloat64())
+			}
+			x := make([]byte, nb*BlockQ8KBytes)
+			quantizeQ8_KGeneric(src, x)
+			for b := range nb {
+				c.fix(w[b*c.size:])
+			}
+			n := nb * QKK
+			if got, want := c.fast(n, w, x), c.slow(n, w, x); math.Float32bits(got) != math.Float32bits(want) {
+				t.Errorf("%s, %d blocks: %v, lane order %v", c.name, nb, got, want)
+			}
+		}
+	}
+}

@@ -194,8 +194,9 @@ tq4kdone:
 // Registers: SI = w block; DI, R9, R11, R14 = the four activation blocks;
 // CX = super-blocks left; Y0..Y3 = Σ d·isum lanes per row; Y8..Y11 = isum
 // lanes per row; Y4 = the 32 quants of the current run; Y5 = high bits,
-// shifting; Y6 = scale words of the run; Y7 = scale source; Y12 = the 16
-// scales as words; Y13 = temporary; Y14 = 0x03 bytes; Y15 = 0x0F bytes.
+// shifting; Y6, Y13 = temporaries; Y7 = scale source; Y12 = the 16 scales
+// as words; Y14 = 32 bytes; Y15 = 0x0F bytes; 0..31(SP) = the run's scale
+// words.
 
 DATA tkPair<>+0(SB)/8, $0x0100010001000100  // VPSHUFB: low lane gets word 0,
 DATA tkPair<>+8(SB)/8, $0x0100010001000100
@@ -203,7 +204,21 @@ DATA tkPair<>+16(SB)/8, $0x0302030203020302 // high lane word 1
 DATA tkPair<>+24(SB)/8, $0x0302030203020302
 GLOBL tkPair<>(SB), RODATA|NOPTR, $32
 DATA tkThree<>+0(SB)/8, $0x0303030303030303
-GLOBL tkThree<>(SB), RODATA|NOPTR, $8
+DATA tkThree<>+8(SB)/8, $0x0303030303030303
+DATA tkThree<>+16(SB)/8, $0x0303030303030303
+DATA tkThree<>+24(SB)/8, $0x0303030303030303
+GLOBL tkThree<>(SB), RODATA|NOPTR, $32
+DATA tkThirtyTwo<>+0(SB)/8, $0x2020202020202020
+GLOBL tkThirtyTwo<>(SB), RODATA|NOPTR, $8
+
+// T6PROD adds to isum lanes I the run's (q−32)·y pairs of the row at P,
+// weighted by the scale words at 0(SP): as Q6ROW, 32·y taken off each pair.
+#define T6PROD(P, aoff, I) \
+	VPMADDUBSW aoff(P), Y4, Y13; \
+	VPMADDUBSW aoff(P), Y14, Y6; \
+	VPSUBW Y6, Y13, Y13; \
+	VPMADDWD 0(SP), Y13, Y13; \
+	VPADDD Y13, I, I
 
 // T6RUN makes the 32 quants of run r of half c (low nibbles of ql at qloff
 // when high is 0, else high nibbles) with the next two bits of Y5, weights
@@ -213,24 +228,17 @@ GLOBL tkThree<>(SB), RODATA|NOPTR, $8
 	VMOVDQU qloff(SI), Y4; \
 	VPSRLW $(4*high), Y4, Y4; \
 	VPAND Y15, Y4, Y4; \
-	VPAND Y14, Y5, Y6; \
+	VPAND tkThree<>(SB), Y5, Y6; \
 	VPSLLW $4, Y6, Y6; \
 	VPOR Y6, Y4, Y4; \
 	VPSRLW $2, Y5, Y5; \
 	VPSHUFB tkPair<>(SB), Y7, Y6; \
 	VPSRLDQ $4, Y7, Y7; \
-	VPMADDUBSW aoff(DI), Y4, Y13; \
-	VPMADDWD Y6, Y13, Y13; \
-	VPADDD Y13, Y8, Y8; \
-	VPMADDUBSW aoff(R9), Y4, Y13; \
-	VPMADDWD Y6, Y13, Y13; \
-	VPADDD Y13, Y9, Y9; \
-	VPMADDUBSW aoff(R11), Y4, Y13; \
-	VPMADDWD Y6, Y13, Y13; \
-	VPADDD Y13, Y10, Y10; \
-	VPMADDUBSW aoff(R14), Y4, Y13; \
-	VPMADDWD Y6, Y13, Y13; \
-	VPADDD Y13, Y11, Y11
+	VMOVDQU Y6, 0(SP); \
+	T6PROD(DI, aoff, Y8); \
+	T6PROD(R9, aoff, Y9); \
+	T6PROD(R11, aoff, Y10); \
+	T6PROD(R14, aoff, Y11)
 
 // T6HALF does the 128 quants of half c for the four rows.
 #define T6HALF(c, perm) \
@@ -241,12 +249,9 @@ GLOBL tkThree<>(SB), RODATA|NOPTR, $8
 	T6RUN((64*c), 1, (68+128*c)); \
 	T6RUN((64*c+32), 1, (100+128*c))
 
-// T6END takes 32·Σ sc·bsum off the isum lanes I of the row at P, then adds
-// d·y.d·isum to its accumulator A (X6 = float32(d)).
+// T6END adds d·y.d·isum of the row at P to its accumulator A (X6 =
+// float32(d)).
 #define T6END(P, I, A) \
-	VPMADDWD 260(P), Y12, Y13; \
-	VPSLLD $5, Y13, Y13; \
-	VPSUBD Y13, I, I; \
 	VCVTDQ2PS I, I; \
 	VMULSS (P), X6, X13; \
 	VBROADCASTSS X13, Y13; \
@@ -263,7 +268,7 @@ GLOBL tkThree<>(SB), RODATA|NOPTR, $8
 	VMOVSS XA, o(DX)
 
 // func tileQ6_KAsm(nb int, w, x *byte, xStride int, out *[4]float32)
-TEXT ·tileQ6_KAsm(SB), NOSPLIT, $0-40
+TEXT ·tileQ6_KAsm(SB), NOSPLIT, $32-40
 	MOVQ nb+0(FP), CX                 // CX = super-blocks left
 	MOVQ w+8(FP), SI                  // SI = &w block
 	MOVQ x+16(FP), DI                 // DI = &row 0 block
@@ -272,7 +277,7 @@ TEXT ·tileQ6_KAsm(SB), NOSPLIT, $0-40
 	LEAQ (R9)(DX*1), R11              // R11 = &row 2 block
 	LEAQ (R11)(DX*1), R14             // R14 = &row 3 block
 	VPBROADCASTQ tkNibble<>(SB), Y15  // Y15 = 0x0F bytes
-	VPBROADCASTQ tkThree<>(SB), Y14   // Y14 = 0x03 bytes
+	VPBROADCASTQ tkThirtyTwo<>(SB), Y14 // Y14 = 32 bytes
 	VXORPS Y0, Y0, Y0                 // Σ d·isum lanes, rows 0..3
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -345,6 +350,33 @@ GLOBL t5One<>(SB), RODATA|NOPTR, $32
 	TROW(R11, g, Y10); \
 	TROW(R14, g, Y11)
 
+// T5MINS is TMINS as MINS5 does it: the row's Σ m·(bsum pairs) as one
+// integer, times dmin·y.d, added to the scalar at off(SP).
+#define T5MINS(P, off) \
+	VMOVDQU 260(P), Y14; \
+	VEXTRACTI128 $1, Y14, X4; \
+	VPHADDW X4, X14, X14; \
+	VPMADDWD X14, X12, X4; \
+	VPHADDD X4, X4, X4; \
+	VPHADDD X4, X4, X4; \
+	VCVTDQ2PS X4, X4; \
+	VMULSS (P), X8, X5; \
+	VMULSS X5, X4, X4; \
+	VADDSS off(SP), X4, X4; \
+	VMOVSS X4, off(SP)
+
+// T5FINISH is TFINISH with the scalar mins sum of MINS5 at off(SP).
+#define T5FINISH(A, XA, off, o) \
+	VEXTRACTF128 $1, A, X13; \
+	VADDPS X13, XA, XA; \
+	VMOVHLPS XA, XA, X13; \
+	VADDPS X13, XA, XA; \
+	VMOVSHDUP XA, X13; \
+	VADDSS X13, XA, XA; \
+	VMOVSS off(SP), X14; \
+	VSUBSS X14, XA, XA; \
+	VMOVSS XA, o(DX)
+
 // func tileQ5_KAsm(nb int, w, x *byte, xStride int, out *[4]float32)
 TEXT ·tileQ5_KAsm(SB), NOSPLIT, $64-40
 	MOVQ nb+0(FP), CX                 // CX = super-blocks left
@@ -359,7 +391,7 @@ TEXT ·tileQ5_KAsm(SB), NOSPLIT, $64-40
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	VXORPS X6, X6, X6                 // Σ dmin·summs lanes, rows 0..3
+	VXORPS X6, X6, X6                 // Σ dmin·summs, rows 0..3 (scalars)
 	VMOVUPS X6, 0(SP)
 	VMOVUPS X6, 16(SP)
 	VMOVUPS X6, 32(SP)
@@ -374,10 +406,10 @@ tq5kloop:
 	MOVWLZX 2(SI), AX                 // X8 = float32(dmin)
 	VMOVD AX, X8
 	VCVTPH2PS X8, X8
-	TMINS(DI, 0)                      // per row: mins · bsums
-	TMINS(R9, 16)
-	TMINS(R11, 32)
-	TMINS(R14, 48)
+	T5MINS(DI, 0)                     // per row: mins · bsums
+	T5MINS(R9, 16)
+	T5MINS(R11, 32)
+	T5MINS(R14, 48)
 	VMOVDQA Y13, Y12                  // Y12 = scale source
 	VPXOR Y8, Y8, Y8                  // isum lanes, rows 0..3
 	VPXOR Y9, Y9, Y9
@@ -404,9 +436,9 @@ tq5kloop:
 
 tq5kdone:
 	MOVQ out+32(FP), DX
-	TFINISH(Y0, X0, 0, 0)
-	TFINISH(Y1, X1, 16, 4)
-	TFINISH(Y2, X2, 32, 8)
-	TFINISH(Y3, X3, 48, 12)
+	T5FINISH(Y0, X0, 0, 0)
+	T5FINISH(Y1, X1, 16, 4)
+	T5FINISH(Y2, X2, 32, 8)
+	T5FINISH(Y3, X3, 48, 12)
 	VZEROUPPER
 	RET
