@@ -190,13 +190,18 @@ tq4kdone:
 	VZEROUPPER
 	RET
 
-// The Q6_K tile, with the operations of dotQ6_KAsm for each product.
+// The Q6_K tile, giving dotQ6_KAsm's bits for each product. The int32 lanes
+// are exact integers, so any exact way to the same per-lane sums will do:
+// here the quants are made signed (q−32) once for the four rows and the
+// activations unsigned (y+128, a flipped sign bit), so that
+// Σ sc·(q−32)·y = Σ sc·(q−32)·(y+128) − Σ sc·128·(q−32), the last sum being
+// the same for every row (pairs: 2·255·32 and 2·128·32 < 2¹⁵).
 // Registers: SI = w block; DI, R9, R11, R14 = the four activation blocks;
 // CX = super-blocks left; Y0..Y3 = Σ d·isum lanes per row; Y8..Y11 = isum
-// lanes per row; Y4 = the 32 quants of the current run; Y5 = high bits,
-// shifting; Y6, Y13 = temporaries; Y7 = scale source; Y12 = the 16 scales
-// as words; Y14 = 32 bytes; Y15 = 0x0F bytes; 0..31(SP) = the run's scale
-// words.
+// lanes per row; Y4 = the 32 quants (q−32) of the current run; Y5 = high
+// bits, shifting; Y6 = scale words of the run; Y7 = scale source;
+// Y12 = Σ sc·128·(q−32) lanes; Y13 = temporary; Y14 = 0x80 bytes;
+// Y15 = 0x0F bytes.
 
 DATA tkPair<>+0(SB)/8, $0x0100010001000100  // VPSHUFB: low lane gets word 0,
 DATA tkPair<>+8(SB)/8, $0x0100010001000100
@@ -209,21 +214,24 @@ DATA tkThree<>+16(SB)/8, $0x0303030303030303
 DATA tkThree<>+24(SB)/8, $0x0303030303030303
 GLOBL tkThree<>(SB), RODATA|NOPTR, $32
 DATA tkThirtyTwo<>+0(SB)/8, $0x2020202020202020
-GLOBL tkThirtyTwo<>(SB), RODATA|NOPTR, $8
+DATA tkThirtyTwo<>+8(SB)/8, $0x2020202020202020
+DATA tkThirtyTwo<>+16(SB)/8, $0x2020202020202020
+DATA tkThirtyTwo<>+24(SB)/8, $0x2020202020202020
+GLOBL tkThirtyTwo<>(SB), RODATA|NOPTR, $32
+DATA tkSign<>+0(SB)/8, $0x8080808080808080
+GLOBL tkSign<>(SB), RODATA|NOPTR, $8
 
-// T6PROD adds to isum lanes I the run's (q−32)·y pairs of the row at P,
-// weighted by the scale words at 0(SP): as Q6ROW, 32·y taken off each pair.
+// T6PROD adds to isum lanes I the scaled (q−32)·(y+128) pairs of the row at P.
 #define T6PROD(P, aoff, I) \
-	VPMADDUBSW aoff(P), Y4, Y13; \
-	VPMADDUBSW aoff(P), Y14, Y6; \
-	VPSUBW Y6, Y13, Y13; \
-	VPMADDWD 0(SP), Y13, Y13; \
+	VPXOR aoff(P), Y14, Y13; \
+	VPMADDUBSW Y4, Y13, Y13; \
+	VPMADDWD Y6, Y13, Y13; \
 	VPADDD Y13, I, I
 
-// T6RUN makes the 32 quants of run r of half c (low nibbles of ql at qloff
-// when high is 0, else high nibbles) with the next two bits of Y5, weights
-// them by the run's two scales and adds the products with each row's
-// activations at aoff to the row's isum lanes. As Q6ROW does per row.
+// T6RUN makes the 32 quants q−32 of run r of half c (low nibbles of ql at
+// qloff when high is 0, else high nibbles) with the next two bits of Y5,
+// adds the run's scaled 128·(q−32) pairs to Y12 and the products with each
+// row's activations at aoff to the row's isum lanes.
 #define T6RUN(qloff, high, aoff) \
 	VMOVDQU qloff(SI), Y4; \
 	VPSRLW $(4*high), Y4, Y4; \
@@ -231,10 +239,13 @@ GLOBL tkThirtyTwo<>(SB), RODATA|NOPTR, $8
 	VPAND tkThree<>(SB), Y5, Y6; \
 	VPSLLW $4, Y6, Y6; \
 	VPOR Y6, Y4, Y4; \
+	VPSUBB tkThirtyTwo<>(SB), Y4, Y4; \
 	VPSRLW $2, Y5, Y5; \
 	VPSHUFB tkPair<>(SB), Y7, Y6; \
 	VPSRLDQ $4, Y7, Y7; \
-	VMOVDQU Y6, 0(SP); \
+	VPMADDUBSW Y4, Y14, Y13; \
+	VPMADDWD Y6, Y13, Y13; \
+	VPADDD Y13, Y12, Y12; \
 	T6PROD(DI, aoff, Y8); \
 	T6PROD(R9, aoff, Y9); \
 	T6PROD(R11, aoff, Y10); \
@@ -243,15 +254,17 @@ GLOBL tkThirtyTwo<>(SB), RODATA|NOPTR, $8
 // T6HALF does the 128 quants of half c for the four rows.
 #define T6HALF(c, perm) \
 	VMOVDQU (128+32*c)(SI), Y5; \
-	VPERMQ $perm, Y12, Y7; \
+	VPMOVSXBW 192(SI), Y7; \
+	VPERMQ $perm, Y7, Y7; \
 	T6RUN((64*c), 0, (4+128*c)); \
 	T6RUN((64*c+32), 0, (36+128*c)); \
 	T6RUN((64*c), 1, (68+128*c)); \
 	T6RUN((64*c+32), 1, (100+128*c))
 
-// T6END adds d·y.d·isum of the row at P to its accumulator A (X6 =
-// float32(d)).
+// T6END takes the shared 128-term off the isum lanes I of the row at P and
+// adds d·y.d·isum to its accumulator A (X6 = float32(d)).
 #define T6END(P, I, A) \
+	VPSUBD Y12, I, I; \
 	VCVTDQ2PS I, I; \
 	VMULSS (P), X6, X13; \
 	VBROADCASTSS X13, Y13; \
@@ -268,7 +281,7 @@ GLOBL tkThirtyTwo<>(SB), RODATA|NOPTR, $8
 	VMOVSS XA, o(DX)
 
 // func tileQ6_KAsm(nb int, w, x *byte, xStride int, out *[4]float32)
-TEXT ·tileQ6_KAsm(SB), NOSPLIT, $32-40
+TEXT ·tileQ6_KAsm(SB), NOSPLIT, $0-40
 	MOVQ nb+0(FP), CX                 // CX = super-blocks left
 	MOVQ w+8(FP), SI                  // SI = &w block
 	MOVQ x+16(FP), DI                 // DI = &row 0 block
@@ -277,7 +290,7 @@ TEXT ·tileQ6_KAsm(SB), NOSPLIT, $32-40
 	LEAQ (R9)(DX*1), R11              // R11 = &row 2 block
 	LEAQ (R11)(DX*1), R14             // R14 = &row 3 block
 	VPBROADCASTQ tkNibble<>(SB), Y15  // Y15 = 0x0F bytes
-	VPBROADCASTQ tkThirtyTwo<>(SB), Y14 // Y14 = 32 bytes
+	VPBROADCASTQ tkSign<>(SB), Y14    // Y14 = 0x80 bytes
 	VXORPS Y0, Y0, Y0                 // Σ d·isum lanes, rows 0..3
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -286,7 +299,7 @@ TEXT ·tileQ6_KAsm(SB), NOSPLIT, $32-40
 tq6kloop:
 	TESTQ CX, CX
 	JEQ   tq6kdone
-	VPMOVSXBW 192(SI), Y12            // Y12 = the 16 scales as words
+	VPXOR Y12, Y12, Y12               // Σ sc·128·(q−32) lanes
 	VPXOR Y8, Y8, Y8                  // isum lanes, rows 0..3
 	VPXOR Y9, Y9, Y9
 	VPXOR Y10, Y10, Y10
