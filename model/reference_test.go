@@ -52,12 +52,31 @@ var refModels = []string{
 	"tiny-gpt2-f32", "tiny-gpt2-f16", "tiny-gpt2-q8_0", "tiny-gpt2-q4_0", "tiny-gpt2-q4_k_m", "tiny-gpt2-q6_k",
 }
 
+// bitExactModels are the files whose logits gptgo computes in llama.cpp's
+// float order throughout (8-bit activations as llama.cpp's AVX2 quantizer,
+// the Q8_0/Q4_K/Q5_K/Q6_K dots in its lanes), on every CPU and with
+// -tags purego: their logits must match to the printed precision.
+var bitExactModels = map[string]bool{
+	"tiny-llama-q8_0": true, "tiny-qwen2-q8_0": true, "tiny-gpt2-q8_0": true,
+	"tiny-llama-q4_k_m": true, "tiny-qwen2-q4_k_m": true, "tiny-gpt2-q4_k_m": true,
+	"tiny-gpt2-q6_k": true, "ollama_llama-2-tiny-random": true,
+}
+
+// nearTieModels may keep a greedy step where llama.cpp's token is within
+// tieTol of ours in our own logits (logged, not failed), with the reason
+// their arithmetic still differs from llama.cpp's. Every other file must
+// reproduce the README's greedy tokens exactly.
+var nearTieModels = map[string]string{
+	"tiny-gpt2-f32":  "F32 weights: llama.cpp sums prompts in tinyBLAS's order and single tokens in ggml_vec_dot_f32's; gptgo's float dots follow neither yet (a tie 0.0003 apart at step 13)",
+	"tiny-gpt2-q4_0": "Q4_0 weights: llama.cpp repacks them to q4_0_8x8 on AVX2 and multiplies in that layout's order; gptgo follows ggml_vec_dot_q4_0_q8_0's",
+}
+
 // TestReferenceLogits checks every prompt position's top-8 logits and the
 // greedy continuation against llama.cpp, with the README's thresholds:
 // float files |Δ| ≤ 0.02 and all 24 greedy tokens; quantized files
-// |Δ| ≤ 0.5, top-1 agreement ≥ 93% and the first 8 greedy tokens. A greedy
-// step where llama.cpp's token is within tieTol of ours in our own logits
-// is logged as a near-tie rather than failed (see below for why).
+// |Δ| ≤ 0.5, top-1 agreement ≥ 93% and the first 8 greedy tokens; and
+// |Δ| ≤ 1e-4 for bitExactModels. Only nearTieModels may log a greedy near-tie
+// instead of failing.
 func TestReferenceLogits(t *testing.T) {
 	for _, name := range refModels {
 		t.Run(name, func(t *testing.T) {
@@ -85,6 +104,13 @@ func checkReference(t *testing.T, name, path, out string, float bool) {
 	tol, greedyN, tieTol := 0.5, 8, 0.5
 	if float {
 		tol, greedyN, tieTol = 0.02, 24, 0.005
+	}
+	why, tiesAllowed := nearTieModels[name]
+	if !tiesAllowed {
+		tieTol = -1
+	}
+	if bitExactModels[name] {
+		tol = 1e-4
 	}
 	m, err := Open(path)
 	if err != nil {
@@ -159,6 +185,9 @@ func checkReference(t *testing.T, name, path, out string, float bool) {
 	}
 	rate := float64(agree) / float64(total)
 	t.Logf("%s: max |Δlogit| %.4f over top-8 and last-position head, top-1 agreement %d/%d (%.1f%%), greedy near-ties %d", name, maxD, agree, total, 100*rate, nearTies)
+	if tiesAllowed {
+		t.Logf("%s: greedy near-ties allowed: %s", name, why)
+	}
 	if maxD > tol {
 		t.Errorf("max |Δlogit| %.4f > %g", maxD, tol)
 	}
