@@ -23,17 +23,30 @@ GLOBL oneWords<>(SB), RODATA|NOPTR, $8
 	VPMADDWD Y13, Y4, Y4; \
 	VCVTDQ2PS Y4, Y4
 
-// SCALE leaves FP16ToFP32(*wd)·FP16ToFP32(*xd) in all lanes of Y6; clobbers AX, BX, X7.
-#define SCALE(wd, xd) \
+// SCALET leaves FP16ToFP32(*wd)·FP16ToFP32(*xd) in all lanes of Y6, by
+// table: R8 holds fp16Table (every half's float32 value, the very values
+// VCVTPH2PS gives), so w.d·x.d takes two loads and one multiply (nine
+// instructions through F16C). Clobbers AX, BX.
+#define SCALET(wd, xd) \
 	MOVWLZX wd, AX; \
 	MOVWLZX xd, BX; \
-	SHLL $16, BX; \
-	ORL BX, AX; \
-	VMOVD AX, X6; \
-	VCVTPH2PS X6, X6; \
-	VMOVSHDUP X6, X7; \
-	VMULSS X7, X6, X6; \
+	VMOVSS (R8)(AX*4), X6; \
+	VMULSS (R8)(BX*4), X6, X6; \
 	VBROADCASTSS X6, Y6
+
+// Q40BLOCK adds the Q4_0 block at wo(SI) times the Q8_0 block at xo(DI)
+// into Y0 in llama.cpp's layout: lanes 0..3 the low nibbles (elements
+// 0..15), lanes 4..7 the high ones (16..31), four products per lane.
+#define Q40BLOCK(wo, xo) \
+	VMOVDQU (wo+2)(SI), X4; \
+	VPSRLW $4, X4, X5; \
+	VINSERTI128 $1, X5, Y4, Y4; \
+	VPAND Y15, Y4, Y4; \
+	VPSUBB Y14, Y4, Y4; \
+	VMOVDQU (xo+2)(DI), Y5; \
+	BLOCKSUM; \
+	SCALET(wo(SI), xo(DI)); \
+	VFMADD231PS Y4, Y6, Y0
 
 // HSUM8 leaves the sum of Y0's eight lanes in X0's low lane; clobbers X1.
 #define HSUM8 \
@@ -56,24 +69,23 @@ TEXT ·dotQ4_0Asm(SB), NOSPLIT, $0-28
 	VPBROADCASTQ nibbleMask<>(SB), Y15 // Y15 = 0x0F bytes
 	VPBROADCASTQ eightBytes<>(SB), Y14 // Y14 = 8 bytes
 	VPBROADCASTQ oneWords<>(SB), Y13   // Y13 = 1 words
+	MOVQ ·fp16Table(SB), R8            // R8 = &fp16Table
 	VXORPS Y0, Y0, Y0                  // Y0 = Σ d·sums lanes
 
-q40loop:
+q40loop2:
+	CMPQ CX, $2
+	JLT  q40tail
+	Q40BLOCK(0, 0)                     // block i
+	Q40BLOCK(18, 34)                   // block i+1, after block i
+	ADDQ $36, SI
+	ADDQ $68, DI
+	SUBQ $2, CX
+	JMP  q40loop2
+
+q40tail:
 	TESTQ CX, CX
 	JEQ   q40done
-	VMOVDQU 2(SI), X4                  // X4 = qs
-	VPSRLW $4, X4, X5                  // X5 = qs >> 4
-	VINSERTI128 $1, X5, Y4, Y4         // Y4 = [qs | qs>>4]
-	VPAND Y15, Y4, Y4                  // quants 0..15 then 16..31
-	VPSUBB Y14, Y4, Y4                 // q - 8
-	VMOVDQU 2(DI), Y5                  // x.qs
-	BLOCKSUM                           // Y4 = float32 partial sums
-	SCALE((SI), (DI))                  // Y6 = w.d·x.d
-	VFMADD231PS Y4, Y6, Y0             // acc += d·sums, blocks in order
-	ADDQ $18, SI
-	ADDQ $34, DI
-	DECQ CX
-	JMP  q40loop
+	Q40BLOCK(0, 0)
 
 q40done:
 	HSUM8
@@ -87,6 +99,7 @@ TEXT ·dotQ8_0Asm(SB), NOSPLIT, $0-28
 	MOVQ w+8(FP), SI                  // SI = &w block (34 bytes)
 	MOVQ x+16(FP), DI                 // DI = &x block (34 bytes)
 	VPBROADCASTQ oneWords<>(SB), Y13  // Y13 = 1 words
+	MOVQ ·fp16Table(SB), R8           // R8 = &fp16Table
 	VXORPS Y0, Y0, Y0                 // one 8-lane accumulator, blocks in order
 
 q80loop2:
@@ -95,12 +108,12 @@ q80loop2:
 	VMOVDQU 2(SI), Y4                 // Y4 = w.qs
 	VMOVDQU 2(DI), Y5                 // Y5 = x.qs
 	BLOCKSUM                          // Y4 = float32 partial sums
-	SCALE((SI), (DI))                 // Y6 = w.d·x.d
+	SCALET((SI), (DI))                 // Y6 = w.d·x.d
 	VFMADD231PS Y4, Y6, Y0            // acc0 += d·sums
 	VMOVDQU 36(SI), Y4                // block i+1
 	VMOVDQU 36(DI), Y5
 	BLOCKSUM
-	SCALE(34(SI), 34(DI))
+	SCALET(34(SI), 34(DI))
 	VFMADD231PS Y4, Y6, Y0            // acc += d·sums, after block i
 	ADDQ $68, SI                      // two blocks on
 	ADDQ $68, DI
@@ -113,7 +126,7 @@ q80tail:
 	VMOVDQU 2(SI), Y4                 // last block, as above
 	VMOVDQU 2(DI), Y5
 	BLOCKSUM
-	SCALE((SI), (DI))
+	SCALET((SI), (DI))
 	VFMADD231PS Y4, Y6, Y0
 
 q80done:

@@ -129,7 +129,8 @@ DATA t4Eight<>+0(SB)/8, $0x0808080808080808
 GLOBL t4Eight<>(SB), RODATA|NOPTR, $8
 
 // T4ROW1 adds the single block of the row at P into accumulator A (the
-// weights' q−8 in Y4, |q−8| in Y6, float32(w.d) in X11's low lane).
+// weights' q−8 in Y4, |q−8| in Y6, float32(w.d) in X11's low lane; the
+// row's x.d read through fp16Table at R8, the values VCVTPH2PS gives).
 #define T4ROW1(P, A) \
 	VMOVDQU 2(P), Y8; \
 	VPSIGNB Y4, Y8, Y8; \
@@ -137,9 +138,7 @@ GLOBL t4Eight<>(SB), RODATA|NOPTR, $8
 	VPMADDWD Y13, Y8, Y8; \
 	VCVTDQ2PS Y8, Y8; \
 	MOVWLZX (P), AX; \
-	VMOVD AX, X10; \
-	VCVTPH2PS X10, X10; \
-	VMULSS X11, X10, X10; \
+	VMULSS (R8)(AX*4), X11, X10; \
 	VBROADCASTSS X10, Y10; \
 	VFMADD231PS Y8, Y10, A
 
@@ -165,6 +164,7 @@ TEXT ·tileQ4_0Asm(SB), NOSPLIT, $0-40
 	VPBROADCASTQ t4Nibble<>(SB), Y15  // Y15 = 0x0F bytes
 	VPBROADCASTQ t4Eight<>(SB), Y14   // Y14 = 8 bytes
 	VPBROADCASTQ t8Ones<>(SB), Y13    // Y13 = words of 1
+	MOVQ ·fp16Table(SB), R8           // R8 = &fp16Table
 	VXORPS Y0, Y0, Y0                 // accumulators, rows 0..3
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
