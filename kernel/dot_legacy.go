@@ -55,7 +55,11 @@ var IQ4NLValues = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 
 func half(b []byte) float32 { return fp16Table[binary.LittleEndian.Uint16(b)] }
 
 // DotQ4_0 returns the dot product of n Q4_0 weights with n Q8_0 activations,
-// in the float order of llama.cpp's AVX2 code (see hsum8).
+// in the float order llama.cpp uses for Q4_0 on AVX2 CPUs, where it repacks
+// Q4_0 weights to q4_0_8x8 and multiplies them with ggml_gemv/gemm_q4_0_8x8_q8_0
+// (for one token and for prompts alike): one float32 accumulator; per block,
+// the exact integer sum of its 32 products, as float32, added by one fused
+// multiply-add with d = float32(w.d·x.d), blocks in order.
 func DotQ4_0(n int, w, x []byte) float32 { return dotQ4_0(n, w, x) }
 
 var dotQ4_0 = dotQ4_0Generic
@@ -63,19 +67,18 @@ var dotQ4_0 = dotQ4_0Generic
 func dotQ4_0Generic(n int, w, x []byte) float32 {
 	nb := n / QK
 	w, x = w[:nb*q4_0Bytes], x[:nb*q8_0Bytes]
-	var acc [8]float32
+	var acc float32
 	for range nb {
 		qs := (*[legacyHalfQ]byte)(w[2 : 2+legacyHalfQ])
 		ys := (*[QK]byte)(x[q8_0QS : q8_0QS+QK])
-		var s [8]int32
-		for k, q := range qs {
-			s[k/4] += (int32(q&15) - 8) * int32(int8(ys[k]))
-			s[4+k/4] += (int32(q>>4) - 8) * int32(int8(ys[k+legacyHalfQ]))
+		var sumi int32
+		for j, q := range qs {
+			sumi += (int32(q&15)-8)*int32(int8(ys[j])) + (int32(q>>4)-8)*int32(int8(ys[j+legacyHalfQ]))
 		}
-		fmaLanes(&acc, half(w)*half(x), &s)
+		acc = fma32i(half(w)*half(x), sumi, acc)
 		w, x = w[q4_0Bytes:], x[q8_0Bytes:]
 	}
-	return hsum8(&acc)
+	return acc
 }
 
 // DotQ4_1 returns the dot product of n Q4_1 weights with n Q8_1 activations:
@@ -184,13 +187,12 @@ func dotQ8_0Generic(n int, w, x []byte) float32 {
 	return hsum8(&acc)
 }
 
-// hsum8 ends the float order that DotQ8_0 and DotQ4_0 share with
-// llama.cpp's AVX2 ggml_vec_dot_q8_0_q8_0 / _q4_0_q8_0 and with tinyBLAS_Q0_AVX
-// (llamafile_sgemm), which llama.cpp takes for these types on prompt batches:
-// eight float32 lanes; lane m of block b holds the exact integer sum of the
-// products of elements 4m…4m+3 (for Q4_0: of low nibbles 4m…4m+3 for m < 4,
-// of high nibbles 4(m−4)…4(m−4)+3, i.e. elements 16+…, for m ≥ 4) and is
-// added by one fused multiply-add with d = float32(w.d·x.d), blocks in order;
+// hsum8 ends the float order that DotQ8_0 shares with llama.cpp's AVX2
+// ggml_vec_dot_q8_0_q8_0 and with tinyBLAS_Q0_AVX (llamafile_sgemm), which
+// llama.cpp takes for Q8_0 on prompt batches: eight float32 lanes; lane m of
+// block b holds the exact integer sum of the products of elements 4m…4m+3
+// and is added by one fused multiply-add with d = float32(w.d·x.d), blocks
+// in order;
 // then hsum8 folds the lanes as llama.cpp's hsum_float_8 (and tinyBLAS's
 // hsum) does: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). The assembly and the
 // tiles do exactly this, so the plain Go, the assembly and llama.cpp agree
@@ -208,6 +210,8 @@ func hsum8(l *[8]float32) float32 {
 // which settles the tie as a single rounding would. Results in float32's
 // subnormal range are not corrected (d ≥ 2⁻⁴⁸ in the dots). One call per
 // block keeps the per-lane work inline.
+//
+// fma32i is the same for one lane.
 func fmaLanes(acc *[8]float32, d float32, s *[8]int32) {
 	for m, v := range s {
 		p, q := float64(d)*float64(float32(v)), float64(acc[m])
@@ -224,6 +228,20 @@ func fmaLanes(acc *[8]float32, d float32, s *[8]int32) {
 		}
 		acc[m] = float32(r)
 	}
+}
+
+func fma32i(d float32, s int32, acc float32) float32 {
+	p, q := float64(d)*float64(float32(s)), float64(acc)
+	r := p + q
+	if u := math.Float64bits(r); u&(1<<29-1) == 1<<28 {
+		bv := r - p
+		if e := (p - (r - bv)) + (q - bv); e*r > 0 {
+			r = math.Float64frombits(u + 1)
+		} else if e*r < 0 {
+			r = math.Float64frombits(u - 1)
+		}
+	}
+	return float32(r)
 }
 
 // DotIQ4_NL returns the dot product of n IQ4_NL weights with n Q8_0

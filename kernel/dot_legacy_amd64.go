@@ -34,30 +34,32 @@ func dotQ8_0AVX2(n int, w, x []byte) float32 {
 }
 
 // dotQ4_0Asm computes, over nb blocks of 32 (w: 18-byte Q4_0, x: 34-byte Q8_0),
-// with eight float32 lanes each accumulating d·(pair sums) by FMA:
+// as dotQ4_0Generic, bit for bit:
 //
 //	for i := 0; i < nb; i++ {
 //		var sumi int32
 //		for j := 0; j < 16; j++ {
 //			sumi += (int32(w.qs[j]&15)-8)*int32(x.qs[j]) + (int32(w.qs[j]>>4)-8)*int32(x.qs[j+16])
 //		}
-//		s += float32(sumi) * FP16ToFP32(w.d) * FP16ToFP32(x.d)
+//		s = fma(float32(sumi), FP16ToFP32(w.d)*FP16ToFP32(x.d), s) // rounded once
 //	}
 //	return s
 //
 //go:noescape
 func dotQ4_0Asm(nb int, w, x *byte) float32
 
-// dotQ8_0Asm computes, over nb blocks of 32 (both 34-byte Q8_0):
+// dotQ8_0Asm computes, over nb blocks of 32 (both 34-byte Q8_0), as
+// dotQ8_0Generic, bit for bit:
 //
+//	var acc [8]float32
 //	for i := 0; i < nb; i++ {
-//		var sumi int32
-//		for j := 0; j < 32; j++ {
-//			sumi += int32(w.qs[j]) * int32(x.qs[j])
+//		d := FP16ToFP32(w.d) * FP16ToFP32(x.d)
+//		for m := 0; m < 8; m++ { // lane m: elements 4m..4m+3
+//			sumi := Σ_{j=4m}^{4m+3} int32(w.qs[j]) * int32(x.qs[j])
+//			acc[m] = fma(d, float32(sumi), acc[m]) // rounded once
 //		}
-//		s += float32(sumi) * FP16ToFP32(w.d) * FP16ToFP32(x.d)
 //	}
-//	return s
+//	return ((acc[0]+acc[4]) + (acc[2]+acc[6])) + ((acc[1]+acc[5]) + (acc[3]+acc[7]))
 //
 //go:noescape
 func dotQ8_0Asm(nb int, w, x *byte) float32

@@ -34,9 +34,10 @@ GLOBL oneWords<>(SB), RODATA|NOPTR, $8
 	VMULSS (R8)(BX*4), X6, X6; \
 	VBROADCASTSS X6, Y6
 
-// Q40BLOCK adds the Q4_0 block at wo(SI) times the Q8_0 block at xo(DI)
-// into Y0 in llama.cpp's layout: lanes 0..3 the low nibbles (elements
-// 0..15), lanes 4..7 the high ones (16..31), four products per lane.
+// Q40BLOCK adds the Q4_0 block at wo(SI) times the Q8_0 block at xo(DI) to
+// X0's low lane as llama.cpp's repacked q4_0_8x8 kernels do: the exact
+// integer sum of the block's 32 products, as float32, by one scalar FMA
+// with w.d·x.d (through fp16Table at R8). Clobbers AX, BX, X4..X6.
 #define Q40BLOCK(wo, xo) \
 	VMOVDQU (wo+2)(SI), X4; \
 	VPSRLW $4, X4, X5; \
@@ -44,9 +45,36 @@ GLOBL oneWords<>(SB), RODATA|NOPTR, $8
 	VPAND Y15, Y4, Y4; \
 	VPSUBB Y14, Y4, Y4; \
 	VMOVDQU (xo+2)(DI), Y5; \
-	BLOCKSUM; \
-	SCALET(wo(SI), xo(DI)); \
-	VFMADD231PS Y4, Y6, Y0
+	VPSIGNB Y4, Y5, Y5; \
+	VPABSB Y4, Y4; \
+	VPMADDUBSW Y5, Y4, Y4; \
+	VPMADDWD Y13, Y4, Y4; \
+	VEXTRACTI128 $1, Y4, X5; \
+	VPADDD X5, X4, X4; \
+	VPSHUFD $0x4E, X4, X5; \
+	VPADDD X5, X4, X4; \
+	VPSHUFD $0xB1, X4, X5; \
+	VPADDD X5, X4, X4; \
+	VCVTDQ2PS X4, X4; \
+	MOVWLZX wo(SI), AX; \
+	MOVWLZX xo(DI), BX; \
+	VMOVSS (R8)(AX*4), X6; \
+	VMULSS (R8)(BX*4), X6, X6; \
+	VFMADD231SS X6, X4, X0
+
+// Q40INT leaves in Y the eight int32 partial sums of the Q4_0 block at
+// wo(SI) times the Q8_0 block at xo(DI); clobbers Y5.
+#define Q40INT(wo, xo, Y, X) \
+	VMOVDQU (wo+2)(SI), X; \
+	VPSRLW $4, X, X5; \
+	VINSERTI128 $1, X5, Y, Y; \
+	VPAND Y15, Y, Y; \
+	VPSUBB Y14, Y, Y; \
+	VMOVDQU (xo+2)(DI), Y5; \
+	VPSIGNB Y, Y5, Y5; \
+	VPABSB Y, Y; \
+	VPMADDUBSW Y5, Y, Y; \
+	VPMADDWD Y13, Y, Y
 
 // HSUM8 leaves the sum of Y0's eight lanes in X0's low lane; clobbers X1.
 #define HSUM8 \
@@ -59,9 +87,8 @@ GLOBL oneWords<>(SB), RODATA|NOPTR, $8
 
 // func dotQ4_0Asm(nb int, w, x *byte) float32
 //
-// One block per pass in llama.cpp's AVX2 layout: lanes 0..3 take the low
-// nibbles (elements 0..15), lanes 4..7 the high ones (16..31), four products
-// per lane; one FMA per block into the single accumulator, then HSUM8.
+// Blocks in order, each block's integer sum added by one scalar FMA (the
+// order of llama.cpp's repacked Q4_0 kernels); no lanes to fold.
 TEXT ·dotQ4_0Asm(SB), NOSPLIT, $0-28
 	MOVQ nb+0(FP), CX                  // CX = blocks left
 	MOVQ w+8(FP), SI                   // SI = &w block (18 bytes)
@@ -70,13 +97,29 @@ TEXT ·dotQ4_0Asm(SB), NOSPLIT, $0-28
 	VPBROADCASTQ eightBytes<>(SB), Y14 // Y14 = 8 bytes
 	VPBROADCASTQ oneWords<>(SB), Y13   // Y13 = 1 words
 	MOVQ ·fp16Table(SB), R8            // R8 = &fp16Table
-	VXORPS Y0, Y0, Y0                  // Y0 = Σ d·sums lanes
+	VXORPS Y0, Y0, Y0                  // X0 = Σ d·sums
 
 q40loop2:
 	CMPQ CX, $2
 	JLT  q40tail
-	Q40BLOCK(0, 0)                     // block i
-	Q40BLOCK(18, 34)                   // block i+1, after block i
+	Q40INT(0, 0, Y4, X4)               // block i's int32 lanes
+	Q40INT(18, 34, Y7, X7)             // block i+1's
+	VPHADDD Y7, Y4, Y4                 // [i 01,23 i+1 01,23 | i 45,67 i+1 45,67]
+	VEXTRACTI128 $1, Y4, X5
+	VPADDD X5, X4, X4
+	VPHADDD X4, X4, X4                 // X4 = [sum i, sum i+1, …]
+	VCVTDQ2PS X4, X4
+	MOVWLZX (SI), AX                   // X6 = w.d·x.d of block i
+	MOVWLZX (DI), BX
+	VMOVSS (R8)(AX*4), X6
+	VMULSS (R8)(BX*4), X6, X6
+	MOVWLZX 18(SI), AX                 // X8 = that of block i+1
+	MOVWLZX 34(DI), BX
+	VMOVSS (R8)(AX*4), X8
+	VMULSS (R8)(BX*4), X8, X8
+	VFMADD231SS X6, X4, X0             // block i, then
+	VMOVSHDUP X4, X4
+	VFMADD231SS X8, X4, X0             // block i+1
 	ADDQ $36, SI
 	ADDQ $68, DI
 	SUBQ $2, CX
@@ -88,7 +131,6 @@ q40tail:
 	Q40BLOCK(0, 0)
 
 q40done:
-	HSUM8
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

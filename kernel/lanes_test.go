@@ -27,6 +27,9 @@ func TestFmaLanesRoundsOnce(t *testing.T) {
 		if want := exact(a, b, c); math.Float32bits(acc[0]) != math.Float32bits(want) {
 			t.Fatalf("fma(%g, %d, %g) = %g, want %g", a, b, c, acc[0], want)
 		}
+		if one := fma32i(a, b, c); math.Float32bits(one) != math.Float32bits(acc[0]) {
+			t.Fatalf("fma32i(%g, %d, %g) = %g, fmaLanes %g", a, b, c, one, acc[0])
+		}
 	}
 	for range 200000 {
 		a := float32(r.NormFloat64() * math.Exp(4*r.NormFloat64()))
@@ -152,7 +155,9 @@ func llamaDot8(nb int, d func(int) float32, lanes func(int) [8]int32) float32 {
 }
 
 // The Q8_0 and Q4_0 dots, plain Go and dispatched (assembly where the CPU
-// has it), give llama.cpp's AVX2 sum bit for bit, at every length. (Like
+// has it), give llama.cpp's AVX2 sums bit for bit, at every length: Q8_0
+// ggml_vec_dot_q8_0_q8_0's (= tinyBLAS's) and Q4_0 the repacked
+// ggml_gemv_q4_0_8x8_q8_0's. (Like
 // llama.cpp's sign trick, the assembly assumes no quant is −128.)
 func TestLegacyDotsInLlamaOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
@@ -179,14 +184,18 @@ func TestLegacyDotsInLlamaOrder(t *testing.T) {
 			}
 			return s
 		})
-		want4 := llamaDot8(nb, func(b int) float32 { return half(w4[b*q4_0Bytes:]) * xd(b) }, func(b int) (s [8]int32) {
+		// Q4_0: llama.cpp's repacked q4_0_8x8 order, one accumulator, the
+		// block's whole integer sum per FMA.
+		var want4 float32
+		for b := range nb {
+			var sumi int32
 			for j := range 16 {
 				q := w4[b*q4_0Bytes+2+j]
-				s[j/4] += (int32(q&15) - 8) * xq(b, j)
-				s[4+j/4] += (int32(q>>4) - 8) * xq(b, j+16)
+				sumi += (int32(q&15)-8)*xq(b, j) + (int32(q>>4)-8)*xq(b, j+16)
 			}
-			return s
-		})
+			d := half(w4[b*q4_0Bytes:]) * xd(b)
+			want4 = float32(math.FMA(float64(d), float64(sumi), float64(want4)))
+		}
 		n := nb * QK
 		for _, c := range []struct {
 			name string

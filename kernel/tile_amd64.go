@@ -171,7 +171,8 @@ func tileQ8_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
 //		out[j] = dotQ4_0Asm(nb, w, x + j*xStride)
 //	}
 //
-// splitting each pair of weight blocks into q−8 and |q−8| once for the four rows.
+// splitting each weight block into q−8 and |q−8| once for the four rows and
+// accumulating the four products in the lanes of one vector.
 //
 //go:noescape
 func tileQ4_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)

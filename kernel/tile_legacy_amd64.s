@@ -112,15 +112,16 @@ t80done:
 	VZEROUPPER
 	RET
 
-// The Q4_0 tile, with the operations of dotQ4_0Asm for each product: one
-// block per pass (low nibbles in lanes 0..3, high in 4..7), one accumulator
-// per row, blocks in order. Shared by the rows: the nibble split, q−8,
-// |q−8|, the weight's scale.
+// The Q4_0 tile, giving dotQ4_0Asm's bits for each product: per block, the
+// four rows' exact integer sums, as float32, are added by one FMA to a
+// four-lane accumulator (lane j = row j) with the rows' w.d·x.d. Shared by
+// the rows: the nibble split, q−8, |q−8|, w.d; the four integer sums come
+// out of one VPHADDD tree.
 //
 // Registers: SI = w block (18 bytes); DI, R9, R11, R14 = the rows' blocks
-// (34 bytes); CX = blocks left; Y0..Y3 = accumulators of rows 0..3;
-// Y4 = q−8 (quants 0..15 | 16..31); Y6 = |q−8|; Y8 = activations;
-// Y10 = scales; X11 = the block's w.d; Y13 = words of 1; Y14 = bytes of 8;
+// (34 bytes); CX = blocks left; X0 = the four rows' sums; Y4 = q−8 (quants
+// 0..15 | 16..31); Y6 = |q−8|; Y8..Y11 = the rows' int32 lanes; X12 = the
+// rows' x.d then w.d·x.d; X7 = w.d; Y13 = words of 1; Y14 = bytes of 8;
 // Y15 = bytes of 0x0F.
 
 DATA t4Nibble<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
@@ -128,29 +129,13 @@ GLOBL t4Nibble<>(SB), RODATA|NOPTR, $8
 DATA t4Eight<>+0(SB)/8, $0x0808080808080808
 GLOBL t4Eight<>(SB), RODATA|NOPTR, $8
 
-// T4ROW1 adds the single block of the row at P into accumulator A (the
-// weights' q−8 in Y4, |q−8| in Y6, float32(w.d) in X11's low lane; the
-// row's x.d read through fp16Table at R8, the values VCVTPH2PS gives).
-#define T4ROW1(P, A) \
-	VMOVDQU 2(P), Y8; \
-	VPSIGNB Y4, Y8, Y8; \
-	VPMADDUBSW Y8, Y6, Y8; \
-	VPMADDWD Y13, Y8, Y8; \
-	VCVTDQ2PS Y8, Y8; \
-	MOVWLZX (P), AX; \
-	VMULSS (R8)(AX*4), X11, X10; \
-	VBROADCASTSS X10, Y10; \
-	VFMADD231PS Y8, Y10, A
-
-// T4OUT sums A's lanes as HSUM8 does and stores the result at o(DX).
-#define T4OUT(A, XA, o) \
-	VEXTRACTF128 $1, A, X8; \
-	VADDPS X8, XA, XA; \
-	VMOVHLPS XA, XA, X8; \
-	VADDPS X8, XA, XA; \
-	VMOVSHDUP XA, X8; \
-	VADDSS X8, XA, XA; \
-	VMOVSS XA, o(DX)
+// T4ROW leaves the eight int32 partial sums of the block of the row at P
+// in I (weights' q−8 in Y4, |q−8| in Y6).
+#define T4ROW(P, I) \
+	VMOVDQU 2(P), I; \
+	VPSIGNB Y4, I, I; \
+	VPMADDUBSW I, Y6, I; \
+	VPMADDWD Y13, I, I
 
 // func tileQ4_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
 TEXT ·tileQ4_0Asm(SB), NOSPLIT, $0-40
@@ -165,10 +150,7 @@ TEXT ·tileQ4_0Asm(SB), NOSPLIT, $0-40
 	VPBROADCASTQ t4Eight<>(SB), Y14   // Y14 = 8 bytes
 	VPBROADCASTQ t8Ones<>(SB), Y13    // Y13 = words of 1
 	MOVQ ·fp16Table(SB), R8           // R8 = &fp16Table
-	VXORPS Y0, Y0, Y0                 // accumulators, rows 0..3
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	VXORPS Y0, Y0, Y0                 // X0 = sums, rows 0..3
 
 t40loop:
 	TESTQ CX, CX
@@ -179,13 +161,29 @@ t40loop:
 	VPAND Y15, Y4, Y4                 // quants 0..15 then 16..31
 	VPSUBB Y14, Y4, Y4                // q − 8
 	VPABSB Y4, Y6                     // |q − 8|
-	MOVWLZX (SI), AX                  // X11 = float32(w.d)
-	VMOVD AX, X11
-	VCVTPH2PS X11, X11
-	T4ROW1(DI, Y0)
-	T4ROW1(R9, Y1)
-	T4ROW1(R11, Y2)
-	T4ROW1(R14, Y3)
+	T4ROW(DI, Y8)
+	T4ROW(R9, Y9)
+	T4ROW(R11, Y10)
+	T4ROW(R14, Y11)
+	VPHADDD Y9, Y8, Y8                // [r0 01,23 r1 01,23 | r0 45,67 r1 45,67]
+	VPHADDD Y11, Y10, Y10             // the same for rows 2, 3
+	VPHADDD Y10, Y8, Y8               // [r0..r3 lanes 0-3 | r0..r3 lanes 4-7]
+	VEXTRACTI128 $1, Y8, X9
+	VPADDD X9, X8, X8                 // X8 = the four rows' block sums
+	VCVTDQ2PS X8, X8
+	MOVWLZX (DI), AX                  // X12 = the rows' x.d
+	VMOVD AX, X12
+	MOVWLZX (R9), AX
+	VPINSRW $1, AX, X12, X12
+	MOVWLZX (R11), AX
+	VPINSRW $2, AX, X12, X12
+	MOVWLZX (R14), AX
+	VPINSRW $3, AX, X12, X12
+	VCVTPH2PS X12, X12
+	MOVWLZX (SI), AX                  // X7 = w.d in every lane
+	VBROADCASTSS (R8)(AX*4), X7
+	VMULPS X12, X7, X12               // w.d·x.d per row
+	VFMADD231PS X12, X8, X0           // sums += block sums · d
 	ADDQ $18, SI                      // one block on
 	ADDQ $34, DI
 	ADDQ $34, R9
@@ -196,9 +194,6 @@ t40loop:
 
 t40done:
 	MOVQ out+32(FP), DX
-	T4OUT(Y0, X0, 0)
-	T4OUT(Y1, X1, 4)
-	T4OUT(Y2, X2, 8)
-	T4OUT(Y3, X3, 12)
+	VMOVUPS X0, (DX)
 	VZEROUPPER
 	RET
