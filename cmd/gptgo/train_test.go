@@ -154,6 +154,19 @@ func TestTrainPretrain(t *testing.T) {
 	if l := readLog(t, split); len(l) != 20 || l[19].Loss != last {
 		t.Errorf("resumed log: %d steps, last loss %v (want 20, %v)", len(l), l[len(l)-1].Loss, last)
 	}
+
+	// --init continues from the exported model, whose tokenizer it takes
+	// when there is no --vocab: the first step starts near the final loss.
+	more := t.TempDir()
+	_, stderr3, code := runCLI(t, "", "train", "pretrain", text, "--init", model, "--config", config, "--steps", "2", "--out", more)
+	if code != 0 {
+		t.Fatalf("--init: exit %d\n%s", code, stderr3)
+	}
+	if l := readLog(t, more); len(l) != 2 || l[0].Loss > first-1 {
+		t.Errorf("--init: %d steps, starting at loss %.4f (a fresh model: %.4f)", len(l), l[0].Loss, first)
+	} else {
+		t.Logf("--init: first step's loss %.4f", l[0].Loss)
+	}
 }
 
 // cancelAt passes writes on and cancels when it sees its string.
