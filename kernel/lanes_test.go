@@ -263,3 +263,16 @@ func TestKDotsMatchLaneOrder(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkQuantizeQ8_0Activations(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	x := make([]float32, 4096)
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	out := make([]byte, len(x)/QK*q8_0Bytes)
+	b.SetBytes(int64(4 * len(x)))
+	for b.Loop() {
+		QuantizeQ8_0Activations(x, out)
+	}
+}

@@ -166,10 +166,10 @@ func maxps(a, b float32) float32 {
 func q8ScaleAVX2(x *[QK]float32) (d, id float32) {
 	var m [8]float32
 	for l := range m {
-		a := float32(math.Abs(float64(x[l])))
-		a = maxps(a, float32(math.Abs(float64(x[l+8]))))
-		a = maxps(a, float32(math.Abs(float64(x[l+16]))))
-		m[l] = maxps(a, float32(math.Abs(float64(x[l+24]))))
+		a := absf(x[l])
+		a = maxps(a, absf(x[l+8]))
+		a = maxps(a, absf(x[l+16]))
+		m[l] = maxps(a, absf(x[l+24]))
 	}
 	m0, m1 := maxps(m[4], m[0]), maxps(m[5], m[1])
 	m2, m3 := maxps(m[6], m[2]), maxps(m[7], m[3])
@@ -180,6 +180,9 @@ func q8ScaleAVX2(x *[QK]float32) (d, id float32) {
 	}
 	return d, id
 }
+
+// absf clears the sign bit, as VANDNPS with −0 does.
+func absf(v float32) float32 { return math.Float32frombits(math.Float32bits(v) &^ (1 << 31)) }
 
 // roundEvenSat8 rounds v half to even and converts it to int8 as
 // VROUNDPS, VCVTPS2DQ and the two saturating packs do.
