@@ -27,15 +27,14 @@ const (
 
 // QuantizeQ8_0 packs src (a whole number of 32-element blocks) into Q8_0
 // blocks in dst (34 bytes each). The generic code is llama.cpp's reference
-// quantizer, byte for byte; it serves both for activations before a dot and
-// for writing Q8_0 weights, so an assembly replacement must produce the very
-// same bytes (the tensor package checks them against llama.cpp's files).
+// quantizer, byte for byte: it writes Q8_0 weights (tensor.Quantize, gptgo
+// quantize), so an assembly replacement must produce the very same bytes
+// (the tensor package checks them against llama.cpp's files).
 //
 // llama.cpp's own AVX2 activation quantizer differs slightly: it scales by
 // 127/amax instead of 1/(amax/127) and rounds half to even, so a few quants
-// per million land one step apart. gptgo keeps the reference everywhere: one
-// answer on every machine, and roundf is exact in SIMD too (truncate, then
-// step away from zero when the dropped fraction is at least one half).
+// per million land one step apart. MatMul therefore quantizes activations
+// with QuantizeQ8_0Activations, which does exactly that, on every machine.
 func QuantizeQ8_0(src []float32, dst []byte) { quantizeQ8_0(src, dst) }
 
 var quantizeQ8_0 = quantizeQ8_0Generic
