@@ -171,15 +171,14 @@ t40loop:
 	VEXTRACTI128 $1, Y8, X9
 	VPADDD X9, X8, X8                 // X8 = the four rows' block sums
 	VCVTDQ2PS X8, X8
-	MOVWLZX (DI), AX                  // X12 = the rows' x.d
-	VMOVD AX, X12
+	MOVWLZX (DI), AX                  // X12 = the rows' x.d, through fp16Table
+	VMOVSS (R8)(AX*4), X12
 	MOVWLZX (R9), AX
-	VPINSRW $1, AX, X12, X12
+	VINSERTPS $0x10, (R8)(AX*4), X12, X12
 	MOVWLZX (R11), AX
-	VPINSRW $2, AX, X12, X12
+	VINSERTPS $0x20, (R8)(AX*4), X12, X12
 	MOVWLZX (R14), AX
-	VPINSRW $3, AX, X12, X12
-	VCVTPH2PS X12, X12
+	VINSERTPS $0x30, (R8)(AX*4), X12, X12
 	MOVWLZX (SI), AX                  // X7 = w.d in every lane
 	VBROADCASTSS (R8)(AX*4), X7
 	VMULPS X12, X7, X12               // w.d·x.d per row
