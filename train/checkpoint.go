@@ -25,7 +25,8 @@ import (
 //	12      4     header length H
 //	16      H     header: JSON (checkpointHeader): step, AdamW constants,
 //	              every parameter's name, shape and no-decay flag, loader
-//	              position, the caller's RNG state and metadata
+//	              position (training, and evaluation when there is one),
+//	              the caller's RNG state and metadata
 //	16+H    …     for each parameter in header order: its values, then
 //	              AdamW's m, then v, as float32
 //	end−4   4     CRC-32C (Castagnoli) of every byte before it
@@ -45,6 +46,7 @@ const checkpointVersion = 1
 type Checkpoint struct {
 	Step   int               // optimizer steps taken (AdamW.Steps)
 	Loader LoaderState       // the data position
+	Eval   *LoaderState      // the evaluation data's position (nil: none)
 	RNG    []byte            // the caller's random state (dropout, sampling), opaque
 	Meta   map[string]string // model configuration and anything else worth keeping
 }
@@ -54,6 +56,7 @@ type checkpointHeader struct {
 	AdamW  AdamWConfig       `json:"adamw"`
 	Params []checkpointParam `json:"params"`
 	Loader LoaderState       `json:"loader"`
+	Eval   *LoaderState      `json:"eval_loader,omitempty"`
 	RNG    []byte            `json:"rng,omitempty"`
 	Meta   map[string]string `json:"meta,omitempty"`
 }
@@ -69,7 +72,7 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // SaveCheckpoint writes opt's parameters, moments and step with c to path,
 // atomically.
 func SaveCheckpoint(path string, opt *AdamW, c Checkpoint) (err error) {
-	h := checkpointHeader{Step: opt.Steps, AdamW: opt.Config, Loader: c.Loader, RNG: c.RNG, Meta: c.Meta}
+	h := checkpointHeader{Step: opt.Steps, AdamW: opt.Config, Loader: c.Loader, Eval: c.Eval, RNG: c.RNG, Meta: c.Meta}
 	for _, p := range opt.Params {
 		h.Params = append(h.Params, checkpointParam{Name: p.Name, Shape: p.Shape, NoDecay: p.NoDecay})
 	}
@@ -178,5 +181,5 @@ func LoadCheckpoint(path string, opt *AdamW) (Checkpoint, error) {
 		p.NoDecay = h.Params[i].NoDecay
 	}
 	opt.Steps, opt.Config = h.Step, h.AdamW
-	return Checkpoint{Step: h.Step, Loader: h.Loader, RNG: h.RNG, Meta: h.Meta}, nil
+	return Checkpoint{Step: h.Step, Loader: h.Loader, Eval: h.Eval, RNG: h.RNG, Meta: h.Meta}, nil
 }

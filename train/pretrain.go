@@ -78,6 +78,13 @@ func Pretrain(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalDa
 			if err := trainData.Restore(ck.Loader); err != nil {
 				return fmt.Errorf("train: resume from %s: %w", cfg.CheckpointPath, err)
 			}
+			// Checkpoints written before the evaluation position was kept
+			// have none: evaluation then starts over.
+			if ck.Eval != nil && evalData != nil {
+				if err := evalData.Restore(*ck.Eval); err != nil {
+					return fmt.Errorf("train: resume from %s: evaluation data: %w", cfg.CheckpointPath, err)
+				}
+			}
 			resumed = true
 		case errors.Is(err, fs.ErrNotExist): // a new run
 		default:
@@ -92,7 +99,15 @@ func Pretrain(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalDa
 		if err != nil {
 			return err
 		}
-		return SaveCheckpoint(cfg.CheckpointPath, opt, Checkpoint{Step: opt.Steps, Loader: st, Meta: cfg.Meta})
+		c := Checkpoint{Step: opt.Steps, Loader: st, Meta: cfg.Meta}
+		if evalData != nil {
+			es, err := evalData.State()
+			if err != nil {
+				return err
+			}
+			c.Eval = &es
+		}
+		return SaveCheckpoint(cfg.CheckpointPath, opt, c)
 	}
 
 	B, T := trainData.B, trainData.T

@@ -58,7 +58,9 @@ func pretrainRun(t *testing.T, m *tinyLlama, shard, ckpt string, steps int, repo
 // learn the cycle (loss falls below a tenth of its start, evaluations at
 // steps 10, 20, 30); a run stopped after 20 steps and resumed from its
 // checkpoint, into a model with other weights and fresh loaders, ends with
-// the very weights of the straight run.
+// the very weights of the straight run, and its evaluation at step 30 draws
+// the same batches (the evaluation loader's position is checkpointed too),
+// so it gives the same loss, bit for bit.
 func TestPretrainLearnsAndResumes(t *testing.T) {
 	dir := t.TempDir()
 	shard := cycleShard(t, dir)
@@ -87,17 +89,21 @@ func TestPretrainLearnsAndResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	resumed := newTinyLlama(t, 77, 0.5)
-	var firstResumed StepReport
+	var firstResumed, lastResumed StepReport
 	if err := pretrainRun(t, resumed, shard, ckpt, 30, func(r StepReport) error {
 		if firstResumed.Step == 0 {
 			firstResumed = r
 		}
+		lastResumed = r
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	if firstResumed.Step != 21 || !firstResumed.Resumed {
 		t.Fatalf("the resumed run began with %+v, want step 21, resumed", firstResumed)
+	}
+	if lastResumed.Step != 30 || lastResumed.Loss != last.Loss || lastResumed.EvalLoss != last.EvalLoss {
+		t.Errorf("step %d resumed: loss %v, eval %v; straight: %v, %v", lastResumed.Step, lastResumed.Loss, lastResumed.EvalLoss, last.Loss, last.EvalLoss)
 	}
 	for i, p := range resumed.params() {
 		q := straight.params()[i]

@@ -199,6 +199,9 @@ func newPretrainRun(cfg train.Config, resume bool, e *env) (*pretrainRun, error)
 	if err := os.MkdirAll(filepath.Join(r.dir, "data"), 0o755); err != nil {
 		return nil, err
 	}
+	if err := removePartialCheckpoints(r.dir); err != nil {
+		return nil, err
+	}
 	if err := os.WriteFile(filepath.Join(r.dir, configName), cfg.JSON(), 0o644); err != nil {
 		return nil, err
 	}
@@ -226,6 +229,26 @@ func newPretrainRun(cfg train.Config, resume bool, e *env) (*pretrainRun, error)
 	}
 	r.pool = tensor.NewPool(cfg.Run.Threads)
 	return r, nil
+}
+
+// removePartialCheckpoints deletes the temporary files of checkpoint
+// writes that never reached their rename (the process was killed, or the
+// machine went down, mid-write: internal/atomicfile names them
+// ".checkpoint.ckpt.tmp-*"). Nothing reads them, and each is as large as a
+// checkpoint.
+func removePartialCheckpoints(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "."+ckptName+".tmp-") && e.Type().IsRegular() {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (r *pretrainRun) close() {

@@ -1,0 +1,55 @@
+// Reference: the Go standard library's os/exec tests (TestHelperProcess): the test binary re-executed as the command.
+
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// helperEnv, when "1" in the environment, makes the test binary run as the
+// gptgo command line (os.Args[1:]) instead of running tests, so that a
+// test can start gptgo as a child process and kill it.
+const helperEnv = "GPTGO_TEST_MAIN"
+
+// stallEnv names a string: the child stops (sleeps, so the process stays
+// alive) at the first stderr write that contains it, which pins the point
+// where a test's kill lands.
+const stallEnv = "GPTGO_TEST_STALL_AT"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+		if at := os.Getenv(stallEnv); at != "" {
+			e.stderr = &stallAt{at: at}
+		}
+		code := runMain(ctx, e, os.Args[1:])
+		stop()
+		os.Exit(code)
+	}
+	os.Exit(m.Run())
+}
+
+// stallAt passes writes on to os.Stderr until one contains at, then
+// sleeps in that write (bounded, in case the parent test dies first).
+type stallAt struct {
+	mu sync.Mutex
+	at string
+}
+
+func (s *stallAt) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, err := os.Stderr.Write(p)
+	if strings.Contains(string(p), s.at) {
+		time.Sleep(2 * time.Minute)
+	}
+	return n, err
+}
