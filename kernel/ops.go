@@ -206,6 +206,18 @@ func geluTanh(x float32) float32 {
 	return 0.5 * x * (1 + float32(math.Tanh(float64(geluSqrt2OverP*x*(1+geluCoefA*x*x)))))
 }
 
+// geluTanhGGML is geluTanh as llama.cpp's table was built: its C compiler
+// (-march=native, GCC's default -ffp-contract=fast) fuses 1 + a·x·x into one
+// FMA. Over the half-precision inputs GELUF16 uses, this changes one table
+// entry (x = -1.9990234: -0.04550171, not -0.04547119) and the result is
+// glibc's table exactly; checked exhaustively by TestGELUF16Table. The
+// float64 FMA of float32 operands is rounded twice, which at these inputs
+// never meets a tie.
+func geluTanhGGML(x float32) float32 {
+	inner := float32(math.FMA(float64(float32(geluCoefA*x)), float64(x), 1))
+	return 0.5 * x * (1 + float32(math.Tanh(float64(geluSqrt2OverP*x*inner))))
+}
+
 // GELU writes dst[i] = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). dst may be x.
 func GELU(dst, x []float32) {
 	dst = dst[:len(x)]
@@ -228,7 +240,7 @@ func GELUF16(dst, x []float32) {
 			dst[i] = v
 		default:
 			h := FP16ToFP32(FP32ToFP16(v))
-			dst[i] = FP16ToFP32(FP32ToFP16(geluTanh(h)))
+			dst[i] = FP16ToFP32(FP32ToFP16(geluTanhGGML(h)))
 		}
 	}
 }

@@ -43,6 +43,7 @@ func (s *State) forward(tokens []int32, all bool, fn func(int, []float32) error)
 	}
 	for done := 0; done < len(tokens); {
 		nb := min(s.batch, len(tokens)-done)
+		s.ubatch = nb
 		if err := s.layers(tokens[done : done+nb]); err != nil {
 			return err
 		}
@@ -252,5 +253,37 @@ func (s *State) matmul(w *tensor.Tensor, x []float32, nb int, out []float32) err
 	if s.mm != nil {
 		return s.mm(w, x, nb, out)
 	}
+	if w.DType == tensor.F32 {
+		return s.matmulF32(w, x, nb, out)
+	}
 	return s.pool.MatMul(w, x, nb, out)
+}
+
+// matmulF32 multiplies by F32 weights in llama.cpp's order: tinyBLAS's for a
+// batch of two or more tokens (its output head included, with every row's
+// logits requested), ggml_vec_dot_f32's for one token (kernel.DotF32TinyBLAS,
+// DotF32GGML). The two orders differ from each other and from Pool.MatMul's;
+// on tiny-gpt2-f32 the difference decided a greedy near-tie (0.0003 apart).
+// Plain Go with an exact float32 FMA per product: slower than the assembly
+// dots, which only F32 files pay.
+func (s *State) matmulF32(w *tensor.Tensor, x []float32, nb int, out []float32) error {
+	C, R := w.Cols(), w.Rows()
+	if len(x) < nb*C || len(out) < nb*R {
+		return fmt.Errorf("model: matmul of %d×%d F32 weights with %d rows: buffers too short", R, C, nb)
+	}
+	tiny := s.ubatch >= 2 && C%8 == 0 && R%4 == 0 // else tinyBLAS declines
+	s.pool.For(R, 16, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			wr := kernel.BytesF32(w.Row(r))[:C]
+			for b := range nb {
+				xb := x[b*C : (b+1)*C]
+				if tiny {
+					out[b*R+r] = kernel.DotF32TinyBLAS(wr, xb)
+				} else {
+					out[b*R+r] = kernel.DotF32GGML(wr, xb)
+				}
+			}
+		}
+	})
+	return nil
 }

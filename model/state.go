@@ -40,6 +40,7 @@ type State struct {
 	kvType         tensor.DType
 	kvSize         int // bytes per cached element (2 for F16, 4 for F32)
 	pos            int // positions filled in the cache
+	ubatch         int // tokens in the batch being computed (picks llama.cpp's F32 dot order)
 	kCache, vCache [][]byte
 	x, xb          []float32   // [C, B] residual stream and its normalised copy
 	q, k, v        []float32   // [H·D, B], [K·D, B], [K·D, B] projections
