@@ -1,7 +1,5 @@
-// Package atomicfile writes files so that no reader, and no crash, ever sees
-// half of one: the bytes go to a temporary file in the target's directory,
-// which is synced and renamed over the target only when the writer commits.
 // Reference: POSIX rename(2) (atomic replacement within one file system).
+
 package atomicfile
 
 import (

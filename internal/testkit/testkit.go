@@ -1,6 +1,5 @@
-// Package testkit holds helpers shared by gptgo's tests: tolerance checks,
-// normalised error, guarded slices that catch out-of-bounds writes, and the
-// location of the read-only reference material in ../shared.
+// Reference: STYLE.md habits 1–2 (guard values, tolerance by formula).
+
 package testkit
 
 import (
