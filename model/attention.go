@@ -5,9 +5,7 @@
 package model
 
 import (
-	"encoding/binary"
 	"math"
-	"sync"
 
 	"github.com/gptgo/gptgo/kernel"
 )
@@ -32,11 +30,10 @@ func (s *State) attention(li, nb int) {
 	group := H / c.KVHeads
 	scale := float32(1 / math.Sqrt(float64(D)))
 	kc, vc := s.kCache[li], s.vCache[li]
-	dot16 := dotHalvesVec
+	dot16 := kernel.DotHalvesVec
 	if nb > 1 {
-		dot16 = dotHalvesLanes8
+		dot16 = kernel.DotHalvesLanes8
 	}
-	half := f16Table()
 	tasks, W := nb*H, s.pool.Workers()
 	s.pool.For(W, 1, func(start, end int) {
 		for w := start; w < end; w++ {
@@ -65,95 +62,15 @@ func (s *State) attention(li, nb int) {
 				kernel.RoundF16(qh)
 				for t := range n {
 					off := (t*kvd + kvh*D) * 2
-					sc[t] = dot16(half, kc[off:off+D*2], qh) * scale
+					sc[t] = dot16(kc[off:off+D*2], qh) * scale
 				}
 				kernel.Softmax(sc)
 				kernel.RoundF16(sc)
 				for d := range D {
 					off := (kvh*D + d) * T * 2
-					out[d] = dot16(half, vc[off:off+n*2], sc)
+					out[d] = dot16(vc[off:off+n*2], sc)
 				}
 			}
 		}
 	})
-}
-
-// f16Table maps every half-precision bit pattern to its float32 value.
-var f16Table = sync.OnceValue(func() *[1 << 16]float32 {
-	var t [1 << 16]float32
-	for i := range t {
-		t[i] = kernel.FP16ToFP32(uint16(i))
-	}
-	return &t
-})
-
-// dotHalvesLanes8 is Σ w[i]·x[i] for len(x) halves w (bytes) and
-// half-representable x, summed as tinyBLAS does: lane i mod 8 accumulates,
-// then the lanes are added pairwise (l0+l4, l1+l5, …) and the four results
-// as (a+c)+(b+d). The products are exact, so plain adds equal its FMAs. The
-// lanes are named variables so that they live in registers.
-func dotHalvesLanes8(t *[1 << 16]float32, w []byte, x []float32) float32 {
-	var l0, l1, l2, l3, l4, l5, l6, l7 float32
-	n := len(x)
-	w = w[:2*n]
-	i := 0
-	for ; i+8 <= n; i += 8 {
-		wb, xb := w[2*i:2*i+16:2*i+16], x[i:i+8:i+8]
-		l0 += t[uint16(wb[0])|uint16(wb[1])<<8] * xb[0]
-		l1 += t[uint16(wb[2])|uint16(wb[3])<<8] * xb[1]
-		l2 += t[uint16(wb[4])|uint16(wb[5])<<8] * xb[2]
-		l3 += t[uint16(wb[6])|uint16(wb[7])<<8] * xb[3]
-		l4 += t[uint16(wb[8])|uint16(wb[9])<<8] * xb[4]
-		l5 += t[uint16(wb[10])|uint16(wb[11])<<8] * xb[5]
-		l6 += t[uint16(wb[12])|uint16(wb[13])<<8] * xb[6]
-		l7 += t[uint16(wb[14])|uint16(wb[15])<<8] * xb[7]
-	}
-	if i < n { // a padded row's tail: zeros beyond
-		var l [8]float32
-		for j := 0; i < n; i, j = i+1, j+1 {
-			l[j] = t[binary.LittleEndian.Uint16(w[2*i:])] * x[i]
-		}
-		l0, l1, l2, l3 = l0+l[0], l1+l[1], l2+l[2], l3+l[3]
-		l4, l5, l6, l7 = l4+l[4], l5+l[5], l6+l[6], l7+l[7]
-	}
-	a, b, c, d := l0+l4, l1+l5, l2+l6, l3+l7
-	return (a + c) + (b + d)
-}
-
-// dotHalvesVec is the same dot summed as ggml_vec_dot_f16 does on AVX2:
-// four 8-lane accumulators take consecutive groups of 8 in each step of 32,
-// then fold as (s0+s2)+(s1+s3), halves l+l₄, and (a+b)+(c+d). Rows shorter
-// than a step are padded with zeros (llama.cpp pads the KV length to 32).
-// Each accumulator is computed in its own pass so its lanes stay in
-// registers; the sums are the same.
-func dotHalvesVec(t *[1 << 16]float32, w []byte, x []float32) float32 {
-	var s [4][8]float32
-	n := len(x)
-	w = w[:2*n]
-	full := n &^ 31
-	for g := range 4 {
-		var l0, l1, l2, l3, l4, l5, l6, l7 float32
-		for i := 8 * g; i < full; i += 32 {
-			wb, xb := w[2*i:2*i+16:2*i+16], x[i:i+8:i+8]
-			l0 += t[uint16(wb[0])|uint16(wb[1])<<8] * xb[0]
-			l1 += t[uint16(wb[2])|uint16(wb[3])<<8] * xb[1]
-			l2 += t[uint16(wb[4])|uint16(wb[5])<<8] * xb[2]
-			l3 += t[uint16(wb[6])|uint16(wb[7])<<8] * xb[3]
-			l4 += t[uint16(wb[8])|uint16(wb[9])<<8] * xb[4]
-			l5 += t[uint16(wb[10])|uint16(wb[11])<<8] * xb[5]
-			l6 += t[uint16(wb[12])|uint16(wb[13])<<8] * xb[6]
-			l7 += t[uint16(wb[14])|uint16(wb[15])<<8] * xb[7]
-		}
-		s[g] = [8]float32{l0, l1, l2, l3, l4, l5, l6, l7}
-	}
-	for i := full; i < n; i++ { // the zero-padded last step
-		j := i - full
-		s[j/8][j%8] += t[binary.LittleEndian.Uint16(w[2*i:])] * x[i]
-	}
-	var v [8]float32
-	for m := range 8 {
-		v[m] = (s[0][m] + s[2][m]) + (s[1][m] + s[3][m])
-	}
-	a, b, c, d := v[0]+v[4], v[1]+v[5], v[2]+v[6], v[3]+v[7]
-	return (a + b) + (c + d)
 }
