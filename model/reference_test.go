@@ -1,4 +1,4 @@
-// Reference: /work/shared/reference/README.md (llama.cpp's logits and greedy tokens for the tiny models, and the pass thresholds).
+// Reference: ../shared/reference/README.md (llama.cpp's logits and greedy tokens for the tiny models, and the pass thresholds).
 
 package model
 

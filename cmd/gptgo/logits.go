@@ -1,4 +1,4 @@
-// Reference: the record layout of /work/shared/reference/outputs/*.jsonl (made with llama.cpp's
+// Reference: the record layout of ../shared/reference/outputs/*.jsonl (made with llama.cpp's
 // llama_get_logits_ith after a batch with logits at every position).
 
 package main
