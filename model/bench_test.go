@@ -1,4 +1,4 @@
-// Reference: /work/shared/reference/ANCHORS.md (llama-bench shapes: the 110M LLaMA with a 32k vocabulary).
+// Reference: ../shared/reference/ANCHORS.md (llama-bench shapes: the 110M LLaMA with a 32k vocabulary).
 
 package model
 

@@ -1,4 +1,4 @@
-// Reference: /work/shared/reference/outputs/*.jsonl (llama.cpp's tokens, top-8 logits and greedy
+// Reference: ../shared/reference/outputs/*.jsonl (llama.cpp's tokens, top-8 logits and greedy
 // continuations), driven through the whole CLI path: file → tokenizer → model → generation → text.
 
 package main
