@@ -68,6 +68,9 @@ func runChat(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if tmpl.Fallback() {
+		fmt.Fprintf(e.stderr, "note: %s has no chat template; using the built-in %q (choose another with --template)\n", path, tmpl.Name())
+	}
 	opts, seed := f.options()
 	sess := generate.NewSession(in.st, generate.FromTokenizer(in.tok))
 	var msgs []chat.Message

@@ -240,6 +240,21 @@ func TestChatFollowsTemplate(t *testing.T) {
 	}
 }
 
+// TestChatSaysWhenTemplateIsFallback: a file without tokenizer.chat_template
+// (tiny-llama) is chatted with through a built-in, and the user is told;
+// a file with one (tiny-qwen2, above) is not.
+func TestChatSaysWhenTemplateIsFallback(t *testing.T) {
+	path := testkit.Shared(t, "reference", "models", "tiny-llama-f16.gguf")
+	_, errOut, code := runCLI(t, "/bye\n", "chat", path)
+	if code != 0 || !strings.Contains(errOut, "has no chat template; using the built-in") {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	qwen, _ := refLines(t, "tiny-qwen2-f32")
+	if _, errOut, _ := runCLI(t, "/bye\n", "chat", qwen); strings.Contains(errOut, "no chat template") {
+		t.Fatalf("tiny-qwen2 has a template, but chat said %q", errOut)
+	}
+}
+
 func TestTopLogits(t *testing.T) {
 	l := []float32{1, 5, 3, 5, -2, 4}
 	got := fmt.Sprint(topLogits(l, 3))
