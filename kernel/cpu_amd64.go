@@ -11,3 +11,19 @@ func init() { asmBuilt = true }
 // f16cOK: VCVTPH2PS (half → float32) is available. Every AVX2 CPU made so far
 // has it, but it is a separate CPUID bit.
 var f16cOK = cpu.X86.HasF16C
+
+// asmDot adapts an assembly dot over whole units (blocks, or single elements
+// for the float types) to the DotX signature. It slices w and x to exactly nb
+// units first, so a short input panics here in Go with a bounds error instead
+// of being over-read by the assembly, and it never passes a pointer into an
+// empty slice.
+func asmDot(asm func(nb int, w, x *byte) float32, unit, wBytes, xBytes int) func(n int, w, x []byte) float32 {
+	return func(n int, w, x []byte) float32 {
+		nb := n / unit
+		w, x = w[:nb*wBytes], x[:nb*xBytes]
+		if nb == 0 {
+			return 0
+		}
+		return asm(nb, &w[0], &x[0])
+	}
+}

@@ -8,39 +8,14 @@ func init() {
 	if !hasAVX2FMA {
 		return
 	}
-	dotF32 = dotF32AVX2
+	dotF32 = asmDot(dotF32Asm, 1, 4, 4)
 	useAsm("f32")
 	if f16cOK {
-		dotF16 = dotF16AVX2
+		dotF16 = asmDot(dotF16Asm, 1, 2, 4)
 		useAsm("f16")
 	}
-	dotBF16 = dotBF16AVX2
+	dotBF16 = asmDot(dotBF16Asm, 1, 2, 4)
 	useAsm("bf16")
-}
-
-// dotF32AVX2 checks the lengths, then runs the assembly.
-func dotF32AVX2(n int, w, x []byte) float32 {
-	w, x = w[:4*n], x[:4*n]
-	if n == 0 {
-		return 0
-	}
-	return dotF32Asm(n, &w[0], &x[0])
-}
-
-func dotF16AVX2(n int, w, x []byte) float32 {
-	w, x = w[:2*n], x[:4*n]
-	if n == 0 {
-		return 0
-	}
-	return dotF16Asm(n, &w[0], &x[0])
-}
-
-func dotBF16AVX2(n int, w, x []byte) float32 {
-	w, x = w[:2*n], x[:4*n]
-	if n == 0 {
-		return 0
-	}
-	return dotBF16Asm(n, &w[0], &x[0])
 }
 
 // dotF32Asm computes, with two 8-lane accumulators of fused multiply-adds

@@ -10,39 +10,12 @@ func init() {
 	if !hasAVX2FMA || !f16cOK {
 		return
 	}
-	dotQ4_K = dotQ4_KAVX2
+	dotQ4_K = asmDot(dotQ4_KAsm, QKK, blockQ4KBytes, BlockQ8KBytes)
 	useAsm("q4_K")
-	dotQ5_K = dotQ5_KAVX2
+	dotQ5_K = asmDot(dotQ5_KAsm, QKK, blockQ5KBytes, BlockQ8KBytes)
 	useAsm("q5_K")
-	dotQ6_K = dotQ6_KAVX2
+	dotQ6_K = asmDot(dotQ6_KAsm, QKK, blockQ6KBytes, BlockQ8KBytes)
 	useAsm("q6_K")
-}
-
-func dotQ4_KAVX2(n int, w, x []byte) float32 {
-	nb := n / QKK
-	w, x = w[:nb*blockQ4KBytes], x[:nb*BlockQ8KBytes]
-	if nb == 0 {
-		return 0
-	}
-	return dotQ4_KAsm(nb, &w[0], &x[0])
-}
-
-func dotQ5_KAVX2(n int, w, x []byte) float32 {
-	nb := n / QKK
-	w, x = w[:nb*blockQ5KBytes], x[:nb*BlockQ8KBytes]
-	if nb == 0 {
-		return 0
-	}
-	return dotQ5_KAsm(nb, &w[0], &x[0])
-}
-
-func dotQ6_KAVX2(n int, w, x []byte) float32 {
-	nb := n / QKK
-	w, x = w[:nb*blockQ6KBytes], x[:nb*BlockQ8KBytes]
-	if nb == 0 {
-		return 0
-	}
-	return dotQ6_KAsm(nb, &w[0], &x[0])
 }
 
 // dotQ4_KAsm computes, over nb super-blocks (w: 144-byte Q4_K, y: 292-byte

@@ -9,28 +9,10 @@ func init() {
 	if !hasAVX2FMA || !f16cOK {
 		return
 	}
-	dotQ4_0 = dotQ4_0AVX2
+	dotQ4_0 = asmDot(dotQ4_0Asm, QK, q4_0Bytes, q8_0Bytes)
 	useAsm("q4_0")
-	dotQ8_0 = dotQ8_0AVX2
+	dotQ8_0 = asmDot(dotQ8_0Asm, QK, q8_0Bytes, q8_0Bytes)
 	useAsm("q8_0")
-}
-
-func dotQ4_0AVX2(n int, w, x []byte) float32 {
-	nb := n / QK
-	w, x = w[:nb*q4_0Bytes], x[:nb*q8_0Bytes]
-	if nb == 0 {
-		return 0
-	}
-	return dotQ4_0Asm(nb, &w[0], &x[0])
-}
-
-func dotQ8_0AVX2(n int, w, x []byte) float32 {
-	nb := n / QK
-	w, x = w[:nb*q8_0Bytes], x[:nb*q8_0Bytes]
-	if nb == 0 {
-		return 0
-	}
-	return dotQ8_0Asm(nb, &w[0], &x[0])
 }
 
 // dotQ4_0Asm computes, over nb blocks of 32 (w: 18-byte Q4_0, x: 34-byte Q8_0),
