@@ -16,8 +16,8 @@
 // logits agree with llama.cpp's to a few thousandths on float files and,
 // where the weight dot products also match, to the bit on quantized ones.
 //
-// Options' zero KVType is F32 (GGML's type 0); DefaultOptions gives
-// llama.cpp's F16 cache, which the CLI uses and the reference tests check.
+// The zero Options give llama.cpp's defaults: an F16 KV cache (KVF32 asks
+// for F32), the model's context up to DefaultCtx, all cores.
 //
 // Sampling and the generation loop live in package generate.
 package model

@@ -77,7 +77,7 @@ func TestBitExactWithLlamaCppArithmetic(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			s, err := m.NewState(Options{Threads: 2, KVType: tensor.F16})
+			s, err := m.NewState(Options{Threads: 2})
 			if err != nil {
 				t.Fatal(err)
 			}

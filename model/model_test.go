@@ -128,10 +128,10 @@ func allLogits(t *testing.T, m *Model, o Options, tokens []int32) [][]float32 {
 // tolerance with either cache (batches of 3 stay bit-identical: ≥ 2 tokens).
 func TestDecodeEqualsPrefill(t *testing.T) {
 	for _, arch := range Architectures() {
-		for _, kv := range []tensor.DType{tensor.F16, tensor.F32} {
-			t.Run(fmt.Sprintf("%s/%v", arch, kv), func(t *testing.T) {
+		for _, f32 := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/%s", arch, kvName(f32)), func(t *testing.T) {
 				m := tinyModel(t, arch)
-				want := allLogits(t, m, Options{KVType: kv, Threads: 1}, tinyTokens)
+				want := allLogits(t, m, Options{KVF32: f32, Threads: 1}, tinyTokens)
 				for _, l := range want {
 					for _, v := range l {
 						if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
@@ -139,8 +139,8 @@ func TestDecodeEqualsPrefill(t *testing.T) {
 						}
 					}
 				}
-				batched := allLogits(t, m, Options{KVType: kv, Batch: 3, Threads: 3}, tinyTokens)
-				s, err := m.NewState(Options{KVType: kv, Threads: 2})
+				batched := allLogits(t, m, Options{KVF32: f32, Batch: 3, Threads: 3}, tinyTokens)
+				s, err := m.NewState(Options{KVF32: f32, Threads: 2})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -256,9 +256,6 @@ func TestForwardErrors(t *testing.T) {
 	if _, err := m.NewState(Options{Ctx: 65}); err == nil {
 		t.Error("a context beyond the training context was accepted")
 	}
-	if _, err := m.NewState(Options{KVType: tensor.Q8_0}); err == nil {
-		t.Error("a Q8_0 KV cache was accepted")
-	}
 	if err := s.Truncate(1); err == nil {
 		t.Error("Truncate beyond Pos was accepted")
 	}
@@ -327,4 +324,12 @@ func TestHalfWeights(t *testing.T) {
 			}
 		}
 	}
+}
+
+// kvName names the cache type for test names and logs.
+func kvName(f32 bool) string {
+	if f32 {
+		return "F32"
+	}
+	return "F16"
 }

@@ -182,19 +182,19 @@ func TestForwardAgainstNaive(t *testing.T) {
 		m := tinyModel(t, arch)
 		want := naiveForward(t, m, tinyTokens)
 		for _, kv := range []struct {
-			dt  tensor.DType
+			f32 bool
 			tol float64
-		}{{tensor.F32, 2e-3}, {tensor.F16, 5e-3}} {
-			got := allLogits(t, m, Options{KVType: kv.dt}, tinyTokens)
+		}{{true, 2e-3}, {false, 5e-3}} {
+			got := allLogits(t, m, Options{KVF32: kv.f32}, tinyTokens)
 			var maxD float64
 			for i := range want {
 				for j := range want[i] {
 					maxD = math.Max(maxD, math.Abs(float64(got[i][j])-want[i][j]))
 				}
 			}
-			t.Logf("%s, %v cache: max |Δlogit| %.2g against float64", arch, kv.dt, maxD)
+			t.Logf("%s, %s cache: max |Δlogit| %.2g against float64", arch, kvName(kv.f32), maxD)
 			if maxD > kv.tol {
-				t.Errorf("%s, %v cache: max |Δlogit| %.3g > %g", arch, kv.dt, maxD, kv.tol)
+				t.Errorf("%s, %s cache: max |Δlogit| %.3g > %g", arch, kvName(kv.f32), maxD, kv.tol)
 			}
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/gptgo/gptgo/internal/testkit"
-	"github.com/gptgo/gptgo/tensor"
 )
 
 // refCase is one line of outputs/<model>.jsonl.
@@ -123,7 +122,7 @@ func checkReference(t *testing.T, name, path, out string, float bool) {
 	defer m.Close()
 	// llama.cpp's F16 cache: with it the first position (BOS alone)
 	// is bit-identical to llama.cpp's even on quantized files.
-	s, err := m.NewState(Options{Threads: 2, KVType: tensor.F16})
+	s, err := m.NewState(Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

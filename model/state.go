@@ -13,14 +13,10 @@ import (
 type Options struct {
 	Ctx     int          // T: KV slots (context length); 0 means min(CtxTrain, DefaultCtx)
 	Batch   int          // B: most tokens pushed through the layers at once; 0 means DefaultBatch
-	KVType  tensor.DType // F16 (llama.cpp's choice, and DefaultOptions') or F32 — the zero value, GGML's type 0
+	KVF32   bool         // keep the KV cache in F32 instead of F16 (llama.cpp's default, and this one's)
 	Pool    *tensor.Pool // workers to use (one running State per Pool: MatMul reuses its scratch); nil makes a pool of Threads workers that Close stops
 	Threads int          // workers for the pool the state makes; 0 means all cores
 }
-
-// DefaultOptions are llama.cpp's defaults: an F16 KV cache, the model's
-// context up to DefaultCtx, batches of DefaultBatch, all cores.
-func DefaultOptions() Options { return Options{KVType: tensor.F16} }
 
 // Defaults for Options.
 const (
@@ -75,15 +71,9 @@ func (m *Model) NewState(o Options) (*State, error) {
 		return nil, fmt.Errorf("model: batch size %d", batch)
 	}
 	batch = min(batch, ctx)
-	kvType := o.KVType
-	var kvSize int
-	switch kvType {
-	case tensor.F16:
-		kvSize = 2
-	case tensor.F32:
-		kvSize = 4
-	default:
-		return nil, fmt.Errorf("model: KV cache type %v is not supported (F16 or F32)", kvType)
+	kvType, kvSize := tensor.F16, 2
+	if o.KVF32 {
+		kvType, kvSize = tensor.F32, 4
 	}
 	s := &State{m: m, pool: o.Pool, ctx: ctx, batch: batch, kvType: kvType, kvSize: kvSize}
 	if s.pool == nil {

@@ -81,7 +81,7 @@ func TestTrainableExportMatchesInference(t *testing.T) {
 			t.Errorf("%s: config read back %+v, want %+v", arch, im.Config, c)
 		}
 		seq := tokens[:9]
-		st, err := im.NewState(Options{Ctx: 16, KVType: tensor.F32, Pool: pool})
+		st, err := im.NewState(Options{Ctx: 16, KVF32: true, Pool: pool})
 		if err != nil {
 			t.Fatal(err)
 		}

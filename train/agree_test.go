@@ -45,7 +45,7 @@ func TestTapeMatchesInference(t *testing.T) {
 		}
 		pool := tensor.NewPool(2)
 		tokens := []int32{5, 0, 36, 17, 17, 2, 9, 30, 11}
-		st, err := m.NewState(model.Options{Ctx: 16, KVType: tensor.F32, Pool: pool})
+		st, err := m.NewState(model.Options{Ctx: 16, KVF32: true, Pool: pool})
 		if err != nil {
 			t.Fatal(err)
 		}

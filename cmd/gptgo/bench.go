@@ -92,9 +92,9 @@ func runBench(ctx context.Context, e *env, args []string) (err error) {
 	case *ubatch < 1:
 		return fmt.Errorf("-ub %d: need at least one token per pass", *ubatch)
 	}
-	kv, err := tensor.ParseDType(strings.ToUpper(*kvType))
-	if err != nil || (kv != tensor.F16 && kv != tensor.F32) {
-		return fmt.Errorf("--kv-type %q: f16 or f32", *kvType)
+	kvF32, err := parseKVType(*kvType)
+	if err != nil {
+		return err
 	}
 
 	// llama-bench's -t bounds every thread doing work; GOMAXPROCS does the
@@ -142,7 +142,7 @@ func runBench(ctx context.Context, e *env, args []string) (err error) {
 		} else {
 			res.Test = fmt.Sprintf("tg%d", test.n)
 		}
-		if err := benchTest(ctx, m, pool, kv, *ubatch, r, *reps, &res); err != nil {
+		if err := benchTest(ctx, m, pool, kvF32, *ubatch, r, *reps, &res); err != nil {
 			return err
 		}
 		results = append(results, res)
@@ -175,13 +175,13 @@ func runBench(ctx context.Context, e *env, args []string) (err error) {
 // through the layers ubatch at a time (pp512 is one pass, as in
 // llama-bench); tg feeds NGen tokens one at a time, each attending to
 // those before it.
-func benchTest(ctx context.Context, m *model.Model, pool *tensor.Pool, kv tensor.DType, ubatch int, r *rand.Rand, reps int, res *benchResult) error {
+func benchTest(ctx context.Context, m *model.Model, pool *tensor.Pool, kvF32 bool, ubatch int, r *rand.Rand, reps int, res *benchResult) error {
 	n := res.NPrompt + res.NGen
 	if n > m.CtxTrain {
 		return fmt.Errorf("%s needs %d positions; the model's context is %d", res.Test, n, m.CtxTrain)
 	}
 	batch := min(max(res.NPrompt, 1), ubatch)
-	s, err := m.NewState(model.Options{Ctx: n, Batch: batch, KVType: kv, Pool: pool})
+	s, err := m.NewState(model.Options{Ctx: n, Batch: batch, KVF32: kvF32, Pool: pool})
 	if err != nil {
 		return err
 	}

@@ -18,7 +18,6 @@ import (
 
 	"github.com/gptgo/gptgo/generate"
 	"github.com/gptgo/gptgo/model"
-	"github.com/gptgo/gptgo/tensor"
 	"github.com/gptgo/gptgo/tokenizer"
 )
 
@@ -135,14 +134,9 @@ func (in *inference) Close() {
 // 1 GiB are paged in up front with progress on stderr.
 func loadInference(e *env, path string, f *inferFlags) (*inference, error) {
 	start := time.Now()
-	var kv tensor.DType
-	switch strings.ToLower(*f.kvType) {
-	case "f16":
-		kv = tensor.F16
-	case "f32":
-		kv = tensor.F32
-	default:
-		return nil, fmt.Errorf("--kv-type %q: want f16 or f32", *f.kvType)
+	kvF32, err := parseKVType(*f.kvType)
+	if err != nil {
+		return nil, err
 	}
 	m, err := model.Open(path)
 	if err != nil {
@@ -161,15 +155,15 @@ func loadInference(e *env, path string, f *inferFlags) (*inference, error) {
 		in.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if in.st, err = m.NewState(model.Options{Ctx: *f.ctx, Batch: *f.batch, Threads: *f.threads, KVType: kv}); err != nil {
+	if in.st, err = m.NewState(model.Options{Ctx: *f.ctx, Batch: *f.batch, Threads: *f.threads, KVF32: kvF32}); err != nil {
 		in.Close()
 		return nil, err
 	}
 	in.loadDur = time.Since(start)
 	if *f.verbose {
 		c := m.Config
-		fmt.Fprintf(e.stderr, "model: %s, %d layers, %d embd, %d heads (%d KV), vocab %d; weights %s, KV cache %s (%v, %d slots), buffers %s; loaded in %v\n",
-			c.Arch, c.Layers, c.Embd, c.Heads, c.KVHeads, c.Vocab, inferMiB(m.WeightBytes()), inferMiB(in.st.KVBytes()), kv,
+		fmt.Fprintf(e.stderr, "model: %s, %d layers, %d embd, %d heads (%d KV), vocab %d; weights %s, KV cache %s (%s, %d slots), buffers %s; loaded in %v\n",
+			c.Arch, c.Layers, c.Embd, c.Heads, c.KVHeads, c.Vocab, inferMiB(m.WeightBytes()), inferMiB(in.st.KVBytes()), strings.ToUpper(*f.kvType),
 			in.st.Ctx(), inferMiB(in.st.BufferBytes()), in.loadDur.Round(time.Millisecond))
 	}
 	return in, nil
@@ -300,4 +294,15 @@ func promptText(e *env, pos []string) (string, error) {
 		return "", fmt.Errorf("reading stdin: %w", err)
 	}
 	return strings.TrimSuffix(string(b), "\n"), nil
+}
+
+// parseKVType reads --kv-type: f16 (llama.cpp's default) or f32.
+func parseKVType(s string) (f32 bool, err error) {
+	switch strings.ToLower(s) {
+	case "f16":
+		return false, nil
+	case "f32":
+		return true, nil
+	}
+	return false, fmt.Errorf("--kv-type %q: want f16 or f32", s)
 }
