@@ -33,7 +33,7 @@ type logitsRecord struct {
 
 func runLogits(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "logits", "MODEL [PROMPT] [flags]\n\nRuns the prompt through the model in one batch and prints, as one JSON line, its tokens and the K highest logits at every position.")
-	f := addInferFlags(fs, -1)
+	f := addLoadFlags(fs)
 	top := fs.Int("top", 8, "how many logits per position")
 	headN := fs.Int("head", 0, "also print the first N logits of the last position")
 	noBOS := fs.Bool("no-bos", false, "do not add BOS even where the model asks for it")

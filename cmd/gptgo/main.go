@@ -42,6 +42,10 @@ func register(c *command) {
 // errUsage makes main print the command's usage and exit with status 2.
 var errUsage = errors.New("usage")
 
+// errBadFlags makes main exit with status 2 silently: the flag set has
+// already said what was wrong and printed the flags.
+var errBadFlags = errors.New("bad flags")
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -72,6 +76,8 @@ func runMain(ctx context.Context, e *env, args []string) int {
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
+	case errors.Is(err, errBadFlags):
+		return 2
 	case errors.Is(err, errUsage):
 		printUsage(e.stderr, c)
 		return 2
@@ -115,7 +121,11 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			// The flag set has printed the error and its usage already.
+			return nil, fmt.Errorf("%w: %w", errBadFlags, err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {

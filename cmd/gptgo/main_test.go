@@ -50,3 +50,11 @@ func TestVersionNamesKernels(t *testing.T) {
 		t.Fatalf("code %d, output %q", code, out)
 	}
 }
+
+// logits computes no continuation, so it takes no sampler flags.
+func TestLogitsHasNoSamplerFlags(t *testing.T) {
+	_, errOut, code := runCLI(t, "", "logits", "any.gguf", "hi", "--temp", "0")
+	if code != 2 || !strings.Contains(errOut, "flag provided but not defined: -temp") {
+		t.Fatalf("code %d, stderr %q", code, errOut)
+	}
+}

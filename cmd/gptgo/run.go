@@ -60,13 +60,23 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-func addInferFlags(fs *flag.FlagSet, maxTokens int) *inferFlags {
+// addLoadFlags registers the flags that load a model and size its state
+// (every command that runs a model has them).
+func addLoadFlags(fs *flag.FlagSet) *inferFlags {
 	f := &inferFlags{}
 	f.model = fs.String("model", "", "the GGUF model file (or give it as the first argument)")
 	f.ctx = fs.Int("ctx", 0, "context length in tokens (0: the model's, at most 4096)")
 	f.batch = fs.Int("batch", model.DefaultBatch, "prompt tokens pushed through the model at once")
 	f.threads = fs.Int("threads", 0, "worker threads (0: all cores)")
 	f.kvType = fs.String("kv-type", "f16", "KV cache type: f16 (as llama.cpp) or f32")
+	f.verbose = fs.Bool("verbose", false, "print load time, tokens/s and memory on stderr")
+	return f
+}
+
+// addInferFlags registers the load flags and the generation ones (sampler,
+// stops, length), for the commands that generate text.
+func addInferFlags(fs *flag.FlagSet, maxTokens int) *inferFlags {
+	f := addLoadFlags(fs)
 	f.maxTokens = fs.Int("n", maxTokens, "most tokens to generate (-1: until end of generation or a full context)")
 	f.temp = fs.Float64("temp", 0.8, "temperature (0: greedy)")
 	f.topK = fs.Int("top-k", 40, "keep the K most likely tokens (0: off)")
@@ -80,11 +90,11 @@ func addInferFlags(fs *flag.FlagSet, maxTokens int) *inferFlags {
 	fs.Var(&f.stops, "stop", "stop before this string (repeatable)")
 	f.ignoreEOS = fs.Bool("ignore-eos", false, "keep generating past end-of-generation tokens")
 	f.truncate = fs.Bool("truncate", false, "drop the oldest prompt tokens when the prompt does not fit (reported on stderr)")
-	f.verbose = fs.Bool("verbose", false, "print load time, tokens/s and memory on stderr")
 	return f
 }
 
 // options turns the flags into generation options, choosing a seed if asked.
+// Only for flags made by addInferFlags.
 func (f *inferFlags) options() (generate.Options, uint64) {
 	seed := uint64(*f.seed)
 	if *f.seed < 0 {
