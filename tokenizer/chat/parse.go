@@ -255,6 +255,23 @@ func (p *parser) body() ([]node, string, error) {
 
 // closeWith checks that the body ended on one of the wanted tags and
 // consumes that tag's name.
+// block reads the end of an opening tag, the body after it and the name of
+// the tag that ends the body, which must be one of want; that tag's own
+// "%}" is left for the caller.
+func (p *parser) block(open token, want ...string) ([]node, string, error) {
+	if err := p.endTag(); err != nil {
+		return nil, "", err
+	}
+	body, end, err := p.body()
+	if err != nil {
+		return nil, "", err
+	}
+	if err := p.closeWith(end, open, want...); err != nil {
+		return nil, "", err
+	}
+	return body, end, nil
+}
+
 func (p *parser) closeWith(end string, open token, want ...string) error {
 	for _, w := range want {
 		if end == w {
@@ -295,28 +312,16 @@ func (p *parser) stmt(kw token) (node, error) {
 				return nil, err
 			}
 		}
-		if err := p.endTag(); err != nil {
-			return nil, err
-		}
-		body, end, err := p.body()
+		body, _, err := p.block(kw, "endfilter")
 		if err != nil {
-			return nil, err
-		}
-		if err := p.closeWith(end, kw, "endfilter"); err != nil {
 			return nil, err
 		}
 		return &filterBlock{f, body}, p.endTag()
 	case "generation":
 		// Hugging Face's marker for assistant tokens in training masks:
 		// it renders its body unchanged.
-		if err := p.endTag(); err != nil {
-			return nil, err
-		}
-		body, end, err := p.body()
+		body, _, err := p.block(kw, "endgeneration")
 		if err != nil {
-			return nil, err
-		}
-		if err := p.closeWith(end, kw, "endgeneration"); err != nil {
 			return nil, err
 		}
 		return &ifNode{conds: []expr{&literal{true}}, bodies: [][]node{body}}, p.endTag()
@@ -331,33 +336,19 @@ func (p *parser) ifStmt(kw token) (node, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := p.endTag(); err != nil {
-			return nil, err
-		}
-		body, end, err := p.body()
+		body, end, err := p.block(kw, "elif", "else", "endif")
 		if err != nil {
 			return nil, err
 		}
 		n.conds = append(n.conds, cond)
 		n.bodies = append(n.bodies, body)
-		if err := p.closeWith(end, kw, "elif", "else", "endif"); err != nil {
-			return nil, err
-		}
 		switch end {
 		case "elif":
 			continue
 		case "else":
-			if err := p.endTag(); err != nil {
+			if n.els, _, err = p.block(kw, "endif"); err != nil {
 				return nil, err
 			}
-			els, end, err := p.body()
-			if err != nil {
-				return nil, err
-			}
-			if err := p.closeWith(end, kw, "endif"); err != nil {
-				return nil, err
-			}
-			n.els = els
 		}
 		return n, p.endTag()
 	}
@@ -394,25 +385,13 @@ func (p *parser) forStmt(kw token) (node, error) {
 	if p.isName("recursive") {
 		return nil, p.errf("recursive loops are not supported")
 	}
-	if err := p.endTag(); err != nil {
-		return nil, err
-	}
-	body, end, err := p.body()
+	body, end, err := p.block(kw, "else", "endfor")
 	if err != nil {
-		return nil, err
-	}
-	if err := p.closeWith(end, kw, "else", "endfor"); err != nil {
 		return nil, err
 	}
 	n.body = body
 	if end == "else" {
-		if err := p.endTag(); err != nil {
-			return nil, err
-		}
-		if n.els, end, err = p.body(); err != nil {
-			return nil, err
-		}
-		if err := p.closeWith(end, kw, "endfor"); err != nil {
+		if n.els, _, err = p.block(kw, "endfor"); err != nil {
 			return nil, err
 		}
 	}
@@ -492,14 +471,8 @@ func (p *parser) macroStmt(kw token) (node, error) {
 	if err := p.expectOp(")"); err != nil {
 		return nil, err
 	}
-	if err := p.endTag(); err != nil {
-		return nil, err
-	}
-	body, end, err := p.body()
+	body, _, err := p.block(kw, "endmacro")
 	if err != nil {
-		return nil, err
-	}
-	if err := p.closeWith(end, kw, "endmacro"); err != nil {
 		return nil, err
 	}
 	n.body = body
