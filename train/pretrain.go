@@ -26,7 +26,12 @@ type Model interface {
 // PretrainConfig is one pretraining run. Batches come from the loaders,
 // which fix B and T.
 type PretrainConfig struct {
-	Steps    int // optimizer steps in all (a resumed run continues to this)
+	Steps int // optimizer steps in all (a resumed run continues to this)
+	// StopAt, when positive and below Steps, ends this session after that
+	// step with a checkpoint, as an interruption would, without touching
+	// the schedule (which still runs to Steps): a later resume continues
+	// the same run. `gptgo bake --stop-at` uses it to check reproducibility.
+	StopAt   int
 	Accum    int // micro-batches per step (gradient accumulation); 0 means 1
 	Schedule Schedule
 	AdamW    AdamWConfig
@@ -53,6 +58,7 @@ type StepReport struct {
 	Elapsed  time.Duration
 	EvalLoss float64 // NaN when the step had no evaluation
 	Resumed  bool    // the run resumed from a checkpoint before this step
+	Saved    bool    // the checkpoint was written after this step
 }
 
 // Pretrain trains m on batches from trainData, reporting each step to
@@ -113,7 +119,11 @@ func Pretrain(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalDa
 	B, T := trainData.B, trainData.T
 	x, y := make([]int32, B*T), make([]int32, B*T)
 	tp := autograd.NewTape(pool)
-	for opt.Steps < cfg.Steps {
+	end := cfg.Steps
+	if cfg.StopAt > 0 && cfg.StopAt < end {
+		end = cfg.StopAt
+	}
+	for opt.Steps < end {
 		if err := ctx.Err(); err != nil {
 			if serr := save(); serr != nil {
 				return errors.Join(err, serr)
@@ -151,10 +161,11 @@ func Pretrain(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalDa
 				return fmt.Errorf("train: step %d: eval: %w", opt.Steps, err)
 			}
 		}
-		if (cfg.CheckpointEvery > 0 && opt.Steps%cfg.CheckpointEvery == 0) || opt.Steps == cfg.Steps {
+		if (cfg.CheckpointEvery > 0 && opt.Steps%cfg.CheckpointEvery == 0) || opt.Steps == end {
 			if err := save(); err != nil {
 				return err
 			}
+			r.Saved = cfg.CheckpointPath != ""
 		}
 		r.Elapsed = time.Since(start)
 		if report != nil {

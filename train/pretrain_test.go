@@ -34,6 +34,11 @@ func cycleShard(t *testing.T, dir string) string {
 
 func pretrainRun(t *testing.T, m *tinyLlama, shard, ckpt string, steps int, report func(StepReport) error) error {
 	t.Helper()
+	return pretrainRunStop(t, m, shard, ckpt, steps, 0, report)
+}
+
+func pretrainRunStop(t *testing.T, m *tinyLlama, shard, ckpt string, steps, stopAt int, report func(StepReport) error) error {
+	t.Helper()
 	pool := tensor.NewPool(2)
 	defer pool.Close()
 	trainData, err := NewLoader([]string{shard}, 2, 8, false, 0)
@@ -45,7 +50,7 @@ func pretrainRun(t *testing.T, m *tinyLlama, shard, ckpt string, steps int, repo
 		t.Fatal(err)
 	}
 	cfg := PretrainConfig{
-		Steps: steps, Accum: 2, ClipNorm: 1,
+		Steps: steps, StopAt: stopAt, Accum: 2, ClipNorm: 1,
 		Schedule:  Schedule{MaxLR: 3e-2, MinLR: 3e-3, Warmup: 3, Decay: 30},
 		AdamW:     AdamWConfig{Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: 0.01},
 		EvalEvery: 10, EvalBatches: 2,
@@ -84,9 +89,24 @@ func TestPretrainLearnsAndResumes(t *testing.T) {
 		}
 	}
 
+	// The first session stops at step 20 of 30 (StopAt: the schedule still
+	// runs to 30), saving its checkpoint there and evaluating nowhere else
+	// than the straight run did.
 	ckpt := filepath.Join(dir, "b.ckpt")
-	if err := pretrainRun(t, newTinyLlama(t, 2, 0.02), shard, ckpt, 20, nil); err != nil {
+	var stopped []StepReport
+	if err := pretrainRunStop(t, newTinyLlama(t, 2, 0.02), shard, ckpt, 30, 20, func(r StepReport) error {
+		stopped = append(stopped, r)
+		return nil
+	}); err != nil {
 		t.Fatal(err)
+	}
+	if n := len(stopped); n != 20 || !stopped[n-1].Saved {
+		t.Fatalf("stopped session: %d steps, last %+v", n, stopped[n-1])
+	}
+	for i, r := range stopped {
+		if r.Loss != reps[i].Loss || (r.Step%10 == 0) != r.Saved {
+			t.Fatalf("stopped session step %d: loss %v saved %v; straight loss %v", r.Step, r.Loss, r.Saved, reps[i].Loss)
+		}
 	}
 	resumed := newTinyLlama(t, 77, 0.5)
 	var firstResumed, lastResumed StepReport
