@@ -1,5 +1,5 @@
 // Reference: kernel/backward.go LinearBackwardInput / LinearBackwardWeight (the plain loops) as the reference
-// for the tape's MatMul-based Linear backward.
+// for the tape's GEMM-based Linear backward.
 
 package autograd
 
@@ -14,7 +14,7 @@ import (
 )
 
 // TestLinearBackwardMatchesKernel compares the tape's Linear gradients,
-// computed with Pool.MatMul on transposed copies, with the plain kernel
+// computed with Pool.Gemm (transposes packed inside the kernel), with the plain kernel
 // loops, on odd sizes that leave remainders in every tile and chunk. Both
 // sum the same products in float32 in different orders, so they agree to
 // a few ulps of the largest partial sums: atol 1e-5 on values of order 1-10.
@@ -92,41 +92,6 @@ func BenchmarkLinearBackward(b *testing.B) {
 		}
 		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	})
-}
-
-// BenchmarkTranspose: the activations of the ANCHORS.md 0.9M shape
-// (N = 4096 rows of 128), as the Linear backward transposes them.
-func BenchmarkTranspose(b *testing.B) {
-	const rows, cols = 4096, 128
-	src, dst := make([]float32, rows*cols), make([]float32, rows*cols)
-	pool := tensor.NewPool(1)
-	defer pool.Close()
-	tp := NewTape(pool)
-	for b.Loop() {
-		tp.transpose(dst, src, rows, cols)
-	}
-	b.ReportMetric(float64(8*rows*cols*b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
-}
-
-func TestTranspose(t *testing.T) {
-	pool := tensor.NewPool(3)
-	defer pool.Close()
-	tp := NewTape(pool)
-	for _, s := range [][2]int{{1, 1}, {3, 70}, {37, 5}, {64, 33}} {
-		rows, cols := s[0], s[1]
-		src, dst := make([]float32, rows*cols), make([]float32, rows*cols)
-		for i := range src {
-			src[i] = float32(i)
-		}
-		tp.transpose(dst, src, rows, cols)
-		for r := range rows {
-			for c := range cols {
-				if dst[c*rows+r] != src[r*cols+c] {
-					t.Fatalf("%d×%d: dst[%d, %d] = %v, want %v", rows, cols, c, r, dst[c*rows+r], src[r*cols+c])
-				}
-			}
-		}
-	}
 }
 
 // TestWorkerCountInvariance: every op's values and gradients are the same

@@ -4,22 +4,21 @@
 package autograd
 
 import (
-	"fmt"
-
 	"github.com/gptgo/gptgo/kernel"
-	"github.com/gptgo/gptgo/tensor"
 )
 
-// Where the time goes: nearly all of it in Linear, forward (Pool.MatMul)
-// and backward (two more MatMuls, for dX and dW), then Attention, which
-// grows with T². Every op splits its work across the pool: matmuls by
-// output row, attention by (sequence, KV head), norms by blocks of rows
-// (their weight gradients summed block by block in a fixed order), and
-// elementwise ops by fixed chunks.
+// Where the time goes: nearly all of it in Linear, forward and backward
+// (three GEMMs: y, dX and dW), then Attention, which grows with T². Every
+// op splits its work across the pool: GEMMs by blocks of output, attention
+// by (sequence, KV head), norms by blocks of rows (their weight gradients
+// summed block by block in a fixed order), and elementwise ops by fixed
+// chunks.
 
 // Linear returns x·wᵀ + b: x [N, C], w [R, C], b [R] or nil → [N, R]. The
-// forward is tensor.Pool.MatMul on an F32 view of w, the very matmul
-// inference runs, so a trained model's logits match the inference path's.
+// forward is a GEMM (tensor.Pool.Gemm) rather than the inference path's
+// tiled dots (tensor.Pool.MatMul): both sum in float32 but in different
+// orders, so a trained model's logits match the
+// inference path's within float rounding, not bit for bit.
 func (t *Tape) Linear(x, w, b *Var) *Var {
 	if t.err != nil {
 		return t.dead
@@ -28,14 +27,8 @@ func (t *Tape) Linear(x, w, b *Var) *Var {
 	if w.Cols() != C || (b != nil && len(b.Data) != R) {
 		return t.fail("linear %q %v times %q %v: shapes do not fit", x.Name, x.Shape, w.Name, w.Shape)
 	}
-	wt, err := w.weight()
-	if err != nil {
-		return t.fail("linear %q: %v", w.Name, err)
-	}
 	y := t.out("linear:"+w.Name, []int{N, R}, x, w, b)
-	if err := t.pool.MatMul(wt, x.Data, N, y.Data); err != nil {
-		return t.fail("linear %q: %v", w.Name, err)
-	}
+	t.pool.Gemm(false, true, N, R, C, x.Data, C, w.Data, C, y.Data, R, false)
 	if b != nil {
 		for n := range N {
 			kernel.Add(y.Data[n*R:(n+1)*R], y.Data[n*R:(n+1)*R], b.Data)
@@ -66,75 +59,20 @@ func (t *Tape) Linear(x, w, b *Var) *Var {
 	return y
 }
 
-// The two matmuls of a Linear backward run as Pool.MatMul on transposed
-// copies, so they use the same tiled dot kernels (AVX2 where the CPU has
-// it) as the forward instead of a scalar loop; the transposes cost
-// O(N·(R+C) + R·C) beside the O(N·R·C) products. kernel.LinearBackwardInput
-// and kernel.LinearBackwardWeight are the plain loops these are tested
-// against. Each output element is one dot in a fixed order: the result
-// does not depend on the worker count.
+// The two GEMMs of a Linear backward read w, x and gy in place (the
+// kernel packs the transposed operands itself) and add straight into the
+// gradients. kernel.LinearBackwardInput and kernel.LinearBackwardWeight are
+// the plain loops these are tested against. Each output element is one sum
+// in a fixed order: the result does not depend on the worker count.
 
-// linearGradInput adds gy·w to gx: gx[n, c] += dot(gy[n, :], w[:, c]),
-// a MatMul whose "weight" is wᵀ [C, R] and whose activations are gy's rows.
+// linearGradInput adds gy·w to gx: gx[n, c] += Σ_r gy[n, r]·w[r, c].
 func (t *Tape) linearGradInput(gx, gy []float32, w *Var, N, R, C int) {
-	wT := t.scratch(R * C)
-	t.transpose(wT, w.Data, R, C)
-	tmp := t.scratch(N * C)
-	if err := t.matmul(wT, R, C, gy, N, tmp); err != nil {
-		return
-	}
-	t.addTo(gx, tmp)
+	t.pool.Gemm(false, false, N, C, R, gy, R, w.Data, C, gx, C, true)
 }
 
-// linearGradWeight adds gyᵀ·x to gw: gw[r, c] += dot(gy[:, r], x[:, c]),
-// a MatMul whose "weight" is xᵀ [C, N] and whose activations are gyᵀ's
-// R rows, landing directly in gw's [R, C] layout.
+// linearGradWeight adds gyᵀ·x to gw: gw[r, c] += Σ_n gy[n, r]·x[n, c].
 func (t *Tape) linearGradWeight(gw, gy, x []float32, N, R, C int) {
-	xT, gyT := t.scratch(C*N), t.scratch(R*N)
-	t.transpose(xT, x, N, C)
-	t.transpose(gyT, gy, N, R)
-	tmp := t.scratch(R * C)
-	if err := t.matmul(xT, N, C, gyT, R, tmp); err != nil {
-		return
-	}
-	t.addTo(gw, tmp)
-}
-
-// matmul computes out[b, r] = dot(w[r, :], x[b, :]) for w [rows, cols]
-// and nb rows of x. Its only failure is a shape the callers rule out; it
-// is recorded as the tape's error all the same.
-func (t *Tape) matmul(w []float32, cols, rows int, x []float32, nb int, out []float32) error {
-	wt, err := tensor.FromFloat32("grad", w, cols, rows)
-	if err == nil {
-		err = t.pool.MatMul(wt, x, nb, out)
-	}
-	if err != nil && t.err == nil {
-		t.err = fmt.Errorf("autograd: linear backward: %w", err)
-	}
-	return err
-}
-
-// transpose writes src [rows, cols] into dst [cols, rows] in 32×32 tiles,
-// each destination row segment written in order (writing down a column
-// instead puts 32 lines a multiple of 4 KiB apart into one L1 set: 3-8×
-// slower in BenchmarkTranspose). Row bands are split across the pool; they
-// are plain copies, so the split changes nothing.
-func (t *Tape) transpose(dst, src []float32, rows, cols int) {
-	const blk = 32
-	t.pool.For((rows+blk-1)/blk, 1, func(b0, b1 int) {
-		for r0 := b0 * blk; r0 < min(b1*blk, rows); r0 += blk {
-			r1 := min(r0+blk, rows)
-			for c0 := 0; c0 < cols; c0 += blk {
-				c1 := min(c0+blk, cols)
-				for c := c0; c < c1; c++ {
-					dc := dst[c*rows+r0 : c*rows+r1] // written in order
-					for i := range dc {
-						dc[i] = src[(r0+i)*cols+c]
-					}
-				}
-			}
-		}
-	})
+	t.pool.Gemm(true, false, R, C, N, gy, R, x, C, gw, C, true)
 }
 
 // normRows is the fixed block of rows a norm's backward sums its weight

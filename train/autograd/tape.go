@@ -25,9 +25,8 @@ type Var struct {
 	// it for 1-D parameters (norm weights, biases) and embedding tables.
 	NoDecay bool
 
-	param    bool           // a trainable leaf: its Grad is never reset by the tape
-	requires bool           // a parameter, or computed from one: needs a gradient
-	view     *tensor.Tensor // F32 view of Data for Pool.MatMul, built on first use as a weight
+	param    bool // a trainable leaf: its Grad is never reset by the tape
+	requires bool // a parameter, or computed from one: needs a gradient
 }
 
 // NewParam makes a trainable parameter that owns data (not copied).
@@ -80,18 +79,6 @@ func (v *Var) Param() bool { return v.param }
 
 // ZeroGrad clears v's gradient.
 func (v *Var) ZeroGrad() { clear(v.Grad) }
-
-// weight returns the F32 tensor view of a [R, C] parameter (ggml ne = [C, R]).
-func (v *Var) weight() (*tensor.Tensor, error) {
-	if v.view == nil {
-		t, err := tensor.FromFloat32(v.Name, v.Data, v.Cols(), v.Rows())
-		if err != nil {
-			return nil, err
-		}
-		v.view = t
-	}
-	return v.view, nil
-}
 
 func numel(shape []int) int {
 	if len(shape) == 0 {

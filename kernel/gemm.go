@@ -1,0 +1,217 @@
+// Reference: Goto & van de Geijn, "Anatomy of High-Performance Matrix Multiplication" (ACM TOMS 34(3), 2008);
+// BLIS (Van Zee & van de Geijn, ACM TOMS 41(3), 2015): packed panels, a register-blocked micro-kernel.
+
+package kernel
+
+import "sync"
+
+// GemmF32 computes C (+)= op(A)·op(B) in single precision, all matrices
+// row-major:
+//
+//	for i := 0; i < M; i++ {
+//		for j := 0; j < N; j++ {
+//			var s float32
+//			for k := 0; k < K; k++ {
+//				s += opA(i, k) * opB(k, j)
+//			}
+//			C[i*ldc+j] = s // C[i*ldc+j] += s when accumulate
+//		}
+//	}
+//
+// where opA(i, k) is A[i*lda+k], or A[k*lda+i] when transA (A stored K×M),
+// and opB(k, j) is B[k*ldb+j], or B[j*ldb+k] when transB (B stored N×K).
+// The transposes are taken care of while packing, so no transposed copy is
+// ever made. It is GemmF32Range over the whole of C.
+func GemmF32(transA, transB bool, M, N, K int, A []float32, lda int, B []float32, ldb int, C []float32, ldc int, accumulate bool) {
+	GemmF32Range(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, 0, M, 0, N)
+}
+
+// GemmF32Range is GemmF32 restricted to the block of C with rows [m0, m1)
+// and columns [n0, n1); it reads and writes nothing of C outside the block.
+// Callers split C into blocks over their workers (tensor.Pool.Gemm does).
+//
+// The result does not depend on the split: every element's K-sum runs over
+// the fixed K blocks [0, gemmKC), [gemmKC, 2·gemmKC), … in order, each block
+// summed from zero in k order by the micro-kernel (one fused multiply-add per
+// product in the assembly; a rounded product and an add in plain Go) and then
+// added to C (or stored, for the first block when not accumulating). Edge
+// tiles are computed on zero-padded panels by the same micro-kernel, so an
+// element gets the same bits whether it lies in a full tile or not.
+//
+// Where the time goes: the micro-kernel, which keeps a gemmMR×gemmNR block
+// of C in registers while it streams a packed A micro-panel (gemmMR rows,
+// from L2) and a packed B micro-panel (gemmNR columns, from L1). Packing
+// costs O((M+N)·K) per block against the O(M·N·K) products.
+//
+// After warm-up it allocates nothing: the packing buffers are reused.
+func GemmF32Range(transA, transB bool, M, N, K int, A []float32, lda int, B []float32, ldb int, C []float32, ldc int, accumulate bool, m0, m1, n0, n1 int) {
+	if m0 < 0 || n0 < 0 || m1 > M || n1 > N || K < 0 || ldc < N {
+		panic("kernel: GemmF32Range: block or sizes out of range")
+	}
+	if m0 >= m1 || n0 >= n1 {
+		return
+	}
+	if K == 0 {
+		if !accumulate {
+			for i := m0; i < m1; i++ {
+				clear(C[i*ldc+n0 : i*ldc+n1])
+			}
+		}
+		return
+	}
+	s := gemmScratchPool.Get().(*gemmScratch)
+	defer gemmScratchPool.Put(s)
+	for jc := n0; jc < n1; jc += gemmNC {
+		nc := min(gemmNC, n1-jc)
+		for pc := 0; pc < K; pc += gemmKC {
+			kc := min(gemmKC, K-pc)
+			add := accumulate || pc > 0
+			packB(transB, B, ldb, pc, kc, jc, nc, s.b[:])
+			for ic := m0; ic < m1; ic += gemmMC {
+				mc := min(gemmMC, m1-ic)
+				packA(transA, A, lda, ic, mc, pc, kc, s.a[:])
+				gemmMacro(s, mc, nc, kc, C[ic*ldc+jc:], ldc, add)
+			}
+		}
+	}
+}
+
+// Block sizes. The micro-kernel's register block is gemmMR×gemmNR: 6×16
+// float32 is 12 of AVX2's 16 YMM registers of accumulators, two for the B
+// row and two for broadcast A values. An A block (gemmMC×gemmKC, 96 KiB)
+// stays in L2 while a B micro-panel (gemmKC×gemmNR, 16 KiB) stays in L1;
+// the whole packed B block (gemmKC×gemmNC, 512 KiB) lives in L2/L3.
+const (
+	gemmMR = 6
+	gemmNR = 16
+	gemmKC = 256
+	gemmMC = 16 * gemmMR
+	gemmNC = 32 * gemmNR
+)
+
+// gemmScratch holds one worker's packed panels.
+type gemmScratch struct {
+	a [gemmMC * gemmKC]float32 // A block: micro-panels of gemmMR rows, k-major
+	b [gemmKC * gemmNC]float32 // B block: micro-panels of gemmNR columns, k-major
+}
+
+// gemmScratchPool lends packing buffers to concurrent GemmF32Range calls, so
+// each worker has its own and none is allocated per call after warm-up.
+var gemmScratchPool = sync.Pool{New: func() any { return new(gemmScratch) }}
+
+// packA copies opA(ic+i, pc+k) for i < mc, k < kc into dst as micro-panels
+// of gemmMR rows: dst[(i/MR)*MR*kc + k*MR + i%MR], rows past mc zero.
+func packA(trans bool, A []float32, lda, ic, mc, pc, kc int, dst []float32) {
+	for ir := 0; ir < mc; ir += gemmMR {
+		p := dst[ir*kc : ir*kc+gemmMR*kc]
+		mr := min(gemmMR, mc-ir)
+		if mr < gemmMR {
+			clear(p)
+		}
+		for i := range mr {
+			row := ic + ir + i
+			if trans {
+				for k := range kc {
+					p[k*gemmMR+i] = A[(pc+k)*lda+row]
+				}
+			} else {
+				a := A[row*lda+pc : row*lda+pc+kc]
+				for k, v := range a {
+					p[k*gemmMR+i] = v
+				}
+			}
+		}
+	}
+}
+
+// packB copies opB(pc+k, jc+j) for k < kc, j < nc into dst as micro-panels
+// of gemmNR columns: dst[(j/NR)*NR*kc + k*NR + j%NR], columns past nc zero.
+func packB(trans bool, B []float32, ldb, pc, kc, jc, nc int, dst []float32) {
+	for jr := 0; jr < nc; jr += gemmNR {
+		p := dst[jr*kc : jr*kc+gemmNR*kc]
+		nr := min(gemmNR, nc-jr)
+		if nr < gemmNR {
+			clear(p)
+		}
+		if trans {
+			for j := range nr {
+				b := B[(jc+jr+j)*ldb+pc : (jc+jr+j)*ldb+pc+kc]
+				for k, v := range b {
+					p[k*gemmNR+j] = v
+				}
+			}
+			continue
+		}
+		for k := range kc {
+			off := (pc+k)*ldb + jc + jr
+			copy(p[k*gemmNR:k*gemmNR+nr], B[off:off+nr])
+		}
+	}
+}
+
+// gemmMacro multiplies the packed A block (mc×kc) by the packed B block
+// (kc×nc) into C (c starts at the block's top-left element). Micro-panels of
+// B are the outer loop so that each stays in L1 while all of A passes.
+func gemmMacro(s *gemmScratch, mc, nc, kc int, c []float32, ldc int, add bool) {
+	var tile [gemmMR * gemmNR]float32
+	for jr := 0; jr < nc; jr += gemmNR {
+		b := s.b[jr*kc : jr*kc+gemmNR*kc]
+		nr := min(gemmNR, nc-jr)
+		for ir := 0; ir < mc; ir += gemmMR {
+			a := s.a[ir*kc : ir*kc+gemmMR*kc]
+			mr := min(gemmMR, mc-ir)
+			if mr == gemmMR && nr == gemmNR {
+				gemmKernel(kc, a, b, c[ir*ldc+jr:], ldc, add)
+				continue
+			}
+			// An edge tile: the whole tile into a buffer, then the part
+			// inside C, added with the same single rounding.
+			gemmKernel(kc, a, b, tile[:], gemmNR, false)
+			for i := range mr {
+				ci := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+nr]
+				ti := tile[i*gemmNR : i*gemmNR+nr]
+				if add {
+					for j := range ci {
+						ci[j] += ti[j]
+					}
+				} else {
+					copy(ci, ti)
+				}
+			}
+		}
+	}
+}
+
+// gemmKernel computes one gemmMR×gemmNR tile from packed micro-panels a
+// (kc×MR) and b (kc×NR) into c (row stride ldc), adding to c when add. The
+// amd64 file installs the assembly version where the CPU allows.
+var gemmKernel = gemmKernelGeneric
+
+// gemmKernelGeneric is the reference micro-kernel:
+//
+//	for i < MR, j < NR: s := 0; for p < kc { s += a[p*MR+i] * b[p*NR+j] }
+//	                    c[i*ldc+j] = s, or c[i*ldc+j] += s when add
+func gemmKernelGeneric(kc int, a, b, c []float32, ldc int, add bool) {
+	var acc [gemmMR][gemmNR]float32
+	a, b = a[:kc*gemmMR], b[:kc*gemmNR]
+	for p := range kc {
+		ap := a[p*gemmMR : p*gemmMR+gemmMR]
+		bp := b[p*gemmNR : p*gemmNR+gemmNR]
+		for i, ai := range ap {
+			row := &acc[i]
+			for j, bj := range bp {
+				row[j] += float32(ai * bj) // rounded product: no FMA fusion on any architecture
+			}
+		}
+	}
+	for i := range gemmMR {
+		ci := c[i*ldc : i*ldc+gemmNR]
+		if add {
+			for j := range ci {
+				ci[j] += acc[i][j]
+			}
+		} else {
+			copy(ci, acc[i][:])
+		}
+	}
+}
