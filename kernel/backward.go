@@ -246,14 +246,19 @@ func CrossEntropy(dlogits, logits []float32, targets []int32, V int, ignore int3
 		for _, v := range lr {
 			m = max(m, v)
 		}
+		// One exp per logit: e^(v-m) is parked in dr (float32, rounded
+		// once) while z sums it in float64, then scaled in place.
 		var z float64
-		for _, v := range lr {
-			z += math.Exp(float64(v - m))
+		for i, v := range lr {
+			e := math.Exp(float64(v - m))
+			dr[i] = float32(e)
+			z += e
 		}
 		sum += math.Log(z) - float64(lr[t]-m)
 		count++
-		for i, v := range lr {
-			dr[i] = scale * float32(math.Exp(float64(v-m))/z)
+		k := float64(scale) / z
+		for i, e := range dr {
+			dr[i] = float32(float64(e) * k)
 		}
 		dr[t] -= scale
 	}

@@ -148,7 +148,7 @@ func (t *Tape) alloc(n int) []float32 {
 }
 
 // scratch is alloc for a buffer the caller overwrites entirely (op
-// outputs, transposes): clearing it would be a wasted pass over memory.
+// outputs): clearing it would be a wasted pass over memory.
 func (t *Tape) scratch(n int) []float32 {
 	b, _ := t.take(n)
 	return b
@@ -371,7 +371,18 @@ func (t *Tape) CrossEntropy(logits *Var, targets []int32, ignore int32) *Var {
 	}
 	var sum float64
 	if y.requires {
-		sum, _ = kernel.CrossEntropy(d, logits.Data, targets, V, ignore, 1/float32(count))
+		// Rows in parallel, each row's loss kept apart and the losses
+		// summed in row order: the serial sum, whatever the worker count.
+		rows := make([]float64, N)
+		scale := 1 / float32(count)
+		t.pool.For(N, 1, func(s, e int) {
+			for n := s; n < e; n++ {
+				rows[n], _ = kernel.CrossEntropy(d[n*V:(n+1)*V], logits.Data[n*V:(n+1)*V], targets[n:n+1], V, ignore, scale)
+			}
+		})
+		for _, r := range rows {
+			sum += r
+		}
 	} else {
 		for n := range N {
 			s, _ := kernel.CrossEntropy(d, logits.Data[n*V:(n+1)*V], targets[n:n+1], V, ignore, 1)
@@ -380,14 +391,22 @@ func (t *Tape) CrossEntropy(logits *Var, targets []int32, ignore int32) *Var {
 	}
 	y.Data[0] = float32(sum / float64(count))
 	t.record(y, func() {
-		gl := t.grad(logits)
-		if y.Grad == nil || gl == nil {
+		if y.Grad == nil || !logits.requires {
 			return
 		}
 		s := y.Grad[0]
-		for i, v := range d {
-			gl[i] += s * v
+		if logits.Grad == nil && !logits.param {
+			// Nothing has added to the logits' gradient yet, so it is d
+			// scaled: scale d in place and hand it over instead of adding
+			// it to zeros (s·v + 0 is s·v exactly), a pass over N·V saved.
+			if s != 1 {
+				t.elems(len(d), func(a, b int) { kernel.Scale(d[a:b], s) })
+			}
+			logits.Grad = d
+			return
 		}
+		gl := t.grad(logits)
+		t.elems(len(d), func(a, b int) { kernel.Axpy(s, d[a:b], gl[a:b]) })
 	})
 	return y
 }
