@@ -108,17 +108,21 @@ func packA(trans bool, A []float32, lda, ic, mc, pc, kc int, dst []float32) {
 		if mr < gemmMR {
 			clear(p)
 		}
+		if trans { // the mr values of each k are contiguous in A
+			for k := range kc {
+				a := A[(pc+k)*lda+ic+ir : (pc+k)*lda+ic+ir+mr]
+				q := p[k*gemmMR : k*gemmMR+mr]
+				for i, v := range a {
+					q[i] = v
+				}
+			}
+			continue
+		}
 		for i := range mr {
 			row := ic + ir + i
-			if trans {
-				for k := range kc {
-					p[k*gemmMR+i] = A[(pc+k)*lda+row]
-				}
-			} else {
-				a := A[row*lda+pc : row*lda+pc+kc]
-				for k, v := range a {
-					p[k*gemmMR+i] = v
-				}
+			a := A[row*lda+pc : row*lda+pc+kc]
+			for k, v := range a {
+				p[k*gemmMR+i] = v
 			}
 		}
 	}
@@ -139,6 +143,13 @@ func packB(trans bool, B []float32, ldb, pc, kc, jc, nc int, dst []float32) {
 				for k, v := range b {
 					p[k*gemmNR+j] = v
 				}
+			}
+			continue
+		}
+		if nr == gemmNR { // whole rows of 16: array copies, no call per row
+			for k := range kc {
+				off := (pc+k)*ldb + jc + jr
+				*(*[gemmNR]float32)(p[k*gemmNR:]) = *(*[gemmNR]float32)(B[off:])
 			}
 			continue
 		}
