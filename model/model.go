@@ -56,7 +56,20 @@ func Open(path string) (*Model, error) {
 	return m, nil
 }
 
-// File returns the GGUF file the model was opened from (nil for New).
+// OpenFile builds the model of f and takes f over, as Open does with the
+// file it maps: File returns f, and Close closes it. For a file parsed
+// from memory (gguf.Parse), such as the embedded default model.
+func OpenFile(f *gguf.File) (*Model, error) {
+	m, err := FromGGUF(f)
+	if err != nil {
+		return nil, err
+	}
+	m.file = f
+	return m, nil
+}
+
+// File returns the GGUF file the model was opened from with Open or
+// OpenFile (nil for New and FromGGUF).
 func (m *Model) File() *gguf.File { return m.file }
 
 // Close releases the file opened by Open. The model must not be used after.

@@ -168,6 +168,12 @@ type pretrainRun struct {
 	dir      string
 	resuming bool
 
+	// Set by gptgo bake: the checkpoint's meta (nil: the resolved config),
+	// a step to stop after, and a hook after each checkpoint write.
+	meta   map[string]string
+	stopAt int
+	onSave func(step int) error
+
 	log      []logEntry // the whole run's steps, earlier sessions' included
 	logFile  *os.File
 	started  time.Time
@@ -496,6 +502,10 @@ func (r *pretrainRun) run(ctx context.Context) error {
 	}
 	pc := cfg.Pretrain(filepath.Join(r.dir, ckptName))
 	pc.Meta = map[string]string{"config": string(cfg.JSON())}
+	if r.meta != nil {
+		pc.Meta = r.meta
+	}
+	pc.StopAt = r.stopAt
 	r.started = time.Now()
 	err := train.Pretrain(ctx, r.m, r.pool, r.trainL, r.valL, pc, r.report)
 	svgErr := r.writeSVG()
@@ -511,6 +521,9 @@ func (r *pretrainRun) run(ctx context.Context) error {
 		return svgErr
 	}
 	fmt.Fprintln(r.e.stderr)
+	if r.lastStep() < cfg.Run.Steps {
+		return nil // stopped early as asked (StopAt): no export
+	}
 	if cfg.Run.SampleTokens > 0 && r.tok != nil {
 		if err := r.sample(r.lastStep()); err != nil {
 			return err
@@ -628,6 +641,11 @@ func (r *pretrainRun) report(s train.StepReport) error {
 	}
 	if err := r.appendLog(le, true); err != nil {
 		return err
+	}
+	if s.Saved && r.onSave != nil {
+		if err := r.onSave(s.Step); err != nil {
+			return err
+		}
 	}
 	perStep := time.Since(r.started) / time.Duration(r.stepsNow)
 	eta := perStep * time.Duration(cfg.Run.Steps-s.Step)
@@ -749,4 +767,39 @@ func (r *pretrainRun) writeSVG() error {
 
 func xmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+}
+
+// summary is the run as gptgo bake reports it, from the whole log
+// (earlier sessions' steps included): parameters, steps, losses, and the
+// time the steps took (evaluations, samples and checkpoints excluded).
+func (r *pretrainRun) summary() map[string]any {
+	var params int
+	for _, p := range r.m.Params() {
+		params += len(p.Data)
+	}
+	var secs float64
+	var tokens int
+	best, bestStep := math.Inf(1), 0
+	tokPerStep := r.cfg.Run.Batch * r.cfg.Run.Seq * r.cfg.Optim.Accum
+	for _, le := range r.log {
+		if le.TokPerSec > 0 {
+			secs += float64(tokPerStep) / le.TokPerSec
+		}
+		tokens += tokPerStep
+		if le.ValLoss != nil && *le.ValLoss < best {
+			best, bestStep = *le.ValLoss, le.Step
+		}
+	}
+	s := map[string]any{
+		"parameters": params, "steps": r.lastStep(), "tokens": tokens,
+		"step_seconds": math.Round(secs), "tokens_per_second": math.Round(float64(tokens) / max(secs, 1e-9)),
+		"final_train_loss": r.lastLoss,
+	}
+	if n := len(r.log); n > 0 && r.log[n-1].ValLoss != nil {
+		s["final_val_loss"] = *r.log[n-1].ValLoss
+	}
+	if bestStep > 0 {
+		s["best_val_loss"], s["best_val_step"] = best, bestStep
+	}
+	return s
 }

@@ -85,11 +85,6 @@ func checkpointIntact(path string) error {
 	return nil
 }
 
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
 func logSteps(dir string) int {
 	b, _ := os.ReadFile(filepath.Join(dir, logName))
 	return bytes.Count(b, []byte("\n"))
