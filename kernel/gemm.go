@@ -163,35 +163,62 @@ func packB(trans bool, B []float32, ldb, pc, kc, jc, nc int, dst []float32) {
 // gemmMacro multiplies the packed A block (mc×kc) by the packed B block
 // (kc×nc) into C (c starts at the block's top-left element). Micro-panels of
 // B are the outer loop so that each stays in L1 while all of A passes.
+// Where gemmKernelPair exists (AVX-512), two adjacent B panels are taken at
+// once; it sums each element exactly as gemmKernel does, so which kernel
+// computes a tile never changes its bits.
 func gemmMacro(s *gemmScratch, mc, nc, kc int, c []float32, ldc int, add bool) {
-	var tile [gemmMR * gemmNR]float32
-	for jr := 0; jr < nc; jr += gemmNR {
+	for jr := 0; jr < nc; {
+		if gemmKernelPair != nil && jr+2*gemmNR <= nc {
+			b := s.b[jr*kc : (jr+2*gemmNR)*kc]
+			for ir := 0; ir < mc; ir += gemmMR {
+				a := s.a[ir*kc : ir*kc+gemmMR*kc]
+				if mr := mc - ir; mr < gemmMR {
+					gemmEdge(kc, a, b[:gemmNR*kc], c[ir*ldc+jr:], ldc, mr, gemmNR, add)
+					gemmEdge(kc, a, b[gemmNR*kc:], c[ir*ldc+jr+gemmNR:], ldc, mr, gemmNR, add)
+					continue
+				}
+				gemmKernelPair(kc, a, b, c[ir*ldc+jr:], ldc, add)
+			}
+			jr += 2 * gemmNR
+			continue
+		}
 		b := s.b[jr*kc : jr*kc+gemmNR*kc]
 		nr := min(gemmNR, nc-jr)
 		for ir := 0; ir < mc; ir += gemmMR {
 			a := s.a[ir*kc : ir*kc+gemmMR*kc]
-			mr := min(gemmMR, mc-ir)
-			if mr == gemmMR && nr == gemmNR {
-				gemmKernel(kc, a, b, c[ir*ldc+jr:], ldc, add)
+			if mr := min(gemmMR, mc-ir); mr < gemmMR || nr < gemmNR {
+				gemmEdge(kc, a, b, c[ir*ldc+jr:], ldc, mr, nr, add)
 				continue
 			}
-			// An edge tile: the whole tile into a buffer, then the part
-			// inside C, added with the same single rounding.
-			gemmKernel(kc, a, b, tile[:], gemmNR, false)
-			for i := range mr {
-				ci := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+nr]
-				ti := tile[i*gemmNR : i*gemmNR+nr]
-				if add {
-					for j := range ci {
-						ci[j] += ti[j]
-					}
-				} else {
-					copy(ci, ti)
-				}
+			gemmKernel(kc, a, b, c[ir*ldc+jr:], ldc, add)
+		}
+		jr += gemmNR
+	}
+}
+
+// gemmEdge computes an edge tile (mr×nr of C, inside a whole micro-tile):
+// the whole tile into a buffer by gemmKernel, then the part inside C,
+// added with the same single rounding the kernel's own add makes.
+func gemmEdge(kc int, a, b, c []float32, ldc, mr, nr int, add bool) {
+	var tile [gemmMR * gemmNR]float32
+	gemmKernel(kc, a, b, tile[:], gemmNR, false)
+	for i := range mr {
+		ci := c[i*ldc : i*ldc+nr]
+		ti := tile[i*gemmNR : i*gemmNR+nr]
+		if add {
+			for j := range ci {
+				ci[j] += ti[j]
 			}
+		} else {
+			copy(ci, ti)
 		}
 	}
 }
+
+// gemmKernelPair, where the CPU has it, computes a gemmMR×2·gemmNR tile from
+// one A micro-panel and two adjacent B micro-panels (b holds 2·kc·gemmNR
+// values), each element as gemmKernel computes it.
+var gemmKernelPair func(kc int, a, b, c []float32, ldc int, add bool)
 
 // gemmKernel computes one gemmMR×gemmNR tile from packed micro-panels a
 // (kc×MR) and b (kc×NR) into c (row stride ldc), adding to c when add. The

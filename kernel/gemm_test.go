@@ -102,15 +102,20 @@ func checkGemm(t *testing.T, r *rand.Rand, transA, transB bool, M, N, K int, acc
 	}
 }
 
-// gemmKernels runs f with the reference micro-kernel and with the selected
-// one (assembly where the CPU allows).
+// gemmKernels runs f with the reference micro-kernel, with the selected one
+// (assembly where the CPU allows) alone, and with the pair kernel too where
+// there is one.
 func gemmKernels(t *testing.T, f func(t *testing.T)) {
-	sel := gemmKernel
-	defer func() { gemmKernel = sel }()
-	gemmKernel = gemmKernelGeneric
+	sel, pair := gemmKernel, gemmKernelPair
+	defer func() { gemmKernel, gemmKernelPair = sel, pair }()
+	gemmKernel, gemmKernelPair = gemmKernelGeneric, nil
 	t.Run("generic", f)
 	gemmKernel = sel
 	t.Run("selected", f)
+	if pair != nil {
+		gemmKernelPair = pair
+		t.Run("pair", f)
+	}
 }
 
 func TestGemmF32(t *testing.T) {
@@ -195,5 +200,33 @@ func BenchmarkGemmF32(b *testing.B) {
 			}
 			b.ReportMetric(2*float64(s.M)*float64(s.N)*float64(s.K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
+	}
+}
+
+// The pair kernel gives gemmKernel's bits, so which one computes a tile
+// (it depends on where the block edges fall) never shows in the result.
+func TestGemmF32PairMatchesSingle(t *testing.T) {
+	if gemmKernelPair == nil {
+		t.Skip("no pair kernel on this CPU or build")
+	}
+	r := rand.New(rand.NewSource(4))
+	M, N, K := 40, 100, 300
+	A, B := make([]float32, M*K), make([]float32, K*N)
+	for i := range A {
+		A[i] = r.Float32()*2 - 1
+	}
+	for i := range B {
+		B[i] = r.Float32()*2 - 1
+	}
+	want, got := make([]float32, M*N), make([]float32, M*N)
+	GemmF32(false, false, M, N, K, A, K, B, N, got, N, false)
+	pair := gemmKernelPair
+	gemmKernelPair = nil
+	GemmF32(false, false, M, N, K, A, K, B, N, want, N, false)
+	gemmKernelPair = pair
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("C[%d] = %v with the pair kernel, %v without", i, got[i], want[i])
+		}
 	}
 }
