@@ -246,21 +246,34 @@ func CrossEntropy(dlogits, logits []float32, targets []int32, V int, ignore int3
 		for _, v := range lr {
 			m = max(m, v)
 		}
-		// One exp per logit: e^(v-m) is parked in dr (float32, rounded
-		// once) while z sums it in float64, then scaled in place.
-		var z float64
-		for i, v := range lr {
-			e := math.Exp(float64(v - m))
-			dr[i] = float32(e)
-			z += e
-		}
+		// One exp per logit: e^(v-m) is parked in dr while z sums it in
+		// float64, then dr is scaled in place.
+		z := expShift(dr, lr, m)
 		sum += math.Log(z) - float64(lr[t]-m)
 		count++
-		k := float64(scale) / z
-		for i, e := range dr {
-			dr[i] = float32(float64(e) * k)
+		k := float32(float64(scale) / z)
+		for i := range dr {
+			dr[i] *= k
 		}
 		dr[t] -= scale
 	}
 	return sum, count
+}
+
+// expShift writes dst[i] = e^(x[i]-m) and returns Σ dst[i] in float64: the
+// softmax numerators of a row whose maximum is m. The amd64 file installs
+// an AVX2 version (ggml_v_expf's polynomial) where the CPU allows.
+var expShift = expShiftGeneric
+
+// expShiftGeneric is the reference: math.Exp in float64, each value rounded
+// once to float32 and summed unrounded.
+func expShiftGeneric(dst, x []float32, m float32) float64 {
+	dst = dst[:len(x)]
+	var z float64
+	for i, v := range x {
+		e := math.Exp(float64(v - m))
+		dst[i] = float32(e)
+		z += e
+	}
+	return z
 }
