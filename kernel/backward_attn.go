@@ -20,70 +20,62 @@ import "math"
 // written by one worker in a fixed order, for any worker count.
 
 // AttentionForward computes out = softmax(q·kᵀ/√D, causal)·v for the query
-// heads of KV heads [g0, g1), saving the weights in probs. As in the
-// inference path, each score is DotF32(k row, q) times the float32 1/√D,
-// and Softmax (ops.go) normalises each row with a float64 sum. The inner
-// loops are DotF32 and Axpy, AVX2 where the CPU has it.
+// heads of KV heads [g0, g1), saving the weights in probs. Per head, the
+// scores are one GEMM (all T×T, the masked half included: cheaper than T
+// short dots per row), scaled by the float32 1/√D and masked, Softmax
+// (ops.go) normalises each row with a float64 sum, and out is one more GEMM
+// over the weights (the masked zeros add nothing).
 func AttentionForward(out, probs, q, k, v []float32, T, H, KH, D, g0, g1 int) {
 	group := H / KH
 	scale := float32(1 / math.Sqrt(float64(D)))
 	qd, kvd := H*D, KH*D
 	for g := g0; g < g1; g++ {
 		for h := g * group; h < (g+1)*group; h++ {
+			P := probs[h*T*T : (h+1)*T*T]
+			GemmF32(false, true, T, T, D, q[h*D:], qd, k[g*D:], kvd, P, T, false)
 			for t := range T {
-				qr := q[t*qd+h*D : t*qd+(h+1)*D]
-				p := probs[(h*T+t)*T : (h*T+t+1)*T]
-				qb := F32Bytes(qr)
-				for s := 0; s <= t; s++ {
-					p[s] = DotF32(D, F32Bytes(k[s*kvd+g*D:s*kvd+(g+1)*D]), qb) * scale
-				}
+				p := P[t*T : (t+1)*T]
+				Scale(p[:t+1], scale)
 				clear(p[t+1:])
 				Softmax(p[:t+1])
-				o := out[t*qd+h*D : t*qd+(h+1)*D]
-				clear(o)
-				for s := 0; s <= t; s++ {
-					Axpy(p[s], v[s*kvd+g*D:s*kvd+(g+1)*D], o)
-				}
 			}
+			GemmF32(false, false, T, D, T, P, T, v[g*D:], kvd, out[h*D:], qd, false)
 		}
 	}
 }
 
 // AttentionBackward adds the gradients of AttentionForward's output dout
 // [T, H·D] to dq, dk and dv for KV heads [g0, g1), from the saved probs.
-// scratch holds at least T floats. With P the weights, dP = dout·vᵀ and
-// dS = P ⊙ (dP − Σ P⊙dP) (the softmax Jacobian, its row sum in float64):
+// scratch holds at least T·T floats. With P the weights, dP = dout·vᵀ and
+// dS = P ⊙ (dP − Σ P⊙dP) (the softmax Jacobian, its row sum in float64),
+// per head four GEMMs:
 //
-//	dv[s] += P[t,s]·dout[t]   dq[t] += dS[t,s]·k[s]/√D   dk[s] += dS[t,s]·q[t]/√D
+//	dv += Pᵀ·dout   dq += dS·k/√D   dk += dSᵀ·q/√D
+//
+// The heads of a group add into dk and dv one after the other, in order.
 func AttentionBackward(dq, dk, dv, dout, q, k, v, probs, scratch []float32, T, H, KH, D, g0, g1 int) {
 	group := H / KH
 	scale := float32(1 / math.Sqrt(float64(D)))
 	qd, kvd := H*D, KH*D
+	dS := scratch[:T*T]
 	for g := g0; g < g1; g++ {
 		for h := g * group; h < (g+1)*group; h++ {
+			P := probs[h*T*T : (h+1)*T*T]
+			GemmF32(true, false, T, D, T, P, T, dout[h*D:], qd, dv[g*D:], kvd, true)
+			GemmF32(false, true, T, T, D, dout[h*D:], qd, v[g*D:], kvd, dS, T, false) // dP
 			for t := range T {
-				p := probs[(h*T+t)*T : (h*T+t)*T+t+1]
-				do := dout[t*qd+h*D : t*qd+(h+1)*D]
-				dp := scratch[:t+1]
+				p, dp := P[t*T:t*T+t+1], dS[t*T:(t+1)*T]
 				var sum float64
-				dob := F32Bytes(do)
-				for s := range p {
-					dot := DotF32(D, F32Bytes(v[s*kvd+g*D:s*kvd+(g+1)*D]), dob)
-					Axpy(p[s], do, dv[s*kvd+g*D:s*kvd+(g+1)*D])
-					dp[s] = dot
-					sum += float64(p[s]) * float64(dot)
+				for s, ps := range p {
+					sum += float64(ps) * float64(dp[s])
 				}
-				qr := q[t*qd+h*D : t*qd+(h+1)*D]
-				dqr := dq[t*qd+h*D : t*qd+(h+1)*D]
-				for s := range p {
-					ds := p[s] * (dp[s] - float32(sum)) * scale
-					if ds == 0 {
-						continue
-					}
-					Axpy(ds, k[s*kvd+g*D:s*kvd+(g+1)*D], dqr)
-					Axpy(ds, qr, dk[s*kvd+g*D:s*kvd+(g+1)*D])
+				for s, ps := range p {
+					dp[s] = ps * (dp[s] - float32(sum)) * scale
 				}
+				clear(dp[t+1:])
 			}
+			GemmF32(false, false, T, D, T, dS, T, k[g*D:], kvd, dq[h*D:], qd, true)
+			GemmF32(true, false, T, D, T, dS, T, q[h*D:], qd, dk[g*D:], kvd, true)
 		}
 	}
 }

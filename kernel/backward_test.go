@@ -359,7 +359,7 @@ func TestAttentionBackward(t *testing.T) {
 		dq, fq := zeroGuarded(T * H * D)
 		dk, fk := zeroGuarded(T * KH * D)
 		dv, fv := zeroGuarded(T * KH * D)
-		AttentionBackward(dq, dk, dv, dout, q, k, v, probs, make([]float32, T), T, H, KH, D, 0, KH)
+		AttentionBackward(dq, dk, dv, dout, q, k, v, probs, make([]float32, T*T), T, H, KH, D, 0, KH)
 		testkit.CheckGuards(t, fq, T*H*D, 8)
 		testkit.CheckGuards(t, fk, T*KH*D, 8)
 		testkit.CheckGuards(t, fv, T*KH*D, 8)
@@ -449,7 +449,7 @@ func BenchmarkAttention(b *testing.B) {
 	const T, H, KH, D = 256, 4, 4, 32
 	rng := rand.New(rand.NewPCG(1, 1))
 	q, k, v, dout := randF32(rng, T*H*D, 1), randF32(rng, T*KH*D, 1), randF32(rng, T*KH*D, 1), randF32(rng, T*H*D, 1)
-	out, probs, scratch := make([]float32, T*H*D), make([]float32, H*T*T), make([]float32, T)
+	out, probs, scratch := make([]float32, T*H*D), make([]float32, H*T*T), make([]float32, T*T)
 	dq, dk, dv := make([]float32, T*H*D), make([]float32, T*KH*D), make([]float32, T*KH*D)
 	for b.Loop() {
 		AttentionForward(out, probs, q, k, v, T, H, KH, D, 0, KH)

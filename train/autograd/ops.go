@@ -280,14 +280,14 @@ func (t *Tape) Attention(q, k, v *Var, T, H, KH, D int) *Var {
 		if gv == nil {
 			gv = t.alloc(len(v.Data))
 		}
-		scratch := t.scratch(B * KH * T)
+		scratch := t.scratch(B * KH * T * T) // a T×T dS per task
 		t.pool.For(B*KH, 1, func(s, e int) {
 			for task := s; task < e; task++ {
 				b, g := task/KH, task%KH
 				qs, ks := b*T*qd, b*T*kvd
 				kernel.AttentionBackward(gq[qs:qs+T*qd], gk[ks:ks+T*kvd], gv[ks:ks+T*kvd], y.Grad[qs:qs+T*qd],
 					q.Data[qs:qs+T*qd], k.Data[ks:ks+T*kvd], v.Data[ks:ks+T*kvd], probs[b*H*T*T:(b+1)*H*T*T],
-					scratch[task*T:(task+1)*T], T, H, KH, D, g, g+1)
+					scratch[task*T*T:(task+1)*T*T], T, H, KH, D, g, g+1)
 			}
 		})
 	})
