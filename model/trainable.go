@@ -181,7 +181,10 @@ func (m *Trainable) Logits(tp *autograd.Tape, tokens []int32, T int) *autograd.V
 	if c.LearnedPos {
 		x = tp.AddPositions(x, m.pos, T)
 	}
-	for i := range m.blocks {
+	// One Tape.Blocks block per layer: with the tape's Memory.Checkpoint
+	// set, only each layer's input is kept and the layer reruns in the
+	// backward; otherwise it is the plain loop.
+	x = tp.Blocks(x, len(m.blocks), func(i int, x *autograd.Var) *autograd.Var {
 		l := &m.blocks[i]
 		h := norm(x, l.attnN, l.attnNB)
 		var q, k, v *autograd.Var
@@ -205,8 +208,8 @@ func (m *Trainable) Logits(tp *autograd.Tape, tokens []int32, T int) *autograd.V
 		} else {
 			f = tp.GELU(f)
 		}
-		x = tp.Add(x, tp.Linear(f, l.down, l.downB))
-	}
+		return tp.Add(x, tp.Linear(f, l.down, l.downB))
+	})
 	return tp.Linear(norm(x, m.outN, m.outNB), m.output, nil)
 }
 

@@ -106,14 +106,27 @@ type Tape struct {
 	dead   *Var // returned by ops after an error
 
 	// Activation buffers, reused in the same order every step: the n-th
-	// allocation of a step gets the n-th buffer of the previous step.
+	// allocation of a step gets the n-th buffer of the previous step. cur
+	// is main, except while Blocks runs a checkpointed block, whose
+	// buffers come from seg, rewound for every block (checkpoint.go).
+	main, seg arena
+	cur       *arena
+	mem       Memory   // how Blocks keeps activations (SetMemory)
+	half      arena16  // block inputs kept in 16 bits (Memory.Store)
+	segOps    []func() // the backwards of the block being run or rerun
+}
+
+// arena is a stack of reusable buffers (see Tape.take).
+type arena struct {
 	bufs [][]float32
 	next int
 }
 
 // NewTape returns a tape whose big ops run on pool.
 func NewTape(pool *tensor.Pool) *Tape {
-	return &Tape{pool: pool, dead: &Var{Name: "after error", Shape: []int{1}, Data: make([]float32, 1)}}
+	t := &Tape{pool: pool, dead: &Var{Name: "after error", Shape: []int{1}, Data: make([]float32, 1)}}
+	t.cur = &t.main
+	return t
 }
 
 // NoGrad switches recording off (evaluation) or on. Without recording the
@@ -128,7 +141,8 @@ func (t *Tape) Reset() {
 	t.ops = t.ops[:0]
 	t.err = nil
 	t.done = false
-	t.next = 0
+	t.main.next, t.seg.next, t.half.next = 0, 0, 0
+	t.cur = &t.main
 }
 
 // Err returns the first error of the ops since the last Reset.
@@ -157,16 +171,17 @@ func (t *Tape) scratch(n int) []float32 {
 // take returns the step's next buffer, resized to n; fresh reports a new
 // allocation (already zero: clearing it again would only fault its pages in).
 func (t *Tape) take(n int) (b []float32, fresh bool) {
-	if t.next == len(t.bufs) {
-		t.bufs = append(t.bufs, nil)
+	a := t.cur
+	if a.next == len(a.bufs) {
+		a.bufs = append(a.bufs, nil)
 	}
-	b = t.bufs[t.next]
+	b = a.bufs[a.next]
 	if cap(b) < n {
 		b = make([]float32, n)
-		t.bufs[t.next] = b
+		a.bufs[a.next] = b
 		fresh = true
 	}
-	t.next++
+	a.next++
 	return b[:n], fresh
 }
 
@@ -249,7 +264,7 @@ func (t *Tape) Backward(loss *Var, seed float32) error {
 	for i := len(t.ops) - 1; i >= 0; i-- {
 		t.ops[i]()
 	}
-	return nil
+	return t.err // a checkpointed block's rerun can fail only as its forward did
 }
 
 // sameShape reports whether a and b hold the same number of rows and columns.
