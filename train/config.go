@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/gptgo/gptgo/tensor"
+	"github.com/gptgo/gptgo/train/autograd"
 )
 
 // Config is one pretraining run as `gptgo train pretrain --config FILE`
@@ -86,6 +89,14 @@ type RunConfig struct {
 	CheckpointEvery int    `json:"checkpoint_every"`
 	ExportType      string `json:"export_type"`   // f32, f16 or bf16
 	ChatTemplate    string `json:"chat_template"` // written when the vocabulary has none
+	// CheckpointActivations keeps only each layer's input for the backward
+	// and reruns the layer there (autograd.Memory.Checkpoint): less memory,
+	// one more forward of compute, the same gradients bit for bit.
+	CheckpointActivations bool `json:"checkpoint_activations"`
+	// ActivationDType holds those kept layer inputs in f32, bf16 or f16
+	// (16 bits need checkpoint_activations); 16 bits move the gradients
+	// by about the format's rounding.
+	ActivationDType string `json:"activation_dtype"`
 }
 
 // DefaultChatTemplate is ChatML, which a model trained from scratch may as
@@ -107,6 +118,7 @@ func DefaultConfig() Config {
 			Steps: 2000, Batch: 16, Seq: 128, Seed: 1337, Out: "out",
 			EvalEvery: 100, EvalBatches: 10, SampleEvery: 200, SampleTokens: 64,
 			CheckpointEvery: 100, ExportType: "f32", ChatTemplate: DefaultChatTemplate,
+			ActivationDType: "f32",
 		},
 	}
 }
@@ -164,10 +176,31 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Sprintf("run.export_type %q is not f32, f16 or bf16", r.ExportType))
 	}
+	if _, err := r.Memory(); err != nil {
+		errs = append(errs, err.Error())
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("train: bad config: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// Memory is how the run's tape keeps activations for the backward.
+func (r RunConfig) Memory() (autograd.Memory, error) {
+	m := autograd.Memory{Checkpoint: r.CheckpointActivations}
+	switch strings.ToLower(r.ActivationDType) {
+	case "f32", "":
+	case "bf16":
+		m.Store = tensor.BF16
+	case "f16":
+		m.Store = tensor.F16
+	default:
+		return m, fmt.Errorf("run.activation_dtype %q is not f32, bf16 or f16", r.ActivationDType)
+	}
+	if m.Store != tensor.F32 && !m.Checkpoint {
+		return m, fmt.Errorf("run.activation_dtype %s needs run.checkpoint_activations (it is how the checkpointed layer inputs are kept)", r.ActivationDType)
+	}
+	return m, nil
 }
 
 // Schedule is the run's learning-rate schedule.
@@ -182,11 +215,13 @@ func (c Config) Schedule() Schedule {
 // Pretrain is the loop's configuration; the checkpoint lives in Run.Out.
 func (c Config) Pretrain(checkpoint string) PretrainConfig {
 	o := c.Optim
+	mem, _ := c.Run.Memory() // Validate reports a bad one; Pretrain's SetMemory refuses it again
 	return PretrainConfig{
 		Steps: c.Run.Steps, Accum: o.Accum, Schedule: c.Schedule(),
 		AdamW:     AdamWConfig{Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps, WeightDecay: o.WeightDecay},
 		ClipNorm:  o.Clip,
 		EvalEvery: c.Run.EvalEvery, EvalBatches: max(c.Run.EvalBatches, 1),
 		CheckpointPath: checkpoint, CheckpointEvery: c.Run.CheckpointEvery,
+		Memory: mem,
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gptgo/gptgo/tensor"
+	"github.com/gptgo/gptgo/train/autograd"
 )
 
 // TestConfigFile: a file sets only what it names, the rest keeps the
@@ -51,5 +54,49 @@ func TestConfigFile(t *testing.T) {
 	}
 	if !strings.Contains(string(d.JSON()), `"val_fraction": 0.1`) {
 		t.Errorf("JSON lacks the defaults:\n%s", d.JSON())
+	}
+}
+
+// TestConfigMemory: activation checkpointing and 16-bit activations are off
+// by default and shown in the JSON; 16 bits need checkpointing; the run's
+// tape gets them through PretrainConfig.Memory.
+func TestConfigMemory(t *testing.T) {
+	d := DefaultConfig()
+	d.Data.Train = []string{"x"}
+	if p := d.Pretrain("ck"); p.Memory != (autograd.Memory{}) {
+		t.Errorf("default memory %+v, want the zero value", p.Memory)
+	}
+	for _, key := range []string{`"checkpoint_activations": false`, `"activation_dtype": "f32"`} {
+		if !strings.Contains(string(d.JSON()), key) {
+			t.Errorf("JSON lacks %s", key)
+		}
+	}
+	for _, tc := range []struct {
+		ckpt bool
+		dt   string
+		want autograd.Memory
+		err  string
+	}{
+		{true, "f32", autograd.Memory{Checkpoint: true}, ""},
+		{true, "BF16", autograd.Memory{Checkpoint: true, Store: tensor.BF16}, ""},
+		{true, "f16", autograd.Memory{Checkpoint: true, Store: tensor.F16}, ""},
+		{false, "bf16", autograd.Memory{}, "needs run.checkpoint_activations"},
+		{true, "q8_0", autograd.Memory{}, `"q8_0" is not f32, bf16 or f16`},
+	} {
+		c := d
+		c.Run.CheckpointActivations, c.Run.ActivationDType = tc.ckpt, tc.dt
+		err := c.Validate()
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%v %s: error %v, want %q", tc.ckpt, tc.dt, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%v %s: %v", tc.ckpt, tc.dt, err)
+		}
+		if p := c.Pretrain("ck"); p.Memory != tc.want {
+			t.Errorf("%v %s: memory %+v, want %+v", tc.ckpt, tc.dt, p.Memory, tc.want)
+		}
 	}
 }

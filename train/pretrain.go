@@ -46,6 +46,10 @@ type PretrainConfig struct {
 	CheckpointPath  string
 	CheckpointEvery int
 	Meta            map[string]string // kept in the checkpoint (model configuration)
+
+	// Memory is how the tape keeps activations (activation checkpointing,
+	// 16-bit storage); the zero value keeps all of them in float32.
+	Memory autograd.Memory
 }
 
 // StepReport describes one finished optimizer step.
@@ -119,6 +123,9 @@ func Pretrain(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalDa
 	B, T := trainData.B, trainData.T
 	x, y := make([]int32, B*T), make([]int32, B*T)
 	tp := autograd.NewTape(pool)
+	if err := tp.SetMemory(cfg.Memory); err != nil {
+		return fmt.Errorf("train: pretrain: %w", err)
+	}
 	end := cfg.Steps
 	if cfg.StopAt > 0 && cfg.StopAt < end {
 		end = cfg.StopAt

@@ -82,6 +82,8 @@ func runPretrain(ctx context.Context, e *env, args []string) error {
 	seed := fs.Uint64("seed", 0, "seed of the initial weights and the batches")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
 	vocab := fs.String("vocab", "", "tokenizer (GGUF vocabulary, tokenizer.json, …) for text data and the exported model")
+	ckptAct := fs.Bool("checkpoint-activations", false, "keep only each layer's input and rerun the layer in the backward (less memory, same gradients)")
+	actDType := fs.String("activation-dtype", "", "f32, bf16 or f16: how the checkpointed layer inputs are kept")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -132,6 +134,12 @@ func runPretrain(ctx context.Context, e *env, args []string) error {
 	}
 	if set["vocab"] {
 		cfg.Data.Vocab = *vocab
+	}
+	if set["checkpoint-activations"] {
+		cfg.Run.CheckpointActivations = *ckptAct
+	}
+	if set["activation-dtype"] {
+		cfg.Run.ActivationDType = *actDType
 	}
 	if len(pos) > 0 {
 		if *resume {
