@@ -6,6 +6,8 @@ package model
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/gptgo/gptgo/tensor"
@@ -62,6 +64,9 @@ func TestCheckpointGradientsBitForBit(t *testing.T) {
 			wantL, wantG, plain := ckptRun(t, arch, autograd.Memory{}, workers, 3)
 			gotL, gotG, ckpt := ckptRun(t, arch, autograd.Memory{Checkpoint: true}, workers, 3)
 			t.Logf("%s: activation bytes %d plain, %d checkpointed", name, plain, ckpt)
+			if ckpt >= plain {
+				t.Errorf("%s: checkpointing keeps %d activation bytes, the plain tape %d", name, ckpt, plain)
+			}
 			for s := range wantL {
 				if math.Float32bits(gotL[s]) != math.Float32bits(wantL[s]) {
 					t.Errorf("%s step %d: loss %g, want %g", name, s, gotL[s], wantL[s])
@@ -114,5 +119,63 @@ func TestCheckpointHalfStorage(t *testing.T) {
 				t.Errorf("%s %v: loss %g → %g after 20 steps; f32 storage reaches %g", arch, tc.dt, gotL[0], last, wantLast)
 			}
 		}
+	}
+}
+
+// BenchmarkTrainStepMemory times a forward and backward of the 0.9M shape
+// of docs/training.md's Speed section (llama, 4 layers, C 128, 4 heads, F
+// 352, V 512, B=16, T=256) with each way of keeping activations, and
+// reports the tape's activation and gradient buffers after the step (its
+// peak: buffers are kept for the next step; parameters and AdamW's moments
+// not included). Run:
+//
+//	go test ./model -run XXX -bench TrainStepMemory -benchtime 2x
+func BenchmarkTrainStepMemory(b *testing.B) {
+	c, err := ArchConfig("llama")
+	if err != nil {
+		b.Fatal(err)
+	}
+	c.Vocab, c.Embd, c.Layers, c.Heads, c.KVHeads, c.HeadDim, c.FF, c.CtxTrain = 512, 128, 4, 4, 4, 32, 352, 256
+	c.RopeDims = c.HeadDim
+	const B, T = 16, 256
+	rng := rand.New(rand.NewPCG(1, 2))
+	tokens, targets := make([]int32, B*T), make([]int32, B*T)
+	for i := range tokens {
+		tokens[i], targets[i] = rng.Int32N(512), rng.Int32N(512)
+	}
+	for _, bc := range []struct {
+		name string
+		mem  autograd.Memory
+	}{
+		{"plain", autograd.Memory{}},
+		{"checkpoint", autograd.Memory{Checkpoint: true}},
+		{"checkpoint-bf16", autograd.Memory{Checkpoint: true, Store: tensor.BF16}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			m, err := NewRandomTrainable(c, InitOptions{Seed: 1, Std: 0.02})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tp := autograd.NewTape(tensor.NewPool(runtime.GOMAXPROCS(0)))
+			if err := tp.SetMemory(bc.mem); err != nil {
+				b.Fatal(err)
+			}
+			step := func() {
+				tp.Reset()
+				if err := tp.Backward(m.Loss(tp, tokens, targets, T), 1); err != nil {
+					b.Fatal(err)
+				}
+				for _, p := range m.Params() {
+					p.ZeroGrad()
+				}
+			}
+			step() // sizes the buffers
+			b.ResetTimer()
+			for range b.N {
+				step()
+			}
+			b.ReportMetric(float64(B*T*b.N)/b.Elapsed().Seconds(), "tok/s")
+			b.ReportMetric(float64(tp.ActivationBytes())/(1<<20), "act-MiB")
+		})
 	}
 }

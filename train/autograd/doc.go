@@ -14,6 +14,12 @@
 // gradients, so a Var used twice (tied embeddings, the residual stream)
 // collects both contributions. The optimizer (package train) reads Grad.
 //
+// Memory: Blocks runs a model's layers one after another. With
+// SetMemory(Memory{Checkpoint: true}) it keeps only each layer's input
+// (optionally in bf16 or f16, Memory.Store) and reruns the layer in the
+// backward on a segment of buffers that every layer reuses; the gradients
+// are the plain tape's bit for bit (checkpoint.go).
+//
 // The package sits below model and train: model can build its one forward
 // on these ops (gradients switched on by recording, off by NoGrad), and
 // train drives it, without an import cycle (docs/training.md).
