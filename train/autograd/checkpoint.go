@@ -85,47 +85,65 @@ func (t *Tape) Blocks(x *Var, n int, block func(i int, x *Var) *Var) *Var {
 	if n <= 0 {
 		return x
 	}
-	size, half := len(x.Data), t.mem.Store != tensor.F32
-	// ring holds, in the forward, the float32 input of the next block when
-	// the kept one is 16-bit; in the backward, the gradients of x_i
-	// (block i+1 reads ring[(i+1)%2] while block i writes ring[i%2]).
+	size, half, store := len(x.Data), t.mem.Store != tensor.F32, t.mem.Store
+	// ring holds the gradients of x_i in the backward (block i+1 reads
+	// ring[(i+1)%2] while block i writes ring[i%2]), and in a float32
+	// forward without recording the next block's input.
 	ring := [2][]float32{t.scratch(size), t.scratch(size)}
 	kept := make([][]float32, n) // f32: kept[i] is x_i, i ≥ 1
 	kept16 := make([][]uint16, n)
 	requires := make([]bool, n)
 	requires[0] = x.requires
-	in := x
+	in := x       // block i's input, when it lives outside the segment
+	var prev *Var // 16 bits: block i-1's output, still in the segment's buffers
 	var out *Var
 	for i := range n {
-		y := t.segment(i, in, block)
+		same := false
+		y := t.segment(i, in, func(i int, in *Var) *Var {
+			// With 16-bit storage every segment, forward or rerun, starts
+			// with a buffer for the block's float32 input (unused by block
+			// 0), so that the segment's n-th buffer has one size in all of
+			// them and none grows.
+			if half {
+				lead := t.scratch(size)
+				if i > 0 {
+					copy(lead, prev.Data)
+					in = &Var{Name: fmt.Sprintf("blocks.%d", i), Shape: x.Shape, Data: lead, requires: prev.requires}
+				}
+			}
+			y := block(i, in)
+			same = y == in
+			return y
+		})
 		if t.err != nil {
 			return t.dead
 		}
-		if y == in || !sameShape(y, x) {
+		if same || !sameShape(y, x) {
 			return t.fail("blocks: block %d returned %q %v for an input %v; want a new Var of the input's shape", i, y.Name, y.Shape, x.Shape)
 		}
-		var dst []float32
-		switch {
-		case i == n-1:
+		if i == n-1 {
 			out = &Var{Name: "blocks", Shape: x.Shape, Data: t.scratch(size), requires: y.requires}
-			dst = out.Data
-		case t.noGrad || half:
-			dst = ring[i%2]
+			copy(out.Data, y.Data)
+			break
+		}
+		requires[i+1] = y.requires
+		switch {
+		case half:
 			if !t.noGrad {
 				kept16[i+1] = t.half.take(size)
-				t.round(kept16[i+1], y.Data, t.mem.Store)
+				t.round(kept16[i+1], y.Data, store)
 			}
+			prev = y
+			continue
+		case t.noGrad:
+			in = &Var{Data: ring[i%2]}
 		default:
-			dst = t.scratch(size)
-			kept[i+1] = dst
+			kept[i+1] = t.scratch(size)
+			in = &Var{Data: kept[i+1]}
 		}
-		copy(dst, y.Data)
-		if i < n-1 {
-			in = &Var{Name: fmt.Sprintf("blocks.%d", i+1), Shape: x.Shape, Data: dst, requires: y.requires}
-			requires[i+1] = y.requires
-		}
+		copy(in.Data, y.Data)
+		in.Name, in.Shape, in.requires = fmt.Sprintf("blocks.%d", i+1), x.Shape, y.requires
 	}
-	store := t.mem.Store
 	t.record(out, func() {
 		if out.Grad == nil {
 			return
@@ -141,18 +159,16 @@ func (t *Tape) Blocks(x *Var, n int, block func(i int, x *Var) *Var) *Var {
 					clear(p.Grad) // what a first t.grad would return: block i's backwards add into it
 				}
 			}
-			var y *Var
-			if i > 0 && half {
-				// The first buffer of the segment: decoded before the block
-				// allocates anything, so it stays valid through the block.
-				y = t.segment(i, p, func(i int, p *Var) *Var {
-					p.Data = t.scratch(size)
-					t.unround(p.Data, kept16[i], store)
-					return block(i, p)
-				}, gy)
-			} else {
-				y = t.segment(i, p, block, gy)
-			}
+			y := t.segment(i, p, func(i int, p *Var) *Var {
+				if half {
+					lead := t.scratch(size) // as in the forward
+					if i > 0 {
+						t.unround(lead, kept16[i], store)
+						p.Data = lead
+					}
+				}
+				return block(i, p)
+			}, gy)
 			if t.err != nil || y.Grad == nil {
 				return
 			}

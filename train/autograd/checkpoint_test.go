@@ -58,7 +58,8 @@ func blocksRun(t *testing.T, mem Memory, workers int) (float32, [][]float32, *Ta
 
 // TestBlocksCheckpointBitForBit: checkpointed blocks give the plain tape's
 // loss and gradients bit for bit (1 and 2 workers), and keep fewer
-// activation bytes; 16-bit storage moves the gradients a little.
+// activation bytes; 16-bit storage keeps fewer still and moves the
+// gradients a little.
 func TestBlocksCheckpointBitForBit(t *testing.T) {
 	for _, workers := range []int{1, 2} {
 		wantL, wantG, plain := blocksRun(t, Memory{}, workers)
@@ -76,7 +77,12 @@ func TestBlocksCheckpointBitForBit(t *testing.T) {
 		if ckpt.ActivationBytes() >= plain.ActivationBytes() {
 			t.Errorf("%d workers: checkpointing keeps %d activation bytes, the plain tape %d", workers, ckpt.ActivationBytes(), plain.ActivationBytes())
 		}
-		halfL, halfG, _ := blocksRun(t, Memory{Checkpoint: true, Store: tensor.BF16}, workers)
+		halfL, halfG, half := blocksRun(t, Memory{Checkpoint: true, Store: tensor.BF16}, workers)
+		// Three kept inputs at half size, less the buffer each segment
+		// starts with: half an input smaller, if no segment buffer grew.
+		if d := ckpt.ActivationBytes() - half.ActivationBytes(); d != 6*8*4/2 {
+			t.Errorf("%d workers: bf16 storage keeps %d bytes less than f32, want %d", workers, d, 6*8*4/2)
+		}
 		if halfL != wantL {
 			t.Errorf("%d workers, bf16: loss %g, want the f32 forward's %g", workers, halfL, wantL)
 		}
@@ -94,14 +100,14 @@ func TestBlocksCheckpointBitForBit(t *testing.T) {
 	}
 }
 
-// TestBlocksEvaluation: under NoGrad the checkpointed chain computes the
-// plain chain's values.
+// TestBlocksEvaluation: under NoGrad the checkpointed chain (f32 or f16
+// storage: nothing is kept) computes the plain chain's values.
 func TestBlocksEvaluation(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	w := param(t, rng, "w", 8, 8)
 	x := param(t, rng, "x", 4, 8)
 	var want []float32
-	for _, mem := range []Memory{{}, {Checkpoint: true}} {
+	for _, mem := range []Memory{{}, {Checkpoint: true}, {Checkpoint: true, Store: tensor.F16}} {
 		tp := NewTape(tensor.NewPool(2))
 		if err := tp.SetMemory(mem); err != nil {
 			t.Fatal(err)
