@@ -67,11 +67,11 @@ func (t *Tape) ActivationBytes() int {
 // Without checkpointing (or inside another block) it is the plain loop.
 // With it, each block runs on a scratch segment of the tape that the next
 // block reuses, and Blocks keeps only the inputs x₁…xₙ₋₁ (in Memory.Store;
-// none under NoGrad) and the output. Its one recorded
-// op walks the blocks backwards: rerun block i from its kept input on the
-// segment, seed the output gradient, run the block's backwards, which add
-// into the parameters exactly as the plain tape's would, in the same
-// order, and leave the input's gradient for block i-1.
+// none under NoGrad) and the output. Its one recorded op walks the blocks
+// backwards: rerun block i from its kept input on the segment, seed the
+// output gradient, run the block's backwards (which add into the
+// parameters exactly as the plain tape's would, in the same order), and
+// leave the input's gradient for block i-1.
 func (t *Tape) Blocks(x *Var, n int, block func(i int, x *Var) *Var) *Var {
 	if !t.mem.Checkpoint || t.cur != &t.main {
 		for i := range n {
