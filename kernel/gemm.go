@@ -93,6 +93,11 @@ const (
 type gemmScratch struct {
 	a [gemmMC * gemmKC]float32 // A block: micro-panels of gemmMR rows, k-major
 	b [gemmKC * gemmNC]float32 // B block: micro-panels of gemmNR columns, k-major
+
+	// tile receives an edge tile whole (gemmEdge): on the heap here, since
+	// a local array passed through the gemmKernel variable would escape
+	// and be allocated per call.
+	tile [gemmMR * gemmNR]float32
 }
 
 // gemmScratchPool lends packing buffers to concurrent GemmF32Range calls, so
@@ -173,8 +178,8 @@ func gemmMacro(s *gemmScratch, mc, nc, kc int, c []float32, ldc int, add bool) {
 			for ir := 0; ir < mc; ir += gemmMR {
 				a := s.a[ir*kc : ir*kc+gemmMR*kc]
 				if mr := mc - ir; mr < gemmMR {
-					gemmEdge(kc, a, b[:gemmNR*kc], c[ir*ldc+jr:], ldc, mr, gemmNR, add)
-					gemmEdge(kc, a, b[gemmNR*kc:], c[ir*ldc+jr+gemmNR:], ldc, mr, gemmNR, add)
+					gemmEdge(s, kc, a, b[:gemmNR*kc], c[ir*ldc+jr:], ldc, mr, gemmNR, add)
+					gemmEdge(s, kc, a, b[gemmNR*kc:], c[ir*ldc+jr+gemmNR:], ldc, mr, gemmNR, add)
 					continue
 				}
 				gemmKernelPair(kc, a, b, c[ir*ldc+jr:], ldc, add)
@@ -187,7 +192,7 @@ func gemmMacro(s *gemmScratch, mc, nc, kc int, c []float32, ldc int, add bool) {
 		for ir := 0; ir < mc; ir += gemmMR {
 			a := s.a[ir*kc : ir*kc+gemmMR*kc]
 			if mr := min(gemmMR, mc-ir); mr < gemmMR || nr < gemmNR {
-				gemmEdge(kc, a, b, c[ir*ldc+jr:], ldc, mr, nr, add)
+				gemmEdge(s, kc, a, b, c[ir*ldc+jr:], ldc, mr, nr, add)
 				continue
 			}
 			gemmKernel(kc, a, b, c[ir*ldc+jr:], ldc, add)
@@ -197,10 +202,10 @@ func gemmMacro(s *gemmScratch, mc, nc, kc int, c []float32, ldc int, add bool) {
 }
 
 // gemmEdge computes an edge tile (mr×nr of C, inside a whole micro-tile):
-// the whole tile into a buffer by gemmKernel, then the part inside C,
+// the whole tile into s.tile by gemmKernel, then the part inside C,
 // added with the same single rounding the kernel's own add makes.
-func gemmEdge(kc int, a, b, c []float32, ldc, mr, nr int, add bool) {
-	var tile [gemmMR * gemmNR]float32
+func gemmEdge(s *gemmScratch, kc int, a, b, c []float32, ldc, mr, nr int, add bool) {
+	tile := &s.tile
 	gemmKernel(kc, a, b, tile[:], gemmNR, false)
 	for i := range mr {
 		ci := c[i*ldc : i*ldc+nr]

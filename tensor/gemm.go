@@ -18,10 +18,7 @@ func (p *Pool) Gemm(transA, transB bool, M, N, K int, A []float32, lda int, B []
 	if M <= 0 || N <= 0 {
 		return
 	}
-	bn := (N + gemmBlockCols - 1) / gemmBlockCols
-	splitM := max(1, (gemmBlocksPerWorker*p.n+bn-1)/bn)
-	rows := (M + splitM - 1) / splitM
-	rows = (rows + gemmRowMultiple - 1) / gemmRowMultiple * gemmRowMultiple
+	rows, bn := gemmBlocks(p.n, M, N)
 	bm := (M + rows - 1) / rows
 	p.For(bm*bn, 1, func(s, e int) {
 		for b := s; b < e; b++ {
@@ -30,6 +27,16 @@ func (p *Pool) Gemm(transA, transB bool, M, N, K int, A []float32, lda int, B []
 				m0, min(m0+rows, M), n0, min(n0+gemmBlockCols, N))
 		}
 	})
+}
+
+// gemmBlocks returns Gemm's block height and the number of block columns for
+// an M×N product on n workers.
+func gemmBlocks(n, M, N int) (rows, bn int) {
+	bn = (N + gemmBlockCols - 1) / gemmBlockCols
+	splitM := max(1, (gemmBlocksPerWorker*n+bn-1)/bn)
+	rows = (M + splitM - 1) / splitM
+	rows = (rows + gemmRowMultiple - 1) / gemmRowMultiple * gemmRowMultiple
+	return rows, bn
 }
 
 // gemmBlockCols is the kernel's B block width (32 tiles of 16 columns) and

@@ -35,3 +35,81 @@ func TestPoolGemmMatchesKernel(t *testing.T) {
 		}
 	}
 }
+
+// MatMul of F16 and BF16 weights by a batch at or past gemmMinRows is the
+// single-call kernel product on the rounded activations, bit for bit,
+// whatever the number of workers and however C is blocked over them: the
+// lanes-of-8 (tinyBLAS) order where the rows are a multiple of 8 long, the
+// packed GEMM otherwise. Just below the threshold it is the dot path,
+// within rounding of it.
+func TestMatMulHalfGemm(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	R := 1100
+	for _, C := range []int{296, 300} {
+		for _, dt := range []DType{F16, BF16} {
+			w := randomMatrixF(t, r, dt, C, R)
+			for _, nb := range []int{gemmMinRows - 1, gemmMinRows, 200} {
+				x := make([]float32, nb*C)
+				for i := range x {
+					x[i] = float32(r.NormFloat64())
+				}
+				xr := make([]float32, len(x))
+				want := make([]float32, nb*R)
+				if dt == F16 {
+					kernel.RoundF16Into(xr, x)
+				} else {
+					kernel.RoundBF16Into(xr, x)
+				}
+				switch {
+				case C%8 == 0:
+					kernel.GemmHalfLanes8Range(dt == BF16, C, xr, C, w.Data, C, want, R, 0, nb, 0, R)
+				case dt == F16:
+					kernel.GemmF16Range(nb, R, C, xr, C, w.Data, C, want, R, 0, nb, 0, R)
+				default:
+					kernel.GemmBF16Range(nb, R, C, xr, C, w.Data, C, want, R, 0, nb, 0, R)
+				}
+				for _, workers := range []int{1, 2, 5} {
+					p := NewPool(workers)
+					got := make([]float32, nb*R)
+					if err := p.MatMul(w, x, nb, got); err != nil {
+						t.Fatal(err)
+					}
+					p.Close()
+					for i := range got {
+						if nb < gemmMinRows {
+							// The dot sums x unrounded in another order: within
+							// the activations' rounding (2⁻⁸ relative for BF16,
+							// 2⁻¹¹ for F16) of a sum of 300 terms of order 1.
+							if math.Abs(float64(got[i]-want[i])) > 0.5 {
+								t.Fatalf("%v C %d nb %d: dot gives out[%d] = %v, GEMM %v", dt, C, nb, i, got[i], want[i])
+							}
+							continue
+						}
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%v C %d nb %d, %d workers: out[%d] = %v, want %v", dt, C, nb, workers, i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// randomMatrixF is an R×C matrix of normal values in float type dt.
+func randomMatrixF(t *testing.T, r *rand.Rand, dt DType, C, R int) *Tensor {
+	t.Helper()
+	src := make([]float32, C*R)
+	for i := range src {
+		src[i] = float32(r.NormFloat64())
+	}
+	size, _ := dt.RowSize(int64(C * R))
+	data := make([]byte, size)
+	if err := Quantize(dt, src, data); err != nil {
+		t.Fatal(err)
+	}
+	w, err := New("w", dt, data, C, R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return w
+}

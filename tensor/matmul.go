@@ -31,6 +31,12 @@ import (
 //
 // So the result does not depend on the number of workers or the activation
 // tiling. After the first call with a given size, MatMul allocates nothing.
+//
+// A prefill of F16 or BF16 weights (nb >= gemmMinRows) goes through
+// gemmHalf instead, with the activations rounded to the weight type as
+// llama.cpp converts them to its vec_dot_type, and summed in tinyBLAS's
+// order (or the packed GEMM's): those rows' results differ from a single
+// row's by float32 rounding (and are still independent of the workers).
 func (p *Pool) MatMul(w *Tensor, x []float32, nb int, out []float32) error {
 	f := FormatOf(w.DType)
 	if f.VecDot == nil {
@@ -41,6 +47,10 @@ func (p *Pool) MatMul(w *Tensor, x []float32, nb int, out []float32) error {
 		return fmt.Errorf("tensor: matmul %s: x has %d values for %d×%d, out %d for %d×%d", w.Name, len(x), nb, C, len(out), nb, R)
 	}
 	if nb == 0 {
+		return nil
+	}
+	if (w.DType == F16 || w.DType == BF16) && nb >= gemmMinRows {
+		p.gemmHalf(w, x[:nb*C], nb, out)
 		return nil
 	}
 	xb, err := p.activations(f.VecDotType, x[:nb*C], nb, C)
@@ -164,4 +174,81 @@ func (p *Pool) activations(t DType, x []float32, nb, n int) ([]byte, error) {
 	p.forTask(nb, 1, q)
 	*q = quantTask{}
 	return p.scratch[:need], nil
+}
+
+// gemmMinRows is the activation row count from which F16 and BF16 weights go
+// through gemmHalf rather than the 1×4 dot tiles; decode and short batches
+// keep the dot (and its bits). See BenchmarkMatMulHalfCrossover.
+var gemmMinRows = 16
+
+// gemmHalf computes out = x·Wᵀ for F16 or BF16 weights W (R rows of C) and nb
+// activation rows x. The activations are first rounded to F16 (BF16), as
+// llama.cpp converts them to its vec_dot_type for these weights. Then, where
+// C is a multiple of 8, every product is summed in the order of llama.cpp's
+// AVX2 tinyBLAS (kernel.GemmHalfLanes8Range), so that a prefill stays as
+// close to llama.cpp's as the dot products are; otherwise (tinyBLAS declines
+// those) the packed GEMM widens the weights while packing them
+// (kernel.GemmF16Range, GemmBF16Range). Either way C is cut into blocks, each
+// computed whole by one worker, so the result does not depend on the
+// workers.
+func (p *Pool) gemmHalf(w *Tensor, x []float32, nb int, out []float32) {
+	C, R := w.Cols(), w.Rows()
+	if cap(p.xh) < len(x) {
+		p.xh = make([]float32, len(x))
+	}
+	xh := p.xh[:len(x)]
+	bf16 := w.DType == BF16
+	if bf16 {
+		kernel.RoundBF16Into(xh, x)
+	} else {
+		kernel.RoundF16Into(xh, x)
+	}
+	g := &p.gh
+	*g = gemmHalfTask{bf16: bf16, lanes: C%8 == 0, a: xh, b: w.Data, c: out, M: nb, N: R, K: C}
+	if g.lanes {
+		g.rows, g.cols = halfBlockRows, halfBlockCols
+	} else {
+		g.rows, g.cols = gemmBlocks(p.n, nb, R)
+		g.cols = gemmBlockCols
+	}
+	g.bn = (R + g.cols - 1) / g.cols
+	p.forTask(g.bn*((nb+g.rows-1)/g.rows), 1, g)
+	*g = gemmHalfTask{}
+}
+
+// halfBlockRows activation rows (a multiple of the tile's 3) by
+// halfBlockCols weight rows make one block of the lanes-of-8 path: on a 110M
+// model's 512-token prefill, 12 to 24 blocks per worker to even out a slow
+// core, each long enough that its tiles run from L1 and L2.
+const (
+	halfBlockRows = 96
+	halfBlockCols = 256
+)
+
+// gemmHalfTask is one gemmHalf's arguments, kept in the pool so that handing
+// it to the workers allocates nothing. Item b is the C block with rows from
+// b/bn*rows and columns from b%bn*cols.
+type gemmHalfTask struct {
+	bf16, lanes bool
+	a           []float32 // M×K activations, rounded
+	b           []byte    // N×K weights, 2 bytes each
+	c           []float32 // M×N out
+	M, N, K     int
+	rows, cols  int
+	bn          int
+}
+
+func (g *gemmHalfTask) run(start, end int) {
+	for b := start; b < end; b++ {
+		m0, n0 := b/g.bn*g.rows, b%g.bn*g.cols
+		m1, n1 := min(m0+g.rows, g.M), min(n0+g.cols, g.N)
+		switch {
+		case g.lanes:
+			kernel.GemmHalfLanes8Range(g.bf16, g.K, g.a, g.K, g.b, g.K, g.c, g.N, m0, m1, n0, n1)
+		case g.bf16:
+			kernel.GemmBF16Range(g.M, g.N, g.K, g.a, g.K, g.b, g.K, g.c, g.N, m0, m1, n0, n1)
+		default:
+			kernel.GemmF16Range(g.M, g.N, g.K, g.a, g.K, g.b, g.K, g.c, g.N, m0, m1, n0, n1)
+		}
+	}
 }

@@ -77,13 +77,20 @@ func TestMatMulMatchesFloat64(t *testing.T) {
 				t.Fatal(err)
 			}
 			vdt := FormatOf(dt).VecDotType
-			for _, nb := range []int{1, 5} {
+			nbs := []int{1, 5}
+			if dt == F16 || dt == BF16 {
+				nbs = append(nbs, gemmMinRows, 2*gemmMinRows+3) // through the GEMM
+			}
+			for _, nb := range nbs {
 				x := make([]float32, nb*C)
 				for i := range x {
 					x[i] = float32(r.NormFloat64())
 				}
 				xq := x
 				var xbytes []byte
+				if usesGemm(dt, nb) { // the GEMM rounds the activations to the weight type
+					xq = roundedLike(dt, x)
+				}
 				if vdt != F32 {
 					size, _ := vdt.RowSize(int64(len(x)))
 					buf := make([]byte, size)
@@ -121,6 +128,23 @@ func TestMatMulMatchesFloat64(t *testing.T) {
 	}
 }
 
+// usesGemm reports whether MatMul takes the packed GEMM path for nb rows of dt.
+func usesGemm(dt DType, nb int) bool { return (dt == F16 || dt == BF16) && nb >= gemmMinRows }
+
+// roundedLike returns x rounded to F16 or BF16 (dt) precision, as gemmHalf
+// rounds the activations.
+func roundedLike(dt DType, x []float32) []float32 {
+	r := make([]float32, len(x))
+	for i, v := range x {
+		if dt == BF16 {
+			r[i] = kernel.BF16ToFP32(kernel.FP32ToBF16(v))
+		} else {
+			r[i] = kernel.FP16ToFP32(kernel.FP32ToFP16(v))
+		}
+	}
+	return r
+}
+
 // q8_1Slack is the extra error of the Q4_1/Q5_1 dots: their min term uses
 // the Q8_1 block's s = d·Σq stored in fp16 (as llama.cpp does), which is off
 // from the dequantized sum by up to half an fp16 ulp, |s|·2⁻¹¹, times the
@@ -141,7 +165,9 @@ func q8_1Slack(dt, vdt DType, wrow, x []byte, b, C int) float64 {
 
 // The same products come out bit for bit whatever the number of workers,
 // however the activation rows are tiled, and whether a row comes alone or in
-// a batch (so prefill and decode agree exactly).
+// a batch (so prefill and decode agree exactly) — except for F16 and BF16
+// batches of gemmMinRows rows or more, which the GEMM sums in its own order
+// (TestMatMulHalfGemm covers those).
 func TestMatMulIndependentOfWorkersTilesBatch(t *testing.T) {
 	pools := []*Pool{NewPool(1), NewPool(2), NewPool(3)}
 	defer func() {
@@ -173,6 +199,9 @@ func TestMatMulIndependentOfWorkersTilesBatch(t *testing.T) {
 						t.Fatalf("%v nb %d: %d workers give out[%d] = %v, 1 worker %v", dt, nb, p.Workers(), j, out[j], first[j])
 					}
 				}
+			}
+			if usesGemm(dt, nb) {
+				continue
 			}
 			// Each activation row alone (nb = 1, no tile) gives the same bits.
 			one := make([]float32, R)
@@ -234,7 +263,7 @@ func TestMatMulNoAllocation(t *testing.T) {
 	for _, dt := range matmulTypes() {
 		C := matmulCols(dt)
 		w := randomMatrix(t, r, dt, C, 64)
-		for _, nb := range []int{1, 5} { // 5: one group of four through the tile kernels
+		for _, nb := range []int{1, 5, gemmMinRows} { // 5: one group of four through the tile kernels; F16, BF16: the GEMM
 			x := make([]float32, nb*C)
 			out := make([]float32, nb*64)
 			if err := p.MatMul(w, x, nb, out); err != nil {

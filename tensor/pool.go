@@ -26,7 +26,9 @@ type Pool struct {
 	job     job
 	mm      matmulTask
 	quant   quantTask
-	scratch []byte // activation buffer reused by MatMul
+	gh      gemmHalfTask
+	scratch []byte    // activation buffer reused by MatMul
+	xh      []float32 // rounded activations reused by MatMul's GEMM path
 }
 
 // task is a unit of row-split work: run handles items [start, end).
