@@ -177,9 +177,13 @@ func (p *Pool) activations(t DType, x []float32, nb, n int) ([]byte, error) {
 }
 
 // gemmMinRows is the activation row count from which F16 and BF16 weights go
-// through gemmHalf rather than the 1×4 dot tiles; decode and short batches
-// keep the dot (and its bits). See BenchmarkMatMulHalfCrossover.
-var gemmMinRows = 16
+// through gemmHalf rather than the 1×4 dot tiles; decode (one row) keeps the
+// dot and its bits. Two is where llama.cpp switches to tinyBLAS too, and so
+// every batch of two or more rows gets the same bits for a row whatever the
+// batch. BenchmarkMatMulHalfCrossover (2048×2048, 2 workers, under load):
+// 2 rows 12 → 33 GFLOP/s, 3 rows 17 → 37, 4 rows a tie (~50, the dot tile's
+// best case), 32 rows 35 → 78.
+var gemmMinRows = 2
 
 // gemmHalf computes out = x·Wᵀ for F16 or BF16 weights W (R rows of C) and nb
 // activation rows x. The activations are first rounded to F16 (BF16), as

@@ -482,3 +482,37 @@ func BenchmarkMatMulPrefill(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMatMulHalfCrossover times F16 weights (2048×2048, 2 workers) by
+// nb activation rows through the dot tiles and through gemmHalf, to place
+// gemmMinRows.
+//
+//	go test ./tensor/ -run '^$' -bench MatMulHalfCrossover -benchtime 3x
+func BenchmarkMatMulHalfCrossover(b *testing.B) {
+	const C, R = 2048, 2048
+	w := benchMatrix(b, F16, C, R)
+	p := NewPool(2)
+	defer p.Close()
+	defer func(v int) { gemmMinRows = v }(gemmMinRows)
+	for _, nb := range []int{2, 3, 4, 6, 8, 12, 16, 32} {
+		x := make([]float32, nb*C)
+		for i := range x {
+			x[i] = float32(i%13) - 6
+		}
+		out := make([]float32, nb*R)
+		for _, path := range []string{"dot", "gemm"} {
+			b.Run(fmt.Sprintf("nb%d/%s", nb, path), func(b *testing.B) {
+				gemmMinRows = 1 << 30
+				if path == "gemm" {
+					gemmMinRows = 1
+				}
+				for b.Loop() {
+					if err := p.MatMul(w, x, nb, out); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(2*C*R*float64(nb)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
