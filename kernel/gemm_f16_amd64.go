@@ -21,6 +21,7 @@ func init() {
 	useAsm("round-bf16")
 	packHalfPanel = packHalfPanelAVX2
 	useAsm("gemm-pack-f16")
+	useAsm("lanes8-tile")
 }
 
 // packHalfPanelAVX2 picks the assembly routine for the type. The F16 one
