@@ -39,7 +39,7 @@ Ctrl-C stops the current answer; at the prompt it leaves.
 `
 
 func runChat(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "chat", "MODEL [flags]\n\nReads your messages line by line from stdin and answers each through the model's chat template (ChatML when the file has none).")
+	fs := newFlags(e, "chat", "[MODEL.gguf] [flags]\n\nReads your messages line by line from stdin and answers each through the model's chat template (ChatML when the file has none). Without MODEL it talks with the embedded default model.")
 	f := addInferFlags(fs, -1)
 	system := fs.String("system", "", "system prompt")
 	tmplName := fs.String("template", "", "use this built-in chat template instead of the model's")
@@ -69,7 +69,7 @@ func runChat(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if tmpl.Fallback() {
-		fmt.Fprintf(e.stderr, "note: %s has no chat template; using the built-in %q (choose another with --template)\n", path, tmpl.Name())
+		fmt.Fprintf(e.stderr, "note: %s has no chat template; using the built-in %q (choose another with --template)\n", displayName(path), tmpl.Name())
 	}
 	opts, seed := f.options()
 	sess := generate.NewSession(in.st, generate.FromTokenizer(in.tok))

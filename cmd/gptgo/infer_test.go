@@ -123,9 +123,11 @@ func TestRunStreamsText(t *testing.T) {
 }
 
 func TestRunErrors(t *testing.T) {
+	// No model and no prompt: the default model, whose vocabulary adds no
+	// BOS, has nothing to continue.
 	_, errOut, code := runCLI(t, "", "run")
-	if code != 1 || !strings.Contains(errOut, "no model given") {
-		t.Errorf("no model: exit %d, %q", code, errOut)
+	if code != 1 || !strings.Contains(errOut, "prompt is empty") {
+		t.Errorf("no model, empty stdin: exit %d, %q", code, errOut)
 	}
 	_, errOut, code = runCLI(t, "", "run", "/nonexistent/model.gguf", "hi")
 	if code != 1 || !strings.Contains(errOut, "/nonexistent/model.gguf") {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gptgo/gptgo/generate"
 	"github.com/gptgo/gptgo/model"
+	"github.com/gptgo/gptgo/models"
 	"github.com/gptgo/gptgo/tokenizer"
 )
 
@@ -113,16 +114,42 @@ func (f *inferFlags) options() (generate.Options, uint64) {
 	}, seed
 }
 
-// modelPath picks the model from --model or the first positional argument
-// and returns the remaining positionals.
+// modelPath picks the model from --model, else from the first positional
+// argument when it names a GGUF file (a .gguf name, or a file that starts
+// with the GGUF magic), and returns the remaining positionals. Without
+// either it returns "": the embedded default model (package models).
 func (f *inferFlags) modelPath(pos []string) (string, []string, error) {
 	if *f.model != "" {
 		return *f.model, pos, nil
 	}
-	if len(pos) == 0 {
-		return "", nil, errors.New("no model given: pass a .gguf file as the first argument or with --model")
+	if len(pos) > 0 && (strings.HasSuffix(strings.ToLower(pos[0]), ".gguf") || isGGUF(pos[0])) {
+		return pos[0], pos[1:], nil
 	}
-	return pos[0], pos[1:], nil
+	return "", pos, nil
+}
+
+// openModel opens the GGUF model at path, or the embedded default for "".
+func openModel(path string) (*model.Model, error) {
+	if path != "" {
+		return model.Open(path)
+	}
+	f, err := models.OpenDefault()
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.OpenFile(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", models.DefaultName, err)
+	}
+	return m, nil
+}
+
+// displayName is path, or the default model's name for "".
+func displayName(path string) string {
+	if path == "" {
+		return models.DefaultName
+	}
+	return path
 }
 
 // inference is a loaded model ready to generate.
@@ -148,14 +175,14 @@ func loadInference(e *env, path string, f *inferFlags) (*inference, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := model.Open(path)
+	m, err := openModel(path)
 	if err != nil {
 		return nil, err
 	}
 	in := &inference{m: m}
 	if size := int64(len(m.File().Bytes())); size >= 1<<30 || *f.verbose {
 		m.Touch(func(done, total int64) {
-			fmt.Fprintf(e.stderr, "\rloading %s: %3d%%", path, done*100/max(total, 1))
+			fmt.Fprintf(e.stderr, "\rloading %s: %3d%%", displayName(path), done*100/max(total, 1))
 			if done == total {
 				fmt.Fprintln(e.stderr)
 			}
@@ -163,7 +190,7 @@ func loadInference(e *env, path string, f *inferFlags) (*inference, error) {
 	}
 	if in.tok, err = tokenizer.FromGGUF(m.File()); err != nil {
 		in.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", displayName(path), err)
 	}
 	if in.st, err = m.NewState(model.Options{Ctx: *f.ctx, Batch: *f.batch, Threads: *f.threads, KVF32: kvF32}); err != nil {
 		in.Close()
@@ -180,7 +207,7 @@ func loadInference(e *env, path string, f *inferFlags) (*inference, error) {
 }
 
 func runRun(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "run", "MODEL [PROMPT] [flags]\n\nGenerates a continuation of PROMPT (or of stdin). The prompt is tokenized with BOS as the model asks and special tokens parsed.")
+	fs := newFlags(e, "run", "[MODEL.gguf] [PROMPT] [flags]\n\nGenerates a continuation of PROMPT (or of stdin) with MODEL, or with the embedded default model when none is given. The prompt is tokenized with BOS as the model asks and special tokens parsed.")
 	f := addInferFlags(fs, -1)
 	asJSON := fs.Bool("json", false, "print one JSON object: prompt and generated ids, text, stop reason, timings")
 	pos, err := parseInterspersed(fs, args)
