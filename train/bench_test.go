@@ -23,6 +23,8 @@ func BenchmarkTrainStep(b *testing.B) {
 	}{
 		{"0.9M", 512, 128, 4, 352, 4, 16, 256}, // F as llama2.c: 2/3·4C rounded up to 32
 		{"15M", 32000, 288, 6, 768, 6, 8, 256},
+		{"124M-T64", 50257, 768, 12, 2048, 12, 4, 64}, // ANCHORS' GPT-2 124M shapes, LLaMA-style
+		{"124M-T256", 50257, 768, 12, 2048, 12, 4, 256},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			m := newLlama(b, 1, 0.02, c.V, c.C, c.H, c.H, c.F, c.L)

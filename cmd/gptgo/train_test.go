@@ -210,3 +210,33 @@ func TestTrainPrintConfigAndErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainCheckpointActivations: --checkpoint-activations reruns each
+// layer in the backward and gives the same model file, bit for bit;
+// --activation-dtype bf16 still trains (its gradients differ slightly);
+// an unknown dtype is refused.
+func TestTrainCheckpointActivations(t *testing.T) {
+	text, vocab, config := trainFixture(t)
+	args := []string{"train", "pretrain", text, "--vocab", vocab, "--config", config, "--steps", "4"}
+	var models [3][]byte
+	for i, extra := range [][]string{nil, {"--checkpoint-activations"}, {"--checkpoint-activations", "--activation-dtype", "bf16"}} {
+		out := t.TempDir()
+		if _, stderr, code := runCLI(t, "", append(append(append([]string(nil), args...), "--out", out), extra...)...); code != 0 {
+			t.Fatalf("%v: exit %d\n%s", extra, code, stderr)
+		}
+		b, err := os.ReadFile(filepath.Join(out, modelName))
+		if err != nil {
+			t.Fatal(err)
+		}
+		models[i] = b
+	}
+	if !bytes.Equal(models[0], models[1]) {
+		t.Error("checkpointed activations changed the trained model")
+	}
+	if len(models[2]) != len(models[0]) {
+		t.Errorf("bf16 activations: model of %d bytes, want %d", len(models[2]), len(models[0]))
+	}
+	if _, stderr, code := runCLI(t, "", append(args, "--out", t.TempDir(), "--checkpoint-activations", "--activation-dtype", "f8")...); code == 0 || !strings.Contains(stderr, "f8") {
+		t.Errorf("--activation-dtype f8: exit %d, %q", code, stderr)
+	}
+}
