@@ -171,6 +171,9 @@ func runBake(ctx context.Context, e *env, args []string) error {
 		if errors.Is(err, errStopped) {
 			return b.writeManifest()
 		}
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("bake %s: interrupted during %s; run the same command again to continue (the pretraining from its last checkpoint)", b.r.Name, st.name)
+		}
 		if err != nil {
 			return fmt.Errorf("bake %s: %s: %w", b.r.Name, st.name, err)
 		}
