@@ -48,6 +48,15 @@ func GemmF32Range(transA, transB bool, M, N, K int, A []float32, lda int, B []fl
 	if m0 < 0 || n0 < 0 || m1 > M || n1 > N || K < 0 || ldc < N {
 		panic("kernel: GemmF32Range: block or sizes out of range")
 	}
+	gemmBlocks(transA, K, A, lda, C, ldc, accumulate, m0, m1, n0, n1, func(pc, kc, jc, nc int, dst []float32) {
+		packB(transB, B, ldb, pc, kc, jc, nc, dst)
+	})
+}
+
+// gemmBlocks is the blocked loop of GemmF32Range and the half-precision
+// GEMMs, which differ only in how B is packed: packB writes the kc×nc panel
+// of B at (pc, jc) into dst in the micro-kernel's layout.
+func gemmBlocks(transA bool, K int, A []float32, lda int, C []float32, ldc int, accumulate bool, m0, m1, n0, n1 int, packB func(pc, kc, jc, nc int, dst []float32)) {
 	if m0 >= m1 || n0 >= n1 {
 		return
 	}
@@ -65,12 +74,11 @@ func GemmF32Range(transA, transB bool, M, N, K int, A []float32, lda int, B []fl
 		nc := min(gemmNC, n1-jc)
 		for pc := 0; pc < K; pc += gemmKC {
 			kc := min(gemmKC, K-pc)
-			add := accumulate || pc > 0
-			packB(transB, B, ldb, pc, kc, jc, nc, s.b[:])
+			packB(pc, kc, jc, nc, s.b[:])
 			for ic := m0; ic < m1; ic += gemmMC {
 				mc := min(gemmMC, m1-ic)
 				packA(transA, A, lda, ic, mc, pc, kc, s.a[:])
-				gemmMacro(s, mc, nc, kc, C[ic*ldc+jc:], ldc, add)
+				gemmMacro(s, mc, nc, kc, C[ic*ldc+jc:], ldc, accumulate || pc > 0)
 			}
 		}
 	}

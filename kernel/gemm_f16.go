@@ -36,29 +36,9 @@ func gemmHalfRange(bf16 bool, M, N, K int, A []float32, lda int, B []byte, ldb i
 	if m0 < 0 || n0 < 0 || m1 > M || n1 > N || K < 0 || ldc < N || ldb < K {
 		panic("kernel: GemmF16Range: block or sizes out of range")
 	}
-	if m0 >= m1 || n0 >= n1 {
-		return
-	}
-	if K == 0 {
-		for i := m0; i < m1; i++ {
-			clear(C[i*ldc+n0 : i*ldc+n1])
-		}
-		return
-	}
-	s := gemmScratchPool.Get().(*gemmScratch)
-	defer gemmScratchPool.Put(s)
-	for jc := n0; jc < n1; jc += gemmNC {
-		nc := min(gemmNC, n1-jc)
-		for pc := 0; pc < K; pc += gemmKC {
-			kc := min(gemmKC, K-pc)
-			packBHalf(bf16, B, ldb, pc, kc, jc, nc, s.b[:])
-			for ic := m0; ic < m1; ic += gemmMC {
-				mc := min(gemmMC, m1-ic)
-				packA(false, A, lda, ic, mc, pc, kc, s.a[:])
-				gemmMacro(s, mc, nc, kc, C[ic*ldc+jc:], ldc, pc > 0)
-			}
-		}
-	}
+	gemmBlocks(false, K, A, lda, C, ldc, false, m0, m1, n0, n1, func(pc, kc, jc, nc int, dst []float32) {
+		packBHalf(bf16, B, ldb, pc, kc, jc, nc, dst)
+	})
 }
 
 // packBHalf is packB(true, …) for half rows: it widens B[j*ldb+pc+k] (row
