@@ -5,10 +5,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gptgo/gptgo/data"
+	"github.com/gptgo/gptgo/models"
+	"github.com/gptgo/gptgo/tokenizer"
 )
 
 // TestRunDefaultModel: without a model, run and chat use the embedded
@@ -31,7 +34,7 @@ func TestRunDefaultModel(t *testing.T) {
 		if len(r.IDs) != 12 || r.Text == "" {
 			t.Fatalf("%d ids, text %q", len(r.IDs), r.Text)
 		}
-		if first != nil && !equalIDs(first, r.IDs) {
+		if first != nil && !slices.Equal(first, r.IDs) {
 			t.Fatalf("greedy runs differ: %v then %v", first, r.IDs)
 		}
 		first = r.IDs
@@ -44,18 +47,6 @@ func TestRunDefaultModel(t *testing.T) {
 	if _, errOut, code := runCLI(t, "", "run", missing, "hello"); code == 0 || !strings.Contains(errOut, "missing.gguf") {
 		t.Fatalf("a missing .gguf model: exit %d, %q", code, errOut)
 	}
-}
-
-func equalIDs(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestPerplexity scores a text with the default model: the result is
@@ -84,6 +75,28 @@ func TestPerplexity(t *testing.T) {
 	}
 	if d := math.Abs(r.BitsPerByte - r.Loss*float64(r.Tokens)/math.Ln2/float64(r.Bytes)); d > 1e-9 {
 		t.Errorf("bits per byte %v, from the loss %v", r.BitsPerByte, r.Loss*float64(r.Tokens)/math.Ln2/float64(r.Bytes))
+	}
+	// One window: every token but the first is scored, so the bytes are
+	// the text's less the first token's.
+	line := "To be, or not to be, that is the question."
+	if err := os.WriteFile(text, []byte(line), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code = runCLI(t, "", "perplexity", text, "--json")
+	if err := json.Unmarshal([]byte(out), &r); code != 0 || err != nil {
+		t.Fatalf("exit %d, %v: %s", code, err, errOut)
+	}
+	f, err := models.OpenDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := tok.Encode(line, tokenizer.EncodeOptions{})
+	if want := len(line) - len(tok.TokenBytes(ids[0])); r.Windows != 1 || r.Tokens != len(ids)-1 || r.Bytes != want {
+		t.Errorf("one window: %+v; want %d tokens, %d bytes", r, len(ids)-1, want)
 	}
 	shard := filepath.Join(dir, "s.tok")
 	w, err := data.CreateShard(shard, 300, -1)

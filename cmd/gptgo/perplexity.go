@@ -86,7 +86,7 @@ func runPerplexity(ctx context.Context, e *env, args []string) error {
 			if i+1 < len(w) {
 				nll += logSumExp(logits) - float64(logits[w[i+1]])
 				res.Tokens++
-				res.Bytes += len(in.tok.Decode(w[i+1 : i+2]))
+				res.Bytes += tokenBytes(in.tok, w[i+1])
 			}
 			return nil
 		})
@@ -131,6 +131,17 @@ func perplexityTokens(path string, tok *tokenizer.Tokenizer) ([]int32, error) {
 		toks[i] = int32(t) // ForwardAll rejects an id outside the vocabulary
 	}
 	return toks, nil
+}
+
+// tokenBytes is how many bytes of text id stands for: its raw bytes (a
+// partial UTF-8 sequence counts what it holds; SentencePiece's ▁ is a
+// space), nothing for control tokens. Decode of one token would drop the
+// leading space of an SPM piece, as at the start of a text.
+func tokenBytes(t *tokenizer.Tokenizer, id int32) int {
+	if t.IsControl(id) {
+		return 0
+	}
+	return len(t.TokenBytes(id))
 }
 
 // logSumExp is log Σ exp(x) in float64.
