@@ -151,6 +151,7 @@ func runBake(ctx context.Context, e *env, args []string) error {
 	if *work != "" {
 		b.work = *work
 	}
+	// The training config is checked now, before the cleaning.
 	if b.trainConf, err = b.trainConfig(); err != nil {
 		return fmt.Errorf("%s: train: %w", pos[0], err)
 	}
@@ -230,10 +231,6 @@ func loadRecipe(path string) (*bake, error) {
 	b.work = b.rel(r.Work)
 	if r.Work == "" {
 		b.work = filepath.Join(b.dir, "bake", r.Name)
-	}
-	// The training config is checked now, before hours of cleaning.
-	if b.trainConf, err = b.trainConfig(); err != nil {
-		return nil, fmt.Errorf("%s: train: %w", path, err)
 	}
 	return b, nil
 }
@@ -434,8 +431,6 @@ func (b *bake) checkpointLog() string { return filepath.Join(b.work, "checkpoint
 // as it is.
 func (b *bake) pretrain(ctx context.Context) error {
 	c := b.trainConf
-	c.Run.Threads = b.r.Threads
-	c.Run.Out = filepath.Join(b.work, "train")
 	final := filepath.Join(c.Run.Out, modelName)
 	if exists(final) {
 		fmt.Fprintf(b.e.stderr, "pretrain: done before (%s)\n", final)
