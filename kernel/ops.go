@@ -72,7 +72,17 @@ func Softmax(x []float32) {
 			m = v
 		}
 	}
-	var sum float64
+	sum := softmaxExp(x, m)
+	Scale(x, float32(1/sum))
+}
+
+// softmaxExp replaces x[i] by ExpGGML(x[i] − m) and returns their sum in
+// Softmax's order; the amd64 assembly takes the whole groups of eight.
+var softmaxExp = func(x []float32, m float32) float64 { return softmaxExpTail(x, m, 0) }
+
+// softmaxExpTail is softmaxExp for x (the rest of a row after the groups
+// already summed into sum), continuing sum.
+func softmaxExpTail(x []float32, m float32, sum float64) float64 {
 	for i := 0; i < len(x); i += 8 {
 		var v [8]float32 // entries past the end are the padding's zeros
 		for j := range min(8, len(x)-i) {
@@ -83,7 +93,7 @@ func Softmax(x []float32) {
 		t0, t1, t2, t3 := v[0]+v[4], v[1]+v[5], v[2]+v[6], v[3]+v[7]
 		sum += float64((t0 + t2) + (t1 + t3))
 	}
-	Scale(x, float32(1/sum))
+	return sum
 }
 
 // ExpGGML is e^x as ggml's AVX2 code computes it (ggml_v_expf: a
@@ -171,21 +181,29 @@ func RopeNeox(x, cache []float32, nDims int) {
 
 // SiLU writes dst[i] = x[i] / (1 + exp(-x[i])). dst may be x. Like ggml's
 // AVX2 loop, whole blocks of 8 use ExpGGML and the tail uses libm's expf.
-func SiLU(dst, x []float32) {
-	dst = dst[:len(x)]
-	for i, v := range x {
-		dst[i] = silu(v, i < len(x)&^7)
-	}
-}
+func SiLU(dst, x []float32) { siluGated(dst[:len(x)], x, nil) }
 
 // SwiGLU writes dst[i] = silu(gate[i]) · up[i], the gated feed-forward of
 // LLaMA and its descendants (ggml computes silu, then multiplies). dst may
 // alias gate or up.
 func SwiGLU(dst, gate, up []float32) {
 	n := len(gate)
-	dst, up = dst[:n], up[:n]
-	for i, g := range gate {
-		dst[i] = silu(g, i < n&^7) * up[i]
+	siluGated(dst[:n], gate, up[:n])
+}
+
+// siluGated writes dst[i] = silu(x[i]), times up[i] when up is not nil;
+// the amd64 assembly takes the whole groups of eight.
+var siluGated = func(dst, x, up []float32) { siluTail(dst, x, up, 0) }
+
+// siluTail is siluGated from index i on.
+func siluTail(dst, x, up []float32, i int) {
+	n8 := len(x) &^ 7
+	for ; i < len(x); i++ {
+		s := silu(x[i], i < n8)
+		if up != nil {
+			s *= up[i]
+		}
+		dst[i] = s
 	}
 }
 
@@ -272,8 +290,4 @@ func Scale(x []float32, s float32) {
 
 // RoundF16 rounds x in place to the nearest half-precision value, as ggml
 // does to activations that meet an F16 operand (the KV cache).
-func RoundF16(x []float32) {
-	for i, v := range x {
-		x[i] = FP16ToFP32(FP32ToFP16(v))
-	}
-}
+func RoundF16(x []float32) { roundF16(x, x) }
