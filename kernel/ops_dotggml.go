@@ -31,7 +31,28 @@ func fma32x(a, b, c float32) float32 {
 // lanes are folded ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)). len(w) must be a
 // multiple of 8 (tinyBLAS declines other lengths; use DotF32GGML there) and
 // len(x) ≥ len(w).
-func DotF32TinyBLAS(w, x []float32) float32 {
+func DotF32TinyBLAS(w, x []float32) float32 { return dotF32TinyBLAS(w, x[:len(w)]) }
+
+// TileF32TinyBLAS computes out[j] = DotF32TinyBLAS(w, x[j·xStride:]) for
+// j < 4, bit for bit, loading each weight vector once for the four (the
+// assembly's 1×4 tile). x must hold 3·xStride + len(w) values.
+func TileF32TinyBLAS(w, x []float32, xStride int, out *[4]float32) {
+	tileF32TinyBLAS(w, x[:3*xStride+len(w)], xStride, out)
+}
+
+var (
+	dotF32TinyBLAS  = dotF32TinyBLASGeneric
+	tileF32TinyBLAS = func(w, x []float32, xStride int, out *[4]float32) {
+		for j := range out {
+			out[j] = dotF32TinyBLASGeneric(w, x[j*xStride:j*xStride+len(w)])
+		}
+	}
+	// dotF32GGMLVec returns the float32 that DotF32GGML's vector part
+	// (its first np values, np a multiple of 32) folds to.
+	dotF32GGMLVec = dotF32GGMLVecGeneric
+)
+
+func dotF32TinyBLASGeneric(w, x []float32) float32 {
 	x = x[:len(w)]
 	var l0, l1, l2, l3, l4, l5, l6, l7 float32
 	for i := 0; i+8 <= len(w); i += 8 {
@@ -58,6 +79,14 @@ func DotF32GGML(w, x []float32) float32 {
 	n := len(w)
 	x = x[:n]
 	np := n &^ 31
+	s := float64(dotF32GGMLVec(w, x, np))
+	for i := np; i < n; i++ {
+		s += float64(w[i] * x[i])
+	}
+	return float32(s)
+}
+
+func dotF32GGMLVecGeneric(w, x []float32, np int) float32 {
 	var acc [4][8]float32
 	for i := 0; i < np; i += 32 {
 		for j := range 4 {
@@ -71,9 +100,5 @@ func DotF32GGML(w, x []float32) float32 {
 	for m := range 8 {
 		l[m] = (acc[0][m] + acc[2][m]) + (acc[1][m] + acc[3][m])
 	}
-	s := float64(((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7])))
-	for i := np; i < n; i++ {
-		s += float64(w[i] * x[i])
-	}
-	return float32(s)
+	return ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]))
 }

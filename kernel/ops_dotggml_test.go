@@ -116,3 +116,40 @@ func TestGELUF16Table(t *testing.T) {
 		t.Fatalf("GELUF16(-1.9990234) = %g, want llama.cpp's -0.04550171", out[0])
 	}
 }
+
+// TestDotF32OrdersMatchGeneric: the selected DotF32TinyBLAS, DotF32GGML
+// and TileF32TinyBLAS (AVX2 assembly where the CPU allows) give the plain-Go
+// loops' bits for every length up to 300, with values over a wide range of
+// magnitudes so that the FMAs' roundings matter; a tile gives four dots.
+func TestDotF32OrdersMatchGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for n := range 301 {
+		stride := n + r.IntN(9)
+		w, x := make([]float32, n), make([]float32, 3*stride+n)
+		for i := range w {
+			w[i] = float32(r.NormFloat64() * math.Ldexp(1, r.IntN(20)-10))
+		}
+		for i := range x {
+			x[i] = float32(r.NormFloat64() * math.Ldexp(1, r.IntN(20)-10))
+		}
+		n8 := n &^ 7
+		if got, want := DotF32TinyBLAS(w[:n8], x), dotF32TinyBLASGeneric(w[:n8], x[:n8]); got != want {
+			t.Fatalf("n=%d: DotF32TinyBLAS = %g, plain Go %g", n8, got, want)
+		}
+		np := n &^ 31
+		want := float64(dotF32GGMLVecGeneric(w, x, np))
+		for i := np; i < n; i++ {
+			want += float64(w[i] * x[i])
+		}
+		if got := DotF32GGML(w, x[:n]); got != float32(want) {
+			t.Fatalf("n=%d: DotF32GGML = %g, plain Go %g", n, got, float32(want))
+		}
+		var tile [4]float32
+		TileF32TinyBLAS(w[:n8], x, stride, &tile)
+		for j := range tile {
+			if d := dotF32TinyBLASGeneric(w[:n8], x[j*stride:j*stride+n8]); tile[j] != d {
+				t.Fatalf("n=%d, row %d: TileF32TinyBLAS = %g, dot %g", n8, j, tile[j], d)
+			}
+		}
+	}
+}

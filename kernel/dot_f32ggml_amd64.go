@@ -1,0 +1,47 @@
+//go:build !purego
+
+package kernel
+
+func init() {
+	if !hasAVX2FMA {
+		return
+	}
+	dotF32TinyBLAS = func(w, x []float32) float32 {
+		if n8 := len(w) / 8; n8 > 0 {
+			return dotF32TinyBLASAsm(n8, &w[0], &x[0])
+		}
+		return 0
+	}
+	dotF32GGMLVec = func(w, x []float32, np int) float32 {
+		if np > 0 {
+			return dotF32GGMLAsm(np/32, &w[0], &x[0])
+		}
+		return 0
+	}
+	tileF32TinyBLAS = func(w, x []float32, xStride int, out *[4]float32) {
+		if n8 := len(w) / 8; n8 > 0 {
+			tileF32TinyBLASAsm(n8, &w[0], &x[0], 4*xStride, out)
+			return
+		}
+		*out = [4]float32{}
+	}
+	useAsm("f32-llama.cpp-order")
+}
+
+// dotF32TinyBLASAsm is DotF32TinyBLAS over 8·n8 values, with the hardware's
+// FMA (n8 ≥ 1).
+//
+//go:noescape
+func dotF32TinyBLASAsm(n8 int, w, x *float32) float32
+
+// tileF32TinyBLASAsm computes out[j] = dotF32TinyBLASAsm(n8, w, x + j·xStride
+// bytes) for j < 4, bit for bit.
+//
+//go:noescape
+func tileF32TinyBLASAsm(n8 int, w, x *float32, xStride int, out *[4]float32)
+
+// dotF32GGMLAsm is DotF32GGML's vector part over 32·n32 values (n32 ≥ 1):
+// the float32 that the float64 tail sum starts from.
+//
+//go:noescape
+func dotF32GGMLAsm(n32 int, w, x *float32) float32
