@@ -122,6 +122,7 @@ func TestGELUF16Table(t *testing.T) {
 // loops' bits for every length up to 300, with values over a wide range of
 // magnitudes so that the FMAs' roundings matter; a tile gives four dots.
 func TestDotF32OrdersMatchGeneric(t *testing.T) {
+	skipUnlessAsm(t, "f32-llama.cpp-order")
 	r := rand.New(rand.NewPCG(11, 12))
 	for n := range 301 {
 		stride := n + r.IntN(9)
