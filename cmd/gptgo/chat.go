@@ -43,11 +43,7 @@ func runChat(ctx context.Context, e *env, args []string) error {
 	f := addInferFlags(fs, -1)
 	system := fs.String("system", "", "system prompt")
 	tmplName := fs.String("template", "", "use this built-in chat template instead of the model's")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	path, pos, err := f.modelPath(pos)
+	path, pos, err := f.parseModelArgs(fs, args)
 	if err != nil {
 		return err
 	}

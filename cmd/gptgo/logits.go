@@ -37,11 +37,7 @@ func runLogits(ctx context.Context, e *env, args []string) error {
 	top := fs.Int("top", 8, "how many logits per position")
 	headN := fs.Int("head", 0, "also print the first N logits of the last position")
 	noBOS := fs.Bool("no-bos", false, "do not add BOS even where the model asks for it")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	path, pos, err := f.modelPath(pos)
+	path, pos, err := f.parseModelArgs(fs, args)
 	if err != nil {
 		return err
 	}

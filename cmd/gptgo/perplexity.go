@@ -46,11 +46,7 @@ func runPerplexity(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "perplexity", "[MODEL.gguf] FILE [--ctx N] [--json]")
 	f := addLoadFlags(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	path, pos, err := f.modelPath(pos)
+	path, pos, err := f.parseModelArgs(fs, args)
 	if err != nil {
 		return err
 	}

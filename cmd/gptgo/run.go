@@ -114,11 +114,16 @@ func (f *inferFlags) options() (generate.Options, uint64) {
 	}, seed
 }
 
-// modelPath picks the model from --model, else from the first positional
-// argument when it names a GGUF file (a .gguf name, or a file that starts
-// with the GGUF magic), and returns the remaining positionals. Without
-// either it returns "": the embedded default model (package models).
-func (f *inferFlags) modelPath(pos []string) (string, []string, error) {
+// parseModelArgs parses args (flags may follow positionals) and picks the
+// model from --model, else from the first positional argument when it names
+// a GGUF file (a .gguf name, or a file that starts with the GGUF magic),
+// returning the remaining positionals. Without either the path is "": the
+// embedded default model (package models).
+func (f *inferFlags) parseModelArgs(fs *flag.FlagSet, args []string) (string, []string, error) {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return "", nil, err
+	}
 	if *f.model != "" {
 		return *f.model, pos, nil
 	}
@@ -210,11 +215,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "run", "[MODEL.gguf] [PROMPT] [flags]\n\nGenerates a continuation of PROMPT (or of stdin) with MODEL, or with the embedded default model when none is given. The prompt is tokenized with BOS as the model asks and special tokens parsed.")
 	f := addInferFlags(fs, -1)
 	asJSON := fs.Bool("json", false, "print one JSON object: prompt and generated ids, text, stop reason, timings")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	path, pos, err := f.modelPath(pos)
+	path, pos, err := f.parseModelArgs(fs, args)
 	if err != nil {
 		return err
 	}
