@@ -116,7 +116,15 @@ func quantizeQ8_1Generic(src []float32, dst []byte) {
 // do (NaN and |q| ≥ 2³¹ become −128).
 func QuantizeQ8_0Activations(src []float32, dst []byte) {
 	nb := len(src) / QK
-	dst = dst[:nb*q8_0Bytes]
+	quantizeQ8_0Act(src[:nb*QK], dst[:nb*q8_0Bytes])
+}
+
+// quantizeQ8_0Act is QuantizeQ8_0Activations for whole blocks: the AVX2
+// assembly where the CPU has it (q8act_amd64.go), else the plain Go below.
+var quantizeQ8_0Act = quantizeQ8_0ActGeneric
+
+func quantizeQ8_0ActGeneric(src []float32, dst []byte) {
+	nb := len(src) / QK
 	for i := 0; i < nb; i++ {
 		x := (*[QK]float32)(src[i*QK : i*QK+QK])
 		b := dst[i*q8_0Bytes : i*q8_0Bytes+q8_0Bytes]
