@@ -1,6 +1,7 @@
 //go:build !purego
 
-// Reference: ggml/src/ggml-cpu/ggml-cpu-quants.c (AVX2 quantize_row_q8_0).
+// Reference: ggml/src/ggml-cpu/ggml-cpu-quants.c (AVX2 quantize_row_q8_0); ggml/src/ggml-quants.c
+// (quantize_row_q8_K_ref).
 
 package kernel
 
@@ -9,7 +10,8 @@ func init() {
 		return
 	}
 	quantizeQ8_0Act = quantizeQ8_0ActAVX2
-	useAsm("q8_0-activations")
+	quantizeQ8_K = quantizeQ8_KAVX2
+	useAsm("q8-activations")
 }
 
 // quantizeQ8_0ActAVX2 is quantizeQ8_0ActGeneric in assembly, for len(src)
@@ -28,3 +30,18 @@ func quantizeQ8_0ActAVX2(src []float32, dst []byte) {
 //
 //go:noescape
 func quantizeQ8_0Asm(nb int, x *float32, y *byte)
+
+// quantizeQ8_KAVX2 is quantizeQ8_KGeneric in assembly.
+func quantizeQ8_KAVX2(src []float32, dst []byte) {
+	if nb := len(src) / QKK; nb > 0 {
+		_ = dst[nb*BlockQ8KBytes-1]
+		quantizeQ8_KAsm(nb, &src[0], &dst[0])
+	}
+}
+
+// quantizeQ8_KAsm packs the nb super-blocks of 256 floats at x into the nb
+// Q8_K blocks at y, with the operations of quantizeQ8_KGeneric and its
+// bytes.
+//
+//go:noescape
+func quantizeQ8_KAsm(nb int, x *float32, y *byte)

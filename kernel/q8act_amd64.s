@@ -92,3 +92,164 @@ q8aloop:
 q8adone:
 	VZEROUPPER
 	RET
+
+// Q8_K activation super-blocks with the operations of quantizeQ8_KGeneric
+// (q8k.go, ggml's quantize_row_q8_K_ref): amax over the 256 |x| (a NaN
+// never wins), the first x of that magnitude gives iscale = −127/x and
+// d = 1/iscale, quants by nearest_int's add-1.5·2²³ trick, capped at 127
+// and kept to their low byte, and bsums the sums of each run of 16 quants
+// (by VPSADBW on the quants offset by 128).
+//
+// Registers: SI = 256 floats; DI = 292-byte block; CX = blocks left;
+// AX = byte offset in the floats; BX = &qs run; R8 = &bsums pair;
+// Y0..Y6 = temporaries; Y7 = 0; Y8 = iscale; Y9 = bytes of 0x80;
+// Y10 = the packs' permute; Y11 = 127; Y12 = 0x00400000; Y13 = 0x007fffff;
+// Y14 = 12582912.0; Y15 = −0.0 (the sign bit).
+
+DATA q8kMagic<>+0(SB)/4, $0x4b400000
+GLOBL q8kMagic<>(SB), RODATA|NOPTR, $4
+DATA q8kMant<>+0(SB)/4, $0x007fffff
+GLOBL q8kMant<>(SB), RODATA|NOPTR, $4
+DATA q8kHalf<>+0(SB)/4, $0x00400000
+GLOBL q8kHalf<>(SB), RODATA|NOPTR, $4
+DATA q8k127<>+0(SB)/4, $127
+GLOBL q8k127<>(SB), RODATA|NOPTR, $4
+DATA q8kB80<>+0(SB)/4, $0x80808080
+GLOBL q8kB80<>(SB), RODATA|NOPTR, $4
+DATA q8kM127<>+0(SB)/4, $0xc2fe0000
+GLOBL q8kM127<>(SB), RODATA|NOPTR, $4
+DATA q8kOne<>+0(SB)/4, $0x3f800000
+GLOBL q8kOne<>(SB), RODATA|NOPTR, $4
+
+// Q8KQ turns the eight floats at off(SI)(AX*1) into eight int32 holding
+// int8(min(nearest_int(iscale·x), 127)) in R.
+#define Q8KQ(off, R) \
+	VMULPS off(SI)(AX*1), Y8, R; \
+	VADDPS Y14, R, R; \
+	VPAND Y13, R, R; \
+	VPSUBD Y12, R, R; \
+	VPMINSD Y11, R, R; \
+	VPSLLD $24, R, R; \
+	VPSRAD $24, R, R
+
+// func quantizeQ8_KAsm(nb int, x *float32, y *byte)
+TEXT ·quantizeQ8_KAsm(SB), NOSPLIT, $0-24
+	MOVQ nb+0(FP), CX                 // CX = blocks left
+	MOVQ x+8(FP), SI                  // SI = &x block (256 float32)
+	MOVQ y+16(FP), DI                 // DI = &y block (292 bytes)
+	VBROADCASTSS q8aSign<>(SB), Y15
+	VBROADCASTSS q8kMagic<>(SB), Y14
+	VPBROADCASTD q8kMant<>(SB), Y13
+	VPBROADCASTD q8kHalf<>(SB), Y12
+	VPBROADCASTD q8k127<>(SB), Y11
+	VMOVDQU q8aPerm<>(SB), Y10
+	VPBROADCASTD q8kB80<>(SB), Y9
+	VPXOR Y7, Y7, Y7
+
+q8kblock:
+	TESTQ CX, CX
+	JEQ   q8kdone
+	VXORPS Y0, Y0, Y0                 // four running maxima of |x|
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ AX, AX
+
+q8kamax:
+	VANDNPS 0(SI)(AX*1), Y15, Y4
+	VMAXPS Y0, Y4, Y0                 // |x| > max ? |x| : max, so NaN never wins
+	VANDNPS 32(SI)(AX*1), Y15, Y4
+	VMAXPS Y1, Y4, Y1
+	VANDNPS 64(SI)(AX*1), Y15, Y4
+	VMAXPS Y2, Y4, Y2
+	VANDNPS 96(SI)(AX*1), Y15, Y4
+	VMAXPS Y3, Y4, Y3
+	ADDQ $128, AX
+	CMPQ AX, $1024
+	JLT  q8kamax
+	VMAXPS Y1, Y0, Y0                 // no NaN in the maxima: any order
+	VMAXPS Y3, Y2, Y2
+	VMAXPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VMAXPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VMAXSS X1, X0, X0                 // X0 = amax
+	VXORPS X1, X1, X1
+	VUCOMISS X1, X0
+	JEQ  q8kzero
+	VBROADCASTSS X0, Y2
+	XORQ AX, AX
+
+q8kfind:
+	VANDNPS 0(SI)(AX*1), Y15, Y1
+	VCMPPS $0, Y2, Y1, Y1             // |x| == amax
+	VMOVMSKPS Y1, DX
+	TESTL DX, DX
+	JNE  q8kfound
+	ADDQ $32, AX
+	JMP  q8kfind
+
+q8kfound:
+	BSFL DX, DX                       // the first of them
+	LEAQ (AX)(DX*4), AX
+	VMOVSS 0(SI)(AX*1), X1            // max, with its sign
+	VMOVSS q8kM127<>(SB), X3
+	VDIVSS X1, X3, X3                 // iscale = −127 / max
+	VMOVSS q8kOne<>(SB), X4
+	VDIVSS X3, X4, X4                 // d = 1 / iscale
+	VMOVSS X4, 0(DI)
+	VBROADCASTSS X3, Y8
+	XORQ AX, AX
+	LEAQ 4(DI), BX                    // BX = &qs
+	LEAQ 260(DI), R8                  // R8 = &bsums
+
+q8kquant:
+	Q8KQ(0, Y0)
+	Q8KQ(32, Y1)
+	Q8KQ(64, Y2)
+	Q8KQ(96, Y3)
+	VPACKSSDW Y1, Y0, Y0              // exact: the values are int8 already
+	VPACKSSDW Y3, Y2, Y2
+	VPACKSSWB Y2, Y0, Y0
+	VPERMD Y0, Y10, Y0                // 32 quants in order
+	VMOVDQU Y0, 0(BX)
+	VPXOR Y9, Y0, Y1                  // q + 128, unsigned
+	VPSADBW Y7, Y1, Y1                // sums of 8 (+1024) in four qwords
+	VPSHUFD $0x4e, Y1, Y3
+	VPADDQ Y3, Y1, Y1                 // sums of 16 (+2048), one per 128-bit lane
+	VMOVD X1, DX
+	SUBL $2048, DX
+	MOVW DX, 0(R8)
+	VEXTRACTI128 $1, Y1, X3
+	VMOVD X3, DX
+	SUBL $2048, DX
+	MOVW DX, 2(R8)
+	ADDQ $128, AX
+	ADDQ $32, BX
+	ADDQ $4, R8
+	CMPQ AX, $1024
+	JLT  q8kquant
+	JMP  q8knext
+
+q8kzero:
+	VPXOR Y0, Y0, Y0                  // d, quants and bsums all 0
+	MOVQ $0, AX
+
+q8kclear:
+	VMOVDQU Y0, 0(DI)(AX*1)
+	ADDQ $32, AX
+	CMPQ AX, $288
+	JLT  q8kclear
+	MOVL $0, 288(DI)
+
+q8knext:
+	ADDQ $1024, SI
+	ADDQ $292, DI
+	DECQ CX
+	JMP  q8kblock
+
+q8kdone:
+	VZEROUPPER
+	RET
