@@ -85,10 +85,22 @@ func RoundF16Into(dst, src []float32) { roundF16(dst[:len(src)], src) }
 // RoundBF16Into is RoundF16Into for bfloat16: BF16ToFP32(FP32ToBF16(src[i])).
 func RoundBF16Into(dst, src []float32) { roundBF16(dst[:len(src)], src) }
 
+// FP32ToFP16Bytes stores src as little-endian half-precision values in dst
+// (2·len(src) bytes): FP32ToFP16 of each, but that a NaN may keep its
+// payload where the F16C conversion is used.
+func FP32ToFP16Bytes(dst []byte, src []float32) { fp32ToFP16Bytes(dst[:2*len(src)], src) }
+
 var (
-	roundF16  = roundF16Generic
-	roundBF16 = roundBF16Generic
+	roundF16        = roundF16Generic
+	roundBF16       = roundBF16Generic
+	fp32ToFP16Bytes = fp32ToFP16BytesGeneric
 )
+
+func fp32ToFP16BytesGeneric(dst []byte, src []float32) {
+	for i, v := range src {
+		binary.LittleEndian.PutUint16(dst[2*i:], FP32ToFP16(v))
+	}
+}
 
 func roundF16Generic(dst, src []float32) {
 	for i, v := range src {

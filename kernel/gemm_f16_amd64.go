@@ -15,6 +15,7 @@ func init() {
 	}
 	if f16cOK {
 		roundF16 = roundF16AVX2
+		fp32ToFP16Bytes = fp32ToFP16BytesAVX2
 		useAsm("round-f16")
 	}
 	roundBF16 = roundBF16AVX2
@@ -74,6 +75,23 @@ func roundF16AVX2(dst, src []float32) {
 	}
 	roundF16Generic(dst[n8:], src[n8:])
 }
+
+// fp32ToFP16BytesAVX2 runs toFP16Asm over the whole groups of eight, Go
+// over the rest.
+func fp32ToFP16BytesAVX2(dst []byte, src []float32) {
+	n8 := len(src) &^ 7
+	if n8 > 0 {
+		_ = dst[2*n8-1]
+		toFP16Asm(n8/8, &src[0], &dst[0])
+	}
+	fp32ToFP16BytesGeneric(dst[2*n8:], src[n8:])
+}
+
+// toFP16Asm stores 8·n8 floats from src as halves (VCVTPS2PH, nearest even)
+// at dst.
+//
+//go:noescape
+func toFP16Asm(n8 int, src *float32, dst *byte)
 
 // roundBF16AVX2 runs roundBF16Asm over the whole groups of eight, Go over the rest.
 func roundBF16AVX2(dst, src []float32) {

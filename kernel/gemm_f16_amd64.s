@@ -90,6 +90,22 @@ loopr:
 	VZEROUPPER
 	RET
 
+// func toFP16Asm(n8 int, src *float32, dst *byte)
+TEXT ·toFP16Asm(SB), NOSPLIT, $0-24
+	MOVQ n8+0(FP), CX
+	MOVQ src+8(FP), SI
+	MOVQ dst+16(FP), DI
+looph:
+	VMOVUPS   (SI), Y0
+	VCVTPS2PH $0, Y0, X1       // to half, round to nearest even
+	VMOVDQU   X1, (DI)
+	ADDQ      $32, SI
+	ADDQ      $16, DI
+	DECQ      CX
+	JNE       looph
+	VZEROUPPER
+	RET
+
 #define BCAST(v, Y) MOVL v, AX; VMOVD AX, X0; VPBROADCASTD X0, Y
 
 // func roundBF16Asm(n8 int, src, dst *float32)

@@ -185,6 +185,36 @@ func TestRoundHalfInto(t *testing.T) {
 	}
 }
 
+// FP32ToFP16Bytes stores FP32ToFP16 of every value (a NaN as some NaN),
+// for every length's tail, and nothing past 2·len(src) bytes.
+func TestFP32ToFP16Bytes(t *testing.T) {
+	r := rand.New(rand.NewSource(10))
+	specials := []float32{0, float32(math.Copysign(0, -1)), 65504, 65520, -70000, 2.98e-8, 1e-45, 6.1e-5,
+		float32(math.Inf(-1)), float32(math.NaN()), math.Float32frombits(0xffc00123), 1 + 0x1p-11, 1 + 3*0x1p-11}
+	for n := 0; n < 70; n++ {
+		src := make([]float32, n)
+		for i := range src {
+			if r.Intn(4) == 0 {
+				src[i] = specials[r.Intn(len(specials))]
+			} else {
+				src[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.Intn(12)-6)))
+			}
+		}
+		dst := make([]byte, 2*n+1)
+		dst[2*n] = 42
+		FP32ToFP16Bytes(dst, src)
+		for i, v := range src {
+			got, want := binary.LittleEndian.Uint16(dst[2*i:]), FP32ToFP16(v)
+			if got != want && !(v != v && got&0x7c00 == 0x7c00 && got&0x3ff != 0) {
+				t.Fatalf("n %d: FP32ToFP16Bytes(%v = %#x) = %#04x, want %#04x", n, v, math.Float32bits(v), got, want)
+			}
+		}
+		if dst[2*n] != 42 {
+			t.Fatal("wrote past the end")
+		}
+	}
+}
+
 func BenchmarkGemmF16(b *testing.B) {
 	for _, s := range []struct {
 		name    string

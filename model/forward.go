@@ -218,14 +218,18 @@ func (s *State) storeKV(li int, k, v []float32, nb int) {
 	for b := range nb {
 		p := s.pos + b
 		kr, vr := k[b*kvd:(b+1)*kvd], v[b*kvd:(b+1)*kvd]
-		for j := range kvd {
-			if es == 2 {
-				binary.LittleEndian.PutUint16(kc[(p*kvd+j)*2:], kernel.FP32ToFP16(kr[j]))
-				binary.LittleEndian.PutUint16(vc[(j*T+p)*2:], kernel.FP32ToFP16(vr[j]))
-			} else {
-				binary.LittleEndian.PutUint32(kc[(p*kvd+j)*4:], math.Float32bits(kr[j]))
-				binary.LittleEndian.PutUint32(vc[(j*T+p)*4:], math.Float32bits(vr[j]))
+		if es == 2 {
+			kernel.FP32ToFP16Bytes(kc[p*kvd*2:(p+1)*kvd*2], kr)
+			h := s.vh[:2*kvd] // V's halves, then scattered to their rows
+			kernel.FP32ToFP16Bytes(h, vr)
+			for j := range kvd {
+				vc[(j*T+p)*2], vc[(j*T+p)*2+1] = h[2*j], h[2*j+1]
 			}
+			continue
+		}
+		for j := range kvd {
+			binary.LittleEndian.PutUint32(kc[(p*kvd+j)*4:], math.Float32bits(kr[j]))
+			binary.LittleEndian.PutUint32(vc[(j*T+p)*4:], math.Float32bits(vr[j]))
 		}
 	}
 }
@@ -239,15 +243,11 @@ func (s *State) matmul(w *tensor.Tensor, x []float32, nb int, out []float32) err
 	switch w.DType {
 	case tensor.F16:
 		r := s.xr[:len(x)]
-		for i, v := range x {
-			r[i] = kernel.FP16ToFP32(kernel.FP32ToFP16(v))
-		}
+		kernel.RoundF16Into(r, x)
 		x = r
 	case tensor.BF16:
 		r := s.xr[:len(x)]
-		for i, v := range x {
-			r[i] = kernel.BF16ToFP32(kernel.FP32ToBF16(v))
-		}
+		kernel.RoundBF16Into(r, x)
 		x = r
 	}
 	if s.mm != nil {

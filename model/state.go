@@ -47,6 +47,7 @@ type State struct {
 	rope           []float32   // [RopeDims, B] (cos, sin) pairs for each row's position
 	logits         []float32   // [V, logitRows]
 	xr             []float32   // [max(C, F, H·D), B] activations rounded for F16/BF16 weights (nil without them)
+	vh             []byte      // one token's V as halves, before storeKV scatters them (F16 cache)
 	scores, qh     [][]float32 // per worker: [T] attention weights and [D] query head
 
 	mm func(w *tensor.Tensor, x []float32, nb int, out []float32) error // tests only: replaces Pool.MatMul
@@ -80,6 +81,9 @@ func (m *Model) NewState(o Options) (*State, error) {
 		s.pool, s.ownPool = tensor.NewPool(o.Threads), true
 	}
 	kvd := c.KVDim()
+	if kvSize == 2 {
+		s.vh = make([]byte, 2*kvd)
+	}
 	s.kCache = make([][]byte, c.Layers)
 	s.vCache = make([][]byte, c.Layers)
 	for i := range s.kCache {
@@ -164,5 +168,5 @@ func (s *State) BufferBytes() int64 {
 	for w := range s.scores {
 		n += len(s.scores[w]) + len(s.qh[w])
 	}
-	return 4 * int64(n)
+	return 4*int64(n) + int64(len(s.vh))
 }
