@@ -205,3 +205,17 @@ func roundEvenSat8(v float32) int8 {
 	}
 	return int8(r)
 }
+
+// Q8_0Scales4 writes the block scales of four Q8_0 rows (nb blocks each,
+// xStride bytes apart) to xd as float32, interleaved for TileQ8_0 and
+// TileQ4_0: xd[4i+j] = FP16ToFP32(d of block i of row j). Every half
+// converts exactly, so the tiles' products are unchanged.
+func Q8_0Scales4(nb int, x []byte, xStride int, xd []float32) {
+	xd = xd[:4*nb]
+	for j := 0; j < 4; j++ {
+		row := x[j*xStride : j*xStride+nb*q8_0Bytes]
+		for i := 0; i < nb; i++ {
+			xd[4*i+j] = FP16ToFP32(uint16(row[i*q8_0Bytes]) | uint16(row[i*q8_0Bytes+1])<<8)
+		}
+	}
+}

@@ -86,21 +86,26 @@ func TileQ6_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
 
 // TileQ8_0 is TileF32 for Q8_0 weights against Q8_0 activations (n a
 // multiple of 32, rows of 34-byte blocks xStride bytes apart):
-// out[j*outStride] = DotQ8_0(n, w, x[j*xStride:]), bit for bit.
-func TileQ8_0(n int, w, x []byte, xStride int, out []float32, outStride int) {
+// out[j*outStride] = DotQ8_0(n, w, x[j*xStride:]), bit for bit. xd holds
+// the four rows' block scales as float32, as Q8_0Scales4 makes them: the
+// tile reads them from there rather than converting four halves from four
+// rows for every block, which cost as much as a third of its time.
+func TileQ8_0(n int, w, x []byte, xStride int, xd, out []float32, outStride int) {
 	var t [4]float32
 	if nb := n / QK; tileCheck(nb, nb*q8_0Bytes, nb*q8_0Bytes, w, x, xStride, out, outStride) {
-		tileQ8_0Asm(nb, &w[0], &x[0], xStride, &t)
+		_ = xd[4*nb-1]
+		tileQ8_0Asm(nb, &w[0], &x[0], xStride, &xd[0], &t)
 	}
 	scatter(&t, out, outStride)
 }
 
 // TileQ4_0 is TileQ8_0 for Q4_0 weights:
 // out[j*outStride] = DotQ4_0(n, w, x[j*xStride:]), bit for bit.
-func TileQ4_0(n int, w, x []byte, xStride int, out []float32, outStride int) {
+func TileQ4_0(n int, w, x []byte, xStride int, xd, out []float32, outStride int) {
 	var t [4]float32
 	if nb := n / QK; tileCheck(nb, nb*q4_0Bytes, nb*q8_0Bytes, w, x, xStride, out, outStride) {
-		tileQ4_0Asm(nb, &w[0], &x[0], xStride, &t)
+		_ = xd[4*nb-1]
+		tileQ4_0Asm(nb, &w[0], &x[0], xStride, &xd[0], &t)
 	}
 	scatter(&t, out, outStride)
 }
@@ -160,10 +165,11 @@ func tileQ6_KAsm(nb int, w, x *byte, xStride int, out *[4]float32)
 //		out[j] = dotQ8_0Asm(nb, w, x + j*xStride)
 //	}
 //
-// loading each weight block, its |w| and its scale once for the four rows.
+// loading each weight block, its |w| and its scale once for the four rows,
+// and the rows' scales as four float32 (xd[4i..4i+3]) per block.
 //
 //go:noescape
-func tileQ8_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
+func tileQ8_0Asm(nb int, w, x *byte, xStride int, xd *float32, out *[4]float32)
 
 // tileQ4_0Asm computes, with the operations of dotQ4_0Asm for each product:
 //
@@ -172,10 +178,11 @@ func tileQ8_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
 //	}
 //
 // splitting each weight block into q−8 and |q−8| once for the four rows and
-// accumulating the four products in the lanes of one vector.
+// accumulating the four products in the lanes of one vector; the rows'
+// scales are read as float32 from xd, as in tileQ8_0Asm.
 //
 //go:noescape
-func tileQ4_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
+func tileQ4_0Asm(nb int, w, x *byte, xStride int, xd *float32, out *[4]float32)
 
 // tileQ5_KAsm is tileQ4_KAsm for Q5_K, with the operations of dotQ5_KAsm:
 //

@@ -36,8 +36,8 @@ func TestTilesMatchDots(t *testing.T) {
 		{"f32", tensor.F32, kernel.TileF32, kernel.DotF32},
 		{"f16", tensor.F16, kernel.TileF16, kernel.DotF16},
 		{"bf16", tensor.BF16, kernel.TileBF16, kernel.DotBF16},
-		{"q8_0", tensor.Q8_0, kernel.TileQ8_0, kernel.DotQ8_0},
-		{"q4_0", tensor.Q4_0, kernel.TileQ4_0, kernel.DotQ4_0},
+		{"q8_0", tensor.Q8_0, scaled(kernel.TileQ8_0), kernel.DotQ8_0},
+		{"q4_0", tensor.Q4_0, scaled(kernel.TileQ4_0), kernel.DotQ4_0},
 		{"q4_K", tensor.Q4_K, kernel.TileQ4_K, kernel.DotQ4_K},
 		{"q5_K", tensor.Q5_K, kernel.TileQ5_K, kernel.DotQ5_K},
 		{"q6_K", tensor.Q6_K, kernel.TileQ6_K, kernel.DotQ6_K},
@@ -87,6 +87,16 @@ func TestTilesMatchDots(t *testing.T) {
 	}
 }
 
+// scaled adapts a tile that reads its activations' scales as float32 to the
+// signature of the others, making the scales with Q8_0Scales4 first.
+func scaled(tile func(int, []byte, []byte, int, []float32, []float32, int)) func(int, []byte, []byte, int, []float32, int) {
+	return func(n int, w, x []byte, xStride int, out []float32, outStride int) {
+		xd := make([]float32, 4*(n/kernel.QK))
+		kernel.Q8_0Scales4(n/kernel.QK, x, xStride, xd)
+		tile(n, w, x, xStride, xd, out, outStride)
+	}
+}
+
 // BenchmarkKernelTile times one 1×4 tile of 4096-element products, to set
 // beside four dot calls (BenchmarkKernelDot).
 //
@@ -98,7 +108,7 @@ func BenchmarkKernelTile(b *testing.B) {
 		name string
 		wt   tensor.DType
 		tile func(int, []byte, []byte, int, []float32, int)
-	}{{"f32", tensor.F32, kernel.TileF32}, {"f16", tensor.F16, kernel.TileF16}, {"bf16", tensor.BF16, kernel.TileBF16}, {"q8_0", tensor.Q8_0, kernel.TileQ8_0}, {"q4_0", tensor.Q4_0, kernel.TileQ4_0}, {"q4_K", tensor.Q4_K, kernel.TileQ4_K}, {"q5_K", tensor.Q5_K, kernel.TileQ5_K}, {"q6_K", tensor.Q6_K, kernel.TileQ6_K}} {
+	}{{"f32", tensor.F32, kernel.TileF32}, {"f16", tensor.F16, kernel.TileF16}, {"bf16", tensor.BF16, kernel.TileBF16}, {"q8_0", tensor.Q8_0, nil}, {"q4_0", tensor.Q4_0, nil}, {"q4_K", tensor.Q4_K, kernel.TileQ4_K}, {"q5_K", tensor.Q5_K, kernel.TileQ5_K}, {"q6_K", tensor.Q6_K, kernel.TileQ6_K}} {
 		xt := tensor.F32
 		if c.wt.BlockSize() > 1 {
 			xt = tensor.Q8_K
@@ -109,9 +119,21 @@ func BenchmarkKernelTile(b *testing.B) {
 		w := asmWeights(r, c.wt, n/c.wt.BlockSize(), false)
 		x, _ := asmActivations(r, xt, 4*n, false)
 		out := make([]float32, 4)
+		tile := c.tile
+		if tile == nil { // the scales made once, as MatMul makes them once per group of rows
+			st := kernel.TileQ8_0
+			if c.wt == tensor.Q4_0 {
+				st = kernel.TileQ4_0
+			}
+			xd := make([]float32, 4*(n/kernel.QK))
+			kernel.Q8_0Scales4(n/kernel.QK, x, len(x)/4, xd)
+			tile = func(n int, w, x []byte, xStride int, out []float32, outStride int) {
+				st(n, w, x, xStride, xd, out, outStride)
+			}
+		}
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(int64(len(w)))
-			cpuLoop(b, func() { c.tile(n, w, x, len(x)/4, out, 1) })
+			cpuLoop(b, func() { tile(n, w, x, len(x)/4, out, 1) })
 		})
 	}
 }

@@ -11,35 +11,27 @@
 // Shared by the rows: loading the weight block, |w|, converting w.d.
 //
 // Registers: SI = w block; DI, R9, R11, R14 = the rows' blocks (xStride
-// apart); CX = blocks left; Y0..Y3 = accumulators of rows 0..3; Y8 = w;
-// Y9 = |w|; Y10, Y11 = temporaries; Y12 = the four rows' w.d·x.d;
-// Y13 = words of 1. The four scale products are spilled to 0..15(SP) for
-// broadcasting.
+// apart); R10 = the rows' x.d as four float32 (Q8_0Scales4), 16 bytes per
+// block; CX = blocks left; Y0..Y3 = accumulators of rows 0..3; Y8 = w;
+// Y9 = |w|; Y10, Y11 = temporaries; Y12 = w.d; Y13 = words of 1. Each
+// row's w.d·x.d is formed in Y11 from w.d and its x.d broadcast from
+// memory (exact, so in any order): reading the scales from float32 and
+// keeping them out of the stack took the tile from 451–475 to 326–333
+// cpu-ns per 4096-element tile (BenchmarkKernelTile/q8_0).
 
 DATA t8Ones<>+0(SB)/8, $0x0001000100010001
 GLOBL t8Ones<>(SB), RODATA|NOPTR, $8
 
-// T8SCALES leaves FP16ToFP32(w.d)·FP16ToFP32(x.d) of the four rows' blocks
-// (byte offset off in each) at 0, 4, 8, 12(SP).
+// T8SCALES leaves FP16ToFP32(w.d) of the block at byte offset off in
+// every lane of Y12.
 #define T8SCALES(off) \
-	MOVWLZX off(DI), AX; \
-	VMOVD AX, X12; \
-	MOVWLZX off(R9), AX; \
-	VPINSRW $1, AX, X12, X12; \
-	MOVWLZX off(R11), AX; \
-	VPINSRW $2, AX, X12, X12; \
-	MOVWLZX off(R14), AX; \
-	VPINSRW $3, AX, X12, X12; \
-	VCVTPH2PS X12, X12; \
 	MOVWLZX off(SI), AX; \
 	VMOVD AX, X11; \
 	VCVTPH2PS X11, X11; \
-	VBROADCASTSS X11, X11; \
-	VMULPS X11, X12, X12; \
-	VMOVUPS X12, 0(SP)
+	VBROADCASTSS X11, Y12
 
 // T8ROW adds the block at off of the row at P into accumulator A, with the
-// weights in Y8 and |w| in Y9; the row's scale is at s(SP). As BLOCKSUM and
+// weights in Y8 and |w| in Y9; the row's x.d is at s(R10). As BLOCKSUM and
 // the FMA of dotQ8_0Asm.
 #define T8ROW(P, off, s, A) \
 	VMOVDQU (off+2)(P), Y10; \
@@ -47,18 +39,19 @@ GLOBL t8Ones<>(SB), RODATA|NOPTR, $8
 	VPMADDUBSW Y10, Y9, Y10; \
 	VPMADDWD Y13, Y10, Y10; \
 	VCVTDQ2PS Y10, Y10; \
-	VBROADCASTSS s(SP), Y11; \
+	VBROADCASTSS s(R10), Y11; \
+	VMULPS Y12, Y11, Y11; \
 	VFMADD231PS Y10, Y11, A
 
 // T8BLOCK does the block at byte offset off into accumulators A0..A3.
-#define T8BLOCK(off, A0, A1, A2, A3) \
+#define T8BLOCK(off, xo, A0, A1, A2, A3) \
 	T8SCALES(off); \
 	VMOVDQU (off+2)(SI), Y8; \
 	VPABSB Y8, Y9; \
-	T8ROW(DI, off, 0, A0); \
-	T8ROW(R9, off, 4, A1); \
-	T8ROW(R11, off, 8, A2); \
-	T8ROW(R14, off, 12, A3)
+	T8ROW(DI, off, xo, A0); \
+	T8ROW(R9, off, xo+4, A1); \
+	T8ROW(R11, off, xo+8, A2); \
+	T8ROW(R14, off, xo+12, A3)
 
 // T8OUT sums A's lanes as HSUM8 does, storing the result at o(DX).
 #define T8OUT(A, XA, o) \
@@ -70,8 +63,8 @@ GLOBL t8Ones<>(SB), RODATA|NOPTR, $8
 	VADDSS X14, XA, XA; \
 	VMOVSS XA, o(DX)
 
-// func tileQ8_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
-TEXT ·tileQ8_0Asm(SB), NOSPLIT, $16-40
+// func tileQ8_0Asm(nb int, w, x *byte, xStride int, xd *float32, out *[4]float32)
+TEXT ·tileQ8_0Asm(SB), NOSPLIT, $0-48
 	MOVQ nb+0(FP), CX                 // CX = blocks left
 	MOVQ w+8(FP), SI                  // SI = &w block
 	MOVQ x+16(FP), DI                 // DI = &row 0 block
@@ -79,6 +72,7 @@ TEXT ·tileQ8_0Asm(SB), NOSPLIT, $16-40
 	LEAQ (DI)(DX*1), R9               // R9 = &row 1 block
 	LEAQ (R9)(DX*1), R11              // R11 = &row 2 block
 	LEAQ (R11)(DX*1), R14             // R14 = &row 3 block
+	MOVQ xd+32(FP), R10               // R10 = &the rows' four x.d
 	VPBROADCASTQ t8Ones<>(SB), Y13    // Y13 = words of 1
 	VXORPS Y0, Y0, Y0                 // accumulators, rows 0..3
 	VXORPS Y1, Y1, Y1
@@ -88,23 +82,24 @@ TEXT ·tileQ8_0Asm(SB), NOSPLIT, $16-40
 t80loop2:
 	CMPQ CX, $2
 	JLT  t80tail
-	T8BLOCK(0, Y0, Y1, Y2, Y3)        // block i
-	T8BLOCK(34, Y0, Y1, Y2, Y3)       // block i+1, after block i
+	T8BLOCK(0, 0, Y0, Y1, Y2, Y3)     // block i
+	T8BLOCK(34, 16, Y0, Y1, Y2, Y3)   // block i+1, after block i
 	ADDQ $68, SI                      // two blocks on
 	ADDQ $68, DI
 	ADDQ $68, R9
 	ADDQ $68, R11
 	ADDQ $68, R14
+	ADDQ $32, R10
 	SUBQ $2, CX
 	JMP  t80loop2
 
 t80tail:
 	TESTQ CX, CX
 	JEQ   t80done
-	T8BLOCK(0, Y0, Y1, Y2, Y3)        // last block
+	T8BLOCK(0, 0, Y0, Y1, Y2, Y3)     // last block
 
 t80done:
-	MOVQ out+32(FP), DX
+	MOVQ out+40(FP), DX
 	T8OUT(Y0, X0, 0)
 	T8OUT(Y1, X1, 4)
 	T8OUT(Y2, X2, 8)
@@ -119,7 +114,7 @@ t80done:
 // out of one VPHADDD tree.
 //
 // Registers: SI = w block (18 bytes); DI, R9, R11, R14 = the rows' blocks
-// (34 bytes); CX = blocks left; X0 = the four rows' sums; Y4 = q−8 (quants
+// (34 bytes); R10 = the rows' x.d as float32; CX = blocks left; X0 = the four rows' sums; Y4 = q−8 (quants
 // 0..15 | 16..31); Y6 = |q−8|; Y8..Y11 = the rows' int32 lanes; X12 = the
 // rows' x.d then w.d·x.d; X7 = w.d; Y13 = words of 1; Y14 = bytes of 8;
 // Y15 = bytes of 0x0F.
@@ -137,8 +132,8 @@ GLOBL t4Eight<>(SB), RODATA|NOPTR, $8
 	VPMADDUBSW I, Y6, I; \
 	VPMADDWD Y13, I, I
 
-// func tileQ4_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
-TEXT ·tileQ4_0Asm(SB), NOSPLIT, $0-40
+// func tileQ4_0Asm(nb int, w, x *byte, xStride int, xd *float32, out *[4]float32)
+TEXT ·tileQ4_0Asm(SB), NOSPLIT, $0-48
 	MOVQ nb+0(FP), CX                 // CX = blocks left
 	MOVQ w+8(FP), SI                  // SI = &w block
 	MOVQ x+16(FP), DI                 // DI = &row 0 block
@@ -150,6 +145,7 @@ TEXT ·tileQ4_0Asm(SB), NOSPLIT, $0-40
 	VPBROADCASTQ t4Eight<>(SB), Y14   // Y14 = 8 bytes
 	VPBROADCASTQ t8Ones<>(SB), Y13    // Y13 = words of 1
 	MOVQ ·fp16Table(SB), R8           // R8 = &fp16Table
+	MOVQ xd+32(FP), R10               // R10 = &the rows' four x.d
 	VXORPS Y0, Y0, Y0                 // X0 = sums, rows 0..3
 
 t40loop:
@@ -171,14 +167,7 @@ t40loop:
 	VEXTRACTI128 $1, Y8, X9
 	VPADDD X9, X8, X8                 // X8 = the four rows' block sums
 	VCVTDQ2PS X8, X8
-	MOVWLZX (DI), AX                  // X12 = the rows' x.d, through fp16Table
-	VMOVSS (R8)(AX*4), X12
-	MOVWLZX (R9), AX
-	VINSERTPS $0x10, (R8)(AX*4), X12, X12
-	MOVWLZX (R11), AX
-	VINSERTPS $0x20, (R8)(AX*4), X12, X12
-	MOVWLZX (R14), AX
-	VINSERTPS $0x30, (R8)(AX*4), X12, X12
+	VMOVUPS (R10), X12                // X12 = the rows' x.d
 	MOVWLZX (SI), AX                  // X7 = w.d in every lane
 	VBROADCASTSS (R8)(AX*4), X7
 	VMULPS X12, X7, X12               // w.d·x.d per row
@@ -188,11 +177,12 @@ t40loop:
 	ADDQ $34, R9
 	ADDQ $34, R11
 	ADDQ $34, R14
+	ADDQ $16, R10
 	DECQ CX
 	JMP  t40loop
 
 t40done:
-	MOVQ out+32(FP), DX
+	MOVQ out+40(FP), DX
 	VMOVUPS X0, (DX)
 	VZEROUPPER
 	RET

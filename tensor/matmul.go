@@ -53,12 +53,13 @@ func (p *Pool) MatMul(w *Tensor, x []float32, nb int, out []float32) error {
 		p.gemmHalf(w, x[:nb*C], nb, out)
 		return nil
 	}
-	xb, err := p.activations(f.VecDotType, x[:nb*C], nb, C)
+	stile := scaledTiles[w.DType]
+	xb, xd, err := p.activations(f.VecDotType, x[:nb*C], nb, C, stile != nil)
 	if err != nil {
 		return fmt.Errorf("tensor: matmul %s: %w", w.Name, err)
 	}
 	m := &p.mm
-	*m = matmulTask{dot: f.VecDot, tile: tileKernels[w.DType], w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, C: C, R: R, nb: nb, out: out}
+	*m = matmulTask{dot: f.VecDot, tile: tileKernels[w.DType], stile: stile, w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, C: C, R: R, nb: nb, out: out}
 	m.xTile = max(4, matmulTileBytes/max(m.xRow, 1)&^3) // a multiple of 4, whole tile groups
 	p.forTask(R, matmulRows, m)
 	*m = matmulTask{} // drop references to the caller's data
@@ -79,12 +80,14 @@ const matmulTileBytes = 256 << 10
 // to the workers allocates nothing.
 type matmulTask struct {
 	dot   func(n int, w, x []byte) float32
-	tile  tileFunc // nil where no 1×4 tile kernel exists
-	w     []byte   // weight rows, rb bytes each
+	tile  tileFunc       // nil where no 1×4 tile kernel exists
+	stile scaledTileFunc // instead of tile for Q8_0 activations, with xd
+	w     []byte         // weight rows, rb bytes each
 	rb    int
 	x     []byte // activation rows in VecDotType, xRow bytes each
 	xRow  int
-	xTile int // activation rows per pass over a chunk of weight rows
+	xd    []float32 // x's block scales as float32, four rows interleaved (stile's)
+	xTile int       // activation rows per pass over a chunk of weight rows
 	C, R  int
 	nb    int
 	out   []float32
@@ -94,12 +97,17 @@ func (m *matmulTask) run(start, end int) {
 	for b0 := 0; b0 < m.nb; b0 += m.xTile {
 		b1 := min(b0+m.xTile, m.nb)
 		r := start
-		if m.tile != nil && b1-b0 >= 4 {
+		if (m.tile != nil || m.stile != nil) && b1-b0 >= 4 {
 			bq := b0 + (b1-b0)&^3 // end of the whole groups of four
+			xdGroup := 4 * (m.C / kernel.QK)
 			for ; r < end; r++ {
 				wr := m.w[r*m.rb : (r+1)*m.rb]
 				for b := b0; b < bq; b += 4 {
-					m.tile(m.C, wr, m.x[b*m.xRow:(b+4)*m.xRow], m.xRow, m.out[b*m.R+r:], m.R)
+					if m.stile != nil {
+						m.stile(m.C, wr, m.x[b*m.xRow:(b+4)*m.xRow], m.xRow, m.xd[b/4*xdGroup:], m.out[b*m.R+r:], m.R)
+					} else {
+						m.tile(m.C, wr, m.x[b*m.xRow:(b+4)*m.xRow], m.xRow, m.out[b*m.R+r:], m.R)
+					}
 				}
 				for b := bq; b < b1; b++ {
 					m.out[b*m.R+r] = m.dot(m.C, wr, m.x[b*m.xRow:(b+1)*m.xRow])
@@ -123,17 +131,35 @@ type tileFunc func(n int, w, x []byte, xStride int, out []float32, outStride int
 // amd64 file fills it at start-up when the CPU allows.
 var tileKernels [numDTypes]tileFunc
 
-// quantTask converts activation rows to a block type.
+// scaledTileFunc is a tileFunc for Q8_0 activations that also reads the
+// four rows' block scales as float32, interleaved (kernel.Q8_0Scales4).
+type scaledTileFunc func(n int, w, x []byte, xStride int, xd, out []float32, outStride int)
+
+// scaledTiles holds the scaledTileFunc of the weight types whose tile takes
+// one (Q8_0, Q4_0), in place of tileKernels.
+var scaledTiles [numDTypes]scaledTileFunc
+
+// quantTask converts activation rows to a block type, and where xd is not
+// nil (Q8_0 for a scaled tile), each whole group of four rows' block scales
+// to float32 once the group's last row is done.
 type quantTask struct {
 	quant   func(src []float32, dst []byte)
 	x       []float32
 	buf     []byte
 	n, size int // values and bytes per row
+	xd      []float32
 }
 
 func (q *quantTask) run(start, end int) {
 	for b := start; b < end; b++ {
 		q.quant(q.x[b*q.n:(b+1)*q.n], q.buf[b*q.size:(b+1)*q.size])
+	}
+	if q.xd == nil {
+		return
+	}
+	nblk := q.n / kernel.QK
+	for g := (start + 3) / 4; 4*g+4 <= end; g++ { // the groups wholly in [start, end)
+		kernel.Q8_0Scales4(nblk, q.buf[4*g*q.size:], q.size, q.xd[4*g*nblk:])
 	}
 }
 
@@ -149,31 +175,41 @@ var activationQuantizers = [numDTypes]func(src []float32, dst []byte){
 }
 
 // activations returns x (nb rows of n values) in type t, reusing the pool's
-// scratch buffer; F32 needs no conversion.
-func (p *Pool) activations(t DType, x []float32, nb, n int) ([]byte, error) {
+// scratch buffer; F32 needs no conversion. With scales (for a scaled tile;
+// t must be Q8_0) and nb >= 4 it also returns the block scales of the whole
+// groups of four rows as float32, interleaved as the tile reads them.
+func (p *Pool) activations(t DType, x []float32, nb, n int, scales bool) ([]byte, []float32, error) {
 	if t == F32 {
-		return F32Bytes(x), nil
+		return F32Bytes(x), nil, nil
 	}
 	rowSize, err := t.RowSize(int64(n))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	quant := activationQuantizers[t]
 	if quant == nil {
 		quant = FormatOf(t).Quantize
 	}
 	if quant == nil {
-		return nil, fmt.Errorf("cannot convert activations to %v", t)
+		return nil, nil, fmt.Errorf("cannot convert activations to %v", t)
 	}
 	need := int(rowSize) * nb
 	if cap(p.scratch) < need {
 		p.scratch = make([]byte, need)
 	}
+	var xd []float32
+	if scales && t == Q8_0 && nb >= 4 {
+		nd := (nb &^ 3) * (n / kernel.QK)
+		if cap(p.xd) < nd {
+			p.xd = make([]float32, nd)
+		}
+		xd = p.xd[:nd]
+	}
 	q := &p.quant
-	*q = quantTask{quant: quant, x: x, buf: p.scratch[:need], n: n, size: int(rowSize)}
-	p.forTask(nb, 1, q)
+	*q = quantTask{quant: quant, x: x, buf: p.scratch[:need], n: n, size: int(rowSize), xd: xd}
+	p.forTask(nb, 4, q) // groups of four stay whole for their scales
 	*q = quantTask{}
-	return p.scratch[:need], nil
+	return p.scratch[:need], xd, nil
 }
 
 // gemmMinRows is the activation row count from which F16 and BF16 weights go

@@ -13,8 +13,8 @@ func init() {
 	tileKernels[F32] = kernel.TileF32
 	tileKernels[F16] = kernel.TileF16
 	tileKernels[BF16] = kernel.TileBF16
-	tileKernels[Q8_0] = kernel.TileQ8_0
-	tileKernels[Q4_0] = kernel.TileQ4_0
+	scaledTiles[Q8_0] = kernel.TileQ8_0
+	scaledTiles[Q4_0] = kernel.TileQ4_0
 	tileKernels[Q4_K] = kernel.TileQ4_K
 	tileKernels[Q5_K] = kernel.TileQ5_K
 	tileKernels[Q6_K] = kernel.TileQ6_K

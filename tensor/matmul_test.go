@@ -218,12 +218,12 @@ func TestMatMulIndependentOfWorkersTilesBatch(t *testing.T) {
 			// Tiles of 4 activation rows instead of all of them at once, and
 			// chunks of 7 weight rows instead of 16.
 			p := pools[1]
-			xb, err := p.activations(FormatOf(dt).VecDotType, x, nb, C)
+			xb, xd, err := p.activations(FormatOf(dt).VecDotType, x, nb, C, scaledTiles[dt] != nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			out := make([]float32, nb*R)
-			m := matmulTask{dot: FormatOf(dt).VecDot, w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xTile: 4, tile: tileKernels[dt], C: C, R: R, nb: nb, out: out}
+			m := matmulTask{dot: FormatOf(dt).VecDot, w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, xTile: 4, tile: tileKernels[dt], stile: scaledTiles[dt], C: C, R: R, nb: nb, out: out}
 			p.forTask(R, 7, &m)
 			for j := range out {
 				if math.Float32bits(out[j]) != math.Float32bits(first[j]) {

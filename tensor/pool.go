@@ -28,6 +28,7 @@ type Pool struct {
 	quant   quantTask
 	gh      gemmHalfTask
 	scratch []byte    // activation buffer reused by MatMul
+	xd      []float32 // MatMul's activation scales for the scaled tiles
 	xh      []float32 // rounded activations reused by MatMul's GEMM path
 }
 
