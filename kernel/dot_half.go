@@ -29,10 +29,25 @@ func DotHalvesLanes8(w []byte, x []float32) float32 { return dotHalvesLanes8(w, 
 // (llama.cpp pads the KV length with zeros to a multiple of 32).
 func DotHalvesVec(w []byte, x []float32) float32 { return dotHalvesVec(w, x) }
 
+// DotHalvesLanes8Rows sets dst[r] = DotHalvesLanes8(w[r*stride:], x) for
+// every r < len(dst): the attention's query against a run of cached keys
+// (or its weights against rows of V), without a call per row; the assembly
+// does four rows per pass over x.
+func DotHalvesLanes8Rows(dst []float32, w []byte, stride int, x []float32) {
+	dotHalvesLanes8Rows(dst, w, stride, x)
+}
+
 var (
-	dotHalvesLanes8 = dotHalvesLanes8Generic
-	dotHalvesVec    = dotHalvesVecGeneric
+	dotHalvesLanes8     = dotHalvesLanes8Generic
+	dotHalvesLanes8Rows = dotHalvesLanes8RowsGeneric
+	dotHalvesVec        = dotHalvesVecGeneric
 )
+
+func dotHalvesLanes8RowsGeneric(dst []float32, w []byte, stride int, x []float32) {
+	for r := range dst {
+		dst[r] = dotHalvesLanes8Generic(w[r*stride:], x)
+	}
+}
 
 // halfTable maps every half-precision bit pattern to its float32 value; a
 // lookup is cheaper than FP16ToFP32's bit manipulation in the plain-Go dots.

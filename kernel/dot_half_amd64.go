@@ -9,6 +9,7 @@ func init() {
 		return
 	}
 	dotHalvesLanes8 = dotHalvesLanes8AVX2
+	dotHalvesLanes8Rows = dotHalvesLanes8RowsAVX2
 	dotHalvesVec = dotHalvesVecAVX2
 	useAsm("f16-attention")
 }
@@ -61,3 +62,30 @@ func dotHalvesLanes8Asm(n int, w *byte, x *float32) float32
 //
 //go:noescape
 func dotHalvesVecAsm(n int, w *byte, x *float32) float32
+
+// dotHalvesLanes8RowsAVX2 runs dotHalvesLanes8x4Asm over the whole groups
+// of four rows and dotHalvesLanes8AVX2 over the rest.
+func dotHalvesLanes8RowsAVX2(dst []float32, w []byte, stride int, x []float32) {
+	n, rows := len(x), len(dst)
+	if rows == 0 {
+		return
+	}
+	var t [4]float32
+	r := 0
+	if n > 0 {
+		_ = w[(rows-1)*stride+2*n-1] // the last row's end, before the assembly reads it
+		for ; r+4 <= rows; r += 4 {
+			dotHalvesLanes8x4Asm(n, &w[r*stride], stride, &x[0], &t)
+			dst[r], dst[r+1], dst[r+2], dst[r+3] = t[0], t[1], t[2], t[3]
+		}
+	}
+	for ; r < rows; r++ {
+		dst[r] = dotHalvesLanes8AVX2(w[r*stride:], x)
+	}
+}
+
+// dotHalvesLanes8x4Asm computes, for j < 4, out[j] =
+// dotHalvesLanes8Asm(n, w + j·stride, x), bit for bit.
+//
+//go:noescape
+func dotHalvesLanes8x4Asm(n int, w *byte, stride int, x *float32, out *[4]float32)

@@ -139,3 +139,104 @@ reduce:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// Four dotHalvesLanes8Asm of four rows of halves (stride bytes apart) with
+// the same x, each in that function's order: one 8-lane accumulator per
+// row, x's group of eight loaded once for the four. A tail of n%8 elements
+// goes through the stack as zero-padded groups, as there.
+//
+// Registers: SI, R8, R9, R10 = the rows; DI = x; CX = whole groups left;
+// BX = tail length; Y0..Y3 = the rows' lanes; Y5 = x's group; Y4, Y6..Y8 =
+// the rows' widened halves.
+// Frame: 0(SP) x's padded tail (8 float32); 32(SP) + 16·j row j's padded
+// tail (8 halves).
+
+// H4OUT folds the lanes of A as dotHalvesLanes8Asm does and stores the sum
+// at o(DX).
+#define H4OUT(A, XA, o) \
+	VEXTRACTF128 $1, A, X9; \
+	VADDPS X9, XA, XA; \
+	VMOVHLPS XA, XA, X9; \
+	VADDPS X9, XA, XA; \
+	VMOVSHDUP XA, X9; \
+	VADDSS X9, XA, XA; \
+	VMOVSS XA, o(DX)
+
+// func dotHalvesLanes8x4Asm(n int, w *byte, stride int, x *float32, out *[4]float32)
+TEXT ·dotHalvesLanes8x4Asm(SB), NOSPLIT, $96-40
+	MOVQ n+0(FP), CX
+	MOVQ CX, BX
+	ANDQ $7, BX                       // BX = tail length
+	SHRQ $3, CX                       // CX = whole groups
+	MOVQ w+8(FP), SI
+	MOVQ stride+16(FP), DX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R9
+	LEAQ (R9)(DX*1), R10
+	MOVQ x+24(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+h4loop:
+	TESTQ CX, CX
+	JEQ   h4tail
+	VMOVUPS (DI), Y5
+	VCVTPH2PS (SI), Y4
+	VFMADD231PS Y5, Y4, Y0
+	VCVTPH2PS (R8), Y6
+	VFMADD231PS Y5, Y6, Y1
+	VCVTPH2PS (R9), Y7
+	VFMADD231PS Y5, Y7, Y2
+	VCVTPH2PS (R10), Y8
+	VFMADD231PS Y5, Y8, Y3
+	ADDQ $16, SI
+	ADDQ $16, R8
+	ADDQ $16, R9
+	ADDQ $16, R10
+	ADDQ $32, DI
+	DECQ CX
+	JMP  h4loop
+
+h4tail:
+	TESTQ BX, BX
+	JEQ   h4reduce
+	VXORPS Y5, Y5, Y5
+	VMOVUPS Y5, 0(SP)
+	VMOVUPS Y5, 32(SP)
+	VMOVUPS Y5, 64(SP)
+	XORQ AX, AX
+
+h4copy:
+	MOVL    (DI)(AX*4), DX
+	MOVL    DX, 0(SP)(AX*4)
+	MOVWLZX (SI)(AX*2), DX
+	MOVW    DX, 32(SP)(AX*2)
+	MOVWLZX (R8)(AX*2), DX
+	MOVW    DX, 48(SP)(AX*2)
+	MOVWLZX (R9)(AX*2), DX
+	MOVW    DX, 64(SP)(AX*2)
+	MOVWLZX (R10)(AX*2), DX
+	MOVW    DX, 80(SP)(AX*2)
+	INCQ    AX
+	CMPQ    AX, BX
+	JLT     h4copy
+	VMOVUPS 0(SP), Y5
+	VCVTPH2PS 32(SP), Y4
+	VFMADD231PS Y5, Y4, Y0
+	VCVTPH2PS 48(SP), Y6
+	VFMADD231PS Y5, Y6, Y1
+	VCVTPH2PS 64(SP), Y7
+	VFMADD231PS Y5, Y7, Y2
+	VCVTPH2PS 80(SP), Y8
+	VFMADD231PS Y5, Y8, Y3
+
+h4reduce:
+	MOVQ out+32(FP), DX
+	H4OUT(Y0, X0, 0)
+	H4OUT(Y1, X1, 4)
+	H4OUT(Y2, X2, 8)
+	H4OUT(Y3, X3, 12)
+	VZEROUPPER
+	RET

@@ -155,6 +155,49 @@ func TestDotHalvesMatchGeneric(t *testing.T) {
 	}
 }
 
+// DotHalvesLanes8Rows gives DotHalvesLanes8 of every row, bit for bit, for
+// row counts 0…9 (whole groups of four and the rest), lengths 0…67 and a
+// large odd one (every tail), strides wider than a row, and stops at its
+// last row (a NaN guard after it would poison nothing, but a read past the
+// slice would panic).
+func TestDotHalvesLanes8Rows(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 12))
+	for _, n := range append(seqInts(68), 1001) {
+		for rows := range 10 {
+			stride := 2*n + 2*r.IntN(5)
+			w := make([]byte, max(0, (rows-1)*stride+2*n))
+			for i := 0; i+1 < len(w); i += 2 {
+				h := randHalf(r)
+				w[i], w[i+1] = byte(h), byte(h>>8)
+			}
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = kernel.FP16ToFP32(randHalf(r))
+			}
+			got := make([]float32, rows+1)
+			got[rows] = 42
+			kernel.DotHalvesLanes8Rows(got[:rows], w, stride, x)
+			for j := range rows {
+				want := kernel.DotHalvesLanes8(w[j*stride:], x)
+				if math.Float32bits(got[j]) != math.Float32bits(want) {
+					t.Fatalf("n %d rows %d stride %d: row %d = %v, DotHalvesLanes8 %v", n, rows, stride, j, got[j], want)
+				}
+			}
+			if got[rows] != 42 {
+				t.Fatal("wrote past dst")
+			}
+		}
+	}
+}
+
+func seqInts(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
 func BenchmarkDotHalves(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, n := range []int{64, 511} {

@@ -30,10 +30,7 @@ func (s *State) attention(li, nb int) {
 	group := H / c.KVHeads
 	scale := float32(1 / math.Sqrt(float64(D)))
 	kc, vc := s.kCache[li], s.vCache[li]
-	dot16 := kernel.DotHalvesVec
-	if nb > 1 {
-		dot16 = kernel.DotHalvesLanes8
-	}
+	dot16 := kernel.DotHalvesVec // one token; a batch uses DotHalvesLanes8Rows
 	tasks, W := nb*H, s.pool.Workers()
 	s.pool.For(W, 1, func(start, end int) {
 		for w := start; w < end; w++ {
@@ -60,12 +57,23 @@ func (s *State) attention(li, nb int) {
 					continue
 				}
 				kernel.RoundF16(qh)
-				for t := range n {
-					off := (t*kvd + kvh*D) * 2
-					sc[t] = dot16(kc[off:off+D*2], qh) * scale
+				if nb > 1 { // tinyBLAS's order, four keys (rows of V) per pass
+					kernel.DotHalvesLanes8Rows(sc, kc[kvh*D*2:], kvd*2, qh)
+					for t := range sc {
+						sc[t] *= scale
+					}
+				} else {
+					for t := range n {
+						off := (t*kvd + kvh*D) * 2
+						sc[t] = dot16(kc[off:off+D*2], qh) * scale
+					}
 				}
 				kernel.Softmax(sc)
 				kernel.RoundF16(sc)
+				if nb > 1 {
+					kernel.DotHalvesLanes8Rows(out, vc[kvh*D*T*2:], T*2, sc)
+					continue
+				}
 				for d := range D {
 					off := (kvh*D + d) * T * 2
 					out[d] = dot16(vc[off:off+n*2], sc)
