@@ -27,3 +27,28 @@ func asmDot(asm func(nb int, w, x *byte) float32, unit, wBytes, xBytes int) func
 		return asm(nb, &w[0], &x[0])
 	}
 }
+
+// asmRows adapts the same assembly dot to the DotRows signature: the dots of
+// len(out) weight rows rb bytes apart with one activation row, bounds
+// checked once for all of them, so that a decode step's matmul pays no Go
+// call and slicing per row.
+func asmRows(asm func(nb int, w, x *byte) float32, unit, wBytes, xBytes int) func(n int, w []byte, rb int, x []byte, out []float32) {
+	return func(n int, w []byte, rb int, x []byte, out []float32) {
+		nb := n / unit
+		if len(out) == 0 {
+			return
+		}
+		if nb == 0 {
+			clear(out)
+			return
+		}
+		if rb < nb*wBytes {
+			panic("kernel: dot rows overlap")
+		}
+		_, _ = x[:nb*xBytes], w[:(len(out)-1)*rb+nb*wBytes]
+		xp := &x[0]
+		for r := range out {
+			out[r] = asm(nb, &w[r*rb], xp)
+		}
+	}
+}

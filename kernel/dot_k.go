@@ -110,7 +110,20 @@ var (
 	dotQ4_K = dotQ4_KGeneric
 	dotQ5_K = dotQ5_KGeneric
 	dotQ6_K = dotQ6_KGeneric
+
+	dotQ4_KRows = rowsOf(DotQ4_K)
+	dotQ5_KRows = rowsOf(DotQ5_K)
+	dotQ6_KRows = rowsOf(DotQ6_K)
 )
+
+// DotQ4_KRows is DotQ4_K over rows (DotRows).
+func DotQ4_KRows(n int, w []byte, rb int, x []byte, out []float32) { dotQ4_KRows(n, w, rb, x, out) }
+
+// DotQ5_KRows is DotQ5_K over rows (DotRows).
+func DotQ5_KRows(n int, w []byte, rb int, x []byte, out []float32) { dotQ5_KRows(n, w, rb, x, out) }
+
+// DotQ6_KRows is DotQ6_K over rows (DotRows).
+func DotQ6_KRows(n int, w []byte, rb int, x []byte, out []float32) { dotQ6_KRows(n, w, rb, x, out) }
 
 // All five dots share one shape: per super-block, integer products of the
 // weight quants with the 8-bit activations are summed per sub-block and

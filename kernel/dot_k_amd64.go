@@ -11,10 +11,13 @@ func init() {
 		return
 	}
 	dotQ4_K = asmDot(dotQ4_KAsm, QKK, blockQ4KBytes, BlockQ8KBytes)
+	dotQ4_KRows = asmRows(dotQ4_KAsm, QKK, blockQ4KBytes, BlockQ8KBytes)
 	useAsm("q4_K")
 	dotQ5_K = asmDot(dotQ5_KAsm, QKK, blockQ5KBytes, BlockQ8KBytes)
+	dotQ5_KRows = asmRows(dotQ5_KAsm, QKK, blockQ5KBytes, BlockQ8KBytes)
 	useAsm("q5_K")
 	dotQ6_K = asmDot(dotQ6_KAsm, QKK, blockQ6KBytes, BlockQ8KBytes)
+	dotQ6_KRows = asmRows(dotQ6_KAsm, QKK, blockQ6KBytes, BlockQ8KBytes)
 	useAsm("q6_K")
 }
 

@@ -168,6 +168,33 @@ func DotQ8_0(n int, w, x []byte) float32 { return dotQ8_0(n, w, x) }
 
 var dotQ8_0 = dotQ8_0Generic
 
+// DotRows is, for a weight type's dot, out[r] = dot(n, w[r*rb:], x) for
+// every r < len(out): one activation row against consecutive weight rows,
+// which is a decode step's matmul. The DotXRows functions are the DotX
+// dots in this form; where the dot is assembly they call it directly for
+// each row.
+type DotRows func(n int, w []byte, rb int, x []byte, out []float32)
+
+// rowsOf is the plain-Go DotRows of a dot.
+func rowsOf(dot func(n int, w, x []byte) float32) DotRows {
+	return func(n int, w []byte, rb int, x []byte, out []float32) {
+		for r := range out {
+			out[r] = dot(n, w[r*rb:], x)
+		}
+	}
+}
+
+// DotQ8_0Rows is DotQ8_0 over rows (DotRows).
+func DotQ8_0Rows(n int, w []byte, rb int, x []byte, out []float32) { dotQ8_0Rows(n, w, rb, x, out) }
+
+// DotQ4_0Rows is DotQ4_0 over rows (DotRows).
+func DotQ4_0Rows(n int, w []byte, rb int, x []byte, out []float32) { dotQ4_0Rows(n, w, rb, x, out) }
+
+var (
+	dotQ8_0Rows = rowsOf(DotQ8_0)
+	dotQ4_0Rows = rowsOf(DotQ4_0)
+)
+
 func dotQ8_0Generic(n int, w, x []byte) float32 {
 	nb := n / QK
 	w, x = w[:nb*q8_0Bytes], x[:nb*q8_0Bytes]

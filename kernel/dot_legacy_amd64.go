@@ -10,8 +10,10 @@ func init() {
 		return
 	}
 	dotQ4_0 = asmDot(dotQ4_0Asm, QK, q4_0Bytes, q8_0Bytes)
+	dotQ4_0Rows = asmRows(dotQ4_0Asm, QK, q4_0Bytes, q8_0Bytes)
 	useAsm("q4_0")
 	dotQ8_0 = asmDot(dotQ8_0Asm, QK, q8_0Bytes, q8_0Bytes)
+	dotQ8_0Rows = asmRows(dotQ8_0Asm, QK, q8_0Bytes, q8_0Bytes)
 	useAsm("q8_0")
 }
 

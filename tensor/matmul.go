@@ -59,7 +59,7 @@ func (p *Pool) MatMul(w *Tensor, x []float32, nb int, out []float32) error {
 		return fmt.Errorf("tensor: matmul %s: %w", w.Name, err)
 	}
 	m := &p.mm
-	*m = matmulTask{dot: f.VecDot, tile: tileKernels[w.DType], stile: stile, w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, C: C, R: R, nb: nb, out: out}
+	*m = matmulTask{dot: f.VecDot, rows: rowDots[w.DType], tile: tileKernels[w.DType], stile: stile, w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, C: C, R: R, nb: nb, out: out}
 	m.xTile = max(4, matmulTileBytes/max(m.xRow, 1)&^3) // a multiple of 4, whole tile groups
 	p.forTask(R, matmulRows, m)
 	*m = matmulTask{} // drop references to the caller's data
@@ -80,6 +80,7 @@ const matmulTileBytes = 256 << 10
 // to the workers allocates nothing.
 type matmulTask struct {
 	dot   func(n int, w, x []byte) float32
+	rows  kernel.DotRows // the dot over a run of rows, for nb = 1; may be nil
 	tile  tileFunc       // nil where no 1×4 tile kernel exists
 	stile scaledTileFunc // instead of tile for Q8_0 activations, with xd
 	w     []byte         // weight rows, rb bytes each
@@ -94,6 +95,10 @@ type matmulTask struct {
 }
 
 func (m *matmulTask) run(start, end int) {
+	if m.nb == 1 && m.rows != nil {
+		m.rows(m.C, m.w[start*m.rb:], m.rb, m.x, m.out[start:end])
+		return
+	}
 	for b0 := 0; b0 < m.nb; b0 += m.xTile {
 		b1 := min(b0+m.xTile, m.nb)
 		r := start
@@ -130,6 +135,18 @@ type tileFunc func(n int, w, x []byte, xStride int, out []float32, outStride int
 // tileKernels holds the tile kernel of each weight type that has one; the
 // amd64 file fills it at start-up when the CPU allows.
 var tileKernels [numDTypes]tileFunc
+
+// rowDots holds the DotRows form of the dots that have one (kernel.DotQ8_0Rows
+// for Q8_0, …), which a decode step's matmul uses instead of a dot call per
+// row.
+var rowDots = [numDTypes]kernel.DotRows{
+	F16:  kernel.DotF16Rows,
+	Q8_0: kernel.DotQ8_0Rows,
+	Q4_0: kernel.DotQ4_0Rows,
+	Q4_K: kernel.DotQ4_KRows,
+	Q5_K: kernel.DotQ5_KRows,
+	Q6_K: kernel.DotQ6_KRows,
+}
 
 // scaledTileFunc is a tileFunc for Q8_0 activations that also reads the
 // four rows' block scales as float32, interleaved (kernel.Q8_0Scales4).
