@@ -43,6 +43,43 @@ func TestTensorNewValidates(t *testing.T) {
 	}
 }
 
+// Back-to-back operations (helpers still polling, late helpers leaving the
+// previous job while the next is published) and operations after a pause
+// long enough for the helpers to park each cover every index exactly once,
+// and Close returns whether the helpers are polling or parked.
+func TestPoolSpinAndPark(t *testing.T) {
+	for _, workers := range []int{2, 3} {
+		p := NewPool(workers)
+		for round := range 3000 {
+			n, chunk := 1+round%37, 1+round%5
+			hits := make([]atomic.Int32, n)
+			p.For(n, chunk, func(s, e int) {
+				for i := s; i < e; i++ {
+					hits[i].Add(1)
+				}
+			})
+			for i := range hits {
+				if h := hits[i].Load(); h != 1 {
+					t.Fatalf("workers %d round %d: index %d of %d visited %d times", workers, round, i, n, h)
+				}
+			}
+			if round%1000 == 999 { // idle past spinWait: the helpers park (give a loaded host 2 s)
+				for i := range p.helpers {
+					for wait := time.Now(); !p.helpers[i].parked.Load(); time.Sleep(time.Millisecond) {
+						if time.Since(wait) > 2*time.Second {
+							t.Fatalf("workers %d: helper %d still polling after 2 s idle", workers, i)
+						}
+					}
+				}
+			}
+		}
+		p.Close()
+	}
+	p := NewPool(2)
+	p.For(4, 1, func(int, int) {})
+	p.Close() // while the helper polls
+}
+
 // BenchmarkPoolFor times handing two one-item chunks to a 2-worker pool and
 // waiting for both: the fixed cost each MatMul pays to use the second core.
 //
