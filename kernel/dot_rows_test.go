@@ -26,40 +26,16 @@ func TestDotRowsMatchDots(t *testing.T) {
 		{tensor.Q5_K, kernel.DotQ5_KRows, kernel.DotQ5_K},
 		{tensor.Q6_K, kernel.DotQ6_KRows, kernel.DotQ6_K},
 	} {
-		f := tensor.FormatOf(c.wt)
-		xt := f.VecDotType
+		xt := tensor.FormatOf(c.wt).VecDotType
 		for _, blocks := range []int{1, 2, 3, 33} {
 			n := blocks * int(max(c.wt.BlockSize(), xt.BlockSize(), 32))
-			quant := func(dt tensor.DType, v []float32) []byte {
-				if dt == tensor.F32 {
-					return append([]byte(nil), tensor.F32Bytes(v)...)
-				}
-				size, _ := dt.RowSize(int64(len(v)))
-				b := make([]byte, size)
-				if dt == tensor.F16 {
-					for i, x := range v {
-						h := kernel.FP32ToFP16(x)
-						b[2*i], b[2*i+1] = byte(h), byte(h>>8)
-					}
-					return b
-				}
-				tensor.FormatOf(dt).Quantize(v, b)
-				return b
-			}
-			v := make([]float32, n)
-			for i := range v {
-				v[i] = float32(r.NormFloat64())
-			}
-			x := quant(xt, v)
+			x := encode(t, xt, randomValues(r, n))
 			for rows := range 6 {
 				rowBytes, _ := c.wt.RowSize(int64(n))
 				rb := int(rowBytes) + 3*r.IntN(3)
 				w := make([]byte, rows*rb)
 				for j := range rows {
-					for i := range v {
-						v[i] = float32(r.NormFloat64())
-					}
-					copy(w[j*rb:], quant(c.wt, v))
+					copy(w[j*rb:], encode(t, c.wt, randomValues(r, n)))
 				}
 				out := make([]float32, rows+1)
 				out[rows] = 42

@@ -146,27 +146,38 @@ func TestGemmHalfMatchesF32(t *testing.T) {
 	})
 }
 
-// RoundF16Into and RoundBF16Into give the scalar conversions' values, in
-// place or not, for every length's tail; NaN stays NaN.
-func TestRoundHalfInto(t *testing.T) {
-	r := rand.New(rand.NewSource(9))
+// halfTestRows returns rows of every length 0…69 mixing random magnitudes
+// with the conversions' edge cases (ties, overflow, subnormals, ±Inf, NaNs
+// with payloads).
+func halfTestRows(seed int64) [][]float32 {
+	r := rand.New(rand.NewSource(seed))
 	specials := []float32{0, float32(math.Copysign(0, -1)), 65504, 65519.99, 65520, -70000, 1e-8, -3e-5, 6.1e-5, 2.98e-8, 1e-45,
 		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00123),
 		1 + 0x1p-11, 1 + 3*0x1p-11, 1 + 0x1p-8, 1 + 3*0x1p-8, math.MaxFloat32, 3.3895e38}
+	rows := make([][]float32, 70)
+	for n := range rows {
+		src := make([]float32, n)
+		for i := range src {
+			if r.Intn(4) == 0 {
+				src[i] = specials[r.Intn(len(specials))]
+			} else {
+				src[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.Intn(12)-6)))
+			}
+		}
+		rows[n] = src
+	}
+	return rows
+}
+
+// RoundF16Into and RoundBF16Into give the scalar conversions' values, in
+// place or not, for every length's tail; NaN stays NaN.
+func TestRoundHalfInto(t *testing.T) {
 	for _, bf16 := range []bool{false, true} {
 		round, scalar := RoundF16Into, func(v float32) float32 { return FP16ToFP32(FP32ToFP16(v)) }
 		if bf16 {
 			round, scalar = RoundBF16Into, func(v float32) float32 { return BF16ToFP32(FP32ToBF16(v)) }
 		}
-		for n := 0; n < 70; n++ {
-			src := make([]float32, n)
-			for i := range src {
-				if r.Intn(4) == 0 {
-					src[i] = specials[r.Intn(len(specials))]
-				} else {
-					src[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.Intn(12)-6)))
-				}
-			}
+		for n, src := range halfTestRows(9) {
 			dst := make([]float32, n+1)
 			dst[n] = 42
 			round(dst[:n], src)
@@ -188,18 +199,7 @@ func TestRoundHalfInto(t *testing.T) {
 // FP32ToFP16Bytes stores FP32ToFP16 of every value (a NaN as some NaN),
 // for every length's tail, and nothing past 2·len(src) bytes.
 func TestFP32ToFP16Bytes(t *testing.T) {
-	r := rand.New(rand.NewSource(10))
-	specials := []float32{0, float32(math.Copysign(0, -1)), 65504, 65520, -70000, 2.98e-8, 1e-45, 6.1e-5,
-		float32(math.Inf(-1)), float32(math.NaN()), math.Float32frombits(0xffc00123), 1 + 0x1p-11, 1 + 3*0x1p-11}
-	for n := 0; n < 70; n++ {
-		src := make([]float32, n)
-		for i := range src {
-			if r.Intn(4) == 0 {
-				src[i] = specials[r.Intn(len(specials))]
-			} else {
-				src[i] = float32(r.NormFloat64() * math.Pow(10, float64(r.Intn(12)-6)))
-			}
-		}
+	for n, src := range halfTestRows(10) {
 		dst := make([]byte, 2*n+1)
 		dst[2*n] = 42
 		FP32ToFP16Bytes(dst, src)

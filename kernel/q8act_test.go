@@ -21,7 +21,7 @@ func TestQuantizeQ8_0ActMatchesGeneric(t *testing.T) {
 		src[i] = float32(r.NormFloat64() * math.Exp(8*r.NormFloat64()))
 	}
 	nan, inf := float32(math.NaN()), float32(math.Inf(1))
-	specials := []float32{0, -0.0, nan, inf, -inf, 0.5, 1.5, -2.5, 127, -128, 1e-45, math.MaxFloat32}
+	specials := []float32{0, float32(math.Copysign(0, -1)), nan, inf, -inf, 0.5, 1.5, -2.5, 127, -128, 1e-45, math.MaxFloat32}
 	for b := 0; b < nb; b++ {
 		x := src[b*QK : (b+1)*QK]
 		switch b % 8 {

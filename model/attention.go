@@ -30,7 +30,10 @@ func (s *State) attention(li, nb int) {
 	group := H / c.KVHeads
 	scale := float32(1 / math.Sqrt(float64(D)))
 	kc, vc := s.kCache[li], s.vCache[li]
-	dot16 := kernel.DotHalvesVec // one token; a batch uses DotHalvesLanes8Rows
+	rows16 := kernel.DotHalvesLanes8Rows // a batch: tinyBLAS's order, four rows per pass
+	if nb == 1 {
+		rows16 = halvesVecRows // one token: ggml_vec_dot_f16's order
+	}
 	tasks, W := nb*H, s.pool.Workers()
 	s.pool.For(W, 1, func(start, end int) {
 		for w := start; w < end; w++ {
@@ -57,28 +60,22 @@ func (s *State) attention(li, nb int) {
 					continue
 				}
 				kernel.RoundF16(qh)
-				if nb > 1 { // tinyBLAS's order, four keys (rows of V) per pass
-					kernel.DotHalvesLanes8Rows(sc, kc[kvh*D*2:], kvd*2, qh)
-					for t := range sc {
-						sc[t] *= scale
-					}
-				} else {
-					for t := range n {
-						off := (t*kvd + kvh*D) * 2
-						sc[t] = dot16(kc[off:off+D*2], qh) * scale
-					}
+				rows16(sc, kc[kvh*D*2:], kvd*2, qh) // the keys, kvd apart
+				for t := range sc {
+					sc[t] *= scale
 				}
 				kernel.Softmax(sc)
 				kernel.RoundF16(sc)
-				if nb > 1 {
-					kernel.DotHalvesLanes8Rows(out, vc[kvh*D*T*2:], T*2, sc)
-					continue
-				}
-				for d := range D {
-					off := (kvh*D + d) * T * 2
-					out[d] = dot16(vc[off:off+n*2], sc)
-				}
+				rows16(out, vc[kvh*D*T*2:], T*2, sc) // V's rows (transposed), T apart
 			}
 		}
 	})
+}
+
+// halvesVecRows is DotHalvesLanes8Rows's signature for DotHalvesVec:
+// dst[r] = DotHalvesVec(w[r*stride:], x).
+func halvesVecRows(dst []float32, w []byte, stride int, x []float32) {
+	for r := range dst {
+		dst[r] = kernel.DotHalvesVec(w[r*stride:r*stride+2*len(x)], x)
+	}
 }

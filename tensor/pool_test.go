@@ -11,20 +11,27 @@ func TestPoolForCoversEachIndexOnce(t *testing.T) {
 		p := NewPool(workers)
 		for _, n := range []int{0, 1, 5, 16, 17, 1000} {
 			for _, chunk := range []int{1, 3, 16, 2000} {
-				hits := make([]atomic.Int32, n)
-				p.For(n, chunk, func(s, e int) {
-					for i := s; i < e; i++ {
-						hits[i].Add(1)
-					}
-				})
-				for i := range hits {
-					if h := hits[i].Load(); h != 1 {
-						t.Fatalf("workers %d n %d chunk %d: index %d visited %d times", workers, n, chunk, i, h)
-					}
-				}
+				checkCovers(t, p, n, chunk)
 			}
 		}
 		p.Close()
+	}
+}
+
+// checkCovers runs p.For over [0, n) and fails unless every index was
+// visited exactly once.
+func checkCovers(t *testing.T, p *Pool, n, chunk int) {
+	t.Helper()
+	hits := make([]atomic.Int32, n)
+	p.For(n, chunk, func(s, e int) {
+		for i := s; i < e; i++ {
+			hits[i].Add(1)
+		}
+	})
+	for i := range hits {
+		if h := hits[i].Load(); h != 1 {
+			t.Fatalf("workers %d n %d chunk %d: index %d visited %d times", p.Workers(), n, chunk, i, h)
+		}
 	}
 }
 
@@ -51,18 +58,7 @@ func TestPoolSpinAndPark(t *testing.T) {
 	for _, workers := range []int{2, 3} {
 		p := NewPool(workers)
 		for round := range 3000 {
-			n, chunk := 1+round%37, 1+round%5
-			hits := make([]atomic.Int32, n)
-			p.For(n, chunk, func(s, e int) {
-				for i := s; i < e; i++ {
-					hits[i].Add(1)
-				}
-			})
-			for i := range hits {
-				if h := hits[i].Load(); h != 1 {
-					t.Fatalf("workers %d round %d: index %d of %d visited %d times", workers, round, i, n, h)
-				}
-			}
+			checkCovers(t, p, 1+round%37, 1+round%5)
 			if round%1000 == 999 { // idle past spinWait: the helpers park (give a loaded host 2 s)
 				for i := range p.helpers {
 					for wait := time.Now(); !p.helpers[i].parked.Load(); time.Sleep(time.Millisecond) {
