@@ -23,3 +23,16 @@ func mapFile(fd *os.File, size int64) ([]byte, func() error, error) {
 	}
 	return b, func() error { return unix.Munmap(b) }, nil
 }
+
+// releasePages drops the whole pages of data[lo:hi] from the resident set
+// (madvise MADV_DONTNEED: for a shared read-only file mapping the contents
+// stay, later reads fault them in again). Errors are ignored: this only
+// saves memory.
+func releasePages(data []byte, lo, hi int) {
+	page := os.Getpagesize()
+	lo = (lo + page - 1) / page * page // data starts on a page (mmap)
+	hi = hi / page * page
+	if lo < hi {
+		_ = unix.Madvise(data[lo:hi], unix.MADV_DONTNEED)
+	}
+}

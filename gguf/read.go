@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"unsafe"
 
 	"github.com/gptgo/gptgo/tensor"
 )
@@ -467,4 +468,21 @@ func (r *reader) array(key string, et Type, n, depth int) any {
 	}
 	// Array of arrays.
 	return readArray(r, n, func() Value { return r.value(key, TypeArray, depth+1) })
+}
+
+// Release tells the system that b, a part of a mapped file's data (a
+// tensor's bytes), will not be read for a while: its whole pages leave the
+// process's resident memory now, and come back from the page cache or the
+// file on the next read. It changes nothing for a file parsed from memory,
+// or for bytes outside the file.
+func (f *File) Release(b []byte) {
+	if f.unmap == nil || len(b) == 0 || len(f.data) == 0 {
+		return
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(f.data)))
+	if start < base || start-base+uintptr(len(b)) > uintptr(len(f.data)) {
+		return
+	}
+	releasePages(f.data, int(start-base), int(start-base)+len(b))
 }

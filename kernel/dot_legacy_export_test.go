@@ -19,3 +19,6 @@ var (
 	QuantizeQ8_0Generic = quantizeQ8_0Generic
 	QuantizeQ8_1Generic = quantizeQ8_1Generic
 )
+
+// DotQ4_0x8Generic is the plain-Go packed Q4_0 group dot (nb > 0 blocks).
+func DotQ4_0x8Generic(nb int, w, x []byte, out *[Q4_0x8Rows]float32) { dotQ4_0x8Generic(nb, w, x, out) }

@@ -19,8 +19,11 @@ type Model struct {
 	file *gguf.File // owner of the mapped weights when the model was opened from a path
 }
 
-// New binds the weights of c from src.
-func New(c Config, src Source) (*Model, error) {
+// New binds the weights of c from src, and packs its Q4_0 matrices for
+// MatMul (packMatrices).
+func New(c Config, src Source) (*Model, error) { return newModel(c, src, nil) }
+
+func newModel(c Config, src Source, release func([]byte)) (*Model, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -28,7 +31,42 @@ func New(c Config, src Source) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Model{Config: c, Weights: w}, nil
+	m := &Model{Config: c, Weights: w}
+	if err := m.packMatrices(release); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// packMatrices gives every matrix that goes through MatMul (the output head,
+// the blocks' matrices) its packed copy where tensor.Pack makes one (Q4_0),
+// as llama.cpp repacks Q4_0 at load. release, if not nil, is then handed
+// each packed matrix's file bytes, which only an embedding lookup still
+// reads, so that a mapped file's pages leave the resident set one tensor at
+// a time instead of doubling the weights' memory.
+func (m *Model) packMatrices(release func([]byte)) error {
+	pack := func(t *tensor.Tensor) error {
+		if t == nil {
+			return nil
+		}
+		ok, err := t.Pack()
+		if ok && release != nil {
+			release(t.Data)
+		}
+		return err
+	}
+	if err := pack(m.Output); err != nil {
+		return err
+	}
+	for i := range m.Blocks {
+		l := &m.Blocks[i]
+		for _, t := range []*tensor.Tensor{l.Wq, l.Wk, l.Wv, l.Wqkv, l.Wo, l.Gate, l.Up, l.Down} {
+			if err := pack(t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // FromGGUF builds a model over the tensors of f, which must stay open for
@@ -38,7 +76,7 @@ func FromGGUF(f *gguf.File) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return New(c, GGUFSource(f))
+	return newModel(c, GGUFSource(f), f.Release)
 }
 
 // Open maps the GGUF file at path and builds its model; Close unmaps it.
@@ -150,20 +188,34 @@ func (m *Model) eachMatrix(fn func(*tensor.Tensor)) {
 
 // Touch reads one byte of every page of the weights, so that a large model
 // is paged in up front (with progress) rather than during the first prompt.
-// progress, if not nil, is called with bytes done and total.
+// The packed matrices' file bytes are left out: MatMul reads their packed
+// copy, which is in memory already. progress, if not nil, is called with
+// bytes done and total.
 func (m *Model) Touch(progress func(done, total int64)) {
 	if m.file == nil {
 		return
 	}
-	data := m.file.Bytes()
-	total := int64(len(data))
+	var parts [][]byte
+	var total int64
+	seen := map[*tensor.Tensor]bool{}
+	m.eachMatrix(func(t *tensor.Tensor) {
+		if !seen[t] && !t.Packed() {
+			seen[t] = true
+			parts = append(parts, t.Data)
+			total += int64(len(t.Data))
+		}
+	})
 	const page, report = 4096, 64 << 20
 	var sink byte
-	for off := int64(0); off < total; off += page {
-		sink ^= data[off]
-		if progress != nil && off%report == 0 {
-			progress(off, total)
+	var done int64
+	for _, data := range parts {
+		for off := 0; off < len(data); off += page {
+			sink ^= data[off]
+			if progress != nil && (done+int64(off))%report < page {
+				progress(done+int64(off), total)
+			}
 		}
+		done += int64(len(data))
 	}
 	if progress != nil {
 		progress(total, total)

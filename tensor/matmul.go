@@ -29,6 +29,9 @@ import (
 // very order of the single dot, so a row's result is the same bit for bit
 // whether it comes alone (nb = 1) or in a batch.
 //
+// A Q4_0 matrix that Pack has packed goes through matmulPacked instead,
+// eight weight rows per kernel call, with the same bits per row.
+//
 // So the result does not depend on the number of workers or the activation
 // tiling. After the first call with a given size, MatMul allocates nothing.
 //
@@ -52,6 +55,9 @@ func (p *Pool) MatMul(w *Tensor, x []float32, nb int, out []float32) error {
 	if (w.DType == F16 || w.DType == BF16) && nb >= gemmMinRows {
 		p.gemmHalf(w, x[:nb*C], nb, out)
 		return nil
+	}
+	if w.packed != nil {
+		return p.matmulPacked(w, x, nb, out)
 	}
 	stile := scaledTiles[w.DType]
 	xb, xd, err := p.activations(f.VecDotType, x[:nb*C], nb, C, stile != nil)
@@ -92,22 +98,27 @@ const matmulTileBytes = 256 << 10
 // matmulTask is one MatMul's arguments, kept in the pool so that handing it
 // to the workers allocates nothing.
 type matmulTask struct {
-	dot   func(n int, w, x []byte) float32
-	rows  kernel.DotRows // the dot over a run of rows, for nb = 1; may be nil
-	tile  tileFunc       // nil where no 1×4 tile kernel exists
-	stile scaledTileFunc // instead of tile for Q8_0 activations, with xd
-	w     []byte         // weight rows, rb bytes each
-	rb    int
-	x     []byte // activation rows in VecDotType, xRow bytes each
-	xRow  int
-	xd    []float32 // x's block scales as float32, four rows interleaved (stile's)
-	xTile int       // activation rows per pass over a chunk of weight rows
-	C, R  int
-	nb    int
-	out   []float32
+	packed bool // w is a packed Q4_0 matrix (runPacked)
+	dot    func(n int, w, x []byte) float32
+	rows   kernel.DotRows // the dot over a run of rows, for nb = 1; may be nil
+	tile   tileFunc       // nil where no 1×4 tile kernel exists
+	stile  scaledTileFunc // instead of tile for Q8_0 activations, with xd
+	w      []byte         // weight rows, rb bytes each
+	rb     int
+	x      []byte // activation rows in VecDotType, xRow bytes each
+	xRow   int
+	xd     []float32 // x's block scales as float32, four rows interleaved (stile's)
+	xTile  int       // activation rows per pass over a chunk of weight rows
+	C, R   int
+	nb     int
+	out    []float32
 }
 
 func (m *matmulTask) run(start, end int) {
+	if m.packed {
+		m.runPacked(start, end)
+		return
+	}
 	if m.nb == 1 && m.rows != nil {
 		m.rows(m.C, m.w[start*m.rb:], m.rb, m.x, m.out[start:end])
 		return

@@ -15,6 +15,8 @@ type Tensor struct {
 	DType DType
 	Shape []int
 	Data  []byte
+
+	packed []byte // Data in MatMul's eight-row layout, for Q4_0 (Pack)
 }
 
 // New checks that data holds exactly the elements of shape in type dt.
