@@ -26,6 +26,17 @@ func init() {
 		*out = [4]float32{}
 	}
 	useAsm("f32-llama.cpp-order")
+	if !f16cOK {
+		return
+	}
+	dotF16GGMLVec = func(np int, w, x []byte) float32 {
+		if np > 0 {
+			_, _ = w[:2*np], x[:4*np]
+			return dotF16GGMLAsm(np/32, &w[0], &x[0])
+		}
+		return 0
+	}
+	useAsm("f16-llama.cpp-order")
 }
 
 // dotF32TinyBLASAsm is DotF32TinyBLAS over 8·n8 values, with the hardware's
@@ -45,3 +56,8 @@ func tileF32TinyBLASAsm(n8 int, w, x *float32, xStride int, out *[4]float32)
 //
 //go:noescape
 func dotF32GGMLAsm(n32 int, w, x *float32) float32
+
+// dotF16GGMLAsm is DotF16GGML's vector part over 32·n32 values (n32 ≥ 1).
+//
+//go:noescape
+func dotF16GGMLAsm(n32 int, w, x *byte) float32

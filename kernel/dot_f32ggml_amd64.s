@@ -115,3 +115,40 @@ ggloop:
 	VMOVSS       X0, ret+24(FP)
 	VZEROUPPER
 	RET
+
+// func dotF16GGMLAsm(n32 int, w, x *byte) float32
+//
+// dotF32GGMLAsm with half-precision weights, widened by VCVTPH2PS (exact):
+// the vector part of ggml_vec_dot_f16.
+TEXT ·dotF16GGMLAsm(SB), NOSPLIT, $0-28
+	MOVQ   n32+0(FP), CX
+	MOVQ   w+8(FP), SI
+	MOVQ   x+16(FP), DI
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+hgloop:
+	VCVTPH2PS   (SI), Y4
+	VCVTPH2PS   16(SI), Y5
+	VCVTPH2PS   32(SI), Y6
+	VCVTPH2PS   48(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ        $64, SI
+	ADDQ        $128, DI
+	DECQ        CX
+	JNE         hgloop
+	VADDPS       Y2, Y0, Y0           // a0 + a2
+	VADDPS       Y3, Y1, Y1           // a1 + a3
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0           // l0+l4, l1+l5, l2+l6, l3+l7
+	VHADDPS      X0, X0, X0
+	VHADDPS      X0, X0, X0
+	VMOVSS       X0, ret+24(FP)
+	VZEROUPPER
+	RET

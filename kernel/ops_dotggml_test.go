@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"encoding/binary"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -150,6 +151,47 @@ func TestDotF32OrdersMatchGeneric(t *testing.T) {
 		for j := range tile {
 			if d := dotF32TinyBLASGeneric(w[:n8], x[j*stride:j*stride+n8]); tile[j] != d {
 				t.Fatalf("n=%d, row %d: TileF32TinyBLAS = %g, dot %g", n8, j, tile[j], d)
+			}
+		}
+	}
+}
+
+// TestDotF16GGMLIsF32GGMLWidened: DotF16GGML (assembly where the CPU
+// allows) and its plain-Go vector part give DotF32GGML's bits for the
+// widened weights, for every length up to 300, at odd byte offsets, with
+// F16 values over a wide range of magnitudes; DotF16GGMLRows gives each
+// row's dot.
+func TestDotF16GGMLIsF32GGMLWidened(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	half := func() uint16 { return FP32ToFP16(float32(r.NormFloat64() * math.Ldexp(1, r.IntN(12)-6))) }
+	for n := range 301 {
+		const rows = 3
+		off := n % 3
+		wb, xb := make([]byte, off+2*n*rows), make([]byte, off+4*n)
+		w, x := make([][]float32, rows), make([]float32, n)
+		for i := range x {
+			x[i] = FP16ToFP32(half())
+			binary.LittleEndian.PutUint32(xb[off+4*i:], math.Float32bits(x[i]))
+		}
+		for k := range rows {
+			w[k] = make([]float32, n)
+			for i := range w[k] {
+				h := half()
+				w[k][i] = FP16ToFP32(h)
+				binary.LittleEndian.PutUint16(wb[off+2*(k*n+i):], h)
+			}
+		}
+		out := make([]float32, rows)
+		DotF16GGMLRows(n, wb[off:], 2*n, xb[off:], out)
+		for k := range rows {
+			want := DotF32GGML(w[k], x)
+			got := DotF16GGML(n, wb[off+2*k*n:], xb[off:])
+			if math.Float32bits(got) != math.Float32bits(want) || math.Float32bits(out[k]) != math.Float32bits(want) {
+				t.Fatalf("n=%d row %d: DotF16GGML = %g, rows %g, DotF32GGML %g", n, k, got, out[k], want)
+			}
+			np := n &^ 31
+			if g, v := dotF16GGMLVecGeneric(np, wb[off+2*k*n:], xb[off:]), dotF32GGMLVecGeneric(w[k], x, np); math.Float32bits(g) != math.Float32bits(v) {
+				t.Fatalf("n=%d row %d: plain-Go vector part %g, F32's %g", n, k, g, v)
 			}
 		}
 	}

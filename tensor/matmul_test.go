@@ -223,7 +223,7 @@ func TestMatMulIndependentOfWorkersTilesBatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := make([]float32, nb*R)
-			m := matmulTask{dot: FormatOf(dt).VecDot, w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, xTile: 4, tile: tileKernels[dt], stile: scaledTiles[dt], C: C, R: R, nb: nb, out: out}
+			m := matmulTask{dot: FormatOf(dt).VecDot, rows: rowDots[dt], w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, xTile: 4, tile: tileKernels[dt], stile: scaledTiles[dt], C: C, R: R, nb: nb, out: out}
 			p.forTask(R, 7, &m)
 			for j := range out {
 				if math.Float32bits(out[j]) != math.Float32bits(first[j]) {
