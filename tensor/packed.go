@@ -20,9 +20,10 @@ import (
 // Why: the single-row Q4_0 dot spends most of its time on per-row work
 // (splitting the nibbles, a horizontal sum, one scalar FMA per block);
 // eight rows per pass share the activation block and end in one vector of
-// eight sums, and read one memory stream instead of eight. On this project's
-// 1.1B and 110M benchmark files this is what llama.cpp does, and what its
-// Q4_0 lead over ours came from (docs/performance.md).
+// eight sums, and read one memory stream instead of eight. llama.cpp
+// repacks Q4_0 too on AVX2 machines; that was where its Q4_0 lead over ours
+// came from, and packing turned it round (docs/performance.md, "Fifth
+// session").
 func (t *Tensor) Pack() (bool, error) {
 	if t.DType != Q4_0 || t.packed != nil || len(t.Shape) != 2 || t.Rows()%kernel.Q4_0x8Rows != 0 {
 		return false, nil
