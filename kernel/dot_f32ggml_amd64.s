@@ -1,8 +1,8 @@
 //go:build !purego
 
 // Reference: ggml/src/ggml-cpu/llamafile/sgemm.cpp (tinyBLAS for F32: one FMA lane set, hsum) and
-// ggml/src/ggml-cpu/ggml-cpu.c (ggml_vec_dot_f32: GGML_F32x8_FMA over four accumulators,
-// GGML_F32x8_REDUCE).
+// ggml/src/ggml-cpu/ggml-cpu.c (ggml_vec_dot_f32 and ggml_vec_dot_f16: GGML_F32x8_FMA over four
+// accumulators, GGML_F32x8_REDUCE).
 
 #include "textflag.h"
 
@@ -15,6 +15,43 @@
 	VADDPS       X15, XA, XA; \
 	VMOVSHDUP    XA, X15; \
 	VADDSS       X15, XA, XA
+
+// GGMLDOT is the body of the vector part of ggml_vec_dot_f32 (es = 4,
+// weights loaded by VMOVUPS) and of ggml_vec_dot_f16 (es = 2, widened by
+// VCVTPH2PS, exact): accumulator j takes elements 8j…8j+7 of every 32;
+// then (a0+a2) + (a1+a3) lane by lane, and the lanes folded by two
+// horizontal adds: ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)).
+#define GGMLDOT(es, LOAD) \
+	MOVQ   n32+0(FP), CX; \
+	MOVQ   w+8(FP), SI; \
+	MOVQ   x+16(FP), DI; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+loop: \
+	LOAD   (SI), Y4; \
+	LOAD   (8*es)(SI), Y5; \
+	LOAD   (16*es)(SI), Y6; \
+	LOAD   (24*es)(SI), Y7; \
+	VFMADD231PS (DI), Y4, Y0; \
+	VFMADD231PS 32(DI), Y5, Y1; \
+	VFMADD231PS 64(DI), Y6, Y2; \
+	VFMADD231PS 96(DI), Y7, Y3; \
+	ADDQ   $(32*es), SI; \
+	ADDQ   $128, DI; \
+	DECQ   CX; \
+	JNE    loop; \
+	VADDPS Y2, Y0, Y0; \
+	VADDPS Y3, Y1, Y1; \
+	VADDPS Y1, Y0, Y0; \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS X1, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VHADDPS X0, X0, X0; \
+	VMOVSS X0, ret+24(FP); \
+	VZEROUPPER; \
+	RET
 
 // func dotF32TinyBLASAsm(n8 int, w, x *float32) float32
 TEXT ·dotF32TinyBLASAsm(SB), NOSPLIT, $0-28
@@ -79,76 +116,9 @@ t4loop:
 	RET
 
 // func dotF32GGMLAsm(n32 int, w, x *float32) float32
-//
-// The vector part of ggml_vec_dot_f32: accumulator j takes elements 8j…8j+7
-// of every 32; then (a0+a2) + (a1+a3) lane by lane, and the lanes folded by
-// two horizontal adds: ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)).
 TEXT ·dotF32GGMLAsm(SB), NOSPLIT, $0-28
-	MOVQ   n32+0(FP), CX
-	MOVQ   w+8(FP), SI
-	MOVQ   x+16(FP), DI
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-
-ggloop:
-	VMOVUPS     (SI), Y4
-	VMOVUPS     32(SI), Y5
-	VMOVUPS     64(SI), Y6
-	VMOVUPS     96(SI), Y7
-	VFMADD231PS (DI), Y4, Y0
-	VFMADD231PS 32(DI), Y5, Y1
-	VFMADD231PS 64(DI), Y6, Y2
-	VFMADD231PS 96(DI), Y7, Y3
-	ADDQ        $128, SI
-	ADDQ        $128, DI
-	DECQ        CX
-	JNE         ggloop
-	VADDPS       Y2, Y0, Y0           // a0 + a2
-	VADDPS       Y3, Y1, Y1           // a1 + a3
-	VADDPS       Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0           // l0+l4, l1+l5, l2+l6, l3+l7
-	VHADDPS      X0, X0, X0
-	VHADDPS      X0, X0, X0
-	VMOVSS       X0, ret+24(FP)
-	VZEROUPPER
-	RET
+	GGMLDOT(4, VMOVUPS)
 
 // func dotF16GGMLAsm(n32 int, w, x *byte) float32
-//
-// dotF32GGMLAsm with half-precision weights, widened by VCVTPH2PS (exact):
-// the vector part of ggml_vec_dot_f16.
 TEXT ·dotF16GGMLAsm(SB), NOSPLIT, $0-28
-	MOVQ   n32+0(FP), CX
-	MOVQ   w+8(FP), SI
-	MOVQ   x+16(FP), DI
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-
-hgloop:
-	VCVTPH2PS   (SI), Y4
-	VCVTPH2PS   16(SI), Y5
-	VCVTPH2PS   32(SI), Y6
-	VCVTPH2PS   48(SI), Y7
-	VFMADD231PS (DI), Y4, Y0
-	VFMADD231PS 32(DI), Y5, Y1
-	VFMADD231PS 64(DI), Y6, Y2
-	VFMADD231PS 96(DI), Y7, Y3
-	ADDQ        $64, SI
-	ADDQ        $128, DI
-	DECQ        CX
-	JNE         hgloop
-	VADDPS       Y2, Y0, Y0           // a0 + a2
-	VADDPS       Y3, Y1, Y1           // a1 + a3
-	VADDPS       Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0           // l0+l4, l1+l5, l2+l6, l3+l7
-	VHADDPS      X0, X0, X0
-	VHADDPS      X0, X0, X0
-	VMOVSS       X0, ret+24(FP)
-	VZEROUPPER
-	RET
+	GGMLDOT(2, VCVTPH2PS)

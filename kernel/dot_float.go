@@ -87,11 +87,6 @@ func DotF16(n int, w, x []byte) float32 { return dotF16(n, w, x) }
 
 var dotF16 = dotF16Generic
 
-// DotF16Rows is DotF16 over rows (DotRows).
-func DotF16Rows(n int, w []byte, rb int, x []byte, out []float32) { dotF16Rows(n, w, rb, x, out) }
-
-var dotF16Rows = rowsOf(DotF16)
-
 func dotF16Generic(n int, w, x []byte) float32 {
 	w, x = w[:2*n], x[:4*n]
 	t := fp16Table

@@ -12,7 +12,6 @@ func init() {
 	useAsm("f32")
 	if f16cOK {
 		dotF16 = asmDot(dotF16Asm, 1, 2, 4)
-		dotF16Rows = asmRows(dotF16Asm, 1, 2, 4)
 		useAsm("f16")
 	}
 	dotBF16 = asmDot(dotBF16Asm, 1, 2, 4)

@@ -19,7 +19,7 @@ func TestDotRowsMatchDots(t *testing.T) {
 		rows kernel.DotRows
 		dot  func(n int, w, x []byte) float32
 	}{
-		{tensor.F16, kernel.DotF16Rows, kernel.DotF16},
+		{tensor.F16, kernel.DotF16GGMLRows, kernel.DotF16GGML},
 		{tensor.Q8_0, kernel.DotQ8_0Rows, kernel.DotQ8_0},
 		{tensor.Q4_0, kernel.DotQ4_0Rows, kernel.DotQ4_0},
 		{tensor.Q4_K, kernel.DotQ4_KRows, kernel.DotQ4_K},

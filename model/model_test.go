@@ -282,6 +282,27 @@ func BenchmarkDecodeTiny(b *testing.B) {
 	}
 }
 
+// convertedSource is src with its matrices (2-D tensors) converted to dt.
+func convertedSource(src Source, dt tensor.DType) Source {
+	return func(name string) (*tensor.Tensor, bool, error) {
+		w, ok, err := src(name)
+		if !ok || err != nil || len(w.Shape) != 2 {
+			return w, ok, err
+		}
+		v, err := w.Float32s()
+		if err != nil {
+			return nil, false, err
+		}
+		size, _ := dt.RowSize(int64(len(v)))
+		data := make([]byte, size)
+		if err := tensor.Quantize(dt, v, data); err != nil {
+			return nil, false, err
+		}
+		h, err := tensor.New(name, dt, data, w.Shape...)
+		return h, true, err
+	}
+}
+
 // TestHalfWeights runs the tiny models with F16 and BF16 matrices (the
 // activations are rounded to the same type before those matmuls, as ggml
 // does): the logits stay within the rounding of the weights of the F32 run.
@@ -291,24 +312,7 @@ func TestHalfWeights(t *testing.T) {
 		full, _ := tinySource(c, 1)
 		want := allLogits(t, tinyModel(t, arch), Options{}, tinyTokens)
 		for _, dt := range []tensor.DType{tensor.F16, tensor.BF16} {
-			src := func(name string) (*tensor.Tensor, bool, error) {
-				w, ok, err := full(name)
-				if !ok || err != nil || len(w.Shape) != 2 {
-					return w, ok, err
-				}
-				v, err := w.Float32s()
-				if err != nil {
-					return nil, false, err
-				}
-				size, _ := dt.RowSize(int64(len(v)))
-				data := make([]byte, size)
-				if err := tensor.Quantize(dt, v, data); err != nil {
-					return nil, false, err
-				}
-				h, err := tensor.New(name, dt, data, w.Shape...)
-				return h, true, err
-			}
-			m, err := New(c, src)
+			m, err := New(c, convertedSource(full, dt))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -20,24 +20,7 @@ func TestPackedQ4_0MatchesUnpacked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q4 := func(name string) (*tensor.Tensor, bool, error) {
-		w, ok, err := src(name)
-		if !ok || err != nil || len(w.Shape) != 2 {
-			return w, ok, err
-		}
-		v, err := w.Float32s()
-		if err != nil {
-			return nil, false, err
-		}
-		size, _ := tensor.Q4_0.RowSize(int64(len(v)))
-		b := make([]byte, size)
-		if err := tensor.Quantize(tensor.Q4_0, v, b); err != nil {
-			return nil, false, err
-		}
-		q, err := tensor.New(name, tensor.Q4_0, b, w.Shape...)
-		return q, true, err
-	}
-	m, err := New(c, q4)
+	m, err := New(c, convertedSource(src, tensor.Q4_0))
 	if err != nil {
 		t.Fatal(err)
 	}
