@@ -46,6 +46,9 @@ type PretrainConfig struct {
 	CheckpointPath  string
 	CheckpointEvery int
 	Meta            map[string]string // kept in the checkpoint (model configuration)
+	// Saved, when set, is called with the step after each checkpoint is
+	// published (renamed into place), e.g. to log the file's hash.
+	Saved func(step int) error
 
 	// Memory is how the tape keeps activations (activation checkpointing,
 	// 16-bit storage); the zero value keeps all of them in float32.
@@ -62,7 +65,12 @@ type StepReport struct {
 	Elapsed  time.Duration
 	EvalLoss float64 // NaN when the step had no evaluation
 	Resumed  bool    // the run resumed from a checkpoint before this step
-	Saved    bool    // the checkpoint was written after this step
+	// Saved: a checkpoint holding this step is published right after this
+	// report returns. The report comes first so that whatever it records
+	// (the CLI's log line) is never behind the checkpoint: a kill between
+	// the two leaves the record one step ahead, and a resume from the older
+	// checkpoint redoes that step, where the other order would lose it.
+	Saved bool
 }
 
 // Pretrain trains m on batches from trainData, reporting each step to
@@ -168,16 +176,22 @@ func Pretrain(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalDa
 				return fmt.Errorf("train: step %d: eval: %w", opt.Steps, err)
 			}
 		}
-		if (cfg.CheckpointEvery > 0 && opt.Steps%cfg.CheckpointEvery == 0) || opt.Steps == end {
-			if err := save(); err != nil {
-				return err
-			}
-			r.Saved = cfg.CheckpointPath != ""
-		}
+		saving := (cfg.CheckpointEvery > 0 && opt.Steps%cfg.CheckpointEvery == 0) || opt.Steps == end
+		r.Saved = saving && cfg.CheckpointPath != ""
 		r.Elapsed = time.Since(start)
 		if report != nil {
 			if err := report(r); err != nil {
 				return err
+			}
+		}
+		if saving {
+			if err := save(); err != nil {
+				return err
+			}
+			if r.Saved && cfg.Saved != nil {
+				if err := cfg.Saved(opt.Steps); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -28,6 +28,17 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// hook, when set (only by tests), is called at named points of long
+	// commands ("checkpoint saved at step N") so that a test can stop a
+	// child process exactly there before killing it.
+	hook func(point string)
+}
+
+// at calls the test hook, if any, at a named point.
+func (e *env) at(point string) {
+	if e.hook != nil {
+		e.hook(point)
+	}
 }
 
 var commands = map[string]*command{}

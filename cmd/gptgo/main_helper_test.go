@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"strings"
@@ -19,8 +20,8 @@ import (
 const helperEnv = "GPTGO_TEST_MAIN"
 
 // stallEnv names a string: the child stops (sleeps, so the process stays
-// alive) at the first stderr write that contains it, which pins the point
-// where a test's kill lands.
+// alive) at the first stderr write or env.at point that contains it, which
+// pins the point where a test's kill lands.
 const stallEnv = "GPTGO_TEST_STALL_AT"
 
 func TestMain(m *testing.M) {
@@ -29,6 +30,12 @@ func TestMain(m *testing.M) {
 		e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
 		if at := os.Getenv(stallEnv); at != "" {
 			e.stderr = &stallAt{at: at}
+			e.hook = func(point string) {
+				if strings.Contains(point, at) {
+					fmt.Fprintf(os.Stderr, "stalled at %s\n", point)
+					time.Sleep(2 * time.Minute)
+				}
+			}
 		}
 		code := runMain(ctx, e, os.Args[1:])
 		stop()

@@ -514,6 +514,13 @@ func (r *pretrainRun) run(ctx context.Context) error {
 		pc.Meta = r.meta
 	}
 	pc.StopAt = r.stopAt
+	pc.Saved = func(step int) error {
+		r.e.at(fmt.Sprintf("checkpoint saved at step %d", step))
+		if r.onSave != nil {
+			return r.onSave(step)
+		}
+		return nil
+	}
 	r.started = time.Now()
 	err := train.Pretrain(ctx, r.m, r.pool, r.trainL, r.valL, pc, r.report)
 	svgErr := r.writeSVG()
@@ -650,8 +657,11 @@ func (r *pretrainRun) report(s train.StepReport) error {
 	if err := r.appendLog(le, true); err != nil {
 		return err
 	}
-	if s.Saved && r.onSave != nil {
-		if err := r.onSave(s.Step); err != nil {
+	if s.Saved {
+		// The checkpoint holding this step is published after this returns:
+		// the line must be on disk first (a crash then leaves the log one
+		// step ahead, which a resume redoes, never one behind).
+		if err := r.logFile.Sync(); err != nil {
 			return err
 		}
 	}

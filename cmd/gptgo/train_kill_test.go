@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,17 +36,36 @@ func killConfig(t *testing.T, every int) string {
 
 // startChild runs the test binary as `gptgo args...` (TestMain's helper
 // mode); stall, when set, stops the child at that stderr text.
-func startChild(t *testing.T, stall string, args ...string) (*exec.Cmd, *bytes.Buffer) {
+func startChild(t *testing.T, stall string, args ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), helperEnv+"=1", stallEnv+"="+stall)
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
+	errb := &syncBuffer{}
+	cmd.Stderr = errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return cmd, &errb
+	return cmd, errb
+}
+
+// syncBuffer is a child's stderr that the test may read while the child
+// still writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // kill sends SIGKILL (no handler runs, nothing is saved) and reaps the child.
@@ -167,13 +187,22 @@ func TestTrainKill9Resume(t *testing.T) {
 	t.Logf("killed at step 7 (checkpoint at 5), resumed: steps 6–16 and model.gguf as the straight run; final loss %.6f", want[len(want)-1].Loss)
 }
 
-// TestTrainKillDuringCheckpoint: a child checkpointing every step is
-// killed the moment a temporary checkpoint file appears beside an
-// existing checkpoint, again and again, each time resumed. After every kill the checkpoint under its
-// final name is whole (the old one or the new one: the rename is atomic)
-// and the run resumes from it; the run finally ends with the model of an
-// uninterrupted run.
-func TestTrainKillDuringCheckpoint(t *testing.T) {
+// TestTrainKillAroundCheckpoint: a child checkpointing every step is
+// killed with SIGKILL at pinned points around its checkpoint writes, and
+// resumed each time:
+//   - after step 3's log line, before the checkpoint of step 3 is published
+//     (the log is one step ahead of the checkpoint: the step is redone);
+//   - right after the checkpoint of step 6 is published, before step 7
+//     runs (log and checkpoint agree);
+//   - at step 9 with a torn temporary checkpoint beside the real one (what
+//     a kill in the middle of a write leaves);
+//   - right after the checkpoint of step 12.
+//
+// After every kill the checkpoint under its final name is whole and the log
+// holds every step up to the kill; the run finally ends with the log of an
+// uninterrupted run (every step once, bit for bit) and its model, and no
+// temporary file is left.
+func TestTrainKillAroundCheckpoint(t *testing.T) {
 	text, vocab, _ := trainFixture(t)
 	straight := t.TempDir()
 	args := []string{"train", "pretrain", text, "--vocab", vocab, "--seed", "3"}
@@ -184,81 +213,54 @@ func TestTrainKillDuringCheckpoint(t *testing.T) {
 
 	dir := t.TempDir()
 	ckpt := filepath.Join(dir, ckptName)
-	tmpPrefix := "." + ckptName + ".tmp-"
-	tmpFiles := func() map[string]bool {
+	tmpFiles := func() []string {
 		ents, _ := os.ReadDir(dir)
-		names := map[string]bool{}
+		var names []string
 		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), tmpPrefix) {
-				names[e.Name()] = true
+			if strings.HasPrefix(e.Name(), "."+ckptName+".tmp-") {
+				names = append(names, e.Name())
 			}
 		}
 		return names
 	}
-	// newTmp: a temporary checkpoint that is not in old (a partial file an
-	// earlier kill left).
-	newTmp := func(old map[string]bool) bool {
-		for name := range tmpFiles() {
-			if !old[name] {
-				return true
-			}
-		}
-		return false
+	kills := []struct {
+		stall  string // where the child stops before the kill
+		logged int    // steps in the log at the kill
+		torn   bool   // plant a partial temporary checkpoint before resuming
+	}{
+		{stall: "step 3/", logged: 3},
+		{stall: "checkpoint saved at step 6", logged: 6},
+		{stall: "step 9/", logged: 9, torn: true},
+		{stall: "checkpoint saved at step 12", logged: 12},
 	}
 	childArgs := append(args, "--config", killConfig(t, 1), "--out", dir)
-	kills, midWrite := 0, 0
-	deadline := time.Now().Add(10 * time.Second)
-	for kills < 4 && time.Now().Before(deadline) {
-		before := tmpFiles()
-		if kills > 0 {
+	for i, k := range kills {
+		if i > 0 {
 			childArgs = []string{"train", "pretrain", "--out", dir, "--resume"}
 		}
-		cmd, errb := startChild(t, "", childArgs...)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		killedIt := false
-	poll:
-		for {
-			select {
-			case <-done:
-				break poll // finished before a write was caught
-			default:
-			}
-			if exists(ckpt) && newTmp(before) {
-				cmd.Process.Kill()
-				killedIt = true
-				<-done
-				break
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				<-done
-				t.Fatalf("no second checkpoint write seen in 10 s\n%s", errb)
+		if k.torn {
+			torn := filepath.Join(dir, "."+ckptName+".tmp-123456")
+			if err := os.WriteFile(torn, []byte(train.CheckpointMagic+"partial"), 0o600); err != nil {
+				t.Fatal(err)
 			}
 		}
-		if !killedIt {
-			break
-		}
-		kills++
-		if newTmp(before) {
-			midWrite++ // the kill landed before the rename: the partial file stays beside the checkpoint
+		cmd, errb := startChild(t, k.stall, childArgs...)
+		waitFor(t, time.Minute, k.stall, func() bool { return strings.Contains(errb.String(), k.stall) })
+		kill(t, cmd)
+		if n := logSteps(dir); n != k.logged {
+			t.Fatalf("kill %d (%s): the log has %d steps, want %d\n%s", i+1, k.stall, n, k.logged, errb)
 		}
 		if err := checkpointIntact(ckpt); err != nil {
-			t.Fatalf("after kill %d: %v", kills, err)
+			t.Fatalf("after kill %d (%s): %v", i+1, k.stall, err)
 		}
 	}
-	t.Logf("%d kills while a checkpoint was being written, %d of them before its rename", kills, midWrite)
-	if kills == 0 {
-		t.Fatal("no kill landed during a run")
-	}
 	_, stderr, code := runCLI(t, "", "train", "pretrain", "--out", dir, "--resume")
-	if code != 0 {
+	if code != 0 || !strings.Contains(stderr, "resumed at step 12") {
 		t.Fatalf("final resume: exit %d\n%s", code, stderr)
 	}
 	if left := tmpFiles(); len(left) > 0 {
-		t.Errorf("partial checkpoints left after the resumed run finished: %v", left)
+		t.Errorf("temporary checkpoints left after the resumed run finished: %v", left)
 	}
 	sameFile(t, filepath.Join(straight, modelName), filepath.Join(dir, modelName))
-	got := readLog(t, dir)
-	compareLogs(t, want, got, 1)
+	compareLogs(t, want, readLog(t, dir), 1)
 }
