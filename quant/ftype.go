@@ -5,6 +5,7 @@ package quant
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gptgo/gptgo/tensor"
@@ -35,7 +36,10 @@ const (
 	Q6_K    FileType = 18
 	Q2_K_S  FileType = 21 // needs an importance matrix: named but refused
 	IQ4_NL  FileType = 25
+	IQ4_XS  FileType = 30
 	BF16    FileType = 32
+	TQ1_0   FileType = 36 // ternary: for models trained with weights in {-1, 0, +1}
+	TQ2_0   FileType = 37
 	Guessed FileType = 1024 // llama.cpp's "not specified in the model file"
 )
 
@@ -69,6 +73,9 @@ var ftypes = map[FileType]ftypeInfo{
 	Q5_K_M: {"Q5_K_M", tensor.Q5_K, true},
 	Q6_K:   {"Q6_K", tensor.Q6_K, true},
 	IQ4_NL: {"IQ4_NL", tensor.IQ4_NL, true},
+	IQ4_XS: {"IQ4_XS", tensor.IQ4_XS, true},
+	TQ1_0:  {"TQ1_0", tensor.TQ1_0, true},
+	TQ2_0:  {"TQ2_0", tensor.TQ2_0, true},
 }
 
 // String returns llama-quantize's name of the mix ("Q4_K_M"), or FileType(n).
@@ -95,11 +102,12 @@ func (ft FileType) isQuantized() bool {
 // FileTypes lists the mixes Quantize writes, in FileType order.
 func FileTypes() []FileType {
 	var out []FileType
-	for ft := FileType(0); ft <= BF16; ft++ {
-		if i, ok := ftypes[ft]; ok && i.write {
+	for ft, i := range ftypes {
+		if i.write {
 			out = append(out, ft)
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 

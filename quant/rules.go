@@ -214,7 +214,11 @@ func (r *rules) pick(name string, shape []int64) (tensor.DType, bool, error) {
 			t = tensor.Q6_K
 		}
 	case name == "token_embd.weight":
-		// Only the i-quant and ternary mixes change it.
+		// Only the i-quant and ternary mixes change it; a ternary embedding
+		// would lose too much (the ternary models keep theirs at 4 bits).
+		if ft == TQ1_0 || ft == TQ2_0 {
+			t = tensor.Q4_K
+		}
 	case contains("attn_v.weight"):
 		switch {
 		case ft == Q2_K:
@@ -231,7 +235,7 @@ func (r *rules) pick(name string, shape []int64) (tensor.DType, bool, error) {
 			}
 		case ft == Q3_K_L:
 			t = tensor.Q5_K
-		case ft == IQ4_NL && m.nGQA() >= 4:
+		case (ft == IQ4_NL || ft == IQ4_XS) && m.nGQA() >= 4:
 			t = tensor.Q5_K
 		case (ft == Q4_K_M || ft == Q5_K_M) && useMoreBits(r.iAttnV, m.nAttnV):
 			t = tensor.Q6_K
@@ -292,7 +296,7 @@ func (r *rules) pick(name string, shape []int64) (tensor.DType, bool, error) {
 			} else if useMoreBits(i, n) {
 				t = tensor.Q6_K
 			}
-		case i < n/8 && ft == IQ4_NL:
+		case i < n/8 && (ft == IQ4_NL || ft == IQ4_XS):
 			t = tensor.Q5_K
 		case ft == Q5_K_M && useMoreBits(i, n):
 			t = tensor.Q6_K
@@ -304,7 +308,7 @@ func (r *rules) pick(name string, shape []int64) (tensor.DType, bool, error) {
 		if !falcon {
 			if m.nExpert == 8 {
 				switch ft {
-				case Q2_K, Q3_K_S, Q3_K_M, IQ4_NL, Q4_K_S, Q4_K_M:
+				case Q2_K, Q3_K_S, Q3_K_M, IQ4_NL, Q4_K_S, Q4_K_M, IQ4_XS:
 					t = tensor.Q5_K
 				}
 			} else {
@@ -350,6 +354,8 @@ func (r *rules) pick(name string, shape []int64) (tensor.DType, bool, error) {
 	switch t {
 	case tensor.Q2_K, tensor.Q3_K, tensor.IQ4_XS:
 		t = tensor.IQ4_NL
+	case tensor.TQ1_0, tensor.TQ2_0:
+		t = tensor.Q4_0 // llama.cpp's choice; no symmetric 32-block type is closer
 	case tensor.Q4_K:
 		t = tensor.Q5_0
 	case tensor.Q5_K:

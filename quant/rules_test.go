@@ -227,3 +227,49 @@ func TestPlanMatchesReference(t *testing.T) {
 		in.Close()
 	}
 }
+
+// TestIQ4XSAndTernaryMixes checks the rules llama_tensor_get_type has for
+// IQ4_XS (as IQ4_NL: attn_v and the first eighth of ffn_down at Q5_K) and
+// for TQ1_0/TQ2_0 (token_embd at Q4_K, Q4_0 where rows are no whole block).
+func TestIQ4XSAndTernaryMixes(t *testing.T) {
+	h := llamaHeader("llama", 16, 256, 32, 8, false) // GQA 4
+	p := planOf(t, h, IQ4_XS)
+	for i := range 16 {
+		b := fmt.Sprintf("blk.%d.", i)
+		wantD := tensor.IQ4_XS
+		if i < 2 {
+			wantD = tensor.Q5_K
+		}
+		if p[b+"attn_v.weight"] != tensor.Q5_K || p[b+"ffn_down.weight"] != wantD || p[b+"attn_q.weight"] != tensor.IQ4_XS {
+			t.Errorf("IQ4_XS layer %d: attn_v %v ffn_down %v attn_q %v", i, p[b+"attn_v.weight"], p[b+"ffn_down.weight"], p[b+"attn_q.weight"])
+		}
+	}
+	if p["output.weight"] != tensor.Q6_K || p["token_embd.weight"] != tensor.IQ4_XS {
+		t.Errorf("IQ4_XS output %v token_embd %v", p["output.weight"], p["token_embd.weight"])
+	}
+	for _, ft := range []FileType{TQ1_0, TQ2_0} {
+		base, _ := ft.BaseType()
+		p := planOf(t, h, ft)
+		if p["token_embd.weight"] != tensor.Q4_K || p["output.weight"] != tensor.Q6_K || p["blk.3.attn_v.weight"] != base || p["blk.0.ffn_down.weight"] != base {
+			t.Errorf("%v: token_embd %v output %v attn_v %v ffn_down %v", ft, p["token_embd.weight"], p["output.weight"], p["blk.3.attn_v.weight"], p["blk.0.ffn_down.weight"])
+		}
+		// Tied: token_embd is the output and takes its Q6_K.
+		if p := planOf(t, llamaHeader("qwen2", 2, 256, 4, 2, true), ft); p["token_embd.weight"] != tensor.Q6_K {
+			t.Errorf("%v tied: token_embd %v", ft, p["token_embd.weight"])
+		}
+		// Rows of 96: ternary falls back to Q4_0, the output to Q8_0.
+		p = planOf(t, llamaHeader("llama", 2, 96, 4, 4, false), ft)
+		if p["blk.0.attn_q.weight"] != tensor.Q4_0 || p["output.weight"] != tensor.Q8_0 {
+			t.Errorf("%v rows of 96: attn_q %v output %v", ft, p["blk.0.attn_q.weight"], p["output.weight"])
+		}
+	}
+	// Rows of 96 under IQ4_XS fall back to IQ4_NL (32-value blocks).
+	if p := planOf(t, llamaHeader("llama", 2, 96, 4, 4, false), IQ4_XS); p["blk.0.attn_q.weight"] != tensor.IQ4_NL {
+		t.Errorf("IQ4_XS rows of 96: attn_q %v", p["blk.0.attn_q.weight"])
+	}
+	for s, want := range map[string]FileType{"IQ4_XS": IQ4_XS, "tq1_0": TQ1_0, "37": TQ2_0} {
+		if ft, err := ParseFileType(s); ft != want || err != nil {
+			t.Errorf("ParseFileType(%q) = %v, %v", s, ft, err)
+		}
+	}
+}
