@@ -1,0 +1,327 @@
+// Reference: Ollama's model listing (api/types.go ListModelResponse,
+// ShowResponse); the on-disk naming is this package's own (doc.go).
+
+package modelstore
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gptgo/gptgo/gguf"
+	"github.com/gptgo/gptgo/models"
+	"github.com/gptgo/gptgo/quant"
+)
+
+// ErrNotFound is returned (wrapped) when no model has the name asked for.
+var ErrNotFound = errors.New("model not found")
+
+// Metadata keys gptgo adds to a model file (see doc.go).
+const (
+	KeySystem     = "gptgo.system"
+	KeyParameters = "gptgo.parameters"
+	KeyTemplate   = "tokenizer.chat_template"
+)
+
+// Store is a models directory. It keeps no state about the files: every call
+// reads the directory afresh, so files copied in by hand appear at once.
+// It is safe for concurrent use.
+type Store struct {
+	dir string
+
+	defOnce sync.Once
+	def     Entry // the embedded default, read once (parsing it copies 6.5 MB)
+}
+
+// Open returns the store of dir, creating the directory if missing.
+func Open(dir string) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("modelstore: no models directory given")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("modelstore: models directory: %w", err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("modelstore: models directory: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("modelstore: models directory %s is not a directory", dir)
+	}
+	return &Store{dir: dir}, nil
+}
+
+// Dir is the directory the store reads.
+func (s *Store) Dir() string { return s.dir }
+
+// Entry is one model of the store.
+type Entry struct {
+	Name       string              // canonical "name:tag"
+	Path       string              // the GGUF file; "" for the embedded default
+	Embedded   bool                // the embedded default model
+	Size       int64               // bytes of the file
+	Modified   time.Time           // the file's modification time (the build's commit time for the default)
+	Template   string              // chat template override ("" = the GGUF's own, which Create sets from TEMPLATE)
+	System     string              // default system prompt (gptgo.system)
+	Parameters map[string][]string // Ollama PARAMETER names → values (gptgo.parameters), in file order
+
+	Details Details // what the GGUF says about itself
+	// Err is set, in List only, for a file that has a model's name but could
+	// not be read; the other fields but Name, Path, Size and Modified are
+	// then empty. One broken file never hides the others.
+	Err error
+}
+
+// Details is the summary `gptgo list` and Ollama's "details" show.
+type Details struct {
+	Format            string // "gguf"
+	Family            string // general.architecture ("llama")
+	ParameterCount    int64  // elements of all tensors
+	QuantizationLevel string // general.file_type by llama.cpp's name ("Q8_0"), or the most common tensor type
+	ContextLength     int64  // <arch>.context_length, 0 if absent
+}
+
+// ParameterSize formats the parameter count as Ollama does ("110M", "1.1B").
+func (d Details) ParameterSize() string {
+	n := float64(d.ParameterCount)
+	switch {
+	case n >= 1e9:
+		return trimZero(fmt.Sprintf("%.1f", n/1e9)) + "B"
+	case n >= 1e6:
+		return trimZero(fmt.Sprintf("%.1f", n/1e6)) + "M"
+	case n >= 1e3:
+		return trimZero(fmt.Sprintf("%.1f", n/1e3)) + "K"
+	}
+	return fmt.Sprint(d.ParameterCount)
+}
+
+func trimZero(s string) string { return strings.TrimSuffix(s, ".0") }
+
+// Open returns the entry's GGUF file: the file mapped, or a private copy of
+// the embedded default. The caller closes it.
+func (e Entry) Open() (*gguf.File, error) {
+	if e.Embedded {
+		return models.OpenDefault()
+	}
+	if e.Path == "" {
+		return nil, fmt.Errorf("modelstore: model %q has no file", e.Name)
+	}
+	f, err := gguf.Open(e.Path)
+	if err != nil {
+		return nil, fmt.Errorf("modelstore: model %q: %w", e.Name, err)
+	}
+	return f, nil
+}
+
+// List returns every model, the embedded default first, then by name.
+func (s *Store) List() ([]Entry, error) {
+	des, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("modelstore: %w", err)
+	}
+	out := []Entry{s.defaultEntry()}
+	for _, de := range des {
+		name, ok := nameOfFile(de.Name())
+		if !ok || name == DefaultModel {
+			continue
+		}
+		e, err := s.read(name, filepath.Join(s.dir, de.Name()))
+		if errors.Is(err, ErrNotFound) || errors.Is(err, errNotRegular) {
+			continue // removed meanwhile, or a directory called x.gguf
+		}
+		if err != nil {
+			e.Err = err
+		}
+		out = append(out, e)
+	}
+	sort.SliceStable(out[1:], func(i, j int) bool { return out[1+i].Name < out[1+j].Name })
+	return out, nil
+}
+
+// Resolve returns the model called name ("x" means "x:latest"). A missing
+// model is ErrNotFound, a malformed name ErrInvalidName.
+func (s *Store) Resolve(name string) (Entry, error) {
+	canon, n, tag, err := ParseName(name)
+	if err != nil {
+		return Entry{}, err
+	}
+	if canon == DefaultModel {
+		return s.defaultEntry(), nil
+	}
+	e, err := s.read(canon, filepath.Join(s.dir, fileName(n, tag)))
+	if err != nil {
+		return Entry{}, err
+	}
+	return e, nil
+}
+
+var errNotRegular = errors.New("not a regular file")
+
+// read stats and parses the file of the model canon.
+func (s *Store) read(canon, path string) (Entry, error) {
+	e := Entry{Name: canon, Path: path}
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return e, fmt.Errorf("modelstore: model %q not found in %s: %w", canon, s.dir, ErrNotFound)
+	}
+	if err != nil {
+		return e, fmt.Errorf("modelstore: model %q: %w", canon, err)
+	}
+	if !st.Mode().IsRegular() {
+		return e, fmt.Errorf("modelstore: model %q: %s: %w", canon, path, errNotRegular)
+	}
+	e.Size, e.Modified = st.Size(), st.ModTime()
+	f, err := gguf.Open(path)
+	if err != nil {
+		return e, fmt.Errorf("modelstore: model %q: %w", canon, err)
+	}
+	defer f.Close()
+	if err := fill(&e, f); err != nil {
+		return e, fmt.Errorf("modelstore: model %q (%s): %w", canon, path, err)
+	}
+	return e, nil
+}
+
+// defaultEntry describes the embedded model. It cannot fail in a built
+// binary (the file is checked by the models package's tests); should it,
+// the entry carries the error and Open reports it again.
+func (s *Store) defaultEntry() Entry {
+	s.defOnce.Do(func() {
+		e := Entry{Name: DefaultModel, Embedded: true, Size: int64(models.DefaultSize()), Modified: buildTime()}
+		f, err := models.OpenDefault()
+		if err == nil {
+			err = fill(&e, f)
+			f.Close()
+		}
+		e.Err = err
+		s.def = e
+	})
+	e := s.def
+	e.Parameters = cloneParams(e.Parameters)
+	return e
+}
+
+// buildTime is the commit time the binary was built from, when the go
+// command recorded one; the zero time otherwise.
+func buildTime() time.Time {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.time" {
+				if t, err := time.Parse(time.RFC3339, s.Value); err == nil {
+					return t
+				}
+			}
+		}
+	}
+	return time.Time{}
+}
+
+// fill reads what an Entry says about a GGUF file.
+func fill(e *Entry, f *gguf.File) error {
+	if v, ok := f.Lookup(KeySystem); ok {
+		s, ok := v.String()
+		if !ok {
+			return fmt.Errorf("%s is a %v, not a string", KeySystem, v.Type)
+		}
+		e.System = s
+	}
+	if v, ok := f.Lookup(KeyParameters); ok {
+		lines, ok := v.Strings()
+		if !ok {
+			return fmt.Errorf("%s is not an array of strings", KeyParameters)
+		}
+		params, err := decodeParams(lines)
+		if err != nil {
+			return fmt.Errorf("%s: %w", KeyParameters, err)
+		}
+		e.Parameters = params
+	}
+	e.Details = details(f)
+	return nil
+}
+
+// decodeParams reads gptgo.parameters ("name value" strings).
+func decodeParams(lines []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, l := range lines {
+		name, value, ok := strings.Cut(l, " ")
+		if !ok {
+			return nil, fmt.Errorf("entry %q is not \"name value\"", l)
+		}
+		v, err := CheckParam(name, value)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = append(out[name], v)
+	}
+	return out, nil
+}
+
+// encodeParams is the inverse of decodeParams, names sorted so the file does
+// not depend on map order (values keep their order).
+func encodeParams(p map[string][]string) []string {
+	var out []string
+	for _, name := range sortedKeys(p) {
+		for _, v := range p[name] {
+			out = append(out, name+" "+v)
+		}
+	}
+	return out
+}
+
+func sortedKeys(p map[string][]string) []string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func cloneParams(p map[string][]string) map[string][]string {
+	if p == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(p))
+	for k, v := range p {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// details summarises a GGUF file's architecture, size and quantization.
+func details(f *gguf.File) Details {
+	d := Details{Format: "gguf", Family: f.Arch()}
+	count := map[string]int64{}
+	for i := range f.Tensors {
+		n := f.Tensors[i].Elements()
+		d.ParameterCount += n
+		count[f.Tensors[i].DType.String()] += n
+	}
+	if ft, ok := f.Uint("general.file_type"); ok && ft <= 1<<31 {
+		if _, known := quant.FileType(ft).BaseType(); known {
+			d.QuantizationLevel = quant.FileType(ft).String()
+		}
+	}
+	if d.QuantizationLevel == "" { // the dtype holding the most weights
+		var best int64
+		for t, n := range count {
+			if n > best || n == best && t < d.QuantizationLevel {
+				d.QuantizationLevel, best = t, n
+			}
+		}
+	}
+	if d.Family != "" {
+		if n, ok := f.Uint(d.Family + ".context_length"); ok && n <= 1<<40 {
+			d.ContextLength = int64(n)
+		}
+	}
+	return d
+}
