@@ -8,9 +8,11 @@ package tokenizer
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 )
@@ -28,13 +30,14 @@ type hfJSON struct {
 	PreTokenizer  json.RawMessage `json:"pre_tokenizer"`
 	PostProcessor json.RawMessage `json:"post_processor"`
 	Model         struct {
-		Type         string           `json:"type"`
-		Vocab        map[string]int32 `json:"vocab"`
-		Merges       json.RawMessage  `json:"merges"`
-		ByteFallback bool             `json:"byte_fallback"`
-		IgnoreMerges bool             `json:"ignore_merges"`
-		UnkToken     *string          `json:"unk_token"`
-		Prefix       *string          `json:"continuing_subword_prefix"`
+		Type  string          `json:"type"`
+		Vocab json.RawMessage `json:"vocab"` // decoded once the type is known: Unigram's is a list
+
+		Merges       json.RawMessage `json:"merges"`
+		ByteFallback bool            `json:"byte_fallback"`
+		IgnoreMerges bool            `json:"ignore_merges"`
+		UnkToken     *string         `json:"unk_token"`
+		Prefix       *string         `json:"continuing_subword_prefix"`
 	} `json:"model"`
 }
 
@@ -56,10 +59,21 @@ var knownPatterns = map[string]string{
 func FromHFJSON(r io.Reader) (*Tokenizer, error) {
 	var h hfJSON
 	if err := json.NewDecoder(r).Decode(&h); err != nil {
-		return nil, fmt.Errorf("tokenizer: tokenizer.json: %w", err)
+		return nil, fmt.Errorf("tokenizer: tokenizer.json: %s", jsonMessage(err))
+	}
+	switch h.Model.Type {
+	case "BPE", "WordPiece":
+	case "":
+		return nil, fmt.Errorf("tokenizer: tokenizer.json: no model.type (supported: BPE, WordPiece)")
+	default:
+		return nil, fmt.Errorf("tokenizer: tokenizer.json: unsupported model type %q (supported: BPE, WordPiece)", h.Model.Type)
+	}
+	var vocab map[string]int32
+	if err := json.Unmarshal(h.Model.Vocab, &vocab); err != nil || vocab == nil {
+		return nil, fmt.Errorf("tokenizer: tokenizer.json: model.vocab of a %s model must be an object of token: id", h.Model.Type)
 	}
 	n := int32(0)
-	for _, id := range h.Model.Vocab {
+	for _, id := range vocab {
 		n = max(n, id+1)
 	}
 	for _, a := range h.AddedTokens {
@@ -70,7 +84,7 @@ func FromHFJSON(r io.Reader) (*Tokenizer, error) {
 	}
 	s := &spec{tokens: make([]string, n), types: make([]TokenType, n)}
 	s.noID()
-	for tok, id := range h.Model.Vocab {
+	for tok, id := range vocab {
 		if id < 0 {
 			return nil, fmt.Errorf("tokenizer: tokenizer.json: token %q has id %d", tok, id)
 		}
@@ -111,7 +125,7 @@ func FromHFJSON(r io.Reader) (*Tokenizer, error) {
 			s.scores[i] = -1e9 // no rule makes it: merge last
 		}
 		for rank, m := range merges {
-			if id, ok := h.Model.Vocab[strings.Replace(m, " ", "", 1)]; ok && s.scores[id] == -1e9 {
+			if id, ok := vocab[strings.Replace(m, " ", "", 1)]; ok && s.scores[id] == -1e9 {
 				s.scores[id] = -float32(rank)
 			}
 		}
@@ -138,8 +152,6 @@ func FromHFJSON(r io.Reader) (*Tokenizer, error) {
 			s.pre = name
 		}
 		s.ignoreMerges = h.Model.IgnoreMerges
-	default:
-		return nil, fmt.Errorf("tokenizer: tokenizer.json: unsupported model type %q", h.Model.Type)
 	}
 	for _, a := range h.AddedTokens {
 		if a.ID < 0 {
@@ -171,6 +183,31 @@ func FromHFJSON(r io.Reader) (*Tokenizer, error) {
 	}
 	hfSpecials(s, h.PostProcessor)
 	return build(s)
+}
+
+// jsonMessage words a decoding error of tokenizer.json in JSON's terms
+// rather than encoding/json's, which names Go types ("cannot unmarshal array
+// into Go struct field .model.vocab of type map[string]int32").
+func jsonMessage(err error) string {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) {
+		return err.Error()
+	}
+	want := "a number"
+	switch te.Type.Kind() {
+	case reflect.Map, reflect.Struct:
+		want = "an object"
+	case reflect.Slice, reflect.Array:
+		want = "an array"
+	case reflect.String:
+		want = "a string"
+	case reflect.Bool:
+		want = "true or false"
+	}
+	if te.Field == "" {
+		return fmt.Sprintf("the file holds a JSON %s where an object is expected", te.Value)
+	}
+	return fmt.Sprintf("field %s is a JSON %s, expected %s", te.Field, te.Value, want)
 }
 
 // hfSpecials sets BOS/EOS (and whether they are added) from a

@@ -6,6 +6,7 @@
 package tokenizer
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -18,6 +19,11 @@ type TextStats struct {
 	Han    int64 // code points of the Han script (Chinese characters)
 	Words  int64 // whitespace-separated words; a run of Han characters counts each character as a word
 	Tokens int64 // tokens, without BOS/EOS
+	// HanTokens counts the tokens of the Chinese text: those whose bytes
+	// overlap a Han character in the text (see hanTokens), so that
+	// tokens per Han character measures Chinese alone, not the Latin text
+	// around it.
+	HanTokens int64
 }
 
 // Per returns tokens per unit (0 when there are no units).
@@ -32,7 +38,9 @@ func Per(tokens, units int64) float64 {
 func (s *TextStats) Add(t *Tokenizer, text string) {
 	s.Pieces++
 	s.Bytes += int64(len(text))
-	s.Tokens += int64(len(t.Encode(text, EncodeOptions{})))
+	ids := t.Encode(text, EncodeOptions{})
+	s.Tokens += int64(len(ids))
+	s.HanTokens += hanTokens(t, text, ids)
 	inWord := false
 	for _, r := range text {
 		s.Chars++
@@ -52,6 +60,81 @@ func (s *TextStats) Add(t *Tokenizer, text string) {
 			inWord = true
 		}
 	}
+}
+
+// hanTokens counts the tokens of ids (the encoding of text) whose bytes
+// overlap a Han character of text; a token holding a space and a character
+// counts, and so does each byte token of a character split into bytes. The
+// tokens are laid over the text by their bytes; where they do not spell the
+// text back (WordPiece lower-cases, an unknown token stands for lost text)
+// each run of Han characters is encoded on its own and its tokens counted.
+func hanTokens(t *Tokenizer, text string, ids []int32) int64 {
+	han := make([]bool, len(text)+1) // han[i]: byte i belongs to a Han character
+	hasHan := false
+	for i, r := range text {
+		if unicode.Is(unicode.Han, r) {
+			for j := i; j < i+utf8.RuneLen(r); j++ {
+				han[j] = true
+			}
+			hasHan = true
+		}
+	}
+	if !hasHan {
+		return 0
+	}
+	var n int64
+	pos := 0
+	extraSpace := t.kind == KindSPM && t.addSpacePrefix // Encode prefixed a ▁ the text lacks
+	for _, id := range ids {
+		b := t.TokenBytes(id)
+		ty := t.Type(id)
+		special := ty == TypeControl || ty == TypeUnknown || ty == TypeUserDefined
+		if special && ty != TypeUserDefined {
+			b = "" // control tokens stand for no text here; unknown ones for lost text, caught below
+		}
+		if extraSpace && !special && strings.HasPrefix(b, " ") {
+			b = b[1:]
+			extraSpace = false
+		}
+		if special {
+			// After a special token SentencePiece prefixes ▁ again (see Encode).
+			extraSpace = t.kind == KindSPM && t.addSpacePrefix
+		}
+		if !strings.HasPrefix(text[pos:], b) {
+			return hanRunTokens(t, text)
+		}
+		for j := pos; j < pos+len(b); j++ {
+			if han[j] {
+				n++
+				break
+			}
+		}
+		pos += len(b)
+	}
+	if pos != len(text) {
+		return hanRunTokens(t, text)
+	}
+	return n
+}
+
+// hanRunTokens encodes each maximal run of Han characters of text alone and
+// counts the tokens, for vocabularies whose tokens do not spell text back.
+func hanRunTokens(t *Tokenizer, text string) int64 {
+	var n int64
+	start := -1
+	for i, r := range text + "\x00" {
+		if unicode.Is(unicode.Han, r) {
+			if start < 0 {
+				start = i
+			}
+			continue
+		}
+		if start >= 0 {
+			n += int64(len(t.Encode(text[start:i], EncodeOptions{})))
+			start = -1
+		}
+	}
+	return n
 }
 
 // FileStats encodes the text of a file (see ForEachText) and counts.

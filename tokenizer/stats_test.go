@@ -22,6 +22,30 @@ func TestTextStats(t *testing.T) {
 	if s.Tokens != int64(len(tk.Encode("the cat 猫猫", EncodeOptions{}))) {
 		t.Fatalf("tokens %d", s.Tokens)
 	}
+	// Only the six byte tokens of 猫猫 are tokens of Chinese text (the ▁
+	// before them is a token of its own): tok/han is 3, not Tokens/Han.
+	if s.HanTokens != 6 {
+		t.Fatalf("Han tokens %d, want 6 (of %d tokens)", s.HanTokens, s.Tokens)
+	}
+	// A byte-level vocabulary: every byte its own token, so 中文 is six
+	// tokens wherever it stands; specials and spaces do not count.
+	bl := byteLevelVocab(t, "gpt-2")
+	var b TextStats
+	b.Add(bl, "hello 中文<|user|> world中 x")
+	if b.Han != 3 || b.HanTokens != 9 {
+		t.Fatalf("byte-level: %d Han characters, %d Han tokens, want 3 and 9", b.Han, b.HanTokens)
+	}
+	// WordPiece does not spell the text back (case, dropped spaces): each Han
+	// run is encoded alone.
+	wpm, err := New(Config{Kind: KindWPM, Tokens: []string{"[UNK]", "▁a", "▁中", "▁文"}, BOS: -1, EOS: -1, UNK: 0, SEP: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w TextStats
+	w.Add(wpm, "A 中文 a")
+	if w.HanTokens != 2 || w.Tokens != 4 {
+		t.Fatalf("WordPiece: %d Han tokens of %d, want 2 of 4", w.HanTokens, w.Tokens)
+	}
 	if Per(3, 0) != 0 || Per(3, 2) != 1.5 {
 		t.Fatal("Per")
 	}

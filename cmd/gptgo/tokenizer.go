@@ -27,7 +27,9 @@ Subcommands:
                                    OUT by extension: .gguf (vocab-only GGUF), .json
                                    (tokenizer.json, byte-level), .model (SentencePiece, --spm)
   extend BASE ADD OUT              append the pieces of ADD that BASE lacks; every BASE id kept
-  stats VOCAB FILE... [--vs BASE]  tokens per byte, character, word and Chinese character`,
+  stats VOCAB FILE... [--vs BASE]  tokens per byte, character, word and Chinese character
+                                   (tok/han counts only the tokens of Chinese text);
+                                   with --vs, VOCAB's tokens against BASE's`,
 		run: runTokenizerCmd,
 	})
 }
@@ -201,13 +203,37 @@ func runTokenizerStats(e *env, args []string) error {
 			}
 			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t\n", filepath.Base(f), filepath.Base(vocabs[i]),
 				s.Bytes, s.Chars, s.Words, s.Han, s.Tokens, tokenizer.Per(s.Tokens, s.Bytes), tokenizer.Per(s.Tokens, s.Chars),
-				tokenizer.Per(s.Tokens, s.Words), tokenizer.Per(s.Tokens, s.Han))
+				tokenizer.Per(s.Tokens, s.Words), tokenizer.Per(s.HanTokens, s.Han))
 			if i == 0 {
 				first = s.Tokens
 			} else {
-				fmt.Fprintf(w, "%s\t%s\t\t\t\t\t%.2fx fewer\t\t\t\t\t\n", filepath.Base(f), "ratio", tokenizer.Per(first, s.Tokens))
+				fmt.Fprintf(w, "%s\t%s\t\t\t\t\t%s\t\t\t\t\t\n", filepath.Base(f), "ratio", tokenRatio(s.Tokens, first))
 			}
 		}
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "tok/han: tokens overlapping a Han character per Han character (Chinese text only)")
+	if *vs != "" {
+		fmt.Fprintf(e.stdout, "ratio: tokens of %s against %s (--vs)\n", filepath.Base(pos[0]), filepath.Base(*vs))
+	}
+	return nil
+}
+
+// tokenRatio words how many tokens a vocabulary gives against a base
+// vocabulary's count: "2.12x fewer", "1.21x more" or "same".
+func tokenRatio(tokens, base int64) string {
+	switch {
+	case tokens == base:
+		return "same"
+	case tokens == 0:
+		return "no tokens"
+	case tokens < base:
+		return fmt.Sprintf("%.2fx fewer", tokenizer.Per(base, tokens))
+	}
+	if base == 0 {
+		return "more"
+	}
+	return fmt.Sprintf("%.2fx more", tokenizer.Per(tokens, base))
 }
