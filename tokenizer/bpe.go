@@ -273,11 +273,12 @@ func (m *bpeModel) mergeHeap(w string, syms []symbol, s *bpeScratch) {
 	s.queue = q
 }
 
-// encodeBPE pre-tokenizes one text fragment and appends its tokens.
+// encodeBPE pre-tokenizes one text fragment and appends its tokens. Bytes
+// that are not valid UTF-8 are kept: the pre-tokenizer sees each as U+FFFD
+// (as llama.cpp's does), but the words handed to BPE are the original
+// bytes, which a byte-level vocabulary can always spell, so that
+// Decode(Encode(x)) == x for any bytes.
 func (t *Tokenizer) encodeBPE(text string, s *bpeScratch, out []int32) []int32 {
-	if !utf8.ValidString(text) {
-		text = sanitizeUTF8(text)
-	}
 	// A long text memoizes its words in a cache of its own (no locking); short
 	// texts share one bounded cache across calls (and goroutines).
 	var c wordMemo = &t.bpe.shared
@@ -371,8 +372,9 @@ func (c *wordCache) put(w string, ids []int32) {
 	}
 }
 
-// splitWords runs the pre-tokenizer stages over valid UTF-8 text and
-// returns the byte offset where each word ends.
+// splitWords runs the pre-tokenizer stages over text and returns the byte
+// offset where each word ends. A byte that does not start a valid UTF-8
+// sequence is one U+FFFD to the stages and stays one byte in text.
 func (t *Tokenizer) splitWords(text string, s *bpeScratch) []int {
 	tab := categories()
 	if cap(s.runes) < len(text) {
@@ -397,15 +399,20 @@ func (t *Tokenizer) splitWords(text string, s *bpeScratch) []int {
 		}
 		ends, s.ends2 = next, ends
 	}
-	// Turn code-point indices into byte offsets; text is valid UTF-8 here,
-	// so each rune's encoded length is its length in text.
+	// Turn code-point indices into byte offsets. A rune's length in text is
+	// its encoded length, but for U+FFFD, which may stand for one invalid
+	// byte: read its length from text.
 	b, r := 0, 0
 	for i, e := range ends {
 		for ; r < e; r++ {
-			if runes[r] < utf8.RuneSelf {
+			switch c := runes[r]; {
+			case c < utf8.RuneSelf:
 				b++
-			} else {
-				b += utf8.RuneLen(runes[r])
+			case c == utf8.RuneError:
+				_, n := utf8.DecodeRuneInString(text[b:])
+				b += n
+			default:
+				b += utf8.RuneLen(c)
 			}
 		}
 		ends[i] = b
@@ -442,21 +449,4 @@ func (t *Tokenizer) EncodeBytes(raw []byte) []int32 {
 		}
 	}
 	return t.bpe.encodeWord(string(raw[lo:]), &s, out)
-}
-
-// sanitizeUTF8 replaces each byte that does not start a valid UTF-8 sequence
-// with U+FFFD, one replacement per byte as llama.cpp's decoder does.
-func sanitizeUTF8(s string) string {
-	b := make([]byte, 0, len(s)+8)
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && n <= 1 {
-			b = append(b, "\uFFFD"...)
-			i++
-			continue
-		}
-		b = append(b, s[i:i+n]...)
-		i += n
-	}
-	return string(b)
 }

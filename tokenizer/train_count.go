@@ -64,9 +64,6 @@ func byteLevelSplitter(pre string) (func(string, func(string)), error) {
 		// call keeps workers independent.
 		t := &Tokenizer{pre: stages}
 		var s bpeScratch
-		if !utf8.ValidString(text) {
-			text = sanitizeUTF8(text)
-		}
 		lo := 0
 		for _, hi := range t.splitWords(text, &s) {
 			emit(text[lo:hi])

@@ -119,8 +119,28 @@ func TestByteLevelBPE(t *testing.T) {
 	}
 }
 
-// FuzzByteLevelRoundTrip: any valid UTF-8 text survives Encode then Decode
-// under every pre-tokenizer, and Encode never panics on any bytes.
+// TestByteLevelKeepsInvalidUTF8: bytes that are not UTF-8 reach BPE as
+// they are, not as U+FFFD, and the words are cut as if each were U+FFFD.
+func TestByteLevelKeepsInvalidUTF8(t *testing.T) {
+	tok := byteLevelVocab(t, "gpt-2")
+	for _, s := range []string{"caf\xe9 hello", "\xff\xfe", "hello\xc3 world", "日\x80本 \xf0\x9f"} {
+		ids := tok.Encode(s, EncodeOptions{})
+		if d := tok.Decode(ids); d != s {
+			t.Errorf("Decode(Encode(%q)) = %q", s, d)
+		}
+	}
+	// "hello\xff world": the invalid byte is a symbol to the pre-tokenizer
+	// (as U+FFFD), so "hello" stays one word and one token.
+	hello, _ := tok.TokenID("hello")
+	world, _ := tok.TokenID("Ġworld")
+	ids := tok.Encode("hello\xff world", EncodeOptions{})
+	if len(ids) != 3 || ids[0] != hello || ids[2] != world || tok.TokenBytes(ids[1]) != "\xff" {
+		t.Fatalf("hello\\xff world: %v", ids)
+	}
+}
+
+// FuzzByteLevelRoundTrip: any bytes, valid UTF-8 or not, survive Encode
+// then Decode under every pre-tokenizer.
 func FuzzByteLevelRoundTrip(f *testing.F) {
 	for _, s := range []string{"", "hello world", "  \n\n\t x'S 123456 ¿Qué?", "日本語\u00a0テキスト", "\xff\xfe", "a\u0301b"} {
 		f.Add(s)
@@ -132,10 +152,8 @@ func FuzzByteLevelRoundTrip(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, tok := range toks {
 			ids := tok.Encode(s, EncodeOptions{ParseSpecial: true})
-			if utf8.ValidString(s) {
-				if d := tok.Decode(ids); d != s {
-					t.Fatalf("Decode(Encode(%q)) = %q", s, d)
-				}
+			if d := tok.Decode(ids); d != s {
+				t.Fatalf("Decode(Encode(%q)) = %q", s, d)
 			}
 		}
 	})

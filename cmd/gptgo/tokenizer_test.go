@@ -4,6 +4,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -130,6 +131,35 @@ func TestTokenizerUnsupportedHFJSON(t *testing.T) {
 		if code == 0 || !strings.Contains(errOut, c.want) || strings.Contains(errOut, "Go struct") {
 			t.Errorf("%s: exit %d, stderr %q, want %q", c.json, code, errOut, c.want)
 		}
+	}
+}
+
+// TestTokenizeKeepsInvalidUTF8: a prompt that is not UTF-8 reaches a
+// byte-level vocabulary as its bytes, not as U+FFFD.
+func TestTokenizeKeepsInvalidUTF8(t *testing.T) {
+	dir := t.TempDir()
+	corpus, vocab := filepath.Join(dir, "c.txt"), filepath.Join(dir, "v.gguf")
+	if err := os.WriteFile(corpus, []byte(strings.Repeat("caf\xe9 au lait\n", 10)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, code := runCLI(t, "", "tokenizer", "train", corpus, "--vocab-size", "270", "-o", vocab, "--quiet"); code != 0 {
+		t.Fatalf("train: exit %d: %s %s", code, out, errOut)
+	}
+	prompt := "un caf\xe9 \xff"
+	out, errOut, code := runCLI(t, "", "tokenize", vocab, prompt, "--json", "--no-bos")
+	if code != 0 {
+		t.Fatalf("tokenize: exit %d: %s", code, errOut)
+	}
+	var got struct{ IDs []int32 }
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	tk, err := tokenizer.Load(vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := tk.Decode(got.IDs); d != prompt {
+		t.Fatalf("ids %v decode to %q, want the prompt's bytes %q", got.IDs, d, prompt)
 	}
 }
 
