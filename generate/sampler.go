@@ -4,6 +4,7 @@
 package generate
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -11,34 +12,71 @@ import (
 )
 
 // SamplerOptions choose how the next token is drawn from the logits. The
-// zero value is greedy decoding with no penalties.
+// zero value is greedy decoding with no penalties. Validate says which
+// values mean something; a Sampler made from invalid options still never
+// panics, but its draws are not meaningful.
 type SamplerOptions struct {
-	Temperature float32 // ≤ 0: greedy (argmax after penalties); otherwise logits are divided by it
-	TopK        int     // keep the K most likely tokens; ≤ 0 keeps all
-	TopP        float32 // keep the smallest set whose probability reaches P; ≥ 1 or ≤ 0 keeps all
-	MinP        float32 // drop tokens less likely than MinP × the most likely one; ≤ 0 keeps all
+	Temperature float32 // 0: greedy (argmax after penalties); otherwise logits are divided by it
+	TopK        int     // keep the K most likely tokens; 0 keeps all
+	TopP        float32 // keep the smallest set whose probability reaches P; 0 or 1 keeps all
+	MinP        float32 // drop tokens less likely than MinP × the most likely one; 0 keeps all
 
-	RepeatPenalty    float32 // divide positive logits (multiply negative ones) of recent tokens; ≤ 0 or 1 is off
+	RepeatPenalty    float32 // divide positive logits (multiply negative ones) of recent tokens; 0 or 1 is off
 	FrequencyPenalty float32 // subtract count × this from recent tokens' logits
 	PresencePenalty  float32 // subtract this once from every recent token's logit
-	RepeatLastN      int     // how many recent tokens the penalties look at; 0 is off, < 0 all
+	RepeatLastN      int     // how many recent tokens the penalties look at; 0 is off, -1 all
 
 	Seed uint64 // the draw is reproducible for a given seed, options and logits
 }
 
-// Validate rejects options that cannot mean anything.
+// ParamError is a sampler setting that cannot mean anything. Param names
+// it as llama.cpp's server and the OpenAI API spell it (temperature, top_k,
+// repeat_last_n, …), so that each front end can name its own flag or field.
+type ParamError struct {
+	Param string // temperature, top_k, top_p, min_p, repeat_penalty, frequency_penalty, presence_penalty, repeat_last_n
+	Value string // the value as given
+	Want  string // what the value must be
+}
+
+func (e *ParamError) Error() string {
+	return fmt.Sprintf("generate: %s %s: %s", e.Param, e.Value, e.Want)
+}
+
+// Validate rejects options that cannot mean anything: NaN or infinite
+// numbers, a negative temperature, top-k or penalty, top-p or min-p outside
+// 0…1, a repeat window below -1. The error is a *ParamError; several bad
+// values are joined.
 func (o SamplerOptions) Validate() error {
-	switch {
-	case math.IsNaN(float64(o.Temperature)) || math.IsInf(float64(o.Temperature), 0):
-		return fmt.Errorf("generate: temperature %v", o.Temperature)
-	case o.TopP > 1 || o.TopP < 0:
-		return fmt.Errorf("generate: top-p %v is outside 0…1", o.TopP)
-	case o.MinP > 1 || o.MinP < 0:
-		return fmt.Errorf("generate: min-p %v is outside 0…1", o.MinP)
-	case o.RepeatPenalty < 0:
-		return fmt.Errorf("generate: repeat penalty %v is negative", o.RepeatPenalty)
+	var errs []error
+	bad := func(param string, v any, want string) {
+		errs = append(errs, &ParamError{Param: param, Value: fmt.Sprint(v), Want: want})
 	}
-	return nil
+	finite := func(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
+	if !finite(o.Temperature) || o.Temperature < 0 {
+		bad("temperature", o.Temperature, "must be a finite number ≥ 0 (0 is greedy)")
+	}
+	if o.TopK < 0 {
+		bad("top_k", o.TopK, "must be ≥ 0 (0 keeps every token)")
+	}
+	if !finite(o.TopP) || o.TopP < 0 || o.TopP > 1 {
+		bad("top_p", o.TopP, "must be between 0 and 1")
+	}
+	if !finite(o.MinP) || o.MinP < 0 || o.MinP > 1 {
+		bad("min_p", o.MinP, "must be between 0 and 1")
+	}
+	if !finite(o.RepeatPenalty) || o.RepeatPenalty < 0 {
+		bad("repeat_penalty", o.RepeatPenalty, "must be a finite number ≥ 0 (1 is off)")
+	}
+	if !finite(o.FrequencyPenalty) {
+		bad("frequency_penalty", o.FrequencyPenalty, "must be a finite number")
+	}
+	if !finite(o.PresencePenalty) {
+		bad("presence_penalty", o.PresencePenalty, "must be a finite number")
+	}
+	if o.RepeatLastN < -1 {
+		bad("repeat_last_n", o.RepeatLastN, "must be ≥ -1 (-1: the whole history, 0: off)")
+	}
+	return errors.Join(errs...)
 }
 
 // Sampler draws tokens; it owns its random stream and scratch buffers.
@@ -69,9 +107,20 @@ func (s *Sampler) Options() SamplerOptions { return s.o }
 // (prompt and generated) for the penalties. logits is not modified.
 func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 	o := s.o
+	if len(logits) == 0 {
+		panic("generate: Sample of an empty vocabulary")
+	}
 	s.logits = append(s.logits[:0], logits...)
 	l := s.logits
 	s.penalise(l, history)
+	// A NaN (from the model, or an infinite logit less an infinite penalty)
+	// is no evidence for its token: it counts as impossible, so that every
+	// comparison below is an order and the draw always finds a token.
+	for i, v := range l {
+		if v != v {
+			l[i] = float32(math.Inf(-1))
+		}
+	}
 	if o.Temperature <= 0 {
 		return argmax(l)
 	}
@@ -130,6 +179,9 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 		}
 		c = keep
 	}
+	if len(c) == 0 { // only options that Validate rejects (a NaN top-p or min-p) get here
+		return argmax(l)
+	}
 	softmaxCand(c, o.Temperature)
 	r := s.rng.Float32()
 	var cum float32
@@ -139,7 +191,14 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 			return x.id
 		}
 	}
-	return c[len(c)-1].id // rounding left r ≥ the float32 total
+	// Rounding left r ≥ the float32 total: the last candidate that can be
+	// drawn at all (softmaxCand gives the largest logit p > 0).
+	for i := len(c) - 1; i > 0; i-- {
+		if c[i].p > 0 {
+			return c[i].id
+		}
+	}
+	return c[0].id
 }
 
 // penalise applies the repetition, frequency and presence penalties to the
@@ -224,11 +283,26 @@ func topK(c []candidate, l []float32, k int) []candidate {
 	return h
 }
 
-// softmaxCand sets c[i].p = softmax(logit/temp) over the candidates.
+// softmaxCand sets c[i].p = softmax(logit/temp) over the candidates. When
+// the largest logit is infinite the limit is taken: the +Inf candidates
+// share the probability, or, when every logit is -Inf, all candidates do.
 func softmaxCand(c []candidate, temp float32) {
 	m := float32(math.Inf(-1))
 	for _, x := range c {
 		m = max(m, x.logit)
+	}
+	if math.IsInf(float64(m), 0) {
+		var n float32
+		for i := range c {
+			c[i].p = 0
+			if c[i].logit == m {
+				c[i].p, n = 1, n+1
+			}
+		}
+		for i := range c {
+			c[i].p /= n
+		}
+		return
 	}
 	var sum float64
 	for i := range c {

@@ -114,21 +114,82 @@ func (f *inferFlags) options() (generate.Options, uint64) {
 	}, seed
 }
 
+// samplerFlags names each generate.ParamError's setting by its flag.
+var samplerFlags = map[string]string{
+	"temperature": "--temp", "top_k": "--top-k", "top_p": "--top-p", "min_p": "--min-p",
+	"repeat_penalty": "--repeat-penalty", "frequency_penalty": "--frequency-penalty",
+	"presence_penalty": "--presence-penalty", "repeat_last_n": "--repeat-last-n",
+}
+
+// validate rejects flag values that cannot mean anything, naming the flag;
+// the sampler's are checked by generate, as the chat's /set and the server's
+// requests are.
+func (f *inferFlags) validate() error {
+	var errs []error
+	bad := func(flag string, v any, want string) { errs = append(errs, fmt.Errorf("%s %v: %s", flag, v, want)) }
+	if *f.ctx < 0 {
+		bad("--ctx", *f.ctx, "must be ≥ 0 (0: the model's)")
+	}
+	if *f.batch < 1 {
+		bad("--batch", *f.batch, "must be ≥ 1")
+	}
+	if *f.threads < 0 {
+		bad("--threads", *f.threads, "must be ≥ 0 (0: all cores)")
+	}
+	if f.temp != nil { // the generation flags are registered
+		if n := *f.maxTokens; n < -1 || n == 0 {
+			bad("-n", n, "must be ≥ 1, or -1 for until the end of generation or a full context")
+		}
+		o, _ := f.options()
+		for _, err := range unjoin(o.Sampler.Validate()) {
+			var pe *generate.ParamError
+			if errors.As(err, &pe) {
+				bad(samplerFlags[pe.Param], pe.Value, pe.Want)
+			} else {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// unjoin returns the errors joined in err (err itself when it is not a join).
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
+}
+
 // parseModelArgs parses args (flags may follow positionals) and picks the
 // model from --model, else from the first positional argument when it names
 // a GGUF file (a .gguf name, or a file that starts with the GGUF magic),
 // returning the remaining positionals. Without either the path is "": the
-// embedded default model (package models).
+// embedded default model (package models). A first positional that was
+// surely meant as the model (a .gguf name, a directory, or the first of two
+// or more positionals) but is no model file is an error that says why,
+// rather than a prompt or a usage text.
 func (f *inferFlags) parseModelArgs(fs *flag.FlagSet, args []string) (string, []string, error) {
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return "", nil, err
 	}
-	if *f.model != "" {
-		return *f.model, pos, nil
+	if err := f.validate(); err != nil {
+		return "", nil, err
 	}
-	if len(pos) > 0 && (strings.HasSuffix(strings.ToLower(pos[0]), ".gguf") || isGGUF(pos[0])) {
-		return pos[0], pos[1:], nil
+	if *f.model != "" {
+		return *f.model, pos, checkModelFile(*f.model)
+	}
+	if len(pos) == 0 {
+		return "", pos, nil
+	}
+	if isGGUF(pos[0]) || looksLikeModelPath(pos[0]) || isDir(pos[0]) || len(pos) > 1 {
+		// An existing file that is not GGUF goes on to model.Open, which
+		// names what it lacks.
+		return pos[0], pos[1:], checkModelFile(pos[0])
 	}
 	return "", pos, nil
 }
@@ -136,6 +197,9 @@ func (f *inferFlags) parseModelArgs(fs *flag.FlagSet, args []string) (string, []
 // openModel opens the GGUF model at path, or the embedded default for "".
 func openModel(path string) (*model.Model, error) {
 	if path != "" {
+		if err := checkModelFile(path); err != nil {
+			return nil, err
+		}
 		return model.Open(path)
 	}
 	f, err := models.OpenDefault()
