@@ -1,0 +1,369 @@
+// Reference: OpenAI API reference, chat completions streaming (https://platform.openai.com/docs/api-reference/chat-streaming)
+// and the WHATWG HTML "server-sent events" event-stream format (https://html.spec.whatwg.org/multipage/server-sent-events.html).
+//
+// The chat page's logic. It is an ordinary OpenAI API client of the server
+// that served it: GET v1/models fills the model picker, POST
+// v1/chat/completions with stream: true streams the answer, read with
+// fetch and a ReadableStream (EventSource cannot POST), and Stop aborts
+// that fetch, which closes the connection so the server cancels the
+// generation. The conversation, model and system prompt live in
+// localStorage; nothing leaves this origin. Model output is only ever
+// rendered through gptgoMarkdown.render (text nodes, never HTML).
+(function () {
+  'use strict';
+
+  var STORE = 'gptgo.chat.v1', KEY_STORE = 'gptgo.apiKey';
+  var $ = function (id) { return document.getElementById(id); };
+  var ui = {
+    model: $('model'), system: $('system'), apiKey: $('api-key'), log: $('log'), empty: $('empty'),
+    status: $('status'), form: $('composer'), prompt: $('prompt'), send: $('send'), stop: $('stop'),
+    newChat: $('new-chat'), settings: $('settings'), settingsToggle: $('settings-toggle'),
+    reload: $('reload-models')
+  };
+
+  // state is what survives a reload: messages are {role, content} plus,
+  // for answers, stopped / error / stats, which are shown but not sent.
+  var state = load();
+  var controller = null; // the AbortController of the answer streaming now
+
+  function load() {
+    var s = null;
+    try { s = JSON.parse(localStorage.getItem(STORE) || 'null'); } catch (e) { s = null; }
+    if (!s || !Array.isArray(s.messages)) s = { model: '', system: '', messages: [] };
+    s.messages = s.messages.filter(function (m) {
+      return m && (m.role === 'user' || m.role === 'assistant') && typeof m.content === 'string';
+    });
+    return s;
+  }
+
+  function save() {
+    try { localStorage.setItem(STORE, JSON.stringify(state)); } catch (e) { /* full or disabled: keep going */ }
+  }
+
+  function headers() {
+    var h = { 'Content-Type': 'application/json' };
+    var k = ui.apiKey.value.trim();
+    if (k) h.Authorization = 'Bearer ' + k;
+    return h;
+  }
+
+  function api(path) { return new URL(path, document.baseURI).toString(); }
+
+  function setStatus(msg, isError) {
+    ui.status.textContent = msg || '';
+    ui.status.classList.toggle('error', !!isError);
+  }
+
+  // errorText reads an error response: OpenAI's {"error":{"message"}},
+  // Ollama's {"error":"..."}, or the body as text.
+  function errorText(res) {
+    return res.text().then(function (t) {
+      var msg = t;
+      try {
+        var j = JSON.parse(t);
+        msg = (j.error && (j.error.message || j.error)) || t;
+      } catch (e) { /* not JSON */ }
+      if (res.status === 401) msg += ' (set the API key in Settings)';
+      return 'HTTP ' + res.status + ': ' + String(msg).trim();
+    });
+  }
+
+  // ---- models ---------------------------------------------------------
+
+  function loadModels() {
+    setStatus('Loading models…');
+    return fetch(api('v1/models'), { headers: headers() }).then(function (res) {
+      if (!res.ok) return errorText(res).then(function (t) { throw new Error(t); });
+      return res.json();
+    }).then(function (j) {
+      var ids = (j.data || []).map(function (m) { return String(m.id); }).sort();
+      ui.model.textContent = '';
+      ids.forEach(function (id) {
+        var o = document.createElement('option');
+        o.value = id;
+        o.textContent = id;
+        ui.model.appendChild(o);
+      });
+      if (!ids.length) throw new Error('the server lists no models');
+      var want = ids.indexOf(state.model) >= 0 ? state.model : ids.indexOf('default') >= 0 ? 'default' : ids[0];
+      ui.model.value = want;
+      state.model = want;
+      setStatus('');
+    }).catch(function (e) {
+      setStatus('Could not list models: ' + e.message, true);
+      if (/401/.test(e.message)) openSettings(true);
+    });
+  }
+
+  // ---- conversation view ----------------------------------------------
+
+  function copyText(text, btn) {
+    var done = function () {
+      var old = btn.textContent;
+      btn.textContent = 'Copied';
+      setTimeout(function () { btn.textContent = old; }, 1200);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () { fallbackCopy(text); done(); });
+    } else {
+      fallbackCopy(text);
+      done();
+    }
+  }
+
+  // fallbackCopy serves pages opened over plain http on another host,
+  // where the async clipboard API is not available.
+  function fallbackCopy(text) {
+    var ta = document.createElement('textarea');
+    ta.value = text;
+    ta.className = 'offscreen';
+    document.body.appendChild(ta);
+    ta.select();
+    try { document.execCommand('copy'); } catch (e) { /* nothing more to try */ }
+    ta.remove();
+  }
+
+  function bubble(m) {
+    var art = document.createElement('article');
+    art.className = 'msg ' + m.role;
+    var who = document.createElement('h2');
+    who.className = 'who';
+    who.textContent = m.role === 'user' ? 'You' : (m.model || 'Assistant');
+    art.appendChild(who);
+    var body = document.createElement('div');
+    body.className = 'body';
+    art.appendChild(body);
+    var foot = document.createElement('div');
+    foot.className = 'foot';
+    art.appendChild(foot);
+    art._m = m;
+    fill(art);
+    return art;
+  }
+
+  // fill (re)renders one message's body and footer from its state.
+  function fill(art) {
+    var m = art._m, body = art.querySelector('.body'), foot = art.querySelector('.foot');
+    body.textContent = '';
+    if (m.role === 'user') {
+      body.textContent = m.content; // shown as typed (CSS keeps line breaks)
+    } else {
+      body.appendChild(window.gptgoMarkdown.render(m.content));
+    }
+    foot.textContent = '';
+    if (m.role !== 'assistant') return;
+    if (m.error) {
+      var err = document.createElement('p');
+      err.className = 'error';
+      err.textContent = m.error;
+      foot.appendChild(err);
+    }
+    var note = document.createElement('span');
+    note.className = 'note';
+    var parts = [];
+    if (m.streaming) parts.push('writing…');
+    if (m.stopped) parts.push('stopped');
+    if (m.finish === 'length') parts.push('cut at the token limit');
+    if (m.stats) parts.push(m.stats);
+    note.textContent = parts.join(' · ');
+    foot.appendChild(note);
+    if (!m.streaming && m.content) {
+      var b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'btn small copy';
+      b.textContent = 'Copy';
+      b.setAttribute('aria-label', 'Copy answer');
+      b.dataset.copy = m.content;
+      foot.appendChild(b);
+    }
+    art.classList.toggle('streaming', !!m.streaming);
+  }
+
+  function renderAll() {
+    ui.log.textContent = '';
+    ui.log.appendChild(ui.empty);
+    ui.empty.hidden = state.messages.length > 0;
+    state.messages.forEach(function (m) { ui.log.appendChild(bubble(m)); });
+    scrollDown(true);
+  }
+
+  function nearBottom() {
+    var d = document.scrollingElement || document.documentElement;
+    return d.scrollHeight - d.scrollTop - d.clientHeight < 120;
+  }
+
+  function scrollDown(force) {
+    if (force || nearBottom()) window.scrollTo(0, document.body.scrollHeight);
+  }
+
+  function setBusy(busy) {
+    ui.send.disabled = busy;
+    ui.stop.disabled = !busy;
+    ui.model.disabled = busy;
+    ui.log.setAttribute('aria-busy', busy ? 'true' : 'false');
+  }
+
+  // ---- streaming --------------------------------------------------------
+
+  // sseEvents splits buf into complete events (blank-line separated) and
+  // returns [events' data strings, the unfinished rest].
+  function sseEvents(buf) {
+    var out = [], idx;
+    while ((idx = buf.search(/\r?\n\r?\n/)) >= 0) {
+      var raw = buf.slice(0, idx), sep = /\r?\n\r?\n/.exec(buf.slice(idx))[0];
+      buf = buf.slice(idx + sep.length);
+      var data = [];
+      raw.split(/\r?\n/).forEach(function (line) {
+        if (line.slice(0, 5) === 'data:') data.push(line.slice(line[5] === ' ' ? 6 : 5));
+      });
+      if (data.length) out.push(data.join('\n'));
+    }
+    return [out, buf];
+  }
+
+  function wireMessages() {
+    var msgs = [];
+    var sys = ui.system.value.trim();
+    if (sys) msgs.push({ role: 'system', content: sys });
+    state.messages.forEach(function (m) {
+      if (m.role === 'assistant' && !m.content) return; // an answer that failed before any text
+      msgs.push({ role: m.role, content: m.content });
+    });
+    return msgs;
+  }
+
+  function ask(text) {
+    var model = ui.model.value;
+    if (!model) { setStatus('No model to talk to (see Settings, Reload models).', true); return; }
+    setStatus('');
+    var user = { role: 'user', content: text };
+    state.messages.push(user);
+    var body = JSON.stringify({
+      model: model, messages: wireMessages(), stream: true, stream_options: { include_usage: true }
+    });
+    var reply = { role: 'assistant', content: '', model: model, streaming: true };
+    state.messages.push(reply);
+    save();
+    ui.empty.hidden = true;
+    ui.log.appendChild(bubble(user));
+    var art = bubble(reply);
+    ui.log.appendChild(art);
+    scrollDown(true);
+
+    var ctrl = new AbortController();
+    controller = ctrl;
+    setBusy(true);
+    var t0 = performance.now(), tFirst = 0, usage = null, pending = false, chunks = 0;
+    var redraw = function () {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(function () { pending = false; fill(art); scrollDown(false); });
+    };
+
+    fetch(api('v1/chat/completions'), { method: 'POST', headers: headers(), body: body, signal: ctrl.signal })
+      .then(function (res) {
+        if (!res.ok) return errorText(res).then(function (t) { throw new Error(t); });
+        var reader = res.body.getReader(), dec = new TextDecoder(), buf = '';
+        var pump = function () {
+          return reader.read().then(function (r) {
+            if (r.done) return;
+            var got = sseEvents(buf + dec.decode(r.value, { stream: true }));
+            buf = got[1];
+            for (var k = 0; k < got[0].length; k++) {
+              var data = got[0][k];
+              if (data === '[DONE]') return;
+              var j = JSON.parse(data);
+              if (j.error) throw new Error(j.error.message || String(j.error));
+              if (j.usage) usage = j.usage;
+              var c = j.choices && j.choices[0];
+              if (!c) continue;
+              if (c.delta && typeof c.delta.content === 'string' && c.delta.content) {
+                if (!tFirst) tFirst = performance.now();
+                chunks++;
+                reply.content += c.delta.content;
+                redraw();
+              }
+              if (c.finish_reason) reply.finish = c.finish_reason;
+            }
+            return pump();
+          });
+        };
+        return pump();
+      })
+      .catch(function (e) {
+        if (e.name === 'AbortError') reply.stopped = true;
+        else reply.error = e.message || String(e);
+      })
+      .then(function () {
+        controller = null;
+        reply.streaming = false;
+        var t1 = performance.now();
+        if (tFirst) {
+          var s = 'first token ' + Math.round(tFirst - t0) + ' ms';
+          // Without usage (a stopped stream) each content chunk counts as
+          // one token, which is what gptgo sends.
+          var n = usage && usage.completion_tokens || chunks;
+          if (n > 1 && t1 > tFirst) {
+            s += ' · ' + (usage ? '' : '~') + n + ' tokens · ' + ((n - 1) / ((t1 - tFirst) / 1000)).toFixed(1) + ' tokens/s';
+          }
+          reply.stats = s;
+        }
+        save();
+        fill(art);
+        setBusy(false);
+        scrollDown(false);
+        ui.prompt.focus();
+      });
+  }
+
+  // ---- wiring -----------------------------------------------------------
+
+  function openSettings(open) {
+    ui.settings.hidden = !open;
+    ui.settingsToggle.setAttribute('aria-expanded', open ? 'true' : 'false');
+    if (open) ui.apiKey.focus();
+  }
+
+  ui.form.addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var text = ui.prompt.value.trim();
+    if (!text || controller) return;
+    ui.prompt.value = '';
+    ask(text);
+  });
+  ui.prompt.addEventListener('keydown', function (ev) {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      ui.form.requestSubmit();
+    }
+  });
+  ui.stop.addEventListener('click', function () { if (controller) controller.abort(); });
+  ui.newChat.addEventListener('click', function () {
+    if (controller) controller.abort();
+    state.messages = [];
+    save();
+    renderAll();
+    setStatus('New chat started.');
+    ui.prompt.focus();
+  });
+  ui.settingsToggle.addEventListener('click', function () { openSettings(ui.settings.hidden); });
+  ui.model.addEventListener('change', function () { state.model = ui.model.value; save(); });
+  ui.system.addEventListener('input', function () { state.system = ui.system.value; save(); });
+  ui.apiKey.addEventListener('change', function () {
+    try { localStorage.setItem(KEY_STORE, ui.apiKey.value.trim()); } catch (e) { /* ignore */ }
+    loadModels();
+  });
+  ui.reload.addEventListener('click', loadModels);
+  // One listener serves every copy button, those inside rendered code too.
+  ui.log.addEventListener('click', function (ev) {
+    var b = ev.target.closest('button.copy');
+    if (b && b.dataset.copy !== undefined) copyText(b.dataset.copy, b);
+  });
+
+  ui.system.value = state.system || '';
+  try { ui.apiKey.value = localStorage.getItem(KEY_STORE) || ''; } catch (e) { /* ignore */ }
+  renderAll();
+  setBusy(false);
+  loadModels();
+  ui.prompt.focus();
+})();
