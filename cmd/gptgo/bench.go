@@ -32,7 +32,7 @@ func init() {
 	})
 }
 
-const benchUsage = "MODEL [-p 512] [-n 128] [-t THREADS] [-r 5] [-ub 512] [--json] [--cpuprofile FILE]"
+const benchUsage = "[MODEL] [-p 512] [-n 128] [-t THREADS] [-r 5] [-ub 512] [--json] [--cpuprofile FILE]"
 
 // benchResult is one test (pp or tg) of one model; the JSON names follow
 // llama-bench's -o json where they mean the same thing.
@@ -76,10 +76,13 @@ func runBench(ctx context.Context, e *env, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
+	if len(pos) > 1 {
 		return errUsage
 	}
-	path := pos[0]
+	path := "" // the embedded default model
+	if len(pos) == 1 {
+		path = pos[0]
+	}
 	switch {
 	case *nPrompt < 0 || *nGen < 0:
 		return fmt.Errorf("-p %d and -n %d must not be negative", *nPrompt, *nGen)
@@ -103,13 +106,13 @@ func runBench(ctx context.Context, e *env, args []string) (err error) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(*threads))
 	}
 
-	m, err := model.Open(path)
+	m, err := openModel(path)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	m.Touch(nil) // page the weights in now, as llama.cpp's loader does, not during the first test
-	info := describeModel(m, path)
+	info := describeModel(m, displayName(path))
 	pool := tensor.NewPool(*threads)
 	defer pool.Close()
 

@@ -19,7 +19,7 @@ func init() {
 	register(&command{
 		name:    "inspect",
 		summary: "show a GGUF file's metadata, tensors and totals",
-		usage:   "FILE [--json] [--full]",
+		usage:   "[FILE] [--json] [--full]   (FILE defaults to the embedded default model)",
 		run:     runInspect,
 	})
 }
@@ -28,22 +28,26 @@ func init() {
 const arrayHead = 8
 
 func runInspect(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "inspect", "FILE [--json] [--full]")
+	fs := newFlags(e, "inspect", "[FILE] [--json] [--full]\n\nShows FILE's metadata, tensors and totals; without FILE, the embedded default model's.")
 	asJSON := fs.Bool("json", false, "print one JSON object (for scripts)")
 	full := fs.Bool("full", false, "print arrays whole instead of their first elements")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
+	if len(pos) > 1 {
 		return errUsage
 	}
-	f, err := gguf.Open(pos[0])
+	path := ""
+	if len(pos) == 1 {
+		path = pos[0]
+	}
+	f, err := openGGUF(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	rep := inspectFile(pos[0], f, *full)
+	rep := inspectFile(displayName(path), f, *full)
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")

@@ -104,8 +104,8 @@ func TestInspectJSON(t *testing.T) {
 }
 
 func TestInspectErrors(t *testing.T) {
-	if _, _, code := runCLI(t, "", "inspect"); code != 2 {
-		t.Errorf("no file: exit %d, want 2", code)
+	if _, _, code := runCLI(t, "", "inspect", "a.gguf", "b.gguf"); code != 2 {
+		t.Errorf("two files: exit %d, want 2", code)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.gguf")
 	os.WriteFile(bad, []byte("GGUF\x01\x00\x00\x00"), 0o644)

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -32,6 +34,9 @@ type env struct {
 	// commands ("checkpoint saved at step N") so that a test can stop a
 	// child process exactly there before killing it.
 	hook func(point string)
+	// flags is the flag set the command made last (newFlags): its usage,
+	// not the parent command's, is what errUsage prints for a subcommand.
+	flags *flag.FlagSet
 }
 
 // at calls the test hook, if any, at a named point.
@@ -68,10 +73,13 @@ func main() {
 func runMain(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				printUsage(e.stdout, c)
-				return 0
+			c, ok := commands[args[1]]
+			if !ok {
+				fmt.Fprintf(e.stderr, "gptgo help: unknown command %q (see 'gptgo help')\n", args[1])
+				return 2
 			}
+			printCommandHelp(ctx, e.stdout, c)
+			return 0
 		}
 		printHelp(e.stdout)
 		return 0
@@ -90,7 +98,11 @@ func runMain(ctx context.Context, e *env, args []string) int {
 	case errors.Is(err, errBadFlags):
 		return 2
 	case errors.Is(err, errUsage):
-		printUsage(e.stderr, c)
+		if e.flags != nil {
+			e.flags.Usage()
+		} else {
+			printUsage(e.stderr, c)
+		}
 		return 2
 	}
 	fmt.Fprintf(e.stderr, "gptgo %s: %v\n", c.name, err)
@@ -98,7 +110,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "gptgo: the GPT stack in Go, from raw text to a working assistant.")
+	fmt.Fprintln(w, "gptgo: a GPT stack in Go: tokenizers, pretraining, quantization and inference on GGUF models.")
 	fmt.Fprintln(w, "\nUsage: gptgo COMMAND [arguments]\n\nCommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
@@ -115,9 +127,24 @@ func printUsage(w io.Writer, c *command) {
 	fmt.Fprintf(w, "Usage: gptgo %s %s\n\n%s\n", c.name, c.usage, c.summary)
 }
 
+// printCommandHelp prints what 'gptgo NAME -h' prints, flags included, by
+// running the command with -h into a buffer: one text for both ways of
+// asking. A command without flags of its own gets its summary.
+func printCommandHelp(ctx context.Context, w io.Writer, c *command) {
+	var buf bytes.Buffer
+	he := &env{stdin: strings.NewReader(""), stdout: &buf, stderr: &buf}
+	err := c.run(ctx, he, []string{"-h"})
+	if (err == nil || errors.Is(err, flag.ErrHelp)) && buf.Len() > 0 {
+		w.Write(buf.Bytes())
+		return
+	}
+	printUsage(w, c)
+}
+
 // newFlags returns a flag set for command c that prints to e.stderr.
 func newFlags(e *env, c string, usage string) *flag.FlagSet {
 	fs := flag.NewFlagSet(c, flag.ContinueOnError)
+	e.flags = fs
 	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "Usage: gptgo %s %s\n\nFlags:\n", c, usage)

@@ -57,8 +57,8 @@ func TestTokenizeCommandParseSpecial(t *testing.T) {
 }
 
 func TestTokenizeCommandErrors(t *testing.T) {
-	if _, _, code := runCLI(t, "", "tokenize"); code != 2 {
-		t.Fatalf("no arguments: exit %d, want 2", code)
+	if _, _, code := runCLI(t, "", "tokenize", "a", "b", "c"); code != 2 {
+		t.Fatalf("three arguments: exit %d, want 2", code)
 	}
 	_, errOut, code := runCLI(t, "", "tokenize", "/no/such/model.gguf", "hi")
 	if code != 1 || !strings.Contains(errOut, "/no/such/model.gguf") {
