@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/gptgo/gptgo/tokenizer/chat"
 )
 
 // Modelfile is a parsed Ollama Modelfile. Only what gptgo can honour is
@@ -84,6 +86,9 @@ func ParseModelfile(text string) (*Modelfile, error) {
 			case "TEMPLATE":
 				if err := checkTemplate(arg); err != nil {
 					return nil, errf("%v", err)
+				}
+				if _, err := chat.New(arg, "", ""); err != nil {
+					return nil, errf("in the template: %v", err)
 				}
 				mf.Template = &arg
 			case "SYSTEM":
