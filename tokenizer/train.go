@@ -6,6 +6,7 @@ package tokenizer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 )
@@ -32,9 +33,10 @@ type TrainOptions struct {
 // AddFile (in any number of goroutines' worth of parallel counting, handled
 // inside), then call Train.
 type Trainer struct {
-	opt TrainOptions
-	spm *SPMOptions // nil: byte-level BPE
-	wc  *wordCounts
+	opt   TrainOptions
+	spm   *SPMOptions // nil: byte-level BPE
+	wc    *wordCounts
+	short string // why the last Train stopped below VocabSize ("" when it did not)
 }
 
 // NewTrainer checks o and starts the counting workers.
@@ -73,6 +75,26 @@ func (t *Trainer) Close() { t.wc.stop() }
 // BytesFed returns how many bytes of text were fed.
 func (t *Trainer) BytesFed() int64 { return t.wc.Bytes }
 
+// Short says why the last Train stopped before VocabSize, as
+// SentencePiece warns when a vocabulary cannot grow to the asked size; it is
+// "" when Train reached the size.
+func (t *Trainer) Short() string { return t.short }
+
+// stopReason words why merging stopped: no pair left (n < 0), or the best
+// pair's count n below the minimum frequency.
+func stopReason(n, minFreq int64, spm bool) string {
+	switch {
+	case n >= 0:
+		return fmt.Sprintf("the most frequent pair left occurs %d times, below the minimum frequency %d", n, minFreq)
+	case spm:
+		return "no pair is left to merge: every word of the text is one piece, or a pair left would break the piece rules (length, script, digits, ▁)"
+	}
+	return "no pair is left to merge: every word of the text is already one token (more text, or text with more distinct words, gives more merges)"
+}
+
+// errNoText is Train's answer when nothing that can be counted was fed.
+var errNoText = errors.New("tokenizer: no text to train on: the input is empty")
+
 // Train runs the merges and returns the vocabulary. Byte-level BPE gives
 // specials, then the 256
 // bytes in GPT-2's byte-to-character order ("!" … "~", "¡" … "ÿ", then the
@@ -84,6 +106,10 @@ func (t *Trainer) Train(ctx context.Context) (*Vocab, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(counts) == 0 {
+		return nil, errNoText
+	}
+	t.short = ""
 	if t.spm != nil {
 		return t.trainSPM(ctx, counts)
 	}
@@ -151,6 +177,10 @@ func (t *Trainer) Train(ctx context.Context) (*Vocab, error) {
 		}
 		p, n, ok := m.best()
 		if !ok || n < o.MinFrequency {
+			if !ok {
+				n = -1
+			}
+			t.short = stopReason(n, o.MinFrequency, false)
 			break
 		}
 		a, b := pairSplit(p)

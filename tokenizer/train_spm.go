@@ -252,6 +252,10 @@ func (t *Trainer) trainSPM(ctx context.Context, counts map[string]int64) (*Vocab
 		}
 		p, n, ok := m.best()
 		if !ok || n < o.MinFrequency {
+			if !ok {
+				n = -1
+			}
+			t.short = stopReason(n, o.MinFrequency, true)
 			break
 		}
 		a, b := pairSplit(p)

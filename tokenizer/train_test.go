@@ -125,6 +125,9 @@ func TestTrainMinFrequencyAndErrors(t *testing.T) {
 	if len(v.Merges) == 0 || len(v.Tokens) >= 1000 {
 		t.Fatalf("%d merges, %d tokens: min frequency should stop early", len(v.Merges), len(v.Tokens))
 	}
+	if why := tr.Short(); !strings.Contains(why, "below the minimum frequency 5") {
+		t.Errorf("Short() = %q, want the minimum frequency named", why)
+	}
 	if _, err := NewTrainer(TrainOptions{VocabSize: 100}); err == nil {
 		t.Error("vocabulary below 256 accepted")
 	}
@@ -133,6 +136,51 @@ func TestTrainMinFrequencyAndErrors(t *testing.T) {
 	}
 	if _, err := NewTrainer(TrainOptions{VocabSize: 300, Specials: []string{"a", "a"}}); err == nil {
 		t.Error("repeated special accepted")
+	}
+}
+
+// TestTrainShortOrEmpty: a vocabulary that cannot grow to the asked size
+// says why; one that does says nothing; no text at all is an error, for both
+// trainers.
+func TestTrainShortOrEmpty(t *testing.T) {
+	ctx := context.Background()
+	for _, spm := range []bool{false, true} {
+		newTrainer := func(size int) *Trainer {
+			o := TrainOptions{VocabSize: size, Specials: []string{"<|endoftext|>"}}
+			tr, err := NewTrainer(o)
+			if spm {
+				tr, err = NewSPMTrainer(o, SPMOptions{ByteFallback: true})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tr
+		}
+		tr := newTrainer(32000)
+		tr.Add(ctx, "low lower lowest")
+		v, err := tr.Train(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(v.Tokens) >= 32000 || !strings.Contains(tr.Short(), "no pair is left to merge") {
+			t.Errorf("spm %v: %d tokens, Short() = %q", spm, len(v.Tokens), tr.Short())
+		}
+		tr = newTrainer(len(v.Tokens) - 1)
+		tr.Add(ctx, "low lower lowest")
+		if _, err := tr.Train(ctx); err != nil || tr.Short() != "" {
+			t.Errorf("spm %v: size reached, Short() = %q, %v", spm, tr.Short(), err)
+		}
+		empty := filepath.Join(t.TempDir(), "empty.txt")
+		if err := os.WriteFile(empty, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		tr = newTrainer(300)
+		if err := tr.AddFile(ctx, empty, ""); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := tr.Train(ctx); err == nil || !strings.Contains(err.Error(), "no text to train on") {
+			t.Errorf("spm %v: empty input gave %v tokens, error %v", spm, v, err)
+		}
 	}
 }
 
@@ -313,5 +361,33 @@ func BenchmarkCountWarAndPeace(b *testing.B) {
 	}
 	if cpu := processCPU() - cpu0; cpu > 0 {
 		b.ReportMetric(float64(st.Size())*float64(b.N)/1e6/cpu, "MB/cpu-s")
+	}
+}
+
+// TestWriteFileRefusesUnknownExtension: the format follows the extension,
+// and a name that promises another format writes nothing.
+func TestWriteFileRefusesUnknownExtension(t *testing.T) {
+	ctx := context.Background()
+	tr, err := NewTrainer(TrainOptions{VocabSize: 260})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Add(ctx, tinyCorpus)
+	v, err := tr.Train(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"out.txt", "vocab", "v.bin"} {
+		p := filepath.Join(dir, name)
+		if err := v.WriteFile(p); err == nil || !strings.Contains(err.Error(), ".gguf (GGUF), .json (tokenizer.json) or .model") {
+			t.Errorf("%s: %v", name, err)
+		}
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s written", name)
+		}
+	}
+	if err := v.WriteFile(filepath.Join(dir, "V.GGUF")); err != nil {
+		t.Error(err)
 	}
 }

@@ -230,10 +230,14 @@ func (v *Vocab) WriteHFJSON(path string) error {
 	return atomicWrite(path, b.Bytes())
 }
 
-// WriteFile writes v in the format the name of path asks for: .json
-// (tokenizer.json), .model (SentencePiece, llama vocabularies), anything
-// else GGUF.
+// WriteFile writes v in the format the extension of path asks for: .gguf,
+// .json (tokenizer.json) or .model (SentencePiece, llama vocabularies).
+// Another extension is an error (see CheckVocabPath) rather than GGUF bytes
+// under a name that says otherwise.
 func (v *Vocab) WriteFile(path string) error {
+	if err := CheckVocabPath(path); err != nil {
+		return err
+	}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".json":
 		return v.WriteHFJSON(path)
@@ -241,6 +245,16 @@ func (v *Vocab) WriteFile(path string) error {
 		return v.WriteSentencePiece(path)
 	}
 	return v.WriteGGUF(path)
+}
+
+// CheckVocabPath reports whether WriteFile knows the format of path by its
+// extension, so that a command can refuse a name before hours of training.
+func CheckVocabPath(path string) error {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".gguf", ".json", ".model":
+		return nil
+	}
+	return fmt.Errorf("tokenizer: %s: unknown vocabulary format %q: name it .gguf (GGUF), .json (tokenizer.json) or .model (SentencePiece)", path, filepath.Ext(path))
 }
 
 // atomicWrite creates path through a temporary file renamed into place, so a

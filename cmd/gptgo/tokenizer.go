@@ -74,6 +74,11 @@ func runTokenizerTrain(ctx context.Context, e *env, args []string) error {
 	if len(pos) == 0 || len(outs) == 0 {
 		return errUsage
 	}
+	for _, out := range outs {
+		if err := tokenizer.CheckVocabPath(out); err != nil {
+			return err
+		}
+	}
 	if len(specials) == 0 && !*spm {
 		specials = stringList{"<|endoftext|>"}
 	}
@@ -97,26 +102,50 @@ func runTokenizerTrain(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	start := time.Now()
+	var empty []string
 	for _, p := range pos {
+		before := tr.BytesFed()
 		if err := tr.AddFile(ctx, p, *field); err != nil {
 			tr.Close()
 			return err
 		}
+		if tr.BytesFed() == before {
+			empty = append(empty, p)
+		}
+	}
+	if len(empty) == len(pos) {
+		tr.Close()
+		return fmt.Errorf("no text to train on: %s %s empty", strings.Join(empty, ", "), oneOrMany(len(empty), "is", "are"))
+	}
+	for _, p := range empty {
+		fmt.Fprintf(e.stderr, "warning: %s holds no text\n", p)
 	}
 	v, err := tr.Train(ctx)
 	if err != nil {
 		return err
 	}
 	took := time.Since(start)
+	if why := tr.Short(); why != "" && len(v.Tokens) < *size {
+		fmt.Fprintf(e.stderr, "warning: the vocabulary has %d tokens, not the %d asked for (--vocab-size): %s\n", len(v.Tokens), *size, why)
+	}
 	for _, out := range outs {
 		if err := v.WriteFile(out); err != nil {
 			return err
 		}
 	}
 	mb := float64(tr.BytesFed()) / 1e6
-	fmt.Fprintf(e.stdout, "trained %d tokens (%d merges) on %.2f MB in %.2fs: %.2f MB/s, peak RSS %.0f MiB; wrote %s\n",
-		len(v.Tokens), max(len(v.Merges), countNormal(v)), mb, took.Seconds(), mb/took.Seconds(), float64(peakRSS())/(1<<20), strings.Join(outs, ", "))
+	merges := max(len(v.Merges), countNormal(v))
+	fmt.Fprintf(e.stdout, "trained %d tokens (%d %s) on %.2f MB in %.2fs: %.2f MB/s, peak RSS %.0f MiB; wrote %s\n",
+		len(v.Tokens), merges, oneOrMany(merges, "merge", "merges"), mb, took.Seconds(), mb/took.Seconds(), float64(peakRSS())/(1<<20), strings.Join(outs, ", "))
 	return nil
+}
+
+// oneOrMany picks the word that agrees with n ("1 merge", "2 merges").
+func oneOrMany(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // countNormal counts the merged pieces of a SentencePiece vocabulary (its
@@ -154,6 +183,9 @@ func runTokenizerExtend(e *env, args []string) error {
 	}
 	if base.Name == "" {
 		base.Name = strings.TrimSuffix(filepath.Base(pos[2]), filepath.Ext(pos[2]))
+	}
+	if err := tokenizer.CheckVocabPath(pos[2]); err != nil {
+		return err
 	}
 	v, rep, err := tokenizer.Extend(base, add, tokenizer.ExtendOptions{Scores: *scores})
 	if err != nil {

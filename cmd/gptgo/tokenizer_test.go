@@ -163,6 +163,51 @@ func TestTokenizeKeepsInvalidUTF8(t *testing.T) {
 	}
 }
 
+// TestTokenizerTrainRefusals: an output name of unknown format and an
+// input without text are errors before anything is written; a vocabulary
+// that stops short of --vocab-size says so and why.
+func TestTokenizerTrainRefusals(t *testing.T) {
+	dir := t.TempDir()
+	corpus, empty := filepath.Join(dir, "c.txt"), filepath.Join(dir, "empty.txt")
+	if err := os.WriteFile(corpus, []byte(strings.Repeat("low lower lowest newer\n", 5)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	txt := filepath.Join(dir, "out.txt")
+	_, errOut, code := runCLI(t, "", "tokenizer", "train", corpus, "--vocab-size", "300", "-o", txt, "--quiet")
+	if code == 0 || !strings.Contains(errOut, `unknown vocabulary format ".txt"`) {
+		t.Errorf("-o out.txt: exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(txt); err == nil {
+		t.Error("out.txt written")
+	}
+	g := filepath.Join(dir, "v.gguf")
+	_, errOut, code = runCLI(t, "", "tokenizer", "train", empty, "--vocab-size", "300", "-o", g, "--quiet")
+	if code == 0 || !strings.Contains(errOut, "no text to train on: "+empty+" is empty") {
+		t.Errorf("empty input: exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(g); err == nil {
+		t.Error("a vocabulary was written from no text")
+	}
+	// An empty file beside a real one is a warning.
+	out, errOut, code := runCLI(t, "", "tokenizer", "train", corpus, empty, "--vocab-size", "32000", "-o", g, "--quiet")
+	if code != 0 || !strings.Contains(errOut, "warning: "+empty+" holds no text") ||
+		!strings.Contains(errOut, "not the 32000 asked for (--vocab-size): no pair is left to merge") {
+		t.Errorf("short vocabulary: exit %d: %s %s", code, out, errOut)
+	}
+	// One merge is "1 merge".
+	out, errOut, code = runCLI(t, "", "tokenizer", "train", corpus, "--vocab-size", "258", "-o", g, "--quiet")
+	if code != 0 || !strings.Contains(out, "(1 merge)") || strings.Contains(errOut, "warning") {
+		t.Errorf("one merge: exit %d: %s %s", code, out, errOut)
+	}
+	_, errOut, code = runCLI(t, "", "tokenizer", "extend", g, g, filepath.Join(dir, "x.txt"))
+	if code == 0 || !strings.Contains(errOut, `unknown vocabulary format ".txt"`) {
+		t.Errorf("extend to .txt: exit %d: %s", code, errOut)
+	}
+}
+
 func TestTokenizerExtendChinese(t *testing.T) {
 	dir := testkit.Shared(t, "data", "5-models-tokenizers")
 	base, add := filepath.Join(dir, "llama2-tokenizer.model"), filepath.Join(dir, "chinese-llama-alpaca_chinese_sp.model")
