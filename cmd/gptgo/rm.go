@@ -1,0 +1,49 @@
+// Reference: Ollama's `ollama rm MODEL...`.
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gptgo/gptgo/modelstore"
+)
+
+func init() {
+	register(&command{
+		name:    "rm",
+		summary: "remove models from the models directory",
+		usage:   "NAME... [--models DIR]",
+		run:     runRm,
+	})
+}
+
+func runRm(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "rm", "NAME... [--models DIR]")
+	dir := modelsFlag(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return errUsage
+	}
+	s, err := openModels(*dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, name := range pos {
+		err := s.Remove(name)
+		switch {
+		case errors.Is(err, modelstore.ErrNotFound):
+			errs = append(errs, fmt.Errorf("model %q not found in %s", name, s.Dir()))
+		case err != nil:
+			errs = append(errs, err)
+		default:
+			fmt.Fprintf(e.stdout, "deleted '%s'\n", name)
+		}
+	}
+	return errors.Join(errs...)
+}
