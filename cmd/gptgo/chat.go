@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -63,10 +62,7 @@ func runChat(ctx context.Context, e *env, args []string) error {
 	if len(pos) != 0 {
 		return errUsage
 	}
-	opts, seed := f.options()
-	if err := opts.Sampler.Validate(); err != nil {
-		return err
-	}
+	opts, seed := f.options() // validated with the flags by parseModelArgs
 	in, err := loadInference(e, path, f)
 	if err != nil {
 		return err
@@ -351,7 +347,7 @@ var chatSettings = []chatSetting{
 	{name: "seed", set: func(o *generate.Options, v string) error {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < -1 {
-			return fmt.Errorf("%q is not a seed (a whole number ≥ 0, or -1 for a random one)", v)
+			return errors.New("must be a whole number ≥ 0, or -1 for a random one")
 		}
 		o.Sampler.Seed = uint64(n)
 		if n == -1 {
@@ -361,8 +357,8 @@ var chatSettings = []chatSetting{
 	}, get: func(o *generate.Options) string { return strconv.FormatUint(o.Sampler.Seed, 10) }},
 	{name: "n", alias: "max-tokens", set: func(o *generate.Options, v string) error {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < -1 {
-			return fmt.Errorf("%q is not a token count (a whole number ≥ 1, or -1 for until the context is full)", v)
+		if err != nil || n < -1 || n == 0 {
+			return errors.New("must be ≥ 1, or -1 for until the end of generation or a full context")
 		}
 		o.MaxTokens = n
 		return nil
@@ -372,9 +368,11 @@ var chatSettings = []chatSetting{
 func floatSetting(name, alias string, field func(*generate.Options) *float32) chatSetting {
 	return chatSetting{name: name, alias: alias,
 		set: func(o *generate.Options, v string) error {
+			// NaN, Inf and out-of-range values parse (to NaN or ±Inf);
+			// SamplerOptions.Validate rejects them as it does the flags'.
 			x, err := strconv.ParseFloat(v, 32)
-			if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
-				return fmt.Errorf("%q is not a finite number", v)
+			if err != nil && !errors.Is(err, strconv.ErrRange) {
+				return errors.New("must be a number")
 			}
 			*field(o) = float32(x)
 			return nil
@@ -388,7 +386,7 @@ func intSetting(name, alias string, field func(*generate.Options) *int) chatSett
 		set: func(o *generate.Options, v string) error {
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				return fmt.Errorf("%q is not a whole number", v)
+				return errors.New("must be a whole number")
 			}
 			*field(o) = n
 			return nil
@@ -417,11 +415,16 @@ func setChatOption(o *generate.Options, key, val string) error {
 			return fmt.Errorf("/set %s needs a value (now %s)", s.name, s.get(o))
 		}
 		next := *o
-		if err := s.set(&next, val); err != nil {
-			return fmt.Errorf("/set %s: %v; unchanged", s.name, err)
+		err := s.set(&next, val)
+		if err == nil {
+			err = next.Sampler.Validate()
 		}
-		if err := next.Sampler.Validate(); err != nil {
-			return fmt.Errorf("/set %s: %v; unchanged", s.name, err)
+		var pe *generate.ParamError
+		if errors.As(err, &pe) {
+			err = errors.New(pe.Want)
+		}
+		if err != nil {
+			return fmt.Errorf("/set %s %s: %v; it stays %s", s.name, val, err, s.get(o))
 		}
 		*o = next
 		return nil
