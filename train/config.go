@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 
@@ -141,13 +142,49 @@ func LoadConfig(path string) (Config, error) {
 }
 
 // JSON is c indented, as --print-config shows it and the run saves it.
+// JSON has no NaN or infinity: check Finite first, or such a setting makes
+// the result empty.
 func (c Config) JSON() []byte {
-	b, _ := json.MarshalIndent(c, "", "  ") // plain data: cannot fail
+	b, _ := json.MarshalIndent(c, "", "  ") // plain data: fails only on the non-finite numbers Finite reports
 	return append(b, '\n')
+}
+
+// flagOf names the command-line flag that sets a config key, for messages.
+var flagOf = map[string]string{"optim.lr": "--lr"}
+
+// Finite reports every floating-point setting that is NaN or infinite, by
+// its key (and flag): such a value would make every loss NaN, and JSON
+// (the saved config, the log) cannot hold it.
+func (c Config) Finite() error {
+	var bad []string
+	for _, f := range []struct {
+		key string
+		v   float64
+	}{
+		{"data.val_fraction", c.Data.ValFraction}, {"model.std", c.Model.Std},
+		{"optim.lr", c.Optim.LR}, {"optim.min_lr", c.Optim.MinLR}, {"optim.beta1", c.Optim.Beta1},
+		{"optim.beta2", c.Optim.Beta2}, {"optim.eps", c.Optim.Eps}, {"optim.weight_decay", c.Optim.WeightDecay},
+		{"optim.clip", c.Optim.Clip},
+	} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			key := f.key
+			if fl, ok := flagOf[key]; ok {
+				key += " (" + fl + ")"
+			}
+			bad = append(bad, fmt.Sprintf("%s is %g, not a finite number", key, f.v))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("train: bad config: %s", strings.Join(bad, "; "))
+	}
+	return nil
 }
 
 // Validate lists every out-of-range setting in one error.
 func (c Config) Validate() error {
+	if err := c.Finite(); err != nil {
+		return err // the range checks below say nothing sensible about NaN
+	}
 	var errs []string
 	check := func(ok bool, format string, a ...any) {
 		if !ok {
@@ -162,7 +199,8 @@ func (c Config) Validate() error {
 		check(c.Model.Std > 0, "model.std %g must be positive", c.Model.Std)
 	}
 	o := c.Optim
-	check(o.LR > 0 && o.MinLR >= 0 && o.MinLR <= o.LR, "optim.lr %g and min_lr %g (need 0 ≤ min_lr ≤ lr, lr > 0)", o.LR, o.MinLR)
+	check(o.LR > 0, "optim.lr (--lr) %g must be positive", o.LR)
+	check(o.MinLR >= 0 && (o.MinLR <= o.LR || o.LR <= 0), "optim.min_lr %g must be in [0, optim.lr %g]", o.MinLR, o.LR)
 	check(o.Warmup >= 0 && o.DecaySteps >= 0, "optim.warmup and decay_steps must not be negative")
 	check(o.Beta1 >= 0 && o.Beta1 < 1 && o.Beta2 >= 0 && o.Beta2 < 1 && o.Eps > 0 && o.WeightDecay >= 0, "optim.beta1, beta2 in [0, 1), eps > 0, weight_decay ≥ 0")
 	check(o.Clip >= 0 && o.Accum >= 1, "optim.clip ≥ 0 and accum ≥ 1")

@@ -3,6 +3,7 @@
 package train
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,5 +99,31 @@ func TestConfigMemory(t *testing.T) {
 		if p := c.Pretrain("ck"); p.Memory != tc.want {
 			t.Errorf("%v %s: memory %+v, want %+v", tc.ckpt, tc.dt, p.Memory, tc.want)
 		}
+	}
+}
+
+// TestConfigFinite: a NaN or infinite setting is named (with its flag when
+// it has one) before any range check, and JSON never sees it.
+func TestConfigFinite(t *testing.T) {
+	c := DefaultConfig()
+	c.Data.Train = []string{"x"}
+	c.Optim.LR = math.Inf(1)
+	c.Optim.Beta2 = math.NaN()
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "optim.lr (--lr) is +Inf, not a finite number") ||
+		!strings.Contains(err.Error(), "optim.beta2 is NaN") {
+		t.Errorf("Validate: %v", err)
+	}
+	if c.Finite() == nil {
+		t.Error("Finite passed +Inf")
+	}
+	c = DefaultConfig()
+	c.Data.Train = []string{"x"}
+	c.Optim.LR = -1
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "optim.lr (--lr) -1 must be positive") {
+		t.Errorf("negative lr: %v", err)
+	}
+	if DefaultConfig().Finite() != nil {
+		t.Error("the defaults are not finite")
 	}
 }

@@ -148,6 +148,9 @@ func runPretrain(ctx context.Context, e *env, args []string) error {
 		cfg.Data.Train = append(cfg.Data.Train, pos...)
 	}
 	if *printConfig {
+		if err := cfg.Finite(); err != nil {
+			return err
+		}
 		_, err := e.stdout.Write(cfg.JSON())
 		return err
 	}
@@ -502,9 +505,10 @@ func (r *pretrainRun) run(ctx context.Context) error {
 	for _, p := range r.m.Params() {
 		params += len(p.Data)
 	}
-	fmt.Fprintf(r.e.stderr, "model: %s, %d layers, C %d, %d heads, F %d, V %d, %s parameters; B %d × T %d × accum %d = %d tokens/step, %d steps\n",
-		r.m.Arch, r.m.Layers, r.m.Embd, r.m.Heads, r.m.FF, r.m.Vocab, benchCount(int64(params)),
-		cfg.Run.Batch, cfg.Run.Seq, cfg.Optim.Accum, cfg.Run.Batch*cfg.Run.Seq*cfg.Optim.Accum, cfg.Run.Steps)
+	fmt.Fprintf(r.e.stderr, "model: %s, %d %s, C %d, %d %s, F %d, V %d, %s parameters; B %d × T %d × accum %d = %d tokens/step, %d %s\n",
+		r.m.Arch, r.m.Layers, oneOrMany(r.m.Layers, "layer", "layers"), r.m.Embd, r.m.Heads, oneOrMany(r.m.Heads, "head", "heads"),
+		r.m.FF, r.m.Vocab, benchCount(int64(params)),
+		cfg.Run.Batch, cfg.Run.Seq, cfg.Optim.Accum, cfg.Run.Batch*cfg.Run.Seq*cfg.Optim.Accum, cfg.Run.Steps, oneOrMany(cfg.Run.Steps, "step", "steps"))
 	if err := r.openLog(); err != nil {
 		return err
 	}
@@ -539,7 +543,7 @@ func (r *pretrainRun) run(ctx context.Context) error {
 	if r.lastStep() < cfg.Run.Steps {
 		return nil // stopped early as asked (StopAt): no export
 	}
-	if cfg.Run.SampleTokens > 0 && r.tok != nil {
+	if cfg.Run.SampleEvery > 0 && cfg.Run.SampleTokens > 0 && r.tok != nil { // sample_every 0: no samples at all
 		if err := r.sample(r.lastStep()); err != nil {
 			return err
 		}
@@ -557,9 +561,21 @@ func (r *pretrainRun) run(ctx context.Context) error {
 	if err := r.m.WriteGGUF(path, kv, dt, name); err != nil {
 		return err
 	}
-	fmt.Fprintf(r.e.stdout, "%s: %s, %s parameters, %v, %d steps, final train loss %.9g, val loss %.4f, %.1fs\n",
-		path, r.m.Arch, benchCount(int64(params)), dt, r.lastStep(), r.lastLoss, r.lastEval, time.Since(r.started).Seconds())
+	fmt.Fprintf(r.e.stdout, "%s: %s, %s parameters, %v, %d %s, final train loss %.9g, %s, %.1fs\n",
+		path, r.m.Arch, benchCount(int64(params)), dt, r.lastStep(), oneOrMany(r.lastStep(), "step", "steps"), r.lastLoss, r.valSummary(), time.Since(r.started).Seconds())
 	return nil
+}
+
+// valSummary words the last validation loss for the summary line, or why
+// there is none (rather than "val loss NaN").
+func (r *pretrainRun) valSummary() string {
+	switch {
+	case r.valL == nil:
+		return "no validation data"
+	case math.IsNaN(r.lastEval):
+		return "no validation loss (eval_every 0)"
+	}
+	return fmt.Sprintf("val loss %.4f", r.lastEval)
 }
 
 func hasKey(kv []gguf.KV, key string) bool {
