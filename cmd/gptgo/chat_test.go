@@ -308,7 +308,7 @@ func (s *ptyScreen) waitFor(t *testing.T, want string, n int) {
 // chatOnTerminal starts `gptgo chat` (this test binary as the command, see
 // main_helper_test.go) on a new pseudo-terminal, in its own session so
 // that Ctrl-C at the terminal is its SIGINT.
-func chatOnTerminal(t *testing.T, state string) (*exec.Cmd, *os.File, *ptyScreen) {
+func chatOnTerminal(t *testing.T, state string, flags ...string) (*exec.Cmd, *os.File, *ptyScreen) {
 	t.Helper()
 	ptmx, tty, err := pty.Open()
 	if err != nil {
@@ -318,7 +318,7 @@ func chatOnTerminal(t *testing.T, state string) (*exec.Cmd, *os.File, *ptyScreen
 	if err := pty.Setsize(ptmx, &pty.Winsize{Rows: 24, Cols: 100}); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "chat", "-n", "3", "--temp", "0", "--verbose")
+	cmd := exec.Command(os.Args[0], append([]string{"chat", "-n", "3", "--temp", "0", "--verbose"}, flags...)...)
 	cmd.Env = append(os.Environ(), helperEnv+"=1", "XDG_STATE_HOME="+state, "TERM=xterm")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
@@ -381,4 +381,44 @@ func TestChatTerminalEditsAndRemembers(t *testing.T) {
 	if b, err := os.ReadFile(history); err != nil || string(b) != "hello world\n/bye\nhello world\n" {
 		t.Fatalf("history after the second session: %q, %v\nscreen:\n%q", b, err, screen.String())
 	}
+}
+
+// TestChatTerminalCtrlCStopsAnswer: Ctrl-C while an answer streams stops
+// that answer (marked " [stopped]", a SIGINT: the editor is not reading
+// then) and the chat goes on. An answer of the default model lasts under a
+// second, so a Ctrl-C that lands after it ended (and so leaves the chat)
+// is tried again, up to three times.
+func TestChatTerminalCtrlCStopsAnswer(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("pseudo-terminal test written for Linux")
+	}
+	for try := 1; try <= 3; try++ {
+		cmd, ptmx, screen := chatOnTerminal(t, t.TempDir(), "-n", "-1")
+		screen.waitFor(t, "/bye to leave", 1)
+		screen.waitFor(t, "> ", 1)
+		io.WriteString(ptmx, "Tell me a story.\r")
+		// The line is sent once the editor has moved past it; the answer
+		// streams once more text follows.
+		screen.waitFor(t, "Tell me a story.", 1)
+		mark := len(screen.String())
+		deadline := time.Now().Add(30 * time.Second)
+		for len(screen.String()) < mark+8 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		io.WriteString(ptmx, "\x03")
+		screen.waitFor(t, "generation:", 1)
+		if !strings.Contains(screen.String(), "stopped: cancelled") {
+			t.Logf("try %d: the answer had ended before Ctrl-C arrived", try)
+			io.WriteString(ptmx, "/bye\r")
+			waitExit(t, cmd, screen)
+			continue
+		}
+		if !strings.Contains(screen.String(), " [stopped]") {
+			t.Errorf("a cancelled answer is not marked [stopped]:\n%q", screen.String())
+		}
+		io.WriteString(ptmx, "/bye\r") // the chat is still there to leave
+		waitExit(t, cmd, screen)
+		return
+	}
+	t.Fatal("in three tries Ctrl-C never arrived during an answer")
 }
