@@ -203,7 +203,11 @@ func (c *chatREPL) answer(ctx context.Context, lines chatLines, text string) err
 	if err != nil {
 		lines.endPrompt()
 		if errors.Is(err, generate.ErrPromptTooLong) {
-			fmt.Fprintf(c.e.stdout, "%v\n(the message was left out of the conversation: shorten it, or start the chat with a larger --ctx than %d; /reset starts over)\n", err, T)
+			hint := "shorten it or the system prompt, or keep less room for the answer (/set n)"
+			if trained := c.in.m.Config.CtxTrain; T < trained {
+				hint += fmt.Sprintf(", or start the chat with a larger --ctx (this model takes up to %d)", trained)
+			}
+			fmt.Fprintf(c.e.stdout, "%v\n(the message was left out of the conversation: %s; /reset starts over)\n", err, hint)
 		} else {
 			fmt.Fprintf(c.e.stdout, "%v\n(the message was left out of the conversation)\n", err)
 		}
