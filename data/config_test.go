@@ -101,7 +101,7 @@ func TestRunConfigEndToEnd(t *testing.T) {
 		t.Fatalf("report.json: %v %+v", err, fromDisk)
 	}
 	sum, _ := os.ReadFile(filepath.Join(dir, "out", "summary.txt"))
-	for _, s := range []string{"read 4 documents", "kept 1 documents", "exact_duplicate", "EMAIL"} {
+	for _, s := range []string{"read 4 documents", "kept 1 document (", "exact_duplicate", "EMAIL"} {
 		if !strings.Contains(string(sum), s) {
 			t.Errorf("summary lacks %q:\n%s", s, sum)
 		}

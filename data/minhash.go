@@ -247,6 +247,16 @@ func (l *LSH) Clusters() []Cluster {
 	return out
 }
 
+// nearDetail is the measurement behind a near_duplicate drop, for
+// rejected.jsonl: the estimated Jaccard similarity (when verified) and the
+// id of the kept document.
+func nearDetail(kept string, sim float64, verified bool) string {
+	if !verified {
+		return fmt.Sprintf("shares an LSH band with %s (similarity not verified)", kept)
+	}
+	return fmt.Sprintf("similarity %.3f to %s", sim, kept)
+}
+
 // MinHashStage drops near duplicates of earlier documents; signatures are
 // computed on every core, the index is consulted in input order.
 func MinHashStage(o MinHashOptions) (Stage, error) {
@@ -263,8 +273,9 @@ func MinHashStage(o MinHashOptions) (Stage, error) {
 		Map:  func(d *Doc) { d.put("minhash", mh.Signature(d.Text)) },
 		Seq: func(d *Doc) {
 			sig, _ := d.take("minhash").([]uint32)
-			if dup, _ := lsh.Add(d.ID, sig); dup != "" {
+			if dup, sim := lsh.Add(d.ID, sig); dup != "" {
 				d.Drop = "near_duplicate"
+				d.DropDetail = nearDetail(dup, sim, o.Verify)
 			}
 		},
 		Finish: func(r *StageReport) error {
@@ -302,6 +313,7 @@ func bloomMinHashStage(mh *MinHasher, o MinHashOptions) (Stage, error) {
 				keys[b] = l.bandKey(sig, b)
 				if bloom.Test(keys[b]) {
 					d.Drop = "near_duplicate"
+					d.DropDetail = fmt.Sprintf("band %d matches an earlier document (bloom index: no kept document or similarity recorded)", b)
 					dropped++
 					return
 				}

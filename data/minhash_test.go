@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -121,5 +122,38 @@ func TestMinHashBloomIndex(t *testing.T) {
 	o.Index = "disk"
 	if _, err := MinHashStage(o); err == nil {
 		t.Fatal("unknown index accepted")
+	}
+}
+
+// TestMinHashDropDetail: a near duplicate's rejection carries its
+// similarity and the kept document (LSH index), or says that the Bloom
+// index records neither; the summary counts "1 document".
+func TestMinHashDropDetail(t *testing.T) {
+	a := "这家店的外卖非常好吃，送餐速度也很快，包装很精致，下次还会再来点这家的菜。服务态度很好，推荐大家尝试。"
+	b := "这家店的外卖非常好吃，送餐速度也很快，包装很精致，下次还会再来点这家的菜。服务态度很好，推荐大家试试。"
+	for _, index := range []string{"exact", "bloom"} {
+		o := DefaultMinHashOptions()
+		o.Index, o.Capacity = index, 1000
+		s, err := MinHashStage(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs := []*Doc{{ID: "a", Text: a}, {ID: "b", Text: b}}
+		for _, d := range docs {
+			s.Map(d)
+			s.Seq(d)
+		}
+		want := regexp.MustCompile(`^similarity 0\.\d{3} to a$`)
+		if index == "bloom" {
+			want = regexp.MustCompile(`^band \d+ matches an earlier document \(bloom index: no kept document or similarity recorded\)$`)
+		}
+		if docs[0].Drop != "" || docs[1].Drop != "near_duplicate" || !want.MatchString(docs[1].DropDetail) {
+			t.Errorf("%s: a dropped %q, b dropped %q with detail %q", index, docs[0].Drop, docs[1].Drop, docs[1].DropDetail)
+		}
+	}
+	var sb strings.Builder
+	(&Report{DocsIn: 1, DocsOut: 1}).WriteSummary(&sb)
+	if !strings.Contains(sb.String(), "read 1 document (") || !strings.Contains(sb.String(), "kept 1 document (") {
+		t.Errorf("summary:\n%s", sb.String())
 	}
 }

@@ -77,11 +77,11 @@ func (r *Report) WriteJSON(path string) error {
 // WriteSummary writes the human-readable account of the run.
 func (r *Report) WriteSummary(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "read %d documents (%s) in %.2fs: %.0f docs/s, %.2f MB/s\n", r.DocsIn, human(r.BytesIn), r.Seconds, r.DocsPS, r.MBPS)
-	fmt.Fprintf(&b, "kept %d documents (%s), %.1f%% of documents, %.1f%% of bytes\n", r.DocsOut, human(r.BytesOut),
+	fmt.Fprintf(&b, "read %s (%s) in %.2fs: %.0f docs/s, %.2f MB/s\n", count(r.DocsIn, "document"), human(r.BytesIn), r.Seconds, r.DocsPS, r.MBPS)
+	fmt.Fprintf(&b, "kept %s (%s), %.1f%% of documents, %.1f%% of bytes\n", count(r.DocsOut, "document"), human(r.BytesOut),
 		pct(r.DocsOut, r.DocsIn), pct(r.BytesOut, r.BytesIn))
 	if r.SkippedRecords > 0 {
-		fmt.Fprintf(&b, "skipped %d bad records, e.g. %s\n", r.SkippedRecords, r.SkipExamples[0])
+		fmt.Fprintf(&b, "skipped %s, e.g. %s\n", count(r.SkippedRecords, "bad record"), r.SkipExamples[0])
 	}
 	b.WriteByte('\n')
 	fmt.Fprintf(&b, "%-14s %10s %10s %10s %10s\n", "stage", "docs in", "docs out", "bytes in", "bytes out")
@@ -101,7 +101,7 @@ func (r *Report) WriteSummary(w io.Writer) error {
 		}
 		for i, c := range s.Clusters {
 			if i == 5 {
-				fmt.Fprintf(&b, "  … %d more clusters in report.json\n", len(s.Clusters)-5)
+				fmt.Fprintf(&b, "  … %s more in report.json\n", count(int64(len(s.Clusters)-5), "cluster"))
 				break
 			}
 			fmt.Fprintf(&b, "  cluster: kept %s, dropped %s\n", c.Kept, strings.Join(c.Dropped, ", "))
@@ -109,6 +109,14 @@ func (r *Report) WriteSummary(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// count writes n and the noun, plural unless n is 1 ("1 document").
+func count(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func pct(a, b int64) float64 {

@@ -84,6 +84,8 @@ func (t *Trainer) Short() string { return t.short }
 // pair's count n below the minimum frequency.
 func stopReason(n, minFreq int64, spm bool) string {
 	switch {
+	case n == 1:
+		return fmt.Sprintf("the most frequent pair left occurs once, below the minimum frequency %d", minFreq)
 	case n >= 0:
 		return fmt.Sprintf("the most frequent pair left occurs %d times, below the minimum frequency %d", n, minFreq)
 	case spm:

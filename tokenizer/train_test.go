@@ -144,6 +144,9 @@ func TestTrainMinFrequencyAndErrors(t *testing.T) {
 // trainers.
 func TestTrainShortOrEmpty(t *testing.T) {
 	ctx := context.Background()
+	if why := stopReason(1, 2, false); !strings.Contains(why, "occurs once, below the minimum frequency 2") {
+		t.Errorf("stopReason(1, 2) = %q", why)
+	}
 	for _, spm := range []bool{false, true} {
 		newTrainer := func(size int) *Trainer {
 			o := TrainOptions{VocabSize: size, Specials: []string{"<|endoftext|>"}}

@@ -64,6 +64,40 @@ func TestDataDedupLinesCS336(t *testing.T) {
 	}
 }
 
+// TestDataDedupNearDetail: a near-duplicate rejection says how similar
+// the document was and which document was kept, as docs/data.md promises.
+func TestDataDedupNearDetail(t *testing.T) {
+	dir := t.TempDir()
+	words := strings.Fields(strings.Repeat("the licence grants permission to use copy modify merge publish and distribute the software ", 4))
+	a := strings.Join(words, " ")
+	b := strings.Join(append(words[:len(words)-1:len(words)-1], "program"), " ")
+	in := filepath.Join(dir, "in.jsonl")
+	lines := `{"id":"first","text":` + jsonString(a) + "}\n" + `{"id":"second","text":` + jsonString(b) + "}\n" +
+		`{"id":"other","text":"an entirely different document about the weather in the mountains this week"}` + "\n"
+	if err := os.WriteFile(in, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	stdout, errOut, code := runCLI(t, "", "data", "dedup", in, "-o", out, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	rb, err := os.ReadFile(filepath.Join(out, "rejected.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rej struct{ ID, Reason, Detail string }
+	if err := json.Unmarshal(rb, &rej); err != nil {
+		t.Fatalf("%v: %s", err, rb)
+	}
+	if rej.ID != "second" || rej.Reason != "near_duplicate" || !strings.HasPrefix(rej.Detail, "similarity 0.9") || !strings.HasSuffix(rej.Detail, " to first") {
+		t.Fatalf("rejected %+v, want second's near_duplicate with its similarity to first", rej)
+	}
+	if !strings.Contains(stdout, "kept 2 documents") {
+		t.Errorf("summary:\n%s", stdout)
+	}
+}
+
 func TestDataRunConfig(t *testing.T) {
 	wet := testkit.Shared(t, "data", "9-cleaning", "cc_whirlwind.warc.wet")
 	dir := t.TempDir()
@@ -73,7 +107,7 @@ func TestDataRunConfig(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(stdout, "read 1 documents") || !strings.Contains(errOut, "docs (") {
+	if !strings.Contains(stdout, "read 1 document (") || !strings.Contains(errOut, "docs (") {
 		t.Fatalf("stdout:\n%s\nstderr:\n%s", stdout, errOut)
 	}
 	docs := readDocs(t, filepath.Join(dir, "out", "docs.jsonl"))

@@ -197,7 +197,7 @@ func runTokenizerExtend(e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "%s: %d tokens = %d of %s + %d of %s (%d already present or structural)",
 		pos[2], len(v.Tokens), rep.Base, pos[0], rep.Added, pos[1], rep.Skipped)
 	if rep.MergesAdded > 0 {
-		fmt.Fprintf(e.stdout, ", %d merges added", rep.MergesAdded)
+		fmt.Fprintf(e.stdout, ", %d %s added", rep.MergesAdded, oneOrMany(rep.MergesAdded, "merge", "merges"))
 	}
 	fmt.Fprintln(e.stdout)
 	return nil
