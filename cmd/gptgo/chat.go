@@ -39,8 +39,9 @@ func chatHelp() string {
 	return `Commands:
   /reset             forget the conversation (the system prompt stays)
   /system TEXT       set the system prompt (/system alone removes it)
-  /set NAME VALUE    change a setting: ` + strings.Join(chatSettingNames(), ", ") + `
-                     (n is the most tokens of an answer, -1 until the context is full)
+  /set NAME VALUE    change a setting, named as its flag is:
+                     ` + strings.Join(chatSettingNames(), ", ") + `
+                     (n: the most tokens of an answer, -1 until the context is full)
   /set               show the settings
   /bye               leave (so do Ctrl-D and end of input)
 When the conversation outgrows the context, its oldest turns are dropped
