@@ -1,0 +1,386 @@
+// Reference: ollama server/sched.go (load on first use; keep_alive: a duration, 0 unloads after the
+// request, negative keeps the model forever; OLLAMA_MAX_LOADED_MODELS; unload the least recently used
+// idle runner before a load that would not fit; a runner is unloaded only at reference count zero).
+
+package server
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gptgo/gptgo/generate"
+	"github.com/gptgo/gptgo/model"
+	"github.com/gptgo/gptgo/modelstore"
+	"github.com/gptgo/gptgo/tokenizer"
+	"github.com/gptgo/gptgo/tokenizer/chat"
+)
+
+// Loaded is a model in memory, shared by every request that holds it
+// (Server.Acquire … release). Its fields are read-only once loaded.
+type Loaded struct {
+	Entry    modelstore.Entry
+	Model    *model.Model
+	Tok      *tokenizer.Tokenizer
+	Template *chat.Template // the entry's TEMPLATE, else the GGUF's, else a built-in (ChatML)
+	Ctx      int            // context length of each session, in tokens
+	Bytes    int64          // weights plus every session's KV cache and buffers
+	LoadTime time.Duration  // how long loading took
+
+	run     *runner
+	metrics *metrics
+
+	// Guarded by the manager's mutex.
+	refs    int           // requests holding the model (and waiting for its load)
+	keep    time.Duration // how long to stay loaded once idle; < 0 forever
+	lastUse time.Time
+	expires time.Time // when the idle model unloads; zero while held or kept forever
+	timer   *time.Timer
+	ready   chan struct{} // closed when the load finished (err says how)
+	err     error
+}
+
+// RunningModel describes a loaded model (Ollama's /api/ps, `gptgo ps`).
+type RunningModel struct {
+	Entry     modelstore.Entry
+	Bytes     int64
+	Ctx       int
+	InUse     int       // requests holding it now
+	ExpiresAt time.Time // when it unloads if left idle; zero: never
+}
+
+// loadFunc loads an entry; tests swap it (ollama's sched tests do the same).
+type loadFunc func(e modelstore.Entry) (*Loaded, error)
+
+// manager keeps the loaded models: loads on first use, unloads after
+// keep-alive, and keeps within MaxLoaded and the memory budget by unloading
+// the least recently used idle model first.
+type manager struct {
+	store     *modelstore.Store
+	keepAlive time.Duration
+	maxLoaded int   // ≤ 0: no limit
+	memory    int64 // ≤ 0: no budget
+	load      loadFunc
+	metrics   *metrics
+
+	mu     sync.Mutex
+	loaded map[string]*Loaded
+	closed bool
+}
+
+// Acquire returns the model called name, loading it if needed, and holds
+// it until release is called (exactly once). keepAlive, if not nil, sets
+// how long the model stays loaded once idle (Ollama's keep_alive: 0 unloads
+// after this request, negative keeps it forever); nil keeps the model's
+// current setting (the server's --keep-alive when it is loaded).
+func (s *Server) Acquire(ctx context.Context, name string, keepAlive *time.Duration) (l *Loaded, release func(), err error) {
+	return s.models.acquire(ctx, name, keepAlive)
+}
+
+// Running lists the loaded models, by name.
+func (s *Server) Running() []RunningModel { return s.models.running() }
+
+// Unload unloads the model called name as soon as no request holds it
+// (Ollama's keep_alive: 0 with an empty prompt). Unknown or unloaded names
+// are not an error.
+func (s *Server) Unload(name string) error {
+	e, err := s.models.store.Resolve(name)
+	if err != nil {
+		return err
+	}
+	s.models.mu.Lock()
+	defer s.models.mu.Unlock()
+	if l := s.models.loaded[e.Name]; l != nil {
+		l.keep = 0
+		if l.refs == 0 {
+			s.models.unloadLocked(l)
+		}
+	}
+	return nil
+}
+
+func (m *manager) acquire(ctx context.Context, name string, keepAlive *time.Duration) (*Loaded, func(), error) {
+	if name == "" {
+		return nil, nil, Errorf(KindBadRequest, "model", "no model named: set \"model\" (see GET /v1/models)")
+	}
+	e, err := m.store.Resolve(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if e.Err != nil {
+		return nil, nil, Errorf(KindServer, "model", "model %q: %v", e.Name, e.Err)
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil, nil, Errorf(KindUnavailable, "", "the server is shutting down")
+	}
+	l := m.loaded[e.Name]
+	if l == nil {
+		if err := m.makeRoomLocked(e.Size, nil); err != nil {
+			m.mu.Unlock()
+			return nil, nil, err
+		}
+		l = &Loaded{Entry: e, keep: m.keepAlive, ready: make(chan struct{})}
+		m.loaded[e.Name] = l
+		go m.loadInto(l)
+	}
+	l.refs++
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+	l.expires = time.Time{}
+	if keepAlive != nil {
+		l.keep = *keepAlive
+	}
+	m.mu.Unlock()
+
+	release := func() { m.release(l) }
+	select {
+	case <-l.ready:
+	case <-ctx.Done():
+		release()
+		return nil, nil, ctx.Err()
+	}
+	if l.err != nil {
+		release()
+		return nil, nil, l.err
+	}
+	return l, sync.OnceFunc(release), nil
+}
+
+// loadInto loads l's model outside the lock, then checks the memory budget
+// with the real size.
+func (m *manager) loadInto(l *Loaded) {
+	loaded, err := m.load(l.Entry)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err == nil {
+		err = m.makeRoomLocked(loaded.Bytes, l)
+		if err != nil {
+			loaded.close()
+		}
+	}
+	if err != nil {
+		l.err = err
+		delete(m.loaded, l.Entry.Name)
+		close(l.ready)
+		m.report()
+		return
+	}
+	l.Model, l.Tok, l.Template, l.Ctx, l.Bytes, l.LoadTime, l.run = loaded.Model, loaded.Tok, loaded.Template, loaded.Ctx, loaded.Bytes, loaded.LoadTime, loaded.run
+	l.metrics = m.metrics
+	name := l.Entry.Name
+	l.run.depth = func(n int) { m.metrics.queueDepth.WithLabelValues(name).Set(float64(n)) }
+	l.lastUse = time.Now()
+	close(l.ready)
+	m.report()
+}
+
+// makeRoomLocked unloads least recently used idle models until a model of
+// need bytes fits the memory budget and the model count (self, if not
+// nil, is the model being loaded and already counted).
+func (m *manager) makeRoomLocked(need int64, self *Loaded) error {
+	for {
+		count, used := 0, int64(0)
+		for _, l := range m.loaded {
+			if l != self {
+				count++
+				used += l.Bytes
+			}
+		}
+		overCount := m.maxLoaded > 0 && count+1 > m.maxLoaded
+		overMem := m.memory > 0 && used+need > m.memory
+		if !overCount && !overMem {
+			return nil
+		}
+		if m.memory > 0 && need > m.memory {
+			return Errorf(KindUnavailable, "model", "the model needs %d MiB, more than the memory budget of %d MiB (--memory)", need>>20, m.memory>>20)
+		}
+		var lru *Loaded
+		for _, l := range m.loaded {
+			if l != self && l.refs == 0 && isReady(l) && (lru == nil || l.lastUse.Before(lru.lastUse)) {
+				lru = l
+			}
+		}
+		if lru == nil {
+			if overCount {
+				return Errorf(KindUnavailable, "model", "%d models are loaded and all are in use (--max-loaded %d); try again later", count, m.maxLoaded)
+			}
+			return Errorf(KindUnavailable, "model", "the model needs %d MiB but %d MiB of the %d MiB budget (--memory) are held by models in use; try again later", need>>20, used>>20, m.memory>>20)
+		}
+		m.unloadLocked(lru)
+	}
+}
+
+func isReady(l *Loaded) bool {
+	select {
+	case <-l.ready:
+		return l.err == nil
+	default:
+		return false
+	}
+}
+
+// release drops one hold; the last one starts the keep-alive clock.
+func (m *manager) release(l *Loaded) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l.refs--
+	l.lastUse = time.Now()
+	if l.refs > 0 || m.loaded[l.Entry.Name] != l || !isReady(l) {
+		return
+	}
+	switch {
+	case m.closed || l.keep == 0:
+		m.unloadLocked(l)
+	case l.keep > 0:
+		l.expires = l.lastUse.Add(l.keep)
+		l.timer = time.AfterFunc(l.keep, func() { m.expire(l) })
+	}
+}
+
+// expire unloads l if it is still idle and its time has come.
+func (m *manager) expire(l *Loaded) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.loaded[l.Entry.Name] == l && l.refs == 0 && !l.expires.IsZero() && !time.Now().Before(l.expires) {
+		m.unloadLocked(l)
+	}
+}
+
+// unloadLocked frees an idle model.
+func (m *manager) unloadLocked(l *Loaded) {
+	delete(m.loaded, l.Entry.Name)
+	if l.timer != nil {
+		l.timer.Stop()
+		l.timer = nil
+	}
+	l.close()
+	m.metrics.queueDepth.DeleteLabelValues(l.Entry.Name)
+	m.report()
+}
+
+// report updates the loaded-model gauges.
+func (m *manager) report() {
+	m.metrics.loadedModels.Set(float64(len(m.loaded)))
+	m.metrics.modelBytes.Reset()
+	for name, l := range m.loaded {
+		if l.Bytes > 0 {
+			m.metrics.modelBytes.WithLabelValues(name).Set(float64(l.Bytes))
+		}
+	}
+}
+
+func (m *manager) running() []RunningModel {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []RunningModel
+	for _, l := range m.loaded {
+		if !isReady(l) {
+			continue
+		}
+		r := RunningModel{Entry: l.Entry, Bytes: l.Bytes, Ctx: l.Ctx, InUse: l.refs, ExpiresAt: l.expires}
+		if l.refs > 0 && l.keep > 0 {
+			r.ExpiresAt = time.Now().Add(l.keep)
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Entry.Name < out[j].Entry.Name })
+	return out
+}
+
+// closeAll unloads every model once no request holds it; later acquires fail.
+func (m *manager) closeAll() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	for _, l := range m.loaded {
+		if l.refs == 0 && isReady(l) {
+			m.unloadLocked(l)
+		}
+	}
+}
+
+// loaded counts the models in memory (tests).
+func (m *manager) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.loaded)
+}
+
+// close frees the model and its sessions.
+func (l *Loaded) close() {
+	if l.run != nil {
+		l.run.close()
+	}
+	if l.Model != nil {
+		l.Model.Close()
+	}
+}
+
+// loadOptions size what loadEntry makes.
+type loadOptions struct {
+	ctx      int // context per session; 0: the entry's num_ctx, else the model's (at most model.DefaultCtx)
+	parallel int // sessions (slots); ≥ 1
+	threads  int // workers per session; 0: all cores
+}
+
+// loadEntry opens e's GGUF, its tokenizer and chat template, and makes the
+// sessions.
+func loadEntry(e modelstore.Entry, o loadOptions) (*Loaded, error) {
+	start := time.Now()
+	f, err := e.Open()
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.OpenFile(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("server: model %q: %w", e.Name, err)
+	}
+	l := &Loaded{Entry: e, Model: m}
+	fail := func(err error) (*Loaded, error) {
+		l.close()
+		return nil, fmt.Errorf("server: model %q: %w", e.Name, err)
+	}
+	if l.Tok, err = tokenizer.FromGGUF(f); err != nil {
+		return fail(err)
+	}
+	if l.Template, err = chat.FromGGUF(f); err != nil {
+		return fail(err)
+	}
+	if e.Template != "" {
+		if l.Template, err = chat.New(e.Template, l.Template.BOS(), l.Template.EOS()); err != nil {
+			return fail(fmt.Errorf("TEMPLATE: %w", err))
+		}
+	}
+	ctx := o.ctx
+	if ctx == 0 {
+		ctx = paramInt(e.Parameters, "num_ctx", 0)
+	}
+	if ctx == 0 {
+		ctx = min(m.CtxTrain, model.DefaultCtx)
+	}
+	ctx = min(ctx, m.CtxTrain)
+	var sessions []*generate.Session
+	l.Bytes = m.WeightBytes()
+	for range max(1, o.parallel) {
+		st, err := m.NewState(model.Options{Ctx: ctx, Threads: o.threads})
+		if err != nil {
+			for _, s := range sessions {
+				s.State.Close()
+			}
+			return fail(err)
+		}
+		sessions = append(sessions, generate.NewSession(st, generate.FromTokenizer(l.Tok)))
+		l.Bytes += st.KVBytes() + st.BufferBytes()
+	}
+	l.Ctx = ctx
+	l.run = newRunner(sessions, nil)
+	l.LoadTime = time.Since(start)
+	return l, nil
+}

@@ -1,0 +1,389 @@
+// Reference: OpenAI API reference (chat completions, legacy completions, models; streaming as
+// server-sent events: "data: {json}\n\n" chunks, role in the first delta, finish_reason null until
+// the last chunk, stream_options.include_usage → a final chunk with empty choices, then "data: [DONE]").
+
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gptgo/gptgo/generate"
+	"github.com/gptgo/gptgo/tokenizer/chat"
+)
+
+// fingerprint is OpenAI's system_fingerprint: which backend made the answer.
+const fingerprint = "gptgo"
+
+// samplerFields are the sampling fields both request kinds share.
+type samplerFields struct {
+	temperature, topP, presence, frequency *float32
+	seed                                   *int64
+	logitBias                              map[string]float32
+	ext                                    samplingExtensions
+	stop                                   stopField
+	n                                      *int
+}
+
+// options applies a request's fields over the model's base options.
+func (f samplerFields) options(base generate.Options, vocab int) (generate.Options, map[int32]float32, error) {
+	o := base
+	s := &o.Sampler
+	setF := func(dst *float32, v *float32) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setF(&s.Temperature, f.temperature)
+	setF(&s.TopP, f.topP)
+	setF(&s.PresencePenalty, f.presence)
+	setF(&s.FrequencyPenalty, f.frequency)
+	setF(&s.MinP, f.ext.MinP)
+	setF(&s.RepeatPenalty, f.ext.RepeatPenalty)
+	if f.ext.TopK != nil {
+		s.TopK = *f.ext.TopK
+	}
+	if f.ext.RepeatLastN != nil {
+		s.RepeatLastN = *f.ext.RepeatLastN
+	}
+	if f.seed != nil {
+		s.Seed = uint64(*f.seed)
+	}
+	if f.temperature != nil && (*f.temperature < 0 || *f.temperature > 2) {
+		return o, nil, Errorf(KindBadRequest, "temperature", "temperature %v is outside 0…2", *f.temperature)
+	}
+	for _, p := range []struct {
+		name string
+		v    *float32
+	}{{"presence_penalty", f.presence}, {"frequency_penalty", f.frequency}} {
+		if p.v != nil && (*p.v < -2 || *p.v > 2) {
+			return o, nil, Errorf(KindBadRequest, p.name, "%s %v is outside -2…2", p.name, *p.v)
+		}
+	}
+	if err := s.Validate(); err != nil {
+		return o, nil, Errorf(KindBadRequest, "", "%v", err)
+	}
+	if f.n != nil && *f.n != 1 {
+		return o, nil, Errorf(KindBadRequest, "n", "n = %d: gptgo generates one choice per request (n must be 1)", *f.n)
+	}
+	if len(f.stop) > 16 {
+		return o, nil, Errorf(KindBadRequest, "stop", "stop: %d strings, at most 16", len(f.stop))
+	}
+	if len(f.stop) > 0 {
+		o.Stop = append(append([]string(nil), base.Stop...), f.stop...)
+	}
+	var bias map[int32]float32
+	for k, v := range f.logitBias {
+		id, err := strconv.ParseInt(k, 10, 32)
+		if err != nil || id < 0 || int(id) >= vocab {
+			return o, nil, Errorf(KindBadRequest, "logit_bias", "logit_bias: %q is not a token id of this model (0…%d)", k, vocab-1)
+		}
+		if v < -100 || v > 100 || v != v {
+			return o, nil, Errorf(KindBadRequest, "logit_bias", "logit_bias[%s] = %v is outside -100…100", k, v)
+		}
+		if bias == nil {
+			bias = map[int32]float32{}
+		}
+		bias[int32(id)] = v
+	}
+	return o, bias, nil
+}
+
+// maxTokens picks the token budget: the request's, else the model's
+// num_predict, capped by --max-tokens-limit (a request over it is a 400).
+func maxTokens(param string, asked *int, base, limit int) (int, error) {
+	n := base
+	if asked != nil {
+		if *asked < 1 {
+			return 0, Errorf(KindBadRequest, param, "%s %d: must be at least 1", param, *asked)
+		}
+		n = *asked
+		if limit > 0 && n > limit {
+			return 0, Errorf(KindBadRequest, param, "%s %d is over this server's limit of %d (--max-tokens-limit)", param, n, limit)
+		}
+	}
+	if limit > 0 && (n <= 0 || n > limit) {
+		n = limit
+	}
+	return n, nil
+}
+
+// check validates what can be checked without the model.
+func (c *chatRequest) check() error {
+	if err := c.unsupported.check(); err != nil {
+		return err
+	}
+	if len(c.Messages) == 0 {
+		return Errorf(KindBadRequest, "messages", "messages: at least one message is required")
+	}
+	if c.MaxTokens != nil && c.MaxCompletionTokens != nil && *c.MaxTokens != *c.MaxCompletionTokens {
+		return Errorf(KindBadRequest, "max_tokens", "max_tokens and max_completion_tokens disagree (%d, %d); send one", *c.MaxTokens, *c.MaxCompletionTokens)
+	}
+	if c.TopLogprobs != nil && (c.Logprobs == nil || !*c.Logprobs) {
+		return Errorf(KindBadRequest, "top_logprobs", "top_logprobs needs logprobs: true")
+	}
+	if c.TopLogprobs != nil && (*c.TopLogprobs < 0 || *c.TopLogprobs > generate.MaxTopLogprobs) {
+		return Errorf(KindBadRequest, "top_logprobs", "top_logprobs %d is outside 0…%d", *c.TopLogprobs, generate.MaxTopLogprobs)
+	}
+	if c.StreamOptions != nil && (c.Stream == nil || !*c.Stream) {
+		return Errorf(KindBadRequest, "stream_options", "stream_options needs stream: true")
+	}
+	_, err := c.messages()
+	return err
+}
+
+// messages translates the conversation. developer is OpenAI's new name for
+// system; assistant content may be null (a turn of tool calls).
+func (c *chatRequest) messages() ([]chat.Message, error) {
+	out := make([]chat.Message, 0, len(c.Messages))
+	for i, m := range c.Messages {
+		param := fmt.Sprintf("messages[%d]", i)
+		if isSet(m.Audio) {
+			return nil, Errorf(KindNotSupported, param+".audio", "%s.audio: audio is not supported", param)
+		}
+		msg := chat.Message{Role: m.Role, Content: m.Content.Text, Name: m.Name}
+		switch m.Role {
+		case "system", "developer":
+			msg.Role = "system"
+		case "user":
+			if !m.Content.Set {
+				return nil, Errorf(KindBadRequest, param+".content", "%s: a user message needs content", param)
+			}
+		case "assistant":
+			for _, tc := range m.ToolCalls {
+				msg.ToolCalls = append(msg.ToolCalls, chat.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: tc.Function.Arguments})
+			}
+		case "tool":
+			msg.ToolCallID = m.ToolCallID
+		case "":
+			return nil, Errorf(KindBadRequest, param+".role", "%s: role is required", param)
+		default:
+			return nil, Errorf(KindBadRequest, param+".role", "%s: unknown role %q (system, developer, user, assistant, tool)", param, m.Role)
+		}
+		out = append(out, msg)
+	}
+	return out, nil
+}
+
+// native translates a checked chat request for the model l.
+func (c *chatRequest) native(l *Loaded, limit int) (*generate.Request, error) {
+	msgs, err := c.messages()
+	if err != nil {
+		return nil, err
+	}
+	if l.Entry.System != "" && (len(msgs) == 0 || msgs[0].Role != "system") {
+		msgs = append([]chat.Message{{Role: "system", Content: l.Entry.System}}, msgs...)
+	}
+	f := samplerFields{c.Temperature, c.TopP, c.PresencePenalty, c.FrequencyPenalty, c.Seed, c.LogitBias, c.samplingExtensions, c.Stop, c.N}
+	base := l.BaseOptions()
+	o, bias, err := f.options(base, l.Tok.VocabSize())
+	if err != nil {
+		return nil, err
+	}
+	asked, param := c.MaxCompletionTokens, "max_completion_tokens"
+	if asked == nil {
+		asked, param = c.MaxTokens, "max_tokens"
+	}
+	if o.MaxTokens, err = maxTokens(param, asked, base.MaxTokens, limit); err != nil {
+		return nil, err
+	}
+	o.TruncatePrompt = c.Truncate != nil && *c.Truncate
+	r := &generate.Request{Messages: msgs, Options: o, LogitBias: bias}
+	if c.Logprobs != nil && *c.Logprobs {
+		r.Logprobs = true
+		if c.TopLogprobs != nil {
+			r.TopLogprobs = *c.TopLogprobs
+		}
+	}
+	return r, nil
+}
+
+// finishReason maps a stop reason to OpenAI's finish_reason.
+func finishReason(s generate.StopReason) string {
+	switch s {
+	case generate.StopMaxTokens, generate.StopContext:
+		return "length"
+	}
+	return "stop"
+}
+
+func usageOf(d *generate.Done) usage {
+	u := usage{PromptTokens: d.PromptTokens, CompletionTokens: d.CompletionTokens, TotalTokens: d.PromptTokens + d.CompletionTokens}
+	if d.CachedTokens > 0 {
+		u.PromptTokensDetails = &tokenDetails{CachedTokens: d.CachedTokens}
+	}
+	return u
+}
+
+// chatCompletions serves POST /v1/chat/completions.
+func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
+	var req chatRequest
+	if err := decodeBody(r, &req); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if err := req.check(); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	ctx, cancel := s.requestContext(r)
+	defer cancel()
+	l, release, err := s.Acquire(ctx, req.Model, nil)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	defer release()
+	nreq, err := req.native(l, s.cfg.MaxTokensLimit)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	id, created := newID("chatcmpl-"), time.Now().Unix()
+	stream := req.Stream != nil && *req.Stream
+	if !stream {
+		var lps []tokenLogprob
+		d, err := l.Generate(ctx, nreq, func(ev generate.Event) error {
+			if ev.Kind == generate.EventToken && ev.Logprob != nil {
+				lps = append(lps, s.chatLogprob(l, ev.Logprob))
+			}
+			return nil
+		})
+		if err != nil {
+			WriteError(w, r, err)
+			return
+		}
+		if d.Stop == generate.StopCancelled {
+			return
+		}
+		resp := chatCompletion{ID: id, Object: "chat.completion", Created: created, Model: req.Model, SystemFingerprint: fingerprint,
+			Choices: []chatChoice{{Message: assistantMsg{Role: "assistant", Content: d.Text}, FinishReason: finishReason(d.Stop)}},
+			Usage:   usageOf(d), Truncated: d.Dropped}
+		if nreq.Logprobs {
+			resp.Choices[0].Logprobs = &chatLogprobs{Content: nonNil(lps)}
+		}
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
+
+	sse := newSSE(w)
+	chunk := func(delta chunkDelta, lp *chatLogprobs, finish *string) chatChunk {
+		return chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: req.Model, SystemFingerprint: fingerprint,
+			Choices: []chunkChoice{{Delta: delta, Logprobs: lp, FinishReason: finish}}}
+	}
+	begin := func() error {
+		if sse.started {
+			return nil
+		}
+		sse.start()
+		empty := ""
+		return sse.send(chunk(chunkDelta{Role: "assistant", Content: &empty}, nil, nil))
+	}
+	_, err = l.Generate(ctx, nreq, func(ev generate.Event) error {
+		switch ev.Kind {
+		case generate.EventToken:
+			if err := begin(); err != nil {
+				return err
+			}
+			var lp *chatLogprobs
+			if ev.Logprob != nil {
+				lp = &chatLogprobs{Content: []tokenLogprob{s.chatLogprob(l, ev.Logprob)}}
+			}
+			if ev.Text == "" && lp == nil {
+				return nil
+			}
+			text := ev.Text
+			return sse.send(chunk(chunkDelta{Content: &text}, lp, nil))
+		case generate.EventDone:
+			if ev.Done.Stop == generate.StopCancelled {
+				return nil
+			}
+			if err := begin(); err != nil {
+				return err
+			}
+			fr := finishReason(ev.Done.Stop)
+			if err := sse.send(chunk(chunkDelta{}, nil, &fr)); err != nil {
+				return err
+			}
+			if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
+				u := usageOf(ev.Done)
+				c := chunk(chunkDelta{}, nil, nil)
+				c.Choices, c.Usage = []chunkChoice{}, &u
+				if err := sse.send(c); err != nil {
+					return err
+				}
+			}
+			return sse.done()
+		}
+		return nil
+	})
+	s.finishStream(w, r, sse, err)
+}
+
+// finishStream reports err: as the status if nothing was sent yet, else as
+// a final error event (the client may have gone, in which case nothing can
+// be sent and nothing is).
+func (s *Server) finishStream(w http.ResponseWriter, r *http.Request, sse *sseWriter, err error) {
+	if err == nil || r.Context().Err() != nil || sse.failed {
+		return
+	}
+	if !sse.started {
+		WriteError(w, r, err)
+		return
+	}
+	sse.send(openAIErrorBody(err))
+}
+
+// chatLogprob is a token's logprob in the chat shape.
+func (s *Server) chatLogprob(l *Loaded, lp *generate.TokenLogprob) tokenLogprob {
+	text := l.Tok.TokenBytes(lp.ID)
+	out := tokenLogprob{Token: text, Logprob: lp.Logprob, Bytes: byteInts(text), TopLogprobs: []topLogprob{}}
+	for _, t := range lp.Top {
+		tt := l.Tok.TokenBytes(t.ID)
+		out.TopLogprobs = append(out.TopLogprobs, topLogprob{Token: tt, Logprob: t.Logprob, Bytes: byteInts(tt)})
+	}
+	return out
+}
+
+func byteInts(s string) []int {
+	out := make([]int, len(s))
+	for i := 0; i < len(s); i++ {
+		out[i] = int(s[i])
+	}
+	return out
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// listModels serves GET /v1/models: every model in the store.
+func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
+	entries, err := s.cfg.Models.List()
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	out := modelList{Object: "list", Data: []modelObject{}}
+	for _, e := range entries {
+		if e.Err == nil {
+			out.Data = append(out.Data, modelObject{ID: e.Name, Object: "model", Created: e.Modified.Unix(), OwnedBy: "gptgo"})
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// getModel serves GET /v1/models/{id}.
+func (s *Server) getModel(w http.ResponseWriter, r *http.Request) {
+	e, err := s.cfg.Models.Resolve(r.PathValue("id"))
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, modelObject{ID: e.Name, Object: "model", Created: e.Modified.Unix(), OwnedBy: "gptgo"})
+}
