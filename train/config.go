@@ -205,9 +205,12 @@ func (c Config) Validate() error {
 	check(o.Beta1 >= 0 && o.Beta1 < 1 && o.Beta2 >= 0 && o.Beta2 < 1 && o.Eps > 0 && o.WeightDecay >= 0, "optim.beta1, beta2 in [0, 1), eps > 0, weight_decay ≥ 0")
 	check(o.Clip >= 0 && o.Accum >= 1, "optim.clip ≥ 0 and accum ≥ 1")
 	r := c.Run
-	check(r.Steps > 0 && r.Batch > 0 && r.Seq > 0, "run.steps, batch and seq must be positive (%d, %d, %d)", r.Steps, r.Batch, r.Seq)
-	check(r.Threads >= 0 && r.EvalEvery >= 0 && r.EvalBatches >= 0 && r.SampleEvery >= 0 && r.SampleTokens >= 0 && r.CheckpointEvery >= 0,
-		"run.threads, eval_every, eval_batches, sample_every, sample_tokens and checkpoint_every must not be negative")
+	check(r.Steps > 0, "run.steps (--steps) %d must be positive", r.Steps)
+	check(r.Batch > 0, "run.batch (--batch) %d must be positive", r.Batch)
+	check(r.Seq > 0, "run.seq (--seq) %d must be positive", r.Seq)
+	check(r.Threads >= 0, "run.threads (--threads) %d must not be negative", r.Threads)
+	check(r.EvalEvery >= 0 && r.EvalBatches >= 0 && r.SampleEvery >= 0 && r.SampleTokens >= 0 && r.CheckpointEvery >= 0,
+		"run.eval_every, eval_batches, sample_every, sample_tokens and checkpoint_every must not be negative")
 	check(r.Out != "", "run.out is empty")
 	switch strings.ToLower(r.ExportType) {
 	case "f32", "f16", "bf16":

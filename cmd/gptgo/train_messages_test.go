@@ -10,24 +10,27 @@ import (
 	"testing"
 )
 
-// TestTrainRejectsNonFiniteLR: --lr Inf, NaN or a negative rate is refused
-// before the run starts, naming the setting and the flag, not with a JSON
-// encoder's "unsupported value".
-func TestTrainRejectsNonFiniteLR(t *testing.T) {
+// TestTrainRejectsBadFlags: --lr Inf, NaN or a negative rate, and other
+// out-of-range flags, are refused before the run starts, naming the setting
+// and the flag, not with a JSON encoder's "unsupported value".
+func TestTrainRejectsBadFlags(t *testing.T) {
 	text, vocab, config := trainFixture(t)
-	for _, c := range []struct{ lr, want string }{
-		{"Inf", "optim.lr (--lr) is +Inf, not a finite number"},
-		{"-Inf", "optim.lr (--lr) is -Inf, not a finite number"},
-		{"NaN", "optim.lr (--lr) is NaN, not a finite number"},
-		{"-0.1", "optim.lr (--lr) -0.1 must be positive"},
+	for _, c := range []struct{ flag, value, want string }{
+		{"--lr", "Inf", "optim.lr (--lr) is +Inf, not a finite number"},
+		{"--lr", "-Inf", "optim.lr (--lr) is -Inf, not a finite number"},
+		{"--lr", "NaN", "optim.lr (--lr) is NaN, not a finite number"},
+		{"--lr", "-0.1", "optim.lr (--lr) -0.1 must be positive"},
+		{"--steps", "0", "run.steps (--steps) 0 must be positive"},
+		{"--seq", "-4", "run.seq (--seq) -4 must be positive"},
+		{"--threads", "-1", "run.threads (--threads) -1 must not be negative"},
 	} {
 		out := t.TempDir()
-		_, errOut, code := runCLI(t, "", "train", "pretrain", text, "--vocab", vocab, "--config", config, "--out", out, "--lr", c.lr)
+		_, errOut, code := runCLI(t, "", "train", "pretrain", text, "--vocab", vocab, "--config", config, "--out", out, c.flag, c.value)
 		if code == 0 || !strings.Contains(errOut, c.want) || strings.Contains(errOut, "json") {
-			t.Errorf("--lr %s: exit %d, stderr %q, want %q", c.lr, code, errOut, c.want)
+			t.Errorf("%s %s: exit %d, stderr %q, want %q", c.flag, c.value, code, errOut, c.want)
 		}
 		if _, err := os.Stat(filepath.Join(out, logName)); err == nil {
-			t.Errorf("--lr %s: the run started", c.lr)
+			t.Errorf("%s %s: the run started", c.flag, c.value)
 		}
 	}
 	_, errOut, code := runCLI(t, "", "train", "pretrain", "--print-config", "--lr", "Inf")
