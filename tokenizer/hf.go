@@ -64,7 +64,7 @@ func FromHFJSON(r io.Reader) (*Tokenizer, error) {
 	switch h.Model.Type {
 	case "BPE", "WordPiece":
 	case "":
-		return nil, fmt.Errorf("tokenizer: tokenizer.json: no model.type (supported: BPE, WordPiece)")
+		return nil, errors.New("tokenizer: tokenizer.json: no model.type (supported: BPE, WordPiece)")
 	default:
 		return nil, fmt.Errorf("tokenizer: tokenizer.json: unsupported model type %q (supported: BPE, WordPiece)", h.Model.Type)
 	}
@@ -297,7 +297,7 @@ func hfMerges(raw json.RawMessage) ([]string, error) {
 	}
 	var pairs [][2]string
 	if err := json.Unmarshal(raw, &pairs); err != nil {
-		return nil, fmt.Errorf("tokenizer: tokenizer.json: merges are neither strings nor pairs: %w", err)
+		return nil, errors.New("tokenizer: tokenizer.json: model.merges must be an array of \"a b\" strings or [\"a\", \"b\"] pairs")
 	}
 	strs = make([]string, len(pairs))
 	for i, p := range pairs {
@@ -313,7 +313,7 @@ func hfMerges(raw json.RawMessage) ([]string, error) {
 func FromVocabMerges(vocab, merges io.Reader, pre string) (*Tokenizer, error) {
 	var v map[string]int32
 	if err := json.NewDecoder(vocab).Decode(&v); err != nil {
-		return nil, fmt.Errorf("tokenizer: vocab.json: %w", err)
+		return nil, fmt.Errorf("tokenizer: vocab.json: %s", jsonMessage(err))
 	}
 	n := int32(0)
 	for _, id := range v {

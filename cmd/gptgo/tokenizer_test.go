@@ -122,6 +122,9 @@ func TestTokenizerUnsupportedHFJSON(t *testing.T) {
 		{`{"model":{"type":"Unigram","unk_id":0,"vocab":[["<unk>",0.0],["a",-1.5]]}}`, `unsupported model type "Unigram" (supported: BPE, WordPiece)`},
 		{`{"model":{"type":"BPE","vocab":[["a",0]]}}`, `model.vocab of a BPE model must be an object`},
 		{`{"added_tokens":{},"model":{"type":"BPE","vocab":{"a":0}}}`, `field added_tokens is a JSON object, expected an array`},
+		{`{"model":{"type":"BPE","vocab":{"a":0},"merges":{"a":1}}}`, `model.merges must be an array of "a b" strings or ["a", "b"] pairs`},
+		{`{"model":{"vocab":{"a":0}}}`, `no model.type (supported: BPE, WordPiece)`},
+		{`[1]`, `the file holds a JSON array where an object is expected`},
 	} {
 		p := filepath.Join(dir, "tokenizer.json")
 		if err := os.WriteFile(p, []byte(c.json), 0o644); err != nil {
