@@ -1,10 +1,352 @@
-// Reference: OpenAI's embeddings API and Ollama's /api/embed. This file belongs to engineer D (the
-// embeddings), who replaces this stub; it exists so that the server core builds before they land.
+// Reference: OpenAI API reference "Create embeddings" (POST /v1/embeddings) and ollama docs/api.md
+// ("Generate Embeddings" POST /api/embed, legacy POST /api/embeddings); llama.cpp tools/server
+// (decoder embeddings pooled per the GGUF's pooling type).
 
 package server
 
-import "net/http"
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
 
-// embedRoutes registers POST /v1/embeddings, /api/embed and /api/embeddings
-// on mux, with s.handle. The stub registers nothing.
-func (s *Server) embedRoutes(mux *http.ServeMux) {}
+	"github.com/gptgo/gptgo/generate"
+	"github.com/gptgo/gptgo/model"
+	"github.com/gptgo/gptgo/modelstore"
+	"github.com/gptgo/gptgo/tokenizer"
+)
+
+// embedRoutes registers the three embeddings endpoints. Each is a thin
+// translation to and from embedJob, which Server.embed runs.
+// (s.handle gives each its 405 for other methods; mux is the same as s.mux.)
+func (s *Server) embedRoutes(_ *http.ServeMux) {
+	s.handle("POST /v1/embeddings", s.handleOpenAIEmbed)
+	s.handle("POST /api/embed", s.handleOllamaEmbed)
+	s.handle("POST /api/embeddings", s.handleOllamaEmbeddings)
+}
+
+// embedJob is one embeddings request in the native form both APIs
+// translate to.
+type embedJob struct {
+	Model      string
+	In         embedInput
+	Truncate   bool           // cut an input longer than the context to its first tokens (else a 400)
+	Normalize  bool           // unit L2 norm (every API but the legacy /api/embeddings)
+	Dimensions int            // 0, or the width asked for: only the model's own is possible
+	NumCtx     int            // 0, or a smaller context to truncate to (Ollama's options.num_ctx)
+	KeepAlive  *time.Duration // nil: the model's current keep-alive
+}
+
+// embedResult is what a job gives back.
+type embedResult struct {
+	Vectors [][]float32 // one per input, in input order
+	Tokens  int         // tokens embedded, summed over the inputs (after truncation)
+	Load    time.Duration
+}
+
+// embed runs j under the request's context, which ends when the client
+// goes away or the server closes.
+func (s *Server) embedRequest(r *http.Request, j embedJob) (*embedResult, error) {
+	ctx, cancel := s.requestContext(r)
+	defer cancel()
+	return s.embed(ctx, j)
+}
+
+// embed runs j: the model is acquired (loaded if needed), every input is
+// tokenized and checked against the vocabulary and the context before any
+// compute, then the inputs are embedded one after another on one of the
+// model's sessions, taken in its turn from the model's queue, so that
+// embeddings never share a KV cache with a generation. Cancelling ctx (the
+// client went away) stops between batches of tokens and frees the session.
+func (s *Server) embed(ctx context.Context, j embedJob) (*embedResult, error) {
+	start := time.Now()
+	l, release, err := s.Acquire(ctx, j.Model, j.KeepAlive)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	res := &embedResult{Load: time.Since(start)}
+	if j.In.Len() == 0 { // Ollama's way to load a model
+		return res, nil
+	}
+	C := l.Model.Embd
+	if j.Dimensions != 0 && j.Dimensions != C {
+		return nil, Errorf(KindBadRequest, "dimensions", "dimensions %d is not supported: model %q gives vectors of %d values and cannot shorten them (omit dimensions)", j.Dimensions, j.Model, C)
+	}
+	pool, err := l.Model.DefaultPooling()
+	if err != nil {
+		return nil, Errorf(KindServer, "model", "model %q: %v", j.Model, err)
+	}
+	if pool != model.PoolMean && pool != model.PoolCLS && pool != model.PoolLast {
+		return nil, Errorf(KindNotSupported, "model", "model %q has pooling type %s, which does not give one vector per input", j.Model, pool)
+	}
+	limit := l.Ctx
+	if j.NumCtx > 0 {
+		limit = min(limit, j.NumCtx)
+	}
+	seqs, total, err := embedTokens(l.Tok, l.Model.Vocab, j.In, limit, j.Truncate)
+	if err != nil {
+		return nil, err
+	}
+	res.Tokens = total
+	res.Vectors = make([][]float32, 0, len(seqs))
+	o := model.EmbedOptions{Pooling: pool, Normalize: j.Normalize}
+	err = l.WithSession(ctx, func(sess *generate.Session) error {
+		// Embedding fills the cache with the inputs: the session must not
+		// take it for its last conversation's.
+		defer sess.Reset()
+		return sess.State.EmbedEach(ctx, seqs, o, func(_ int, v []float32) error {
+			res.Vectors = append(res.Vectors, v)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	if l.metrics != nil {
+		l.metrics.promptTokens.WithLabelValues(l.Entry.Name).Add(float64(total))
+	}
+	return res, nil
+}
+
+// embedTokens turns the inputs into token sequences (texts tokenized with
+// the model's BOS/EOS, as llama.cpp's server does for embeddings; control
+// tokens' text stays text) and checks them: ids inside the vocabulary, each
+// input within limit tokens (or cut to it when truncate is set), the sum
+// within maxEmbedTokens.
+func embedTokens(tok *tokenizer.Tokenizer, vocab int, in embedInput, limit int, truncate bool) ([][]int32, int, error) {
+	seqs := make([][]int32, 0, in.Len())
+	for _, text := range in.Texts {
+		seqs = append(seqs, tok.Encode(text, tokenizer.EncodeOptions{AddSpecial: true}))
+	}
+	for i, ids := range in.Tokens {
+		seq := make([]int32, len(ids))
+		for k, id := range ids {
+			if id >= int64(vocab) {
+				return nil, 0, Errorf(KindBadRequest, "input", "input[%d][%d]: token id %d is outside the model's vocabulary of %d", i, k, id, vocab)
+			}
+			seq[k] = int32(id)
+		}
+		seqs = append(seqs, seq)
+	}
+	total := 0
+	for i, seq := range seqs {
+		if len(seq) == 0 {
+			return nil, 0, Errorf(KindBadRequest, "input", "input[%d] gives no tokens", i)
+		}
+		if len(seq) > limit {
+			if !truncate {
+				return nil, 0, &Error{Kind: KindContext, Param: "input", Msg: fmt.Sprintf("input[%d] is %d tokens, more than the context of %d tokens", i, len(seq), limit)}
+			}
+			seqs[i] = seq[:limit]
+		}
+		total += len(seqs[i])
+		if total > maxEmbedTokens {
+			return nil, 0, Errorf(KindBadRequest, "input", "the inputs are more than %d tokens together; split them over several requests", maxEmbedTokens)
+		}
+	}
+	return seqs, total, nil
+}
+
+// readEmbedBody reads a request body; the server's body limit turns an
+// oversized one into a 413 (asError knows http.MaxBytesError).
+func readEmbedBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(r.Body)
+	var mb *http.MaxBytesError
+	if err != nil && !errors.As(err, &mb) {
+		return nil, Errorf(KindBadRequest, "", "reading the request body: %v", err)
+	}
+	return b, err
+}
+
+func (s *Server) handleOpenAIEmbed(w http.ResponseWriter, r *http.Request) {
+	body, err := readEmbedBody(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	req, in, err := parseOpenAIEmbedRequest(body)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	j := embedJob{Model: req.Model, In: in, Normalize: true}
+	if req.Dimensions != nil {
+		j.Dimensions = *req.Dimensions
+	}
+	res, err := s.embedRequest(r, j)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	out := openAIEmbedResponse{Object: "list", Model: req.Model, Data: make([]openAIEmbedding, len(res.Vectors)),
+		Usage: openAIEmbedUsage{PromptTokens: res.Tokens, TotalTokens: res.Tokens}}
+	for i, v := range res.Vectors {
+		d := openAIEmbedding{Object: "embedding", Index: i, Embedding: v}
+		if req.EncodingFormat == "base64" {
+			d.Embedding = base64Floats(v)
+		}
+		out.Data[i] = d
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleOllamaEmbed(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	body, err := readEmbedBody(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	req, in, err := parseOllamaEmbedRequest(body)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	j := embedJob{Model: req.Model, In: in, Truncate: req.Truncate == nil || *req.Truncate, Normalize: true, Dimensions: req.Dimensions}
+	if j.NumCtx, err = embedNumCtx(req.Options); err == nil {
+		j.KeepAlive, err = parseEmbedKeepAlive(req.KeepAlive)
+	}
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	res, err := s.embedRequest(r, j)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	out := ollamaEmbedResponse{Model: req.Model, Embeddings: res.Vectors, LoadDuration: res.Load.Nanoseconds(), PromptEvalCount: res.Tokens}
+	if out.Embeddings == nil {
+		out.Embeddings = [][]float32{}
+	}
+	out.TotalDuration = time.Since(start).Nanoseconds()
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleOllamaEmbeddings serves the legacy endpoint. As Ollama's does, it
+// returns the pooled vector without normalising it, and an empty prompt
+// only loads the model ({"embedding": []}).
+func (s *Server) handleOllamaEmbeddings(w http.ResponseWriter, r *http.Request) {
+	body, err := readEmbedBody(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	req, err := parseOllamaEmbeddingsRequest(body)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	j := embedJob{Model: req.Model, Truncate: true}
+	if req.Prompt != "" {
+		j.In.Texts = []string{req.Prompt}
+	}
+	if j.NumCtx, err = embedNumCtx(req.Options); err == nil {
+		j.KeepAlive, err = parseEmbedKeepAlive(req.KeepAlive)
+	}
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	res, err := s.embedRequest(r, j)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	out := ollamaEmbeddingsResponse{Embedding: []float32{}}
+	if len(res.Vectors) == 1 {
+		out.Embedding = res.Vectors[0]
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// embedNumCtx checks Ollama's options object against the parameter table
+// (an unknown name or a bad value is a 400, as for generation) and returns
+// num_ctx, the one option that changes an embedding (0 when absent).
+// Sampling options are accepted and have nothing to act on.
+func embedNumCtx(raw json.RawMessage) (int, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return 0, nil
+	}
+	var opts map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &opts); err != nil {
+		return 0, Errorf(KindBadRequest, "options", "options must be an object of Modelfile parameters")
+	}
+	numCtx := 0
+	for name, v := range opts {
+		var vals []any
+		if err := json.Unmarshal(v, &vals); err != nil { // stop may be an array
+			var one any
+			if err := json.Unmarshal(v, &one); err != nil {
+				return 0, Errorf(KindBadRequest, "options", "options.%s: %v", name, err)
+			}
+			vals = []any{one}
+		}
+		for _, x := range vals {
+			var text string
+			switch x := x.(type) {
+			case string:
+				text = x
+			case float64:
+				text = strconv.FormatFloat(x, 'g', -1, 64)
+			case bool:
+				text = strconv.FormatBool(x)
+			default:
+				return 0, Errorf(KindBadRequest, "options", "options.%s must be a number, a string or a boolean", name)
+			}
+			norm, err := modelstore.CheckParam(name, text)
+			if err != nil {
+				return 0, Errorf(KindBadRequest, "options", "options: %v", err)
+			}
+			if name == "num_ctx" {
+				n, _ := strconv.Atoi(norm)
+				if n < 1 {
+					return 0, Errorf(KindBadRequest, "options", "options.num_ctx %d must be at least 1", n)
+				}
+				numCtx = n
+			}
+		}
+	}
+	return numCtx, nil
+}
+
+// parseEmbedKeepAlive reads Ollama's keep_alive: a Go duration string
+// ("5m", "1h30m"), a number of seconds (bare or quoted), negative for
+// forever and 0 to unload after the request. Absent or null: nil.
+func parseEmbedKeepAlive(raw json.RawMessage) (*time.Duration, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return nil, nil
+	}
+	bad := Errorf(KindBadRequest, "keep_alive", "keep_alive %s is not a duration (\"5m\"), a number of seconds, or -1", raw)
+	var secs float64
+	if err := json.Unmarshal(raw, &secs); err != nil {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return nil, bad
+		}
+		s = strings.TrimSpace(s)
+		if d, err := time.ParseDuration(s); err == nil {
+			secs = d.Seconds()
+		} else if secs, err = strconv.ParseFloat(s, 64); err != nil {
+			return nil, bad
+		}
+	}
+	if math.IsNaN(secs) || math.IsInf(secs, 0) {
+		return nil, bad
+	}
+	d := time.Duration(-1)
+	if secs >= 0 {
+		d = time.Duration(min(secs, float64(math.MaxInt64/int64(time.Second))) * float64(time.Second))
+	}
+	return &d, nil
+}

@@ -10,7 +10,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 )
 
@@ -98,41 +97,20 @@ type embedInput struct {
 // Len is the number of inputs.
 func (in embedInput) Len() int { return len(in.Texts) + len(in.Tokens) }
 
-// embedError is a client mistake in a request body: the message names the
-// field (param) and says what is wrong, for a 400.
-type embedError struct {
-	Param string
-	Msg   string
-}
-
-func (e *embedError) Error() string { return e.Msg }
-
+// embedBad is a client mistake in a request body, for a 400: the message
+// names the field (param) and says what is wrong.
 func embedBad(param, format string, args ...any) error {
-	return &embedError{Param: param, Msg: fmt.Sprintf(format, args...)}
+	return Errorf(KindBadRequest, param, format, args...)
 }
 
-// decodeEmbedBody decodes one JSON object into v, rejecting unknown fields
-// and anything after the object, so that a misspelt parameter is a 400
-// rather than silently ignored.
-func decodeEmbedBody(body []byte, v any) error {
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return embedBad("", "invalid JSON body: %v", err)
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return embedBad("", "invalid JSON body: data after the JSON object")
-	}
-	return nil
-}
-
-// parseOpenAIEmbedRequest decodes and checks a /v1/embeddings body: the
+// parseOpenAIEmbedRequest decodes and checks a /v1/embeddings body
+// (strictly, as every body: decodeJSON rejects unknown fields): the
 // input's shape, the encoding and the batch limit. Token ids are checked
 // against the vocabulary and dimensions against the model once the model
 // is known.
 func parseOpenAIEmbedRequest(body []byte) (*openAIEmbedRequest, embedInput, error) {
 	var r openAIEmbedRequest
-	if err := decodeEmbedBody(body, &r); err != nil {
+	if err := decodeJSON(body, &r); err != nil {
 		return nil, embedInput{}, err
 	}
 	if r.Model == "" {
@@ -289,7 +267,7 @@ func parseOllamaInput(raw json.RawMessage) (embedInput, error) {
 // parseOllamaEmbedRequest decodes and checks a /api/embed body.
 func parseOllamaEmbedRequest(body []byte) (*ollamaEmbedRequest, embedInput, error) {
 	var r ollamaEmbedRequest
-	if err := decodeEmbedBody(body, &r); err != nil {
+	if err := decodeJSON(body, &r); err != nil {
 		return nil, embedInput{}, err
 	}
 	if r.Model == "" {
@@ -308,7 +286,7 @@ func parseOllamaEmbedRequest(body []byte) (*ollamaEmbedRequest, embedInput, erro
 // parseOllamaEmbeddingsRequest decodes and checks a legacy /api/embeddings body.
 func parseOllamaEmbeddingsRequest(body []byte) (*ollamaEmbeddingsRequest, error) {
 	var r ollamaEmbeddingsRequest
-	if err := decodeEmbedBody(body, &r); err != nil {
+	if err := decodeJSON(body, &r); err != nil {
 		return nil, err
 	}
 	if r.Model == "" {

@@ -46,8 +46,8 @@ func TestParseOpenAIInput(t *testing.T) {
 	} {
 		in, err := parseOpenAIInput(json.RawMessage(c.body))
 		if c.err != "" {
-			var we *embedError
-			if err == nil || !strings.Contains(err.Error(), c.err) || !errors.As(err, &we) || we.Param != "input" {
+			var we *Error
+			if err == nil || !strings.Contains(err.Error(), c.err) || !errors.As(err, &we) || we.Param != "input" || we.Kind != KindBadRequest {
 				t.Errorf("%s: error %v, want an input error containing %q", c.body, err, c.err)
 			}
 			continue
@@ -86,16 +86,17 @@ func TestParseOpenAIEmbedRequest(t *testing.T) {
 		{`{"input":"hi"}`, "model", "model is required"},
 		{`{"input":"hi","model":"m","encoding_format":"int8"}`, "encoding_format", `"int8" is not one of float, base64`},
 		{`{"input":"hi","model":"m","dimensions":0}`, "dimensions", "at least 1"},
-		{`{"input":"hi","model":"m","temperature":1}`, "", `unknown field "temperature"`},
-		{`{"input":"hi","model":"m"} {}`, "", "after the JSON object"},
-		{`{"input":"hi","model":"m"}}`, "", "after the JSON object"},
-		{`{"input":"hi","model":5}`, "", "invalid JSON body"},
-		{`not json`, "", "invalid JSON body"},
+		{`{"input":"hi","model":"m","temperature":1}`, "temperature", `unknown field "temperature"`},
+		{`{"input":"hi","model":"m"} {}`, "", "more data after the request object"},
+		{`{"input":"hi","model":"m"}}`, "", "more data after the request object"},
+		{`{"input":"hi","model":5}`, "model", "model: expected a string"},
+		{`not json`, "", "invalid JSON"},
+		{``, "", "the request body is empty"},
 		{`{"model":"m"}`, "input", "input is required"},
 	} {
 		_, _, err := parseOpenAIEmbedRequest([]byte(c.body))
-		var we *embedError
-		if err == nil || !strings.Contains(err.Error(), c.err) || !errors.As(err, &we) || we.Param != c.param {
+		var we *Error
+		if err == nil || !strings.Contains(err.Error(), c.err) || !errors.As(err, &we) || we.Param != c.param || we.Kind != KindBadRequest {
 			t.Errorf("%s: error %v, want %q on param %q", c.body, err, c.err, c.param)
 		}
 	}
@@ -153,8 +154,8 @@ func TestBase64Floats(t *testing.T) {
 // FuzzEmbedRequest feeds arbitrary bodies to the three decoders. None may
 // panic; whatever they accept must respect the limits the handlers rely on:
 // at least one input for /v1, at most maxEmbedInputs, no empty text or
-// token array, ids in 0…MaxInt32, and an error is always a 400-able
-// embedError. Seeds are the bodies real clients send.
+// token array, ids in 0…MaxInt32, and an error is always a 400 with a
+// message. Seeds are the bodies real clients send.
 func FuzzEmbedRequest(f *testing.F) {
 	for _, s := range []string{
 		// openai-go v3 (EmbeddingNewParams with OfString / OfArrayOfStrings)
@@ -198,9 +199,9 @@ func FuzzEmbedRequest(f *testing.F) {
 		}
 	}
 	isEmbedError := func(t *testing.T, err error) {
-		var we *embedError
-		if !errors.As(err, &we) || we.Msg == "" {
-			t.Fatalf("error %v is not an embedError with a message", err)
+		var we *Error
+		if !errors.As(err, &we) || we.Msg == "" || Status(err) != 400 {
+			t.Fatalf("error %v is not a 400 *Error with a message", err)
 		}
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
