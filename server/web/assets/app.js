@@ -85,7 +85,10 @@
         ui.model.appendChild(o);
       });
       if (!ids.length) throw new Error('the server lists no models');
-      var want = ids.indexOf(state.model) >= 0 ? state.model : ids.indexOf('default') >= 0 ? 'default' : ids[0];
+      // The last model used, else gptgo's embedded one ("default:latest"
+      // in the store's name:tag form), else the first.
+      var def = ids.filter(function (id) { return id === 'default' || id === 'default:latest'; })[0];
+      var want = ids.indexOf(state.model) >= 0 ? state.model : def || ids[0];
       ui.model.value = want;
       state.model = want;
       setStatus('');

@@ -1,0 +1,319 @@
+// Reference: the Chrome DevTools Protocol (driven through github.com/chromedp/chromedp) and the
+// OpenAI chat completions streaming format the page reads.
+
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/gptgo/gptgo/modelstore"
+	"github.com/gptgo/gptgo/server"
+	"github.com/gptgo/gptgo/server/web"
+)
+
+// chromium finds a Chromium or Chrome binary, or skips the test.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no chromium, chromium-browser or google-chrome on PATH (Debian: apt-get install chromium)")
+	return ""
+}
+
+// streamWatch slows down and records the chat streams the real server
+// sends. The default model writes a 250-token answer in about half a
+// second, too fast to press Stop in; with a delay per write the same
+// answer takes seconds. It also records how each stream ended, which is
+// how the test knows that the server saw the browser's cancel.
+type streamWatch struct {
+	mu        sync.Mutex
+	delay     time.Duration
+	started   int
+	ended     int
+	cancelled int // streams whose request context was cancelled (the client went away) before the handler returned
+	finished  int // streams that sent "data: [DONE]"
+}
+
+func (sw *streamWatch) get() (started, ended, cancelled, finished int) {
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	return sw.started, sw.ended, sw.cancelled, sw.finished
+}
+
+func (sw *streamWatch) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		sw.mu.Lock()
+		sw.started++
+		delay := sw.delay
+		sw.mu.Unlock()
+		slow := &slowWriter{ResponseWriter: w, delay: delay}
+		next.ServeHTTP(slow, r)
+		sw.mu.Lock()
+		defer sw.mu.Unlock()
+		sw.ended++
+		if r.Context().Err() != nil {
+			sw.cancelled++
+		}
+		if slow.done {
+			sw.finished++
+		}
+	})
+}
+
+// slowWriter sleeps before each write of a stream event.
+type slowWriter struct {
+	http.ResponseWriter
+	delay time.Duration
+	done  bool
+}
+
+func (w *slowWriter) Write(b []byte) (int, error) {
+	if w.delay > 0 {
+		time.Sleep(w.delay)
+	}
+	if strings.Contains(string(b), "data: [DONE]") {
+		w.done = true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *slowWriter) Flush()                      { http.NewResponseController(w.ResponseWriter).Flush() }
+func (w *slowWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *slowWriter) FlushError() error           { return http.NewResponseController(w.ResponseWriter).Flush() }
+func (w *slowWriter) SetWriteDeadline(t time.Time) error {
+	return http.NewResponseController(w.ResponseWriter).SetWriteDeadline(t)
+}
+
+// startGptgo starts the real server with the embedded default model and
+// the page, on 127.0.0.1:0.
+func startGptgo(t *testing.T) (string, *streamWatch) {
+	t.Helper()
+	store, err := modelstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(server.Config{Models: store, Web: web.Handler(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw := &streamWatch{}
+	hs := httptest.NewServer(sw.wrap(s.Handler()))
+	t.Cleanup(func() {
+		hs.Close()
+		s.Close()
+	})
+	return hs.URL, sw
+}
+
+// browser starts a headless Chromium for the test and collects the page's
+// console errors, uncaught exceptions and CSP violations.
+func browser(t *testing.T) (context.Context, func() []string) {
+	t.Helper()
+	path := chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // containers (and root) have no user namespaces for Chromium's sandbox; the page is our own
+		chromedp.WindowSize(1000, 800),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	ctx, cancelTime := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() {
+		cancelTime()
+		cancelTab()
+		cancelAlloc()
+	})
+	var mu sync.Mutex
+	var problems []string
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == chromedp.ConsoleType("error") || strings.Contains(m.String(), "Content Security Policy") {
+				mu.Lock()
+				problems = append(problems, m.String())
+				mu.Unlock()
+			}
+		}
+	}()
+	return ctx, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), problems...)
+	}
+}
+
+func run[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	return v
+}
+
+func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func poll(t *testing.T, ctx context.Context, what, expr string, timeout time.Duration) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(timeout))); err != nil {
+		t.Fatalf("waiting until %s (%s): %v", what, expr, err)
+	}
+}
+
+// rendered is what the test reads of an answer the page rendered.
+type rendered struct {
+	Elements int    `json:"elements"` // img, script, b and i elements in the conversation
+	Links    int    `json:"links"`
+	Pwned    bool   `json:"pwned"` // a script from the answer ran
+	Text     string `json:"text"`
+	Code     string `json:"code"`
+	Strong   string `json:"strong"`
+}
+
+const answerLen = `(document.querySelector('#log .msg.assistant:last-of-type .body') || {textContent: ''}).textContent.length`
+
+// TestChatPageInBrowser drives the page in a real headless Chromium against
+// the real server: a streamed answer appears and grows, Stop ends it (the
+// button, the text and the server's handler all stop), the conversation
+// survives a reload, a full answer ends with its copy button and figures,
+// New chat clears it, and model output that holds HTML shows as text.
+func TestChatPageInBrowser(t *testing.T) {
+	base, sw := startGptgo(t)
+	ctx, problems := browser(t)
+
+	res := run(t, ctx, "open the page", chromedp.NavigateResponse(base+"/"))
+	if res.Status != 200 || !strings.Contains(fmt.Sprint(res.Headers["Content-Security-Policy"]), "default-src 'self'") {
+		t.Fatalf("GET /: status %d, CSP %v", res.Status, res.Headers["Content-Security-Policy"])
+	}
+	poll(t, ctx, "the model picker lists the default model", `document.getElementById('model').value.startsWith('default')`, 20*time.Second)
+
+	// A streamed answer, slowed to 25 ms per event, appears and grows.
+	sw.mu.Lock()
+	sw.delay = 25 * time.Millisecond
+	sw.mu.Unlock()
+	do(t, ctx, "type a message", chromedp.SendKeys(chromedp.ID("prompt"), "Tell me a story about a cat.\r"))
+	poll(t, ctx, "the answer starts", answerLen+` > 0`, 20*time.Second)
+	first := run(t, ctx, "read the answer", chromedp.Evaluate[int](answerLen))
+	poll(t, ctx, "the answer grows", fmt.Sprintf(`%s > %d`, answerLen, first+5), 10*time.Second)
+	if stop := run(t, ctx, "stop's state", chromedp.Evaluate[bool](`document.getElementById('stop').disabled || document.getElementById('send').disabled === false`)); stop {
+		t.Fatal("while streaming, Stop is disabled or Send enabled")
+	}
+
+	// Stop: the button state flips, the server's handler returns with its
+	// request cancelled and without finishing, and the text stops growing.
+	do(t, ctx, "press stop", chromedp.Click(chromedp.ID("stop")))
+	poll(t, ctx, "the page shows the answer stopped",
+		`document.getElementById('stop').disabled && !document.getElementById('send').disabled &&
+		 document.querySelector('#log .msg.assistant:last-of-type .note').textContent.includes('stopped')`, 5*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		started, ended, cancelled, finished := sw.get()
+		if ended == 1 {
+			if started != 1 || cancelled != 1 || finished != 0 {
+				t.Fatalf("after stop: %d streams started, %d ended, %d cancelled, %d finished; want 1, 1, 1, 0", started, ended, cancelled, finished)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server's stream did not end within 5 s of stop (%d started, %d ended)", started, ended)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	stopped := run(t, ctx, "read the answer", chromedp.Evaluate[int](answerLen))
+	time.Sleep(300 * time.Millisecond)
+	if later := run(t, ctx, "read the answer", chromedp.Evaluate[int](answerLen)); later != stopped || stopped <= first {
+		t.Fatalf("answer length %d at the first read, %d at stop, %d 300 ms later; want growth, then none", first, stopped, later)
+	}
+
+	// The conversation is kept in the browser: a reload shows it again.
+	do(t, ctx, "reload", chromedp.Reload())
+	poll(t, ctx, "the conversation is back after a reload",
+		`document.querySelectorAll('#log .msg').length === 2 && document.querySelector('#log .msg.assistant .note').textContent.includes('stopped')`, 10*time.Second)
+
+	// A full answer (no delay) ends with its usage figures and copy button.
+	sw.mu.Lock()
+	sw.delay = 0
+	sw.mu.Unlock()
+	poll(t, ctx, "the model picker is filled again", `document.getElementById('model').value.startsWith('default')`, 20*time.Second)
+	do(t, ctx, "ask again", chromedp.SendKeys(chromedp.ID("prompt"), "And a dog?\r"))
+	poll(t, ctx, "the second answer completes",
+		`document.querySelectorAll('#log .msg.assistant').length === 2 && !document.querySelector('#log .msg.assistant:last-of-type').classList.contains('streaming') &&
+		 document.querySelector('#log .msg.assistant:last-of-type .foot button.copy') !== null`, 30*time.Second)
+	note := run(t, ctx, "read the note", chromedp.Evaluate[string](`document.querySelector('#log .msg.assistant:last-of-type .note').textContent`))
+	if !strings.Contains(note, "tokens/s") || strings.Contains(note, "~") {
+		t.Errorf("a finished answer's note %q lacks the usage-based speed", note)
+	}
+	if _, _, _, finished := sw.get(); finished != 1 {
+		t.Errorf("%d streams finished with [DONE], want 1", finished)
+	}
+	var sent struct {
+		Messages []struct{ Role, Content string }
+	}
+	stored := run(t, ctx, "read localStorage", chromedp.Evaluate[string](`localStorage.getItem('gptgo.chat.v1')`))
+	if err := json.Unmarshal([]byte(stored), &sent); err != nil || len(sent.Messages) != 4 || sent.Messages[2].Content != "And a dog?" {
+		t.Fatalf("stored conversation %.300s (%v): want 4 messages, the third the second question", stored, err)
+	}
+
+	// New chat clears the view and the stored conversation.
+	do(t, ctx, "new chat", chromedp.Click(chromedp.ID("new-chat")))
+	poll(t, ctx, "the conversation is cleared",
+		`document.querySelectorAll('#log .msg').length === 0 && JSON.parse(localStorage.getItem('gptgo.chat.v1')).messages.length === 0`, 5*time.Second)
+
+	// Model output holding HTML is shown as text, through the page's real
+	// rendering path: a stored answer is rendered on load.
+	payload := "Look: <img src=x onerror=\"window.__pwned=1\"> and <script>window.__pwned=2</script>\n\n" +
+		"```html\n<img src=x onerror=\"window.__pwned=3\">\n```\n\n[click](javascript:window.__pwned=4) **<b>bold</b>**"
+	conv, _ := json.Marshal(map[string]any{"model": "default", "system": "", "messages": []map[string]string{
+		{"role": "user", "content": "<i>hi</i>"}, {"role": "assistant", "content": payload}}})
+	js, _ := json.Marshal(string(conv))
+	run(t, ctx, "store a hostile answer", chromedp.Evaluate[chromedp.Void](`localStorage.setItem('gptgo.chat.v1', `+string(js)+`)`))
+	do(t, ctx, "reload", chromedp.Reload())
+	poll(t, ctx, "the hostile answer is shown", `document.querySelectorAll('#log .msg').length === 2`, 10*time.Second)
+	time.Sleep(200 * time.Millisecond) // time for an injected image to fail and fire onerror
+	got := run(t, ctx, "inspect the rendered answer", chromedp.Evaluate[rendered](`(() => { const log = document.getElementById('log'); const a = log.querySelector('.msg.assistant .body');
+		return { elements: log.querySelectorAll('img, script, b, i').length, links: a.querySelectorAll('a').length,
+			pwned: window.__pwned !== undefined, text: a.textContent, code: (a.querySelector('pre code') || {textContent: ''}).textContent,
+			strong: a.querySelector('strong') ? a.querySelector('strong').textContent : '' }; })()`))
+	if got.Elements != 0 || got.Links != 0 || got.Pwned {
+		t.Errorf("model output became HTML: %d img/script/b/i elements, %d links, script ran: %v", got.Elements, got.Links, got.Pwned)
+	}
+	for _, want := range []string{`<img src=x onerror="window.__pwned=1">`, `<script>window.__pwned=2</script>`, "click"} {
+		if !strings.Contains(got.Text, want) {
+			t.Errorf("rendered answer %q lacks the text %q", got.Text, want)
+		}
+	}
+	if got.Code != `<img src=x onerror="window.__pwned=3">` || got.Strong != "<b>bold</b>" {
+		t.Errorf("code block %q, strong %q: want the HTML as text", got.Code, got.Strong)
+	}
+
+	if p := problems(); len(p) > 0 {
+		t.Errorf("the page logged errors:\n%s", strings.Join(p, "\n"))
+	}
+}
