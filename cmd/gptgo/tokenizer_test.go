@@ -15,13 +15,19 @@ import (
 	"github.com/gptgo/gptgo/tokenizer"
 )
 
-func TestTokenizerTrainCommand(t *testing.T) {
-	dir := t.TempDir()
-	corpus := filepath.Join(dir, "c.txt")
-	text := strings.Repeat("the quick brown fox jumps over the lazy dog\nlow lower lowest newer newest\n<|endoftext|>", 20)
-	if err := os.WriteFile(corpus, []byte(text), 0o644); err != nil {
+// writeText writes text to name in dir and returns the path.
+func writeText(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func TestTokenizerTrainCommand(t *testing.T) {
+	dir := t.TempDir()
+	corpus := writeText(t, dir, "c.txt", strings.Repeat("the quick brown fox jumps over the lazy dog\nlow lower lowest newer newest\n<|endoftext|>", 20))
 	g, j, m := filepath.Join(dir, "v.gguf"), filepath.Join(dir, "tokenizer.json"), filepath.Join(dir, "s.model")
 	out, errOut, code := runCLI(t, "", "tokenizer", "train", corpus, "--vocab-size", "300", "-o", g, "-o", j, "--quiet")
 	if code != 0 || !strings.Contains(out, "trained 300 tokens") {
@@ -71,11 +77,8 @@ func TestTokenizerTrainCommand(t *testing.T) {
 // tokens than BASE, and tok/han divides only the tokens of Chinese text.
 func TestTokenizerStatsRatio(t *testing.T) {
 	dir := t.TempDir()
-	corpus := filepath.Join(dir, "c.txt")
 	text := strings.Repeat("the quick brown fox jumps over the lazy dog 中文\n", 20)
-	if err := os.WriteFile(corpus, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	corpus := writeText(t, dir, "c.txt", text)
 	small, big := filepath.Join(dir, "small.gguf"), filepath.Join(dir, "big.gguf")
 	for _, v := range []struct{ out, size string }{{small, "258"}, {big, "300"}} {
 		if out, errOut, code := runCLI(t, "", "tokenizer", "train", corpus, "--vocab-size", v.size, "-o", v.out, "--quiet"); code != 0 {
@@ -114,10 +117,7 @@ func TestTokenizerStatsRatio(t *testing.T) {
 // read is named by its model type, not by a Go type in a decoding error.
 func TestTokenizerUnsupportedHFJSON(t *testing.T) {
 	dir := t.TempDir()
-	corpus := filepath.Join(dir, "c.txt")
-	if err := os.WriteFile(corpus, []byte("hello"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	corpus := writeText(t, dir, "c.txt", "hello")
 	for _, c := range []struct{ json, want string }{
 		{`{"model":{"type":"Unigram","unk_id":0,"vocab":[["<unk>",0.0],["a",-1.5]]}}`, `unsupported model type "Unigram" (supported: BPE, WordPiece)`},
 		{`{"model":{"type":"BPE","vocab":[["a",0]]}}`, `model.vocab of a BPE model must be an object`},
@@ -126,10 +126,7 @@ func TestTokenizerUnsupportedHFJSON(t *testing.T) {
 		{`{"model":{"vocab":{"a":0}}}`, `no model.type (supported: BPE, WordPiece)`},
 		{`[1]`, `the file holds a JSON array where an object is expected`},
 	} {
-		p := filepath.Join(dir, "tokenizer.json")
-		if err := os.WriteFile(p, []byte(c.json), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		p := writeText(t, dir, "tokenizer.json", c.json)
 		_, errOut, code := runCLI(t, "", "tokenizer", "stats", p, corpus)
 		if code == 0 || !strings.Contains(errOut, c.want) || strings.Contains(errOut, "Go struct") {
 			t.Errorf("%s: exit %d, stderr %q, want %q", c.json, code, errOut, c.want)
@@ -141,10 +138,7 @@ func TestTokenizerUnsupportedHFJSON(t *testing.T) {
 // byte-level vocabulary as its bytes, not as U+FFFD.
 func TestTokenizeKeepsInvalidUTF8(t *testing.T) {
 	dir := t.TempDir()
-	corpus, vocab := filepath.Join(dir, "c.txt"), filepath.Join(dir, "v.gguf")
-	if err := os.WriteFile(corpus, []byte(strings.Repeat("caf\xe9 au lait\n", 10)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	corpus, vocab := writeText(t, dir, "c.txt", strings.Repeat("caf\xe9 au lait\n", 10)), filepath.Join(dir, "v.gguf")
 	if out, errOut, code := runCLI(t, "", "tokenizer", "train", corpus, "--vocab-size", "270", "-o", vocab, "--quiet"); code != 0 {
 		t.Fatalf("train: exit %d: %s %s", code, out, errOut)
 	}
@@ -171,13 +165,7 @@ func TestTokenizeKeepsInvalidUTF8(t *testing.T) {
 // that stops short of --vocab-size says so and why.
 func TestTokenizerTrainRefusals(t *testing.T) {
 	dir := t.TempDir()
-	corpus, empty := filepath.Join(dir, "c.txt"), filepath.Join(dir, "empty.txt")
-	if err := os.WriteFile(corpus, []byte(strings.Repeat("low lower lowest newer\n", 5)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(empty, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	corpus, empty := writeText(t, dir, "c.txt", strings.Repeat("low lower lowest newer\n", 5)), writeText(t, dir, "empty.txt", "")
 	txt := filepath.Join(dir, "out.txt")
 	_, errOut, code := runCLI(t, "", "tokenizer", "train", corpus, "--vocab-size", "300", "-o", txt, "--quiet")
 	if code == 0 || !strings.Contains(errOut, `unknown vocabulary format ".txt"`) {
