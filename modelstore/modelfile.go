@@ -84,11 +84,8 @@ func ParseModelfile(text string) (*Modelfile, error) {
 				}
 				mf.From = arg
 			case "TEMPLATE":
-				if err := checkTemplate(arg); err != nil {
+				if err := CheckTemplate(arg); err != nil {
 					return nil, errf("%v", err)
-				}
-				if _, err := chat.New(arg, "", ""); err != nil {
-					return nil, errf("in the template: %v", err)
 				}
 				mf.Template = &arg
 			case "SYSTEM":
@@ -154,10 +151,21 @@ func argument(rest string, lines []string, i int) (string, int, error) {
 	return rest, i, nil
 }
 
-// checkTemplate rejects Ollama's Go text/template syntax with a message that
-// says what gptgo wants instead: its chat templates are Jinja, the language
-// of tokenizer.chat_template, so that the file works in llama.cpp too.
-func checkTemplate(t string) error {
+// CheckTemplate parses a chat template, and rejects Ollama's Go
+// text/template syntax with a message that says what gptgo wants instead:
+// its chat templates are Jinja, the language of tokenizer.chat_template, so
+// that the file works in llama.cpp too.
+func CheckTemplate(t string) error {
+	if err := goTemplate(t); err != nil {
+		return err
+	}
+	if _, err := chat.New(t, "", ""); err != nil {
+		return fmt.Errorf("in the template: %w", err)
+	}
+	return nil
+}
+
+func goTemplate(t string) error {
 	for _, v := range []string{".Prompt", ".Messages", ".System", ".Response", ".Tools"} {
 		for _, open := range []string{"{{ ", "{{- ", "{{"} {
 			if strings.Contains(t, open+v) || strings.Contains(t, open+"if "+v) || strings.Contains(t, open+"range "+v) {

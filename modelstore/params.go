@@ -73,6 +73,7 @@ var Params = map[string]Param{
 	"use_mlock":  {Kind: Bool, Use: Hint},
 	"low_vram":   {Kind: Bool, Use: Hint},
 	"numa":       {Kind: Bool, Use: Hint},
+	"vocab_only": {Kind: Bool, Use: Hint},
 	// Samplers gptgo does not have.
 	"num_keep":         {Kind: Int, Use: Unsupported, Off: "0"},
 	"typical_p":        {Kind: Float, Use: Unsupported, Off: "1"},
