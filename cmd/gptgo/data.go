@@ -214,7 +214,7 @@ func runConfig(ctx context.Context, e *env, c data.Config, quiet bool) error {
 			if p.Pass == 0 {
 				pass = "counting pass: "
 			}
-			fmt.Fprintf(e.stderr, "\r%s%d docs (%.0f/s)  %.1f MB (%.2f MB/s)  kept %d  %s   ", pass, p.Docs, p.DocsPS,
+			fmt.Fprintf(e.stderr, "\r%s%d %s (%.0f/s)  %.1f MB (%.2f MB/s)  kept %d  %s   ", pass, p.Docs, oneOrMany(int(p.Docs), "doc", "docs"), p.DocsPS,
 				float64(p.Bytes)/1e6, p.MBPS, p.Kept, p.Elapsed.Round(time.Second))
 		}
 	}

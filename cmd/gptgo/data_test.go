@@ -107,7 +107,7 @@ func TestDataRunConfig(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(stdout, "read 1 document (") || !strings.Contains(errOut, "docs (") {
+	if !strings.Contains(stdout, "read 1 document (") || !strings.Contains(errOut, "1 doc (") {
 		t.Fatalf("stdout:\n%s\nstderr:\n%s", stdout, errOut)
 	}
 	docs := readDocs(t, filepath.Join(dir, "out", "docs.jsonl"))
