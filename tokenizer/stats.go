@@ -69,18 +69,17 @@ func (s *TextStats) Add(t *Tokenizer, text string) {
 // text back (WordPiece lower-cases, an unknown token stands for lost text)
 // each run of Han characters is encoded on its own and its tokens counted.
 func hanTokens(t *Tokenizer, text string, ids []int32) int64 {
-	han := make([]bool, len(text)+1) // han[i]: byte i belongs to a Han character
-	hasHan := false
-	for i, r := range text {
+	first := strings.IndexFunc(text, func(r rune) bool { return unicode.Is(unicode.Han, r) })
+	if first < 0 {
+		return 0
+	}
+	han := make([]bool, len(text)) // han[i]: byte i belongs to a Han character
+	for i, r := range text[first:] {
 		if unicode.Is(unicode.Han, r) {
-			for j := i; j < i+utf8.RuneLen(r); j++ {
+			for j := first + i; j < first+i+utf8.RuneLen(r); j++ {
 				han[j] = true
 			}
-			hasHan = true
 		}
-	}
-	if !hasHan {
-		return 0
 	}
 	var n int64
 	pos := 0
