@@ -13,6 +13,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,8 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/gptgo/gptgo/gguf"
+	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/models"
 	"github.com/gptgo/gptgo/modelstore"
 	"github.com/gptgo/gptgo/tokenizer"
@@ -34,7 +37,13 @@ const embedCtx = 48
 // default model) on a loopback port.
 func newEmbedServer(t *testing.T) (*Server, *httptest.Server) {
 	t.Helper()
-	store, err := modelstore.Open(t.TempDir())
+	return newEmbedServerIn(t, t.TempDir())
+}
+
+// newEmbedServerIn serves the models directory dir.
+func newEmbedServerIn(t *testing.T, dir string) (*Server, *httptest.Server) {
+	t.Helper()
+	store, err := modelstore.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -443,5 +452,61 @@ func TestEmbedConcurrentAndCancelled(t *testing.T) {
 	t.Logf("released %v after the request started", time.Since(start).Round(time.Millisecond))
 	if _, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("after")}}); err != nil {
 		t.Errorf("after the cancelled request: %v", err)
+	}
+}
+
+// TestEmbedPoolingFromGGUF puts in the models directory a copy of the
+// default model whose metadata says "<arch>.pooling_type" = 3 (llama.cpp's
+// last): the server must embed with it by the last token's hidden state,
+// bit for bit what model.State.Embed gives with PoolLast on the same
+// context and thread count, and unlike the default model's mean.
+func TestEmbedPoolingFromGGUF(t *testing.T) {
+	f, err := models.OpenDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lastpool.gguf")
+	h := f.Header()
+	h.Set(f.Arch()+".pooling_type", gguf.Value{Type: gguf.TypeUint32, X: uint32(model.PoolLast)})
+	if err := gguf.WriteFile(path, h, f.Source()); err != nil {
+		t.Fatal(err)
+	}
+	_, ts := newEmbedServerIn(t, dir)
+	c := embedClient(ts)
+	const text = "pooling by the last token"
+	get := func(name string) []float32 {
+		r, err := c.Embeddings.New(context.Background(), openai.EmbeddingNewParams{Model: name, Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String(text)}})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return vec32(r.Data[0].Embedding)
+	}
+	last, mean := get("lastpool"), get("default")
+
+	m, err := model.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if p, err := m.DefaultPooling(); p != model.PoolLast || err != nil {
+		t.Fatalf("the written file's pooling: %s, %v", p, err)
+	}
+	st, err := m.NewState(model.Options{Ctx: embedCtx, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ids := defaultTokenizer(t).Encode(text, tokenizer.EncodeOptions{AddSpecial: true})
+	want, err := st.Embed(context.Background(), ids, model.EmbedOptions{Pooling: model.PoolLast, Normalize: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameVec32(last, want) {
+		t.Error("the server's vector for a last-pooling model is not the last token's")
+	}
+	if sameVec32(last, mean) {
+		t.Error("last and mean pooling gave the same vector")
 	}
 }
