@@ -57,7 +57,7 @@ func jsonError(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return Errorf(KindBadRequest, "", "invalid JSON: the body ends in the middle of a value")
 	case errors.As(err, &typ):
-		field := typ.Field
+		field := jsonPath(typ.Field)
 		if field == "" {
 			return Errorf(KindBadRequest, "", "the request must be a JSON object, not a %s", typ.Value)
 		}
@@ -69,6 +69,22 @@ func jsonError(err error) error {
 		return Errorf(KindBadRequest, name, "unknown field %q (gptgo rejects fields it would otherwise ignore)", name)
 	}
 	return Errorf(KindBadRequest, "", "invalid request: %s", strings.TrimPrefix(msg, "json: "))
+}
+
+// embedded names the Go structs embedded in the wire types, which
+// encoding/json puts in an error's field path though JSON has no such level.
+var embedded = map[string]bool{"samplingExtensions": true, "ignoredFields": true, "unsupported": true}
+
+// jsonPath is a field path as the client wrote it.
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	keep := parts[:0]
+	for _, p := range parts {
+		if !embedded[p] {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, ".")
 }
 
 // jsonTypeName says a Go type the way a JSON client thinks of it.

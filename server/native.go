@@ -39,7 +39,11 @@ func (l *Loaded) Generate(ctx context.Context, req *generate.Request, emit func(
 		return nil, Errorf(KindBadRequest, "prompt", "the prompt is empty and the model adds no BOS token")
 	}
 	if _, _, err := generate.FitPrompt(prompt, l.Ctx, req.Options); err != nil {
-		return nil, err
+		param := "prompt"
+		if len(req.Messages) > 0 {
+			param = "messages"
+		}
+		return nil, &Error{Kind: KindContext, Msg: err.Error(), Param: param}
 	}
 
 	queued := time.Now()
