@@ -47,7 +47,12 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		if s.cors(sw, r) {
 			return
 		}
-		if r.URL.Path != "/health" && !s.authorized(r) {
+		// The chat page's own files (static, no data) load without the key:
+		// the page asks for it and sends it with each API call it makes.
+		page := s.webHandler != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+			(endpoint == "GET /{$}" && strings.Contains(r.Header.Get("Accept"), "text/html") ||
+				endpoint == "other" && !isOllamaPath(r.URL.Path) && !strings.HasPrefix(r.URL.Path, "/v1/"))
+		if r.URL.Path != "/health" && !page && !s.authorized(r) {
 			WriteError(sw, r, Errorf(KindAuth, "", "missing or wrong API key: send \"Authorization: Bearer KEY\""))
 			return
 		}

@@ -104,14 +104,14 @@ func (w *slowWriter) SetWriteDeadline(t time.Time) error {
 }
 
 // startGptgo starts the real server with the embedded default model and
-// the page, on 127.0.0.1:0.
-func startGptgo(t *testing.T) (string, *streamWatch) {
+// the page, on 127.0.0.1:0, requiring apiKey if not "".
+func startGptgo(t *testing.T, apiKey string) (string, *streamWatch) {
 	t.Helper()
 	store, err := modelstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.New(server.Config{Models: store, Web: web.Handler(), Logger: slog.New(slog.DiscardHandler)})
+	s, err := server.New(server.Config{Models: store, APIKey: apiKey, Web: web.Handler(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ const answerLen = `(document.querySelector('#log .msg.assistant:last-of-type .bo
 // survives a reload, a full answer ends with its copy button and figures,
 // New chat clears it, and model output that holds HTML shows as text.
 func TestChatPageInBrowser(t *testing.T) {
-	base, sw := startGptgo(t)
+	base, sw := startGptgo(t, "")
 	ctx, problems := browser(t)
 
 	res := run(t, ctx, "open the page", chromedp.NavigateResponse(base+"/"))
@@ -315,5 +315,43 @@ func TestChatPageInBrowser(t *testing.T) {
 
 	if p := problems(); len(p) > 0 {
 		t.Errorf("the page logged errors:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// TestChatPageWithAPIKey: on a server started with an API key the page
+// itself loads without it, says that the server wants one and opens the
+// settings; once the key is typed there the models load and an answer
+// streams. The API stays closed to requests without the key.
+func TestChatPageWithAPIKey(t *testing.T) {
+	base, _ := startGptgo(t, "sekret")
+	ctx, problems := browser(t)
+	for _, path := range []string{"/v1/models", "/api/tags"} {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnauthorized {
+			t.Errorf("GET %s without the key: status %d, want 401", path, res.StatusCode)
+		}
+	}
+
+	res := run(t, ctx, "open the page", chromedp.NavigateResponse(base+"/"))
+	if res.Status != 200 {
+		t.Fatalf("GET / without the key: status %d, want the page", res.Status)
+	}
+	poll(t, ctx, "the page asks for the key",
+		`document.getElementById('status').textContent.includes('401') && document.getElementById('status').textContent.includes('API key') &&
+		 !document.getElementById('settings').hidden`, 10*time.Second)
+	do(t, ctx, "type the key", chromedp.SendKeys(chromedp.ID("api-key"), "sekret"), chromedp.Click(chromedp.ID("reload-models")))
+	poll(t, ctx, "the models load with the key", `document.getElementById('model').value.startsWith('default')`, 20*time.Second)
+	do(t, ctx, "type a message", chromedp.SendKeys(chromedp.ID("prompt"), "Hi\r"))
+	poll(t, ctx, "the answer completes",
+		`document.querySelector('#log .msg.assistant:last-of-type .foot button.copy') !== null &&
+		 !document.querySelector('#log .msg.assistant:last-of-type .foot .error')`, 30*time.Second)
+	for _, p := range problems() {
+		if !strings.Contains(p, "status of 401") { // the first, keyless model list
+			t.Errorf("the page logged: %s", p)
+		}
 	}
 }
