@@ -56,6 +56,8 @@ func ExactDedupStage(o DedupOptions) (Stage, error) {
 		Seq: func(d *Doc) {
 			if bloom.TestAndAdd(d.take("exact").(uint64)) {
 				d.Drop = "exact_duplicate"
+				// The filter keeps no ids: say what matched and how sure it is.
+				d.DropDetail = fmt.Sprintf("normalised text seen before (bloom filter, false-positive rate %.0e)", o.FP)
 			}
 		},
 		Finish: func(r *StageReport) error {

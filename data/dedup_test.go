@@ -83,6 +83,15 @@ func TestExactDedup(t *testing.T) {
 	if len(out) != 2 || out[0].ID != "a" || out[1].ID != "c" || rep.Stages[0].Dropped["exact_duplicate"] != 2 {
 		t.Fatalf("kept %v, report %+v", ids(out), rep.Stages[0])
 	}
+	s, _ := ExactDedupStage(DedupOptions{Capacity: 100, FP: 1e-6})
+	a, b := &Doc{ID: "a", Text: "Hello"}, &Doc{ID: "b", Text: "hello!"}
+	for _, d := range []*Doc{a, b} {
+		s.Map(d)
+		s.Seq(d)
+	}
+	if b.Drop != "exact_duplicate" || b.DropDetail != "normalised text seen before (bloom filter, false-positive rate 1e-06)" {
+		t.Errorf("second copy: %q, detail %q", b.Drop, b.DropDetail)
+	}
 	if _, err := ExactDedupStage(DedupOptions{Capacity: 0, FP: 0.1}); err == nil {
 		t.Fatal("zero capacity accepted")
 	}
