@@ -114,7 +114,7 @@ func Quantize(ctx context.Context, in *gguf.File, outPath string, ft FileType, o
 		threads = runtime.NumCPU()
 	}
 	res := &Result{Plan: plan}
-	c := &converter{threads: threads}
+	c := &converter{ctx: ctx, threads: threads}
 	src := func(i int, w io.Writer) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -180,6 +180,7 @@ func checkFormats(plan []TensorPlan) error {
 
 // converter holds the buffers reused from tensor to tensor.
 type converter struct {
+	ctx     context.Context // checked between groups of rows: a large tensor takes seconds
 	threads int
 	f32     []float32
 	out     []byte
@@ -230,12 +231,31 @@ func (c *converter) convert(p *TensorPlan, data []byte) ([]byte, error) {
 	return out, nil
 }
 
+// cancelRows is how many rows a worker converts between looks at the
+// context: a few milliseconds of work for the widest rows of real models.
+const cancelRows = 64
+
 // parallel runs fn over [0, rows) split into at most c.threads contiguous
-// ranges and returns the first error.
+// ranges, each walked cancelRows at a time so that a cancelled context stops
+// the work within one group, and returns the first error.
 func (c *converter) parallel(rows int64, fn func(r0, r1 int64) error) error {
 	nt := int64(max(1, c.threads))
 	// Below a few rows per worker the goroutines cost more than they save.
 	nt = min(nt, max(1, rows/4))
+	inner := fn
+	fn = func(r0, r1 int64) error {
+		for a := r0; a < r1; a += cancelRows {
+			if c.ctx != nil {
+				if err := c.ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if err := inner(a, min(a+cancelRows, r1)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if nt == 1 {
 		return fn(0, rows)
 	}

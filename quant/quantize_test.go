@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"math"
 	"math/rand/v2"
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gptgo/gptgo/gguf"
@@ -170,6 +172,31 @@ func TestQuantizeFailureLeavesNoFile(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Error("cancelled run left an output")
+	}
+}
+
+// A cancelled context stops a tensor's conversion within cancelRows rows,
+// not at its end: one tensor of a large model takes seconds.
+func TestConvertStopsInsideATensor(t *testing.T) {
+	for _, threads := range []int{1, 3} {
+		ctx, cancel := context.WithCancel(context.Background())
+		var mu sync.Mutex
+		rows := int64(0)
+		c := &converter{ctx: ctx, threads: threads}
+		err := c.parallel(100*cancelRows, func(r0, r1 int64) error {
+			mu.Lock()
+			defer mu.Unlock()
+			rows += r1 - r0
+			if rows >= 2*cancelRows {
+				cancel()
+			}
+			return nil
+		})
+		cancel()
+		// Each worker may finish the group it is in when the cancel lands.
+		if !errors.Is(err, context.Canceled) || rows > int64(2+threads)*cancelRows {
+			t.Errorf("threads %d: %v after %d of %d rows", threads, err, rows, 100*cancelRows)
+		}
 	}
 }
 

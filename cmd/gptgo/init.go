@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -24,6 +25,25 @@ func init() {
 }
 
 const initUsage = "OUT.gguf --dim C --layers L --heads H [--kv-heads K] --ff F (--vocab-from VOCAB.gguf | --vocab V) [flags]"
+
+// maxInitBytes is the largest file init writes without --force: a random
+// model beyond it is more likely a slip in --dim or --layers than a wish.
+const maxInitBytes = 32 << 30
+
+// checkInitSize refuses, before a byte is written, a file of about size
+// bytes that exceeds maxInitBytes or the free space where out would go.
+func checkInitSize(out string, size int64, force bool) error {
+	if force {
+		return nil
+	}
+	if free, ok := freeBytes(out); ok && size > free {
+		return fmt.Errorf("%s would take about %s, but only %s is free there (--force to try anyway)", out, humanBytes(size), humanBytes(free))
+	}
+	if size > maxInitBytes {
+		return fmt.Errorf("%s would take about %s, more than the %s init writes without --force", out, humanBytes(size), humanBytes(maxInitBytes))
+	}
+	return nil
+}
 
 func runInit(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "init", initUsage)
@@ -45,6 +65,8 @@ func runInit(ctx context.Context, e *env, args []string) error {
 	eps := fs.Float64("eps", 0, "norm epsilon (0: the architecture's usual value)")
 	ropeBase := fs.Float64("rope-base", 0, "RoPE frequency base (0: 10000 for llama, 1e6 for qwen2)")
 	threads := fs.Int("threads", 0, "goroutines drawing weights (0: all cores); the file is the same for any value")
+	force := fs.Bool("force", false, fmt.Sprintf("write the file even when it exceeds the free disk space or %s", humanBytes(maxInitBytes)))
+	quiet := fs.Bool("quiet", false, "no progress bar")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -124,10 +146,36 @@ func runInit(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := ctx.Err(); err != nil {
+	// The data section is all but the metadata (a few MB at most, for a
+	// tokenizer): enough to refuse a file that cannot fit before writing it.
+	data := h.DataSize()
+	if err := checkInitSize(out, data, *force); err != nil {
 		return err
 	}
-	if err := gguf.WriteFile(out, h, src); err != nil {
+	removeStaleTemps(e.stderr, out)
+	fmt.Fprintf(e.stderr, "writing %s: about %s, %d tensors\n", out, humanBytes(data), len(h.Tensors))
+	bar := newProgressBar(e.stderr)
+	cw := &ctxWriter{ctx: ctx}
+	if !*quiet {
+		cw.onWrite = func(n int64) { bar.draw(n, data, humanBytes(n)) }
+	}
+	written := func(i int, w io.Writer) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		cw.w = w
+		if err := src(i, cw); err != nil {
+			return err
+		}
+		e.at(fmt.Sprintf("init: wrote tensor %d of %d", i+1, len(h.Tensors)))
+		return nil
+	}
+	err = gguf.WriteFile(out, h, written)
+	bar.end()
+	if err != nil {
+		if err := interrupted(ctx, err, out); err != nil && ctx.Err() != nil {
+			return err
+		}
 		return fmt.Errorf("%s: %w", out, err)
 	}
 	var params int64

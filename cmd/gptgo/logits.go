@@ -47,7 +47,7 @@ func runLogits(ctx context.Context, e *env, args []string) error {
 	if *top < 1 {
 		return fmt.Errorf("--top %d: want at least 1", *top)
 	}
-	prompt, err := promptText(e, pos)
+	prompt, err := promptText(ctx, e, pos)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,12 @@ const helperEnv = "GPTGO_TEST_MAIN"
 // pins the point where a test's kill lands.
 const stallEnv = "GPTGO_TEST_STALL_AT"
 
+// signalEnv names a point: the child says "reached POINT" on stderr at the
+// first env.at point that contains it and waits there until its context is
+// cancelled (SIGINT, SIGTERM), so that a test's signal lands exactly there
+// and the command's own handling of it is what the test sees.
+const signalEnv = "GPTGO_TEST_SIGNAL_AT"
+
 func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) == "1" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -34,6 +40,20 @@ func TestMain(m *testing.M) {
 				if strings.Contains(point, at) {
 					fmt.Fprintf(os.Stderr, "stalled at %s\n", point)
 					time.Sleep(2 * time.Minute)
+				}
+			}
+		}
+		if at := os.Getenv(signalEnv); at != "" {
+			var once sync.Once
+			e.hook = func(point string) {
+				if strings.Contains(point, at) {
+					once.Do(func() {
+						fmt.Fprintf(os.Stderr, "reached %s\n", point)
+						select {
+						case <-ctx.Done():
+						case <-time.After(time.Minute):
+						}
+					})
 				}
 			}
 		}

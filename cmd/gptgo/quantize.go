@@ -13,20 +13,25 @@ import (
 )
 
 func init() {
-	names := make([]string, 0, 16)
-	for _, ft := range quant.FileTypes() {
-		names = append(names, ft.String())
-	}
 	register(&command{
 		name:    "quantize",
-		summary: "quantize a GGUF model as llama-quantize does (TYPE: " + strings.Join(names, ", ") + ")",
+		summary: "quantize a GGUF model as llama-quantize does (TYPE: " + strings.Join(fileTypeNames(), ", ") + ")",
 		usage:   "IN OUT TYPE [--threads N]",
 		run:     runQuantize,
 	})
 }
 
+// fileTypeNames lists the mixes quantize writes, in llama.cpp's numbering.
+func fileTypeNames() []string {
+	var names []string
+	for _, ft := range quant.FileTypes() {
+		names = append(names, ft.String())
+	}
+	return names
+}
+
 func runQuantize(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "quantize", "IN OUT TYPE [--threads N]")
+	fs := newFlags(e, "quantize", "IN OUT TYPE [--threads N]\n\nTYPE is one of "+strings.Join(fileTypeNames(), ", ")+"\n(llama-quantize's names, case-insensitive, or their numbers).")
 	threads := fs.Int("threads", 0, "goroutines per tensor (0: all cores); the output is the same for any value")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	pos, err := parseInterspersed(fs, args)
@@ -45,16 +50,20 @@ func runQuantize(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--threads %d is negative", *threads)
 	}
 	start := time.Now()
+	removeStaleTemps(e.stderr, out)
 	opt := quant.Options{Threads: *threads}
-	if !*quiet {
-		opt.Progress = func(done, total int, p *quant.TensorPlan) { drawProgress(e.stderr, done, total, p) }
+	opt.Progress = func(done, total int, p *quant.TensorPlan) {
+		if !*quiet {
+			drawProgress(e.stderr, done, total, p)
+		}
+		e.at(fmt.Sprintf("quantize: wrote tensor %d of %d", done, total))
 	}
 	res, err := quant.QuantizeFile(ctx, in, out, ft, opt)
 	if !*quiet {
 		fmt.Fprintln(e.stderr)
 	}
 	if err != nil {
-		return err
+		return interrupted(ctx, err, out)
 	}
 	var fallbacks []string
 	for _, p := range res.Plan {

@@ -286,7 +286,7 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 1 {
 		return errUsage
 	}
-	prompt, err := promptText(e, pos)
+	prompt, err := promptText(ctx, e, pos)
 	if err != nil {
 		return err
 	}
@@ -386,16 +386,32 @@ func residentBytes() (int64, bool) {
 func inferMiB(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 // promptText is the positional prompt, or all of stdin (less one final
-// newline) when there is none.
-func promptText(e *env, pos []string) (string, error) {
+// newline) when there is none. Stdin is read in a goroutine so that Ctrl-C
+// or SIGTERM ends a command left waiting on a terminal; the goroutine stays
+// blocked in its read until the process exits, which is at once.
+func promptText(ctx context.Context, e *env, pos []string) (string, error) {
 	if len(pos) == 1 {
 		return pos[0], nil
 	}
-	b, err := io.ReadAll(e.stdin)
-	if err != nil {
-		return "", fmt.Errorf("reading stdin: %w", err)
+	type read struct {
+		b   []byte
+		err error
 	}
-	return strings.TrimSuffix(string(b), "\n"), nil
+	done := make(chan read, 1)
+	go func() {
+		e.at("reading the prompt from stdin")
+		b, err := io.ReadAll(e.stdin)
+		done <- read{b, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return "", fmt.Errorf("interrupted while reading the prompt from stdin")
+	case r := <-done:
+		if r.err != nil {
+			return "", fmt.Errorf("reading stdin: %w", r.err)
+		}
+		return strings.TrimSuffix(string(r.b), "\n"), nil
+	}
 }
 
 // parseKVType reads --kv-type: f16 (llama.cpp's default) or f32.

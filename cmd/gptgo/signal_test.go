@@ -1,0 +1,178 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// startSignalChild runs `gptgo args...` in dir as a child process (TestMain's
+// helper mode) that stops at the env.at point containing point until it
+// gets a signal.
+func startSignalChild(t *testing.T, dir, point string, args ...string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), helperEnv+"=1", signalEnv+"="+point)
+	errb := &syncBuffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, errb
+}
+
+// signalAt waits for the child to reach its point, sends sig, and returns
+// its exit status; it fails if the child does not end within seconds.
+func signalAt(t *testing.T, cmd *exec.Cmd, errb *syncBuffer, sig os.Signal) int {
+	t.Helper()
+	waitFor(t, 60*time.Second, "the child to reach its point", func() bool { return strings.Contains(errb.String(), "reached ") })
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				t.Fatalf("the child died of %v instead of handling it; stderr:\n%s", ws.Signal(), errb.String())
+			}
+			return ee.ExitCode()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the child ignored %v for 20 s; stderr:\n%s", sig, errb.String())
+	}
+	return -1
+}
+
+// dirNames lists the names in dir, hidden ones included.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+var smallInit = []string{"--dim", "64", "--layers", "4", "--heads", "4", "--ff", "128", "--vocab", "256"}
+
+// init stops between tensors on SIGTERM or Ctrl-C and leaves no temporary
+// file (#16 item 3).
+func TestInitStopsOnSignal(t *testing.T) {
+	for _, sig := range []os.Signal{syscall.SIGTERM, os.Interrupt} {
+		dir := t.TempDir()
+		cmd, errb := startSignalChild(t, dir, "init: wrote tensor 3 of", append([]string{"init", "out.gguf", "--quiet"}, smallInit...)...)
+		code := signalAt(t, cmd, errb, sig)
+		if code != 1 || !strings.Contains(errb.String(), "interrupted; out.gguf was not written") {
+			t.Errorf("%v: exit %d, stderr %q", sig, code, errb.String())
+		}
+		if names := dirNames(t, dir); len(names) != 0 {
+			t.Errorf("%v: left %v", sig, names)
+		}
+	}
+}
+
+// quantize likewise, leaving only its input.
+func TestQuantizeStopsOnSignal(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.gguf")
+	if _, errOut, code := runCLI(t, "", append([]string{"init", in, "--type", "f32", "--quiet"}, smallInit...)...); code != 0 {
+		t.Fatalf("init: %s", errOut)
+	}
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		cmd, errb := startSignalChild(t, dir, "quantize: wrote tensor 2 of", "quantize", "in.gguf", "out.gguf", "Q8_0", "--quiet")
+		code := signalAt(t, cmd, errb, sig)
+		if code != 1 || !strings.Contains(errb.String(), "interrupted; out.gguf was not written") {
+			t.Errorf("%v: exit %d, stderr %q", sig, code, errb.String())
+		}
+		if names := dirNames(t, dir); len(names) != 1 || names[0] != "in.gguf" {
+			t.Errorf("%v: directory holds %v", sig, names)
+		}
+	}
+}
+
+// run waiting for its prompt on a stdin that never ends (a terminal, here
+// a pipe kept open) gives up on Ctrl-C.
+func TestRunStdinStopsOnSignal(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	cmd := exec.Command(os.Args[0], "run", "-n", "1")
+	cmd.Env = append(os.Environ(), helperEnv+"=1", signalEnv+"=reading the prompt from stdin")
+	cmd.Stdin = r
+	errb := &syncBuffer{}
+	cmd.Stderr = errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	code := signalAt(t, cmd, errb, os.Interrupt)
+	if code != 1 || !strings.Contains(errb.String(), "interrupted while reading the prompt from stdin") {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+}
+
+// A temporary file left by a killed run of the same output is removed and
+// reported; init says what it writes and draws its progress.
+func TestInitCleansStaleTempAndShowsProgress(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.gguf")
+	stale := filepath.Join(dir, ".out.gguf.tmp-1234")
+	other := filepath.Join(dir, ".other.gguf.tmp-1234")
+	for _, p := range []string{stale, other} {
+		if err := os.WriteFile(p, make([]byte, 1000), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, errOut, code := runCLI(t, "", append([]string{"init", out}, smallInit...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(stale); err == nil || !strings.Contains(errOut, "removed "+stale) {
+		t.Errorf("stale temp file kept; stderr %q", errOut)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another output's temp file was removed: %v", err)
+	}
+	if !strings.Contains(errOut, "writing "+out+": about ") || !strings.Contains(errOut, "100%") {
+		t.Errorf("no size or progress on stderr: %q", errOut)
+	}
+}
+
+// A shape whose file would not fit is refused before a byte is written.
+func TestInitRefusesHugeFile(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "huge.gguf")
+	_, errOut, code := runCLI(t, "", "init", out, "--dim", "16384", "--layers", "128", "--heads", "128", "--ff", "53248", "--vocab", "32000")
+	if code != 1 || !strings.Contains(errOut, "would take about") || !strings.Contains(errOut, "--force") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Errorf("left %v", names)
+	}
+	if free, ok := freeBytes(out); ok {
+		if err := checkInitSize(out, free+1, false); err == nil || !strings.Contains(err.Error(), "free there") {
+			t.Errorf("a file larger than the free space: %v", err)
+		}
+	}
+}
