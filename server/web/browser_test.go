@@ -355,3 +355,69 @@ func TestChatPageWithAPIKey(t *testing.T) {
 		}
 	}
 }
+
+// TestMarkdownRenderer checks the page's renderer (gptgoMarkdown.render)
+// in the browser on the Markdown models write, serialised as tags and
+// escaped text: what each construct becomes, that HTML in any position
+// stays text, that only http(s) and mailto links are made, that an answer
+// cut mid-fence (as while streaming) renders, and that hostile nesting
+// cannot exhaust the stack.
+func TestMarkdownRenderer(t *testing.T) {
+	base, _ := startGptgo(t, "")
+	ctx, problems := browser(t)
+	do(t, ctx, "open the page", chromedp.Navigate(base+"/"))
+	poll(t, ctx, "the renderer is there", `window.gptgoMarkdown !== undefined`, 10*time.Second)
+	cases := []struct{ md, want string }{
+		{"# Title\n\nPara with **bold**, *em*, `a <b>` and ~~del~~.",
+			"<h1>Title</h1><p>Para with <strong>bold</strong>, <em>em</em>, <code>a &lt;b&gt;</code> and <del>del</del>.</p>"},
+		{"line one\nline two", "<p>line one<br>line two</p>"},
+		{"- a\n- b\n  - c\n\n1. x\n2. y", "<ul><li>a</li><li><p>b</p><ul><li>c</li></ul></li></ul><ol><li>x</li><li>y</li></ol>"},
+		{"3. three\n4. four", `<ol start="3"><li>three</li><li>four</li></ol>`},
+		{"```go\nfmt.Println(\"<b>\")\n```\nafter",
+			`<figure><figcaption><span>go</span><button>Copy</button></figcaption><pre><code>fmt.Println("&lt;b&gt;")</code></pre></figure><p>after</p>`},
+		{"```py\nprint(1)", "<figure><figcaption><span>py</span><button>Copy</button></figcaption><pre><code>print(1)</code></pre></figure>"},
+		{"> quoted *x*\n> more", "<blockquote><p>quoted <em>x</em><br>more</p></blockquote>"},
+		{"| a | b |\n|---|--:|\n| <i>1</i> | 2 |",
+			"<div><table><thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td>&lt;i&gt;1&lt;/i&gt;</td><td>2</td></tr></tbody></table></div>"},
+		{"see [Go](https://go.dev) and https://go.dev/doc.", `<p>see <a href="https://go.dev">Go</a> and <a href="https://go.dev/doc">https://go.dev/doc</a>.</p>`},
+		{"[x](javascript:alert(1)) [y](data:text/html,hi) <a href=\"https://e.com\">z</a>", `<p>x y &lt;a href="https://e.com"&gt;z&lt;/a&gt;</p>`},
+		{"snake_case_name and 2 * 3 * 4 and \\*lit\\*", "<p>snake_case_name and 2 * 3 * 4 and *lit*</p>"},
+		{"---", "<hr>"},
+		{"[Go](https://en.wikipedia.org/wiki/Go_(programming_language))", `<p><a href="https://en.wikipedia.org/wiki/Go_(programming_language)">Go</a></p>`},
+		{"<script>alert(1)</script>", "<p>&lt;script&gt;alert(1)&lt;/script&gt;</p>"},
+	}
+	var mds []string
+	for _, c := range cases {
+		mds = append(mds, c.md)
+	}
+	in, _ := json.Marshal(mds)
+	got := run(t, ctx, "render", chromedp.Evaluate[[]string](`(() => {
+		const esc = s => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+		const ser = n => {
+			if (n.nodeType === 3) return esc(n.nodeValue);
+			if (n.nodeType === 11) return [...n.childNodes].map(ser).join('');
+			const tag = n.tagName.toLowerCase();
+			const attrs = ['href', 'start'].filter(a => n.hasAttribute(a)).map(a => ' ' + a + '="' + n.getAttribute(a) + '"').join('');
+			const inner = [...n.childNodes].map(ser).join('');
+			return tag === 'br' || tag === 'hr' ? '<' + tag + '>' : '<' + tag + attrs + '>' + inner + '</' + tag + '>';
+		};
+		return `+string(in)+`.map(md => ser(gptgoMarkdown.render(md)));
+	})()`))
+	for i, c := range cases {
+		if got[i] != c.want {
+			t.Errorf("render(%q)\n got %s\nwant %s", c.md, got[i], c.want)
+		}
+	}
+	// Links open apart from the page and tell it nothing.
+	rel := run(t, ctx, "link attributes", chromedp.Evaluate[string](`(() => { const a = gptgoMarkdown.render('[Go](https://go.dev)').querySelector('a'); return a.target + ' ' + a.rel; })()`))
+	if rel != "_blank noopener noreferrer" {
+		t.Errorf("link target and rel %q", rel)
+	}
+	deep := run(t, ctx, "deep nesting", chromedp.Evaluate[int](`gptgoMarkdown.render('>'.repeat(20000) + ' x\n' + '*_'.repeat(20000) + 'y' + '_*'.repeat(20000)).textContent.length`))
+	if deep < 20000 {
+		t.Errorf("deeply nested input rendered to %d characters of text, want it all", deep)
+	}
+	for _, p := range problems() {
+		t.Errorf("the page logged: %s", p)
+	}
+}
