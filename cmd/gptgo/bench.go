@@ -163,7 +163,7 @@ func runBench(ctx context.Context, e *env, args []string) (err error) {
 			// Below ~80% the host (or waiting threads) took a share of
 			// the cores large enough to make t/s understate the code.
 			if r.CPUShare > 0 && r.CPUShare < 0.8 {
-				fmt.Fprintf(e.stderr, "warning: %s ran on %.0f%% of %d threads' CPU time: the host is busy, and its t/s understates this code\n", r.Test, 100*r.CPUShare, r.Threads)
+				fmt.Fprintf(e.stderr, "warning: %s ran on %.0f%% of %s CPU time: the host is busy, and its t/s understates this code\n", r.Test, 100*r.CPUShare, plural(r.Threads, "1 thread's", "%d threads'"))
 			}
 		}
 		return nil

@@ -153,7 +153,7 @@ func runInit(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	removeStaleTemps(e.stderr, out)
-	fmt.Fprintf(e.stderr, "writing %s: about %s, %d tensors\n", out, humanBytes(data), len(h.Tensors))
+	fmt.Fprintf(e.stderr, "writing %s: about %s, %s\n", out, humanBytes(data), plural(len(h.Tensors), "1 tensor", "%d tensors"))
 	bar := newProgressBar(e.stderr)
 	cw := &ctxWriter{ctx: ctx}
 	if !*quiet {
@@ -186,7 +186,7 @@ func runInit(ctx context.Context, e *env, args []string) error {
 	if st, err := os.Stat(out); err == nil {
 		size = st.Size()
 	}
-	fmt.Fprintf(e.stdout, "%s: %s, %s parameters, %v, %d tensors, %s, seed %d, %.1fs\n",
-		out, c.Arch, benchCount(params), o.Type, len(h.Tensors), benchBytes(size), *seed, time.Since(start).Seconds())
+	fmt.Fprintf(e.stdout, "%s: %s, %s parameters, %v, %s, %s, seed %d, %.1fs\n",
+		out, c.Arch, benchCount(params), o.Type, plural(len(h.Tensors), "1 tensor", "%d tensors"), benchBytes(size), *seed, time.Since(start).Seconds())
 	return nil
 }

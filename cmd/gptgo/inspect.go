@@ -206,7 +206,7 @@ func jsonSafe(x any) any {
 
 func (r *inspectReport) print(w io.Writer) error {
 	fmt.Fprintf(w, "%s: GGUF v%d, %s, alignment %d, data at offset %d\n", r.Path, r.Version, humanBytes(int64(r.Size)), r.Alignment, r.DataOffset)
-	fmt.Fprintf(w, "\nmetadata (%d keys):\n", len(r.Metadata))
+	fmt.Fprintf(w, "\nmetadata (%s):\n", plural(len(r.Metadata), "1 key", "%d keys"))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, kv := range r.Metadata {
 		typ := kv.Type
@@ -229,7 +229,7 @@ func (r *inspectReport) print(w io.Writer) error {
 	}
 	tw.Flush()
 	tot := r.Totals
-	fmt.Fprintf(w, "\ntotals: %d tensors, %s parameters, %s of tensor data\n", tot.Tensors, humanCount(tot.Parameters), humanBytes(tot.Bytes))
+	fmt.Fprintf(w, "\ntotals: %s, %s parameters, %s of tensor data\n", plural(tot.Tensors, "1 tensor", "%d tensors"), humanCount(tot.Parameters), humanBytes(tot.Bytes))
 	names := make([]string, 0, len(tot.ByDType))
 	for n := range tot.ByDType {
 		names = append(names, n)

@@ -61,7 +61,7 @@ func runLogits(ctx context.Context, e *env, args []string) error {
 		return errors.New("the prompt has no tokens")
 	}
 	if len(ids) > in.st.Ctx() {
-		return fmt.Errorf("the prompt has %d tokens, more than the context of %d", len(ids), in.st.Ctx())
+		return fmt.Errorf("the prompt has %s, more than the context of %d", plural(len(ids), "1 token", "%d tokens"), in.st.Ctx())
 	}
 	rec := logitsRecord{Prompt: prompt, Tokens: ids, TopK: make([][][2]float64, len(ids))}
 	err = in.st.ForwardAll(ids, func(i int, logits []float32) error {

@@ -46,6 +46,7 @@ func runPerplexity(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "perplexity", "[MODEL.gguf] FILE [--ctx N] [--json]")
 	f := addLoadFlags(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	quiet := fs.Bool("quiet", false, "no progress bar on stderr")
 	path, pos, err := f.parseModelArgs(fs, args)
 	if err != nil {
 		return err
@@ -64,11 +65,16 @@ func runPerplexity(ctx context.Context, e *env, args []string) error {
 	}
 	n := in.st.Ctx()
 	if len(toks) < 2 {
-		return fmt.Errorf("%s: %d tokens: nothing to score", pos[0], len(toks))
+		return fmt.Errorf("%s: %s: nothing to score", pos[0], plural(len(toks), "1 token", "%d tokens"))
 	}
 	var res perplexityResult
 	res.Ctx = n
 	var nll float64
+	// A megabyte of text is tens of seconds of windows: show where it is,
+	// on stderr so that --json's stdout stays one object.
+	windows := (len(toks)-2)/n + 1 // the starts 0, n, 2n, … up to len-2
+	bar := newProgressBar(e.stderr)
+	defer bar.end()
 	for start := 0; start+1 < len(toks); start += n {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -90,7 +96,12 @@ func runPerplexity(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		res.Windows++
+		if !*quiet {
+			bar.draw(int64(res.Windows), int64(windows), fmt.Sprintf("window %d of %d, perplexity so far %.3f", res.Windows, windows, math.Exp(nll/float64(res.Tokens))))
+		}
+		e.at(fmt.Sprintf("perplexity: window %d of %d", res.Windows, windows))
 	}
+	bar.end()
 	res.Loss = nll / float64(res.Tokens)
 	res.Perplexity = math.Exp(res.Loss)
 	if res.Bytes > 0 {
@@ -100,8 +111,8 @@ func runPerplexity(ctx context.Context, e *env, args []string) error {
 		enc := json.NewEncoder(e.stdout)
 		return enc.Encode(res)
 	}
-	fmt.Fprintf(e.stdout, "%s: %d tokens scored in %d windows of %d: loss %.4f nats/token, perplexity %.3f, %.4f bits/byte (%d bytes)\n",
-		pos[0], res.Tokens, res.Windows, n, res.Loss, res.Perplexity, res.BitsPerByte, res.Bytes)
+	fmt.Fprintf(e.stdout, "%s: %s scored in %s of %d: loss %.4f nats/token, perplexity %.3f, %.4f bits/byte (%s)\n",
+		pos[0], plural(res.Tokens, "1 token", "%d tokens"), plural(res.Windows, "1 window", "%d windows"), n, res.Loss, res.Perplexity, res.BitsPerByte, plural(res.Bytes, "1 byte", "%d bytes"))
 	return nil
 }
 

@@ -72,13 +72,13 @@ func runQuantize(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if len(fallbacks) > 0 {
-		fmt.Fprintf(e.stderr, "warning: %d tensors have rows that are no whole K-quant super-block and use a fallback type: %s\n", len(fallbacks), strings.Join(fallbacks, ", "))
+		fmt.Fprintf(e.stderr, "warning: %s no whole K-quant super-block per row and use a fallback type: %s\n", plural(len(fallbacks), "1 tensor has", "%d tensors have"), strings.Join(fallbacks, ", "))
 	}
 	if len(res.Requantized) > 0 {
-		fmt.Fprintf(e.stderr, "warning: %d tensors were already quantized and were dequantized to F32 first; quantizing from an F32 or F16 model gives better results\n", len(res.Requantized))
+		fmt.Fprintf(e.stderr, "warning: %s already quantized and dequantized to F32 first; quantizing from an F32 or F16 model gives better results\n", plural(len(res.Requantized), "1 tensor was", "%d tensors were"))
 	}
-	fmt.Fprintf(e.stdout, "%s → %s (%v): %s → %s of tensor data, %d tensors, %.1fs\n",
-		in, out, ft, humanBytes(res.InBytes), humanBytes(res.OutBytes), len(res.Plan), time.Since(start).Seconds())
+	fmt.Fprintf(e.stdout, "%s → %s (%v): %s → %s of tensor data, %s, %.1fs\n",
+		in, out, ft, humanBytes(res.InBytes), humanBytes(res.OutBytes), plural(len(res.Plan), "1 tensor", "%d tensors"), time.Since(start).Seconds())
 	return nil
 }
 

@@ -71,7 +71,7 @@ func runTokenize(ctx context.Context, e *env, args []string) error {
 	for _, id := range ids {
 		fmt.Fprintf(e.stdout, "%6d -> %q\n", id, tok.TokenBytes(id))
 	}
-	fmt.Fprintf(e.stderr, "%d tokens; vocabulary: %v\n", len(ids), tok)
+	fmt.Fprintf(e.stderr, "%s; vocabulary: %v\n", plural(len(ids), "1 token", "%d tokens"), tok)
 	return nil
 }
 
