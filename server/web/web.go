@@ -42,7 +42,7 @@ const Prefix = "/ui/"
 // styles, images and connections only from this origin, no inline script
 // or style, no plugins, no framing (the page holds an API key), and no
 // form posts or <base> rewriting.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 //go:embed assets
