@@ -151,9 +151,12 @@ func runBake(ctx context.Context, e *env, args []string) error {
 	if *work != "" {
 		b.work = *work
 	}
-	// The training config is checked now, before the cleaning.
+	// The training config and the inputs are checked now, before the cleaning.
 	if b.trainConf, err = b.trainConfig(); err != nil {
 		return fmt.Errorf("%s: train: %w", pos[0], err)
+	}
+	if err := b.checkInputs(); err != nil {
+		return fmt.Errorf("%s: %w", pos[0], err)
 	}
 	if err := os.MkdirAll(b.work, 0o755); err != nil {
 		return err
@@ -244,6 +247,37 @@ func (b *bake) rel(p string) string {
 }
 
 func (b *bake) sourceDir(s recipeSource) string { return filepath.Join(b.work, "data", s.Name) }
+
+// checkInputs names every input file (or glob with no match) of a source
+// still to be cleaned that is not there. The repository's recipes read
+// corpora kept outside it (../shared/data beside the clone), so a fresh
+// clone fails here first; the message says where the data comes from.
+func (b *bake) checkInputs() error {
+	var missing []string
+	for _, s := range b.r.Sources {
+		if exists(filepath.Join(b.sourceDir(s), doneMark)) {
+			continue
+		}
+		c, err := data.ParseConfig(bytes.NewReader(orEmpty(s.Clean)), "source "+s.Name)
+		if err != nil {
+			return err
+		}
+		for _, in := range c.Inputs {
+			p := b.rel(in)
+			if m, err := filepath.Glob(p); err == nil && len(m) > 0 {
+				continue
+			}
+			missing = append(missing, fmt.Sprintf("%s (source %s)", p, s.Name))
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s missing: %s. The recipe reads text corpora kept outside the repository; "+
+		"the repository's own recipes expect the ../shared/data directory beside the clone, whose README.md names each file's source and licence. "+
+		"Put the files there, or point the recipe's inputs at your own text",
+		plural(len(missing), "an input is", "%d inputs are"), strings.Join(missing, ", "))
+}
 
 // doneMark is written into a stage's directory after the stage finished;
 // without it the stage runs again from the start.

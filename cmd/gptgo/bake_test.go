@@ -187,6 +187,18 @@ func TestBakeRecipeErrors(t *testing.T) {
 			t.Errorf("exit %d, stderr %q: want %q", code, errOut, want)
 		}
 	}
+	// Missing corpora are named, with where the data comes from, before
+	// anything is written (#16 item 9).
+	recipe := bakeFixture(t)
+	os.Remove(filepath.Join(filepath.Dir(recipe), "zh.json"))
+	work := filepath.Join(dir, "work")
+	_, errOut, code = runCLI(t, "", "bake", recipe, "--work", work)
+	if code != 1 || !strings.Contains(errOut, "an input is missing: "+filepath.Join(filepath.Dir(recipe), "zh.json")+" (source zh)") || !strings.Contains(errOut, "source and licence") {
+		t.Errorf("missing input: exit %d, stderr %q", code, errOut)
+	}
+	if _, err := os.Stat(work); err == nil {
+		t.Errorf("%s was made for a recipe that cannot run", work)
+	}
 	if err := os.WriteFile(p, []byte(`{"name": "x", "typo": 1}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
