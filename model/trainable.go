@@ -169,6 +169,17 @@ func (m *Trainable) Params() []*autograd.Var { return m.params }
 // differentiated here while inference rounds it through half precision as
 // llama.cpp does (docs/training.md).
 func (m *Trainable) Logits(tp *autograd.Tape, tokens []int32, T int) *autograd.Var {
+	return m.LogitsSegments(tp, tokens, T, nil)
+}
+
+// LogitsSegments is Logits over packed sequences (SFT packing): seg
+// [B·T] names the example of each row, and attention stays inside each
+// run of equal ids (autograd.AttentionSegments). Positions run on through
+// the row: RoPE's scores depend only on the distance between tokens, so
+// an example scores as it would alone, to rounding (train/sft_test.go
+// tests it); learned positions (GPT-2) would not, and SFT does not pack
+// such models. nil seg is Logits.
+func (m *Trainable) LogitsSegments(tp *autograd.Tape, tokens []int32, T int, seg []int32) *autograd.Var {
 	c := m.Config
 	norm := func(x, w, b *autograd.Var) *autograd.Var {
 		if c.Norm == LayerNorm {
@@ -199,7 +210,7 @@ func (m *Trainable) Logits(tp *autograd.Tape, tokens []int32, T int) *autograd.V
 		if c.Rope != RopeNone {
 			q, k = tp.RoPE(q, T, rope), tp.RoPE(k, T, rope)
 		}
-		a := tp.Attention(q, k, v, T, c.Heads, c.KVHeads, c.HeadDim)
+		a := tp.AttentionSegments(q, k, v, seg, T, c.Heads, c.KVHeads, c.HeadDim) // seg nil: tp.Attention
 		x = tp.Add(x, tp.Linear(a, l.wo, l.bo))
 		h = norm(x, l.ffnN, l.ffnNB)
 		f := tp.Linear(h, l.up, l.upB)
