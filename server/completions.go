@@ -110,11 +110,14 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil
 		})
+		if err == nil && d.Stop == generate.StopCancelled {
+			err = cutShort(ctx, r)
+			if err == nil {
+				return
+			}
+		}
 		if err != nil {
 			WriteError(w, r, err)
-			return
-		}
-		if d.Stop == generate.StopCancelled {
 			return
 		}
 		fr := finishReason(d.Stop)
@@ -133,7 +136,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 		return textCompletion{ID: id, Object: "text_completion", Created: created, Model: req.Model, SystemFingerprint: fingerprint,
 			Choices: []textChoice{{Text: text, Logprobs: lp, FinishReason: finish}}}
 	}
-	_, err = l.Generate(ctx, nreq, func(ev generate.Event) error {
+	d, err := l.Generate(ctx, nreq, func(ev generate.Event) error {
 		switch ev.Kind {
 		case generate.EventToken:
 			var lp *legacyLogprobs
@@ -169,5 +172,8 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
+	if err == nil && d != nil && d.Stop == generate.StopCancelled {
+		err = cutShort(ctx, r)
+	}
 	s.finishStream(w, r, sse, err)
 }

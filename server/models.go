@@ -143,7 +143,7 @@ func (m *manager) acquire(ctx context.Context, name string, keepAlive *time.Dura
 	case <-l.ready:
 	case <-ctx.Done():
 		release()
-		return nil, nil, ctx.Err()
+		return nil, nil, context.Cause(ctx)
 	}
 	if l.err != nil {
 		release()
@@ -175,6 +175,7 @@ func (m *manager) loadInto(l *Loaded) {
 	l.metrics = m.metrics
 	name := l.Entry.Name
 	l.run.depth = func(n int) { m.metrics.queueDepth.WithLabelValues(name).Set(float64(n)) }
+	l.run.depth(0)
 	l.lastUse = time.Now()
 	close(l.ready)
 	m.report()

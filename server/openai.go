@@ -251,11 +251,14 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil
 		})
+		if err == nil && d.Stop == generate.StopCancelled {
+			err = cutShort(ctx, r)
+			if err == nil {
+				return
+			}
+		}
 		if err != nil {
 			WriteError(w, r, err)
-			return
-		}
-		if d.Stop == generate.StopCancelled {
 			return
 		}
 		resp := chatCompletion{ID: id, Object: "chat.completion", Created: created, Model: req.Model, SystemFingerprint: fingerprint,
@@ -281,7 +284,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		empty := ""
 		return sse.send(chunk(chunkDelta{Role: "assistant", Content: &empty}, nil, nil))
 	}
-	_, err = l.Generate(ctx, nreq, func(ev generate.Event) error {
+	d, err := l.Generate(ctx, nreq, func(ev generate.Event) error {
 		switch ev.Kind {
 		case generate.EventToken:
 			if err := begin(); err != nil {
@@ -319,6 +322,9 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
+	if err == nil && d != nil && d.Stop == generate.StopCancelled {
+		err = cutShort(ctx, r)
+	}
 	s.finishStream(w, r, sse, err)
 }
 

@@ -65,12 +65,12 @@ func (r *runner) acquire(ctx context.Context) (*generate.Session, error) {
 			r.queue = append(r.queue[:i], r.queue[i+1:]...)
 			r.depth(len(r.queue))
 			r.mu.Unlock()
-			return nil, ctx.Err()
+			return nil, context.Cause(ctx)
 		}
 	}
 	r.mu.Unlock()
 	r.release(<-w.ch) // granted while we were leaving: pass it on
-	return nil, ctx.Err()
+	return nil, context.Cause(ctx)
 }
 
 // release gives a session back: to the first waiter, or to the free list.

@@ -215,10 +215,23 @@ func (s *Server) authorized(r *http.Request) bool {
 	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.cfg.APIKey)) == 1
 }
 
+// errShuttingDown is the cause of a generation cut short by Close.
+var errShuttingDown = Errorf(KindUnavailable, "", "the server is shutting down")
+
 // requestContext is the context a generation runs under: cancelled when the
-// client goes away or when the server closes.
+// client goes away or (with cause errShuttingDown) when the server closes.
 func (s *Server) requestContext(r *http.Request) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(r.Context())
-	stop := context.AfterFunc(s.base, cancel)
-	return ctx, func() { stop(); cancel() }
+	ctx, cancel := context.WithCancelCause(r.Context())
+	stop := context.AfterFunc(s.base, func() { cancel(errShuttingDown) })
+	return ctx, func() { stop(); cancel(nil) }
+}
+
+// cutShort is the error to report for a generation that ended cancelled
+// while its client is still there (the server is shutting down); nil when
+// the client itself went away.
+func cutShort(ctx context.Context, r *http.Request) error {
+	if r.Context().Err() != nil {
+		return nil
+	}
+	return context.Cause(ctx)
 }
