@@ -114,6 +114,10 @@ type Tape struct {
 	mem       Memory   // how Blocks keeps activations (SetMemory)
 	half      arena16  // block inputs kept in 16 bits (Memory.Store)
 	segOps    []func() // the backwards of the block being run or rerun
+
+	// frozen is a tile of dequantized frozen weight rows, reused by every
+	// FrozenLinear forward and backward (frozen.go).
+	frozen []float32
 }
 
 // arena is a stack of reusable buffers (see Tape.take).

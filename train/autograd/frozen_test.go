@@ -1,0 +1,191 @@
+// Reference: ggml tests/test-grad0.c (gradients against central differences); Hu et al., LoRA §4.1.
+
+package autograd
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gptgo/gptgo/internal/testkit"
+	"github.com/gptgo/gptgo/tensor"
+)
+
+func frozenTensor(t *testing.T, dt tensor.DType, w *Var) *tensor.Tensor {
+	t.Helper()
+	R, C := w.Rows(), w.Cols()
+	size, err := dt.RowSize(int64(R * C))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, size)
+	if err := tensor.Quantize(dt, w.Data, buf); err != nil {
+		t.Fatal(err)
+	}
+	ft, err := tensor.New(w.Name, dt, buf, C, R)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ft
+}
+
+func TestLoRAGradients(t *testing.T) {
+	pool := tensor.NewPool(2)
+	defer pool.Close()
+	rng := rand.New(rand.NewPCG(5, 6))
+	const N, C, R, r = 6, 4, 5, 3
+	x := param(t, rng, "x", N, C)
+	a, b := param(t, rng, "lora_a", r, C), param(t, rng, "lora_b", R, r)
+	checkTape(t, "lora", pool, []*Var{x, a, b}, func(tp *Tape) *Var { return tp.LoRA(x, a, b, 0.75, nil) })
+
+	mask := make([]float32, N*C)
+	for i := range mask {
+		if rng.Float64() >= 0.3 {
+			mask[i] = 1 / 0.7
+		}
+	}
+	checkTape(t, "lora with dropout", pool, []*Var{x, a, b}, func(tp *Tape) *Var { return tp.LoRA(x, a, b, 2, mask) })
+
+	// The frozen base: its weight gets nothing, the input and bias do.
+	bias := param(t, rng, "bias", R)
+	for _, dt := range []tensor.DType{tensor.F32, tensor.F16, tensor.Q8_0} {
+		wc := param(t, rng, "w", R, 32) // Q8_0 needs whole blocks of 32
+		xc, ac := param(t, rng, "xc", N, 32), param(t, rng, "a", r, 32)
+		ft := frozenTensor(t, dt, wc)
+		checkTape(t, "frozen linear "+dt.String(), pool, []*Var{xc, bias, ac, b}, func(tp *Tape) *Var {
+			return tp.Add(tp.FrozenLinear(xc, ft, bias), tp.LoRA(xc, ac, b, 1, nil))
+		})
+	}
+}
+
+// TestLoRAGradientIsProjectedWeightGradient checks the identity LoRA's
+// update rests on: with W = s·b·a, dL/db = s·(dL/dW)·aᵀ and
+// dL/da = s·bᵀ·(dL/dW), where dL/dW is the gradient of the same loss
+// through a full Linear with weight W.
+func TestLoRAGradientIsProjectedWeightGradient(t *testing.T) {
+	pool := tensor.NewPool(2)
+	defer pool.Close()
+	rng := rand.New(rand.NewPCG(7, 8))
+	const N, C, R, r, s = 7, 6, 5, 2, 1.5
+	x := param(t, rng, "x", N, C)
+	a, b := param(t, rng, "lora_a", r, C), param(t, rng, "lora_b", R, r)
+	targets := []int32{0, 4, 1, 1, 3, 2, 0}
+
+	tp := NewTape(pool)
+	if err := tp.Backward(tp.CrossEntropy(tp.LoRA(x, a, b, s, nil), targets, -1), 1); err != nil {
+		t.Fatal(err)
+	}
+	wd := make([]float32, R*C) // W = s·b·a in float64
+	for i := range R {
+		for j := range C {
+			var v float64
+			for k := range r {
+				v += float64(b.Data[i*r+k]) * float64(a.Data[k*C+j])
+			}
+			wd[i*C+j] = float32(s * v)
+		}
+	}
+	w, err := NewParam("w", wd, R, C)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp2 := NewTape(pool)
+	if err := tp2.Backward(tp2.CrossEntropy(tp2.Linear(x, w, nil), targets, -1), 1); err != nil {
+		t.Fatal(err)
+	}
+	gw := w.Grad
+	for i := range R {
+		for k := range r {
+			var want float64
+			for j := range C {
+				want += s * float64(gw[i*C+j]) * float64(a.Data[k*C+j])
+			}
+			if got := float64(b.Grad[i*r+k]); !testkit.Close(got, want, 1e-6, 1e-4) {
+				t.Fatalf("dL/db[%d,%d] = %g, projected dL/dW gives %g", i, k, got, want)
+			}
+		}
+	}
+	for k := range r {
+		for j := range C {
+			var want float64
+			for i := range R {
+				want += s * float64(b.Data[i*r+k]) * float64(gw[i*C+j])
+			}
+			if got := float64(a.Grad[k*C+j]); !testkit.Close(got, want, 1e-6, 1e-4) {
+				t.Fatalf("dL/da[%d,%d] = %g, projected dL/dW gives %g", k, j, got, want)
+			}
+		}
+	}
+}
+
+// TestFrozenLinearMatchesLinear: an F32 frozen weight gives Linear's bits,
+// forward and input gradient; a quantized one gives Linear's on its
+// dequantized values, here over two tiles (the backward sums the tiles in
+// order, so within float rounding).
+func TestFrozenLinearMatchesLinear(t *testing.T) {
+	pool := tensor.NewPool(2)
+	defer pool.Close()
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, tc := range []struct {
+		dt   tensor.DType
+		R, C int
+	}{{tensor.F32, 7, 32}, {tensor.Q8_0, 7, 64}, {tensor.Q4_K, frozenTileFloats/256 + 5, 256}} {
+		N := 3
+		w := param(t, rng, "w", tc.R, tc.C)
+		ft := frozenTensor(t, tc.dt, w)
+		deq, err := ft.Float32s()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wv, err := NewParam("w", deq, tc.R, tc.C)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x1, x2 := param(t, rng, "x", N, tc.C), (*Var)(nil)
+		x2, _ = NewParam("x", append([]float32(nil), x1.Data...), N, tc.C)
+		targets := []int32{1, 0, 2}
+
+		tp1, tp2 := NewTape(pool), NewTape(pool)
+		y1 := tp1.FrozenLinear(x1, ft, nil)
+		y2 := tp2.Linear(x2, wv, nil)
+		exact := tc.dt == tensor.F32 || tc.R*tc.C <= frozenTileFloats
+		for i := range y1.Data {
+			if exact && y1.Data[i] != y2.Data[i] || !testkit.Close(float64(y1.Data[i]), float64(y2.Data[i]), 1e-5, 1e-5) {
+				t.Fatalf("%v: y[%d] = %g, Linear %g", tc.dt, i, y1.Data[i], y2.Data[i])
+			}
+		}
+		if err := tp1.Backward(tp1.CrossEntropy(y1, targets, -1), 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := tp2.Backward(tp2.CrossEntropy(y2, targets, -1), 1); err != nil {
+			t.Fatal(err)
+		}
+		for i := range x1.Grad {
+			if exact && x1.Grad[i] != x2.Grad[i] || !testkit.Close(float64(x1.Grad[i]), float64(x2.Grad[i]), 1e-6, 1e-4) {
+				t.Fatalf("%v: dx[%d] = %g, Linear %g", tc.dt, i, x1.Grad[i], x2.Grad[i])
+			}
+		}
+	}
+}
+
+func TestFrozenErrors(t *testing.T) {
+	pool := tensor.NewPool(1)
+	defer pool.Close()
+	rng := rand.New(rand.NewPCG(1, 1))
+	x := param(t, rng, "x", 2, 32)
+	w := frozenTensor(t, tensor.F32, param(t, rng, "w", 3, 16))
+	tp := NewTape(pool)
+	tp.FrozenLinear(x, w, nil)
+	if tp.Err() == nil {
+		t.Fatal("frozen linear with mismatched shapes: no error")
+	}
+	tp.Reset()
+	tp.FrozenEmbedding(w, []int32{3})
+	if tp.Err() == nil {
+		t.Fatal("frozen embedding of token 3 in a table of 3: no error")
+	}
+	tp.Reset()
+	tp.LoRA(x, param(t, rng, "a", 2, 31), param(t, rng, "b", 4, 2), 1, nil)
+	if tp.Err() == nil {
+		t.Fatal("lora with mismatched a: no error")
+	}
+}
