@@ -73,12 +73,35 @@ type StepReport struct {
 	Saved bool
 }
 
+// Batches is where the loop's batches come from: a Loader over token
+// shards for pretraining, packed conversations for SFT (sftbatch.go).
+// Next fills B·T inputs and targets (-1: no loss); State and Restore
+// capture the position exactly, for checkpoints.
+type Batches interface {
+	Shape() (B, T int)
+	Next(x, y []int32) error
+	State() (LoaderState, error)
+	Restore(LoaderState) error
+}
+
+// Shape returns the loader's batch shape.
+func (l *Loader) Shape() (B, T int) { return l.B, l.T }
+
 // Pretrain trains m on batches from trainData, reporting each step to
 // report (nil: no reports) and evaluating on evalData (nil: no
 // evaluation). It stops after cfg.Steps, at the first error, or when ctx is
 // cancelled (after writing a checkpoint if it has a path), returning
 // ctx.Err() then.
 func Pretrain(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalData *Loader, cfg PretrainConfig, report func(StepReport) error) error {
+	var eval Batches // a nil *Loader in an interface would not be nil
+	if evalData != nil {
+		eval = evalData
+	}
+	return Train(ctx, m, pool, trainData, eval, cfg, report)
+}
+
+// Train is Pretrain's loop over any Batches: SFT runs it too.
+func Train(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalData Batches, cfg PretrainConfig, report func(StepReport) error) error {
 	accum := max(cfg.Accum, 1)
 	if cfg.Steps <= 0 {
 		return fmt.Errorf("train: pretrain: %d steps", cfg.Steps)
@@ -128,7 +151,7 @@ func Pretrain(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalDa
 		return SaveCheckpoint(cfg.CheckpointPath, opt, c)
 	}
 
-	B, T := trainData.B, trainData.T
+	B, T := trainData.Shape()
 	x, y := make([]int32, B*T), make([]int32, B*T)
 	tp := autograd.NewTape(pool)
 	if err := tp.SetMemory(cfg.Memory); err != nil {
@@ -200,8 +223,9 @@ func Pretrain(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalDa
 
 // Evaluate returns m's mean loss over n batches of data, without recording
 // gradients. The tape is reset before and after.
-func Evaluate(m Model, tp *autograd.Tape, data *Loader, n int) (float64, error) {
-	x, y := make([]int32, data.B*data.T), make([]int32, data.B*data.T)
+func Evaluate(m Model, tp *autograd.Tape, data Batches, n int) (float64, error) {
+	B, T := data.Shape()
+	x, y := make([]int32, B*T), make([]int32, B*T)
 	tp.NoGrad(true)
 	defer func() { tp.NoGrad(false); tp.Reset() }()
 	var sum float64
@@ -210,7 +234,7 @@ func Evaluate(m Model, tp *autograd.Tape, data *Loader, n int) (float64, error) 
 			return 0, err
 		}
 		tp.Reset()
-		l := m.Loss(tp, x, y, data.T)
+		l := m.Loss(tp, x, y, T)
 		if err := tp.Err(); err != nil {
 			return 0, err
 		}
