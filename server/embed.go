@@ -5,16 +5,13 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gptgo/gptgo/generate"
@@ -40,8 +37,11 @@ type embedJob struct {
 	Truncate   bool           // cut an input longer than the context to its first tokens (else a 400)
 	Normalize  bool           // unit L2 norm (every API but the legacy /api/embeddings)
 	Dimensions int            // 0, or the width asked for: only the model's own is possible
-	NumCtx     int            // 0, or a smaller context to truncate to (Ollama's options.num_ctx)
 	KeepAlive  *time.Duration // nil: the model's current keep-alive
+	// Options are an Ollama request's, checked on the model as for a
+	// generation (ollamaOptions); num_ctx is the one that changes an
+	// embedding: a context below the loaded one to truncate to.
+	Options map[string]json.RawMessage
 }
 
 // embedResult is what a job gives back.
@@ -88,8 +88,13 @@ func (s *Server) embed(ctx context.Context, j embedJob) (*embedResult, error) {
 		return nil, Errorf(KindNotSupported, "model", "model %q has pooling type %s, which does not give one vector per input", j.Model, pool)
 	}
 	limit := l.Ctx
-	if j.NumCtx > 0 {
-		limit = min(limit, j.NumCtx)
+	if j.Options != nil {
+		if _, err := s.ollamaOptions(l, j.Options); err != nil {
+			return nil, err
+		}
+		if n := embedNumCtx(j.Options); n > 0 {
+			limit = min(limit, n)
+		}
 	}
 	seqs, total, err := embedTokens(l.Tok, l.Model.Vocab, j.In, limit, j.Truncate)
 	if err != nil {
@@ -210,17 +215,11 @@ func (s *Server) handleOllamaEmbed(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	j := embedJob{Model: req.Model, In: in, Truncate: req.Truncate == nil || *req.Truncate, Normalize: true, Dimensions: req.Dimensions}
-	if j.NumCtx, err = embedNumCtx(req.Options); err == nil {
-		j.KeepAlive, err = parseEmbedKeepAlive(req.KeepAlive)
-	}
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
+	j := embedJob{Model: req.Model, In: in, Truncate: req.Truncate == nil || *req.Truncate, Normalize: true,
+		Dimensions: req.Dimensions, Options: req.Options, KeepAlive: keepAliveOf(req.KeepAlive)}
 	res, err := s.embedRequest(r, j)
 	if err != nil {
-		WriteError(w, r, err)
+		WriteError(w, r, ollamaNotFound(err, req.Model))
 		return
 	}
 	out := ollamaEmbedResponse{Model: req.Model, Embeddings: res.Vectors, LoadDuration: res.Load.Nanoseconds(), PromptEvalCount: res.Tokens}
@@ -245,20 +244,13 @@ func (s *Server) handleOllamaEmbeddings(w http.ResponseWriter, r *http.Request) 
 		WriteError(w, r, err)
 		return
 	}
-	j := embedJob{Model: req.Model, Truncate: true}
+	j := embedJob{Model: req.Model, Truncate: true, Options: req.Options, KeepAlive: keepAliveOf(req.KeepAlive)}
 	if req.Prompt != "" {
 		j.In.Texts = []string{req.Prompt}
 	}
-	if j.NumCtx, err = embedNumCtx(req.Options); err == nil {
-		j.KeepAlive, err = parseEmbedKeepAlive(req.KeepAlive)
-	}
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
 	res, err := s.embedRequest(r, j)
 	if err != nil {
-		WriteError(w, r, err)
+		WriteError(w, r, ollamaNotFound(err, req.Model))
 		return
 	}
 	out := ollamaEmbeddingsResponse{Embedding: []float32{}}
@@ -268,85 +260,21 @@ func (s *Server) handleOllamaEmbeddings(w http.ResponseWriter, r *http.Request) 
 	writeJSON(w, http.StatusOK, out)
 }
 
-// embedNumCtx checks Ollama's options object against the parameter table
-// (an unknown name or a bad value is a 400, as for generation) and returns
-// num_ctx, the one option that changes an embedding (0 when absent).
-// Sampling options are accepted and have nothing to act on.
-func embedNumCtx(raw json.RawMessage) (int, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return 0, nil
+// embedNumCtx is options.num_ctx (already checked by ollamaOptions), or
+// 0 when the request does not set it.
+func embedNumCtx(opts map[string]json.RawMessage) int {
+	raw, ok := opts["num_ctx"]
+	if !ok || !isSet(raw) {
+		return 0
 	}
-	var opts map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &opts); err != nil {
-		return 0, Errorf(KindBadRequest, "options", "options must be an object of Modelfile parameters")
+	vals, err := optionValues("num_ctx", modelstore.Int, raw)
+	if err != nil || len(vals) != 1 {
+		return 0
 	}
-	numCtx := 0
-	for name, v := range opts {
-		var vals []any
-		if err := json.Unmarshal(v, &vals); err != nil { // stop may be an array
-			var one any
-			if err := json.Unmarshal(v, &one); err != nil {
-				return 0, Errorf(KindBadRequest, "options", "options.%s: %v", name, err)
-			}
-			vals = []any{one}
-		}
-		for _, x := range vals {
-			var text string
-			switch x := x.(type) {
-			case string:
-				text = x
-			case float64:
-				text = strconv.FormatFloat(x, 'g', -1, 64)
-			case bool:
-				text = strconv.FormatBool(x)
-			default:
-				return 0, Errorf(KindBadRequest, "options", "options.%s must be a number, a string or a boolean", name)
-			}
-			norm, err := modelstore.CheckParam(name, text)
-			if err != nil {
-				return 0, Errorf(KindBadRequest, "options", "options: %v", err)
-			}
-			if name == "num_ctx" {
-				n, _ := strconv.Atoi(norm)
-				if n < 1 {
-					return 0, Errorf(KindBadRequest, "options", "options.num_ctx %d must be at least 1", n)
-				}
-				numCtx = n
-			}
-		}
+	norm, err := modelstore.CheckParam("num_ctx", vals[0])
+	if err != nil {
+		return 0
 	}
-	return numCtx, nil
-}
-
-// parseEmbedKeepAlive reads Ollama's keep_alive: a Go duration string
-// ("5m", "1h30m"), a number of seconds (bare or quoted), negative for
-// forever and 0 to unload after the request. Absent or null: nil.
-func parseEmbedKeepAlive(raw json.RawMessage) (*time.Duration, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil, nil
-	}
-	bad := Errorf(KindBadRequest, "keep_alive", "keep_alive %s is not a duration (\"5m\"), a number of seconds, or -1", raw)
-	var secs float64
-	if err := json.Unmarshal(raw, &secs); err != nil {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return nil, bad
-		}
-		s = strings.TrimSpace(s)
-		if d, err := time.ParseDuration(s); err == nil {
-			secs = d.Seconds()
-		} else if secs, err = strconv.ParseFloat(s, 64); err != nil {
-			return nil, bad
-		}
-	}
-	if math.IsNaN(secs) || math.IsInf(secs, 0) {
-		return nil, bad
-	}
-	d := time.Duration(-1)
-	if secs >= 0 {
-		d = time.Duration(min(secs, float64(math.MaxInt64/int64(time.Second))) * float64(time.Second))
-	}
-	return &d, nil
+	n, _ := strconv.Atoi(norm)
+	return n
 }

@@ -319,9 +319,10 @@ func TestOllamaEmbed(t *testing.T) {
 		t.Errorf("num_ctx 8: %d tokens", resp.PromptEvalCount)
 	}
 	for _, c := range []struct{ body, msg string }{
-		{`{"model":"default","input":"x","options":{"bogus":1}}`, `unknown parameter \"bogus\"`},
+		{`{"model":"default","input":"x","options":{"bogus":1}}`, `unknown options: bogus`},
 		{`{"model":"default","input":"x","options":{"mirostat":2}}`, "not supported"},
-		{`{"model":"default","input":"x","options":[1]}`, "options must be an object"},
+		{`{"model":"default","input":"x","options":{"num_ctx":100000}}`, "num_ctx 100000 is more than the 48 tokens"},
+		{`{"model":"default","input":"x","options":[1]}`, "options: expected an object"},
 		{`{"model":"default","input":"x","keep_alive":"soon"}`, "keep_alive"},
 		{`{"model":"default","input":"x","dimensions":7}`, "cannot shorten"},
 		{`{"model":"default","input":[1,2]}`, "a string or an array of strings"},
@@ -330,7 +331,7 @@ func TestOllamaEmbed(t *testing.T) {
 			t.Errorf("%s: %s", c.body, out)
 		}
 	}
-	if out := post(`{"model":"nope","input":"x"}`, 404); !strings.HasPrefix(out, `{"error":"`) {
+	if out := post(`{"model":"nope","input":"x"}`, 404); !strings.HasPrefix(out, `{"error":"model \"nope\" not found`) {
 		t.Errorf("unknown model: %s", out)
 	}
 

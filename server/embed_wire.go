@@ -56,12 +56,12 @@ type openAIEmbedUsage struct {
 
 // ollamaEmbedRequest is the body of POST /api/embed.
 type ollamaEmbedRequest struct {
-	Model      string          `json:"model"`
-	Input      json.RawMessage `json:"input"`      // a string or [string]
-	Truncate   *bool           `json:"truncate"`   // nil means true: cut each input to the context
-	Options    json.RawMessage `json:"options"`    // Modelfile parameters; num_ctx is the one embeddings use
-	KeepAlive  json.RawMessage `json:"keep_alive"` // "5m", seconds, -1 or 0, as for generation
-	Dimensions int             `json:"dimensions"` // 0, or the model's width (decoders cannot shorten)
+	Model      string                     `json:"model"`
+	Input      json.RawMessage            `json:"input"`      // a string or [string]
+	Truncate   *bool                      `json:"truncate"`   // nil means true: cut each input to the context
+	Options    map[string]json.RawMessage `json:"options"`    // Modelfile parameters, checked as for generation; num_ctx is the one that applies
+	KeepAlive  *ollamaDuration            `json:"keep_alive"` // "5m", seconds, -1 or 0, as for generation
+	Dimensions int                        `json:"dimensions"` // 0, or the model's width (decoders cannot shorten)
 }
 
 // ollamaEmbedResponse is the answer of POST /api/embed. Durations are
@@ -76,10 +76,10 @@ type ollamaEmbedResponse struct {
 
 // ollamaEmbeddingsRequest is the body of the legacy POST /api/embeddings.
 type ollamaEmbeddingsRequest struct {
-	Model     string          `json:"model"`
-	Prompt    string          `json:"prompt"`
-	Options   json.RawMessage `json:"options"`
-	KeepAlive json.RawMessage `json:"keep_alive"`
+	Model     string                     `json:"model"`
+	Prompt    string                     `json:"prompt"`
+	Options   map[string]json.RawMessage `json:"options"`
+	KeepAlive *ollamaDuration            `json:"keep_alive"`
 }
 
 // ollamaEmbeddingsResponse is the answer of the legacy POST /api/embeddings.

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseOpenAIInput(t *testing.T) {
@@ -104,7 +105,7 @@ func TestParseOpenAIEmbedRequest(t *testing.T) {
 
 func TestParseOllamaEmbedRequests(t *testing.T) {
 	r, in, err := parseOllamaEmbedRequest([]byte(`{"model":"all-minilm","input":["Why is the sky blue?","Why is the grass green?"],"truncate":false,"options":{"num_ctx":32},"keep_alive":"10m"}`))
-	if err != nil || r.Truncate == nil || *r.Truncate || in.Len() != 2 || string(r.KeepAlive) != `"10m"` {
+	if err != nil || r.Truncate == nil || *r.Truncate || in.Len() != 2 || r.KeepAlive == nil || r.KeepAlive.d != 10*time.Minute || string(r.Options["num_ctx"]) != "32" {
 		t.Fatalf("documented request: %+v %+v %v", r, in, err)
 	}
 	for _, body := range []string{`{"model":"m"}`, `{"model":"m","input":""}`, `{"model":"m","input":[]}`, `{"model":"m","input":null}`} {
