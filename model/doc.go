@@ -6,6 +6,7 @@
 //	Weights  (weights.go)  read-only, bound by GGUF name, memory-mapped
 //	State    (state.go)    one conversation: KV cache and buffers, allocated once
 //	forward  (forward.go)  embeddings → L × (norm, attention, norm, FFN) → norm → logits
+//	Embed    (embed.go)    the same pass without the head, hidden states pooled into one vector
 //
 // Data flows from a gguf.File (or any Source of tensors) into a Model, which
 // is shared and read-only; each State pushes tokens through it, Batch at a
