@@ -11,21 +11,12 @@ import (
 	"time"
 )
 
-// startSignalChild runs `gptgo args...` in dir as a child process (TestMain's
-// helper mode) that stops at the env.at point containing point until it
-// gets a signal.
-func startSignalChild(t *testing.T, dir, point string, args ...string) (*exec.Cmd, *syncBuffer) {
+// startSignalChild runs `gptgo args...` as a child process (startChild)
+// that stops at the env.at point containing point until it gets a signal.
+func startSignalChild(t *testing.T, point string, args ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), helperEnv+"=1", signalEnv+"="+point)
-	errb := &syncBuffer{}
-	cmd.Stderr = errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return cmd, errb
+	t.Setenv(signalEnv, point)
+	return startChild(t, "", args...)
 }
 
 // signalAt waits for the child to reach its point, sends sig, and returns
@@ -78,9 +69,10 @@ var smallInit = []string{"--dim", "64", "--layers", "4", "--heads", "4", "--ff",
 func TestInitStopsOnSignal(t *testing.T) {
 	for _, sig := range []os.Signal{syscall.SIGTERM, os.Interrupt} {
 		dir := t.TempDir()
-		cmd, errb := startSignalChild(t, dir, "init: wrote tensor 3 of", append([]string{"init", "out.gguf", "--quiet"}, smallInit...)...)
+		out := filepath.Join(dir, "out.gguf")
+		cmd, errb := startSignalChild(t, "init: wrote tensor 3 of", append([]string{"init", out, "--quiet"}, smallInit...)...)
 		code := signalAt(t, cmd, errb, sig)
-		if code != 1 || !strings.Contains(errb.String(), "interrupted; out.gguf was not written") {
+		if code != 1 || !strings.Contains(errb.String(), "interrupted; "+out+" was not written") {
 			t.Errorf("%v: exit %d, stderr %q", sig, code, errb.String())
 		}
 		if names := dirNames(t, dir); len(names) != 0 {
@@ -97,9 +89,10 @@ func TestQuantizeStopsOnSignal(t *testing.T) {
 		t.Fatalf("init: %s", errOut)
 	}
 	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
-		cmd, errb := startSignalChild(t, dir, "quantize: wrote tensor 2 of", "quantize", "in.gguf", "out.gguf", "Q8_0", "--quiet")
+		out := filepath.Join(dir, "out.gguf")
+		cmd, errb := startSignalChild(t, "quantize: wrote tensor 2 of", "quantize", in, out, "Q8_0", "--quiet")
 		code := signalAt(t, cmd, errb, sig)
-		if code != 1 || !strings.Contains(errb.String(), "interrupted; out.gguf was not written") {
+		if code != 1 || !strings.Contains(errb.String(), "interrupted; "+out+" was not written") {
 			t.Errorf("%v: exit %d, stderr %q", sig, code, errb.String())
 		}
 		if names := dirNames(t, dir); len(names) != 1 || names[0] != "in.gguf" {
@@ -116,39 +109,42 @@ func TestRunStdinStopsOnSignal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	cmd := exec.Command(os.Args[0], "run", "-n", "1")
-	cmd.Env = append(os.Environ(), helperEnv+"=1", signalEnv+"=reading the prompt from stdin")
-	cmd.Stdin = r
 	errb := &syncBuffer{}
-	cmd.Stderr = errb
+	cmd := &exec.Cmd{Path: os.Args[0], Args: []string{os.Args[0], "run", "-n", "1"}, Stdin: r, Stderr: errb,
+		Env: append(os.Environ(), helperEnv+"=1", signalEnv+"=reading the prompt from stdin")}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	r.Close()
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	r.Close() // the child holds its own copy
 	code := signalAt(t, cmd, errb, os.Interrupt)
 	if code != 1 || !strings.Contains(errb.String(), "interrupted while reading the prompt from stdin") {
 		t.Errorf("exit %d, stderr %q", code, errb.String())
 	}
 }
 
-// A temporary file left by a killed run of the same output is removed and
-// reported; init says what it writes and draws its progress.
+// A temporary file left by a run killed outright (SIGKILL: no handler runs)
+// is removed and reported by the next run writing the same output, and
+// only that output's; init says what it writes and draws its progress.
 func TestInitCleansStaleTempAndShowsProgress(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out.gguf")
-	stale := filepath.Join(dir, ".out.gguf.tmp-1234")
 	other := filepath.Join(dir, ".other.gguf.tmp-1234")
-	for _, p := range []string{stale, other} {
-		if err := os.WriteFile(p, make([]byte, 1000), 0o600); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.WriteFile(other, make([]byte, 1000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd, errb := startChild(t, "init: wrote tensor 3 of", append([]string{"init", out, "--quiet"}, smallInit...)...)
+	waitFor(t, 60*time.Second, "the child to stall", func() bool { return strings.Contains(errb.String(), "stalled at") })
+	kill(t, cmd)
+	stale, _ := filepath.Glob(filepath.Join(dir, ".out.gguf.tmp-*"))
+	if len(stale) != 1 {
+		t.Fatalf("after SIGKILL: temp files %v, want one", stale)
 	}
 	_, errOut, code := runCLI(t, "", append([]string{"init", out}, smallInit...)...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if _, err := os.Stat(stale); err == nil || !strings.Contains(errOut, "removed "+stale) {
+	if _, err := os.Stat(stale[0]); err == nil || !strings.Contains(errOut, "removed "+stale[0]) {
 		t.Errorf("stale temp file kept; stderr %q", errOut)
 	}
 	if _, err := os.Stat(other); err != nil {
