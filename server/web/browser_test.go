@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/gptgo/gptgo/modelstore"
 	"github.com/gptgo/gptgo/server"
@@ -281,6 +282,24 @@ func TestChatPageInBrowser(t *testing.T) {
 		t.Fatalf("stored conversation %.300s (%v): want 4 messages, the third the second question", stored, err)
 	}
 
+	// The conversation now outgrows the default model's 256-token context:
+	// the server refuses it (context_length_exceeded), the page drops the
+	// oldest turns until it fits, says so and greys them out. Esc stops
+	// this answer.
+	sw.mu.Lock()
+	sw.delay = 25 * time.Millisecond
+	sw.mu.Unlock()
+	do(t, ctx, "ask a third time", chromedp.SendKeys(chromedp.ID("prompt"), "Once more.\r"))
+	poll(t, ctx, "the third answer starts", `document.querySelectorAll('#log .msg.assistant').length === 3 && `+answerLen+` > 0`, 20*time.Second)
+	do(t, ctx, "press Esc", chromedp.KeyEvent(kb.Escape))
+	poll(t, ctx, "Esc stopped the answer",
+		`document.getElementById('stop').disabled && document.querySelector('#log .msg.assistant:last-of-type .note').textContent.includes('stopped')`, 5*time.Second)
+	window := run(t, ctx, "read the window", chromedp.Evaluate[string](`document.querySelector('#log .msg.assistant:last-of-type .note').textContent + ' | ' +
+		[...document.querySelectorAll('#log .msg')].map(m => m.classList.contains('out') ? 'out' : 'in').join(' ')`))
+	if !strings.Contains(window, "left out to fit the context") || !strings.HasSuffix(window, "in in") || !strings.Contains(window, "| out out") {
+		t.Errorf("after the conversation outgrew the context: %q; want a note and the oldest turns marked out", window)
+	}
+
 	// New chat clears the view and the stored conversation.
 	do(t, ctx, "new chat", chromedp.Click(chromedp.ID("new-chat")))
 	poll(t, ctx, "the conversation is cleared",
@@ -313,8 +332,30 @@ func TestChatPageInBrowser(t *testing.T) {
 		t.Errorf("code block %q, strong %q: want the HTML as text", got.Code, got.Strong)
 	}
 
-	if p := problems(); len(p) > 0 {
-		t.Errorf("the page logged errors:\n%s", strings.Join(p, "\n"))
+	// A stored answer far longer than the context: only the new message
+	// alone fits, so everything before it is left out.
+	sw.mu.Lock()
+	sw.delay = 0
+	sw.mu.Unlock()
+	conv, _ = json.Marshal(map[string]any{"model": "default:latest", "system": "", "messages": []map[string]string{
+		{"role": "user", "content": "Talk."}, {"role": "assistant", "content": strings.Repeat("words ", 2000)}}})
+	js, _ = json.Marshal(string(conv))
+	run(t, ctx, "store a long answer", chromedp.Evaluate[chromedp.Void](`localStorage.setItem('gptgo.chat.v1', `+string(js)+`)`))
+	do(t, ctx, "reload", chromedp.Reload())
+	poll(t, ctx, "the model picker is filled again", `document.getElementById('model').value.startsWith('default')`, 20*time.Second)
+	do(t, ctx, "ask after the long answer", chromedp.SendKeys(chromedp.ID("prompt"), "Hi.\r"))
+	poll(t, ctx, "the answer after the long one ends",
+		`document.querySelectorAll('#log .msg.assistant').length === 2 && !document.querySelector('#log .msg.assistant:last-of-type').classList.contains('streaming')`, 30*time.Second)
+	window = run(t, ctx, "read the window", chromedp.Evaluate[string](`document.querySelector('#log .msg.assistant:last-of-type .foot').textContent + ' | ' +
+		[...document.querySelectorAll('#log .msg')].map(m => m.classList.contains('out') ? 'out' : 'in').join(' ')`))
+	if !strings.Contains(window, "the oldest turn was left out") || !strings.Contains(window, "Copy") || !strings.HasSuffix(window, "| out out in in") {
+		t.Errorf("after an answer longer than the context: %q; want the oldest turn left out and marked", window)
+	}
+
+	for _, p := range problems() {
+		if !strings.Contains(p, "status of 400") { // the requests the server refused as too long for the context
+			t.Errorf("the page logged: %s", p)
+		}
 	}
 }
 

@@ -29,10 +29,11 @@
   function load() {
     var s = null;
     try { s = JSON.parse(localStorage.getItem(STORE) || 'null'); } catch (e) { s = null; }
-    if (!s || !Array.isArray(s.messages)) s = { model: '', system: '', messages: [] };
+    if (!s || !Array.isArray(s.messages)) s = { model: '', system: '', messages: [], from: 0 };
     s.messages = s.messages.filter(function (m) {
       return m && (m.role === 'user' || m.role === 'assistant') && typeof m.content === 'string';
     });
+    if (!(s.from >= 0 && s.from <= s.messages.length)) s.from = 0;
     return s;
   }
 
@@ -54,18 +55,24 @@
     ui.status.classList.toggle('error', !!isError);
   }
 
-  // errorText reads an error response: OpenAI's {"error":{"message"}},
-  // Ollama's {"error":"..."}, or the body as text.
-  function errorText(res) {
+  // readError reads an error response: OpenAI's {"error":{"message","code"}},
+  // Ollama's {"error":"..."}, or the body as text; the promise gives
+  // {code, text}.
+  function readError(res) {
     return res.text().then(function (t) {
-      var msg = t;
+      var msg = t, code = '';
       try {
         var j = JSON.parse(t);
         msg = (j.error && (j.error.message || j.error)) || t;
+        code = (j.error && j.error.code) || '';
       } catch (e) { /* not JSON */ }
       if (res.status === 401) msg += ' (set the API key in Settings)';
-      return 'HTTP ' + res.status + ': ' + String(msg).trim();
+      return { code: code, text: 'HTTP ' + res.status + ': ' + String(msg).trim() };
     });
+  }
+
+  function errorText(res) {
+    return readError(res).then(function (e) { return e.text; });
   }
 
   // ---- models ---------------------------------------------------------
@@ -166,6 +173,7 @@
     var parts = [];
     if (m.streaming) parts.push('writing…');
     if (m.stopped) parts.push('stopped');
+    if (m.dropped) parts.push('the ' + (m.dropped === 1 ? 'oldest turn was' : m.dropped + ' oldest turns were') + ' left out to fit the context');
     if (m.finish === 'length') parts.push('cut at the token limit');
     if (m.stats) parts.push(m.stats);
     note.textContent = parts.join(' · ');
@@ -187,6 +195,7 @@
     ui.log.appendChild(ui.empty);
     ui.empty.hidden = state.messages.length > 0;
     state.messages.forEach(function (m) { ui.log.appendChild(bubble(m)); });
+    markWindow();
     scrollDown(true);
   }
 
@@ -224,15 +233,37 @@
     return [out, buf];
   }
 
-  function wireMessages() {
+  // wireMessages is the system prompt and the messages [from, upto) of
+  // the conversation, as the API takes them.
+  function wireMessages(from, upto) {
     var msgs = [];
     var sys = ui.system.value.trim();
     if (sys) msgs.push({ role: 'system', content: sys });
-    state.messages.forEach(function (m) {
+    state.messages.slice(from, upto).forEach(function (m) {
       if (m.role === 'assistant' && !m.content) return; // an answer that failed before any text
       msgs.push({ role: m.role, content: m.content });
     });
     return msgs;
+  }
+
+  // nextTurn is the index of the first user message after from and
+  // before upto, or -1: where the window starts once the oldest turn is
+  // dropped.
+  function nextTurn(from, upto) {
+    for (var k = from + 1; k < upto; k++) if (state.messages[k].role === 'user') return k;
+    return -1;
+  }
+
+  // markWindow shows which messages the model no longer sees: those before
+  // state.from, dropped to fit its context.
+  function markWindow() {
+    var arts = ui.log.querySelectorAll('.msg');
+    for (var k = 0; k < arts.length; k++) {
+      var out = k < (state.from || 0);
+      arts[k].classList.toggle('out', out);
+      if (out) arts[k].title = 'Left out of what the model sees, to fit its context';
+      else arts[k].removeAttribute('title');
+    }
   }
 
   function ask(text) {
@@ -241,9 +272,7 @@
     setStatus('');
     var user = { role: 'user', content: text };
     state.messages.push(user);
-    var body = JSON.stringify({
-      model: model, messages: wireMessages(), stream: true, stream_options: { include_usage: true }
-    });
+    var upto = state.messages.length; // the new message is the last one sent
     var reply = { role: 'assistant', content: '', model: model, streaming: true };
     state.messages.push(reply);
     save();
@@ -263,9 +292,35 @@
       requestAnimationFrame(function () { pending = false; fill(art); scrollDown(false); });
     };
 
-    fetch(api('v1/chat/completions'), { method: 'POST', headers: headers(), body: body, signal: ctrl.signal })
-      .then(function (res) {
-        if (!res.ok) return errorText(res).then(function (t) { throw new Error(t); });
+    // post sends the conversation from message index from on. When the
+    // server says it does not fit the model's context, the oldest turn is
+    // dropped and the request sent again, as gptgo chat does; the answer
+    // says how many turns were left out, and later questions start there.
+    var post = function (from) {
+      var body = JSON.stringify({
+        model: model, messages: wireMessages(from, upto), stream: true, stream_options: { include_usage: true }
+      });
+      return fetch(api('v1/chat/completions'), { method: 'POST', headers: headers(), body: body, signal: ctrl.signal })
+        .then(function (res) {
+          if (res.ok) return { res: res, from: from };
+          return readError(res).then(function (e) {
+            var next = nextTurn(from, upto);
+            if (e.code === 'context_length_exceeded' && next >= 0) return post(next);
+            throw new Error(e.text);
+          });
+        });
+    };
+    var from0 = Math.min(state.from || 0, upto - 1);
+
+    post(from0)
+      .then(function (sent) {
+        var res = sent.res;
+        if (sent.from > from0) {
+          var turns = state.messages.slice(from0, sent.from).filter(function (m) { return m.role === 'user'; }).length;
+          reply.dropped = turns;
+          state.from = sent.from;
+          markWindow();
+        }
         var reader = res.body.getReader(), dec = new TextDecoder(), buf = '';
         var pump = function () {
           return reader.read().then(function (r) {
@@ -341,9 +396,13 @@
     }
   });
   ui.stop.addEventListener('click', function () { if (controller) controller.abort(); });
+  document.addEventListener('keydown', function (ev) {
+    if (ev.key === 'Escape' && controller) controller.abort();
+  });
   ui.newChat.addEventListener('click', function () {
     if (controller) controller.abort();
     state.messages = [];
+    state.from = 0;
     save();
     renderAll();
     setStatus('New chat started.');
