@@ -234,12 +234,21 @@ func (s *State) storeKV(li int, k, v []float32, nb int) {
 	}
 }
 
-// matmul is Pool.MatMul with the activations rounded the way ggml converts
+// matmul computes out = w·x, then adds the LoRA adapters of w when the
+// model runs with any (lora_infer.go), from the unrounded activations.
+func (s *State) matmul(w *tensor.Tensor, x []float32, nb int, out []float32) error {
+	if err := s.matmulBase(w, x, nb, out); err != nil || s.m.lora == nil {
+		return err
+	}
+	return s.addAdapters(w, x, nb, out)
+}
+
+// matmulBase is Pool.MatMul with the activations rounded the way ggml converts
 // them for half-precision weights: to F16 for F16 weights, to BF16 for BF16
 // (their vec_dot_type), so that those products are llama.cpp's exactly.
 // Quantized weights need nothing here: MatMul quantizes the activations to
 // their 8-bit dot type itself.
-func (s *State) matmul(w *tensor.Tensor, x []float32, nb int, out []float32) error {
+func (s *State) matmulBase(w *tensor.Tensor, x []float32, nb int, out []float32) error {
 	switch w.DType {
 	case tensor.F16:
 		r := s.xr[:len(x)]

@@ -17,6 +17,7 @@ type Model struct {
 	*Weights
 
 	file *gguf.File // owner of the mapped weights when the model was opened from a path
+	lora *loraRun   // LoRA adapters added to the matmuls unmerged (lora_infer.go); nil without
 }
 
 // New binds the weights of c from src, and packs its Q4_0 matrices for

@@ -30,6 +30,8 @@ type Trainable struct {
 	outNB  *autograd.Var   // [C] "output_norm.bias" (LayerNorm)
 	output *autograd.Var   // [V, C] "output.weight"; tok when Tied
 	blocks []trainLayer    // [L]
+
+	lora *loraState // adapters over a frozen base (lora.go); nil when every weight trains
 }
 
 // trainLayer holds one block's parameters; nil marks one the architecture lacks.
@@ -91,6 +93,13 @@ func NewTrainable(c Config, tied bool, src Source) (*Trainable, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("model: trainable %s weights: %s", c.Arch, strings.Join(errs, "; "))
 	}
+	m.bind(byName)
+	return m, nil
+}
+
+// bind points the model's fields at its tensors by GGUF name.
+func (m *Trainable) bind(byName map[string]*autograd.Var) {
+	c := m.Config
 	m.tok, m.pos = byName["token_embd.weight"], byName["position_embd.weight"]
 	m.outN, m.outNB = byName["output_norm.weight"], byName["output_norm.bias"]
 	m.output = byName["output.weight"]
@@ -110,7 +119,6 @@ func NewTrainable(c Config, tied bool, src Source) (*Trainable, error) {
 			down: n("ffn_down.weight"), downB: n("ffn_down.bias"),
 		}
 	}
-	return m, nil
 }
 
 func sameDims(a []int, b []int64) bool {
@@ -188,7 +196,7 @@ func (m *Trainable) LogitsSegments(tp *autograd.Tape, tokens []int32, T int, seg
 		return tp.RMSNorm(x, w, c.NormEps)
 	}
 	rope := autograd.Rope{D: c.HeadDim, Dims: c.RopeDims, Base: c.RopeBase, FreqScale: c.RopeScale, NEOX: c.Rope == RopeNeox}
-	x := tp.Embedding(m.tok, tokens)
+	x := m.embed(tp, tokens) // tp.Embedding, or a frozen table with LoRA (lora.go)
 	if c.LearnedPos {
 		x = tp.AddPositions(x, m.pos, T)
 	}
@@ -200,28 +208,29 @@ func (m *Trainable) LogitsSegments(tp *autograd.Tape, tokens []int32, T int, seg
 		h := norm(x, l.attnN, l.attnNB)
 		var q, k, v *autograd.Var
 		if c.FusedQKV {
-			p := tp.Split(tp.Linear(h, l.wqkv, l.bqkv), c.QDim(), c.KVDim(), c.KVDim())
+			p := tp.Split(m.linear(tp, h, l.wqkv, l.bqkv), c.QDim(), c.KVDim(), c.KVDim())
 			if len(p) == 3 { // fewer only after a tape error, which the next op passes on
 				q, k, v = p[0], p[1], p[2]
 			}
 		} else {
-			q, k, v = tp.Linear(h, l.wq, l.bq), tp.Linear(h, l.wk, l.bk), tp.Linear(h, l.wv, l.bv)
+			// m.linear is tp.Linear, plus the adapter path with LoRA (lora.go).
+			q, k, v = m.linear(tp, h, l.wq, l.bq), m.linear(tp, h, l.wk, l.bk), m.linear(tp, h, l.wv, l.bv)
 		}
 		if c.Rope != RopeNone {
 			q, k = tp.RoPE(q, T, rope), tp.RoPE(k, T, rope)
 		}
 		a := tp.AttentionSegments(q, k, v, seg, T, c.Heads, c.KVHeads, c.HeadDim) // seg nil: tp.Attention
-		x = tp.Add(x, tp.Linear(a, l.wo, l.bo))
+		x = tp.Add(x, m.linear(tp, a, l.wo, l.bo))
 		h = norm(x, l.ffnN, l.ffnNB)
-		f := tp.Linear(h, l.up, l.upB)
+		f := m.linear(tp, h, l.up, l.upB)
 		if c.FFN == FFNSwiGLU {
-			f = tp.SwiGLU(tp.Linear(h, l.gate, nil), f)
+			f = tp.SwiGLU(m.linear(tp, h, l.gate, nil), f)
 		} else {
 			f = tp.GELU(f)
 		}
-		return tp.Add(x, tp.Linear(f, l.down, l.downB))
+		return tp.Add(x, m.linear(tp, f, l.down, l.downB))
 	})
-	return tp.Linear(norm(x, m.outN, m.outNB), m.output, nil)
+	return m.linear(tp, norm(x, m.outN, m.outNB), m.output, nil)
 }
 
 // Loss records the mean next-token cross-entropy of the logits against
@@ -238,6 +247,9 @@ func (m *Trainable) Loss(tp *autograd.Tape, tokens, targets []int32, T int) *aut
 // in dt (F32, F16 or BF16; vectors stay F32, as llama.cpp's converter
 // keeps them).
 func (m *Trainable) WriteGGUF(path string, tok []gguf.KV, dt tensor.DType, name string) error {
+	if m.lora != nil {
+		return fmt.Errorf("model: %s: this model trains LoRA adapters over a frozen base; write them with WriteAdapter", path)
+	}
 	h, _, err := RandomGGUF(m.Config, InitOptions{Type: dt, Tied: m.Tied, Tokenizer: tok, Name: name})
 	if err != nil {
 		return err
