@@ -61,10 +61,10 @@ func (s *Server) embedRequest(r *http.Request, j embedJob) (*embedResult, error)
 
 // embed runs j: the model is acquired (loaded if needed), every input is
 // tokenized and checked against the vocabulary and the context before any
-// compute, then the inputs are embedded one after another on one of the
-// model's sessions, taken in its turn from the model's queue, so that
-// embeddings never share a KV cache with a generation. Cancelling ctx (the
-// client went away) stops between batches of tokens and frees the session.
+// compute, then each input is embedded on one of the model's sessions,
+// taken in its turn from the model's queue, so that embeddings never share
+// a KV cache with a generation. Cancelling ctx (the client went away)
+// stops between batches of tokens and frees the session.
 func (s *Server) embed(ctx context.Context, j embedJob) (*embedResult, error) {
 	start := time.Now()
 	l, release, err := s.Acquire(ctx, j.Model, j.KeepAlive)
@@ -103,17 +103,24 @@ func (s *Server) embed(ctx context.Context, j embedJob) (*embedResult, error) {
 	res.Tokens = total
 	res.Vectors = make([][]float32, 0, len(seqs))
 	o := model.EmbedOptions{Pooling: pool, Normalize: j.Normalize}
-	err = l.WithSession(ctx, func(sess *generate.Session) error {
-		// Embedding fills the cache with the inputs: the session must not
-		// take it for its last conversation's.
-		defer sess.Reset()
-		return sess.State.EmbedEach(ctx, seqs, o, func(_ int, v []float32) error {
+	// One turn in the queue per input, not per request: a batch of 2048
+	// texts lets a chat that arrives meanwhile in after the current text
+	// instead of after the whole batch.
+	for i, seq := range seqs {
+		err := l.WithSession(ctx, func(sess *generate.Session) error {
+			// Embedding fills the cache with the input: the session must
+			// not take it for its last conversation's.
+			defer sess.Reset()
+			v, err := sess.State.Embed(ctx, seq, o)
+			if err != nil {
+				return fmt.Errorf("input[%d]: %w", i, err)
+			}
 			res.Vectors = append(res.Vectors, v)
 			return nil
 		})
-	})
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
 	}
 	if l.metrics != nil {
 		l.metrics.promptTokens.WithLabelValues(l.Entry.Name).Add(float64(total))
