@@ -173,10 +173,7 @@ func runInit(ctx context.Context, e *env, args []string) error {
 	err = gguf.WriteFile(out, h, written)
 	bar.end()
 	if err != nil {
-		if err := interrupted(ctx, err, out); err != nil && ctx.Err() != nil {
-			return err
-		}
-		return fmt.Errorf("%s: %w", out, err)
+		return interrupted(ctx, err, out)
 	}
 	var params int64
 	for _, ti := range h.Tensors {

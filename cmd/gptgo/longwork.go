@@ -35,10 +35,11 @@ func (c *ctxWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// interrupted turns an error caused by a cancelled context into one that
-// says the command was stopped and left no output; other errors pass.
+// interrupted turns the error of a write to out that failed because ctx
+// was cancelled (Ctrl-C, SIGTERM) into one that says so and that nothing
+// was left behind; other errors pass unchanged.
 func interrupted(ctx context.Context, err error, out string) error {
-	if err != nil && ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, ctx.Err())) {
+	if err != nil && errors.Is(err, ctx.Err()) {
 		return fmt.Errorf("interrupted; %s was not written and no partial file was left", out)
 	}
 	return err
