@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -35,13 +36,13 @@ const embedCtx = 48
 
 // newEmbedServer serves an empty models directory (so only the embedded
 // default model) on a loopback port.
-func newEmbedServer(t *testing.T) (*Server, *httptest.Server) {
+func newEmbedServer(t testing.TB) (*Server, *httptest.Server) {
 	t.Helper()
 	return newEmbedServerIn(t, t.TempDir())
 }
 
 // newEmbedServerIn serves the models directory dir.
-func newEmbedServerIn(t *testing.T, dir string) (*Server, *httptest.Server) {
+func newEmbedServerIn(t testing.TB, dir string) (*Server, *httptest.Server) {
 	t.Helper()
 	store, err := modelstore.Open(dir)
 	if err != nil {
@@ -541,4 +542,67 @@ func TestEmbedPoolingFromGGUF(t *testing.T) {
 	if sameVec32(last, mean) {
 		t.Error("last and mean pooling gave the same vector")
 	}
+}
+
+// BenchmarkEmbed compares 32 short texts embedded through POST
+// /v1/embeddings (official client, loopback, JSON floats) with the same
+// texts through model.State.Embed directly, on the default model with one
+// thread; tokens/s is reported for both.
+//
+//	go test ./server -run XXX -bench BenchmarkEmbed -benchtime 20x
+func BenchmarkEmbed(b *testing.B) {
+	texts := make([]string, 32)
+	for i := range texts {
+		texts[i] = strings.Repeat("a short text to embed, number ", 3) + strconv.Itoa(i)
+	}
+	f, err := models.OpenDefault()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tokens := 0
+	for _, s := range texts {
+		tokens += len(tok.Encode(s, tokenizer.EncodeOptions{AddSpecial: true}))
+	}
+	b.Run("http", func(b *testing.B) {
+		_, ts := newEmbedServer(b)
+		c := embedClient(ts)
+		p := openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: texts}}
+		if _, err := c.Embeddings.New(context.Background(), p); err != nil { // load the model
+			b.Fatal(err)
+		}
+		b.ResetTimer()
+		for b.Loop() {
+			if _, err := c.Embeddings.New(context.Background(), p); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(tokens*b.N)/b.Elapsed().Seconds(), "tokens/s")
+	})
+	b.Run("direct", func(b *testing.B) {
+		m, err := model.OpenFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := m.NewState(model.Options{Ctx: embedCtx, Threads: 1})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		seqs := make([][]int32, len(texts))
+		for i, s := range texts {
+			seqs[i] = tok.Encode(s, tokenizer.EncodeOptions{AddSpecial: true})
+		}
+		o := model.EmbedOptions{Pooling: model.PoolMean, Normalize: true}
+		for b.Loop() {
+			if err := st.EmbedEach(context.Background(), seqs, o, func(int, []float32) error { return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(tokens*b.N)/b.Elapsed().Seconds(), "tokens/s")
+	})
 }
