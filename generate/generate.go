@@ -48,6 +48,10 @@ type Options struct {
 	// MaxTokens (or a quarter of the context when MaxTokens ≤ 0).
 	// Without it a prompt that does not fit is an error.
 	TruncatePrompt bool
+	// Constraint, if set, allows only the tokens it masks in at each step
+	// (a grammar or JSON Schema, see generate/grammar); generation ends
+	// when it is Done. It is stateful: give each generation its own.
+	Constraint Constraint
 }
 
 // StopReason says why generation ended.
@@ -207,12 +211,23 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, o Options, onTok
 		}
 		return nil
 	}
+	var mask []uint64
 	for {
 		if ctx.Err() != nil {
 			r.Stop = StopCancelled
 			break
 		}
+		if o.Constraint != nil {
+			if err := constrain(o.Constraint, logits, &mask); err != nil {
+				return r, err
+			}
+		}
 		tok := s.sampler.Sample(logits, history)
+		if o.Constraint != nil {
+			if err := o.Constraint.Accept(tok); err != nil {
+				return r, fmt.Errorf("generate: constraint: %w", err)
+			}
+		}
 		r.Tokens = append(r.Tokens, tok)
 		history = append(history, tok)
 		if !o.IgnoreEOG && s.Vocab.IsEOG(tok) {
@@ -232,6 +247,13 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, o Options, onTok
 		}
 		if err := emit(tok, out); err != nil {
 			return r, err
+		}
+		if o.Constraint != nil && o.Constraint.Done() {
+			r.Stop = StopEOG // the constraint is complete: nothing else may follow
+			if err := emit(-1, hold.flushWith(stream.Flush())); err != nil {
+				return r, err
+			}
+			break
 		}
 		if o.MaxTokens > 0 && len(r.Tokens) >= o.MaxTokens {
 			r.Stop = StopMaxTokens

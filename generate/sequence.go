@@ -30,6 +30,7 @@ type Sequence struct {
 	start   time.Time // when the sequence was made: the clock for FirstToken
 	first   time.Time // when the first token was emitted
 	ended   bool
+	mask    []uint64 // the constraint's allowed tokens, reused
 }
 
 // NewSequence starts decoding req after prompt (as rendered by
@@ -63,7 +64,18 @@ func (q *Sequence) Step(logits []float32) (tok int32, ended bool, err error) {
 			logits[id] += b
 		}
 	}
+	c := q.req.Options.Constraint
+	if c != nil {
+		if err := constrain(c, logits, &q.mask); err != nil {
+			return -1, true, q.Fail(err)
+		}
+	}
 	tok = q.sampler.Sample(logits, q.history)
+	if c != nil {
+		if err := c.Accept(tok); err != nil {
+			return tok, true, q.Fail(fmt.Errorf("generate: constraint: %w", err))
+		}
+	}
 	q.history = append(q.history, tok)
 	q.done.CompletionTokens++
 	var lp *TokenLogprob
@@ -82,6 +94,15 @@ func (q *Sequence) Step(logits []float32) (tok int32, ended bool, err error) {
 	}
 	if err := q.token(tok, out, lp); err != nil {
 		return tok, true, err
+	}
+	if c != nil && c.Done() {
+		// The constraint is complete: nothing else may follow, so the
+		// sequence ends as at an end-of-generation token, text flushed.
+		q.done.Stop = StopEOG
+		if tail := q.hold.flushWith(q.stream.Flush()); tail != "" {
+			return tok, true, q.token(-1, tail, nil)
+		}
+		return tok, true, nil
 	}
 	if o.MaxTokens > 0 && q.done.CompletionTokens >= o.MaxTokens {
 		q.done.Stop = StopMaxTokens

@@ -1,0 +1,106 @@
+package grammar
+
+import (
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/gptgo/gptgo/internal/testkit"
+	"github.com/gptgo/gptgo/models"
+	"github.com/gptgo/gptgo/tokenizer"
+)
+
+var (
+	defaultOnce  sync.Once
+	defaultTok   *tokenizer.Tokenizer
+	defaultVocab *Vocab
+	defaultErr   error
+)
+
+// defaultVocabulary is the embedded default model's tokenizer (byte-level
+// BPE, 4096 tokens) laid out for masking.
+func defaultVocabulary(t testing.TB) (*tokenizer.Tokenizer, *Vocab) {
+	t.Helper()
+	defaultOnce.Do(func() {
+		f, err := models.OpenDefault()
+		if err != nil {
+			defaultErr = err
+			return
+		}
+		defer f.Close()
+		if defaultTok, defaultErr = tokenizer.FromGGUF(f); defaultErr != nil {
+			return
+		}
+		defaultVocab, defaultErr = NewVocab(defaultTok)
+	})
+	if defaultErr != nil {
+		t.Fatal(defaultErr)
+	}
+	return defaultTok, defaultVocab
+}
+
+// sharedVocabulary loads a tokenizer from ../shared (skipping when absent).
+func sharedVocabulary(t testing.TB, elem ...string) (*tokenizer.Tokenizer, *Vocab) {
+	t.Helper()
+	p := testkit.Shared(t, elem...)
+	tok, err := tokenizer.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := NewVocab(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, v
+}
+
+// sampleOutput draws tokens with random logits (standard normal, scaled by
+// temp, softmax-sampled) among those m allows, until an end-of-generation
+// token, Done, or budget tokens. It returns the decoded text as the
+// stream decoder prints it and whether generation ended.
+func sampleOutput(t testing.TB, tok *tokenizer.Tokenizer, m *Matcher, v *Vocab, rng *rand.Rand, budget int) (string, bool) {
+	t.Helper()
+	mask := make([]uint64, v.MaskWords())
+	dec := tok.NewStreamDecoder()
+	var text []byte
+	ids := make([]int32, 0, 1024)
+	w := make([]float64, 0, 1024)
+	for range budget {
+		if err := m.Mask(mask); err != nil {
+			t.Fatalf("mask after %q: %v", text, err)
+		}
+		ids, w = ids[:0], w[:0]
+		var sum float64
+		for id := range int32(v.Size()) {
+			if mask[id>>6]&(1<<(id&63)) != 0 {
+				ids = append(ids, id)
+				// Random logits that, like a model's, favour short
+				// tokens a little: outputs then end within a test's budget.
+				x := math.Exp(rng.NormFloat64()*2 - 0.5*float64(len(v.bytes[id])))
+				w = append(w, x)
+				sum += x
+			}
+		}
+		r := rng.Float64() * sum
+		pick := ids[len(ids)-1]
+		for i, x := range w {
+			if r < x {
+				pick = ids[i]
+				break
+			}
+			r -= x
+		}
+		if err := m.Accept(pick); err != nil {
+			t.Fatalf("accept %d after %q: %v", pick, text, err)
+		}
+		if tok.IsEOG(pick) {
+			return string(text) + dec.Flush(), true
+		}
+		text = append(text, dec.Next(pick)...)
+		if m.Done() {
+			return string(text) + dec.Flush(), true
+		}
+	}
+	return string(text) + dec.Flush(), false
+}

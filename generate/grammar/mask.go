@@ -1,0 +1,84 @@
+// Reference: llguidance docs/optimizations.md (token masks by a depth-first walk of the token trie
+// that carries the parser state along and prunes refused prefixes) and llama.cpp
+// llama_grammar_apply_impl (end-of-generation allowed only when the grammar is complete).
+
+package grammar
+
+import "fmt"
+
+// maskCacheSize bounds the masks a Matcher keeps by state.
+const maskCacheSize = 64
+
+// Mask sets bit t of allowed (t/64, t%64) for every token t that can
+// continue the output: its bytes are a valid continuation (it need not
+// complete anything), or it ends generation and the output is complete.
+// allowed must have Vocab.MaskWords() words. An error means no token at
+// all can follow, which a grammar whose strings the vocabulary cannot
+// spell produces.
+func (m *Matcher) Mask(allowed []uint64) error {
+	v := m.v
+	if v == nil {
+		return fmt.Errorf("grammar: Mask needs a vocabulary")
+	}
+	if len(allowed) < v.MaskWords() {
+		return fmt.Errorf("grammar: mask of %d words for a vocabulary of %d tokens", len(allowed), v.n)
+	}
+	allowed = allowed[:v.MaskWords()]
+	clear(allowed)
+	if m.ended {
+		return fmt.Errorf("grammar: the output has ended")
+	}
+	key := m.stateKey()
+	if c, ok := m.cache[key]; ok {
+		copy(allowed, c)
+		return nil
+	}
+	m.walk(allowed)
+	m.err = nil // a path refused for too many stacks is one token fewer, not a failure
+	if m.Accepting() {
+		for _, t := range v.eogIDs {
+			allowed[t>>6] |= 1 << (t & 63)
+		}
+	}
+	any := false
+	for _, w := range allowed {
+		if w != 0 {
+			any = true
+			break
+		}
+	}
+	if !any {
+		return fmt.Errorf("grammar: no token of the vocabulary can continue the output here (expecting %s)", m.describe())
+	}
+	if m.cache == nil || len(m.cache) >= maskCacheSize {
+		m.cache = map[string][]uint64{}
+	}
+	m.cache[key] = append([]uint64(nil), allowed...)
+	return nil
+}
+
+// walk visits the trie in preorder with the state after each prefix in
+// levels[depth]; a refused byte skips its subtree.
+func (m *Matcher) walk(allowed []uint64) {
+	v := m.v
+	trie := v.trie
+	if len(m.levels) == 0 {
+		m.levels = make([]state, 1, 64)
+	}
+	m.levels[0].copyFrom(&m.cur)
+	for i := int32(1); i < int32(len(trie)); {
+		nd := &trie[i]
+		d := nd.depth
+		for int(d) >= len(m.levels) {
+			m.levels = append(m.levels, state{})
+		}
+		if !m.step(&m.levels[d-1], nd.b, &m.levels[d]) {
+			i = nd.end
+			continue
+		}
+		for _, t := range v.toks[nd.tok0:nd.tok1] {
+			allowed[t>>6] |= 1 << (t & 63)
+		}
+		i++
+	}
+}
