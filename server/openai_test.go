@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -431,5 +432,108 @@ func TestNoCORSByDefault(t *testing.T) {
 	resp.Body.Close()
 	if h := resp.Header.Get("Access-Control-Allow-Origin"); h != "" || resp.StatusCode != 200 {
 		t.Fatalf("%d, Access-Control-Allow-Origin %q without --cors-origin", resp.StatusCode, h)
+	}
+}
+
+// eogBan is a logit_bias that keeps the model from ending its turn, so that
+// a stream runs as long as the test needs.
+func eogBan(t *testing.T, s *Server) string {
+	l, release, err := s.Acquire(context.Background(), "default", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	var parts []string
+	for _, id := range l.Tok.EOGs() {
+		parts = append(parts, fmt.Sprintf(`"%d":-100`, id))
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func TestStreamErrorEventAtShutdown(t *testing.T) {
+	s, url := startServer(t, Config{})
+	body := `{"model":"default","stream":true,"max_tokens":200,"logit_bias":` + eogBan(t, s) + `,"messages":[{"role":"user","content":"Go on and on."}]}`
+	resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	first := make([]byte, 1)
+	if _, err := resp.Body.Read(first); err != nil {
+		t.Fatal(err)
+	}
+	s.Close() // past the grace period: running generations are cancelled
+	rest, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := sseEvents(t, append(first, rest...))
+	last := ev[len(ev)-1]
+	if strings.Contains(strings.Join(ev, "\n"), "[DONE]") || !strings.Contains(last, `"error"`) {
+		t.Fatalf("stream cut by shutdown ends with %q, want an error event and no [DONE]", last)
+	}
+	if e := openAIErr(t, []byte(last)); e.Type != "unavailable_error" {
+		t.Fatalf("error event %+v", e)
+	}
+}
+
+func TestTruncateDropsOldestTurns(t *testing.T) {
+	_, url := startServer(t, Config{})
+	var msgs []string
+	msgs = append(msgs, `{"role":"system","content":"Be brief."}`)
+	for i := range 12 {
+		msgs = append(msgs, fmt.Sprintf(`{"role":"user","content":"Question %d: %s"}`, i, strings.Repeat("tell me more ", 4)),
+			fmt.Sprintf(`{"role":"assistant","content":"Answer %d: %s"}`, i, strings.Repeat("here is more ", 4)))
+	}
+	msgs = append(msgs, `{"role":"user","content":"And finally?"}`)
+	base := `{"model":"default","max_tokens":8,"messages":[` + strings.Join(msgs, ",") + `]`
+	if status, body := post(t, url+"/v1/chat/completions", base+`}`); status != 400 || openAIErr(t, body).Code == nil {
+		t.Fatalf("over-long conversation without truncate: %d %s", status, body)
+	}
+	status, body := post(t, url+"/v1/chat/completions", base+`,"truncate":true}`)
+	if status != 200 {
+		t.Fatalf("with truncate: %d %s", status, body)
+	}
+	var r chatCompletion
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Truncated <= 0 || r.Usage.PromptTokens+8 > 256 {
+		t.Fatalf("truncated_tokens %d, prompt %d tokens", r.Truncated, r.Usage.PromptTokens)
+	}
+}
+
+func TestRootAndHealth(t *testing.T) {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html>page "+r.URL.Path) })
+	_, url := startServer(t, Config{Web: page})
+	get := func(method, path, accept string) (int, string) {
+		req, _ := http.NewRequest(method, url+path, nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, tc := range []struct{ method, path, accept, want string }{
+		{"GET", "/", "", "Ollama is running"},
+		{"HEAD", "/", "", ""},
+		{"GET", "/", "text/html,application/xhtml+xml", "<html>page /"},
+		{"GET", "/assets/app.js", "", "<html>page /assets/app.js"},
+		{"GET", "/health", "", `{"status":"ok","version":"dev"}` + "\n"},
+	} {
+		if status, body := get(tc.method, tc.path, tc.accept); status != 200 || body != tc.want {
+			t.Errorf("%s %s (Accept %q): %d %q, want %q", tc.method, tc.path, tc.accept, status, body, tc.want)
+		}
+	}
+	if status, body := get("GET", "/api/nothing", ""); status != 404 || !strings.HasPrefix(body, `{"error":"`) {
+		t.Errorf("GET /api/nothing: %d %s, want a 404 in Ollama's envelope", status, body)
+	}
+	if status, _ := get("DELETE", "/", ""); status != 405 {
+		t.Errorf("DELETE /: %d", status)
 	}
 }
