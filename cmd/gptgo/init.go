@@ -160,9 +160,6 @@ func runInit(ctx context.Context, e *env, args []string) error {
 		cw.onWrite = func(n int64) { bar.draw(n, data, humanBytes(n)) }
 	}
 	written := func(i int, w io.Writer) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		cw.w = w
 		if err := src(i, cw); err != nil {
 			return err

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -52,16 +51,15 @@ func runQuantize(ctx context.Context, e *env, args []string) error {
 	start := time.Now()
 	removeStaleTemps(e.stderr, out)
 	opt := quant.Options{Threads: *threads}
+	bar := newProgressBar(e.stderr)
 	opt.Progress = func(done, total int, p *quant.TensorPlan) {
 		if !*quiet {
-			drawProgress(e.stderr, done, total, p)
+			bar.draw(int64(done), int64(total), progressNote(done, total, p))
 		}
 		e.at(fmt.Sprintf("quantize: wrote tensor %d of %d", done, total))
 	}
 	res, err := quant.QuantizeFile(ctx, in, out, ft, opt)
-	if !*quiet {
-		fmt.Fprintln(e.stderr)
-	}
+	bar.end()
 	if err != nil {
 		return interrupted(ctx, err, out)
 	}
@@ -82,11 +80,9 @@ func runQuantize(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// drawProgress redraws one status line: a bar, the count, and the tensor
-// just written with its conversion.
-func drawProgress(w io.Writer, done, total int, p *quant.TensorPlan) {
-	const width = 30
-	filled := width * done / max(total, 1)
+// progressNote is the progress line's tail: the count, and the tensor just
+// written with its conversion.
+func progressNote(done, total int, p *quant.TensorPlan) string {
 	conv := p.To.String()
 	if p.Convert {
 		conv = p.From.String() + "→" + p.To.String()
@@ -95,5 +91,5 @@ func drawProgress(w io.Writer, done, total int, p *quant.TensorPlan) {
 	if len(name) > 32 {
 		name = name[:32]
 	}
-	fmt.Fprintf(w, "\r[%s%s] %*d/%d %-32s %-10s", strings.Repeat("=", filled), strings.Repeat(" ", width-filled), len(fmt.Sprint(total)), done, total, name, conv)
+	return fmt.Sprintf("%*d/%d %-32s %-10s", len(fmt.Sprint(total)), done, total, name, conv)
 }
