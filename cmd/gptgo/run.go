@@ -53,6 +53,7 @@ type inferFlags struct {
 	ignoreEOS *bool
 	truncate  *bool
 	verbose   *bool
+	loras     stringList // --lora FILE[:SCALE] (lora.go)
 }
 
 // stringList is a repeatable string flag.
@@ -71,6 +72,7 @@ func addLoadFlags(fs *flag.FlagSet) *inferFlags {
 	f.threads = fs.Int("threads", 0, "worker threads (0: all cores)")
 	f.kvType = fs.String("kv-type", "f16", "KV cache type: f16 (as llama.cpp) or f32")
 	f.verbose = fs.Bool("verbose", false, "print load time, tokens/s and memory on stderr")
+	fs.Var(&f.loras, "lora", "apply a LoRA adapter FILE[:SCALE] (llama.cpp's GGUF adapter; scale 1 unless given) without merging; repeatable")
 	return f
 }
 
@@ -246,6 +248,9 @@ func loadInference(e *env, path string, f *inferFlags) (*inference, error) {
 	}
 	m, err := openModel(path)
 	if err != nil {
+		return nil, err
+	}
+	if m, err = applyLoRA(m, f.loras); err != nil { // lora.go; closes m on error
 		return nil, err
 	}
 	in := &inference{m: m}
