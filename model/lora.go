@@ -273,7 +273,7 @@ func (m *Trainable) linear(tp *autograd.Tape, x, w, b *autograd.Var) *autograd.V
 		y = tp.Linear(x, w, b)
 	}
 	if p := st.adapters[w.Name]; p != nil {
-		y = tp.Add(y, tp.LoRA(x, p.a, p.b, st.scale, st.dropout(tp, w.Name, len(x.Data))))
+		y = tp.Add(y, tp.LoRA(x, p.a, p.b, st.scale, st.opts.Dropout, st.dropoutSeed(w.Name)))
 	}
 	return y
 }
@@ -293,22 +293,10 @@ func (m *Trainable) embed(tp *autograd.Tape, tokens []int32) *autograd.Var {
 	return tp.Embedding(m.tok, tokens)
 }
 
-// dropout returns the inverted-dropout mask of n elements for the adapter
-// of name in this forward, or nil (no dropout, or not training). It is
-// drawn from (Seed, forward, name), so a checkpointed block that reruns in
-// the backward draws the very mask its forward used.
-func (st *loraState) dropout(tp *autograd.Tape, name string, n int) []float32 {
-	p := st.opts.Dropout
-	if p == 0 || !tp.Recording() {
-		return nil
-	}
-	rng := rand.New(rand.NewPCG(st.opts.Seed^(st.forwards*0x9e3779b97f4a7c15), hashName(name)))
-	keep := float32(1 / (1 - p))
-	mask := make([]float32, n)
-	for i := range mask {
-		if rng.Float64() >= p {
-			mask[i] = keep
-		}
-	}
-	return mask
+// dropoutSeed keys the dropout mask of the adapter of name in this
+// forward by (Seed, forward, name), so a checkpointed block that reruns in
+// the backward draws the very mask its forward used, and every forward
+// draws new ones.
+func (st *loraState) dropoutSeed(name string) uint64 {
+	return hashName(name) ^ st.opts.Seed*0x9e3779b97f4a7c15 ^ st.forwards*0xbf58476d1ce4e5b9
 }

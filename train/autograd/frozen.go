@@ -7,6 +7,7 @@ package autograd
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"unsafe"
 
 	"github.com/gptgo/gptgo/kernel"
@@ -162,9 +163,12 @@ func (t *Tape) FrozenEmbedding(w *tensor.Tensor, tokens []int32) *Var {
 
 // LoRA returns the adapter path scale·(x⊙mask)·aᵀ·bᵀ: x [N, C], a [r, C]
 // (PEFT's lora_A), b [R, r] (lora_B) → [N, R], to be added to the frozen
-// product. mask is nil (no dropout) or [N·C] of 0 and 1/(1-p), inverted
-// dropout as torch.nn.Dropout draws it; the caller draws it so that a
-// checkpointed rerun can draw the same one.
+// product. While the tape records, mask is inverted dropout with
+// probability dropout (0 or 1/(1-dropout) per element, as torch.nn.Dropout
+// draws it), drawn from seed: the same seed gives the same mask, so a
+// checkpointed block that reruns draws its forward's mask, and the
+// backward draws it again rather than keeping it. Under NoGrad, or with
+// dropout 0, mask is all ones.
 //
 // Gradients, with u = (x⊙mask)·aᵀ [N, r] and g = dL/dy:
 //
@@ -172,18 +176,22 @@ func (t *Tape) FrozenEmbedding(w *tensor.Tensor, tokens []int32) *Var {
 //
 // which are the full weight's gradient dL/dW = gᵀ·(x⊙mask) projected
 // through the adapter: dL/db = scale·dL/dW·aᵀ, dL/da = scale·bᵀ·dL/dW.
-func (t *Tape) LoRA(x, a, b *Var, scale float32, mask []float32) *Var {
+func (t *Tape) LoRA(x, a, b *Var, scale float32, dropout float64, seed uint64) *Var {
 	if t.err != nil {
 		return t.dead
 	}
 	N, C, r, R := x.Rows(), x.Cols(), a.Rows(), b.Rows()
-	if a.Cols() != C || b.Cols() != r || (mask != nil && len(mask) != N*C) {
+	if a.Cols() != C || b.Cols() != r {
 		return t.fail("lora of %q %v with a %q %v, b %q %v: shapes do not fit", x.Name, x.Shape, a.Name, a.Shape, b.Name, b.Shape)
 	}
+	if !(dropout >= 0 && dropout < 1) {
+		return t.fail("lora of %q: dropout %v is outside [0, 1)", b.Name, dropout)
+	}
+	drop := dropout > 0 && !t.noGrad
 	xd := x.Data
-	if mask != nil {
+	if drop {
 		xd = t.scratch(N * C)
-		t.elems(N*C, func(s, e int) { kernel.Mul(xd[s:e], x.Data[s:e], mask[s:e]) })
+		t.dropout(xd, x.Data, dropout, seed)
 	}
 	// us = scale·u, so that y = us·bᵀ is one GEMM and dL/db = gᵀ·us.
 	us := t.scratch(N * r)
@@ -210,17 +218,40 @@ func (t *Tape) LoRA(x, a, b *Var, scale float32, mask []float32) *Var {
 			t.pool.Gemm(true, false, r, C, N, gu, r, xd, C, ga, C, true)
 		}
 		if gx != nil {
-			if mask == nil {
+			if !drop {
 				t.pool.Gemm(false, false, N, C, r, gu, r, a.Data, C, gx, C, true)
 				return
 			}
 			gxd := t.scratch(N * C)
 			t.pool.Gemm(false, false, N, C, r, gu, r, a.Data, C, gxd, C, false)
-			t.elems(N*C, func(s, e int) {
-				kernel.Mul(gxd[s:e], gxd[s:e], mask[s:e])
-				kernel.AddTo(gx[s:e], gxd[s:e])
-			})
+			t.dropout(gxd, gxd, dropout, seed)
+			t.addTo(gx, gxd)
 		}
 	})
 	return y
+}
+
+// dropoutChunk is how many elements one generator draws the mask of: the
+// mask depends on (seed, chunk), never on how chunks meet workers.
+const dropoutChunk = 1 << 14
+
+// dropout writes src⊙mask to dst (which may be src), mask being inverted
+// dropout with probability p drawn from seed (see LoRA).
+func (t *Tape) dropout(dst, src []float32, p float64, seed uint64) {
+	n := len(src)
+	keep := float32(1 / (1 - p))
+	cut := uint64(p * (1 << 53)) // element dropped when its 53 random bits are below
+	chunks := (n + dropoutChunk - 1) / dropoutChunk
+	t.pool.For(chunks, 1, func(cs, ce int) {
+		for c := cs; c < ce; c++ {
+			rng := rand.NewPCG(seed, uint64(c))
+			for i := c * dropoutChunk; i < min(n, (c+1)*dropoutChunk); i++ {
+				if rng.Uint64()>>11 < cut {
+					dst[i] = 0
+				} else {
+					dst[i] = src[i] * keep
+				}
+			}
+		}
+	})
 }
