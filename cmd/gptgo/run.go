@@ -390,8 +390,8 @@ func residentBytes() (int64, bool) {
 
 func inferMiB(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
-// promptText is the positional prompt, or all of stdin (less one final
-// newline) when there is none. Stdin is read in a goroutine so that Ctrl-C
+// promptText is the positional prompt (or text), or all of stdin (less one
+// final newline) when there is none. Stdin is read in a goroutine so that Ctrl-C
 // or SIGTERM ends a command left waiting on a terminal; the goroutine stays
 // blocked in its read until the process exits, which is at once.
 func promptText(ctx context.Context, e *env, pos []string) (string, error) {

@@ -101,25 +101,26 @@ func TestQuantizeStopsOnSignal(t *testing.T) {
 	}
 }
 
-// run waiting for its prompt on a stdin that never ends (a terminal, here
-// a pipe kept open) gives up on Ctrl-C.
-func TestRunStdinStopsOnSignal(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	errb := &syncBuffer{}
-	cmd := &exec.Cmd{Path: os.Args[0], Args: []string{os.Args[0], "run", "-n", "1"}, Stdin: r, Stderr: errb,
-		Env: append(os.Environ(), helperEnv+"=1", signalEnv+"=reading the prompt from stdin")}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	r.Close() // the child holds its own copy
-	code := signalAt(t, cmd, errb, os.Interrupt)
-	if code != 1 || !strings.Contains(errb.String(), "interrupted while reading the prompt from stdin") {
-		t.Errorf("exit %d, stderr %q", code, errb.String())
+// run (and tokenize, logits) waiting for text on a stdin that never ends
+// (a terminal, here a pipe kept open) give up on Ctrl-C.
+func TestStdinReadStopsOnSignal(t *testing.T) {
+	for _, args := range [][]string{{"run", "-n", "1"}, {"tokenize"}} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		errb := &syncBuffer{}
+		cmd := &exec.Cmd{Path: os.Args[0], Args: append([]string{os.Args[0]}, args...), Stdin: r, Stderr: errb,
+			Env: append(os.Environ(), helperEnv+"=1", signalEnv+"=reading the prompt from stdin")}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		r.Close() // the child holds its own copy
+		code := signalAt(t, cmd, errb, os.Interrupt)
+		w.Close()
+		if code != 1 || !strings.Contains(errb.String(), "interrupted while reading the prompt from stdin") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, errb.String())
+		}
 	}
 }
 

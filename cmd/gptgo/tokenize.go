@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -40,15 +39,9 @@ func runTokenize(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var text string
-	if len(pos) == 1 {
-		text = pos[0]
-	} else {
-		b, err := io.ReadAll(e.stdin)
-		if err != nil {
-			return fmt.Errorf("reading stdin: %w", err)
-		}
-		text = strings.TrimSuffix(string(b), "\n")
+	text, err := promptText(ctx, e, pos)
+	if err != nil {
+		return err
 	}
 	tok, err := loadTokenizer(path)
 	if err != nil {
