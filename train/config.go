@@ -4,11 +4,9 @@
 package train
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 
 	"github.com/gptgo/gptgo/tensor"
@@ -127,19 +125,7 @@ func DefaultConfig() Config {
 // LoadConfig reads path over the defaults: keys the file leaves out keep
 // their default values; unknown keys are an error. The result is not
 // validated, so that flags may still complete it; call Validate after.
-func LoadConfig(path string) (Config, error) {
-	c := DefaultConfig()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return c, err
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&c); err != nil {
-		return c, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
-}
+func LoadConfig(path string) (Config, error) { return loadOver(path, DefaultConfig()) } // sftconfig.go
 
 // JSON is c indented, as --print-config shows it and the run saves it.
 // JSON has no NaN or infinity: check Finite first, or such a setting makes

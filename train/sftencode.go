@@ -174,3 +174,14 @@ func (x Example) Truncate(n int) (y Example, cut, ok bool) {
 	end := x.Spans[k-1][1]
 	return Example{Tokens: x.Tokens[:end], Train: x.Train[:end], Spans: x.Spans[:k], Split: x.Split}, true, true
 }
+
+// Prompt renders msgs with the generation prompt and tokenizes them as
+// Encode does: what a fine-tuned model is asked at run time (the sample
+// answers at each evaluation).
+func (e *Encoder) Prompt(msgs []chat.Message) ([]int32, error) {
+	text, err := e.Template.Render(msgs, chat.Options{AddGenerationPrompt: true})
+	if err != nil {
+		return nil, fmt.Errorf("train: sft prompt: %w", err)
+	}
+	return e.encode(text, true), nil
+}

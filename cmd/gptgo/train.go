@@ -30,14 +30,16 @@ import (
 func init() {
 	register(&command{
 		name:    "train",
-		summary: "pretrain a Transformer from scratch (or from a GGUF model) on token shards or text",
+		summary: "pretrain a Transformer from scratch (or from a GGUF model) on token shards or text, or fine-tune it on conversations (sft)",
 		usage: `SUBCOMMAND [flags] ...
 
 Subcommands:
   pretrain [FILE...] [--config RUN.json] [flags]   train on GPTGOTOK shards or .txt/.jsonl text
                                                    (tokenized with --vocab); writes OUT/checkpoint.ckpt,
                                                    OUT/log.jsonl, OUT/loss.svg and OUT/model.gguf
-  pretrain --print-config                          print every setting with its default`,
+  pretrain --print-config                          print every setting with its default
+  sft DATA... [--model BASE.gguf] [flags]          fine-tune on Alpaca/ShareGPT/OpenAI conversations, loss on the
+                                                   assistant's turns (gptgo train sft -h)`,
 		run: runTrainCmd,
 	})
 }
@@ -49,11 +51,13 @@ func runTrainCmd(ctx context.Context, e *env, args []string) error {
 	switch args[0] {
 	case "pretrain":
 		return runPretrain(ctx, e, args[1:])
+	case "sft":
+		return runSFT(ctx, e, args[1:]) // train_sft.go
 	case "-h", "--help", "help":
 		printUsage(e.stdout, commands["train"])
 		return nil
 	}
-	return fmt.Errorf("unknown subcommand %q (pretrain)", args[0])
+	return fmt.Errorf("unknown subcommand %q (pretrain, sft)", args[0])
 }
 
 const pretrainUsage = "[FILE...] [--config RUN.json] [--vocab VOCAB] [--out DIR] [--steps N] [--resume] [flags]"
@@ -92,21 +96,12 @@ func runPretrain(ctx context.Context, e *env, args []string) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
 	cfg := train.DefaultConfig()
-	switch {
-	case *resume && *configPath != "":
-		return fmt.Errorf("--resume reads the run's own OUT/%s; drop --config", configName)
-	case *resume:
-		dir := cfg.Run.Out
-		if set["out"] {
-			dir = *out
-		}
-		if cfg, err = train.LoadConfig(filepath.Join(dir, configName)); err != nil {
-			return fmt.Errorf("--resume: %w", err)
-		}
-	case *configPath != "":
-		if cfg, err = train.LoadConfig(*configPath); err != nil {
-			return err
-		}
+	dir := cfg.Run.Out
+	if set["out"] {
+		dir = *out
+	}
+	if cfg, err = loadRunConfig(cfg, dir, *resume, *configPath, train.LoadConfig); err != nil {
+		return err
 	}
 	if set["steps"] {
 		cfg.Run.Steps = *steps
@@ -203,15 +198,42 @@ type logEntry struct {
 	ValLoss   *float64 `json:"val_loss,omitempty"`
 }
 
-func newPretrainRun(cfg train.Config, resume bool, e *env) (*pretrainRun, error) {
-	r := &pretrainRun{cfg: cfg, e: e, dir: cfg.Run.Out, resuming: resume, lastEval: math.NaN()}
-	ckpt := filepath.Join(r.dir, ckptName)
+// loadRunConfig returns a run's settings: def, or the --config file, or
+// with --resume the run's own OUT/config.json (dir is OUT).
+func loadRunConfig[C any](def C, dir string, resume bool, configPath string, load func(string) (C, error)) (C, error) {
+	switch {
+	case resume && configPath != "":
+		return def, fmt.Errorf("--resume reads the run's own OUT/%s; drop --config", configName)
+	case resume:
+		c, err := load(filepath.Join(dir, configName))
+		if err != nil {
+			return def, fmt.Errorf("--resume: %w", err)
+		}
+		return c, nil
+	case configPath != "":
+		return load(configPath)
+	}
+	return def, nil
+}
+
+// checkRunDir refuses to start a run over another's checkpoint, and to
+// resume one that has none.
+func checkRunDir(dir string, resume bool) error {
+	ckpt := filepath.Join(dir, ckptName)
 	_, statErr := os.Stat(ckpt)
 	switch {
 	case resume && statErr != nil:
-		return nil, fmt.Errorf("--resume: no checkpoint: %w", statErr)
+		return fmt.Errorf("--resume: no checkpoint: %w", statErr)
 	case !resume && statErr == nil:
-		return nil, fmt.Errorf("%s exists: continue it with --resume, or choose another --out", ckpt)
+		return fmt.Errorf("%s exists: continue it with --resume, or choose another --out", ckpt)
+	}
+	return nil
+}
+
+func newPretrainRun(cfg train.Config, resume bool, e *env) (*pretrainRun, error) {
+	r := &pretrainRun{cfg: cfg, e: e, dir: cfg.Run.Out, resuming: resume, lastEval: math.NaN()}
+	if err := checkRunDir(r.dir, resume); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(r.dir, "data"), 0o755); err != nil {
 		return nil, err
@@ -648,39 +670,11 @@ func (r *pretrainRun) appendLog(le logEntry, keep bool) error {
 // and the loss curve on their schedule.
 func (r *pretrainRun) report(s train.StepReport) error {
 	cfg := r.cfg
-	if r.stepsNow == 0 && s.Resumed {
-		// Steps an earlier session logged past its checkpoint are redone.
-		kept := r.log[:0]
-		for _, le := range r.log {
-			if le.Step < s.Step {
-				kept = append(kept, le)
-			}
-		}
-		r.log = kept
-		if err := r.rewriteLog(); err != nil {
-			return err
-		}
-		fmt.Fprintf(r.e.stderr, "resumed at step %d\n", s.Step-1)
-	}
-	r.stepsNow++
-	tps := float64(s.Tokens) / s.Elapsed.Seconds()
-	le := logEntry{Step: s.Step, Loss: s.Loss, LR: s.LR, GradNorm: s.GradNorm, TokPerSec: tps}
-	r.lastLoss = s.Loss
-	if !math.IsNaN(s.EvalLoss) {
-		v := s.EvalLoss
-		le.ValLoss, r.lastEval = &v, v
-	}
-	if err := r.appendLog(le, true); err != nil {
+	le, err := r.logStep(s)
+	if err != nil {
 		return err
 	}
-	if s.Saved {
-		// The checkpoint holding this step is published after this returns:
-		// the line must be on disk first (a crash then leaves the log one
-		// step ahead, which a resume redoes, never one behind).
-		if err := r.logFile.Sync(); err != nil {
-			return err
-		}
-	}
+	tps := le.TokPerSec
 	perStep := time.Since(r.started) / time.Duration(r.stepsNow)
 	eta := perStep * time.Duration(cfg.Run.Steps-s.Step)
 	fmt.Fprintf(r.e.stderr, "\rstep %d/%d  loss %.4f  lr %.2e  %.0f tok/s  ETA %s   ", s.Step, cfg.Run.Steps, s.Loss, s.LR, tps, eta.Round(time.Second))
@@ -696,6 +690,46 @@ func (r *pretrainRun) report(s train.StepReport) error {
 		return r.writeSVG()
 	}
 	return nil
+}
+
+// logStep writes the step's line to OUT/log.jsonl (after dropping, on the
+// first step of a resumed session, what an earlier session logged past its
+// checkpoint) and keeps the last losses; `gptgo train sft` logs through it
+// too.
+func (r *pretrainRun) logStep(s train.StepReport) (logEntry, error) {
+	if r.stepsNow == 0 && s.Resumed {
+		// Steps an earlier session logged past its checkpoint are redone.
+		kept := r.log[:0]
+		for _, le := range r.log {
+			if le.Step < s.Step {
+				kept = append(kept, le)
+			}
+		}
+		r.log = kept
+		if err := r.rewriteLog(); err != nil {
+			return logEntry{}, err
+		}
+		fmt.Fprintf(r.e.stderr, "resumed at step %d\n", s.Step-1)
+	}
+	r.stepsNow++
+	le := logEntry{Step: s.Step, Loss: s.Loss, LR: s.LR, GradNorm: s.GradNorm, TokPerSec: float64(s.Tokens) / s.Elapsed.Seconds()}
+	r.lastLoss = s.Loss
+	if !math.IsNaN(s.EvalLoss) {
+		v := s.EvalLoss
+		le.ValLoss, r.lastEval = &v, v
+	}
+	if err := r.appendLog(le, true); err != nil {
+		return logEntry{}, err
+	}
+	if s.Saved {
+		// The checkpoint holding this step is published after this returns:
+		// the line must be on disk first (a crash then leaves the log one
+		// step ahead, which a resume redoes, never one behind).
+		if err := r.logFile.Sync(); err != nil {
+			return logEntry{}, err
+		}
+	}
+	return le, nil
 }
 
 // sample prints a greedy continuation of the sample prompt from the

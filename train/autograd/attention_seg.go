@@ -76,16 +76,7 @@ func (t *Tape) AttentionSegments(q, k, v *Var, seg []int32, T, H, KH, D int) *Va
 		if y.Grad == nil {
 			return
 		}
-		gq, gk, gv := t.grad(q), t.grad(k), t.grad(v)
-		if gq == nil {
-			gq = t.alloc(len(q.Data))
-		}
-		if gk == nil {
-			gk = t.alloc(len(k.Data))
-		}
-		if gv == nil {
-			gv = t.alloc(len(v.Data))
-		}
+		gq, gk, gv := t.gradOrScratch(q), t.gradOrScratch(k), t.gradOrScratch(v)
 		scratch := t.scratch(ns)
 		t.pool.For(len(runs)*KH, 1, func(s, e int) {
 			for task := s; task < e; task++ {
@@ -98,4 +89,13 @@ func (t *Tape) AttentionSegments(q, k, v *Var, seg []int32, T, H, KH, D int) *Va
 		})
 	})
 	return y
+}
+
+// gradOrScratch is x's gradient buffer, or a zeroed scratch one where x
+// needs none, so that a kernel writing all its gradients can always run.
+func (t *Tape) gradOrScratch(x *Var) []float32 {
+	if g := t.grad(x); g != nil {
+		return g
+	}
+	return t.alloc(len(x.Data))
 }
