@@ -6,8 +6,10 @@
 package autograd
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"unsafe"
 
 	"github.com/gptgo/gptgo/kernel"
@@ -58,18 +60,18 @@ func (t *Tape) eachFrozenTile(w *tensor.Tensor, fn func(r0, r1 int, rows []float
 	buf := t.frozen[:tile*C]
 	for r0 := 0; r0 < R; r0 += tile {
 		r1 := min(R, r0+tile)
+		var mu sync.Mutex
 		var err error
-		errs := make([]error, r1-r0)
 		t.pool.For(r1-r0, 8, func(s, e int) {
 			for i := s; i < e; i++ {
-				errs[i] = w.DequantizeRow(r0+i, buf[i*C:(i+1)*C])
+				if e := w.DequantizeRow(r0+i, buf[i*C:(i+1)*C]); e != nil {
+					mu.Lock()
+					err = cmp.Or(err, e)
+					mu.Unlock()
+					return
+				}
 			}
 		})
-		for _, e := range errs {
-			if e != nil && err == nil {
-				err = e
-			}
-		}
 		if err != nil {
 			return fmt.Errorf("frozen weight %q: %w", w.Name, err)
 		}
