@@ -238,7 +238,7 @@ func (r *inspectReport) print(w io.Writer) error {
 	sort.Slice(names, func(i, j int) bool { return tot.ByDType[names[i]].Bytes > tot.ByDType[names[j]].Bytes })
 	for _, n := range names {
 		d := tot.ByDType[n]
-		fmt.Fprintf(w, "  %-7s %4d tensors  %10s parameters  %10s\n", n, d.Tensors, humanCount(d.Parameters), humanBytes(d.Bytes))
+		fmt.Fprintf(w, "  %-7s %12s  %10s parameters  %10s\n", n, plural(d.Tensors, "1 tensor", "%d tensors"), humanCount(d.Parameters), humanBytes(d.Bytes))
 	}
 	return nil
 }

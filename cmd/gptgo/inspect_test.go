@@ -62,7 +62,7 @@ func TestInspectText(t *testing.T) {
 	}
 	for _, want := range []string{
 		"GGUF v3", "metadata (4 keys)", "[string × 100]", `"tok0", "tok1"`, `"tok7", …]`, "NaN", "[[i32 × 3]]",
-		"tensors (2)", "[64, 2]", "totals: 2 tensors, 192 parameters", "Q8_0       1 tensors",
+		"tensors (2)", "[64, 2]", "totals: 2 tensors, 192 parameters", "Q8_0        1 tensor ", "F32         1 tensor ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
