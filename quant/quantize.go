@@ -173,7 +173,7 @@ func checkFormats(plan []TensorPlan) error {
 	}
 	var errs []error
 	for _, what := range order {
-		errs = append(errs, fmt.Errorf("quant: %s is registered in package tensor (needed by %d tensors: %s)", what, len(missing[what]), strings.Join(missing[what], ", ")))
+		errs = append(errs, fmt.Errorf("quant: %s is registered in package tensor (needed by %s: %s)", what, count(len(missing[what]), "tensor"), strings.Join(missing[what], ", ")))
 	}
 	return errors.Join(errs...)
 }

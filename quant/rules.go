@@ -98,9 +98,17 @@ func readModelInfo(lookup lookupFunc, tensors []gguf.TensorInfo) (*modelInfo, er
 		}
 	}
 	if m.nAttnV != 0 && m.nHeadKV != 0 && m.nAttnV != m.nLayer {
-		return nil, fmt.Errorf("quant: %d attention V tensors for %d layers (llama.cpp refuses such a model)", m.nAttnV, m.nLayer)
+		return nil, fmt.Errorf("quant: %s for %s (llama.cpp refuses such a model)", count(m.nAttnV, "attention V tensor"), count(m.nLayer, "layer"))
 	}
 	return m, nil
+}
+
+// count is "1 thing" or "n things", for messages.
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
 
 // layerOf parses the layer number of a "blk.N." name as sscanf("blk.%d.") does.

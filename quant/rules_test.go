@@ -5,6 +5,7 @@ package quant
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gptgo/gptgo/gguf"
@@ -271,5 +272,15 @@ func TestIQ4XSAndTernaryMixes(t *testing.T) {
 		if ft, err := ParseFileType(s); ft != want || err != nil {
 			t.Errorf("ParseFileType(%q) = %v, %v", s, ft, err)
 		}
+	}
+}
+
+// Counts of one are singular in the messages.
+func TestMessagesCountInSingular(t *testing.T) {
+	h := llamaHeader("llama", 1, 256, 4, 4, false)
+	h.Tensors = append(h.Tensors, gguf.TensorInfo{Name: "blk.1.attn_v.weight", Shape: []int64{256, 256}, DType: tensor.F32})
+	_, err := makePlan(h.Lookup, h.Tensors, Q8_0)
+	if err == nil || !strings.Contains(err.Error(), "2 attention V tensors for 1 layer (") {
+		t.Errorf("got %v", err)
 	}
 }

@@ -181,7 +181,7 @@ func runBench(ctx context.Context, e *env, args []string) (err error) {
 func benchTest(ctx context.Context, m *model.Model, pool *tensor.Pool, kvF32 bool, ubatch int, r *rand.Rand, reps int, res *benchResult) error {
 	n := res.NPrompt + res.NGen
 	if n > m.CtxTrain {
-		return fmt.Errorf("%s needs %d positions; the model's context is %d", res.Test, n, m.CtxTrain)
+		return fmt.Errorf("%s needs %s; the model's context is %d", res.Test, plural(n, "1 position", "%d positions"), m.CtxTrain)
 	}
 	batch := min(max(res.NPrompt, 1), ubatch)
 	s, err := m.NewState(model.Options{Ctx: n, Batch: batch, KVF32: kvF32, Pool: pool})
