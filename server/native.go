@@ -31,18 +31,18 @@ func (l *Loaded) Generate(ctx context.Context, req *generate.Request, emit func(
 			return nil, err
 		}
 	}
+	param := "prompt"
+	if len(req.Messages) > 0 {
+		param = "messages"
+	}
 	prompt, err := req.Render(l.Tok, l.Template)
 	if err != nil {
-		return nil, &Error{Kind: KindBadRequest, Msg: err.Error(), Param: "messages"}
+		return nil, &Error{Kind: KindBadRequest, Msg: err.Error(), Param: param}
 	}
 	if len(prompt) == 0 {
-		return nil, Errorf(KindBadRequest, "prompt", "the prompt is empty and the model adds no BOS token")
+		return nil, Errorf(KindBadRequest, param, "the prompt is empty and the model adds no BOS token")
 	}
 	if _, _, err := generate.FitPrompt(prompt, l.Ctx, req.Options); err != nil {
-		param := "prompt"
-		if len(req.Messages) > 0 {
-			param = "messages"
-		}
 		return nil, &Error{Kind: KindContext, Msg: err.Error(), Param: param}
 	}
 

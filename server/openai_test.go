@@ -321,6 +321,7 @@ func TestOpenAIErrors(t *testing.T) {
 		{"unknown model", "/v1/chat/completions", `{"model":"nosuch","messages":[{"role":"user","content":"hi"}]}`, 404, "model", "model_not_found"},
 		{"no model", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}]}`, 400, "model", ""},
 		{"too large", "/v1/chat/completions", `{"model":"default","messages":[{"role":"user","content":"` + strings.Repeat("x", 5000) + `"}]}`, 413, "", "request_too_large"},
+		{"token outside the vocabulary", "/v1/completions", `{"model":"default","prompt":[1,999999]}`, 400, "prompt", ""},
 		{"suffix", "/v1/completions", `{"model":"default","prompt":"a","suffix":"b"}`, 400, "suffix", "not_supported"},
 		{"unknown path", "/v1/nothing", `{}`, 404, "", ""},
 	} {
