@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -182,6 +183,19 @@ func TestOpenAIEmbeddings(t *testing.T) {
 	byToks, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfTokenArrays: [][]int64{ids(texts[1]), ids(texts[0])}}})
 	if err != nil || len(byToks.Data) != 2 || !sameVec32(vec32(byToks.Data[0].Embedding), vecs[1]) || !sameVec32(vec32(byToks.Data[1].Embedding), vecs[0]) {
 		t.Errorf("token arrays differ from their texts or came out of order (%v)", err)
+	}
+	// The embedded tokens count in /metrics' prompt tokens: five requests
+	// above, of wantTokens, wantTokens, 1 text, 1 text, 2 texts.
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	n0, n1 := len(tok.Encode(texts[0], tokenizer.EncodeOptions{AddSpecial: true})), len(tok.Encode(texts[1], tokenizer.EncodeOptions{AddSpecial: true}))
+	line := fmt.Sprintf(`gptgo_prompt_tokens_total{model="default:latest"} %d`, 2*wantTokens+n1+n0+n1+n0)
+	if !strings.Contains(string(metrics), line+"\n") {
+		t.Errorf("/metrics lacks %q:\n%s", line, metrics)
 	}
 }
 

@@ -221,3 +221,31 @@ func FuzzEmbedRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestEmbedTokens checks the per-input checks made before any compute on
+// token inputs: ids against the vocabulary, the context (an error, or a cut
+// to the first tokens with truncate), and the sum over the request.
+func TestEmbedTokens(t *testing.T) {
+	in := embedInput{Tokens: [][]int64{{1, 2, 3}, {4, 5, 6, 7, 8}}}
+	seqs, total, err := embedTokens(nil, 10, in, 4, true)
+	if err != nil || total != 7 || !slices.Equal(seqs[0], []int32{1, 2, 3}) || !slices.Equal(seqs[1], []int32{4, 5, 6, 7}) {
+		t.Errorf("truncate to 4: %v %d %v", seqs, total, err)
+	}
+	_, _, err = embedTokens(nil, 10, in, 4, false)
+	var e *Error
+	if !errors.As(err, &e) || e.Kind != KindContext || e.Param != "input" || !strings.Contains(e.Msg, "input[1] is 5 tokens, more than the context of 4 tokens") {
+		t.Errorf("too long without truncate: %v", err)
+	}
+	_, _, err = embedTokens(nil, 8, in, 100, false)
+	if !errors.As(err, &e) || e.Kind != KindBadRequest || !strings.Contains(e.Msg, "input[1][4]: token id 8 is outside the model's vocabulary of 8") {
+		t.Errorf("vocabulary: %v", err)
+	}
+	big := embedInput{Tokens: make([][]int64, maxEmbedInputs)}
+	per := maxEmbedTokens/maxEmbedInputs + 1
+	for i := range big.Tokens {
+		big.Tokens[i] = make([]int64, per)
+	}
+	if _, _, err := embedTokens(nil, 10, big, per, false); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("more than %d tokens together", maxEmbedTokens)) {
+		t.Errorf("%d × %d tokens: %v", maxEmbedInputs, per, err)
+	}
+}
