@@ -20,9 +20,9 @@ import (
 	"github.com/gptgo/gptgo/tokenizer"
 )
 
-// embedRoutes registers the three embeddings endpoints. Each is a thin
-// translation to and from embedJob, which Server.embed runs.
-// (s.handle gives each its 405 for other methods; mux is the same as s.mux.)
+// embedRoutes registers the three embeddings endpoints through s.handle
+// (which also answers their other methods with a 405; mux is s.mux). Each
+// is a thin translation to and from embedJob, which Server.embed runs.
 func (s *Server) embedRoutes(_ *http.ServeMux) {
 	s.handle("POST /v1/embeddings", s.handleOpenAIEmbed)
 	s.handle("POST /api/embed", s.handleOllamaEmbed)
@@ -51,8 +51,8 @@ type embedResult struct {
 	Load    time.Duration
 }
 
-// embed runs j under the request's context, which ends when the client
-// goes away or the server closes.
+// embedRequest runs j under r's context, which ends when the client goes
+// away, or under the server's, which ends when it closes.
 func (s *Server) embedRequest(r *http.Request, j embedJob) (*embedResult, error) {
 	ctx, cancel := s.requestContext(r)
 	defer cancel()
