@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/gptgo/gptgo/gguf"
@@ -244,5 +245,34 @@ func TestLoRAFromF32MatchesInference(t *testing.T) {
 	t.Logf("largest logit difference, tape vs inference with the adapter: %.3g", worst)
 	if worst > 1e-4 {
 		t.Errorf("tape and inference with the trained adapter differ by %.3g", worst)
+	}
+}
+
+// TestLoRAConfig: out-of-range settings are named with their key and flag,
+// all in one error; alpha 0 means twice the rank; targets are checked.
+func TestLoRAConfig(t *testing.T) {
+	if err := DefaultLoRA.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	err := LoRAConfig{Rank: 0, Alpha: -1, Dropout: 1, Targets: []string{"q", "ffn"}}.Validate()
+	for _, want := range []string{"lora.rank (--lora-rank) 0", "lora.alpha (--lora-alpha) -1", "lora.dropout (--lora-dropout) 1", `lora.targets (--lora-targets) "ffn"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %q", err, want)
+		}
+	}
+	o := LoRAConfig{Rank: 8, Targets: []string{"q", "v"}}.Options(7)
+	if o.Alpha != 16 || o.Rank != 8 || o.Seed != 7 || len(o.Targets) != 2 {
+		t.Errorf("options %+v", o)
+	}
+	if o := DefaultLoRA.Options(1); o.Targets != nil || o.Alpha != 32 {
+		t.Errorf("default options %+v: want every target (nil) and alpha 32", o)
+	}
+	if got, err := ParseLoRATargets("q, k,v,o,gate,up,down"); err != nil || len(got) != 7 {
+		t.Errorf("ParseLoRATargets: %v, %v", got, err)
+	}
+	for _, bad := range []string{"", ",", "q,mlp"} {
+		if _, err := ParseLoRATargets(bad); err == nil {
+			t.Errorf("ParseLoRATargets(%q): no error", bad)
+		}
 	}
 }
