@@ -477,3 +477,21 @@ func TestOllamaClientGoesAway(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestOllamaDuration(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		`"5m"`: 5 * time.Minute, `300`: 300 * time.Second, `1.5`: 1500 * time.Millisecond, `0`: 0, `"0"`: 0, `"0s"`: 0,
+		`-1`: -1, `"-1"`: -1, `"-1m"`: -1, `"1h30m"`: 90 * time.Minute, `1e300`: -1,
+	} {
+		var d ollamaDuration
+		if err := json.Unmarshal([]byte(in), &d); err != nil || d.d != want {
+			t.Errorf("keep_alive %s = %v, %v; want %v", in, d.d, err, want)
+		}
+	}
+	for _, in := range []string{`"soon"`, `true`, `"5 minutes"`, `[]`} {
+		var d ollamaDuration
+		if err := json.Unmarshal([]byte(in), &d); err == nil {
+			t.Errorf("keep_alive %s accepted as %v", in, d.d)
+		}
+	}
+}
