@@ -2,6 +2,7 @@ package grammar
 
 import (
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -55,8 +56,7 @@ func sharedVocabulary(t testing.TB, elem ...string) (*tokenizer.Tokenizer, *Voca
 	return tok, v
 }
 
-// sampleOutput draws tokens with random logits (standard normal, scaled by
-// temp, softmax-sampled) among those m allows, until an end-of-generation
+// sampleOutput draws tokens at random among those m allows, until an end-of-generation
 // token, Done, or budget tokens. It returns the decoded text as the
 // stream decoder prints it and whether generation ended.
 func sampleOutput(t testing.TB, tok *tokenizer.Tokenizer, m *Matcher, v *Vocab, rng *rand.Rand, budget int) (string, bool) {
@@ -70,23 +70,30 @@ func sampleOutput(t testing.TB, tok *tokenizer.Tokenizer, m *Matcher, v *Vocab, 
 		if err := m.Mask(mask); err != nil {
 			t.Fatalf("mask after %q: %v", text, err)
 		}
-		ids, w = ids[:0], w[:0]
-		var sum float64
-		for id := range int32(v.Size()) {
-			if mask[id>>6]&(1<<(id&63)) != 0 {
-				ids = append(ids, id)
-				// Random logits that, like a model's, favour short
-				// tokens a little: outputs then end within a test's budget.
-				x := math.Exp(rng.NormFloat64()*2 - 0.5*float64(len(v.bytes[id])))
-				w = append(w, x)
-				sum += x
+		ids = ids[:0]
+		for i, word := range mask {
+			for word != 0 {
+				ids = append(ids, int32(i*64+bits.TrailingZeros64(word)))
+				word &= word - 1
 			}
 		}
+		// Random logits that, like a model's, favour short tokens a
+		// little (so outputs end within a test's budget), drawn among 8
+		// allowed tokens picked uniformly: the cost stays O(V/64).
+		w = w[:0]
+		cand := [8]int32{}
+		var sum float64
+		for k := range cand {
+			cand[k] = ids[rng.IntN(len(ids))]
+			x := math.Exp(rng.NormFloat64()*2 - 0.5*float64(len(v.bytes[cand[k]])))
+			w = append(w, x)
+			sum += x
+		}
 		r := rng.Float64() * sum
-		pick := ids[len(ids)-1]
-		for i, x := range w {
+		pick := cand[len(cand)-1]
+		for k, x := range w {
 			if r < x {
-				pick = ids[i]
+				pick = cand[k]
 				break
 			}
 			r -= x

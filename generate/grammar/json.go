@@ -77,27 +77,33 @@ func jsonChar(c Class) Expr {
 	}
 	special := Class{Ranges: []Range{{0, 0x1F}, {'"', '"'}, {'\\', '\\'}}}
 	plain := Class{Ranges: subtract(rs, normRanges(special.Ranges))}
-	var alts Alt
+	// Every escape starts with a backslash; one "\\" element followed by
+	// the alternatives keeps a single parse stack for all of them.
+	var alts, escapes Alt
 	if len(plain.Ranges) > 0 {
 		alts = append(alts, plain)
 	}
 	for _, r := range intersect(rs, normRanges(special.Ranges)) {
 		for x := r.Lo; x <= r.Hi; x++ {
 			if e, ok := jsonEscapes[x]; ok {
-				alts = append(alts, Lit(e))
+				escapes = append(escapes, Lit(e[1:]))
 			} else {
-				alts = append(alts, Lit(`\u00`+string("0123456789abcdef"[x>>4])+string("0123456789abcdef"[x&15])))
+				escapes = append(escapes, Lit(`u00`+string("0123456789abcdef"[x>>4])+string("0123456789abcdef"[x&15])))
 			}
 		}
 	}
 	if c.Negated && len(c.Ranges) == 0 {
-		// Any non-surrogate code point as \uXXXX: 0000-D7FF and E000-FFFF.
+		// Any non-surrogate code point as \uXXXX: 0000-D7FF and E000-FFFF,
+		// and \/ for the solidus.
 		h3 := Repeat{X: hexDigit, Min: 3, Max: 3}
-		alts = append(alts, Seq{Lit(`\`), Chars("u"), Alt{
+		escapes = Alt{Chars("\"\\/bfnrt"), Seq{Chars("u"), Alt{
 			Seq{Class{Ranges: []Range{{'0', '9'}, {'a', 'c'}, {'A', 'C'}}}, h3},
 			Seq{Chars("dD"), Class{Ranges: []Range{{'0', '7'}}}, Repeat{X: hexDigit, Min: 2, Max: 2}},
 			Seq{Class{Ranges: []Range{{'e', 'f'}, {'E', 'F'}}}, h3},
-		}}, Seq{Lit(`\/`)})
+		}}}
+	}
+	if len(escapes) > 0 {
+		alts = append(alts, Seq{Lit(`\`), escapes})
 	}
 	if len(alts) == 1 {
 		return alts[0]

@@ -57,25 +57,33 @@ func (m *Matcher) Mask(allowed []uint64) error {
 	return nil
 }
 
-// walk visits the trie in preorder with the state after each prefix in
-// levels[depth]; a refused byte skips its subtree.
+// walk visits the trie in preorder with the id of the state after each
+// prefix in levels[depth]; a refused byte skips its subtree. States and
+// their transitions are memoised (dfa.go), so inside a JSON string, where
+// nearly every token is allowed but the state returns to itself after
+// each character, a node costs a table read.
 func (m *Matcher) walk(allowed []uint64) {
 	v := m.v
 	trie := v.trie
-	if len(m.levels) == 0 {
-		m.levels = make([]state, 1, 64)
+	if len(m.dstates) > maxDFAStates {
+		m.resetDFA()
 	}
-	m.levels[0].copyFrom(&m.cur)
+	if cap(m.levels) == 0 {
+		m.levels = make([]int32, 64)
+	}
+	m.levels[0] = m.internState(&m.cur)
 	for i := int32(1); i < int32(len(trie)); {
 		nd := &trie[i]
 		d := nd.depth
 		for int(d) >= len(m.levels) {
-			m.levels = append(m.levels, state{})
+			m.levels = append(m.levels, 0)
 		}
-		if !m.step(&m.levels[d-1], nd.b, &m.levels[d]) {
+		next := m.dstep(m.levels[d-1], nd.b)
+		if next < 0 {
 			i = nd.end
 			continue
 		}
+		m.levels[d] = next
 		for _, t := range v.toks[nd.tok0:nd.tok1] {
 			allowed[t>>6] |= 1 << (t & 63)
 		}

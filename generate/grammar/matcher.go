@@ -66,10 +66,12 @@ type Matcher struct {
 	ended  bool  // an end-of-generation token was accepted
 	err    error // a limit was hit while stepping
 
-	hits   []*node             // advance's scratch
-	levels []state             // Mask: the state after each trie depth
-	cache  map[string][]uint64 // Mask: masks by state
-	key    []byte
+	hits    []*node             // advance's scratch
+	dstates []dstate            // Mask: interned states with memoised transitions (dfa.go)
+	dindex  map[string]int32    // state key → index in dstates
+	levels  []int32             // Mask: the state id after each trie depth
+	cache   map[string][]uint64 // Mask: masks by state
+	key     []byte
 }
 
 // NewMatcher starts a parse at g's root rule. v may be nil when only
@@ -87,6 +89,7 @@ func NewMatcher(g *Grammar, v *Vocab) *Matcher {
 func (m *Matcher) resetCaches() {
 	m.nodes = map[nodeKey]*node{}
 	m.trans = map[transKey][]*node{}
+	m.resetDFA() // its states point into the dropped tables' nodes by id
 }
 
 func (m *Matcher) intern(pos int32, parent *node) *node {
@@ -107,13 +110,17 @@ func (m *Matcher) intern(pos int32, parent *node) *node {
 func (m *Matcher) expand(s *node, out *state) {
 	g := m.g
 	for {
+		// A node met twice while building one set expands the same way
+		// twice: stop, so that grammars with many ways to reach the same
+		// stack (x ::= y | y nested) cost linear, not exponential, time.
+		if s.emark == m.egen {
+			return
+		}
+		s.emark = m.egen
 		e := g.elems[s.pos]
 		switch e.kind {
 		case kChar:
-			if s.emark != m.egen {
-				s.emark = m.egen
-				out.stacks = append(out.stacks, s)
-			}
+			out.stacks = append(out.stacks, s)
 			return
 		case kEnd:
 			if s.parent == nil {
@@ -146,7 +153,10 @@ func (m *Matcher) successors(s *node, r rune) []*node {
 		return out
 	}
 	if len(m.trans) > 1<<20 || len(m.nodes) > 1<<21 {
-		m.resetCaches() // only sharing is lost: stale nodes stay valid
+		// Only sharing is lost: stale nodes stay valid, and ids keep
+		// growing, so no two live nodes share a key.
+		m.nodes = map[nodeKey]*node{}
+		m.trans = map[transKey][]*node{}
 	}
 	var st state
 	m.egen++
@@ -309,19 +319,10 @@ func (m *Matcher) Accept(tok int32) error {
 	return nil
 }
 
-// stateKey writes a key for the current state for the mask cache.
+// stateKey returns a key for the current state, for the mask cache.
 func (m *Matcher) stateKey() string {
-	k := m.key[:0]
-	flags := byte(0)
-	if m.cur.accept {
-		flags = 1
-	}
-	k = append(k, flags, m.cur.n, m.cur.rem, byte(m.cur.val), byte(m.cur.val>>8), byte(m.cur.val>>16))
-	for _, s := range m.cur.stacks {
-		k = append(k, byte(s.id), byte(s.id>>8), byte(s.id>>16), byte(s.id>>24))
-	}
-	m.key = k
-	return string(k)
+	m.key = stateKeyOf(m.key[:0], &m.cur)
+	return string(m.key)
 }
 
 // describe lists the stacks' expected classes, for debugging.

@@ -677,12 +677,11 @@ func (c *schemaConv) arrayExpr(s *object, ptr string) (Expr, error) {
 			if item == nil {
 				return Seq{}
 			}
-			need := max(minN-i, 0)
-			more := -1
+			most := -1
 			if maxN >= 0 {
-				more = maxN - i - need
+				most = maxN - i
 			}
-			return Seq{Repeat{X: Seq{comma, elem(i)}, Min: need, Max: more}}
+			return Seq{Repeat{X: Seq{comma, elem(i)}, Min: max(minN-i, 0), Max: most}}
 		}
 		name := fmt.Sprintf("%s-tail%d", base, i)
 		next := tail(i + 1)
