@@ -147,7 +147,6 @@ func TestHostileInputs(t *testing.T) {
 	}
 }
 
-
 func FuzzGBNF(f *testing.F) {
 	for _, s := range []string{jsonGBNF, arithmeticGBNF, listGBNF, `root ::= [^a-z]{2,5} | "x"?`, `root ::= (a)*` + "\na ::= \"\\u00e9\" root?"} {
 		f.Add(s, []byte(`{"a": [1, "x"]}`))
