@@ -208,8 +208,10 @@ func (s *Store) defaultEntry() Entry {
 	return e
 }
 
-// buildTime is the commit time the binary was built from, when the go
-// command recorded one; the zero time otherwise.
+// buildTime dates the embedded model: the commit time the binary was built
+// from when the go command recorded one, else the binary's own modification
+// time (when it was built or installed), else the zero time. Clients show
+// "modified N ago", and the year 1 makes no sense there.
 func buildTime() time.Time {
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
@@ -218,6 +220,11 @@ func buildTime() time.Time {
 					return t
 				}
 			}
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		if st, err := os.Stat(exe); err == nil {
+			return st.ModTime()
 		}
 	}
 	return time.Time{}

@@ -94,6 +94,9 @@ func TestStoreListResolveCopyRemove(t *testing.T) {
 	if len(es) != 1 || es[0].Name != DefaultModel || !es[0].Embedded || es[0].Err != nil || es[0].Size != int64(models.DefaultSize()) {
 		t.Fatalf("empty store lists %+v, want only the embedded default", es)
 	}
+	if es[0].Modified.IsZero() {
+		t.Error("the embedded default has no modification time (want the build's commit or the binary's time)")
+	}
 	if es[0].Details.ParameterCount == 0 || es[0].Details.Family == "" {
 		t.Errorf("default details %+v", es[0].Details)
 	}
