@@ -4,7 +4,10 @@
 // micro-batches, checkpoints that resume exactly, a loader of training
 // windows over token shards (package data's GPTGOTOK format), and Pretrain,
 // the loop that puts them together for any Model (its parameters and a
-// loss recorded on a tape).
+// loss recorded on a tape). SFT runs the same loop (Train) on
+// conversations: sftdata.go reads them, sftencode.go renders and tokenizes
+// them with the assistant's tokens marked, sftbatch.go packs them, and
+// sft.go ties these to the loop.
 //
 // The gradients come from the tape in train/autograd: a forward built of
 // its ops, then Tape.Backward, leaves each parameter's gradient in its Grad
