@@ -23,7 +23,7 @@ type LoRAOptions struct {
 	Alpha   float64 // the adapter path is scaled by Alpha/Rank (PEFT's lora_alpha)
 	Dropout float64 // probability of zeroing an input element of the adapter path while training; 0 … <1
 	// Targets are the matrices to adapt, by short name (LoRATargets); nil
-	// means all of them.
+	// means DefaultLoRATargets, those of them the model has.
 	Targets []string
 	// TrainEmbeddings makes token_embd (and output, when the head is its
 	// own matrix) fully trainable, as Chinese-LLaMA-Alpaca does after
@@ -100,6 +100,9 @@ func (o *LoRAOptions) check(c Config) (map[string]bool, error) {
 		case !c.FusedQKV && t == "qkv":
 			return nil, fmt.Errorf("model: lora target qkv: this %s model has separate attn_q, attn_k, attn_v (targets q, k, v)", c.Arch)
 		case t == "gate" && c.FFN != FFNSwiGLU:
+			if o.Targets == nil {
+				continue // the default list names every matrix a model may have
+			}
 			return nil, fmt.Errorf("model: lora target gate: this %s model has no ffn_gate", c.Arch)
 		}
 		set[s+".weight"] = true

@@ -449,3 +449,61 @@ func TestAdapterFileRoundTrip(t *testing.T) {
 	}
 	os.Remove(path)
 }
+
+// TestLoRAGPT2Targets: on GPT-2 the default targets are the matrices it
+// has (the fused attn_qkv, attn_output, ffn_up, ffn_down), "gate" named
+// explicitly is an error, and merged = unmerged through the fused
+// projection and the biases (F32, 1e-4).
+func TestLoRAGPT2Targets(t *testing.T) {
+	c := loraTinyConfig(t, "gpt2")
+	f, err := gguf.Open(writeBase(t, c, tensor.F32, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := LoRATrainableFromGGUF(f, LoRAOptions{Rank: 2, Alpha: 2, Targets: []string{"gate"}}); err == nil || !strings.Contains(err.Error(), "ffn_gate") {
+		t.Errorf("gate on gpt2: %v", err)
+	}
+	m, err := LoRATrainableFromGGUF(f, LoRAOptions{Rank: 2, Alpha: 4, Seed: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range m.lora.pairs {
+		names = append(names, p.base)
+	}
+	want := "blk.0.attn_qkv.weight blk.0.attn_output.weight blk.0.ffn_down.weight blk.0.ffn_up.weight blk.1.attn_qkv.weight blk.1.attn_output.weight blk.1.ffn_down.weight blk.1.ffn_up.weight"
+	if got := strings.Join(names, " "); got != want {
+		t.Fatalf("adapted %s\nwant    %s", got, want)
+	}
+	randomizeB(m, 8, 0.3)
+	ad, err := m.Adapter("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged := filepath.Join(t.TempDir(), "merged.gguf")
+	if err := MergeAdapters(f, []ScaledAdapter{{ad, 1}}, merged, true); err != nil {
+		t.Fatal(err)
+	}
+	pool := tensor.NewPool(2)
+	defer pool.Close()
+	bm, err := FromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	um, err := bm.WithAdapters(ScaledAdapter{ad, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mm, err := Open(merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mm.Close()
+	tokens := []int32{1, 2, 3, 4, 5, 6, 7, 8}
+	plain, unmerged := stateLogits(t, bm, tokens, pool), stateLogits(t, um, tokens, pool)
+	if testkit.NMSE(plain, unmerged) < 1e-3 {
+		t.Fatal("the adapter hardly changes the logits; the test proves nothing")
+	}
+	testkit.CheckClose(t, "gpt2 merged vs unmerged", stateLogits(t, mm, tokens, pool), unmerged, 1e-4, 1e-4)
+}
