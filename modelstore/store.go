@@ -30,14 +30,27 @@ const (
 	KeyTemplate   = "tokenizer.chat_template"
 )
 
-// Store is a models directory. It keeps no state about the files: every call
-// reads the directory afresh, so files copied in by hand appear at once.
+// Store is a models directory. Every call reads the directory afresh, so
+// files copied in by hand appear at once; what a file says about itself is
+// remembered while the file stays the same one (same inode, size and
+// modification time), because clients poll the list (Open WebUI asks for
+// /api/tags on every page) and parsing a large vocabulary takes time.
 // It is safe for concurrent use.
 type Store struct {
 	dir string
 
 	defOnce sync.Once
 	def     Entry // the embedded default, read once (parsing it copies 6.5 MB)
+
+	mu    sync.Mutex
+	known map[string]knownFile // by path
+}
+
+// knownFile is a parsed file and the identity it had when parsed.
+type knownFile struct {
+	st  os.FileInfo
+	e   Entry
+	err error
 }
 
 // Open returns the store of dir, creating the directory if missing.
@@ -142,6 +155,7 @@ func (s *Store) List() ([]Entry, error) {
 		out = append(out, e)
 	}
 	sort.SliceStable(out[1:], func(i, j int) bool { return out[1+i].Name < out[1+j].Name })
+	s.forget(out)
 	return out, nil
 }
 
@@ -178,13 +192,48 @@ func (s *Store) read(canon, path string) (Entry, error) {
 		return e, fmt.Errorf("modelstore: model %q: %s: %w", canon, path, errNotRegular)
 	}
 	e.Size, e.Modified = st.Size(), st.ModTime()
-	f, err := gguf.Open(path)
+	s.mu.Lock()
+	k, ok := s.known[path]
+	s.mu.Unlock()
+	if ok && os.SameFile(k.st, st) && k.st.Size() == st.Size() && k.st.ModTime().Equal(st.ModTime()) && k.e.Name == canon {
+		k.e.Parameters = cloneParams(k.e.Parameters)
+		return k.e, k.err
+	}
+	e, err = parse(e)
+	s.mu.Lock()
+	if s.known == nil {
+		s.known = map[string]knownFile{}
+	}
+	s.known[path] = knownFile{st: st, e: e, err: err}
+	s.mu.Unlock()
+	e.Parameters = cloneParams(e.Parameters)
+	return e, err
+}
+
+// forget drops what is remembered of files that are no longer listed.
+func (s *Store) forget(listed []Entry) {
+	keep := make(map[string]bool, len(listed))
+	for _, e := range listed {
+		keep[e.Path] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p := range s.known {
+		if !keep[p] {
+			delete(s.known, p)
+		}
+	}
+}
+
+// parse fills e from its file.
+func parse(e Entry) (Entry, error) {
+	f, err := gguf.Open(e.Path)
 	if err != nil {
-		return e, fmt.Errorf("modelstore: model %q: %w", canon, err)
+		return e, fmt.Errorf("modelstore: model %q: %w", e.Name, err)
 	}
 	defer f.Close()
 	if err := fill(&e, f); err != nil {
-		return e, fmt.Errorf("modelstore: model %q (%s): %w", canon, path, err)
+		return e, fmt.Errorf("modelstore: model %q (%s): %w", e.Name, e.Path, err)
 	}
 	return e, nil
 }

@@ -238,3 +238,33 @@ func TestCheckParam(t *testing.T) {
 		}
 	}
 }
+
+// TestRereadsChangedFiles: what the store remembers of a file is dropped
+// when the file is replaced, and callers cannot change it.
+func TestRereadsChangedFiles(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir)
+	p := filepath.Join(dir, "m.gguf")
+	writeTiny(t, p, gguf.KV{Key: KeySystem, Value: gguf.NewValue("first")}, gguf.KV{Key: KeyParameters, Value: gguf.NewValue([]string{"seed 1"})})
+	e, err := s.Resolve("m")
+	if err != nil || e.System != "first" {
+		t.Fatalf("%+v %v", e, err)
+	}
+	e.Parameters["seed"][0] = "changed by a caller"
+	if e2, _ := s.Resolve("m"); e2.Parameters["seed"][0] != "1" {
+		t.Errorf("a caller changed the remembered entry: %v", e2.Parameters)
+	}
+	writeTiny(t, p, gguf.KV{Key: KeySystem, Value: gguf.NewValue("second")})
+	if e, err = s.Resolve("m"); err != nil || e.System != "second" || e.Parameters != nil {
+		t.Errorf("after replacing the file: %+v %v", e, err)
+	}
+	os.WriteFile(p, []byte("broken now"), 0o644)
+	if _, err = s.Resolve("m"); err == nil {
+		t.Error("a file broken in place still resolves")
+	}
+	os.Remove(p)
+	s.List()
+	if len(s.known) != 0 {
+		t.Errorf("removed files still remembered: %v", s.known)
+	}
+}
