@@ -73,14 +73,19 @@ type SFTStats struct {
 	Examples      int // kept
 	Truncated     int // cut by whole turns to fit
 	Dropped       int // not even the first assistant turn fits
+	Empty         int // nothing to learn: the only trained token would be the first
 	Split         int // tokenized piece by piece (a boundary not token-stable)
 	Tokens        int // in the kept examples
 	Trained       int // target tokens among them
 }
 
 func (s SFTStats) String() string {
-	return fmt.Sprintf("%d conversations → %d examples, %d tokens (%d trained); %d truncated by whole turns, %d dropped (first assistant turn longer than the sequence), %d tokenized turn by turn",
+	msg := fmt.Sprintf("%d conversations → %d examples, %d tokens (%d trained); %d truncated by whole turns, %d dropped (first assistant turn longer than the sequence), %d tokenized turn by turn",
 		s.Conversations, s.Examples, s.Tokens, s.Trained, s.Truncated, s.Dropped, s.Split)
+	if s.Empty > 0 {
+		msg += fmt.Sprintf(", %d dropped with nothing to learn", s.Empty)
+	}
+	return msg
 }
 
 // PrepareSFT encodes the conversations and truncates each to maxTokens
@@ -100,6 +105,10 @@ func PrepareSFT(enc *Encoder, convs []Conversation, maxTokens int) ([]Example, S
 		x, cut, ok := x.Truncate(maxTokens)
 		if !ok {
 			st.Dropped++
+			continue
+		}
+		if x.Trained() == 0 { // an answer rendered at the very start: no token predicts it
+			st.Empty++
 			continue
 		}
 		if cut {

@@ -261,4 +261,12 @@ func TestTruncateByTurns(t *testing.T) {
 	if err != nil || st.Dropped != 1 || st.Examples != 1 || len(exs) != 1 || st.Conversations != 2 {
 		t.Fatalf("PrepareSFT: %+v, %v", st, err)
 	}
+	// An empty answer rendered first is its end-of-turn token alone, at
+	// position 0, which nothing predicts: dropped and counted, not an
+	// example without targets.
+	bare, _ := chat.New(`{% for m in messages %}{{ m.content }}</s>{% endfor %}`, "", "</s>")
+	exs, st, err = PrepareSFT(&Encoder{Template: bare, Tok: byteTokenizer(t)}, []Conversation{{Messages: []chat.Message{{Role: "assistant"}}}}, 100)
+	if err != nil || st.Empty != 1 || len(exs) != 0 || !strings.Contains(st.String(), "1 dropped with nothing to learn") {
+		t.Fatalf("PrepareSFT of an empty first answer: %+v (%s), %v", st, st, err)
+	}
 }
