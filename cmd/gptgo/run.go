@@ -284,12 +284,16 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "run", "[MODEL.gguf] [PROMPT] [flags]\n\nGenerates a continuation of PROMPT (or of stdin) with MODEL, or with the embedded default model when none is given. The prompt is tokenized with BOS as the model asks and special tokens parsed.")
 	f := addInferFlags(fs, -1)
 	asJSON := fs.Bool("json", false, "print one JSON object: prompt and generated ids, text, stop reason, timings")
+	cf := addConstraintFlags(fs)
 	path, pos, err := f.parseModelArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 1 {
 		return errUsage
+	}
+	if err := cf.compile(); err != nil {
+		return err
 	}
 	prompt, err := promptText(ctx, e, pos)
 	if err != nil {
@@ -305,6 +309,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		return errors.New("the prompt is empty and the model adds no BOS token")
 	}
 	opts, seed := f.options()
+	if opts.Constraint, err = cf.constraint(in.tok); err != nil {
+		return err
+	}
 	sess := generate.NewSession(in.st, generate.FromTokenizer(in.tok))
 	var onToken func(generate.Token) error
 	if !*asJSON {
@@ -316,6 +323,9 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	r, err := sess.Generate(ctx, ids, opts, onToken)
 	if err != nil {
 		return err
+	}
+	if opts.Constraint != nil && !opts.Constraint.Done() && r.Stop != generate.StopEOG {
+		fmt.Fprintf(e.stderr, "warning: generation stopped (%s) before the output was complete under the schema or grammar\n", r.Stop)
 	}
 	if r.Dropped > 0 {
 		fmt.Fprintf(e.stderr, "warning: the prompt did not fit the context of %d; dropped %d tokens after the first\n", in.st.Ctx(), r.Dropped)
