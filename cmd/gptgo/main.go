@@ -110,7 +110,7 @@ func runMain(ctx context.Context, e *env, args []string) int {
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "gptgo: a GPT stack in Go: tokenizers, pretraining, quantization and inference on GGUF models.")
+	fmt.Fprintln(w, "gptgo: a GPT stack in Go: tokenizers, pretraining, fine-tuning, quantization, inference and serving of GGUF models.")
 	fmt.Fprintln(w, "\nUsage: gptgo COMMAND [arguments]\n\nCommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
