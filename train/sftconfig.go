@@ -23,6 +23,7 @@ type SFTRunConfig struct {
 	} `json:"model"`
 	Optim OptimConfig    `json:"optim"`
 	Run   SFTRunSettings `json:"run"`
+	LoRA  LoRAConfig     `json:"lora"` // adapters instead of every weight when enabled (lora.go)
 }
 
 // SFTDataConfig says which conversations, and how they are rendered.
@@ -68,6 +69,7 @@ func DefaultSFTConfig() SFTRunConfig {
 	c.Run = SFTRunSettings{Epochs: 1, Batch: 8, Seq: 256, Seed: 1337, Out: "out", EvalEvery: 50, CheckpointEvery: 50,
 		SamplePrompts: []string{"What is the capital of France?", "Write a short poem about the sea."}, SampleTokens: 48,
 		ExportType: "f32", ActivationDType: "f32"}
+	c.LoRA = DefaultLoRA
 	return c
 }
 
@@ -124,6 +126,9 @@ func (c SFTRunConfig) Validate() error {
 	}
 	if err := c.asConfig(max(c.Run.Steps, 1)).Validate(); err != nil {
 		errs = append(errs, strings.TrimPrefix(err.Error(), "train: bad config: "))
+	}
+	if err := c.LoRA.Validate(); err != nil {
+		errs = append(errs, strings.TrimPrefix(err.Error(), "train: "))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("train: bad sft config: %s", strings.Join(errs, "; "))

@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/quant"
 	"github.com/gptgo/gptgo/tensor"
+	"github.com/gptgo/gptgo/train"
 )
 
 func init() {
@@ -270,4 +272,70 @@ func runLoraShow(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "fits %s\n", *basePath)
 	return nil
+}
+
+// loraTrainFlags are the LoRA options of the training commands; they
+// override the run configuration's "lora" section when given.
+type loraTrainFlags struct {
+	on, embeddings *bool
+	rank           *int
+	alpha, dropout *float64
+	targets        *string
+}
+
+func addLoRATrainFlags(fs *flag.FlagSet) *loraTrainFlags {
+	d := train.DefaultLoRA
+	return &loraTrainFlags{
+		on:         fs.Bool("lora", false, "train LoRA adapters over the frozen base (read in place, quantized or not) and write OUT/adapter.gguf"),
+		rank:       fs.Int("lora-rank", d.Rank, "rank r of the adapters"),
+		alpha:      fs.Float64("lora-alpha", d.Alpha, "the adapter path is scaled by alpha/r"),
+		dropout:    fs.Float64("lora-dropout", d.Dropout, "dropout on the adapters' input while training"),
+		targets:    fs.String("lora-targets", "q,k,v,o,gate,up,down", "matrices of every block to adapt (q, k, v, qkv, o, gate, up, down)"),
+		embeddings: fs.Bool("train-embeddings", false, "with --lora, also train token_embd and output whole (Chinese-LLaMA-Alpaca)"),
+	}
+}
+
+// apply writes the flags that were given (set) over c.
+func (f *loraTrainFlags) apply(set map[string]bool, c *train.LoRAConfig) error {
+	if set["lora"] {
+		c.Enabled = *f.on
+	}
+	if set["lora-rank"] {
+		c.Rank = *f.rank
+	}
+	if set["lora-alpha"] {
+		c.Alpha = *f.alpha
+	}
+	if set["lora-dropout"] {
+		c.Dropout = *f.dropout
+	}
+	if set["train-embeddings"] {
+		c.TrainEmbeddings = *f.embeddings
+	}
+	if set["lora-targets"] {
+		t, err := train.ParseLoRATargets(*f.targets)
+		if err != nil {
+			return err
+		}
+		c.Targets = t
+	}
+	if c.TrainEmbeddings && !c.Enabled {
+		return fmt.Errorf("--train-embeddings goes with --lora (a full fine-tune trains the embeddings anyway)")
+	}
+	return c.Validate()
+}
+
+// adapterName is the file a LoRA run writes in its output directory.
+const adapterName = "adapter.gguf"
+
+// trainableFrom builds the model a run trains from the base f: every
+// weight as float32, or with c.Enabled adapters over the frozen base, which
+// then reads f in place (keep it open while training); keepOpen says which.
+func trainableFrom(f *gguf.File, c train.LoRAConfig, seed uint64) (m *model.Trainable, keepOpen bool, err error) {
+	if !c.Enabled {
+		m, err = model.TrainableFromGGUF(f)
+		return m, false, err
+	}
+	m, err = model.LoRATrainableFromGGUF(f, c.Options(seed))
+	return m, true, err
 }

@@ -185,3 +185,97 @@ func TestLoraErrors(t *testing.T) {
 		t.Errorf("a refused merge left its output behind")
 	}
 }
+
+// TestTrainSFTLoRA fine-tunes adapters over the embedded default model
+// (a Q8_0 base, read in place: QLoRA) on Alpaca examples: the run writes
+// OUT/adapter.gguf in llama.cpp's layout and no model, the training loss
+// falls, only the adapters train, and `run --lora` and `lora merge` take
+// the file.
+func TestTrainSFTLoRA(t *testing.T) {
+	out := t.TempDir()
+	_, stderr, code := runCLI(t, "", "train", "sft", alpacaFile(t), "--out", out, "--steps", "6", "--batch", "2", "--seq", "64",
+		"--val-fraction", "0.25", "--threads", "2", "--lr", "1e-2", "--lora", "--lora-rank", "4", "--lora-targets", "q,v,up,down", "--lora-dropout", "0")
+	if code != 0 {
+		t.Fatalf("train sft --lora: exit %d\n%s", code, stderr)
+	}
+	log := readLog(t, out)
+	if len(log) != 6 || !(log[5].Loss < log[0].Loss) {
+		t.Fatalf("log: %+v", log)
+	}
+	if _, err := os.Stat(filepath.Join(out, modelName)); err == nil {
+		t.Errorf("a LoRA run wrote %s", modelName)
+	}
+	adapter := filepath.Join(out, adapterName)
+	af, err := gguf.Open(adapter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, _ := af.String("general.type")
+	pairs := 0
+	for _, ti := range af.Tensors {
+		if strings.HasSuffix(ti.Name, ".lora_a") {
+			pairs++
+		}
+	}
+	af.Close()
+	f, err := models.OpenDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := model.ConfigFromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(t.TempDir(), "default.gguf")
+	if err := os.WriteFile(base, f.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if typ != "adapter" || pairs != 4*c.Layers {
+		t.Fatalf("adapter.gguf: general.type %q, %d pairs; want adapter, %d", typ, pairs, 4*c.Layers)
+	}
+	if stdout, stderr, code := runCLI(t, "", "run", "Name a colour.", "-n", "4", "--temp", "0", "--lora", adapter); code != 0 || stdout == "" {
+		t.Errorf("run --lora: exit %d, %q\n%s", code, stdout, stderr)
+	}
+	if _, stderr, code := runCLI(t, "", "lora", "merge", base, adapter, filepath.Join(t.TempDir(), "merged.gguf")); code != 0 {
+		t.Errorf("lora merge: exit %d\n%s", code, stderr)
+	}
+}
+
+// TestTrainLoRAFlags: the flags land in the configuration's lora section,
+// and settings out of range are named by flag.
+func TestTrainLoRAFlags(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "", "train", "sft", "--print-config", "--lora", "--lora-rank", "4", "--lora-targets", "q,v", "--train-embeddings")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var cfg struct {
+		LoRA struct {
+			Enabled         bool     `json:"enabled"`
+			Rank            int      `json:"rank"`
+			Alpha           float64  `json:"alpha"`
+			Targets         []string `json:"targets"`
+			TrainEmbeddings bool     `json:"train_embeddings"`
+		} `json:"lora"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if l := cfg.LoRA; !l.Enabled || l.Rank != 4 || l.Alpha != 32 || strings.Join(l.Targets, ",") != "q,v" || !l.TrainEmbeddings {
+		t.Errorf("lora section %+v", l)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--lora", "--lora-rank", "0"}, "--lora-rank"},
+		{[]string{"--lora", "--lora-dropout", "1"}, "--lora-dropout"},
+		{[]string{"--lora", "--lora-targets", "q,attn"}, `"attn"`},
+		{[]string{"--train-embeddings"}, "--train-embeddings goes with --lora"},
+	} {
+		_, stderr, code := runCLI(t, "", append([]string{"train", "sft", "--print-config"}, tc.args...)...)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}

@@ -50,6 +50,7 @@ func runSFT(ctx context.Context, e *env, args []string) error {
 	valFrac := fs.Float64("val-fraction", 0, "fraction of the conversations held out for the validation loss")
 	seed := fs.Uint64("seed", 0, "seed of the example order and the validation split")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
+	lf := addLoRATrainFlags(fs) // --lora, --lora-rank, … (lora.go)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -84,6 +85,9 @@ func runSFT(ctx context.Context, e *env, args []string) error {
 	}
 	if set["steps"] && set["epochs"] {
 		return fmt.Errorf("give --steps or --epochs, not both")
+	}
+	if err := lf.apply(set, &cfg.LoRA); err != nil {
+		return err
 	}
 	if *printConfig {
 		check := cfg // the settings may be printed before any data is named
@@ -124,6 +128,10 @@ type sftRun struct {
 	holder      *pretrainRun // the log and loss curve, and the last losses
 	started     time.Time
 	finishedEOT int // sample answers that ended with an end-of-turn token, at the last evaluation
+
+	// loraBase, with --lora, is the base the adapters train over, read in
+	// place until close.
+	loraBase *gguf.File
 }
 
 func newSFTRun(cfg train.SFTRunConfig, resume bool, e *env) (*sftRun, error) {
@@ -172,8 +180,15 @@ func (r *sftRun) loadBase() error {
 	if err != nil {
 		return err
 	}
-	defer f.Close() // the trainable copies its weights
-	if r.m, err = model.TrainableFromGGUF(f); err != nil {
+	keep := false // a LoRA model reads its frozen base from f, until close
+	defer func() {
+		if keep {
+			r.loraBase = f
+		} else {
+			f.Close() // the trainable copied its weights
+		}
+	}()
+	if r.m, keep, err = trainableFrom(f, r.cfg.LoRA, r.cfg.Run.Seed); err != nil { // lora.go
 		return fmt.Errorf("%s: %w", r.baseName, err)
 	}
 	tok, err := tokenizer.FromGGUF(f)
@@ -271,6 +286,9 @@ func (r *sftRun) close() {
 	if r.holder != nil && r.holder.logFile != nil {
 		r.holder.logFile.Close()
 	}
+	if r.loraBase != nil {
+		r.loraBase.Close()
+	}
 }
 
 func (r *sftRun) run(ctx context.Context) error {
@@ -311,7 +329,13 @@ func (r *sftRun) run(ctx context.Context) error {
 		params += len(p.Data)
 	}
 	path := filepath.Join(dir, modelName)
-	if err := r.m.WriteGGUF(path, kv, dt, fmt.Sprintf("gptgo %s %s SFT", r.m.Arch, benchCount(int64(params)))); err != nil {
+	if r.m.LoRA() { // the adapters alone, in llama.cpp's layout; run with --lora, or gptgo lora merge
+		path, dt = filepath.Join(dir, adapterName), tensor.F32
+		err = r.m.WriteAdapter(path, fmt.Sprintf("gptgo %s LoRA SFT", r.m.Arch))
+	} else {
+		err = r.m.WriteGGUF(path, kv, dt, fmt.Sprintf("gptgo %s %s SFT", r.m.Arch, benchCount(int64(params))))
+	}
+	if err != nil {
 		return err
 	}
 	val := "no validation data"
