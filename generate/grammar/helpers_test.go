@@ -56,10 +56,17 @@ func sharedVocabulary(t testing.TB, elem ...string) (*tokenizer.Tokenizer, *Voca
 	return tok, v
 }
 
+// constraint is what sampleOutput needs of a Matcher.
+type constraint interface {
+	Mask([]uint64) error
+	Accept(int32) error
+	Done() bool
+}
+
 // sampleOutput draws tokens at random among those m allows, until an end-of-generation
 // token, Done, or budget tokens. It returns the decoded text as the
 // stream decoder prints it and whether generation ended.
-func sampleOutput(t testing.TB, tok *tokenizer.Tokenizer, m *Matcher, v *Vocab, rng *rand.Rand, budget int) (string, bool) {
+func sampleOutput(t testing.TB, tok *tokenizer.Tokenizer, m constraint, v *Vocab, rng *rand.Rand, budget int) (string, bool) {
 	t.Helper()
 	mask := make([]uint64, v.MaskWords())
 	dec := tok.NewStreamDecoder()

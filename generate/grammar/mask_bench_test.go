@@ -1,7 +1,11 @@
 package grammar
 
 import (
+	"math/rand/v2"
 	"testing"
+	"time"
+
+	"github.com/gptgo/gptgo/tokenizer"
 )
 
 // benchStates are output prefixes under the schema below where a mask is
@@ -52,4 +56,50 @@ func BenchmarkMaskQwen152k(b *testing.B) {
 func BenchmarkMaskLlama32k(b *testing.B) {
 	_, v := sharedVocabulary(b, "reference", "tokenizer", "ggml-vocab-llama-spm.gguf")
 	benchMask(b, v)
+}
+
+// benchGeneration samples whole outputs under benchSchema with random
+// logits (each a fresh Matcher, so its caches start empty) and reports the
+// mean time of Mask per generated token, cold and cached states together.
+func benchGeneration(b *testing.B, tok *tokenizer.Tokenizer, v *Vocab) {
+	g, err := CompileJSONSchema([]byte(benchSchema))
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	var masks int
+	var spent time.Duration
+	for b.Loop() {
+		m := NewMatcher(g, v)
+		tm := &timedMatcher{Matcher: m}
+		sampleOutput(b, tok, tm, v, rng, 300)
+		masks += tm.n
+		spent += tm.d
+	}
+	b.ReportMetric(float64(spent.Nanoseconds())/float64(masks), "ns/mask")
+	b.ReportMetric(float64(masks)/float64(b.N), "tokens/op")
+}
+
+type timedMatcher struct {
+	*Matcher
+	n int
+	d time.Duration
+}
+
+func (t *timedMatcher) Mask(allowed []uint64) error {
+	start := time.Now()
+	err := t.Matcher.Mask(allowed)
+	t.d += time.Since(start)
+	t.n++
+	return err
+}
+
+func BenchmarkGenerationDefaultVocab(b *testing.B) {
+	tok, v := defaultVocabulary(b)
+	benchGeneration(b, tok, v)
+}
+
+func BenchmarkGenerationQwen152k(b *testing.B) {
+	tok, v := sharedVocabulary(b, "data", "5-models-tokenizers", "qwen.tiktoken")
+	benchGeneration(b, tok, v)
 }

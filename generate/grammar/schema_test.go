@@ -159,3 +159,14 @@ func TestSchemaErrors(t *testing.T) {
 		}
 	}
 }
+
+// Qwen's 151,851-token byte-level BPE vocabulary: many multi-byte tokens,
+// CJK included.
+func TestSchemaSamplesQwen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping in -short: 152k-token masks")
+	}
+	tok, v := sharedVocabulary(t, "data", "5-models-tokenizers", "qwen.tiktoken")
+	t.Logf("trie nodes: %d", v.TrieNodes())
+	checkSchemaSamples(t, tok, v, 1)
+}
