@@ -54,7 +54,7 @@ type loraState struct {
 	adapters map[string]*loraPair      // by the adapted matrix's GGUF name
 	pairs    []*loraPair               // in TensorSpecs order
 	full     []*autograd.Var           // fully trained base tensors (TrainEmbeddings)
-	forwards uint64                    // forwards begun: with the seed, keys the dropout masks
+	batchKey uint64                    // a hash of the forward's tokens: with the seed, keys the dropout masks
 }
 
 // loraPair is one adapted matrix W [R, C]: A [r, C] ("<W>.lora_a", GGUF
@@ -283,13 +283,19 @@ func (m *Trainable) linear(tp *autograd.Tape, x, w, b *autograd.Var) *autograd.V
 
 // embed looks the tokens up in the embedding table (frozen or trained).
 // It runs once per forward, outside the checkpointed blocks, so it is also
-// where a new forward's dropout masks are keyed.
+// where a forward's dropout masks are keyed: by its tokens, which a resumed
+// run sees again at the same step (the loaders resume exactly), where a
+// count of forwards would restart at zero.
 func (m *Trainable) embed(tp *autograd.Tape, tokens []int32) *autograd.Var {
 	st := m.lora
 	if st == nil {
 		return tp.Embedding(m.tok, tokens)
 	}
-	st.forwards++
+	h := uint64(14695981039346656037) // FNV-1a over the tokens
+	for _, t := range tokens {
+		h = (h ^ uint64(uint32(t))) * 1099511628211
+	}
+	st.batchKey = h
 	if base, ok := st.frozen[m.tok.Name]; ok {
 		return tp.FrozenEmbedding(base, tokens)
 	}
@@ -297,9 +303,10 @@ func (m *Trainable) embed(tp *autograd.Tape, tokens []int32) *autograd.Var {
 }
 
 // dropoutSeed keys the dropout mask of the adapter of name in this
-// forward by (Seed, forward, name), so a checkpointed block that reruns in
-// the backward draws the very mask its forward used, and every forward
-// draws new ones.
+// forward by (Seed, the batch's tokens, name), so a checkpointed block that
+// reruns in the backward draws the very mask its forward used, a resumed
+// run draws the masks the uninterrupted one would, and each batch draws
+// new ones.
 func (st *loraState) dropoutSeed(name string) uint64 {
-	return hashName(name) ^ st.opts.Seed*0x9e3779b97f4a7c15 ^ st.forwards*0xbf58476d1ce4e5b9
+	return hashName(name) ^ st.opts.Seed*0x9e3779b97f4a7c15 ^ st.batchKey*0xbf58476d1ce4e5b9
 }

@@ -21,6 +21,7 @@ type Config struct {
 	Model ModelConfig `json:"model"`
 	Optim OptimConfig `json:"optim"`
 	Run   RunConfig   `json:"run"`
+	LoRA  LoRAConfig  `json:"lora"` // adapters over model.init instead of every weight (lora.go)
 }
 
 // DataConfig says where tokens come from.
@@ -119,6 +120,7 @@ func DefaultConfig() Config {
 			CheckpointEvery: 100, ExportType: "f32", ChatTemplate: DefaultChatTemplate,
 			ActivationDType: "f32",
 		},
+		LoRA: DefaultLoRA,
 	}
 }
 
@@ -206,6 +208,10 @@ func (c Config) Validate() error {
 	if _, err := r.Memory(); err != nil {
 		errs = append(errs, err.Error())
 	}
+	if err := c.LoRA.Validate(); err != nil {
+		errs = append(errs, strings.TrimPrefix(err.Error(), "train: "))
+	}
+	check(!c.LoRA.Enabled || c.Model.Init != "", "lora.enabled (--lora) needs model.init (--init): adapters train over an existing model")
 	if len(errs) > 0 {
 		return fmt.Errorf("train: bad config: %s", strings.Join(errs, "; "))
 	}

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -277,5 +278,54 @@ func TestTrainLoRAFlags(t *testing.T) {
 		if code == 0 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %q", tc.args, code, stderr, tc.want)
 		}
+	}
+}
+
+// TestTrainPretrainLoRA continues pretraining with adapters over a model
+// (Chinese-LLaMA's path, embeddings trained whole): the loss falls, the run
+// writes OUT/adapter.gguf holding the pairs and the embeddings, and a run
+// stopped after 3 steps and resumed to 6 writes the very same adapter as a
+// straight run of 6 (the checkpoint holds the adapters and their moments).
+func TestTrainPretrainLoRA(t *testing.T) {
+	text, vocab, config := trainFixture(t)
+	base := filepath.Join(t.TempDir(), "base.gguf")
+	if _, errOut, code := runCLI(t, "", "init", base, "--dim", "32", "--layers", "2", "--heads", "4", "--kv-heads", "2", "--ff", "64", "--vocab-from", vocab, "--quiet"); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, errOut)
+	}
+	args := []string{"train", "pretrain", text, "--init", base, "--config", config, "--lora", "--lora-rank", "4", "--train-embeddings", "--lr", "3e-2"}
+	straight := t.TempDir()
+	if _, errOut, code := runCLI(t, "", append(args, "--steps", "6", "--out", straight)...); code != 0 {
+		t.Fatalf("train pretrain --lora: exit %d\n%s", code, errOut)
+	}
+	log := readLog(t, straight)
+	if len(log) != 6 || !(log[5].Loss < log[0].Loss) {
+		t.Fatalf("log %+v", log)
+	}
+	a, err := os.ReadFile(filepath.Join(straight, adapterName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	af, err := gguf.Parse(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hasEmbd := af.Tensor("token_embd.weight")
+	_, hasQ := af.Tensor("blk.1.attn_q.weight.lora_b")
+	if !hasEmbd || !hasQ {
+		t.Errorf("adapter.gguf: token_embd.weight %v, blk.1.attn_q.weight.lora_b %v", hasEmbd, hasQ)
+	}
+	split := t.TempDir()
+	if _, errOut, code := runCLI(t, "", append(args, "--steps", "3", "--out", split)...); code != 0 {
+		t.Fatalf("first half: exit %d\n%s", code, errOut)
+	}
+	if _, errOut, code := runCLI(t, "", "train", "pretrain", "--out", split, "--resume", "--steps", "6"); code != 0 {
+		t.Fatalf("resume: exit %d\n%s", code, errOut)
+	}
+	b, err := os.ReadFile(filepath.Join(split, adapterName))
+	if err != nil || !bytes.Equal(a, b) {
+		t.Errorf("the resumed run's adapter differs from the straight run's (%v)", err)
+	}
+	if _, errOut, code := runCLI(t, "", "train", "pretrain", text, "--vocab", vocab, "--lora", "--out", t.TempDir()); code == 0 || !strings.Contains(errOut, "needs model.init (--init)") {
+		t.Errorf("--lora without --init: exit %d, %q", code, errOut)
 	}
 }

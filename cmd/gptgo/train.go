@@ -88,6 +88,7 @@ func runPretrain(ctx context.Context, e *env, args []string) error {
 	vocab := fs.String("vocab", "", "tokenizer (GGUF vocabulary, tokenizer.json, …) for text data and the exported model")
 	ckptAct := fs.Bool("checkpoint-activations", false, "keep only each layer's input and rerun the layer in the backward (less memory, same gradients)")
 	actDType := fs.String("activation-dtype", "", "f32, bf16 or f16: how the checkpointed layer inputs are kept")
+	lf := addLoRATrainFlags(fs) // --lora, --lora-rank, … (lora.go)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -135,6 +136,9 @@ func runPretrain(ctx context.Context, e *env, args []string) error {
 	}
 	if set["activation-dtype"] {
 		cfg.Run.ActivationDType = *actDType
+	}
+	if err := lf.apply(set, &cfg.LoRA); err != nil {
+		return err
 	}
 	if len(pos) > 0 {
 		if *resume {
@@ -186,6 +190,10 @@ type pretrainRun struct {
 	stepsNow int // steps done by this process
 	lastLoss float64
 	lastEval float64
+
+	// loraBase, with --lora, is the base the adapters train over, read in
+	// place until close.
+	loraBase *gguf.File
 }
 
 // logEntry is one line of OUT/log.jsonl.
@@ -296,6 +304,9 @@ func (r *pretrainRun) close() {
 	}
 	if r.logFile != nil {
 		r.logFile.Close()
+	}
+	if r.loraBase != nil {
+		r.loraBase.Close()
 	}
 }
 
@@ -481,8 +492,15 @@ func (r *pretrainRun) buildModel(vocab int) error {
 		if err != nil {
 			return err
 		}
-		defer f.Close() // the trainable copies its weights
-		if r.m, err = model.TrainableFromGGUF(f); err != nil {
+		keep := false // a LoRA model reads its frozen base from f, until close
+		defer func() {
+			if keep {
+				r.loraBase = f
+			} else {
+				f.Close() // the trainable copied its weights
+			}
+		}()
+		if r.m, keep, err = trainableFrom(f, r.cfg.LoRA, r.cfg.Run.Seed); err != nil { // lora.go
 			return fmt.Errorf("%s: %w", mc.Init, err)
 		}
 		if r.m.Vocab != vocab {
@@ -580,7 +598,13 @@ func (r *pretrainRun) run(ctx context.Context) error {
 	}
 	path := filepath.Join(r.dir, modelName)
 	name := fmt.Sprintf("gptgo %s %s pretrained", r.m.Arch, benchCount(int64(params)))
-	if err := r.m.WriteGGUF(path, kv, dt, name); err != nil {
+	if r.m.LoRA() { // the adapters alone, in llama.cpp's layout; run with --lora, or gptgo lora merge
+		path, dt = filepath.Join(r.dir, adapterName), tensor.F32
+		err = r.m.WriteAdapter(path, fmt.Sprintf("gptgo %s LoRA continued pretraining", r.m.Arch))
+	} else {
+		err = r.m.WriteGGUF(path, kv, dt, name)
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(r.e.stdout, "%s: %s, %s parameters, %v, %d %s, final train loss %.9g, %s, %.1fs\n",
