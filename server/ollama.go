@@ -353,14 +353,18 @@ func (o *ollamaRun) serve(w http.ResponseWriter, r *http.Request, nreq *generate
 		}
 		return nil
 	})
+	if err == nil && d != nil && d.Stop == generate.StopCancelled && r.Context().Err() == nil {
+		// Cancelled while the client still listens: the server is closing.
+		err = Errorf(KindUnavailable, "", "the server is shutting down; the generation was cancelled after %d tokens", d.CompletionTokens)
+	}
 	if !o.stream {
 		if err != nil {
-			WriteError(w, r, err)
+			if r.Context().Err() == nil {
+				WriteError(w, r, err)
+			}
 			return
 		}
-		if d.Stop != generate.StopCancelled {
-			writeJSON(w, http.StatusOK, final(d, d.Text, lps, generated))
-		}
+		writeJSON(w, http.StatusOK, final(d, d.Text, lps, generated))
 		return
 	}
 	if err == nil || r.Context().Err() != nil || nd.failed {

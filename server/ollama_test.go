@@ -497,3 +497,25 @@ func TestOllamaDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestOllamaShutdownEndsStreams: a stream cut short by Server.Close ends
+// with an error line, not silently.
+func TestOllamaShutdownEndsStreams(t *testing.T) {
+	srv, ts, _ := newOllamaServer(t)
+	resp, err := http.Post(ts.URL+"/api/chat", "application/json", strings.NewReader(`{"model":"default","messages":[{"role":"user","content":"Once"}],"options":{"num_predict":-1}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if _, err := br.ReadBytes('\n'); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	rest, _ := io.ReadAll(br)
+	lines := strings.Split(strings.TrimSpace(string(rest)), "\n")
+	last := lines[len(lines)-1]
+	if !strings.Contains(last, `"error":"the server is shutting down`) {
+		t.Errorf("last line after Close: %q", last)
+	}
+}
