@@ -96,7 +96,7 @@ func (c *hfConfig) bool(key string, def bool) bool {
 // hparams are the shape facts the converter checks tensors against.
 type hparams struct {
 	embd, layers, heads, kvHeads, headDim, ff, ctx, vocab int
-	tied                                              bool
+	tied                                                  bool
 }
 
 // metadata turns config.json into the <arch>.* keys, in llama.cpp's order,

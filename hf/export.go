@@ -35,11 +35,11 @@ type ExportOptions struct {
 
 // exportTensor is one safetensors tensor and where its rows come from.
 type exportTensor struct {
-	st    safetensors.Tensor
-	ti    *gguf.TensorInfo
-	kind  elem
-	plan  rowPlan
-	deq   bool
+	st   safetensors.Tensor
+	ti   *gguf.TensorInfo
+	kind elem
+	plan rowPlan
+	deq  bool
 }
 
 // Export writes the GGUF model at path as a Hugging Face checkpoint in dir
@@ -199,7 +199,6 @@ func torchDType(ts []exportTensor) string {
 	}
 	return "float32"
 }
-
 
 func f32sBytes(v []float32) []byte {
 	b := make([]byte, 0, 4*len(v))

@@ -63,7 +63,7 @@ type vocab struct {
 	tokens []string
 	scores []float32 // llama only
 	types  []int32
-	merges []string  // gpt2 only
+	merges []string // gpt2 only
 	spmIDs [3]int32 // llama: unk, bos, eos of the .model (fallbacks)
 }
 
