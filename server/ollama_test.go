@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -517,5 +520,71 @@ func TestOllamaShutdownEndsStreams(t *testing.T) {
 	last := lines[len(lines)-1]
 	if !strings.Contains(last, `"error":"the server is shutting down`) {
 		t.Errorf("last line after Close: %q", last)
+	}
+}
+
+// TestOllamaConcurrentStreams: eight clients stream at once, half of them
+// leaving after the first line; every finished stream is well-formed and
+// the goroutines and the model's session return to where they were.
+func TestOllamaConcurrentStreams(t *testing.T) {
+	srv, ts, _ := newOllamaServer(t)
+	ollamaDo(t, "POST", ts.URL+"/api/generate", `{"model":"default"}`) // load first
+	tr := &http.Transport{} // its own, so that its idle connections can be closed before counting
+	client := &http.Client{Transport: tr}
+	before := runtime.NumGoroutine()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			body := fmt.Sprintf(`{"model":"default","prompt":"Story %d:","raw":true,"options":{"num_predict":24,"seed":%d}}`, i, i)
+			req, _ := http.NewRequestWithContext(ctx, "POST", ts.URL+"/api/generate", strings.NewReader(body))
+			resp, err := client.Do(req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			br := bufio.NewReader(resp.Body)
+			if i%2 == 1 {
+				br.ReadBytes('\n')
+				cancel() // leave mid-stream
+				return
+			}
+			b, err := io.ReadAll(br)
+			if err != nil {
+				errs <- err
+				return
+			}
+			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+			for j, l := range lines {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(l), &m); err != nil || (m["done"] == true) != (j == len(lines)-1) {
+					errs <- fmt.Errorf("client %d line %d: %q", i, j, l)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	tr.CloseIdleConnections()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		r := srv.Running()
+		n := runtime.NumGoroutine()
+		if len(r) == 1 && r[0].InUse == 0 && n <= before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the streams: %d goroutines (%d before), running %+v", n, before, r)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
