@@ -75,17 +75,28 @@ var archDefaults = map[string]Config{
 	"llama": {Norm: RMSNorm, Rope: RopeNorm, FFN: FFNSwiGLU},
 	"qwen2": {Norm: RMSNorm, Rope: RopeNeox, FFN: FFNSwiGLU},
 	"gpt2":  {Norm: LayerNorm, Rope: RopeNone, FFN: FFNGELU, FusedQKV: true, LearnedPos: true},
+	// bert is an encoder (Config.IsEncoder): Model refuses it and Encoder
+	// (bert.go) runs it; its norms come after the residual adds.
+	"bert": {Norm: LayerNorm, Rope: RopeNone, FFN: FFNGELU, LearnedPos: true},
 }
 
-// Architectures lists the supported values of general.architecture.
+// Architectures lists the decoder values of general.architecture: those
+// Model runs. The encoders (EncoderArchitectures) are apart because they
+// cannot generate.
 func Architectures() []string {
 	names := make([]string, 0, len(archDefaults))
 	for n := range archDefaults {
-		names = append(names, n)
+		if !(Config{Arch: n}).IsEncoder() {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return names
 }
+
+// EncoderArchitectures lists the encoder values of general.architecture:
+// those Encoder runs (bert.go).
+func EncoderArchitectures() []string { return []string{"bert"} }
 
 // ConfigFromGGUF reads the hyperparameters of f. The vocabulary size comes
 // from the token embedding's shape, which the file must hold.

@@ -30,6 +30,9 @@ func ArchConfig(arch string) (Config, error) {
 	if arch == "qwen2" {
 		c.NormEps, c.RopeBase = 1e-6, 1e6
 	}
+	if arch == "bert" { // BERT's LayerNorm epsilon (bert.go)
+		c.NormEps = 1e-12
+	}
 	return c, nil
 }
 
@@ -69,6 +72,9 @@ func (s TensorSpec) Elements() int64 {
 // GPT-2 always has its own head, as llama.cpp requires. Biases are listed
 // where llama.cpp requires them (Qwen2's q/k/v, every GPT-2 bias).
 func (c Config) TensorSpecs(tied bool) []TensorSpec {
+	if c.IsEncoder() { // bert: its own names, no output head (bert.go)
+		return c.bertTensorSpecs()
+	}
 	C, V, F := int64(c.Embd), int64(c.Vocab), int64(c.FF)
 	qd, kvd := int64(c.QDim()), int64(c.KVDim())
 	specs := []TensorSpec{{Name: "token_embd.weight", Shape: []int64{C, V}}}
@@ -211,6 +217,10 @@ func RandomGGUF(c Config, o InitOptions) (*gguf.Header, gguf.TensorSource, error
 	h.Set(a+"vocab_size", u32(c.Vocab))
 	if c.Rope != RopeNone {
 		h.Set(a+"rope.dimension_count", u32(c.RopeDims))
+	}
+	if c.IsEncoder() { // as convert_hf_to_gguf.py's BertModel writes them (bert.go)
+		h.Set(a+"attention.causal", gguf.NewValue(false))
+		h.Set(a+"pooling_type", u32(int(PoolMean)))
 	}
 	h.Set("general.quantization_version", u32(2)) // GGML_QNT_VERSION; the converter writes it for every file
 	for _, kv := range o.Tokenizer {

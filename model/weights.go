@@ -110,6 +110,9 @@ func (b *binder) vec(name string, n int, required bool) []float32 {
 // bindWeights binds every weight c needs from src; all problems are
 // reported together.
 func bindWeights(c Config, src Source) (*Weights, error) {
+	if c.IsEncoder() { // bert has no decoder weights: it embeds and cannot generate (bert.go)
+		return nil, fmt.Errorf("model: %s is an encoder (embeddings only): it cannot generate text; open it with model.OpenEncoder or embed it with `gptgo embed`", c.Arch)
+	}
 	b := &binder{src: src}
 	C, V, F := c.Embd, c.Vocab, c.FF
 	w := &Weights{}

@@ -47,7 +47,7 @@ func checkInitSize(out string, size int64, force bool) error {
 
 func runInit(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "init", initUsage)
-	arch := fs.String("arch", "llama", "architecture: "+strings.Join(model.Architectures(), ", "))
+	arch := fs.String("arch", "llama", "architecture: "+strings.Join(append(model.Architectures(), model.EncoderArchitectures()...), ", "))
 	dim := fs.Int("dim", 0, "embedding width (<arch>.embedding_length)")
 	layers := fs.Int("layers", 0, "number of blocks (<arch>.block_count)")
 	heads := fs.Int("heads", 0, "query heads (<arch>.attention.head_count)")
