@@ -529,7 +529,8 @@ func TestOllamaShutdownEndsStreams(t *testing.T) {
 func TestOllamaConcurrentStreams(t *testing.T) {
 	srv, ts, _ := newOllamaServer(t)
 	ollamaDo(t, "POST", ts.URL+"/api/generate", `{"model":"default"}`) // load first
-	tr := &http.Transport{}                                            // its own, so that its idle connections can be closed before counting
+	// A transport of its own, whose idle connections can be closed before counting.
+	tr := &http.Transport{}
 	client := &http.Client{Transport: tr}
 	before := runtime.NumGoroutine()
 	var wg sync.WaitGroup
