@@ -125,7 +125,7 @@ func Convert(ctx context.Context, dir, out string, opt Options) (*Result, error)
 	floatOut := out
 	quantized := opt.Type != nil && !isFloatType(*opt.Type)
 	if quantized {
-		floatOut = filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".float.tmp")
+		floatOut = filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp-float")
 		defer os.Remove(floatOut)
 	}
 	src := func(i int, w io.Writer) error {

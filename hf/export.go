@@ -301,11 +301,14 @@ func exportConfig(f *gguf.File, a *arch) (map[string]any, error) {
 
 // writeJSON writes v indented, atomically.
 func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // chat templates are full of < and >
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("hf: %s: %w", path, err)
 	}
-	if err := atomicfile.WriteBytes(path, append(b, '\n')); err != nil {
+	if err := atomicfile.WriteBytes(path, b.Bytes()); err != nil {
 		return fmt.Errorf("hf: %s: %w", path, err)
 	}
 	return nil
