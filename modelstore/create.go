@@ -26,6 +26,10 @@ type CreateOptions struct {
 	Quantize string
 	// Quant passes threads and progress to the quantizer.
 	Quant quant.Options
+	// ModelsOnly makes FROM name a model of the store, never a file: for
+	// requests that come over the network, which must not make the server
+	// read files of its choosing.
+	ModelsOnly bool
 }
 
 // Create writes the model name from a Modelfile: the FROM model's GGUF with
@@ -45,7 +49,7 @@ func (s *Store) Create(ctx context.Context, name string, mf *Modelfile, opt Crea
 			return Entry{}, fmt.Errorf("modelstore: create %q: quantize: %w", canon, err)
 		}
 	}
-	src, err := s.from(mf.From, opt.Dir)
+	src, err := s.from(mf.From, opt.Dir, opt.ModelsOnly)
 	if err != nil {
 		return Entry{}, fmt.Errorf("modelstore: create %q: %w", canon, err)
 	}
@@ -84,8 +88,16 @@ func (s *Store) Create(ctx context.Context, name string, mf *Modelfile, opt Crea
 }
 
 // from finds the model a FROM line names: a file (relative to dir) when one
-// exists there or the text ends in .gguf, else a model of the store.
-func (s *Store) from(from, dir string) (Entry, error) {
+// exists there or the text ends in .gguf, else a model of the store; only
+// the latter when modelsOnly.
+func (s *Store) from(from, dir string, modelsOnly bool) (Entry, error) {
+	if modelsOnly {
+		e, err := s.Resolve(from)
+		if err != nil {
+			return Entry{}, fmt.Errorf("FROM %q: %w", from, err)
+		}
+		return e, nil
+	}
 	p := from
 	if strings.HasPrefix(p, "~/") {
 		if home, err := os.UserHomeDir(); err == nil {

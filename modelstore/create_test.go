@@ -2,6 +2,7 @@ package modelstore
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -76,6 +77,18 @@ func TestCreate(t *testing.T) {
 	if q.Details.QuantizationLevel != "Q4_0" || q.Size >= int64(len(b)) || q.Parameters["num_ctx"][0] != "128" {
 		t.Errorf("quantized: %+v (source %d bytes)", q, len(b))
 	}
+
+	// Over the network FROM names models only, never files.
+	if _, err := s.Create(ctx, "x", mustParse(t, "FROM ./base.gguf\n"), CreateOptions{Dir: src, ModelsOnly: true}); !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrInvalidName) {
+		t.Errorf("ModelsOnly with a file: %v", err)
+	}
+	if _, err := s.Create(ctx, "x", mustParse(t, "FROM "+filepath.Join(src, "base.gguf")+"\n"), CreateOptions{ModelsOnly: true}); err == nil {
+		t.Error("ModelsOnly read an absolute path")
+	}
+	if e, err := s.Create(ctx, "viaapi", mustParse(t, "FROM brief2\n"), CreateOptions{ModelsOnly: true}); err != nil || e.System != "Be brief.\nAlways." {
+		t.Errorf("ModelsOnly from a model: %+v %v", e, err)
+	}
+	os.Remove(filepath.Join(s.Dir(), "viaapi.gguf"))
 
 	// Failures leave nothing behind.
 	for _, c := range []struct {
