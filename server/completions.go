@@ -75,6 +75,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	noteModel(w, l.Entry.Name)
 	nreq, err := req.native(l, s.cfg.MaxTokensLimit)
 	if err != nil {
 		WriteError(w, r, err)
@@ -110,6 +111,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil
 		})
+		noteDone(w, d)
 		if err == nil && d.Stop == generate.StopCancelled {
 			err = cutShort(ctx, r)
 			if err == nil {
@@ -172,6 +174,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
+	noteDone(w, d)
 	if err == nil && d != nil && d.Stop == generate.StopCancelled {
 		err = cutShort(ctx, r)
 	}

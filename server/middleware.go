@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gptgo/gptgo/generate"
 )
 
 // middleware wraps the mux with, in order: a request id and one log line
@@ -40,8 +42,15 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			}
 			s.metrics.requests.WithLabelValues(endpoint, strconv.Itoa(status)).Inc()
 			s.metrics.duration.WithLabelValues(endpoint).Observe(d.Seconds())
-			s.log.Info("request", "id", id, "method", r.Method, "path", r.URL.Path, "status", status,
-				"bytes", sw.bytes, "duration_ms", float64(d.Microseconds())/1000, "remote", r.RemoteAddr)
+			attrs := []any{"id", id, "method", r.Method, "path", r.URL.Path, "status", status,
+				"bytes", sw.bytes, "duration_ms", float64(d.Microseconds()) / 1000, "remote", r.RemoteAddr}
+			if sw.model != "" {
+				attrs = append(attrs, "model", sw.model)
+			}
+			if sw.done != nil {
+				attrs = append(attrs, "prompt_tokens", sw.done.PromptTokens, "completion_tokens", sw.done.CompletionTokens, "stop", string(sw.done.Stop))
+			}
+			s.log.Info("request", attrs...)
 		}()
 
 		if s.cors(sw, r) {
@@ -104,11 +113,29 @@ func newID(prefix string) string {
 }
 
 // statusWriter records the status and size of a response, and passes
-// flushes on (streams need them).
+// flushes on (streams need them). Handlers add the model and the
+// generation's summary for the log line with noteModel and noteDone.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int64
+	model  string
+	done   *generate.Done
+}
+
+// noteModel puts the model's name in the request's log line.
+func noteModel(w http.ResponseWriter, name string) {
+	if sw, ok := w.(*statusWriter); ok {
+		sw.model = name
+	}
+}
+
+// noteDone puts a generation's token counts and stop reason in the
+// request's log line.
+func noteDone(w http.ResponseWriter, d *generate.Done) {
+	if sw, ok := w.(*statusWriter); ok && d != nil {
+		sw.done = d
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {

@@ -236,6 +236,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	noteModel(w, l.Entry.Name)
 	nreq, err := req.native(l, s.cfg.MaxTokensLimit)
 	if err != nil {
 		WriteError(w, r, err)
@@ -251,6 +252,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil
 		})
+		noteDone(w, d)
 		if err == nil && d.Stop == generate.StopCancelled {
 			err = cutShort(ctx, r)
 			if err == nil {
@@ -322,6 +324,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
+	noteDone(w, d)
 	if err == nil && d != nil && d.Stop == generate.StopCancelled {
 		err = cutShort(ctx, r)
 	}

@@ -101,6 +101,9 @@ func TestServeEndToEndAndGracefulShutdown(t *testing.T) {
 			if id, _ := rec["id"].(string); !strings.HasPrefix(id, "req-") || rec["status"] == nil {
 				t.Errorf("log line without id or status: %s", line)
 			}
+			if rec["path"] == "/v1/chat/completions" && (rec["model"] != "default:latest" || rec["completion_tokens"] == nil) {
+				t.Errorf("chat log line without model or tokens: %s", line)
+			}
 		}
 	}
 	if requests != 2 {
