@@ -23,12 +23,12 @@ type loraRun struct {
 	byWeight map[*tensor.Tensor][]loraMat
 }
 
-// loraMat is one adapter of one matrix W [R, C], in float32.
+// loraMat is one adapter of one matrix W [R, C], as F32 tensors that the
+// state multiplies as it does F32 weights (in llama.cpp's order).
 type loraMat struct {
-	a     []float32 // [r, C] row-major: A's GGUF layout, ne = [C, r]
-	b     []float32 // [R, r]: B's GGUF layout, ne = [r, R]
-	r     int
-	scale float32 // run-time scale · alpha / r
+	a     *tensor.Tensor // ne = [C, r]
+	b     *tensor.Tensor // ne = [r, R]
+	scale float32        // run-time scale · alpha / r
 }
 
 // WithAdapters returns a model that runs m's weights with the adapters
@@ -81,16 +81,16 @@ func (m *Model) WithAdapters(ads ...ScaledAdapter) (*Model, error) {
 			}
 		}
 		for _, p := range sa.Pairs {
-			a, err := p.A.Float32s()
+			a, err := f32Copy(p.A)
 			if err != nil {
-				return nil, fmt.Errorf("model: adapter: %w", err)
+				return nil, err
 			}
-			b, err := p.B.Float32s()
+			b, err := f32Copy(p.B)
 			if err != nil {
-				return nil, fmt.Errorf("model: adapter: %w", err)
+				return nil, err
 			}
 			base := byName[p.Base]
-			run.byWeight[base] = append(run.byWeight[base], loraMat{a: a, b: b, r: p.Rank(), scale: sa.Adapter.Scale(&p, sa.Scale)})
+			run.byWeight[base] = append(run.byWeight[base], loraMat{a: a, b: b, scale: sa.Adapter.Scale(&p, sa.Scale)})
 		}
 	}
 	c := *m
@@ -98,24 +98,40 @@ func (m *Model) WithAdapters(ads ...ScaledAdapter) (*Model, error) {
 	return &c, nil
 }
 
+// f32Copy returns t's values as a new F32 tensor of its shape.
+func f32Copy(t *tensor.Tensor) (*tensor.Tensor, error) {
+	x, err := t.Float32s()
+	if err != nil {
+		return nil, fmt.Errorf("model: adapter: %w", err)
+	}
+	return tensor.FromFloat32(t.Name, x, t.Shape...)
+}
+
 // addAdapters adds every adapter of w to out = w·x (nb rows): out +=
-// scale·B(A x), B(A x) computed in float32 from x as the activations were
-// before any rounding for w's dtype, as llama.cpp computes it with F32
-// adapter tensors.
+// scale·B(A x), as llama.cpp's build_lora_mm computes it with F32 adapter
+// tensors: A x and then B u are F32 matmuls (matmulBase, in llama.cpp's
+// summation order), the product scaled, then added. x is the activations
+// as they were before any rounding for w's dtype. Keeping llama.cpp's
+// order matters on quantized bases, whose 8-bit activation rounding turns
+// a last-bit difference in the adapter's sum into a visible one.
 func (s *State) addAdapters(w *tensor.Tensor, x []float32, nb int, out []float32) error {
 	ms := s.m.lora.byWeight[w]
 	if len(ms) == 0 {
 		return nil
 	}
-	C, R := w.Cols(), w.Rows()
-	if len(x) < nb*C || len(out) < nb*R {
-		return fmt.Errorf("model: lora on %q with %d rows: buffers too short", w.Name, nb)
+	R := w.Rows()
+	if len(out) < nb*R {
+		return fmt.Errorf("model: lora on %q with %d rows: output too short", w.Name, nb)
 	}
 	delta := make([]float32, nb*R)
 	for _, a := range ms {
-		u := make([]float32, nb*a.r)
-		s.pool.Gemm(false, true, nb, a.r, C, x, C, a.a, C, u, a.r, false)
-		s.pool.Gemm(false, true, nb, R, a.r, u, a.r, a.b, a.r, delta, R, false)
+		u := make([]float32, nb*a.a.Rows())
+		if err := s.matmulBase(a.a, x, nb, u); err != nil {
+			return fmt.Errorf("model: lora_a of %q: %w", w.Name, err)
+		}
+		if err := s.matmulBase(a.b, u, nb, delta); err != nil {
+			return fmt.Errorf("model: lora_b of %q: %w", w.Name, err)
+		}
 		kernel.Scale(delta, a.scale)
 		kernel.Add(out[:nb*R], out[:nb*R], delta)
 	}
