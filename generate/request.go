@@ -113,8 +113,8 @@ type Event struct {
 
 // TokenLogprob is the log-probability of a sampled token and, if asked,
 // its most likely alternatives (most likely first). Logprobs are those of
-// the model's distribution after logit_bias, before temperature and the
-// truncating samplers, as OpenAI reports them.
+// the model's distribution after logit_bias, before the penalties,
+// temperature and the truncating samplers: what the model itself says.
 type TokenLogprob struct {
 	ID      int32
 	Logprob float32

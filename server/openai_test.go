@@ -538,3 +538,17 @@ func TestRootAndHealth(t *testing.T) {
 		t.Errorf("DELETE /: %d", status)
 	}
 }
+
+func TestMaxTokensLimit(t *testing.T) {
+	s, url := startServer(t, Config{MaxTokensLimit: 5})
+	ban := eogBan(t, s)
+	status, body := post(t, url+"/v1/chat/completions", `{"model":"default","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`)
+	if e := openAIErr(t, body); status != 400 || deref(e.Param) != "max_tokens" || !strings.Contains(e.Message, "--max-tokens-limit") {
+		t.Fatalf("over the limit: %d %s", status, body)
+	}
+	status, body = post(t, url+"/v1/chat/completions", `{"model":"default","logit_bias":`+ban+`,"messages":[{"role":"user","content":"hi"}]}`)
+	var r chatCompletion
+	if err := json.Unmarshal(body, &r); status != 200 || err != nil || r.Usage.CompletionTokens != 5 || r.Choices[0].FinishReason != "length" {
+		t.Fatalf("no max_tokens under a limit of 5: %d %s", status, body)
+	}
+}
