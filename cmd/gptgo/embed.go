@@ -1,5 +1,6 @@
 // Reference: llama.cpp examples/embedding (llama-embedding: one vector per prompt, --pooling,
-// --embd-normalize) over model.State.Embed.
+// --embd-normalize, tokens with parse_special) over model.State.Embed (decoders) and
+// model.EncoderState.EmbedEach (bert).
 
 package main
 
@@ -8,9 +9,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
+	"github.com/gptgo/gptgo/gguf"
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/tokenizer"
 )
@@ -18,8 +21,8 @@ import (
 func init() {
 	register(&command{
 		name:    "embed",
-		summary: "print the embedding vector of each text (pooled final hidden state)",
-		usage:   "[MODEL] [TEXT...] [--json] [--pooling mean|cls|last] [--normalize=false]   (MODEL defaults to the embedded default model, TEXT to stdin lines)",
+		summary: "print the embedding vector of each text (pooled final hidden state; bert or decoder models)",
+		usage:   "[MODEL] [TEXT...] [--json] [--pooling mean|cls|last|none] [--normalize=false]   (MODEL defaults to the embedded default model, TEXT to stdin lines)",
 		run:     runEmbed,
 	})
 }
@@ -28,15 +31,24 @@ func init() {
 type embedRecord struct {
 	Index     int       `json:"index"`
 	Text      string    `json:"text"`
-	Tokens    int       `json:"tokens"`
+	Tokens    []int32   `json:"tokens"` // the ids embedded, special tokens included
 	Embedding []float32 `json:"embedding"`
 }
 
+// tokenEmbedRecord is one --json output line for --pooling none: one
+// vector per token.
+type tokenEmbedRecord struct {
+	Index     int         `json:"index"`
+	Text      string      `json:"text"`
+	Tokens    []int32     `json:"tokens"`
+	Embedding [][]float32 `json:"embedding"`
+}
+
 func runEmbed(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "embed", "[MODEL] [TEXT...] [flags]\n\nRuns each text through the model on its own and prints its embedding: the final normalised\nhidden states pooled into one vector (the pooling the GGUF names, else mean), scaled to unit\nlength. MODEL is a .gguf file (else the embedded default model); without TEXT, each non-empty\nline of stdin is a text. One line per text: the values separated by spaces, or with --json a\nJSON object {index, text, tokens, embedding}.")
+	fs := newFlags(e, "embed", "[MODEL] [TEXT...] [flags]\n\nRuns each text through the model on its own and prints its embedding: the final normalised\nhidden states pooled into one vector (the pooling the GGUF names, else mean), scaled to unit\nlength. MODEL is a .gguf file (else the embedded default model): a decoder, or a BERT encoder\n(general.architecture bert), whose texts are packed --batch tokens per pass. Without TEXT,\neach non-empty line of stdin is a text. One line per text: the values separated by spaces, or\nwith --json a JSON object {index, text, tokens, embedding} (tokens: the ids). --pooling none\ngives every token's vector: one line per token and a blank line after each text, or with\n--json an array of vectors.")
 	f := addLoadFlags(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object per text")
-	pooling := fs.String("pooling", "", "mean, cls or last (default: the model's pooling_type, else mean)")
+	pooling := fs.String("pooling", "", "mean, cls, last, or none for every token's vector (default: the model's pooling_type, else mean)")
 	normalize := fs.Bool("normalize", true, "scale each vector to unit L2 norm (cosine similarity becomes a dot product)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -68,48 +80,180 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 			return fmt.Errorf("text %d is empty: an empty text has no embedding", i+1)
 		}
 	}
+	o := model.EmbedOptions{Normalize: *normalize}
+	if *pooling != "" {
+		if o.Pooling, err = model.ParsePooling(*pooling); err != nil {
+			return fmt.Errorf("--pooling: %w", err)
+		}
+		if o.Pooling == model.PoolRank {
+			return fmt.Errorf("--pooling rank needs a classifier head (rerankers); use mean, cls, last or none")
+		}
+	}
+	out := &embedWriter{w: bufio.NewWriter(e.stdout), texts: texts, json: *asJSON}
+	defer out.w.Flush()
+	out.enc = json.NewEncoder(out.w)
+	out.enc.SetEscapeHTML(false)
+	if path != "" {
+		gf, err := gguf.Open(path)
+		if err != nil {
+			return err
+		}
+		if model.IsEncoderFile(gf) {
+			return embedEncoder(ctx, gf, path, f, *pooling != "", o, out)
+		}
+		gf.Close()
+	}
 	in, err := loadInference(e, path, f)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	o := model.EmbedOptions{Normalize: *normalize}
 	if *pooling == "" {
 		if o.Pooling, err = in.m.DefaultPooling(); err != nil {
 			return fmt.Errorf("%s: %w", displayName(path), err)
 		}
-	} else if o.Pooling, err = model.ParsePooling(*pooling); err != nil {
-		return fmt.Errorf("--pooling: %w", err)
 	}
-	if o.Pooling != model.PoolMean && o.Pooling != model.PoolCLS && o.Pooling != model.PoolLast {
-		return fmt.Errorf("--pooling %s: only mean, cls and last give one vector per text", o.Pooling)
-	}
-	seqs := make([][]int32, len(texts))
+	out.seqs = make([][]int32, len(texts))
 	for i, t := range texts {
-		seqs[i] = in.tok.Encode(t, tokenizer.EncodeOptions{AddSpecial: true})
-		if n, c := len(seqs[i]), in.st.Ctx(); n > c {
+		out.seqs[i] = in.tok.Encode(t, tokenizer.EncodeOptions{AddSpecial: true})
+		if n, c := len(out.seqs[i]), in.st.Ctx(); n > c {
 			return fmt.Errorf("text %d is %d tokens, more than the context of %d (--ctx)", i+1, n, c)
 		}
 	}
-	w := bufio.NewWriter(e.stdout)
-	defer w.Flush()
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return in.st.EmbedEach(ctx, seqs, o, func(i int, v []float32) error {
-		if *asJSON {
-			return enc.Encode(embedRecord{Index: i, Text: texts[i], Tokens: len(seqs[i]), Embedding: v})
+	if out.none = o.Pooling == model.PoolNone; out.none {
+		return decoderTokenVectors(ctx, in.st, out.seqs, o.Normalize, out.write)
+	}
+	return in.st.EmbedEach(ctx, out.seqs, o, out.write)
+}
+
+// embedEncoder embeds the texts with the bert model in gf (taken over and
+// closed here): special tokens' text is parsed as llama.cpp's
+// llama-embedding does, and the texts go through the encoder packed,
+// --batch tokens per pass. The decoder-only flags are refused rather than
+// ignored.
+func embedEncoder(ctx context.Context, gf *gguf.File, path string, f *inferFlags, pooled bool, o model.EmbedOptions, out *embedWriter) error {
+	enc, err := model.OpenEncoderFile(gf)
+	if err != nil {
+		gf.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer enc.Close()
+	if len(f.loras) > 0 {
+		return fmt.Errorf("--lora: %s is a bert encoder; adapters apply to decoders only", path)
+	}
+	if *f.kvType != "f16" {
+		return fmt.Errorf("--kv-type: %s is a bert encoder, which keeps no KV cache", path)
+	}
+	tok, err := tokenizer.FromGGUF(gf)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if !pooled {
+		o.Pooling = enc.Pooling
+	}
+	st, err := enc.NewState(model.Options{Ctx: *f.ctx, Batch: *f.batch, Threads: *f.threads})
+	if err != nil {
+		return fmt.Errorf("--ctx/--batch: %w", err)
+	}
+	defer st.Close()
+	out.seqs = make([][]int32, len(out.texts))
+	for i, t := range out.texts {
+		out.seqs[i] = tok.Encode(t, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
+		if n, c := len(out.seqs[i]), st.Ctx(); n > c {
+			return fmt.Errorf("text %d is %d tokens, more than the context of %d (--ctx)", i+1, n, c)
 		}
-		var b strings.Builder
-		for j, x := range v {
+	}
+	out.none = o.Pooling == model.PoolNone
+	return st.EmbedEach(ctx, out.seqs, o, out.write)
+}
+
+// decoderTokenVectors is --pooling none for a decoder: each text from an
+// empty cache, every token's final normalised hidden state (each scaled to
+// unit length when normalize is set), n rows of C for fn.
+func decoderTokenVectors(ctx context.Context, st *model.State, seqs [][]int32, normalize bool, fn func(int, []float32) error) error {
+	C := st.Model().Embd
+	for i, toks := range seqs {
+		st.Reset()
+		rows := make([]float32, 0, len(toks)*C)
+		err := st.Hidden(ctx, toks, func(_ int, h []float32) error {
+			rows = append(rows, h...)
+			return nil
+		})
+		st.Reset()
+		if err != nil {
+			return fmt.Errorf("input %d: %w", i, err)
+		}
+		if normalize {
+			for r := 0; r < len(rows); r += C {
+				unitL2(rows[r : r+C])
+			}
+		}
+		if err := fn(i, rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unitL2 scales x to unit L2 norm (a zero vector stays zero).
+func unitL2(x []float32) {
+	var ss float64
+	for _, v := range x {
+		ss += float64(v) * float64(v)
+	}
+	if ss > 0 {
+		inv := 1 / math.Sqrt(ss)
+		for j, v := range x {
+			x[j] = float32(float64(v) * inv)
+		}
+	}
+}
+
+// embedWriter prints each text's vector as it comes: a line of values or
+// a JSON record; for --pooling none (v holds one row per token) a line per
+// token and a blank line, or one record with an array of vectors.
+type embedWriter struct {
+	w     *bufio.Writer
+	enc   *json.Encoder
+	texts []string
+	seqs  [][]int32
+	json  bool
+	none  bool // --pooling none: v holds len(seqs[i]) rows
+}
+
+func (ew *embedWriter) write(i int, v []float32) error {
+	n := len(ew.seqs[i])
+	if ew.json {
+		if ew.none {
+			C := len(v) / n
+			rows := make([][]float32, n)
+			for r := range rows {
+				rows[r] = v[r*C : (r+1)*C]
+			}
+			return ew.enc.Encode(tokenEmbedRecord{Index: i, Text: ew.texts[i], Tokens: ew.seqs[i], Embedding: rows})
+		}
+		return ew.enc.Encode(embedRecord{Index: i, Text: ew.texts[i], Tokens: ew.seqs[i], Embedding: v})
+	}
+	rows := 1
+	if ew.none {
+		rows = n
+	}
+	C := len(v) / rows
+	var b strings.Builder
+	for r := range rows {
+		for j, x := range v[r*C : (r+1)*C] {
 			if j > 0 {
 				b.WriteByte(' ')
 			}
 			b.WriteString(strconv.FormatFloat(float64(x), 'g', -1, 32))
 		}
 		b.WriteByte('\n')
-		_, err := w.WriteString(b.String())
-		return err
-	})
+	}
+	if ew.none {
+		b.WriteByte('\n')
+	}
+	_, err := ew.w.WriteString(b.String())
+	return err
 }
 
 // stdinLines reads stdin's non-empty lines (without their line ends).

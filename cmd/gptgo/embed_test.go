@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -72,8 +73,8 @@ func TestEmbedCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 		ids := tok.Encode(texts[i], tokenizer.EncodeOptions{AddSpecial: true})
-		if r.Index != i || r.Text != texts[i] || r.Tokens != len(ids) || !same(r.Embedding, want(texts[i], model.PoolMean, true)) {
-			t.Errorf("record %d: index %d text %q tokens %d (want %d), or a vector other than model.State.Embed's", i, r.Index, r.Text, r.Tokens, len(ids))
+		if r.Index != i || r.Text != texts[i] || !slices.Equal(r.Tokens, ids) || !same(r.Embedding, want(texts[i], model.PoolMean, true)) {
+			t.Errorf("record %d: index %d text %q tokens %v (want %v), or a vector other than model.State.Embed's", i, r.Index, r.Text, r.Tokens, ids)
 		}
 	}
 
@@ -113,7 +114,7 @@ func TestEmbedCommandErrors(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"embed", "x", "--pooling", "max"}, `pooling "max"`},
-		{[]string{"embed", "x", "--pooling", "none"}, "only mean, cls and last"},
+		{[]string{"embed", "x", "--pooling", "rank"}, "needs a classifier head"},
 		{[]string{"embed", "a", ""}, "text 2 is empty"},
 		{[]string{"embed", strings.Repeat("word ", 40), "--ctx", "8"}, "more than the context of 8"},
 		{[]string{"embed", "missing.gguf", "x"}, "model file not found"},
