@@ -180,6 +180,7 @@ func Export(ctx context.Context, path, dir string, opt ExportOptions) error {
 			rows, cols = cols, 1 // permute the elements of a bias
 		}
 		err := streamRows(w, matrix{data: data, kind: e.kind, rows: rows, cols: cols}, e.kind, e.plan)
+		f.Release(f.TensorData(e.ti)) // read once: keep only the tensor at hand resident
 		if opt.Progress != nil {
 			opt.Progress(i+1, len(ts))
 		}
