@@ -134,9 +134,10 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 	}
 
 	sse := newSSE(w)
+	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 	chunk := func(text string, lp *legacyLogprobs, finish *string) textCompletion {
 		return textCompletion{ID: id, Object: "text_completion", Created: created, Model: req.Model, SystemFingerprint: fingerprint,
-			Choices: []textChoice{{Text: text, Logprobs: lp, FinishReason: finish}}}
+			Choices: []textChoice{{Text: text, Logprobs: lp, FinishReason: finish}}, nullUsage: includeUsage}
 	}
 	d, err := l.Generate(ctx, nreq, func(ev generate.Event) error {
 		switch ev.Kind {
@@ -162,7 +163,7 @@ func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 			if err := sse.send(chunk(echo, nil, &fr)); err != nil {
 				return err
 			}
-			if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
+			if includeUsage {
 				u := usageOf(ev.Done)
 				c := chunk("", nil, nil)
 				c.Choices, c.Usage = []textChoice{}, &u

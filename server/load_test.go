@@ -175,6 +175,9 @@ func checkChatStream(t *testing.T, raw []byte) error {
 		if err := json.Unmarshal([]byte(e), &c); err != nil {
 			return fmt.Errorf("event %d: %v", i, err)
 		}
+		if i < len(ev)-2 && !strings.HasSuffix(e, `,"usage":null}`) {
+			return fmt.Errorf("event %d lacks \"usage\":null with include_usage: %s", i, e)
+		}
 		chunks = append(chunks, c)
 	}
 	first, last := chunks[0], chunks[len(chunks)-1]

@@ -274,9 +274,10 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 
 	sse := newSSE(w)
+	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
 	chunk := func(delta chunkDelta, lp *chatLogprobs, finish *string) chatChunk {
 		return chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: req.Model, SystemFingerprint: fingerprint,
-			Choices: []chunkChoice{{Delta: delta, Logprobs: lp, FinishReason: finish}}}
+			Choices: []chunkChoice{{Delta: delta, Logprobs: lp, FinishReason: finish}}, nullUsage: includeUsage}
 	}
 	begin := func() error {
 		if sse.started {
@@ -312,7 +313,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			if err := sse.send(chunk(chunkDelta{}, nil, &fr)); err != nil {
 				return err
 			}
-			if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
+			if includeUsage {
 				u := usageOf(ev.Done)
 				c := chunk(chunkDelta{}, nil, nil)
 				c.Choices, c.Usage = []chunkChoice{}, &u

@@ -330,6 +330,23 @@ type chatChunk struct {
 	SystemFingerprint string        `json:"system_fingerprint"`
 	Choices           []chunkChoice `json:"choices"`
 	Usage             *usage        `json:"usage,omitempty"`
+	nullUsage         bool          // with include_usage, every chunk but the last has "usage": null
+}
+
+func (c chatChunk) MarshalJSON() ([]byte, error) {
+	type plain chatChunk
+	return withNullUsage(json.Marshal(plain(c)))(c.nullUsage && c.Usage == nil)
+}
+
+// withNullUsage appends "usage":null to a marshalled object when add is set,
+// as OpenAI sends it on the chunks before the usage chunk.
+func withNullUsage(b []byte, err error) func(add bool) ([]byte, error) {
+	return func(add bool) ([]byte, error) {
+		if err != nil || !add || len(b) < 2 {
+			return b, err
+		}
+		return append(b[:len(b)-1], `,"usage":null}`...), nil
+	}
 }
 
 type chunkChoice struct {
@@ -370,6 +387,12 @@ type textCompletion struct {
 	SystemFingerprint string       `json:"system_fingerprint"`
 	Choices           []textChoice `json:"choices"`
 	Usage             *usage       `json:"usage,omitempty"`
+	nullUsage         bool         // as chatChunk's
+}
+
+func (c textCompletion) MarshalJSON() ([]byte, error) {
+	type plain textCompletion
+	return withNullUsage(json.Marshal(plain(c)))(c.nullUsage && c.Usage == nil)
 }
 
 type textChoice struct {
