@@ -76,6 +76,9 @@ func (s *Server) embed(ctx context.Context, j embedJob) (*embedResult, error) {
 	if j.In.Len() == 0 { // Ollama's way to load a model
 		return res, nil
 	}
+	if l.Encoder != nil { // bert (encoder.go)
+		return s.embedEncoder(ctx, l, j, res)
+	}
 	C := l.Model.Embd
 	if j.Dimensions != 0 && j.Dimensions != C {
 		return nil, Errorf(KindBadRequest, "dimensions", "dimensions %d is not supported: model %q gives vectors of %d values and cannot shorten them (omit dimensions)", j.Dimensions, j.Model, C)
@@ -134,9 +137,15 @@ func (s *Server) embed(ctx context.Context, j embedJob) (*embedResult, error) {
 // input within limit tokens (or cut to it when truncate is set), the sum
 // within maxEmbedTokens.
 func embedTokens(tok *tokenizer.Tokenizer, vocab int, in embedInput, limit int, truncate bool) ([][]int32, int, error) {
+	return embedTokensWith(tok, vocab, in, limit, truncate, tokenizer.EncodeOptions{AddSpecial: true})
+}
+
+// embedTokensWith is embedTokens with the texts tokenized by eo (bert
+// parses special tokens' text, as llama.cpp does: encoder.go).
+func embedTokensWith(tok *tokenizer.Tokenizer, vocab int, in embedInput, limit int, truncate bool, eo tokenizer.EncodeOptions) ([][]int32, int, error) {
 	seqs := make([][]int32, 0, in.Len())
 	for _, text := range in.Texts {
-		seqs = append(seqs, tok.Encode(text, tokenizer.EncodeOptions{AddSpecial: true}))
+		seqs = append(seqs, tok.Encode(text, eo))
 	}
 	for i, ids := range in.Tokens {
 		seq := make([]int32, len(ids))

@@ -23,14 +23,16 @@ import (
 type Loaded struct {
 	Entry    modelstore.Entry
 	Model    *model.Model
+	Encoder  *model.Encoder // a bert model instead of Model: embeddings only (encoder.go)
 	Tok      *tokenizer.Tokenizer
 	Template *chat.Template // the entry's TEMPLATE, else the GGUF's, else a built-in (ChatML)
 	Ctx      int            // context length of each session, in tokens
 	Bytes    int64          // weights plus every session's KV cache and buffers
 	LoadTime time.Duration  // how long loading took
 
-	run     *runner
-	metrics *metrics
+	run      *runner
+	encoders chan *model.EncoderState // an encoder's free states (encoder.go); nil for a decoder
+	metrics  *metrics
 
 	// Guarded by the manager's mutex.
 	refs    int           // requests holding the model (and waiting for its load)
@@ -172,6 +174,7 @@ func (m *manager) loadInto(l *Loaded) {
 		return
 	}
 	l.Model, l.Tok, l.Template, l.Ctx, l.Bytes, l.LoadTime, l.run = loaded.Model, loaded.Tok, loaded.Template, loaded.Ctx, loaded.Bytes, loaded.LoadTime, loaded.run
+	l.Encoder, l.encoders = loaded.Encoder, loaded.encoders // bert (encoder.go)
 	l.metrics = m.metrics
 	name := l.Entry.Name
 	l.run.depth = func(n int) { m.metrics.queueDepth.WithLabelValues(name).Set(float64(n)) }
@@ -321,6 +324,9 @@ func (l *Loaded) close() {
 	if l.Model != nil {
 		l.Model.Close()
 	}
+	if l.Encoder != nil {
+		l.closeEncoder()
+	}
 }
 
 // loadOptions size what loadEntry makes.
@@ -337,6 +343,9 @@ func loadEntry(e modelstore.Entry, o loadOptions) (*Loaded, error) {
 	f, err := e.Open()
 	if err != nil {
 		return nil, err
+	}
+	if model.IsEncoderFile(f) { // bert: embeddings only (encoder.go)
+		return loadEncoder(e, f, o, start)
 	}
 	m, err := model.OpenFile(f)
 	if err != nil {

@@ -21,6 +21,9 @@ import (
 // the return value. Cancelling ctx (the client went away) ends the
 // generation at the next token and frees the session at once.
 func (l *Loaded) Generate(ctx context.Context, req *generate.Request, emit func(generate.Event) error) (*generate.Done, error) {
+	if l.Encoder != nil { // bert generates nothing (encoder.go)
+		return nil, l.errEncoderGenerate()
+	}
 	if err := req.Validate(); err != nil {
 		return nil, &Error{Kind: KindBadRequest, Msg: err.Error()}
 	}
@@ -98,6 +101,9 @@ func (l *Loaded) fitTurns(req *generate.Request) (int, error) {
 // duration and should Reset the session if it leaves the KV cache in a
 // state that does not match the session's cached tokens.
 func (l *Loaded) WithSession(ctx context.Context, fn func(*generate.Session) error) error {
+	if l.Encoder != nil { // an encoder has no sessions (encoder.go)
+		return l.errEncoderGenerate()
+	}
 	sess, err := l.run.acquire(ctx)
 	if err != nil {
 		return err
