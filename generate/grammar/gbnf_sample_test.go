@@ -101,9 +101,19 @@ func TestHostileInputs(t *testing.T) {
 	}
 	enum.WriteString(`]}`)
 	bigEnum := strings.Replace(enum.String(), `"v",`, ``, 1) // exactly MaxEnum values: accepted
+	var props strings.Builder
+	props.WriteString(`{"type":"object","additionalProperties":{"type":"null"},"properties":{`)
+	for i := range 5000 {
+		if i > 0 {
+			props.WriteByte(',')
+		}
+		props.WriteString(`"p` + strconv.Itoa(i) + `":{"type":"integer"}`)
+	}
+	props.WriteString(`}}`)
 	cases := []struct {
 		name, schema, want string
 	}{
+		{"many properties, additional ones named apart", props.String(), ""},
 		{"deep nesting", deep, "nested deeper than"},
 		{"enum over the limit", enum.String(), "over the limit"},
 		{"enum at the limit", bigEnum, ""},

@@ -25,14 +25,14 @@ type node struct {
 	parent *node
 }
 
-type nodeKey struct {
-	pos    int32
-	parent *node
-}
-
-type transKey struct {
-	s *node
-	r rune
+// nodeKey is pos and the parent's id (0 for none) in one word: integer
+// keys hash several times faster than structs holding pointers.
+func nodeKey(pos int32, parent *node) uint64 {
+	var pid uint64
+	if parent != nil {
+		pid = uint64(parent.id)
+	}
+	return pid<<32 | uint64(uint32(pos))
 }
 
 // state is a parse state: the stacks that can take the next character,
@@ -56,8 +56,8 @@ func (s *state) copyFrom(o *state) {
 type Matcher struct {
 	g      *Grammar
 	v      *Vocab
-	nodes  map[nodeKey]*node
-	trans  map[transKey][]*node // successors of a stack on a code point
+	nodes  map[uint64]*node   // by nodeKey
+	trans  map[uint64][]*node // successors of a stack, by its id
 	nextID uint32
 	egen   uint32 // expand's set number
 	agen   uint32 // advance's set number
@@ -87,13 +87,13 @@ func NewMatcher(g *Grammar, v *Vocab) *Matcher {
 }
 
 func (m *Matcher) resetCaches() {
-	m.nodes = map[nodeKey]*node{}
-	m.trans = map[transKey][]*node{}
+	m.nodes = map[uint64]*node{}
+	m.trans = map[uint64][]*node{}
 	m.resetDFA() // its states point into the dropped tables' nodes by id
 }
 
 func (m *Matcher) intern(pos int32, parent *node) *node {
-	k := nodeKey{pos, parent}
+	k := nodeKey(pos, parent)
 	if n, ok := m.nodes[k]; ok {
 		return n
 	}
@@ -145,18 +145,18 @@ func (m *Matcher) expand(s *node, out *state) {
 	}
 }
 
-// successors returns the stacks that s (whose top is a character element
-// holding r) becomes after r, memoised per stack and code point.
-func (m *Matcher) successors(s *node, r rune) []*node {
-	k := transKey{s, r}
-	if out, ok := m.trans[k]; ok {
+// successors returns the stacks that s becomes after a character its top
+// class holds. Which character does not matter (the class was checked), so
+// the result is memoised per stack.
+func (m *Matcher) successors(s *node) []*node {
+	if out, ok := m.trans[uint64(s.id)]; ok {
 		return out
 	}
 	if len(m.trans) > 1<<20 || len(m.nodes) > 1<<21 {
 		// Only sharing is lost: stale nodes stay valid, and ids keep
 		// growing, so no two live nodes share a key.
-		m.nodes = map[nodeKey]*node{}
-		m.trans = map[transKey][]*node{}
+		m.nodes = map[uint64]*node{}
+		m.trans = map[uint64][]*node{}
 	}
 	var st state
 	m.egen++
@@ -164,7 +164,7 @@ func (m *Matcher) successors(s *node, r rune) []*node {
 	if st.accept {
 		st.stacks = append(st.stacks, nil) // nil: the input may end here
 	}
-	m.trans[k] = st.stacks
+	m.trans[uint64(s.id)] = st.stacks
 	return st.stacks
 }
 
@@ -183,7 +183,7 @@ func (m *Matcher) advance(in *state, r rune, out *state) bool {
 	}
 	m.agen++
 	for _, s := range hits {
-		for _, t := range m.successors(s, r) {
+		for _, t := range m.successors(s) {
 			switch {
 			case t == nil:
 				out.accept = true

@@ -54,12 +54,44 @@ var handled = map[string]bool{
 	"exclusiveMinimum": true, "exclusiveMaximum": true, "pattern": true, "format": true, "uniqueItems": true,
 }
 
+// SchemaOptions change how a schema is read.
+type SchemaOptions struct {
+	// ClosedObjects treats an object schema without additionalProperties
+	// as if it said false (llama.cpp's reading). Outputs still conform to
+	// the schema, but carry only declared members: what function
+	// arguments want, and what keeps a random model from wandering.
+	ClosedObjects bool
+	// MaxStringLength, when > 0, bounds strings whose schema sets no
+	// maxLength (nor a pattern or format) to that many characters: a
+	// model that never closes a string then cannot spend its whole token
+	// budget inside one. Outputs still conform to the schema.
+	MaxStringLength int
+}
+
 // FromJSONSchema builds the rules of the JSON texts that conform to schema
 // (a JSON Schema document). A keyword it cannot enforce is a *SchemaError
 // naming it and its pointer, never silently dropped. oneOf is enforced as
 // anyOf: an output satisfies at least one branch, and exactly one when
 // the branches are disjoint (different types, consts or required enums).
 func FromJSONSchema(schema []byte) (*Rules, error) {
+	return FromJSONSchemaOptions(schema, SchemaOptions{})
+}
+
+// FromJSONSchemaOptions is FromJSONSchema with options.
+func FromJSONSchemaOptions(schema []byte, o SchemaOptions) (*Rules, error) {
+	r := &Rules{}
+	r.Define("root", nil) // first, so that it is rule 0
+	e, err := addSchema(r, "", schema, o)
+	if err != nil {
+		return nil, err
+	}
+	r.Define("root", Seq{Ref("ws"), e, Ref("ws")})
+	return r, nil
+}
+
+// addSchema defines in r the rules of schema's values, their names
+// starting with prefix, and returns the expression for one value.
+func addSchema(r *Rules, prefix string, schema []byte, o SchemaOptions) (Expr, error) {
 	if len(schema) > MaxSchemaBytes {
 		return nil, &SchemaError{Msg: fmt.Sprintf("schema of %d bytes is over the limit of %d", len(schema), MaxSchemaBytes)}
 	}
@@ -67,16 +99,13 @@ func FromJSONSchema(schema []byte) (*Rules, error) {
 	if err != nil {
 		return nil, &SchemaError{Msg: "not a JSON document: " + err.Error()}
 	}
-	c := &schemaConv{doc: doc, rules: &Rules{}, refs: map[string]string{}, used: map[string]bool{}}
-	c.used["root"] = true
-	c.rules.Define("root", nil) // first, so that it is rule 0
+	c := &schemaConv{doc: doc, rules: r, prefix: prefix, opts: o, refs: map[string]string{}, seq: map[string]int{}}
 	e, err := c.convert(doc, "")
 	if err != nil {
 		return nil, err
 	}
-	c.rules.Define("root", Seq{Ref("ws"), e, Ref("ws")})
-	addJSONBasics(c.rules)
-	return c.rules, nil
+	addJSONBasics(r)
+	return e, nil
 }
 
 // CompileJSONSchema converts and compiles schema.
@@ -89,20 +118,23 @@ func CompileJSONSchema(schema []byte) (*Grammar, error) {
 }
 
 type schemaConv struct {
-	doc   any
-	rules *Rules
-	refs  map[string]string // $ref target pointer → rule name
-	used  map[string]bool   // rule names taken
-	steps int
+	doc    any
+	rules  *Rules
+	prefix string // of every rule name, so that several schemas share one Rules
+	opts   SchemaOptions
+	refs   map[string]string // $ref target pointer → rule name
+	seq    map[string]int    // names made from each base so far
+	steps  int
 }
 
 func (c *schemaConv) errorf(ptr, kw, format string, args ...any) error {
 	return &SchemaError{Pointer: ptr, Keyword: kw, Msg: fmt.Sprintf(format, args...)}
 }
 
-// name returns a fresh rule name derived from ptr.
+// name returns a fresh rule name derived from ptr, and reserves it.
 func (c *schemaConv) name(ptr string) string {
 	var b strings.Builder
+	b.WriteString(c.prefix)
 	b.WriteString("s")
 	for _, r := range ptr {
 		if r < 128 && isWordChar(byte(r)) {
@@ -113,10 +145,11 @@ func (c *schemaConv) name(ptr string) string {
 	}
 	base := b.String()
 	n := base
-	for i := 2; c.used[n]; i++ {
-		n = base + "-" + strconv.Itoa(i)
+	for c.rules.Has(n) {
+		c.seq[base]++ // per base, so that many names from one base cost O(1) each
+		n = base + "-" + strconv.Itoa(c.seq[base]+1)
 	}
-	c.used[n] = true
+	c.rules.Define(n, nil)
 	return n
 }
 
@@ -369,9 +402,8 @@ func (c *schemaConv) ref(v any, ptr string) (Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := c.name(target)
+	n := c.name(target) // reserved now, for recursive references
 	c.refs[target] = n
-	c.rules.Define(n, nil) // reserve, for recursive references
 	e, err := c.convert(node, target)
 	if err != nil {
 		return nil, err
@@ -488,6 +520,9 @@ func (c *schemaConv) objectExpr(s *object, ptr string) (Expr, error) {
 				// A required name with no schema of its own: it is an
 				// additional property, listed after the declared ones.
 				ap, ok := s.get("additionalProperties")
+				if !ok && c.opts.ClosedObjects {
+					ap, ok = true, true // required by name: allowed, of any value
+				}
 				if ap == false {
 					return nil, c.errorf(ptr, "required", "%q is required but additionalProperties false forbids it", k)
 				}
@@ -500,8 +535,12 @@ func (c *schemaConv) objectExpr(s *object, ptr string) (Expr, error) {
 			required[k] = true
 		}
 	}
-	// Additional properties: allowed by default, as JSON Schema says.
+	// Additional properties: allowed by default, as JSON Schema says,
+	// unless the options close objects.
 	var extra Expr = Ref("json-value")
+	if c.opts.ClosedObjects {
+		extra = nil
+	}
 	if v, ok := s.get("additionalProperties"); ok {
 		if v == false {
 			extra = nil
@@ -522,11 +561,10 @@ func (c *schemaConv) objectExpr(s *object, ptr string) (Expr, error) {
 		kvs[i] = Seq{Lit(quoteJSON(k)), Ref("ws"), Lit(":"), Ref("ws"), e, Ref("ws")}
 	}
 	base := c.name(ptr)
-	c.used[base] = true
 	var extraKV Expr
 	if extra != nil {
 		keyName := c.name(ptr + "/additional-key")
-		c.rules.Define(keyName, Seq{Lit(`"`), notStrings(c, keyName, props.keys), Lit(`"`)})
+		c.rules.Define(keyName, Seq{Lit(`"`), notStrings(c, ptr+"/additional-key", props.keys), Lit(`"`)})
 		extraKV = Seq{Ref(keyName), Ref("ws"), Lit(":"), Ref("ws"), extra, Ref("ws")}
 	}
 	// rest_i: the members from i on, after at least one member (each
@@ -535,8 +573,8 @@ func (c *schemaConv) objectExpr(s *object, ptr string) (Expr, error) {
 	rest := make([]string, n+1)
 	first := make([]string, n+1)
 	for i := range n + 1 {
-		rest[i] = fmt.Sprintf("%s-rest%d", base, i)
-		first[i] = fmt.Sprintf("%s-first%d", base, i)
+		rest[i] = c.name(fmt.Sprintf("%s/rest%d", ptr, i))
+		first[i] = c.name(fmt.Sprintf("%s/first%d", ptr, i))
 	}
 	comma := Seq{Lit(","), Ref("ws")}
 	if extraKV != nil {
@@ -587,7 +625,7 @@ func notStrings(c *schemaConv, base string, names []string) Expr {
 		}
 		t.final = true
 	}
-	free := base + "-free"
+	free := c.name(base + "/free")
 	c.rules.Define(free, Star(plain))
 	var build func(t *tnode) Expr
 	build = func(t *tnode) Expr {
@@ -610,7 +648,7 @@ func notStrings(c *schemaConv, base string, names []string) Expr {
 		if len(alts) == 0 {
 			return Class{} // nothing: matches no input
 		}
-		return c.rule(base+"-n", alts)
+		return c.rule(base+"/n", alts)
 	}
 	return build(root)
 }
@@ -659,7 +697,6 @@ func (c *schemaConv) arrayExpr(s *object, ptr string) (Expr, error) {
 		}
 	}
 	base := c.name(ptr)
-	c.used[base] = true
 	elem := func(i int) Expr {
 		if i < len(prefix) {
 			return Seq{prefix[i], Ref("ws")}
@@ -683,7 +720,7 @@ func (c *schemaConv) arrayExpr(s *object, ptr string) (Expr, error) {
 			}
 			return Seq{Repeat{X: Seq{comma, elem(i)}, Min: max(minN-i, 0), Max: most}}
 		}
-		name := fmt.Sprintf("%s-tail%d", base, i)
+		name := c.name(fmt.Sprintf("%s/tail%d", ptr, i))
 		next := tail(i + 1)
 		if i < minN {
 			c.rules.Define(name, Seq{comma, elem(i), next})
@@ -742,6 +779,9 @@ func (c *schemaConv) stringExpr(s *object, ptr string) (Expr, error) {
 			body = b
 		}
 		return c.rule(ptr+"/string", Seq{Lit(`"`), body, Lit(`"`)}), nil
+	}
+	if maxL < 0 && c.opts.MaxStringLength > 0 {
+		maxL = max(c.opts.MaxStringLength, minL)
 	}
 	if minL < 0 && maxL < 0 {
 		return Ref("json-string"), nil

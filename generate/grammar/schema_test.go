@@ -170,3 +170,7 @@ func TestSchemaSamplesQwen(t *testing.T) {
 	t.Logf("trie nodes: %d", v.TrieNodes())
 	checkSchemaSamples(t, tok, v, 1)
 }
+
+func unmarshalInstance(s string) (any, error) {
+	return jsonschema.UnmarshalJSON(strings.NewReader(s))
+}
