@@ -552,3 +552,19 @@ func TestMaxTokensLimit(t *testing.T) {
 		t.Fatalf("no max_tokens under a limit of 5: %d %s", status, body)
 	}
 }
+
+// The message shapes real clients send are accepted: developer, content
+// parts, assistant null content with tool calls, tool results, and the
+// fields that mean nothing locally.
+func TestOpenAIMessageShapes(t *testing.T) {
+	_, url := startServer(t, Config{})
+	for _, body := range []string{
+		`{"model":"default","max_tokens":2,"messages":[{"role":"developer","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hi "},{"type":"text","text":"there"}]}]}`,
+		`{"model":"default","max_tokens":2,"messages":[{"role":"user","content":"Weather?"},{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"weather","arguments":"{\"city\":\"Paris\"}"}}]},{"role":"tool","tool_call_id":"call_1","content":"18C"}]}`,
+		`{"model":"default","max_tokens":2,"n":1,"user":"u","store":false,"metadata":{"k":"v"},"service_tier":"auto","parallel_tool_calls":true,"response_format":{"type":"text"},"modalities":["text"],"tools":[],"stream":false,"messages":[{"role":"user","content":"x","name":"bob"}]}`,
+	} {
+		if status, resp := post(t, url+"/v1/chat/completions", body); status != 200 {
+			t.Errorf("%s\n→ %d %s", body, status, resp)
+		}
+	}
+}

@@ -119,7 +119,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 		return fmt.Errorf("--addr %s: %w", listen, err)
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second}
+	// No write timeout: streams last as long as generation does.
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	fmt.Fprintf(e.stderr, "%s%s (models in %s", serveListening, ln.Addr(), store.Dir())
