@@ -23,7 +23,7 @@ import (
 // that wrong methods get Ollama's 405. Its handlers translate to and from
 // the native request path (Loaded.Generate) and run no generation loop of
 // their own. The options live in ollama_options.go, the model endpoints in
-// ollama_models.go, the wire types in ollama_wire.go, and embeddings
+// ollama_models.go and ollama_create.go, the wire types in ollama_wire.go, and embeddings
 // (/api/embed, /api/embeddings) in embed.go.
 func (s *Server) ollamaRoutes(mux *http.ServeMux) {
 	s.handle("POST /api/generate", s.ollamaGenerate)
@@ -34,6 +34,7 @@ func (s *Server) ollamaRoutes(mux *http.ServeMux) {
 	s.handle("GET /api/version", s.ollamaVersion)
 	s.handle("POST /api/copy", s.ollamaCopy)
 	s.handle("DELETE /api/delete", s.ollamaDelete)
+	s.handle("POST /api/create", s.ollamaCreate)
 }
 
 // ollamaNotFound rewords a missing model as Ollama does, which some clients

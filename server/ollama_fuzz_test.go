@@ -8,7 +8,7 @@ import (
 
 // FuzzOllamaRequest feeds bodies to the Ollama request decoders and the
 // checks behind them (messages, options against the model's PARAMETER
-// table, keep_alive): none may panic, and whatever they refuse is a client
+// table, keep_alive, create's Modelfile): none may panic, and whatever they refuse is a client
 // error (400), never a server error. The seeds are the requests of Ollama's
 // docs/api.md and of its clients.
 func FuzzOllamaRequest(f *testing.F) {
@@ -27,6 +27,8 @@ func FuzzOllamaRequest(f *testing.F) {
 		`{"model": "llama3.2", "messages": [], "keep_alive": "-1m"}`,
 		`{"model": "gemma3", "messages": [{"role": "user", "content": "hi"}], "logprobs": true, "top_logprobs": 3, "think": false}`,
 		`{"model": "x", "prompt": "a", "context": [1, 2, 3], "keep_alive": "5m", "options": {"stop": "END", "num_predict": -2}}`,
+		`{"model": "mario", "from": "llama3.2", "system": "You are Mario from Super Mario Bros.", "parameters": {"temperature": 0.7, "stop": ["<a>"]}, "license": ["MIT"]}`,
+		`{"model": "llama3.1:quantized", "modelfile": "FROM llama3.1:8b-instruct-fp16\nPARAMETER num_ctx 4096", "quantize": "q4_K_M"}`,
 		`{"model":"x","options":{"top_k":1e400}}`, `{"model":"x","keep_alive":1e300}`, `[]`, `null`, `{"options":null}`,
 	} {
 		f.Add(s)
@@ -42,6 +44,13 @@ func FuzzOllamaRequest(f *testing.F) {
 			} else {
 				ollamaClientError(t, err)
 			}
+		} else {
+			ollamaClientError(t, err)
+		}
+		var cr ollamaCreateRequest
+		if err := decodeJSON([]byte(body), &cr); err == nil {
+			_, err = cr.modelfile()
+			ollamaClientError(t, err)
 		} else {
 			ollamaClientError(t, err)
 		}

@@ -589,3 +589,58 @@ func TestOllamaConcurrentStreams(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestOllamaCreate(t *testing.T) {
+	_, ts, store := newOllamaServer(t)
+	// The documented request: a new model from an existing one.
+	code, ctype, out := ollamaDo(t, "POST", ts.URL+"/api/create", `{"model": "mario", "from": "default", "system": "You are Mario from Super Mario Bros.", "parameters": {"temperature": 0.7, "stop": ["<a>", "<b>"]}, "license": "MIT"}`)
+	if code != 200 || ctype != "application/x-ndjson" {
+		t.Fatalf("create: %d %q %s", code, ctype, out)
+	}
+	lines := ndjsonLines(t, out)
+	if lines[len(lines)-1]["status"] != "success" {
+		t.Errorf("last status %v", lines[len(lines)-1])
+	}
+	e, err := store.Resolve("mario")
+	if err != nil || e.System != "You are Mario from Super Mario Bros." || len(e.Parameters["stop"]) != 2 || e.Parameters["temperature"][0] != "0.7" {
+		t.Fatalf("created %+v %v", e, err)
+	}
+	// The older form: a Modelfile's text, quantized, not streamed.
+	code, _, out = ollamaDo(t, "POST", ts.URL+"/api/create", `{"name": "mario:q4", "modelfile": "FROM mario\nPARAMETER temperature 0.2", "quantize": "q4_0", "stream": false}`)
+	if code != 200 || strings.TrimSpace(out) != `{"status":"success"}` {
+		t.Fatalf("create with modelfile: %d %s", code, out)
+	}
+	if e, err := store.Resolve("mario:q4"); err != nil || e.Details.QuantizationLevel != "Q4_0" || e.Parameters["temperature"][0] != "0.2" || e.System == "" {
+		t.Errorf("mario:q4 %+v %v", e, err)
+	}
+	// The new model serves at once.
+	if code, _, out = ollamaDo(t, "POST", ts.URL+"/api/chat", `{"model":"mario","stream":false,"messages":[{"role":"user","content":"hi"}],"options":{"num_predict":2}}`); code != 200 {
+		t.Errorf("chat with the created model: %d %s", code, out)
+	}
+	for _, c := range []struct {
+		body string
+		code int
+		want string
+	}{
+		{`{"model":"x","from":"nope"}`, 404, `from: model 'nope' not found`},
+		{`{"model":"x","from":"./evil.gguf"}`, 400, `invalid model name`},
+		{`{"model":"x","modelfile":"FROM /etc/models/a.gguf"}`, 400, `invalid model name`},
+		{`{"model":"x","from":"default","files":{"a.gguf":"sha256:00"}}`, 400, `no uploaded blobs`},
+		{`{"model":"x","from":"default","quantize":"q9"}`, 400, `quantize`},
+		{`{"model":"x","from":"default","parameters":{"temprature":1}}`, 400, `unknown parameter \"temprature\"`},
+		{`{"model":"x","from":"default","template":"{{ .Prompt }}"}`, 400, `Ollama Go template`},
+		{`{"model":"x","modelfile":"FROM default\nPARAMETER top_k x"}`, 400, `line 2`},
+		{`{"model":"default","from":"mario"}`, 400, `cannot be changed`},
+		{`{"model":"../x","from":"mario"}`, 400, `invalid model name`},
+		{`{"from":"mario"}`, 400, `model is required`},
+		{`{"model":"x"}`, 400, `from: name the model`},
+	} {
+		code, _, out := ollamaDo(t, "POST", ts.URL+"/api/create", c.body)
+		if code != c.code || !strings.Contains(out, c.want) {
+			t.Errorf("create %s: %d %s; want %d and %q", c.body, code, out, c.code, c.want)
+		}
+	}
+	if _, err := store.Resolve("x"); err == nil {
+		t.Error("a failed create left a model behind")
+	}
+}
