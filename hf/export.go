@@ -31,6 +31,9 @@ type ExportOptions struct {
 	Dequantize bool
 	// Progress, when set, is called after each tensor is written.
 	Progress func(done, total int)
+	// Base is the base model of a LoRA adapter being exported; it is
+	// needed (for the head counts) when a llama adapter adapts Q or K.
+	Base string
 }
 
 // exportTensor is one safetensors tensor and where its rows come from.
@@ -46,13 +49,18 @@ type exportTensor struct {
 // (created if needed): model.safetensors, config.json,
 // generation_config.json, the tokenizer (tokenizer.json for byte-level BPE,
 // tokenizer.model for SentencePiece) and tokenizer_config.json with the
-// chat template. Files are written atomically, the weights last but one.
+// chat template. Files are written atomically, the weights last. A LoRA
+// adapter file (general.type "adapter") becomes a PEFT adapter instead:
+// adapter_model.safetensors and adapter_config.json.
 func Export(ctx context.Context, path, dir string, opt ExportOptions) error {
 	f, err := gguf.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	if t, _ := f.String("general.type"); t == "adapter" {
+		return exportAdapter(ctx, f, path, dir, opt)
+	}
 	a, ok := archByGGUF(f.Arch())
 	if !ok {
 		return fmt.Errorf("hf: %s: architecture %q cannot be exported (supported: llama, qwen2, gpt2)", path, f.Arch())

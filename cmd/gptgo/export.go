@@ -20,17 +20,22 @@ func init() {
 	})
 }
 
-const exportUsage = `MODEL.gguf HF_DIR [--dequantize] [--quiet]
+const exportUsage = `MODEL.gguf HF_DIR [--dequantize] [--base BASE.gguf] [--quiet]
 
 Writes model.safetensors, config.json, generation_config.json, the tokenizer
 (tokenizer.json for byte-level BPE, tokenizer.model for SentencePiece) and
 tokenizer_config.json with the chat template into HF_DIR (created if needed).
 Architectures: llama, qwen2, gpt2. Tensors must be F32, F16 or BF16; with
---dequantize quantized tensors are written as F32.`
+--dequantize quantized tensors are written as F32.
+
+A LoRA adapter (llama.cpp's GGUF layout, what gptgo train --lora writes) is
+written as PEFT's adapter_model.safetensors and adapter_config.json; a llama
+adapter of Q or K needs --base, the model it adapts (for its head counts).`
 
 func runExport(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "export", exportUsage)
 	deq := fs.Bool("dequantize", false, "write quantized tensors as F32 instead of refusing them")
+	base := fs.String("base", "", "for a LoRA adapter: the base model (needed to un-permute llama Q/K adapters)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -41,7 +46,7 @@ func runExport(ctx context.Context, e *env, args []string) error {
 	}
 	in, dir := pos[0], pos[1]
 	bar := newProgressBar(e.stderr)
-	opt := hf.ExportOptions{Dequantize: *deq, Progress: func(done, total int) {
+	opt := hf.ExportOptions{Dequantize: *deq, Base: *base, Progress: func(done, total int) {
 		if !*quiet {
 			bar.draw(int64(done), int64(total), fmt.Sprintf("tensor %d/%d", done, total))
 		}
