@@ -31,6 +31,7 @@ type Loaded struct {
 	LoadTime time.Duration  // how long loading took
 
 	run      *runner
+	gvocab   lazyVocab                // the vocabulary for grammar masks (structured.go)
 	encoders chan *model.EncoderState // an encoder's free states (encoder.go); nil for a decoder
 	metrics  *metrics
 

@@ -1,0 +1,133 @@
+// Reference: OpenAI API reference, chat completions response_format ({type: text | json_object |
+// json_schema, json_schema: {name, description, schema, strict}}); Ollama's api/types.go and
+// docs/api.md (format: "json" or a JSON schema); docs/tools.md for what a schema may use.
+
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"sync"
+
+	"github.com/gptgo/gptgo/generate"
+	"github.com/gptgo/gptgo/generate/grammar"
+)
+
+// lazyVocab is a loaded model's vocabulary laid out for grammar masks,
+// built on the first constrained request (a 152k vocabulary takes a
+// fraction of a second) and shared by every later one.
+type lazyVocab struct {
+	once sync.Once
+	v    *grammar.Vocab
+	err  error
+}
+
+// constraint starts a matcher of g over l's vocabulary.
+func (l *Loaded) constraint(g *grammar.Grammar) (generate.Constraint, error) {
+	l.gvocab.once.Do(func() { l.gvocab.v, l.gvocab.err = grammar.NewVocab(l.Tok) })
+	if l.gvocab.err != nil {
+		return nil, &Error{Kind: KindServer, Msg: "grammar vocabulary: " + l.gvocab.err.Error()}
+	}
+	return grammar.NewMatcher(g, l.gvocab.v), nil
+}
+
+// responseFormat is OpenAI's response_format.
+type responseFormat struct {
+	Type       string `json:"type"`
+	JSONSchema *struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Schema      json.RawMessage `json:"schema"`
+		Strict      *bool           `json:"strict"`
+	} `json:"json_schema"`
+}
+
+// schemaOptions: objects without additionalProperties get no undeclared
+// members (llama.cpp's reading, and what OpenAI's strict mode demands
+// anyway); the output still conforms to the schema.
+var schemaOptions = grammar.SchemaOptions{ClosedObjects: true}
+
+// compileResponseFormat compiles a response_format into a grammar; nil for
+// {"type": "text"} or an absent field. Errors are 400s naming the field,
+// with the schema's own error (keyword and JSON pointer) when it is the
+// schema that cannot be enforced.
+func compileResponseFormat(raw json.RawMessage) (*grammar.Grammar, error) {
+	if !isSet(raw) {
+		return nil, nil
+	}
+	var f responseFormat
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, Errorf(KindBadRequest, "response_format", "response_format: %v", err)
+	}
+	switch f.Type {
+	case "text":
+		return nil, nil
+	case "json_object":
+		return compileRules(grammar.JSONObject(), "response_format")
+	case "json_schema":
+		js := f.JSONSchema
+		if js == nil {
+			return nil, Errorf(KindBadRequest, "response_format.json_schema", "response_format: type json_schema needs json_schema")
+		}
+		if js.Name == "" {
+			return nil, Errorf(KindBadRequest, "response_format.json_schema.name", "response_format.json_schema.name is required")
+		}
+		if !isSet(js.Schema) {
+			return compileRules(grammar.JSONValue(), "response_format.json_schema.schema")
+		}
+		r, err := grammar.FromJSONSchemaOptions(js.Schema, schemaOptions)
+		if err != nil {
+			return nil, schemaError("response_format.json_schema.schema", err)
+		}
+		return compileRules(r, "response_format.json_schema.schema")
+	case "":
+		return nil, Errorf(KindBadRequest, "response_format.type", "response_format.type is required (text, json_object or json_schema)")
+	}
+	return nil, Errorf(KindBadRequest, "response_format.type", "response_format.type %q is not one of text, json_object, json_schema", f.Type)
+}
+
+// compileOllamaFormat compiles Ollama's format: "json" (one JSON object) or
+// a JSON schema; nil for an absent or empty one.
+func compileOllamaFormat(raw json.RawMessage) (*grammar.Grammar, error) {
+	t := bytes.TrimSpace(raw)
+	if !isSet(raw) || string(t) == `""` {
+		return nil, nil
+	}
+	if t[0] == '"' {
+		var s string
+		if err := json.Unmarshal(t, &s); err != nil || s != "json" {
+			return nil, Errorf(KindBadRequest, "format", `format must be "json" or a JSON schema object, not %s`, t)
+		}
+		return compileRules(grammar.JSONObject(), "format")
+	}
+	if t[0] != '{' {
+		return nil, Errorf(KindBadRequest, "format", `format must be "json" or a JSON schema object, not %s`, t)
+	}
+	r, err := grammar.FromJSONSchemaOptions(t, schemaOptions)
+	if err != nil {
+		return nil, schemaError("format", err)
+	}
+	return compileRules(r, "format")
+}
+
+func compileRules(r *grammar.Rules, param string) (*grammar.Grammar, error) {
+	g, err := grammar.Compile(r, "root")
+	if err != nil {
+		return nil, schemaError(param, err)
+	}
+	return g, nil
+}
+
+// schemaError is a 400 for a schema gptgo cannot enforce: unsupported
+// keywords are KindNotSupported (never silently ignored), the rest bad
+// requests; the message names the keyword and its JSON pointer.
+func schemaError(param string, err error) error {
+	var se *grammar.SchemaError
+	if errors.As(err, &se) && se.Msg == "keyword not supported" {
+		return Errorf(KindNotSupported, param, "%s: %v", param, err)
+	}
+	return Errorf(KindBadRequest, param, "%s: %v", param, err)
+}
