@@ -18,6 +18,9 @@ func (c *completionRequest) check() error {
 	if c.Suffix != nil && *c.Suffix != "" {
 		return Errorf(KindNotSupported, "suffix", "suffix (fill-in-the-middle) is not supported")
 	}
+	if c.N != nil && *c.N != 1 {
+		return Errorf(KindBadRequest, "n", "n = %d: /v1/completions generates one choice per request (n must be 1; /v1/chat/completions takes up to %d)", *c.N, maxChoices)
+	}
 	if c.BestOf != nil && *c.BestOf != 1 {
 		return Errorf(KindBadRequest, "best_of", "best_of = %d: gptgo generates one choice per request (best_of must be 1)", *c.BestOf)
 	}

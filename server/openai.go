@@ -14,6 +14,9 @@ import (
 	"github.com/gptgo/gptgo/tokenizer/chat"
 )
 
+// maxChoices bounds n: each choice is a whole generation.
+const maxChoices = 8
+
 // fingerprint is OpenAI's system_fingerprint: which backend made the answer.
 const fingerprint = "gptgo"
 
@@ -65,8 +68,8 @@ func (f samplerFields) options(base generate.Options, vocab int) (generate.Optio
 	if err := s.Validate(); err != nil {
 		return o, nil, Errorf(KindBadRequest, "", "%v", err)
 	}
-	if f.n != nil && *f.n != 1 {
-		return o, nil, Errorf(KindBadRequest, "n", "n = %d: gptgo generates one choice per request (n must be 1)", *f.n)
+	if f.n != nil && (*f.n < 1 || *f.n > maxChoices) {
+		return o, nil, Errorf(KindBadRequest, "n", "n = %d: choices per request are 1…%d", *f.n, maxChoices)
 	}
 	if len(f.stop) > 16 {
 		return o, nil, Errorf(KindBadRequest, "stop", "stop: %d strings, at most 16", len(f.stop))
@@ -243,93 +246,125 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, created := newID("chatcmpl-"), time.Now().Unix()
-	stream := req.Stream != nil && *req.Stream
-	if !stream {
-		var lps []tokenLogprob
-		d, err := l.Generate(ctx, nreq, func(ev generate.Event) error {
-			if ev.Kind == generate.EventToken && ev.Logprob != nil {
-				lps = append(lps, s.chatLogprob(l, ev.Logprob))
-			}
-			return nil
-		})
-		noteDone(w, d)
-		if err == nil && d.Stop == generate.StopCancelled {
-			err = cutShort(ctx, r)
-			if err == nil {
-				return
-			}
-		}
-		if err != nil {
-			WriteError(w, r, err)
+	n := 1
+	if req.N != nil {
+		n = *req.N
+	}
+	// Choices are generated one after another on the model's queue, each
+	// with the next seed; the prompt's KV entries are reused after the first.
+	seed := nreq.Options.Sampler.Seed
+	var u usage
+	addUsage := func(i int, d *generate.Done) {
+		if i == 0 {
+			u = usageOf(d)
 			return
 		}
-		resp := chatCompletion{ID: id, Object: "chat.completion", Created: created, Model: req.Model, SystemFingerprint: fingerprint,
-			Choices: []chatChoice{{Message: assistantMsg{Role: "assistant", Content: d.Text}, FinishReason: finishReason(d.Stop)}},
-			Usage:   usageOf(d), Truncated: d.Dropped}
-		if nreq.Logprobs {
-			resp.Choices[0].Logprobs = &chatLogprobs{Content: nonNil(lps)}
+		u.CompletionTokens += d.CompletionTokens
+		u.TotalTokens += d.CompletionTokens
+	}
+	stream := req.Stream != nil && *req.Stream
+	if !stream {
+		resp := chatCompletion{ID: id, Object: "chat.completion", Created: created, Model: req.Model, SystemFingerprint: fingerprint, Choices: []chatChoice{}}
+		for i := range n {
+			nreq.Options.Sampler.Seed = seed + uint64(i)
+			var lps []tokenLogprob
+			d, err := l.Generate(ctx, nreq, func(ev generate.Event) error {
+				if ev.Kind == generate.EventToken && ev.Logprob != nil {
+					lps = append(lps, s.chatLogprob(l, ev.Logprob))
+				}
+				return nil
+			})
+			noteDone(w, d)
+			if err == nil && d.Stop == generate.StopCancelled {
+				err = cutShort(ctx, r)
+				if err == nil {
+					return
+				}
+			}
+			if err != nil {
+				WriteError(w, r, err)
+				return
+			}
+			c := chatChoice{Index: i, Message: assistantMsg{Role: "assistant", Content: d.Text}, FinishReason: finishReason(d.Stop)}
+			if nreq.Logprobs {
+				c.Logprobs = &chatLogprobs{Content: nonNil(lps)}
+			}
+			resp.Choices = append(resp.Choices, c)
+			addUsage(i, d)
+			resp.Truncated = d.Dropped
 		}
+		resp.Usage = u
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}
 
 	sse := newSSE(w)
 	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-	chunk := func(delta chunkDelta, lp *chatLogprobs, finish *string) chatChunk {
+	chunk := func(i int, delta chunkDelta, lp *chatLogprobs, finish *string) chatChunk {
 		return chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: req.Model, SystemFingerprint: fingerprint,
-			Choices: []chunkChoice{{Delta: delta, Logprobs: lp, FinishReason: finish}}, nullUsage: includeUsage}
+			Choices: []chunkChoice{{Index: i, Delta: delta, Logprobs: lp, FinishReason: finish}}, nullUsage: includeUsage}
 	}
-	begin := func() error {
-		if sse.started {
-			return nil
+	for i := range n {
+		nreq.Options.Sampler.Seed = seed + uint64(i)
+		begun := false
+		begin := func() error {
+			if begun {
+				return nil
+			}
+			begun = true
+			empty := ""
+			return sse.send(chunk(i, chunkDelta{Role: "assistant", Content: &empty}, nil, nil))
 		}
-		sse.start()
-		empty := ""
-		return sse.send(chunk(chunkDelta{Role: "assistant", Content: &empty}, nil, nil))
-	}
-	d, err := l.Generate(ctx, nreq, func(ev generate.Event) error {
-		switch ev.Kind {
-		case generate.EventToken:
-			if err := begin(); err != nil {
-				return err
-			}
-			var lp *chatLogprobs
-			if ev.Logprob != nil {
-				lp = &chatLogprobs{Content: []tokenLogprob{s.chatLogprob(l, ev.Logprob)}}
-			}
-			if ev.Text == "" && lp == nil {
-				return nil
-			}
-			text := ev.Text
-			return sse.send(chunk(chunkDelta{Content: &text}, lp, nil))
-		case generate.EventDone:
-			if ev.Done.Stop == generate.StopCancelled {
-				return nil
-			}
-			if err := begin(); err != nil {
-				return err
-			}
-			fr := finishReason(ev.Done.Stop)
-			if err := sse.send(chunk(chunkDelta{}, nil, &fr)); err != nil {
-				return err
-			}
-			if includeUsage {
-				u := usageOf(ev.Done)
-				c := chunk(chunkDelta{}, nil, nil)
-				c.Choices, c.Usage = []chunkChoice{}, &u
-				if err := sse.send(c); err != nil {
+		d, err := l.Generate(ctx, nreq, func(ev generate.Event) error {
+			switch ev.Kind {
+			case generate.EventToken:
+				if err := begin(); err != nil {
 					return err
 				}
+				var lp *chatLogprobs
+				if ev.Logprob != nil {
+					lp = &chatLogprobs{Content: []tokenLogprob{s.chatLogprob(l, ev.Logprob)}}
+				}
+				if ev.Text == "" && lp == nil {
+					return nil
+				}
+				text := ev.Text
+				return sse.send(chunk(i, chunkDelta{Content: &text}, lp, nil))
+			case generate.EventDone:
+				if ev.Done.Stop == generate.StopCancelled {
+					return nil
+				}
+				if err := begin(); err != nil {
+					return err
+				}
+				fr := finishReason(ev.Done.Stop)
+				if err := sse.send(chunk(i, chunkDelta{}, nil, &fr)); err != nil {
+					return err
+				}
+				addUsage(i, ev.Done)
+				if i < n-1 {
+					return nil
+				}
+				if includeUsage {
+					c := chunk(i, chunkDelta{}, nil, nil)
+					c.Choices, c.Usage = []chunkChoice{}, &u
+					if err := sse.send(c); err != nil {
+						return err
+					}
+				}
+				return sse.done()
 			}
-			return sse.done()
+			return nil
+		})
+		noteDone(w, d)
+		if err == nil && d != nil && d.Stop == generate.StopCancelled {
+			err = cutShort(ctx, r)
 		}
-		return nil
-	})
-	noteDone(w, d)
-	if err == nil && d != nil && d.Stop == generate.StopCancelled {
-		err = cutShort(ctx, r)
+		if err != nil || d == nil || d.Stop == generate.StopCancelled {
+			s.finishStream(w, r, sse, err)
+			return
+		}
 	}
-	s.finishStream(w, r, sse, err)
 }
 
 // finishStream reports err: as the status if nothing was sent yet, else as

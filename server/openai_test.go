@@ -311,7 +311,8 @@ func TestOpenAIErrors(t *testing.T) {
 		{"unknown field", "/v1/chat/completions", `{"model":"default","messages":[{"role":"user","content":"hi"}],"temprature":0.5}`, 400, "temprature", ""},
 		{"tools", "/v1/chat/completions", `{"model":"default","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]}`, 400, "tools", "not_supported"},
 		{"response_format", "/v1/chat/completions", `{"model":"default","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}`, 400, "response_format", "not_supported"},
-		{"n", "/v1/chat/completions", `{"model":"default","messages":[{"role":"user","content":"hi"}],"n":2}`, 400, "n", ""},
+		{"n", "/v1/chat/completions", `{"model":"default","messages":[{"role":"user","content":"hi"}],"n":9}`, 400, "n", ""},
+		{"n completions", "/v1/completions", `{"model":"default","prompt":"hi","n":2}`, 400, "n", ""},
 		{"bad role", "/v1/chat/completions", `{"model":"default","messages":[{"role":"wizard","content":"hi"}]}`, 400, "messages[0].role", ""},
 		{"no messages", "/v1/chat/completions", `{"model":"default","messages":[]}`, 400, "messages", ""},
 		{"temperature", "/v1/chat/completions", `{"model":"default","messages":[{"role":"user","content":"hi"}],"temperature":3}`, 400, "temperature", ""},
@@ -566,5 +567,69 @@ func TestOpenAIMessageShapes(t *testing.T) {
 		if status, resp := post(t, url+"/v1/chat/completions", body); status != 200 {
 			t.Errorf("%s\n→ %d %s", body, status, resp)
 		}
+	}
+}
+
+func TestOpenAIChoices(t *testing.T) {
+	_, url := startServer(t, Config{})
+	c := client(url)
+	ctx := context.Background()
+	p := openai.ChatCompletionNewParams{
+		Model:    "default",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Once upon a time")},
+		N:        openai.Int(3), MaxTokens: openai.Int(10), Seed: openai.Int(5), Temperature: openai.Float(1.5),
+	}
+	r, err := c.Chat.Completions.New(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Choices) != 3 {
+		t.Fatalf("%d choices", len(r.Choices))
+	}
+	texts := map[string]bool{}
+	for i, ch := range r.Choices {
+		if ch.Index != int64(i) || ch.FinishReason == "" {
+			t.Errorf("choice %d: %+v", i, ch)
+		}
+		texts[ch.Message.Content] = true
+	}
+	if len(texts) < 2 {
+		t.Errorf("three sampled choices are all %q: the seeds did not differ", r.Choices[0].Message.Content)
+	}
+	// Streamed: each choice's chunks under its index, a role first and a
+	// finish last; usage sums the completions and counts the prompt once.
+	p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+	st := c.Chat.Completions.NewStreaming(ctx, p)
+	got := make([]string, 3)
+	roles, finishes := 0, 0
+	var usage openai.CompletionUsage
+	for st.Next() {
+		ch := st.Current()
+		if len(ch.Choices) == 0 {
+			usage = ch.Usage
+			continue
+		}
+		x := ch.Choices[0]
+		got[x.Index] += x.Delta.Content
+		if x.Delta.Role == "assistant" {
+			roles++
+		}
+		if x.FinishReason != "" {
+			finishes++
+		}
+	}
+	if err := st.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if got[i] != r.Choices[i].Message.Content {
+			t.Errorf("choice %d streamed %q, plain %q", i, got[i], r.Choices[i].Message.Content)
+		}
+	}
+	if roles != 3 || finishes != 3 || usage.CompletionTokens != r.Usage.CompletionTokens || usage.PromptTokens != r.Usage.PromptTokens {
+		t.Errorf("roles %d, finishes %d, usage %+v (plain %+v)", roles, finishes, usage, r.Usage)
+	}
+	if r.Usage.TotalTokens != r.Usage.PromptTokens+r.Usage.CompletionTokens || r.Usage.CompletionTokens > 30 || r.Usage.CompletionTokens < 3 {
+		t.Errorf("usage %+v for three choices of at most 10 tokens", r.Usage)
 	}
 }
