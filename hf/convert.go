@@ -252,6 +252,14 @@ func plan(a *arch, cfg *hfConfig, ck *safetensors.Checkpoint, hp hparams, ft *qu
 			problems = append(problems, fmt.Sprintf("%s has shape %v, want [vocabulary, %d]", name, ti.Shape, hp.embd))
 			continue
 		}
+		if want := wantShape(a, g, hp); want != nil && !slices.Equal(want, shape) {
+			problems = append(problems, fmt.Sprintf("%s has shape %v; config.json implies %v", name, ti.Shape, torchOrder(want, a.conv1D[in])))
+			continue
+		}
+		if g == "output.weight" && len(shape) == 2 && shape[0] != int64(hp.embd) {
+			problems = append(problems, fmt.Sprintf("%s has shape %v, want [vocabulary, %d]", name, ti.Shape, hp.embd))
+			continue
+		}
 		e.to = outKind(g, shape, e.kind, ft)
 		e.ti = gguf.TensorInfo{Name: g, Shape: shape, DType: map[elem]tensor.DType{eF32: tensor.F32, eF16: tensor.F16, eBF16: tensor.BF16}[e.to]}
 		entries = append(entries, e)
@@ -366,6 +374,15 @@ func fileType(entries []*entry) quant.FileType {
 		}
 	}
 	return quant.FileType(0)
+}
+
+// torchOrder writes a GGUF shape as the checkpoint stores it.
+func torchOrder(ne []int64, conv1D bool) []int64 {
+	s := slices.Clone(ne)
+	if !conv1D {
+		slices.Reverse(s)
+	}
+	return s
 }
 
 // matrixShape views a PyTorch shape as rows × cols.

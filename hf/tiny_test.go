@@ -392,6 +392,10 @@ func TestMalformedCheckpoints(t *testing.T) {
 			b, _ := os.ReadFile(filepath.Join(dir, "config.json"))
 			os.WriteFile(filepath.Join(dir, "config.json"), []byte(strings.Replace(string(b), `"vocab_size"`, `"rope_scaling":{"rope_type":"yarn","factor":4},"vocab_size"`, 1)), 0o644)
 		}, `rope_scaling "yarn" is not supported`},
+		{"shape against config", func(dir string) {
+			b, _ := os.ReadFile(filepath.Join(dir, "config.json"))
+			os.WriteFile(filepath.Join(dir, "config.json"), []byte(strings.Replace(string(b), `"intermediate_size":64`, `"intermediate_size":96`, 1)), 0o644)
+		}, "model.layers.0.mlp.down_proj.weight has shape [32 64]; config.json implies [32 96]"},
 		{"no tokenizer", func(dir string) { os.Remove(filepath.Join(dir, "tokenizer.json")) }, "neither tokenizer.json nor tokenizer.model"},
 	}
 	for i, c := range cases {
