@@ -5,7 +5,7 @@
 // # How a request flows
 //
 //	HTTP ─ middleware (request id, log line, metrics, doubled slashes, auth, CORS, body limit)
-//	     ─ handler: decodes the wire type (openai_types.go, ollama_types.go), translates it
+//	     ─ handler: decodes the wire type (openai_types.go, ollama_wire.go), translates it
 //	       to a generate.Request
 //	     ─ Server.Acquire: the model, loaded on first use (models.go), held until released
 //	     ─ Loaded.Generate: renders and fits the prompt (a 400 before any compute when it is
