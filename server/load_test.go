@@ -269,3 +269,51 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// With --parallel 2 a request is served while another holds a session; the
+// third waits its turn in the queue.
+func TestParallelSessions(t *testing.T) {
+	s, url := startServer(t, Config{Parallel: 2})
+	ctx := context.Background()
+	l, release, err := s.Acquire(ctx, "default", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	held, done := make(chan struct{}), make(chan struct{})
+	go l.WithSession(ctx, func(*generate.Session) error {
+		close(held)
+		<-done
+		return nil
+	})
+	<-held
+	chat := `{"model":"default","max_tokens":3,"messages":[{"role":"user","content":"hi"}]}`
+	if status, body := post(t, url+"/v1/chat/completions", chat); status != 200 {
+		t.Fatalf("second session: %d %s", status, body)
+	}
+	held2, done2 := make(chan struct{}), make(chan struct{})
+	go l.WithSession(ctx, func(*generate.Session) error {
+		close(held2)
+		<-done2
+		return nil
+	})
+	<-held2
+	result := make(chan int, 1)
+	go func() {
+		status, _ := post(t, url+"/v1/chat/completions", chat)
+		result <- status
+	}()
+	for l.run.waiting() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-result:
+		t.Fatal("a third request was served while both sessions were held")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(done)
+	if status := <-result; status != 200 {
+		t.Fatalf("queued request: %d", status)
+	}
+	close(done2)
+}
