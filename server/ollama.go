@@ -94,6 +94,7 @@ func (s *Server) ollamaGenerate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	noteModel(w, l.Entry.Name)
 	loaded := time.Since(start)
 	nreq, err := req.native(s, l)
 	if err != nil {
@@ -221,6 +222,7 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	noteModel(w, l.Entry.Name)
 	loaded := time.Since(start)
 	o, err := s.ollamaOptions(l, req.Options)
 	if err != nil {
@@ -354,6 +356,7 @@ func (o *ollamaRun) serve(w http.ResponseWriter, r *http.Request, nreq *generate
 		}
 		return nil
 	})
+	noteDone(w, d)
 	if err == nil && d != nil && d.Stop == generate.StopCancelled && r.Context().Err() == nil {
 		// Cancelled while the client still listens: the server is closing.
 		err = Errorf(KindUnavailable, "", "the server is shutting down; the generation was cancelled after %d tokens", d.CompletionTokens)

@@ -644,3 +644,49 @@ func TestOllamaCreate(t *testing.T) {
 		t.Error("a failed create left a model behind")
 	}
 }
+
+// TestOllamaLogLine: the request's log line names the model and the tokens.
+func TestOllamaLogLine(t *testing.T) {
+	store, err := modelstore.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	var mu sync.Mutex
+	srv, err := New(Config{Models: store, Ctx: ollamaCtx, Threads: 1, Logger: slog.New(slog.NewTextHandler(ollamaLogWriter{&mu, &buf}, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer func() { ts.Close(); srv.Close() }()
+	if code, _, out := ollamaDo(t, "POST", ts.URL+"/api/chat", `{"model":"default","stream":false,"messages":[{"role":"user","content":"hi"}],"options":{"num_predict":3}}`); code != 200 {
+		t.Fatalf("%d %s", code, out)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		mu.Lock()
+		log := buf.String()
+		mu.Unlock()
+		if strings.Contains(log, "path=/api/chat") {
+			if !strings.Contains(log, "model=default:latest") || !strings.Contains(log, "completion_tokens=") {
+				t.Errorf("log line %q", log)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line for /api/chat: %q", log)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+type ollamaLogWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l ollamaLogWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
