@@ -56,6 +56,23 @@ func (f ToolFormat) argsKey() string {
 	return "arguments"
 }
 
+// ToolMarker is the text that starts the calls in format f ("" when a
+// call is the whole answer).
+func ToolMarker(f ToolFormat) string { return f.trigger() }
+
+// TextWithout is the grammar of an answer in which format f's call marker
+// never appears (tool_choice none); nil when f has no marker.
+func TextWithout(f ToolFormat) *Rules {
+	trig := f.trigger()
+	if trig == "" {
+		return nil
+	}
+	r := &Rules{}
+	r.Define("root", nil)
+	r.Define("root", textWithout(r, "text", trig, nil))
+	return r
+}
+
 // trigger is the text that starts the calls in f ("" when a call is the
 // whole answer).
 func (f ToolFormat) trigger() string {
@@ -163,7 +180,7 @@ func ToolCallRules(tools []Tool, f ToolFormat, o ToolOptions) (*Rules, error) {
 }
 
 // textWithout defines rules for text that does not contain w, optionally
-// followed by w and then tail: the states of a Knuth-Morris-Pratt matcher
+// (tail not nil) followed by w and then tail: the states of a Knuth-Morris-Pratt matcher
 // for w, one rule each, where reaching the last character of w goes on to
 // tail instead of completing the forbidden word.
 func textWithout(r *Rules, base, w string, tail Expr) Expr {
@@ -199,7 +216,9 @@ func textWithout(r *Rules, base, w string, tail Expr) Expr {
 			special = append(special, Range{c, c})
 			d := delta(j, c)
 			if d == n {
-				alts = append(alts, Seq{Lit(string(c)), tail})
+				if tail != nil { // nil: the word may not appear at all
+					alts = append(alts, Seq{Lit(string(c)), tail})
+				}
 				continue
 			}
 			dests[d] = append(dests[d], Range{c, c})

@@ -1,0 +1,261 @@
+// Reference: OpenAI API reference, chat completions (tools, tool_choice none | auto | required |
+// {type: function, function: {name}}, parallel_tool_calls; the assistant message's tool_calls with id,
+// type function, function.name and function.arguments as JSON text; finish_reason tool_calls; streamed
+// tool-call deltas with index, the id and name first, arguments in pieces).
+
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/gptgo/gptgo/generate/grammar"
+)
+
+// wireTool is one entry of a request's tools.
+type wireTool struct {
+	Type     string `json:"type"`
+	Function struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Parameters  json.RawMessage `json:"parameters"`
+		Strict      *bool           `json:"strict"`
+	} `json:"function"`
+}
+
+// toolPlan is what a request's tools ask of one generation: the tools the
+// template shows the model, the grammar that constrains its answer, and
+// how the answer is read back.
+type toolPlan struct {
+	tools   []json.RawMessage // as sent, for the chat template's `tools`
+	format  grammar.ToolFormat
+	choice  string // none, auto, required, or function (a named one)
+	grammar *grammar.Grammar
+}
+
+// active reports whether answers are parsed for calls.
+func (p *toolPlan) active() bool { return p != nil && p.choice != "none" }
+
+// planTools reads tools, tool_choice and parallel_tool_calls for a model
+// whose chat template is tmpl (its source picks the call format). nil when
+// the request has no tools. With tool_choice none the answer is text that
+// never contains the format's call marker; auto lets the model answer or
+// call, a call constrained to be valid; required and a named function force
+// a call. Errors are 400s naming the field.
+func planTools(tools, choice, parallel json.RawMessage, tmpl string) (*toolPlan, error) {
+	if !isSet(tools) {
+		if isSet(choice) {
+			return nil, Errorf(KindBadRequest, "tool_choice", "tool_choice needs tools")
+		}
+		return nil, nil
+	}
+	var list []json.RawMessage
+	if err := json.Unmarshal(tools, &list); err != nil {
+		return nil, Errorf(KindBadRequest, "tools", "tools must be an array of tool objects: %v", err)
+	}
+	p := &toolPlan{tools: list, format: grammar.DetectToolFormat(tmpl), choice: "auto"}
+	var gt []grammar.Tool
+	for i, raw := range list {
+		var w wireTool
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&w); err != nil {
+			return nil, Errorf(KindBadRequest, fmt.Sprintf("tools[%d]", i), "tools[%d]: %v", i, err)
+		}
+		if w.Type != "function" {
+			return nil, Errorf(KindNotSupported, fmt.Sprintf("tools[%d].type", i), "tools[%d].type %q: only function tools are supported", i, w.Type)
+		}
+		if w.Function.Name == "" {
+			return nil, Errorf(KindBadRequest, fmt.Sprintf("tools[%d].function.name", i), "tools[%d].function.name is required", i)
+		}
+		for _, t := range gt {
+			if t.Name == w.Function.Name {
+				return nil, Errorf(KindBadRequest, fmt.Sprintf("tools[%d].function.name", i), "tools[%d]: function %q is listed twice", i, t.Name)
+			}
+		}
+		gt = append(gt, grammar.Tool{Name: w.Function.Name, Parameters: w.Function.Parameters})
+	}
+	if isSet(choice) {
+		var s string
+		if json.Unmarshal(choice, &s) == nil {
+			switch s {
+			case "none", "auto", "required":
+				p.choice = s
+			default:
+				return nil, Errorf(KindBadRequest, "tool_choice", "tool_choice %q is not none, auto, required or a function", s)
+			}
+		} else {
+			var named struct {
+				Type     string `json:"type"`
+				Function struct {
+					Name string `json:"name"`
+				} `json:"function"`
+			}
+			dec := json.NewDecoder(bytes.NewReader(choice))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&named); err != nil || named.Type != "function" || named.Function.Name == "" {
+				return nil, Errorf(KindBadRequest, "tool_choice", `tool_choice must be "none", "auto", "required" or {"type": "function", "function": {"name": …}}`)
+			}
+			var one []grammar.Tool
+			for _, t := range gt {
+				if t.Name == named.Function.Name {
+					one = append(one, t)
+				}
+			}
+			if one == nil {
+				return nil, Errorf(KindBadRequest, "tool_choice.function.name", "tool_choice names %q, which is not among the tools", named.Function.Name)
+			}
+			gt, p.choice = one, "function"
+		}
+	}
+	par := true // OpenAI's default
+	if isSet(parallel) {
+		if err := json.Unmarshal(parallel, &par); err != nil {
+			return nil, Errorf(KindBadRequest, "parallel_tool_calls", "parallel_tool_calls must be a boolean")
+		}
+	}
+	var rules *grammar.Rules
+	var err error
+	switch p.choice {
+	case "none":
+		rules = grammar.TextWithout(p.format)
+		if rules == nil {
+			return p, nil // no marker to keep out: the answer is free text
+		}
+	default:
+		rules, err = grammar.ToolCallRules(gt, p.format, grammar.ToolOptions{Auto: p.choice == "auto", Parallel: par})
+		if err != nil {
+			return nil, schemaError("tools", err)
+		}
+	}
+	if p.grammar, err = grammar.Compile(rules, "root"); err != nil {
+		return nil, schemaError("tools", err)
+	}
+	return p, nil
+}
+
+// toolCallOut is a call in an assistant message.
+type toolCallOut struct {
+	ID       string       `json:"id"`
+	Type     string       `json:"type"` // "function"
+	Function functionCall `json:"function"`
+}
+
+type functionCall struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"` // JSON text of an object
+}
+
+// toolCallDelta is a streamed piece of a call: index always, id, type and
+// name in the first piece, arguments in pieces after.
+type toolCallDelta struct {
+	Index    int              `json:"index"`
+	ID       string           `json:"id,omitempty"`
+	Type     string           `json:"type,omitempty"`
+	Function functionCallPart `json:"function"`
+}
+
+type functionCallPart struct {
+	Name      string `json:"name,omitempty"`
+	Arguments string `json:"arguments"`
+}
+
+// answer reads a finished answer: its text and its calls, with fresh ids.
+// An answer cut short (max_tokens) that does not parse is all text.
+func (p *toolPlan) answer(text string) (string, []toolCallOut) {
+	if !p.active() {
+		return text, nil
+	}
+	content, calls, err := grammar.ParseToolCalls(text, p.format)
+	if err != nil || len(calls) == 0 {
+		return text, nil
+	}
+	out := make([]toolCallOut, len(calls))
+	for i, c := range calls {
+		out[i] = toolCallOut{ID: newID("call_"), Type: "function", Function: functionCall{Name: c.Name, Arguments: string(c.Arguments)}}
+	}
+	return content, out
+}
+
+// deltas splits calls into OpenAI's streamed pieces: per call one delta
+// with its index, id, type and name, then its arguments in pieces of at
+// most n bytes (cut between UTF-8 characters).
+func deltas(calls []toolCallOut, n int) []toolCallDelta {
+	var out []toolCallDelta
+	for i, c := range calls {
+		out = append(out, toolCallDelta{Index: i, ID: c.ID, Type: "function", Function: functionCallPart{Name: c.Function.Name}})
+		args := c.Function.Arguments
+		for len(args) > 0 {
+			k := min(n, len(args))
+			for k < len(args) && k > 0 && args[k]&0xC0 == 0x80 {
+				k--
+			}
+			if k == 0 {
+				k = min(n, len(args))
+			}
+			out = append(out, toolCallDelta{Index: i, Function: functionCallPart{Arguments: args[:k]}})
+			args = args[k:]
+		}
+	}
+	return out
+}
+
+// toolText holds back streamed text that may be (the start of) a call, so
+// that only text the answer keeps as content is streamed as content. With
+// a call marker (<tool_call>, [TOOL_CALLS]) text is streamed up to it;
+// without one (plain JSON, Llama 3) a call is the whole answer, so text is
+// streamed once its first character shows it is not one. A forced call is
+// never content.
+type toolText struct {
+	plan    *toolPlan
+	pending string
+	held    bool // a call has started: everything after is held
+	decided bool // (no marker) the answer is known to be text
+}
+
+func (h *toolText) push(s string) string {
+	p := h.plan
+	if !p.active() {
+		return s
+	}
+	if h.held || p.choice != "auto" {
+		h.held = true
+		return ""
+	}
+	h.pending += s
+	mark := grammar.ToolMarker(p.format)
+	if mark == "" {
+		if !h.decided {
+			t := strings.TrimLeft(h.pending, " \t\r\n")
+			if t == "" {
+				return ""
+			}
+			if t[0] == '{' || t[0] == '[' || strings.HasPrefix(t, "<|python_tag|>") || strings.HasPrefix("<|python_tag|>", t) {
+				h.held = true
+				return ""
+			}
+			h.decided = true
+		}
+		out := h.pending
+		h.pending = ""
+		return out
+	}
+	if i := strings.Index(h.pending, mark); i >= 0 {
+		out := h.pending[:i]
+		h.held, h.pending = true, ""
+		return out
+	}
+	// Keep the longest tail that is a prefix of the marker.
+	keep := 0
+	for k := min(len(mark)-1, len(h.pending)); k > 0; k-- {
+		if strings.HasSuffix(h.pending, mark[:k]) {
+			keep = k
+			break
+		}
+	}
+	out := h.pending[:len(h.pending)-keep]
+	h.pending = h.pending[len(h.pending)-keep:]
+	return out
+}
