@@ -49,6 +49,9 @@ func TestModelVerbs(t *testing.T) {
 			t.Errorf("show lacks %q (code %d):\n%s", want, code, out)
 		}
 	}
+	if out, _, _ = runCLI(t, "", "show", "terse:v1", "-v", "--models", models); !strings.Contains(out, "Metadata") || !strings.Contains(out, "llama.context_length") || !strings.Contains(out, "tokenizer.ggml.tokens") || !strings.Contains(out, "4096 elements]") {
+		t.Errorf("show -v:\n%s", out)
+	}
 	if out, _, _ = runCLI(t, "", "show", "terse:v1", "--system", "--models", models); out != "You are terse.\nVery.\n" {
 		t.Errorf("show --system = %q", out)
 	}

@@ -16,13 +16,13 @@ func init() {
 	register(&command{
 		name:    "show",
 		summary: "show a model's metadata, template, system prompt and parameters",
-		usage:   "NAME [--models DIR] [--modelfile | --template | --parameters | --system | --license]",
+		usage:   "NAME [--models DIR] [-v] [--modelfile | --template | --parameters | --system | --license]",
 		run:     runShow,
 	})
 }
 
 func runShow(ctx context.Context, e *env, args []string) error {
-	usage := "NAME [--models DIR] [--modelfile | --template | --parameters | --system | --license]"
+	usage := "NAME [--models DIR] [-v] [--modelfile | --template | --parameters | --system | --license]"
 	fs := newFlags(e, "show", usage)
 	dir := modelsFlag(fs)
 	asModelfile := fs.Bool("modelfile", false, "print a Modelfile that recreates the model")
@@ -30,6 +30,8 @@ func runShow(ctx context.Context, e *env, args []string) error {
 	params := fs.Bool("parameters", false, "print the PARAMETERs, one per line")
 	system := fs.Bool("system", false, "print the system prompt")
 	license := fs.Bool("license", false, "print the licence")
+	verbose := fs.Bool("verbose", false, "also list every metadata key of the GGUF (long arrays summarised)")
+	fs.BoolVar(verbose, "v", false, "short for --verbose")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -121,6 +123,19 @@ func runShow(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintln(tw, "\n  License")
 			first, _, _ := strings.Cut(mf.License[0], "\n")
 			fmt.Fprintf(tw, "    %s\n", first)
+		}
+		if *verbose {
+			fmt.Fprintln(tw, "\n  Metadata")
+			info := modelstore.Info(f, m, false)
+			for _, k := range modelstore.InfoKeys(info) {
+				v := info[k]
+				if v == nil {
+					if kv, ok := f.Lookup(k); ok {
+						v = fmt.Sprintf("[%d elements]", kv.Len())
+					}
+				}
+				fmt.Fprintf(tw, "    %s\t%v\n", k, v)
+			}
 		}
 		return tw.Flush()
 	}
