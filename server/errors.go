@@ -4,6 +4,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,6 +83,10 @@ func asError(err error) *Error {
 	return &Error{Kind: KindServer, Msg: err.Error()}
 }
 
+// statusClientClosed is nginx's "client closed request", logged for a
+// request whose client left before its answer.
+const statusClientClosed = 499
+
 // Status is the HTTP status of err.
 func Status(err error) int { return errTable[asError(err).Kind].status }
 
@@ -129,6 +134,12 @@ func ollamaErrorBody(err error) any {
 // (Ollama's under /api, OpenAI's elsewhere). Only before anything else has
 // been written; a stream reports errors as events instead.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		// The client went away: nobody reads this, but the log line and
+		// the metrics say so (nginx's 499) rather than blaming the server.
+		w.WriteHeader(statusClientClosed)
+		return
+	}
 	e := asError(err)
 	var body any
 	if isOllamaPath(r.URL.Path) {

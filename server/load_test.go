@@ -317,3 +317,56 @@ func TestParallelSessions(t *testing.T) {
 	}
 	close(done2)
 }
+
+// A client that leaves while queued leaves the queue, and its request is
+// counted as 499 (client closed request), not as a server error.
+func TestQueuedClientLeaves(t *testing.T) {
+	s, url := startServer(t, Config{})
+	ctx := context.Background()
+	l, release, err := s.Acquire(ctx, "default", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	held, done := make(chan struct{}), make(chan struct{})
+	go l.WithSession(ctx, func(*generate.Session) error {
+		close(held)
+		<-done
+		return nil
+	})
+	<-held
+	cctx, cancel := context.WithCancel(ctx)
+	req, _ := http.NewRequestWithContext(cctx, "POST", url+"/v1/chat/completions", strings.NewReader(`{"model":"default","messages":[{"role":"user","content":"hi"}]}`))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := http.DefaultClient.Do(req)
+		errc <- err
+	}()
+	for l.run.waiting() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-errc
+	for deadline := time.Now().Add(5 * time.Second); l.run.waiting() != 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the departed client is still queued")
+		}
+	}
+	close(done)
+	var text string
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(text, `status="499"`); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no 499 in /metrics:\n%s", text)
+		}
+		resp, err := http.Get(url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		text = string(b)
+	}
+	if strings.Contains(text, `endpoint="POST /v1/chat/completions",status="500"`) {
+		t.Fatal("a departed client was counted as a server error")
+	}
+}
