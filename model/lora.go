@@ -276,7 +276,7 @@ func (m *Trainable) linear(tp *autograd.Tape, x, w, b *autograd.Var) *autograd.V
 		y = tp.Linear(x, w, b)
 	}
 	if p := st.adapters[w.Name]; p != nil {
-		y = tp.Add(y, tp.LoRA(x, p.a, p.b, st.scale, st.opts.Dropout, st.dropoutSeed(w.Name)))
+		y = tp.AddLoRA(y, x, p.a, p.b, st.scale, st.opts.Dropout, st.dropoutSeed(w.Name))
 	}
 	return y
 }

@@ -26,6 +26,16 @@ import (
 // under NoGrad): training-only behaviour such as dropout keys on it.
 func (t *Tape) Recording() bool { return !t.noGrad }
 
+// transient returns the tape's one buffer for data that lives only while
+// the current op's forward or backward runs, grown to n floats. Its
+// contents are undefined; the next op's use overwrites them.
+func (t *Tape) transient(n int) []float32 {
+	if cap(t.tmp) < n {
+		t.tmp = make([]float32, n)
+	}
+	return t.tmp[:n]
+}
+
 // frozenTileFloats bounds the float32 tile of dequantized weight rows a
 // frozen matmul works on (1 MiB floats = 4 MiB): big enough that the GEMM
 // runs at its blocked speed, small beside any weight worth quantizing.
@@ -54,10 +64,7 @@ func (t *Tape) eachFrozenTile(w *tensor.Tensor, fn func(r0, r1 int, rows []float
 		return nil
 	}
 	tile := max(1, min(R, frozenTileFloats/C))
-	if cap(t.frozen) < tile*C {
-		t.frozen = make([]float32, tile*C)
-	}
-	buf := t.frozen[:tile*C]
+	buf := t.transient(tile * C)
 	for r0 := 0; r0 < R; r0 += tile {
 		r1 := min(R, r0+tile)
 		var mu sync.Mutex
@@ -163,14 +170,20 @@ func (t *Tape) FrozenEmbedding(w *tensor.Tensor, tokens []int32) *Var {
 	return y
 }
 
-// LoRA returns the adapter path scale·(x⊙mask)·aᵀ·bᵀ: x [N, C], a [r, C]
-// (PEFT's lora_A), b [R, r] (lora_B) → [N, R], to be added to the frozen
-// product. While the tape records, mask is inverted dropout with
-// probability dropout (0 or 1/(1-dropout) per element, as torch.nn.Dropout
-// draws it), drawn from seed: the same seed gives the same mask, so a
-// checkpointed block that reruns draws its forward's mask, and the
-// backward draws it again rather than keeping it. Under NoGrad, or with
-// dropout 0, mask is all ones.
+// AddLoRA adds the adapter path scale·(x⊙mask)·aᵀ·bᵀ to y in place and
+// returns y: x [N, C], a [r, C] (PEFT's lora_A), b [R, r] (lora_B), y
+// [N, R] the output of the op that multiplied x by the frozen weight, which
+// no other op may have read yet. Adding in place keeps no second [N, R]
+// output and gradient per adapted matrix, which on the 15M shape was a
+// third more activation memory than full fine-tuning's; y's gradient is
+// the same for the base op and the adapter, so both backwards read it.
+//
+// While the tape records, mask is inverted dropout with probability
+// dropout (0, or 1/(1-dropout) per element, as torch.nn.Dropout draws it)
+// from seed: the same seed gives the same mask, so a checkpointed block
+// that reruns draws its forward's mask. x⊙mask is not kept: the backward
+// draws it again from x and the seed. Under NoGrad, or with dropout 0,
+// mask is all ones.
 //
 // Gradients, with u = (x⊙mask)·aᵀ [N, r] and g = dL/dy:
 //
@@ -178,29 +191,39 @@ func (t *Tape) FrozenEmbedding(w *tensor.Tensor, tokens []int32) *Var {
 //
 // which are the full weight's gradient dL/dW = gᵀ·(x⊙mask) projected
 // through the adapter: dL/db = scale·dL/dW·aᵀ, dL/da = scale·bᵀ·dL/dW.
-func (t *Tape) LoRA(x, a, b *Var, scale float32, dropout float64, seed uint64) *Var {
+func (t *Tape) AddLoRA(y, x, a, b *Var, scale float32, dropout float64, seed uint64) *Var {
 	if t.err != nil {
 		return t.dead
 	}
 	N, C, r, R := x.Rows(), x.Cols(), a.Rows(), b.Rows()
-	if a.Cols() != C || b.Cols() != r {
-		return t.fail("lora of %q %v with a %q %v, b %q %v: shapes do not fit", x.Name, x.Shape, a.Name, a.Shape, b.Name, b.Shape)
+	if a.Cols() != C || b.Cols() != r || y.Rows() != N || y.Cols() != R {
+		return t.fail("lora of %q %v with a %q %v, b %q %v into %q %v: shapes do not fit", x.Name, x.Shape, a.Name, a.Shape, b.Name, b.Shape, y.Name, y.Shape)
+	}
+	if y.param {
+		return t.fail("lora into %q: a parameter cannot be added to in place", y.Name)
 	}
 	if !(dropout >= 0 && dropout < 1) {
 		return t.fail("lora of %q: dropout %v is outside [0, 1)", b.Name, dropout)
 	}
 	drop := dropout > 0 && !t.noGrad
-	xd := x.Data
-	if drop {
-		xd = t.scratch(N * C)
+	masked := func() []float32 { // x⊙mask, valid until the next transient use
+		if !drop {
+			return x.Data
+		}
+		xd := t.transient(N * C)
 		t.dropout(xd, x.Data, dropout, seed)
+		return xd
 	}
-	// us = scale·u, so that y = us·bᵀ is one GEMM and dL/db = gᵀ·us.
+	// us = scale·u, so that y += us·bᵀ is one accumulating GEMM and
+	// dL/db = gᵀ·us.
 	us := t.scratch(N * r)
-	t.pool.Gemm(false, true, N, r, C, xd, C, a.Data, C, us, r, false)
+	t.pool.Gemm(false, true, N, r, C, masked(), C, a.Data, C, us, r, false)
 	kernel.Scale(us, scale)
-	y := t.out("lora:"+b.Name, []int{N, R}, x, a, b)
-	t.pool.Gemm(false, true, N, R, r, us, r, b.Data, r, y.Data, R, false)
+	t.pool.Gemm(false, true, N, R, r, us, r, b.Data, r, y.Data, R, true)
+	if t.noGrad || !(x.requires || a.requires || b.requires) {
+		return y
+	}
+	y.requires = true
 	t.record(y, func() {
 		gy := y.Grad
 		if gy == nil {
@@ -217,14 +240,14 @@ func (t *Tape) LoRA(x, a, b *Var, scale float32, dropout float64, seed uint64) *
 		t.pool.Gemm(false, false, N, r, R, gy, R, b.Data, r, gu, r, false)
 		kernel.Scale(gu, scale)
 		if ga != nil {
-			t.pool.Gemm(true, false, r, C, N, gu, r, xd, C, ga, C, true)
+			t.pool.Gemm(true, false, r, C, N, gu, r, masked(), C, ga, C, true)
 		}
 		if gx != nil {
 			if !drop {
 				t.pool.Gemm(false, false, N, C, r, gu, r, a.Data, C, gx, C, true)
 				return
 			}
-			gxd := t.scratch(N * C)
+			gxd := t.transient(N * C)
 			t.pool.Gemm(false, false, N, C, r, gu, r, a.Data, C, gxd, C, false)
 			t.dropout(gxd, gxd, dropout, seed)
 			t.addTo(gx, gxd)

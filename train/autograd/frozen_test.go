@@ -4,6 +4,7 @@ package autograd
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/gptgo/gptgo/internal/testkit"
@@ -35,7 +36,10 @@ func TestLoRAGradients(t *testing.T) {
 	const N, C, R, r = 6, 4, 5, 3
 	x := param(t, rng, "x", N, C)
 	a, b := param(t, rng, "lora_a", r, C), param(t, rng, "lora_b", R, r)
-	checkTape(t, "lora", pool, []*Var{x, a, b}, func(tp *Tape) *Var { return tp.LoRA(x, a, b, 0.75, 0, 0) })
+	w := param(t, rng, "w", R, C)
+	// Added in place into a trained Linear's output: the base's gradients
+	// must come through unchanged beside the adapter's.
+	checkTape(t, "lora", pool, []*Var{x, a, b, w}, func(tp *Tape) *Var { return tp.AddLoRA(tp.Linear(x, w, nil), x, a, b, 0.75, 0, 0) })
 
 	// The frozen base: its weight gets nothing, the input and bias do.
 	bias := param(t, rng, "bias", R)
@@ -44,7 +48,7 @@ func TestLoRAGradients(t *testing.T) {
 		xc, ac := param(t, rng, "xc", N, 32), param(t, rng, "a", r, 32)
 		ft := frozenTensor(t, dt, wc)
 		checkTape(t, "frozen linear "+dt.String(), pool, []*Var{xc, bias, ac, b}, func(tp *Tape) *Var {
-			return tp.Add(tp.FrozenLinear(xc, ft, bias), tp.LoRA(xc, ac, b, 1, 0, 0))
+			return tp.AddLoRA(tp.FrozenLinear(xc, ft, bias), xc, ac, b, 1, 0, 0)
 		})
 	}
 }
@@ -83,7 +87,8 @@ func TestLoRADropout(t *testing.T) {
 	if f := float64(dropped) / float64(len(mask)); f < p-0.05 || f > p+0.05 {
 		t.Fatalf("dropout %.2f dropped %.3f of the elements", p, f)
 	}
-	y := tp.LoRA(x, a, b, 1.5, p, 42)
+	zero, _ := Const("zero", make([]float32, R*C), R, C) // a base that adds nothing
+	y := tp.AddLoRA(tp.Linear(x, zero, nil), x, a, b, 1.5, p, 42)
 	if err := tp.Backward(tp.CrossEntropy(y, targets, -1), 1); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +103,7 @@ func TestLoRADropout(t *testing.T) {
 	a.ZeroGrad()
 	b.ZeroGrad()
 	tp2 := NewTape(pool)
-	y2 := tp2.LoRA(xv, a, b, 1.5, 0, 0)
+	y2 := tp2.AddLoRA(tp2.Linear(xv, zero, nil), xv, a, b, 1.5, 0, 0)
 	if err := tp2.Backward(tp2.CrossEntropy(y2, targets, -1), 1); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +118,8 @@ func TestLoRADropout(t *testing.T) {
 
 	tp3 := NewTape(pool)
 	tp3.NoGrad(true)
-	testkit.CheckClose(t, "y under NoGrad", tp3.LoRA(x, a, b, 1.5, p, 42).Data, tp3.LoRA(x, a, b, 1.5, 0, 0).Data, 0, 0)
+	y3 := append([]float32(nil), tp3.AddLoRA(tp3.Linear(x, zero, nil), x, a, b, 1.5, p, 42).Data...)
+	testkit.CheckClose(t, "y under NoGrad", y3, tp3.AddLoRA(tp3.Linear(x, zero, nil), x, a, b, 1.5, 0, 0).Data, 0, 0)
 }
 
 // TestLoRAGradientIsProjectedWeightGradient checks the identity LoRA's
@@ -130,7 +136,8 @@ func TestLoRAGradientIsProjectedWeightGradient(t *testing.T) {
 	targets := []int32{0, 4, 1, 1, 3, 2, 0}
 
 	tp := NewTape(pool)
-	if err := tp.Backward(tp.CrossEntropy(tp.LoRA(x, a, b, s, 0, 0), targets, -1), 1); err != nil {
+	zero, _ := Const("zero", make([]float32, R*C), R, C)
+	if err := tp.Backward(tp.CrossEntropy(tp.AddLoRA(tp.Linear(x, zero, nil), x, a, b, s, 0, 0), targets, -1), 1); err != nil {
 		t.Fatal(err)
 	}
 	wd := make([]float32, R*C) // W = s·b·a in float64
@@ -243,8 +250,14 @@ func TestFrozenErrors(t *testing.T) {
 		t.Fatal("frozen embedding of token 3 in a table of 3: no error")
 	}
 	tp.Reset()
-	tp.LoRA(x, param(t, rng, "a", 2, 31), param(t, rng, "b", 4, 2), 1, 0, 0)
+	y := param(t, rng, "y", 2, 4)
+	tp.AddLoRA(y, x, param(t, rng, "a", 2, 31), param(t, rng, "b", 4, 2), 1, 0, 0)
 	if tp.Err() == nil {
 		t.Fatal("lora with mismatched a: no error")
+	}
+	tp.Reset()
+	tp.AddLoRA(y, x, param(t, rng, "a", 2, 32), param(t, rng, "b", 4, 2), 1, 0, 0)
+	if err := tp.Err(); err == nil || !strings.Contains(err.Error(), "parameter") {
+		t.Fatalf("lora added into a parameter: %v", err)
 	}
 }

@@ -115,9 +115,10 @@ type Tape struct {
 	half      arena16  // block inputs kept in 16 bits (Memory.Store)
 	segOps    []func() // the backwards of the block being run or rerun
 
-	// frozen is a tile of dequantized frozen weight rows, reused by every
-	// FrozenLinear forward and backward (frozen.go).
-	frozen []float32
+	// tmp is a buffer that lives only while one op's forward or backward
+	// runs, reused by all of them: FrozenLinear's tiles of dequantized
+	// weight rows, AddLoRA's dropped-out input (frozen.go).
+	tmp []float32
 }
 
 // arena is a stack of reusable buffers (see Tape.take).
