@@ -135,6 +135,7 @@ func Quantize(ctx context.Context, in *gguf.File, outPath string, ft FileType, o
 		if _, err := w.Write(out); err != nil {
 			return err
 		}
+		in.Release(data) // read once: keep only the tensor at hand resident
 		if opt.Progress != nil {
 			opt.Progress(i+1, len(plan), p)
 		}
