@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -368,5 +369,37 @@ func TestQueuedClientLeaves(t *testing.T) {
 	}
 	if strings.Contains(text, `endpoint="POST /v1/chat/completions",status="500"`) {
 		t.Fatal("a departed client was counted as a server error")
+	}
+}
+
+// A panic fails its request alone: in a generation it becomes a server
+// error and the session is reset for the next request; in a handler it
+// becomes a 500 in the path's envelope.
+func TestPanicsFailOneRequest(t *testing.T) {
+	s, url := startServer(t, Config{})
+	ctx := context.Background()
+	l, release, err := s.Acquire(ctx, "default", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	req := &generate.Request{Prompt: "Once upon a time", Options: generate.Options{MaxTokens: 4}}
+	_, err = l.Generate(ctx, req, func(ev generate.Event) error {
+		if ev.Kind == generate.EventToken {
+			panic("boom")
+		}
+		return nil
+	})
+	if Status(err) != 500 || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("panic in emit: %v", err)
+	}
+	if status, body := post(t, url+"/v1/completions", `{"model":"default","prompt":"Once upon a time","max_tokens":4}`); status != 200 {
+		t.Fatalf("after the panic: %d %s", status, body)
+	}
+	rec := httptest.NewRecorder()
+	s.middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("handler bug") })).
+		ServeHTTP(rec, httptest.NewRequest("POST", "/api/chat", strings.NewReader("{}")))
+	if rec.Code != 500 || !strings.HasPrefix(rec.Body.String(), `{"error":"server: internal error (request req-`) {
+		t.Fatalf("handler panic: %d %s", rec.Code, rec.Body)
 	}
 }

@@ -6,7 +6,9 @@ package server
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +55,19 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.log.Info("request", attrs...)
 		}()
 
+		// A panic that escapes a handler fails its request alone, with a
+		// 500 if nothing was sent yet and its stack in the log.
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.log.Error("panic", "id", id, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					WriteError(sw, r, Errorf(KindServer, "", "server: internal error (request %s)", id))
+				}
+			}
+		}()
 		if s.cors(sw, r) {
 			return
 		}

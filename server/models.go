@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"sync"
 	"time"
@@ -34,6 +35,7 @@ type Loaded struct {
 	gvocab   lazyVocab                // the vocabulary for grammar masks (structured.go)
 	encoders chan *model.EncoderState // an encoder's free states (encoder.go); nil for a decoder
 	metrics  *metrics
+	log      *slog.Logger
 
 	// Guarded by the manager's mutex.
 	refs    int           // requests holding the model (and waiting for its load)
@@ -67,6 +69,7 @@ type manager struct {
 	memory    int64 // ≤ 0: no budget
 	load      loadFunc
 	metrics   *metrics
+	log       *slog.Logger
 
 	mu     sync.Mutex
 	loaded map[string]*Loaded
@@ -176,7 +179,7 @@ func (m *manager) loadInto(l *Loaded) {
 	}
 	l.Model, l.Tok, l.Template, l.Ctx, l.Bytes, l.LoadTime, l.run = loaded.Model, loaded.Tok, loaded.Template, loaded.Ctx, loaded.Bytes, loaded.LoadTime, loaded.run
 	l.Encoder, l.encoders = loaded.Encoder, loaded.encoders // bert (encoder.go)
-	l.metrics = m.metrics
+	l.metrics, l.log = m.metrics, m.log
 	name := l.Entry.Name
 	l.run.depth = func(n int) { m.metrics.queueDepth.WithLabelValues(name).Set(float64(n)) }
 	l.run.depth(0)

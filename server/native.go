@@ -6,6 +6,9 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/gptgo/gptgo/generate"
@@ -56,12 +59,32 @@ func (l *Loaded) Generate(ctx context.Context, req *generate.Request, emit func(
 	}
 	defer l.run.release(sess)
 	wait := time.Since(queued)
-	d, err := sess.Run(ctx, req, prompt, emit)
+	d, err := l.runGuarded(ctx, sess, req, prompt, emit)
 	if d != nil {
 		d.Dropped += dropped
 		l.observe(d, wait)
 	}
 	return d, err
+}
+
+// runGuarded runs one generation so that a panic in it (a bug in a
+// sampler, a template, a handler's emit) fails this request alone: the
+// session is reset, so the next request finds a consistent cache, and the
+// panic becomes a server error; its stack goes to the log.
+func (l *Loaded) runGuarded(ctx context.Context, sess *generate.Session, req *generate.Request, prompt []int32, emit func(generate.Event) error) (d *generate.Done, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			sess.Reset()
+			if l.log != nil {
+				l.log.Error("panic in generation", "model", l.Entry.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			}
+			d, err = nil, Errorf(KindServer, "", "server: generation failed: %v", p)
+		}
+	}()
+	return sess.Run(ctx, req, prompt, emit)
 }
 
 // fitTurns drops the oldest turns of req.Messages until the rendered

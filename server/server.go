@@ -102,7 +102,7 @@ func New(cfg Config) (*Server, error) {
 	lo := loadOptions{ctx: cfg.Ctx, parallel: max(1, cfg.Parallel), threads: cfg.Threads}
 	s.models = &manager{
 		store: cfg.Models, keepAlive: cfg.KeepAlive, maxLoaded: cfg.MaxLoaded, memory: cfg.MemoryBytes,
-		metrics: s.metrics, loaded: map[string]*Loaded{},
+		metrics: s.metrics, log: s.log, loaded: map[string]*Loaded{},
 		load: func(e modelstore.Entry) (*Loaded, error) { return loadEntry(e, lo) },
 	}
 	s.mux = http.NewServeMux()
