@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/gptgo/gptgo/kernel"
 	"github.com/gptgo/gptgo/tensor"
@@ -27,6 +28,7 @@ type EncoderState struct {
 
 	x, xb   []float32   // [C, B] residual stream and scratch
 	q, k, v []float32   // [H·D, B] projections
+	vt      []float32   // [n, H·D] per text: v transposed, so that p·V is one dot per output
 	att     []float32   // [H·D, B] attention output before attn_output
 	proj    []float32   // [C, B] output of attn_output and ffn_down
 	up      []float32   // [F, B] feed-forward hidden
@@ -65,6 +67,7 @@ func (e *Encoder) NewState(o Options) (*EncoderState, error) {
 	s.q = make([]float32, B*qd)
 	s.k = make([]float32, B*qd)
 	s.v = make([]float32, B*qd)
+	s.vt = make([]float32, B*qd)
 	s.att = make([]float32, B*qd)
 	s.proj = make([]float32, B*C)
 	s.up = make([]float32, B*c.FF)
@@ -94,7 +97,7 @@ func (s *EncoderState) Batch() int { return s.batch }
 
 // BufferBytes is the size of the activation buffers.
 func (s *EncoderState) BufferBytes() int64 {
-	n := len(s.x) + len(s.xb) + len(s.q) + len(s.k) + len(s.v) + len(s.att) + len(s.proj) + len(s.up)
+	n := len(s.x) + len(s.xb) + len(s.q) + len(s.k) + len(s.v) + len(s.vt) + len(s.att) + len(s.proj) + len(s.up)
 	for _, sc := range s.scores {
 		n += len(sc)
 	}
@@ -288,9 +291,7 @@ func (s *EncoderState) encode(seqs [][]int32) error {
 		if err := s.matmulBias(l.Up, l.UpB, x, nb, up); err != nil {
 			return err
 		}
-		// ggml's CPU GELU (tanh form) goes through half precision; so do
-		// we, to land on llama.cpp's vectors.
-		kernel.GELUF16(up, up)
+		s.gelu(up)
 		if err := s.matmulBias(l.Down, l.DownB, up, nb, proj); err != nil {
 			return err
 		}
@@ -299,6 +300,43 @@ func (s *EncoderState) encode(seqs [][]int32) error {
 	}
 	return nil
 }
+
+// gelu is kernel.GELUF16 (ggml's CPU GELU: tanh form, input and output
+// through half precision, which llama.cpp's vectors carry) by table
+// lookup, as ggml does it, and split over the workers: computed per value
+// it took a fifth of a 110M model's time.
+func (s *EncoderState) gelu(x []float32) {
+	t := geluF16Table()
+	s.pool.For(len(x), 4096, func(i0, i1 int) {
+		for i := i0; i < i1; i++ {
+			switch v := x[i]; {
+			case v <= -10:
+				x[i] = 0
+			case v >= 10:
+			default:
+				x[i] = t[kernel.FP32ToFP16(v)]
+			}
+		}
+	})
+}
+
+// geluF16Table is GELUF16 of every half-precision value, indexed by its bits.
+var geluF16Table = sync.OnceValue(func() []float32 {
+	t := make([]float32, 1<<16)
+	for h := range t {
+		t[h] = kernel.FP16ToFP32(uint16(h))
+	}
+	kernel.GELUF16(t, t)
+	// Inputs inside (−10, 10) that round to ±10 take the formula, not
+	// the clamp: GELUF16 of the float just inside.
+	for _, v := range []float32{-10, 10} {
+		var in, out [1]float32
+		in[0] = math.Nextafter32(v, 0)
+		kernel.GELUF16(out[:], in[:])
+		t[kernel.FP32ToFP16(v)] = out[0]
+	}
+	return t
+})
 
 // norm applies LayerNorm to each of the nb rows of x in place.
 func (s *EncoderState) norm(x, w, b []float32, nb int) {
@@ -342,6 +380,18 @@ func (s *EncoderState) attention(seqs [][]int32) {
 	for i, toks := range seqs {
 		starts[i+1] = starts[i] + len(toks)
 	}
+	// vt holds, for text i from row starts[i]·qd on, element e of its n
+	// tokens' values at vt[starts[i]·qd + e·n + j]: the weighted sum over
+	// tokens becomes a dot product (kernel.DotF32) per output element.
+	for i := range seqs {
+		first, n := starts[i], starts[i+1]-starts[i]
+		vt := s.vt[first*qd : (first+n)*qd]
+		for j := range n {
+			for e, x := range s.v[(first+j)*qd : (first+j+1)*qd] {
+				vt[e*n+j] = x
+			}
+		}
+	}
 	tasks := starts[len(seqs)] * H
 	W := s.pool.Workers()
 	s.pool.For(W, 1, func(w0, w1 int) {
@@ -362,12 +412,10 @@ func (s *EncoderState) attention(seqs [][]int32) {
 				}
 				kernel.Softmax(sc)
 				out := s.att[row*qd+h*D : row*qd+(h+1)*D]
-				clear(out)
-				for j, p := range sc {
-					vr := s.v[(first+j)*qd+h*D : (first+j)*qd+(h+1)*D]
-					for d, x := range vr {
-						out[d] += p * x
-					}
+				pb := kernel.F32Bytes(sc)
+				for d := range out {
+					off := first*qd + (h*D+d)*n
+					out[d] = kernel.DotF32(n, kernel.F32Bytes(s.vt[off:off+n]), pb)
 				}
 			}
 		}
