@@ -109,6 +109,7 @@ func Convert(ctx context.Context, dir, out string, opt Options) (*Result, error)
 	}
 	h := &gguf.Header{Version: 3, KV: []gguf.KV{
 		{Key: "general.architecture", Value: gguf.NewValue(a.gguf)},
+		{Key: "general.type", Value: gguf.NewValue("model")},
 		{Key: "general.name", Value: gguf.NewValue(name)},
 	}}
 	h.KV = append(h.KV, meta...)

@@ -25,8 +25,9 @@ import (
 // llama.cpp's converter writes them, and with the original's absent value
 // llama.cpp reads the same (pre is not consulted for SentencePiece; the
 // vocabulary size equals the embedding's rows; the quantization version
-// only matters to quantized tensors).
-var extraKeys = map[string]bool{"llama.vocab_size": true, "tokenizer.ggml.pre": true, "general.quantization_version": true}
+// only matters to quantized tensors; general.type "model" is what an absent
+// type means).
+var extraKeys = map[string]bool{"llama.vocab_size": true, "tokenizer.ggml.pre": true, "general.quantization_version": true, "general.type": true}
 
 // TestRoundTripReference: export → convert of every float reference model
 // gives the same tensors bit for bit, equivalent metadata, llama.cpp's

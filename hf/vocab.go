@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -109,10 +110,13 @@ func readVocab(dir string, nVocab int, cfg *hfConfig) ([]gguf.KV, error) {
 		v.tokens = append(v.tokens, fmt.Sprintf("[PAD%d]", i))
 		v.types = append(v.types, typeUnused)
 		if v.scores != nil {
-			v.scores = append(v.scores, -1000)
+			v.scores = append(v.scores, -10000) // the converter's fill value up to vocab_size
 		}
 	}
 	if v.model == "llama" {
+		if err := applyAddedJSON(v, filepath.Join(dir, "added_tokens.json")); err != nil {
+			return nil, err
+		}
 		applyAddedDecoder(v, tc)
 	}
 	if err := v.check(); err != nil {
@@ -187,9 +191,10 @@ func bpeVocab(path string, tj *tokJSON) (*vocab, error) {
 		if a.ID < 0 {
 			return nil, fmt.Errorf("hf: %s: added token %q has id %d", path, a.Content, a.ID)
 		}
-		v.tokens[a.ID], v.types[a.ID] = a.Content, typeUserDefined
-		if a.Special || looksSpecial(a.Content) {
-			v.types[a.ID] = typeControl
+		v.tokens[a.ID], v.types[a.ID] = a.Content, typeControl
+		if !a.Special && !looksSpecial(a.Content) {
+			// User-defined tokens are matched as text: their ▁ is a space.
+			v.tokens[a.ID], v.types[a.ID] = strings.ReplaceAll(a.Content, "▁", " "), typeUserDefined
 		}
 	}
 	for i := range v.tokens {
@@ -203,11 +208,13 @@ func bpeVocab(path string, tj *tokJSON) (*vocab, error) {
 	return v, nil
 }
 
-// looksSpecial is llama.cpp's does_token_look_special for the forms that
-// byte-level vocabularies use: <|…|> and the <pad>/<mask>-style markers.
+// looksSpecial is llama.cpp's does_token_look_special: added tokens some
+// models fail to mark special that are control tokens all the same.
 func looksSpecial(t string) bool {
-	return (strings.HasPrefix(t, "<|") && strings.HasSuffix(t, "|>") && len(t) > 4) ||
-		slices.Contains([]string{"<pad>", "<mask>", "<2mass>", "[@BOS@]"}, t)
+	return slices.Contains([]string{"<pad>", "<mask>", "<2mass>", "[@BOS@]"}, t) ||
+		(strings.HasPrefix(t, "<|") && strings.HasSuffix(t, "|>")) ||
+		(strings.HasPrefix(t, "<｜") && strings.HasSuffix(t, "｜>")) ||
+		(strings.HasPrefix(t, "<unused") && strings.HasSuffix(t, ">"))
 }
 
 // preName recognises a byte-level pre-tokenizer: plain ByteLevel with its
@@ -297,9 +304,30 @@ func spmVocab(path, tjPath string, tj []byte) (*vocab, error) {
 	return v, nil
 }
 
+// applyAddedJSON applies added_tokens.json ({"text": id}) to a
+// SentencePiece vocabulary: user-defined tokens with score -1000; ids past
+// the vocabulary are ignored, as the converter ignores them.
+func applyAddedJSON(v *vocab, path string) error {
+	m, err := readJSONFile(path)
+	if err != nil {
+		return err
+	}
+	for text, x := range m {
+		id, ok := x.(float64)
+		if !ok || id < 0 || id != math.Trunc(id) {
+			return fmt.Errorf("hf: %s: token %q has id %v, want a non-negative integer", path, text, x)
+		}
+		if int(id) < len(v.tokens) {
+			v.tokens[int(id)], v.scores[int(id)], v.types[int(id)] = text, -1000, typeUserDefined
+		}
+	}
+	return nil
+}
+
 // applyAddedDecoder applies tokenizer_config.json's added_tokens_decoder to
 // a SentencePiece vocabulary, as the converter does: those ids become
-// control (special) or user-defined tokens with score -1000.
+// control (special, or looking special) or user-defined tokens (▁ read as
+// a space) with score -1000.
 func applyAddedDecoder(v *vocab, tc map[string]any) {
 	dec, _ := tc["added_tokens_decoder"].(map[string]any)
 	for key, e := range dec {
@@ -312,9 +340,9 @@ func applyAddedDecoder(v *vocab, tc map[string]any) {
 		if content == "" {
 			continue
 		}
-		v.tokens[id], v.scores[id], v.types[id] = content, -1000, typeUserDefined
-		if sp, _ := m["special"].(bool); sp {
-			v.types[id] = typeControl
+		v.tokens[id], v.scores[id], v.types[id] = content, -1000, typeControl
+		if sp, _ := m["special"].(bool); !sp && !looksSpecial(content) {
+			v.tokens[id], v.types[id] = strings.ReplaceAll(content, "▁", " "), typeUserDefined
 		}
 	}
 }
