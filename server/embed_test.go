@@ -329,6 +329,12 @@ func TestOllamaEmbed(t *testing.T) {
 	if out := post(`{"model":"default","input":"`+long+`","truncate":false}`, 400); !strings.Contains(out, `"error":"input[0] is`) || !strings.Contains(out, "more than the context of 48 tokens") {
 		t.Errorf("truncate false: %s", out)
 	}
+	// A num_ctx over the loaded context (what Home Assistant and Continue
+	// send whatever the model) is capped to it, as Ollama caps it.
+	post(`{"model":"default","input":"`+long+`","options":{"num_ctx":100000}}`, 200)
+	if resp.PromptEvalCount != embedCtx || !sameVec32(resp.Embeddings[0], truncated) {
+		t.Errorf("num_ctx 100000: %d tokens, want the loaded context's %d", resp.PromptEvalCount, embedCtx)
+	}
 	post(`{"model":"default","input":"`+long+`","options":{"num_ctx":8,"temperature":0.5}}`, 200)
 	if resp.PromptEvalCount != 8 || sameVec32(resp.Embeddings[0], truncated) {
 		t.Errorf("num_ctx 8: %d tokens", resp.PromptEvalCount)
@@ -336,7 +342,6 @@ func TestOllamaEmbed(t *testing.T) {
 	for _, c := range []struct{ body, msg string }{
 		{`{"model":"default","input":"x","options":{"bogus":1}}`, `unknown options: bogus`},
 		{`{"model":"default","input":"x","options":{"mirostat":2}}`, "not supported"},
-		{`{"model":"default","input":"x","options":{"num_ctx":100000}}`, "num_ctx 100000 is more than the 48 tokens"},
 		{`{"model":"default","input":"x","options":[1]}`, "options: expected an object"},
 		{`{"model":"default","input":"x","keep_alive":"soon"}`, "keep_alive"},
 		{`{"model":"default","input":"x","dimensions":7}`, "cannot shorten"},

@@ -106,9 +106,11 @@ func (s *Server) ollamaOptions(l *Loaded, opts map[string]json.RawMessage) (gene
 		case "num_predict":
 			maxTok, askedMax = paramInt(one, name, 0), true
 		case "num_ctx":
-			if n := paramInt(one, name, 0); n > l.Ctx {
-				return o, Errorf(KindBadRequest, "options.num_ctx", "options.num_ctx %d is more than the %d tokens of context %q is loaded with (set PARAMETER num_ctx in its Modelfile, or start gptgo serve with --ctx)", n, l.Ctx, l.Entry.Name)
-			} else if n < 1 {
+			// More than the loaded context is capped to it, as Ollama caps
+			// num_ctx at the model's training context: clients such as Home
+			// Assistant and Continue send 8192 whatever the model, and a
+			// prompt that does not fit is still a 400 that gives the limit.
+			if n := paramInt(one, name, 0); n < 1 {
 				return o, Errorf(KindBadRequest, "options.num_ctx", "options.num_ctx %d: must be at least 1", n)
 			}
 		}

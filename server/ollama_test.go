@@ -370,7 +370,7 @@ func TestOllamaErrors(t *testing.T) {
 		{"POST", "/api/chat", `{"model":"default","messages":[{"role":"user","content":"hi"}],"options":{"top_p":1.5}}`, 400, `top_p 1.5`},
 		{"POST", "/api/chat", `{"model":"default","messages":[{"role":"user","content":"hi"}],"options":{"top_k":{}}}`, 400, `options.top_k: expected an integer`},
 		{"POST", "/api/chat", `{"model":"default","messages":[{"role":"user","content":"hi"}],"options":{"stop":[""]}}`, 400, `options.stop: an empty string`},
-		{"POST", "/api/chat", `{"model":"default","messages":[{"role":"user","content":"hi"}],"options":{"num_ctx":100000}}`, 400, `num_ctx 100000 is more than the 128 tokens`},
+		{"POST", "/api/chat", `{"model":"default","messages":[{"role":"user","content":"hi"}],"options":{"num_ctx":0}}`, 400, `num_ctx 0: must be at least 1`},
 		{"POST", "/api/chat", `{"model":"default","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":0}}`, 400, `num_predict 0`},
 		{"POST", "/api/chat", `{"model":"default","messages":[{"role":"user","content":"hi"}],"format":"json"}`, 400, `not supported yet`},
 		{"POST", "/api/generate", `{"model":"default","prompt":"hi","format":{"type":"object"}}`, 400, `not supported yet`},
