@@ -158,6 +158,9 @@ func (c *hfConfig) metadata(a *arch) (kv []gguf.KV, hp hparams, ropeFreqs []floa
 		return nil, hp, nil, fmt.Errorf("hf: %s: %d attention heads, %d key/value heads", c.path, hp.heads, hp.kvHeads)
 	}
 	hp.headDim = geti("head_dim", hp.embd/hp.heads)
+	if hp.headDim == 0 || hp.headDim > 1<<16 {
+		return nil, hp, nil, fmt.Errorf("hf: %s: head width %d (head_dim, or hidden_size / num_attention_heads)", c.path, hp.headDim)
+	}
 	add("block_count", uint32(hp.layers))
 	add("context_length", uint32(hp.ctx))
 	add("embedding_length", uint32(hp.embd))

@@ -87,6 +87,11 @@ func Convert(ctx context.Context, dir, out string, opt Options) (*Result, error)
 	}
 	defer ck.Close()
 
+	// Every block has tensors, so a layer count beyond the tensor count is
+	// a damaged config (and would size the checks below by it).
+	if hp.layers > len(ck.Names) {
+		return nil, fmt.Errorf("hf: %s: %d layers in config.json but only %d tensors in the checkpoint", cfg.path, hp.layers, len(ck.Names))
+	}
 	entries, err := plan(a, cfg, ck, hp, opt.Type)
 	if err != nil {
 		return nil, err
