@@ -281,3 +281,16 @@ func TestBertGELUTable(t *testing.T) {
 		}
 	}
 }
+
+// TestBertRefusedByDecoderTraining checks that the decoder's training
+// paths refuse a bert model instead of binding none of its blocks.
+func TestBertRefusedByDecoderTraining(t *testing.T) {
+	c := bertTestConfig(32, 1, 2, 64, 16)
+	src, _ := bertTestSource(c, 1)
+	if _, err := NewTrainable(c, false, src); err == nil || !strings.Contains(err.Error(), "encoder") {
+		t.Errorf("NewTrainable: %v", err)
+	}
+	if _, err := NewLoRATrainable(c, false, src, LoRAOptions{}); err == nil || !strings.Contains(err.Error(), "encoder") {
+		t.Errorf("NewLoRATrainable: %v", err)
+	}
+}

@@ -121,6 +121,9 @@ func NewLoRATrainable(c Config, tied bool, src Source, o LoRAOptions) (*Trainabl
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if c.IsEncoder() { // bert's blocks are not the decoder's (bert.go)
+		return nil, fmt.Errorf("model: %s is an encoder: it cannot be trained as a decoder (language modelling, SFT, LoRA)", c.Arch)
+	}
 	targets, err := o.check(c)
 	if err != nil {
 		return nil, err

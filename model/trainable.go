@@ -53,6 +53,9 @@ func NewTrainable(c Config, tied bool, src Source) (*Trainable, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if c.IsEncoder() { // bert's blocks are not the decoder's (bert.go)
+		return nil, fmt.Errorf("model: %s is an encoder: it cannot be trained as a decoder (language modelling, SFT, LoRA)", c.Arch)
+	}
 	if tied && c.Arch == "gpt2" {
 		return nil, fmt.Errorf("model: gpt2 has its own output.weight; it cannot be tied")
 	}
