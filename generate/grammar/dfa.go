@@ -4,15 +4,18 @@
 package grammar
 
 // maxDFAStates bounds the interned states of a Matcher (each holds a
-// 1 KiB transition table once it has been stepped from); past it the
+// transition table of 256 or 64 entries once it has been stepped from); past it the
 // table is dropped and rebuilt from the current state.
 const maxDFAStates = 1 << 13
 
 // dstate is an interned parse state and its memoised byte transitions:
 // next[b] is 0 when not computed yet, -1 when b is refused, else id+1.
+// A state inside a UTF-8 character can only take a continuation byte, so
+// its table has 64 entries (b - 0x80) instead of 256: such states are the
+// most numerous, as they differ by the character's bits.
 type dstate struct {
 	st   state
-	next *[256]int32
+	next []int32
 }
 
 // internState returns the id of st's interned copy.
@@ -34,22 +37,33 @@ func (m *Matcher) internState(st *state) int32 {
 // when b is refused.
 func (m *Matcher) dstep(id int32, b byte) int32 {
 	d := &m.dstates[id]
-	if d.next == nil {
-		d.next = new([256]int32)
+	i := int(b)
+	if d.st.rem > 0 {
+		if b < 0x80 || b > 0xBF {
+			return -1
+		}
+		i -= 0x80
 	}
-	if n := d.next[b]; n != 0 {
+	if d.next == nil {
+		if d.st.rem > 0 {
+			d.next = make([]int32, 64)
+		} else {
+			d.next = make([]int32, 256)
+		}
+	}
+	if n := d.next[i]; n != 0 {
 		if n < 0 {
 			return -1
 		}
 		return n - 1
 	}
 	if !m.step(&d.st, b, &m.tmp) {
-		d.next[b] = -1
+		d.next[i] = -1
 		m.err = nil // over-ambiguous paths are refused bytes here
 		return -1
 	}
 	n := m.internState(&m.tmp)
-	m.dstates[id].next[b] = n + 1 // d may have moved if dstates grew
+	m.dstates[id].next[i] = n + 1 // d may have moved if dstates grew
 	return n
 }
 

@@ -33,7 +33,13 @@ func (m *Matcher) Mask(allowed []uint64) error {
 		copy(allowed, c)
 		return nil
 	}
-	m.walk(allowed)
+	if !m.walk(allowed) {
+		// The memo grew past its bound in one walk (a grammar whose every
+		// prefix is a new state): drop it and walk without one.
+		m.resetDFA()
+		clear(allowed)
+		m.walkNaive(allowed)
+	}
 	m.err = nil // a path refused for too many stacks is one token fewer, not a failure
 	if m.Accepting() {
 		for _, t := range v.eogIDs {
@@ -57,12 +63,40 @@ func (m *Matcher) Mask(allowed []uint64) error {
 	return nil
 }
 
+// walkNaive is the reference walk: the same preorder visit, stepping a
+// copy of the state per trie depth with no memo. Mask falls back to it when
+// the memo would grow without bound; tests hold walk to it.
+func (m *Matcher) walkNaive(allowed []uint64) {
+	v := m.v
+	trie := v.trie
+	levels := make([]state, 1, 64)
+	levels[0].copyFrom(&m.cur)
+	for i := int32(1); i < int32(len(trie)); {
+		nd := &trie[i]
+		d := nd.depth
+		for int(d) >= len(levels) {
+			levels = append(levels, state{})
+		}
+		if !m.step(&levels[d-1], nd.b, &levels[d]) {
+			i = nd.end
+			continue
+		}
+		for _, t := range v.toks[nd.tok0:nd.tok1] {
+			allowed[t>>6] |= 1 << (t & 63)
+		}
+		i++
+	}
+}
+
 // walk visits the trie in preorder with the id of the state after each
 // prefix in levels[depth]; a refused byte skips its subtree. States and
 // their transitions are memoised (dfa.go), so inside a JSON string, where
 // nearly every token is allowed but the state returns to itself after
 // each character, a node costs a table read.
-func (m *Matcher) walk(allowed []uint64) {
+//
+// It reports false, leaving allowed incomplete, when the memo passes four
+// times its bound during the walk.
+func (m *Matcher) walk(allowed []uint64) bool {
 	v := m.v
 	trie := v.trie
 	if len(m.dstates) > maxDFAStates {
@@ -79,6 +113,9 @@ func (m *Matcher) walk(allowed []uint64) {
 			m.levels = append(m.levels, 0)
 		}
 		next := m.dstep(m.levels[d-1], nd.b)
+		if len(m.dstates) > 4*maxDFAStates {
+			return false
+		}
 		if next < 0 {
 			i = nd.end
 			continue
@@ -89,4 +126,5 @@ func (m *Matcher) walk(allowed []uint64) {
 		}
 		i++
 	}
+	return true
 }
