@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gptgo/gptgo/generate"
+	"github.com/gptgo/gptgo/modelstore"
 	"github.com/gptgo/gptgo/tokenizer/chat"
 )
 
@@ -417,7 +418,7 @@ func (s *Server) listModels(w http.ResponseWriter, r *http.Request) {
 	out := modelList{Object: "list", Data: []modelObject{}}
 	for _, e := range entries {
 		if e.Err == nil {
-			out.Data = append(out.Data, modelObject{ID: e.Name, Object: "model", Created: e.Modified.Unix(), OwnedBy: "gptgo"})
+			out.Data = append(out.Data, modelOf(e))
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -430,5 +431,15 @@ func (s *Server) getModel(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, modelObject{ID: e.Name, Object: "model", Created: e.Modified.Unix(), OwnedBy: "gptgo"})
+	writeJSON(w, http.StatusOK, modelOf(e))
+}
+
+// modelOf is a model's OpenAI object; created is the file's modification
+// time (0 when unknown, as for a default model built without VCS stamps).
+func modelOf(e modelstore.Entry) modelObject {
+	created := int64(0)
+	if !e.Modified.IsZero() {
+		created = e.Modified.Unix()
+	}
+	return modelObject{ID: e.Name, Object: "model", Created: created, OwnedBy: "gptgo"}
 }

@@ -25,7 +25,7 @@ func TestOpenAIModels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Data) != 1 || page.Data[0].ID != "default:latest" || page.Data[0].OwnedBy != "gptgo" {
+	if len(page.Data) != 1 || page.Data[0].ID != "default:latest" || page.Data[0].OwnedBy != "gptgo" || page.Data[0].Created < 0 {
 		t.Fatalf("models = %+v, want the default model alone", page.Data)
 	}
 	m, err := c.Models.Get(ctx, "default")
