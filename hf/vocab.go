@@ -226,6 +226,7 @@ func preName(path string, raw json.RawMessage) (string, error) {
 			Regex *string `json:"Regex"`
 		} `json:"pattern"`
 		UseRegex      *bool `json:"use_regex"`
+		Individual    bool  `json:"individual_digits"`
 		PreTokenizers []pt  `json:"pretokenizers"`
 	}
 	var p pt
@@ -242,12 +243,16 @@ func preName(path string, raw json.RawMessage) (string, error) {
 			return name, nil
 		}
 		return "", fmt.Errorf("hf: %s: unknown pre-tokenizer: Split regex %q (known: the regexes of gpt-2, llama-bpe and qwen2)", path, re)
+	case p.Type == "Sequence" && len(p.PreTokenizers) == 2 && p.PreTokenizers[0].Type == "Digits" && p.PreTokenizers[0].Individual &&
+		p.PreTokenizers[1].Type == "ByteLevel" && (p.PreTokenizers[1].UseRegex == nil || *p.PreTokenizers[1].UseRegex):
+		// Single digits, then GPT-2's regex: StarCoder, Refact, SmolLM.
+		return "starcoder", nil
 	}
 	desc := string(raw)
 	if len(desc) > 200 {
 		desc = desc[:200] + "…"
 	}
-	return "", fmt.Errorf("hf: %s: unknown pre-tokenizer %s (known: ByteLevel (gpt-2), Split regex + ByteLevel (llama-bpe, qwen2))", path, desc)
+	return "", fmt.Errorf("hf: %s: unknown pre-tokenizer %s (known: ByteLevel (gpt-2), Split regex + ByteLevel (llama-bpe, qwen2), Digits + ByteLevel (starcoder))", path, desc)
 }
 
 // readMerges reads merges stored as "a b" strings or as ["a", "b"] pairs.
