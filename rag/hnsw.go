@@ -1,0 +1,267 @@
+// Reference: Malkov & Yashunin, "Efficient and robust approximate nearest neighbor search using
+// Hierarchical Navigable Small World graphs" (TPAMI 2018): Algorithms 1 (insert), 2 (search
+// layer), 4 (neighbour selection heuristic) and 5 (k-NN search); mL = 1/ln(M), M_max0 = 2M.
+
+package rag
+
+import (
+	"container/heap"
+	"math"
+	"math/rand/v2"
+)
+
+// HNSWConfig sets the graph's parameters (the paper's names).
+type HNSWConfig struct {
+	M              int    // links per node above layer 0 (2M on layer 0); default 16
+	EfConstruction int    // candidate list while inserting; default 200
+	EfSearch       int    // candidate list while searching (at least k); default 64
+	Seed           uint64 // seeds the layer draw, so that one insertion order gives one graph
+}
+
+func (c HNSWConfig) withDefaults() HNSWConfig {
+	if c.M <= 1 {
+		c.M = 16
+	}
+	if c.EfConstruction <= 0 {
+		c.EfConstruction = 200
+	}
+	if c.EfSearch <= 0 {
+		c.EfSearch = 64
+	}
+	return c
+}
+
+// HNSW is an approximate nearest-neighbour index over unit vectors
+// (similarity = dot product). Nodes are the store's slots; a removed node
+// is marked dead, still walked through (it keeps the graph connected) but
+// never returned. The store rebuilds the graph when too many are dead.
+type HNSW struct {
+	cfg      HNSWConfig
+	mL       float64
+	vecs     [][]float32 // per node: the vector (shared with the chunk, not copied)
+	links    [][][]int32 // per node, per layer 0…level: neighbour nodes
+	dead     []bool
+	ndead    int
+	entry    int32 // -1 when empty
+	maxLevel int
+	rng      *rand.Rand
+	visited  []uint32 // visit stamps, one per node: no map or clearing per search
+	stamp    uint32
+}
+
+// NewHNSW makes an empty graph.
+func NewHNSW(c HNSWConfig) *HNSW {
+	c = c.withDefaults()
+	return &HNSW{cfg: c, mL: 1 / math.Log(float64(c.M)), entry: -1, rng: rand.New(rand.NewPCG(c.Seed, 0x9e3779b97f4a7c15))}
+}
+
+// Len is the number of nodes, dead ones included.
+func (g *HNSW) Len() int { return len(g.vecs) }
+
+// Dead is the number of removed nodes still in the graph.
+func (g *HNSW) Dead() int { return g.ndead }
+
+// candidate is a node with its similarity to the query.
+type candidate struct {
+	node int32
+	sim  float32
+}
+
+// maxHeap pops the most similar first; minHeap the least similar.
+type maxHeap []candidate
+type minHeap []candidate
+
+func (h maxHeap) Len() int           { return len(h) }
+func (h maxHeap) Less(i, j int) bool { return h[i].sim > h[j].sim }
+func (h maxHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *maxHeap) Push(x any)        { *h = append(*h, x.(candidate)) }
+func (h *maxHeap) Pop() any          { o := *h; x := o[len(o)-1]; *h = o[:len(o)-1]; return x }
+func (h minHeap) Len() int           { return len(h) }
+func (h minHeap) Less(i, j int) bool { return h[i].sim < h[j].sim }
+func (h minHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *minHeap) Push(x any)        { *h = append(*h, x.(candidate)) }
+func (h *minHeap) Pop() any          { o := *h; x := o[len(o)-1]; *h = o[:len(o)-1]; return x }
+
+func (g *HNSW) newStamp() uint32 {
+	g.stamp++
+	if g.stamp == 0 { // wrapped: old stamps could collide
+		clear(g.visited)
+		g.stamp = 1
+	}
+	return g.stamp
+}
+
+// searchLayer is Algorithm 2: the ef nodes of layer lc most similar to q
+// reachable greedily from eps, returned as a min-heap (worst at the root).
+func (g *HNSW) searchLayer(q []float32, eps []candidate, ef, lc int) minHeap {
+	st := g.newStamp()
+	var cand maxHeap
+	var res minHeap
+	for _, e := range eps {
+		g.visited[e.node] = st
+		heap.Push(&cand, e)
+		heap.Push(&res, e)
+	}
+	for len(res) > ef {
+		heap.Pop(&res)
+	}
+	for len(cand) > 0 {
+		c := heap.Pop(&cand).(candidate)
+		if len(res) >= ef && c.sim < res[0].sim {
+			break
+		}
+		for _, n := range g.links[c.node][lc] {
+			if g.visited[n] == st {
+				continue
+			}
+			g.visited[n] = st
+			s := dot(q, g.vecs[n])
+			if len(res) < ef || s > res[0].sim {
+				heap.Push(&cand, candidate{n, s})
+				heap.Push(&res, candidate{n, s})
+				if len(res) > ef {
+					heap.Pop(&res)
+				}
+			}
+		}
+	}
+	return res
+}
+
+// selectNeighbors is Algorithm 4 (with keepPrunedConnections): take
+// candidates best first, keeping one only if it is closer to the query
+// than to every one kept already, so that links spread in all directions;
+// then fill up to m with the pruned ones.
+func (g *HNSW) selectNeighbors(cands []candidate, m int) []int32 {
+	sortCandidates(cands)
+	out := make([]int32, 0, m)
+	var pruned []int32
+	for _, c := range cands {
+		if len(out) >= m {
+			break
+		}
+		ok := true
+		for _, r := range out {
+			if dot(g.vecs[c.node], g.vecs[r]) > c.sim {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, c.node)
+		} else {
+			pruned = append(pruned, c.node)
+		}
+	}
+	for _, p := range pruned {
+		if len(out) >= m {
+			break
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func sortCandidates(c []candidate) {
+	// insertion sort is enough for the few dozen candidates of a layer,
+	// and it is stable, which keeps the graph deterministic
+	for i := 1; i < len(c); i++ {
+		for j := i; j > 0 && (c[j].sim > c[j-1].sim || (c[j].sim == c[j-1].sim && c[j].node < c[j-1].node)); j-- {
+			c[j], c[j-1] = c[j-1], c[j]
+		}
+	}
+}
+
+// Add inserts v (unit length, kept by reference) as the next node and
+// returns its number (Algorithm 1).
+func (g *HNSW) Add(v []float32) int32 {
+	id := int32(len(g.vecs))
+	level := int(math.Floor(-math.Log(1-g.rng.Float64()) * g.mL))
+	g.vecs = append(g.vecs, v)
+	g.links = append(g.links, make([][]int32, level+1))
+	g.dead = append(g.dead, false)
+	g.visited = append(g.visited, 0)
+	if g.entry < 0 {
+		g.entry, g.maxLevel = id, level
+		return id
+	}
+	ep := []candidate{{g.entry, dot(v, g.vecs[g.entry])}}
+	for lc := g.maxLevel; lc > level; lc-- {
+		res := g.searchLayer(v, ep, 1, lc)
+		ep = []candidate{res[0]}
+	}
+	for lc := min(level, g.maxLevel); lc >= 0; lc-- {
+		res := g.searchLayer(v, ep, g.cfg.EfConstruction, lc)
+		cands := append([]candidate(nil), res...)
+		mmax := g.cfg.M
+		if lc == 0 {
+			mmax = 2 * g.cfg.M
+		}
+		nb := g.selectNeighbors(append([]candidate(nil), cands...), g.cfg.M)
+		g.links[id][lc] = nb
+		for _, n := range nb {
+			l := append(g.links[n][lc], id)
+			if len(l) > mmax {
+				cs := make([]candidate, len(l))
+				for i, x := range l {
+					cs[i] = candidate{x, dot(g.vecs[n], g.vecs[x])}
+				}
+				l = g.selectNeighbors(cs, mmax)
+			}
+			g.links[n][lc] = l
+		}
+		ep = cands
+	}
+	if level > g.maxLevel {
+		g.entry, g.maxLevel = id, level
+	}
+	return id
+}
+
+// Remove marks node n dead.
+func (g *HNSW) Remove(n int32) {
+	if int(n) < len(g.dead) && !g.dead[n] {
+		g.dead[n] = true
+		g.ndead++
+	}
+}
+
+// Search returns the k live nodes most similar to q that keep accepts (nil
+// keeps all), best first (Algorithm 5 with ef = max(EfSearch, k)).
+func (g *HNSW) Search(q []float32, k int, keep func(int32) bool) []hit {
+	if g.entry < 0 || k <= 0 {
+		return nil
+	}
+	ep := []candidate{{g.entry, dot(q, g.vecs[g.entry])}}
+	for lc := g.maxLevel; lc > 0; lc-- {
+		res := g.searchLayer(q, ep, 1, lc)
+		ep = []candidate{res[0]}
+	}
+	ef := max(g.cfg.EfSearch, k)
+	// dead or filtered nodes take places in the candidate list: widen it
+	// by their share so that k live ones usually remain
+	if g.ndead > 0 {
+		ef += ef * g.ndead / max(1, len(g.vecs)-g.ndead)
+	}
+	res := g.searchLayer(q, ep, ef, 0)
+	top := topK{k: k}
+	for _, c := range res {
+		if !g.dead[c.node] && (keep == nil || keep(c.node)) {
+			top.push(hit{c.node, c.sim})
+		}
+	}
+	return top.sorted()
+}
+
+// exactSearch is the reference HNSW is measured against: every live
+// vector's similarity, the k best kept.
+func exactSearch(vecs [][]float32, dead []bool, q []float32, k int, keep func(int32) bool) []hit {
+	top := topK{k: k}
+	for i, v := range vecs {
+		if v == nil || (dead != nil && dead[i]) || (keep != nil && !keep(int32(i))) {
+			continue
+		}
+		top.push(hit{int32(i), dot(q, v)})
+	}
+	return top.sorted()
+}

@@ -1,0 +1,5 @@
+package rag
+
+import "fmt"
+
+func LoadPDF(b []byte) ([]Section, error) { return nil, fmt.Errorf("pdf: not yet") }

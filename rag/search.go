@@ -1,0 +1,188 @@
+// Reference: Cormack, Clarke & Büttcher, "Reciprocal Rank Fusion outperforms Condorcet and
+// individual Rank Learning Methods" (SIGIR 2009): score = Σ 1/(k + rank), k = 60.
+
+package rag
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Mode picks the retrieval.
+type Mode string
+
+const (
+	Hybrid Mode = "hybrid" // BM25 and dense lists fused by reciprocal rank
+	BM25   Mode = "bm25"
+	Dense  Mode = "dense"
+)
+
+// ParseMode reads a --mode value.
+func ParseMode(s string) (Mode, error) {
+	switch Mode(s) {
+	case Hybrid, BM25, Dense:
+		return Mode(s), nil
+	}
+	return "", fmt.Errorf("rag: mode %q is not hybrid, bm25 or dense", s)
+}
+
+// Filter restricts a search by metadata; the zero Filter keeps everything.
+type Filter struct {
+	Source string    // glob over the source path ("*.md", "docs/*"), or an exact path
+	After  time.Time // ingested at or after (zero: no bound)
+	Before time.Time // ingested before (zero: no bound)
+}
+
+func (f Filter) empty() bool { return f.Source == "" && f.After.IsZero() && f.Before.IsZero() }
+
+func (f Filter) keep(c *Chunk) bool {
+	if f.Source != "" && c.Source != f.Source && !globMatch(f.Source, c.Source) {
+		return false
+	}
+	if !f.After.IsZero() && c.Time.Before(f.After) {
+		return false
+	}
+	if !f.Before.IsZero() && !c.Time.Before(f.Before) {
+		return false
+	}
+	return true
+}
+
+// Query is a search.
+type Query struct {
+	Text   string
+	K      int  // results wanted; default 5
+	Mode   Mode // default Hybrid (BM25 when the store has no embedder)
+	Filter Filter
+	Vec    []float32 // the query's embedding, when the caller has it already
+}
+
+// Result is a retrieved chunk. Score is the mode's: BM25 score, cosine, or
+// the fused reciprocal-rank score. Coverage is the IDF-weighted share of
+// the query's terms found in the chunk (0…1), the same scale for every
+// mode, which the answerer's "not found" threshold reads.
+type Result struct {
+	Chunk    *Chunk
+	Score    float64
+	Coverage float64
+}
+
+// rrfK is the fusion constant of Cormack et al.
+const rrfK = 60
+
+// Search implements Store.
+func (s *DirStore) Search(ctx context.Context, q Query) ([]Result, error) {
+	if q.K <= 0 {
+		q.K = 5
+	}
+	if q.Mode == "" {
+		q.Mode = Hybrid
+		if s.meta.Dim == 0 {
+			q.Mode = BM25
+		}
+	}
+	if q.Mode != BM25 && s.meta.Dim == 0 {
+		return nil, fmt.Errorf("rag: store %s has no embedder: only --mode bm25 searches it", s.dir)
+	}
+	if q.Mode != BM25 && q.Vec == nil {
+		vs, err := s.opt.Embedder.Embed(ctx, []string{q.Text})
+		if err != nil {
+			return nil, fmt.Errorf("rag: embedding the query: %w", err)
+		}
+		if len(vs) != 1 || len(vs[0]) != s.meta.Dim {
+			return nil, fmt.Errorf("rag: the embedder gave no vector of %d for the query", s.meta.Dim)
+		}
+		q.Vec = vs[0]
+	}
+	if q.Vec != nil {
+		q.Vec = append([]float32(nil), q.Vec...)
+		normalize(q.Vec)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var keep func(int32) bool
+	if !q.Filter.empty() {
+		keep = func(n int32) bool { c := s.slots[n]; return c != nil && q.Filter.keep(c) }
+	}
+	terms := Terms(q.Text)
+	var hits []hit
+	switch q.Mode {
+	case BM25:
+		hits = s.bm.search(terms, q.K, keep)
+	case Dense:
+		hits = s.dense(q.Vec, q.K, keep)
+	case Hybrid:
+		// each list deeper than k, so that a chunk ranked moderately by
+		// both can rise above one ranked first by a single list
+		n := max(4*q.K, 50)
+		hits = fuse(s.bm.search(terms, n, keep), s.dense(q.Vec, n, keep), q.K)
+	default:
+		return nil, fmt.Errorf("rag: unknown mode %q", q.Mode)
+	}
+	out := make([]Result, len(hits))
+	for i, h := range hits {
+		c := s.slots[h.slot]
+		out[i] = Result{Chunk: c, Score: float64(h.score), Coverage: s.coverage(terms, c)}
+	}
+	return out, nil
+}
+
+// dense searches the graph, or every vector when a filter is set (a
+// selective filter would leave the graph's candidate list empty).
+func (s *DirStore) dense(q []float32, k int, keep func(int32) bool) []hit {
+	if keep != nil {
+		return exactSearch(s.g.vecs, s.g.dead, q, k, keep)
+	}
+	return s.g.Search(q, k, nil)
+}
+
+// fuse merges ranked lists by reciprocal rank, ties by slot.
+func fuse(a, b []hit, k int) []hit {
+	score := map[int32]float64{}
+	for _, l := range [][]hit{a, b} {
+		for r, h := range l {
+			score[h.slot] += 1 / float64(rrfK+r+1)
+		}
+	}
+	top := topK{k: k}
+	for s, v := range score {
+		top.push(hit{s, float32(v)})
+	}
+	return top.sorted()
+}
+
+// coverage is the IDF-weighted share of the query's distinct terms that c
+// contains (heading included).
+func (s *DirStore) coverage(query []string, c *Chunk) float64 {
+	have := map[string]bool{}
+	for _, t := range Terms(c.Heading + "\n" + c.Text) {
+		have[t] = true
+	}
+	var got, all float64
+	seen := map[string]bool{}
+	for _, t := range query {
+		if seen[t] {
+			continue
+		}
+		seen[t] = true
+		n := 0
+		for _, p := range s.bm.post[t] {
+			if s.bm.length[p.slot] >= 0 {
+				n++
+			}
+		}
+		idf := 1.0
+		if s.bm.live > 0 {
+			idf = max(0.01, logIDF(s.bm.live, n))
+		}
+		all += idf
+		if have[t] {
+			got += idf
+		}
+	}
+	if all == 0 {
+		return 0
+	}
+	return got / all
+}
