@@ -40,7 +40,7 @@ func (t *Tape) AttentionPacked(q, k, v *Var, lens []int, H, D int) *Var {
 	if H <= 0 || D <= 0 || q.Cols() != qd || k.Cols() != qd || v.Cols() != qd || k.Rows() != N || v.Rows() != N || !checkLens(lens, N) {
 		return t.fail("attention (packed) q %v k %v v %v with H=%d D=%d and text lengths %v: shapes do not fit", q.Shape, k.Shape, v.Shape, H, D, lens)
 	}
-	starts := make([]int, len(lens)+1)  // first row of each text
+	starts := make([]int, len(lens)+1) // first row of each text
 	pstart := make([]int, len(lens)+1) // first softmax weight of each text
 	for i, l := range lens {
 		starts[i+1] = starts[i] + l
