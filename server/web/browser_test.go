@@ -300,6 +300,22 @@ func TestChatPageInBrowser(t *testing.T) {
 		t.Errorf("after the conversation outgrew the context: %q; want a note and the oldest turns marked out", window)
 	}
 
+	// New chat during an answer aborts it; a question asked at once
+	// streams with Stop enabled (the aborted answer's end must not free
+	// the buttons of the new one).
+	do(t, ctx, "ask during which to start over", chromedp.SendKeys(chromedp.ID("prompt"), "Again.\r"))
+	poll(t, ctx, "that answer streams", `!document.getElementById('stop').disabled && `+answerLen+` > 0`, 20*time.Second)
+	run(t, ctx, "new chat and ask at once", chromedp.Evaluate[chromedp.Void](`document.getElementById('new-chat').click();
+		document.getElementById('prompt').value = 'Fresh start.'; document.getElementById('composer').requestSubmit()`))
+	time.Sleep(300 * time.Millisecond)
+	state := run(t, ctx, "read the state", chromedp.Evaluate[string](`document.querySelectorAll('#log .msg').length + ' ' +
+		document.getElementById('stop').disabled + ' ' + document.querySelector('#log .msg.assistant').classList.contains('streaming')`))
+	if state != "2 false true" {
+		t.Errorf("after New chat and a question during an answer: %q (messages, stop disabled, streaming); want \"2 false true\"", state)
+	}
+	do(t, ctx, "stop", chromedp.Click(chromedp.ID("stop")))
+	poll(t, ctx, "stopped", `document.getElementById('stop').disabled`, 5*time.Second)
+
 	// New chat clears the view and the stored conversation.
 	do(t, ctx, "new chat", chromedp.Click(chromedp.ID("new-chat")))
 	poll(t, ctx, "the conversation is cleared",

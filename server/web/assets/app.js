@@ -353,7 +353,10 @@
         else reply.error = e.message || String(e);
       })
       .then(function () {
-        controller = null;
+        // New chat may have aborted this answer and started another one:
+        // only the current answer's end frees the buttons.
+        var current = controller === ctrl;
+        if (current) controller = null;
         reply.streaming = false;
         var t1 = performance.now();
         if (tFirst) {
@@ -368,9 +371,11 @@
         }
         save();
         fill(art);
-        setBusy(false);
-        scrollDown(false);
-        ui.prompt.focus();
+        if (current) {
+          setBusy(false);
+          scrollDown(false);
+          ui.prompt.focus();
+        }
       });
   }
 
@@ -400,7 +405,11 @@
     if (ev.key === 'Escape' && controller) controller.abort();
   });
   ui.newChat.addEventListener('click', function () {
-    if (controller) controller.abort();
+    if (controller) {
+      controller.abort();
+      controller = null; // the aborted answer's end leaves the new chat alone
+      setBusy(false);
+    }
     state.messages = [];
     state.from = 0;
     save();
