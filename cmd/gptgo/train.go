@@ -39,7 +39,10 @@ Subcommands:
                                                    OUT/log.jsonl, OUT/loss.svg and OUT/model.gguf
   pretrain --print-config                          print every setting with its default
   sft DATA... [--model BASE.gguf] [flags]          fine-tune on Alpaca/ShareGPT/OpenAI conversations, loss on the
-                                                   assistant's turns (gptgo train sft -h)`,
+                                                   assistant's turns (gptgo train sft -h)
+  embed PAIRS.jsonl... --model BERT.gguf --out OUT.gguf
+                                                   train a bert embedder on query/passage pairs (InfoNCE,
+                                                   in-batch negatives; gptgo train embed -h)`,
 		run: runTrainCmd,
 	})
 }
@@ -53,11 +56,13 @@ func runTrainCmd(ctx context.Context, e *env, args []string) error {
 		return runPretrain(ctx, e, args[1:])
 	case "sft":
 		return runSFT(ctx, e, args[1:]) // train_sft.go
+	case "embed":
+		return runTrainEmbed(ctx, e, args[1:]) // train_embed.go
 	case "-h", "--help", "help":
 		printUsage(e.stdout, commands["train"])
 		return nil
 	}
-	return fmt.Errorf("unknown subcommand %q (pretrain, sft)", args[0])
+	return fmt.Errorf("unknown subcommand %q (pretrain, sft, embed)", args[0])
 }
 
 const pretrainUsage = "[FILE...] [--config RUN.json] [--vocab VOCAB] [--out DIR] [--steps N] [--resume] [flags]"

@@ -1,0 +1,129 @@
+// Reference: DPR (Karpukhin et al. 2020) and Sentence-BERT's MultipleNegativesRankingLoss (InfoNCE with
+// in-batch negatives) over train.EmbedTrainer; the output is a bert GGUF as llama.cpp's converter writes it.
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gptgo/gptgo/gguf"
+	"github.com/gptgo/gptgo/model"
+	"github.com/gptgo/gptgo/tensor"
+	"github.com/gptgo/gptgo/tokenizer"
+	"github.com/gptgo/gptgo/train"
+)
+
+const trainEmbedUsage = `PAIRS.jsonl... --model BERT.gguf --out OUT.gguf [flags]
+
+Trains a BERT embedder contrastively: each step embeds --batch queries and their positive
+passages, and pushes every query towards its own passage and away from the other passages of
+the batch (InfoNCE with in-batch negatives, temperature --temperature). Each line of PAIRS is
+{"query": "…", "positive": "…"}, with an optional "negative" (a hard negative passage,
+scored against every query too) on every line or on none. --model is a bert GGUF (a converted
+bge/MiniLM/e5, or a new one from 'gptgo init --arch bert --vocab-from SOME-BERT.gguf' to
+start from scratch); its tokenizer and pooling are used. The trained model is written to --out
+with the model's metadata, matrices as --type; 'gptgo embed', the server and llama.cpp's
+llama-embedding load it. The run is reproducible (--seed); checkpoints and --resume are not
+implemented yet.`
+
+func runTrainEmbed(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "train embed", trainEmbedUsage)
+	modelPath := fs.String("model", "", "bert GGUF to train (required)")
+	out := fs.String("out", "", "GGUF file to write (required)")
+	d := train.DefaultEmbedConfig
+	steps := fs.Int("steps", d.Steps, "optimizer steps")
+	batch := fs.Int("batch", d.Batch, "pairs per step; the other pairs' passages are each query's negatives")
+	lr := fs.Float64("lr", d.LR, "peak learning rate (linear warmup over the first tenth of the steps, cosine to lr/10)")
+	temp := fs.Float64("temperature", d.Temperature, "InfoNCE temperature τ (logits are cosine/τ)")
+	wd := fs.Float64("weight-decay", d.WeightDecay, "AdamW weight decay (not on norms, biases, embedding tables)")
+	clip := fs.Float64("clip", d.Clip, "gradient norm clip (0: off)")
+	seed := fs.Uint64("seed", d.Seed, "seed of the batch order")
+	maxTokens := fs.Int("max-tokens", 128, "cut each text to this many tokens, [SEP] kept (at most the model's context)")
+	typ := fs.String("type", "f16", "type of the written matrices: f32 or f16 (norms, biases, positions stay f32)")
+	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
+	logEvery := fs.Int("log-every", 10, "print the loss every N steps")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 || *modelPath == "" || *out == "" {
+		return errUsage
+	}
+	dt, err := tensor.ParseDType(strings.ToUpper(*typ))
+	if err != nil || (dt != tensor.F32 && dt != tensor.F16) {
+		return fmt.Errorf("--type %q: want f32 or f16 (quantize the result afterwards)", *typ)
+	}
+	if *logEvery < 1 || *threads < 0 {
+		return fmt.Errorf("--log-every must be at least 1 and --threads not negative")
+	}
+	cfg := train.EmbedConfig{Steps: *steps, Batch: *batch, LR: *lr, Temperature: *temp, WeightDecay: *wd, Clip: *clip, Seed: *seed, Threads: *threads}
+	var pairs []train.EmbedPair
+	for _, p := range pos {
+		ps, err := train.ReadEmbedPairs(p)
+		if err != nil {
+			return err
+		}
+		if len(pairs) > 0 && (ps[0].Negative == "") != (pairs[0].Negative == "") {
+			return fmt.Errorf("%s: either every pair has a \"negative\" or none does (%s differs)", p, pos[0])
+		}
+		pairs = append(pairs, ps...)
+	}
+	if err := checkModelFile(*modelPath); err != nil {
+		return err
+	}
+	f, err := gguf.Open(*modelPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if !model.IsEncoderFile(f) {
+		return fmt.Errorf("--model %s: architecture %q is not an encoder (train embed trains bert models; see gptgo init --arch bert)", *modelPath, f.Arch())
+	}
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		return fmt.Errorf("--model %s: %w", *modelPath, err)
+	}
+	tr, err := train.NewEmbedTrainer(f, *threads)
+	if err != nil {
+		return fmt.Errorf("--model %s: %w", *modelPath, err)
+	}
+	defer tr.Close()
+	limit := min(*maxTokens, tr.Config.CtxTrain)
+	if limit < 2 {
+		return fmt.Errorf("--max-tokens %d: at least 2 ([CLS] and [SEP])", *maxTokens)
+	}
+	enc := func(s string) []int32 {
+		ids := tok.Encode(s, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
+		if len(ids) > limit {
+			ids = append(ids[:limit-1], ids[len(ids)-1])
+		}
+		return ids
+	}
+	var data train.EmbedBatch
+	for _, p := range pairs {
+		data.Queries = append(data.Queries, enc(p.Query))
+		data.Positives = append(data.Positives, enc(p.Positive))
+		if p.Negative != "" {
+			data.Negatives = append(data.Negatives, enc(p.Negative))
+		}
+	}
+	fmt.Fprintf(e.stderr, "train embed: %d pairs, %s %d×%d (%s pooling), %d steps of %d\n",
+		len(pairs), tr.Config.Arch, tr.Config.Layers, tr.Config.Embd, tr.Pooling, cfg.Steps, cfg.Batch)
+	start := time.Now()
+	err = tr.TrainEmbed(ctx, data, cfg, func(step int, loss, lr float64) {
+		if step%*logEvery == 0 || step == cfg.Steps {
+			fmt.Fprintf(e.stderr, "step %d/%d  loss %.4f  lr %.2e  %.1fs\n", step, cfg.Steps, loss, lr, time.Since(start).Seconds())
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if err := tr.Export(*out, dt); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "wrote %s\n", *out)
+	return nil
+}
