@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"time"
@@ -161,7 +162,7 @@ func (m *manager) acquire(ctx context.Context, name string, keepAlive *time.Dura
 // loadInto loads l's model outside the lock, then checks the memory budget
 // with the real size.
 func (m *manager) loadInto(l *Loaded) {
-	loaded, err := m.load(l.Entry)
+	loaded, err := m.loadGuarded(l.Entry)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err == nil {
@@ -186,6 +187,21 @@ func (m *manager) loadInto(l *Loaded) {
 	l.lastUse = time.Now()
 	close(l.ready)
 	m.report()
+}
+
+// loadGuarded runs the loader so that a panic on a malformed file (this
+// runs on a goroutine of its own, where a panic would end the process)
+// fails the load alone.
+func (m *manager) loadGuarded(e modelstore.Entry) (l *Loaded, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if m.log != nil {
+				m.log.Error("panic loading a model", "model", e.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			}
+			l, err = nil, Errorf(KindServer, "model", "server: loading model %q failed: %v", e.Name, p)
+		}
+	}()
+	return m.load(e)
 }
 
 // makeRoomLocked unloads least recently used idle models until a model of

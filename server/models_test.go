@@ -232,3 +232,18 @@ func TestRunnerFIFO(t *testing.T) {
 		t.Fatal("runner not idle at the end")
 	}
 }
+
+func TestLoaderPanicFailsTheLoadAlone(t *testing.T) {
+	m, _ := fakeModels(t, 0, 0, 1)
+	m.load = func(e modelstore.Entry) (*Loaded, error) { panic("malformed") }
+	_, err := m.acquire2(context.Background(), "a")
+	if Status(err) != 500 || m.count() != 0 {
+		t.Fatalf("panicking loader: %v, %d loaded", err, m.count())
+	}
+	m.load = func(e modelstore.Entry) (*Loaded, error) {
+		return &Loaded{Entry: e, Bytes: 1, run: newRunner(nil, nil)}, nil
+	}
+	if _, err := m.acquire2(context.Background(), "a"); err != nil {
+		t.Fatalf("a later load: %v", err)
+	}
+}
