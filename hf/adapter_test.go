@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gptgo/gptgo/gguf"
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/safetensors"
 	"github.com/gptgo/gptgo/tensor"
@@ -78,6 +79,35 @@ func TestExportAdapter(t *testing.T) {
 	if !ok1 || !ok2 || da == nil || !reflect.DeepEqual(qa.Shape, []int64{4, tEmbd}) || !reflect.DeepEqual(qb.Shape, []int64{tEmbd, 4}) || !reflect.DeepEqual(da.Shape, []int64{2, tFF}) {
 		t.Fatalf("tensors %+v %+v %+v", qa, qb, da)
 	}
+	// Back to llama.cpp's layout: the same tensors, byte for byte.
+	again := filepath.Join(t.TempDir(), "again.gguf")
+	if err := ConvertAdapter(context.Background(), out, again, base); err != nil {
+		t.Fatal(err)
+	}
+	g1, _ := gguf.Open(path)
+	defer g1.Close()
+	g2, err := gguf.Open(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g2.Close()
+	if len(g1.Tensors) != len(g2.Tensors) {
+		t.Errorf("%d tensors back, want %d", len(g2.Tensors), len(g1.Tensors))
+	}
+	for i := range g1.Tensors {
+		x := &g1.Tensors[i]
+		y, ok := g2.Tensor(x.Name)
+		if !ok || !reflect.DeepEqual(x.Shape, y.Shape) || x.DType != y.DType || string(g1.TensorData(x)) != string(g2.TensorData(y)) {
+			t.Errorf("%s differs after PEFT and back", x.Name)
+		}
+	}
+	if al, _ := g2.Float("adapter.lora.alpha"); al != 8 {
+		t.Errorf("alpha %v", al)
+	}
+	if err := ConvertAdapter(context.Background(), out, again, ""); err == nil || !strings.Contains(err.Error(), "--base") {
+		t.Errorf("without a base: %v", err)
+	}
+
 	// lora_B row k of head h: GGUF holds the pair (i, j) at h·d + 2i + j,
 	// Hugging Face at h·d + j·d/2 + i. Values are the GGUF element index.
 	d := tEmbd / tHeads

@@ -23,13 +23,17 @@ func init() {
 }
 
 var convertUsage = `HF_DIR OUT.gguf [--type TYPE] [--name NAME] [--threads N] [--quiet]
+       PEFT_DIR OUT.gguf --base BASE.gguf
 
 HF_DIR holds config.json, model.safetensors (or shards listed in
 model.safetensors.index.json), tokenizer.json or tokenizer.model, and
 optionally tokenizer_config.json (special tokens, chat template).
 Architectures: ` + strings.Join(hf.Architectures(), ", ") + `.
 Without --type each tensor keeps its checkpoint's float type (norms and
-biases F32); TYPE is F32, F16, BF16 or a quantization mix (` + strings.Join(fileTypeNames(), ", ") + `).`
+biases F32); TYPE is F32, F16, BF16 or a quantization mix (` + strings.Join(fileTypeNames(), ", ") + `).
+
+A directory with adapter_config.json is a PEFT LoRA adapter: it becomes a
+llama.cpp GGUF adapter (for gptgo run --lora) of the base model --base.`
 
 func runConvert(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "convert", convertUsage)
@@ -37,12 +41,26 @@ func runConvert(ctx context.Context, e *env, args []string) error {
 	name := fs.String("name", "", "general.name (default: the directory's name)")
 	threads := fs.Int("threads", 0, "goroutines for quantizing (0: all cores)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	base := fs.String("base", "", "for a PEFT adapter: the GGUF base model it adapts")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 2 {
 		return errUsage
+	}
+	if hf.IsAdapterDir(pos[0]) {
+		if *typ != "" {
+			return fmt.Errorf("--type applies to models; an adapter keeps its float types")
+		}
+		if err := hf.ConvertAdapter(ctx, pos[0], pos[1], *base); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s (PEFT LoRA) → %s\n", pos[0], pos[1])
+		return nil
+	}
+	if *base != "" {
+		return fmt.Errorf("--base is for PEFT adapter directories; %s has no adapter_config.json", pos[0])
 	}
 	opt := hf.Options{Name: *name, Threads: *threads}
 	if *typ != "" {

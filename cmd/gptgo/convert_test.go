@@ -69,6 +69,8 @@ func TestExportConvertDefault(t *testing.T) {
 
 func TestConvertCommandErrors(t *testing.T) {
 	dir := t.TempDir()
+	adir := t.TempDir()
+	os.WriteFile(filepath.Join(adir, "adapter_config.json"), []byte(`{"peft_type":"LORA","r":4,"lora_alpha":8}`), 0o644)
 	cases := []struct {
 		args []string
 		want string
@@ -77,6 +79,9 @@ func TestConvertCommandErrors(t *testing.T) {
 		{[]string{"convert", dir, filepath.Join(dir, "o.gguf"), "--type", "Q9"}, "--type"},
 		{[]string{"convert", dir, filepath.Join(dir, "o.gguf")}, "config.json"},
 		{[]string{"export", filepath.Join(dir, "none.gguf"), dir}, "none.gguf"},
+		{[]string{"convert", adir, filepath.Join(dir, "a.gguf")}, "--base"},
+		{[]string{"convert", adir, filepath.Join(dir, "a.gguf"), "--type", "q8_0"}, "--type applies to models"},
+		{[]string{"convert", dir, filepath.Join(dir, "a.gguf"), "--base", "x.gguf"}, "--base is for PEFT adapter directories"},
 	}
 	for _, c := range cases {
 		_, errOut, code := runCLI(t, "", c.args...)
