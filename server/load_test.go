@@ -243,8 +243,8 @@ func TestShutdownEndsQueuedAndRunningRequests(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	_, url := startServer(t, Config{})
-	if status, body := post(t, url+"/v1/chat/completions", `{"model":"default","max_tokens":4,"messages":[{"role":"user","content":"hi"}]}`); status != 200 {
+	s, url := startServer(t, Config{})
+	if status, body := post(t, url+"/v1/chat/completions", `{"model":"default","max_tokens":4,"logit_bias":`+eogBan(t, s)+`,"messages":[{"role":"user","content":"hi"}]}`); status != 200 {
 		t.Fatalf("%d %s", status, body)
 	}
 	post(t, url+"/v1/chat/completions", `{`)
@@ -259,8 +259,8 @@ func TestMetrics(t *testing.T) {
 		`gptgo_http_requests_total{endpoint="POST /v1/chat/completions",status="200"} 1`,
 		`gptgo_http_requests_total{endpoint="POST /v1/chat/completions",status="400"} 1`,
 		`gptgo_time_to_first_token_seconds_count{model="default:latest"} 1`,
-		`gptgo_time_per_output_token_seconds_count{model="default:latest"} 1`,
-		`gptgo_completion_tokens_total{model="default:latest"} `,
+		`gptgo_time_per_output_token_seconds_count{model="default:latest"} 3`, // 4 tokens, 3 intervals
+		`gptgo_completion_tokens_total{model="default:latest"} 4`,
 		`gptgo_loaded_models 1`,
 		`gptgo_model_memory_bytes{model="default:latest"}`,
 		`gptgo_queue_depth{model="default:latest"} 0`,

@@ -21,7 +21,7 @@ type metrics struct {
 	promptTokens     *prometheus.CounterVec   // model
 	completionTokens *prometheus.CounterVec   // model
 	ttft             *prometheus.HistogramVec // model: queue wait + prefill + first token
-	tokenLatency     *prometheus.HistogramVec // model: mean time per token after the first, per request
+	tokenLatency     *prometheus.HistogramVec // model: time between consecutive tokens
 	queueWait        *prometheus.HistogramVec // model
 	queueDepth       *prometheus.GaugeVec     // model: requests waiting for a session
 	loadedModels     prometheus.Gauge
@@ -38,7 +38,7 @@ func newMetrics() *metrics {
 	m.promptTokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gptgo_prompt_tokens_total", Help: "Prompt tokens processed (cached ones included)."}, []string{"model"})
 	m.completionTokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gptgo_completion_tokens_total", Help: "Tokens generated."}, []string{"model"})
 	m.ttft = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gptgo_time_to_first_token_seconds", Help: "Time from a request's arrival at the model to its first generated token (queue wait included).", Buckets: latency}, []string{"model"})
-	m.tokenLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gptgo_time_per_output_token_seconds", Help: "Mean time per generated token after the first, one observation per request.", Buckets: perToken}, []string{"model"})
+	m.tokenLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gptgo_time_per_output_token_seconds", Help: "Time between consecutive generated tokens of a request (inter-token latency).", Buckets: perToken}, []string{"model"})
 	m.queueWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gptgo_queue_wait_seconds", Help: "Time a request waited for a free session of its model.", Buckets: latency}, []string{"model"})
 	m.queueDepth = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "gptgo_queue_depth", Help: "Requests waiting for a session of the model."}, []string{"model"})
 	m.loadedModels = prometheus.NewGauge(prometheus.GaugeOpts{Name: "gptgo_loaded_models", Help: "Models in memory."})

@@ -52,6 +52,22 @@ func (l *Loaded) Generate(ctx context.Context, req *generate.Request, emit func(
 		return nil, &Error{Kind: KindContext, Msg: err.Error(), Param: param}
 	}
 
+	if l.metrics != nil {
+		// Inter-token latency as the client sees it: the time between two
+		// tokens' events, the handler's write of the first included.
+		obs := l.metrics.tokenLatency.WithLabelValues(l.Entry.Name)
+		inner, last := emit, time.Time{}
+		emit = func(ev generate.Event) error {
+			if ev.Kind == generate.EventToken && ev.Token >= 0 {
+				now := time.Now()
+				if !last.IsZero() {
+					obs.Observe(now.Sub(last).Seconds())
+				}
+				last = now
+			}
+			return inner(ev)
+		}
+	}
 	queued := time.Now()
 	sess, err := l.run.acquire(ctx)
 	if err != nil {
@@ -147,8 +163,5 @@ func (l *Loaded) observe(d *generate.Done, wait time.Duration) {
 	m.queueWait.WithLabelValues(name).Observe(wait.Seconds())
 	if d.CompletionTokens > 0 && d.FirstToken > 0 {
 		m.ttft.WithLabelValues(name).Observe((wait + d.FirstToken).Seconds())
-	}
-	if d.CompletionTokens > 1 && d.GenerateTime > 0 {
-		m.tokenLatency.WithLabelValues(name).Observe(d.GenerateTime.Seconds() / float64(d.CompletionTokens-1))
 	}
 }
