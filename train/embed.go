@@ -87,6 +87,15 @@ type EmbedConfig struct {
 	Clip        float64 // gradient norm clip; 0 turns it off
 	Seed        uint64  // batch order: the same seed, data and model give the same run
 	Threads     int     // workers; 0 means all cores
+
+	// Checkpoint, when set, is a file (train's GPTGOCKP format: weights,
+	// AdamW's moments, the step) written every CheckpointEvery steps and
+	// after the last; with Resume the run starts from it. A step's batch
+	// depends only on (Seed, step), so a resumed run ends with the very
+	// weights of an uninterrupted one.
+	Checkpoint      string
+	CheckpointEvery int
+	Resume          bool
 }
 
 // DefaultEmbedConfig are the usual fine-tuning settings of sentence
@@ -103,8 +112,10 @@ func (c EmbedConfig) validate() error {
 		return fmt.Errorf("train: embed: learning rate %g must be positive", c.LR)
 	case !(c.Temperature > 0) || math.IsInf(c.Temperature, 0):
 		return fmt.Errorf("train: embed: temperature %g must be positive", c.Temperature)
-	case c.WeightDecay < 0 || c.Clip < 0 || c.Threads < 0:
-		return fmt.Errorf("train: embed: weight decay %g, clip %g and threads %d must not be negative", c.WeightDecay, c.Clip, c.Threads)
+	case c.WeightDecay < 0 || c.Clip < 0 || c.Threads < 0 || c.CheckpointEvery < 0:
+		return fmt.Errorf("train: embed: weight decay %g, clip %g, threads %d and checkpoint interval %d must not be negative", c.WeightDecay, c.Clip, c.Threads, c.CheckpointEvery)
+	case c.Resume && c.Checkpoint == "":
+		return fmt.Errorf("train: embed: resume needs a checkpoint file")
 	}
 	return nil
 }
@@ -283,11 +294,24 @@ func (tr *EmbedTrainer) Embed(seqs [][]int32) ([][]float32, error) {
 	return out, nil
 }
 
-// TrainEmbed runs cfg.Steps steps over pairs (tokenized: parallel slices
-// of queries, positives and optional negatives), drawing each step's batch
-// from a shuffled order (reshuffled every epoch with cfg.Seed), and calls
-// log with each step's loss and learning rate. ctx is checked between
-// steps.
+// embedBatchRows returns the pairs of step: epoch e = step / k (k = n/B
+// whole batches per epoch, the remainder left out of that epoch) is a
+// permutation of the n pairs drawn from (seed, e), and the step takes its
+// (step mod k)-th run of B. Being a function of the step alone, it needs
+// no state in a checkpoint.
+func embedBatchRows(seed uint64, n, B, step int) []int {
+	k := n / B
+	perm := rand.New(rand.NewPCG(seed, 0x656d626564^uint64(step/k))).Perm(n) // "embed"
+	j := step % k
+	return perm[j*B : (j+1)*B]
+}
+
+// TrainEmbed runs optimizer steps until cfg.Steps over the pairs of data
+// (tokenized: parallel slices of queries, positives and optional
+// negatives), each step's batch drawn as embedBatchRows says, and calls
+// log with each step's loss and learning rate. With cfg.Resume it starts
+// from cfg.Checkpoint's step, weights and moments. ctx is checked between
+// steps; a cancelled run keeps its last checkpoint.
 func (tr *EmbedTrainer) TrainEmbed(ctx context.Context, data EmbedBatch, cfg EmbedConfig, log func(step int, loss, lr float64)) error {
 	if err := cfg.validate(); err != nil {
 		return err
@@ -301,25 +325,38 @@ func (tr *EmbedTrainer) TrainEmbed(ctx context.Context, data EmbedBatch, cfg Emb
 		return err
 	}
 	sched := Schedule{MaxLR: cfg.LR, MinLR: cfg.LR / 10, Warmup: cfg.Steps / 10, Decay: cfg.Steps}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x656d626564)) // "embed"
-	order := rng.Perm(n)
-	next := 0
-	for step := range cfg.Steps {
+	// What a checkpoint must agree on with the run resuming it.
+	meta := map[string]string{"kind": "embed", "pairs": fmt.Sprint(n), "batch": fmt.Sprint(cfg.Batch), "seed": fmt.Sprint(cfg.Seed),
+		"steps": fmt.Sprint(cfg.Steps), "lr": fmt.Sprint(cfg.LR), "temperature": fmt.Sprint(cfg.Temperature), "negatives": fmt.Sprint(data.Negatives != nil)}
+	if cfg.Resume {
+		c, err := LoadCheckpoint(cfg.Checkpoint, opt)
+		if err != nil {
+			return err
+		}
+		for k, v := range meta {
+			if c.Meta[k] != v {
+				return fmt.Errorf("train: embed: checkpoint %s was made with %s = %q, this run has %q", cfg.Checkpoint, k, c.Meta[k], v)
+			}
+		}
+	}
+	save := func() error {
+		if cfg.Checkpoint == "" {
+			return nil
+		}
+		return SaveCheckpoint(cfg.Checkpoint, opt, Checkpoint{Step: opt.Steps, Meta: meta})
+	}
+	for step := opt.Steps; step < cfg.Steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if next+cfg.Batch > n {
-			order, next = rng.Perm(n), 0
-		}
 		var b EmbedBatch
-		for _, i := range order[next : next+cfg.Batch] {
+		for _, i := range embedBatchRows(cfg.Seed, n, cfg.Batch, step) {
 			b.Queries = append(b.Queries, data.Queries[i])
 			b.Positives = append(b.Positives, data.Positives[i])
 			if data.Negatives != nil {
 				b.Negatives = append(b.Negatives, data.Negatives[i])
 			}
 		}
-		next += cfg.Batch
 		tr.tape.Reset()
 		l, err := tr.loss(b, cfg.Temperature)
 		if err != nil {
@@ -336,11 +373,16 @@ func (tr *EmbedTrainer) TrainEmbed(ctx context.Context, data EmbedBatch, cfg Emb
 		lr := sched.LR(step)
 		opt.Step(lr)
 		opt.ZeroGrad()
+		if cfg.CheckpointEvery > 0 && (step+1)%cfg.CheckpointEvery == 0 && step+1 < cfg.Steps {
+			if err := save(); err != nil {
+				return err
+			}
+		}
 		if log != nil {
 			log(step+1, float64(l.Data[0]), lr)
 		}
 	}
-	return nil
+	return save()
 }
 
 // Export writes the trained model to path (atomically) with the metadata

@@ -246,3 +246,63 @@ func TestReadEmbedPairs(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainEmbedResume stops a run after step 7 (its last checkpoint is
+// step 5's), resumes it from the checkpoint, and checks that the final
+// checkpoint is byte for byte the one of an uninterrupted run; a
+// checkpoint from another configuration is refused.
+func TestTrainEmbedResume(t *testing.T) {
+	path := tinyBertFile(t)
+	data := synthPairs(40, 3)
+	dir := t.TempDir()
+	cfg := EmbedConfig{Steps: 12, Batch: 8, LR: 2e-3, Temperature: 0.05, Clip: 1, Seed: 7, Threads: 2, CheckpointEvery: 5}
+	train := func(cfg EmbedConfig, stopAfter int) error {
+		f, err := gguf.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		tr, err := NewEmbedTrainer(f, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		return tr.TrainEmbed(ctx, data, cfg, func(step int, _, _ float64) {
+			if step == stopAfter {
+				cancel()
+			}
+		})
+	}
+	whole := cfg
+	whole.Checkpoint = filepath.Join(dir, "whole.ckpt")
+	if err := train(whole, -1); err != nil {
+		t.Fatal(err)
+	}
+	cut := cfg
+	cut.Checkpoint = filepath.Join(dir, "cut.ckpt")
+	if err := train(cut, 7); err == nil {
+		t.Fatal("the stopped run reported no error")
+	}
+	cut.Resume = true
+	if err := train(cut, -1); err != nil {
+		t.Fatal(err)
+	}
+	a, err := os.ReadFile(whole.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(cut.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a, b) {
+		t.Error("the resumed run's final checkpoint differs from the uninterrupted run's")
+	}
+	other := cut
+	other.Batch = 4
+	if err := train(other, -1); err == nil || !strings.Contains(err.Error(), "batch") {
+		t.Errorf("a checkpoint of batch 8 resumed with batch 4: %v", err)
+	}
+}

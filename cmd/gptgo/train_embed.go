@@ -26,8 +26,10 @@ scored against every query too) on every line or on none. --model is a bert GGUF
 bge/MiniLM/e5, or a new one from 'gptgo init --arch bert --vocab-from SOME-BERT.gguf' to
 start from scratch); its tokenizer and pooling are used. The trained model is written to --out
 with the model's metadata, matrices as --type; 'gptgo embed', the server and llama.cpp's
-llama-embedding load it. The run is reproducible (--seed); checkpoints and --resume are not
-implemented yet.`
+llama-embedding load it. The run is reproducible (--seed) and resumable: a checkpoint
+(weights, optimizer moments, step) is written to --checkpoint every --checkpoint-every steps
+and at the end, and --resume continues from it to the same final weights as an uninterrupted
+run.`
 
 func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "train embed", trainEmbedUsage)
@@ -45,6 +47,9 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	typ := fs.String("type", "f16", "type of the written matrices: f32 or f16 (norms, biases, positions stay f32)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
 	logEvery := fs.Int("log-every", 10, "print the loss every N steps")
+	ckpt := fs.String("checkpoint", "", "checkpoint file (default: OUT.ckpt)")
+	ckptEvery := fs.Int("checkpoint-every", 100, "write the checkpoint every N steps (0: only at the end)")
+	resume := fs.Bool("resume", false, "continue from --checkpoint (same pairs, model and settings)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -59,7 +64,12 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	if *logEvery < 1 || *threads < 0 {
 		return fmt.Errorf("--log-every must be at least 1 and --threads not negative")
 	}
-	cfg := train.EmbedConfig{Steps: *steps, Batch: *batch, LR: *lr, Temperature: *temp, WeightDecay: *wd, Clip: *clip, Seed: *seed, Threads: *threads}
+	cfg := train.EmbedConfig{Steps: *steps, Batch: *batch, LR: *lr, Temperature: *temp, WeightDecay: *wd, Clip: *clip, Seed: *seed, Threads: *threads,
+		Checkpoint: *ckpt, CheckpointEvery: *ckptEvery, Resume: *resume}
+	if cfg.Checkpoint == "" {
+		cfg.Checkpoint = *out + ".ckpt"
+	}
+
 	var pairs []train.EmbedPair
 	for _, p := range pos {
 		ps, err := train.ReadEmbedPairs(p)

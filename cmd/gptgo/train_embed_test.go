@@ -45,6 +45,23 @@ func TestTrainEmbedCommand(t *testing.T) {
 	if !strings.Contains(errOut, "step 6/6") || !strings.Contains(errOut, "loss") {
 		t.Errorf("no loss log: %s", errOut)
 	}
+	if _, err := os.Stat(out + ".ckpt"); err != nil {
+		t.Errorf("no checkpoint beside the output: %v", err)
+	}
+	// Resuming the finished run takes no step and writes the same file.
+	first, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := runCLI(t, "", "train", "embed", pairs, "--model", base, "--out", out, "--steps", "6", "--batch", "4", "--lr", "1e-3", "--threads", "2", "--resume"); code != 0 {
+		t.Fatalf("--resume: exit %d: %s", code, errOut)
+	}
+	if again, err := os.ReadFile(out); err != nil || string(again) != string(first) {
+		t.Errorf("the resumed finished run wrote another file (%v)", err)
+	}
+	if _, errOut, code := runCLI(t, "", "train", "embed", pairs, "--model", base, "--out", out, "--steps", "6", "--batch", "2", "--resume"); code == 0 || !strings.Contains(errOut, "batch") {
+		t.Errorf("--resume with another batch: exit %d, %q", code, errOut)
+	}
 	e, err := model.OpenEncoder(out)
 	if err != nil {
 		t.Fatal(err)
