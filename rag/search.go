@@ -152,6 +152,13 @@ func fuse(a, b []hit, k int) []hit {
 	return top.sorted()
 }
 
+func isCJKTerm(t string) bool {
+	for _, r := range t {
+		return isCJK(r)
+	}
+	return false
+}
+
 // coverage is the IDF-weighted share of the query's distinct terms that c
 // contains (heading included).
 func (s *DirStore) coverage(query []string, c *Chunk) float64 {
@@ -171,6 +178,12 @@ func (s *DirStore) coverage(query []string, c *Chunk) float64 {
 			if s.bm.length[p.slot] >= 0 {
 				n++
 			}
+		}
+		if n == 0 && isCJKTerm(t) {
+			// a bigram found nowhere mostly spans a word boundary of the
+			// question ("白在" of "李白在哪"): segmentation noise, not a
+			// missing concept, unlike an absent word
+			continue
 		}
 		idf := 1.0
 		if s.bm.live > 0 {

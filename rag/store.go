@@ -44,11 +44,32 @@ type Meta struct {
 	Format   int    `json:"format"` // 1
 	Embedder string `json:"embedder"`
 	Dim      int    `json:"dim"`
+	// Model is where the embedder's model came from (a file path, or ""
+	// for the default model), so that later commands can load it again.
+	Model string `json:"model,omitempty"`
+}
+
+// ReadMeta reads dir's meta.json; ok is false when the store does not
+// exist yet.
+func ReadMeta(dir string) (m Meta, ok bool, err error) {
+	path := filepath.Join(dir, metaFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return m, false, nil
+	}
+	if err != nil {
+		return m, false, fmt.Errorf("rag: %w", err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, false, fmt.Errorf("rag: %s: %w", path, err)
+	}
+	return m, true, nil
 }
 
 // Options configure OpenDir.
 type Options struct {
 	Embedder Embedder   // nil: lexical (BM25) retrieval only
+	Model    string     // recorded in meta.json as Meta.Model when the store is created
 	HNSW     HNSWConfig // graph parameters, used when the index is built
 	// SnapshotBytes is the log size beyond which a Put writes a snapshot
 	// and starts an empty log; 0 means 64 MiB.
@@ -127,7 +148,7 @@ func OpenDir(dir string, o Options) (*DirStore, error) {
 
 func (s *DirStore) loadMeta() error {
 	path := filepath.Join(s.dir, metaFile)
-	want := Meta{Format: 1}
+	want := Meta{Format: 1, Model: s.opt.Model}
 	if e := s.opt.Embedder; e != nil {
 		want.Embedder, want.Dim = e.Name(), e.Dim()
 	}

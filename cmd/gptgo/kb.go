@@ -1,0 +1,334 @@
+// Reference: issue #22 (gptgo kb ingest|search|ask|list|rm|stats); privateGPT's ingest/ask
+// split; the --json result shape the issue fixes.
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gptgo/gptgo/rag"
+)
+
+func init() {
+	register(&command{
+		name:    "kb",
+		summary: "knowledge base: ingest documents, search them, answer with citations",
+		usage: `SUBCOMMAND [flags] ...
+
+Subcommands:
+  ingest PATH...      load files (or directories) into the store: text, Markdown, HTML, CSV/TSV,
+                      JSONL, source code, DOCX, PDF; an unchanged file is skipped, a changed one replaced
+  search QUERY        the best chunks (-k N, --mode hybrid|bm25|dense, --json, --source GLOB)
+  ask QUESTION        retrieve, then answer with the model (--model), citing sources as [n]
+  list                the documents (--json)
+  rm REF...           remove documents by id, source path or source glob
+  stats               counts of the store
+
+Every subcommand takes --kb DIR (default: $XDG_DATA_HOME/gptgo/kb or ~/.local/share/gptgo/kb).
+The store remembers its embedder (--embed-model at the first ingest: a GGUF file, "hash",
+"none" for BM25 only, or unset for the embedded default model, which is weak at retrieval).`,
+		run: runKB,
+	})
+}
+
+func runKB(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	switch sub, rest := args[0], args[1:]; sub {
+	case "ingest":
+		return runKBIngest(ctx, e, rest)
+	case "search":
+		return runKBSearch(ctx, e, rest)
+	case "ask":
+		return runKBAsk(ctx, e, rest)
+	case "list":
+		return runKBList(e, rest)
+	case "rm":
+		return runKBRemove(ctx, e, rest)
+	case "stats":
+		return runKBStats(e, rest)
+	case "-h", "--help", "help":
+		printUsage(e.stdout, commands["kb"])
+		return nil
+	}
+	return fmt.Errorf("unknown subcommand %q (ingest, search, ask, list, rm, stats)", args[0])
+}
+
+// kbFlags are the flags every subcommand shares.
+type kbFlags struct {
+	dir   *string
+	embed *string
+	fs    *flag.FlagSet
+}
+
+func addKBFlags(fs *flag.FlagSet) *kbFlags {
+	return &kbFlags{
+		fs:    fs,
+		dir:   fs.String("kb", "", "the store's directory (default: the user's data directory, gptgo/kb)"),
+		embed: fs.String("embed-model", "", `embedder: a GGUF file, "hash", "none" (BM25 only); default: what the store was built with, else the embedded default model`),
+	}
+}
+
+func (k *kbFlags) open() (*rag.DirStore, *kbEmbedder, error) {
+	dir := *k.dir
+	if dir == "" {
+		d, err := defaultKBDir()
+		if err != nil {
+			return nil, nil, fmt.Errorf("--kb: no default directory (%w); name one", err)
+		}
+		dir = d
+	}
+	set := false
+	k.fs.Visit(func(f *flag.Flag) { set = set || f.Name == "embed-model" })
+	return openKB(dir, *k.embed, set)
+}
+
+func runKBIngest(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "kb ingest", "PATH... [flags]\n\nLoads each file (directories: every file of a known kind below them), splits it into chunks of\n--chunk-tokens tokens of the embedding model, embeds them and stores the document durably.\nA file that fails is reported and skipped; the others go on.")
+	k := addKBFlags(fs)
+	chunk := fs.Int("chunk-tokens", 0, "tokens per chunk (0: 200, or less to fit the embedding model's context)")
+	overlap := fs.Int("overlap", -1, "tokens shared by consecutive chunks (-1: an eighth of --chunk-tokens)")
+	quiet := fs.Bool("quiet", false, "no progress line")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		return fmt.Errorf("kb ingest: no PATH given")
+	}
+	if *chunk < 0 {
+		return fmt.Errorf("--chunk-tokens %d: must be positive", *chunk)
+	}
+	files, err := rag.Walk(pos)
+	if err != nil {
+		return err
+	}
+	s, emb, err := k.open()
+	if err != nil {
+		return err
+	}
+	defer emb.Close()
+	defer s.Close()
+	maxTok := *chunk
+	if maxTok == 0 {
+		maxTok = 200
+		if emb.ctx > 0 {
+			maxTok = min(maxTok, emb.ctx-8)
+		}
+	}
+	if emb.ctx > 0 && maxTok > emb.ctx {
+		return fmt.Errorf("--chunk-tokens %d: more than the embedding model's context of %d", maxTok, emb.ctx)
+	}
+	ov := *overlap
+	if ov < 0 {
+		ov = maxTok / 8
+	}
+	if ov >= maxTok {
+		return fmt.Errorf("--overlap %d: must be below --chunk-tokens %d", ov, maxTok)
+	}
+	p := &kbProgress{w: e.stderr, files: len(files), start: time.Now(), quiet: *quiet}
+	in := &rag.Ingester{Store: s, Embedder: emb.emb, Splitter: rag.Splitter{Max: maxTok, Overlap: ov, Count: emb.count}, OnEmbed: p.embedded}
+	var failed int
+	counts := map[rag.Status]int{}
+	for i, f := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		src, err := filepath.Abs(f)
+		if err != nil {
+			src = f
+		}
+		r := in.IngestFile(ctx, f, src)
+		counts[r.Status]++
+		if r.Err != nil {
+			failed++
+			p.clear()
+			fmt.Fprintf(e.stderr, "error: %v\n", r.Err)
+		} else if r.Status != rag.Unchanged {
+			p.chunks += r.Chunks
+		}
+		p.done = i + 1
+		p.show()
+	}
+	p.clear()
+	el := time.Since(p.start).Seconds()
+	fmt.Fprintf(e.stdout, "%d files: %d added, %d updated, %d unchanged, %d failed; %d chunks in %.1fs (%.1f files/s, %.1f chunks/s)\n",
+		len(files), counts[rag.Added], counts[rag.Updated], counts[rag.Unchanged], failed, p.chunks, el,
+		float64(counts[rag.Added]+counts[rag.Updated])/max64(el), float64(p.chunks)/max64(el))
+	if failed > 0 {
+		return fmt.Errorf("%d of %d files failed (listed above); the others are stored", failed, len(files))
+	}
+	return nil
+}
+
+func max64(x float64) float64 { return max(x, 1e-9) }
+
+// kbProgress is the one-line progress of an ingest: files, chunks and the
+// embedding rate.
+type kbProgress struct {
+	w                   io.Writer
+	files, done, chunks int
+	nEmbedded           int
+	start, last         time.Time
+	quiet, shown        bool
+}
+
+func (p *kbProgress) embedded(n int) { p.nEmbedded += n; p.show() }
+
+func (p *kbProgress) show() {
+	if p.quiet || time.Since(p.last) < 200*time.Millisecond && p.done < p.files {
+		return
+	}
+	p.last = time.Now()
+	el := time.Since(p.start).Seconds()
+	fmt.Fprintf(p.w, "\r[%d/%d files] %d chunks, %d embedded (%.1f/s)   ", p.done, p.files, p.chunks, p.nEmbedded, float64(p.nEmbedded)/max64(el))
+	p.shown = true
+}
+
+func (p *kbProgress) clear() {
+	if p.shown {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.shown = false
+	}
+}
+
+// searchFlags are search's and ask's retrieval flags.
+type searchFlags struct {
+	k      *int
+	mode   *string
+	source *string
+	after  *string
+	before *string
+}
+
+func addSearchFlags(fs *flag.FlagSet, k int) *searchFlags {
+	return &searchFlags{
+		k:      fs.Int("k", k, "results wanted"),
+		mode:   fs.String("mode", "", "hybrid, bm25 or dense (default: hybrid, or bm25 for a store without embedder)"),
+		source: fs.String("source", "", "only chunks whose source path matches this glob"),
+		after:  fs.String("after", "", "only documents ingested at or after this date (2006-01-02 or RFC 3339)"),
+		before: fs.String("before", "", "only documents ingested before this date"),
+	}
+}
+
+func (f *searchFlags) query(text string) (rag.Query, error) {
+	q := rag.Query{Text: text, K: *f.k, Filter: rag.Filter{Source: *f.source}}
+	if *f.k <= 0 {
+		return q, fmt.Errorf("-k %d: must be positive", *f.k)
+	}
+	if *f.mode != "" {
+		m, err := rag.ParseMode(*f.mode)
+		if err != nil {
+			return q, fmt.Errorf("--mode: %w", err)
+		}
+		q.Mode = m
+	}
+	for _, d := range []struct {
+		flag string
+		v    string
+		t    *time.Time
+	}{{"--after", *f.after, &q.Filter.After}, {"--before", *f.before, &q.Filter.Before}} {
+		if d.v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, d.v)
+		if err != nil {
+			if t, err = time.Parse("2006-01-02", d.v); err != nil {
+				return q, fmt.Errorf("%s %q: not a date (2006-01-02 or RFC 3339)", d.flag, d.v)
+			}
+		}
+		*d.t = t
+	}
+	return q, nil
+}
+
+// kbResult is one --json search result.
+type kbResult struct {
+	ID      string  `json:"id"`
+	Source  string  `json:"source"`
+	Page    int     `json:"page"`
+	Heading string  `json:"heading"`
+	Text    string  `json:"text"`
+	Score   float64 `json:"score"`
+}
+
+func toKBResults(rs []rag.Result) []kbResult {
+	out := make([]kbResult, len(rs))
+	for i, r := range rs {
+		c := r.Chunk
+		out[i] = kbResult{ID: c.ID, Source: c.Source, Page: c.Page, Heading: c.Heading, Text: c.Text, Score: r.Score}
+	}
+	return out
+}
+
+func runKBSearch(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "kb search", "QUERY [flags]\n\nPrints the chunks that best match QUERY, best first.")
+	k := addKBFlags(fs)
+	sf := addSearchFlags(fs, 5)
+	asJSON := fs.Bool("json", false, `print {"query": …, "results": [{"id", "source", "page", "heading", "text", "score"}, …]}`)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	text := strings.TrimSpace(strings.Join(pos, " "))
+	if text == "" {
+		return fmt.Errorf("kb search: no QUERY given")
+	}
+	q, err := sf.query(text)
+	if err != nil {
+		return err
+	}
+	s, emb, err := k.open()
+	if err != nil {
+		return err
+	}
+	defer emb.Close()
+	defer s.Close()
+	res, err := s.Search(ctx, q)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(struct {
+			Query   string     `json:"query"`
+			Results []kbResult `json:"results"`
+		}{text, toKBResults(res)})
+	}
+	for i, r := range res {
+		fmt.Fprintf(e.stdout, "%d. %s  (%.4g)\n   %s\n\n", i+1, sourceLine(r.Chunk), r.Score, oneLine(r.Chunk.Text, 300))
+	}
+	if len(res) == 0 {
+		fmt.Fprintln(e.stdout, "no results")
+	}
+	return nil
+}
+
+// sourceLine is "path, page N, Heading > Path".
+func sourceLine(c *rag.Chunk) string {
+	s := c.Source
+	if c.Page > 0 {
+		s += fmt.Sprintf(", page %d", c.Page)
+	}
+	if c.Heading != "" {
+		s += ", " + c.Heading
+	}
+	return s
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
