@@ -7,7 +7,6 @@ package train
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 
 	"github.com/gptgo/gptgo/tensor"
 	"github.com/gptgo/gptgo/train/autograd"
@@ -126,21 +125,7 @@ func PrepareSFT(enc *Encoder, convs []Conversation, maxTokens int) ([]Example, S
 // a seeded shuffle (the rest keep their order). A positive fraction holds
 // out at least one example and leaves at least one to train on.
 func SplitSFT(ex []Example, fraction float64, seed uint64) (trainEx, valEx []Example) {
-	n := int(float64(len(ex)) * fraction)
-	if fraction > 0 && n == 0 && len(ex) > 1 {
-		n = 1
-	}
-	n = min(n, len(ex)-1)
-	if n <= 0 {
-		return ex, nil
-	}
-	order := identity(len(ex))
-	rng := rand.New(rand.NewPCG(seed, 0x76a1_5e1d))
-	rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
-	held := make([]bool, len(ex))
-	for _, i := range order[:n] {
-		held[i] = true
-	}
+	held := holdOut(len(ex), fraction, seed, 0x76a1_5e1d) // prefbatch.go
 	for i, x := range ex {
 		if held[i] {
 			valEx = append(valEx, x)

@@ -5,8 +5,6 @@
 package train
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -48,29 +46,8 @@ func ReadConversations(path string) ([]Conversation, error) {
 		out = append(out, c)
 		return nil
 	}
-	if t := bytes.TrimLeft(b, " \t\r\n\ufeff"); len(t) > 0 && t[0] == '[' {
-		var recs []json.RawMessage
-		if err := json.Unmarshal(t, &recs); err != nil {
-			return nil, fmt.Errorf("train: sft data %s: not a JSON array of records: %w", path, err)
-		}
-		for i, r := range recs {
-			if err := add(r, fmt.Sprintf("%s: record %d", path, i+1)); err != nil {
-				return nil, err
-			}
-		}
-		return out, nil
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(nil, len(b)+1)
-	for line := 1; sc.Scan(); line++ {
-		if t := bytes.TrimSpace(sc.Bytes()); len(t) > 0 {
-			if err := add(t, fmt.Sprintf("%s:%d", path, line)); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("train: sft data %s: %w", path, err)
+	if err := forEachRecord(b, "train: sft data", path, add); err != nil { // pref.go
+		return nil, err
 	}
 	return out, nil
 }
