@@ -4,6 +4,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -91,5 +92,55 @@ func TestRunConstraintErrors(t *testing.T) {
 		if code == 0 || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %q", c.args, code, errOut, c.want)
 		}
+	}
+}
+
+// TestRunTools: --tools forces a call (or one named function) and prints
+// each call as a JSON line whose arguments fit the tool's schema.
+func TestRunTools(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tools.json")
+	tools := `[{"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string","maxLength":12},"unit":{"enum":["c","f"]}},"required":["city"]}}},
+ {"name":"add","parameters":{"type":"object","properties":{"a":{"type":"integer","minimum":0,"maximum":9},"b":{"type":"integer","minimum":0,"maximum":9}},"required":["a","b"],"additionalProperties":false}}]`
+	if err := os.WriteFile(path, []byte(tools), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ choice, only string }{{"required", ""}, {"add", "add"}, {"get_weather", "get_weather"}} {
+		out, errOut, code := runCLI(t, "", "run", "Call:", "--tools", path, "--tool-choice", c.choice, "--seed", "5", "-n", "150")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.choice, code, errOut)
+		}
+		if strings.Contains(errOut, "warning: generation stopped") {
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		for _, l := range lines {
+			var call struct {
+				Name      string
+				Arguments map[string]any
+			}
+			if err := json.Unmarshal([]byte(l), &call); err != nil {
+				t.Fatalf("%s: line %q: %v", c.choice, l, err)
+			}
+			if c.only != "" && call.Name != c.only || call.Name != "add" && call.Name != "get_weather" {
+				t.Errorf("%s: call %q", c.choice, l)
+			}
+			if call.Name == "add" && (call.Arguments["a"] == nil || call.Arguments["b"] == nil || len(call.Arguments) != 2) {
+				t.Errorf("%s: add arguments %v", c.choice, call.Arguments)
+			}
+			if call.Name == "get_weather" && call.Arguments["city"] == nil {
+				t.Errorf("%s: get_weather arguments %v", c.choice, call.Arguments)
+			}
+		}
+	}
+	_, errOut, code := runCLI(t, "", "run", "x", "--tools", path, "--tool-choice", "nope")
+	if code == 0 || !strings.Contains(errOut, `--tool-choice "nope" is not required, auto or one of the tools`) {
+		t.Errorf("unknown tool choice: %d %q", code, errOut)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`[{"name":"f","parameters":{"type":"object","properties":{"x":{"if":{}}}}}]`), 0o644)
+	_, errOut, code = runCLI(t, "", "run", "x", "--tools", bad)
+	if code == 0 || !strings.Contains(errOut, "--tools "+bad+": tool \"f\" parameters: json schema: if at /properties/x: keyword not supported") {
+		t.Errorf("bad tool schema: %d %q", code, errOut)
 	}
 }

@@ -309,12 +309,12 @@ func runRun(ctx context.Context, e *env, args []string) error {
 		return errors.New("the prompt is empty and the model adds no BOS token")
 	}
 	opts, seed := f.options()
-	if opts.Constraint, err = cf.constraint(in.tok); err != nil {
+	if opts.Constraint, err = cf.constraint(in.tok, in.m.File()); err != nil {
 		return err
 	}
 	sess := generate.NewSession(in.st, generate.FromTokenizer(in.tok))
 	var onToken func(generate.Token) error
-	if !*asJSON {
+	if !*asJSON && *cf.toolsFile == "" { // calls are printed once parsed
 		onToken = func(t generate.Token) error {
 			_, err := io.WriteString(e.stdout, t.Text)
 			return err
@@ -333,7 +333,13 @@ func runRun(ctx context.Context, e *env, args []string) error {
 	if *asJSON {
 		return writeRunJSON(e.stdout, in, r, seed)
 	}
-	fmt.Fprintln(e.stdout)
+	if *cf.toolsFile != "" {
+		if err := cf.printCalls(e.stdout, r.Text); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(e.stdout)
+	}
 	if *f.verbose {
 		printTimings(e.stderr, r, seed)
 	}
