@@ -46,6 +46,8 @@ var testSchemas = []string{
 	`{"type":"string","pattern":"^\\d{3}-[A-Z]{2}(x|yz)?\\.?$"}`,
 	`{"type":"string","pattern":"^(?:[a-f0-9]{2}:){2}[a-f0-9]{2}$"}`,
 	`{"type":"string","pattern":"^[α-ω]{1,3}[^\\s\"a-z]\\w?$"}`,
+	`{"type":"string","pattern":"^[^\\d\\s\\\\]{2}\\.(ab|c)+[\\x41-\\x44_-]*?$"}`,
+	`{"type":"array","maxItems":2,"items":{"type":"string","pattern":"x\\d"}}`,
 	`{"type":"object","properties":{"d":{"type":"string","format":"date"},"t":{"type":"string","format":"time"},"dt":{"type":"string","format":"date-time"},"u":{"type":"string","format":"uuid"}},"required":["d","t","dt","u"],"additionalProperties":false}`,
 	// numbers and integers
 	`{"type":"number"}`,
