@@ -259,3 +259,15 @@ func (h *toolText) push(s string) string {
 	h.pending = h.pending[len(h.pending)-keep:]
 	return out
 }
+
+// ollamaCalls turns calls into Ollama's message.tool_calls, whose
+// arguments are an object rather than JSON text.
+func ollamaCalls(calls []toolCallOut) []ollamaToolCall {
+	out := make([]ollamaToolCall, len(calls))
+	for i, c := range calls {
+		out[i].Function.Index = i
+		out[i].Function.Name = c.Function.Name
+		out[i].Function.Arguments = json.RawMessage(c.Function.Arguments)
+	}
+	return out
+}
