@@ -5,6 +5,7 @@ package generate
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 )
@@ -93,3 +94,21 @@ type failing struct{}
 func (failing) Mask([]uint64) error { return errors.New("no token fits") }
 func (failing) Accept(int32) error  { return nil }
 func (failing) Done() bool          { return false }
+
+// TestConstraintLogprobs: tokens a constraint masks out are never listed as
+// alternatives (their -Inf would not even encode as JSON).
+func TestConstraintLogprobs(t *testing.T) {
+	s := newSession(t, 64)
+	req := &Request{Tokens: prompt, Logprobs: true, TopLogprobs: 5, Options: Options{MaxTokens: 5, Constraint: &spell{word: "ab"}}}
+	_, err := s.Run(context.Background(), req, prompt, func(e Event) error {
+		if e.Kind == EventToken && e.Logprob != nil {
+			if len(e.Logprob.Top) != 1 || math.IsInf(float64(e.Logprob.Logprob), 0) {
+				t.Errorf("token %d: logprob %v, top %+v; want the one allowed token", e.Token, e.Logprob.Logprob, e.Logprob.Top)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

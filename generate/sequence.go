@@ -174,8 +174,8 @@ func logprobOf(logits []float32, tok int32, k int) *TokenLogprob {
 	}
 	top := make([]TopLogprob, 0, k+1)
 	for i, v := range logits {
-		if len(top) == k && v <= top[k-1].Logprob {
-			continue
+		if len(top) == k && v <= top[k-1].Logprob || math.IsInf(float64(v), -1) {
+			continue // -Inf: a token a constraint masked out is no alternative
 		}
 		j := len(top)
 		if j < k {
