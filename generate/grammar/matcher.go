@@ -325,11 +325,21 @@ func (m *Matcher) stateKey() string {
 	return string(m.key)
 }
 
-// describe lists the stacks' expected classes, for debugging.
+// describe lists what the stacks expect next (at most five), for errors.
 func (m *Matcher) describe() string {
 	var b strings.Builder
-	for _, s := range m.cur.stacks {
-		fmt.Fprintf(&b, "%v;", m.g.classes[m.g.elems[s.pos].arg].ranges)
+	for i, s := range m.cur.stacks {
+		if i == 5 {
+			fmt.Fprintf(&b, " and %d more", len(m.cur.stacks)-5)
+			break
+		}
+		if i > 0 {
+			b.WriteString(" or ")
+		}
+		b.WriteString(exprString(Class{Ranges: m.g.classes[m.g.elems[s.pos].arg].ranges}, false))
+	}
+	if b.Len() == 0 {
+		return "nothing"
 	}
 	return b.String()
 }
