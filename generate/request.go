@@ -4,6 +4,7 @@
 package generate
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -23,6 +24,10 @@ type Request struct {
 	Tokens   []int32        // a prompt already tokenized (Ollama's context, OpenAI's token-array prompt)
 
 	Options Options // sampler settings, token budget, stop strings, truncation
+
+	// Tools are OpenAI-style tool definitions the chat template shows the
+	// model (its `tools` variable); used with Messages only.
+	Tools []json.RawMessage
 
 	// LogitBias is added to the logits of the given tokens before sampling
 	// (OpenAI's logit_bias: -100 bans a token, 100 all but forces it).
@@ -74,7 +79,7 @@ func (r *Request) Render(tok *tokenizer.Tokenizer, tmpl *chat.Template) ([]int32
 		if tmpl == nil {
 			return nil, errors.New("generate: messages need a chat template")
 		}
-		text, err := tmpl.Render(r.Messages, chat.Options{AddGenerationPrompt: true, TrimBOSEOS: tok.AddBOS()})
+		text, err := tmpl.Render(r.Messages, chat.Options{AddGenerationPrompt: true, TrimBOSEOS: tok.AddBOS(), Tools: r.Tools})
 		if err != nil {
 			return nil, fmt.Errorf("generate: chat template: %w", err)
 		}

@@ -131,3 +131,70 @@ func schemaError(param string, err error) error {
 	}
 	return Errorf(KindBadRequest, param, "%s: %v", param, err)
 }
+
+// structured is what a chat request's response_format and tools ask of
+// each of its choices.
+type structured struct {
+	g     *grammar.Grammar // response_format's, or the tools' (tools.grammar)
+	tools *toolPlan        // nil without tools
+}
+
+// structured reads response_format and tools for the model l and hands the
+// tools to r's chat template; nil when the request asks for neither.
+func (c *chatRequest) structured(l *Loaded, r *generate.Request) (*structured, error) {
+	g, err := compileResponseFormat(c.ResponseFormat)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := ""
+	if l.Template != nil {
+		tmpl = l.Template.Source()
+	}
+	plan, err := planTools(c.Tools, c.ToolChoice, c.ParallelToolCalls, tmpl)
+	if err != nil {
+		return nil, err
+	}
+	if plan != nil {
+		if g != nil && plan.active() {
+			return nil, Errorf(KindNotSupported, "response_format", "response_format together with tools is not supported (use tool_choice none, or drop response_format)")
+		}
+		r.Tools = plan.tools
+		if g == nil {
+			g = plan.grammar
+		}
+	}
+	if g == nil && plan == nil {
+		return nil, nil
+	}
+	return &structured{g: g, tools: plan}, nil
+}
+
+// constraint is a fresh matcher for one choice (nil: unconstrained).
+func (s *structured) constraint(l *Loaded) (generate.Constraint, error) {
+	if s == nil || s.g == nil {
+		return nil, nil
+	}
+	return l.constraint(s.g)
+}
+
+// answer reads a finished choice: its content, its calls (with tools) and
+// its finish_reason (tool_calls when it called).
+func (s *structured) answer(d *generate.Done) (string, []toolCallOut, string) {
+	fr := finishReason(d.Stop)
+	if s == nil || !s.tools.active() {
+		return d.Text, nil, fr
+	}
+	content, calls := s.tools.answer(d.Text)
+	if len(calls) > 0 {
+		fr = "tool_calls"
+	}
+	return content, calls, fr
+}
+
+// streamer holds back one choice's streamed text that may be a call.
+func (s *structured) streamer() *toolText {
+	if s == nil {
+		return &toolText{}
+	}
+	return &toolText{plan: s.tools}
+}
