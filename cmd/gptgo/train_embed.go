@@ -16,13 +16,17 @@ import (
 	"github.com/gptgo/gptgo/train"
 )
 
-const trainEmbedUsage = `PAIRS.jsonl... --model BERT.gguf --out OUT.gguf [flags]
+const trainEmbedUsage = `PAIRS.jsonl|QA.json... --model BERT.gguf --out OUT.gguf [flags]
 
 Trains a BERT embedder contrastively: each step embeds --batch queries and their positive
 passages, and pushes every query towards its own passage and away from the other passages of
 the batch (InfoNCE with in-batch negatives, temperature --temperature). Each line of PAIRS is
 {"query": "…", "positive": "…"}, with an optional "negative" (a hard negative passage,
-scored against every query too) on every line or on none. --model is a bert GGUF (a converted
+scored against every query too) on every line or on none. A .json input is a question-answering
+set (SQuAD 2.0 or CMRC 2018 layout, or DPR's retriever JSON): each question becomes a pair with
+its paragraph, and every --held-out-th paragraph with its questions is kept out of training;
+recall@1/5/20 of the right paragraph among the held-out ones is printed before and after
+training. --model is a bert GGUF (a converted
 bge/MiniLM/e5, or a new one from 'gptgo init --arch bert --vocab-from SOME-BERT.gguf' to
 start from scratch); its tokenizer and pooling are used. The trained model is written to --out
 with the model's metadata, matrices as --type; 'gptgo embed', the server and llama.cpp's
@@ -50,6 +54,7 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	ckpt := fs.String("checkpoint", "", "checkpoint file (default: OUT.ckpt)")
 	ckptEvery := fs.Int("checkpoint-every", 100, "write the checkpoint every N steps (0: only at the end)")
 	resume := fs.Bool("resume", false, "continue from --checkpoint (same pairs, model and settings)")
+	heldEvery := fs.Int("held-out", 5, "QA sets: hold out every Nth paragraph and its questions for evaluation (0: none)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -71,9 +76,23 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	}
 
 	var pairs []train.EmbedPair
+	type heldSet struct {
+		name string
+		set  *train.QASet
+	}
+	var held []heldSet
 	for _, p := range pos {
-		ps, err := train.ReadEmbedPairs(p)
-		if err != nil {
+		var ps []train.EmbedPair
+		if strings.HasSuffix(strings.ToLower(p), ".json") {
+			qa, err := train.ReadQASet(p, *heldEvery)
+			if err != nil {
+				return err
+			}
+			if len(qa.Held) > 0 {
+				held = append(held, heldSet{p, qa})
+			}
+			ps = qa.Train
+		} else if ps, err = train.ReadEmbedPairs(p); err != nil {
 			return err
 		}
 		if len(pairs) > 0 && (ps[0].Negative == "") != (pairs[0].Negative == "") {
@@ -120,6 +139,33 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 			data.Negatives = append(data.Negatives, enc(p.Negative))
 		}
 	}
+	evaluate := func(when string) error {
+		for _, h := range held {
+			qs := make([][]int32, len(h.set.Held))
+			for i, q := range h.set.Held {
+				qs[i] = enc(q)
+			}
+			ps := make([][]int32, len(h.set.Passages))
+			for i, p := range h.set.Passages {
+				ps[i] = enc(p)
+			}
+			qv, err := tr.EmbedAll(qs)
+			if err != nil {
+				return err
+			}
+			pv, err := tr.EmbedAll(ps)
+			if err != nil {
+				return err
+			}
+			r := train.RecallAtK(qv, pv, h.set.Answer, []int{1, 5, 20})
+			fmt.Fprintf(e.stderr, "held-out %s (%s): recall@1 %.3f  @5 %.3f  @20 %.3f  (%d questions, %d paragraphs)\n",
+				h.name, when, r[0], r[1], r[2], len(qs), len(ps))
+		}
+		return nil
+	}
+	if err := evaluate("before"); err != nil {
+		return err
+	}
 	fmt.Fprintf(e.stderr, "train embed: %d pairs, %s %d×%d (%s pooling), %d steps of %d\n",
 		len(pairs), tr.Config.Arch, tr.Config.Layers, tr.Config.Embd, tr.Pooling, cfg.Steps, cfg.Batch)
 	start := time.Now()
@@ -129,6 +175,9 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 		}
 	})
 	if err != nil {
+		return err
+	}
+	if err := evaluate("after"); err != nil {
 		return err
 	}
 	if err := tr.Export(*out, dt); err != nil {

@@ -74,6 +74,21 @@ func TestTrainEmbedCommand(t *testing.T) {
 		t.Errorf("embed of the trained file: exit %d: %s", code, errOut)
 	}
 
+	// A SQuAD-layout file: pairs from four paragraphs, the fifth held out
+	// and evaluated before and after.
+	squad := filepath.Join(dir, "qa.json")
+	var paras []string
+	for _, tp := range []string{"cats", "rivers", "engines", "bread", "planets"} {
+		paras = append(paras, `{"context": "a passage about `+tp+`", "qas": [{"question": "what about `+tp+`?"}, {"question": "tell me of `+tp+`"}]}`)
+	}
+	if err := os.WriteFile(squad, []byte(`{"data": [{"paragraphs": [`+strings.Join(paras, ",")+`]}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = runCLI(t, "", "train", "embed", squad, "--model", base, "--out", filepath.Join(dir, "qa.gguf"), "--steps", "2", "--batch", "4", "--threads", "2")
+	if code != 0 || strings.Count(errOut, "held-out "+squad) != 2 || !strings.Contains(errOut, "(2 questions, 1 paragraphs)") {
+		t.Errorf("QA input: exit %d: %s", code, errOut)
+	}
+
 	for _, c := range []struct {
 		args []string
 		msg  string
