@@ -213,9 +213,32 @@ type toolText struct {
 	pending string
 	held    bool // a call has started: everything after is held
 	decided bool // (no marker) the answer is known to be text
+	sent    int  // bytes of text passed on as content
 }
 
+// push takes the next piece of streamed text and returns what may be sent
+// as content now.
 func (h *toolText) push(s string) string {
+	out := h.hold(s)
+	h.sent += len(out)
+	return out
+}
+
+// finish ends a streamed choice whose whole text is text: the content not
+// sent yet (held back, and not a call after all), the calls as deltas
+// (arguments in pieces of 16 bytes), and the finish_reason (tool_calls
+// when it called, else the stop reason's).
+func (h *toolText) finish(text string, stopReason string) (rest string, ds []toolCallDelta, finish string) {
+	if !h.plan.active() {
+		return text[min(h.sent, len(text)):], nil, stopReason
+	}
+	if _, calls := h.plan.answer(text); len(calls) > 0 {
+		return "", deltas(calls, 16), "tool_calls"
+	}
+	return text[min(h.sent, len(text)):], nil, stopReason
+}
+
+func (h *toolText) hold(s string) string {
 	p := h.plan
 	if !p.active() {
 		return s

@@ -116,3 +116,28 @@ func TestToolTextHoldsCalls(t *testing.T) {
 		t.Errorf("forced call streamed as text: %q", got)
 	}
 }
+
+func TestToolTextFinish(t *testing.T) {
+	p, _ := planTools(json.RawMessage(`[{"type":"function","function":{"name":"f"}}]`), nil, nil, hermesTmpl)
+	text := "Hi <tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>"
+	h := toolText{plan: p}
+	sent := h.push(text[:5]) + h.push(text[5:])
+	rest, ds, fr := h.finish(text, "stop")
+	if sent != "Hi " || rest != "" || len(ds) != 2 || ds[0].Function.Name != "f" || ds[1].Function.Arguments != "{}" || fr != "tool_calls" {
+		t.Errorf("call: sent %q rest %q deltas %+v finish %q", sent, rest, ds, fr)
+	}
+	h = toolText{plan: p}
+	text = "Hi <tool_call>{\"name\": \"f\", \"argu" // cut by max_tokens
+	sent = h.push(text)
+	rest, ds, fr = h.finish(text, "length")
+	if sent+rest != text || ds != nil || fr != "length" {
+		t.Errorf("cut call: sent %q rest %q deltas %+v finish %q", sent, rest, ds, fr)
+	}
+	h = toolText{}
+	if got := h.push("plain"); got != "plain" {
+		t.Errorf("no tools: %q", got)
+	}
+	if rest, ds, fr := h.finish("plain", "stop"); rest != "" || ds != nil || fr != "stop" {
+		t.Errorf("no tools finish: %q %+v %q", rest, ds, fr)
+	}
+}
