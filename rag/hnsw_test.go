@@ -1,0 +1,78 @@
+package rag
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+func randomUnit(rng *rand.Rand, n, d int) [][]float32 {
+	out := make([][]float32, n)
+	for i := range out {
+		v := make([]float32, d)
+		for j := range v {
+			v[j] = float32(rng.NormFloat64())
+		}
+		normalize(v)
+		out[i] = v
+	}
+	return out
+}
+
+// recallAt10 is the share of exact top-10 neighbours HNSW finds.
+func recallAt10(g *HNSW, vecs, qs [][]float32) float64 {
+	found, total := 0, 0
+	for _, q := range qs {
+		exact := exactSearch(vecs, g.dead, q, 10, nil)
+		got := map[int32]bool{}
+		for _, h := range g.Search(q, 10, nil) {
+			got[h.slot] = true
+		}
+		for _, h := range exact {
+			total++
+			if got[h.slot] {
+				found++
+			}
+		}
+	}
+	return float64(found) / float64(total)
+}
+
+func TestHNSWRecall(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	vecs := randomUnit(rng, 2000, 32)
+	qs := randomUnit(rng, 100, 32)
+	g := NewHNSW(HNSWConfig{M: 16, EfConstruction: 64, EfSearch: 64, Seed: 3})
+	for _, v := range vecs {
+		g.Add(v)
+	}
+	if r := recallAt10(g, vecs, qs); r < 0.95 {
+		t.Errorf("recall@10 %.3f < 0.95", r)
+	} else {
+		t.Logf("recall@10 %.3f", r)
+	}
+	// delete a third: dead nodes are never returned, recall stays
+	for i := 0; i < len(vecs); i += 3 {
+		g.Remove(int32(i))
+	}
+	for _, q := range qs[:20] {
+		for _, h := range g.Search(q, 10, nil) {
+			if h.slot%3 == 0 {
+				t.Fatalf("dead node %d returned", h.slot)
+			}
+		}
+	}
+	if r := recallAt10(g, vecs, qs); r < 0.9 {
+		t.Errorf("recall@10 after deletions %.3f < 0.9", r)
+	}
+	// the same insertions give the same graph
+	g2 := NewHNSW(HNSWConfig{M: 16, EfConstruction: 64, EfSearch: 64, Seed: 3})
+	for _, v := range vecs {
+		g2.Add(v)
+	}
+	a, b := g.Search(qs[0], 5, nil), g2.Search(qs[0], 5, func(n int32) bool { return n%3 != 0 })
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("not deterministic: %v vs %v", a, b)
+		}
+	}
+}
