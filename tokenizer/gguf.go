@@ -104,6 +104,11 @@ func FromGGUF(f *gguf.File) (*Tokenizer, error) {
 			*k.dst = int32(v)
 		}
 	}
+	// llama.cpp starts a WordPiece text with the CLS id (special_cls_id),
+	// whose default is the 101 above; converted BERTs carry it here.
+	if v, ok := f.Uint("tokenizer.ggml.cls_token_id"); ok && s.kind == KindWPM && v < uint64(len(tokens)) {
+		s.bos = int32(v)
+	}
 	if b, ok := f.Bool("tokenizer.ggml.add_bos_token"); ok {
 		s.addBOS = b
 	}
