@@ -10,6 +10,7 @@ package hf
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -143,6 +144,9 @@ func (c *hfConfig) metadata(a *arch) (kv []gguf.KV, hp hparams, ropeFreqs []floa
 		}
 		return kv, hp, nil, nil
 	}
+	if a.gguf == "bert" {
+		return c.bertMetadata(a)
+	}
 	hp.embd = geti("hidden_size", -1)
 	hp.layers = geti("num_hidden_layers", -1)
 	hp.heads = geti("num_attention_heads", -1)
@@ -260,4 +264,97 @@ func joinErrs(errs []error) error {
 		s = append(s, strings.TrimPrefix(e.Error(), "hf: "))
 	}
 	return fmt.Errorf("hf: %s", strings.Join(s, "; "))
+}
+
+// bertMetadata reads a BertConfig: the encoder's sizes, its LayerNorm
+// epsilon, bidirectional attention, and the pooling a sentence-transformers
+// directory declares (modules.json → the Pooling module's config.json), as
+// llama.cpp's BertModel writes them.
+func (c *hfConfig) bertMetadata(a *arch) ([]gguf.KV, hparams, []float32, error) {
+	var hp hparams
+	var errs []error
+	geti := func(key string, def int) int {
+		n, err := c.int(key, def)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return n
+	}
+	hp.vocab = geti("vocab_size", -1)
+	hp.embd = geti("hidden_size", -1)
+	hp.layers = geti("num_hidden_layers", -1)
+	hp.heads = geti("num_attention_heads", -1)
+	hp.ff = geti("intermediate_size", -1)
+	hp.ctx = geti("max_position_embeddings", -1)
+	eps, err := c.float("layer_norm_eps", 1e-12)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, hp, nil, joinErrs(errs)
+	}
+	if pe, _ := c.m["position_embedding_type"].(string); pe != "" && pe != "absolute" {
+		return nil, hp, nil, fmt.Errorf("hf: %s: position_embedding_type %q is not supported (absolute is)", c.path, pe)
+	}
+	if hp.heads == 0 || hp.embd%hp.heads != 0 {
+		return nil, hp, nil, fmt.Errorf("hf: %s: hidden_size %d does not split into %d heads", c.path, hp.embd, hp.heads)
+	}
+	hp.kvHeads, hp.headDim, hp.tied = hp.heads, hp.embd/hp.heads, true
+	add := func(key string, v any) gguf.KV { return gguf.KV{Key: "bert." + key, Value: gguf.NewValue(v)} }
+	kv := []gguf.KV{
+		add("block_count", uint32(hp.layers)),
+		add("context_length", uint32(hp.ctx)),
+		add("embedding_length", uint32(hp.embd)),
+		add("feed_forward_length", uint32(hp.ff)),
+		add("attention.head_count", uint32(hp.heads)),
+		add("attention.layer_norm_epsilon", eps),
+		add("attention.causal", false),
+	}
+	pool, err := sentencePooling(filepath.Dir(c.path))
+	if err != nil {
+		return nil, hp, nil, err
+	}
+	if pool > 0 {
+		kv = append(kv, add("pooling_type", uint32(pool)))
+	}
+	return kv, hp, nil, nil
+}
+
+// sentencePooling reads a sentence-transformers pooling module: 1 mean,
+// 2 cls, 3 last (llama.cpp's numbers); 0 when the directory has none.
+func sentencePooling(dir string) (int, error) {
+	path := filepath.Join(dir, "modules.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("hf: %w", err)
+	}
+	var mods []struct {
+		Path string `json:"path"`
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(b, &mods); err != nil {
+		return 0, fmt.Errorf("hf: %s: %v", path, err)
+	}
+	for _, m := range mods {
+		if m.Type != "sentence_transformers.models.Pooling" {
+			continue
+		}
+		if m.Path != filepath.Base(m.Path) && m.Path != filepath.ToSlash(filepath.Clean(m.Path)) || strings.Contains(m.Path, "..") {
+			return 0, fmt.Errorf("hf: %s: pooling module path %q leaves the directory", path, m.Path)
+		}
+		pc, err := readJSONFile(filepath.Join(dir, m.Path, "config.json"))
+		if err != nil {
+			return 0, err
+		}
+		for key, n := range map[string]int{"pooling_mode_mean_tokens": 1, "pooling_mode_cls_token": 2, "pooling_mode_lasttoken": 3} {
+			if on, _ := pc[key].(bool); on {
+				return n, nil
+			}
+		}
+		return 0, fmt.Errorf("hf: %s: pooling mode not supported (mean, cls and last token are)", filepath.Join(dir, m.Path, "config.json"))
+	}
+	return 0, nil
 }

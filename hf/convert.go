@@ -69,9 +69,6 @@ func Convert(ctx context.Context, dir, out string, opt Options) (*Result, error)
 	}
 	a, ok := archByHF(an)
 	if !ok {
-		if an == "BertModel" {
-			return nil, fmt.Errorf("hf: %s: architecture BertModel is not supported yet (the model package has no bert encoder); supported: %s", cfg.path, strings.Join(Architectures(), ", "))
-		}
 		return nil, fmt.Errorf("hf: %s: architecture %q is not supported (supported: %s)", cfg.path, an, strings.Join(Architectures(), ", "))
 	}
 	meta, hp, ropeFreqs, err := cfg.metadata(a)
@@ -101,7 +98,7 @@ func Convert(ctx context.Context, dir, out string, opt Options) (*Result, error)
 			layer: -1, values: ropeFreqs, kind: eF32, to: eF32}}, entries...)
 	}
 	te := entries[slices.IndexFunc(entries, func(e *entry) bool { return e.ti.Name == "token_embd.weight" })]
-	tokKV, err := readVocab(dir, int(te.ti.Shape[1]), cfg)
+	tokKV, err := readVocab(dir, a, int(te.ti.Shape[1]), cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -281,11 +278,16 @@ func plan(a *arch, cfg *hfConfig, ck *safetensors.Checkpoint, hp hparams, ft *qu
 		have["output.weight"] = true
 	}
 	var missing []string
-	need := []string{"token_embd.weight", "output_norm.weight"}
-	if a.gguf == "gpt2" {
-		need = append(need, "position_embd.weight", "output_norm.bias")
-	} else if !hp.tied {
-		need = append(need, "output.weight")
+	need := []string{"token_embd.weight"}
+	switch {
+	case a.gguf == "bert":
+		need = append(need, "position_embd.weight", "token_embd_norm.weight", "token_embd_norm.bias")
+	case a.gguf == "gpt2":
+		need = append(need, "output_norm.weight", "position_embd.weight", "output_norm.bias")
+	case !hp.tied:
+		need = append(need, "output_norm.weight", "output.weight")
+	default:
+		need = append(need, "output_norm.weight")
 	}
 	for l := 0; l < hp.layers; l++ {
 		for _, r := range a.required {

@@ -159,6 +159,9 @@ func Export(ctx context.Context, path, dir string, opt ExportOptions) error {
 		return err
 	}
 	for name, v := range tok {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			return fmt.Errorf("hf: %w", err)
+		}
 		if err := writeJSON(filepath.Join(dir, name), v); err != nil {
 			return err
 		}
@@ -248,7 +251,27 @@ func exportConfig(f *gguf.File, a *arch) (map[string]any, error) {
 		return nil, fmt.Errorf("no 2-D token_embd.weight")
 	}
 	cfg := map[string]any{"architectures": []string{a.hf}, "model_type": a.typ, "vocab_size": int(te.Shape[1])}
-	if a.gguf == "gpt2" {
+	switch a.gguf {
+	case "bert":
+		cfg["hidden_size"] = u("embedding_length")
+		cfg["num_hidden_layers"] = u("block_count")
+		cfg["num_attention_heads"] = u("attention.head_count")
+		cfg["intermediate_size"] = u("feed_forward_length")
+		cfg["max_position_embeddings"] = u("context_length")
+		cfg["layer_norm_eps"] = fl("attention.layer_norm_epsilon")
+		cfg["hidden_act"] = "gelu"
+		cfg["position_embedding_type"] = "absolute"
+		types := 1
+		if tt, ok := f.Tensor("token_types.weight"); ok && len(tt.Shape) == 2 {
+			types = int(tt.Shape[1])
+		} else if n, ok := f.Uint("tokenizer.ggml.token_type_count"); ok {
+			types = int(n)
+		}
+		cfg["type_vocab_size"] = types
+		if c, ok := f.Bool(p + "attention.causal"); ok && c {
+			return nil, fmt.Errorf("a causal bert has no BertModel form")
+		}
+	case "gpt2":
 		embd := u("embedding_length")
 		cfg["n_embd"] = embd
 		cfg["n_layer"] = u("block_count")
@@ -258,7 +281,7 @@ func exportConfig(f *gguf.File, a *arch) (map[string]any, error) {
 		cfg["n_inner"] = u("feed_forward_length")
 		cfg["layer_norm_epsilon"] = fl("attention.layer_norm_epsilon")
 		cfg["activation_function"] = "gelu_new"
-	} else {
+	default:
 		embd := u("embedding_length")
 		heads := u("attention.head_count")
 		cfg["hidden_size"] = embd
@@ -311,8 +334,7 @@ func exportConfig(f *gguf.File, a *arch) (map[string]any, error) {
 // writeJSON writes v indented, atomically.
 func writeJSON(path string, v any) error {
 	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // chat templates are full of < and >
+	enc := jsonEncoder(&b)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
 		return fmt.Errorf("hf: %s: %w", path, err)
@@ -321,4 +343,12 @@ func writeJSON(path string, v any) error {
 		return fmt.Errorf("hf: %s: %w", path, err)
 	}
 	return nil
+}
+
+// jsonEncoder encodes without HTML escaping: chat templates and tokens are
+// full of < and >.
+func jsonEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc
 }

@@ -20,13 +20,16 @@ import (
 // generation_config.json).
 func exportTokenizer(f *gguf.File, path, dir string, a *arch, cfg map[string]any) (map[string]any, error) {
 	model, _ := f.String("tokenizer.ggml.model")
-	v, err := tokenizer.LoadVocab(path)
-	if err != nil {
-		return nil, fmt.Errorf("hf: %s: vocabulary: %w", path, err)
-	}
 	tc := map[string]any{"clean_up_tokenization_spaces": false}
 	if n, ok := f.Uint(a.gguf + ".context_length"); ok {
 		tc["model_max_length"] = n
+	}
+	if model == "bert" {
+		return exportWordPiece(f, path, dir, cfg, tc)
+	}
+	v, err := tokenizer.LoadVocab(path)
+	if err != nil {
+		return nil, fmt.Errorf("hf: %s: vocabulary: %w", path, err)
 	}
 	switch model {
 	case "gpt2":

@@ -27,6 +27,9 @@ type arch struct {
 	conv1D map[string]bool
 	// required names of a block (GGUF names without "blk.N.").
 	required []string
+	// skipPrefix: HF name prefixes that carry nothing GGUF needs (BERT's
+	// pooler and masked-LM head).
+	skipPrefix []string
 }
 
 var llamaLayer = map[string]string{
@@ -90,6 +93,38 @@ var archs = []*arch{
 		required: []string{"attn_norm.weight", "attn_norm.bias", "attn_qkv.weight", "attn_qkv.bias", "attn_output.weight",
 			"attn_output.bias", "ffn_norm.weight", "ffn_norm.bias", "ffn_up.weight", "ffn_up.bias", "ffn_down.weight", "ffn_down.bias"},
 	},
+	{hf: "BertModel", typ: "bert", gguf: "bert", prefix: "", block: "encoder.layer.",
+		global: map[string]string{
+			"embeddings.word_embeddings.weight":       "token_embd.weight",
+			"embeddings.token_type_embeddings.weight": "token_types.weight",
+			"embeddings.position_embeddings.weight":   "position_embd.weight",
+			"embeddings.LayerNorm.weight":             "token_embd_norm.weight",
+			"embeddings.LayerNorm.bias":               "token_embd_norm.bias",
+		},
+		layer: map[string]string{
+			"attention.self.query.weight":       "attn_q.weight",
+			"attention.self.query.bias":         "attn_q.bias",
+			"attention.self.key.weight":         "attn_k.weight",
+			"attention.self.key.bias":           "attn_k.bias",
+			"attention.self.value.weight":       "attn_v.weight",
+			"attention.self.value.bias":         "attn_v.bias",
+			"attention.output.dense.weight":     "attn_output.weight",
+			"attention.output.dense.bias":       "attn_output.bias",
+			"attention.output.LayerNorm.weight": "attn_output_norm.weight",
+			"attention.output.LayerNorm.bias":   "attn_output_norm.bias",
+			"intermediate.dense.weight":         "ffn_up.weight",
+			"intermediate.dense.bias":           "ffn_up.bias",
+			"output.dense.weight":               "ffn_down.weight",
+			"output.dense.bias":                 "ffn_down.bias",
+			"output.LayerNorm.weight":           "layer_output_norm.weight",
+			"output.LayerNorm.bias":             "layer_output_norm.bias",
+		},
+		skip:       []string{"embeddings.position_ids"},
+		skipPrefix: []string{"pooler.", "cls."},
+		required: []string{"attn_q.weight", "attn_q.bias", "attn_k.weight", "attn_k.bias", "attn_v.weight", "attn_v.bias",
+			"attn_output.weight", "attn_output.bias", "attn_output_norm.weight", "attn_output_norm.bias",
+			"ffn_up.weight", "ffn_up.bias", "ffn_down.weight", "ffn_down.bias", "layer_output_norm.weight", "layer_output_norm.bias"},
+	},
 }
 
 // Architectures lists the config.json architectures Convert reads.
@@ -126,6 +161,21 @@ func (a *arch) toGGUF(name string) (g string, layer int, skip, ok bool) {
 	for _, s := range a.skip {
 		if strings.HasSuffix(name, s) {
 			return "", -1, true, true
+		}
+	}
+	if a.gguf == "bert" {
+		// BertFor* models nest the encoder under "bert."; old checkpoints
+		// name LayerNorm parameters gamma and beta.
+		name = strings.TrimPrefix(name, "bert.")
+		if n, ok := strings.CutSuffix(name, "LayerNorm.gamma"); ok {
+			name = n + "LayerNorm.weight"
+		} else if n, ok := strings.CutSuffix(name, "LayerNorm.beta"); ok {
+			name = n + "LayerNorm.bias"
+		}
+		for _, p := range a.skipPrefix {
+			if strings.HasPrefix(name, p) {
+				return "", -1, true, true
+			}
 		}
 	}
 	// GPT-2 checkpoints saved from GPT2Model have no "transformer." prefix.

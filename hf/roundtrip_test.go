@@ -34,7 +34,7 @@ var extraKeys = map[string]bool{"llama.vocab_size": true, "tokenizer.ggml.pre": 
 // tokens for the reference prompts, and llama.cpp's logits.
 func TestRoundTripReference(t *testing.T) {
 	dir := testkit.Shared(t, "reference", "models")
-	for _, name := range []string{"tiny-llama-f32", "tiny-llama-f16", "tiny-qwen2-f32", "tiny-qwen2-f16", "tiny-gpt2-f32", "tiny-gpt2-f16"} {
+	for _, name := range []string{"tiny-llama-f32", "tiny-llama-f16", "tiny-qwen2-f32", "tiny-qwen2-f16", "tiny-gpt2-f32", "tiny-gpt2-f16", "tiny-bert-f32", "tiny-bert-f16"} {
 		t.Run(name, func(t *testing.T) {
 			src := filepath.Join(dir, name+".gguf")
 			hfDir := filepath.Join(t.TempDir(), "hf")
@@ -56,7 +56,12 @@ func TestRoundTripReference(t *testing.T) {
 			}
 			defer b.Close()
 			compareFiles(t, a, b)
-			checkLogits(t, out, filepath.Join(filepath.Dir(dir), "outputs", name+".jsonl"))
+			outputs := filepath.Join(filepath.Dir(dir), "outputs", name+".jsonl")
+			if strings.HasPrefix(name, "tiny-bert") {
+				checkEmbeddings(t, out, outputs)
+			} else {
+				checkLogits(t, out, outputs)
+			}
 		})
 	}
 }
@@ -167,5 +172,68 @@ func checkLogits(t *testing.T, path, outputs string) {
 	t.Logf("%d prompts: max |Δlogit| %.4f against llama.cpp", n, maxD)
 	if maxD > 0.02 {
 		t.Errorf("max |Δlogit| %.4f > 0.02", maxD)
+	}
+}
+
+// checkEmbeddings embeds the reference texts with the converted BERT: its
+// tokenizer must give llama.cpp's tokens and its pooled, normalised vector
+// llama.cpp's within the README's bounds (cosine ≥ 0.9999, |Δ| ≤ 1e-3).
+func checkEmbeddings(t *testing.T, path, outputs string) {
+	t.Helper()
+	f, err := os.Open(outputs)
+	if err != nil {
+		t.Skipf("no reference outputs: %v", err)
+	}
+	defer f.Close()
+	tok, err := tokenizer.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := model.OpenEncoder(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	s, err := e.NewState(model.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	worst := 1.0
+	for sc.Scan() {
+		var rc struct {
+			Text      string    `json:"text"`
+			Tokens    []int32   `json:"tokens"`
+			Embedding []float64 `json:"embedding"`
+		}
+		if err := json.Unmarshal(sc.Bytes(), &rc); err != nil {
+			t.Fatal(err)
+		}
+		// llama-embedding parses special tokens in the text ("[CLS]" is 101).
+		if got := tok.Encode(rc.Text, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true}); !reflect.DeepEqual(got, rc.Tokens) {
+			t.Errorf("text %q: tokens %v, want %v", short(rc.Text), got, rc.Tokens)
+			continue
+		}
+		v, err := s.Embed(context.Background(), rc.Tokens, model.EmbedOptions{Pooling: model.PoolMean, Normalize: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dot, na, nb float64
+		for i, w := range rc.Embedding {
+			dot += float64(v[i]) * w
+			na += float64(v[i]) * float64(v[i])
+			nb += w * w
+			if math.Abs(float64(v[i])-w) > 1e-3 {
+				t.Errorf("text %q: component %d = %v, want %v", rc.Text, i, v[i], w)
+				break
+			}
+		}
+		worst = math.Min(worst, dot/math.Sqrt(na*nb))
+	}
+	t.Logf("worst cosine with llama.cpp's embeddings %.8f", worst)
+	if worst < 0.9999 {
+		t.Errorf("cosine %.6f < 0.9999", worst)
 	}
 }

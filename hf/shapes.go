@@ -16,6 +16,19 @@ func wantShape(a *arch, g string, hp hparams) []int64 {
 		in = g
 	}
 	name, kind, _ := strings.Cut(in, ".")
+	if a.gguf == "bert" {
+		switch name {
+		case "token_embd_norm", "attn_output_norm", "layer_output_norm":
+			return []int64{e}
+		case "attn_q", "attn_k", "attn_v", "attn_output":
+			return pick(kind, []int64{e, e}, []int64{e})
+		case "ffn_up":
+			return pick(kind, []int64{e, ff}, []int64{ff})
+		case "ffn_down":
+			return pick(kind, []int64{ff, e}, []int64{e})
+		}
+		return nil
+	}
 	if a.gguf == "gpt2" {
 		switch name {
 		case "attn_norm", "ffn_norm", "output_norm":

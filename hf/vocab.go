@@ -71,7 +71,7 @@ type vocab struct {
 // readVocab reads the tokenizer of dir for a model with nVocab embedding
 // rows, with the ids, flags and template of tokenizer_config.json and
 // config.json, and returns its tokenizer.* keys in llama.cpp's order.
-func readVocab(dir string, nVocab int, cfg *hfConfig) ([]gguf.KV, error) {
+func readVocab(dir string, a *arch, nVocab int, cfg *hfConfig) ([]gguf.KV, error) {
 	tc, err := readJSONFile(filepath.Join(dir, "tokenizer_config.json"))
 	if err != nil {
 		return nil, err
@@ -86,8 +86,12 @@ func readVocab(dir string, nVocab int, cfg *hfConfig) ([]gguf.KV, error) {
 			return nil, fmt.Errorf("hf: %s: %v", tjPath, err)
 		}
 		switch {
+		case a.gguf == "bert" && tj.Model.Type == "WordPiece":
+			v, err = wordPieceVocab(tjPath, &tj)
+		case a.gguf == "bert":
+			return nil, fmt.Errorf("hf: %s: a %s model needs a WordPiece vocabulary, not %q", tjPath, a.hf, tj.Model.Type)
 		case tj.Model.Type == "WordPiece":
-			return nil, fmt.Errorf("hf: %s: WordPiece vocabularies (BERT) are not supported yet", tjPath)
+			return nil, fmt.Errorf("hf: %s: WordPiece vocabularies belong to encoders (BertModel), not %s", tjPath, a.hf)
 		case tj.Model.Type != "BPE":
 			return nil, fmt.Errorf("hf: %s: model type %q is not supported (BPE is)", tjPath, tj.Model.Type)
 		case spmStyle(&tj):
@@ -95,6 +99,8 @@ func readVocab(dir string, nVocab int, cfg *hfConfig) ([]gguf.KV, error) {
 		default:
 			v, err = bpeVocab(tjPath, &tj)
 		}
+	case errors.Is(err, os.ErrNotExist) && a.gguf == "bert":
+		v, err = vocabTxt(filepath.Join(dir, "vocab.txt"), tc)
 	case errors.Is(err, os.ErrNotExist):
 		v, err = spmVocab(spPath, "", nil)
 	default:
@@ -119,14 +125,24 @@ func readVocab(dir string, nVocab int, cfg *hfConfig) ([]gguf.KV, error) {
 		}
 		applyAddedDecoder(v, tc)
 	}
-	if err := v.check(); err != nil {
-		return nil, fmt.Errorf("hf: %s: %w", dir, err)
+	if v.model != "bert" {
+		if err := v.check(); err != nil {
+			return nil, fmt.Errorf("hf: %s: %w", dir, err)
+		}
 	}
-	kv := []gguf.KV{
+	var kv []gguf.KV
+	if v.model == "bert" {
+		n, err := cfg.int("type_vocab_size", 1)
+		if err != nil {
+			return nil, err
+		}
+		kv = append(kv, gguf.KV{Key: "tokenizer.ggml.token_type_count", Value: gguf.NewValue(uint32(n))})
+	}
+	kv = append(kv, []gguf.KV{
 		{Key: "tokenizer.ggml.model", Value: gguf.NewValue(v.model)},
 		{Key: "tokenizer.ggml.pre", Value: gguf.NewValue(v.pre)},
 		{Key: "tokenizer.ggml.tokens", Value: gguf.NewValue(v.tokens)},
-	}
+	}...)
 	if v.scores != nil {
 		kv = append(kv, gguf.KV{Key: "tokenizer.ggml.scores", Value: gguf.NewValue(v.scores)})
 	}
@@ -357,7 +373,7 @@ func applyAddedDecoder(v *vocab, tc map[string]any) {
 // config.json's <typ>_token_id, else (SentencePiece) the .model's ids.
 func specials(v *vocab, tc map[string]any, cfg *hfConfig) []gguf.KV {
 	var kv []gguf.KV
-	for i, typ := range []string{"bos", "eos", "unk", "sep", "pad"} {
+	for i, typ := range []string{"bos", "eos", "unk", "sep", "pad", "cls", "mask"} {
 		id := -1
 		var text string
 		switch t := tc[typ+"_token"].(type) {
