@@ -84,10 +84,11 @@ func Ask(ctx context.Context, s Store, g Generator, question string, o AskOption
 	}
 	user := UserPrompt(question, res)
 	if o.Fits != nil {
-		if res, user, err = fit(question, res, o.Fits); err != nil {
+		var n int
+		if n, user, err = fit(question, res, o.Fits); err != nil {
 			return nil, err
 		}
-		a.Sources = res
+		a.Sources = res[:n] // whole chunks: the prompt may hold only the start of the last
 	}
 	var b strings.Builder
 	err = g.Generate(ctx, SystemPrompt, user, func(t string) error {
@@ -168,14 +169,14 @@ func Citations(text string, n int) (valid, invalid []int) {
 }
 
 // fit drops trailing sources, then shortens the last one's text, until the
-// prompt fits.
-func fit(question string, res []Result, fits func(system, user string) bool) ([]Result, string, error) {
+// prompt fits; it returns the number of sources in the prompt.
+func fit(question string, res []Result, fits func(system, user string) bool) (int, string, error) {
 	for len(res) > 1 && !fits(SystemPrompt, UserPrompt(question, res)) {
 		res = res[:len(res)-1]
 	}
 	user := UserPrompt(question, res)
 	if fits(SystemPrompt, user) {
-		return res, user, nil
+		return len(res), user, nil
 	}
 	// binary search the longest prefix of the source's text that fits
 	c := *res[0].Chunk
@@ -191,11 +192,8 @@ func fit(question string, res []Result, fits func(system, user string) bool) ([]
 		}
 	}
 	if lo == 0 {
-		return nil, "", fmt.Errorf("rag: the question and instructions alone do not fit the answering model's context (a model with a longer context, or fewer answer tokens)")
+		return 0, "", fmt.Errorf("rag: the question and instructions alone do not fit the answering model's context (a model with a longer context, or fewer answer tokens)")
 	}
 	c.Text = string(full[:lo])
-	r := res[0]
-	r.Chunk = &c
-	res = []Result{r}
-	return res, UserPrompt(question, res), nil
+	return 1, UserPrompt(question, []Result{{Chunk: &c}}), nil
 }

@@ -169,7 +169,7 @@ func (s *DirStore) coverage(query []string, c *Chunk) float64 {
 	var got, all float64
 	seen := map[string]bool{}
 	for _, t := range query {
-		if seen[t] {
+		if seen[t] || stopwords[t] {
 			continue
 		}
 		seen[t] = true

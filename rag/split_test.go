@@ -77,7 +77,7 @@ func TestSplitterCJKSentences(t *testing.T) {
 
 func TestTermsCJKBigrams(t *testing.T) {
 	got := strings.Join(Terms("Hello, 李白诗仙 World2 の"), "|")
-	if got != "hello|李白|白诗|诗仙|world2|の" {
+	if got != "hello|李|李白|白|白诗|诗|诗仙|仙|world2|の" {
 		t.Errorf("Terms: %s", got)
 	}
 }
