@@ -1,8 +1,9 @@
 // Package hf converts between Hugging Face checkpoints (safetensors,
 // config.json, tokenizer.json or tokenizer.model, tokenizer_config.json) and
 // GGUF, in both directions, for the architectures the model package runs:
-// LlamaForCausalLM (llama), Qwen2ForCausalLM (qwen2) and GPT2LMHeadModel
-// (gpt2).
+// LlamaForCausalLM and MistralForCausalLM (llama), Qwen2ForCausalLM (qwen2),
+// GPT2LMHeadModel (gpt2) and BertModel (bert), and LoRA adapters between
+// PEFT's files and llama.cpp's GGUF adapter layout.
 //
 // Data flows one tensor at a time: Convert reads a checkpoint through
 // safetensors (memory-mapped), renames each tensor to its GGUF name, undoes

@@ -63,7 +63,7 @@ func Export(ctx context.Context, path, dir string, opt ExportOptions) error {
 	}
 	a, ok := archByGGUF(f.Arch())
 	if !ok {
-		return fmt.Errorf("hf: %s: architecture %q cannot be exported (supported: llama, qwen2, gpt2)", path, f.Arch())
+		return fmt.Errorf("hf: %s: architecture %q cannot be exported (supported: llama, qwen2, gpt2, bert)", path, f.Arch())
 	}
 	cfg, err := exportConfig(f, a)
 	if err != nil {

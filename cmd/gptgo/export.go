@@ -25,7 +25,7 @@ const exportUsage = `MODEL.gguf HF_DIR [--dequantize] [--base BASE.gguf] [--quie
 Writes model.safetensors, config.json, generation_config.json, the tokenizer
 (tokenizer.json for byte-level BPE, tokenizer.model for SentencePiece) and
 tokenizer_config.json with the chat template into HF_DIR (created if needed).
-Architectures: llama, qwen2, gpt2. Tensors must be F32, F16 or BF16; with
+Architectures: llama, qwen2, gpt2, bert. Tensors must be F32, F16 or BF16; with
 --dequantize quantized tensors are written as F32.
 
 A LoRA adapter (llama.cpp's GGUF layout, what gptgo train --lora writes) is
