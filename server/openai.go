@@ -5,6 +5,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -246,67 +247,92 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	id, created := newID("chatcmpl-"), time.Now().Unix()
-	n := 1
+	j := &chatJob{s: s, l: l, req: &req, nreq: nreq, ctx: ctx, id: newID("chatcmpl-"), created: time.Now().Unix(), n: 1}
 	if req.N != nil {
-		n = *req.N
+		j.n = *req.N
 	}
-	// Choices are generated one after another on the model's queue, each
-	// with the next seed; the prompt's KV entries are reused after the first.
-	seed := nreq.Options.Sampler.Seed
-	var u usage
-	addUsage := func(i int, d *generate.Done) {
+	j.seed = nreq.Options.Sampler.Seed
+	if req.Stream != nil && *req.Stream {
+		j.stream(w, r)
+	} else {
+		j.plain(w, r)
+	}
+}
+
+// chatJob is one chat completion being answered: its n choices are
+// generated one after another on the model's queue, each with the next
+// seed; the prompt's KV entries are reused after the first.
+type chatJob struct {
+	s       *Server
+	l       *Loaded
+	req     *chatRequest
+	nreq    *generate.Request
+	ctx     context.Context
+	id      string
+	created int64
+	n       int
+	seed    uint64
+	usage   usage // summed over the choices so far (the prompt counted once)
+}
+
+// generate runs choice i.
+func (j *chatJob) generate(i int, emit func(generate.Event) error) (*generate.Done, error) {
+	j.nreq.Options.Sampler.Seed = j.seed + uint64(i)
+	d, err := j.l.Generate(j.ctx, j.nreq, emit)
+	if err == nil && d != nil && d.Stop != generate.StopCancelled {
 		if i == 0 {
-			u = usageOf(d)
+			j.usage = usageOf(d)
+		} else {
+			j.usage.CompletionTokens += d.CompletionTokens
+			j.usage.TotalTokens += d.CompletionTokens
+		}
+	}
+	return d, err
+}
+
+// plain answers with one chat.completion object.
+func (j *chatJob) plain(w http.ResponseWriter, r *http.Request) {
+	resp := chatCompletion{ID: j.id, Object: "chat.completion", Created: j.created, Model: j.req.Model, SystemFingerprint: fingerprint, Choices: []chatChoice{}}
+	for i := range j.n {
+		var lps []tokenLogprob
+		d, err := j.generate(i, func(ev generate.Event) error {
+			if ev.Kind == generate.EventToken && ev.Logprob != nil {
+				lps = append(lps, j.s.chatLogprob(j.l, ev.Logprob))
+			}
+			return nil
+		})
+		noteDone(w, d)
+		if err == nil && d.Stop == generate.StopCancelled {
+			if err = cutShort(j.ctx, r); err == nil {
+				return // the client left
+			}
+		}
+		if err != nil {
+			WriteError(w, r, err)
 			return
 		}
-		u.CompletionTokens += d.CompletionTokens
-		u.TotalTokens += d.CompletionTokens
-	}
-	stream := req.Stream != nil && *req.Stream
-	if !stream {
-		resp := chatCompletion{ID: id, Object: "chat.completion", Created: created, Model: req.Model, SystemFingerprint: fingerprint, Choices: []chatChoice{}}
-		for i := range n {
-			nreq.Options.Sampler.Seed = seed + uint64(i)
-			var lps []tokenLogprob
-			d, err := l.Generate(ctx, nreq, func(ev generate.Event) error {
-				if ev.Kind == generate.EventToken && ev.Logprob != nil {
-					lps = append(lps, s.chatLogprob(l, ev.Logprob))
-				}
-				return nil
-			})
-			noteDone(w, d)
-			if err == nil && d.Stop == generate.StopCancelled {
-				err = cutShort(ctx, r)
-				if err == nil {
-					return
-				}
-			}
-			if err != nil {
-				WriteError(w, r, err)
-				return
-			}
-			c := chatChoice{Index: i, Message: assistantMsg{Role: "assistant", Content: d.Text}, FinishReason: finishReason(d.Stop)}
-			if nreq.Logprobs {
-				c.Logprobs = &chatLogprobs{Content: nonNil(lps)}
-			}
-			resp.Choices = append(resp.Choices, c)
-			addUsage(i, d)
-			resp.Truncated = d.Dropped
+		c := chatChoice{Index: i, Message: assistantMsg{Role: "assistant", Content: d.Text}, FinishReason: finishReason(d.Stop)}
+		if j.nreq.Logprobs {
+			c.Logprobs = &chatLogprobs{Content: nonNil(lps)}
 		}
-		resp.Usage = u
-		writeJSON(w, http.StatusOK, resp)
-		return
+		resp.Choices = append(resp.Choices, c)
+		resp.Truncated = d.Dropped
 	}
+	resp.Usage = j.usage
+	writeJSON(w, http.StatusOK, resp)
+}
 
+// stream answers with server-sent chat.completion.chunk events: per choice
+// a role chunk, content chunks and a finish chunk; then, if asked, the
+// usage chunk; then [DONE].
+func (j *chatJob) stream(w http.ResponseWriter, r *http.Request) {
 	sse := newSSE(w)
-	includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
+	includeUsage := j.req.StreamOptions != nil && j.req.StreamOptions.IncludeUsage
 	chunk := func(i int, delta chunkDelta, lp *chatLogprobs, finish *string) chatChunk {
-		return chatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: req.Model, SystemFingerprint: fingerprint,
+		return chatChunk{ID: j.id, Object: "chat.completion.chunk", Created: j.created, Model: j.req.Model, SystemFingerprint: fingerprint,
 			Choices: []chunkChoice{{Index: i, Delta: delta, Logprobs: lp, FinishReason: finish}}, nullUsage: includeUsage}
 	}
-	for i := range n {
-		nreq.Options.Sampler.Seed = seed + uint64(i)
+	for i := range j.n {
 		begun := false
 		begin := func() error {
 			if begun {
@@ -316,7 +342,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 			empty := ""
 			return sse.send(chunk(i, chunkDelta{Role: "assistant", Content: &empty}, nil, nil))
 		}
-		d, err := l.Generate(ctx, nreq, func(ev generate.Event) error {
+		d, err := j.generate(i, func(ev generate.Event) error {
 			switch ev.Kind {
 			case generate.EventToken:
 				if err := begin(); err != nil {
@@ -324,7 +350,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 				}
 				var lp *chatLogprobs
 				if ev.Logprob != nil {
-					lp = &chatLogprobs{Content: []tokenLogprob{s.chatLogprob(l, ev.Logprob)}}
+					lp = &chatLogprobs{Content: []tokenLogprob{j.s.chatLogprob(j.l, ev.Logprob)}}
 				}
 				if ev.Text == "" && lp == nil {
 					return nil
@@ -339,33 +365,27 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 					return err
 				}
 				fr := finishReason(ev.Done.Stop)
-				if err := sse.send(chunk(i, chunkDelta{}, nil, &fr)); err != nil {
-					return err
-				}
-				addUsage(i, ev.Done)
-				if i < n-1 {
-					return nil
-				}
-				if includeUsage {
-					c := chunk(i, chunkDelta{}, nil, nil)
-					c.Choices, c.Usage = []chunkChoice{}, &u
-					if err := sse.send(c); err != nil {
-						return err
-					}
-				}
-				return sse.done()
+				return sse.send(chunk(i, chunkDelta{}, nil, &fr))
 			}
 			return nil
 		})
 		noteDone(w, d)
-		if err == nil && d != nil && d.Stop == generate.StopCancelled {
-			err = cutShort(ctx, r)
+		if err == nil && d.Stop == generate.StopCancelled {
+			err = cutShort(j.ctx, r)
 		}
-		if err != nil || d == nil || d.Stop == generate.StopCancelled {
-			s.finishStream(w, r, sse, err)
+		if err != nil || d.Stop == generate.StopCancelled {
+			j.s.finishStream(w, r, sse, err)
 			return
 		}
 	}
+	if includeUsage {
+		c := chunk(0, chunkDelta{}, nil, nil)
+		c.Choices, c.Usage = []chunkChoice{}, &j.usage
+		if sse.send(c) != nil {
+			return
+		}
+	}
+	sse.done()
 }
 
 // finishStream reports err: as the status if nothing was sent yet, else as
