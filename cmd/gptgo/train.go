@@ -42,7 +42,9 @@ Subcommands:
                                                    assistant's turns (gptgo train sft -h)
   embed PAIRS.jsonl... --model BERT.gguf --out OUT.gguf
                                                    train a bert embedder on query/passage pairs (InfoNCE,
-                                                   in-batch negatives; gptgo train embed -h)`,
+                                                   in-batch negatives; gptgo train embed -h)
+  dpo DATA... [--model SFT.gguf] [flags]           align to chosen/rejected pairs with DPO, the reference's
+                                                   log-probs precomputed once (gptgo train dpo -h)`,
 		run: runTrainCmd,
 	})
 }
@@ -58,11 +60,13 @@ func runTrainCmd(ctx context.Context, e *env, args []string) error {
 		return runSFT(ctx, e, args[1:]) // train_sft.go
 	case "embed":
 		return runTrainEmbed(ctx, e, args[1:]) // train_embed.go
+	case "dpo":
+		return runDPO(ctx, e, args[1:]) // train_dpo.go
 	case "-h", "--help", "help":
 		printUsage(e.stdout, commands["train"])
 		return nil
 	}
-	return fmt.Errorf("unknown subcommand %q (pretrain, sft, embed)", args[0])
+	return fmt.Errorf("unknown subcommand %q (pretrain, sft, embed, dpo)", args[0])
 }
 
 const pretrainUsage = "[FILE...] [--config RUN.json] [--vocab VOCAB] [--out DIR] [--steps N] [--resume] [flags]"

@@ -299,42 +299,9 @@ func (r *sftRun) run(ctx context.Context) error {
 	pad := max(r.enc.Tok.EOS(), 0)
 	sc := train.SFTConfig{PretrainConfig: cfg.Loop(r.steps, filepath.Join(dir, ckptName)), B: cfg.Run.Batch, T: cfg.Run.Seq,
 		Pack: cfg.Data.Packing, Seed: cfg.Run.Seed, Pad: pad}
-	sc.Meta = map[string]string{"config": string(cfg.JSON())}
-	sc.Saved = func(step int) error { r.e.at(fmt.Sprintf("checkpoint saved at step %d", step)); return nil }
-	r.started = time.Now()
-	err := train.SFT(ctx, r.m, r.pool, r.trainEx, r.valEx, sc, r.report)
-	svgErr := r.holder.writeSVG()
-	if err != nil {
-		fmt.Fprintln(r.e.stderr)
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return fmt.Errorf("interrupted after step %d; checkpoint in %s (continue with: gptgo train sft --out %s --resume)",
-				r.holder.lastStep(), filepath.Join(dir, ckptName), dir)
-		}
-		return err
-	}
-	if svgErr != nil {
-		return svgErr
-	}
-	fmt.Fprintln(r.e.stderr)
-	dt, err := tensor.ParseDType(strings.ToUpper(cfg.Run.ExportType))
-	if err != nil {
-		return err
-	}
-	// The file carries the template the model was tuned with, so that
-	// `gptgo chat OUT/model.gguf` talks to it the same way.
-	kv := slices.DeleteFunc(slices.Clone(r.tokKV), func(k gguf.KV) bool { return k.Key == "tokenizer.chat_template" })
-	kv = append(kv, gguf.KV{Key: "tokenizer.chat_template", Value: gguf.NewValue(r.enc.Template.Source())})
-	var params int
-	for _, p := range r.m.Params() {
-		params += len(p.Data)
-	}
-	path := filepath.Join(dir, modelName)
-	if r.m.LoRA() { // the adapters alone, in llama.cpp's layout; run with --lora, or gptgo lora merge
-		path, dt = filepath.Join(dir, adapterName), tensor.F32
-		err = r.m.WriteAdapter(path, fmt.Sprintf("gptgo %s LoRA SFT", r.m.Arch))
-	} else {
-		err = r.m.WriteGGUF(path, kv, dt, fmt.Sprintf("gptgo %s %s SFT", r.m.Arch, benchCount(int64(params))))
-	}
+	path, dt, params, err := r.runLoop(ctx, "sft", cfg.JSON(), &sc.PretrainConfig, func() error {
+		return train.SFT(ctx, r.m, r.pool, r.trainEx, r.valEx, sc, r.report)
+	})
 	if err != nil {
 		return err
 	}
@@ -348,6 +315,57 @@ func (r *sftRun) run(ctx context.Context) error {
 	fmt.Fprintf(r.e.stdout, "%s: %s, %s parameters, %v, %d %s, final train loss %.6g, %s, %.1fs\n",
 		path, r.m.Arch, benchCount(int64(params)), dt, r.holder.lastStep(), oneOrMany(r.holder.lastStep(), "step", "steps"), r.holder.lastLoss, val, time.Since(r.started).Seconds())
 	return nil
+}
+
+// runLoop keeps the run's configuration in the loop's checkpoints, runs
+// the loop, draws loss.svg and exports the weights (export); an
+// interruption is an error that says how to resume `gptgo train verb`.
+// `gptgo train dpo` runs through it too.
+func (r *sftRun) runLoop(ctx context.Context, verb string, config []byte, pc *train.PretrainConfig, loop func() error) (path string, dt tensor.DType, params int, err error) {
+	dir := r.cfg.Run.Out
+	pc.Meta = map[string]string{"config": string(config)}
+	pc.Saved = func(step int) error { r.e.at(fmt.Sprintf("checkpoint saved at step %d", step)); return nil }
+	r.started = time.Now()
+	err = loop()
+	svgErr := r.holder.writeSVG()
+	if err != nil {
+		fmt.Fprintln(r.e.stderr)
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return "", 0, 0, fmt.Errorf("interrupted after step %d; checkpoint in %s (continue with: gptgo train %s --out %s --resume)",
+				r.holder.lastStep(), filepath.Join(dir, ckptName), verb, dir)
+		}
+		return "", 0, 0, err
+	}
+	if svgErr != nil {
+		return "", 0, 0, svgErr
+	}
+	fmt.Fprintln(r.e.stderr)
+	return r.export(strings.ToUpper(verb))
+}
+
+// export writes the trained weights to OUT/model.gguf, with the template
+// they were tuned with (so that `gptgo chat OUT/model.gguf` talks to the
+// model the same way), or with LoRA the adapters alone to
+// OUT/adapter.gguf; stage names the training in the file's name ("SFT").
+// `gptgo train dpo` exports through it too.
+func (r *sftRun) export(stage string) (path string, dt tensor.DType, params int, err error) {
+	dir := r.cfg.Run.Out
+	if dt, err = tensor.ParseDType(strings.ToUpper(r.cfg.Run.ExportType)); err != nil {
+		return "", 0, 0, err
+	}
+	kv := slices.DeleteFunc(slices.Clone(r.tokKV), func(k gguf.KV) bool { return k.Key == "tokenizer.chat_template" })
+	kv = append(kv, gguf.KV{Key: "tokenizer.chat_template", Value: gguf.NewValue(r.enc.Template.Source())})
+	for _, p := range r.m.Params() {
+		params += len(p.Data)
+	}
+	path = filepath.Join(dir, modelName)
+	if r.m.LoRA() { // the adapters alone, in llama.cpp's layout; run with --lora, or gptgo lora merge
+		path, dt = filepath.Join(dir, adapterName), tensor.F32
+		err = r.m.WriteAdapter(path, fmt.Sprintf("gptgo %s LoRA %s", r.m.Arch, stage))
+	} else {
+		err = r.m.WriteGGUF(path, kv, dt, fmt.Sprintf("gptgo %s %s %s", r.m.Arch, benchCount(int64(params)), stage))
+	}
+	return path, dt, params, err
 }
 
 // report prints the progress line, logs the step (in pretraining's

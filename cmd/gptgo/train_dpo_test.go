@@ -1,0 +1,138 @@
+// Reference: issue #25 (gptgo train dpo: logs of rewards, margins and accuracy; resumable like pretraining).
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// prefFile writes ShareGPT preference pairs: a polite answer chosen over a rude one.
+func prefFile(t *testing.T) string {
+	t.Helper()
+	var recs []map[string]any
+	for i := range 12 {
+		recs = append(recs, map[string]any{
+			"conversations": []map[string]string{{"from": "human", "value": fmt.Sprintf("Question %d?", i)}},
+			"chosen":        map[string]string{"from": "gpt", "value": fmt.Sprintf("Thank you, the answer is %d.", i)},
+			"rejected":      map[string]string{"from": "gpt", "value": "No."},
+		})
+	}
+	b, _ := json.Marshal(recs)
+	p := filepath.Join(t.TempDir(), "pairs.json")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestTrainDPO aligns a tiny model for a few steps, stopped and resumed:
+// the logs say what the issue asks, and the resumed run's model equals an
+// uninterrupted run's byte for byte.
+func TestTrainDPO(t *testing.T) {
+	base, data := tinyBase(t), prefFile(t)
+	args := func(out, steps string) []string {
+		return []string{"train", "dpo", data, "--model", base, "--out", out, "--steps", steps, "--batch", "2", "--seq", "48",
+			"--val-fraction", "0.25", "--threads", "2", "--lr", "1e-3", "--beta", "0.5", "--template", "chatml"}
+	}
+	whole := t.TempDir()
+	stdout, stderr, code := runCLI(t, "", args(whole, "4")...)
+	if code != 0 {
+		t.Fatalf("train dpo: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"12 pairs → 12 kept", "9 training and 3 validation pairs", "sigmoid loss, β 0.5, reference precomputed once",
+		"step 4: held-out pairs: reward chosen", "accuracy"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if !strings.Contains(stdout, "model.gguf") || !strings.Contains(stdout, "held-out reward margin") {
+		t.Errorf("stdout: %s", stdout)
+	}
+	b, err := os.ReadFile(filepath.Join(whole, dpoName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var last dpoLogEntry
+	if len(lines) != 4 || json.Unmarshal([]byte(lines[3]), &last) != nil || last.Val == nil || last.Val.Pairs != 3 || last.Train.Pairs != 2 {
+		t.Fatalf("dpo.jsonl:\n%s", b)
+	}
+	for _, f := range []string{"loss.svg", "log.jsonl", "model.gguf"} {
+		if _, err := os.Stat(filepath.Join(whole, f)); err != nil {
+			t.Error(err)
+		}
+	}
+
+	// Stopped after 2 steps, then resumed to 4 with the run's own settings
+	// (the warmup's 10 steps cover the run: both learning-rate schedules agree).
+	half := t.TempDir()
+	if _, stderr, code := runCLI(t, "", args(half, "2")...); code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "", "train", "dpo", "--out", half, "--resume", "--steps", "4"); code != 0 {
+		t.Fatalf("resume: exit %d\n%s", code, stderr)
+	}
+	w, err1 := os.ReadFile(filepath.Join(whole, "model.gguf"))
+	h, err2 := os.ReadFile(filepath.Join(half, "model.gguf"))
+	if err1 != nil || err2 != nil || string(w) != string(h) {
+		t.Errorf("the resumed run's model differs from the uninterrupted run's (%v %v)", err1, err2)
+	}
+	if b, _ := os.ReadFile(filepath.Join(half, dpoName)); strings.Count(string(b), "\n") != 4 {
+		t.Errorf("resumed dpo.jsonl:\n%s", b)
+	}
+}
+
+func TestTrainDPOErrors(t *testing.T) {
+	data := prefFile(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--beta", "0"}, "--beta"},
+		{[]string{"--loss", "hinge"}, "--loss"},
+		{[]string{"--reference", "none"}, "--reference"},
+		{[]string{"--label-smoothing", "0.2", "--loss", "ipo"}, "label smoothing"},
+	} {
+		_, stderr, code := runCLI(t, "", append([]string{"train", "dpo", data, "--out", t.TempDir()}, c.args...)...)
+		if code == 0 || !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: exit %d, %s", c.args, code, stderr)
+		}
+	}
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(bad, []byte(`{"text": "x"}`+"\n"), 0o644)
+	if _, stderr, code := runCLI(t, "", "train", "dpo", bad, "--model", tinyBase(t), "--seq", "48", "--out", t.TempDir()); code == 0 || !strings.Contains(stderr, "bad.jsonl:1") {
+		t.Errorf("bad data: exit %d, %s", code, stderr)
+	}
+}
+
+// TestTrainDPOLoRA: with --lora the policy is adapters over the frozen
+// base, which is the reference; the run writes OUT/adapter.gguf. The
+// two-model reference gives the same first-step loss as the precomputed one.
+func TestTrainDPOLoRA(t *testing.T) {
+	base, data := tinyBase(t), prefFile(t)
+	loss := map[string]string{}
+	for _, ref := range []string{"precomputed", "model"} {
+		out := t.TempDir()
+		_, stderr, code := runCLI(t, "", "train", "dpo", data, "--model", base, "--out", out, "--steps", "2", "--batch", "2", "--seq", "48",
+			"--threads", "2", "--lr", "1e-3", "--template", "chatml", "--lora", "--lora-rank", "4", "--reference", ref)
+		if code != 0 {
+			t.Fatalf("%s: exit %d\n%s", ref, code, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(out, "adapter.gguf")); err != nil {
+			t.Error(err)
+		}
+		b, _ := os.ReadFile(filepath.Join(out, "log.jsonl"))
+		var le logEntry
+		json.Unmarshal([]byte(strings.SplitN(string(b), "\n", 2)[0]), &le)
+		loss[ref] = fmt.Sprintf("%.5f", le.Loss)
+	}
+	// At the first step the policy is its reference: every pair's loss is log 2.
+	if loss["precomputed"] != "0.69315" || loss["model"] != loss["precomputed"] {
+		t.Errorf("first-step losses %v, want log 2 = 0.69315 for both", loss)
+	}
+}
