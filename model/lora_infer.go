@@ -35,9 +35,8 @@ type loraMat struct {
 // added to their matrices unmerged, each at its scale, several at once
 // (in the order given, as llama.cpp applies its list). m is unchanged and
 // keeps working without them; the returned model shares m's weights and
-// file (Close either one, not both). Pairs are copied to float32 (they are
-// small); tensors an adapter replaces whole (trained embeddings) are read
-// from its file, which must then stay open. Every adapter is checked
+// file (Close either one, not both). The adapters' tensors are copied to
+// float32, so their files need not stay open. Every adapter is checked
 // against m first: architecture, names and shapes.
 func (m *Model) WithAdapters(ads ...ScaledAdapter) (*Model, error) {
 	byName := map[string]*tensor.Tensor{}
@@ -67,7 +66,11 @@ func (m *Model) WithAdapters(ads ...ScaledAdapter) (*Model, error) {
 		if err := sa.CheckBase(m.Arch, lookup); err != nil {
 			return nil, err
 		}
-		for _, t := range sa.Full {
+		for _, ft := range sa.Full {
+			t, err := f32Copy(ft) // aligned, and independent of the adapter's file
+			if err != nil {
+				return nil, err
+			}
 			switch t.Name {
 			case "token_embd.weight":
 				if w.Output == w.TokEmbd {
