@@ -170,12 +170,16 @@ func (c *hfConfig) metadata(a *arch) (kv []gguf.KV, hp hparams, ropeFreqs []floa
 	add("embedding_length", uint32(hp.embd))
 	add("feed_forward_length", uint32(hp.ff))
 	add("attention.head_count", uint32(hp.heads))
-	add("attention.head_count_kv", uint32(hp.kvHeads))
+	// As llama.cpp: the key/value head count and the head width only when
+	// config.json states them (absent, the runtime's defaults are the same).
+	if c.has("num_key_value_heads") {
+		add("attention.head_count_kv", uint32(hp.kvHeads))
+	}
 	if c.has("rope_theta") {
 		add("rope.freq_base", getf("rope_theta", 0))
 	}
 	add("attention.layer_norm_rms_epsilon", eps)
-	if hp.headDim != hp.embd/hp.heads {
+	if c.has("head_dim") {
 		add("attention.key_length", uint32(hp.headDim))
 		add("attention.value_length", uint32(hp.headDim))
 	}
