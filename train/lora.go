@@ -29,8 +29,9 @@ type LoRAConfig struct {
 }
 
 // DefaultLoRA is off, with the settings a run gets when it is switched on:
-// rank 16, alpha 32, dropout 0.05, every matrix of every block.
-var DefaultLoRA = LoRAConfig{Rank: 16, Alpha: 32, Dropout: 0.05}
+// rank 16, alpha twice the rank (a scale of 2, whatever the rank), dropout
+// 0.05, every matrix of every block.
+var DefaultLoRA = LoRAConfig{Rank: 16, Alpha: 0, Dropout: 0.05}
 
 // Validate names every setting out of range (whether Enabled or not, so a
 // bad file is caught before a run switches it on).

@@ -288,7 +288,7 @@ func addLoRATrainFlags(fs *flag.FlagSet) *loraTrainFlags {
 	return &loraTrainFlags{
 		on:         fs.Bool("lora", false, "train LoRA adapters over the frozen base (read in place, quantized or not) and write OUT/adapter.gguf"),
 		rank:       fs.Int("lora-rank", d.Rank, "rank r of the adapters"),
-		alpha:      fs.Float64("lora-alpha", d.Alpha, "the adapter path is scaled by alpha/r"),
+		alpha:      fs.Float64("lora-alpha", d.Alpha, "the adapter path is scaled by alpha/r (0: twice the rank)"),
 		dropout:    fs.Float64("lora-dropout", d.Dropout, "dropout on the adapters' input while training"),
 		targets:    fs.String("lora-targets", "q,k,v,o,gate,up,down", "matrices of every block to adapt (q, k, v, qkv, o, gate, up, down)"),
 		embeddings: fs.Bool("train-embeddings", false, "with --lora, also train token_embd and output whole (Chinese-LLaMA-Alpaca)"),

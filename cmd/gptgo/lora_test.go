@@ -262,7 +262,7 @@ func TestTrainLoRAFlags(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if l := cfg.LoRA; !l.Enabled || l.Rank != 4 || l.Alpha != 32 || strings.Join(l.Targets, ",") != "q,v" || !l.TrainEmbeddings {
+	if l := cfg.LoRA; !l.Enabled || l.Rank != 4 || l.Alpha != 0 || strings.Join(l.Targets, ",") != "q,v" || !l.TrainEmbeddings {
 		t.Errorf("lora section %+v", l)
 	}
 	for _, tc := range []struct {
