@@ -64,7 +64,7 @@ type loraPair struct {
 	a, b *autograd.Var
 }
 
-// checkLoRA validates o against c and returns the set of adapted tensor
+// check validates o against c and returns the set of adapted tensor
 // suffixes ("attn_q.weight", …).
 func (o *LoRAOptions) check(c Config) (map[string]bool, error) {
 	if o.Rank < 1 {
