@@ -30,6 +30,7 @@ Subcommands:
   list                the documents (--json)
   rm REF...           remove documents by id, source path or source glob
   stats               counts of the store
+  eval FILE           recall@1/5/20 of bm25, dense and hybrid on a SQuAD or DPR JSON file
 
 Every subcommand takes --kb DIR (default: $XDG_DATA_HOME/gptgo/kb or ~/.local/share/gptgo/kb).
 The store remembers its embedder (--embed-model at the first ingest: a GGUF file, "hash",
@@ -55,11 +56,13 @@ func runKB(ctx context.Context, e *env, args []string) error {
 		return runKBRemove(ctx, e, rest)
 	case "stats":
 		return runKBStats(e, rest)
+	case "eval":
+		return runKBEval(ctx, e, rest)
 	case "-h", "--help", "help":
 		printUsage(e.stdout, commands["kb"])
 		return nil
 	}
-	return fmt.Errorf("unknown subcommand %q (ingest, search, ask, list, rm, stats)", args[0])
+	return fmt.Errorf("unknown subcommand %q (ingest, search, ask, list, rm, stats, eval)", args[0])
 }
 
 // kbFlags are the flags every subcommand shares.
