@@ -1,6 +1,7 @@
 // Package autograd is gptgo's gradient tape: coarse Transformer ops (Linear,
 // Embedding, AddPositions, RMSNorm, LayerNorm, RoPE, causal GQA Attention,
-// Split, SwiGLU, GELU, Add, CrossEntropy), each a forward from package
+// Split, SwiGLU, GELU, Add, CrossEntropy; for LoRA, FrozenLinear,
+// FrozenEmbedding and AddLoRA in frozen.go), each a forward from package
 // kernel and a hand-written backward, recorded in order and run in reverse
 // by Backward.
 //

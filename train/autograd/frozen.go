@@ -19,12 +19,9 @@ import (
 // Ops for parameter-efficient fine-tuning: a Linear whose weight is a
 // frozen tensor of any dtype read in place (FrozenLinear), an embedding
 // lookup in such a tensor (FrozenEmbedding), and the low-rank adapter path
-// (LoRA). Nothing here keeps a float32 copy of a frozen matrix: its rows
-// are dequantized a tile at a time, used, and the tile's buffer reused.
-
-// Recording reports whether the tape records ops for a backward (false
-// under NoGrad): training-only behaviour such as dropout keys on it.
-func (t *Tape) Recording() bool { return !t.noGrad }
+// added into that product in place (AddLoRA). Nothing here keeps a float32
+// copy of a frozen matrix: its rows are dequantized a tile at a time, used,
+// and the tile's buffer reused.
 
 // transient returns the tape's one buffer for data that lives only while
 // the current op's forward or backward runs, grown to n floats. Its
