@@ -23,6 +23,10 @@ import (
 // copy of a frozen matrix: its rows are dequantized a tile at a time, used,
 // and the tile's buffer reused.
 
+// Recording reports whether the tape records ops for a backward (false
+// under NoGrad): training-only behaviour keys on it.
+func (t *Tape) Recording() bool { return !t.noGrad }
+
 // transient returns the tape's one buffer for data that lives only while
 // the current op's forward or backward runs, grown to n floats. Its
 // contents are undefined; the next op's use overwrites them.
