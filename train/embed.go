@@ -11,10 +11,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/gptgo/gptgo/gguf"
 	"github.com/gptgo/gptgo/kernel"
@@ -333,10 +335,14 @@ func (tr *EmbedTrainer) TrainEmbed(ctx context.Context, data EmbedBatch, cfg Emb
 		if err != nil {
 			return err
 		}
-		for k, v := range meta {
-			if c.Meta[k] != v {
-				return fmt.Errorf("train: embed: checkpoint %s was made with %s = %q, this run has %q", cfg.Checkpoint, k, c.Meta[k], v)
+		var diffs []string
+		for _, k := range slices.Sorted(maps.Keys(meta)) {
+			if c.Meta[k] != meta[k] {
+				diffs = append(diffs, fmt.Sprintf("%s = %q (this run: %q)", k, c.Meta[k], meta[k]))
 			}
+		}
+		if len(diffs) > 0 {
+			return fmt.Errorf("train: embed: checkpoint %s was made with other settings: %s", cfg.Checkpoint, strings.Join(diffs, ", "))
 		}
 	}
 	save := func() error {

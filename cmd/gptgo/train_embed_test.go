@@ -59,7 +59,7 @@ func TestTrainEmbedCommand(t *testing.T) {
 	if again, err := os.ReadFile(out); err != nil || string(again) != string(first) {
 		t.Errorf("the resumed finished run wrote another file (%v)", err)
 	}
-	if _, errOut, code := runCLI(t, "", "train", "embed", pairs, "--model", base, "--out", out, "--steps", "6", "--batch", "2", "--resume"); code == 0 || !strings.Contains(errOut, "batch") {
+	if _, errOut, code := runCLI(t, "", "train", "embed", pairs, "--model", base, "--out", out, "--steps", "6", "--batch", "2", "--lr", "1e-3", "--resume"); code == 0 || !strings.Contains(errOut, `batch = "4" (this run: "2")`) {
 		t.Errorf("--resume with another batch: exit %d, %q", code, errOut)
 	}
 	e, err := model.OpenEncoder(out)
