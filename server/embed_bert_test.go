@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
@@ -63,14 +64,18 @@ func bertModelsDir(t *testing.T, kinds ...string) (string, map[string][]bertRefL
 }
 
 // newBertServer serves dir with the models' own context (tiny-bert's 512,
-// which its 294-token text needs).
-func newBertServer(t *testing.T, dir string) *httptest.Server {
+// which its 294-token text needs) and parallel states per model (0: 1).
+func newBertServer(t *testing.T, dir string, parallel ...int) *httptest.Server {
 	t.Helper()
 	store, err := modelstore.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{Models: store, Threads: 2, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	cfg := Config{Models: store, Threads: 2, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if len(parallel) > 0 {
+		cfg.Parallel = parallel[0]
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,5 +187,50 @@ func TestBertRefusesGeneration(t *testing.T) {
 	code, body = embedPost(t, ts.URL+"/v1/embeddings", `{"model":"tiny-bert-q8_0","input":"`+long+`"}`)
 	if code != 400 || !strings.Contains(body, "more than the context of 512") {
 		t.Errorf("a 600-word input: %d %s", code, body)
+	}
+}
+
+// TestBertConcurrentRequests sends 12 requests at once to a bert model
+// with two states: each gets the vector its text gets alone, so requests
+// never share a state's buffers; then a request whose client has gone
+// leaves the states free for the next.
+func TestBertConcurrentRequests(t *testing.T) {
+	dir, refs := bertModelsDir(t, "q8_0")
+	ts := newBertServer(t, dir, 2)
+	c := embedClient(ts)
+	ctx := context.Background()
+	texts := make([]string, len(refs["q8_0"]))
+	for i, r := range refs["q8_0"] {
+		texts[i] = r.Text
+	}
+	alone, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "tiny-bert-q8_0", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: texts}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range texts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "tiny-bert-q8_0", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String(texts[i])}})
+			if err != nil {
+				t.Errorf("request %d: %v", i, err)
+				return
+			}
+			if cos := cosineF(r.Data[0].Embedding, alone.Data[i].Embedding); cos < 0.9999999 {
+				t.Errorf("request %d: cosine %.8f with the same text in one batch", i, cos)
+			}
+		}()
+	}
+	wg.Wait()
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := c.Embeddings.New(gone, openai.EmbeddingNewParams{Model: "tiny-bert-q8_0", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("x")}}); err == nil {
+		t.Error("a cancelled request succeeded")
+	}
+	for range 3 { // more than the two states: each must have come back
+		if _, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "tiny-bert-q8_0", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("after")}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
