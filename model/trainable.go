@@ -7,6 +7,7 @@ package model
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/gptgo/gptgo/gguf"
@@ -191,6 +192,12 @@ func (m *Trainable) Logits(tp *autograd.Tape, tokens []int32, T int) *autograd.V
 // tests it); learned positions (GPT-2) would not, and SFT does not pack
 // such models. nil seg is Logits.
 func (m *Trainable) LogitsSegments(tp *autograd.Tape, tokens []int32, T int, seg []int32) *autograd.Var {
+	return m.linear(tp, m.HiddenSegments(tp, tokens, T, seg), m.output, nil)
+}
+
+// HiddenSegments is LogitsSegments without the LM head: the final normed
+// hidden states [B·T, C], on which a value head scores (valuehead.go).
+func (m *Trainable) HiddenSegments(tp *autograd.Tape, tokens []int32, T int, seg []int32) *autograd.Var {
 	c := m.Config
 	norm := func(x, w, b *autograd.Var) *autograd.Var {
 		if c.Norm == LayerNorm {
@@ -233,7 +240,7 @@ func (m *Trainable) LogitsSegments(tp *autograd.Tape, tokens []int32, T int, seg
 		}
 		return tp.Add(x, m.linear(tp, f, l.down, l.downB))
 	})
-	return m.linear(tp, norm(x, m.outN, m.outNB), m.output, nil)
+	return norm(x, m.outN, m.outNB)
 }
 
 // Loss records the mean next-token cross-entropy of the logits against
@@ -250,6 +257,12 @@ func (m *Trainable) Loss(tp *autograd.Tape, tokens, targets []int32, T int) *aut
 // in dt (F32, F16 or BF16; vectors stay F32, as llama.cpp's converter
 // keeps them).
 func (m *Trainable) WriteGGUF(path string, tok []gguf.KV, dt tensor.DType, name string) error {
+	return m.writeGGUF(path, tok, dt, name, nil)
+}
+
+// writeGGUF is WriteGGUF with extra F32 tensors after the model's (a
+// value head, valuehead.go).
+func (m *Trainable) writeGGUF(path string, tok []gguf.KV, dt tensor.DType, name string, extra []*autograd.Var) error {
 	if m.lora != nil {
 		return fmt.Errorf("model: %s: this model trains LoRA adapters over a frozen base; write them with WriteAdapter", path)
 	}
@@ -260,8 +273,19 @@ func (m *Trainable) WriteGGUF(path string, tok []gguf.KV, dt tensor.DType, name 
 	if len(h.Tensors) != len(m.params) {
 		return fmt.Errorf("model: %d tensors in the header, %d parameters", len(h.Tensors), len(m.params))
 	}
+	params := append(slices.Clip(m.params), extra...)
+	for _, p := range extra {
+		shape := []int64{int64(p.Cols())}
+		if len(p.Shape) == 2 {
+			shape = append(shape, int64(p.Rows()))
+		}
+		h.Tensors = append(h.Tensors, gguf.TensorInfo{Name: p.Name, Shape: shape, DType: tensor.F32})
+	}
+	if err := h.Layout(); err != nil {
+		return err
+	}
 	src := func(i int, w io.Writer) error {
-		p, ti := m.params[i], h.Tensors[i]
+		p, ti := params[i], h.Tensors[i]
 		if p.Name != ti.Name {
 			return fmt.Errorf("model: tensor %d is %q in the header, %q in the model", i, ti.Name, p.Name)
 		}

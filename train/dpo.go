@@ -174,12 +174,7 @@ func (d *dpoLoss) Loss(tp *autograd.Tape, tokens, targets []int32, T int) *autog
 	return tp.Func("dpo", lp, func(x []float32) (float64, []float64) {
 		sums, counts := rowSums(x, targets, T)
 		dx := make([]float64, len(x))
-		n := 0
-		for _, p := range d.slots.pair {
-			if p >= 0 {
-				n++
-			}
-		}
+		n := d.slots.filled()
 		var total float64
 		for s, p := range d.slots.pair {
 			if p < 0 {
@@ -245,10 +240,10 @@ type DPOConfig struct {
 	Reference SFTModel
 }
 
-// DPOReport is a step's report with the preference metrics of its
+// PrefReport is a step's report with the preference metrics of its
 // training pairs and, at an evaluation, of the validation pairs (Pairs 0
 // otherwise).
-type DPOReport struct {
+type PrefReport struct {
 	StepReport
 	Train, Eval PrefMetrics
 }
@@ -257,7 +252,7 @@ type DPOReport struct {
 // resume of Train. The reference log-probs are precomputed from m as it
 // is when DPO is called, before a checkpoint is resumed: the same base
 // gives the same reference, so a resumed run continues bit for bit.
-func DPO(ctx context.Context, m SFTModel, pool *tensor.Pool, trainEx, valEx []PrefExample, cfg DPOConfig, report func(DPOReport) error) error {
+func DPO(ctx context.Context, m SFTModel, pool *tensor.Pool, trainEx, valEx []PrefExample, cfg DPOConfig, report func(PrefReport) error) error {
 	if err := cfg.DPOOptions.Validate(); err != nil {
 		return err
 	}
@@ -292,8 +287,14 @@ func DPO(ctx context.Context, m SFTModel, pool *tensor.Pool, trainEx, valEx []Pr
 		d.refTp = autograd.NewTape(pool)
 		d.refTp.NoGrad(true)
 	}
-	return Train(ctx, d, pool, tb, vb, cfg.PretrainConfig, func(s StepReport) error {
-		r := DPOReport{StepReport: s, Train: d.acc[0].take(), Eval: d.acc[1].take()}
+	return trainPref(ctx, d, &d.acc, pool, tb, vb, cfg.PretrainConfig, report)
+}
+
+// trainPref runs Train on a preference loss, each step's report carrying
+// the metrics the loss gathered in acc (training, evaluation).
+func trainPref(ctx context.Context, loss Model, acc *[2]prefAccum, pool *tensor.Pool, tb, vb Batches, pc PretrainConfig, report func(PrefReport) error) error {
+	return Train(ctx, loss, pool, tb, vb, pc, func(s StepReport) error {
+		r := PrefReport{StepReport: s, Train: acc[0].take(), Eval: acc[1].take()}
 		if report == nil {
 			return nil
 		}

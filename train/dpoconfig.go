@@ -10,9 +10,9 @@ import (
 	"strings"
 )
 
-// DPORunConfig is one `gptgo train dpo` run as --config reads it (JSON;
+// PrefRunConfig is one `gptgo train dpo` run as --config reads it (JSON;
 // unknown keys are errors) and --print-config prints it.
-type DPORunConfig struct {
+type PrefRunConfig struct {
 	Data  PrefDataConfig `json:"data"`
 	Model struct {
 		// Base is the (SFT) model to align, which is also the reference;
@@ -53,9 +53,9 @@ func (s DPOSettings) Options() DPOOptions {
 // DefaultDPOConfig is SFT's defaults with TRL's beta 0.1, a learning rate
 // of 5e-6 (small models take more than TRL's 5e-7 for 7B), batches of 4
 // pairs and a 10% validation split.
-func DefaultDPOConfig() DPORunConfig {
+func DefaultDPOConfig() PrefRunConfig {
 	s := DefaultSFTConfig()
-	c := DPORunConfig{Optim: s.Optim, Run: s.Run, LoRA: s.LoRA}
+	c := PrefRunConfig{Optim: s.Optim, Run: s.Run, LoRA: s.LoRA}
 	c.Data.ValFraction = 0.1
 	c.Optim.LR, c.Optim.MinLR = 5e-6, 5e-7
 	c.Run.Batch = 4
@@ -64,17 +64,17 @@ func DefaultDPOConfig() DPORunConfig {
 }
 
 // LoadDPOConfig reads path over the defaults (unknown keys are errors).
-func LoadDPOConfig(path string) (DPORunConfig, error) { return loadOver(path, DefaultDPOConfig()) }
+func LoadDPOConfig(path string) (PrefRunConfig, error) { return loadOver(path, DefaultDPOConfig()) }
 
 // JSON is c indented, as --print-config shows it and the run saves it.
-func (c DPORunConfig) JSON() []byte {
+func (c PrefRunConfig) JSON() []byte {
 	b, _ := json.MarshalIndent(c, "", "  ") // plain data; Validate refuses the non-finite numbers first
 	return append(b, '\n')
 }
 
 // SFT is c as an SFT run's configuration: the settings the two share,
 // checked and turned into the loop's by the same code.
-func (c DPORunConfig) SFT() SFTRunConfig {
+func (c PrefRunConfig) SFT() SFTRunConfig {
 	s := SFTRunConfig{Optim: c.Optim, Run: c.Run, LoRA: c.LoRA}
 	s.Model.Base = c.Model.Base
 	s.Data = SFTDataConfig{Train: c.Data.Train, Val: c.Data.Val, ValFraction: c.Data.ValFraction, Template: c.Data.Template}
@@ -82,7 +82,7 @@ func (c DPORunConfig) SFT() SFTRunConfig {
 }
 
 // Validate lists every out-of-range setting in one error.
-func (c DPORunConfig) Validate() error {
+func (c PrefRunConfig) Validate() error {
 	var errs []string
 	if err := c.SFT().Validate(); err != nil {
 		errs = append(errs, strings.TrimPrefix(err.Error(), "train: bad sft config: "))

@@ -134,6 +134,17 @@ type prefSlots struct {
 	ref  []float64
 }
 
+// filled counts the slots that hold a pair.
+func (s *prefSlots) filled() int {
+	n := 0
+	for _, p := range s.pair {
+		if p >= 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // PrefBatches cuts batches of P pairs (2P rows of T positions, one answer
 // per row, padded) out of encoded pairs, as SFTBatches does without
 // packing: training batches shuffle the pairs each epoch and run on,
@@ -145,6 +156,7 @@ type PrefBatches struct {
 	ex      []PrefExample
 	ref     [][2]float64
 	shuffle bool
+	grouped bool // shuffle prompts (Group), keeping each one's pairs together
 	seed    uint64
 	pad     int32
 	slots   *prefSlots
@@ -179,13 +191,38 @@ func (b *PrefBatches) layout(e int) {
 	b.order = identity(len(b.ex))
 	if b.shuffle {
 		rng := rand.New(rand.NewPCG(b.seed, uint64(e)^0x2d1f_7a0b_44c3_9e15))
-		rng.Shuffle(len(b.order), func(i, j int) { b.order[i], b.order[j] = b.order[j], b.order[i] })
+		if b.grouped {
+			b.order = b.groupOrder(rng)
+		} else {
+			rng.Shuffle(len(b.order), func(i, j int) { b.order[i], b.order[j] = b.order[j], b.order[i] })
+		}
 	} else {
 		for len(b.order)%b.P != 0 {
 			b.order = append(b.order, -1)
 		}
 	}
 	b.epoch = e
+}
+
+// groupOrder shuffles the prompts and lists each one's pairs in turn.
+func (b *PrefBatches) groupOrder(rng *rand.Rand) []int {
+	var groups [][]int
+	index := map[int]int{}
+	for i, x := range b.ex {
+		k, ok := index[x.Group]
+		if !ok {
+			k = len(groups)
+			index[x.Group] = k
+			groups = append(groups, nil)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	rng.Shuffle(len(groups), func(i, j int) { groups[i], groups[j] = groups[j], groups[i] })
+	order := make([]int, 0, len(b.ex))
+	for _, g := range groups {
+		order = append(order, g...)
+	}
+	return order
 }
 
 // PassBatches is the number of batches in one pass over the pairs.

@@ -56,7 +56,7 @@ func runDPO(ctx context.Context, e *env, args []string) error {
 		over[name] = func() { *dst = *v }
 	}
 	// The overrides write into set, copied over the loaded configuration.
-	var set train.DPORunConfig
+	var set train.PrefRunConfig
 	str("model", "GGUF model to align, also the reference (default: the embedded default model)", &set.Model.Base)
 	str("out", "output directory (checkpoint, logs, loss.svg, model.gguf)", &set.Run.Out)
 	str("template", "built-in chat template ("+strings.Join(chat.BuiltinNames(), ", ")+"); default: the model's", &set.Data.Template)
@@ -138,7 +138,7 @@ func printOrValidate[C interface {
 }
 
 // copyOver moves the given flags' values from set into cfg.
-func copyOver(cfg, set *train.DPORunConfig, given map[string]bool) {
+func copyOver(cfg, set *train.PrefRunConfig, given map[string]bool) {
 	for name, f := range map[string]func(){
 		"model": func() { cfg.Model.Base = set.Model.Base }, "out": func() { cfg.Run.Out = set.Run.Out },
 		"template": func() { cfg.Data.Template = set.Data.Template }, "loss": func() { cfg.DPO.Loss = set.DPO.Loss },
@@ -158,7 +158,7 @@ func copyOver(cfg, set *train.DPORunConfig, given map[string]bool) {
 // dpoRun is one `gptgo train dpo`: an sftRun for the model, template, log,
 // samples and export, the encoded pairs, and the preference metrics.
 type dpoRun struct {
-	cfg            train.DPORunConfig
+	cfg            train.PrefRunConfig
 	s              *sftRun
 	ref            *model.Trainable // --reference model; nil: precomputed
 	trainEx, valEx []train.PrefExample
@@ -176,7 +176,7 @@ type dpoLogEntry struct {
 	Val   *train.PrefMetrics `json:"val,omitempty"`
 }
 
-func newDPORun(cfg train.DPORunConfig, resume bool, e *env) (*dpoRun, error) {
+func newDPORun(cfg train.PrefRunConfig, resume bool, e *env) (*dpoRun, error) {
 	dir := cfg.Run.Out
 	if err := checkRunDir(dir, resume); err != nil {
 		return nil, err
@@ -339,7 +339,7 @@ func (r *dpoRun) run(ctx context.Context) error {
 // report is the SFT run's report (progress line, log.jsonl, samples at
 // each evaluation, loss.svg), then the preference metrics: a line in
 // dpo.jsonl, and the validation pairs' at each evaluation.
-func (r *dpoRun) report(d train.DPOReport) error {
+func (r *dpoRun) report(d train.PrefReport) error {
 	if d.Resumed && r.s.holder.stepsNow == 0 {
 		kept := r.metrics[:0]
 		for _, le := range r.metrics {
