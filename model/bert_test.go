@@ -7,9 +7,11 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -292,5 +294,60 @@ func TestBertRefusedByDecoderTraining(t *testing.T) {
 	}
 	if _, err := NewLoRATrainable(c, false, src, LoRAOptions{}); err == nil || !strings.Contains(err.Error(), "encoder") {
 		t.Errorf("NewLoRATrainable: %v", err)
+	}
+}
+
+// TestBertBadFiles checks that broken bert files are errors naming the
+// problem, never panics: metadata changed under the tensors, a tensor
+// removed, a causal or unknown pooling flag.
+func TestBertBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	c := bertTestConfig(32, 1, 2, 64, 16)
+	good := filepath.Join(dir, "good.gguf")
+	if err := WriteRandom(good, c, InitOptions{Type: tensor.F32, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, tc := range []struct {
+		name string
+		edit func(h *gguf.Header)
+		want string
+	}{
+		{"heads", func(h *gguf.Header) { h.Set("bert.attention.head_count", gguf.NewValue(uint32(3))) }, "heads"},
+		{"causal", func(h *gguf.Header) { h.Set("bert.attention.causal", gguf.NewValue(true)) }, "causal"},
+		{"pooling", func(h *gguf.Header) { h.Set("bert.pooling_type", gguf.NewValue(uint32(9))) }, "pooling"},
+		{"context", func(h *gguf.Header) { h.Set("bert.context_length", gguf.NewValue(uint32(64))) }, "position_embd.weight"},
+		{"width", func(h *gguf.Header) { h.Set("bert.feed_forward_length", gguf.NewValue(uint32(65))) }, "ffn_up.weight"},
+		{"no eps", func(h *gguf.Header) { h.Delete("bert.attention.layer_norm_epsilon") }, "layer_norm_epsilon"},
+		{"missing", func(h *gguf.Header) {
+			h.Tensors = slices.DeleteFunc(h.Tensors, func(ti gguf.TensorInfo) bool { return ti.Name == "blk.0.attn_output_norm.bias" })
+		}, "blk.0.attn_output_norm.bias"},
+	} {
+		h := f.Header()
+		tc.edit(h)
+		byName := map[string]int{}
+		for i, ti := range f.Tensors {
+			byName[ti.Name] = i
+		}
+		src := f.Source()
+		if err := h.Layout(); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, tc.name+".gguf")
+		err := gguf.WriteFile(path, h, func(i int, w io.Writer) error { return src(byName[h.Tensors[i].Name], w) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := OpenEncoder(path)
+		if err == nil {
+			e.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error naming %q", tc.name, err, tc.want)
+		}
 	}
 }
