@@ -39,9 +39,9 @@ type Task struct {
 
 // LoadOptions shape how a task file is read.
 type LoadOptions struct {
-	Shots      int    // MMLU: solved examples before each question, from ShotsFile or the file's first rows
-	ShotsFile  string // MMLU: the dev file to take the shots from
-	Subject    string // MMLU: the subject named in the prompt (default: from the file name, "_" as spaces, without "_test"/"_val"/"_dev")
+	Shots     int    // MMLU: solved examples before each question, from ShotsFile or the file's first rows
+	ShotsFile string // MMLU: the dev file to take the shots from
+	Subject   string // MMLU: the subject named in the prompt (default: from the file name, "_" as spaces, without "_test"/"_val"/"_dev")
 }
 
 // ParseTaskArg splits "FORMAT:PATH" (or just PATH, the format sniffed).
