@@ -26,14 +26,15 @@ scored against every query too) on every line or on none. A .json input is a que
 set (SQuAD 2.0 or CMRC 2018 layout, or DPR's retriever JSON): each question becomes a pair with
 its paragraph, and every --held-out-th paragraph with its questions is kept out of training;
 recall@1/5/20 of the right paragraph among the held-out ones is printed before and after
-training. --model is a bert GGUF (a converted
-bge/MiniLM/e5, or a new one from 'gptgo init --arch bert --vocab-from SOME-BERT.gguf' to
-start from scratch); its tokenizer and pooling are used. The trained model is written to --out
-with the model's metadata, matrices as --type; 'gptgo embed', the server and llama.cpp's
-llama-embedding load it. The run is reproducible (--seed) and resumable: a checkpoint
-(weights, optimizer moments, step) is written to --checkpoint every --checkpoint-every steps
-and at the end, and --resume continues from it to the same final weights as an uninterrupted
-run.`
+training.
+
+--model is a bert GGUF (a converted bge/MiniLM/e5, or a new one from 'gptgo init --arch bert
+--vocab-from SOME-BERT.gguf' to start from scratch); its tokenizer and pooling are used. The
+trained model is written to --out with the model's metadata and tensor order, matrices as
+--type, in the layout llama.cpp's converter writes; 'gptgo embed' and the server load it. The
+run is reproducible (--seed) and resumable: a checkpoint (weights, optimizer moments, step) is
+written to --checkpoint every --checkpoint-every steps and at the end, and --resume continues
+from it to the same final weights as an uninterrupted run.`
 
 func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "train embed", trainEmbedUsage)
