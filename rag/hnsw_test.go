@@ -76,3 +76,28 @@ func TestHNSWRecall(t *testing.T) {
 		}
 	}
 }
+
+func TestDotMatchesGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n <= 67; n++ {
+		a, b := randomUnit(rng, 1, n+1)[0][:n], randomUnit(rng, 1, n+1)[0][:n]
+		got, want := dot(a, b), dotGeneric(a, b)
+		if d := got - want; d > 1e-5 || d < -1e-5 {
+			t.Fatalf("n %d: dot %v, generic %v", n, got, want)
+		}
+	}
+}
+
+func BenchmarkHNSWSearch(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	vecs := randomUnit(rng, 5000, 384)
+	g := NewHNSW(HNSWConfig{M: 16, EfConstruction: 100, Seed: 1})
+	for _, v := range vecs {
+		g.Add(v)
+	}
+	qs := randomUnit(rng, 100, 384)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		g.Search(qs[i%len(qs)], 10, nil)
+	}
+}
