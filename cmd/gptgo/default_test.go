@@ -82,7 +82,7 @@ func TestPerplexity(t *testing.T) {
 	if err := os.WriteFile(text, []byte(line), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, code = runCLI(t, "", "perplexity", text, "--json")
+	out, errOut, code = runCLI(t, "", "perplexity", text, "--json", "--mode", "all")
 	if err := json.Unmarshal([]byte(out), &r); code != 0 || err != nil {
 		t.Fatalf("exit %d, %v: %s", code, err, errOut)
 	}

@@ -1,6 +1,7 @@
-// Reference: llama.cpp examples/perplexity (the text cut into windows of n_ctx tokens, each run from an
-// empty cache; mean negative log-likelihood and its exponent); nanoGPT's estimate_loss (every position
-// of a window scored). Bits per byte as in the Chinchilla and The Pile papers.
+// Reference: llama.cpp tools/perplexity/perplexity.cpp (perplexity(): chunks of n_ctx tokens with BOS
+// first, the second half scored; --kl-divergence-base/--kl-divergence) through eval/perplexity.go and
+// eval/kld.go; nanoGPT's estimate_loss (every position of a window scored) for --mode all. Bits per byte
+// as in the Chinchilla and The Pile papers.
 
 package main
 
@@ -8,48 +9,66 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 
 	"github.com/gptgo/gptgo/data"
+	"github.com/gptgo/gptgo/eval"
+	"github.com/gptgo/gptgo/internal/atomicfile"
 	"github.com/gptgo/gptgo/tokenizer"
 )
 
 func init() {
 	register(&command{
 		name:    "perplexity",
-		summary: "score a text or token shard with a model: loss per token, perplexity, bits per byte",
-		usage: `[MODEL.gguf] FILE [--ctx N] [--json]
+		summary: "score a text or token shard with a model: loss per token, perplexity, bits per byte; KL divergence",
+		usage: `[MODEL.gguf] FILE [--ctx N] [--mode llama|all] [--chunks N] [--json]
+       [MODEL.gguf] FILE --kl-divergence-base BASE      (save the logits)
+       [MODEL.gguf] --kl-divergence --kl-divergence-base BASE  (compare)
 
-FILE is text, or a GPTGOTOK shard of the model's vocabulary. It is cut into
-windows of --ctx tokens (default: the model's context), each run from an
-empty cache, and every token after a window's first is scored. Bits per byte
-divide the total negative log-likelihood by the UTF-8 bytes the scored
-tokens decode to, so models with different vocabularies compare on the same
-text. Without MODEL the embedded default model is used.`,
+--mode llama (the default for a text FILE) computes what llama-perplexity
+computes for the same file and -c: the text tokenized with BOS, cut into
+chunks of --ctx tokens (default 512, at most the model's context), each
+run from an empty cache with BOS first, and the second half of each chunk
+scored; the perplexity is printed with llama-perplexity's "+/-".
+--mode all (the default for a GPTGOTOK shard of the model's vocabulary)
+scores every token after a window's first, windows of --ctx tokens (default:
+the model's context): a training run's validation loss. Bits per byte divide
+the total negative log-likelihood by the UTF-8 bytes of the scored tokens.
+
+--kl-divergence-base BASE with FILE saves the log-probabilities of every
+scored position in llama-perplexity's file format; with --kl-divergence
+(and no FILE) the model, say a quantized one, is run over BASE's tokens
+and compared: mean KL divergence, top-token agreement, Δp and
+PPL(Q) − PPL(base), as llama-perplexity prints them. Without MODEL the
+embedded default model is used.`,
 		run: runPerplexity,
 	})
 }
 
 // perplexityResult is the --json output.
-type perplexityResult struct {
-	Tokens      int     `json:"tokens"` // scored
-	Windows     int     `json:"windows"`
-	Ctx         int     `json:"ctx"`
-	Loss        float64 `json:"loss"` // mean negative log-likelihood, nats per token
-	Perplexity  float64 `json:"perplexity"`
-	Bytes       int     `json:"bytes"` // bytes of the scored tokens
-	BitsPerByte float64 `json:"bits_per_byte"`
-}
+type perplexityResult = eval.PPLResult
 
 func runPerplexity(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "perplexity", "[MODEL.gguf] FILE [--ctx N] [--json]")
 	f := addLoadFlags(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	quiet := fs.Bool("quiet", false, "no progress bar on stderr")
+	mode := fs.String("mode", "", "llama (llama-perplexity's chunks, second halves scored) or all (every position); default: llama for text, all for a token shard")
+	chunks := fs.Int("chunks", 0, "score only the first N chunks (llama-perplexity's --chunks; 0: all)")
+	kldBase := fs.String("kl-divergence-base", "", "the file of base log-probabilities: written with FILE, read with --kl-divergence")
+	kld := fs.Bool("kl-divergence", false, "compare the model with --kl-divergence-base's log-probabilities")
 	path, pos, err := f.parseModelArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	if *chunks < 0 {
+		return fmt.Errorf("--chunks %d: want 0 or more", *chunks)
+	}
+	if *kld {
+		if *kldBase == "" || len(pos) != 0 {
+			return fmt.Errorf("--kl-divergence: give --kl-divergence-base BASE and no text file (the tokens are BASE's)")
+		}
+		return runKLDivergence(ctx, e, path, f, *kldBase, *quiet)
 	}
 	if len(pos) != 1 {
 		return errUsage
@@ -59,72 +78,113 @@ func runPerplexity(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer in.Close()
-	toks, err := perplexityTokens(pos[0], in.tok)
+	shard := hasMagic(pos[0], data.ShardMagic)
+	m := eval.PPLMode(*mode)
+	switch {
+	case m == "" && shard:
+		m = eval.PPLAll
+	case m == "":
+		m = eval.PPLLlama
+	case m != eval.PPLLlama && m != eval.PPLAll:
+		return fmt.Errorf("--mode %q: want llama or all", *mode)
+	}
+	toks, err := perplexityTokens(pos[0], in.tok, m == eval.PPLLlama)
 	if err != nil {
 		return err
 	}
 	n := in.st.Ctx()
-	if len(toks) < 2 {
-		return fmt.Errorf("%s: %s: nothing to score", pos[0], plural(len(toks), "1 token", "%d tokens"))
+	if m == eval.PPLLlama && *f.ctx == 0 {
+		n = min(512, n) // llama-perplexity's default -c
 	}
-	var res perplexityResult
-	res.Ctx = n
-	var nll float64
-	// A megabyte of text is tens of seconds of windows: show where it is,
-	// on stderr so that --json's stdout stays one object.
-	windows := (len(toks)-2)/n + 1 // the starts 0, n, 2n, … up to len-2
+	o := eval.PPLOptions{Mode: m, Ctx: n, Chunks: *chunks, BOS: -1, TokenBytes: func(id int32) int { return tokenBytes(in.tok, id) }}
+	if in.tok.AddBOS() && !shard {
+		o.BOS = in.tok.BOS()
+	}
 	bar := newProgressBar(e.stderr)
 	defer bar.end()
-	for start := 0; start+1 < len(toks); start += n {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		w := toks[start:min(start+n, len(toks))]
-		if len(w) < 2 {
-			break
-		}
-		in.st.Reset()
-		err := in.st.ForwardAll(w, func(i int, logits []float32) error {
-			if i+1 < len(w) {
-				nll += logSumExp(logits) - float64(logits[w[i+1]])
-				res.Tokens++
-				res.Bytes += tokenBytes(in.tok, w[i+1])
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		res.Windows++
+	o.Progress = func(done, total int, ppl float64) {
 		if !*quiet {
-			bar.draw(int64(res.Windows), int64(windows), fmt.Sprintf("window %d of %d, perplexity so far %.3f", res.Windows, windows, math.Exp(nll/float64(res.Tokens))))
+			bar.draw(int64(done), int64(total), fmt.Sprintf("window %d of %d, perplexity so far %.3f", done, total, ppl))
 		}
-		e.at(fmt.Sprintf("perplexity: window %d of %d", res.Windows, windows))
+		e.at(fmt.Sprintf("perplexity: window %d of %d", done, total))
+	}
+	var base *atomicfile.File
+	if *kldBase != "" {
+		if m != eval.PPLLlama {
+			return fmt.Errorf("--kl-divergence-base: the base is saved in --mode llama only")
+		}
+		if base, err = atomicfile.Create(*kldBase); err != nil {
+			return err
+		}
+		defer base.Abort()
+		o.Base = base
+	}
+	res, err := eval.Perplexity(ctx, in.st, toks, o)
+	if err != nil {
+		return fmt.Errorf("%s: %w", pos[0], err)
+	}
+	if base != nil {
+		if err := base.Commit(); err != nil {
+			return err
+		}
 	}
 	bar.end()
-	res.Loss = nll / float64(res.Tokens)
-	res.Perplexity = math.Exp(res.Loss)
-	if res.Bytes > 0 {
-		res.BitsPerByte = nll / math.Ln2 / float64(res.Bytes)
-	}
 	if *asJSON {
-		enc := json.NewEncoder(e.stdout)
-		return enc.Encode(res)
+		return json.NewEncoder(e.stdout).Encode(res)
 	}
 	fmt.Fprintf(e.stdout, "%s: %s scored in %s of %d: loss %.4f nats/token, perplexity %.3f, %.4f bits/byte (%s)\n",
 		pos[0], plural(res.Tokens, "1 token", "%d tokens"), plural(res.Windows, "1 window", "%d windows"), n, res.Loss, res.Perplexity, res.BitsPerByte, plural(res.Bytes, "1 byte", "%d bytes"))
+	if m == eval.PPLLlama {
+		fmt.Fprintf(e.stdout, "Final estimate: PPL = %.4f +/- %.5f\n", res.Perplexity, res.PerplexityErr)
+	}
+	if base != nil {
+		fmt.Fprintf(e.stdout, "saved the base log-probabilities to %s\n", *kldBase)
+	}
+	return nil
+}
+
+func runKLDivergence(ctx context.Context, e *env, path string, f *inferFlags, basePath string, quiet bool) error {
+	fh, err := os.Open(basePath)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	in, err := loadInference(e, path, f)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	o := eval.KLDOptions{BOS: -1, Vocab: in.m.Vocab}
+	if in.tok.AddBOS() {
+		o.BOS = in.tok.BOS()
+	}
+	bar := newProgressBar(e.stderr)
+	defer bar.end()
+	o.Progress = func(done, total int) {
+		if !quiet {
+			bar.draw(int64(done), int64(total), fmt.Sprintf("chunk %d of %d", done, total))
+		}
+		e.at(fmt.Sprintf("perplexity: KL divergence chunk %d of %d", done, total))
+	}
+	r, err := eval.KLDivergence(ctx, in.st, fh, o)
+	if err != nil {
+		return fmt.Errorf("%s: %w", basePath, err)
+	}
+	bar.end()
+	r.Report(e.stdout)
 	return nil
 }
 
 // perplexityTokens reads a GPTGOTOK shard of the model's vocabulary, or
-// tokenizes a text file as one document (no BOS, special tokens as text).
-func perplexityTokens(path string, tok *tokenizer.Tokenizer) ([]int32, error) {
+// tokenizes a text file as one document (special tokens as text; BOS first
+// when withBOS and the model adds one, as llama-perplexity tokenizes).
+func perplexityTokens(path string, tok *tokenizer.Tokenizer, withBOS bool) ([]int32, error) {
 	if !hasMagic(path, data.ShardMagic) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, err
 		}
-		return tok.Encode(string(b), tokenizer.EncodeOptions{}), nil
+		return tok.Encode(string(b), tokenizer.EncodeOptions{AddSpecial: withBOS && tok.AddBOS()}), nil
 	}
 	h, raw, err := data.ReadShard(path)
 	if err != nil {
@@ -149,17 +209,4 @@ func tokenBytes(t *tokenizer.Tokenizer, id int32) int {
 		return 0
 	}
 	return len(t.TokenBytes(id))
-}
-
-// logSumExp is log Σ exp(x) in float64.
-func logSumExp(x []float32) float64 {
-	m := float64(x[0])
-	for _, v := range x {
-		m = max(m, float64(v))
-	}
-	var s float64
-	for _, v := range x {
-		s += math.Exp(float64(v) - m)
-	}
-	return m + math.Log(s)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -31,7 +32,7 @@ func TestPerplexityProgress(t *testing.T) {
 	if err := os.WriteFile(text, []byte("To be, or not to be."), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, code = runCLI(t, "", "perplexity", text, "--quiet")
+	out, errOut, code = runCLI(t, "", "perplexity", text, "--quiet", "--mode", "all")
 	if code != 0 || !strings.Contains(out, " scored in 1 window of ") {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
@@ -42,5 +43,31 @@ func TestOneIsSingular(t *testing.T) {
 	_, errOut, code := runCLI(t, "", "tokenize", "a", "--no-bos")
 	if code != 0 || !strings.HasPrefix(errOut, "1 token; ") {
 		t.Errorf("tokenize: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// llama-perplexity's flow: save the base log-probabilities with a text,
+// then compare a model with them; a model against its own base has a
+// mean KLD of about 0 and the same top token everywhere.
+func TestPerplexityKLDivergence(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "t.txt")
+	if err := os.WriteFile(text, []byte(strings.Repeat("A small boat sails across the quiet lake at dawn.\n", 10)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, "base.kld")
+	out, errOut, code := runCLI(t, "", "perplexity", defaultGGUF, text, "--ctx", "32", "--kl-divergence-base", base, "--quiet")
+	if code != 0 || !strings.Contains(out, "Final estimate: PPL = ") || !strings.Contains(out, "saved the base") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	out, errOut, code = runCLI(t, "", "perplexity", defaultGGUF, "--kl-divergence", "--kl-divergence-base", base, "--ctx", "32", "--quiet")
+	if code != 0 || !regexp.MustCompile(`Mean    KLD: +-?0\.0000`).MatchString(out) || !strings.Contains(out, "Same top p: 100.000") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, errOut, code = runCLI(t, "", "perplexity", defaultGGUF, "--kl-divergence", text); code == 0 || !strings.Contains(errOut, "--kl-divergence-base") {
+		t.Errorf("no base: exit %d, %q", code, errOut)
+	}
+	if _, errOut, code = runCLI(t, "", "perplexity", defaultGGUF, "--kl-divergence", "--kl-divergence-base", text); code == 0 || !strings.Contains(errOut, "_logits_") {
+		t.Errorf("a text as base: exit %d, %q", code, errOut)
 	}
 }
