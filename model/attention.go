@@ -25,6 +25,10 @@ import (
 // token. The 8-bit activations downstream turn any last-bit difference into
 // a visible one, which is why the order is worth keeping.
 func (s *State) attention(li, nb int) {
+	if s.paged != nil { // several sequences through their block tables (batch.go)
+		s.pagedAttention(li, nb)
+		return
+	}
 	c := s.m.Config
 	H, D, kvd, T, es := c.Heads, c.HeadDim, c.KVDim(), s.ctx, s.kvSize
 	group := H / c.KVHeads

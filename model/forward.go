@@ -85,15 +85,15 @@ func (s *State) layers(tokens []int32) error {
 		}
 		if c.LearnedPos {
 			pe := s.proj[:C]
-			if err := m.PosEmbd.DequantizeRow(s.pos+b, pe); err != nil {
-				return fmt.Errorf("model: position embedding %d: %w", s.pos+b, err)
+			if err := m.PosEmbd.DequantizeRow(s.rowPos(b), pe); err != nil { // rowPos: s.pos+b, or the row's own position in a batch (batch.go)
+				return fmt.Errorf("model: position embedding %d: %w", s.rowPos(b), err)
 			}
 			kernel.Add(row, row, pe)
 		}
 	}
 	if c.Rope != RopeNone {
 		for b := range nb {
-			kernel.RopeCache(s.rope[b*c.RopeDims:(b+1)*c.RopeDims], s.pos+b, c.RopeDims, c.RopeBase, c.RopeScale, m.RopeFreqs)
+			kernel.RopeCache(s.rope[b*c.RopeDims:(b+1)*c.RopeDims], s.rowPos(b), c.RopeDims, c.RopeBase, c.RopeScale, m.RopeFreqs)
 		}
 	}
 
@@ -213,6 +213,10 @@ func (s *State) matmulBias(w *tensor.Tensor, bias, x []float32, nb int, out []fl
 // of every position) so that the attention-weighted sum of V is a dot
 // product per output element, as in llama.cpp without flash attention.
 func (s *State) storeKV(li int, k, v []float32, nb int) {
+	if s.paged != nil { // several sequences through their block tables (batch.go)
+		s.pagedStoreKV(li, k, v, nb)
+		return
+	}
 	kvd, T, es := s.m.KVDim(), s.ctx, s.kvSize
 	kc, vc := s.kCache[li], s.vCache[li]
 	for b := range nb {

@@ -16,6 +16,8 @@ type Options struct {
 	KVF32   bool         // keep the KV cache in F32 instead of F16 (llama.cpp's default, and this one's)
 	Pool    *tensor.Pool // workers to use (one running State per Pool: MatMul reuses its scratch); nil makes a pool of Threads workers that Close stops
 	Threads int          // workers for the pool the state makes; 0 means all cores
+
+	paged bool // no contiguous KV cache: the state of a BatchRunner (batch.go), keys and values in a PagedCache
 }
 
 // Defaults for Options.
@@ -51,6 +53,8 @@ type State struct {
 	scores, qh     [][]float32 // per worker: [T] attention weights and [D] query head
 
 	mm func(w *tensor.Tensor, x []float32, nb int, out []float32) error // tests only: replaces Pool.MatMul
+
+	paged *pagedRun // the step's rows in their sequences' block tables (batch.go); nil: the contiguous cache above
 }
 
 // NewState allocates a State for m. The KV cache takes
@@ -87,6 +91,9 @@ func (m *Model) NewState(o Options) (*State, error) {
 	s.kCache = make([][]byte, c.Layers)
 	s.vCache = make([][]byte, c.Layers)
 	for i := range s.kCache {
+		if o.paged {
+			break // a BatchRunner's keys and values live in a PagedCache
+		}
 		s.kCache[i] = make([]byte, ctx*kvd*kvSize)
 		s.vCache[i] = make([]byte, ctx*kvd*kvSize)
 	}
