@@ -296,6 +296,11 @@ func (r *run) execute(ctx context.Context, calls []ToolCall) {
 // check refuses unknown tools, arguments that are not a JSON object, and
 // a call repeated beyond the limit: the model gets the reason instead.
 func (r *run) check(c ToolCall) (string, bool) {
+	if c.Name == "" {
+		var why string
+		_ = json.Unmarshal(c.Arguments, &why)
+		return "error: your answer could not be read (" + why + "); call a tool with valid JSON, or answer", false
+	}
 	if _, ok := r.a.Tools[c.Name]; !ok && !(r.a.Plan && c.Name == planTool.Name) {
 		return fmt.Sprintf("error: there is no tool %q; the tools are %s", c.Name, strings.Join(names(r.a.tools()), ", ")), false
 	}

@@ -338,3 +338,23 @@ func TestPlanStep(t *testing.T) {
 		t.Fatalf("update_plan observation %q", obs)
 	}
 }
+
+func TestParseReAct(t *testing.T) {
+	c, calls, err := parseReAct("Thought: add\nAction: {\"name\": \"calculator\",\n \"arguments\": {\"expression\": \"1+1\"}}\nObservation: 3")
+	if err != nil || c != "add" || len(calls) != 1 || calls[0].Name != "calculator" || string(calls[0].Arguments) != `{"expression": "1+1"}` {
+		t.Fatalf("%q %+v %v", c, calls, err)
+	}
+	if c, calls, _ := parseReAct("Thought: done\nFinal Answer: 2"); c != "2" || calls != nil {
+		t.Fatalf("final: %q %v", c, calls)
+	}
+	if _, _, err := parseReAct("Thought: x\nAction: {\"name\""); err == nil {
+		t.Fatal("a cut action parsed")
+	}
+	msgs := reactMessages([]Message{{Role: "system", Content: "S"}, {Role: "user", Content: "U"},
+		{Role: "assistant", Calls: []ToolCall{call("a", `{}`), call("b", `{"x":1}`)}},
+		{Role: "tool", Content: "1"}, {Role: "tool", Content: "2"}}, []ToolSpec{{Name: "a"}})
+	if len(msgs) != 4 || !strings.Contains(msgs[0].Content, "Final Answer:") || msgs[3].Content != "Observation: 1\nObservation: 2" ||
+		!strings.Contains(msgs[2].Content, `Action: {"name":"b","arguments":{"x":1}}`) {
+		t.Fatalf("%+v", msgs)
+	}
+}
