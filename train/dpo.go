@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/gptgo/gptgo/tensor"
 	"github.com/gptgo/gptgo/train/autograd"
@@ -268,6 +269,10 @@ func DPO(ctx context.Context, m SFTModel, pool *tensor.Pool, trainEx, valEx []Pr
 			}
 		}
 	}
+	// The precomputing tape's buffers (a training step's activations) are
+	// garbage now: collected before the training tape grows, the peak is
+	// one tape, not two (the point of precomputing).
+	runtime.GC()
 	slots := &prefSlots{}
 	tb, err := newPrefBatches(trainEx, trainRef, cfg.P, cfg.T, true, cfg.Seed, cfg.Pad, slots)
 	if err != nil {

@@ -7,10 +7,11 @@ package train
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 )
 
-// PrefRunConfig is one `gptgo train dpo` run as --config reads it (JSON;
+// PrefRunConfig is one `gptgo train dpo` or `gptgo train rm` run as --config reads it (JSON;
 // unknown keys are errors) and --print-config prints it.
 type PrefRunConfig struct {
 	Data  PrefDataConfig `json:"data"`
@@ -23,7 +24,13 @@ type PrefRunConfig struct {
 	// Run's Batch counts pairs per micro-batch (each is two sequences).
 	Run  SFTRunSettings `json:"run"`
 	LoRA LoRAConfig     `json:"lora"`
-	DPO  DPOSettings    `json:"dpo"`
+	DPO  DPOSettings    `json:"dpo"` // gptgo train dpo's
+	RM   RMSettings     `json:"rm"`  // gptgo train rm's
+}
+
+// RMSettings are the reward model's loss settings.
+type RMSettings struct {
+	Margin float64 `json:"margin"` // RMOptions.Margin
 }
 
 // PrefDataConfig says which preference files, and how they are rendered.
@@ -63,6 +70,17 @@ func DefaultDPOConfig() PrefRunConfig {
 	return c
 }
 
+// DefaultRMConfig is DefaultDPOConfig with InstructGPT's reward-model
+// learning rate (9e-6, here 1e-5) and no margin.
+func DefaultRMConfig() PrefRunConfig {
+	c := DefaultDPOConfig()
+	c.Optim.LR, c.Optim.MinLR = 1e-5, 1e-6
+	return c
+}
+
+// LoadRMConfig reads path over the reward model's defaults.
+func LoadRMConfig(path string) (PrefRunConfig, error) { return loadOver(path, DefaultRMConfig()) }
+
 // LoadDPOConfig reads path over the defaults (unknown keys are errors).
 func LoadDPOConfig(path string) (PrefRunConfig, error) { return loadOver(path, DefaultDPOConfig()) }
 
@@ -90,11 +108,14 @@ func (c PrefRunConfig) Validate() error {
 	if err := c.DPO.Options().Validate(); err != nil {
 		errs = append(errs, strings.TrimPrefix(err.Error(), "train: "))
 	}
+	if math.IsNaN(c.RM.Margin) || math.IsInf(c.RM.Margin, 0) {
+		errs = append(errs, fmt.Sprintf("rm.margin (--margin) %v is not a finite number", c.RM.Margin))
+	}
 	if c.DPO.Reference != "precomputed" && c.DPO.Reference != "model" {
 		errs = append(errs, fmt.Sprintf("dpo.reference (--reference) %q is not precomputed or model", c.DPO.Reference))
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("train: bad dpo config: %s", strings.Join(errs, "; "))
+		return fmt.Errorf("train: bad preference run config: %s", strings.Join(errs, "; "))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/tensor"
+	"github.com/gptgo/gptgo/tokenizer/chat"
 	"github.com/gptgo/gptgo/train/autograd"
 )
 
@@ -55,6 +56,25 @@ func (r *RewardModel) Score(pool *tensor.Pool, tokens []int32) (float64, error) 
 		return 0, err
 	}
 	return float64(v.Data[len(tokens)-1]), nil
+}
+
+// ScoreAnswer renders the prompt turns and the answer through enc as the
+// reward model was trained on them and returns the answer's reward. A
+// conversation of more than maxTokens tokens (the model's context) is an
+// error.
+func (r *RewardModel) ScoreAnswer(pool *tensor.Pool, enc *Encoder, prompt []chat.Message, answer string, maxTokens int) (float64, error) {
+	c := Conversation{Messages: append(slices.Clip(prompt), chat.Message{Role: "assistant", Content: answer}), Where: "score"}
+	if err := checkPrompt(prompt); err != nil {
+		return 0, fmt.Errorf("train: score: %w", err)
+	}
+	x, err := enc.Encode(c)
+	if err != nil {
+		return 0, err
+	}
+	if len(x.Tokens) > maxTokens {
+		return 0, fmt.Errorf("train: score: the conversation has %d tokens, more than the model's context of %d", len(x.Tokens), maxTokens)
+	}
+	return r.Score(pool, x.Tokens)
 }
 
 // RMOptions are the pairwise loss's settings.

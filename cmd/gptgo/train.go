@@ -44,7 +44,9 @@ Subcommands:
                                                    train a bert embedder on query/passage pairs (InfoNCE,
                                                    in-batch negatives; gptgo train embed -h)
   dpo DATA... [--model SFT.gguf] [flags]           align to chosen/rejected pairs with DPO, the reference's
-                                                   log-probs precomputed once (gptgo train dpo -h)`,
+                                                   log-probs precomputed once (gptgo train dpo -h)
+  rm DATA... [--model SFT.gguf] [flags]            train a reward model (value head, pairwise loss) on the
+                                                   same pairs (gptgo train rm -h; score with gptgo score)`,
 		run: runTrainCmd,
 	})
 }
@@ -62,11 +64,13 @@ func runTrainCmd(ctx context.Context, e *env, args []string) error {
 		return runTrainEmbed(ctx, e, args[1:]) // train_embed.go
 	case "dpo":
 		return runDPO(ctx, e, args[1:]) // train_dpo.go
+	case "rm":
+		return runRM(ctx, e, args[1:]) // train_dpo.go
 	case "-h", "--help", "help":
 		printUsage(e.stdout, commands["train"])
 		return nil
 	}
-	return fmt.Errorf("unknown subcommand %q (pretrain, sft, embed, dpo)", args[0])
+	return fmt.Errorf("unknown subcommand %q (pretrain, sft, embed, dpo, rm)", args[0])
 }
 
 const pretrainUsage = "[FILE...] [--config RUN.json] [--vocab VOCAB] [--out DIR] [--steps N] [--resume] [flags]"

@@ -32,15 +32,34 @@ const dpoUsage = "DATA... [--model SFT.gguf] [--out DIR] [--beta B] [--loss sigm
 	"computed once before training, so no second model is held (--reference model keeps one, to compare). Writes OUT/checkpoint.ckpt, " +
 	"OUT/log.jsonl (the DPO loss), OUT/dpo.jsonl (rewards, margins, accuracy), OUT/loss.svg and OUT/model.gguf (OUT/adapter.gguf with --lora)."
 
-// dpoName is the run's preference-metrics log in OUT.
-const dpoName = "dpo.jsonl"
+const rmUsage = "DATA... [--model SFT.gguf] [--out DIR] [--margin M] [--steps N | --epochs E] [--resume] [flags]\n\n" +
+	"Trains a reward model on preference pairs (the formats of gptgo train dpo; a ranking of K answers gives its K(K-1)/2 pairs, " +
+	"kept in one batch where --batch allows): MODEL with its LM head replaced by a scalar value head, scored at the answer's " +
+	"end-of-turn token, with the pairwise loss -log σ(r_chosen - r_rejected - margin). Reports held-out accuracy beside the share a " +
+	"length-only ranking gets. Writes OUT/checkpoint.ckpt, OUT/log.jsonl, OUT/rm.jsonl (scores, margin, accuracy), OUT/loss.svg and " +
+	"OUT/model.gguf (the model and the head, cls.output.weight/bias; score with gptgo score)."
 
-func runDPO(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "train dpo", dpoUsage)
+// prefLogName is the run's preference-metrics log in OUT: dpo.jsonl, rm.jsonl.
+func prefLogName(method string) string { return method + ".jsonl" }
+
+// dpoName is DPO's preference-metrics log.
+var dpoName = prefLogName("dpo")
+
+func runDPO(ctx context.Context, e *env, args []string) error { return runPref(ctx, e, args, "dpo") }
+
+func runRM(ctx context.Context, e *env, args []string) error { return runPref(ctx, e, args, "rm") }
+
+// runPref is `gptgo train dpo` and `gptgo train rm`: the same data,
+// flags, run directory and logs; method says which loss.
+func runPref(ctx context.Context, e *env, args []string, method string) error {
+	usage, cfg, load := dpoUsage, train.DefaultDPOConfig(), train.LoadDPOConfig
+	if method == "rm" {
+		usage, cfg, load = rmUsage, train.DefaultRMConfig(), train.LoadRMConfig
+	}
+	fs := newFlags(e, "train "+method, usage)
 	configPath := fs.String("config", "", "JSON run configuration (see --print-config); flags override it")
 	printConfig := fs.Bool("print-config", false, "print the configuration (defaults, the file, then flags) and exit")
 	resume := fs.Bool("resume", false, "continue the run in --out from its checkpoint (settings from OUT/config.json, then flags)")
-	cfg := train.DefaultDPOConfig()
 	// Overrides, applied only when given, so that a config file's values stand otherwise.
 	over := map[string]func(){}
 	str := func(name, usage string, dst *string) {
@@ -60,10 +79,14 @@ func runDPO(ctx context.Context, e *env, args []string) error {
 	str("model", "GGUF model to align, also the reference (default: the embedded default model)", &set.Model.Base)
 	str("out", "output directory (checkpoint, logs, loss.svg, model.gguf)", &set.Run.Out)
 	str("template", "built-in chat template ("+strings.Join(chat.BuiltinNames(), ", ")+"); default: the model's", &set.Data.Template)
-	str("loss", "sigmoid (DPO) or ipo", &set.DPO.Loss)
-	str("reference", "precomputed (the reference's log-probs once, before training) or model (a second model at every step)", &set.DPO.Reference)
-	num("beta", "DPO's β: the strength of the KL penalty to the reference", &set.DPO.Beta)
-	num("label-smoothing", "cDPO's ε: the probability that a label is wrong (sigmoid loss)", &set.DPO.LabelSmoothing)
+	if method == "dpo" {
+		str("loss", "sigmoid (DPO) or ipo", &set.DPO.Loss)
+		str("reference", "precomputed (the reference's log-probs once, before training) or model (a second model at every step)", &set.DPO.Reference)
+		num("beta", "DPO's β: the strength of the KL penalty to the reference", &set.DPO.Beta)
+		num("label-smoothing", "cDPO's ε: the probability that a label is wrong (sigmoid loss)", &set.DPO.LabelSmoothing)
+	} else {
+		num("margin", "the chosen answer should score this much above the rejected one", &set.RM.Margin)
+	}
 	num("lr", "peak learning rate", &set.Optim.LR)
 	num("val-fraction", "fraction of the prompts held out for validation", &set.Data.ValFraction)
 	num("epochs", "passes over the training pairs (when --steps is not given)", &set.Run.Epochs)
@@ -86,7 +109,7 @@ func runDPO(ctx context.Context, e *env, args []string) error {
 	if given["out"] {
 		dir = fs.Lookup("out").Value.String()
 	}
-	if cfg, err = loadRunConfig(cfg, dir, *resume, *configPath, train.LoadDPOConfig); err != nil {
+	if cfg, err = loadRunConfig(cfg, dir, *resume, *configPath, load); err != nil {
 		return err
 	}
 	if *resume && len(pos) > 0 {
@@ -112,7 +135,10 @@ func runDPO(ctx context.Context, e *env, args []string) error {
 	if done, err := printOrValidate(e, cfg, check, *printConfig); done || err != nil {
 		return err
 	}
-	r, err := newDPORun(cfg, *resume, e)
+	if method == "rm" && cfg.LoRA.Enabled {
+		return fmt.Errorf("--lora: a reward model trains every weight and its head here; LoRA reward models are not supported")
+	}
+	r, err := newDPORun(cfg, method, *resume, e)
 	if err != nil {
 		return err
 	}
@@ -144,6 +170,7 @@ func copyOver(cfg, set *train.PrefRunConfig, given map[string]bool) {
 		"template": func() { cfg.Data.Template = set.Data.Template }, "loss": func() { cfg.DPO.Loss = set.DPO.Loss },
 		"reference": func() { cfg.DPO.Reference = set.DPO.Reference }, "beta": func() { cfg.DPO.Beta = set.DPO.Beta },
 		"label-smoothing": func() { cfg.DPO.LabelSmoothing = set.DPO.LabelSmoothing }, "lr": func() { cfg.Optim.LR = set.Optim.LR },
+		"margin":       func() { cfg.RM.Margin = set.RM.Margin },
 		"val-fraction": func() { cfg.Data.ValFraction = set.Data.ValFraction },
 		"epochs":       func() { cfg.Run.Epochs, cfg.Run.Steps = set.Run.Epochs, 0 },
 		"seq":          func() { cfg.Run.Seq = set.Run.Seq }, "batch": func() { cfg.Run.Batch = set.Run.Batch },
@@ -159,6 +186,7 @@ func copyOver(cfg, set *train.PrefRunConfig, given map[string]bool) {
 // samples and export, the encoded pairs, and the preference metrics.
 type dpoRun struct {
 	cfg            train.PrefRunConfig
+	method         string // dpo or rm
 	s              *sftRun
 	ref            *model.Trainable // --reference model; nil: precomputed
 	trainEx, valEx []train.PrefExample
@@ -176,19 +204,22 @@ type dpoLogEntry struct {
 	Val   *train.PrefMetrics `json:"val,omitempty"`
 }
 
-func newDPORun(cfg train.PrefRunConfig, resume bool, e *env) (*dpoRun, error) {
+func newDPORun(cfg train.PrefRunConfig, method string, resume bool, e *env) (*dpoRun, error) {
 	dir := cfg.Run.Out
 	if err := checkRunDir(dir, resume); err != nil {
 		return nil, err
 	}
-	r := &dpoRun{cfg: cfg, s: &sftRun{cfg: cfg.SFT(), e: e}}
+	r := &dpoRun{cfg: cfg, method: method, s: &sftRun{cfg: cfg.SFT(), e: e}}
+	if method == "rm" {
+		r.s.cfg.Run.SamplePrompts = nil // a reward model's LM head is not trained: its answers say nothing
+	}
 	if err := r.s.loadBase(); err != nil {
 		return nil, err
 	}
 	if cfg.Run.Seq > r.s.m.CtxTrain {
 		return nil, fmt.Errorf("--seq %d exceeds the context of %s (%d tokens)", cfg.Run.Seq, r.s.baseName, r.s.m.CtxTrain)
 	}
-	if cfg.DPO.Reference == "model" {
+	if method == "dpo" && cfg.DPO.Reference == "model" {
 		if err := r.loadReference(); err != nil {
 			return nil, err
 		}
@@ -251,6 +282,9 @@ func (r *dpoRun) loadData() error {
 			all = append(all, ps...)
 		}
 		ex, st, err := train.PreparePreferences(r.s.enc, all, r.cfg.Run.Seq+1)
+		if r.method == "rm" {
+			ex, st, err = train.PrepareRM(r.s.enc, all, r.cfg.Run.Seq, r.pad())
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -277,20 +311,27 @@ func (r *dpoRun) loadData() error {
 	if r.s.steps == 0 {
 		r.s.steps = max(1, int(math.Ceil(r.cfg.Run.Epochs*float64(len(r.trainEx))/float64(perStep))))
 	}
-	ref := "precomputed once"
-	if r.ref != nil {
-		ref = "a second model"
+	how := fmt.Sprintf("pairwise loss, margin %g; the length-only baseline ranks %.3f of the validation pairs right", r.cfg.RM.Margin, train.LengthBaseline(r.valEx))
+	if r.method == "dpo" {
+		ref := "precomputed once"
+		if r.ref != nil {
+			ref = "a second model"
+		}
+		how = fmt.Sprintf("%s loss, β %g, reference %s", r.cfg.DPO.Loss, r.cfg.DPO.Beta, ref)
 	}
-	fmt.Fprintf(e.stderr, "template %s; %d training and %d validation pairs; %s loss, β %g, reference %s; %d %s of %d pairs (%.2f epochs)\n",
-		templateName(r.s.enc.Template), len(r.trainEx), len(r.valEx), r.cfg.DPO.Loss, r.cfg.DPO.Beta, ref,
+	fmt.Fprintf(e.stderr, "template %s; %d training and %d validation pairs; %s; %d %s of %d pairs (%.2f epochs)\n",
+		templateName(r.s.enc.Template), len(r.trainEx), len(r.valEx), how,
 		r.s.steps, oneOrMany(r.s.steps, "step", "steps"), perStep, float64(r.s.steps*perStep)/float64(len(r.trainEx)))
 	return nil
 }
 
+// pad is the token of padding positions (and the reward model's marker).
+func (r *dpoRun) pad() int32 { return max(r.s.enc.Tok.EOS(), 0) }
+
 // readMetrics reads an earlier session's dpo.jsonl (the entries past the
 // checkpoint are dropped when the first resumed step reports).
 func (r *dpoRun) readMetrics() error {
-	b, err := os.ReadFile(filepath.Join(r.cfg.Run.Out, dpoName))
+	b, err := os.ReadFile(filepath.Join(r.cfg.Run.Out, prefLogName(r.method)))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
@@ -313,26 +354,44 @@ func (r *dpoRun) run(ctx context.Context) error {
 	if err := s.holder.openLog(); err != nil {
 		return err
 	}
-	dc := train.DPOConfig{PretrainConfig: cfg.SFT().Loop(s.steps, filepath.Join(dir, ckptName)), DPOOptions: cfg.DPO.Options(),
-		P: cfg.Run.Batch, T: cfg.Run.Seq, Seed: cfg.Run.Seed, Pad: max(s.enc.Tok.EOS(), 0)}
-	if r.ref != nil {
-		dc.Reference = r.ref
+	loop := cfg.SFT().Loop(s.steps, filepath.Join(dir, ckptName))
+	var train1 func() error
+	pc := &loop
+	switch r.method {
+	case "dpo":
+		dc := train.DPOConfig{PretrainConfig: loop, DPOOptions: cfg.DPO.Options(), P: cfg.Run.Batch, T: cfg.Run.Seq, Seed: cfg.Run.Seed, Pad: r.pad()}
+		if r.ref != nil {
+			dc.Reference = r.ref
+		}
+		pc = &dc.PretrainConfig
+		train1 = func() error { return train.DPO(ctx, s.m, s.pool, r.trainEx, r.valEx, dc, r.report) }
+	case "rm":
+		head, err := model.NewValueHead(s.m.Embd, cfg.Run.Seed)
+		if err != nil {
+			return err
+		}
+		s.head = head // exported with the model
+		rc := train.RMConfig{PretrainConfig: loop, RMOptions: train.RMOptions{Margin: cfg.RM.Margin}, P: cfg.Run.Batch, T: cfg.Run.Seq, Seed: cfg.Run.Seed, Pad: r.pad()}
+		pc = &rc.PretrainConfig
+		rm := &train.RewardModel{Base: s.m, Head: head}
+		train1 = func() error { return train.TrainRM(ctx, rm, s.pool, r.trainEx, r.valEx, rc, r.report) }
 	}
-	path, dt, params, err := s.runLoop(ctx, "dpo", cfg.JSON(), &dc.PretrainConfig, func() error {
-		return train.DPO(ctx, s.m, s.pool, r.trainEx, r.valEx, dc, r.report)
-	})
+	path, dt, params, err := s.runLoop(ctx, r.method, cfg.JSON(), pc, train1)
 	if err != nil {
 		return err
 	}
 	val := "no validation pairs"
 	if r.lastEval.Pairs > 0 {
 		val = fmt.Sprintf("held-out reward margin %.4f, accuracy %.3f over %d pairs", r.lastEval.Margin, r.lastEval.Accuracy, r.lastEval.Pairs)
+		if r.method == "rm" {
+			val += fmt.Sprintf(" (length-only baseline %.3f)", train.LengthBaseline(r.valEx))
+		}
 		if r.evals > 1 {
 			val += fmt.Sprintf(" (first evaluation of this session: margin %.4f, accuracy %.3f)", r.firstEval.Margin, r.firstEval.Accuracy)
 		}
 	}
-	fmt.Fprintf(s.e.stdout, "%s: %s, %s parameters, %v, %d %s, final DPO loss %.6g, %s, %.1fs\n",
-		path, s.m.Arch, benchCount(int64(params)), dt, s.holder.lastStep(), oneOrMany(s.holder.lastStep(), "step", "steps"), s.holder.lastLoss, val, time.Since(s.started).Seconds())
+	fmt.Fprintf(s.e.stdout, "%s: %s, %s parameters, %v, %d %s, final %s loss %.6g, %s, %.1fs\n",
+		path, s.m.Arch, benchCount(int64(params)), dt, s.holder.lastStep(), oneOrMany(s.holder.lastStep(), "step", "steps"), strings.ToUpper(r.method), s.holder.lastLoss, val, time.Since(s.started).Seconds())
 	return nil
 }
 
@@ -359,8 +418,13 @@ func (r *dpoRun) report(d train.PrefReport) error {
 		if r.evals++; r.evals == 1 {
 			r.firstEval = v
 		}
-		fmt.Fprintf(r.s.e.stderr, "step %d: held-out pairs: reward chosen %.4f, rejected %.4f, margin %.4f, accuracy %.3f, log-prob margin %.3f\n",
-			d.Step, v.Chosen, v.Rejected, v.Margin, v.Accuracy, v.LogpMargin)
+		if r.method == "rm" {
+			fmt.Fprintf(r.s.e.stderr, "step %d: held-out pairs: score chosen %.4f, rejected %.4f, margin %.4f, accuracy %.3f (length-only %.3f)\n",
+				d.Step, v.Chosen, v.Rejected, v.Margin, v.Accuracy, train.LengthBaseline(r.valEx))
+		} else {
+			fmt.Fprintf(r.s.e.stderr, "step %d: held-out pairs: reward chosen %.4f, rejected %.4f, margin %.4f, accuracy %.3f, log-prob margin %.3f\n",
+				d.Step, v.Chosen, v.Rejected, v.Margin, v.Accuracy, v.LogpMargin)
+		}
 	}
 	r.metrics = append(r.metrics, le)
 	var b strings.Builder
@@ -373,5 +437,5 @@ func (r *dpoRun) report(d train.PrefReport) error {
 	}
 	// Rewritten whole, atomically: a few hundred short lines, and a kill
 	// never leaves half a line.
-	return atomicfile.WriteBytes(filepath.Join(r.cfg.Run.Out, dpoName), []byte(b.String()))
+	return atomicfile.WriteBytes(filepath.Join(r.cfg.Run.Out, prefLogName(r.method)), []byte(b.String()))
 }

@@ -136,3 +136,45 @@ func TestTrainDPOLoRA(t *testing.T) {
 		t.Errorf("first-step losses %v, want log 2 = 0.69315 for both", loss)
 	}
 }
+
+// TestTrainRMAndScore trains a reward model on the pairs, then scores a
+// held-in chosen and rejected answer with gptgo score: the chosen scores
+// higher. A plain model is not a reward model, and --lora is refused.
+func TestTrainRMAndScore(t *testing.T) {
+	base, data := tinyBase(t), prefFile(t)
+	out := t.TempDir()
+	stdout, stderr, code := runCLI(t, "", "train", "rm", data, "--model", base, "--out", out, "--steps", "20", "--batch", "4", "--seq", "48",
+		"--val-fraction", "0.25", "--threads", "2", "--lr", "3e-3", "--template", "chatml")
+	if code != 0 {
+		t.Fatalf("train rm: exit %d\n%s", code, stderr)
+	}
+	for _, want := range []string{"pairwise loss, margin 0; the length-only baseline ranks 1.000", "step 20: held-out pairs: score chosen"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if !strings.Contains(stdout, "length-only baseline 1.000") || strings.Contains(stderr, "sample at step") {
+		t.Errorf("stdout: %s\nstderr: %s", stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "rm.jsonl")); err != nil {
+		t.Error(err)
+	}
+	rm := filepath.Join(out, "model.gguf")
+	score := func(answer string) float64 {
+		stdout, stderr, code := runCLI(t, "", "score", rm, "Question 3?", answer, "--json")
+		var v struct{ Score float64 }
+		if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil {
+			t.Fatalf("score: exit %d %s %s", code, stdout, stderr)
+		}
+		return v.Score
+	}
+	if c, r := score("Thank you, the answer is 3."), score("No."); !(c > r) {
+		t.Errorf("chosen scores %v, rejected %v", c, r)
+	}
+	if _, stderr, code := runCLI(t, "", "score", base, "q", "a"); code == 0 || !strings.Contains(stderr, "not a reward model") {
+		t.Errorf("plain model: exit %d %s", code, stderr)
+	}
+	if _, stderr, code := runCLI(t, "", "train", "rm", data, "--model", base, "--out", t.TempDir(), "--lora"); code == 0 || !strings.Contains(stderr, "--lora") {
+		t.Errorf("--lora: exit %d %s", code, stderr)
+	}
+}

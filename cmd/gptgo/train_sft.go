@@ -132,6 +132,9 @@ type sftRun struct {
 	// loraBase, with --lora, is the base the adapters train over, read in
 	// place until close.
 	loraBase *gguf.File
+	// head, when set, is a reward model's value head: export writes it
+	// after the model's tensors (gptgo train rm, train_dpo.go).
+	head *model.ValueHead
 }
 
 func newSFTRun(cfg train.SFTRunConfig, resume bool, e *env) (*sftRun, error) {
@@ -359,7 +362,9 @@ func (r *sftRun) export(stage string) (path string, dt tensor.DType, params int,
 		params += len(p.Data)
 	}
 	path = filepath.Join(dir, modelName)
-	if r.m.LoRA() { // the adapters alone, in llama.cpp's layout; run with --lora, or gptgo lora merge
+	if r.head != nil {
+		err = r.m.WriteRewardGGUF(path, kv, dt, fmt.Sprintf("gptgo %s %s reward model", r.m.Arch, benchCount(int64(params))), r.head)
+	} else if r.m.LoRA() { // the adapters alone, in llama.cpp's layout; run with --lora, or gptgo lora merge
 		path, dt = filepath.Join(dir, adapterName), tensor.F32
 		err = r.m.WriteAdapter(path, fmt.Sprintf("gptgo %s LoRA %s", r.m.Arch, stage))
 	} else {

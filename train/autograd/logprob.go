@@ -29,46 +29,44 @@ func (t *Tape) TargetLogProbs(logits *Var, targets []int32, ignore int32) *Var {
 		}
 	}
 	y := t.out("target_logprobs", []int{N}, logits)
-	// d[n] = softmax(row n) - onehot(target n): the gradient of -log p,
-	// kept for the backward when recording (N·V floats, as CrossEntropy).
-	var d []float32
-	if y.requires {
-		d = t.scratch(N * V)
-	}
-	t.pool.For(N, 1, func(s, e int) {
-		var row []float32
-		if d == nil {
-			row = make([]float32, V)
-		}
+	// The softmax rows are not kept for the backward (N·V floats, as much
+	// as the logits): it computes them again from the logits, which live
+	// until Reset. Each chunk of rows (lpChunk) has a row of scratch of
+	// its own.
+	rowLogProbs := func(s, e int, each func(n int, nll float64, d []float32)) {
+		d := make([]float32, V)
 		for n := s; n < e; n++ {
-			dr := row
-			if d != nil {
-				dr = d[n*V : (n+1)*V]
-			}
-			nll, _ := kernel.CrossEntropy(dr, logits.Data[n*V:(n+1)*V], targets[n:n+1], V, ignore, 1)
-			y.Data[n] = float32(-nll)
+			nll, _ := kernel.CrossEntropy(d, logits.Data[n*V:(n+1)*V], targets[n:n+1], V, ignore, 1)
+			each(n, nll, d) // d = softmax − onehot(target), the gradient of −log p
 		}
+	}
+	t.pool.For(N, lpChunk, func(s, e int) {
+		rowLogProbs(s, e, func(n int, nll float64, _ []float32) { y.Data[n] = float32(-nll) })
 	})
 	t.record(y, func() {
 		if y.Grad == nil || !logits.requires {
 			return
 		}
 		gl := t.grad(logits)
-		t.pool.For(N, 1, func(s, e int) {
-			for n := s; n < e; n++ {
+		t.pool.For(N, lpChunk, func(s, e int) {
+			rowLogProbs(s, e, func(n int, _ float64, d []float32) {
 				g := y.Grad[n]
 				if g == 0 || targets[n] == ignore {
-					continue
+					return
 				}
-				dr, gr := d[n*V:(n+1)*V], gl[n*V:(n+1)*V]
-				for i, v := range dr {
-					gr[i] -= g * v // d log p / d logits = onehot - softmax = -d
+				gr := gl[n*V : (n+1)*V]
+				for i, v := range d {
+					gr[i] -= g * v // d log p / d logits = onehot − softmax = −d
 				}
-			}
+			})
 		})
 	})
 	return y
 }
+
+// lpChunk is how many rows of logits a worker takes at a time in
+// TargetLogProbs: enough to spread one row of scratch over many rows.
+const lpChunk = 16
 
 // Func returns the scalar f(x) of x, with the gradient dx (len(x.Data)
 // values, float64) that f returns beside it: a loss over a handful of
