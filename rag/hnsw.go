@@ -5,7 +5,6 @@
 package rag
 
 import (
-	"container/heap"
 	"math"
 	"math/rand/v2"
 )
@@ -67,20 +66,54 @@ type candidate struct {
 	sim  float32
 }
 
-// maxHeap pops the most similar first; minHeap the least similar.
-type maxHeap []candidate
-type minHeap []candidate
+// candHeap is a binary heap of candidates, typed (container/heap would
+// box every candidate in an interface: an allocation per push, which was
+// a tenth of the search time). worse orders it: the root is the element
+// for which worse(root, x) holds for no x, i.e. the most similar for
+// the candidate queue (worse = less similar) and the least similar for the
+// result set (worse = more similar).
+type candHeap struct {
+	c    []candidate
+	less func(a, b float32) bool // less(a, b): a belongs nearer the root
+}
 
-func (h maxHeap) Len() int           { return len(h) }
-func (h maxHeap) Less(i, j int) bool { return h[i].sim > h[j].sim }
-func (h maxHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *maxHeap) Push(x any)        { *h = append(*h, x.(candidate)) }
-func (h *maxHeap) Pop() any          { o := *h; x := o[len(o)-1]; *h = o[:len(o)-1]; return x }
-func (h minHeap) Len() int           { return len(h) }
-func (h minHeap) Less(i, j int) bool { return h[i].sim < h[j].sim }
-func (h minHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *minHeap) Push(x any)        { *h = append(*h, x.(candidate)) }
-func (h *minHeap) Pop() any          { o := *h; x := o[len(o)-1]; *h = o[:len(o)-1]; return x }
+func nearer(a, b float32) bool  { return a > b } // candidate queue: most similar first
+func farther(a, b float32) bool { return a < b } // result set: least similar at the root
+
+func (h *candHeap) push(x candidate) {
+	h.c = append(h.c, x)
+	i := len(h.c) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h.less(h.c[i].sim, h.c[p].sim) {
+			break
+		}
+		h.c[i], h.c[p] = h.c[p], h.c[i]
+		i = p
+	}
+}
+
+func (h *candHeap) pop() candidate {
+	top := h.c[0]
+	n := len(h.c) - 1
+	h.c[0] = h.c[n]
+	h.c = h.c[:n]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < n && h.less(h.c[l].sim, h.c[m].sim) {
+			m = l
+		}
+		if r := l + 1; r < n && h.less(h.c[r].sim, h.c[m].sim) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h.c[i], h.c[m] = h.c[m], h.c[i]
+		i = m
+	}
+	return top
+}
 
 func (g *HNSW) newStamp() uint32 {
 	g.stamp++
@@ -92,22 +125,22 @@ func (g *HNSW) newStamp() uint32 {
 }
 
 // searchLayer is Algorithm 2: the ef nodes of layer lc most similar to q
-// reachable greedily from eps, returned as a min-heap (worst at the root).
-func (g *HNSW) searchLayer(q []float32, eps []candidate, ef, lc int) minHeap {
+// reachable greedily from eps (in no particular order).
+func (g *HNSW) searchLayer(q []float32, eps []candidate, ef, lc int) []candidate {
 	st := g.newStamp()
-	var cand maxHeap
-	var res minHeap
+	cand := candHeap{c: make([]candidate, 0, 2*ef), less: nearer}
+	res := candHeap{c: make([]candidate, 0, ef+1), less: farther}
 	for _, e := range eps {
 		g.visited[e.node] = st
-		heap.Push(&cand, e)
-		heap.Push(&res, e)
+		cand.push(e)
+		res.push(e)
 	}
-	for len(res) > ef {
-		heap.Pop(&res)
+	for len(res.c) > ef {
+		res.pop()
 	}
-	for len(cand) > 0 {
-		c := heap.Pop(&cand).(candidate)
-		if len(res) >= ef && c.sim < res[0].sim {
+	for len(cand.c) > 0 {
+		c := cand.pop()
+		if len(res.c) >= ef && c.sim < res.c[0].sim {
 			break
 		}
 		for _, n := range g.links[c.node][lc] {
@@ -116,16 +149,16 @@ func (g *HNSW) searchLayer(q []float32, eps []candidate, ef, lc int) minHeap {
 			}
 			g.visited[n] = st
 			s := dot(q, g.vecs[n])
-			if len(res) < ef || s > res[0].sim {
-				heap.Push(&cand, candidate{n, s})
-				heap.Push(&res, candidate{n, s})
-				if len(res) > ef {
-					heap.Pop(&res)
+			if len(res.c) < ef || s > res.c[0].sim {
+				cand.push(candidate{n, s})
+				res.push(candidate{n, s})
+				if len(res.c) > ef {
+					res.pop()
 				}
 			}
 		}
 	}
-	return res
+	return res.c
 }
 
 // selectNeighbors is Algorithm 4 (with keepPrunedConnections): take
@@ -187,8 +220,7 @@ func (g *HNSW) Add(v []float32) int32 {
 	}
 	ep := []candidate{{g.entry, dot(v, g.vecs[g.entry])}}
 	for lc := g.maxLevel; lc > level; lc-- {
-		res := g.searchLayer(v, ep, 1, lc)
-		ep = []candidate{res[0]}
+		ep = g.searchLayer(v, ep, 1, lc)
 	}
 	for lc := min(level, g.maxLevel); lc >= 0; lc-- {
 		res := g.searchLayer(v, ep, g.cfg.EfConstruction, lc)
@@ -234,8 +266,7 @@ func (g *HNSW) Search(q []float32, k int, keep func(int32) bool) []hit {
 	}
 	ep := []candidate{{g.entry, dot(q, g.vecs[g.entry])}}
 	for lc := g.maxLevel; lc > 0; lc-- {
-		res := g.searchLayer(q, ep, 1, lc)
-		ep = []candidate{res[0]}
+		ep = g.searchLayer(q, ep, 1, lc)
 	}
 	ef := max(g.cfg.EfSearch, k)
 	// dead or filtered nodes take places in the candidate list: widen it
