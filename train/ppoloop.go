@@ -35,15 +35,15 @@ type PPOConfig struct {
 
 // PPOStats describe one iteration: what `gptgo train ppo` logs and plots.
 type PPOStats struct {
-	Iteration  int
-	Reward     float64 // mean score of the rollouts (before the KL penalty)
-	KL         float64 // mean Σ_t (log π − log π_ref) per response
-	Beta       float64 // the KL coefficient used
-	PolicyLoss float64 // of the last epoch
-	ValueLoss  float64
-	ClipFrac   float64
-	Entropy    float64 // mean per response token, of the rollouts
-	Length     float64 // mean response tokens
+	Iteration  int     `json:"iteration"`
+	Reward     float64 `json:"reward"`      // mean score of the rollouts (before the KL penalty)
+	KL         float64 `json:"kl"`          // mean Σ_t (log π − log π_ref) per response
+	Beta       float64 `json:"beta"`        // the KL coefficient used
+	PolicyLoss float64 `json:"policy_loss"` // of the last epoch
+	ValueLoss  float64 `json:"value_loss"`
+	ClipFrac   float64 `json:"clip_fraction"`
+	Entropy    float64 `json:"entropy"` // mean per response token, of the rollouts
+	Length     float64 `json:"length"`  // mean response tokens
 }
 
 // rollout is one sampled response and what PPO computes on it.

@@ -46,7 +46,9 @@ Subcommands:
   dpo DATA... [--model SFT.gguf] [flags]           align to chosen/rejected pairs with DPO, the reference's
                                                    log-probs precomputed once (gptgo train dpo -h)
   rm DATA... [--model SFT.gguf] [flags]            train a reward model (value head, pairwise loss) on the
-                                                   same pairs (gptgo train rm -h; score with gptgo score)`,
+                                                   same pairs (gptgo train rm -h; score with gptgo score)
+  ppo PROMPTS... --reward RM.gguf [flags]          optimise against a reward model with PPO and a KL penalty
+                                                   to the initial model (gptgo train ppo -h)`,
 		run: runTrainCmd,
 	})
 }
@@ -66,11 +68,13 @@ func runTrainCmd(ctx context.Context, e *env, args []string) error {
 		return runDPO(ctx, e, args[1:]) // train_dpo.go
 	case "rm":
 		return runRM(ctx, e, args[1:]) // train_dpo.go
+	case "ppo":
+		return runPPO(ctx, e, args[1:]) // train_ppo.go
 	case "-h", "--help", "help":
 		printUsage(e.stdout, commands["train"])
 		return nil
 	}
-	return fmt.Errorf("unknown subcommand %q (pretrain, sft, embed, dpo, rm)", args[0])
+	return fmt.Errorf("unknown subcommand %q (pretrain, sft, embed, dpo, rm, ppo)", args[0])
 }
 
 const pretrainUsage = "[FILE...] [--config RUN.json] [--vocab VOCAB] [--out DIR] [--steps N] [--resume] [flags]"

@@ -178,3 +178,37 @@ func TestTrainRMAndScore(t *testing.T) {
 		t.Errorf("--lora: exit %d %s", code, stderr)
 	}
 }
+
+// TestTrainPPO trains a reward model, then runs a few PPO iterations
+// against it: the logs, the plot and the model are written.
+func TestTrainPPO(t *testing.T) {
+	base, data := tinyBase(t), prefFile(t)
+	rmDir := t.TempDir()
+	if _, stderr, code := runCLI(t, "", "train", "rm", data, "--model", base, "--out", rmDir, "--steps", "5", "--batch", "4", "--seq", "48",
+		"--val-fraction", "0", "--threads", "2", "--lr", "3e-3", "--template", "chatml"); code != 0 {
+		t.Fatalf("train rm: exit %d\n%s", code, stderr)
+	}
+	prompts := filepath.Join(t.TempDir(), "prompts.txt")
+	os.WriteFile(prompts, []byte("Question 1?\nQuestion 2?\n\nQuestion 3?\n"), 0o644)
+	out := t.TempDir()
+	stdout, stderr, code := runCLI(t, "", "train", "ppo", prompts, "--model", base, "--reward", filepath.Join(rmDir, "model.gguf"), "--out", out,
+		"--iterations", "3", "--batch", "2", "--max-new", "6", "--epochs", "2", "--threads", "2", "--template", "chatml", "--lr", "1e-3")
+	if code != 0 {
+		t.Fatalf("train ppo: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "3 prompts; 3 iterations of 2 answers") || !strings.Contains(stdout, "3 iterations, mean reward") {
+		t.Errorf("stdout %s\nstderr %s", stdout, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "ppo.jsonl"))
+	if err != nil || strings.Count(string(b), "\n") != 3 || !strings.Contains(string(b), `"clip_fraction"`) {
+		t.Errorf("ppo.jsonl: %v\n%s", err, b)
+	}
+	for _, f := range []string{"ppo.svg", "model.gguf"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, stderr, code := runCLI(t, "", "train", "ppo", prompts, "--model", base, "--out", t.TempDir()); code == 0 || !strings.Contains(stderr, "--reward") {
+		t.Errorf("no --reward: exit %d %s", code, stderr)
+	}
+}
