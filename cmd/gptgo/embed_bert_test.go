@@ -213,3 +213,25 @@ func TestEmbedDecoderPoolingNone(t *testing.T) {
 		t.Errorf("last token's vector has cosine %.7f with --pooling last's", cos)
 	}
 }
+
+// TestQuantizeBertMatchesLlamaQuantize checks that `gptgo quantize` turns
+// tiny-bert-f32 into llama-quantize's tiny-bert-q8_0 byte for byte (the
+// F32 exceptions for positions, token types, norms and biases included).
+func TestQuantizeBertMatchesLlamaQuantize(t *testing.T) {
+	in := testkit.Shared(t, "reference", "models", "tiny-bert-f32.gguf")
+	want, err := os.ReadFile(testkit.Shared(t, "reference", "models", "tiny-bert-q8_0.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "q8.gguf")
+	if _, errOut, code := runCLI(t, "", "quantize", in, out, "q8_0"); code != 0 {
+		t.Fatalf("quantize: exit %d: %s", code, errOut)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("gptgo quantize gave %d bytes that differ from llama-quantize's %d", len(got), len(want))
+	}
+}
