@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -38,8 +39,9 @@ type ArenaRecord struct {
 	Prompt  int    `json:"prompt"`  // index in the prompt set
 	ShownA  string `json:"shown_a"` // the model whose answer was shown first
 	ShownB  string `json:"shown_b"`
-	Verdict string `json:"verdict"` // A, B or tie, as the judge gave it
-	Battle  Battle `json:"battle"`  // in the models' own order
+	Verdict string `json:"verdict"` // A, B or tie, as the judge gave it; none when it gave no verdict
+	Battle  Battle `json:"battle"`  // what the verdict means for the models
+	Skipped bool   `json:"skipped,omitempty"`
 }
 
 // ArenaOptions configure RunArena.
@@ -94,6 +96,14 @@ func RunArena(ctx context.Context, prompts []string, cs []Contestant, judge Judg
 					first, second = j, i
 				}
 				out, err := judge.Judge(ctx, prompt, answers[first][p], answers[second][p])
+				if errors.Is(err, ErrNoVerdict) {
+					// A judge model that did not follow the format: the
+					// battle is left out (and kept in the records), as
+					// Chatbot Arena drops unparsed votes.
+					recs = append(recs, ArenaRecord{Prompt: p, ShownA: cs[first].Name, ShownB: cs[second].Name, Verdict: "none", Skipped: true})
+					step(fmt.Sprintf("no verdict on prompt %d", p+1))
+					continue
+				}
 				if err != nil {
 					return recs, fmt.Errorf("eval: judging prompt %d, %s against %s: %w", p+1, cs[first].Name, cs[second].Name, err)
 				}
@@ -107,14 +117,20 @@ func RunArena(ctx context.Context, prompts []string, cs []Contestant, judge Judg
 	return recs, nil
 }
 
-// Battles are the records' battles.
+// Battles are the records' battles, less the skipped ones.
 func Battles(recs []ArenaRecord) []Battle {
-	out := make([]Battle, len(recs))
-	for i, r := range recs {
-		out[i] = r.Battle
+	out := make([]Battle, 0, len(recs))
+	for _, r := range recs {
+		if !r.Skipped {
+			out = append(out, r.Battle)
+		}
 	}
 	return out
 }
+
+// ErrNoVerdict is a judge's reply without a verdict; RunArena skips the
+// battle.
+var ErrNoVerdict = errors.New("eval: the judge gave no verdict")
 
 // OpenAIChat answers through an OpenAI-compatible endpoint (gptgo serve,
 // llama-server, vLLM, …) with greedy decoding.
@@ -201,7 +217,7 @@ func ParseVerdict(reply string) (Outcome, error) {
 		}
 	}
 	if at < 0 {
-		return Tie, fmt.Errorf("eval: the judge's reply has no [[A]], [[B]] or [[C]]: %.80q", reply)
+		return Tie, fmt.Errorf("%w: no [[A]], [[B]] or [[C]] in %.80q", ErrNoVerdict, reply)
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -152,6 +153,12 @@ func TestRunArenaOrder(t *testing.T) {
 	}
 }
 
+type mute struct{}
+
+func (mute) Judge(context.Context, string, string, string) (Outcome, error) {
+	return ParseVerdict("no idea")
+}
+
 type alwaysA struct{}
 
 func (alwaysA) Judge(context.Context, string, string, string) (Outcome, error) { return WinA, nil }
@@ -162,8 +169,13 @@ func TestParseVerdictAndHuman(t *testing.T) {
 			t.Errorf("%q: %v %v", reply, got, err)
 		}
 	}
-	if _, err := ParseVerdict("I cannot decide"); err == nil {
-		t.Error("no tag accepted")
+	if _, err := ParseVerdict("I cannot decide"); !errors.Is(err, ErrNoVerdict) {
+		t.Errorf("no tag: %v", err)
+	}
+	cs := []Contestant{{"one", fixedAnswer("a")}, {"two", fixedAnswer("b")}}
+	recs, err := RunArena(context.Background(), []string{"p", "q"}, cs, mute{}, ArenaOptions{})
+	if err != nil || len(recs) != 2 || !recs[0].Skipped || len(Battles(recs)) != 0 {
+		t.Errorf("a judge with no verdicts: %+v %v", recs, err)
 	}
 	var out bytes.Buffer
 	h := &HumanJudge{In: bufio.NewReader(strings.NewReader("maybe\nB\n")), Out: &out}

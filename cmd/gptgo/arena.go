@@ -56,6 +56,7 @@ func (m *modelSpecs) Set(v string) error { *m = append(*m, v); return nil }
 type arenaReport struct {
 	Prompts int           `json:"prompts"`
 	Battles int           `json:"battles"`
+	Skipped int           `json:"skipped"` // battles the judge gave no verdict on
 	Judge   string        `json:"judge"`
 	Ratings []eval.Rating `json:"ratings"`
 }
@@ -127,11 +128,12 @@ func runArena(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	bar.end()
-	rows, err := eval.Leaderboard(eval.Battles(recs), *rounds, *seed)
+	battles := eval.Battles(recs)
+	rows, err := eval.Leaderboard(battles, *rounds, *seed)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (%d of %d battles got a verdict)", err, len(battles), len(recs))
 	}
-	rep := arenaReport{Prompts: len(prompts), Battles: len(recs), Judge: *judgeSpec, Ratings: rows}
+	rep := arenaReport{Prompts: len(prompts), Battles: len(battles), Skipped: len(recs) - len(battles), Judge: *judgeSpec, Ratings: rows}
 	if *out != "" {
 		if err := writeArenaOut(*out, recs, rep); err != nil {
 			return err
@@ -140,7 +142,7 @@ func runArena(ctx context.Context, e *env, args []string) error {
 	if *asJSON {
 		return json.NewEncoder(e.stdout).Encode(rep)
 	}
-	fmt.Fprintf(e.stdout, "%d prompts, %d battles, judge %s\n", rep.Prompts, rep.Battles, rep.Judge)
+	fmt.Fprintf(e.stdout, "%d prompts, %d battles (%d without a verdict), judge %s\n", rep.Prompts, rep.Battles, rep.Skipped, rep.Judge)
 	fmt.Fprintf(e.stdout, "%-4s %-20s %8s  %-17s %8s %8s %8s\n", "rank", "model", "BT", "95% interval", "Elo", "win rate", "battles")
 	for i, r := range rows {
 		fmt.Fprintf(e.stdout, "%-4d %-20s %8.1f  [%7.1f, %7.1f] %8.1f %7.1f%% %8d\n", i+1, r.Model, r.BT, r.Lo, r.Hi, r.Elo, 100*r.WinRate, r.Battles)
