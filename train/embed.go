@@ -84,11 +84,14 @@ type EmbedConfig struct {
 	Steps       int     // optimizer steps
 	Batch       int     // pairs per step (B); each query's negatives are the B−1 other positives (+ B hard negatives)
 	LR          float64 // peak learning rate, after a linear warmup over the first tenth of the steps, then cosine to LR/10
-	Temperature float64 // τ of InfoNCE (fixed); 0.05 is the usual value for cosine logits
-	WeightDecay float64 // AdamW's, not applied to norms, biases and embedding tables
-	Clip        float64 // gradient norm clip; 0 turns it off
-	Seed        uint64  // batch order: the same seed, data and model give the same run
-	Threads     int     // workers; 0 means all cores
+	Temperature float64 // τ of InfoNCE; 0.05 is the usual value for cosine logits
+	// LearnTemperature trains τ too, from Temperature, as CLIP does: a
+	// parameter θ = ln(1/τ), the logits scaled by e^θ, θ kept ≤ ln 100.
+	LearnTemperature bool
+	WeightDecay      float64 // AdamW's, not applied to norms, biases and embedding tables
+	Clip             float64 // gradient norm clip; 0 turns it off
+	Seed             uint64  // batch order: the same seed, data and model give the same run
+	Threads          int     // workers; 0 means all cores
 
 	// Checkpoint, when set, is a file (train's GPTGOCKP format: weights,
 	// AdamW's moments, the step) written every CheckpointEvery steps and
@@ -133,6 +136,19 @@ type EmbedTrainer struct {
 	byName map[string]*autograd.Var
 	pool   *tensor.Pool
 	tape   *autograd.Tape
+	// logScale is θ = ln(1/τ) when the temperature is learned (nil: fixed).
+	logScale *autograd.Var
+}
+
+// maxLogScale caps the learned inverse temperature at 100 (CLIP's clip).
+var maxLogScale = float32(math.Log(100))
+
+// Temperature is the learned τ, or 0 when it is fixed.
+func (tr *EmbedTrainer) Temperature() float64 {
+	if tr.logScale == nil {
+		return 0
+	}
+	return math.Exp(-float64(tr.logScale.Data[0]))
 }
 
 // NewEmbedTrainer takes the weights of the bert model in f (any type,
@@ -256,13 +272,20 @@ func (tr *EmbedTrainer) loss(b EmbedBatch, temperature float64) (*autograd.Var, 
 	}
 	tp := tr.tape
 	s := float32(1 / math.Sqrt(temperature))
+	if tr.logScale != nil {
+		s = 1 // cosines, scaled by e^θ below
+	}
 	q := tp.NormalizeRows(tr.encode(tp, b.Queries), s)
 	p := tp.NormalizeRows(tr.encode(tp, slices.Concat(b.Positives, b.Negatives)), s)
 	targets := make([]int32, B)
 	for i := range targets {
 		targets[i] = int32(i)
 	}
-	l := tp.CrossEntropy(tp.Linear(q, p, nil), targets, -1)
+	logits := tp.Linear(q, p, nil)
+	if tr.logScale != nil {
+		logits = tp.ScaleByExp(logits, tr.logScale)
+	}
+	l := tp.CrossEntropy(logits, targets, -1)
 	return l, tp.Err()
 }
 
@@ -322,14 +345,26 @@ func (tr *EmbedTrainer) TrainEmbed(ctx context.Context, data EmbedBatch, cfg Emb
 	if n < cfg.Batch {
 		return fmt.Errorf("train: embed: %d pairs are fewer than a batch of %d", n, cfg.Batch)
 	}
-	opt, err := NewAdamW(tr.params, AdamWConfig{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: cfg.WeightDecay}, tr.pool)
+	params := tr.params
+	if cfg.LearnTemperature {
+		if tr.logScale == nil {
+			v, err := autograd.NewParam("logit_scale", []float32{float32(math.Log(1 / cfg.Temperature))}, 1)
+			if err != nil {
+				return err
+			}
+			tr.logScale = v
+		}
+		params = append(slices.Clip(params), tr.logScale)
+	}
+	opt, err := NewAdamW(params, AdamWConfig{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: cfg.WeightDecay}, tr.pool)
 	if err != nil {
 		return err
 	}
 	sched := Schedule{MaxLR: cfg.LR, MinLR: cfg.LR / 10, Warmup: cfg.Steps / 10, Decay: cfg.Steps}
 	// What a checkpoint must agree on with the run resuming it.
 	meta := map[string]string{"kind": "embed", "pairs": fmt.Sprint(n), "batch": fmt.Sprint(cfg.Batch), "seed": fmt.Sprint(cfg.Seed),
-		"steps": fmt.Sprint(cfg.Steps), "lr": fmt.Sprint(cfg.LR), "temperature": fmt.Sprint(cfg.Temperature), "negatives": fmt.Sprint(data.Negatives != nil)}
+		"steps": fmt.Sprint(cfg.Steps), "lr": fmt.Sprint(cfg.LR), "temperature": fmt.Sprint(cfg.Temperature), "negatives": fmt.Sprint(data.Negatives != nil),
+		"learn_temperature": fmt.Sprint(cfg.LearnTemperature)}
 	if cfg.Resume {
 		c, err := LoadCheckpoint(cfg.Checkpoint, opt)
 		if err != nil {
@@ -372,13 +407,16 @@ func (tr *EmbedTrainer) TrainEmbed(ctx context.Context, data EmbedBatch, cfg Emb
 			return err
 		}
 		if cfg.Clip > 0 {
-			if _, err := ClipGradNorm(tr.params, cfg.Clip); err != nil {
+			if _, err := ClipGradNorm(params, cfg.Clip); err != nil {
 				return fmt.Errorf("train: embed: step %d: %w", step+1, err)
 			}
 		}
 		lr := sched.LR(step)
 		opt.Step(lr)
 		opt.ZeroGrad()
+		if tr.logScale != nil {
+			tr.logScale.Data[0] = min(tr.logScale.Data[0], maxLogScale)
+		}
 		if cfg.CheckpointEvery > 0 && (step+1)%cfg.CheckpointEvery == 0 && step+1 < cfg.Steps {
 			if err := save(); err != nil {
 				return err

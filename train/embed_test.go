@@ -306,3 +306,59 @@ func TestTrainEmbedResume(t *testing.T) {
 		t.Errorf("a checkpoint of batch 8 resumed with batch 4: %v", err)
 	}
 }
+
+// TestTrainEmbedLearnedTemperature trains τ with the model: it moves from
+// its start, the loss falls, and the checkpoint carries it (a resumed run
+// ends where an uninterrupted one does).
+func TestTrainEmbedLearnedTemperature(t *testing.T) {
+	path := tinyBertFile(t)
+	data := synthPairs(32, 8)
+	dir := t.TempDir()
+	cfg := EmbedConfig{Steps: 30, Batch: 8, LR: 3e-3, Temperature: 0.1, LearnTemperature: true, Clip: 1, Seed: 2, Threads: 2,
+		Checkpoint: filepath.Join(dir, "a.ckpt"), CheckpointEvery: 10}
+	run := func(cfg EmbedConfig, stopAfter int) (*EmbedTrainer, []float64, error) {
+		f, err := gguf.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		tr, err := NewEmbedTrainer(f, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(tr.Close)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		var losses []float64
+		err = tr.TrainEmbed(ctx, data, cfg, func(s int, l, _ float64) {
+			losses = append(losses, l)
+			if s == stopAfter {
+				cancel()
+			}
+		})
+		return tr, losses, err
+	}
+	tr, losses, err := run(cfg, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tau := tr.Temperature()
+	t.Logf("τ 0.1 → %.4f, loss %.3f → %.3f", tau, losses[0], losses[len(losses)-1])
+	if tau == 0.1 || tau < 0.01 || tau > 1 || !(losses[len(losses)-1] < losses[0]) {
+		t.Errorf("τ %.4f, loss %.3f → %.3f", tau, losses[0], losses[len(losses)-1])
+	}
+	cut := cfg
+	cut.Checkpoint = filepath.Join(dir, "b.ckpt")
+	if _, _, err := run(cut, 15); err == nil {
+		t.Fatal("the stopped run reported no error")
+	}
+	cut.Resume = true
+	if _, _, err := run(cut, -1); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(cfg.Checkpoint)
+	b, _ := os.ReadFile(cut.Checkpoint)
+	if len(a) == 0 || !slices.Equal(a, b) {
+		t.Error("the resumed run's checkpoint differs from the uninterrupted run's")
+	}
+}

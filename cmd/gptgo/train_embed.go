@@ -44,7 +44,8 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	steps := fs.Int("steps", d.Steps, "optimizer steps")
 	batch := fs.Int("batch", d.Batch, "pairs per step; the other pairs' passages are each query's negatives")
 	lr := fs.Float64("lr", d.LR, "peak learning rate (linear warmup over the first tenth of the steps, cosine to lr/10)")
-	temp := fs.Float64("temperature", d.Temperature, "InfoNCE temperature τ (logits are cosine/τ)")
+	temp := fs.Float64("temperature", d.Temperature, "InfoNCE temperature τ (logits are cosine/τ); with --learn-temperature its start")
+	learnTemp := fs.Bool("learn-temperature", false, "train τ with the model (as ln(1/τ), at the model's learning rate, τ ≥ 0.01)")
 	wd := fs.Float64("weight-decay", d.WeightDecay, "AdamW weight decay (not on norms, biases, embedding tables)")
 	clip := fs.Float64("clip", d.Clip, "gradient norm clip (0: off)")
 	seed := fs.Uint64("seed", d.Seed, "seed of the batch order")
@@ -71,7 +72,7 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--log-every must be at least 1 and --threads not negative")
 	}
 	cfg := train.EmbedConfig{Steps: *steps, Batch: *batch, LR: *lr, Temperature: *temp, WeightDecay: *wd, Clip: *clip, Seed: *seed, Threads: *threads,
-		Checkpoint: *ckpt, CheckpointEvery: *ckptEvery, Resume: *resume}
+		LearnTemperature: *learnTemp, Checkpoint: *ckpt, CheckpointEvery: *ckptEvery, Resume: *resume}
 	if cfg.Checkpoint == "" {
 		cfg.Checkpoint = *out + ".ckpt"
 	}
@@ -177,6 +178,9 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if tau := tr.Temperature(); tau > 0 {
+		fmt.Fprintf(e.stderr, "learned temperature %.4f\n", tau)
 	}
 	if err := evaluate("after"); err != nil {
 		return err

@@ -84,8 +84,8 @@ func TestTrainEmbedCommand(t *testing.T) {
 	if err := os.WriteFile(squad, []byte(`{"data": [{"paragraphs": [`+strings.Join(paras, ",")+`]}]}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, errOut, code = runCLI(t, "", "train", "embed", squad, "--model", base, "--out", filepath.Join(dir, "qa.gguf"), "--steps", "2", "--batch", "4", "--threads", "2")
-	if code != 0 || strings.Count(errOut, "held-out "+squad) != 2 || !strings.Contains(errOut, "(2 questions, 1 paragraphs)") {
+	_, errOut, code = runCLI(t, "", "train", "embed", squad, "--model", base, "--out", filepath.Join(dir, "qa.gguf"), "--steps", "2", "--batch", "4", "--threads", "2", "--learn-temperature")
+	if code != 0 || strings.Count(errOut, "held-out "+squad) != 2 || !strings.Contains(errOut, "(2 questions, 1 paragraphs)") || !strings.Contains(errOut, "learned temperature 0.0") {
 		t.Errorf("QA input: exit %d: %s", code, errOut)
 	}
 

@@ -230,3 +230,38 @@ func (t *Tape) NormalizeRows(x *Var, s float32) *Var {
 	})
 	return y
 }
+
+// ScaleByExp returns e^θ·x for a one-element θ: a learnable inverse
+// temperature kept as its logarithm (CLIP's logit_scale), so that
+// optimizer steps move it by ratios and it stays positive.
+func (t *Tape) ScaleByExp(x, theta *Var) *Var {
+	if t.err != nil {
+		return t.dead
+	}
+	if len(theta.Data) != 1 {
+		return t.fail("scale by exp: %q has %d values, want one", theta.Name, len(theta.Data))
+	}
+	a := float32(math.Exp(float64(theta.Data[0])))
+	y := t.out("scale_by_exp", x.Shape, x, theta)
+	for i, v := range x.Data {
+		y.Data[i] = a * v
+	}
+	t.record(y, func() {
+		if y.Grad == nil {
+			return
+		}
+		if gx := t.grad(x); gx != nil {
+			for i, g := range y.Grad {
+				gx[i] += a * g
+			}
+		}
+		if gt := t.grad(theta); gt != nil {
+			var s float64 // ∂y/∂θ = y
+			for i, g := range y.Grad {
+				s += float64(g) * float64(y.Data[i])
+			}
+			gt[0] += float32(s)
+		}
+	})
+	return y
+}

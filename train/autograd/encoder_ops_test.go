@@ -26,6 +26,10 @@ func TestEncoderOpGradients(t *testing.T) {
 	checkTape(t, "mean_rows", pool, []*Var{q}, func(tp *Tape) *Var { return tp.MeanRows(q, lens) })
 	checkTape(t, "normalize_rows", pool, []*Var{q}, func(tp *Tape) *Var { return tp.NormalizeRows(q, 2.5) })
 
+	theta := param(t, rng, "log_scale", 1)
+	theta.Data[0] = 0.7
+	checkTape(t, "scale_by_exp", pool, []*Var{q, theta}, func(tp *Tape) *Var { return tp.ScaleByExp(q, theta) })
+
 	// InfoNCE: 3 queries against 3 positives and 1 hard negative.
 	a, p := param(t, rng, "queries", 3, 5), param(t, rng, "passages", 4, 5)
 	checkTape(t, "info_nce", pool, []*Var{a, p}, func(tp *Tape) *Var {
