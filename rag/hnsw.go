@@ -66,52 +66,84 @@ type candidate struct {
 	sim  float32
 }
 
-// candHeap is a binary heap of candidates, typed (container/heap would
-// box every candidate in an interface: an allocation per push, which was
-// a tenth of the search time). worse orders it: the root is the element
-// for which worse(root, x) holds for no x, i.e. the most similar for
-// the candidate queue (worse = less similar) and the least similar for the
-// result set (worse = more similar).
-type candHeap struct {
-	c    []candidate
-	less func(a, b float32) bool // less(a, b): a belongs nearer the root
-}
+// nearHeap and farHeap are binary heaps of candidates, typed
+// (container/heap would box every candidate in an interface: an
+// allocation per push, a tenth of the search time) and with the order
+// written into each (a comparison through a function value cost another
+// tenth). nearHeap's root is the most similar candidate (the queue to
+// expand), farHeap's the least similar (the result set's worst).
+type nearHeap []candidate
+type farHeap []candidate
 
-func nearer(a, b float32) bool  { return a > b } // candidate queue: most similar first
-func farther(a, b float32) bool { return a < b } // result set: least similar at the root
-
-func (h *candHeap) push(x candidate) {
-	h.c = append(h.c, x)
-	i := len(h.c) - 1
-	for i > 0 {
+func (h *nearHeap) push(x candidate) {
+	c := append(*h, x)
+	for i := len(c) - 1; i > 0; {
 		p := (i - 1) / 2
-		if !h.less(h.c[i].sim, h.c[p].sim) {
+		if c[i].sim <= c[p].sim {
 			break
 		}
-		h.c[i], h.c[p] = h.c[p], h.c[i]
+		c[i], c[p] = c[p], c[i]
 		i = p
 	}
+	*h = c
 }
 
-func (h *candHeap) pop() candidate {
-	top := h.c[0]
-	n := len(h.c) - 1
-	h.c[0] = h.c[n]
-	h.c = h.c[:n]
+func (h *nearHeap) pop() candidate {
+	c := *h
+	top, n := c[0], len(c)-1
+	c[0] = c[n]
+	c = c[:n]
 	for i := 0; ; {
 		l, m := 2*i+1, i
-		if l < n && h.less(h.c[l].sim, h.c[m].sim) {
+		if l < n && c[l].sim > c[m].sim {
 			m = l
 		}
-		if r := l + 1; r < n && h.less(h.c[r].sim, h.c[m].sim) {
+		if r := l + 1; r < n && c[r].sim > c[m].sim {
 			m = r
 		}
 		if m == i {
 			break
 		}
-		h.c[i], h.c[m] = h.c[m], h.c[i]
+		c[i], c[m] = c[m], c[i]
 		i = m
 	}
+	*h = c
+	return top
+}
+
+func (h *farHeap) push(x candidate) {
+	c := append(*h, x)
+	for i := len(c) - 1; i > 0; {
+		p := (i - 1) / 2
+		if c[i].sim >= c[p].sim {
+			break
+		}
+		c[i], c[p] = c[p], c[i]
+		i = p
+	}
+	*h = c
+}
+
+func (h *farHeap) pop() candidate {
+	c := *h
+	top, n := c[0], len(c)-1
+	c[0] = c[n]
+	c = c[:n]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < n && c[l].sim < c[m].sim {
+			m = l
+		}
+		if r := l + 1; r < n && c[r].sim < c[m].sim {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		c[i], c[m] = c[m], c[i]
+		i = m
+	}
+	*h = c
 	return top
 }
 
@@ -128,19 +160,19 @@ func (g *HNSW) newStamp() uint32 {
 // reachable greedily from eps (in no particular order).
 func (g *HNSW) searchLayer(q []float32, eps []candidate, ef, lc int) []candidate {
 	st := g.newStamp()
-	cand := candHeap{c: make([]candidate, 0, 2*ef), less: nearer}
-	res := candHeap{c: make([]candidate, 0, ef+1), less: farther}
+	cand := make(nearHeap, 0, 2*ef)
+	res := make(farHeap, 0, ef+1)
 	for _, e := range eps {
 		g.visited[e.node] = st
 		cand.push(e)
 		res.push(e)
 	}
-	for len(res.c) > ef {
+	for len(res) > ef {
 		res.pop()
 	}
-	for len(cand.c) > 0 {
+	for len(cand) > 0 {
 		c := cand.pop()
-		if len(res.c) >= ef && c.sim < res.c[0].sim {
+		if len(res) >= ef && c.sim < res[0].sim {
 			break
 		}
 		for _, n := range g.links[c.node][lc] {
@@ -149,16 +181,16 @@ func (g *HNSW) searchLayer(q []float32, eps []candidate, ef, lc int) []candidate
 			}
 			g.visited[n] = st
 			s := dot(q, g.vecs[n])
-			if len(res.c) < ef || s > res.c[0].sim {
+			if len(res) < ef || s > res[0].sim {
 				cand.push(candidate{n, s})
 				res.push(candidate{n, s})
-				if len(res.c) > ef {
+				if len(res) > ef {
 					res.pop()
 				}
 			}
 		}
 	}
-	return res.c
+	return res
 }
 
 // selectNeighbors is Algorithm 4 (with keepPrunedConnections): take
