@@ -75,6 +75,9 @@ func TestPPOKeywordReward(t *testing.T) {
 	var stats []PPOStats
 	if err := PPO(context.Background(), policy, ref, critic, keywordReward, pool, train, cfg, func(s PPOStats) error {
 		stats = append(stats, s)
+		if s.Iteration%5 == 0 || s.Iteration == 1 {
+			t.Logf("iteration %2d: reward %.3f, KL %.3f, clip fraction %.3f, entropy %.3f", s.Iteration, s.Reward, s.KL, s.ClipFrac, s.Entropy)
+		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
