@@ -208,6 +208,14 @@ func TestTrainPPO(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	lora := t.TempDir()
+	if _, stderr, code := runCLI(t, "", "train", "ppo", prompts, "--model", base, "--reward", filepath.Join(rmDir, "model.gguf"), "--out", lora,
+		"--iterations", "2", "--batch", "2", "--max-new", "4", "--epochs", "1", "--threads", "2", "--template", "chatml", "--lora", "--lora-rank", "4"); code != 0 {
+		t.Fatalf("train ppo --lora: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(lora, "adapter.gguf")); err != nil {
+		t.Error(err)
+	}
 	if _, stderr, code := runCLI(t, "", "train", "ppo", prompts, "--model", base, "--out", t.TempDir()); code == 0 || !strings.Contains(stderr, "--reward") {
 		t.Errorf("no --reward: exit %d %s", code, stderr)
 	}
