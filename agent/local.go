@@ -28,6 +28,10 @@ type LocalModel struct {
 	Tok      *tokenizer.Tokenizer
 	Template *chat.Template
 	Options  generate.Options // sampler, MaxTokens per turn, stop strings
+	// ForceCalls makes every answer that is offered tools a call
+	// (OpenAI's tool_choice "required"); the agent then ends only at a
+	// limit, so it suits single-step uses and tests of the call grammar.
+	ForceCalls bool
 
 	mu     sync.Mutex
 	vocab  *grammar.Vocab
@@ -91,6 +95,13 @@ func (m *LocalModel) Complete(ctx context.Context, req Request) (*Reply, error) 
 	if len(req.Tools) == 0 {
 		return r, nil
 	}
+	if mt, ok := opts.Constraint.(*grammar.Matcher); ok && !mt.Accepting() {
+		// Cut by the token budget before the grammar's end: neither a
+		// whole Action nor a Final Answer. The model is told and tries
+		// again rather than the fragment being taken for an answer.
+		r.Calls = []ToolCall{badAction(fmt.Errorf("the answer stopped (%s) after %d tokens, before the answer or call was complete; be brief", res.Stop, len(res.Tokens)))}
+		return r, nil
+	}
 	if native {
 		content, calls, err := grammar.ParseToolCalls(res.Text, format)
 		if err != nil {
@@ -115,9 +126,9 @@ func (m *LocalModel) Complete(ctx context.Context, req Request) (*Reply, error) 
 
 func (m *LocalModel) grammar(tools []ToolSpec, native bool, f grammar.ToolFormat) (*grammar.Grammar, error) {
 	key, _ := json.Marshal(struct {
-		T []ToolSpec
-		N bool
-	}{tools, native})
+		T    []ToolSpec
+		N, F bool
+	}{tools, native, m.ForceCalls})
 	if g := m.cached[string(key)]; g != nil {
 		return g, nil
 	}
@@ -129,11 +140,11 @@ func (m *LocalModel) grammar(tools []ToolSpec, native bool, f grammar.ToolFormat
 			gt[i] = grammar.Tool{Name: t.Name, Parameters: t.Parameters}
 		}
 		var r *grammar.Rules
-		if r, err = grammar.ToolCallRules(gt, f, grammar.ToolOptions{Auto: true, Parallel: true, MaxStringLength: 2000}); err == nil {
+		if r, err = grammar.ToolCallRules(gt, f, grammar.ToolOptions{Auto: !m.ForceCalls, Parallel: true, MaxStringLength: 2000}); err == nil {
 			g, err = grammar.Compile(r, "root")
 		}
 	} else {
-		g, err = reactGrammar(tools)
+		g, err = reactGrammar(tools, m.ForceCalls)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("agent: the tools' grammar: %w", err)

@@ -7,26 +7,66 @@ package agent
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/gptgo/gptgo/generate/grammar"
 )
 
-// reactInstructions tell a model without a tool format how to call.
+// reactInstructions tell a model without a tool format how to call. Each
+// tool is one line, name(arg: type, optional?: type) and its description:
+// a small model's context (the default model has 256 tokens) cannot hold
+// whole JSON Schemas, and under LocalModel the grammar enforces them.
 func reactInstructions(tools []ToolSpec) string {
 	var b strings.Builder
-	b.WriteString("You can use these tools:\n")
+	b.WriteString("Tools:\n")
 	for _, t := range tools {
-		fmt.Fprintf(&b, "- %s: %s Arguments (JSON Schema): %s\n", t.Name, t.Description, t.Parameters)
+		fmt.Fprintf(&b, "- %s(%s): %s\n", t.Name, signature(t.Parameters), t.Description)
 	}
-	b.WriteString(`Answer in exactly one of these two forms:
-Thought: <your reasoning, one line>
-Action: {"name": "<tool>", "arguments": {<arguments>}}
+	b.WriteString(`Answer as
+Thought: <one line>
+Action: {"name": "<tool>", "arguments": {...}}
 or
-Thought: <your reasoning, one line>
-Final Answer: <the answer>
-After an Action you will get its result as "Observation: …".`)
+Thought: <one line>
+Final Answer: <answer>
+An Action's result comes back as "Observation: ...".`)
 	return b.String()
+}
+
+// signature writes a schema's properties as "a: string, b?: integer".
+func signature(schema json.RawMessage) string {
+	var s struct {
+		Properties map[string]struct {
+			Type any `json:"type"`
+		} `json:"properties"`
+		Required []string `json:"required"`
+	}
+	if json.Unmarshal(schema, &s) != nil {
+		return "..."
+	}
+	req := map[string]bool{}
+	for _, r := range s.Required {
+		req[r] = true
+	}
+	names := make([]string, 0, len(s.Properties))
+	for n := range s.Properties {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if req[names[i]] != req[names[j]] {
+			return req[names[i]]
+		}
+		return names[i] < names[j]
+	})
+	parts := make([]string, len(names))
+	for i, n := range names {
+		opt := "?"
+		if req[n] {
+			opt = ""
+		}
+		parts[i] = fmt.Sprintf("%s%s: %v", n, opt, s.Properties[n].Type)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // reactMessages flattens a conversation with calls into plain text turns:
@@ -74,20 +114,23 @@ func reactMessages(msgs []Message, tools []ToolSpec) []Message {
 // at all) is the answer; each Action line is a call. An Action whose JSON
 // does not parse is an error the caller feeds back.
 func parseReAct(text string) (content string, calls []ToolCall, err error) {
-	if i := strings.Index(text, "Final Answer:"); i >= 0 {
-		return strings.TrimSpace(text[i+len("Final Answer:"):]), nil, nil
-	}
+	// Keywords count only at the start of a line: a Thought may mention
+	// "Action:" in passing (the grammar allows any text on its line).
+	text = "\n" + text
 	// A model that writes its own observation has gone past its turn;
 	// what follows is invented.
-	if i := strings.Index(text, "Observation:"); i >= 0 {
+	if i := strings.Index(text, "\nObservation:"); i >= 0 {
 		text = text[:i]
 	}
-	i := strings.Index(text, "Action:")
+	i := strings.Index(text, "\nAction:")
+	if j := strings.Index(text, "\nFinal Answer:"); j >= 0 && (i < 0 || j < i) {
+		return strings.TrimSpace(text[j+len("\nFinal Answer:"):]), nil, nil
+	}
 	if i < 0 {
 		return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(text), "Thought:")), nil, nil
 	}
 	content = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(text[:i]), "Thought:"))
-	rest := text[i:]
+	rest := text[i+1:]
 	for strings.HasPrefix(rest, "Action:") {
 		// The call may span lines (the grammar allows JSON whitespace), so
 		// it is read as one JSON value, not as a line.
@@ -97,7 +140,7 @@ func parseReAct(text string) (content string, calls []ToolCall, err error) {
 			Arguments json.RawMessage `json:"arguments"`
 		}
 		if err := d.Decode(&c); err != nil || c.Name == "" {
-			return "", nil, fmt.Errorf("agent: the model's Action %q is not a JSON call {\"name\": …, \"arguments\": {…}}: %v", strings.TrimSpace(rest), err)
+			return "", nil, fmt.Errorf("agent: the model's Action %q is not a JSON call {\"name\": …, \"arguments\": {…}}: %v", strings.TrimSpace(rest[len("Action:"):]), err)
 		}
 		if len(c.Arguments) == 0 {
 			c.Arguments = json.RawMessage("{}")
@@ -112,7 +155,9 @@ func parseReAct(text string) (content string, calls []ToolCall, err error) {
 // either one Action whose JSON call names a tool with arguments valid
 // under its schema, or a Final Answer. Under it a small model cannot
 // derail the protocol.
-func reactGrammar(tools []ToolSpec) (*grammar.Grammar, error) {
+const reactThought = 160
+
+func reactGrammar(tools []ToolSpec, force bool) (*grammar.Grammar, error) {
 	gt := make([]grammar.Tool, len(tools))
 	for i, t := range tools {
 		gt[i] = grammar.Tool{Name: t.Name, Parameters: t.Parameters}
@@ -121,12 +166,15 @@ func reactGrammar(tools []ToolSpec) (*grammar.Grammar, error) {
 	if err != nil {
 		return nil, err
 	}
-	line := grammar.Star(grammar.Class{Negated: true, Ranges: []grammar.Range{{Lo: '\n', Hi: '\n'}}})
+	// The Thought is one line of at most reactThought characters, so that
+	// a rambling model still reaches its Action within the token budget.
+	line := grammar.Repeat{X: grammar.Class{Negated: true, Ranges: []grammar.Range{{Lo: '\n', Hi: '\n'}}}, Min: 0, Max: reactThought}
 	text := grammar.Plus(grammar.Class{Negated: true, Ranges: []grammar.Range{{Lo: 0, Hi: 0}}})
-	r.Define("react", grammar.Seq{grammar.Lit("Thought: "), line, grammar.Alt{
-		grammar.Seq{grammar.Lit("\nAction: "), grammar.Ref("call")},
-		grammar.Seq{grammar.Lit("\nFinal Answer: "), text},
-	}})
+	ends := grammar.Alt{grammar.Seq{grammar.Lit("\nAction: "), grammar.Ref("call")}}
+	if !force {
+		ends = append(ends, grammar.Seq{grammar.Lit("\nFinal Answer: "), text})
+	}
+	r.Define("react", grammar.Seq{grammar.Lit("Thought: "), line, ends})
 	return grammar.Compile(r, "react")
 }
 

@@ -58,6 +58,10 @@ func (e Event) trace() string {
 		case m.Role == "assistant" && len(m.Calls) > 0:
 			var cs []string
 			for _, c := range m.Calls {
+				if c.Name == "" {
+					cs = append(cs, "(an unreadable call)")
+					continue
+				}
 				cs = append(cs, c.Name+string(c.Arguments))
 			}
 			s := "assistant calls " + strings.Join(cs, ", ")
