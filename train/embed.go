@@ -125,8 +125,8 @@ func (c EmbedConfig) validate() error {
 	return nil
 }
 
-// EmbedTrainer holds a BERT model's weights as float32 parameters and
-// trains them contrastively.
+// EmbedTrainer holds a BERT model's weights (or a decoder's:
+// embed_decoder.go) as float32 parameters and trains them contrastively.
 type EmbedTrainer struct {
 	Config  model.Config
 	Pooling model.Pooling // the file's: mean, cls or last
@@ -138,6 +138,9 @@ type EmbedTrainer struct {
 	tape   *autograd.Tape
 	// logScale is θ = ln(1/τ) when the temperature is learned (nil: fixed).
 	logScale *autograd.Var
+	// dec is a decoder being trained as an embedder (embed_decoder.go);
+	// nil for bert.
+	dec *model.Trainable
 }
 
 // maxLogScale caps the learned inverse temperature at 100 (CLIP's clip).
@@ -154,6 +157,9 @@ func (tr *EmbedTrainer) Temperature() float64 {
 // NewEmbedTrainer takes the weights of the bert model in f (any type,
 // dequantized to float32). f must stay open until Export.
 func NewEmbedTrainer(f *gguf.File, threads int) (*EmbedTrainer, error) {
+	if !model.IsEncoderFile(f) {
+		return newDecoderEmbedTrainer(f, threads) // embed_decoder.go
+	}
 	enc, err := model.EncoderFromGGUF(f) // checks every name and shape
 	if err != nil {
 		return nil, err
@@ -202,6 +208,9 @@ func (tr *EmbedTrainer) Params() []*autograd.Var { return tr.params }
 // encode runs seqs (token ids, [CLS] … [SEP]) through the encoder on tp,
 // packed, and returns the pooled vectors [len(seqs), C].
 func (tr *EmbedTrainer) encode(tp *autograd.Tape, seqs [][]int32) *autograd.Var {
+	if tr.dec != nil {
+		return tr.encodeDecoder(tp, seqs)
+	}
 	c, w := tr.Config, tr.byName
 	var ids, pos, zeros []int32
 	lens := make([]int, len(seqs))
@@ -437,6 +446,9 @@ func (tr *EmbedTrainer) TrainEmbed(ctx context.Context, data EmbedBatch, cfg Emb
 func (tr *EmbedTrainer) Export(path string, dt tensor.DType) error {
 	if dt != tensor.F32 && dt != tensor.F16 {
 		return fmt.Errorf("train: embed: export type %v (want F32 or F16; quantize afterwards)", dt)
+	}
+	if tr.dec != nil {
+		return tr.exportDecoder(path, dt)
 	}
 	h := tr.file.Header()
 	for i := range h.Tensors {

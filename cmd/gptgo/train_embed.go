@@ -29,7 +29,8 @@ recall@1/5/20 of the right paragraph among the held-out ones is printed before a
 training.
 
 --model is a bert GGUF (a converted bge/MiniLM/e5, or a new one from 'gptgo init --arch bert
---vocab-from SOME-BERT.gguf' to start from scratch); its tokenizer and pooling are used. The
+--vocab-from SOME-BERT.gguf' to start from scratch) or a decoder (llama, qwen2, gpt2: its final
+hidden states pooled as 'gptgo embed' pools them); its tokenizer and pooling are used. The
 trained model is written to --out with the model's metadata and tensor order, matrices as
 --type, in the layout llama.cpp's converter writes; 'gptgo embed' and the server load it. The
 run is reproducible (--seed) and resumable: a checkpoint (weights, optimizer moments, step) is
@@ -110,9 +111,6 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer f.Close()
-	if !model.IsEncoderFile(f) {
-		return fmt.Errorf("--model %s: architecture %q is not an encoder (train embed trains bert models; see gptgo init --arch bert)", *modelPath, f.Arch())
-	}
 	tok, err := tokenizer.FromGGUF(f)
 	if err != nil {
 		return fmt.Errorf("--model %s: %w", *modelPath, err)
@@ -126,8 +124,11 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	if limit < 2 {
 		return fmt.Errorf("--max-tokens %d: at least 2 ([CLS] and [SEP])", *maxTokens)
 	}
+	// Texts are tokenized as gptgo embed tokenizes them for this model:
+	// bert parses special tokens' text (as llama.cpp does), decoders not.
+	eo := tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: model.IsEncoderFile(f)}
 	enc := func(s string) []int32 {
-		ids := tok.Encode(s, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
+		ids := tok.Encode(s, eo)
 		if len(ids) > limit {
 			ids = append(ids[:limit-1], ids[len(ids)-1])
 		}
@@ -170,6 +171,9 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "train embed: %d pairs, %s %d×%d (%s pooling), %d steps of %d\n",
 		len(pairs), tr.Config.Arch, tr.Config.Layers, tr.Config.Embd, tr.Pooling, cfg.Steps, cfg.Batch)
+	if *maxTokens > tr.Config.CtxTrain {
+		fmt.Fprintf(e.stderr, "texts cut to the model's context of %d tokens\n", tr.Config.CtxTrain)
+	}
 	start := time.Now()
 	err = tr.TrainEmbed(ctx, data, cfg, func(step int, loss, lr float64) {
 		if step%*logEvery == 0 || step == cfg.Steps {

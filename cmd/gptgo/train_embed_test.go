@@ -104,11 +104,17 @@ func TestTrainEmbedCommand(t *testing.T) {
 			t.Errorf("%v: exit %d, %q; want an error with %q", c.args, code, errOut, c.msg)
 		}
 	}
+	// A decoder trains too (its hidden states pooled), here with the same
+	// WordPiece vocabulary.
 	decoder := filepath.Join(dir, "llama.gguf")
-	if _, errOut, code := runCLI(t, "", "init", "--arch", "llama", "--dim", "32", "--layers", "1", "--heads", "2", "--ff", "64", "--ctx", "64", "--vocab", "100", "--quiet", decoder); code != 0 {
+	if _, errOut, code := runCLI(t, "", "init", "--arch", "llama", "--dim", "32", "--layers", "1", "--heads", "2", "--ff", "64", "--ctx", "64", "--vocab-from", vocab, "--type", "f32", "--quiet", decoder); code != 0 {
 		t.Fatalf("init llama: %s", errOut)
 	}
-	if _, errOut, code := runCLI(t, "", "train", "embed", pairs, "--model", decoder, "--out", out); code == 0 || !strings.Contains(errOut, "not an encoder") {
-		t.Errorf("a decoder model: exit %d, %q", code, errOut)
+	decOut := filepath.Join(dir, "llama-embed.gguf")
+	if _, errOut, code := runCLI(t, "", "train", "embed", pairs, "--model", decoder, "--out", decOut, "--steps", "2", "--batch", "4", "--threads", "2"); code != 0 || !strings.Contains(errOut, "llama 1×32 (mean pooling)") {
+		t.Fatalf("a decoder model: exit %d, %q", code, errOut)
+	}
+	if o, errOut, code := runCLI(t, "", "embed", decOut, "what about cats?", "--json"); code != 0 || !strings.Contains(o, `"embedding"`) {
+		t.Errorf("embed of the trained decoder: exit %d: %s", code, errOut)
 	}
 }
