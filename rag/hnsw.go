@@ -7,6 +7,7 @@ package rag
 import (
 	"math"
 	"math/rand/v2"
+	"sync"
 )
 
 // HNSWConfig sets the graph's parameters (the paper's names).
@@ -44,8 +45,33 @@ type HNSW struct {
 	entry    int32 // -1 when empty
 	maxLevel int
 	rng      *rand.Rand
-	visited  []uint32 // visit stamps, one per node: no map or clearing per search
-	stamp    uint32
+	// visits holds visit-stamp sets, one per search in flight: searches
+	// run concurrently (under the store's read lock), so none may share one
+	visits sync.Pool
+}
+
+// visitSet marks the nodes a search has seen: a node is visited when its
+// mark equals the current stamp, so a new search only bumps the stamp
+// instead of clearing the marks.
+type visitSet struct {
+	marks []uint32
+	stamp uint32
+}
+
+func (g *HNSW) getVisits() *visitSet {
+	v, _ := g.visits.Get().(*visitSet)
+	if v == nil {
+		v = &visitSet{}
+	}
+	if len(v.marks) < len(g.vecs) {
+		v.marks = append(v.marks, make([]uint32, len(g.vecs)-len(v.marks))...)
+	}
+	v.stamp++
+	if v.stamp == 0 { // wrapped: old marks could collide
+		clear(v.marks)
+		v.stamp = 1
+	}
+	return v
 }
 
 // NewHNSW makes an empty graph.
@@ -147,23 +173,16 @@ func (h *farHeap) pop() candidate {
 	return top
 }
 
-func (g *HNSW) newStamp() uint32 {
-	g.stamp++
-	if g.stamp == 0 { // wrapped: old stamps could collide
-		clear(g.visited)
-		g.stamp = 1
-	}
-	return g.stamp
-}
-
 // searchLayer is Algorithm 2: the ef nodes of layer lc most similar to q
 // reachable greedily from eps (in no particular order).
 func (g *HNSW) searchLayer(q []float32, eps []candidate, ef, lc int) []candidate {
-	st := g.newStamp()
+	vs := g.getVisits()
+	defer g.visits.Put(vs)
+	st, visited := vs.stamp, vs.marks
 	cand := make(nearHeap, 0, 2*ef)
 	res := make(farHeap, 0, ef+1)
 	for _, e := range eps {
-		g.visited[e.node] = st
+		visited[e.node] = st
 		cand.push(e)
 		res.push(e)
 	}
@@ -176,10 +195,10 @@ func (g *HNSW) searchLayer(q []float32, eps []candidate, ef, lc int) []candidate
 			break
 		}
 		for _, n := range g.links[c.node][lc] {
-			if g.visited[n] == st {
+			if visited[n] == st {
 				continue
 			}
-			g.visited[n] = st
+			visited[n] = st
 			s := dot(q, g.vecs[n])
 			if len(res) < ef || s > res[0].sim {
 				cand.push(candidate{n, s})
@@ -245,7 +264,6 @@ func (g *HNSW) Add(v []float32) int32 {
 	g.vecs = append(g.vecs, v)
 	g.links = append(g.links, make([][]int32, level+1))
 	g.dead = append(g.dead, false)
-	g.visited = append(g.visited, 0)
 	if g.entry < 0 {
 		g.entry, g.maxLevel = id, level
 		return id

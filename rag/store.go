@@ -257,7 +257,6 @@ func (s *DirStore) index(d *Document) {
 			s.g.vecs = append(s.g.vecs, nil) // keep node numbers equal to slots
 			s.g.links = append(s.g.links, nil)
 			s.g.dead = append(s.g.dead, true)
-			s.g.visited = append(s.g.visited, 0)
 		}
 	}
 }
