@@ -69,15 +69,21 @@ func runKB(ctx context.Context, e *env, args []string) error {
 type kbFlags struct {
 	dir   *string
 	embed *string
+	hnsw  struct{ m, efc, efs *int }
 	fs    *flag.FlagSet
 }
 
 func addKBFlags(fs *flag.FlagSet) *kbFlags {
-	return &kbFlags{
+	k := &kbFlags{
 		fs:    fs,
 		dir:   fs.String("kb", "", "the store's directory (default: the user's data directory, gptgo/kb)"),
 		embed: fs.String("embed-model", "", `embedder: a GGUF file, "hash", "none" (BM25 only); default: what the store was built with, else the embedded default model`),
 	}
+	// the graph is built when the store opens, so these apply to every command
+	k.hnsw.m = fs.Int("hnsw-m", 16, "HNSW links per node (2× on the bottom layer)")
+	k.hnsw.efc = fs.Int("ef-construction", 200, "HNSW candidate list while building the graph")
+	k.hnsw.efs = fs.Int("ef-search", 64, "HNSW candidate list while searching (at least -k)")
+	return k
 }
 
 func (k *kbFlags) open() (*rag.DirStore, *kbEmbedder, error) {
@@ -91,7 +97,16 @@ func (k *kbFlags) open() (*rag.DirStore, *kbEmbedder, error) {
 	}
 	set := false
 	k.fs.Visit(func(f *flag.Flag) { set = set || f.Name == "embed-model" })
-	return openKB(dir, *k.embed, set)
+	h := rag.HNSWConfig{M: *k.hnsw.m, EfConstruction: *k.hnsw.efc, EfSearch: *k.hnsw.efs}
+	for _, c := range []struct {
+		name  string
+		v, lo int
+	}{{"--hnsw-m", h.M, 2}, {"--ef-construction", h.EfConstruction, 1}, {"--ef-search", h.EfSearch, 1}} {
+		if c.v < c.lo || c.v > 4096 {
+			return nil, nil, fmt.Errorf("%s %d: must be in %d…4096", c.name, c.v, c.lo)
+		}
+	}
+	return openKBWith(dir, *k.embed, set, h)
 }
 
 func runKBIngest(ctx context.Context, e *env, args []string) error {

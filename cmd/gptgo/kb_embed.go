@@ -129,6 +129,11 @@ func loadKBEmbedder(spec string) (*kbEmbedder, error) {
 // openKB opens the store in dir with the embedder spec names, or the one
 // its meta.json records when spec is unset.
 func openKB(dir, spec string, specSet bool) (*rag.DirStore, *kbEmbedder, error) {
+	return openKBWith(dir, spec, specSet, rag.HNSWConfig{})
+}
+
+// openKBWith is openKB with the HNSW graph's parameters.
+func openKBWith(dir, spec string, specSet bool, h rag.HNSWConfig) (*rag.DirStore, *kbEmbedder, error) {
 	m, exists, err := rag.ReadMeta(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--kb: %w", err)
@@ -147,7 +152,7 @@ func openKB(dir, spec string, specSet bool) (*rag.DirStore, *kbEmbedder, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := rag.OpenDir(dir, rag.Options{Embedder: k.emb, Model: k.model})
+	s, err := rag.OpenDir(dir, rag.Options{Embedder: k.emb, Model: k.model, HNSW: h})
 	if err != nil {
 		k.Close()
 		return nil, nil, fmt.Errorf("--kb: %w", err)
