@@ -76,9 +76,13 @@ func sigmoid(x float64) float64 {
 // positive [rewards/accuracies], and the policy's own log-prob margin
 // log π(chosen) − log π(rejected) [logps/chosen − logps/rejected].
 type PrefMetrics struct {
-	Pairs                      int
-	Chosen, Rejected, Margin   float64
-	Accuracy, LogpMargin, Loss float64
+	Pairs      int     `json:"pairs"`
+	Chosen     float64 `json:"chosen"`
+	Rejected   float64 `json:"rejected"`
+	Margin     float64 `json:"margin"`
+	Accuracy   float64 `json:"accuracy"`
+	LogpMargin float64 `json:"logp_margin"`
+	Loss       float64 `json:"loss"`
 }
 
 // prefAccum sums the metrics until they are read.
