@@ -25,7 +25,7 @@ func Calculator() Tool {
 	return &FuncTool{
 		ToolSpec: ToolSpec{
 			Name:        "calculator",
-			Description: "Evaluate an arithmetic expression exactly (rational numbers): + - * / ^ (integer powers), parentheses, decimals such as 1.5 or 2e-3. Returns the exact value and a decimal.",
+			Description: "Exact arithmetic: + - * / ^ (integer powers), parentheses, decimals like 1.5 or 2e-3.",
 			Parameters:  schema(map[string]map[string]any{"expression": prop("string", "e.g. (1/3 + 0.5) * 2^10")}, "expression"),
 		},
 		Fn: func(_ context.Context, args json.RawMessage) (string, error) {

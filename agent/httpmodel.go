@@ -213,6 +213,9 @@ func (m *HTTPModel) post(ctx context.Context, w wireRequest) (*wireResponse, err
 		if json.Unmarshal(b, ae) != nil || ae.Body.Message == "" {
 			ae.Body.Message = strings.TrimSpace(string(b))
 		}
+		if fmt.Sprint(ae.Body.Code) == "context_length_exceeded" {
+			return nil, fmt.Errorf("%w: %v", ErrContextFull, ae)
+		}
 		return nil, ae
 	}
 	var out wireResponse

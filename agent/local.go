@@ -7,6 +7,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -75,6 +76,16 @@ func (m *LocalModel) Complete(ctx context.Context, req Request) (*Reply, error) 
 	if req.MaxTokens > 0 {
 		opts.MaxTokens = req.MaxTokens
 	}
+	// Leave room for an answer (the budget, at most a quarter of the
+	// context); a longer conversation goes back to the agent to shrink.
+	T := m.Session.State.Ctx()
+	room := T / 4
+	if opts.MaxTokens > 0 {
+		room = min(room, opts.MaxTokens)
+	}
+	if !opts.TruncatePrompt && len(ids)+room > T {
+		return nil, fmt.Errorf("%w: %d prompt tokens and %d for the answer, context %d", ErrContextFull, len(ids), room, T)
+	}
 	if len(req.Tools) > 0 {
 		g, err := m.grammar(req.Tools, native, format)
 		if err != nil {
@@ -88,6 +99,9 @@ func (m *LocalModel) Complete(ctx context.Context, req Request) (*Reply, error) 
 		opts.Constraint = grammar.NewMatcher(g, m.vocab)
 	}
 	res, err := m.Session.Generate(ctx, ids, opts, nil)
+	if errors.Is(err, generate.ErrPromptTooLong) {
+		return nil, fmt.Errorf("%w: %v", ErrContextFull, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ func TestLocalModelGrammar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := generate.Options{MaxTokens: 96, TruncatePrompt: true} // the model's context is 256 tokens
+	opts := generate.Options{MaxTokens: 96} // the model's context is 256 tokens
 	opts.Sampler.Temperature = 0
 	lm := &LocalModel{Session: generate.NewSession(st, generate.FromTokenizer(tok)), Tok: tok, Template: tmpl, Options: opts}
 	var msgs []Message
@@ -57,9 +57,9 @@ func TestLocalModelGrammar(t *testing.T) {
 		}
 		ts.Add(&FuncTool{ToolSpec: ToolSpec{Name: "coin", Description: "Toss a coin.", Parameters: json.RawMessage(`{"type":"object","properties":{}}`)},
 			Fn: func(context.Context, json.RawMessage) (string, error) { return "heads", nil }})
-		a := &Agent{Model: lm, Tools: ts, Limits: Limits{Steps: 3}}
+		a := &Agent{Model: lm, Tools: ts, Limits: Limits{Steps: 3}, System: "Be brief."}
 		res, err := a.Run(context.Background(), "Toss a coin.")
-		if err != nil && !errors.Is(err, ErrLimit) {
+		if err != nil && !errors.Is(err, ErrLimit) && !errors.Is(err, ErrContextFull) { // a 256-token context fills in a step or two
 			t.Fatal(err)
 		}
 		msgs = append(msgs, res.Messages...)
@@ -126,7 +126,7 @@ func TestLocalModelNativeTools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lm := &LocalModel{Session: generate.NewSession(st, generate.FromTokenizer(tok)), Tok: tok, Template: tmpl, Options: generate.Options{MaxTokens: 64, TruncatePrompt: true}}
+	lm := &LocalModel{Session: generate.NewSession(st, generate.FromTokenizer(tok)), Tok: tok, Template: tmpl, Options: generate.Options{MaxTokens: 64}}
 	if !lm.native() || grammar.DetectToolFormat(tmpl.Source()) != grammar.ToolsHermes {
 		t.Fatalf("the test template is not taken as a Hermes tool template (native %v)", lm.native())
 	}
@@ -135,9 +135,9 @@ func TestLocalModelNativeTools(t *testing.T) {
 		lm.ForceCalls = seed%2 == 1 // the model never starts a call by itself
 		lm.Options.Sampler.Seed = uint64(seed)
 		lm.Options.Sampler.Temperature = 1
-		a := &Agent{Model: lm, Tools: basicTools(t), Limits: Limits{Steps: 2}}
+		a := &Agent{Model: lm, Tools: basicTools(t), Limits: Limits{Steps: 2}, System: "Be brief."}
 		res, err := a.Run(context.Background(), "What is 12*7?")
-		if err != nil && !errors.Is(err, ErrLimit) {
+		if err != nil && !errors.Is(err, ErrLimit) && !errors.Is(err, ErrContextFull) { // a 256-token context fills in a step or two
 			t.Fatal(err)
 		}
 		for _, msg := range res.Messages {

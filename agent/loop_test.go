@@ -358,3 +358,57 @@ func TestParseReAct(t *testing.T) {
 		t.Fatalf("%+v", msgs)
 	}
 }
+
+// fitting is a model with a context of max messages: a longer request is
+// ErrContextFull, as a server's context_length_exceeded is.
+type fitting struct {
+	max       int
+	noSummary bool // summary requests do not fit either
+	turns     int
+	reqs      []Request
+}
+
+func (f *fitting) Complete(_ context.Context, req Request) (*Reply, error) {
+	f.reqs = append(f.reqs, req)
+	if len(req.Messages) > f.max || req.Tools == nil && f.noSummary {
+		return nil, fmt.Errorf("%w: %d messages", ErrContextFull, len(req.Messages))
+	}
+	if req.Tools == nil {
+		return &Reply{Content: "the sums so far"}, nil
+	}
+	f.turns++
+	if f.turns == 6 {
+		return &Reply{Content: "done"}, nil
+	}
+	return &Reply{Calls: []ToolCall{call("calculator", fmt.Sprintf(`{"expression":"%d+1"}`, f.turns))}}, nil
+}
+
+func TestContextFullShrinks(t *testing.T) {
+	for _, drop := range []bool{false, true} { // the summary request fits, or old turns are dropped
+		max := 6
+		m := &fitting{max: max, noSummary: drop}
+		res, err := (&Agent{Model: m, Tools: basicTools(t), KeepRecent: 2}).Run(context.Background(), "count")
+		if err != nil || res.Answer != "done" {
+			t.Fatalf("drop %v: %+v %v", drop, res, err)
+		}
+		want := summaryPrefix + "the sums so far"
+		if drop {
+			want = "[3 earlier messages were dropped"
+		}
+		found := false
+		for _, msg := range res.Messages {
+			found = found || strings.HasPrefix(msg.Content, want)
+		}
+		if !found {
+			for _, msg := range res.Messages {
+				t.Logf("%s: %q %v", msg.Role, msg.Content, msg.Calls)
+			}
+			t.Fatalf("drop %v: no message starting %q", drop, want)
+		}
+	}
+	// Nothing left to fold: the error stands.
+	m := &fitting{max: 1}
+	if _, err := (&Agent{Model: m, Tools: basicTools(t)}).Run(context.Background(), "count"); !errors.Is(err, ErrContextFull) {
+		t.Fatalf("err %v", err)
+	}
+}

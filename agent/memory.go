@@ -6,6 +6,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -18,11 +19,16 @@ const summaryPrefix = "Summary of the earlier steps:\n"
 // summarise folds every message between the task and the latest
 // KeepRecent into one summary written by the model. The cut never falls
 // between an assistant's calls and their results, which a model's chat
-// template would refuse or misread.
-func (r *run) summarise(ctx context.Context) error {
+// template would refuse or misread. When even the summary request does
+// not fit the context, the old messages are dropped with a note instead.
+// It reports whether the conversation shrank.
+func (r *run) summarise(ctx context.Context, urgent bool) (bool, error) {
 	keep := r.a.KeepRecent
 	if keep <= 0 {
 		keep = 4
+	}
+	if urgent {
+		keep = 1 // the context is full: keep only the latest answer and its results
 	}
 	head := 2 // system prompt and task
 	cut := len(r.msgs) - keep
@@ -30,14 +36,19 @@ func (r *run) summarise(ctx context.Context) error {
 		cut--
 	}
 	if cut-head < 2 {
-		return nil // too little to fold; the model's own window handles the rest
+		return false, nil // too little to fold
 	}
 	ask := append(append([]Message(nil), r.msgs[:cut]...), Message{Role: "user", Content: summaryPrompt})
+	var text string
 	reply, err := r.complete(ctx, ask, nil)
-	if err != nil {
-		return fmt.Errorf("agent: summarising %d messages: %w", cut-head, err)
+	switch {
+	case errors.Is(err, ErrContextFull):
+		text = fmt.Sprintf("[%d earlier messages were dropped to fit the model's context.]", cut-head)
+	case err != nil:
+		return false, fmt.Errorf("agent: summarising %d messages: %w", cut-head, err)
+	default:
+		text = summaryPrefix + strings.TrimSpace(reply.Content)
 	}
-	text := summaryPrefix + strings.TrimSpace(reply.Content)
 	if r.plan != "" {
 		text += "\nCurrent plan:\n" + r.plan
 	}
@@ -45,5 +56,5 @@ func (r *run) summarise(ctx context.Context) error {
 	msgs := append(append(append([]Message(nil), r.msgs[:head]...), sum), r.msgs[cut:]...)
 	r.record(Event{Type: "summary", From: head, To: cut, Message: &sum})
 	r.msgs = msgs
-	return nil
+	return true, nil
 }

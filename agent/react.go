@@ -23,13 +23,11 @@ func reactInstructions(tools []ToolSpec) string {
 	for _, t := range tools {
 		fmt.Fprintf(&b, "- %s(%s): %s\n", t.Name, signature(t.Parameters), t.Description)
 	}
-	b.WriteString(`Answer as
-Thought: <one line>
+	b.WriteString(`Reply with "Thought: <one line>" and then either
 Action: {"name": "<tool>", "arguments": {...}}
 or
-Thought: <one line>
 Final Answer: <answer>
-An Action's result comes back as "Observation: ...".`)
+Each Action's result comes back as "Observation: ...".`)
 	return b.String()
 }
 

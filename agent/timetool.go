@@ -18,7 +18,7 @@ func TimeTool(now func() time.Time) Tool {
 	return &FuncTool{
 		ToolSpec: ToolSpec{
 			Name:        "time",
-			Description: "The current date and time (RFC 3339), in UTC or in an IANA time zone such as Europe/Paris.",
+			Description: "The current date and time, in UTC or an IANA zone such as Europe/Paris.",
 			Parameters:  schema(map[string]map[string]any{"zone": prop("string", "IANA time zone name; default UTC")}),
 		},
 		Fn: func(_ context.Context, args json.RawMessage) (string, error) {

@@ -25,11 +25,11 @@ func init() {
 
 // agentFlags are agent's own flags beside the model's.
 type agentFlags struct {
-	url, apiKey, tools, root, kb, transcript, resume *string
-	yes, allowShell, plan                            *bool
-	hosts, mcps                                      stringList
-	steps, tokens                                    *int
-	wall                                             *time.Duration
+	url, apiKey, tools, root, kb, transcript, resume, system *string
+	yes, allowShell, plan                                    *bool
+	hosts, mcps                                              stringList
+	steps, tokens                                            *int
+	wall                                                     *time.Duration
 }
 
 func runAgent(ctx context.Context, e *env, args []string) error {
@@ -44,6 +44,7 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		yes:        fs.Bool("yes", false, "run side-effecting tools without asking"),
 		allowShell: fs.Bool("allow-shell", false, "offer run_command (sh -c in --root, 30 s timeout, 64 KiB output)"),
 		plan:       fs.Bool("plan", false, "ask for a numbered plan first, and let the model revise it"),
+		system:     fs.String("system", "", "the system prompt (default: a short one saying how to use tools)"),
 		transcript: fs.String("transcript", "", "the JSONL transcript to write (default: agent-TIME.jsonl in the current directory)"),
 		resume:     fs.String("resume", "", "go on with the run recorded in `TRANSCRIPT` (appended to it)"),
 		steps:      fs.Int("max-steps", 20, "most model turns"),
@@ -128,7 +129,7 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 	in := bufio.NewReader(e.stdin)
 	var inMu sync.Mutex
 	ag := &agent.Agent{
-		Model: m, Tools: tools, Plan: *a.plan, Context: ctxLen, Yes: *a.yes, Transcript: tr,
+		Model: m, Tools: tools, Plan: *a.plan, System: *a.system, Context: ctxLen, Yes: *a.yes, Transcript: tr,
 		Limits: agent.Limits{Steps: *a.steps, Tokens: *a.tokens, Time: *a.wall},
 		Confirm: func(_ context.Context, c agent.ToolCall) (bool, error) {
 			inMu.Lock()
@@ -200,7 +201,6 @@ func agentModel(e *env, a *agentFlags, f *inferFlags) (agent.Model, int, func(),
 		in.Close()
 		return nil, 0, nil, err
 	}
-	opts.TruncatePrompt = true
 	lm := &agent.LocalModel{Session: generate.NewSession(in.st, generate.FromTokenizer(in.tok)), Tok: in.tok, Template: tmpl, Options: opts}
 	return lm, in.st.Ctx(), in.Close, nil
 }

@@ -19,13 +19,11 @@ import (
 func TestAgentAgainstServe(t *testing.T) {
 	url, _, _, _, _ := startServe(t)
 	tp := filepath.Join(t.TempDir(), "run.jsonl")
-	_, stderr, code := runCLI(t, "", "agent", "--url", url+"/v1", "--model", "default", "--tools", "calculator,time", "--max-steps", "2", "-n", "32",
-		"--temp", "0", "--transcript", tp, "--verbose", "What is 6*7?")
-	// The default model's context is 256 tokens, less than the ReAct
-	// prompt with its tool schemas: the server's refusal of a long prompt
-	// (after refusing native tools) is the plumbing working end to end.
-	served := strings.Contains(stderr, "context is 256")
-	if code != 0 && !strings.Contains(stderr, "limit reached") && !served {
+	// The default model's context is 256 tokens: a short system prompt
+	// and one tool leave room for a few turns.
+	_, stderr, code := runCLI(t, "", "agent", "--url", url+"/v1", "--model", "default", "--tools", "calculator", "--max-steps", "3", "-n", "24",
+		"--temp", "0", "--system", "Be brief.", "--transcript", tp, "--verbose", "What is 6*7?")
+	if code != 0 && !strings.Contains(stderr, "limit reached") && !strings.Contains(stderr, "does not fit the model's context") {
 		t.Fatalf("exit %d:\n%s", code, stderr)
 	}
 	b, err := os.ReadFile(tp)
@@ -40,7 +38,7 @@ func TestAgentAgainstServe(t *testing.T) {
 		}
 		types = append(types, e.Type)
 	}
-	if types[0] != "start" || types[len(types)-1] != "end" || !served && !strings.Contains(strings.Join(types, " "), "model") {
+	if types[0] != "start" || types[len(types)-1] != "end" || !strings.Contains(strings.Join(types, " "), "model") {
 		t.Fatalf("transcript events %v", types)
 	}
 	if !strings.Contains(stderr, "task: What is 6*7?") {
