@@ -60,21 +60,11 @@ func runPref(ctx context.Context, e *env, args []string, method string) error {
 	configPath := fs.String("config", "", "JSON run configuration (see --print-config); flags override it")
 	printConfig := fs.Bool("print-config", false, "print the configuration (defaults, the file, then flags) and exit")
 	resume := fs.Bool("resume", false, "continue the run in --out from its checkpoint (settings from OUT/config.json, then flags)")
-	// Overrides, applied only when given, so that a config file's values stand otherwise.
-	over := map[string]func(){}
-	str := func(name, usage string, dst *string) {
-		v := fs.String(name, "", usage)
-		over[name] = func() { *dst = *v }
-	}
-	num := func(name, usage string, dst *float64) {
-		v := fs.Float64(name, 0, usage)
-		over[name] = func() { *dst = *v }
-	}
-	integer := func(name, usage string, dst *int) {
-		v := fs.Int(name, 0, usage)
-		over[name] = func() { *dst = *v }
-	}
-	// The overrides write into set, copied over the loaded configuration.
+	// Overrides, written into set and copied over the loaded configuration
+	// only when given, so that a config file's values stand otherwise.
+	str := func(name, usage string, dst *string) { fs.StringVar(dst, name, "", usage) }
+	num := func(name, usage string, dst *float64) { fs.Float64Var(dst, name, 0, usage) }
+	integer := func(name, usage string, dst *int) { fs.IntVar(dst, name, 0, usage) }
 	var set train.PrefRunConfig
 	str("model", "GGUF model to align, also the reference (default: the embedded default model)", &set.Model.Base)
 	str("out", "output directory (checkpoint, logs, loss.svg, model.gguf)", &set.Run.Out)
@@ -116,11 +106,6 @@ func runPref(ctx context.Context, e *env, args []string, method string) error {
 		return fmt.Errorf("--resume trains on the run's own data; drop %s", strings.Join(pos, " "))
 	}
 	cfg.Data.Train = append(cfg.Data.Train, pos...)
-	for name, apply := range over {
-		if given[name] {
-			apply()
-		}
-	}
 	copyOver(&cfg, &set, given)
 	if given["seed"] {
 		cfg.Run.Seed = *seed
