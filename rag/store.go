@@ -92,7 +92,8 @@ type DirStore struct {
 	bm    *bm25
 	g     *HNSW
 	wal   *os.File
-	walN  int64 // bytes in the log
+	walN  int64    // bytes in the log
+	lock  *os.File // holds the directory's lock until Close
 }
 
 const (
@@ -109,6 +110,22 @@ func OpenDir(dir string, o Options) (*DirStore, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("rag: store %s: %w", dir, err)
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := openLocked(dir, o)
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func openLocked(dir string, o Options) (*DirStore, error) {
 	s := &DirStore{dir: dir, opt: o, docs: map[string]*Document{}}
 	if s.opt.SnapshotBytes <= 0 {
 		s.opt.SnapshotBytes = 64 << 20
@@ -421,6 +438,9 @@ func (s *DirStore) snapshot() error {
 func (s *DirStore) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.lock != nil {
+		defer func() { s.lock.Close(); s.lock = nil }()
+	}
 	if s.wal == nil {
 		return nil
 	}

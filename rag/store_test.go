@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -142,4 +143,24 @@ func FuzzReadFrames(f *testing.F) {
 			t.Fatalf("good %d of %d, %v", good, len(data), err)
 		}
 	})
+}
+
+func TestStoreLocked(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenDir(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("the store is not locked on Windows")
+	}
+	if _, err := OpenDir(dir, Options{}); err == nil || !strings.Contains(err.Error(), "another process") {
+		t.Fatalf("a second open: %v", err)
+	}
+	s.Close()
+	s2, err := OpenDir(dir, Options{})
+	if err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	s2.Close()
 }
