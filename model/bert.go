@@ -22,7 +22,7 @@ import (
 
 // IsEncoder reports whether c is an encoder-only architecture (bert), which
 // embeds text and cannot generate: Model refuses it, Encoder runs it.
-func (c Config) IsEncoder() bool { return c.Arch == "bert" }
+func (c Config) IsEncoder() bool { return c.Arch == "bert" || c.Arch == "nomic-bert" }
 
 // Encoder is a configured, read-only BERT model. It is safe to share
 // between goroutines; each runs its own EncoderState.
@@ -32,7 +32,7 @@ type Encoder struct {
 
 	TokEmbd   *tensor.Tensor // [C, V] "token_embd.weight"; rows dequantized on lookup
 	TypeEmbd  []float32      // [C] row 0 of "token_types.weight" [C, n_types] (optional): every token is of type 0, as in llama.cpp
-	PosEmbd   *tensor.Tensor // [C, T_train] "position_embd.weight"
+	PosEmbd   *tensor.Tensor // [C, T_train] "position_embd.weight" (bert; nomic-bert rotates q and k instead)
 	EmbdNorm  []float32      // [C] "token_embd_norm.weight"
 	EmbdNormB []float32      // [C] "token_embd_norm.bias"
 	Blocks    []EncoderLayer // [L] one per "blk.%d.*"
@@ -43,8 +43,11 @@ type Encoder struct {
 // EncoderLayer is one post-norm BERT block:
 // x = LN₁(x + Wo·attn(Wq·x+bq, Wk·x+bk, Wv·x+bv) + bo); x = LN₂(x + Down·gelu(Up·x+bu) + bd).
 type EncoderLayer struct {
-	Wq, Wk, Wv *tensor.Tensor // [C, H·D] "blk.%d.attn_{q,k,v}.weight"
-	Bq, Bk, Bv []float32      // [H·D] "blk.%d.attn_{q,k,v}.bias"
+	Wq, Wk, Wv *tensor.Tensor // [C, H·D] "blk.%d.attn_{q,k,v}.weight" (bert)
+	Bq, Bk, Bv []float32      // [H·D] "blk.%d.attn_{q,k,v}.bias" (bert)
+	Wqkv       *tensor.Tensor // [C, 3·H·D] "blk.%d.attn_qkv.weight" (nomic-bert): q, then k, then v
+	Bqkv       []float32      // [3·H·D] "blk.%d.attn_qkv.bias" (optional)
+	Gate       *tensor.Tensor // [C, F] "blk.%d.ffn_gate.weight" (nomic-bert: down(silu(gate·x) ⊙ up·x))
 	Wo         *tensor.Tensor // [H·D, C] "blk.%d.attn_output.weight"
 	Bo         []float32      // [C] "blk.%d.attn_output.bias"
 	AttnNorm   []float32      // [C] "blk.%d.attn_output_norm.weight" (after the attention's residual add)
@@ -57,9 +60,10 @@ type EncoderLayer struct {
 	OutNormB   []float32      // [C] "blk.%d.layer_output_norm.bias"
 }
 
-// NewEncoder binds the weights of a bert config from src. Every tensor
-// llama.cpp requires is required here too (all biases included); the token
-// type embedding is optional, as in llama.cpp.
+// NewEncoder binds the weights of a bert or nomic-bert config from src.
+// Every tensor llama.cpp requires is required here too (all of bert's
+// biases included; nomic-bert's are optional); the token type embedding is
+// optional, as in llama.cpp.
 func NewEncoder(c Config, src Source) (*Encoder, error) {
 	if !c.IsEncoder() {
 		return nil, fmt.Errorf("model: %s is not an encoder architecture (use model.New)", c.Arch)
@@ -71,7 +75,10 @@ func NewEncoder(c Config, src Source) (*Encoder, error) {
 	C, V, F, qd := c.Embd, c.Vocab, c.FF, c.QDim()
 	e := &Encoder{Config: c, Pooling: PoolMean}
 	e.TokEmbd = b.mat("token_embd.weight", C, V, true)
-	e.PosEmbd = b.mat("position_embd.weight", C, c.CtxTrain, true)
+	if c.LearnedPos {
+		e.PosEmbd = b.mat("position_embd.weight", C, c.CtxTrain, true)
+	}
+	bias := c.Arch == "bert" // bert's biases are required; nomic-bert has none
 	if t, ok, err := src("token_types.weight"); err != nil {
 		b.errs = append(b.errs, err)
 	} else if ok {
@@ -90,20 +97,28 @@ func NewEncoder(c Config, src Source) (*Encoder, error) {
 	for i := range e.Blocks {
 		l := &e.Blocks[i]
 		n := func(s string) string { return fmt.Sprintf("blk.%d.%s", i, s) }
-		l.Wq = b.mat(n("attn_q.weight"), C, qd, true)
-		l.Wk = b.mat(n("attn_k.weight"), C, qd, true)
-		l.Wv = b.mat(n("attn_v.weight"), C, qd, true)
-		l.Bq = b.vec(n("attn_q.bias"), qd, true)
-		l.Bk = b.vec(n("attn_k.bias"), qd, true)
-		l.Bv = b.vec(n("attn_v.bias"), qd, true)
+		if c.FusedQKV {
+			l.Wqkv = b.mat(n("attn_qkv.weight"), C, 3*qd, true)
+			l.Bqkv = b.vec(n("attn_qkv.bias"), 3*qd, false)
+		} else {
+			l.Wq = b.mat(n("attn_q.weight"), C, qd, true)
+			l.Wk = b.mat(n("attn_k.weight"), C, qd, true)
+			l.Wv = b.mat(n("attn_v.weight"), C, qd, true)
+			l.Bq = b.vec(n("attn_q.bias"), qd, bias)
+			l.Bk = b.vec(n("attn_k.bias"), qd, bias)
+			l.Bv = b.vec(n("attn_v.bias"), qd, bias)
+		}
 		l.Wo = b.mat(n("attn_output.weight"), qd, C, true)
-		l.Bo = b.vec(n("attn_output.bias"), C, true)
+		l.Bo = b.vec(n("attn_output.bias"), C, bias)
 		l.AttnNorm = b.vec(n("attn_output_norm.weight"), C, true)
 		l.AttnNormB = b.vec(n("attn_output_norm.bias"), C, true)
+		if c.FFN == FFNSwiGLU {
+			l.Gate = b.mat(n("ffn_gate.weight"), C, F, true)
+		}
 		l.Up = b.mat(n("ffn_up.weight"), C, F, true)
-		l.UpB = b.vec(n("ffn_up.bias"), F, true)
+		l.UpB = b.vec(n("ffn_up.bias"), F, bias)
 		l.Down = b.mat(n("ffn_down.weight"), F, C, true)
-		l.DownB = b.vec(n("ffn_down.bias"), C, true)
+		l.DownB = b.vec(n("ffn_down.bias"), C, bias)
 		l.OutNorm = b.vec(n("layer_output_norm.weight"), C, true)
 		l.OutNormB = b.vec(n("layer_output_norm.bias"), C, true)
 	}
@@ -112,7 +127,10 @@ func NewEncoder(c Config, src Source) (*Encoder, error) {
 	}
 	for i := range e.Blocks {
 		l := &e.Blocks[i]
-		for _, t := range []*tensor.Tensor{l.Wq, l.Wk, l.Wv, l.Wo, l.Up, l.Down} {
+		for _, t := range []*tensor.Tensor{l.Wq, l.Wk, l.Wv, l.Wqkv, l.Wo, l.Gate, l.Up, l.Down} {
+			if t == nil {
+				continue
+			}
 			if _, err := t.Pack(); err != nil { // Q4_0 is repacked for MatMul, as for decoders
 				return nil, err
 			}
@@ -135,7 +153,7 @@ func encoderConfigFromGGUF(f *gguf.File) (Config, error) {
 		return Config{}, fmt.Errorf("model: %s.attention.causal = true is not supported: a bert encoder attends both ways", c.Arch)
 	}
 	if c.KVHeads != c.Heads || c.QDim() != c.Embd {
-		return Config{}, fmt.Errorf("model: bert needs heads × head width = embedding and no grouped KV heads (%d heads, %d KV heads, width %d, embedding %d)", c.Heads, c.KVHeads, c.HeadDim, c.Embd)
+		return Config{}, fmt.Errorf("model: %s needs heads × head width = embedding and no grouped KV heads (%d heads, %d KV heads, width %d, embedding %d)", c.Arch, c.Heads, c.KVHeads, c.HeadDim, c.Embd)
 	}
 	return c, nil
 }
@@ -204,47 +222,69 @@ func (e *Encoder) Close() error {
 
 // WeightBytes is the size of all weight matrices as stored.
 func (e *Encoder) WeightBytes() int64 {
-	n := int64(len(e.TokEmbd.Data) + len(e.PosEmbd.Data))
+	n := int64(len(e.TokEmbd.Data))
+	if e.PosEmbd != nil {
+		n += int64(len(e.PosEmbd.Data))
+	}
 	for i := range e.Blocks {
 		l := &e.Blocks[i]
-		for _, t := range []*tensor.Tensor{l.Wq, l.Wk, l.Wv, l.Wo, l.Up, l.Down} {
-			n += int64(len(t.Data))
+		for _, t := range []*tensor.Tensor{l.Wq, l.Wk, l.Wv, l.Wqkv, l.Wo, l.Gate, l.Up, l.Down} {
+			if t != nil {
+				n += int64(len(t.Data))
+			}
 		}
 	}
 	return n
 }
 
-// bertTensorSpecs lists a bert model's tensors in llama.cpp's load order,
-// with the converter's types: the token embedding and the blocks' matrices
-// take the file type, the position and token type embeddings, norms and
-// biases stay F32.
+// bertTensorSpecs lists a bert (or nomic-bert) model's tensors in
+// llama.cpp's load order, with the converter's types: the token embedding
+// and the blocks' matrices take the file type, the position and token type
+// embeddings, norms and biases stay F32. nomic-bert has a fused QKV, a
+// gate, no position embedding and no biases but the norms'.
 func (c Config) bertTensorSpecs() []TensorSpec {
 	C, V, F, qd := int64(c.Embd), int64(c.Vocab), int64(c.FF), int64(c.QDim())
+	bias := c.Arch == "bert"
 	specs := []TensorSpec{
 		{Name: "token_embd.weight", Shape: []int64{C, V}},
 		{Name: "token_types.weight", Shape: []int64{C, 2}, KeepF32: true},
-		{Name: "position_embd.weight", Shape: []int64{C, int64(c.CtxTrain)}, KeepF32: true},
-		{Name: "token_embd_norm.weight", Shape: []int64{C}, Init: InitOnes, KeepF32: true},
-		{Name: "token_embd_norm.bias", Shape: []int64{C}, Init: InitZeros, KeepF32: true},
 	}
+	if c.LearnedPos {
+		specs = append(specs, TensorSpec{Name: "position_embd.weight", Shape: []int64{C, int64(c.CtxTrain)}, KeepF32: true})
+	}
+	specs = append(specs,
+		TensorSpec{Name: "token_embd_norm.weight", Shape: []int64{C}, Init: InitOnes, KeepF32: true},
+		TensorSpec{Name: "token_embd_norm.bias", Shape: []int64{C}, Init: InitZeros, KeepF32: true})
 	for i := range c.Layers {
 		add := func(name string, init InitKind, shape ...int64) {
 			specs = append(specs, TensorSpec{Name: fmt.Sprintf("blk.%d.%s", i, name), Shape: shape, Init: init, KeepF32: len(shape) == 1})
 		}
-		add("attn_q.weight", InitNormal, C, qd)
-		add("attn_q.bias", InitZeros, qd)
-		add("attn_k.weight", InitNormal, C, qd)
-		add("attn_k.bias", InitZeros, qd)
-		add("attn_v.weight", InitNormal, C, qd)
-		add("attn_v.bias", InitZeros, qd)
+		addBias := func(name string, n int64) {
+			if bias {
+				add(name, InitZeros, n)
+			}
+		}
+		if c.FusedQKV {
+			add("attn_qkv.weight", InitNormal, C, 3*qd)
+		} else {
+			add("attn_q.weight", InitNormal, C, qd)
+			addBias("attn_q.bias", qd)
+			add("attn_k.weight", InitNormal, C, qd)
+			addBias("attn_k.bias", qd)
+			add("attn_v.weight", InitNormal, C, qd)
+			addBias("attn_v.bias", qd)
+		}
 		add("attn_output.weight", InitResidual, qd, C)
-		add("attn_output.bias", InitZeros, C)
+		addBias("attn_output.bias", C)
 		add("attn_output_norm.weight", InitOnes, C)
 		add("attn_output_norm.bias", InitZeros, C)
 		add("ffn_up.weight", InitNormal, C, F)
-		add("ffn_up.bias", InitZeros, F)
+		addBias("ffn_up.bias", F)
+		if c.FFN == FFNSwiGLU {
+			add("ffn_gate.weight", InitNormal, C, F)
+		}
 		add("ffn_down.weight", InitResidual, F, C)
-		add("ffn_down.bias", InitZeros, C)
+		addBias("ffn_down.bias", C)
 		add("layer_output_norm.weight", InitOnes, C)
 		add("layer_output_norm.bias", InitZeros, C)
 	}

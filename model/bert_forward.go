@@ -28,6 +28,9 @@ type EncoderState struct {
 
 	x, xb   []float32   // [C, B] residual stream and scratch
 	q, k, v []float32   // [H·D, B] projections
+	qkv     []float32   // [3·H·D, B] fused projection (nomic-bert)
+	gate    []float32   // [F, B] SwiGLU's gate (nomic-bert)
+	rope    []float32   // [RopeDims, B] (cos, sin) pairs for each row's position in its text (nomic-bert)
 	vt      []float32   // [n, H·D] per text: v transposed, so that p·V is one dot per output
 	att     []float32   // [H·D, B] attention output before attn_output
 	proj    []float32   // [C, B] output of attn_output and ffn_down
@@ -71,6 +74,15 @@ func (e *Encoder) NewState(o Options) (*EncoderState, error) {
 	s.att = make([]float32, B*qd)
 	s.proj = make([]float32, B*C)
 	s.up = make([]float32, B*c.FF)
+	if c.FusedQKV {
+		s.qkv = make([]float32, B*3*qd)
+	}
+	if c.FFN == FFNSwiGLU {
+		s.gate = make([]float32, B*c.FF)
+	}
+	if c.Rope != RopeNone {
+		s.rope = make([]float32, B*c.RopeDims)
+	}
 	s.scores = make([][]float32, s.pool.Workers())
 	for w := range s.scores {
 		s.scores[w] = make([]float32, ctx)
@@ -97,7 +109,8 @@ func (s *EncoderState) Batch() int { return s.batch }
 
 // BufferBytes is the size of the activation buffers.
 func (s *EncoderState) BufferBytes() int64 {
-	n := len(s.x) + len(s.xb) + len(s.q) + len(s.k) + len(s.v) + len(s.vt) + len(s.att) + len(s.proj) + len(s.up)
+	n := len(s.x) + len(s.xb) + len(s.q) + len(s.k) + len(s.v) + len(s.vt) + len(s.att) + len(s.proj) + len(s.up) +
+		len(s.qkv) + len(s.gate) + len(s.rope)
 	for _, sc := range s.scores {
 		n += len(sc)
 	}
@@ -259,25 +272,24 @@ func (s *EncoderState) encode(seqs [][]int32) error {
 			if e.TypeEmbd != nil {
 				kernel.Add(xr, xr, e.TypeEmbd)
 			}
-			if err := e.PosEmbd.DequantizeRow(p, pe); err != nil {
-				return fmt.Errorf("model: position embedding %d: %w", p, err)
+			if c.LearnedPos {
+				if err := e.PosEmbd.DequantizeRow(p, pe); err != nil {
+					return fmt.Errorf("model: position embedding %d: %w", p, err)
+				}
+				kernel.Add(xr, pe, xr)
 			}
-			kernel.Add(xr, pe, xr)
+			if c.Rope != RopeNone { // positions restart at 0 in every text
+				kernel.RopeCache(s.rope[row*c.RopeDims:(row+1)*c.RopeDims], p, c.RopeDims, c.RopeBase, c.RopeScale, nil)
+			}
 			kernel.LayerNorm(xr, xr, e.EmbdNorm, e.EmbdNormB, c.NormEps)
 			row++
 		}
 	}
 
-	q, k, v, att, proj := s.q[:nb*qd], s.k[:nb*qd], s.v[:nb*qd], s.att[:nb*qd], s.proj[:nb*C]
+	att, proj := s.att[:nb*qd], s.proj[:nb*C]
 	for li := range e.Blocks {
 		l := &e.Blocks[li]
-		if err := s.matmulBias(l.Wq, l.Bq, x, nb, q); err != nil {
-			return err
-		}
-		if err := s.matmulBias(l.Wk, l.Bk, x, nb, k); err != nil {
-			return err
-		}
-		if err := s.matmulBias(l.Wv, l.Bv, x, nb, v); err != nil {
+		if err := s.project(l, x, nb); err != nil {
 			return err
 		}
 		s.attention(seqs)
@@ -291,7 +303,15 @@ func (s *EncoderState) encode(seqs [][]int32) error {
 		if err := s.matmulBias(l.Up, l.UpB, x, nb, up); err != nil {
 			return err
 		}
-		s.gelu(up)
+		if c.FFN == FFNSwiGLU {
+			gate := s.gate[:nb*F]
+			if err := s.matmulBias(l.Gate, nil, x, nb, gate); err != nil {
+				return err
+			}
+			kernel.SwiGLU(up, gate, up)
+		} else {
+			s.gelu(up)
+		}
 		if err := s.matmulBias(l.Down, l.DownB, up, nb, proj); err != nil {
 			return err
 		}
@@ -348,12 +368,56 @@ func (s *EncoderState) norm(x, w, b []float32, nb int) {
 	})
 }
 
-// matmulBias computes out = w·x + bias on every row. MatMul converts the
+// project computes q, k and v of the nb rows of x: three matmuls (bert)
+// or one fused one split in q, k, v order (nomic-bert), then, with rotary
+// positions, rotates q and k (NEOX pairs, as llama.cpp's nomic-bert).
+func (s *EncoderState) project(l *EncoderLayer, x []float32, nb int) error {
+	c := s.e.Config
+	qd, D := c.QDim(), c.HeadDim
+	q, k, v := s.q[:nb*qd], s.k[:nb*qd], s.v[:nb*qd]
+	if l.Wqkv != nil {
+		qkv := s.qkv[:nb*3*qd]
+		if err := s.matmulBias(l.Wqkv, l.Bqkv, x, nb, qkv); err != nil {
+			return err
+		}
+		for b := range nb {
+			r := qkv[b*3*qd : (b+1)*3*qd]
+			copy(q[b*qd:(b+1)*qd], r[:qd])
+			copy(k[b*qd:(b+1)*qd], r[qd:2*qd])
+			copy(v[b*qd:(b+1)*qd], r[2*qd:])
+		}
+	} else {
+		if err := s.matmulBias(l.Wq, l.Bq, x, nb, q); err != nil {
+			return err
+		}
+		if err := s.matmulBias(l.Wk, l.Bk, x, nb, k); err != nil {
+			return err
+		}
+		if err := s.matmulBias(l.Wv, l.Bv, x, nb, v); err != nil {
+			return err
+		}
+	}
+	if c.Rope != RopeNone {
+		for b := range nb {
+			cache := s.rope[b*c.RopeDims : (b+1)*c.RopeDims]
+			for h := range c.Heads {
+				kernel.RopeNeox(q[b*qd+h*D:b*qd+(h+1)*D], cache, c.RopeDims)
+				kernel.RopeNeox(k[b*qd+h*D:b*qd+(h+1)*D], cache, c.RopeDims)
+			}
+		}
+	}
+	return nil
+}
+
+// matmulBias computes out = w·x + bias on every row (no bias when nil). MatMul converts the
 // activations to the weights' dot type (F16 for F16, Q8_0 for Q8_0 …) as
 // llama.cpp's CPU backend does.
 func (s *EncoderState) matmulBias(w *tensor.Tensor, bias, x []float32, nb int, out []float32) error {
 	if err := s.pool.MatMul(w, x, nb, out); err != nil {
 		return err
+	}
+	if bias == nil {
+		return nil
 	}
 	R := w.Rows()
 	for b := range nb {

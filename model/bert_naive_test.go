@@ -22,6 +22,13 @@ func bertTestConfig(C, L, H, F, T int) Config {
 	return c
 }
 
+// nomicTestConfig is bertTestConfig for nomic-bert (rotary base 1000).
+func nomicTestConfig(C, L, H, F, T int) Config {
+	c, _ := ArchConfig("nomic-bert")
+	c.Vocab, c.Embd, c.Layers, c.Heads, c.KVHeads, c.HeadDim, c.FF, c.CtxTrain, c.RopeDims = 50, C, L, H, H, C/H, F, T, C/H
+	return c
+}
+
 // bertTestSource draws every tensor of c at random, the norms as 1 + noise
 // and the biases as noise (not ones and zeros as `gptgo init` does), so
 // that each enters the result; it records the names asked.
@@ -90,7 +97,10 @@ func naiveBert(t testing.TB, e *Encoder, tokens []int32) [][]float64 {
 		in := len(x)
 		y := make([]float64, out)
 		for r := range out {
-			s := float64(b[r])
+			s := 0.0
+			if b != nil {
+				s = float64(b[r])
+			}
 			for i := range in {
 				s += w[r*in+i] * x[i]
 			}
@@ -114,12 +124,31 @@ func naiveBert(t testing.TB, e *Encoder, tokens []int32) [][]float64 {
 		}
 		return y
 	}
-	tok, pos := mat(e.TokEmbd), mat(e.PosEmbd)
+	tok := mat(e.TokEmbd)
+	var pos []float64
+	if e.PosEmbd != nil {
+		pos = mat(e.PosEmbd)
+	}
+	// rotate turns pairs (x[i], x[i+R/2]) of each head by p·base^(−2i/R)
+	// (NEOX, as llama.cpp's nomic-bert).
+	rotate := func(x []float64, p int) {
+		R := c.RopeDims
+		for h := range H {
+			for i := range R / 2 {
+				th := float64(p) * math.Pow(float64(c.RopeBase), -2*float64(i)/float64(R))
+				a, b := x[h*D+i], x[h*D+i+R/2]
+				x[h*D+i], x[h*D+i+R/2] = a*math.Cos(th)-b*math.Sin(th), a*math.Sin(th)+b*math.Cos(th)
+			}
+		}
+	}
 	x := make([][]float64, n)
 	for p, id := range tokens {
 		row := make([]float64, C)
 		for j := range C {
-			row[j] = tok[int(id)*C+j] + pos[p*C+j]
+			row[j] = tok[int(id)*C+j]
+			if pos != nil {
+				row[j] += pos[p*C+j]
+			}
 			if e.TypeEmbd != nil {
 				row[j] += float64(e.TypeEmbd[j])
 			}
@@ -128,10 +157,19 @@ func naiveBert(t testing.TB, e *Encoder, tokens []int32) [][]float64 {
 	}
 	for li := range e.Blocks {
 		l := &e.Blocks[li]
-		wq, wk, wv, wo, wu, wd := mat(l.Wq), mat(l.Wk), mat(l.Wv), mat(l.Wo), mat(l.Up), mat(l.Down)
+		wo, wu, wd := mat(l.Wo), mat(l.Up), mat(l.Down)
 		q, k, v := make([][]float64, n), make([][]float64, n), make([][]float64, n)
 		for p := range n {
-			q[p], k[p], v[p] = linear(wq, l.Bq, x[p], C), linear(wk, l.Bk, x[p], C), linear(wv, l.Bv, x[p], C)
+			if l.Wqkv != nil {
+				y := linear(mat(l.Wqkv), l.Bqkv, x[p], 3*C)
+				q[p], k[p], v[p] = y[:C], y[C:2*C], y[2*C:]
+			} else {
+				q[p], k[p], v[p] = linear(mat(l.Wq), l.Bq, x[p], C), linear(mat(l.Wk), l.Bk, x[p], C), linear(mat(l.Wv), l.Bv, x[p], C)
+			}
+			if c.Rope != RopeNone {
+				rotate(q[p], p)
+				rotate(k[p], p)
+			}
 		}
 		for p := range n {
 			att := make([]float64, C)
@@ -162,8 +200,15 @@ func naiveBert(t testing.TB, e *Encoder, tokens []int32) [][]float64 {
 			}
 			a := ln(o, l.AttnNorm, l.AttnNormB)
 			u := linear(wu, l.UpB, a, F)
-			for j, z := range u {
-				u[j] = 0.5 * z * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(z+0.044715*z*z*z)))
+			if l.Gate != nil { // SwiGLU: silu(gate·a) ⊙ up·a
+				g := linear(mat(l.Gate), nil, a, F)
+				for j, z := range g {
+					u[j] *= z / (1 + math.Exp(-z))
+				}
+			} else {
+				for j, z := range u {
+					u[j] = 0.5 * z * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(z+0.044715*z*z*z)))
+				}
 			}
 			d := linear(wd, l.DownB, u, C)
 			for j := range C {
@@ -224,6 +269,8 @@ func TestBertAgainstNaive(t *testing.T) {
 		bertTestConfig(72, 3, 3, 100, 40), // head width 24
 		bertTestConfig(40, 2, 5, 64, 40),  // head width 8
 		bertTestConfig(32, 2, 1, 40, 40),  // one head
+		nomicTestConfig(48, 2, 3, 80, 40), // rotary, fused QKV, SwiGLU, no biases
+		nomicTestConfig(32, 1, 2, 64, 40),
 	}
 	tokens := [][]int32{{2, 7, 9, 40, 1, 3}, {11}, {5, 5, 6, 49, 0, 12, 13, 14, 30, 31, 32, 33, 20, 21, 22, 23, 24, 25, 26}}
 	worstCos, worstD := 1.0, 0.0
@@ -308,5 +355,42 @@ func TestBertRandomFileAgainstNaive(t *testing.T) {
 		}
 		s.Close()
 		e.Close()
+	}
+}
+
+// TestNomicRandomFileAgainstNaive writes a nomic-bert as `gptgo init --arch
+// nomic-bert` does and checks what the file holds (rotary base, no
+// position embedding, fused QKV and gate) and a mean-pooled vector against
+// the float64 forward. No llama.cpp reference exists for nomic-bert here:
+// the forward follows llama.cpp's graph (NEOX rotation of q and k, SwiGLU)
+// and is checked only against this oracle.
+func TestNomicRandomFileAgainstNaive(t *testing.T) {
+	c := nomicTestConfig(64, 2, 4, 96, 32)
+	path := filepath.Join(t.TempDir(), "nomic.gguf")
+	if err := WriteRandom(path, c, InitOptions{Type: tensor.F32, Seed: 8, Std: 0.2}); err != nil {
+		t.Fatal(err)
+	}
+	e, err := OpenEncoder(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if e.RopeBase != 1000 || e.RopeDims != 16 || e.PosEmbd != nil || e.Blocks[0].Wqkv == nil || e.Blocks[1].Gate == nil || e.Blocks[0].Bo != nil {
+		t.Fatalf("nomic-bert file: rope base %g dims %d, position embedding %v, qkv %v, gate %v", e.RopeBase, e.RopeDims, e.PosEmbd != nil, e.Blocks[0].Wqkv != nil, e.Blocks[1].Gate != nil)
+	}
+	s, err := e.NewState(Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	toks := []int32{1, 4, 9, 16, 25, 36, 49, 2}
+	o := EmbedOptions{Pooling: PoolMean, Normalize: true}
+	v, err := s.Embed(context.Background(), toks, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := naivePool(naiveBert(t, e, toks), o)
+	if cos, d := cosine(v, want), maxAbsDiff(v, want); cos < 0.9999 || d > 2e-3 {
+		t.Errorf("cosine %.7f, max |Δ| %.2g", cos, d)
 	}
 }

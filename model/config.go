@@ -78,6 +78,8 @@ var archDefaults = map[string]Config{
 	// bert is an encoder (Config.IsEncoder): Model refuses it and Encoder
 	// (bert.go) runs it; its norms come after the residual adds.
 	"bert": {Norm: LayerNorm, Rope: RopeNone, FFN: FFNGELU, LearnedPos: true},
+	// nomic-bert is bert with rotary positions, a fused QKV and SwiGLU.
+	"nomic-bert": {Norm: LayerNorm, Rope: RopeNeox, FFN: FFNSwiGLU, FusedQKV: true},
 }
 
 // Architectures lists the decoder values of general.architecture: those
@@ -96,7 +98,7 @@ func Architectures() []string {
 
 // EncoderArchitectures lists the encoder values of general.architecture:
 // those Encoder runs (bert.go).
-func EncoderArchitectures() []string { return []string{"bert"} }
+func EncoderArchitectures() []string { return []string{"bert", "nomic-bert"} }
 
 // ConfigFromGGUF reads the hyperparameters of f. The vocabulary size comes
 // from the token embedding's shape, which the file must hold.

@@ -30,8 +30,11 @@ func ArchConfig(arch string) (Config, error) {
 	if arch == "qwen2" {
 		c.NormEps, c.RopeBase = 1e-6, 1e6
 	}
-	if arch == "bert" { // BERT's LayerNorm epsilon (bert.go)
+	if c.IsEncoder() { // BERT's LayerNorm epsilon; nomic-bert's rotary base (bert.go)
 		c.NormEps = 1e-12
+		if arch == "nomic-bert" {
+			c.RopeBase = 1000
+		}
 	}
 	return c, nil
 }

@@ -164,6 +164,9 @@ func NewEmbedTrainer(f *gguf.File, threads int) (*EmbedTrainer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if enc.Arch != "bert" { // encode builds bert's graph only
+		return nil, fmt.Errorf("train: embed: %s models are not trainable yet (bert and decoders are)", enc.Arch)
+	}
 	switch enc.Pooling {
 	case model.PoolMean, model.PoolCLS, model.PoolLast:
 	default:

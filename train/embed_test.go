@@ -433,3 +433,25 @@ func TestTrainEmbedDecoder(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainEmbedRefusesNomicBert checks that an encoder whose graph the
+// trainer does not build is an error, not a nil weight on the tape.
+func TestTrainEmbedRefusesNomicBert(t *testing.T) {
+	c, err := model.ArchConfig("nomic-bert")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Vocab, c.Embd, c.Layers, c.Heads, c.KVHeads, c.HeadDim, c.FF, c.CtxTrain, c.RopeDims = 60, 32, 1, 4, 4, 8, 64, 32, 8
+	path := filepath.Join(t.TempDir(), "nomic.gguf")
+	if err := model.WriteRandom(path, c, model.InitOptions{Type: tensor.F32, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := NewEmbedTrainer(f, 1); err == nil || !strings.Contains(err.Error(), "nomic-bert") {
+		t.Errorf("nomic-bert: %v", err)
+	}
+}
