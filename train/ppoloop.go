@@ -6,7 +6,10 @@ package train
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -31,6 +34,22 @@ type PPOConfig struct {
 	ClipNorm    float64
 	Seed        uint64
 	IsEOG       func(int32) bool // ends a response
+	// CheckpointPath, when set, is written after every CheckpointEvery
+	// iterations (0: only after the last) and when ctx is cancelled: the
+	// actor's and critic's weights with their AdamW moments, the sampler's
+	// random state, the prompt order and β. If it exists when PPO starts,
+	// the run resumes from it, bit for bit.
+	CheckpointPath  string
+	CheckpointEvery int
+}
+
+// ppoState is the part of a PPO checkpoint that is not weights: where the
+// run is, kept in the checkpoint's meta (the sampler's PCG in its RNG).
+type ppoState struct {
+	Iteration int     `json:"iteration"`
+	Order     []int   `json:"order"`
+	Next      int     `json:"next"`
+	Beta      float64 `json:"beta"`
 }
 
 // PPOStats describe one iteration: what `gptgo train ppo` logs and plots.
@@ -153,14 +172,46 @@ func PPO(ctx context.Context, policy, ref SFTModel, critic *RewardModel, reward 
 	if err != nil {
 		return err
 	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x990f_5ee0))
+	pcg := rand.NewPCG(cfg.Seed, 0x990f_5ee0)
+	rng := rand.New(pcg)
 	order := rng.Perm(len(prompts))
-	next := 0
+	next, start := 0, 1
 	kl := cfg.KL
-	tp := autograd.NewTape(pool)
-	for it := 1; it <= cfg.Iterations; it++ {
-		if err := ctx.Err(); err != nil {
+	if cfg.CheckpointPath != "" {
+		ck, err := LoadCheckpoint(cfg.CheckpointPath, opt)
+		switch {
+		case err == nil:
+			var st ppoState
+			if err := json.Unmarshal([]byte(ck.Meta["ppo"]), &st); err != nil || len(st.Order) != len(prompts) || st.Next > len(prompts) {
+				return fmt.Errorf("train: ppo: resume from %s: not this run's checkpoint (were the prompts changed?)", cfg.CheckpointPath)
+			}
+			if err := pcg.UnmarshalBinary(ck.RNG); err != nil {
+				return fmt.Errorf("train: ppo: resume from %s: %w", cfg.CheckpointPath, err)
+			}
+			order, next, kl.Beta, start = st.Order, st.Next, st.Beta, st.Iteration+1
+		case errors.Is(err, fs.ErrNotExist): // a new run
+		default:
 			return err
+		}
+	}
+	save := func(it int) error {
+		if cfg.CheckpointPath == "" {
+			return nil
+		}
+		rs, err := pcg.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		meta, err := json.Marshal(ppoState{Iteration: it, Order: order, Next: next, Beta: kl.Beta})
+		if err != nil {
+			return err
+		}
+		return SaveCheckpoint(cfg.CheckpointPath, opt, Checkpoint{Step: opt.Steps, RNG: rs, Meta: map[string]string{"ppo": string(meta)}})
+	}
+	tp := autograd.NewTape(pool)
+	for it := start; it <= cfg.Iterations; it++ {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(err, save(it-1))
 		}
 		st := PPOStats{Iteration: it, Beta: kl.Beta}
 		rs := make([]*rollout, cfg.Batch)
@@ -257,6 +308,11 @@ func PPO(ctx context.Context, policy, ref SFTModel, critic *RewardModel, reward 
 		kl.Update(st.KL, cfg.Batch)
 		if report != nil {
 			if err := report(st); err != nil {
+				return err
+			}
+		}
+		if (cfg.CheckpointEvery > 0 && it%cfg.CheckpointEvery == 0) || it == cfg.Iterations {
+			if err := save(it); err != nil {
 				return err
 			}
 		}

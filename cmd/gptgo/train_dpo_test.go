@@ -208,6 +208,12 @@ func TestTrainPPO(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	// Resumed to 5 iterations: the log continues at 4.
+	stdout, stderr, code = runCLI(t, "", "train", "ppo", prompts, "--model", base, "--reward", filepath.Join(rmDir, "model.gguf"), "--out", out,
+		"--iterations", "5", "--batch", "2", "--max-new", "6", "--epochs", "2", "--threads", "2", "--template", "chatml", "--lr", "1e-3", "--resume")
+	if b, _ := os.ReadFile(filepath.Join(out, "ppo.jsonl")); code != 0 || strings.Count(string(b), "\n") != 5 || !strings.Contains(stdout, "5 iterations") {
+		t.Errorf("resume: exit %d %s %s\n%s", code, stdout, stderr, b)
+	}
 	lora := t.TempDir()
 	if _, stderr, code := runCLI(t, "", "train", "ppo", prompts, "--model", base, "--reward", filepath.Join(rmDir, "model.gguf"), "--out", lora,
 		"--iterations", "2", "--batch", "2", "--max-new", "4", "--epochs", "1", "--threads", "2", "--template", "chatml", "--lora", "--lora-rank", "4"); code != 0 {

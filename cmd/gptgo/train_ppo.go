@@ -8,11 +8,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,8 +32,8 @@ const ppoUsage = "PROMPTS... --reward RM.gguf [--model SFT.gguf] [--out DIR] [--
 	"(gptgo train rm), with a per-token KL penalty to a frozen copy of MODEL. PROMPTS are .txt files (one prompt a line) or " +
 	"conversation files (the turns before the last assistant turn are the prompt). The critic starts as a copy of RM. Each iteration samples " +
 	"one answer to --batch prompts, scores it, and runs --epochs PPO steps. Writes OUT/ppo.jsonl (mean reward, KL, β, policy and value " +
-	"loss, clip fraction, entropy, response length per iteration), OUT/ppo.svg and OUT/model.gguf (OUT/adapter.gguf with --lora). " +
-	"PPO runs are not resumable."
+	"loss, clip fraction, entropy, response length per iteration), OUT/ppo.svg, OUT/checkpoint.ckpt and OUT/model.gguf (OUT/adapter.gguf with --lora). " +
+	"--resume continues a run from its checkpoint, given the same arguments."
 
 func runPPO(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "train ppo", ppoUsage)
@@ -49,6 +51,8 @@ func runPPO(ctx context.Context, e *env, args []string) error {
 	temp := fs.Float64("temperature", 1, "sampling temperature of the rollouts")
 	seed := fs.Uint64("seed", 1337, "seed of the prompt order and the sampling")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
+	every := fs.Int("checkpoint-every", 10, "write OUT/checkpoint.ckpt every N iterations (and after the last)")
+	resume := fs.Bool("resume", false, "continue the run in --out from its checkpoint (give the same arguments)")
 	lf := addLoRATrainFlags(fs)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -67,7 +71,11 @@ func runPPO(ctx context.Context, e *env, args []string) error {
 	opts := train.DefaultPPO
 	opts.Epochs, opts.KL = *epochs, train.KLController{Beta: *klCoef, Target: *klTarget, Horizon: 10000}
 	pc := train.PPOConfig{PPOOptions: opts, Iterations: *iters, Batch: *batch, MaxNew: *maxNew, Temperature: *temp, LR: *lr,
-		AdamW: train.AdamWConfig{Beta1: 0.9, Beta2: 0.95, Eps: 1e-8}, ClipNorm: 1, Seed: *seed}
+		AdamW: train.AdamWConfig{Beta1: 0.9, Beta2: 0.95, Eps: 1e-8}, ClipNorm: 1, Seed: *seed,
+		CheckpointPath: filepath.Join(*out, ckptName), CheckpointEvery: *every}
+	if err := checkRunDir(*out, *resume); err != nil {
+		return err
+	}
 	if err := opts.Validate(); err != nil {
 		return err
 	}
@@ -116,23 +124,38 @@ func runPPO(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stderr, "%d prompts; %d iterations of %d answers (≤ %d tokens), %d epochs each, β %g%s\n", len(prompts), *iters, *batch, *maxNew, *epochs, *klCoef,
 		map[bool]string{true: fmt.Sprintf(" adapted to a KL of %g", *klTarget), false: " fixed"}[*klTarget > 0])
 	var log []train.PPOStats
-	started := time.Now()
+	if *resume {
+		if log, err = readPPOLog(*out); err != nil {
+			return err
+		}
+	}
+	started, first := time.Now(), true
 	err = train.PPO(ctx, s.m, ref, critic.rm, reward, s.pool, prompts, pc, func(st train.PPOStats) error {
+		if first { // iterations an earlier session logged past its checkpoint are redone
+			log = slices.DeleteFunc(log, func(l train.PPOStats) bool { return l.Iteration >= st.Iteration })
+			first = false
+		}
 		log = append(log, st)
 		fmt.Fprintf(e.stderr, "\riteration %d/%d  reward %.4f  KL %.3f  β %.4f  clip %.2f  entropy %.3f  length %.1f   ", st.Iteration, *iters, st.Reward, st.KL, st.Beta, st.ClipFrac, st.Entropy, st.Length)
 		return writePPOLog(*out, log)
 	})
 	fmt.Fprintln(e.stderr)
 	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return fmt.Errorf("interrupted; checkpoint in %s (continue with the same arguments and --resume)", pc.CheckpointPath)
+		}
 		return err
+	}
+	if len(log) == 0 {
+		return fmt.Errorf("the run in %s had already done its %d iterations", *out, *iters)
 	}
 	path, dt, params, err := s.export("PPO")
 	if err != nil {
 		return err
 	}
-	first, last := log[0], log[len(log)-1]
+	initial, last := log[0], log[len(log)-1]
 	fmt.Fprintf(e.stdout, "%s: %s, %s parameters, %v, %d iterations, mean reward %.4f → %.4f, KL %.3f, %.1fs\n",
-		path, s.m.Arch, benchCount(int64(params)), dt, len(log), first.Reward, last.Reward, last.KL, time.Since(started).Seconds())
+		path, s.m.Arch, benchCount(int64(params)), dt, len(log), initial.Reward, last.Reward, last.KL, time.Since(started).Seconds())
 	return nil
 }
 
@@ -215,6 +238,25 @@ func readPrompts(enc *train.Encoder, paths []string, maxTokens int) ([][]int32, 
 		return nil, nil, fmt.Errorf("no prompt in %s fits the context with --max-new tokens", strings.Join(paths, ", "))
 	}
 	return prompts, kept, nil
+}
+
+// readPPOLog reads an earlier session's OUT/ppo.jsonl.
+func readPPOLog(dir string) ([]train.PPOStats, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "ppo.jsonl"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var log []train.PPOStats
+	for _, line := range strings.Split(string(b), "\n") {
+		var st train.PPOStats
+		if line != "" && json.Unmarshal([]byte(line), &st) == nil {
+			log = append(log, st)
+		}
+	}
+	return log, nil
 }
 
 // writePPOLog writes OUT/ppo.jsonl and OUT/ppo.svg from the whole log.
