@@ -25,11 +25,11 @@ func init() {
 
 // agentFlags are agent's own flags beside the model's.
 type agentFlags struct {
-	url, apiKey, tools, root, kb, transcript, resume, system *string
-	yes, allowShell, plan                                    *bool
-	hosts, mcps                                              stringList
-	steps, tokens                                            *int
-	wall                                                     *time.Duration
+	url, apiKey, tools, root, kb, transcript, resume, system, models *string
+	yes, allowShell, plan                                            *bool
+	hosts, mcps                                                      stringList
+	steps, tokens                                                    *int
+	wall                                                             *time.Duration
 }
 
 func runAgent(ctx context.Context, e *env, args []string) error {
@@ -45,6 +45,7 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		allowShell: fs.Bool("allow-shell", false, "offer run_command (sh -c in --root, 30 s timeout, 64 KiB output)"),
 		plan:       fs.Bool("plan", false, "ask for a numbered plan first, and let the model revise it"),
 		system:     fs.String("system", "", "the system prompt (default: a short one saying how to use tools)"),
+		models:     modelsFlag(fs),
 		transcript: fs.String("transcript", "", "the JSONL transcript to write (default: agent-TIME.jsonl in the current directory)"),
 		resume:     fs.String("resume", "", "go on with the run recorded in `TRANSCRIPT` (appended to it)"),
 		steps:      fs.Int("max-steps", 20, "most model turns"),
@@ -192,7 +193,11 @@ func agentModel(e *env, a *agentFlags, f *inferFlags) (agent.Model, int, func(),
 		m.Temperature = &t
 		return m, 0, func() {}, nil
 	}
-	in, err := loadInference(e, *f.model, f)
+	path, err := agentModelPath(*f.model, a.models)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	in, err := loadInference(e, path, f)
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -203,4 +208,32 @@ func agentModel(e *env, a *agentFlags, f *inferFlags) (agent.Model, int, func(),
 	}
 	lm := &agent.LocalModel{Session: generate.NewSession(in.st, generate.FromTokenizer(in.tok)), Tok: in.tok, Template: tmpl, Options: opts}
 	return lm, in.st.Ctx(), in.Close, nil
+}
+
+// agentModelPath is --model as a file: a path (a .gguf name or an existing
+// file) as it is, else a name of the models directory ("" and the
+// default's name: the embedded model).
+func agentModelPath(name string, modelsDir *string) (string, error) {
+	if name == "" {
+		return "", nil
+	}
+	if looksLikeModelPath(name) || strings.ContainsRune(name, os.PathSeparator) {
+		return name, checkModelFile(name)
+	}
+	if st, err := os.Stat(name); err == nil && !st.IsDir() {
+		return name, nil
+	}
+	dir := ""
+	if modelsDir != nil {
+		dir = *modelsDir
+	}
+	s, err := openModels(dir)
+	if err != nil {
+		return "", err
+	}
+	ent, err := resolveModel(s, name)
+	if err != nil {
+		return "", fmt.Errorf("--model: %w", err)
+	}
+	return ent.Path, nil
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -98,5 +101,87 @@ func TestMCPCommand(t *testing.T) {
 	}
 	if out, err := ts["generate"].Call(ctx, json.RawMessage(`{"prompt":"Once upon a time"}`)); err != nil || out == "" {
 		t.Fatalf("generate: %q %v", out, err)
+	}
+}
+
+// fakeChat is an OpenAI-compatible endpoint answering from a script:
+// each entry is a tool call (name and JSON arguments) or, with no name,
+// a text answer.
+func fakeChat(t *testing.T, script ...[2]string) string {
+	t.Helper()
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(script) == 0 {
+			http.Error(w, `{"error":{"message":"script exhausted"}}`, 500)
+			return
+		}
+		step := script[0]
+		script = script[1:]
+		msg := map[string]any{"role": "assistant", "content": step[1]}
+		if step[0] != "" {
+			msg["content"] = nil
+			msg["tool_calls"] = []any{map[string]any{"id": "c", "type": "function",
+				"function": map[string]any{"name": step[0], "arguments": step[1]}}}
+		}
+		json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"message": msg}},
+			"usage": map[string]int{"prompt_tokens": 5, "completion_tokens": 2}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/v1"
+}
+
+func TestAgentConfirmsOnStdin(t *testing.T) {
+	for _, c := range []struct {
+		stdin string
+		yes   bool
+		wrote bool
+	}{{"n\n", false, false}, {"", false, false}, {"y\n", false, true}, {"", true, true}} {
+		root := t.TempDir()
+		url := fakeChat(t, [2]string{"write_file", `{"path":"a.txt","content":"hi"}`}, [2]string{"", "ok"})
+		args := []string{"agent", "--url", url, "--root", root, "--transcript", filepath.Join(t.TempDir(), "t.jsonl")}
+		if c.yes {
+			args = append(args, "--yes")
+		}
+		stdout, stderr, code := runCLI(t, c.stdin, append(args, "write a.txt")...)
+		_, err := os.Stat(filepath.Join(root, "a.txt"))
+		if code != 0 || strings.TrimSpace(stdout) != "ok" || (err == nil) != c.wrote {
+			t.Fatalf("stdin %q yes %v: exit %d, stdout %q, written %v\n%s", c.stdin, c.yes, code, stdout, err == nil, stderr)
+		}
+		if asked := strings.Contains(stderr, `allow write_file {"path":"a.txt","content":"hi"}? [y/N]`); asked == c.yes {
+			t.Fatalf("stdin %q yes %v: asked %v\n%s", c.stdin, c.yes, asked, stderr)
+		}
+	}
+}
+
+func TestAgentResumeCLI(t *testing.T) {
+	tp := filepath.Join(t.TempDir(), "run.jsonl")
+	url := fakeChat(t, [2]string{"calculator", `{"expression":"6*7"}`})
+	_, stderr, code := runCLI(t, "", "agent", "--url", url, "--max-steps", "1", "--transcript", tp, "six times seven")
+	if code == 0 || !strings.Contains(stderr, "1 steps (--max-steps)") {
+		t.Fatalf("first run: exit %d\n%s", code, stderr)
+	}
+	url = fakeChat(t, [2]string{"", "42"})
+	stdout, stderr, code := runCLI(t, "", "agent", "--url", url, "--resume", tp)
+	if code != 0 || strings.TrimSpace(stdout) != "42" {
+		t.Fatalf("resume: exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	b, _ := os.ReadFile(tp)
+	f, _ := os.Open(tp)
+	defer f.Close()
+	st, err := agent.ReadTranscript(f, tp)
+	if err != nil || !st.Finished || st.Steps != 2 || !strings.Contains(string(b), `"type":"resume"`) {
+		t.Fatalf("transcript: %+v %v", st, err)
+	}
+	if _, stderr, code := runCLI(t, "", "agent", "--resume", tp, "another task"); code == 0 || !strings.Contains(stderr, "give no TASK") {
+		t.Fatalf("--resume with a task: %d %s", code, stderr)
+	}
+}
+
+func TestAgentModelName(t *testing.T) {
+	dir := t.TempDir()
+	if _, stderr, code := runCLI(t, "", "agent", "--models", dir, "--model", "nosuch", "x"); code == 0 || !strings.Contains(stderr, `model "nosuch:latest" not found`) && !strings.Contains(stderr, `"nosuch"`) {
+		t.Fatalf("unknown name: %d %s", code, stderr)
 	}
 }
