@@ -276,17 +276,12 @@ func (r *dpoRun) loadData() error {
 		fmt.Fprintf(e.stderr, "%s: %s\n", what, st)
 		return ex, nil
 	}
-	ex, err := encode("data", d.Train)
+	var err error
+	r.trainEx, r.valEx, err = trainAndVal(d.Train, d.Val, encode, func(ex []train.PrefExample) ([]train.PrefExample, []train.PrefExample) {
+		return train.SplitPreferences(ex, d.ValFraction, r.cfg.Run.Seed)
+	})
 	if err != nil {
 		return err
-	}
-	if len(d.Val) > 0 {
-		r.trainEx = ex
-		if r.valEx, err = encode("validation data", d.Val); err != nil {
-			return err
-		}
-	} else {
-		r.trainEx, r.valEx = train.SplitPreferences(ex, d.ValFraction, r.cfg.Run.Seed)
 	}
 	if len(r.trainEx) == 0 {
 		return fmt.Errorf("no pair fits --seq %d: nothing to train on", r.cfg.Run.Seq)
@@ -308,6 +303,22 @@ func (r *dpoRun) loadData() error {
 		templateName(r.s.enc.Template), len(r.trainEx), len(r.valEx), how,
 		r.s.steps, oneOrMany(r.s.steps, "step", "steps"), perStep, float64(r.s.steps*perStep)/float64(len(r.trainEx)))
 	return nil
+}
+
+// trainAndVal encodes the training files and the validation files, or,
+// with none of the latter, holds out part of the training examples with
+// split. SFT, DPO and the reward model share it.
+func trainAndVal[X any](trainFiles, valFiles []string, encode func(what string, paths []string) ([]X, error), split func([]X) ([]X, []X)) (tr, va []X, err error) {
+	ex, err := encode("data", trainFiles)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(valFiles) > 0 {
+		va, err = encode("validation data", valFiles)
+		return ex, va, err
+	}
+	tr, va = split(ex)
+	return tr, va, nil
 }
 
 // pad is the token of padding positions (and the reward model's marker).

@@ -247,17 +247,12 @@ func (r *sftRun) loadData() error {
 		fmt.Fprintf(r.e.stderr, "%s: %s\n", what, st)
 		return ex, nil
 	}
-	ex, err := encode("data", d.Train)
+	var err error
+	r.trainEx, r.valEx, err = trainAndVal(d.Train, d.Val, encode, func(ex []train.Example) ([]train.Example, []train.Example) { // train_dpo.go
+		return train.SplitSFT(ex, d.ValFraction, r.cfg.Run.Seed)
+	})
 	if err != nil {
 		return err
-	}
-	if len(d.Val) > 0 {
-		r.trainEx = ex
-		if r.valEx, err = encode("validation data", d.Val); err != nil {
-			return err
-		}
-	} else {
-		r.trainEx, r.valEx = train.SplitSFT(ex, d.ValFraction, r.cfg.Run.Seed)
 	}
 	if len(r.trainEx) == 0 {
 		return fmt.Errorf("no conversation fits --seq %d: nothing to train on", r.cfg.Run.Seq)
