@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gptgo/gptgo/agent"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // TestAgentAgainstServe runs gptgo agent against a real gptgo serve on
@@ -183,5 +185,31 @@ func TestAgentModelName(t *testing.T) {
 	dir := t.TempDir()
 	if _, stderr, code := runCLI(t, "", "agent", "--models", dir, "--model", "nosuch", "x"); code == 0 || !strings.Contains(stderr, `model "nosuch:latest" not found`) && !strings.Contains(stderr, `"nosuch"`) {
 		t.Fatalf("unknown name: %d %s", code, stderr)
+	}
+}
+
+// TestMCPCommandStdio runs gptgo mcp as a child process (the test binary
+// as gptgo) and drives it over stdio with the SDK's client: the way an
+// MCP client's configuration starts it.
+func TestMCPCommandStdio(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "mcp", "--no-generate")
+	cmd.Env = append(os.Environ(), helperEnv+"=1")
+	ctx := context.Background()
+	tools, closeMCP, err := agent.ConnectMCPTransport(ctx, &mcp.CommandTransport{Command: cmd}, "gptgo mcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeMCP()
+	ts := agent.Tools{}
+	ts.Add(tools...)
+	if len(ts) != 2 || ts["time"] == nil {
+		t.Fatalf("tools %v", ts.Specs())
+	}
+	if out, err := ts["calculator"].Call(ctx, json.RawMessage(`{"expression":"0.1+0.2"}`)); err != nil || out != "3/10 = 0.3" {
+		t.Fatalf("calculator: %q %v", out, err)
 	}
 }
