@@ -106,7 +106,7 @@ func (a *Agent) Run(ctx context.Context, task string) (*Result, error) {
 	}
 	if a.Plan {
 		if err := r.makePlan(ctx); err != nil {
-			return r.result(""), err
+			return r.stop(err)
 		}
 	}
 	return r.loop(ctx)
@@ -120,19 +120,51 @@ func (a *Agent) Resume(ctx context.Context, st *State) (*Result, error) {
 	}
 	r := a.newRun()
 	r.msgs = append([]Message(nil), st.Messages...)
-	r.plan, r.steps, r.usage, r.ids = st.Plan, st.Steps, st.Usage, st.Steps*16+len(st.Messages)
+	r.plan, r.steps, r.usage = st.Plan, st.Steps, st.Usage
 	for k, n := range st.Seen {
 		r.seen[k] = n
 	}
+	for _, m := range r.msgs {
+		for _, c := range m.Calls {
+			var n int
+			if _, err := fmt.Sscanf(c.ID, "call_%d", &n); err == nil && n > r.ids {
+				r.ids = n // new calls get ids after the recorded ones
+			}
+		}
+	}
 	r.record(Event{Type: "resume", Steps: st.Steps})
 	// A transcript cut after an assistant's calls but before all their
-	// results: run those calls again rather than leave them unanswered.
-	if last := r.msgs[len(r.msgs)-1]; last.Role == "assistant" && len(last.Calls) > 0 {
-		r.execute(ctx, last.Calls)
-	} else if last.Role == "assistant" {
+	// results: run the unanswered calls rather than leave them so (chat
+	// templates and servers refuse a call without its result).
+	if pending := unanswered(r.msgs); len(pending) > 0 {
+		r.execute(ctx, pending)
+	} else if last := r.msgs[len(r.msgs)-1]; last.Role == "assistant" {
 		return r.result(last.Content), nil
 	}
 	return r.loop(ctx)
+}
+
+// unanswered lists the calls of the last assistant message that have no
+// tool message after it.
+func unanswered(msgs []Message) []ToolCall {
+	i := len(msgs) - 1
+	for i >= 0 && msgs[i].Role == "tool" {
+		i--
+	}
+	if i < 0 || msgs[i].Role != "assistant" {
+		return nil
+	}
+	done := map[string]bool{}
+	for _, m := range msgs[i+1:] {
+		done[m.CallID] = true
+	}
+	var pending []ToolCall
+	for _, c := range msgs[i].Calls {
+		if !done[c.ID] {
+			pending = append(pending, c)
+		}
+	}
+	return pending
 }
 
 func (a *Agent) newRun() *run {

@@ -412,3 +412,30 @@ func TestContextFullShrinks(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// TestResumeRunsUnansweredCalls: a transcript cut between two results of
+// one answer goes on with the missing call only, and new ids do not clash.
+func TestResumeRunsUnansweredCalls(t *testing.T) {
+	st := &State{Task: "t", Seen: map[string]int{}, Steps: 1, Messages: []Message{
+		{Role: "system", Content: "s"}, {Role: "user", Content: "t"},
+		{Role: "assistant", Calls: []ToolCall{{ID: "call_7", Name: "calculator", Arguments: json.RawMessage(`{"expression":"1+1"}`)},
+			{ID: "call_8", Name: "calculator", Arguments: json.RawMessage(`{"expression":"2+2"}`)}}},
+		{Role: "tool", CallID: "call_7", Name: "calculator", Content: "2"},
+	}}
+	var got Request
+	m := &scripted{turns: []func(Request) *Reply{
+		calls(call("calculator", `{"expression":"3+3"}`)),
+		func(r Request) *Reply { got = r; return &Reply{Content: "done"} },
+	}}
+	res, err := (&Agent{Model: m, Tools: basicTools(t)}).Resume(context.Background(), st)
+	if err != nil || res.Answer != "done" {
+		t.Fatalf("%+v %v", res, err)
+	}
+	msgs := got.Messages
+	if len(msgs) != 7 || msgs[4].CallID != "call_8" || msgs[4].Content != "4" || msgs[5].Calls[0].ID != "call_9" || msgs[6].Content != "6" {
+		for _, m := range msgs {
+			t.Logf("%s %s %q %v", m.Role, m.CallID, m.Content, m.Calls)
+		}
+		t.Fatal("unexpected conversation after resume")
+	}
+}
