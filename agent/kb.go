@@ -6,6 +6,7 @@ package agent
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -86,9 +87,12 @@ func Memory(s rag.Store, emb rag.Embedder) []Tool {
 				}
 				var rnd [8]byte
 				_, _ = rand.Read(rnd[:])
-				id := "memory:" + time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(rnd[:])
 				now := time.Now().UTC()
-				doc := &rag.Document{ID: id, Source: id, Time: now, Chunks: []rag.Chunk{{ID: id + ":0", Source: id, Text: a.Note, Time: now, End: len(a.Note)}}}
+				src := "memory:" + now.Format("20060102T150405Z") + "-" + hex.EncodeToString(rnd[:])
+				id := rag.DocID(src)
+				sum := sha256.Sum256([]byte(a.Note))
+				doc := &rag.Document{ID: id, Source: src, Hash: rag.FileHash([]byte(a.Note)), Time: now, Chunks: []rag.Chunk{
+					{ID: id + ":0", Source: src, Text: a.Note, Hash: hex.EncodeToString(sum[:8]), Time: now, End: len(a.Note)}}}
 				if emb != nil {
 					v, err := emb.Embed(ctx, []string{a.Note})
 					if err != nil || len(v) != 1 {
@@ -99,7 +103,7 @@ func Memory(s rag.Store, emb rag.Embedder) []Tool {
 				if err := s.Put(ctx, doc); err != nil {
 					return "", fmt.Errorf("remember: %v", err)
 				}
-				return "remembered as " + id, nil
+				return "remembered as " + src, nil
 			},
 		},
 		&FuncTool{
