@@ -106,7 +106,7 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		}
 		defer closeMCP()
 		if err := tools.Add(ts...); err != nil {
-			return fmt.Errorf("--mcp %s: %w", spec, err)
+			return fmt.Errorf("--mcp %s: %w (pick the built-in tools with --tools to leave the name to the server)", spec, err)
 		}
 	}
 

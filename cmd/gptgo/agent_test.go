@@ -213,3 +213,33 @@ func TestMCPCommandStdio(t *testing.T) {
 		t.Fatalf("calculator: %q %v", out, err)
 	}
 }
+
+// TestAgentUsesMCPServer: gptgo agent --mcp starts a stdio MCP server (the
+// test binary as gptgo mcp) and the model's call reaches its calculator.
+func TestAgentUsesMCPServer(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(helperEnv, "1") // for the child only: this process is past TestMain
+	tp := filepath.Join(t.TempDir(), "t.jsonl")
+	url := fakeChat(t, [2]string{"calculator", `{"expression":"2^10"}`}, [2]string{"", "done"})
+	stdout, stderr, code := runCLI(t, "", "agent", "--url", url, "--tools", "read_file", "--root", t.TempDir(),
+		"--mcp", exe+" mcp --no-generate", "--transcript", tp, "--verbose", "compute")
+	if code != 0 || strings.TrimSpace(stdout) != "done" || !strings.Contains(stderr, "→ calculator 1024") {
+		t.Fatalf("exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+	// A clash with a built-in tool's name is an error that says what to do.
+	_, stderr, code = runCLI(t, "", "agent", "--url", url, "--mcp", exe+" mcp --no-generate", "x")
+	if code == 0 || !strings.Contains(stderr, "added twice") || !strings.Contains(stderr, "--tools") {
+		t.Fatalf("clash: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestAgentInteractive(t *testing.T) {
+	url := fakeChat(t, [2]string{"", "first"}, [2]string{"", "second"})
+	stdout, stderr, code := runCLI(t, "one\n\ntwo\n", "agent", "--url", url, "--transcript", filepath.Join(t.TempDir(), "t.jsonl"))
+	if code != 0 || stdout != "first\nsecond\n" || strings.Count(stderr, "task> ") != 4 {
+		t.Fatalf("exit %d, stdout %q\n%s", code, stdout, stderr)
+	}
+}
