@@ -179,8 +179,9 @@ func (g *HNSW) searchLayer(q []float32, eps []candidate, ef, lc int) []candidate
 	vs := g.getVisits()
 	defer g.visits.Put(vs)
 	st, visited := vs.stamp, vs.marks
-	cand := make(nearHeap, 0, 2*ef)
-	res := make(farHeap, 0, ef+1)
+	n := min(ef, len(g.vecs)) // ef may exceed the graph (a large k): size by what can be found
+	cand := make(nearHeap, 0, 2*n)
+	res := make(farHeap, 0, n+1)
 	for _, e := range eps {
 		visited[e.node] = st
 		cand.push(e)

@@ -101,6 +101,9 @@ func (s *DirStore) Search(ctx context.Context, q Query) ([]Result, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	// no store holds more results than chunks; a huge k from a flag must
+	// not size the heaps
+	q.K = min(q.K, max(1, len(s.slots)))
 	var keep func(int32) bool
 	if !q.Filter.empty() {
 		keep = func(n int32) bool { c := s.slots[n]; return c != nil && q.Filter.keep(c) }

@@ -164,3 +164,15 @@ func TestStoreLocked(t *testing.T) {
 	}
 	s2.Close()
 }
+
+func TestSearchHugeK(t *testing.T) {
+	ctx := context.Background()
+	s, in := newTestStore(t, t.TempDir(), HashEmbedder{D: 16})
+	in.IngestBytes(ctx, "a.txt", []byte("alpha beta"))
+	for _, m := range []Mode{BM25, Dense, Hybrid} {
+		res, err := s.Search(ctx, Query{Text: "alpha", K: 1 << 40, Mode: m})
+		if err != nil || len(res) != 1 {
+			t.Fatalf("%s: %v %v", m, res, err)
+		}
+	}
+}
