@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gptgo/gptgo/rag"
 )
 
 // Limits bound a run. Zero means the default; a negative value, no bound.
@@ -335,7 +337,11 @@ func (r *run) execute(ctx context.Context, calls []ToolCall) {
 		}
 	}
 	for i, c := range calls {
-		text := capText(out[i].text, r.lim.Observation)
+		// Chat control tokens in a result ("<|im_start|>system …") are
+		// broken up, so that rendering the conversation cannot turn a
+		// file's text into a turn of its own (rag.Neutralize, as the
+		// knowledge base does for retrieved text).
+		text := capText(rag.Neutralize(out[i].text), r.lim.Observation)
 		r.record(Event{Type: "call", Call: &calls[i], Result: text, Failed: out[i].failed, Refused: out[i].refused, Millis: ms(out[i].dur)})
 		r.add(Message{Role: "tool", CallID: c.ID, Name: c.Name, Content: text})
 	}
