@@ -128,6 +128,12 @@ func TestRunCommandOnlyWhenEnabled(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, "exit status 0\n") || !strings.Contains(out, "more bytes of output cut") {
 		t.Fatalf("run_command: %q %v", out, err)
 	}
+	t.Setenv("GPTGO_TEST_SECRET", "s3cret")
+	ts2, closeFS2, _ := NewTools(ToolConfig{Root: root, AllowShell: true, Names: []string{"run_command"}})
+	defer closeFS2()
+	if out, _ := ts2["run_command"].Call(context.Background(), json.RawMessage(`{"command":"env"}`)); strings.Contains(out, "s3cret") || !strings.Contains(out, "HOME="+root) {
+		t.Fatalf("the command's environment: %q", out)
+	}
 	out, _ = rc.Call(context.Background(), json.RawMessage(`{"command":"sleep 5"}`))
 	if !strings.Contains(out, "timeout") {
 		t.Fatalf("run_command past its timeout: %q", out)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -25,7 +26,8 @@ type ShellOptions struct {
 // directory under it), killed at the timeout. It is side-effecting, so
 // every call is confirmed unless --yes. The CLI builds it only with
 // --allow-shell; a shell command can reach outside the root, which is why
-// it is off by default and confirmed when on.
+// it is off by default and confirmed when on. It gets PATH and a HOME in
+// the root, not the agent's environment.
 func RunCommand(fs *FS, o ShellOptions) Tool {
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
@@ -69,6 +71,9 @@ func RunCommand(fs *FS, o ShellOptions) Tool {
 			defer cancel()
 			cmd := exec.CommandContext(ctx, "sh", "-c", a.Command)
 			cmd.Dir = filepath.Join(fs.dir, filepath.FromSlash(p))
+			// A small environment: the agent's own (API keys, tokens) is
+			// not the command's to read.
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + fs.dir, "LANG=C.UTF-8", "TERM=dumb"}
 			out := &capWriter{max: o.Output}
 			cmd.Stdout, cmd.Stderr = out, out
 			cmd.WaitDelay = time.Second

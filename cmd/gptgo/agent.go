@@ -135,7 +135,11 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		Confirm: func(_ context.Context, c agent.ToolCall) (bool, error) {
 			inMu.Lock()
 			defer inMu.Unlock()
-			fmt.Fprintf(e.stderr, "allow %s %s? [y/N] ", c.Name, c.Arguments)
+			args := string(c.Arguments)
+			if len(args) > 600 {
+				args = args[:600] + fmt.Sprintf("… (%d bytes)", len(c.Arguments))
+			}
+			fmt.Fprintf(e.stderr, "allow %s %s? [y/N] ", c.Name, args)
 			line, err := in.ReadString('\n')
 			if err != nil && err != io.EOF {
 				return false, err
