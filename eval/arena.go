@@ -148,7 +148,14 @@ func (c *OpenAIChat) Answer(ctx context.Context, prompt string) (string, error) 
 }
 
 func (c *OpenAIChat) chat(ctx context.Context, msgs []map[string]string) (string, error) {
+	return c.chatWith(ctx, msgs, nil)
+}
+
+func (c *OpenAIChat) chatWith(ctx context.Context, msgs []map[string]string, responseFormat any) (string, error) {
 	body := map[string]any{"model": c.Model, "messages": msgs, "temperature": 0}
+	if responseFormat != nil {
+		body["response_format"] = responseFormat
+	}
 	if c.MaxTokens > 0 {
 		body["max_tokens"] = c.MaxTokens
 	}
@@ -195,17 +202,57 @@ func (c *OpenAIChat) chat(ctx context.Context, msgs []map[string]string) (string
 const judgeInstructions = `You compare two answers to the same user prompt. Judge which answer is more helpful, correct and clear for the user. Ignore which answer comes first and how long each is. Explain briefly, then end with exactly one verdict: [[A]] if answer A is better, [[B]] if answer B is better, [[C]] for a tie.`
 
 // ModelJudge asks a model through an OpenAI-compatible endpoint.
-type ModelJudge struct{ Chat *OpenAIChat }
+type ModelJudge struct {
+	Chat *OpenAIChat
+	// Schema asks for the verdict as JSON {"verdict": "A"|"B"|"C"} through
+	// response_format json_schema, so that a small model constrained by the
+	// server's grammar always gives one.
+	Schema bool
+}
 
-// Judge sends both answers and reads the last [[A]], [[B]] or [[C]] of the
-// reply; a reply with none is an error naming the reply's start.
+// verdictFormat is the response_format of a ModelJudge with Schema.
+var verdictFormat = map[string]any{"type": "json_schema", "json_schema": map[string]any{
+	"name": "verdict",
+	"schema": map[string]any{
+		"type":                 "object",
+		"properties":           map[string]any{"verdict": map[string]any{"type": "string", "enum": []string{"A", "B", "C"}}},
+		"required":             []string{"verdict"},
+		"additionalProperties": false,
+	},
+}}
+
+// Judge sends both answers and reads the verdict: the last [[A]], [[B]] or
+// [[C]] of the reply, or with Schema the JSON's "verdict".
 func (j *ModelJudge) Judge(ctx context.Context, prompt, a, b string) (Outcome, error) {
 	user := fmt.Sprintf("[User prompt]\n%s\n\n[Answer A]\n%s\n[End of answer A]\n\n[Answer B]\n%s\n[End of answer B]", prompt, a, b)
-	reply, err := j.Chat.chat(ctx, []map[string]string{{"role": "system", "content": judgeInstructions}, {"role": "user", "content": user}})
+	msgs := []map[string]string{{"role": "system", "content": judgeInstructions}, {"role": "user", "content": user}}
+	if !j.Schema {
+		reply, err := j.Chat.chat(ctx, msgs)
+		if err != nil {
+			return Tie, err
+		}
+		return ParseVerdict(reply)
+	}
+	msgs[0]["content"] += ` Answer as JSON: {"verdict": "A"}, {"verdict": "B"} or {"verdict": "C"}.`
+	reply, err := j.Chat.chatWith(ctx, msgs, verdictFormat)
 	if err != nil {
 		return Tie, err
 	}
-	return ParseVerdict(reply)
+	var v struct {
+		Verdict string `json:"verdict"`
+	}
+	if json.Unmarshal([]byte(reply), &v) != nil {
+		return ParseVerdict(reply)
+	}
+	switch v.Verdict {
+	case "A":
+		return WinA, nil
+	case "B":
+		return WinB, nil
+	case "C":
+		return Tie, nil
+	}
+	return Tie, fmt.Errorf("%w: verdict %q", ErrNoVerdict, v.Verdict)
 }
 
 // ParseVerdict reads the last verdict tag of a judge's reply.

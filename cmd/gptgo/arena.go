@@ -33,7 +33,8 @@ URL#MODEL (http://host:8080/v1#qwen). Every model answers every prompt;
 then the JUDGE compares each pair of answers, shown in a random order
 (--seed):
   URL#MODEL     a model through an OpenAI-compatible endpoint, asked for
-                [[A]], [[B]] or [[C]] (tie)
+                [[A]], [[B]] or [[C]] (tie), or with --judge-json for
+                {"verdict": ...} under response_format json_schema
   human         you, in the terminal (answers on stderr, verdicts on stdin)
   cmd:PROGRAM   a script: gets {"prompt","a","b"} as JSON on stdin,
                 prints A, B or tie
@@ -66,6 +67,7 @@ func runArena(ctx context.Context, e *env, args []string) error {
 	var specs modelSpecs
 	fs.Var(&specs, "model", "a contestant NAME=SPEC (GGUF file, \"default\", or URL#MODEL); repeat for each")
 	judgeSpec := fs.String("judge", "", "URL#MODEL, human, cmd:PROGRAM or length")
+	judgeSchema := fs.Bool("judge-json", false, "a model judge answers {\"verdict\": \"A\"|\"B\"|\"C\"} under response_format json_schema (for small models a server constrains)")
 	out := fs.String("out", "", "directory for battles.jsonl, ratings.json and ratings.svg")
 	asJSON := fs.Bool("json", false, "print the leaderboard as one JSON object")
 	seed := fs.Uint64("seed", 1, "seed of the answer order and the bootstrap")
@@ -98,7 +100,7 @@ func runArena(ctx context.Context, e *env, args []string) error {
 	if key == "" {
 		key = os.Getenv("OPENAI_API_KEY")
 	}
-	judge, err := arenaJudge(e, *judgeSpec, key)
+	judge, err := arenaJudge(e, *judgeSpec, key, *judgeSchema)
 	if err != nil {
 		return err
 	}
@@ -191,9 +193,12 @@ func splitEndpoint(spec string) (url, name string, ok bool) {
 	return url, name, true
 }
 
-func arenaJudge(e *env, spec, key string) (eval.Judge, error) {
+func arenaJudge(e *env, spec, key string, schema bool) (eval.Judge, error) {
 	if url, name, ok := splitEndpoint(spec); ok {
-		return &eval.ModelJudge{Chat: &eval.OpenAIChat{BaseURL: url, Model: name, APIKey: key, MaxTokens: 512}}, nil
+		return &eval.ModelJudge{Chat: &eval.OpenAIChat{BaseURL: url, Model: name, APIKey: key, MaxTokens: 512}, Schema: schema}, nil
+	}
+	if schema {
+		return nil, fmt.Errorf("--judge-json: only for a model judge (URL#MODEL)")
 	}
 	switch {
 	case spec == "human":

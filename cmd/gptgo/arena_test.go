@@ -7,10 +7,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gptgo/gptgo/eval"
 )
+
+// schemaJudged counts judge requests that asked for response_format json_schema.
+var schemaJudged atomic.Int32
 
 // fakeOpenAI is a real HTTP server on loopback speaking the chat
 // completions API: model "bananas" and "apples" answer with their fruit;
@@ -23,8 +27,11 @@ func fakeOpenAI(t *testing.T) *httptest.Server {
 			return
 		}
 		var req struct {
-			Model    string `json:"model"`
-			Messages []struct{ Role, Content string }
+			Model          string `json:"model"`
+			Messages       []struct{ Role, Content string }
+			ResponseFormat *struct {
+				Type string `json:"type"`
+			} `json:"response_format"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 			http.Error(w, err.Error(), 400)
@@ -41,6 +48,10 @@ func fakeOpenAI(t *testing.T) *httptest.Server {
 				reply = "B mentions bananas. [[B]]"
 			default:
 				reply = "Neither. [[C]]"
+			}
+			if req.ResponseFormat != nil && req.ResponseFormat.Type == "json_schema" {
+				reply = `{"verdict": "` + reply[len(reply)-3:len(reply)-2] + `"}`
+				schemaJudged.Add(1)
 			}
 		}
 		json.NewEncoder(w).Encode(map[string]any{"choices": []any{map[string]any{"message": map[string]string{"role": "assistant", "content": reply}}}})
@@ -87,6 +98,28 @@ func TestArenaModelJudge(t *testing.T) {
 	}
 	if shownFirst == 0 || shownFirst == 6 {
 		t.Errorf("b shown first in %d of its 6 battles: the order is not random", shownFirst)
+	}
+}
+
+// --judge-json: the verdict comes as {"verdict": ...} under response_format.
+func TestArenaModelJudgeJSON(t *testing.T) {
+	srv := fakeOpenAI(t)
+	dir := t.TempDir()
+	prompts := filepath.Join(dir, "p.txt")
+	os.WriteFile(prompts, []byte("Name a fruit.\nAnother one?\n"), 0o644)
+	before := schemaJudged.Load()
+	stdout, errOut, code := runCLI(t, "", "arena", prompts, "--model", "b="+srv.URL+"/v1#bananas", "--model", "a="+srv.URL+"/v1#apples",
+		"--judge", srv.URL+"/v1#judge", "--judge-json", "--json", "--quiet")
+	if n := schemaJudged.Load() - before; n != 2 {
+		t.Errorf("%d judge requests with response_format, want 2", n)
+	}
+	var rep arenaReport
+	if code != 0 || json.Unmarshal([]byte(stdout), &rep) != nil || rep.Battles != 2 || rep.Skipped != 0 || rep.Ratings[0].Model != "b" {
+		t.Fatalf("exit %d: %s %s", code, stdout, errOut)
+	}
+	if _, errOut, code := runCLI(t, "", "arena", prompts, "--model", "b="+srv.URL+"/v1#bananas", "--model", "a="+srv.URL+"/v1#apples",
+		"--judge", "length", "--judge-json"); code == 0 || !strings.Contains(errOut, "--judge-json") {
+		t.Errorf("--judge-json with length: exit %d %q", code, errOut)
 	}
 }
 
