@@ -195,7 +195,11 @@ func splitEndpoint(spec string) (url, name string, ok bool) {
 
 func arenaJudge(e *env, spec, key string, schema bool) (eval.Judge, error) {
 	if url, name, ok := splitEndpoint(spec); ok {
-		return &eval.ModelJudge{Chat: &eval.OpenAIChat{BaseURL: url, Model: name, APIKey: key, MaxTokens: 512}, Schema: schema}, nil
+		maxTok := 512 // room to explain before the verdict
+		if schema {
+			maxTok = 24 // {"verdict": "A"} and spaces
+		}
+		return &eval.ModelJudge{Chat: &eval.OpenAIChat{BaseURL: url, Model: name, APIKey: key, MaxTokens: maxTok}, Schema: schema}, nil
 	}
 	if schema {
 		return nil, fmt.Errorf("--judge-json: only for a model judge (URL#MODEL)")
