@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,8 +19,9 @@ import (
 
 // HTTPModel is a model behind an OpenAI-compatible endpoint. It sends the
 // tools natively; when the server refuses tools (a 400 that names them, as
-// gptgo serve does until tool calling lands, or a model without a tool
-// format) it switches to the ReAct text protocol for the rest of the run.
+// servers without tool calling do), or the prompt with the server's
+// rendering of the tools does not fit the context but ReAct's shorter one
+// does, it switches to the ReAct text protocol for the rest of the run.
 type HTTPModel struct {
 	BaseURL     string // e.g. http://127.0.0.1:11434/v1
 	Model       string
@@ -99,9 +101,21 @@ func (e *apiError) refusesTools() bool {
 func (m *HTTPModel) Complete(ctx context.Context, req Request) (*Reply, error) {
 	if len(req.Tools) > 0 && !m.react.Load() {
 		r, err := m.native(ctx, req)
-		if ae, ok := err.(*apiError); ok && ae.refusesTools() {
+		var ae *apiError
+		switch {
+		case errors.As(err, &ae) && ae.refusesTools():
 			m.react.Store(true)
-		} else {
+		case errors.Is(err, ErrContextFull):
+			// The server's rendering of the tools (whole JSON Schemas in
+			// the prompt) may not fit a small context where ReAct's
+			// one-line signatures do: try those, and keep them if they fit.
+			r, terr := m.text(ctx, req)
+			if terr != nil {
+				return nil, err
+			}
+			m.react.Store(true)
+			return r, nil
+		default:
 			return r, err
 		}
 	}

@@ -112,3 +112,24 @@ func TestHTTPModelErrors(t *testing.T) {
 		t.Fatalf("empty: %v", err)
 	}
 }
+
+// TestHTTPModelReActWhenToolsDoNotFit: a server whose rendering of the
+// tools overflows the context, while the ReAct prompt fits.
+func TestHTTPModelReActWhenToolsDoNotFit(t *testing.T) {
+	srv, bodies := fakeOpenAI(t,
+		func(map[string]any) (int, string) {
+			return 400, `{"error":{"message":"prompt too long","code":"context_length_exceeded"}}`
+		},
+		func(map[string]any) (int, string) { return 200, completion("Thought: easy\nFinal Answer: 42", "") },
+		func(map[string]any) (int, string) { return 200, completion("Final Answer: again", "") },
+	)
+	m := &HTTPModel{BaseURL: srv.URL + "/v1", APIKey: "k"}
+	req := Request{Messages: []Message{{Role: "system", Content: "s"}, {Role: "user", Content: "x"}}, Tools: basicTools(t).Specs()}
+	r, err := m.Complete(context.Background(), req)
+	if err != nil || r.Content != "42" || !m.ReAct() || (*bodies)[1]["tools"] != nil {
+		t.Fatalf("%+v %v react %v", r, err, m.ReAct())
+	}
+	if r, err := m.Complete(context.Background(), req); err != nil || r.Content != "again" || len(*bodies) != 3 {
+		t.Fatalf("the second turn did not go straight to ReAct: %+v %v, %d requests", r, err, len(*bodies))
+	}
+}

@@ -44,7 +44,7 @@ func TestAgentAgainstServe(t *testing.T) {
 		types = append(types, e.Type)
 	}
 	if types[0] != "start" || types[len(types)-1] != "end" || !strings.Contains(strings.Join(types, " "), "model") {
-		t.Fatalf("transcript events %v", types)
+		t.Fatalf("transcript events %v\n%s", types, stderr)
 	}
 	if !strings.Contains(stderr, "task: What is 6*7?") {
 		t.Fatalf("no trace:\n%s", stderr)
