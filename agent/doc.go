@@ -11,13 +11,19 @@
 // runs the calls of one answer in parallel, and appends each result as an
 // observation. It loops until the model answers without a call or a limit
 // ([Limits]) is hit. Every event is appended to a JSONL [Transcript], from
-// which [Resume] rebuilds the conversation.
+// which [ReadTranscript] and [Agent.Resume] rebuild the conversation. Near
+// the end of the context (or on [ErrContextFull]) older turns are
+// summarised; with a knowledge base, remember/recall keep notes across
+// runs.
 //
-// Two models satisfy [Model]: [HTTPModel] (any OpenAI-compatible endpoint,
-// gptgo serve by default; native tool calls when the server takes them, the
-// ReAct text protocol otherwise) and [LocalModel] (a gptgo model in-process,
-// its calls constrained by a grammar so that a small model cannot derail
-// the format).
+// Two models satisfy [Model]: [HTTPModel] (any OpenAI-compatible endpoint;
+// native tool calls when the server takes them and they fit, the ReAct
+// text protocol otherwise) and [LocalModel] (a gptgo model in-process, its
+// calls constrained by a grammar so that a small model cannot derail the
+// format).
+//
+// [NewTools] builds the built-in tools from a [ToolConfig]; the package's
+// Example shows a whole run and docs/agents.md the CLI.
 //
 // Tools are data-in, data-out: a tool result is only ever an observation
 // for the model, never an instruction to the agent, so text inside a file,
