@@ -82,6 +82,9 @@ func FromHFJSON(r io.Reader) (*Tokenizer, error) {
 	if n == 0 || n > 1<<24 {
 		return nil, fmt.Errorf("tokenizer: tokenizer.json: vocabulary of %d tokens", n)
 	}
+	if err := checkDenseIDs(n, len(vocab)+len(h.AddedTokens)); err != nil {
+		return nil, fmt.Errorf("tokenizer: tokenizer.json: %w", err)
+	}
 	s := &spec{tokens: make([]string, n), types: make([]TokenType, n)}
 	s.noID()
 	for tok, id := range vocab {
@@ -306,6 +309,20 @@ func hfMerges(raw json.RawMessage) ([]string, error) {
 	return strs, nil
 }
 
+// checkDenseIDs refuses a vocabulary whose highest id n-1 leaves far more
+// ids unused than it has entries: published vocabularies number their
+// tokens 0…n-1 with few holes, and a lone id of 16000000 would otherwise
+// make a 50-byte file allocate gigabytes (found by FuzzHFJSON).
+func checkDenseIDs(n int32, entries int) error {
+	if int64(n) > int64(entries)+maxIDGap {
+		return fmt.Errorf("ids run up to %d but only %d tokens are given (more than %d ids unused)", n-1, entries, maxIDGap)
+	}
+	return nil
+}
+
+// maxIDGap is the most unused ids a vocabulary may hold.
+const maxIDGap = 4096
+
 // FromVocabMerges reads the GPT-2 style pair of files: vocab.json (token →
 // id, byte-level encoded) and merges.txt ("left right" per line, an
 // optional "#version" first line), with the named pre-tokenizer
@@ -321,6 +338,9 @@ func FromVocabMerges(vocab, merges io.Reader, pre string) (*Tokenizer, error) {
 	}
 	if n == 0 || n > 1<<24 {
 		return nil, fmt.Errorf("tokenizer: vocab.json: vocabulary of %d tokens", n)
+	}
+	if err := checkDenseIDs(n, len(v)); err != nil {
+		return nil, fmt.Errorf("tokenizer: vocab.json: %w", err)
 	}
 	s := &spec{kind: KindBPE, tokens: make([]string, n), types: make([]TokenType, n), pre: pre}
 	s.noID()
