@@ -439,3 +439,23 @@ func TestResumeRunsUnansweredCalls(t *testing.T) {
 		t.Fatal("unexpected conversation after resume")
 	}
 }
+
+// hanging never answers until its context ends.
+type hanging struct{}
+
+func (hanging) Complete(ctx context.Context, _ Request) (*Reply, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// TestWallTimeCoversThePlan: --max-time bounds the plan step too, and a
+// slow model is a limit, not a bare deadline error.
+func TestWallTimeCoversThePlan(t *testing.T) {
+	for _, plan := range []bool{true, false} {
+		t0 := time.Now()
+		_, err := (&Agent{Model: hanging{}, Tools: basicTools(t), Plan: plan, Limits: Limits{Time: 50 * time.Millisecond}}).Run(context.Background(), "x")
+		if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "--max-time") || time.Since(t0) > 2*time.Second {
+			t.Fatalf("plan %v: %v after %v", plan, err, time.Since(t0))
+		}
+	}
+}
