@@ -52,6 +52,11 @@ func runAgent(ctx context.Context, e *env, args []string) error {
 		tokens:     fs.Int("max-tokens", 0, "most prompt+completion tokens over the run (0: no bound)"),
 		wall:       fs.Duration("max-time", 0, "most wall time (0: no bound)"),
 	}
+	// The load flags' words are for verbs whose first argument may be the
+	// model; here it is the task, and --verbose is the trace.
+	fs.Lookup("model").Usage = "in-process: a GGUF file or a name of the models directory (default: the embedded model); with --url: the model's name there"
+	fs.Lookup("verbose").Usage = "print a readable trace of the run (and the model's load) on stderr"
+	fs.Lookup("n").Usage = "most tokens per model turn (-1: until end of generation or a full context)"
 	fs.Var(&a.hosts, "allow-host", "a host (or host:port) http_get may fetch from; repeatable")
 	fs.Var(&a.mcps, "mcp", "an MCP server whose tools to use: a command line (stdio) or an http(s) URL (streamable HTTP); repeatable")
 	pos, err := parseInterspersed(fs, args)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 
 	"github.com/gptgo/gptgo/agent"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -23,8 +24,11 @@ func runMCP(ctx context.Context, e *env, args []string) error {
 	f := addInferFlags(fs, 256)
 	url := fs.String("url", "", "generate with the model at this OpenAI-compatible base URL instead of in-process")
 	kb := fs.String("kb", "", "knowledge-base directory (gptgo kb) to offer kb_search over")
+	fs.Lookup("model").Usage = "generate with this GGUF file or name of the models directory (default: the embedded model); with --url, the model's name there"
 	addr := fs.String("http", "", "serve streamable HTTP on `ADDR` (e.g. 127.0.0.1:8765) instead of stdio")
 	noGen := fs.Bool("no-generate", false, "do not load a model or offer generate")
+	models := modelsFlag(fs)
+	apiKey := fs.String("api-key", os.Getenv("OPENAI_API_KEY"), "bearer token for --url (default $OPENAI_API_KEY)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -47,7 +51,7 @@ func runMCP(ctx context.Context, e *env, args []string) error {
 		tools.Add(agent.KBSearch(s))
 	}
 	if !*noGen {
-		m, _, closeModel, err := agentModel(e, &agentFlags{url: url, apiKey: new(string)}, f)
+		m, _, closeModel, err := agentModel(e, &agentFlags{url: url, apiKey: apiKey, models: models}, f)
 		if err != nil {
 			return err
 		}
