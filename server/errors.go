@@ -150,6 +150,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Kind == KindAuth {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gptgo"`)
 	}
+	if e.Kind == KindUnavailable {
+		w.Header().Set("Retry-After", "1") // a full queue, a model that does not fit now: worth retrying
+	}
 	writeJSON(w, errTable[e.Kind].status, body)
 }
 

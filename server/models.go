@@ -33,6 +33,7 @@ type Loaded struct {
 	LoadTime time.Duration  // how long loading took
 
 	run      *runner
+	sched    *batcher                 // serve --batch-scheduler: the continuous-batching loop that generates (sched.go); nil: run's sessions do
 	gvocab   lazyVocab                // the vocabulary for grammar masks (structured.go)
 	encoders chan *model.EncoderState // an encoder's free states (encoder.go); nil for a decoder
 	metrics  *metrics
@@ -180,10 +181,14 @@ func (m *manager) loadInto(l *Loaded) {
 	}
 	l.Model, l.Tok, l.Template, l.Ctx, l.Bytes, l.LoadTime, l.run = loaded.Model, loaded.Tok, loaded.Template, loaded.Ctx, loaded.Bytes, loaded.LoadTime, loaded.run
 	l.Encoder, l.encoders = loaded.Encoder, loaded.encoders // bert (encoder.go)
+	l.sched = loaded.sched                                  // sched.go
 	l.metrics, l.log = m.metrics, m.log
 	name := l.Entry.Name
 	l.run.depth = func(n int) { m.metrics.queueDepth.WithLabelValues(name).Set(float64(n)) }
 	l.run.depth(0)
+	if l.sched != nil {
+		l.sched.setDepth(l.run.depth)
+	}
 	l.lastUse = time.Now()
 	close(l.ready)
 	m.report()
@@ -338,6 +343,9 @@ func (m *manager) count() int {
 
 // close frees the model and its sessions.
 func (l *Loaded) close() {
+	if l.sched != nil {
+		l.sched.close()
+	}
 	if l.run != nil {
 		l.run.close()
 	}
@@ -354,6 +362,8 @@ type loadOptions struct {
 	ctx      int // context per session; 0: the entry's num_ctx, else the model's (at most model.DefaultCtx)
 	parallel int // sessions (slots); ≥ 1
 	threads  int // workers per session; 0: all cores
+
+	batch *batchOptions // continuous batching (sched.go): parallel sequences share a paged cache of parallel×ctx positions, and one session serves WithSession; nil: parallel sessions
 }
 
 // loadEntry opens e's GGUF, its tokenizer and chat template, and makes the
@@ -398,7 +408,15 @@ func loadEntry(e modelstore.Entry, o loadOptions) (*Loaded, error) {
 	ctx = min(ctx, m.CtxTrain)
 	var sessions []*generate.Session
 	l.Bytes = m.WeightBytes()
-	for range max(1, o.parallel) {
+	slots := max(1, o.parallel)
+	if o.batch != nil {
+		if l.sched, err = newBatcher(m, generate.FromTokenizer(l.Tok), ctx, o.parallel, o.threads, *o.batch); err != nil {
+			return fail(err)
+		}
+		l.Bytes += l.sched.bytes()
+		slots = 1 // for WithSession (embeddings)
+	}
+	for range slots {
 		st, err := m.NewState(model.Options{Ctx: ctx, Threads: o.threads})
 		if err != nil {
 			for _, s := range sessions {

@@ -68,6 +68,9 @@ func (l *Loaded) Generate(ctx context.Context, req *generate.Request, emit func(
 			return inner(ev)
 		}
 	}
+	if l.sched != nil { // continuous batching (sched.go)
+		return l.generateBatched(ctx, req, prompt, emit, dropped)
+	}
 	queued := time.Now()
 	sess, err := l.run.acquire(ctx)
 	if err != nil {

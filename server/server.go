@@ -40,6 +40,15 @@ type Config struct {
 	Parallel       int           // sessions (slots) per model; 0: 1
 	Threads        int           // worker threads per session; 0: all cores
 
+	// BatchScheduler generates with continuous batching (sched.go): up to
+	// 4×Parallel sequences share one forward pass per step and a paged KV
+	// cache of Parallel×Ctx positions. MaxQueue (> 0) then bounds the
+	// requests waiting for it (503 with Retry-After beyond), StepTokens the
+	// tokens of one step (0: 512).
+	BatchScheduler bool
+	MaxQueue       int
+	StepTokens     int
+
 	Logger  *slog.Logger // one line per request; nil: slog.Default()
 	Version string       // reported by /api/version and /health
 
@@ -100,6 +109,9 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), webHandler: cfg.Web, methods: map[string]bool{}}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	lo := loadOptions{ctx: cfg.Ctx, parallel: max(1, cfg.Parallel), threads: cfg.Threads}
+	if cfg.BatchScheduler {
+		lo.batch = &batchOptions{stepTokens: cfg.StepTokens, maxQueue: cfg.MaxQueue}
+	}
 	s.models = &manager{
 		store: cfg.Models, keepAlive: cfg.KeepAlive, maxLoaded: cfg.MaxLoaded, memory: cfg.MemoryBytes,
 		metrics: s.metrics, log: s.log, loaded: map[string]*Loaded{},

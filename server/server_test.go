@@ -31,6 +31,7 @@ func startServer(t testing.TB, cfg Config) (*Server, string) {
 		t.Fatal(err)
 	}
 	cfg.Models = store
+	cfg.BatchScheduler = cfg.BatchScheduler || *batchFlag // -args -batch-scheduler (sched_test.go)
 	if cfg.Threads == 0 {
 		cfg.Threads = 1
 	}

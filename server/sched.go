@@ -1,0 +1,458 @@
+// Reference: Orca (OSDI 2022) §4.2 (iteration-level scheduling: requests join and leave the running batch
+// between steps), vLLM vllm/v1/core/sched/scheduler.py (one loop: schedule, execute, update) and
+// PagedAttention (SOSP 2023) §4.5 (preemption by recomputation).
+
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/gptgo/gptgo/generate"
+	"github.com/gptgo/gptgo/model"
+)
+
+// batcher is a loaded model's continuous-batching loop (serve
+// --batch-scheduler): every request is a sequence in one PagedCache, and
+// each step runs one forward pass over the next tokens of all running
+// sequences plus chunks of waiting prompts (StepPlan), then samples each
+// sequence with its own generate.Sequence. Requests join and leave between
+// steps; a finished, cancelled or disconnected request's blocks return to
+// the pool at once.
+//
+// The loop goroutine owns the cache, the runner and every sequence once
+// submitted; handlers only submit and read their events (eventQueue), so a
+// slow client never holds up the others' decoding.
+type batcher struct {
+	runner   *model.BatchRunner
+	cache    *model.PagedCache
+	vocab    generate.Vocab
+	plan     planner
+	ctxLen   int // most positions of a sequence
+	maxQueue int // requests waiting beyond which submit answers 503; ≤ 0: no limit
+	log      *slog.Logger
+	depth    atomic.Value // func(int): the queue length for /metrics
+
+	mu     sync.Mutex
+	inbox  []*bseq // submitted, not yet seen by the loop
+	closed bool
+	nextID int64
+	queued atomic.Int64 // submitted and not yet running (inbox + waiting)
+	wake   chan struct{}
+	done   chan struct{}
+	stats  batchStats // the loop's figures after its last step (guarded by mu)
+
+	beforeStep, afterStep func() // tests only: called by the loop around each step
+
+	// Loop-owned.
+	running   []*bseq // oldest first
+	preempted int64
+	waiting   []*bseq // arrival order (by id)
+}
+
+// batchStats is a snapshot of the loop for tests and metrics.
+type batchStats struct {
+	Running, Waiting, FreeBlocks, Blocks int
+	Steps, Preemptions                   int64
+}
+
+// snapshot returns the loop's figures after its last step.
+func (b *batcher) snapshot() batchStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stats
+}
+
+// bseq is one request in the loop.
+type bseq struct {
+	ps     planSeq
+	toks   []int32 // prompt, then every sampled token: ps.tokens of them
+	seq    *generate.Sequence
+	kv     *model.PagedSeq
+	ctx    context.Context
+	events *eventQueue
+	queued bool // counted in batcher.queued: submitted or preempted, not running
+	over   bool // ended: leaves the loop's lists after the step
+
+	d   *generate.Done // the result, set before events close
+	err error
+}
+
+type batchOptions struct {
+	stepTokens int // per-step token budget; 0: model.DefaultBatch
+	maxQueue   int
+}
+
+// newBatcher makes the loop of m: a pool of parallel×ctx positions, so
+// that memory matches --parallel sessions of --ctx, and starts it.
+func newBatcher(m *model.Model, vocab generate.Vocab, ctx, parallel, threads int, o batchOptions) (*batcher, error) {
+	budget := o.stepTokens
+	if budget == 0 {
+		budget = model.DefaultBatch
+	}
+	if budget < 3 {
+		return nil, fmt.Errorf("server: step token budget %d: must be at least 3", budget)
+	}
+	r, err := m.NewBatchRunner(model.Options{Ctx: ctx, Batch: budget, Threads: threads})
+	if err != nil {
+		return nil, err
+	}
+	P := model.DefaultBlockTokens
+	c, err := m.NewPagedCache(model.PagedOptions{BlockTokens: P, Blocks: max(1, parallel) * ((ctx + P - 1) / P)})
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	b := &batcher{
+		runner: r, cache: c, vocab: vocab, ctxLen: ctx, maxQueue: o.maxQueue,
+		plan: planner{budget: r.Batch(), maxRunning: max(1, parallel) * 4, blockTokens: P},
+		wake: make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	b.depth.Store(func(int) {})
+	b.log = slog.Default()
+	go b.loop()
+	return b, nil
+}
+
+// bytes is the pool's and the runner's memory.
+func (b *batcher) bytes() int64 { return b.cache.KVBytes() + b.runner.BufferBytes() }
+
+// setDepth sets the queue-length reporter (metrics).
+func (b *batcher) setDepth(f func(int)) { b.depth.Store(f) }
+
+var errQueueFull = errors.New("server: queue full")
+
+// submit hands a request to the loop.
+func (b *batcher) submit(ctx context.Context, req *generate.Request, prompt []int32) (*bseq, error) {
+	s := &bseq{ctx: ctx, events: newEventQueue(), queued: true, toks: slices.Clone(prompt)}
+	s.ps.tokens = len(prompt)
+	s.seq = generate.NewSequence(req, prompt, b.vocab, s.events.push)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return nil, errRunnerClosed
+	}
+	if b.maxQueue > 0 && b.queued.Load() >= int64(b.maxQueue) {
+		return nil, &Error{Kind: KindUnavailable, Code: "queue_full",
+			Msg: fmt.Sprintf("the model's queue is full (%d requests waiting, --max-queue %d); retry later", b.queued.Load(), b.maxQueue)}
+	}
+	b.nextID++
+	s.ps.id = b.nextID
+	b.inbox = append(b.inbox, s)
+	b.queued.Add(1)
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+	return s, nil
+}
+
+// close stops the loop; sequences still in it end with errRunnerClosed.
+func (b *batcher) close() {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return
+	}
+	b.closed = true
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+	<-b.done
+	b.runner.Close()
+}
+
+func (b *batcher) loop() {
+	defer close(b.done)
+	for {
+		b.mu.Lock()
+		in, closed := b.inbox, b.closed
+		b.inbox = nil
+		b.mu.Unlock()
+		b.waiting = append(b.waiting, in...)
+		if closed {
+			for _, s := range append(b.running, b.waiting...) {
+				b.end(s, nil, errRunnerClosed)
+			}
+			return
+		}
+		if len(b.running)+len(b.waiting) == 0 {
+			<-b.wake
+			continue
+		}
+		if b.beforeStep != nil {
+			b.beforeStep()
+		}
+		b.step()
+		over := func(s *bseq) bool { return s.over }
+		b.running = slices.DeleteFunc(b.running, over)
+		b.waiting = slices.DeleteFunc(b.waiting, over)
+		b.depth.Load().(func(int))(len(b.waiting))
+		b.mu.Lock()
+		b.stats.Running, b.stats.Waiting = len(b.running), len(b.waiting)
+		b.stats.FreeBlocks, b.stats.Blocks = b.cache.FreeBlocks(), b.cache.Blocks()
+		b.stats.Steps++
+		b.stats.Preemptions = b.preempted
+		b.mu.Unlock()
+		if b.afterStep != nil {
+			b.afterStep()
+		}
+	}
+}
+
+// step reaps cancelled sequences, plans, and runs one forward pass. A
+// panic (a bug) fails the sequences of this step alone; the loop goes on.
+func (b *batcher) step() {
+	var inStep []*bseq
+	defer func() {
+		if p := recover(); p != nil {
+			if b.log != nil {
+				b.log.Error("panic in the batch loop", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			}
+			err := Errorf(KindServer, "", "server: generation failed: %v", p)
+			for _, s := range inStep {
+				b.end(s, nil, s.seq.Fail(err))
+			}
+		}
+	}()
+	b.running = b.reap(b.running)
+	b.waiting = b.reap(b.waiting)
+	if len(b.running)+len(b.waiting) == 0 {
+		return
+	}
+
+	ps := func(q []*bseq) []*planSeq {
+		out := make([]*planSeq, len(q))
+		for i, s := range q {
+			out[i] = &s.ps
+		}
+		return out
+	}
+	plan := b.plan.Schedule(ps(b.running), ps(b.waiting), b.cache.FreeBlocks())
+	for _, id := range plan.Preempt { // drop the blocks; recompute from scratch later
+		i := slices.IndexFunc(b.running, func(s *bseq) bool { return s.ps.id == id })
+		s := b.running[i]
+		b.running = slices.Delete(b.running, i, i+1)
+		s.kv.Free()
+		s.ps.computed, s.ps.blocks = 0, 0
+		b.waiting = append(b.waiting, s)
+		b.preempted++
+		s.queued = true
+		b.queued.Add(1)
+	}
+	slices.SortFunc(b.waiting, func(x, y *bseq) int { return int(x.ps.id - y.ps.id) })
+	for _, s := range b.waiting[:plan.Admit] {
+		if s.kv == nil {
+			s.kv = b.cache.NewSeq()
+		}
+		s.queued = false
+		b.queued.Add(-1)
+	}
+	b.running = append(b.running, b.waiting[:plan.Admit]...)
+	b.waiting = slices.Delete(b.waiting, 0, plan.Admit)
+	if len(plan.Run) == 0 {
+		return
+	}
+
+	byID := make(map[int64]*bseq, len(b.running))
+	for _, s := range b.running {
+		byID[s.ps.id] = s
+	}
+	kvs := make([]*model.PagedSeq, len(plan.Run))
+	toks := make([][]int32, len(plan.Run))
+	inStep = make([]*bseq, len(plan.Run))
+	for j, c := range plan.Run {
+		s := byID[c.Seq]
+		inStep[j], kvs[j] = s, s.kv
+		toks[j] = s.toks[s.ps.computed : s.ps.computed+c.N]
+	}
+	stepped := make([]bool, len(inStep))
+	ended := make([]bool, len(inStep))
+	err := b.runner.Forward(kvs, toks, func(j int, logits []float32) error {
+		s := inStep[j]
+		if s.ps.computed+len(toks[j]) < s.ps.tokens {
+			return nil // a prompt chunk with more to come: its logits are not needed
+		}
+		tok, end, err := s.seq.Step(logits)
+		stepped[j], ended[j] = true, end
+		if err != nil {
+			s.err = err
+			return nil
+		}
+		if !end {
+			s.toks = append(s.toks, tok)
+		}
+		return nil
+	})
+	if err != nil {
+		err = Errorf(KindServer, "", "server: generation failed: %v", err)
+		for _, s := range inStep {
+			b.end(s, nil, s.seq.Fail(err))
+		}
+		inStep = nil
+		return
+	}
+	for j, s := range inStep {
+		s.ps.computed += len(toks[j])
+		s.ps.tokens = len(s.toks)
+		s.ps.blocks = len(s.kv.Table())
+		switch {
+		case s.err != nil:
+			b.end(s, nil, s.err)
+		case ended[j]:
+			d, err := s.seq.Finish("")
+			b.end(s, d, err)
+		case stepped[j] && s.ps.computed >= b.ctxLen:
+			d, err := s.seq.Finish(generate.StopContext)
+			b.end(s, d, err)
+		}
+	}
+	inStep = nil
+}
+
+// reap ends the sequences of q whose request was cancelled.
+func (b *batcher) reap(q []*bseq) []*bseq {
+	return slices.DeleteFunc(q, func(s *bseq) bool {
+		if s.ctx.Err() == nil {
+			return false
+		}
+		d, err := s.seq.Finish(generate.StopCancelled)
+		b.end(s, d, err)
+		return true
+	})
+}
+
+// end records a sequence's result, returns its blocks at once and closes
+// its events; the loop drops it from its lists after the step.
+func (b *batcher) end(s *bseq, d *generate.Done, err error) {
+	if s.over {
+		return
+	}
+	s.over = true
+	if s.kv != nil {
+		s.kv.Free()
+	}
+	if s.queued {
+		s.queued = false
+		b.queued.Add(-1)
+	}
+	s.d, s.err = d, err
+	s.events.close()
+}
+
+// generateBatched is Generate's tail under the batch scheduler: the
+// request goes to the loop, and this goroutine relays its events to emit
+// (so that a slow client waits alone). If emit fails (the client went
+// away) the request is cancelled; its blocks return at the next step.
+func (l *Loaded) generateBatched(ctx context.Context, req *generate.Request, prompt []int32, emit func(generate.Event) error, dropped int) (d *generate.Done, err error) {
+	prompt, cut, err := generate.FitPrompt(prompt, l.Ctx, req.Options)
+	if err != nil {
+		return nil, &Error{Kind: KindContext, Msg: err.Error()}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s, err := l.sched.submit(ctx, req, prompt)
+	if err != nil {
+		return nil, err
+	}
+	var emitErr error
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				if l.log != nil {
+					l.log.Error("panic in generation", "model", l.Entry.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				}
+				emitErr = Errorf(KindServer, "", "server: generation failed: %v", p)
+				cancel()
+				for range s.events.all() {
+				}
+			}
+		}()
+		for ev := range s.events.all() {
+			if emitErr != nil {
+				continue // draining until the loop lets go
+			}
+			if err := emit(ev); err != nil {
+				emitErr = err
+				cancel()
+			}
+		}
+	}()
+	if emitErr != nil {
+		return nil, emitErr
+	}
+	if s.d != nil {
+		s.d.Dropped += dropped + cut
+		s.d.CachedTokens = 0
+		l.observe(s.d, 0) // FirstToken runs from arrival: the wait is in it
+	}
+	return s.d, s.err
+}
+
+// eventQueue carries one sequence's events from the loop to its handler
+// without ever blocking the loop.
+type eventQueue struct {
+	mu     sync.Mutex
+	evs    []generate.Event
+	closed bool
+	ready  chan struct{} // 1-buffered: something to read
+}
+
+func newEventQueue() *eventQueue { return &eventQueue{ready: make(chan struct{}, 1)} }
+
+func (q *eventQueue) push(ev generate.Event) error {
+	q.mu.Lock()
+	q.evs = append(q.evs, ev)
+	q.mu.Unlock()
+	q.signal()
+	return nil
+}
+
+func (q *eventQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *eventQueue) signal() {
+	select {
+	case q.ready <- struct{}{}:
+	default:
+	}
+}
+
+// all yields the events in order until the queue is closed and empty.
+func (q *eventQueue) all() func(yield func(generate.Event) bool) {
+	return func(yield func(generate.Event) bool) {
+		for {
+			q.mu.Lock()
+			evs, closed := q.evs, q.closed
+			q.evs = nil
+			q.mu.Unlock()
+			for _, ev := range evs {
+				if !yield(ev) {
+					return
+				}
+			}
+			if closed && len(evs) == 0 {
+				return
+			}
+			if len(evs) == 0 {
+				<-q.ready
+			}
+		}
+	}
+}
