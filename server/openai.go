@@ -247,7 +247,12 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	j := &chatJob{s: s, l: l, req: &req, nreq: nreq, ctx: ctx, id: newID("chatcmpl-"), created: time.Now().Unix(), n: 1}
+	st, err := req.structured(l, nreq) // response_format, tools (structured.go)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	j := &chatJob{s: s, l: l, req: &req, nreq: nreq, st: st, ctx: ctx, id: newID("chatcmpl-"), created: time.Now().Unix(), n: 1}
 	if req.N != nil {
 		j.n = *req.N
 	}
@@ -267,6 +272,7 @@ type chatJob struct {
 	l       *Loaded
 	req     *chatRequest
 	nreq    *generate.Request
+	st      *structured // response_format or tools; nil for neither
 	ctx     context.Context
 	id      string
 	created int64
@@ -278,6 +284,11 @@ type chatJob struct {
 // generate runs choice i.
 func (j *chatJob) generate(i int, emit func(generate.Event) error) (*generate.Done, error) {
 	j.nreq.Options.Sampler.Seed = j.seed + uint64(i)
+	c, err := j.st.constraint(j.l) // a fresh one per choice
+	if err != nil {
+		return nil, err
+	}
+	j.nreq.Options.Constraint = c
 	d, err := j.l.Generate(j.ctx, j.nreq, emit)
 	if err == nil && d != nil && d.Stop != generate.StopCancelled {
 		if i == 0 {
@@ -311,7 +322,8 @@ func (j *chatJob) plain(w http.ResponseWriter, r *http.Request) {
 			WriteError(w, r, err)
 			return
 		}
-		c := chatChoice{Index: i, Message: assistantMsg{Role: "assistant", Content: d.Text}, FinishReason: finishReason(d.Stop)}
+		content, calls, finish := j.st.answer(d)
+		c := chatChoice{Index: i, Message: assistantMsg{Role: "assistant", Content: content, ToolCalls: calls}, FinishReason: finish}
 		if j.nreq.Logprobs {
 			c.Logprobs = &chatLogprobs{Content: nonNil(lps)}
 		}
@@ -333,6 +345,7 @@ func (j *chatJob) stream(w http.ResponseWriter, r *http.Request) {
 			Choices: []chunkChoice{{Index: i, Delta: delta, Logprobs: lp, FinishReason: finish}}, nullUsage: includeUsage}
 	}
 	for i := range j.n {
+		th := j.st.streamer() // holds back text that may be a tool call
 		begun := false
 		begin := func() error {
 			if begun {
@@ -352,10 +365,10 @@ func (j *chatJob) stream(w http.ResponseWriter, r *http.Request) {
 				if ev.Logprob != nil {
 					lp = &chatLogprobs{Content: []tokenLogprob{j.s.chatLogprob(j.l, ev.Logprob)}}
 				}
-				if ev.Text == "" && lp == nil {
+				text := th.push(ev.Text)
+				if text == "" && lp == nil {
 					return nil
 				}
-				text := ev.Text
 				return sse.send(chunk(i, chunkDelta{Content: &text}, lp, nil))
 			case generate.EventDone:
 				if ev.Done.Stop == generate.StopCancelled {
@@ -364,7 +377,17 @@ func (j *chatJob) stream(w http.ResponseWriter, r *http.Request) {
 				if err := begin(); err != nil {
 					return err
 				}
-				fr := finishReason(ev.Done.Stop)
+				rest, calls, fr := th.finish(ev.Done.Text, finishReason(ev.Done.Stop))
+				if rest != "" {
+					if err := sse.send(chunk(i, chunkDelta{Content: &rest}, nil, nil)); err != nil {
+						return err
+					}
+				}
+				for _, d := range calls {
+					if err := sse.send(chunk(i, chunkDelta{ToolCalls: []toolCallDelta{d}}, nil, nil)); err != nil {
+						return err
+					}
+				}
 				return sse.send(chunk(i, chunkDelta{}, nil, &fr))
 			}
 			return nil

@@ -37,7 +37,7 @@ type chatRequest struct {
 	User                string             `json:"user"`
 	samplingExtensions                     // llama.cpp's
 	ignoredFields                          // accepted, no effect
-	unsupported                            // 400 until the tools issue lands
+	unsupported                            // 400s, but for response_format, tools and tool_choice (structured.go, tools.go)
 	Truncate            *bool              `json:"truncate"` // gptgo: drop the oldest turns to fit the context
 }
 
@@ -59,11 +59,13 @@ type ignoredFields struct {
 	ServiceTier       json.RawMessage `json:"service_tier"`
 	PromptCacheKey    json.RawMessage `json:"prompt_cache_key"`
 	SafetyIdentifier  json.RawMessage `json:"safety_identifier"`
-	ParallelToolCalls json.RawMessage `json:"parallel_tool_calls"` // meaningful only with tools, which are refused
+	ParallelToolCalls json.RawMessage `json:"parallel_tool_calls"` // read with tools (tools.go)
 }
 
 // unsupported are fields gptgo cannot honour yet; set (not null, not
-// empty), each is a 400 that names it.
+// empty), each is a 400 that names it. ResponseFormat, Tools and
+// ToolChoice live here for their place in the wire order but are read by
+// chatRequest.structured (structured.go, tools.go).
 type unsupported struct {
 	ResponseFormat   json.RawMessage `json:"response_format"`
 	Tools            json.RawMessage `json:"tools"`
@@ -85,11 +87,8 @@ func (u *unsupported) check() error {
 		raw  json.RawMessage
 		why  string
 	}{
-		{"response_format", u.ResponseFormat, "structured output is not supported yet"},
-		{"tools", u.Tools, "tool calling is not supported yet"},
-		{"tool_choice", u.ToolChoice, "tool calling is not supported yet"},
-		{"functions", u.Functions, "function calling is not supported yet"},
-		{"function_call", u.FunctionCall, "function calling is not supported yet"},
+		{"functions", u.Functions, "the deprecated functions field is not supported; send tools"},
+		{"function_call", u.FunctionCall, "the deprecated function_call field is not supported; send tool_choice"},
 		{"audio", u.Audio, "audio output is not supported"},
 		{"modalities", u.Modalities, "only text output is supported"},
 		{"prediction", u.Prediction, "predicted outputs are not supported"},
@@ -97,7 +96,7 @@ func (u *unsupported) check() error {
 		{"reasoning_effort", u.ReasoningEffort, "reasoning effort is not supported"},
 		{"verbosity", u.Verbosity, "verbosity is not supported"},
 	} {
-		if isSet(f.raw) && !(f.name == "modalities" && onlyText(f.raw)) && !(f.name == "response_format" && isTextFormat(f.raw)) {
+		if isSet(f.raw) && !(f.name == "modalities" && onlyText(f.raw)) {
 			return &Error{Kind: KindNotSupported, Param: f.name, Msg: fmt.Sprintf("%s: %s", f.name, f.why)}
 		}
 	}
@@ -114,15 +113,6 @@ func isSet(raw json.RawMessage) bool {
 func onlyText(raw json.RawMessage) bool {
 	var m []string
 	return json.Unmarshal(raw, &m) == nil && len(m) == 1 && m[0] == "text"
-}
-
-// isTextFormat accepts response_format {"type":"text"}: the default, which
-// LangChain and others send explicitly.
-func isTextFormat(raw json.RawMessage) bool {
-	var f struct {
-		Type string `json:"type"`
-	}
-	return json.Unmarshal(raw, &f) == nil && f.Type == "text"
 }
 
 type streamOptions struct {
@@ -317,9 +307,10 @@ type chatChoice struct {
 }
 
 type assistantMsg struct {
-	Role    string  `json:"role"`
-	Content string  `json:"content"`
-	Refusal *string `json:"refusal"`
+	Role      string        `json:"role"`
+	Content   string        `json:"content"`
+	Refusal   *string       `json:"refusal"`
+	ToolCalls []toolCallOut `json:"tool_calls,omitempty"` // tools.go
 }
 
 type chatChunk struct {
@@ -357,8 +348,9 @@ type chunkChoice struct {
 }
 
 type chunkDelta struct {
-	Role    string  `json:"role,omitempty"`
-	Content *string `json:"content,omitempty"`
+	Role      string          `json:"role,omitempty"`
+	Content   *string         `json:"content,omitempty"`
+	ToolCalls []toolCallDelta `json:"tool_calls,omitempty"` // tools.go
 }
 
 type chatLogprobs struct {

@@ -27,8 +27,11 @@ func addJSONBasics(r *Rules) {
 	if r.Has("json-value") {
 		return
 	}
-	// ws is llama.cpp's: nothing, one space, or a newline and indentation.
-	r.Define("ws", Opt(Alt{Lit(" "), Seq{Lit("\n"), Repeat{X: Chars(" \t"), Max: maxSpace}}}))
+	// ws is llama.cpp's: nothing, one space, or a newline and indentation
+	// (unless the caller defined a ws of its own first).
+	if !r.Has("ws") {
+		r.Define("ws", Opt(Alt{Lit(" "), Seq{Lit("\n"), Repeat{X: Chars(" \t"), Max: maxSpace}}}))
+	}
 	r.Define("json-char", jsonChar(Class{Negated: true}))
 	r.Define("json-string", Seq{Lit(`"`), Star(Ref("json-char")), Lit(`"`)})
 	r.Define("json-integer", Seq{Opt(Lit("-")), Alt{Lit("0"), Seq{digit19, Repeat{X: digit, Max: maxIntDigits - 1}}}})

@@ -109,6 +109,9 @@ func ToolCallRules(tools []Tool, f ToolFormat, o ToolOptions) (*Rules, error) {
 	}
 	r := &Rules{}
 	r.Define("root", nil)
+	// Calls are read by a parser, not a person: at most one space between
+	// tokens, so a model cannot spend its budget on indentation.
+	r.Define("ws", Opt(Lit(" ")))
 	var calls Alt
 	seen := map[string]bool{}
 	for i, t := range tools {

@@ -1,0 +1,198 @@
+// Reference: OpenAI's structured outputs (response_format) through the official openai-go v3 client,
+// Ollama's format field on its documented JSON; outputs validated with an independent JSON Schema
+// implementation (github.com/santhosh-tekuri/jsonschema/v6).
+
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/shared"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// structuredSchemas cover the keywords docs/tools.md lists, with bounded
+// strings so that the default model's answers end within max_tokens.
+var structuredSchemas = []string{
+	`{"type":"object","properties":{"name":{"type":"string","maxLength":8},"age":{"type":"integer","minimum":0,"maximum":120},"email":{"type":"string","format":"email"}},"required":["name","age"],"additionalProperties":false}`,
+	`{"type":["boolean","null","integer"],"minimum":-3,"maximum":3}`,
+	`{"enum":["red","green",7,null,{"a":[1]}]}`,
+	`{"const":{"k":"v"}}`,
+	`{"type":"array","prefixItems":[{"type":"string","maxLength":3}],"items":{"type":"integer","exclusiveMinimum":0,"exclusiveMaximum":10},"minItems":2,"maxItems":4}`,
+	`{"anyOf":[{"type":"string","pattern":"^[a-z]{2,4}\\d?$"},{"type":"number"}]}`,
+	`{"oneOf":[{"type":"object","properties":{"kind":{"const":"a"}},"required":["kind"],"additionalProperties":false},{"type":"boolean"}]}`,
+	`{"$defs":{"n":{"type":"object","properties":{"v":{"type":"integer","minimum":0,"maximum":9},"kids":{"type":"array","items":{"$ref":"#/$defs/n"},"maxItems":2}},"required":["v","kids"],"additionalProperties":false}},"$ref":"#/$defs/n"}`,
+	`{"type":"object","properties":{"d":{"type":"string","format":"date"},"t":{"type":"string","format":"time"},"dt":{"type":"string","format":"date-time"},"u":{"type":"string","format":"uuid"},"s":{"type":"string","minLength":1,"maxLength":3}},"required":["d","t","dt","u","s"],"additionalProperties":false}`,
+}
+
+func schemaValidator(t *testing.T, schema string) *jsonschema.Schema {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	if err := c.AddResource("mem://s.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.Compile("mem://s.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func validates(t *testing.T, v *jsonschema.Schema, text string) {
+	t.Helper()
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(text))
+	if err != nil {
+		t.Errorf("%q is not JSON: %v", text, err)
+		return
+	}
+	if err := v.Validate(inst); err != nil {
+		t.Errorf("%q: %v", text, err)
+	}
+}
+
+// TestOpenAIResponseFormat: response_format json_schema (plain and
+// streamed) and json_object through the official client; every answer
+// that ends validates against its schema.
+func TestOpenAIResponseFormat(t *testing.T) {
+	_, url := startServer(t, Config{})
+	c := client(url)
+	ctx := context.Background()
+	ended := 0
+	for i, schema := range structuredSchemas {
+		var sm map[string]any
+		if err := json.Unmarshal([]byte(schema), &sm); err != nil {
+			t.Fatal(err)
+		}
+		val := schemaValidator(t, schema)
+		p := openai.ChatCompletionNewParams{
+			Model:       "default",
+			Messages:    []openai.ChatCompletionMessageParamUnion{openai.UserMessage("Answer in JSON.")},
+			MaxTokens:   openai.Int(300),
+			Temperature: openai.Float(1),
+			Seed:        openai.Int(int64(i)),
+			ResponseFormat: openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
+				JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{Name: "answer", Schema: sm, Strict: openai.Bool(true)}}},
+		}
+		r, err := c.Chat.Completions.New(ctx, p)
+		if err != nil {
+			t.Fatalf("schema %d: %v", i, err)
+		}
+		if ch := r.Choices[0]; ch.FinishReason == "stop" {
+			ended++
+			validates(t, val, ch.Message.Content)
+		}
+		// Streamed: the pieces join into a valid answer too.
+		s := c.Chat.Completions.NewStreaming(ctx, p)
+		var text strings.Builder
+		finish := ""
+		for s.Next() {
+			for _, ch := range s.Current().Choices {
+				text.WriteString(ch.Delta.Content)
+				if ch.FinishReason != "" {
+					finish = ch.FinishReason
+				}
+			}
+		}
+		if err := s.Err(); err != nil {
+			t.Fatalf("schema %d stream: %v", i, err)
+		}
+		if finish == "stop" {
+			validates(t, val, text.String())
+		}
+	}
+	if ended < len(structuredSchemas)/2 {
+		t.Errorf("only %d of %d answers ended within max_tokens", ended, len(structuredSchemas))
+	}
+	r, err := c.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model: "default", Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("JSON please")}, MaxTokens: openai.Int(200), Seed: openai.Int(3),
+		ResponseFormat: openai.ChatCompletionNewParamsResponseFormatUnion{OfJSONObject: &shared.ResponseFormatJSONObjectParam{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Choices[0].FinishReason == "stop" {
+		var obj map[string]any
+		if err := json.Unmarshal([]byte(r.Choices[0].Message.Content), &obj); err != nil {
+			t.Errorf("json_object answer %q: %v", r.Choices[0].Message.Content, err)
+		}
+	}
+}
+
+func TestResponseFormatErrors(t *testing.T) {
+	_, url := startServer(t, Config{})
+	msg := `"model":"default","messages":[{"role":"user","content":"x"}]`
+	cases := []struct {
+		rf, param, code, want string
+	}{
+		{`{"type":"json_schema","json_schema":{"name":"a","schema":{"type":"object","properties":{"x":{"type":"number","multipleOf":2}}}}}`,
+			"response_format.json_schema.schema", "not_supported", "multipleOf at /properties/x: keyword not supported"},
+		{`{"type":"json_schema","json_schema":{"name":"a","schema":{"$ref":"#/$defs/nope"}}}`, "response_format.json_schema.schema", "", `"#/$defs/nope" does not exist`},
+		{`{"type":"json_schema","json_schema":{"schema":{}}}`, "response_format.json_schema.name", "", "name is required"},
+		{`{"type":"json_schema"}`, "response_format.json_schema", "", "needs json_schema"},
+		{`{"type":"xml"}`, "response_format.type", "", `"xml" is not one of`},
+		{`{"type":"json_object","extra":1}`, "response_format", "", "unknown field"},
+	}
+	for _, c := range cases {
+		code, body := post(t, url+"/v1/chat/completions", `{`+msg+`,"response_format":`+c.rf+`}`)
+		e := openAIErr(t, body)
+		if code != http.StatusBadRequest || deref(e.Param) != c.param || !strings.Contains(e.Message, c.want) || (c.code != "" && deref(e.Code) != c.code) {
+			t.Errorf("%s: %d %q %s %s; want 400 %s %q %s", c.rf, code, e.Message, deref(e.Param), deref(e.Code), c.param, c.want, c.code)
+		}
+	}
+}
+
+// TestOllamaFormat: format "json" and a schema on /api/generate and
+// /api/chat; answers that end are valid.
+func TestOllamaFormat(t *testing.T) {
+	_, ts, _ := newOllamaServer(t)
+	schema := structuredSchemas[0]
+	val := schemaValidator(t, schema)
+	for _, c := range []struct{ path, body string }{
+		{"/api/generate", `{"model":"default","prompt":"A person:","stream":false,"format":` + schema + `,"options":{"seed":1,"num_predict":300}}`},
+		{"/api/chat", `{"model":"default","messages":[{"role":"user","content":"A person?"}],"stream":false,"format":` + schema + `,"options":{"seed":2,"num_predict":300}}`},
+		{"/api/chat", `{"model":"default","messages":[{"role":"user","content":"JSON?"}],"stream":false,"format":"json","options":{"seed":3,"num_predict":300}}`},
+	} {
+		code, _, body := ollamaDo(t, "POST", ts.URL+c.path, c.body)
+		if code != http.StatusOK {
+			t.Fatalf("%s: %d %s", c.path, code, body)
+		}
+		var r struct {
+			Response   string
+			Message    struct{ Content string }
+			DoneReason string `json:"done_reason"`
+		}
+		if err := json.Unmarshal([]byte(body), &r); err != nil {
+			t.Fatal(err)
+		}
+		text := r.Response + r.Message.Content
+		if r.DoneReason != "stop" {
+			continue
+		}
+		if strings.Contains(c.body, `"format":"json"`) {
+			var obj map[string]any
+			if err := json.Unmarshal([]byte(text), &obj); err != nil {
+				t.Errorf("format json: %q: %v", text, err)
+			}
+			continue
+		}
+		validates(t, val, text)
+	}
+	code, _, body := ollamaDo(t, "POST", ts.URL+"/api/generate", `{"model":"default","prompt":"x","format":{"type":"object","not":{}}}`)
+	if code != http.StatusBadRequest || !strings.Contains(body, "not at /: keyword not supported") {
+		t.Errorf("unsupported keyword: %d %s", code, body)
+	}
+	code, _, body = ollamaDo(t, "POST", ts.URL+"/api/generate", `{"model":"default","prompt":"x","format":"yaml"}`)
+	if code != http.StatusBadRequest || !strings.Contains(body, `format must be "json" or a JSON schema`) {
+		t.Errorf("format yaml: %d %s", code, body)
+	}
+}
