@@ -42,6 +42,9 @@ func ParseMatch(s string) (Match, error) {
 type GenOptions struct {
 	MaxTokens int      // most tokens to generate; 0 means 256
 	Stop      []string // the output ends before the first of these; nil means a blank line
+	// ParseSpecial reads control tokens written in the prompt
+	// ("<|im_start|>") as those tokens: for prompts a chat template made.
+	ParseSpecial bool
 }
 
 // Generate continues prompt greedily (the argmax token at each step, as
@@ -56,7 +59,7 @@ func (s *Scorer) Generate(ctx context.Context, prompt string, o GenOptions) (str
 	if stop == nil {
 		stop = []string{"\n\n"}
 	}
-	toks := s.tok.Encode(prompt, tokenizer.EncodeOptions{AddSpecial: true})
+	toks := s.tok.Encode(prompt, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: o.ParseSpecial})
 	if len(toks) == 0 {
 		return "", fmt.Errorf("eval: the prompt has no tokens")
 	}

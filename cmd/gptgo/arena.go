@@ -18,6 +18,7 @@ import (
 	"github.com/gptgo/gptgo/internal/atomicfile"
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/tokenizer"
+	"github.com/gptgo/gptgo/tokenizer/chat"
 )
 
 func init() {
@@ -28,7 +29,8 @@ func init() {
 
 PROMPTS is a text file of one prompt per line, or JSONL with "prompt".
 A model SPEC is a GGUF file ("default" for the embedded model), answering
-greedily by continuing the prompt, or an OpenAI-compatible endpoint
+greedily through its chat template (or continuing the prompt when it has
+none) until an end-of-turn token, or an OpenAI-compatible endpoint
 URL#MODEL (http://host:8080/v1#qwen). Every model answers every prompt;
 then the JUDGE compares each pair of answers, shown in a random order
 (--seed):
@@ -219,14 +221,26 @@ func arenaJudge(e *env, spec, key string, schema bool) (eval.Judge, error) {
 	return nil, fmt.Errorf("--judge %q: want URL#MODEL, human, cmd:PROGRAM or length", spec)
 }
 
-// localAnswerer continues a prompt greedily with a local model.
+// localAnswerer answers greedily with a local model, through the chat
+// template the file carries (a fine-tuned model's ChatML, the default
+// model's continuation template), or continuing the bare prompt when it
+// has none.
 type localAnswerer struct {
-	sc  *eval.Scorer
-	max int
+	sc   *eval.Scorer
+	tmpl *chat.Template // nil: no template in the file
+	max  int
 }
 
 func (l *localAnswerer) Answer(ctx context.Context, prompt string) (string, error) {
-	s, err := l.sc.Generate(ctx, prompt, eval.GenOptions{MaxTokens: l.max})
+	o := eval.GenOptions{MaxTokens: l.max}
+	if l.tmpl != nil {
+		p, err := l.tmpl.Render([]chat.Message{{Role: "user", Content: prompt}}, chat.Options{AddGenerationPrompt: true, TrimBOSEOS: true})
+		if err != nil {
+			return "", err
+		}
+		prompt, o.ParseSpecial, o.Stop = p, true, []string{}
+	}
+	s, err := l.sc.Generate(ctx, prompt, o)
 	return strings.TrimSpace(s), err
 }
 
@@ -252,7 +266,11 @@ func arenaAnswerer(spec, key string, maxTokens int, o model.Options) (eval.Answe
 		m.Close()
 		return nil, nil, err
 	}
-	return &localAnswerer{sc: eval.NewScorer(st, tok), max: maxTokens}, func() { st.Close(); m.Close() }, nil
+	la := &localAnswerer{sc: eval.NewScorer(st, tok), max: maxTokens}
+	if t, err := chat.FromGGUF(m.File()); err == nil && !t.Fallback() {
+		la.tmpl = t
+	}
+	return la, func() { st.Close(); m.Close() }, nil
 }
 
 func writeArenaOut(dir string, recs []eval.ArenaRecord, rep arenaReport) error {
