@@ -243,3 +243,23 @@ func TestAgentInteractive(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q\n%s", code, stdout, stderr)
 	}
 }
+
+// TestAgentInProcess runs the embedded default model in-process under the
+// ReAct grammar: plumbing only (turns taken, transcript written).
+func TestAgentInProcess(t *testing.T) {
+	tp := filepath.Join(t.TempDir(), "run.jsonl")
+	_, stderr, code := runCLI(t, "", "agent", "--tools", "calculator", "--system", "Be brief.", "-n", "32", "--temp", "0",
+		"--threads", "1", "--max-steps", "2", "--transcript", tp, "What is 6*7?")
+	if code != 0 && !strings.Contains(stderr, "limit reached") && !strings.Contains(stderr, "does not fit the model's context") {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	f, err := os.Open(tp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := agent.ReadTranscript(f, tp)
+	if err != nil || st.Usage.Prompt == 0 || st.Usage.Completion == 0 {
+		t.Fatalf("transcript: %+v %v\n%s", st, err, stderr)
+	}
+}
