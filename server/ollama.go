@@ -182,6 +182,9 @@ func (g *ollamaGenerateRequest) native(s *Server, l *Loaded) (*generate.Request,
 	if len(tokens) == 0 {
 		return nil, Errorf(KindBadRequest, "prompt", "the prompt is empty once tokenized and the model adds no BOS token")
 	}
+	if r.Options.Constraint, err = l.formatConstraint(g.Format); err != nil { // structured.go
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -234,6 +237,10 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 		msgs = append([]chat.Message{{Role: "system", Content: l.Entry.System}}, msgs...)
 	}
 	nreq := &generate.Request{Messages: msgs, Options: o, Logprobs: req.Logprobs, TopLogprobs: req.TopLogprobs}
+	if nreq.Options.Constraint, err = l.formatConstraint(req.Format); err != nil { // structured.go
+		WriteError(w, r, err)
+		return
+	}
 	run := &ollamaRun{s: s, l: l, start: start, load: loaded, stream: req.Stream == nil || *req.Stream}
 	run.serve(w, r, nreq, func(text string, lps []ollamaLogprob) any {
 		return ollamaChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: ollamaMessage{Role: "assistant", Content: text}, Logprobs: lps}

@@ -14,10 +14,11 @@ import (
 	"github.com/gptgo/gptgo/modelstore"
 )
 
-// ollamaRefuse rejects the request fields gptgo cannot honour yet, by name.
+// ollamaRefuse rejects the request fields gptgo cannot honour yet, by
+// name, and a format (structured.go) that cannot be enforced.
 func ollamaRefuse(format, think json.RawMessage) error {
-	if isSet(format) && string(format) != `""` {
-		return Errorf(KindNotSupported, "format", "format: structured output (JSON mode and JSON schemas) is not supported yet")
+	if _, err := compileOllamaFormat(format); err != nil {
+		return err
 	}
 	if isSet(think) && string(think) != "false" {
 		return Errorf(KindNotSupported, "think", "think: gptgo's models do not support thinking")

@@ -27,7 +27,7 @@ type ollamaGenerateRequest struct {
 	Context     []int32                    `json:"context"`  // the tokens of an earlier answer's conversation
 	Stream      *bool                      `json:"stream"`   // default true
 	Raw         bool                       `json:"raw"`      // the prompt as it is, no template
-	Format      json.RawMessage            `json:"format"`   // refused until structured output lands
+	Format      json.RawMessage            `json:"format"`   // "json" or a JSON schema (structured.go)
 	KeepAlive   *ollamaDuration            `json:"keep_alive"`
 	Images      json.RawMessage            `json:"images"` // refused: no vision models
 	Options     map[string]json.RawMessage `json:"options"`

@@ -198,3 +198,12 @@ func (s *structured) streamer() *toolText {
 	}
 	return &toolText{plan: s.tools}
 }
+
+// formatConstraint is a fresh matcher for Ollama's format (nil for none).
+func (l *Loaded) formatConstraint(format json.RawMessage) (generate.Constraint, error) {
+	g, err := compileOllamaFormat(format)
+	if err != nil || g == nil {
+		return nil, err
+	}
+	return l.constraint(g)
+}

@@ -192,7 +192,7 @@ func TestOllamaFormat(t *testing.T) {
 		t.Errorf("unsupported keyword: %d %s", code, body)
 	}
 	code, _, body = ollamaDo(t, "POST", ts.URL+"/api/generate", `{"model":"default","prompt":"x","format":"yaml"}`)
-	if code != http.StatusBadRequest || !strings.Contains(body, `format must be "json" or a JSON schema`) {
+	if code != http.StatusBadRequest || !strings.Contains(body, `format must be \"json\" or a JSON schema`) {
 		t.Errorf("format yaml: %d %s", code, body)
 	}
 }
