@@ -241,11 +241,17 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
+	th, err := l.ollamaTools(req.Tools, nreq) // tools.go
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
 	run := &ollamaRun{s: s, l: l, start: start, load: loaded, stream: req.Stream == nil || *req.Stream}
 	run.serve(w, r, nreq, func(text string, lps []ollamaLogprob) any {
-		return ollamaChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: ollamaMessage{Role: "assistant", Content: text}, Logprobs: lps}
+		return ollamaChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: ollamaMessage{Role: "assistant", Content: th.push(text)}, Logprobs: lps}
 	}, func(d *generate.Done, text string, lps []ollamaLogprob, _ []int32) any {
-		return ollamaChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: ollamaMessage{Role: "assistant", Content: text}, Done: true,
+		text, calls := th.ollamaFinal(d.Text, run.stream)
+		return ollamaChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: ollamaMessage{Role: "assistant", Content: text, ToolCalls: calls}, Done: true,
 			DoneReason: ollamaDoneReason(d.Stop), Logprobs: lps, ollamaMetrics: run.metrics(d)}
 	})
 }
@@ -257,9 +263,6 @@ func (c *ollamaChatRequest) check() ([]chat.Message, error) {
 	}
 	if err := ollamaRefuse(c.Format, c.Think); err != nil {
 		return nil, err
-	}
-	if isSet(c.Tools) {
-		return nil, Errorf(KindNotSupported, "tools", "tools: tool calling is not supported yet")
 	}
 	if c.TopLogprobs != 0 && !c.Logprobs {
 		return nil, Errorf(KindBadRequest, "top_logprobs", "top_logprobs needs logprobs: true")

@@ -374,7 +374,7 @@ func TestOllamaErrors(t *testing.T) {
 		{"POST", "/api/chat", `{"model":"default","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":0}}`, 400, `num_predict 0`},
 		{"POST", "/api/chat", `{"model":"default","messages":[{"role":"user","content":"hi"}],"format":"yaml"}`, 400, `format must be \"json\" or a JSON schema`},
 		{"POST", "/api/generate", `{"model":"default","prompt":"hi","format":{"type":"object","if":{}}}`, 400, `if at /: keyword not supported`},
-		{"POST", "/api/chat", `{"model":"default","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}]}`, 400, `tools: tool calling is not supported yet`},
+		{"POST", "/api/chat", `{"model":"default","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"code"}]}`, 400, `only function tools are supported`},
 		{"POST", "/api/chat", `{"model":"default","messages":[{"role":"user","content":"hi","images":["aGk="]}]}`, 400, `images`},
 		{"POST", "/api/chat", `{"model":"default","messages":[{"role":"user","content":"hi"}],"think":true}`, 400, `thinking`},
 		{"POST", "/api/chat", `{"model":"default","messages":[{"role":"wizard","content":"hi"}]}`, 400, `unknown role \"wizard\"`},

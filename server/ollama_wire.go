@@ -44,7 +44,7 @@ type ollamaChatRequest struct {
 	Stream      *bool                      `json:"stream"`
 	Format      json.RawMessage            `json:"format"`
 	KeepAlive   *ollamaDuration            `json:"keep_alive"`
-	Tools       json.RawMessage            `json:"tools"` // refused until tools land
+	Tools       json.RawMessage            `json:"tools"` // OpenAI's shape (tools.go)
 	Options     map[string]json.RawMessage `json:"options"`
 	Think       json.RawMessage            `json:"think"`
 	Truncate    *bool                      `json:"truncate"` // gptgo: drop the oldest turns to fit the context

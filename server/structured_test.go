@@ -7,6 +7,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -195,4 +196,45 @@ func TestOllamaFormat(t *testing.T) {
 	if code != http.StatusBadRequest || !strings.Contains(body, `format must be \"json\" or a JSON schema`) {
 		t.Errorf("format yaml: %d %s", code, body)
 	}
+}
+
+// TestOllamaTools: /api/chat with tools answers in text or with
+// message.tool_calls (arguments an object) that validate, streamed or not.
+func TestOllamaTools(t *testing.T) {
+	_, url := startServer(t, Config{}) // a 256-token context: the tool list takes 170
+	schema := `{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]}`
+	val := schemaValidator(t, schema)
+	tools := `[{"type":"function","function":{"name":"add","parameters":` + schema + `}}]`
+	calls := 0
+	for seed := range 6 {
+		stream := seed%2 == 1
+		body := fmt.Sprintf(`{"model":"default","messages":[{"role":"user","content":"2+3?"}],"tools":%s,"stream":%v,"options":{"seed":%d,"num_predict":40,"temperature":1.5}}`, tools, stream, seed)
+		code, _, out := ollamaDo(t, "POST", url+"/api/chat", body)
+		if code != http.StatusOK {
+			t.Fatalf("seed %d: %d %s", seed, code, out)
+		}
+		var content strings.Builder
+		var toolCalls []ollamaToolCall
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var r struct {
+				Message ollamaMessage
+			}
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			content.WriteString(r.Message.Content)
+			toolCalls = append(toolCalls, r.Message.ToolCalls...)
+		}
+		for _, c := range toolCalls {
+			calls++
+			if c.Function.Name != "add" {
+				t.Errorf("seed %d: call to %q", seed, c.Function.Name)
+			}
+			validates(t, val, string(c.Function.Arguments))
+		}
+		if len(toolCalls) > 0 && strings.Contains(content.String(), `"name"`) {
+			t.Errorf("seed %d: the call also went out as content: %q", seed, content.String())
+		}
+	}
+	t.Logf("%d calls in 6 answers", calls)
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gptgo/gptgo/generate"
 	"github.com/gptgo/gptgo/generate/grammar"
 )
 
@@ -293,4 +294,43 @@ func ollamaCalls(calls []toolCallOut) []ollamaToolCall {
 		out[i].Function.Arguments = json.RawMessage(c.Function.Arguments)
 	}
 	return out
+}
+
+// ollamaTools reads an Ollama chat request's tools (OpenAI's shape; Ollama
+// has no tool_choice, so the model may answer or call) for the model l,
+// hands them to nreq's template and constrains a call it starts. The
+// returned holder streams the text that stays content.
+func (l *Loaded) ollamaTools(tools json.RawMessage, nreq *generate.Request) (*toolText, error) {
+	tmpl := ""
+	if l.Template != nil {
+		tmpl = l.Template.Source()
+	}
+	plan, err := planTools(tools, nil, nil, tmpl)
+	if err != nil || plan == nil {
+		return &toolText{}, err
+	}
+	if nreq.Options.Constraint != nil {
+		return nil, Errorf(KindNotSupported, "format", "format together with tools is not supported")
+	}
+	nreq.Tools = plan.tools
+	if nreq.Options.Constraint, err = l.constraint(plan.grammar); err != nil {
+		return nil, err
+	}
+	return &toolText{plan: plan}, nil
+}
+
+// ollamaFinal is a finished Ollama chat answer's content and tool calls;
+// when streamed, only the content not sent yet.
+func (h *toolText) ollamaFinal(text string, streamed bool) (string, []ollamaToolCall) {
+	content, calls := h.plan.answer(text)
+	if len(calls) > 0 {
+		if streamed {
+			content = "" // the text before the call went out as it came
+		}
+		return content, ollamaCalls(calls)
+	}
+	if streamed {
+		return text[min(h.sent, len(text)):], nil
+	}
+	return text, nil
 }

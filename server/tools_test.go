@@ -141,3 +141,24 @@ func TestToolTextFinish(t *testing.T) {
 		t.Errorf("no tools finish: %q %+v %q", rest, ds, fr)
 	}
 }
+
+func TestOllamaFinal(t *testing.T) {
+	p, _ := planTools(json.RawMessage(`[{"type":"function","function":{"name":"f"}}]`), nil, nil, hermesTmpl)
+	text := "Sure. <tool_call>{\"name\": \"f\", \"arguments\": {\"x\": [1]}}</tool_call>"
+	h := toolText{plan: p}
+	content, calls := h.ollamaFinal(text, false)
+	if content != "Sure." || len(calls) != 1 || calls[0].Function.Name != "f" || string(calls[0].Function.Arguments) != `{"x":[1]}` {
+		t.Errorf("plain: %q %+v", content, calls)
+	}
+	h = toolText{plan: p}
+	sent := h.push(text)
+	content, calls = h.ollamaFinal(text, true)
+	if sent != "Sure. " || content != "" || len(calls) != 1 {
+		t.Errorf("streamed: sent %q, final %q %+v", sent, content, calls)
+	}
+	h = toolText{}
+	sent = h.push("just text")
+	if content, calls = h.ollamaFinal("just text", true); sent != "just text" || content != "" || calls != nil {
+		t.Errorf("no tools: %q %q %+v", sent, content, calls)
+	}
+}
