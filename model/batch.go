@@ -123,7 +123,7 @@ func (r *BatchRunner) Forward(seqs []*PagedSeq, tokens [][]int32, fn func(i int,
 		return err
 	}
 	for i, q := range seqs {
-		q.advance(len(tokens[i]))
+		q.advance(tokens[i])
 	}
 
 	// The output head over each sequence's last row, gathered into x (free

@@ -7,6 +7,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/gptgo/gptgo/tensor"
 )
@@ -54,6 +55,7 @@ type PagedCache struct {
 	data       []byte       // [N][L][K|V] every block, blockBytes apart
 	refs       []int32      // [N] sequences holding each block; 0 = free
 	free       []int32      // stack of free block ids
+	prefix     *prefixCache // full blocks by content, and the cached blocks nobody holds (paged_prefix.go)
 }
 
 // NewPagedCache allocates a pool of o.Blocks blocks for m's layers and heads.
@@ -81,6 +83,7 @@ func (m *Model) NewPagedCache(o PagedOptions) (*PagedCache, error) {
 	c.data = make([]byte, c.blockBytes*o.Blocks)
 	c.refs = make([]int32, o.Blocks)
 	c.free = make([]int32, o.Blocks)
+	c.prefix = newPrefixCache(o.Blocks)
 	for i := range c.free { // popped from the end: block 0 first
 		c.free[i] = int32(o.Blocks - 1 - i)
 	}
@@ -93,8 +96,9 @@ func (c *PagedCache) BlockBytes() int { return c.blockBytes }
 // Blocks is the number of blocks in the pool.
 func (c *PagedCache) Blocks() int { return len(c.refs) }
 
-// FreeBlocks is the number of blocks no sequence holds.
-func (c *PagedCache) FreeBlocks() int { return len(c.free) }
+// FreeBlocks is the number of blocks no sequence holds (cached prefixes
+// included: they are evicted when needed).
+func (c *PagedCache) FreeBlocks() int { return len(c.free) + c.prefix.lru.Len() }
 
 // KVBytes is the size of the pool.
 func (c *PagedCache) KVBytes() int64 { return int64(len(c.data)) }
@@ -102,13 +106,18 @@ func (c *PagedCache) KVBytes() int64 { return int64(len(c.data)) }
 // BlocksFor is the number of blocks n positions take.
 func (c *PagedCache) BlocksFor(n int) int { return (n + c.P - 1) / c.P }
 
-// alloc takes a free block with a reference count of 1.
+// alloc takes a free block with a reference count of 1: a never-cached
+// one first, else the least recently used cached prefix block.
 func (c *PagedCache) alloc() (int32, bool) {
-	if len(c.free) == 0 {
+	var b int32
+	if n := len(c.free); n > 0 {
+		b = c.free[n-1]
+		c.free = c.free[:n-1]
+	} else if e, ok := c.prefix.evict(); ok {
+		b = e
+	} else {
 		return 0, false
 	}
-	b := c.free[len(c.free)-1]
-	c.free = c.free[:len(c.free)-1]
 	c.refs[b] = 1
 	return b, true
 }
@@ -119,7 +128,11 @@ func (c *PagedCache) release(b int32) {
 		panic(fmt.Sprintf("model: paged KV cache: block %d released with %d references", b, c.refs[b]))
 	}
 	c.refs[b]--
-	if c.refs[b] == 0 {
+	switch {
+	case c.refs[b] > 0:
+	case c.prefix.hash[b] != 0: // keeps a cached prefix until evicted
+		c.prefix.lruAt[b] = c.prefix.lru.PushBack(b)
+	default:
 		c.free = append(c.free, b)
 	}
 }
@@ -142,8 +155,10 @@ func (c *PagedCache) kv(b int32, li int) (k, v []byte) {
 // p%P.
 type PagedSeq struct {
 	c      *PagedCache
-	blocks []int32 // block table: the blocks holding positions 0…, in order
-	pos    int     // positions filled
+	blocks []int32  // block table: the blocks holding positions 0…, in order
+	pos    int      // positions filled
+	toks   []int32  // [pos] the token at each position (prefix keys)
+	hashes []uint64 // [pos/P] the prefix key of each full block
 }
 
 // NewSeq starts an empty sequence; it holds no block until Reserve.
@@ -173,7 +188,7 @@ func (s *PagedSeq) Reserve(n int) error {
 	if cow {
 		want++
 	}
-	if want > len(c.free) {
+	if want > c.FreeBlocks() {
 		return ErrCacheFull
 	}
 	if cow {
@@ -191,8 +206,12 @@ func (s *PagedSeq) Reserve(n int) error {
 	return nil
 }
 
-// advance records n positions as written (after a forward pass filled them).
-func (s *PagedSeq) advance(n int) { s.pos += n }
+// advance records tokens as written at the next positions (after a forward
+// pass filled them), indexing the blocks they complete.
+func (s *PagedSeq) advance(tokens []int32) {
+	s.pos += len(tokens)
+	s.record(tokens)
+}
 
 // Truncate forgets every position from n on, returning the blocks no
 // longer needed.
@@ -205,7 +224,12 @@ func (s *PagedSeq) Truncate(n int) error {
 		s.c.release(b)
 	}
 	s.blocks = s.blocks[:keep]
+	if n%s.c.P != 0 && s.c.refs[s.blocks[keep-1]] == 1 {
+		s.c.prefix.unindex(s.blocks[keep-1]) // its tail is rewritten next: no longer the prefix its key names
+	}
 	s.pos = n
+	s.toks = s.toks[:n]
+	s.hashes = s.hashes[:n/s.c.P]
 	return nil
 }
 
@@ -218,6 +242,7 @@ func (s *PagedSeq) Free() {
 	}
 	s.blocks = s.blocks[:0]
 	s.pos = 0
+	s.toks, s.hashes = s.toks[:0], s.hashes[:0]
 }
 
 // Fork returns a new sequence sharing every block of s (each one's count
@@ -225,7 +250,7 @@ func (s *PagedSeq) Free() {
 // it. The prompt of several samples of one request is computed once.
 func (s *PagedSeq) Fork() *PagedSeq {
 	used := s.blocks[:s.c.BlocksFor(s.pos)] // blocks reserved beyond pos stay s's own
-	f := &PagedSeq{c: s.c, blocks: append([]int32(nil), used...), pos: s.pos}
+	f := &PagedSeq{c: s.c, blocks: append([]int32(nil), used...), pos: s.pos, toks: slices.Clone(s.toks), hashes: slices.Clone(s.hashes)}
 	for _, b := range f.blocks {
 		s.c.refs[b]++
 	}

@@ -25,6 +25,9 @@ func checkPool(t *testing.T, c *PagedCache, seqs []*PagedSeq) {
 		}
 	}
 	inFree := make([]bool, c.Blocks())
+	for e := c.prefix.lru.Front(); e != nil; e = e.Next() {
+		inFree[e.Value.(int32)] = true
+	}
 	for _, b := range c.free {
 		if inFree[b] {
 			t.Fatalf("block %d is twice in the free list", b)
@@ -81,15 +84,39 @@ func TestPagedAllocatorRandom(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				toks := make([]int32, n)
 				for j := range n {
 					v := byte(r.Uint32())
 					*stamp(q, q.pos+j) = v
 					want[i] = append(want[i], v)
+					toks[j] = int32(v % 4) // few distinct blocks: prefixes repeat
 				}
-				q.advance(n)
-			case k < 7:
+				q.advance(toks)
+			case k < 7 && r.IntN(2) == 0:
 				i := r.IntN(len(seqs))
 				seqs, want = append(seqs, seqs[i].Fork()), append(want, slices.Clone(want[i]))
+			case k < 7: // a new sequence from the cache: another's tokens, or random ones
+				var toks []int32
+				if i := r.IntN(len(seqs)); r.IntN(4) > 0 {
+					toks = slices.Clone(seqs[i].toks)
+				}
+				for range r.IntN(3 * P) {
+					toks = append(toks, int32(r.IntN(4)))
+				}
+				q := c.NewSeq()
+				n := q.MatchPrefix(toks)
+				if n%P != 0 || n > max(0, len(toks)-1) || q.Pos() != n {
+					t.Fatalf("op %d: matched %d of %d tokens", op, n, len(toks))
+				}
+				var w []byte
+				for p := range n {
+					v := *stamp(q, p)
+					if int32(v%4) != toks[p] { // the block holds what its key says
+						t.Fatalf("op %d: matched position %d holds a token %d, asked %d", op, p, v%4, toks[p])
+					}
+					w = append(w, v)
+				}
+				seqs, want = append(seqs, q), append(want, w)
 			case k < 8:
 				i := r.IntN(len(seqs))
 				n := r.IntN(seqs[i].pos + 1)
@@ -110,6 +137,9 @@ func TestPagedAllocatorRandom(t *testing.T) {
 					}
 				}
 			}
+		}
+		if _, hit := c.PrefixStats(); hit == 0 {
+			t.Errorf("P=%d: no prefix was ever matched: the test does not reach the cache", P)
 		}
 		if full == 0 {
 			t.Errorf("P=%d: the pool never ran full: the test does not reach ErrCacheFull", P)
