@@ -20,6 +20,7 @@ type metrics struct {
 	duration         *prometheus.HistogramVec // endpoint
 	promptTokens     *prometheus.CounterVec   // model
 	completionTokens *prometheus.CounterVec   // model
+	cachedTokens     *prometheus.CounterVec   // model: prompt tokens found in the prefix cache (sched.go); ÷ promptTokens = hit rate
 	ttft             *prometheus.HistogramVec // model: queue wait + prefill + first token
 	tokenLatency     *prometheus.HistogramVec // model: time between consecutive tokens
 	queueWait        *prometheus.HistogramVec // model
@@ -36,6 +37,7 @@ func newMetrics() *metrics {
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gptgo_http_requests_total", Help: "HTTP requests by endpoint and status."}, []string{"endpoint", "status"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gptgo_http_request_duration_seconds", Help: "Time from request to the end of the response (whole streams included).", Buckets: latency}, []string{"endpoint"})
 	m.promptTokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gptgo_prompt_tokens_total", Help: "Prompt tokens processed (cached ones included)."}, []string{"model"})
+	m.cachedTokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gptgo_prompt_cached_tokens_total", Help: "Prompt tokens taken from the prefix cache instead of computed (--batch-scheduler)."}, []string{"model"})
 	m.completionTokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gptgo_completion_tokens_total", Help: "Tokens generated."}, []string{"model"})
 	m.ttft = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gptgo_time_to_first_token_seconds", Help: "Time from a request's arrival at the model to its first generated token (queue wait included).", Buckets: latency}, []string{"model"})
 	m.tokenLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gptgo_time_per_output_token_seconds", Help: "Time between consecutive generated tokens of a request (inter-token latency).", Buckets: perToken}, []string{"model"})
@@ -43,7 +45,7 @@ func newMetrics() *metrics {
 	m.queueDepth = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "gptgo_queue_depth", Help: "Requests waiting for a session of the model."}, []string{"model"})
 	m.loadedModels = prometheus.NewGauge(prometheus.GaugeOpts{Name: "gptgo_loaded_models", Help: "Models in memory."})
 	m.modelBytes = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "gptgo_model_memory_bytes", Help: "Memory of a loaded model: weights, KV caches and buffers."}, []string{"model"})
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.promptTokens, m.completionTokens, m.ttft, m.tokenLatency, m.queueWait, m.queueDepth, m.loadedModels, m.modelBytes} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.promptTokens, m.completionTokens, m.cachedTokens, m.ttft, m.tokenLatency, m.queueWait, m.queueDepth, m.loadedModels, m.modelBytes} {
 		f(c)
 	}
 	f(collectors.NewGoCollector())

@@ -72,14 +72,16 @@ func (b *batcher) snapshot() batchStats {
 
 // bseq is one request in the loop.
 type bseq struct {
-	ps     planSeq
-	toks   []int32 // prompt, then every sampled token: ps.tokens of them
-	seq    *generate.Sequence
-	kv     *model.PagedSeq
-	ctx    context.Context
-	events *eventQueue
-	queued bool // counted in batcher.queued: submitted or preempted, not running
-	over   bool // ended: leaves the loop's lists after the step
+	ps       planSeq
+	toks     []int32 // prompt, then every sampled token: ps.tokens of them
+	seq      *generate.Sequence
+	kv       *model.PagedSeq
+	ctx      context.Context
+	events   *eventQueue
+	queued   bool // counted in batcher.queued: submitted or preempted, not running
+	admitted bool // ran at least once
+	cached   int  // prompt tokens found in the prefix cache at the first admission
+	over     bool // ended: leaves the loop's lists after the step
 
 	d   *generate.Done // the result, set before events close
 	err error
@@ -237,6 +239,18 @@ func (b *batcher) step() {
 		}
 		return out
 	}
+	// Waiting sequences with nothing computed take their cached prefix
+	// (model.PagedSeq.MatchPrefix) so that the plan sees only the rest;
+	// those not admitted give it back below (their blocks stay cached).
+	for _, s := range b.waiting {
+		if s.ps.computed == 0 {
+			if s.kv == nil {
+				s.kv = b.cache.NewSeq()
+			}
+			s.ps.computed = s.kv.MatchPrefix(s.toks)
+			s.ps.blocks = len(s.kv.Table())
+		}
+	}
 	plan := b.plan.Schedule(ps(b.running), ps(b.waiting), b.cache.FreeBlocks())
 	for _, id := range plan.Preempt { // drop the blocks; recompute from scratch later
 		i := slices.IndexFunc(b.running, func(s *bseq) bool { return s.ps.id == id })
@@ -251,11 +265,17 @@ func (b *batcher) step() {
 	}
 	slices.SortFunc(b.waiting, func(x, y *bseq) int { return int(x.ps.id - y.ps.id) })
 	for _, s := range b.waiting[:plan.Admit] {
-		if s.kv == nil {
-			s.kv = b.cache.NewSeq()
+		if !s.admitted {
+			s.admitted, s.cached = true, s.ps.computed
 		}
 		s.queued = false
 		b.queued.Add(-1)
+	}
+	for _, s := range b.waiting[plan.Admit:] {
+		if s.kv != nil && s.ps.blocks > 0 && s.queued {
+			s.kv.Free()
+			s.ps.computed, s.ps.blocks = 0, 0
+		}
 	}
 	b.running = append(b.running, b.waiting[:plan.Admit]...)
 	b.waiting = slices.Delete(b.waiting, 0, plan.Admit)
@@ -395,7 +415,10 @@ func (l *Loaded) generateBatched(ctx context.Context, req *generate.Request, pro
 	}
 	if s.d != nil {
 		s.d.Dropped += dropped + cut
-		s.d.CachedTokens = 0
+		s.d.CachedTokens = s.cached
+		if l.metrics != nil {
+			l.metrics.cachedTokens.WithLabelValues(l.Entry.Name).Add(float64(s.cached))
+		}
 		l.observe(s.d, 0) // FirstToken runs from arrival: the wait is in it
 	}
 	return s.d, s.err

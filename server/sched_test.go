@@ -367,3 +367,33 @@ func TestBatchSchedulerStreams(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchPrefixCache: a second request whose prompt starts with the
+// first's long preamble takes its full blocks from the cache (counted in
+// /metrics), and its greedy text is the session runner's.
+func TestBatchPrefixCache(t *testing.T) {
+	_, solo := startServer(t, Config{})
+	_, batch := startServer(t, Config{BatchScheduler: true})
+	pre := strings.Repeat("You are a careful assistant who answers in short sentences. ", 6)
+	for _, q := range []string{"Question: what is two plus two? Answer:", "Question: name a colour. Answer:"} {
+		if got, want := completion(t, batch, pre+q, 12), completion(t, solo, pre+q, 12); got != want {
+			t.Errorf("%q: batched %q, alone %q", q, got, want)
+		}
+	}
+	resp, err := http.Get(batch + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var cached float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), `gptgo_prompt_cached_tokens_total{model="default:latest"} `); ok {
+			fmt.Sscan(v, &cached)
+		}
+	}
+	if cached < 32 {
+		t.Errorf("%v prompt tokens from the prefix cache, want the preamble's full blocks (≥ 32)", cached)
+	}
+	t.Logf("%v prompt tokens from the cache", cached)
+}
