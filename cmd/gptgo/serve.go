@@ -47,6 +47,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	ctxLen := fs.Int("ctx", 0, "context length of each model's sessions (0: the model's num_ctx PARAMETER, else its training context up to 4096)")
 	parallel := fs.Int("parallel", 1, "sessions per model: requests generated at the same time (each has its own KV cache); the rest wait in a FIFO queue")
 	threads := fs.Int("threads", 0, "worker threads per session (0: all cores)")
+	batchSched := fs.Bool("batch-scheduler", false, "continuous batching: up to 4×--parallel requests share each forward pass and a paged KV cache of --parallel×--ctx positions")
+	maxQueue := fs.Int("max-queue", 0, "with --batch-scheduler: most requests waiting; beyond, 503 with Retry-After (0: no limit)")
+	stepTokens := fs.Int("step-tokens", 0, "with --batch-scheduler: most tokens in one step, prompt chunks included (0: 512; at least 3)")
 	logFormat := fs.String("log-format", "text", "log format: text or json (one line per request, on stderr)")
 	grace := fs.Duration("grace", 10*time.Second, "on SIGINT/SIGTERM, how long running streams may finish before they are cancelled")
 	pos, err := parseInterspersed(fs, args)
@@ -78,6 +81,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--parallel %d: must be at least 1", *parallel)
 	case *threads < 0:
 		return fmt.Errorf("--threads %d: must be 0 or more", *threads)
+	case *maxQueue < 0:
+		return fmt.Errorf("--max-queue %d: must be 0 or more", *maxQueue)
+	case *stepTokens != 0 && *stepTokens < 3:
+		return fmt.Errorf("--step-tokens %d: must be 0 or at least 3", *stepTokens)
 	case *maxLoaded == 0:
 		return fmt.Errorf("--max-loaded 0: at least one model must fit (-1 for no limit)")
 	}
@@ -105,6 +112,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	srv, err := server.New(server.Config{
 		Models: store, APIKey: key, CORSOrigin: *cors, KeepAlive: keep, MaxLoaded: *maxLoaded, MemoryBytes: budget,
 		MaxTokensLimit: *maxTokens, Ctx: *ctxLen, Parallel: *parallel, Threads: *threads,
+		BatchScheduler: *batchSched, MaxQueue: *maxQueue, StepTokens: *stepTokens,
 		Logger: slog.New(handler), Version: version, Web: web.Handler(),
 	})
 	if err != nil {
