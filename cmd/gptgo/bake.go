@@ -200,7 +200,7 @@ func loadRecipe(path string) (*bake, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	var errs []string
-	if r.Name == "" || strings.ContainsAny(r.Name, `/\`) {
+	if !plainWord(r.Name) {
 		errs = append(errs, fmt.Sprintf("name %q must be a plain word", r.Name))
 	}
 	if len(r.Sources) == 0 {
@@ -208,7 +208,7 @@ func loadRecipe(path string) (*bake, error) {
 	}
 	seen := map[string]bool{}
 	for _, s := range r.Sources {
-		if s.Name == "" || strings.ContainsAny(s.Name, `/\`) || seen[s.Name] {
+		if !plainWord(s.Name) || seen[s.Name] {
 			errs = append(errs, fmt.Sprintf("source name %q must be a plain word, used once", s.Name))
 		}
 		seen[s.Name] = true
@@ -236,6 +236,13 @@ func loadRecipe(path string) (*bake, error) {
 		b.work = filepath.Join(b.dir, "bake", r.Name)
 	}
 	return b, nil
+}
+
+// plainWord reports whether a recipe or source name can name a directory
+// of its own: "." and ".." would put the work into the recipe's or the
+// sources' parent directory (found by FuzzRecipe).
+func plainWord(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\`)
 }
 
 // rel resolves a recipe path against the recipe's directory.
