@@ -4,23 +4,15 @@ package gguf
 
 import (
 	"fmt"
-	"os"
+
+	"github.com/gptgo/gptgo/internal/mmap"
 )
 
 // Open maps the file at path read-only and parses it. Close releases the mapping.
 func Open(path string) (*File, error) {
-	fd, err := os.Open(path)
+	data, unmap, err := mmap.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("gguf: %w", err)
-	}
-	defer fd.Close()
-	st, err := fd.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("gguf: %w", err)
-	}
-	data, unmap, err := mapFile(fd, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("gguf: map %s: %w", path, err)
 	}
 	f, err := Parse(data)
 	if err != nil {

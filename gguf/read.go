@@ -10,6 +10,7 @@ import (
 	"math/bits"
 	"unsafe"
 
+	"github.com/gptgo/gptgo/internal/mmap"
 	"github.com/gptgo/gptgo/tensor"
 )
 
@@ -484,5 +485,5 @@ func (f *File) Release(b []byte) {
 	if start < base || start-base+uintptr(len(b)) > uintptr(len(f.data)) {
 		return
 	}
-	releasePages(f.data, int(start-base), int(start-base)+len(b))
+	mmap.Release(f.data, int(start-base), int(start-base)+len(b))
 }

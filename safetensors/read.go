@@ -13,9 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strings"
+
+	"github.com/gptgo/gptgo/internal/mmap"
 )
 
 // MaxHeaderSize bounds the JSON header, as the reference implementation
@@ -72,13 +73,13 @@ func (f *File) Data(ti *TensorInfo) []byte {
 }
 
 // Release tells the system that the pages of tensor ti will not be read
-// again soon (see releasePages), so a pass over a large checkpoint keeps
+// again soon (see mmap.Release), so a pass over a large checkpoint keeps
 // only the tensor at hand resident.
 func (f *File) Release(ti *TensorInfo) {
 	if f.unmap == nil || len(f.data) == 0 {
 		return
 	}
-	releasePages(f.data, int(f.dataOff+ti.Begin), int(f.dataOff+ti.End))
+	mmap.Release(f.data, int(f.dataOff+ti.Begin), int(f.dataOff+ti.End))
 }
 
 // Path is the file's path ("" for Parse).
@@ -96,18 +97,9 @@ func (f *File) Close() error {
 
 // Open maps the file at path read-only and parses its header.
 func Open(path string) (*File, error) {
-	fd, err := os.Open(path)
+	data, unmap, err := mmap.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	defer fd.Close()
-	st, err := fd.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: %w", err)
-	}
-	data, unmap, err := mapFile(fd, st.Size())
-	if err != nil {
-		return nil, fmt.Errorf("safetensors: map %s: %w", path, err)
 	}
 	f, err := Parse(data)
 	if err != nil {

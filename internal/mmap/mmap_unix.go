@@ -1,8 +1,8 @@
 //go:build unix
 
-// Reference: mmap(2); the file is mapped read-only and shared so pages come from the page cache.
+// Reference: mmap(2) and madvise(2) (MADV_DONTNEED on a shared read-only file mapping).
 
-package gguf
+package mmap
 
 import (
 	"os"
@@ -24,11 +24,13 @@ func mapFile(fd *os.File, size int64) ([]byte, func() error, error) {
 	return b, func() error { return unix.Munmap(b) }, nil
 }
 
-// releasePages drops the whole pages of data[lo:hi] from the resident set
-// (madvise MADV_DONTNEED: for a shared read-only file mapping the contents
-// stay, later reads fault them in again). Errors are ignored: this only
-// saves memory.
-func releasePages(data []byte, lo, hi int) {
+// Release drops the whole pages of data[lo:hi] from the resident set, where
+// data is a mapping returned by Open. For a shared read-only file mapping
+// the contents stay: later reads fault them in again from the page cache or
+// the file. A reader that passes over each tensor once (a converter, a
+// quantizer) calls it so the whole file does not end up counted as resident.
+// Errors are ignored: this only saves memory.
+func Release(data []byte, lo, hi int) {
 	page := os.Getpagesize()
 	lo = (lo + page - 1) / page * page // data starts on a page (mmap)
 	hi = hi / page * page

@@ -1,8 +1,8 @@
 //go:build !unix
 
-// Reference: mmap(2); the file is mapped read-only and shared so pages come from the page cache.
+// Reference: mmap(2); without it the file is read whole into memory instead.
 
-package safetensors
+package mmap
 
 import (
 	"io"
@@ -18,5 +18,5 @@ func mapFile(fd *os.File, size int64) ([]byte, func() error, error) {
 	return b, func() error { return nil }, nil
 }
 
-// releasePages does nothing where the file was read rather than mapped.
-func releasePages(data []byte, lo, hi int) {}
+// Release does nothing where the file was read rather than mapped.
+func Release(data []byte, lo, hi int) {}
