@@ -32,7 +32,7 @@ func init() {
 	})
 }
 
-const benchUsage = "[MODEL] [-p 512] [-n 128] [-t THREADS] [-r 5] [-ub 512] [--json] [--cpuprofile FILE]"
+const benchUsage = "[MODEL] [-p 512] [-n 128] [-t THREADS] [-r 5] [-ub 512] [--json] [--cpuprofile FILE]\n       gptgo bench " + benchServeUsage
 
 // benchResult is one test (pp or tg) of one model; the JSON names follow
 // llama-bench's -o json where they mean the same thing.
@@ -63,6 +63,9 @@ type benchResult struct {
 }
 
 func runBench(ctx context.Context, e *env, args []string) (err error) {
+	if len(args) > 0 && args[0] == "serve" { // gptgo bench serve: a load generator (bench_serve.go)
+		return runBenchServe(ctx, e, args[1:])
+	}
 	fs := newFlags(e, "bench", benchUsage)
 	nPrompt := fs.Int("p", 512, "prompt tokens processed in one batch (pp test; 0: skip)")
 	nGen := fs.Int("n", 128, "tokens generated one at a time with the KV cache (tg test; 0: skip)")
