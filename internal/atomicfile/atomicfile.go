@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 )
 
 // Mode is the permission of committed files, as a plain os.Create under the
@@ -22,13 +23,15 @@ type File struct {
 	done bool
 }
 
-// Create starts a pending file that will replace path on Commit.
+// Create starts a pending file that will replace path on Commit. It first
+// removes what killed writers of path left behind (stale.go).
 func Create(path string) (*File, error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	removeStale(dir, base)
+	f, err := os.CreateTemp(dir, tempPrefix(base)+strconv.Itoa(os.Getpid())+"-*")
 	if err != nil {
 		return nil, err
 	}
