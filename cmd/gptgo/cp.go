@@ -20,16 +20,7 @@ func init() {
 }
 
 func runCp(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "cp", "SOURCE DESTINATION [--models DIR]")
-	dir := modelsFlag(fs)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 2 {
-		return errUsage
-	}
-	s, err := openModels(*dir)
+	s, pos, err := storeVerb(e, "cp", "SOURCE DESTINATION [--models DIR]", args, func(n int) bool { return n == 2 })
 	if err != nil {
 		return err
 	}

@@ -73,6 +73,26 @@ func openModels(flagValue string) (*modelstore.Store, error) {
 	return s, nil
 }
 
+// storeVerb parses the arguments of a verb whose only flag is --models (cp,
+// rm) and opens the store. countOK checks the number of names, so a wrong
+// count is errUsage before any directory is touched.
+func storeVerb(e *env, name, usage string, args []string, countOK func(n int) bool) (*modelstore.Store, []string, error) {
+	fs := newFlags(e, name, usage)
+	dir := modelsFlag(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !countOK(len(pos)) {
+		return nil, nil, errUsage
+	}
+	s, err := openModels(*dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, pos, nil
+}
+
 // resolveModel finds a model of the store for a verb, with a hint when it is
 // missing.
 func resolveModel(s *modelstore.Store, name string) (modelstore.Entry, error) {

@@ -20,16 +20,7 @@ func init() {
 }
 
 func runRm(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "rm", "NAME... [--models DIR]")
-	dir := modelsFlag(fs)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) == 0 {
-		return errUsage
-	}
-	s, err := openModels(*dir)
+	s, pos, err := storeVerb(e, "rm", "NAME... [--models DIR]", args, func(n int) bool { return n > 0 })
 	if err != nil {
 		return err
 	}
