@@ -56,6 +56,14 @@ func (c *completionRequest) native(l *Loaded, limit int) (*generate.Request, err
 	if c.Logprobs != nil {
 		r.Logprobs, r.TopLogprobs = true, *c.Logprobs
 	}
+	if g, err := c.grammarExtensions.compile(); err != nil || g != nil { // structured.go
+		if err != nil {
+			return nil, err
+		}
+		if r.Options.Constraint, err = l.constraint(g); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
 }
 

@@ -36,6 +36,7 @@ type chatRequest struct {
 	Seed                *int64             `json:"seed"`
 	User                string             `json:"user"`
 	samplingExtensions                     // llama.cpp's
+	grammarExtensions                      // llama.cpp's grammar, json_schema (structured.go)
 	ignoredFields                          // accepted, no effect
 	unsupported                            // 400s, but for response_format, tools and tool_choice (structured.go, tools.go)
 	Truncate            *bool              `json:"truncate"` // gptgo: drop the oldest turns to fit the context
@@ -231,6 +232,7 @@ type completionRequest struct {
 	Seed             *int64             `json:"seed"`
 	User             string             `json:"user"`
 	samplingExtensions
+	grammarExtensions // llama.cpp's grammar, json_schema (structured.go)
 }
 
 // promptField is a completion prompt: a string, an array of one string, an

@@ -146,6 +146,16 @@ func (c *chatRequest) structured(l *Loaded, r *generate.Request) (*structured, e
 	if err != nil {
 		return nil, err
 	}
+	ext, err := c.grammarExtensions.compile()
+	if err != nil {
+		return nil, err
+	}
+	if ext != nil {
+		if g != nil {
+			return nil, Errorf(KindBadRequest, "grammar", "grammar or json_schema together with response_format: send one")
+		}
+		g = ext
+	}
 	tmpl := ""
 	if l.Template != nil {
 		tmpl = l.Template.Source()
@@ -206,4 +216,33 @@ func (l *Loaded) formatConstraint(format json.RawMessage) (generate.Constraint, 
 		return nil, err
 	}
 	return l.constraint(g)
+}
+
+// grammarExtensions are llama.cpp server's constraint fields, accepted on
+// both OpenAI endpoints: a GBNF grammar, or a JSON schema given directly.
+type grammarExtensions struct {
+	Grammar    string          `json:"grammar"`     // llama.cpp GBNF, start rule root
+	JSONSchema json.RawMessage `json:"json_schema"` // a JSON schema (llama.cpp's field)
+}
+
+// compile returns the grammar the fields ask for; nil for neither.
+func (x *grammarExtensions) compile() (*grammar.Grammar, error) {
+	hasSchema := isSet(x.JSONSchema)
+	switch {
+	case x.Grammar != "" && hasSchema:
+		return nil, Errorf(KindBadRequest, "grammar", "grammar and json_schema cannot be used together")
+	case x.Grammar != "":
+		g, err := grammar.CompileGBNF(x.Grammar)
+		if err != nil {
+			return nil, Errorf(KindBadRequest, "grammar", "grammar: %v", err)
+		}
+		return g, nil
+	case hasSchema:
+		r, err := grammar.FromJSONSchemaOptions(x.JSONSchema, schemaOptions)
+		if err != nil {
+			return nil, schemaError("json_schema", err)
+		}
+		return compileRules(r, "json_schema")
+	}
+	return nil, nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -237,4 +238,51 @@ func TestOllamaTools(t *testing.T) {
 		}
 	}
 	t.Logf("%d calls in 6 answers", calls)
+}
+
+// TestGrammarExtensions: llama.cpp's grammar (GBNF) and json_schema fields
+// on /v1/chat/completions and /v1/completions.
+func TestGrammarExtensions(t *testing.T) {
+	_, url := startServer(t, Config{})
+	gbnf := `root ::= ("- " [a-z]{1,6} "\n"){2}`
+	body, _ := json.Marshal(map[string]any{"model": "default", "messages": []map[string]string{{"role": "user", "content": "List"}}, "grammar": gbnf, "max_tokens": 60, "seed": 1})
+	code, resp := post(t, url+"/v1/chat/completions", string(body))
+	var r struct {
+		Choices []struct {
+			FinishReason string `json:"finish_reason"`
+			Message      struct{ Content string }
+		}
+	}
+	if code != http.StatusOK || json.Unmarshal(resp, &r) != nil {
+		t.Fatalf("chat grammar: %d %s", code, resp)
+	}
+	if c := r.Choices[0]; c.FinishReason == "stop" && !regexp.MustCompile(`^(- [a-z]{1,6}\n){2}$`).MatchString(c.Message.Content) {
+		t.Errorf("chat grammar: %q", c.Message.Content)
+	}
+	schema := structuredSchemas[2]
+	body, _ = json.Marshal(map[string]any{"model": "default", "prompt": "Colour:", "json_schema": json.RawMessage(schema), "max_tokens": 60, "seed": 2})
+	code, resp = post(t, url+"/v1/completions", string(body))
+	var cr struct {
+		Choices []struct {
+			Text         string
+			FinishReason string `json:"finish_reason"`
+		}
+	}
+	if code != http.StatusOK || json.Unmarshal(resp, &cr) != nil {
+		t.Fatalf("completions json_schema: %d %s", code, resp)
+	}
+	if c := cr.Choices[0]; c.FinishReason == "stop" {
+		validates(t, schemaValidator(t, schema), c.Text)
+	}
+	for _, c := range []struct{ path, body, param, want string }{
+		{"/v1/completions", `{"model":"default","prompt":"x","grammar":"root ::= [a-"}`, "grammar", "grammar: gbnf: 1:10: unterminated character class"},
+		{"/v1/chat/completions", `{"model":"default","messages":[{"role":"user","content":"x"}],"grammar":"root ::= \"a\"","json_schema":{"type":"string"}}`, "grammar", "cannot be used together"},
+		{"/v1/chat/completions", `{"model":"default","messages":[{"role":"user","content":"x"}],"json_schema":{"type":"object","if":{}}}`, "json_schema", "if at /: keyword not supported"},
+	} {
+		code, resp := post(t, url+c.path, c.body)
+		e := openAIErr(t, resp)
+		if code != http.StatusBadRequest || deref(e.Param) != c.param || !strings.Contains(e.Message, c.want) {
+			t.Errorf("%s: %d %s %q; want %s %q", c.body, code, deref(e.Param), e.Message, c.param, c.want)
+		}
+	}
 }
