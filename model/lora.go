@@ -238,24 +238,9 @@ func newLoRAPair(name string, C, R int, o LoRAOptions) (*loraPair, error) {
 // LoRATrainableFromGGUF is NewLoRATrainable over the tensors of f, which
 // must stay open while the model trains: the base is read from its mapping.
 func LoRATrainableFromGGUF(f *gguf.File, o LoRAOptions) (*Trainable, error) {
-	c, err := ConfigFromGGUF(f)
+	c, tied, err := trainableConfig(f) // trainable.go
 	if err != nil {
 		return nil, err
-	}
-	_, hasOut := f.Tensor("output.weight")
-	tied := !hasOut
-	known := map[string]bool{}
-	for _, s := range c.TensorSpecs(tied) {
-		known[s.Name] = true
-	}
-	var extra []string
-	for _, ti := range f.Tensors {
-		if !known[ti.Name] {
-			extra = append(extra, ti.Name)
-		}
-	}
-	if len(extra) > 0 {
-		return nil, fmt.Errorf("model: training does not support tensors %s of this %s file", strings.Join(extra, ", "), c.Arch)
 	}
 	return NewLoRATrainable(c, tied, GGUFSource(f), o)
 }

@@ -149,12 +149,22 @@ func NewRandomTrainable(c Config, o InitOptions) (*Trainable, error) {
 // training does not know (llama-3's rope_freqs, biases llama.cpp treats as
 // optional) are refused rather than silently dropped from the export.
 func TrainableFromGGUF(f *gguf.File) (*Trainable, error) {
-	c, err := ConfigFromGGUF(f)
+	c, tied, err := trainableConfig(f)
 	if err != nil {
 		return nil, err
 	}
+	return NewTrainable(c, tied, GGUFSource(f))
+}
+
+// trainableConfig reads the configuration of f for training, full or LoRA:
+// the head is tied when the file has no output.weight, and a tensor the
+// model does not know is an error (it would be dropped from the export).
+func trainableConfig(f *gguf.File) (c Config, tied bool, err error) {
+	if c, err = ConfigFromGGUF(f); err != nil {
+		return Config{}, false, err
+	}
 	_, hasOut := f.Tensor("output.weight")
-	tied := !hasOut
+	tied = !hasOut
 	known := map[string]bool{}
 	for _, s := range c.TensorSpecs(tied) {
 		known[s.Name] = true
@@ -166,9 +176,9 @@ func TrainableFromGGUF(f *gguf.File) (*Trainable, error) {
 		}
 	}
 	if len(extra) > 0 {
-		return nil, fmt.Errorf("model: training does not support tensors %s of this %s file", strings.Join(extra, ", "), c.Arch)
+		return Config{}, false, fmt.Errorf("model: training does not support tensors %s of this %s file", strings.Join(extra, ", "), c.Arch)
 	}
-	return NewTrainable(c, tied, GGUFSource(f))
+	return c, tied, nil
 }
 
 // Params returns the parameters in the order of the exported file (a tied
