@@ -250,3 +250,36 @@ func TestBFCLForcedCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestToolChoiceNone: with tool_choice none (TextWithout), answers sampled
+// with random logits never contain a call (whatever the tools, as in
+// BFCL's irrelevance set: the grammar does not depend on them)
+// for the formats with a call marker.
+func TestToolChoiceNone(t *testing.T) {
+	tok, v := defaultVocabulary(t)
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, f := range []ToolFormat{ToolsHermes, ToolsMistral} {
+		g, err := Compile(TextWithout(f), "root")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 40 {
+			out, _ := sampleOutput(t, tok, NewMatcher(g, v), v, rng, 60)
+			if strings.Contains(out, f.trigger()) {
+				t.Fatalf("%s: %q contains the call marker", f, out)
+			}
+			if _, calls, _ := ParseToolCalls(out, f); len(calls) > 0 {
+				t.Fatalf("%s: %q parsed to calls", f, out)
+			}
+		}
+	}
+	// The marker is refused even when a token would complete it.
+	g, _ := Compile(TextWithout(ToolsHermes), "root")
+	m := NewMatcher(g, nil)
+	if err := m.AcceptBytes([]byte("a <tool_call")); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.AcceptBytes([]byte(">")); err == nil {
+		t.Error("the marker's last character was accepted")
+	}
+}
