@@ -94,14 +94,7 @@ func writeTinyBert(t *testing.T, dir string) {
 func TestTinyBert(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "bert")
 	writeTinyBert(t, dir)
-	out := filepath.Join(t.TempDir(), "bert.gguf")
-	if _, err := Convert(context.Background(), dir, out, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	f, err := gguf.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, out := convertOpen(t, dir)
 	toks, _ := f.Strings("tokenizer.ggml.tokens")
 	if toks[5] != "▁the" || toks[10] != "s" || toks[2] != "[CLS]" {
 		t.Errorf("tokens %q", toks)

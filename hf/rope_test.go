@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gptgo/gptgo/gguf"
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/safetensors"
 )
@@ -23,14 +22,7 @@ func TestRopeScaling(t *testing.T) {
 	cfgPath := filepath.Join(dir, "config.json")
 	b, _ := os.ReadFile(cfgPath)
 	os.WriteFile(cfgPath, []byte(strings.Replace(string(b), `"vocab_size"`, `"rope_scaling":{"rope_type":"llama3","factor":8,"low_freq_factor":1,"high_freq_factor":4,"original_max_position_embeddings":8192},"vocab_size"`, 1)), 0o644)
-	out := filepath.Join(t.TempDir(), "m.gguf")
-	if _, err := Convert(context.Background(), dir, out, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	f, err := gguf.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f, out := convertOpen(t, dir)
 	ti, ok := f.Tensor("rope_freqs.weight")
 	if !ok || len(ti.Shape) != 1 || ti.Shape[0] != 4 {
 		t.Fatalf("rope_freqs %+v", ti)
@@ -54,14 +46,7 @@ func TestRopeScaling(t *testing.T) {
 	m.Close()
 
 	os.WriteFile(cfgPath, []byte(strings.Replace(string(b), `"vocab_size"`, `"rope_scaling":{"type":"linear","factor":2},"vocab_size"`, 1)), 0o644)
-	if _, err := Convert(context.Background(), dir, out, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	f, err = gguf.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f, out = convertOpen(t, dir)
 	typ, _ := f.String("llama.rope.scaling.type")
 	fac, _ := f.Float("llama.rope.scaling.factor")
 	if typ != "linear" || fac != 2 {

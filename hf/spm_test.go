@@ -1,13 +1,11 @@
 package hf
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/gptgo/gptgo/gguf"
 	"github.com/gptgo/gptgo/safetensors"
 	"github.com/gptgo/gptgo/tokenizer"
 )
@@ -37,15 +35,7 @@ func TestSentencePieceCheckpoint(t *testing.T) {
 	writeJSONT(t, filepath.Join(dir, "tokenizer_config.json"), map[string]any{
 		"bos_token": "<s>", "eos_token": map[string]any{"content": "</s>"}, "add_bos_token": true, "add_eos_token": false,
 		"added_tokens_decoder": map[string]any{"261": map[string]any{"content": "<|user|>", "special": false}}})
-	out := filepath.Join(t.TempDir(), "m.gguf")
-	if _, err := Convert(context.Background(), dir, out, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	f, err := gguf.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
+	f, _ := convertOpen(t, dir)
 	toks, _ := f.Strings("tokenizer.ggml.tokens")
 	sv, _ := f.Lookup("tokenizer.ggml.scores")
 	scores, _ := sv.Float32s()

@@ -26,6 +26,22 @@ const (
 	tVocab                                 = 264 // 259 tokens + padding rows
 )
 
+// convertOpen converts the checkpoint in dir into a new GGUF file and opens
+// it; the file is closed when the test ends (closing it earlier is fine).
+func convertOpen(t *testing.T, dir string) (*gguf.File, string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "m.gguf")
+	if _, err := Convert(context.Background(), dir, out, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := gguf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f, out
+}
+
 // byteChars is GPT-2's byte → printable character table.
 func byteChars() []string {
 	var out [256]string
@@ -206,15 +222,7 @@ func TestTinyCheckpoints(t *testing.T) {
 		t.Run(c.arch, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "ckpt")
 			writeTiny(t, dir, c.arch, c.dtype)
-			out := filepath.Join(t.TempDir(), "m.gguf")
-			if _, err := Convert(context.Background(), dir, out, Options{}); err != nil {
-				t.Fatal(err)
-			}
-			f, err := gguf.Open(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
+			f, out := convertOpen(t, dir)
 			if pre, _ := f.String("tokenizer.ggml.pre"); pre != c.pre {
 				t.Errorf("pre %q, want %q", pre, c.pre)
 			}
