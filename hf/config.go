@@ -105,21 +105,8 @@ type hparams struct {
 // the per-dimension factors llama.cpp stores as the tensor rope_freqs.weight.
 func (c *hfConfig) metadata(a *arch) (kv []gguf.KV, hp hparams, ropeFreqs []float32, err error) {
 	add := func(key string, v any) { kv = append(kv, gguf.KV{Key: a.gguf + "." + key, Value: gguf.NewValue(v)}) }
-	var errs []error
-	geti := func(key string, def int) int {
-		n, err := c.int(key, def)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return n
-	}
-	getf := func(key string, def float64) float32 {
-		f, err := c.float(key, def)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return f
-	}
+	r := &fieldReader{c: c}
+	geti, getf := r.int, r.float
 	hp.vocab = geti("vocab_size", -1)
 	if a.gguf == "gpt2" {
 		hp.embd = geti("n_embd", -1)
@@ -130,8 +117,8 @@ func (c *hfConfig) metadata(a *arch) (kv []gguf.KV, hp hparams, ropeFreqs []floa
 		eps := getf("layer_norm_epsilon", 1e-5)
 		hp.kvHeads = hp.heads
 		hp.tied = c.bool("tie_word_embeddings", true)
-		if len(errs) > 0 {
-			return nil, hp, nil, joinErrs(errs)
+		if len(r.errs) > 0 {
+			return nil, hp, nil, joinErrs(r.errs)
 		}
 		add("block_count", uint32(hp.layers))
 		add("context_length", uint32(hp.ctx))
@@ -155,8 +142,8 @@ func (c *hfConfig) metadata(a *arch) (kv []gguf.KV, hp hparams, ropeFreqs []floa
 	hp.ctx = geti("max_position_embeddings", -1)
 	eps := getf("rms_norm_eps", math.NaN())
 	hp.tied = c.bool("tie_word_embeddings", false)
-	if len(errs) > 0 {
-		return nil, hp, nil, joinErrs(errs)
+	if len(r.errs) > 0 {
+		return nil, hp, nil, joinErrs(r.errs)
 	}
 	if hp.heads == 0 || hp.kvHeads == 0 || hp.heads%hp.kvHeads != 0 {
 		return nil, hp, nil, fmt.Errorf("hf: %s: %d attention heads, %d key/value heads", c.path, hp.heads, hp.kvHeads)
@@ -192,8 +179,8 @@ func (c *hfConfig) metadata(a *arch) (kv []gguf.KV, hp hparams, ropeFreqs []floa
 		return nil, hp, nil, err
 	}
 	kv = append(kv, rkv...)
-	if len(errs) > 0 {
-		return nil, hp, nil, joinErrs(errs)
+	if len(r.errs) > 0 {
+		return nil, hp, nil, joinErrs(r.errs)
 	}
 	return kv, hp, ropeFreqs, nil
 }
@@ -262,6 +249,29 @@ func (c *hfConfig) ropeScaling(a *arch, hp hparams) ([]float32, []gguf.KV, error
 		map[bool]string{true: ", llama3", false: ""}[a.gguf == "llama"])
 }
 
+// fieldReader reads numbers of config.json for one metadata pass, keeping
+// every error so that one message names all the bad fields at once.
+type fieldReader struct {
+	c    *hfConfig
+	errs []error
+}
+
+func (r *fieldReader) int(key string, def int) int {
+	n, err := r.c.int(key, def)
+	if err != nil {
+		r.errs = append(r.errs, err)
+	}
+	return n
+}
+
+func (r *fieldReader) float(key string, def float64) float32 {
+	f, err := r.c.float(key, def)
+	if err != nil {
+		r.errs = append(r.errs, err)
+	}
+	return f
+}
+
 func joinErrs(errs []error) error {
 	var s []string
 	for _, e := range errs {
@@ -276,26 +286,17 @@ func joinErrs(errs []error) error {
 // llama.cpp's BertModel writes them.
 func (c *hfConfig) bertMetadata(a *arch) ([]gguf.KV, hparams, []float32, error) {
 	var hp hparams
-	var errs []error
-	geti := func(key string, def int) int {
-		n, err := c.int(key, def)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		return n
-	}
+	r := &fieldReader{c: c}
+	geti := r.int
 	hp.vocab = geti("vocab_size", -1)
 	hp.embd = geti("hidden_size", -1)
 	hp.layers = geti("num_hidden_layers", -1)
 	hp.heads = geti("num_attention_heads", -1)
 	hp.ff = geti("intermediate_size", -1)
 	hp.ctx = geti("max_position_embeddings", -1)
-	eps, err := c.float("layer_norm_eps", 1e-12)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		return nil, hp, nil, joinErrs(errs)
+	eps := r.float("layer_norm_eps", 1e-12)
+	if len(r.errs) > 0 {
+		return nil, hp, nil, joinErrs(r.errs)
 	}
 	if pe, _ := c.m["position_embedding_type"].(string); pe != "" && pe != "absolute" {
 		return nil, hp, nil, fmt.Errorf("hf: %s: position_embedding_type %q is not supported (absolute is)", c.path, pe)
