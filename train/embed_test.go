@@ -34,6 +34,23 @@ func tinyBertFile(t *testing.T) string {
 	return path
 }
 
+// openEmbedTrainer opens the model at path and a 2-thread trainer over it,
+// both closed when the test ends (the trainer first: it reads the mapping).
+func openEmbedTrainer(t *testing.T, path string) *EmbedTrainer {
+	t.Helper()
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	tr, err := NewEmbedTrainer(f, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tr.Close)
+	return tr
+}
+
 // synthPairs makes n query → passage pairs over tokens 3…59 (1 is [CLS],
 // 2 [SEP]): a passage holds its query's two topic tokens among three
 // random ones, so only training can tell which passage a query wants.
@@ -91,32 +108,14 @@ func TestTrainEmbedLearnsRetrieval(t *testing.T) {
 	data := synthPairs(64, 9)
 	cfg := EmbedConfig{Steps: 80, Batch: 16, LR: 3e-3, Temperature: 0.05, WeightDecay: 0.01, Clip: 1, Seed: 4, Threads: 2}
 	run := func() (*EmbedTrainer, []float64) {
-		f, err := gguf.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { f.Close() })
-		tr, err := NewEmbedTrainer(f, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(tr.Close)
+		tr := openEmbedTrainer(t, path)
 		var losses []float64
 		if err := tr.TrainEmbed(context.Background(), data, cfg, func(_ int, l, _ float64) { losses = append(losses, l) }); err != nil {
 			t.Fatal(err)
 		}
 		return tr, losses
 	}
-	f, err := gguf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	before, err := NewEmbedTrainer(f, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer before.Close()
+	before := openEmbedTrainer(t, path)
 	fixed := EmbedBatch{Queries: data.Queries[:16], Positives: data.Positives[:16]}
 	l0, err := before.Eval(fixed, cfg.Temperature)
 	if err != nil {
@@ -182,16 +181,7 @@ func TestTrainEmbedLearnsRetrieval(t *testing.T) {
 // passages: a batch with negatives has a higher loss at the start than
 // without (more competitors), and training with them runs and learns.
 func TestTrainEmbedHardNegatives(t *testing.T) {
-	f, err := gguf.Open(tinyBertFile(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tr, err := NewEmbedTrainer(f, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := openEmbedTrainer(t, tinyBertFile(t))
 	data := synthPairs(32, 5)
 	negs := synthPairs(32, 6)
 	data.Negatives = negs.Positives
@@ -257,16 +247,7 @@ func TestTrainEmbedResume(t *testing.T) {
 	dir := t.TempDir()
 	cfg := EmbedConfig{Steps: 12, Batch: 8, LR: 2e-3, Temperature: 0.05, Clip: 1, Seed: 7, Threads: 2, CheckpointEvery: 5}
 	train := func(cfg EmbedConfig, stopAfter int) error {
-		f, err := gguf.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		tr, err := NewEmbedTrainer(f, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tr.Close()
+		tr := openEmbedTrainer(t, path)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		return tr.TrainEmbed(ctx, data, cfg, func(step int, _, _ float64) {
@@ -317,20 +298,11 @@ func TestTrainEmbedLearnedTemperature(t *testing.T) {
 	cfg := EmbedConfig{Steps: 30, Batch: 8, LR: 3e-3, Temperature: 0.1, LearnTemperature: true, Clip: 1, Seed: 2, Threads: 2,
 		Checkpoint: filepath.Join(dir, "a.ckpt"), CheckpointEvery: 10}
 	run := func(cfg EmbedConfig, stopAfter int) (*EmbedTrainer, []float64, error) {
-		f, err := gguf.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { f.Close() })
-		tr, err := NewEmbedTrainer(f, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(tr.Close)
+		tr := openEmbedTrainer(t, path)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		var losses []float64
-		err = tr.TrainEmbed(ctx, data, cfg, func(s int, l, _ float64) {
+		err := tr.TrainEmbed(ctx, data, cfg, func(s int, l, _ float64) {
 			losses = append(losses, l)
 			if s == stopAfter {
 				cancel()
@@ -377,16 +349,7 @@ func TestTrainEmbedDecoder(t *testing.T) {
 	if err := model.WriteRandom(path, c, model.InitOptions{Type: tensor.F32, Seed: 3, Std: 0.2}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := gguf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tr, err := NewEmbedTrainer(f, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
+	tr := openEmbedTrainer(t, path)
 	data := synthPairs(48, 11)
 	r0 := recallAt1(t, tr, data)
 	cfg := EmbedConfig{Steps: 60, Batch: 16, LR: 3e-3, Temperature: 0.05, Clip: 1, Seed: 1, Threads: 2}
