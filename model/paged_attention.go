@@ -153,7 +153,7 @@ func pagedDotV(seq *PagedSeq, li, off int, x []float32, single bool) float32 {
 	t := halfF32()
 	c := seq.c
 	P, n := c.P, len(x)
-	var l [32]float32
+	var l [4][8]float32 // lane t mod 32 is l[(t%32)/8][t%8]; the batch order uses l[0] alone (t mod 8)
 	mask := 7
 	if single {
 		mask = 31
@@ -162,18 +162,34 @@ func pagedDotV(seq *PagedSeq, li, off int, x []float32, single bool) float32 {
 		m := min(P, n-t0)
 		_, vb := c.kv(seq.blocks[t0/P], li)
 		w := vb[off : off+2*m]
-		xs := x[t0 : t0+m]
-		for i, xv := range xs {
-			l[(t0+i)&mask] += t[uint16(w[2*i])|uint16(w[2*i+1])<<8] * xv
+		i := 0
+		// Whole groups of 8 at positions ≡ 0 mod 8: each lane once, from
+		// registers (the same adds in the same order as one at a time).
+		for ; i+8 <= m && (t0+i)&7 == 0; i += 8 {
+			a := &l[((t0+i)&mask)>>3]
+			wb, xb := w[2*i:2*i+16:2*i+16], x[t0+i:t0+i+8:t0+i+8]
+			a[0] += t[uint16(wb[0])|uint16(wb[1])<<8] * xb[0]
+			a[1] += t[uint16(wb[2])|uint16(wb[3])<<8] * xb[1]
+			a[2] += t[uint16(wb[4])|uint16(wb[5])<<8] * xb[2]
+			a[3] += t[uint16(wb[6])|uint16(wb[7])<<8] * xb[3]
+			a[4] += t[uint16(wb[8])|uint16(wb[9])<<8] * xb[4]
+			a[5] += t[uint16(wb[10])|uint16(wb[11])<<8] * xb[5]
+			a[6] += t[uint16(wb[12])|uint16(wb[13])<<8] * xb[6]
+			a[7] += t[uint16(wb[14])|uint16(wb[15])<<8] * xb[7]
+		}
+		for ; i < m; i++ {
+			k := (t0 + i) & mask
+			l[k>>3][k&7] += t[uint16(w[2*i])|uint16(w[2*i+1])<<8] * x[t0+i]
 		}
 	}
 	if !single {
-		a, b, c, d := l[0]+l[4], l[1]+l[5], l[2]+l[6], l[3]+l[7]
-		return (a + c) + (b + d)
+		a := &l[0]
+		p, q, r, u := a[0]+a[4], a[1]+a[5], a[2]+a[6], a[3]+a[7]
+		return (p + r) + (q + u)
 	}
 	var v [8]float32
-	for m := range 8 {
-		v[m] = (l[m] + l[16+m]) + (l[8+m] + l[24+m])
+	for k := range 8 {
+		v[k] = (l[0][k] + l[2][k]) + (l[1][k] + l[3][k])
 	}
 	a, b, cc, d := v[0]+v[4], v[1]+v[5], v[2]+v[6], v[3]+v[7]
 	return (a + b) + (cc + d)
