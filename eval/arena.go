@@ -42,6 +42,8 @@ type ArenaRecord struct {
 	Verdict string `json:"verdict"` // A, B or tie, as the judge gave it; none when it gave no verdict
 	Battle  Battle `json:"battle"`  // what the verdict means for the models
 	Skipped bool   `json:"skipped,omitempty"`
+	AnswerA string `json:"answer_a"` // the answers as the judge saw them
+	AnswerB string `json:"answer_b"`
 }
 
 // ArenaOptions configure RunArena.
@@ -100,14 +102,16 @@ func RunArena(ctx context.Context, prompts []string, cs []Contestant, judge Judg
 					// A judge model that did not follow the format: the
 					// battle is left out (and kept in the records), as
 					// Chatbot Arena drops unparsed votes.
-					recs = append(recs, ArenaRecord{Prompt: p, ShownA: cs[first].Name, ShownB: cs[second].Name, Verdict: "none", Skipped: true})
+					recs = append(recs, ArenaRecord{Prompt: p, ShownA: cs[first].Name, ShownB: cs[second].Name, Verdict: "none", Skipped: true,
+						AnswerA: answers[first][p], AnswerB: answers[second][p]})
 					step(fmt.Sprintf("no verdict on prompt %d", p+1))
 					continue
 				}
 				if err != nil {
 					return recs, fmt.Errorf("eval: judging prompt %d, %s against %s: %w", p+1, cs[first].Name, cs[second].Name, err)
 				}
-				rec := ArenaRecord{Prompt: p, ShownA: cs[first].Name, ShownB: cs[second].Name, Verdict: [...]string{"A", "B", "tie"}[out]}
+				rec := ArenaRecord{Prompt: p, ShownA: cs[first].Name, ShownB: cs[second].Name, Verdict: [...]string{"A", "B", "tie"}[out],
+					AnswerA: answers[first][p], AnswerB: answers[second][p]}
 				rec.Battle = Battle{A: cs[first].Name, B: cs[second].Name, Outcome: out}
 				recs = append(recs, rec)
 				step(fmt.Sprintf("judged prompt %d: %s vs %s", p+1, cs[first].Name, cs[second].Name))
