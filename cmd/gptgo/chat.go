@@ -56,9 +56,13 @@ func runChat(ctx context.Context, e *env, args []string) error {
 	system := fs.String("system", "", "system prompt")
 	tmplName := fs.String("template", "", "use this built-in chat template instead of the model's")
 	history := fs.String("history", "", `where the terminal REPL keeps the lines typed (default $XDG_STATE_HOME/gptgo/chat_history; "off": nowhere)`)
+	fs.String("host", "", "talk to the gptgo serve (or OpenAI-compatible) server at this URL instead of loading a model; MODEL is then a model name there (default $GPTGO_HOST unless a model file is named; --host= loads the model here)")
 	path, pos, err := f.parseModelArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	if host := chatHost(fs, path); host != "" {
+		return chatRemote(ctx, e, host, path, *system, pos, fs) // chat_remote.go
 	}
 	if len(pos) != 0 {
 		return errUsage
