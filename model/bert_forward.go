@@ -168,7 +168,7 @@ func (s *EncoderState) EmbedEach(ctx context.Context, seqs [][]int32, o EmbedOpt
 				out = h
 				if o.Normalize {
 					for r := range len(toks) {
-						normalizeL2(h[r*C : (r+1)*C])
+						NormalizeL2(h[r*C : (r+1)*C])
 					}
 				}
 			} else {
@@ -233,8 +233,10 @@ func pool(out, h []float32, n int, o EmbedOptions) {
 	}
 }
 
-// normalizeL2 scales x to unit L2 norm (a zero vector stays zero).
-func normalizeL2(x []float32) {
+// NormalizeL2 scales x in place to unit L2 norm (a zero vector stays zero),
+// summing in float64. The encoder's normalised pooling and `gptgo embed`'s
+// per-token vectors of a decoder both use it, so both are scaled alike.
+func NormalizeL2(x []float32) {
 	var ss float64
 	for _, v := range x {
 		ss += float64(v) * float64(v)

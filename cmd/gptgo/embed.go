@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 
@@ -185,7 +184,7 @@ func decoderTokenVectors(ctx context.Context, st *model.State, seqs [][]int32, n
 		}
 		if normalize {
 			for r := 0; r < len(rows); r += C {
-				unitL2(rows[r : r+C])
+				model.NormalizeL2(rows[r : r+C])
 			}
 		}
 		if err := fn(i, rows); err != nil {
@@ -193,20 +192,6 @@ func decoderTokenVectors(ctx context.Context, st *model.State, seqs [][]int32, n
 		}
 	}
 	return nil
-}
-
-// unitL2 scales x to unit L2 norm (a zero vector stays zero).
-func unitL2(x []float32) {
-	var ss float64
-	for _, v := range x {
-		ss += float64(v) * float64(v)
-	}
-	if ss > 0 {
-		inv := 1 / math.Sqrt(ss)
-		for j, v := range x {
-			x[j] = float32(float64(v) * inv)
-		}
-	}
 }
 
 // embedWriter prints each text's vector as it comes: a line of values or
