@@ -56,6 +56,9 @@ type Config struct {
 	// text/html) and the paths below / that nothing else claims. Without
 	// it GET / answers Ollama's health text.
 	Web http.Handler
+
+	// KB, if not nil, is the knowledge base the /v1/kb endpoints serve (kb.go).
+	KB *KnowledgeBase
 }
 
 // Defaults for Config.
@@ -149,7 +152,7 @@ func (s *Server) routes() {
 	s.handle("POST /v1/completions", s.completions)
 	s.ollamaRoutes(mux)
 	s.embedRoutes(mux)
-	s.scoreRoutes(mux) // score.go: POST /v1/score, reward models
+	s.kbRoutes(mux)
 	// Anything else: the chat page's assets when there is a page, else 404
 	// in the envelope of the API the path belongs to.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

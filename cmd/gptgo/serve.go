@@ -52,6 +52,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	stepTokens := fs.Int("step-tokens", 0, "with --batch-scheduler: most tokens in one step, prompt chunks included (0: 512; at least 3)")
 	logFormat := fs.String("log-format", "text", "log format: text or json (one line per request, on stderr)")
 	grace := fs.Duration("grace", 10*time.Second, "on SIGINT/SIGTERM, how long running streams may finish before they are cancelled")
+	kbDir := fs.String("kb", "", "serve this knowledge base (a gptgo kb store) at /v1/kb/search, /v1/kb/ask and /v1/kb/documents (docs/rag.md)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -109,11 +110,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		version = bi.Main.Version
 	}
+	var kb *server.KnowledgeBase
+	if *kbDir != "" {
+		var closeKB func()
+		if kb, closeKB, err = serveKB(*kbDir); err != nil {
+			return fmt.Errorf("--kb: %w", err)
+		}
+		defer closeKB()
+	}
 	srv, err := server.New(server.Config{
 		Models: store, APIKey: key, CORSOrigin: *cors, KeepAlive: keep, MaxLoaded: *maxLoaded, MemoryBytes: budget,
 		MaxTokensLimit: *maxTokens, Ctx: *ctxLen, Parallel: *parallel, Threads: *threads,
 		BatchScheduler: *batchSched, MaxQueue: *maxQueue, StepTokens: *stepTokens,
-		Logger: slog.New(handler), Version: version, Web: web.Handler(),
+		Logger: slog.New(handler), Version: version, Web: web.Handler(), KB: kb,
 	})
 	if err != nil {
 		return err
