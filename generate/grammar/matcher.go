@@ -152,7 +152,7 @@ func (m *Matcher) successors(s *node) []*node {
 	if out, ok := m.trans[uint64(s.id)]; ok {
 		return out
 	}
-	if len(m.trans) > 1<<20 || len(m.nodes) > 1<<21 {
+	if len(m.trans) > 1<<18 || len(m.nodes) > 1<<18 { // about 30 MB
 		// Only sharing is lost: stale nodes stay valid, and ids keep
 		// growing, so no two live nodes share a key.
 		m.nodes = map[uint64]*node{}
