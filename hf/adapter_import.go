@@ -164,18 +164,7 @@ func ConvertAdapter(ctx context.Context, dir, out, base string) error {
 	if len(ad.Pairs) == 0 {
 		return fmt.Errorf("hf: %s: no LoRA matrices", path)
 	}
-	err = ad.CheckBase(arch, func(name string) ([]int, bool) {
-		ti, ok := bf.Tensor(name)
-		if !ok {
-			return nil, false
-		}
-		ne := make([]int, len(ti.Shape))
-		for i, d := range ti.Shape {
-			ne[i] = int(d)
-		}
-		return ne, true
-	})
-	if err != nil {
+	if err := ad.CheckBase(arch, model.GGUFShapes(bf)); err != nil {
 		return fmt.Errorf("hf: %s against %s: %w", dir, base, err)
 	}
 	if err := ctx.Err(); err != nil {

@@ -208,6 +208,22 @@ func AdapterFromGGUF(f *gguf.File) (*Adapter, error) {
 	return a, nil
 }
 
+// GGUFShapes is the lookup CheckBase takes, over the tensors of a base
+// model file (its ne, GGML order), for checks made before any weight is read.
+func GGUFShapes(f *gguf.File) func(name string) ([]int, bool) {
+	return func(name string) ([]int, bool) {
+		ti, ok := f.Tensor(name)
+		if !ok {
+			return nil, false
+		}
+		ne := make([]int, len(ti.Shape))
+		for i, d := range ti.Shape {
+			ne[i] = int(d)
+		}
+		return ne, true
+	}
+}
+
 // CheckBase checks a against a base model whose tensors lookup finds
 // (name → ne): the architecture, and every adapted or replaced tensor
 // present with a shape that fits, each problem naming its tensor.

@@ -24,17 +24,7 @@ func MergeAdapters(base *gguf.File, ads []ScaledAdapter, path string, keepType b
 	if err != nil {
 		return err
 	}
-	lookup := func(name string) ([]int, bool) {
-		ti, ok := base.Tensor(name)
-		if !ok {
-			return nil, false
-		}
-		ne := make([]int, len(ti.Shape))
-		for i, d := range ti.Shape {
-			ne[i] = int(d)
-		}
-		return ne, true
-	}
+	lookup := GGUFShapes(base)
 	type mergeMat struct {
 		p     *AdapterPair
 		scale float32
