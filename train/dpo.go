@@ -20,7 +20,8 @@ type DPOOptions struct {
 	// Beta is the strength of the implicit KL penalty: the implicit reward
 	// of an answer is Beta·(log π(y|x) − log π_ref(y|x)).
 	Beta float64
-	// Loss is "sigmoid" (DPO) or "ipo".
+	// Loss is "sigmoid" (DPO), "ipo", or "kto" (unpaired examples from
+	// ReadKTO; dpo_kto.go).
 	Loss string
 	// LabelSmoothing ε (cDPO, sigmoid loss only): the label is taken to be
 	// wrong with probability ε, L = −(1−ε)·log σ(h) − ε·log σ(−h).
@@ -32,8 +33,8 @@ func (o DPOOptions) Validate() error {
 	switch {
 	case !(o.Beta > 0) || math.IsInf(o.Beta, 0):
 		return fmt.Errorf("train: dpo beta (--beta) %v must be positive", o.Beta)
-	case o.Loss != "sigmoid" && o.Loss != "ipo":
-		return fmt.Errorf("train: dpo loss (--loss) %q is not sigmoid or ipo", o.Loss)
+	case o.Loss != "sigmoid" && o.Loss != "ipo" && o.Loss != "kto":
+		return fmt.Errorf("train: dpo loss (--loss) %q is not sigmoid, ipo or kto", o.Loss)
 	case !(o.LabelSmoothing >= 0 && o.LabelSmoothing < 0.5):
 		return fmt.Errorf("train: dpo label smoothing (--label-smoothing) %v must be in [0, 0.5)", o.LabelSmoothing)
 	case o.LabelSmoothing > 0 && o.Loss != "sigmoid":
@@ -290,6 +291,13 @@ func DPO(ctx context.Context, m SFTModel, pool *tensor.Pool, trainEx, valEx []Pr
 		}
 		cfg.EvalBatches = b.PassBatches()
 		vb = b
+	}
+	if cfg.Loss == "kto" {
+		if cfg.Reference != nil {
+			return fmt.Errorf("train: kto takes the precomputed reference only")
+		}
+		k := &ktoLoss{m: m, beta: cfg.Beta, slots: slots}
+		return trainPref(ctx, k, &k.acc, pool, tb, vb, cfg.PretrainConfig, report)
 	}
 	d := &dpoLoss{m: m, opt: cfg.DPOOptions, slots: slots, ref: cfg.Reference}
 	if d.ref != nil {

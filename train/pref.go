@@ -25,6 +25,9 @@ type Preference struct {
 	// Group numbers the prompt: the pairs expanded from one ranking share
 	// it (the reward model batches them together, as InstructGPT does).
 	Group int
+	// Desirable is KTO's label of Chosen (ReadKTO; Rejected is then a
+	// mismatched answer, not a worse one).
+	Desirable bool
 }
 
 // ReadPreferences reads preference pairs from path (a JSON array of

@@ -16,7 +16,8 @@ import (
 // (earlier assistant turns are the same in both and carry no preference).
 type PrefExample struct {
 	Chosen, Rejected Example
-	Group            int // Preference.Group
+	Group            int  // Preference.Group
+	Desirable        bool // Preference.Desirable (KTO)
 }
 
 // PrefStats counts what PreparePreferences did.
@@ -72,7 +73,7 @@ func PreparePreferences(enc *Encoder, ps []Preference, maxTokens int) ([]PrefExa
 		}
 		st.Kept++
 		st.Tokens += len(x[0].Tokens) + len(x[1].Tokens)
-		out = append(out, PrefExample{Chosen: x[0], Rejected: x[1], Group: p.Group})
+		out = append(out, PrefExample{Chosen: x[0], Rejected: x[1], Group: p.Group, Desirable: p.Desirable})
 	}
 	return out, st, nil
 }
@@ -130,8 +131,9 @@ func holdOut(n int, fraction float64, seed, stream uint64) []bool {
 // precomputed (ref[2s], ref[2s+1]). Rows 2s and 2s+1 are slot s's chosen
 // and rejected answers.
 type prefSlots struct {
-	pair []int
-	ref  []float64
+	pair      []int
+	ref       []float64
+	desirable []bool // KTO's label of each slot's pair
 }
 
 // filled counts the slots that hold a pair.
@@ -180,7 +182,7 @@ func newPrefBatches(ex []PrefExample, ref [][2]float64, P, T int, shuffle bool, 
 		return nil, fmt.Errorf("train: %d reference log-prob pairs for %d pairs", len(ref), len(ex))
 	}
 	if len(slots.pair) != P {
-		slots.pair, slots.ref = make([]int, P), make([]float64, 2*P)
+		slots.pair, slots.ref, slots.desirable = make([]int, P), make([]float64, 2*P), make([]bool, P)
 	}
 	b := &PrefBatches{P: P, T: T, ex: ex, ref: ref, shuffle: shuffle, seed: seed, pad: pad, slots: slots}
 	b.layout(0)
@@ -247,6 +249,7 @@ func (b *PrefBatches) Next(x, y []int32) error {
 		i := b.order[b.pos]
 		b.pos++
 		b.slots.pair[s] = i
+		b.slots.desirable[s] = i >= 0 && b.ex[i].Desirable
 		for k := range 2 {
 			r := 2*s + k
 			var e Example

@@ -70,7 +70,7 @@ func runPref(ctx context.Context, e *env, args []string, method string) error {
 	str("out", "output directory (checkpoint, logs, loss.svg, model.gguf)", &set.Run.Out)
 	str("template", "built-in chat template ("+strings.Join(chat.BuiltinNames(), ", ")+"); default: the model's", &set.Data.Template)
 	if method == "dpo" {
-		str("loss", "sigmoid (DPO) or ipo", &set.DPO.Loss)
+		str("loss", "sigmoid (DPO), ipo, or kto (unpaired answers labelled desirable or not: {messages, label})", &set.DPO.Loss)
 		str("reference", "precomputed (the reference's log-probs once, before training) or model (a second model at every step)", &set.DPO.Reference)
 		num("beta", "DPO's β: the strength of the KL penalty to the reference", &set.DPO.Beta)
 		num("label-smoothing", "cDPO's ε: the probability that a label is wrong (sigmoid loss)", &set.DPO.LabelSmoothing)
@@ -257,7 +257,11 @@ func (r *dpoRun) loadData() error {
 	encode := func(what string, paths []string) ([]train.PrefExample, error) {
 		var all []train.Preference
 		for _, p := range paths {
-			ps, err := train.ReadPreferences(p)
+			read := train.ReadPreferences
+			if r.method == "dpo" && r.cfg.DPO.Loss == "kto" {
+				read = train.ReadKTO // unpaired, labelled answers
+			}
+			ps, err := read(p)
 			if err != nil {
 				return nil, err
 			}

@@ -226,3 +226,27 @@ func TestTrainPPO(t *testing.T) {
 		t.Errorf("no --reward: exit %d %s", code, stderr)
 	}
 }
+
+// TestTrainKTO runs gptgo train dpo --loss kto on unpaired labelled answers.
+func TestTrainKTO(t *testing.T) {
+	var b strings.Builder
+	for i := range 12 {
+		ans, label := fmt.Sprintf("Thank you, the answer is %d.", i), i%2 == 0
+		if !label {
+			ans = "No."
+		}
+		line, _ := json.Marshal(map[string]any{"messages": []map[string]string{{"role": "user", "content": fmt.Sprintf("Question %d?", i)}, {"role": "assistant", "content": ans}}, "label": label})
+		b.Write(append(line, '\n'))
+	}
+	data := filepath.Join(t.TempDir(), "kto.jsonl")
+	os.WriteFile(data, []byte(b.String()), 0o644)
+	out := t.TempDir()
+	stdout, stderr, code := runCLI(t, "", "train", "dpo", data, "--loss", "kto", "--model", tinyBase(t), "--out", out, "--steps", "3", "--batch", "2", "--seq", "48",
+		"--val-fraction", "0.25", "--threads", "2", "--lr", "1e-3", "--template", "chatml")
+	if code != 0 || !strings.Contains(stderr, "kto loss") || !strings.Contains(stdout, "model.gguf") {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, stderr, code := runCLI(t, "", "train", "dpo", data, "--loss", "kto", "--reference", "model", "--model", tinyBase(t), "--out", t.TempDir(), "--seq", "48", "--steps", "1", "--template", "chatml"); code == 0 || !strings.Contains(stderr, "precomputed") {
+		t.Errorf("kto with a second model: exit %d %s", code, stderr)
+	}
+}
