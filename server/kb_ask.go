@@ -20,6 +20,9 @@ type kbAskRequest struct {
 	MaxTokens   int      `json:"max_tokens,omitempty"`   // default 256
 	Temperature *float64 `json:"temperature,omitempty"`  // default 0 (greedy)
 	MinCoverage *float64 `json:"min_coverage,omitempty"` // the "not found" threshold, default 0.3; negative: off
+	// Stream sends the answer as server-sent events: {"delta": "…"} per
+	// piece of text, then the whole KBAnswer, then [DONE].
+	Stream bool `json:"stream,omitempty"`
 }
 
 // KBAnswer is POST /v1/kb/ask's answer.
@@ -118,8 +121,18 @@ func (s *Server) kbAsk(w http.ResponseWriter, r *http.Request) {
 	}
 	g := loadedGenerator{l: l, opts: opts}
 	o.Fits = g.fits
-	a, err := rag.Ask(r.Context(), kb.Store, g, req.Question, o, nil)
+	var onText func(string) error
+	var sse *sseWriter
+	if req.Stream {
+		sse = newSSE(w)
+		onText = func(t string) error { return sse.send(map[string]string{"delta": t}) }
+	}
+	a, err := rag.Ask(r.Context(), kb.Store, g, req.Question, o, onText)
 	if err != nil {
+		if sse != nil && sse.started {
+			sse.send(map[string]any{"error": map[string]string{"message": asError(err).Msg}})
+			return
+		}
 		WriteError(w, r, err)
 		return
 	}
@@ -129,6 +142,12 @@ func (s *Server) kbAsk(w http.ResponseWriter, r *http.Request) {
 	}
 	if out.Invalid == nil {
 		out.Invalid = []int{}
+	}
+	if sse != nil {
+		if sse.send(out) == nil {
+			sse.done()
+		}
+		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }

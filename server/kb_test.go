@@ -78,6 +78,12 @@ func TestKBEndpoints(t *testing.T) {
 			}
 		}
 	}
+	// streamed: deltas, then the whole answer, then [DONE]
+	code, out = post(t, url+"/v1/kb/ask", `{"question":"When was the Bell Rock Lighthouse built?","model":"default","max_tokens":6,"stream":true}`)
+	events := strings.Split(strings.TrimSpace(string(out)), "\n\n")
+	if code != 200 || len(events) < 3 || !strings.HasPrefix(events[0], `data: {"delta":`) || events[len(events)-1] != "data: [DONE]" || !strings.Contains(events[len(events)-2], `"sources":[{`) {
+		t.Errorf("stream: %d %q", code, out)
+	}
 	code, out = post(t, url+"/v1/kb/ask", `{"question":"What is the population of Mongolia?","model":"default"}`)
 	if code != 200 || !strings.Contains(string(out), `"not_found":true`) || !strings.Contains(string(out), "Not found in the documents.") {
 		t.Errorf("unanswerable: %d %s", code, out)
