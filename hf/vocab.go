@@ -176,14 +176,14 @@ func spmStyle(tj *tokJSON) bool {
 	return strings.Contains(n, "▁") || strings.Contains(n, `\u2581`) || strings.Contains(p, "Metaspace")
 }
 
-// bpeVocab reads a byte-level BPE tokenizer.json as _set_vocab_gpt2 does.
-func bpeVocab(path string, tj *tokJSON) (*vocab, error) {
-	pre, err := preName(path, tj.PreTokenizer)
-	if err != nil {
-		return nil, err
-	}
+// idVocab starts the vocab of a tokenizer.json whose model.vocab is an
+// object of token: id (BPE, WordPiece): as long as the largest id of it and
+// of added_tokens says (bounded, so a damaged file cannot ask for a huge
+// table), the model's tokens in place and typed normal. Every id is checked
+// before use; the caller places and types the added tokens.
+func idVocab(path string, tj *tokJSON, model, pre string) (*vocab, error) {
 	var ids map[string]int
-	if err := json.Unmarshal(tj.Model.Vocab, &ids); err != nil {
+	if err := json.Unmarshal(tj.Model.Vocab, &ids); err != nil || ids == nil {
 		return nil, fmt.Errorf("hf: %s: model.vocab must be an object of token: id", path)
 	}
 	n := 0
@@ -196,7 +196,7 @@ func bpeVocab(path string, tj *tokJSON) (*vocab, error) {
 	if n > 1<<24 {
 		return nil, fmt.Errorf("hf: %s: vocabulary of %d tokens", path, n)
 	}
-	v := &vocab{model: "gpt2", pre: pre, tokens: make([]string, n), types: make([]int32, n)}
+	v := &vocab{model: model, pre: pre, tokens: make([]string, n), types: make([]int32, n)}
 	for tok, id := range ids {
 		if id < 0 {
 			return nil, fmt.Errorf("hf: %s: token %q has id %d", path, tok, id)
@@ -207,6 +207,21 @@ func bpeVocab(path string, tj *tokJSON) (*vocab, error) {
 		if a.ID < 0 {
 			return nil, fmt.Errorf("hf: %s: added token %q has id %d", path, a.Content, a.ID)
 		}
+	}
+	return v, nil
+}
+
+// bpeVocab reads a byte-level BPE tokenizer.json as _set_vocab_gpt2 does.
+func bpeVocab(path string, tj *tokJSON) (*vocab, error) {
+	pre, err := preName(path, tj.PreTokenizer)
+	if err != nil {
+		return nil, err
+	}
+	v, err := idVocab(path, tj, "gpt2", pre)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range tj.AddedTokens {
 		v.tokens[a.ID], v.types[a.ID] = a.Content, typeControl
 		if !a.Special && !looksSpecial(a.Content) {
 			// User-defined tokens are matched as text: their ▁ is a space.

@@ -50,31 +50,11 @@ func wordPieceVocab(path string, tj *tokJSON) (*vocab, error) {
 	if norm.Type != "BertNormalizer" || (norm.Lowercase != nil && !*norm.Lowercase) {
 		return nil, fmt.Errorf("hf: %s: unknown pre-tokenizer: WordPiece with normalizer %s; only the lowercasing BertNormalizer (bert-bge) is known", path, strings.TrimSpace(string(tj.Normalizer)))
 	}
-	var vocabIDs map[string]int
-	if err := json.Unmarshal(tj.Model.Vocab, &vocabIDs); err != nil || vocabIDs == nil {
-		return nil, fmt.Errorf("hf: %s: model.vocab must be an object of token: id", path)
-	}
-	n := 0
-	for _, id := range vocabIDs {
-		n = max(n, id+1)
+	v, err := idVocab(path, tj, "bert", "bert-bge") // vocab.go
+	if err != nil {
+		return nil, err
 	}
 	for _, at := range tj.AddedTokens {
-		n = max(n, at.ID+1)
-	}
-	if n > 1<<24 {
-		return nil, fmt.Errorf("hf: %s: vocabulary of %d tokens", path, n)
-	}
-	v := &vocab{model: "bert", pre: "bert-bge", tokens: make([]string, n), types: make([]int32, n)}
-	for tok, id := range vocabIDs {
-		if id < 0 {
-			return nil, fmt.Errorf("hf: %s: token %q has id %d", path, tok, id)
-		}
-		v.tokens[id], v.types[id] = tok, typeNormal
-	}
-	for _, at := range tj.AddedTokens {
-		if at.ID < 0 {
-			return nil, fmt.Errorf("hf: %s: added token %q has id %d", path, at.Content, at.ID)
-		}
 		v.tokens[at.ID], v.types[at.ID] = at.Content, typeUserDefined
 		if at.Special || looksSpecial(at.Content) {
 			v.types[at.ID] = typeControl
