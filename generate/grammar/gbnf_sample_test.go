@@ -2,6 +2,7 @@ package grammar
 
 import (
 	"encoding/json"
+	"flag"
 	"math/rand/v2"
 	"regexp"
 	"strconv"
@@ -122,8 +123,10 @@ func TestHostileInputs(t *testing.T) {
 		{"huge repetition", `{"type":"array","minItems":10000,"maxItems":10000,"items":{"type":"array","minItems":10000,"items":{"type":"null"}}}`, ""},
 		{"pattern nesting", `{"type":"string","pattern":"` + strings.Repeat("(", 40) + "a" + strings.Repeat(")", 40) + `"}`, "nested deeper"},
 	}
+	// Bounded work is checked by what the compiler refuses and by the test
+	// binary's timeout, not by a wall-clock bound: on a loaded two-core
+	// machine "many properties" alone has taken 6 s.
 	for _, c := range cases {
-		start := time.Now()
 		g, err := CompileJSONSchema([]byte(c.schema))
 		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
 			t.Errorf("%s: got %v, want %q", c.name, err, c.want)
@@ -131,9 +134,6 @@ func TestHostileInputs(t *testing.T) {
 		if g != nil {
 			m := NewMatcher(g, nil)
 			_ = m.AcceptBytes([]byte(`[[[[null]]]]`))
-		}
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("%s: took %v", c.name, d)
 		}
 	}
 	// Grammars with exponentially many derivations of one stack.
@@ -152,7 +152,10 @@ func TestHostileInputs(t *testing.T) {
 	if err := m.AcceptBytes([]byte("aaaa")); err != nil || !m.Accepting() {
 		t.Errorf("ambiguous chain: %v", err)
 	}
-	if d := time.Since(start); d > time.Second {
+	// 2^60 derivations would never finish; a linear walk takes
+	// milliseconds. The bound only tells the two apart, with room for a
+	// loaded machine.
+	if d := time.Since(start); d > 30*time.Second {
 		t.Errorf("ambiguous chain took %v", d)
 	}
 }
@@ -191,10 +194,16 @@ func FuzzJSONSchema(f *testing.F) {
 	})
 }
 
-// within fails t when fn runs longer than two seconds: the fuzzers look
-// for inputs with unbounded work as well as for panics.
+// within fails t when fn runs longer than two seconds while fuzzing: the
+// fuzzers look for inputs with unbounded work as well as for panics. The
+// seed corpus, run by plain `go test` on machines of any load, gets a
+// minute: a hang guard, not a speed check.
 func within(t *testing.T, fn func()) {
 	t.Helper()
+	limit := time.Minute
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		limit = 2 * time.Second
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -202,7 +211,7 @@ func within(t *testing.T, fn func()) {
 	}()
 	select {
 	case <-done:
-	case <-time.After(2 * time.Second):
-		t.Fatal("took more than 2s")
+	case <-time.After(limit):
+		t.Fatalf("took more than %v", limit)
 	}
 }
