@@ -4,13 +4,10 @@
 package model
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -35,23 +32,9 @@ type bertRef struct {
 // t when ../shared is absent).
 func loadBertRefs(t testing.TB, kind string) []bertRef {
 	t.Helper()
-	f, err := os.Open(testkit.Shared(t, "reference", "outputs", "tiny-bert-"+kind+".jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var refs []bertRef
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var r bertRef
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
-		refs = append(refs, r)
-	}
-	if err := sc.Err(); err != nil || len(refs) == 0 {
-		t.Fatalf("tiny-bert-%s.jsonl: %d records, %v", kind, len(refs), err)
+	refs := testkit.ReadJSONL[bertRef](t, testkit.Shared(t, "reference", "outputs", "tiny-bert-"+kind+".jsonl"))
+	if len(refs) == 0 {
+		t.Fatalf("tiny-bert-%s.jsonl: no records", kind)
 	}
 	return refs
 }

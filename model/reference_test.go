@@ -3,10 +3,7 @@
 package model
 
 import (
-	"bufio"
-	"encoding/json"
 	"math"
-	"os"
 	"strings"
 	"testing"
 
@@ -24,25 +21,7 @@ type refCase struct {
 
 func readRefCases(t *testing.T, path string) []refCase {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var cases []refCase
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		var c refCase
-		if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		cases = append(cases, c)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return cases
+	return testkit.ReadJSONL[refCase](t, path)
 }
 
 var refModels = []string{

@@ -4,7 +4,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"math"
@@ -28,22 +27,7 @@ type bertRef struct {
 
 func readBertRefs(t *testing.T, kind string) []bertRef {
 	t.Helper()
-	f, err := os.Open(testkit.Shared(t, "reference", "outputs", "tiny-bert-"+kind+".jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var refs []bertRef
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var r bertRef
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatal(err)
-		}
-		refs = append(refs, r)
-	}
-	return refs
+	return testkit.ReadJSONL[bertRef](t, testkit.Shared(t, "reference", "outputs", "tiny-bert-"+kind+".jsonl"))
 }
 
 func cosine32(a []float32, b []float64) float64 {

@@ -4,11 +4,9 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"testing"
 
@@ -28,22 +26,7 @@ type refLine struct {
 func refLines(t *testing.T, name string) (string, []refLine) {
 	t.Helper()
 	path := testkit.Shared(t, "reference", "models", name+".gguf")
-	f, err := os.Open(testkit.Shared(t, "reference", "outputs", name+".jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []refLine
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<24)
-	for sc.Scan() {
-		var l refLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, l)
-	}
-	return path, out
+	return path, testkit.ReadJSONL[refLine](t, testkit.Shared(t, "reference", "outputs", name+".jsonl"))
 }
 
 // TestRunGreedyMatchesLlamaCpp runs `gptgo run --temp 0 --json` on every
