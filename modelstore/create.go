@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/gptgo/gptgo/gguf"
@@ -70,8 +71,10 @@ func (s *Store) Create(ctx context.Context, name string, mf *Modelfile, opt Crea
 	}
 	// quant writes a file from a file and keeps its metadata, so the new
 	// metadata goes into a hidden intermediate file first (List skips names
-	// that start with a dot), which is then quantized into place.
-	tmp, err := os.CreateTemp(s.dir, ".create-*.gguf")
+	// that start with a dot), which is then quantized into place. It is
+	// named as internal/atomicfile names temporary files of path, so that
+	// the next write of path removes it when a kill left it behind.
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-"+strconv.Itoa(os.Getpid())+"-create-*.gguf")
 	if err != nil {
 		return Entry{}, fmt.Errorf("modelstore: create %q: %w", canon, err)
 	}

@@ -319,7 +319,7 @@ func (b *bake) clean(ctx context.Context) error {
 		if err := runConfig(ctx, &env{stdin: b.e.stdin, stdout: &summary, stderr: b.e.stderr}, c, false); err != nil {
 			return fmt.Errorf("source %s: %w", s.Name, err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, doneMark), nil, 0o644); err != nil {
+		if err := atomicfile.WriteBytes(filepath.Join(dir, doneMark), nil); err != nil {
 			return err
 		}
 	}
@@ -514,7 +514,12 @@ func (b *bake) logCheckpoint(step int, path string) error {
 	if err != nil {
 		return err
 	}
+	// Append-only: a kill can tear only the last line; synced so that the
+	// line is on disk before the next stage runs.
 	_, err = fmt.Fprintf(f, "{\"step\":%d,\"sha256\":%q}\n", step, sum)
+	if err == nil {
+		err = f.Sync()
+	}
 	return errors.Join(err, f.Close())
 }
 

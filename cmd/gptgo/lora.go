@@ -188,7 +188,10 @@ func runLoraMerge(ctx context.Context, e *env, args []string) error {
 	} else {
 		// Merged in F32 beside OUT, then quantized into OUT: the merged
 		// tensors are rounded once, to their final type.
-		tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".merged-*.gguf")
+		// Named as internal/atomicfile names temporary files, so that the
+		// next run (removeStaleTemps, atomicfile.Create) removes it when a
+		// kill leaves it behind.
+		tmp, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-"+strconv.Itoa(os.Getpid())+"-merged-*.gguf")
 		if err != nil {
 			return err
 		}

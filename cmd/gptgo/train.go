@@ -20,6 +20,7 @@ import (
 
 	"github.com/gptgo/gptgo/data"
 	"github.com/gptgo/gptgo/gguf"
+	"github.com/gptgo/gptgo/internal/atomicfile"
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/tensor"
 	"github.com/gptgo/gptgo/tokenizer"
@@ -266,7 +267,7 @@ func newPretrainRun(cfg train.Config, resume bool, e *env) (*pretrainRun, error)
 	if err := removePartialCheckpoints(r.dir); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(r.dir, configName), cfg.JSON(), 0o644); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(r.dir, configName), cfg.JSON()); err != nil {
 		return nil, err
 	}
 	if err := r.loadTokenizer(); err != nil {
@@ -678,20 +679,31 @@ func (r *pretrainRun) openLog() error {
 	return r.rewriteLog()
 }
 
+// rewriteLog replaces the log with r.log as a whole (a kill mid-rewrite
+// leaves the previous log, never a truncated one) and opens it for
+// appending; a step's line torn by a kill is skipped by openLog.
 func (r *pretrainRun) rewriteLog() error {
 	if r.logFile != nil {
 		r.logFile.Close()
+		r.logFile = nil
 	}
-	f, err := os.Create(filepath.Join(r.dir, logName))
+	var buf bytes.Buffer
+	for _, le := range r.log {
+		b, err := json.Marshal(le)
+		if err != nil {
+			return err
+		}
+		buf.Write(append(b, '\n'))
+	}
+	path := filepath.Join(r.dir, logName)
+	if err := atomicfile.WriteBytes(path, buf.Bytes()); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return err
 	}
 	r.logFile = f
-	for _, le := range r.log {
-		if err := r.appendLog(le, false); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -866,12 +878,7 @@ func (r *pretrainRun) writeSVG() error {
 	}
 	fmt.Fprintf(&b, `<text x="%d" y="%d" fill="#1f77b4">— train</text><text x="%d" y="%d" fill="#d62728">— validation</text>`+"\n", W-right-170, top+14, W-right-90, top+14)
 	b.WriteString("</svg>\n")
-	path := filepath.Join(r.dir, svgName)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteBytes(filepath.Join(r.dir, svgName), []byte(b.String()))
 }
 
 func xmlEscape(s string) string {

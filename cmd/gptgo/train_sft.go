@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gptgo/gptgo/gguf"
+	"github.com/gptgo/gptgo/internal/atomicfile"
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/models"
 	"github.com/gptgo/gptgo/tensor"
@@ -161,7 +162,7 @@ func newSFTRun(cfg train.SFTRunConfig, resume bool, e *env) (*sftRun, error) {
 	if err := removePartialCheckpoints(dir); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, configName), cfg.JSON(), 0o644); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(dir, configName), cfg.JSON()); err != nil {
 		return nil, err
 	}
 	r.holder = &pretrainRun{e: e, dir: dir, resuming: resume, m: r.m, lastEval: math.NaN()}
