@@ -195,9 +195,13 @@ func TestWritersKilledAtRandom(t *testing.T) {
 			return []string{"train", "pretrain", text, "--vocab", vocab, "--config", cfg, "--out", run, "--seed", "3"}
 		}, check: runWhole},
 	}
-	writers[0].check = func(t *testing.T, dir string) error { return oneOf(filepath.Join(dir, "m.gguf"), oldModel, newModel)(t, dir) }
+	writers[0].check = func(t *testing.T, dir string) error {
+		return oneOf(filepath.Join(dir, "m.gguf"), oldModel, newModel)(t, dir)
+	}
 	writers[1].check = func(t *testing.T, dir string) error { return oneOf(filepath.Join(dir, "q.gguf"), oldQ, newQ)(t, dir) }
-	writers[2].check = func(t *testing.T, dir string) error { return oneOf(filepath.Join(dir, "tok.gguf"), oldTok, newTok)(t, dir) }
+	writers[2].check = func(t *testing.T, dir string) error {
+		return oneOf(filepath.Join(dir, "tok.gguf"), oldTok, newTok)(t, dir)
+	}
 	for _, w := range writers {
 		t.Run(strings.ReplaceAll(w.name, " ", "_"), func(t *testing.T) { killAtRandom(t, w) })
 	}
