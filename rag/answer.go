@@ -169,7 +169,9 @@ func Citations(text string, n int) (valid, invalid []int) {
 }
 
 // fit drops trailing sources, then shortens the last one's text, until the
-// prompt fits; it returns the number of sources in the prompt.
+// prompt fits; it returns the number of sources in the prompt. The part of
+// a shortened source that is kept is the window holding most of the
+// question's terms, not merely its start.
 func fit(question string, res []Result, fits func(system, user string) bool) (int, string, error) {
 	for len(res) > 1 && !fits(SystemPrompt, UserPrompt(question, res)) {
 		res = res[:len(res)-1]
@@ -194,6 +196,42 @@ func fit(question string, res []Result, fits func(system, user string) bool) (in
 	if lo == 0 {
 		return 0, "", fmt.Errorf("rag: the question and instructions alone do not fit the answering model's context (a model with a longer context, or fewer answer tokens)")
 	}
-	c.Text = string(full[:lo])
+	c.Text = bestWindow(question, full, lo)
 	return 1, UserPrompt(question, []Result{{Chunk: &c}}), nil
+}
+
+// bestWindow returns the n-rune window of text (slid by a quarter window)
+// that contains the most distinct terms of question; the first on ties.
+func bestWindow(question string, text []rune, n int) string {
+	if n >= len(text) {
+		return string(text)
+	}
+	want := map[string]bool{}
+	for _, t := range Terms(question) {
+		if !stopwords[t] {
+			want[t] = true
+		}
+	}
+	best, bestScore := 0, -1
+	step := max(1, n/4)
+	for start := 0; ; start += step {
+		if start+n > len(text) {
+			start = len(text) - n
+		}
+		score := 0
+		seen := map[string]bool{}
+		for _, t := range Terms(string(text[start : start+n])) {
+			if want[t] && !seen[t] {
+				seen[t] = true
+				score++
+			}
+		}
+		if score > bestScore {
+			best, bestScore = start, score
+		}
+		if start+n >= len(text) {
+			break
+		}
+	}
+	return string(text[best : best+n])
 }

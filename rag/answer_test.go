@@ -59,3 +59,19 @@ func TestCitations(t *testing.T) {
 		t.Errorf("%v %v", v, inv)
 	}
 }
+
+func TestFitKeepsTheRelevantWindow(t *testing.T) {
+	ctx := context.Background()
+	s, in := newTestStore(t, t.TempDir(), nil)
+	in.Splitter = Splitter{Max: 500}
+	long := strings.Repeat("Filler words about nothing in particular. ", 30) + "The lighthouse keeper was named Robert Stevenson."
+	in.IngestBytes(ctx, "long.txt", []byte(long))
+	g := &echoGen{answer: "x"}
+	_, err := Ask(ctx, s, g, "Who was the lighthouse keeper?", AskOptions{K: 1, Fits: func(sys, user string) bool { return len(user) < 300 }}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(g.user, "Robert Stevenson") {
+		t.Errorf("the cut source lost the relevant part:\n%s", g.user)
+	}
+}
