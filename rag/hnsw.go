@@ -5,8 +5,10 @@
 package rag
 
 import (
+	"cmp"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 )
 
@@ -247,14 +249,18 @@ func (g *HNSW) selectNeighbors(cands []candidate, m int) []int32 {
 	return out
 }
 
+// sortCandidates orders candidates most similar first, ties by node: a
+// total order, so the graph does not depend on the sort's algorithm.
 func sortCandidates(c []candidate) {
-	// insertion sort is enough for the few dozen candidates of a layer,
-	// and it is stable, which keeps the graph deterministic
-	for i := 1; i < len(c); i++ {
-		for j := i; j > 0 && (c[j].sim > c[j-1].sim || (c[j].sim == c[j-1].sim && c[j].node < c[j-1].node)); j-- {
-			c[j], c[j-1] = c[j-1], c[j]
+	slices.SortFunc(c, func(a, b candidate) int {
+		switch {
+		case a.sim > b.sim:
+			return -1
+		case a.sim < b.sim:
+			return 1
 		}
-	}
+		return cmp.Compare(a.node, b.node)
+	})
 }
 
 // Add inserts v (unit length, kept by reference) as the next node and
