@@ -487,7 +487,9 @@ func TestEmbedConcurrentAndCancelled(t *testing.T) {
 	}
 	wait := time.Since(small)
 	t.Logf("a one-text request during the 2048-text batch took %v", wait.Round(time.Millisecond))
-	if wait > 2*time.Second {
+	// The batch takes about 15 s on an idle machine: a wait of seconds
+	// would mean it waited for the batch; the bound leaves room for load.
+	if wait > 5*time.Second {
 		t.Errorf("a one-text request waited %v behind the batch", wait)
 	}
 	start := time.Now()
@@ -496,8 +498,8 @@ func TestEmbedConcurrentAndCancelled(t *testing.T) {
 		t.Fatalf("the big request: %v, want it cancelled", err)
 	}
 	for inUse() != 0 {
-		if time.Since(start) > 2*time.Second {
-			t.Fatal("the model is still held 2 s after the client left (the whole request takes about 15 s)")
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("the model is still held 5 s after the client left (the whole request takes about 15 s)")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
