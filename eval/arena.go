@@ -237,7 +237,8 @@ func (j *ModelJudge) Judge(ctx context.Context, prompt, a, b string) (Outcome, e
 		}
 		return ParseVerdict(reply)
 	}
-	msgs[0]["content"] += ` Answer as JSON: {"verdict": "A"}, {"verdict": "B"} or {"verdict": "C"}.`
+	// Short, for small models with small contexts: the schema carries the format.
+	msgs[0]["content"] = `Which answer to the user's prompt is better? Reply as JSON: {"verdict": "A"}, {"verdict": "B"} or {"verdict": "C"} for a tie.`
 	reply, err := j.Chat.chatWith(ctx, msgs, verdictFormat)
 	if err != nil {
 		return Tie, err

@@ -199,7 +199,7 @@ func arenaJudge(e *env, spec, key string, schema bool) (eval.Judge, error) {
 	if url, name, ok := splitEndpoint(spec); ok {
 		maxTok := 512 // room to explain before the verdict
 		if schema {
-			maxTok = 24 // {"verdict": "A"} and spaces
+			maxTok = 96 // {"verdict": "A"}, and the whitespace a small model puts around it
 		}
 		return &eval.ModelJudge{Chat: &eval.OpenAIChat{BaseURL: url, Model: name, APIKey: key, MaxTokens: maxTok}, Schema: schema}, nil
 	}
