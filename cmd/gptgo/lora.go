@@ -333,12 +333,15 @@ const adapterName = "adapter.gguf"
 
 // trainableFrom builds the model a run trains from the base f: every
 // weight as float32, or with c.Enabled adapters over the frozen base, which
-// then reads f in place (keep it open while training); keepOpen says which.
-func trainableFrom(f *gguf.File, c train.LoRAConfig, seed uint64) (m *model.Trainable, keepOpen bool, err error) {
+// then reads f in place for as long as the run trains. The caller defers
+// release, once done reading f itself: it hands f to *loraBase (closed with
+// the run, also when building failed) in the LoRA case, and closes f
+// otherwise (the trainable copied its weights).
+func trainableFrom(f *gguf.File, c train.LoRAConfig, seed uint64, loraBase **gguf.File) (m *model.Trainable, release func(), err error) {
 	if !c.Enabled {
 		m, err = model.TrainableFromGGUF(f)
-		return m, false, err
+		return m, func() { f.Close() }, err
 	}
 	m, err = model.LoRATrainableFromGGUF(f, c.Options(seed))
-	return m, true, err
+	return m, func() { *loraBase = f }, err
 }

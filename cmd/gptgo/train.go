@@ -510,15 +510,10 @@ func (r *pretrainRun) buildModel(vocab int) error {
 		if err != nil {
 			return err
 		}
-		keep := false // a LoRA model reads its frozen base from f, until close
-		defer func() {
-			if keep {
-				r.loraBase = f
-			} else {
-				f.Close() // the trainable copied its weights
-			}
-		}()
-		if r.m, keep, err = trainableFrom(f, r.cfg.LoRA, r.cfg.Run.Seed); err != nil { // lora.go
+		var release func()
+		r.m, release, err = trainableFrom(f, r.cfg.LoRA, r.cfg.Run.Seed, &r.loraBase) // lora.go
+		defer release()
+		if err != nil {
 			return fmt.Errorf("%s: %w", mc.Init, err)
 		}
 		if r.m.Vocab != vocab {
