@@ -221,6 +221,11 @@ func (b *batcher) step() {
 				b.log.Error("panic in the batch loop", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			}
 			err := Errorf(KindServer, "", "server: generation failed: %v", p)
+			if len(inStep) == 0 { // before the forward pass (planning): fail the oldest, so that the loop progresses
+				if q := append(b.running, b.waiting...); len(q) > 0 {
+					inStep = q[:1]
+				}
+			}
 			for _, s := range inStep {
 				b.end(s, nil, s.seq.Fail(err))
 			}

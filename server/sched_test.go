@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -396,4 +397,38 @@ func TestBatchPrefixCache(t *testing.T) {
 		t.Errorf("%v prompt tokens from the prefix cache, want the preamble's full blocks (≥ 32)", cached)
 	}
 	t.Logf("%v prompt tokens from the cache", cached)
+}
+
+// TestBatchPanicFailsOneRequest: a panic in a step (here the planner's,
+// forced by a broken budget) fails the request at fault, and the loop
+// serves the next one.
+func TestBatchPanicFailsOneRequest(t *testing.T) {
+	b, tok := newTestBatcher(t, 64, 1, batchOptions{})
+	defer b.close()
+	st := newStepper(b)
+	defer st.stop()
+	b.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	b.plan.blockTokens = 0 // Schedule divides by it: a panic in planning
+	a, err := b.submit(context.Background(), &generate.Request{Options: generate.Options{MaxTokens: 2}}, promptOf(t, tok, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := collect(a)
+	st.step()
+	<-ca.done
+	if a.err == nil || Status(a.err) != 500 {
+		t.Fatalf("the panicking request: %v", a.err)
+	}
+	b.plan.blockTokens = model.DefaultBlockTokens
+	c, err := b.submit(context.Background(), &generate.Request{Options: generate.Options{MaxTokens: 2}}, promptOf(t, tok, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := collect(c)
+	st.step() // the prompt and the first token
+	st.step() // the second: done
+	<-cc.done
+	if c.err != nil || c.d.CompletionTokens != 2 {
+		t.Fatalf("the next request: %v %+v", c.err, c.d)
+	}
 }
