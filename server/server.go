@@ -153,6 +153,7 @@ func (s *Server) routes() {
 	s.ollamaRoutes(mux)
 	s.embedRoutes(mux)
 	s.kbRoutes(mux)
+	s.scoreRoutes(mux) // score.go: POST /v1/score, reward models
 	// Anything else: the chat page's assets when there is a page, else 404
 	// in the envelope of the API the path belongs to.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
