@@ -196,15 +196,34 @@ func fit(question string, res []Result, fits func(system, user string) bool) (in
 	if lo == 0 {
 		return 0, "", fmt.Errorf("rag: the question and instructions alone do not fit the answering model's context (a model with a longer context, or fewer answer tokens)")
 	}
-	c.Text = bestWindow(question, full, lo)
+	// the window of lo runes holding most of the question's terms; the
+	// same number of runes elsewhere may be more tokens, so its length is
+	// searched again from where it starts
+	start := bestWindow(question, full, lo)
+	lo2, hi2 := 0, len(full)-start
+	for lo2 < hi2 {
+		mid := (lo2 + hi2 + 1) / 2
+		c.Text = string(full[start : start+mid])
+		if fits(SystemPrompt, UserPrompt(question, []Result{{Chunk: &c}})) {
+			lo2 = mid
+		} else {
+			hi2 = mid - 1
+		}
+	}
+	if lo2 > 0 {
+		c.Text = string(full[start : start+lo2])
+	} else {
+		c.Text = string(full[:lo])
+	}
 	return 1, UserPrompt(question, []Result{{Chunk: &c}}), nil
 }
 
-// bestWindow returns the n-rune window of text (slid by a quarter window)
-// that contains the most distinct terms of question; the first on ties.
-func bestWindow(question string, text []rune, n int) string {
+// bestWindow returns where the n-rune window of text (slid by a quarter
+// window) that contains the most distinct terms of question starts; the
+// first on ties.
+func bestWindow(question string, text []rune, n int) int {
 	if n >= len(text) {
-		return string(text)
+		return 0
 	}
 	want := map[string]bool{}
 	for _, t := range Terms(question) {
@@ -233,5 +252,5 @@ func bestWindow(question string, text []rune, n int) string {
 			break
 		}
 	}
-	return string(text[best : best+n])
+	return best
 }

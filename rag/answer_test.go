@@ -75,3 +75,22 @@ func TestFitKeepsTheRelevantWindow(t *testing.T) {
 		t.Errorf("the cut source lost the relevant part:\n%s", g.user)
 	}
 }
+
+// TestFitWindowStillFits: the relevant window may cost more than the
+// prefix it replaces (CJK runes are 3 bytes here, as they are more tokens
+// in a BPE); the prompt given to the model must still fit.
+func TestFitWindowStillFits(t *testing.T) {
+	ctx := context.Background()
+	s, in := newTestStore(t, t.TempDir(), nil)
+	in.Splitter = Splitter{Max: 1000}
+	long := strings.Repeat("filler text here. ", 30) + strings.Repeat("李白字太白号青莲居士唐朝诗人", 10)
+	in.IngestBytes(ctx, "mixed.txt", []byte(long))
+	g := &echoGen{answer: "x"}
+	fits := func(sys, user string) bool { return len(user) < 400 }
+	if _, err := Ask(ctx, s, g, "李白的字", AskOptions{K: 1, MinCoverage: -1, Fits: fits}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !fits("", g.user) || !strings.Contains(g.user, "太白") {
+		t.Errorf("the prompt (%d bytes) does not fit or lost the relevant part:\n%s", len(g.user), g.user)
+	}
+}
