@@ -45,13 +45,13 @@ func (g loadedGenerator) request(system, user string) *generate.Request {
 	return &generate.Request{Messages: []chat.Message{{Role: "system", Content: system}, {Role: "user", Content: user}}, Options: g.opts}
 }
 
+// fits leaves room for the answer (max_tokens) in the model's context.
 func (g loadedGenerator) fits(system, user string) bool {
 	ids, err := g.request(system, user).Render(g.l.Tok, g.l.Template)
 	if err != nil {
 		return false
 	}
-	_, _, err = generate.FitPrompt(ids, g.l.Ctx, g.opts)
-	return err == nil
+	return len(ids)+max(1, g.opts.MaxTokens) <= g.l.Ctx
 }
 
 func (g loadedGenerator) Generate(ctx context.Context, system, user string, onText func(string) error) error {
