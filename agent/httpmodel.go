@@ -22,6 +22,13 @@ import (
 // servers without tool calling do), or the prompt with the server's
 // rendering of the tools does not fit the context but ReAct's shorter one
 // does, it switches to the ReAct text protocol for the rest of the run.
+//
+// Under ReAct it sends the ReAct grammar (reactGBNF) as llama.cpp's
+// "grammar" field, which gptgo serve and llama.cpp's server honour, so the
+// reply cannot leave the protocol. A server that refuses the field (a 400
+// naming it, as OpenAI's API answers unknown fields) gets the request again
+// without it, for the rest of the run; parseReAct stays lenient for such
+// unconstrained replies.
 type HTTPModel struct {
 	BaseURL     string // e.g. http://127.0.0.1:11434/v1
 	Model       string
@@ -30,7 +37,8 @@ type HTTPModel struct {
 	Temperature *float64 // nil: the server's default
 	Client      *http.Client
 
-	react atomic.Bool
+	react     atomic.Bool
+	noGrammar atomic.Bool // the server refused the "grammar" field
 }
 
 // ReAct reports whether the model has fallen back to the text protocol.
@@ -65,6 +73,7 @@ type wireRequest struct {
 	MaxTokens   int           `json:"max_tokens,omitempty"`
 	Temperature *float64      `json:"temperature,omitempty"`
 	Stop        []string      `json:"stop,omitempty"`
+	Grammar     string        `json:"grammar,omitempty"` // llama.cpp's GBNF extension
 }
 
 type wireResponse struct {
@@ -95,6 +104,15 @@ func (e *apiError) refusesTools() bool {
 	}
 	s := strings.ToLower(fmt.Sprint(e.Body.Message, " ", e.Body.Code, " ", e.Body.Param))
 	return strings.Contains(s, "tool")
+}
+
+// refusesGrammar tells a server that does not know the "grammar" field.
+func (e *apiError) refusesGrammar() bool {
+	if e.status != http.StatusBadRequest {
+		return false
+	}
+	s := strings.ToLower(fmt.Sprint(e.Body.Message, " ", e.Body.Code, " ", e.Body.Param))
+	return strings.Contains(s, "grammar")
 }
 
 // Complete implements Model.
@@ -174,8 +192,21 @@ func (m *HTTPModel) text(ctx context.Context, req Request) (*Reply, error) {
 	}
 	if len(req.Tools) > 0 {
 		w.Stop = []string{"\nObservation:"}
+		if !m.noGrammar.Load() {
+			g, err := reactGBNF(req.Tools, false)
+			if err != nil {
+				return nil, fmt.Errorf("agent: the tools' ReAct grammar: %w", err)
+			}
+			w.Grammar = g
+		}
 	}
 	resp, err := m.post(ctx, w)
+	var ae *apiError
+	if w.Grammar != "" && errors.As(err, &ae) && ae.refusesGrammar() {
+		m.noGrammar.Store(true)
+		w.Grammar = ""
+		resp, err = m.post(ctx, w)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -149,20 +149,22 @@ func parseReAct(text string) (content string, calls []ToolCall, err error) {
 	return content, calls, nil
 }
 
-// reactGrammar is the ReAct answer as a grammar: a one-line Thought, then
-// either one Action whose JSON call names a tool with arguments valid
+// reactGBNF is the ReAct answer as a GBNF grammar: a one-line Thought,
+// then either one Action whose JSON call names a tool with arguments valid
 // under its schema, or a Final Answer. Under it a small model cannot
-// derail the protocol.
+// derail the protocol. The text is the one source of the grammar: the
+// in-process model compiles it (reactGrammar) and HTTPModel sends it as
+// llama.cpp's "grammar" field, so both constrain the same language.
 const reactThought = 160
 
-func reactGrammar(tools []ToolSpec, force bool) (*grammar.Grammar, error) {
+func reactGBNF(tools []ToolSpec, force bool) (string, error) {
 	gt := make([]grammar.Tool, len(tools))
 	for i, t := range tools {
 		gt[i] = grammar.Tool{Name: t.Name, Parameters: t.Parameters}
 	}
 	r, err := grammar.ToolCallRules(gt, grammar.ToolsJSON, grammar.ToolOptions{MaxStringLength: 2000})
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	// The Thought is one line of at most reactThought characters, so that
 	// a rambling model still reaches its Action within the token budget.
@@ -172,8 +174,19 @@ func reactGrammar(tools []ToolSpec, force bool) (*grammar.Grammar, error) {
 	if !force {
 		ends = append(ends, grammar.Seq{grammar.Lit("\nFinal Answer: "), text})
 	}
-	r.Define("react", grammar.Seq{grammar.Lit("Thought: "), line, ends})
-	return grammar.Compile(r, "react")
+	// GBNF grammars start at "root" (llama.cpp's rule); this replaces the
+	// tool rules' own root, which the ReAct answer does not use.
+	r.Define("root", grammar.Seq{grammar.Lit("Thought: "), line, ends})
+	return r.String(), nil
+}
+
+// reactGrammar compiles reactGBNF's text for the in-process sampler.
+func reactGrammar(tools []ToolSpec, force bool) (*grammar.Grammar, error) {
+	src, err := reactGBNF(tools, force)
+	if err != nil {
+		return nil, err
+	}
+	return grammar.CompileGBNF(src)
 }
 
 // badAction stands for an Action that could not be read: a call with no
