@@ -112,6 +112,19 @@ func runChat(ctx context.Context, e *env, args []string) error {
 	defer signal.Stop(interrupt)
 	c.interrupt = interrupt
 
+	return promptLoop(ctx, e, lines, interrupt, c)
+}
+
+// chatTurns is what the prompt loop needs of a chat, local or remote.
+type chatTurns interface {
+	command(line string) (done bool, err error)
+	answer(ctx context.Context, lines chatLines, text string) error
+}
+
+// promptLoop reads the user's lines until /bye, the end of input or a
+// signal at the prompt, and hands each /command or message to c (whose
+// answer watches the same interrupt channel to stop an answer).
+func promptLoop(ctx context.Context, e *env, lines chatLines, interrupt <-chan os.Signal, c chatTurns) error {
 	for {
 		// The prompt waits for a line or for Ctrl-C (SIGINT while the
 		// terminal is not in the line editor's hands, SIGTERM always).

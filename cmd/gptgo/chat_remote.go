@@ -162,40 +162,7 @@ func chatRemote(ctx context.Context, e *env, host, file, system string, rest []s
 	c.signals = make(chan os.Signal, 1)
 	signal.Notify(c.signals, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(c.signals)
-	for {
-		var r lineResult
-		select {
-		case r = <-lines.prompt("> "):
-		case <-c.signals:
-			fmt.Fprintln(e.stdout)
-			return nil
-		}
-		if errors.Is(r.err, io.EOF) || errors.Is(r.err, errLeave) {
-			fmt.Fprintln(e.stdout)
-			return nil
-		}
-		if r.err != nil {
-			return r.err
-		}
-		line := strings.TrimSpace(r.line)
-		if line == "" {
-			continue
-		}
-		lines.remember(line)
-		if strings.HasPrefix(line, "/") {
-			done, err := c.command(line)
-			if err != nil {
-				fmt.Fprintln(e.stdout, err)
-			}
-			if done {
-				return nil
-			}
-			continue
-		}
-		if err := c.answer(ctx, lines, line); err != nil {
-			return err
-		}
-	}
+	return promptLoop(ctx, e, lines, c.signals, c)
 }
 
 // remoteBase turns --host into the server's base URL: "host:port" and
