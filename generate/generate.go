@@ -110,10 +110,9 @@ var ErrPromptTooLong = errors.New("prompt too long")
 // Session runs generations on one model.State and remembers which tokens
 // its KV cache holds, so that a chat's next turn only prefills what is new.
 type Session struct {
-	State   *model.State
-	Vocab   Vocab
-	cached  []int32
-	sampler *Sampler
+	State  *model.State
+	Vocab  Vocab
+	cached []int32
 }
 
 // NewSession wraps st; its cache is taken to be empty.
@@ -143,139 +142,39 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, o Options, onTok
 	if err := o.Sampler.Validate(); err != nil {
 		return nil, err
 	}
-	st := s.State
-	T := st.Ctx()
-	r := &Result{Prompt: prompt}
-	room := o.MaxTokens
-	if room <= 0 {
-		room = max(1, T/4)
-	}
-	if len(prompt) >= T || (o.TruncatePrompt && len(prompt)+room > T) {
-		if !o.TruncatePrompt {
-			return nil, fmt.Errorf("generate: %w: %d tokens do not fit the context of %d (use a longer context or opt in to truncation)", ErrPromptTooLong, len(prompt), T)
-		}
-		keep := max(2, T-min(room, T/2))
-		r.Dropped = len(prompt) - keep
-		if r.Dropped > 0 {
-			r.Prompt = append([]int32{prompt[0]}, prompt[1+r.Dropped:]...)
-		} else {
-			r.Dropped = 0
-		}
-	}
-	prompt = r.Prompt
-
-	// Reuse the cached prefix, but always recompute at least the last
-	// prompt token: its logits start the generation.
-	n := 0
-	for n < len(s.cached) && n < len(prompt)-1 && s.cached[n] == prompt[n] {
-		n++
-	}
-	if err := st.Truncate(n); err != nil {
+	// Fit here rather than in Run, to report the prompt as run; Run then
+	// sees a prompt that fits.
+	fitted, dropped, err := FitPrompt(prompt, s.State.Ctx(), o)
+	if err != nil {
 		return nil, err
 	}
-	s.cached = s.cached[:n]
-	r.Reused = n
-
-	// Prefill a batch at a time so that a cancel is noticed between batches.
-	start := time.Now()
-	var logits []float32
-	for i := n; i < len(prompt); {
-		if ctx.Err() != nil {
-			r.Stop = StopCancelled
-			r.PromptTime = time.Since(start)
-			return r, nil
+	o.TruncatePrompt = false
+	r := &Result{Prompt: fitted, Dropped: dropped}
+	var onErr error // the callback's own error, returned as Generate always has
+	done, err := s.Run(ctx, &Request{Tokens: fitted, Options: o}, fitted, func(ev Event) error {
+		if ev.Kind != EventToken {
+			return nil
 		}
-		j := min(len(prompt), i+st.Batch())
-		var err error
-		if logits, err = st.Forward(prompt[i:j]); err != nil {
-			s.Reset()
-			return nil, err
+		if ev.Token >= 0 {
+			r.Tokens = append(r.Tokens, ev.Token)
 		}
-		s.cached = append(s.cached, prompt[i:j]...)
-		i = j
-	}
-	r.PromptTime = time.Since(start)
-
-	if s.sampler == nil || s.sampler.Options() != o.Sampler {
-		s.sampler = NewSampler(o.Sampler)
-	}
-	history := append([]int32(nil), prompt...)
-	stream := s.Vocab.NewTextStream()
-	hold := stopHolder{stops: o.Stop}
-	var text strings.Builder
-	genStart := time.Now()
-	emit := func(id int32, piece string) error {
-		text.WriteString(piece)
 		if onToken != nil {
-			return onToken(Token{ID: id, Text: piece})
+			if onErr = onToken(Token{ID: ev.Token, Text: ev.Text}); onErr != nil {
+				return onErr
+			}
 		}
 		return nil
+	})
+	if done != nil {
+		r.Reused, r.Stop, r.Text = done.CachedTokens, done.Stop, done.Text
+		r.PromptTime, r.GenerateTime = done.PromptTime, done.GenerateTime
 	}
-	var mask []uint64
-	for {
-		if ctx.Err() != nil {
-			r.Stop = StopCancelled
-			break
-		}
-		if o.Constraint != nil {
-			if err := constrain(o.Constraint, logits, &mask); err != nil {
-				return r, err
-			}
-		}
-		tok := s.sampler.Sample(logits, history)
-		if o.Constraint != nil {
-			if err := o.Constraint.Accept(tok); err != nil {
-				return r, fmt.Errorf("generate: constraint: %w", err)
-			}
-		}
-		r.Tokens = append(r.Tokens, tok)
-		history = append(history, tok)
-		if !o.IgnoreEOG && s.Vocab.IsEOG(tok) {
-			r.Stop = StopEOG
-			if err := emit(tok, hold.flush()+stream.Flush()); err != nil {
-				return r, err
-			}
-			break
-		}
-		out, stopped := hold.push(stream.Next(tok))
-		if stopped {
-			r.Stop = StopString
-			if err := emit(tok, out); err != nil {
-				return r, err
-			}
-			break
-		}
-		if err := emit(tok, out); err != nil {
-			return r, err
-		}
-		if o.Constraint != nil && o.Constraint.Done() {
-			r.Stop = StopEOG // the constraint is complete: nothing else may follow
-			if err := emit(-1, hold.flushWith(stream.Flush())); err != nil {
-				return r, err
-			}
-			break
-		}
-		if o.MaxTokens > 0 && len(r.Tokens) >= o.MaxTokens {
-			r.Stop = StopMaxTokens
-			break
-		}
-		if st.Pos() >= T {
-			r.Stop = StopContext
-			break
-		}
-		var err error
-		if logits, err = st.Forward([]int32{tok}); err != nil {
-			return r, err
-		}
-		s.cached = append(s.cached, tok)
+	if onErr != nil {
+		return r, onErr
 	}
-	if r.Stop != StopEOG && r.Stop != StopString {
-		if err := emit(-1, hold.flushWith(stream.Flush())); err != nil {
-			return r, err
-		}
+	if err != nil {
+		return nil, err
 	}
-	r.GenerateTime = time.Since(genStart)
-	r.Text = text.String()
 	return r, nil
 }
 
