@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -58,6 +59,9 @@ type Grammar struct {
 	names   []string  // rule → name (helper rules: parent name with a suffix)
 	classes []class
 	root    int32
+
+	costOnce sync.Once // budget.go: suf is computed on first use, by whichever Matcher needs it
+	suf      []int32
 }
 
 // RuleCount is the number of rules, helper rules included.

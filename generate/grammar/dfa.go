@@ -16,6 +16,7 @@ const maxDFAStates = 1 << 13
 type dstate struct {
 	st   state
 	next []int32
+	need int32 // budget.go: 1 + the tokens this state still needs; 0 unknown
 }
 
 // internState returns the id of st's interned copy.

@@ -31,6 +31,7 @@ func (m *Matcher) Mask(allowed []uint64) error {
 	key := m.stateKey()
 	if c, ok := m.cache[key]; ok {
 		copy(allowed, c)
+		m.fitBudget(allowed)
 		return nil
 	}
 	if !m.walk(allowed) {
@@ -60,6 +61,7 @@ func (m *Matcher) Mask(allowed []uint64) error {
 		m.cache = map[string][]uint64{}
 	}
 	m.cache[key] = append([]uint64(nil), allowed...)
+	m.fitBudget(allowed) // budget.go
 	return nil
 }
 

@@ -22,6 +22,7 @@ type node struct {
 	emark  uint32 // dedup stamp of the set expand is building
 	amark  uint32 // dedup stamp of the set advance is building
 	id     uint32 // for mask-cache keys
+	chain  int32  // budget.go: 1 + the fewest bytes that complete this node and those below it; 0 unknown
 	parent *node
 }
 
@@ -72,6 +73,9 @@ type Matcher struct {
 	levels  []int32             // Mask: the state id after each trie depth
 	cache   map[string][]uint64 // Mask: masks by state
 	key     []byte
+
+	budget, used int              // SetBudget: tokens the output may take (0: no bound), tokens accepted since
+	needs        map[string]int32 // budget.go: by state, the most tokens any allowed token leaves to be needed
 }
 
 // NewMatcher starts a parse at g's root rule. v may be nil when only
@@ -303,6 +307,7 @@ func (m *Matcher) Accept(tok int32) error {
 	if v == nil || tok < 0 || int(tok) >= v.n {
 		return fmt.Errorf("grammar: token %d is outside the vocabulary", tok)
 	}
+	m.used++
 	if v.eog[tok] {
 		if !m.Accepting() {
 			return fmt.Errorf("grammar: end of generation (token %d) before the output is complete", tok)
