@@ -16,6 +16,11 @@ type Options struct {
 	KVF32   bool         // keep the KV cache in F32 instead of F16 (llama.cpp's default, and this one's)
 	Pool    *tensor.Pool // workers to use (one running State per Pool: MatMul reuses its scratch); nil makes a pool of Threads workers that Close stops
 	Threads int          // workers for the pool the state makes; 0 means all cores
+	// BeyondTrain allows Ctx above CtxTrain when positions are rotary (as
+	// llama.cpp's -c above n_ctx_train): RoPE is defined at any position,
+	// though quality past the trained length is the model's; learned
+	// position vectors (GPT-2) end at CtxTrain and still refuse it.
+	BeyondTrain bool
 
 	paged bool // no contiguous KV cache: the state of a BatchRunner (batch.go), keys and values in a PagedCache
 }
@@ -65,7 +70,7 @@ func (m *Model) NewState(o Options) (*State, error) {
 	if ctx == 0 {
 		ctx = min(c.CtxTrain, DefaultCtx)
 	}
-	if ctx < 1 || ctx > c.CtxTrain {
+	if ctx < 1 || ctx > c.CtxTrain && (!o.BeyondTrain || c.LearnedPos) {
 		return nil, fmt.Errorf("model: context length %d is outside 1…%d (the model's training context)", ctx, c.CtxTrain)
 	}
 	batch := o.Batch

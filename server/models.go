@@ -405,7 +405,12 @@ func loadEntry(e modelstore.Entry, o loadOptions) (*Loaded, error) {
 	if ctx == 0 {
 		ctx = min(m.CtxTrain, model.DefaultCtx)
 	}
-	ctx = min(ctx, m.CtxTrain)
+	// --ctx above the training context is the operator's call, as
+	// llama.cpp's -c: allowed where positions are rotary, else clamped.
+	beyond := o.ctx > m.CtxTrain && !m.Config.LearnedPos
+	if !beyond {
+		ctx = min(ctx, m.CtxTrain)
+	}
 	var sessions []*generate.Session
 	l.Bytes = m.WeightBytes()
 	slots := max(1, o.parallel)
@@ -417,7 +422,7 @@ func loadEntry(e modelstore.Entry, o loadOptions) (*Loaded, error) {
 		slots = 1 // for WithSession (embeddings)
 	}
 	for range slots {
-		st, err := m.NewState(model.Options{Ctx: ctx, Threads: o.threads})
+		st, err := m.NewState(model.Options{Ctx: ctx, Threads: o.threads, BeyondTrain: beyond})
 		if err != nil {
 			for _, s := range sessions {
 				s.State.Close()

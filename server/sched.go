@@ -102,7 +102,7 @@ func newBatcher(m *model.Model, vocab generate.Vocab, ctx, parallel, threads int
 	if budget < 3 {
 		return nil, fmt.Errorf("server: step token budget %d: must be at least 3", budget)
 	}
-	r, err := m.NewBatchRunner(model.Options{Ctx: ctx, Batch: budget, Threads: threads})
+	r, err := m.NewBatchRunner(model.Options{Ctx: ctx, Batch: budget, Threads: threads, BeyondTrain: ctx > m.CtxTrain}) // loadEntry allowed it (--ctx)
 	if err != nil {
 		return nil, err
 	}

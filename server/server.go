@@ -36,7 +36,7 @@ type Config struct {
 	MemoryBytes    int64         // budget for loaded models (weights + KV caches); 0: none
 	MaxTokensLimit int           // most tokens one request may generate; 0: no limit but the context
 	MaxBodyBytes   int64         // request body limit; 0: DefaultMaxBody
-	Ctx            int           // context length of each session; 0: the model's num_ctx, else its training context (at most 4096)
+	Ctx            int           // context length of each session; 0: the model's num_ctx, else its training context (at most 4096); above the training context for rotary models only
 	Parallel       int           // sessions (slots) per model; 0: 1
 	Threads        int           // worker threads per session; 0: all cores
 

@@ -44,7 +44,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	maxLoaded := fs.Int("max-loaded", server.DefaultMaxLoaded, "most models loaded at once (-1: no limit)")
 	memory := fs.String("memory", "0", "memory budget for loaded models (weights + KV caches), e.g. 8GiB or 512MiB; the least recently used idle model is unloaded to stay within it (0: none)")
 	maxTokens := fs.Int("max-tokens-limit", 0, "most tokens one request may generate (0: the context is the limit)")
-	ctxLen := fs.Int("ctx", 0, "context length of each model's sessions (0: the model's num_ctx PARAMETER, else its training context up to 4096)")
+	ctxLen := fs.Int("ctx", 0, "context length of each model's sessions (0: the model's num_ctx PARAMETER, else its training context up to 4096); above the training context only for rotary positions, as llama.cpp's -c")
 	parallel := fs.Int("parallel", 1, "sessions per model: requests generated at the same time (each has its own KV cache); the rest wait in a FIFO queue")
 	threads := fs.Int("threads", 0, "worker threads per session (0: all cores)")
 	batchSched := fs.Bool("batch-scheduler", false, "continuous batching: up to 4×--parallel requests share each forward pass and a paged KV cache of --parallel×--ctx positions")
