@@ -185,6 +185,7 @@ func (g *ollamaGenerateRequest) native(s *Server, l *Loaded) (*generate.Request,
 	if r.Options.Constraint, err = l.formatConstraint(g.Format); err != nil { // structured.go
 		return nil, err
 	}
+	fitMaxTokens(r)
 	return r, nil
 }
 
@@ -246,6 +247,7 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
+	fitMaxTokens(nreq)
 	run := &ollamaRun{s: s, l: l, start: start, load: loaded, stream: req.Stream == nil || *req.Stream}
 	run.serve(w, r, nreq, func(text string, lps []ollamaLogprob) any {
 		return ollamaChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: ollamaMessage{Role: "assistant", Content: th.push(text)}, Logprobs: lps}

@@ -32,6 +32,17 @@ func (l *Loaded) constraint(g *grammar.Grammar) (generate.Constraint, error) {
 	return grammar.NewMatcher(g, l.gvocab.v), nil
 }
 
+// fitMaxTokens bounds r's grammar to r's max_tokens (grammar's token
+// budget): near the limit only tokens after which the output can still be
+// completed are allowed, so a forced call or a schema's JSON ends complete
+// rather than cut off, whatever the model. Call it once the constraint and
+// the options are final, for each generation (a fresh matcher each).
+func fitMaxTokens(r *generate.Request) {
+	if m, ok := r.Options.Constraint.(*grammar.Matcher); ok && r.Options.MaxTokens > 0 {
+		m.SetBudget(r.Options.MaxTokens)
+	}
+}
+
 // responseFormat is OpenAI's response_format.
 type responseFormat struct {
 	Type       string `json:"type"`
