@@ -48,6 +48,12 @@ func Features() string {
 	if cpu.X86.HasF16C {
 		b.WriteString("+F16C")
 	}
+	for _, a := range accelerated {
+		if strings.HasSuffix(a, "-vnni") {
+			b.WriteString(" (+AVX512-VNNI)")
+			break
+		}
+	}
 	b.WriteString(" assembly for ")
 	b.WriteString(strings.Join(accelerated, " "))
 	return b.String()

@@ -12,6 +12,16 @@ func init() { asmBuilt = true }
 // has it, but it is a separate CPUID bit.
 var f16cOK = cpu.X86.HasF16C
 
+// vnniOK: the AVX-512 kernels may run. They use VPDPBUSD on YMM registers
+// (AVX512_VNNI with AVX512VL's EVEX encodings of 256-bit forms) and AVX512BW
+// byte operations, besides everything the AVX2 kernels need. On Zen 4 a ZMM
+// operation occupies a 256-bit pipe for two cycles, so most of the gain is
+// VPDPBUSD doing in one instruction what VPMADDUBSW+VPMADDWD did in two.
+// GODEBUG=cpu.avx512vnni=off (read by golang.org/x/sys/cpu) forces the AVX2
+// kernels, for measuring one against the other.
+var vnniOK = hasAVX2FMA && f16cOK && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW &&
+	cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+
 // asmDot adapts an assembly dot over whole units (blocks, or single elements
 // for the float types) to the DotX signature. It slices w and x to exactly nb
 // units first, so a short input panics here in Go with a bounds error instead

@@ -95,7 +95,11 @@ func TileQ8_0(n int, w, x []byte, xStride int, xd, out []float32, outStride int)
 	var t [4]float32
 	if nb := n / QK; tileCheck(nb, nb*q8_0Bytes, nb*q8_0Bytes, w, x, xStride, out, outStride) {
 		_ = xd[4*nb-1]
-		tileQ8_0Asm(nb, &w[0], &x[0], xStride, &xd[0], &t)
+		if vnniTiles {
+			tileQ8_0VNNIAsm(nb, &w[0], &x[0], xStride, &xd[0], &t)
+		} else {
+			tileQ8_0Asm(nb, &w[0], &x[0], xStride, &xd[0], &t)
+		}
 	}
 	scatter(&t, out, outStride)
 }
