@@ -34,12 +34,14 @@ const (
 // is part of the file format: read it, never write it.
 var IQ4NLValues = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
 
-// The block dots below follow llama.cpp's scalar code exactly: an integer sum
-// of int8 products per block (exact, it cannot overflow: 32·128·128 < 2³¹),
-// then one float32 scale per block, accumulated in float32 in block order.
-// Every float product is wrapped in float32() so no architecture fuses it
-// into an FMA: the generic result is the same on every machine, which makes
-// it a stable reference for the assembly versions.
+// The block dots below (Q4_0, Q8_0; dot_legacy_lanes.go has Q4_1, Q5_0,
+// Q5_1 and IQ4_NL) take an integer sum of int8 products per block (exact,
+// it cannot overflow: 32·128·128 < 2³¹), then one float32 scale per block,
+// accumulated in float32 in llama.cpp's order (each dot says which).
+// Every float product is wrapped in float32() or emulated as one fused
+// multiply-add, so no architecture fuses anything else: the generic result
+// is the same on every machine, which makes it a stable reference for the
+// assembly versions.
 //
 // Each loop views the current block's quants as fixed-size arrays
 // ((*[16]byte)(w[2:18])) and then advances w and x past the block: the inner
@@ -47,10 +49,6 @@ var IQ4NLValues = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 
 // Go code about 1.5× faster than indexing by block number. Fields are read with
 // encoding/binary at byte offsets (one load each after inlining), so blocks
 // may sit at any alignment, as they do inside a GGUF row of 18-byte blocks.
-//
-// Checked outside the repository against ggml-cpu-quants.c's scalar code
-// compiled with gcc -O2: the results are bit-identical (64 random rows of
-// 4096 per type).
 
 func half(b []byte) float32 { return fp16Table[binary.LittleEndian.Uint16(b)] }
 
@@ -79,87 +77,6 @@ func dotQ4_0Generic(n int, w, x []byte) float32 {
 		w, x = w[q4_0Bytes:], x[q8_0Bytes:]
 	}
 	return acc
-}
-
-// DotQ4_1 returns the dot product of n Q4_1 weights with n Q8_1 activations:
-// Σ (d·q+m)·dy·qy = d·dy·Σ q·qy + m·(dy·Σ qy), the last factor being the s
-// that Q8_1 stores.
-func DotQ4_1(n int, w, x []byte) float32 { return dotQ4_1(n, w, x) }
-
-var dotQ4_1 = dotQ4_1Generic
-
-func dotQ4_1Generic(n int, w, x []byte) float32 {
-	nb := n / QK
-	w, x = w[:nb*q4_1Bytes], x[:nb*q8_1Bytes]
-	var sumf float32
-	for range nb {
-		qs := (*[legacyHalfQ]byte)(w[4 : 4+legacyHalfQ])
-		ys := (*[QK]byte)(x[q8_1QS : q8_1QS+QK])
-		var sumi int32
-		for j, q := range qs {
-			sumi += int32(q&15)*int32(int8(ys[j])) + int32(q>>4)*int32(int8(ys[j+legacyHalfQ]))
-		}
-		dd := float32(half(w) * half(x))
-		sumf += float32(dd*float32(sumi)) + float32(half(w[2:])*half(x[q8_1S:]))
-		w, x = w[q4_1Bytes:], x[q8_1Bytes:]
-	}
-	return sumf
-}
-
-// DotQ5_0 returns the dot product of n Q5_0 weights with n Q8_0 activations.
-func DotQ5_0(n int, w, x []byte) float32 { return dotQ5_0(n, w, x) }
-
-var dotQ5_0 = dotQ5_0Generic
-
-func dotQ5_0Generic(n int, w, x []byte) float32 {
-	nb := n / QK
-	w, x = w[:nb*q5_0Bytes], x[:nb*q8_0Bytes]
-	var sumf float32
-	for range nb {
-		qh := binary.LittleEndian.Uint32(w[2:6])
-		qs := (*[legacyHalfQ]byte)(w[6 : 6+legacyHalfQ])
-		ys := (*[QK]byte)(x[q8_0QS : q8_0QS+QK])
-		var sumi int32
-		for j, q := range qs {
-			// Bit j of qh is the fifth bit of element j, bit j+16 that of
-			// j+16; shifting qh by one per step keeps the shifts constant
-			// (a variable shift costs Go an extra range check).
-			lo := int32(q&15|byte(qh&1)<<4) - 16
-			hi := int32(q>>4|byte(qh>>16&1)<<4) - 16
-			qh >>= 1
-			sumi += lo*int32(int8(ys[j])) + hi*int32(int8(ys[j+legacyHalfQ]))
-		}
-		sumf += float32(float32(half(w)*half(x)) * float32(sumi))
-		w, x = w[q5_0Bytes:], x[q8_0Bytes:]
-	}
-	return sumf
-}
-
-// DotQ5_1 returns the dot product of n Q5_1 weights with n Q8_1 activations.
-func DotQ5_1(n int, w, x []byte) float32 { return dotQ5_1(n, w, x) }
-
-var dotQ5_1 = dotQ5_1Generic
-
-func dotQ5_1Generic(n int, w, x []byte) float32 {
-	nb := n / QK
-	w, x = w[:nb*q5_1Bytes], x[:nb*q8_1Bytes]
-	var sumf float32
-	for range nb {
-		qh := binary.LittleEndian.Uint32(w[4:8])
-		qs := (*[legacyHalfQ]byte)(w[8 : 8+legacyHalfQ])
-		ys := (*[QK]byte)(x[q8_1QS : q8_1QS+QK])
-		var sumi int32
-		for j, q := range qs {
-			lo := int32(q&15 | byte(qh&1)<<4)
-			hi := int32(q>>4 | byte(qh>>16&1)<<4)
-			qh >>= 1
-			sumi += lo*int32(int8(ys[j])) + hi*int32(int8(ys[j+legacyHalfQ]))
-		}
-		dd := float32(half(w) * half(x))
-		sumf += float32(dd*float32(sumi)) + float32(half(w[2:])*half(x[q8_1S:]))
-		w, x = w[q5_1Bytes:], x[q8_1Bytes:]
-	}
-	return sumf
 }
 
 // DotQ8_0 returns the dot product of n Q8_0 weights with n Q8_0 activations,
@@ -269,29 +186,4 @@ func fma32i(d float32, s int32, acc float32) float32 {
 		}
 	}
 	return float32(r)
-}
-
-// DotIQ4_NL returns the dot product of n IQ4_NL weights with n Q8_0
-// activations; each nibble indexes IQ4NLValues.
-func DotIQ4_NL(n int, w, x []byte) float32 { return dotIQ4_NL(n, w, x) }
-
-var dotIQ4_NL = dotIQ4_NLGeneric
-
-func dotIQ4_NLGeneric(n int, w, x []byte) float32 {
-	nb := n / QK
-	w, x = w[:nb*iq4nlBytes], x[:nb*q8_0Bytes]
-	kv := &IQ4NLValues
-	var sumf float32
-	for range nb {
-		qs := (*[legacyHalfQ]byte)(w[2 : 2+legacyHalfQ])
-		ys := (*[QK]byte)(x[q8_0QS : q8_0QS+QK])
-		var sumi1, sumi2 int32
-		for j, q := range qs {
-			sumi1 += int32(int8(ys[j])) * int32(kv[q&15])
-			sumi2 += int32(int8(ys[j+legacyHalfQ])) * int32(kv[q>>4])
-		}
-		sumf += float32(float32(half(w)*half(x)) * float32(sumi1+sumi2))
-		w, x = w[iq4nlBytes:], x[q8_0Bytes:]
-	}
-	return sumf
 }

@@ -22,3 +22,13 @@ var (
 
 // DotQ4_0x8Generic is the plain-Go packed Q4_0 group dot (nb > 0 blocks).
 func DotQ4_0x8Generic(nb int, w, x []byte, out *[Q4_0x8Rows]float32) { dotQ4_0x8Generic(nb, w, x, out) }
+
+// The plain-Go dots in llama.cpp's AVX2 lane order (dot_legacy_lanes.go),
+// for the tests that compare the selected kernels with them.
+var (
+	RefDotQ4_1           = dotQ4_1Generic
+	RefDotQ5_0           = dotQ5_0Generic
+	RefDotQ5_1           = dotQ5_1Generic
+	RefDotIQ4_NL         = dotIQ4_NLGeneric
+	RefDotIQ4_NLTinyBLAS = dotIQ4_NLTinyBLASGeneric
+)

@@ -137,27 +137,6 @@ func quantizeQ8_0ActGeneric(src []float32, dst []byte) {
 	}
 }
 
-// QuantizeQ8_1Activations is QuantizeQ8_0Activations for Q8_1 blocks, as
-// llama.cpp's AVX2 quantize_row_q8_1: the same quants, and s = d·Σq.
-func QuantizeQ8_1Activations(src []float32, dst []byte) {
-	nb := len(src) / QK
-	dst = dst[:nb*q8_1Bytes]
-	for i := 0; i < nb; i++ {
-		x := (*[QK]float32)(src[i*QK : i*QK+QK])
-		b := dst[i*q8_1Bytes : i*q8_1Bytes+q8_1Bytes]
-		d, id := q8ScaleAVX2(x)
-		binary.LittleEndian.PutUint16(b, FP32ToFP16(d))
-		qs := (*[QK]byte)(b[q8_1QS : q8_1QS+QK])
-		var sum int32
-		for j, v := range x {
-			q := roundEvenSat8(v * id)
-			qs[j] = byte(q)
-			sum += int32(q)
-		}
-		binary.LittleEndian.PutUint16(b[q8_1S:], FP32ToFP16(d*float32(sum)))
-	}
-}
-
 // maxps is the SIMD max: a if a > b, else b (so a NaN in a yields b).
 func maxps(a, b float32) float32 {
 	if a > b {

@@ -64,8 +64,12 @@ func (p *Pool) MatMul(w *Tensor, x []float32, nb int, out []float32) error {
 	if err != nil {
 		return fmt.Errorf("tensor: matmul %s: %w", w.Name, err)
 	}
+	dot := f.VecDot
+	if bd := batchDots[w.DType]; bd != nil && nb >= 2 {
+		dot = bd
+	}
 	m := &p.mm
-	*m = matmulTask{dot: f.VecDot, rows: rowDots[w.DType], tile: tileKernels[w.DType], stile: stile, w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, C: C, R: R, nb: nb, out: out}
+	*m = matmulTask{dot: dot, rows: rowDots[w.DType], tile: tileKernels[w.DType], stile: stile, w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, C: C, R: R, nb: nb, out: out}
 	m.xTile = max(4, matmulTileBytes/max(m.xRow, 1)&^3) // a multiple of 4, whole tile groups
 	chunk := matmulRows
 	if nb == 1 {
@@ -172,6 +176,17 @@ var rowDots = [numDTypes]kernel.DotRows{
 	Q4_K: kernel.DotQ4_KRows,
 	Q5_K: kernel.DotQ5_KRows,
 	Q6_K: kernel.DotQ6_KRows,
+	Q4_1: kernel.DotQ4_1Rows, Q5_0: kernel.DotQ5_0Rows, Q5_1: kernel.DotQ5_1Rows, IQ4_NL: kernel.DotIQ4_NLRows,
+}
+
+// batchDots holds, for the weight types whose llama.cpp batched matmul (two
+// or more activation rows) sums in another order than its single-token dot,
+// the dot in that order, which MatMul takes for every product of a batch:
+// IQ4_NL, whose batches go through tinyBLAS (one set of lanes) where one
+// token goes through ggml_vec_dot_iq4_nl_q8_0 (two). Their tiles
+// (tileKernels) compute this dot's bits.
+var batchDots = [numDTypes]func(n int, w, x []byte) float32{
+	IQ4_NL: kernel.DotIQ4_NLTinyBLAS,
 }
 
 // scaledTileFunc is a tileFunc for Q8_0 activations that also reads the

@@ -203,13 +203,20 @@ func TestMatMulIndependentOfWorkersTilesBatch(t *testing.T) {
 			if usesGemm(dt, nb) {
 				continue
 			}
-			// Each activation row alone (nb = 1, no tile) gives the same bits.
+			// Each activation row alone (nb = 1, no tile) gives the same bits;
+			// for the batchDots types (whose batches take llama.cpp's batch
+			// order) the row twice, as a batch of two with no tile.
 			one := make([]float32, R)
 			for b := 0; b < nb; b++ {
-				if err := pools[1].MatMul(w, x[b*C:(b+1)*C], 1, one); err != nil {
+				xr, nr := x[b*C:(b+1)*C], 1
+				if batchDots[dt] != nil && nb >= 2 {
+					xr, nr = append(append([]float32(nil), xr...), xr...), 2
+					one = make([]float32, 2*R)
+				}
+				if err := pools[1].MatMul(w, xr, nr, one); err != nil {
 					t.Fatal(err)
 				}
-				for j := range one {
+				for j := range one[:R] {
 					if math.Float32bits(one[j]) != math.Float32bits(first[b*R+j]) {
 						t.Fatalf("%v nb %d: row %d alone gives out[%d] = %v, in the batch %v", dt, nb, b, j, one[j], first[b*R+j])
 					}
@@ -223,7 +230,11 @@ func TestMatMulIndependentOfWorkersTilesBatch(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := make([]float32, nb*R)
-			m := matmulTask{dot: FormatOf(dt).VecDot, rows: rowDots[dt], w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, xTile: 4, tile: tileKernels[dt], stile: scaledTiles[dt], C: C, R: R, nb: nb, out: out}
+			dot := FormatOf(dt).VecDot
+			if batchDots[dt] != nil && nb >= 2 {
+				dot = batchDots[dt]
+			}
+			m := matmulTask{dot: dot, rows: rowDots[dt], w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, xTile: 4, tile: tileKernels[dt], stile: scaledTiles[dt], C: C, R: R, nb: nb, out: out}
 			p.forTask(R, 7, &m)
 			for j := range out {
 				if math.Float32bits(out[j]) != math.Float32bits(first[j]) {

@@ -1,0 +1,117 @@
+// Reference: docs/llamacpp-compat.md (section f: the Q4_1, Q5_0, Q5_1 and IQ4_NL matmuls against
+// llama.cpp's ggml_mul_mat); testdata/lanes_llamacpp.json is its output.
+
+package tensor
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"testing"
+)
+
+// lanesGoldenInput returns the weights (R rows of n, as float32 before
+// quantization) and activations (B rows of n) of one golden case, made with
+// integer arithmetic and exact float operations only, so they are the same
+// on every platform and Go version: per block of 32 a scale 2^-6…2^2 times
+// uniform values in [-1, 1) on a 2^-20 grid.
+func lanesGoldenInput(dt DType, n, R, B int) (w, x []float32) {
+	s := uint64(0x9E3779B97F4A7C15) ^ uint64(dt)<<32 ^ uint64(n)<<8 ^ uint64(B)
+	next := func() uint64 { // xorshift64*
+		s ^= s >> 12
+		s ^= s << 25
+		s ^= s >> 27
+		return s * 0x2545F4914F6CDD1D
+	}
+	fill := func(v []float32) {
+		var scale float64
+		for i := range v {
+			if i%32 == 0 {
+				scale = math.Ldexp(1+float64(next()%8)/8, int(next()%9)-6)
+			}
+			v[i] = float32(scale * float64(int32(next()>>44)-1<<19) / (1 << 19))
+		}
+	}
+	w, x = make([]float32, R*n), make([]float32, B*n)
+	fill(w)
+	fill(x)
+	return w, x
+}
+
+// lanesGoldenCases are the cases of testdata/lanes_llamacpp.json: for each
+// type, rows of 3 blocks (an odd count: IQ4_NL's single dot adds its last
+// block alone) and of 8, by one activation row (llama.cpp's ggml_vec_dot)
+// and by five (its tinyBLAS for Q5_0 and IQ4_NL).
+func lanesGoldenCases() []struct {
+	dt      DType
+	n, R, B int
+} {
+	var cs []struct {
+		dt      DType
+		n, R, B int
+	}
+	for _, dt := range []DType{Q4_1, Q5_0, Q5_1, IQ4_NL} {
+		for _, n := range []int{96, 256} {
+			for _, B := range []int{1, 5} {
+				cs = append(cs, struct {
+					dt      DType
+					n, R, B int
+				}{dt, n, 8, B})
+			}
+		}
+	}
+	return cs
+}
+
+// MatMul of Q4_1, Q5_0, Q5_1 and IQ4_NL weights gives llama.cpp's float32
+// results bit for bit, for one activation row and for a batch: the
+// activations quantized as its AVX2 quantize_row_q8_0/q8_1 do, the products
+// summed in the order of its AVX2 dots and of tinyBLAS. The expected bits
+// are llama.cpp's (snapshot c392e5094, gcc 12.2 -march=native on an AMD
+// EPYC with AVX-512: ggml_mul_mat of the quantized weights by the F32
+// activations, on one thread), made by the program described in
+// docs/llamacpp-compat.md section f from these very inputs. The weights are
+// quantized by gptgo's reference quantizers, whose bytes are
+// llama-quantize's (legacy_golden_test.go).
+func TestLaneMatMulsMatchLlamaCpp(t *testing.T) {
+	raw, err := os.ReadFile("testdata/lanes_llamacpp.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string][]string // "Q4_1 n=96 B=5" → B·R float32 bits in hex, row b then r
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPool(2)
+	defer p.Close()
+	for _, c := range lanesGoldenCases() {
+		key := fmt.Sprintf("%v n=%d B=%d", c.dt, c.n, c.B)
+		exp, ok := want[key]
+		if !ok || len(exp) != c.B*c.R {
+			t.Fatalf("%s: testdata has %d values, want %d", key, len(exp), c.B*c.R)
+		}
+		wf, x := lanesGoldenInput(c.dt, c.n, c.R, c.B)
+		rs, err := c.dt.RowSize(int64(c.n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wb := make([]byte, int(rs)*c.R)
+		if err := Quantize(c.dt, wf, wb); err != nil {
+			t.Fatal(err)
+		}
+		w, err := New("w", c.dt, wb, c.n, c.R)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]float32, c.B*c.R)
+		if err := p.MatMul(w, x, c.B, out); err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range out {
+			if got := fmt.Sprintf("%08x", math.Float32bits(v)); got != exp[i] {
+				t.Errorf("%s: out[%d] = %v (%s), llama.cpp %s", key, i, v, got, exp[i])
+			}
+		}
+	}
+}
