@@ -24,7 +24,7 @@ func TestFeaturesSelectsAssembly(t *testing.T) {
 		}
 		return
 	}
-	for _, k := range []string{"sum", "f32", "f16", "bf16", "q4_0", "q8_0", "q4_K", "q5_K", "q6_K", "tiles"} {
+	for _, k := range []string{"sum", "f32", "f16", "bf16", "q4_0", "q8_0", "q4_K", "q5_K", "q6_K", "q4_1", "q5_0", "q5_1", "iq4_nl", "tiles"} {
 		if !strings.Contains(" "+f+" ", " "+k+" ") {
 			t.Errorf("Features() = %q lacks %s", f, k)
 		}

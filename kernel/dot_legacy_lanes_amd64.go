@@ -1,0 +1,78 @@
+//go:build !purego
+
+// Reference: ggml/src/ggml-cpu/ggml-cpu-quants.c (the __AVX2__ branches of ggml_vec_dot_q4_1_q8_1,
+// _q5_0_q8_0, _q5_1_q8_1, _iq4_nl_q8_0); llamafile/sgemm.cpp (tinyBLAS_Q0_AVX).
+
+package kernel
+
+func init() {
+	if !hasAVX2FMA || !f16cOK {
+		return
+	}
+	dotQ4_1 = asmDot(dotQ4_1Asm, QK, q4_1Bytes, q8_1Bytes)
+	dotQ4_1Rows = asmRows(dotQ4_1Asm, QK, q4_1Bytes, q8_1Bytes)
+	useAsm("q4_1")
+	dotQ5_0 = asmDot(dotQ5_0Asm, QK, q5_0Bytes, q8_0Bytes)
+	dotQ5_0Rows = asmRows(dotQ5_0Asm, QK, q5_0Bytes, q8_0Bytes)
+	useAsm("q5_0")
+	dotQ5_1 = asmDot(dotQ5_1Asm, QK, q5_1Bytes, q8_1Bytes)
+	dotQ5_1Rows = asmRows(dotQ5_1Asm, QK, q5_1Bytes, q8_1Bytes)
+	useAsm("q5_1")
+	dotIQ4_NL = asmDot(dotIQ4_NLAsm, QK, iq4nlBytes, q8_0Bytes)
+	dotIQ4_NLRows = asmRows(dotIQ4_NLAsm, QK, iq4nlBytes, q8_0Bytes)
+	dotIQ4_NLTinyBLAS = asmDot(dotIQ4_NLTBAsm, QK, iq4nlBytes, q8_0Bytes)
+	useAsm("iq4_nl")
+}
+
+// dotQ4_1Asm computes, over nb > 0 blocks of 32 (w: 20-byte Q4_1, x:
+// 36-byte Q8_1), as dotQ4_1Generic, bit for bit:
+//
+//	var acc [8]float32
+//	var summs float32
+//	for i := 0; i < nb; i++ {
+//		summs = fma(FP16ToFP32(w.m), FP16ToFP32(x.s), summs) // rounded once
+//		d := FP16ToFP32(w.d) * FP16ToFP32(x.d)
+//		for m := 0; m < 8; m++ { // lane m: elements 4m..4m+3 (low nibbles, then high)
+//			acc[m] = fma(d, float32(Σ_{j=4m}^{4m+3} q[j]*int32(x.qs[j])), acc[m])
+//		}
+//	}
+//	return hsum8(acc) + summs
+//
+//go:noescape
+func dotQ4_1Asm(nb int, w, x *byte) float32
+
+// dotQ5_1Asm is dotQ4_1Asm for 24-byte Q5_1 blocks (q = nibble | fifth
+// bit << 4), as dotQ5_1Generic, bit for bit.
+//
+//go:noescape
+func dotQ5_1Asm(nb int, w, x *byte) float32
+
+// dotQ5_0Asm computes, over nb > 0 blocks of 32 (w: 22-byte Q5_0, x:
+// 34-byte Q8_0), as dotQ5_0Generic, bit for bit:
+//
+//	var acc [8]float32
+//	for i := 0; i < nb; i++ {
+//		d := FP16ToFP32(w.d) * FP16ToFP32(x.d)
+//		for m := 0; m < 8; m++ { // q[j] = nibble | fifth bit << 4, minus 16
+//			acc[m] = fma(d, float32(Σ_{j=4m}^{4m+3} q[j]*int32(x.qs[j])), acc[m])
+//		}
+//	}
+//	return hsum8(acc)
+//
+//go:noescape
+func dotQ5_0Asm(nb int, w, x *byte) float32
+
+// dotIQ4_NLAsm computes, over nb > 0 blocks of 32 (w: 18-byte IQ4_NL, x:
+// 34-byte Q8_0), as dotIQ4_NLGeneric, bit for bit: dotQ5_0Asm's lanes with
+// q[j] = IQ4NLValues[nibble j], even blocks in acc1 and odd ones in acc2,
+// then hsum8(acc1 + acc2), and for odd nb the last block added as
+// float32(d·float32(Σ q[j]·x.qs[j])).
+//
+//go:noescape
+func dotIQ4_NLAsm(nb int, w, x *byte) float32
+
+// dotIQ4_NLTBAsm is dotIQ4_NLAsm with every block in one set of lanes
+// (tinyBLAS's order), as dotIQ4_NLTinyBLASGeneric, bit for bit.
+//
+//go:noescape
+func dotIQ4_NLTBAsm(nb int, w, x *byte) float32
