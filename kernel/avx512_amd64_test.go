@@ -156,3 +156,56 @@ func TestVNNIDotQ4_0x8MatchesAVX2(t *testing.T) {
 		}
 	}
 }
+
+// The K-quant tiles: VNNI and AVX2 against the selected dot of each row
+// (the plain-Go lanes order, which the AVX2 dots give bit for bit).
+func TestVNNITilesKMatchDots(t *testing.T) {
+	skipNoVNNI(t)
+	for _, c := range []struct {
+		name       string
+		bs         int
+		scales     []int
+		vnni, avx2 func(nb int, w, x *byte, xStride int, out *[4]float32)
+		dot        func(n int, w, x []byte) float32
+	}{
+		{"q4_K", blockQ4KBytes, []int{q4KOffD, q4KOffDmin}, tileQ4_KVNNIAsm, tileQ4_KAsm, dotQ4_KGeneric},
+		{"q5_K", blockQ5KBytes, []int{q5KOffD, q5KOffDmin}, tileQ5_KVNNIAsm, tileQ5_KAsm, dotQ5_KGeneric},
+		{"q6_K", blockQ6KBytes, []int{q6KOffD}, tileQ6_KVNNIAsm, tileQ6_KAsm, dotQ6_KGeneric},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(20, uint64(c.bs)))
+			for _, nb := range []int{1, 2, 3, 5, 8, 16, 17} {
+				for ex := range 2 {
+					n := nb * QKK
+					rowBytes := nb * BlockQ8KBytes
+					xStride := rowBytes + r.IntN(9)
+					x := bytes.Repeat([]byte{0xFF}, 3*xStride+rowBytes+64)
+					for j := range 4 {
+						src := make([]float32, n)
+						for i := range src {
+							src[i] = float32(r.NormFloat64())
+							if ex == 1 && j == 1 {
+								src[i] = float32(1 - 2*(i&1))
+							}
+						}
+						quantizeQ8_KGeneric(src, x[j*xStride:j*xStride+rowBytes])
+					}
+					x0 := append([]byte(nil), x...)
+					w := guarded(vnniWeights(r, nb, c.bs, c.scales, ex == 1, 0xFF))
+					var v, a2 [4]float32
+					c.vnni(nb, &w[0], &x[0], xStride, &v)
+					c.avx2(nb, &w[0], &x[0], xStride, &a2)
+					if !bytes.Equal(x, x0) {
+						t.Fatalf("%d blocks: activations changed", nb)
+					}
+					for j := range 4 {
+						want := c.dot(n, w, x[j*xStride:j*xStride+rowBytes])
+						if !sameBits(v[j], want) || !sameBits(a2[j], want) {
+							t.Fatalf("%d blocks, extreme %d, row %d: vnni %v, avx2 %v, dot %v", nb, ex, j, v[j], a2[j], want)
+						}
+					}
+				}
+			}
+		})
+	}
+}

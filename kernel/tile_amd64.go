@@ -59,7 +59,11 @@ func TileBF16(n int, w, x []byte, xStride int, out []float32, outStride int) {
 func TileQ4_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
 	var t [4]float32
 	if nb := n / QKK; tileCheck(nb, nb*blockQ4KBytes, nb*BlockQ8KBytes, w, x, xStride, out, outStride) {
-		tileQ4_KAsm(nb, &w[0], &x[0], xStride, &t)
+		if vnniTiles {
+			tileQ4_KVNNIAsm(nb, &w[0], &x[0], xStride, &t)
+		} else {
+			tileQ4_KAsm(nb, &w[0], &x[0], xStride, &t)
+		}
 	}
 	scatter(&t, out, outStride)
 }
@@ -69,7 +73,11 @@ func TileQ4_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
 func TileQ5_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
 	var t [4]float32
 	if nb := n / QKK; tileCheck(nb, nb*blockQ5KBytes, nb*BlockQ8KBytes, w, x, xStride, out, outStride) {
-		tileQ5_KAsm(nb, &w[0], &x[0], xStride, &t)
+		if vnniTiles {
+			tileQ5_KVNNIAsm(nb, &w[0], &x[0], xStride, &t)
+		} else {
+			tileQ5_KAsm(nb, &w[0], &x[0], xStride, &t)
+		}
 	}
 	scatter(&t, out, outStride)
 }
@@ -79,7 +87,11 @@ func TileQ5_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
 func TileQ6_K(n int, w, x []byte, xStride int, out []float32, outStride int) {
 	var t [4]float32
 	if nb := n / QKK; tileCheck(nb, nb*blockQ6KBytes, nb*BlockQ8KBytes, w, x, xStride, out, outStride) {
-		tileQ6_KAsm(nb, &w[0], &x[0], xStride, &t)
+		if vnniTiles {
+			tileQ6_KVNNIAsm(nb, &w[0], &x[0], xStride, &t)
+		} else {
+			tileQ6_KAsm(nb, &w[0], &x[0], xStride, &t)
+		}
 	}
 	scatter(&t, out, outStride)
 }
