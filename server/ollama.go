@@ -250,7 +250,9 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 	fitMaxTokens(nreq)
 	run := &ollamaRun{s: s, l: l, start: start, load: loaded, stream: req.Stream == nil || *req.Stream}
 	run.serve(w, r, nreq, func(text string, lps []ollamaLogprob) any {
-		return ollamaChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: ollamaMessage{Role: "assistant", Content: th.push(text)}, Logprobs: lps}
+		content := th.push(text)
+		calls := th.takeCalls() // each call in the chunk where it ends, as Ollama streams them (tools.go)
+		return ollamaChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: ollamaMessage{Role: "assistant", Content: content, ToolCalls: calls}, Logprobs: lps}
 	}, func(d *generate.Done, text string, lps []ollamaLogprob, _ []int32) any {
 		text, calls := th.ollamaFinal(d.Text, run.stream)
 		return ollamaChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: ollamaMessage{Role: "assistant", Content: text, ToolCalls: calls}, Done: true,

@@ -367,10 +367,20 @@ func (j *chatJob) stream(w http.ResponseWriter, r *http.Request) {
 					lp = &chatLogprobs{Content: []tokenLogprob{j.s.chatLogprob(j.l, ev.Logprob)}}
 				}
 				text := th.push(ev.Text)
-				if text == "" && lp == nil {
-					return nil
+				ds := th.takeDeltas() // tool-call pieces as the call is generated (tools_live.go)
+				if text != "" || lp != nil && len(ds) == 0 {
+					if err := sse.send(chunk(i, chunkDelta{Content: &text}, lp, nil)); err != nil {
+						return err
+					}
+					lp = nil
 				}
-				return sse.send(chunk(i, chunkDelta{Content: &text}, lp, nil))
+				for _, d := range ds {
+					if err := sse.send(chunk(i, chunkDelta{ToolCalls: []toolCallDelta{d}}, lp, nil)); err != nil {
+						return err
+					}
+					lp = nil
+				}
+				return nil
 			case generate.EventDone:
 				if ev.Done.Stop == generate.StopCancelled {
 					return nil

@@ -181,11 +181,13 @@ func (p *toolPlan) answer(text string) (string, []toolCallOut) {
 }
 
 // deltas splits calls into OpenAI's streamed pieces: per call one delta
-// with its index, id, type and name, then its arguments in pieces of at
-// most n bytes (cut between UTF-8 characters).
-func deltas(calls []toolCallOut, n int) []toolCallDelta {
+// with its index (first onwards), id, type and name, then its arguments in
+// pieces of at most n bytes (cut between UTF-8 characters). A stream sends
+// calls this way only when they could not be read live (tools_live.go).
+func deltas(calls []toolCallOut, first, n int) []toolCallDelta {
 	var out []toolCallDelta
-	for i, c := range calls {
+	for k, c := range calls {
+		i := first + k
 		out = append(out, toolCallDelta{Index: i, ID: c.ID, Type: "function", Function: functionCallPart{Name: c.Function.Name}})
 		args := c.Function.Arguments
 		for len(args) > 0 {
@@ -208,13 +210,31 @@ func deltas(calls []toolCallOut, n int) []toolCallDelta {
 // a call marker (<tool_call>, [TOOL_CALLS]) text is streamed up to it;
 // without one (plain JSON, Llama 3) a call is the whole answer, so text is
 // streamed once its first character shows it is not one. A forced call is
-// never content.
+// never content. The text of the calls goes to live, which reads them as
+// they are generated (takeDeltas, takeCalls).
 type toolText struct {
 	plan    *toolPlan
 	pending string
 	held    bool // a call has started: everything after is held
 	decided bool // (no marker) the answer is known to be text
 	sent    int  // bytes of text passed on as content
+	live    liveCalls
+	given   int // (Ollama) complete calls sent
+}
+
+// takeDeltas returns the OpenAI tool-call pieces read since the last take.
+func (h *toolText) takeDeltas() []toolCallDelta { return h.live.take() }
+
+// takeCalls returns the calls completed since the last take, in Ollama's
+// shape: Ollama streams each call whole, in the chunk where it ends.
+func (h *toolText) takeCalls() []ollamaToolCall {
+	h.live.take() // OpenAI's pieces are not used here
+	if h.live.off || h.given == h.live.done {
+		return nil
+	}
+	out := ollamaCalls(h.live.calls[h.given:h.live.done], h.given)
+	h.given = h.live.done
+	return out
 }
 
 // push takes the next piece of streamed text and returns what may be sent
@@ -226,15 +246,24 @@ func (h *toolText) push(s string) string {
 }
 
 // finish ends a streamed choice whose whole text is text: the content not
-// sent yet (held back, and not a call after all), the calls as deltas
-// (arguments in pieces of 16 bytes), and the finish_reason (tool_calls
-// when it called, else the stop reason's).
+// sent yet (held back, and not a call after all), the calls not sent live
+// as deltas (arguments in pieces of 16 bytes), and the finish_reason
+// (tool_calls when it called, else the stop reason's). A call whose
+// pieces went out live but that did not end (max_tokens) is left as it
+// is, as OpenAI leaves it, with finish_reason length.
 func (h *toolText) finish(text string, stopReason string) (rest string, ds []toolCallDelta, finish string) {
 	if !h.plan.active() {
 		return text[min(h.sent, len(text)):], nil, stopReason
 	}
 	if _, calls := h.plan.answer(text); len(calls) > 0 {
-		return "", deltas(calls, 16), "tool_calls"
+		if h.live.same(calls) {
+			return "", nil, "tool_calls" // every piece went out live
+		}
+		n := len(h.live.calls)
+		return "", deltas(calls[min(n, len(calls)):], n, 16), "tool_calls"
+	}
+	if len(h.live.calls) > 0 {
+		return "", nil, stopReason
 	}
 	return text[min(h.sent, len(text)):], nil, stopReason
 }
@@ -246,6 +275,7 @@ func (h *toolText) hold(s string) string {
 	}
 	if h.held || p.choice != "auto" {
 		h.held = true
+		h.live.feed(s)
 		return ""
 	}
 	h.pending += s
@@ -258,6 +288,7 @@ func (h *toolText) hold(s string) string {
 			}
 			if t[0] == '{' || t[0] == '[' || strings.HasPrefix(t, "<|python_tag|>") || strings.HasPrefix("<|python_tag|>", t) {
 				h.held = true
+				h.live.feed(h.pending)
 				return ""
 			}
 			h.decided = true
@@ -268,6 +299,7 @@ func (h *toolText) hold(s string) string {
 	}
 	if i := strings.Index(h.pending, mark); i >= 0 {
 		out := h.pending[:i]
+		h.live.feed(h.pending[i:])
 		h.held, h.pending = true, ""
 		return out
 	}
@@ -285,11 +317,14 @@ func (h *toolText) hold(s string) string {
 }
 
 // ollamaCalls turns calls into Ollama's message.tool_calls, whose
-// arguments are an object rather than JSON text.
-func ollamaCalls(calls []toolCallOut) []ollamaToolCall {
+// arguments are an object rather than JSON text; indexes from first on.
+func ollamaCalls(calls []toolCallOut, first int) []ollamaToolCall {
+	if len(calls) == 0 {
+		return nil
+	}
 	out := make([]ollamaToolCall, len(calls))
 	for i, c := range calls {
-		out[i].Function.Index = i
+		out[i].Function.Index = first + i
 		out[i].Function.Name = c.Function.Name
 		out[i].Function.Arguments = json.RawMessage(c.Function.Arguments)
 	}
@@ -320,14 +355,19 @@ func (l *Loaded) ollamaTools(tools json.RawMessage, nreq *generate.Request) (*to
 }
 
 // ollamaFinal is a finished Ollama chat answer's content and tool calls;
-// when streamed, only the content not sent yet.
+// when streamed, only the content and the calls not sent yet.
 func (h *toolText) ollamaFinal(text string, streamed bool) (string, []ollamaToolCall) {
 	content, calls := h.plan.answer(text)
 	if len(calls) > 0 {
-		if streamed {
-			content = "" // the text before the call went out as it came
+		if !streamed {
+			return content, ollamaCalls(calls, 0)
 		}
-		return content, ollamaCalls(calls)
+		// The text before the calls went out as it came, and so did the
+		// calls read live (takeCalls).
+		return "", ollamaCalls(calls[min(h.given, len(calls)):], h.given)
+	}
+	if streamed && len(h.live.calls) > 0 {
+		return "", nil // a call begun live but cut off is not content
 	}
 	if streamed {
 		return text[min(h.sent, len(text)):], nil

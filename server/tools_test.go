@@ -61,7 +61,7 @@ func TestToolAnswerAndDeltas(t *testing.T) {
 	if content != "Let me check." || len(calls) != 1 || calls[0].Function.Name != "f" || calls[0].Function.Arguments != `{"q":"日本語のテキスト"}` || !strings.HasPrefix(calls[0].ID, "call_") {
 		t.Fatalf("answer: %q %+v", content, calls)
 	}
-	ds := deltas(calls, 8)
+	ds := deltas(calls, 0, 8)
 	if ds[0].ID != calls[0].ID || ds[0].Function.Name != "f" || ds[0].Type != "function" || ds[0].Function.Arguments != "" {
 		t.Errorf("first delta %+v", ds[0])
 	}
@@ -122,9 +122,10 @@ func TestToolTextFinish(t *testing.T) {
 	text := "Hi <tool_call>{\"name\": \"f\", \"arguments\": {}}</tool_call>"
 	h := toolText{plan: p}
 	sent := h.push(text[:5]) + h.push(text[5:])
+	live := h.takeDeltas()
 	rest, ds, fr := h.finish(text, "stop")
-	if sent != "Hi " || rest != "" || len(ds) != 2 || ds[0].Function.Name != "f" || ds[1].Function.Arguments != "{}" || fr != "tool_calls" {
-		t.Errorf("call: sent %q rest %q deltas %+v finish %q", sent, rest, ds, fr)
+	if sent != "Hi " || rest != "" || len(live) != 2 || live[0].Function.Name != "f" || live[1].Function.Arguments != "{}" || ds != nil || fr != "tool_calls" {
+		t.Errorf("call: sent %q rest %q live %+v deltas %+v finish %q", sent, rest, live, ds, fr)
 	}
 	h = toolText{plan: p}
 	text = "Hi <tool_call>{\"name\": \"f\", \"argu" // cut by max_tokens
@@ -151,10 +152,13 @@ func TestOllamaFinal(t *testing.T) {
 		t.Errorf("plain: %q %+v", content, calls)
 	}
 	h = toolText{plan: p}
-	sent := h.push(text)
+	sent := h.push(text[:20])
+	early := h.takeCalls()
+	sent += h.push(text[20:])
+	live := h.takeCalls()
 	content, calls = h.ollamaFinal(text, true)
-	if sent != "Sure. " || content != "" || len(calls) != 1 {
-		t.Errorf("streamed: sent %q, final %q %+v", sent, content, calls)
+	if sent != "Sure. " || early != nil || len(live) != 1 || string(live[0].Function.Arguments) != `{"x":[1]}` || content != "" || calls != nil {
+		t.Errorf("streamed: sent %q, early %+v, live %+v, final %q %+v", sent, early, live, content, calls)
 	}
 	h = toolText{}
 	sent = h.push("just text")
