@@ -32,6 +32,7 @@ type AdamW struct {
 	M, V   [][]float32 // moments, one per parameter, the parameter's length
 	Steps  int         // steps taken; the next is Steps+1 (bias correction)
 	pool   *tensor.Pool
+	grads  []float32 // every parameter's Grad, back to back (NewAdamW)
 }
 
 // NewAdamW returns an optimizer over params with zero moments. pool splits
@@ -42,6 +43,7 @@ func NewAdamW(params []*autograd.Var, cfg AdamWConfig, pool *tensor.Pool) (*Adam
 	}
 	o := &AdamW{Config: cfg, Params: params, pool: pool}
 	seen := map[*autograd.Var]bool{}
+	total := 0
 	for _, p := range params {
 		if !p.Param() {
 			return nil, fmt.Errorf("train: AdamW: %q is not a parameter", p.Name)
@@ -50,8 +52,25 @@ func NewAdamW(params []*autograd.Var, cfg AdamWConfig, pool *tensor.Pool) (*Adam
 			return nil, fmt.Errorf("train: AdamW: parameter %q listed twice (a tied weight is one parameter)", p.Name)
 		}
 		seen[p] = true
-		o.M = append(o.M, make([]float32, len(p.Data)))
-		o.V = append(o.V, make([]float32, len(p.Data)))
+		total += len(p.Data)
+	}
+	// One block holds, in parameter order, every gradient, then every
+	// first moment, then every second moment: made before the first step
+	// with its pages mapped by the pool's workers (autograd.Floats), where
+	// one slice per parameter would fault in page by page inside the first
+	// step, each page twice (a gradient is added to, a moment read, before
+	// either is written). Gradients move into the block (their values
+	// copied), so ZeroGrad clears one range across the pool.
+	state := autograd.Floats(pool, 3*total)
+	o.grads = state[:total:total]
+	for _, p := range params {
+		n := len(p.Data)
+		g := state[:n:n]
+		copy(g, p.Grad)
+		p.Grad = g
+		o.M = append(o.M, state[total:total+n:total+n])
+		o.V = append(o.V, state[2*total:2*total+n:2*total+n])
+		state = state[n:]
 	}
 	return o, nil
 }
@@ -81,10 +100,21 @@ func (o *AdamW) Step(lr float64) {
 	}
 }
 
-// ZeroGrad clears every parameter's gradient.
+// ZeroGrad clears every parameter's gradient, across the pool: NewAdamW
+// put them in one range. (A caller that replaced a parameter's Grad since
+// gets that one cleared on its own.)
 func (o *AdamW) ZeroGrad() {
+	if o.pool == nil {
+		clear(o.grads)
+	} else {
+		o.pool.For(len(o.grads), adamChunk, func(s, e int) { clear(o.grads[s:e]) })
+	}
+	off := 0
 	for _, p := range o.Params {
-		p.ZeroGrad()
+		if n := len(p.Data); len(p.Grad) != n || (n > 0 && &p.Grad[0] != &o.grads[off]) {
+			p.ZeroGrad()
+		}
+		off += len(p.Data)
 	}
 }
 

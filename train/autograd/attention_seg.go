@@ -77,7 +77,7 @@ func (t *Tape) AttentionSegments(q, k, v *Var, seg []int32, T, H, KH, D int) *Va
 			return
 		}
 		gq, gk, gv := t.gradOrScratch(q), t.gradOrScratch(k), t.gradOrScratch(v)
-		scratch := t.scratch(ns)
+		scratch := t.transient(ns) // dead when this backward ends
 		t.pool.For(len(runs)*KH, 1, func(s, e int) {
 			for task := s; task < e; task++ {
 				r, g := runs[task/KH], task%KH

@@ -280,7 +280,7 @@ func (t *Tape) Attention(q, k, v *Var, T, H, KH, D int) *Var {
 		if gv == nil {
 			gv = t.alloc(len(v.Data))
 		}
-		scratch := t.scratch(B * KH * T * T) // a T×T dS per task
+		scratch := t.transient(B * KH * T * T) // a T×T dS per task, dead when this backward ends
 		t.pool.For(B*KH, 1, func(s, e int) {
 			for task := s; task < e; task++ {
 				b, g := task/KH, task%KH

@@ -121,10 +121,12 @@ type Tape struct {
 	tmp []float32
 }
 
-// arena is a stack of reusable buffers (see Tape.take).
+// arena is a stack of reusable buffers (see Tape.take), carved from slabs
+// (slab.go) the first time each is asked for.
 type arena struct {
-	bufs [][]float32
-	next int
+	bufs  [][]float32
+	next  int
+	slabs slabs
 }
 
 // NewTape returns a tape whose big ops run on pool.
@@ -175,6 +177,9 @@ func (t *Tape) scratch(n int) []float32 {
 
 // take returns the step's next buffer, resized to n; fresh reports a new
 // allocation (already zero: clearing it again would only fault its pages in).
+// A buffer asked for the first time is carved from the arena's slabs; one
+// that must grow later (a batch of another shape) gets a heap slice, so
+// that the one it outgrew, stranded in its slab, is wasted only once.
 func (t *Tape) take(n int) (b []float32, fresh bool) {
 	a := t.cur
 	if a.next == len(a.bufs) {
@@ -182,7 +187,11 @@ func (t *Tape) take(n int) (b []float32, fresh bool) {
 	}
 	b = a.bufs[a.next]
 	if cap(b) < n {
-		b = make([]float32, n)
+		if b == nil {
+			b = a.slabs.carve(t.pool, n)
+		} else {
+			b = make([]float32, n)
+		}
 		a.bufs[a.next] = b
 		fresh = true
 	}
