@@ -65,8 +65,13 @@ type recipe struct {
 	// Train is a `gptgo train pretrain` config over its defaults; the bake
 	// fills data.train, data.val, data.vocab, run.out, run.seed and
 	// run.threads.
-	Train  json.RawMessage `json:"train"`
-	Export recipeExport    `json:"export"`
+	Train json.RawMessage `json:"train"`
+	// Base, instead of sources, tokenizer and train, starts the recipe
+	// from a model already made (a GGUF file): the bake then runs only
+	// the SFT stage and the export.
+	Base   string       `json:"base"`
+	SFT    *recipeSFT   `json:"sft"` // supervised fine-tuning after the pretraining (bake_sft.go); nil: none
+	Export recipeExport `json:"export"`
 }
 
 // recipeSource is one part of the corpus, cleaned with its own options.
@@ -102,6 +107,7 @@ type bake struct {
 	stopAt    int
 	manifest  bakeManifest
 	trainConf train.Config
+	sftConf   train.SFTRunConfig // when the recipe has an sft section
 }
 
 // bakeManifest is WORK/bake.json: what the bake made, with hashes.
@@ -111,6 +117,7 @@ type bakeManifest struct {
 	Tokenizer bakeFile           `json:"tokenizer"`
 	Shards    map[string]any     `json:"shards"`
 	Train     map[string]any     `json:"train,omitempty"`
+	SFT       map[string]any     `json:"sft,omitempty"`
 	Files     map[string]string  `json:"sha256"`
 	Seconds   map[string]float64 `json:"seconds"`
 }
@@ -151,9 +158,16 @@ func runBake(ctx context.Context, e *env, args []string) error {
 	if *work != "" {
 		b.work = *work
 	}
-	// The training config and the inputs are checked now, before the cleaning.
-	if b.trainConf, err = b.trainConfig(); err != nil {
-		return fmt.Errorf("%s: train: %w", pos[0], err)
+	// The training configs and the inputs are checked now, before the cleaning.
+	if b.r.Base == "" {
+		if b.trainConf, err = b.trainConfig(); err != nil {
+			return fmt.Errorf("%s: train: %w", pos[0], err)
+		}
+	}
+	if b.r.SFT != nil {
+		if b.sftConf, err = b.sftConfig(); err != nil {
+			return fmt.Errorf("%s: sft: %w", pos[0], err)
+		}
 	}
 	if err := b.checkInputs(); err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
@@ -167,8 +181,11 @@ func runBake(ctx context.Context, e *env, args []string) error {
 		name string
 		run  func(context.Context) error
 	}{
-		{"clean", b.clean}, {"tokenizer", b.tokenizer}, {"tokenize", b.tokenize}, {"pretrain", b.pretrain}, {"export", b.export},
+		{"clean", b.clean}, {"tokenizer", b.tokenizer}, {"tokenize", b.tokenize}, {"pretrain", b.pretrain}, {"sft", b.sft}, {"export", b.export},
 	} {
+		if b.r.Base != "" && st.name != "sft" && st.name != "export" {
+			continue // the recipe starts from a model
+		}
 		start := time.Now()
 		err := st.run(ctx)
 		b.manifest.Seconds[st.name] = math.Round(time.Since(start).Seconds()*10) / 10
@@ -176,7 +193,7 @@ func runBake(ctx context.Context, e *env, args []string) error {
 			return b.writeManifest()
 		}
 		if err != nil && ctx.Err() != nil {
-			return fmt.Errorf("bake %s: interrupted during %s; run the same command again to continue (the pretraining from its last checkpoint)", b.r.Name, st.name)
+			return fmt.Errorf("bake %s: interrupted during %s; run the same command again to continue (the training from its last checkpoint)", b.r.Name, st.name)
 		}
 		if err != nil {
 			return fmt.Errorf("bake %s: %s: %w", b.r.Name, st.name, err)
@@ -203,7 +220,9 @@ func loadRecipe(path string) (*bake, error) {
 	if !plainWord(r.Name) {
 		errs = append(errs, fmt.Sprintf("name %q must be a plain word", r.Name))
 	}
-	if len(r.Sources) == 0 {
+	if r.Base != "" {
+		errs = append(errs, r.checkFromBase()...) // bake_sft.go
+	} else if len(r.Sources) == 0 {
 		errs = append(errs, "no sources")
 	}
 	seen := map[string]bool{}
@@ -216,7 +235,10 @@ func loadRecipe(path string) (*bake, error) {
 			errs = append(errs, fmt.Sprintf("source %s: val_fraction %g is not in [0, 1)", s.Name, s.ValFraction))
 		}
 	}
-	if r.Tokenizer.VocabSize < 257 {
+	if r.SFT != nil {
+		errs = append(errs, r.SFT.check()...)
+	}
+	if r.Base == "" && r.Tokenizer.VocabSize < 257 {
 		errs = append(errs, fmt.Sprintf("tokenizer.vocab_size %d is below 257 (256 bytes and a special token)", r.Tokenizer.VocabSize))
 	}
 	if r.Export.Path == "" || r.Export.Type == "" {
@@ -277,6 +299,7 @@ func (b *bake) checkInputs() error {
 			missing = append(missing, fmt.Sprintf("%s (source %s)", p, s.Name))
 		}
 	}
+	missing = append(missing, b.missingSFTInputs()...) // bake_sft.go
 	if len(missing) == 0 {
 		return nil
 	}
@@ -530,6 +553,9 @@ func (b *bake) export(ctx context.Context) error {
 		return err
 	}
 	in, out := filepath.Join(b.work, "train", modelName), b.rel(b.r.Export.Path)
+	if b.r.SFT != nil {
+		in = filepath.Join(b.sftDir(), modelName)
+	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
