@@ -22,8 +22,10 @@ type KnowledgeBase struct {
 }
 
 // kbRoutes registers the knowledge-base endpoints through s.handle. They
-// answer 404 when the server runs without a knowledge base.
+// answer 404 when the server runs without a knowledge base, except GET
+// /v1/kb, which says so.
 func (s *Server) kbRoutes(_ *http.ServeMux) {
+	s.handle("GET /v1/kb", s.kbInfo)
 	s.handle("POST /v1/kb/search", s.kbSearch)
 	s.handle("POST /v1/kb/ask", s.kbAsk)
 	s.handle("POST /v1/kb/documents", s.kbIngest)
@@ -157,6 +159,25 @@ func (s *Server) kbIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": rag.DocID(src), "source": src, "status": fr.Status, "chunks": fr.Chunks})
+}
+
+// kbInfo answers GET /v1/kb with whether the server has a knowledge base
+// and its counts. Unlike the other /v1/kb paths it answers 200 without
+// one ({"enabled": false}): the web page asks on every load to decide
+// whether to offer its knowledge-base mode, and a plain server's answer
+// is no error. It fetches no document's record.
+func (s *Server) kbInfo(w http.ResponseWriter, r *http.Request) {
+	kb := s.cfg.KB
+	if kb == nil || kb.Store == nil {
+		writeJSON(w, http.StatusOK, map[string]any{"enabled": false, "documents": 0, "chunks": 0, "writable": false})
+		return
+	}
+	docs, chunks := 0, 0
+	for _, d := range kb.Store.List() {
+		docs++
+		chunks += len(d.Chunks)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"enabled": true, "documents": docs, "chunks": chunks, "writable": kb.Ingester != nil})
 }
 
 func (s *Server) kbList(w http.ResponseWriter, r *http.Request) {

@@ -17,7 +17,7 @@ type kbAskRequest struct {
 	kbSearchRequest
 	Question    string   `json:"question"`
 	Model       string   `json:"model"`
-	MaxTokens   int      `json:"max_tokens,omitempty"`   // default 256
+	MaxTokens   int      `json:"max_tokens,omitempty"`   // default 256, at most a quarter of the model's context
 	Temperature *float64 `json:"temperature,omitempty"`  // default 0 (greedy)
 	MinCoverage *float64 `json:"min_coverage,omitempty"` // the "not found" threshold, default 0.3; negative: off
 	// Stream sends the answer as server-sent events: {"delta": "…"} per
@@ -95,6 +95,7 @@ func (s *Server) kbAsk(w http.ResponseWriter, r *http.Request) {
 			opts.MaxTokens = min(opts.MaxTokens, s.cfg.MaxTokensLimit)
 		}
 	}
+
 	if req.Temperature != nil {
 		opts.Sampler.Temperature = float32(*req.Temperature)
 	}
@@ -119,8 +120,18 @@ func (s *Server) kbAsk(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, l.errEncoderGenerate())
 		return
 	}
+	if req.MaxTokens == 0 {
+		// The sources need the room more than the answer does: a client
+		// that names no max_tokens (the web page) gets an answer of at
+		// most a quarter of the model's context.
+		opts.MaxTokens = min(opts.MaxTokens, max(16, l.Ctx/4))
+	}
 	g := loadedGenerator{l: l, opts: opts}
 	o.Fits = g.fits
+	if !g.fits(rag.SystemPrompt, rag.UserPrompt(req.Question, nil)) {
+		WriteError(w, r, Errorf(KindContext, "max_tokens", "the question, the instructions and %d answer tokens do not fit model %s's context of %d tokens", opts.MaxTokens, req.Model, l.Ctx))
+		return
+	}
 	var onText func(string) error
 	var sse *sseWriter
 	if req.Stream {

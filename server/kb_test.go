@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -84,6 +85,17 @@ func TestKBEndpoints(t *testing.T) {
 	if code != 200 || len(events) < 3 || !strings.HasPrefix(events[0], `data: {"delta":`) || events[len(events)-1] != "data: [DONE]" || !strings.Contains(events[len(events)-2], `"sources":[{`) {
 		t.Errorf("stream: %d %q", code, out)
 	}
+	// without max_tokens the answer leaves the sources room in the default
+	// model's 256-token context; an answer budget that leaves none is the
+	// client's error, named as such
+	code, out = post(t, url+"/v1/kb/ask", `{"question":"When was the Bell Rock Lighthouse built?","model":"default"}`)
+	if code != 200 || !strings.Contains(string(out), "1807") {
+		t.Errorf("ask without max_tokens: %d %s", code, out)
+	}
+	code, out = post(t, url+"/v1/kb/ask", `{"question":"When was the Bell Rock Lighthouse built?","model":"default","max_tokens":250}`)
+	if code != 400 || !strings.Contains(string(out), "context_length_exceeded") || !strings.Contains(string(out), `"param":"max_tokens"`) {
+		t.Errorf("ask with max_tokens 250 of a 256-token context: %d %s", code, out)
+	}
 	code, out = post(t, url+"/v1/kb/ask", `{"question":"What is the population of Mongolia?","model":"default"}`)
 	if code != 200 || !strings.Contains(string(out), `"not_found":true`) || !strings.Contains(string(out), "Not found in the documents.") {
 		t.Errorf("unanswerable: %d %s", code, out)
@@ -99,6 +111,19 @@ func TestKBEndpoints(t *testing.T) {
 	resp.Body.Close()
 	if len(list.Documents) != 3 {
 		t.Fatalf("list: %+v", list)
+	}
+	resp, err = http.Get(url + "/v1/kb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Documents, Chunks int
+		Enabled, Writable bool
+	}
+	json.NewDecoder(resp.Body).Decode(&info)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !info.Enabled || info.Documents != 3 || info.Chunks < 3 || !info.Writable {
+		t.Errorf("GET /v1/kb: %s %+v, want enabled, 3 documents, at least 3 chunks, writable", resp.Status, info)
 	}
 	req, _ := http.NewRequest("DELETE", url+"/v1/kb/documents/"+rag.DocID("coffee.txt"), nil)
 	resp, err = http.DefaultClient.Do(req)
@@ -117,6 +142,15 @@ func TestKBEndpointErrors(t *testing.T) {
 	_, url := startServer(t, Config{})
 	if code, out := post(t, url+"/v1/kb/search", `{"query":"x"}`); code != 404 || !strings.Contains(string(out), "--kb") {
 		t.Errorf("no knowledge base: %d %s", code, out)
+	}
+	resp, err := http.Get(url + "/v1/kb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `"enabled":false`) {
+		t.Errorf("GET /v1/kb without a knowledge base: %s %s, want 200 and enabled false (the web page hides its knowledge-base mode on it)", resp.Status, b)
 	}
 	_, url = kbServer(t)
 	for _, c := range []struct{ path, body, param string }{

@@ -8,8 +8,10 @@
 // no internet and cannot leak a conversation to a third party.
 //
 // The page talks to the same server through its public OpenAI API
-// (GET /v1/models, POST /v1/chat/completions with stream: true), exactly as
-// any other client does: the page needs no endpoint of its own, and every
+// (GET /v1/models, POST /v1/chat/completions with stream: true; and, when
+// GET /v1/kb says the server has a knowledge base, a mode that asks POST
+// /v1/kb/ask and lists the cited sources), exactly as any other client
+// does: the page needs no endpoint of its own, and every
 // request it makes goes through the server's authentication, limits and
 // metrics. Model output is rendered by the page's own small Markdown
 // renderer (assets/markdown.js), which builds DOM nodes and text nodes and

@@ -1,5 +1,6 @@
 // Reference: OpenAI API reference, chat completions streaming (https://platform.openai.com/docs/api-reference/chat-streaming)
-// and the WHATWG HTML "server-sent events" event-stream format (https://html.spec.whatwg.org/multipage/server-sent-events.html).
+// and the WHATWG HTML "server-sent events" event-stream format (https://html.spec.whatwg.org/multipage/server-sent-events.html);
+// the knowledge-base mode follows docs/rag.md "Server" (GET v1/kb, POST v1/kb/ask with stream: true).
 //
 // The chat page's logic. It is an ordinary OpenAI API client of the server
 // that served it: GET v1/models fills the model picker, POST
@@ -9,6 +10,15 @@
 // generation. The conversation, model and system prompt live in
 // localStorage; nothing leaves this origin. Model output is only ever
 // rendered through gptgoMarkdown.render (text nodes, never HTML).
+//
+// When the server has a knowledge base (GET v1/kb says enabled; without
+// one the mode stays hidden), a selector sends questions to
+// POST v1/kb/ask instead: the answer streams the same way, then the
+// server's final event brings the numbered sources the model saw. The
+// answer's [n] become links to a list of those sources (path, page,
+// heading, text), all of it document text set as text nodes: a document
+// holding "<script>" shows those characters. Knowledge-base turns are
+// single questions: they are not sent as chat history.
 (function () {
   'use strict';
 
@@ -18,18 +28,21 @@
     model: $('model'), system: $('system'), apiKey: $('api-key'), log: $('log'), empty: $('empty'),
     status: $('status'), form: $('composer'), prompt: $('prompt'), send: $('send'), stop: $('stop'),
     newChat: $('new-chat'), settings: $('settings'), settingsToggle: $('settings-toggle'),
-    reload: $('reload-models')
+    reload: $('reload-models'), mode: $('mode'), modePick: $('mode-pick')
   };
 
   // state is what survives a reload: messages are {role, content} plus,
   // for answers, stopped / error / stats, which are shown but not sent.
   var state = load();
   var controller = null; // the AbortController of the answer streaming now
+  var kb = null;         // the server's knowledge base ({documents, chunks}), null when it has none
+  var seq = 0;           // numbers the message bubbles, for the ids of their sources
 
   function load() {
     var s = null;
     try { s = JSON.parse(localStorage.getItem(STORE) || 'null'); } catch (e) { s = null; }
     if (!s || !Array.isArray(s.messages)) s = { model: '', system: '', messages: [], from: 0 };
+    if (s.mode !== 'kb') s.mode = 'chat';
     s.messages = s.messages.filter(function (m) {
       return m && (m.role === 'user' || m.role === 'assistant') && typeof m.content === 'string';
     });
@@ -105,6 +118,130 @@
     });
   }
 
+  // ---- knowledge base ---------------------------------------------------
+
+  // checkKB asks the server whether it has a knowledge base (GET v1/kb:
+  // {"enabled", "documents", …}) and shows or hides the mode selector
+  // accordingly; without one the page is the plain chat page.
+  function checkKB() {
+    return fetch(api('v1/kb'), { headers: headers() }).then(function (res) {
+      if (!res.ok) return null;
+      return res.json();
+    }).catch(function () { return null; }).then(function (j) {
+      kb = j && j.enabled === true && typeof j.documents === 'number' ? j : null;
+      ui.modePick.hidden = !kb;
+      document.documentElement.dataset.kb = kb ? 'ready' : 'none';
+      if (kb) {
+        var opt = ui.mode.querySelector('option[value="kb"]');
+        opt.textContent = 'Knowledge base (' + kb.documents + (kb.documents === 1 ? ' document)' : ' documents)');
+      }
+      ui.mode.value = kb ? state.mode : 'chat';
+      showMode();
+    });
+  }
+
+  function kbMode() { return !!kb && ui.mode.value === 'kb'; }
+
+  // showMode tells the mode in the message box (and to screen readers).
+  function showMode() {
+    var on = kbMode();
+    ui.prompt.placeholder = on ? 'Ask the knowledge base: the answer cites its sources (Enter sends)' :
+      'Send a message (Enter sends, Shift+Enter for a new line)';
+    ui.form.classList.toggle('kb', on);
+  }
+
+  // clip returns s cut to at most n characters, on a space where one is near.
+  function clip(s, n) {
+    if (s.length <= n) return s;
+    var cut = s.lastIndexOf(' ', n);
+    return s.slice(0, cut > n * 0.7 ? cut : n) + '…';
+  }
+
+  // fillSources lists a knowledge-base answer's sources, numbered as the
+  // model saw them, each with the id its [n] links point at. Everything
+  // here came from documents (or from localStorage): text nodes only.
+  function fillSources(art) {
+    var m = art._m, box = art.querySelector('.sources');
+    box.textContent = '';
+    var list = Array.isArray(m.sources) ? m.sources : [];
+    box.hidden = !list.length;
+    if (!list.length) return;
+    var cited = {};
+    (Array.isArray(m.citations) ? m.citations : []).forEach(function (n) { cited[n] = true; });
+    var h = document.createElement('h3');
+    h.textContent = 'Sources';
+    box.appendChild(h);
+    var ol = document.createElement('ol');
+    list.forEach(function (src, k) {
+      src = src || {};
+      var li = document.createElement('li');
+      li.id = art.id + '-src-' + (k + 1);
+      li.tabIndex = -1; // a citation link moves the focus here
+      if (cited[k + 1]) li.className = 'cited';
+      var where = document.createElement('div');
+      where.className = 'src-where';
+      var path = document.createElement('span');
+      path.className = 'src-path';
+      path.textContent = String(src.source || '');
+      where.appendChild(path);
+      if (src.page > 0) {
+        var page = document.createElement('span');
+        page.className = 'src-page';
+        page.textContent = 'page ' + src.page;
+        where.appendChild(page);
+      }
+      if (src.heading) {
+        var head = document.createElement('span');
+        head.className = 'src-heading';
+        head.textContent = String(src.heading);
+        where.appendChild(head);
+      }
+      li.appendChild(where);
+      var text = String(src.text || '');
+      var snip = document.createElement('p');
+      snip.className = 'src-text';
+      snip.textContent = clip(text, 280);
+      li.appendChild(snip);
+      if (text.length > 280) {
+        var more = document.createElement('button');
+        more.type = 'button';
+        more.className = 'btn small more';
+        more.textContent = 'Show all';
+        more.setAttribute('aria-expanded', 'false');
+        more.addEventListener('click', function () {
+          var open = more.getAttribute('aria-expanded') !== 'true';
+          snip.textContent = open ? text : clip(text, 280);
+          more.textContent = open ? 'Show less' : 'Show all';
+          more.setAttribute('aria-expanded', open ? 'true' : 'false');
+        });
+        li.appendChild(more);
+      }
+      ol.appendChild(li);
+    });
+    box.appendChild(ol);
+  }
+
+  // citeLink makes [n] of a knowledge-base answer a link to its source, or
+  // a marked number when the answer names a source it was not given.
+  function citeLink(art) {
+    var n = Array.isArray(art._m.sources) ? art._m.sources.length : 0;
+    return function (k) {
+      if (!(k >= 1 && k <= n)) {
+        var bad = document.createElement('span');
+        bad.className = 'cite invalid';
+        bad.title = 'No source ' + k + ' was given to the model';
+        bad.textContent = String(k);
+        return bad;
+      }
+      var a = document.createElement('a');
+      a.className = 'cite';
+      a.href = '#' + art.id + '-src-' + k;
+      a.textContent = String(k);
+      a.setAttribute('aria-label', 'source ' + k);
+      return a;
+    };
+  }
+
   // ---- conversation view ----------------------------------------------
 
   function copyText(text, btn) {
@@ -138,15 +275,23 @@
     art.className = 'msg ' + m.role;
     var who = document.createElement('h2');
     who.className = 'who';
-    who.textContent = m.role === 'user' ? 'You' : (m.model || 'Assistant');
+    who.textContent = m.role === 'user' ? (m.kb ? 'You, to the knowledge base' : 'You') :
+      (m.kb ? 'Knowledge base · ' : '') + (m.model || 'Assistant');
     art.appendChild(who);
     var body = document.createElement('div');
     body.className = 'body';
     art.appendChild(body);
+    var sources = document.createElement('section');
+    sources.className = 'sources';
+    sources.setAttribute('aria-label', 'Sources');
+    sources.hidden = true;
+    art.appendChild(sources);
     var foot = document.createElement('div');
     foot.className = 'foot';
     art.appendChild(foot);
     art._m = m;
+    art.id = 'm' + (++seq);
+    if (m.kb) art.classList.add('kb');
     fill(art);
     return art;
   }
@@ -157,9 +302,12 @@
     body.textContent = '';
     if (m.role === 'user') {
       body.textContent = m.content; // shown as typed (CSS keeps line breaks)
+    } else if (m.kb && !m.streaming) {
+      body.appendChild(window.gptgoMarkdown.render(m.content, { cite: citeLink(art) }));
     } else {
       body.appendChild(window.gptgoMarkdown.render(m.content));
     }
+    if (m.kb && m.role === 'assistant') fillSources(art);
     foot.textContent = '';
     if (m.role !== 'assistant') return;
     if (m.error) {
@@ -172,6 +320,11 @@
     note.className = 'note';
     var parts = [];
     if (m.streaming) parts.push('writing…');
+    if (m.notFound) parts.push('not found in the documents');
+    if (Array.isArray(m.invalid) && m.invalid.length) {
+      parts.push('cites ' + m.invalid.map(function (n) { return '[' + n + ']'; }).join(' ') + ', which ' +
+        (m.invalid.length === 1 ? 'is' : 'are') + ' no source');
+    }
     if (m.stopped) parts.push('stopped');
     if (m.dropped) parts.push('the ' + (m.dropped === 1 ? 'oldest turn was' : m.dropped + ' oldest turns were') + ' left out to fit the context');
     if (m.finish === 'length') parts.push('cut at the token limit');
@@ -212,6 +365,7 @@
     ui.send.disabled = busy;
     ui.stop.disabled = !busy;
     ui.model.disabled = busy;
+    ui.mode.disabled = busy;
     ui.log.setAttribute('aria-busy', busy ? 'true' : 'false');
   }
 
@@ -233,6 +387,29 @@
     return [out, buf];
   }
 
+  // readSSE reads the server-sent events of res until [DONE] or the end,
+  // calling onData with each event's parsed JSON; an {"error": …} event
+  // rejects the promise with its message.
+  function readSSE(res, onData) {
+    var reader = res.body.getReader(), dec = new TextDecoder(), buf = '';
+    var pump = function () {
+      return reader.read().then(function (r) {
+        if (r.done) return;
+        var got = sseEvents(buf + dec.decode(r.value, { stream: true }));
+        buf = got[1];
+        for (var k = 0; k < got[0].length; k++) {
+          var data = got[0][k];
+          if (data === '[DONE]') return;
+          var j = JSON.parse(data);
+          if (j.error) throw new Error(j.error.message || String(j.error));
+          onData(j);
+        }
+        return pump();
+      });
+    };
+    return pump();
+  }
+
   // wireMessages is the system prompt and the messages [from, upto) of
   // the conversation, as the API takes them.
   function wireMessages(from, upto) {
@@ -241,6 +418,7 @@
     if (sys) msgs.push({ role: 'system', content: sys });
     state.messages.slice(from, upto).forEach(function (m) {
       if (m.role === 'assistant' && !m.content) return; // an answer that failed before any text
+      if (m.kb) return; // knowledge-base questions stand alone
       msgs.push({ role: m.role, content: m.content });
     });
     return msgs;
@@ -321,32 +499,18 @@
           state.from = sent.from;
           markWindow();
         }
-        var reader = res.body.getReader(), dec = new TextDecoder(), buf = '';
-        var pump = function () {
-          return reader.read().then(function (r) {
-            if (r.done) return;
-            var got = sseEvents(buf + dec.decode(r.value, { stream: true }));
-            buf = got[1];
-            for (var k = 0; k < got[0].length; k++) {
-              var data = got[0][k];
-              if (data === '[DONE]') return;
-              var j = JSON.parse(data);
-              if (j.error) throw new Error(j.error.message || String(j.error));
-              if (j.usage) usage = j.usage;
-              var c = j.choices && j.choices[0];
-              if (!c) continue;
-              if (c.delta && typeof c.delta.content === 'string' && c.delta.content) {
-                if (!tFirst) tFirst = performance.now();
-                chunks++;
-                reply.content += c.delta.content;
-                redraw();
-              }
-              if (c.finish_reason) reply.finish = c.finish_reason;
-            }
-            return pump();
-          });
-        };
-        return pump();
+        return readSSE(res, function (j) {
+          if (j.usage) usage = j.usage;
+          var c = j.choices && j.choices[0];
+          if (!c) return;
+          if (c.delta && typeof c.delta.content === 'string' && c.delta.content) {
+            if (!tFirst) tFirst = performance.now();
+            chunks++;
+            reply.content += c.delta.content;
+            redraw();
+          }
+          if (c.finish_reason) reply.finish = c.finish_reason;
+        });
       })
       .catch(function (e) {
         if (e.name === 'AbortError') reply.stopped = true;
@@ -379,6 +543,67 @@
       });
   }
 
+  // askKB sends text to the knowledge base (POST v1/kb/ask, streamed):
+  // {"delta": …} events grow the answer, the final event (the whole
+  // answer with its numbered sources) replaces it and brings the sources.
+  function askKB(text) {
+    var model = ui.model.value;
+    if (!model) { setStatus('No model to answer with (see Settings, Reload models).', true); return; }
+    setStatus('');
+    var user = { role: 'user', content: text, kb: true };
+    var reply = { role: 'assistant', content: '', model: model, kb: true, streaming: true };
+    state.messages.push(user, reply);
+    save();
+    ui.empty.hidden = true;
+    ui.log.appendChild(bubble(user));
+    var art = bubble(reply);
+    ui.log.appendChild(art);
+    scrollDown(true);
+
+    var ctrl = new AbortController();
+    controller = ctrl;
+    setBusy(true);
+    var pending = false;
+    var redraw = function () {
+      if (pending) return;
+      pending = true;
+      requestAnimationFrame(function () { pending = false; fill(art); scrollDown(false); });
+    };
+    var body = JSON.stringify({ question: text, model: model, stream: true });
+    fetch(api('v1/kb/ask'), { method: 'POST', headers: headers(), body: body, signal: ctrl.signal })
+      .then(function (res) {
+        if (!res.ok) return errorText(res).then(function (t) { throw new Error(t); });
+        return readSSE(res, function (j) {
+          if (typeof j.delta === 'string') {
+            reply.content += j.delta;
+            redraw();
+          } else if (Array.isArray(j.sources)) {
+            reply.content = String(j.answer || '');
+            reply.sources = j.sources;
+            reply.citations = Array.isArray(j.citations) ? j.citations : [];
+            reply.invalid = Array.isArray(j.invalid_citations) ? j.invalid_citations : [];
+            reply.notFound = !!j.not_found;
+          }
+        });
+      })
+      .catch(function (e) {
+        if (e.name === 'AbortError') reply.stopped = true;
+        else reply.error = e.message || String(e);
+      })
+      .then(function () {
+        var current = controller === ctrl;
+        if (current) controller = null;
+        reply.streaming = false;
+        save();
+        fill(art);
+        if (current) {
+          setBusy(false);
+          scrollDown(false);
+          ui.prompt.focus();
+        }
+      });
+  }
+
   // ---- wiring -----------------------------------------------------------
 
   function openSettings(open) {
@@ -392,7 +617,7 @@
     var text = ui.prompt.value.trim();
     if (!text || controller) return;
     ui.prompt.value = '';
-    ask(text);
+    if (kbMode()) askKB(text); else ask(text);
   });
   ui.prompt.addEventListener('keydown', function (ev) {
     if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
@@ -419,12 +644,18 @@
   });
   ui.settingsToggle.addEventListener('click', function () { openSettings(ui.settings.hidden); });
   ui.model.addEventListener('change', function () { state.model = ui.model.value; save(); });
+  ui.mode.addEventListener('change', function () {
+    state.mode = ui.mode.value;
+    save();
+    showMode();
+    ui.prompt.focus();
+  });
   ui.system.addEventListener('input', function () { state.system = ui.system.value; save(); });
   ui.apiKey.addEventListener('change', function () {
     try { localStorage.setItem(KEY_STORE, ui.apiKey.value.trim()); } catch (e) { /* ignore */ }
-    loadModels();
+    loadModels().then(checkKB);
   });
-  ui.reload.addEventListener('click', loadModels);
+  ui.reload.addEventListener('click', function () { loadModels().then(checkKB); });
   // One listener serves every copy button, those inside rendered code too.
   ui.log.addEventListener('click', function (ev) {
     var b = ev.target.closest('button.copy');
@@ -435,6 +666,6 @@
   try { ui.apiKey.value = localStorage.getItem(KEY_STORE) || ''; } catch (e) { /* ignore */ }
   renderAll();
   setBusy(false);
-  loadModels();
+  loadModels().then(checkKB);
   ui.prompt.focus();
 })();

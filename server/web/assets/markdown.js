@@ -1,6 +1,6 @@
 // Reference: CommonMark 0.31 (https://spec.commonmark.org/0.31.2/) and GitHub Flavored Markdown
 // (tables, strikethrough), the subset models write: fenced code, headings, lists, quotes, rules,
-// tables, code spans, emphasis, links.
+// tables, code spans, emphasis, links; and the [n] citations of knowledge-base answers.
 //
 // A small Markdown renderer for model output. It never hands text to the
 // HTML parser (no HTML-string properties or parsing calls): every piece of output
@@ -26,11 +26,34 @@
     return e;
   }
 
-  // render returns a DocumentFragment for the Markdown text src.
-  function render(src) {
+  // cite, while render runs with opts.cite, makes the node for citation
+  // number n of a knowledge-base answer ("[1]", "[2, 3]"), or returns
+  // null to leave that number as text.
+  var cite = null;
+
+  // render returns a DocumentFragment for the Markdown text src. With
+  // opts.cite, bracketed numbers that are not link text become what
+  // opts.cite(n) returns.
+  function render(src, opts) {
     var frag = document.createDocumentFragment();
-    blocks(String(src).replace(/\r\n?/g, '\n').split('\n'), frag);
+    cite = opts && typeof opts.cite === 'function' ? opts.cite : null;
+    try {
+      blocks(String(src).replace(/\r\n?/g, '\n').split('\n'), frag);
+    } finally {
+      cite = null;
+    }
     return frag;
+  }
+
+  // citation appends "[n, m]" with each number as cite(n) makes it.
+  function citation(nums, parent) {
+    parent.appendChild(document.createTextNode('['));
+    nums.split(',').forEach(function (raw, k) {
+      var n = parseInt(raw, 10);
+      if (k > 0) parent.appendChild(document.createTextNode(', '));
+      parent.appendChild(cite(n) || document.createTextNode(String(n)));
+    });
+    parent.appendChild(document.createTextNode(']'));
   }
 
   function startsBlock(line) {
@@ -259,6 +282,13 @@
         } else {
           inline(m[1], parent);
         }
+        i += m[0].length;
+        continue;
+      }
+      // rag's citation syntax (rag.Citations): [n] or [n, m, …]
+      if (ch === '[' && cite && (m = /^\[(\d{1,4}(?:\s*,\s*\d{1,4})*)\]/.exec(s.slice(i)))) {
+        flush();
+        citation(m[1], parent);
         i += m[0].length;
         continue;
       }
