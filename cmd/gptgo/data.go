@@ -29,6 +29,10 @@ Subcommands:
   dedup INPUT...          exact, line (--lines) and MinHash near-duplicate removal
   pii INPUT...            replace e-mails, phones, IPs, cards, IDs, URL secrets with <TYPE>
   tokenize INPUT...       encode into GPTGOTOK shards (--vocab MODEL.gguf or tokenizer file)
+  self-instruct           generate Alpaca-format tasks from an OpenAI-compatible endpoint
+                          (--url, --model, --seeds, --prompt, -o; Alpaca's filters and ROUGE-L)
+  conversations INPUT...  prepare ShareGPT conversations for 'train sft': HTML to Markdown,
+                          broken ones dropped, split to the context at turn boundaries (-o)
 
 Every stage subcommand takes -o DIR, --config FILE (options; its stage list is
 replaced), --stages (run just these, e.g. --stages language), --format,
@@ -57,12 +61,16 @@ func runData(ctx context.Context, e *env, args []string) error {
 		return runDataStage(ctx, e, sub, rest, []string{data.StagePII})
 	case "tokenize":
 		return runDataStage(ctx, e, sub, rest, []string{data.StageTokenize})
+	case "self-instruct":
+		return runDataSelfInstruct(ctx, e, rest)
+	case "conversations":
+		return runDataConversations(ctx, e, rest)
 	case "-h", "--help", "help":
 		c := commands["data"]
 		printUsage(e.stdout, c)
 		return nil
 	}
-	return fmt.Errorf("unknown subcommand %q (run, config, read, filter, dedup, pii, tokenize)", args[0])
+	return fmt.Errorf("unknown subcommand %q (run, config, read, filter, dedup, pii, tokenize, self-instruct, conversations)", args[0])
 }
 
 func runDataConfig(e *env, args []string) error {
