@@ -56,3 +56,40 @@ func TestDefaultLoads(t *testing.T) {
 		t.Fatalf("%d rows of logits for %d tokens: %v", rows, len(ids), err)
 	}
 }
+
+// TestBaseAndLookup: the base model is embedded beside the default, and the
+// names commands take select each of them (and nothing else).
+func TestBaseAndLookup(t *testing.T) {
+	if n := BaseSize(); n == 0 || n > 30<<20 {
+		t.Fatalf("embedded base model is %d bytes", n)
+	}
+	f, err := OpenBase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.OpenFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	for name, want := range map[string]int{"default": DefaultSize(), "default:latest": DefaultSize(), "default-base": BaseSize(), "default-base:latest": BaseSize()} {
+		open, ok := Lookup(name)
+		if !ok {
+			t.Errorf("Lookup(%q): not found", name)
+			continue
+		}
+		f, err := open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(f.Bytes()) != want {
+			t.Errorf("Lookup(%q) opened %d bytes, want %d", name, len(f.Bytes()), want)
+		}
+		f.Close()
+	}
+	for _, name := range []string{"", "default-bas", "default:v2", "models/default.gguf", "base"} {
+		if _, ok := Lookup(name); ok {
+			t.Errorf("Lookup(%q) found an embedded model", name)
+		}
+	}
+}

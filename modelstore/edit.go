@@ -24,7 +24,7 @@ func (s *Store) target(name string) (canon, path string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	if canon == DefaultModel {
+	if canon == DefaultModel || canon == BaseModel {
 		return "", "", fmt.Errorf("modelstore: %s: %w (choose another name)", canon, ErrReadOnly)
 	}
 	return canon, filepath.Join(s.dir, fileName(n, tag)), nil
@@ -63,7 +63,7 @@ func (s *Store) Copy(src, dst string) (Entry, error) {
 	}
 	write := func(w io.Writer) error {
 		if from.Embedded {
-			return writeDefault(w)
+			return writeEmbedded(w, from.Name)
 		}
 		in, err := os.Open(from.Path)
 		if err != nil {
@@ -79,9 +79,13 @@ func (s *Store) Copy(src, dst string) (Entry, error) {
 	return s.Resolve(canon)
 }
 
-// writeDefault writes the embedded model's bytes.
-func writeDefault(w io.Writer) error {
-	f, err := models.OpenDefault()
+// writeEmbedded writes the bytes of the embedded model called name.
+func writeEmbedded(w io.Writer, name string) error {
+	open, ok := models.Lookup(name)
+	if !ok {
+		return fmt.Errorf("modelstore: %q is not an embedded model", name)
+	}
+	f, err := open()
 	if err != nil {
 		return err
 	}

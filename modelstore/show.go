@@ -7,6 +7,7 @@ package modelstore
 import (
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/gptgo/gptgo/gguf"
 )
@@ -18,7 +19,7 @@ import (
 func ModelfileOf(e Entry, f *gguf.File) *Modelfile {
 	mf := &Modelfile{From: e.Path}
 	if e.Embedded {
-		mf.From = "default"
+		mf.From = strings.TrimSuffix(e.Name, ":"+DefaultTag) // default, default-base
 	}
 	if t, ok := f.String(KeyTemplate); ok {
 		mf.Template = &t

@@ -39,8 +39,10 @@ const (
 type Store struct {
 	dir string
 
-	defOnce sync.Once
-	def     Entry // the embedded default, read once (parsing it copies 6.5 MB)
+	defOnce  sync.Once
+	def      Entry // the embedded default, read once (parsing it copies 6.5 MB)
+	baseOnce sync.Once
+	base     Entry // the embedded base model (BaseModel), read once
 
 	mu    sync.Mutex
 	known map[string]knownFile // by path
@@ -120,8 +122,8 @@ func trimZero(s string) string { return strings.TrimSuffix(s, ".0") }
 // Open returns the entry's GGUF file: the file mapped, or a private copy of
 // the embedded default. The caller closes it.
 func (e Entry) Open() (*gguf.File, error) {
-	if e.Embedded {
-		return models.OpenDefault()
+	if open, ok := models.Lookup(e.Name); ok && e.Embedded {
+		return open()
 	}
 	if e.Path == "" {
 		return nil, fmt.Errorf("modelstore: model %q has no file", e.Name)
@@ -168,6 +170,9 @@ func (s *Store) Resolve(name string) (Entry, error) {
 	}
 	if canon == DefaultModel {
 		return s.defaultEntry(), nil
+	}
+	if canon == BaseModel { // resolved, not listed: the default is the model to use
+		return s.baseEntry(), nil
 	}
 	e, err := s.read(canon, filepath.Join(s.dir, fileName(n, tag)))
 	if err != nil {
@@ -253,6 +258,28 @@ func (s *Store) defaultEntry() Entry {
 		s.def = e
 	})
 	e := s.def
+	e.Parameters = cloneParams(e.Parameters)
+	return e
+}
+
+// BaseModel is the canonical name of the embedded base model, the
+// pretrained text continuer the default model was chat-tuned from.
+const BaseModel = models.BaseModelName + ":" + DefaultTag
+
+// baseEntry describes the embedded base model, as defaultEntry does the
+// default.
+func (s *Store) baseEntry() Entry {
+	s.baseOnce.Do(func() {
+		e := Entry{Name: BaseModel, Embedded: true, Size: int64(models.BaseSize()), Modified: buildTime()}
+		f, err := models.OpenBase()
+		if err == nil {
+			err = fill(&e, f)
+			f.Close()
+		}
+		e.Err = err
+		s.base = e
+	})
+	e := s.base
 	e.Parameters = cloneParams(e.Parameters)
 	return e
 }

@@ -19,6 +19,9 @@ func checkModelFile(path string) error {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if _, ok := models.Lookup(path); ok { // default, default-base: embedded
+			return nil
+		}
 		return fmt.Errorf("model file not found: %s", path)
 	case err != nil:
 		return fmt.Errorf("model file %s: %w", path, err)
@@ -46,8 +49,21 @@ func openGGUF(path string) (*gguf.File, error) {
 	if path == "" {
 		return models.OpenDefault()
 	}
+	if open, ok := embeddedModel(path); ok {
+		return open()
+	}
 	if err := checkModelFile(path); err != nil {
 		return nil, err
 	}
 	return gguf.Open(path)
+}
+
+// embeddedModel returns the opener of the embedded model that name means
+// ("default", "default-base"; models.Lookup) when no file of that name
+// exists: a file always wins.
+func embeddedModel(name string) (func() (*gguf.File, error), bool) {
+	if _, err := os.Stat(name); err == nil {
+		return nil, false
+	}
+	return models.Lookup(name)
 }

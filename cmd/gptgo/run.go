@@ -198,6 +198,17 @@ func (f *inferFlags) parseModelArgs(fs *flag.FlagSet, args []string) (string, []
 
 // openModel opens the GGUF model at path, or the embedded default for "".
 func openModel(path string) (*model.Model, error) {
+	if open, ok := embeddedModel(path); ok && path != "" { // --model default-base (modelpath.go)
+		f, err := open()
+		if err != nil {
+			return nil, err
+		}
+		m, err := model.OpenFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return m, nil
+	}
 	if path != "" {
 		if err := checkModelFile(path); err != nil {
 			return nil, err

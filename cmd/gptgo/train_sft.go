@@ -179,7 +179,7 @@ func (r *sftRun) loadBase() error {
 		f, err = models.OpenDefault()
 	} else {
 		r.baseName = r.cfg.Model.Base
-		f, err = gguf.Open(r.cfg.Model.Base)
+		f, err = openGGUF(r.cfg.Model.Base) // a file, or an embedded model's name (default-base)
 	}
 	if err != nil {
 		return err
