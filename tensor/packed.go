@@ -77,7 +77,11 @@ func (m *matmulTask) runPacked(start, end int) {
 		b1 := min(b0+m.xTile, m.nb)
 		for g := start; g < end; g += kernel.Q4_0x8Rows {
 			wg := m.w[g*m.rb : g*m.rb+gb]
-			for b := b0; b < b1; b++ {
+			b := b0
+			for ; b+4 <= b1; b += 4 { // four activation rows per pass, each row's bits unchanged
+				kernel.TileQ4_0x8(m.C, wg, m.x[b*m.xRow:(b+4)*m.xRow], m.xRow, m.out[b*m.R+g:], m.R)
+			}
+			for ; b < b1; b++ {
 				o := m.out[b*m.R+g : b*m.R+g+kernel.Q4_0x8Rows]
 				kernel.DotQ4_0x8Rows(m.C, wg, m.x[b*m.xRow:(b+1)*m.xRow], o)
 			}
