@@ -231,7 +231,8 @@ func TestReadWinogrande(t *testing.T) {
 	f := "index,sentence,option1,option2,answer\n" +
 		"0,Sarah was a much better surgeon than Maria so _ always got the easier cases.,Sarah,Maria,2\n" +
 		"1,\"The trophy didn't fit, because _ was too big.\",trophy,suitcase,1\n"
-	items, err := ReadWinogrande(strings.NewReader(f))
+	// A blank line (at the end, as a file for llama-perplexity has) is skipped.
+	items, err := ReadWinogrande(strings.NewReader(f + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,9 @@ func ReadHellaSwag(r io.Reader) ([]Item, error) {
 // ReadWinogrande reads llama-perplexity's Winogrande CSV. Its parser finds
 // the first four commas outside double quotes; the sentence loses its
 // surrounding quotes; the answer is 1 or 2. A first line that does not
-// parse is taken for a header.
+// parse is taken for a header; blank lines are skipped (a file for
+// llama-perplexity ends with one: its -f drops the last newline, and its
+// reader then drops a last line that has none).
 func ReadWinogrande(r io.Reader) ([]Item, error) {
 	lines, err := readLines(r)
 	if err != nil {
@@ -52,6 +54,9 @@ func ReadWinogrande(r io.Reader) ([]Item, error) {
 	}
 	var items []Item
 	for n, line := range lines {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
 		it, err := winograndeLine(line)
 		if err != nil {
 			if n == 0 {
