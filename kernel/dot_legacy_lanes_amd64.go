@@ -76,3 +76,73 @@ func dotIQ4_NLAsm(nb int, w, x *byte) float32
 //
 //go:noescape
 func dotIQ4_NLTBAsm(nb int, w, x *byte) float32
+
+// TileQ4_1 is TileF32 for Q4_1 weights against Q8_1 activations (n a
+// multiple of 32, rows of 36-byte blocks xStride bytes apart):
+// out[j*outStride] = DotQ4_1(n, w, x[j*xStride:]), bit for bit. Like the
+// tiles in tile_amd64.go, it may be called only where Tiles() is true.
+func TileQ4_1(n int, w, x []byte, xStride int, out []float32, outStride int) {
+	var t [4]float32
+	if nb := n / QK; tileCheck(nb, nb*q4_1Bytes, nb*q8_1Bytes, w, x, xStride, out, outStride) {
+		tileQ4_1Asm(nb, &w[0], &x[0], xStride, &t)
+	}
+	scatter(&t, out, outStride)
+}
+
+// TileQ5_1 is TileQ4_1 for Q5_1 weights:
+// out[j*outStride] = DotQ5_1(n, w, x[j*xStride:]), bit for bit.
+func TileQ5_1(n int, w, x []byte, xStride int, out []float32, outStride int) {
+	var t [4]float32
+	if nb := n / QK; tileCheck(nb, nb*q5_1Bytes, nb*q8_1Bytes, w, x, xStride, out, outStride) {
+		tileQ5_1Asm(nb, &w[0], &x[0], xStride, &t)
+	}
+	scatter(&t, out, outStride)
+}
+
+// TileQ5_0 is TileQ4_1 for Q5_0 weights against Q8_0 activations (rows of
+// 34-byte blocks): out[j*outStride] = DotQ5_0(n, w, x[j*xStride:]), bit for
+// bit (llama.cpp's tinyBLAS gives Q5_0 batches the same bits).
+func TileQ5_0(n int, w, x []byte, xStride int, out []float32, outStride int) {
+	var t [4]float32
+	if nb := n / QK; tileCheck(nb, nb*q5_0Bytes, nb*q8_0Bytes, w, x, xStride, out, outStride) {
+		tileQ5_0Asm(nb, &w[0], &x[0], xStride, &t)
+	}
+	scatter(&t, out, outStride)
+}
+
+// TileIQ4_NL is TileQ5_0 for IQ4_NL weights, in the order MatMul uses for
+// batches: out[j*outStride] = DotIQ4_NLTinyBLAS(n, w, x[j*xStride:]), bit
+// for bit.
+func TileIQ4_NL(n int, w, x []byte, xStride int, out []float32, outStride int) {
+	var t [4]float32
+	if nb := n / QK; tileCheck(nb, nb*iq4nlBytes, nb*q8_0Bytes, w, x, xStride, out, outStride) {
+		tileIQ4_NLAsm(nb, &w[0], &x[0], xStride, &t)
+	}
+	scatter(&t, out, outStride)
+}
+
+// tileQ4_1Asm computes, with the operations of dotQ4_1Asm for each product:
+//
+//	for j := 0; j < 4; j++ {
+//		out[j] = dotQ4_1Asm(nb, w, x + j*xStride)
+//	}
+//
+// unpacking each weight block and converting its d and m once for the four.
+//
+//go:noescape
+func tileQ4_1Asm(nb int, w, x *byte, xStride int, out *[4]float32)
+
+// tileQ5_1Asm is tileQ4_1Asm with the operations of dotQ5_1Asm.
+//
+//go:noescape
+func tileQ5_1Asm(nb int, w, x *byte, xStride int, out *[4]float32)
+
+// tileQ5_0Asm is tileQ4_1Asm with the operations of dotQ5_0Asm.
+//
+//go:noescape
+func tileQ5_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
+
+// tileIQ4_NLAsm is tileQ4_1Asm with the operations of dotIQ4_NLTBAsm.
+//
+//go:noescape
+func tileIQ4_NLAsm(nb int, w, x *byte, xStride int, out *[4]float32)

@@ -23,7 +23,7 @@ import (
 // chunk stay in L2 while every pair is computed.
 //
 // Where the CPU allows (tileKernels: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K,
-// Q6_K), each weight row is multiplied by groups of four activation rows in
+// Q6_K, Q4_1, Q5_0, Q5_1, IQ4_NL), each weight row is multiplied by groups of four activation rows in
 // one tile kernel, which loads (and for the quantized types unpacks) each
 // weight block once for four products. A tile computes each product in the
 // very order of the single dot, so a row's result is the same bit for bit

@@ -18,4 +18,8 @@ func init() {
 	tileKernels[Q4_K] = kernel.TileQ4_K
 	tileKernels[Q5_K] = kernel.TileQ5_K
 	tileKernels[Q6_K] = kernel.TileQ6_K
+	tileKernels[Q4_1] = kernel.TileQ4_1
+	tileKernels[Q5_0] = kernel.TileQ5_0
+	tileKernels[Q5_1] = kernel.TileQ5_1
+	tileKernels[IQ4_NL] = kernel.TileIQ4_NL // batchDots' order, as MatMul's batches
 }

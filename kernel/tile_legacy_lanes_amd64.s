@@ -1,0 +1,269 @@
+//go:build !purego
+
+// Reference: ggml/src/ggml-cpu/ggml-cpu-quants.c (AVX2 ggml_vec_dot_q4_1_q8_1, _q5_0_q8_0, _q5_1_q8_1)
+// and llamafile/sgemm.cpp (tinyBLAS_Q0_AVX for IQ4_NL), here for four activation rows.
+
+#include "textflag.h"
+
+// 1×4 tiles of the lane-order dots (dot_legacy_lanes_amd64.s): each of the
+// four products gets exactly the operations of its single dot (for IQ4_NL,
+// of dotIQ4_NLTBAsm, tinyBLAS's order, which MatMul uses for batches), so
+// the results are bit for bit those of four dots. Shared by the rows:
+// unpacking the weight block (nibbles, fifth bits, codebook, |w|) and
+// converting w.d (and m).
+//
+// Registers: SI = w block; DI, R9, R10, R11 = the rows' blocks (xStride
+// apart); CX = blocks left; R8 = &fp16Table; Y0..Y3 = the rows' lanes;
+// X8 = the rows' Σ m·s, lane j = row j (Q4_1, Q5_1: a lane-wise FMA rounds
+// each lane once, as the single dot's scalar FMA); Y4 = the quants; Y5 =
+// |w| (signed types) or a temporary; Y6, Y7 = temporaries; X9 = w.d;
+// Y11 = the bit-select mask; Y12 = the bit-spreading shuffle; Y13 = 0xF0 /
+// 0x10 bytes or the IQ4_NL codebook; Y14 = words of 1; Y15 = bytes of 0x0F.
+
+DATA tlNibble<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL tlNibble<>(SB), RODATA|NOPTR, $8
+DATA tlOnes<>+0(SB)/8, $0x0001000100010001
+GLOBL tlOnes<>(SB), RODATA|NOPTR, $8
+DATA tlHiF0<>+0(SB)/8, $0xf0f0f0f0f0f0f0f0
+GLOBL tlHiF0<>(SB), RODATA|NOPTR, $8
+DATA tlBit4<>+0(SB)/8, $0x1010101010101010
+GLOBL tlBit4<>(SB), RODATA|NOPTR, $8
+// Byte i of the mask is bit i%8 alone.
+DATA tlBitOne<>+0(SB)/8, $0x8040201008040201
+GLOBL tlBitOne<>(SB), RODATA|NOPTR, $8
+DATA tlSpread<>+0(SB)/8, $0x0000000000000000
+DATA tlSpread<>+8(SB)/8, $0x0101010101010101
+DATA tlSpread<>+16(SB)/8, $0x0202020202020202
+DATA tlSpread<>+24(SB)/8, $0x0303030303030303
+GLOBL tlSpread<>(SB), RODATA|NOPTR, $32
+DATA tlIQ4NL<>+0(SB)/8, $0xf6eaddcfbfad9881
+DATA tlIQ4NL<>+8(SB)/8, $0x7159453526190d01
+GLOBL tlIQ4NL<>(SB), RODATA|NOPTR, $16
+
+// TNIBBLES leaves the 32 nibbles at off(SI) in Y4 (low nibbles, then high).
+#define TNIBBLES(off) \
+	VMOVDQU off(SI), X4; \
+	VPSRLW $4, X4, X5; \
+	VINSERTI128 $1, X5, Y4, Y4; \
+	VPAND Y15, Y4, Y4
+
+// TBITS leaves in Y5 byte i = 0xFF where bit i of the uint32 at off(SI) is
+// set, else 0 (the same bytes as bytes_from_bits_32).
+#define TBITS(off) \
+	VPBROADCASTD off(SI), Y5; \
+	VPSHUFB Y12, Y5, Y5; \
+	VPAND Y11, Y5, Y5; \
+	VPCMPEQB Y11, Y5, Y5
+
+// TWD leaves FP16ToFP32(w.d) in X9.
+#define TWD \
+	MOVWLZX (SI), AX; \
+	VMOVSS (R8)(AX*4), X9
+
+// TSCALE adds the float32 sums in Y6 times w.d·x.d (x.d at (P)) to A.
+#define TSCALE(P, A) \
+	MOVWLZX (P), AX; \
+	VMULSS (R8)(AX*4), X9, X7; \
+	VBROADCASTSS X7, Y7; \
+	VFMADD231PS Y6, Y7, A
+
+// TUROW adds row P's block (quants at xo(P)) to A for unsigned quants in Y4.
+#define TUROW(P, xo, A) \
+	VMOVDQU xo(P), Y6; \
+	VPMADDUBSW Y6, Y4, Y6; \
+	VPMADDWD Y14, Y6, Y6; \
+	VCVTDQ2PS Y6, Y6; \
+	TSCALE(P, A)
+
+// TSROW adds row P's block (quants at xo(P)) to A for signed quants in Y4
+// with |w| in Y5.
+#define TSROW(P, xo, A) \
+	VMOVDQU xo(P), Y6; \
+	VPSIGNB Y4, Y6, Y6; \
+	VPMADDUBSW Y6, Y5, Y6; \
+	VPMADDWD Y14, Y6, Y6; \
+	VCVTDQ2PS Y6, Y6; \
+	TSCALE(P, A)
+
+// TSUMMS adds m·s of the four rows to X8's lanes (m at 2(SI), s at 2(row)).
+#define TSUMMS \
+	MOVWLZX 2(DI), AX; \
+	VMOVSS (R8)(AX*4), X5; \
+	MOVWLZX 2(R9), AX; \
+	VINSERTPS $0x10, (R8)(AX*4), X5, X5; \
+	MOVWLZX 2(R10), AX; \
+	VINSERTPS $0x20, (R8)(AX*4), X5, X5; \
+	MOVWLZX 2(R11), AX; \
+	VINSERTPS $0x30, (R8)(AX*4), X5, X5; \
+	MOVWLZX 2(SI), AX; \
+	VBROADCASTSS (R8)(AX*4), X6; \
+	VFMADD231PS X5, X6, X8
+
+// TOUT folds A's lanes as hsum_float_8 into X5's low lane; clobbers X6.
+#define TOUT(A, XA) \
+	VEXTRACTF128 $1, A, X5; \
+	VADDPS XA, X5, X5; \
+	VMOVHLPS X5, X5, X6; \
+	VADDPS X6, X5, X5; \
+	VMOVSHDUP X5, X6; \
+	VADDSS X6, X5, X5
+
+// TSTORE stores X5 to out[j].
+#define TSTORE(j) \
+	VMOVSS X5, (4*j)(DX)
+
+// TSTOREM stores X5 plus lane j of X8 (Σ m·s of row j) to out[j].
+#define TSTOREM(j) \
+	VPSHUFD $j, X8, X6; \
+	VADDSS X6, X5, X5; \
+	VMOVSS X5, (4*j)(DX)
+
+// TSETUP loads the arguments and the constants every tile uses.
+#define TSETUP \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	MOVQ xStride+24(FP), DX; \
+	LEAQ (DI)(DX*1), R9; \
+	LEAQ (R9)(DX*1), R10; \
+	LEAQ (R10)(DX*1), R11; \
+	MOVQ ·fp16Table(SB), R8; \
+	VPBROADCASTQ tlNibble<>(SB), Y15; \
+	VPBROADCASTQ tlOnes<>(SB), Y14; \
+	VXORPS Y0, Y0, Y0; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS Y2, Y2, Y2; \
+	VXORPS Y3, Y3, Y3; \
+	VXORPS X8, X8, X8
+
+// TBITSETUP loads the fifth-bit constants.
+#define TBITSETUP \
+	VMOVDQU tlSpread<>(SB), Y12; \
+	VPBROADCASTQ tlBitOne<>(SB), Y11
+
+// TNEXT moves every pointer on by one block of wb (weights) and xb
+// (activations) bytes and loops to L while blocks are left.
+#define TNEXT(wb, xb, L) \
+	ADDQ $wb, SI; \
+	ADDQ $xb, DI; \
+	ADDQ $xb, R9; \
+	ADDQ $xb, R10; \
+	ADDQ $xb, R11; \
+	DECQ CX; \
+	JNZ  L
+
+// func tileQ4_1Asm(nb int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileQ4_1Asm(SB), NOSPLIT, $0-40
+	TSETUP
+
+tq41loop:
+	TSUMMS                            // Σ m·s, before the lanes as in the dot
+	TWD
+	TNIBBLES(4)                       // Y4 = q (0..15)
+	TUROW(DI, 4, Y0)
+	TUROW(R9, 4, Y1)
+	TUROW(R10, 4, Y2)
+	TUROW(R11, 4, Y3)
+	TNEXT(20, 36, tq41loop)
+
+	MOVQ out+32(FP), DX
+	TOUT(Y0, X0)
+	TSTOREM(0)
+	TOUT(Y1, X1)
+	TSTOREM(1)
+	TOUT(Y2, X2)
+	TSTOREM(2)
+	TOUT(Y3, X3)
+	TSTOREM(3)
+	VZEROUPPER
+	RET
+
+// func tileQ5_1Asm(nb int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileQ5_1Asm(SB), NOSPLIT, $0-40
+	TSETUP
+	TBITSETUP
+	VPBROADCASTQ tlBit4<>(SB), Y13    // Y13 = 0x10 bytes
+
+tq51loop:
+	TSUMMS
+	TWD
+	TNIBBLES(8)                       // low four bits
+	TBITS(4)
+	VPAND Y13, Y5, Y5
+	VPOR Y5, Y4, Y4                   // Y4 = q (0..31)
+	TUROW(DI, 4, Y0)
+	TUROW(R9, 4, Y1)
+	TUROW(R10, 4, Y2)
+	TUROW(R11, 4, Y3)
+	TNEXT(24, 36, tq51loop)
+
+	MOVQ out+32(FP), DX
+	TOUT(Y0, X0)
+	TSTOREM(0)
+	TOUT(Y1, X1)
+	TSTOREM(1)
+	TOUT(Y2, X2)
+	TSTOREM(2)
+	TOUT(Y3, X3)
+	TSTOREM(3)
+	VZEROUPPER
+	RET
+
+// func tileQ5_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileQ5_0Asm(SB), NOSPLIT, $0-40
+	TSETUP
+	TBITSETUP
+	VPBROADCASTQ tlHiF0<>(SB), Y13    // Y13 = 0xF0 bytes
+
+tq50loop:
+	TWD
+	TNIBBLES(6)                       // low four bits
+	TBITS(2)
+	VPANDN Y13, Y5, Y5                // 0xF0 where the fifth bit is clear
+	VPOR Y5, Y4, Y4                   // Y4 = q−16 as int8
+	VPABSB Y4, Y5                     // Y5 = |q−16|
+	TSROW(DI, 2, Y0)
+	TSROW(R9, 2, Y1)
+	TSROW(R10, 2, Y2)
+	TSROW(R11, 2, Y3)
+	TNEXT(22, 34, tq50loop)
+
+	MOVQ out+32(FP), DX
+	TOUT(Y0, X0)
+	TSTORE(0)
+	TOUT(Y1, X1)
+	TSTORE(1)
+	TOUT(Y2, X2)
+	TSTORE(2)
+	TOUT(Y3, X3)
+	TSTORE(3)
+	VZEROUPPER
+	RET
+
+// func tileIQ4_NLAsm(nb int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileIQ4_NLAsm(SB), NOSPLIT, $0-40
+	TSETUP
+	VBROADCASTI128 tlIQ4NL<>(SB), Y13 // Y13 = codebook in both halves
+
+tiq4loop:
+	TWD
+	TNIBBLES(2)
+	VPSHUFB Y4, Y13, Y4               // Y4 = codebook values
+	VPABSB Y4, Y5
+	TSROW(DI, 2, Y0)
+	TSROW(R9, 2, Y1)
+	TSROW(R10, 2, Y2)
+	TSROW(R11, 2, Y3)
+	TNEXT(18, 34, tiq4loop)
+
+	MOVQ out+32(FP), DX
+	TOUT(Y0, X0)
+	TSTORE(0)
+	TOUT(Y1, X1)
+	TSTORE(1)
+	TOUT(Y2, X2)
+	TSTORE(2)
+	TOUT(Y3, X3)
+	TSTORE(3)
+	VZEROUPPER
+	RET
