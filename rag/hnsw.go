@@ -6,6 +6,7 @@ package rag
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -37,43 +38,70 @@ func (c HNSWConfig) withDefaults() HNSWConfig {
 // (similarity = dot product). Nodes are the store's slots; a removed node
 // is marked dead, still walked through (it keeps the graph connected) but
 // never returned. The store rebuilds the graph when too many are dead.
+//
+// The layout is hnswlib's, for the memory system's sake: at 100,000
+// vectors of 384 floats (150 MB) a search is a chain of cache misses, one
+// per neighbour visited. The graph copies the vectors into blocks of
+// contiguous rows (node n's row is found by arithmetic, not through a
+// slice header of its own), keeps layer 0's links in one flat array with
+// a fixed stride (count, then up to 2M neighbours), and before computing
+// a node's neighbours' similarities it prefetches their rows, so that
+// their misses overlap instead of following one another.
 type HNSW struct {
-	cfg      HNSWConfig
-	mL       float64
-	vecs     [][]float32 // per node: the vector (shared with the chunk, not copied)
-	links    [][][]int32 // per node, per layer 0…level: neighbour nodes
-	dead     []bool
-	ndead    int
-	entry    int32 // -1 when empty
+	cfg    HNSWConfig
+	mL     float64
+	dim    int         // set by the first Add of a vector
+	n      int         // nodes, dead ones included
+	blocks [][]float32 // vector rows, blockRows per block: node n is blocks[n/blockRows][(n%blockRows)*dim:][:dim]
+	links0 []int32     // layer 0: per node stride0 = 1+2M values, the count, then the neighbours
+	upper  [][][]int32 // per node, its layers 1…level (nil for a node of level 0)
+	dead   []bool
+	ndead  int
+	entry  int32 // -1 when empty
+	// maxLevel is the entry's level
 	maxLevel int
 	rng      *rand.Rand
-	// visits holds visit-stamp sets, one per search in flight: searches
-	// run concurrently (under the store's read lock), so none may share one
-	visits sync.Pool
+	// scratch holds per-search buffers (visit marks, heaps), one per
+	// search in flight: searches run concurrently (under the store's read
+	// lock), so none may share one
+	scratch sync.Pool
 }
 
-// visitSet marks the nodes a search has seen: a node is visited when its
-// mark equals the current stamp, so a new search only bumps the stamp
-// instead of clearing the marks.
-type visitSet struct {
+// blockRows is the number of vector rows per block: blocks are allocated
+// whole and never moved, so a row handed out by Vec stays valid (the
+// store's chunks share them instead of keeping a second copy).
+const blockRows = 256
+
+// scratch is one search's working memory. A node is visited when its mark
+// equals the current stamp, so a new search only bumps the stamp instead
+// of clearing the marks.
+type scratch struct {
 	marks []uint32
 	stamp uint32
+	cand  nearHeap
+	res   farHeap
+	ep    []candidate
+	todo  []int32 // the unvisited neighbours of the node being expanded
 }
 
-func (g *HNSW) getVisits() *visitSet {
-	v, _ := g.visits.Get().(*visitSet)
+func (g *HNSW) getScratch() *scratch {
+	v, _ := g.scratch.Get().(*scratch)
 	if v == nil {
-		v = &visitSet{}
+		v = &scratch{}
 	}
-	if len(v.marks) < len(g.vecs) {
-		v.marks = append(v.marks, make([]uint32, len(g.vecs)-len(v.marks))...)
-	}
-	v.stamp++
-	if v.stamp == 0 { // wrapped: old marks could collide
-		clear(v.marks)
-		v.stamp = 1
+	if len(v.marks) < g.n {
+		v.marks = append(v.marks, make([]uint32, g.n-len(v.marks))...)
 	}
 	return v
+}
+
+// newWalk starts a walk with every node unvisited.
+func (sc *scratch) newWalk() {
+	sc.stamp++
+	if sc.stamp == 0 { // wrapped: old marks could collide
+		clear(sc.marks)
+		sc.stamp = 1
+	}
 }
 
 // NewHNSW makes an empty graph.
@@ -83,10 +111,79 @@ func NewHNSW(c HNSWConfig) *HNSW {
 }
 
 // Len is the number of nodes, dead ones included.
-func (g *HNSW) Len() int { return len(g.vecs) }
+func (g *HNSW) Len() int { return g.n }
 
 // Dead is the number of removed nodes still in the graph.
 func (g *HNSW) Dead() int { return g.ndead }
+
+// Vec is node n's vector: the graph's copy, valid as long as the graph
+// (nil for a node without vector).
+func (g *HNSW) Vec(n int32) []float32 {
+	if g.dim == 0 || n < 0 || int(n) >= g.n {
+		return nil
+	}
+	i := int(n) * g.dim
+	b := g.blocks[i/(blockRows*g.dim)]
+	i %= blockRows * g.dim
+	return b[i : i+g.dim : i+g.dim]
+}
+
+// vec is Vec without the checks a store's caller may want; the hot path.
+func (g *HNSW) vec(n int32) []float32 {
+	i := int(n) * g.dim
+	return g.blocks[i/(blockRows*g.dim)][i%(blockRows*g.dim):][:g.dim]
+}
+
+func (g *HNSW) stride0() int { return 1 + 2*g.cfg.M }
+
+// neighbours is node n's list on layer lc.
+func (g *HNSW) neighbours(n int32, lc int) []int32 {
+	if lc == 0 {
+		at := int(n) * g.stride0()
+		return g.links0[at+1 : at+1+int(g.links0[at])]
+	}
+	return g.upper[n][lc-1]
+}
+
+// setNeighbours replaces node n's list on layer lc (at most 2M on layer 0).
+func (g *HNSW) setNeighbours(n int32, lc int, l []int32) {
+	if lc == 0 {
+		at := int(n) * g.stride0()
+		g.links0[at] = int32(copy(g.links0[at+1:at+g.stride0()], l))
+		return
+	}
+	g.upper[n][lc-1] = l
+}
+
+// push appends a node with vector v (nil: a node without vector, dead
+// from the start, that only keeps node numbers equal to the store's
+// slots) and level, with no links yet.
+func (g *HNSW) push(v []float32, level int) int32 {
+	id := int32(g.n)
+	if v != nil {
+		if g.dim == 0 {
+			g.dim = len(v)
+		}
+		if g.n%blockRows == 0 {
+			g.blocks = append(g.blocks, make([]float32, blockRows*g.dim))
+		}
+		copy(g.vec(id), v)
+	} else if g.dim > 0 && g.n%blockRows == 0 {
+		g.blocks = append(g.blocks, make([]float32, blockRows*g.dim))
+	}
+	g.n++
+	g.links0 = append(g.links0, make([]int32, g.stride0())...)
+	var up [][]int32
+	if level > 0 {
+		up = make([][]int32, level)
+	}
+	g.upper = append(g.upper, up)
+	g.dead = append(g.dead, v == nil)
+	if v == nil {
+		g.ndead++
+	}
+	return id
+}
 
 // candidate is a node with its similarity to the query.
 type candidate struct {
@@ -176,15 +273,21 @@ func (h *farHeap) pop() candidate {
 }
 
 // searchLayer is Algorithm 2: the ef nodes of layer lc most similar to q
-// reachable greedily from eps (in no particular order).
-func (g *HNSW) searchLayer(q []float32, eps []candidate, ef, lc int) []candidate {
-	vs := g.getVisits()
-	defer g.visits.Put(vs)
-	st, visited := vs.stamp, vs.marks
-	n := min(ef, len(g.vecs)) // ef may exceed the graph (a large k): size by what can be found
-	cand := make(nearHeap, 0, 2*n)
-	res := make(farHeap, 0, n+1)
-	for _, e := range eps {
+// reachable greedily from eps (in no particular order). The result is
+// sc's buffer, valid until sc's next search.
+func (g *HNSW) searchLayer(sc *scratch, q []float32, eps []candidate, ef, lc int) []candidate {
+	sc.newWalk()
+	st, visited := sc.stamp, sc.marks
+	n := min(ef, g.n)                 // ef may exceed the graph (a large k): size by what can be found
+	sc.ep = append(sc.ep[:0], eps...) // eps may be sc.res of the layer above
+	cand, res := sc.cand[:0], sc.res[:0]
+	if cap(cand) < 2*n {
+		cand = make(nearHeap, 0, 2*n)
+	}
+	if cap(res) < n+1 {
+		res = make(farHeap, 0, n+1)
+	}
+	for _, e := range sc.ep {
 		visited[e.node] = st
 		cand.push(e)
 		res.push(e)
@@ -197,12 +300,20 @@ func (g *HNSW) searchLayer(q []float32, eps []candidate, ef, lc int) []candidate
 		if len(res) >= ef && c.sim < res[0].sim {
 			break
 		}
-		for _, n := range g.links[c.node][lc] {
-			if visited[n] == st {
-				continue
+		// the unvisited neighbours first, their rows prefetched, then
+		// their similarities: the misses of a node's neighbours overlap
+		todo := sc.todo[:0]
+		for _, n := range g.neighbours(c.node, lc) {
+			if visited[n] != st {
+				visited[n] = st
+				todo = append(todo, n)
 			}
-			visited[n] = st
-			s := dot(q, g.vecs[n])
+		}
+		for _, n := range todo {
+			prefetchRow(g.vec(n))
+		}
+		for _, n := range todo {
+			s := dot(q, g.vec(n))
 			if len(res) < ef || s > res[0].sim {
 				cand.push(candidate{n, s})
 				res.push(candidate{n, s})
@@ -211,7 +322,9 @@ func (g *HNSW) searchLayer(q []float32, eps []candidate, ef, lc int) []candidate
 				}
 			}
 		}
+		sc.todo = todo
 	}
+	sc.cand, sc.res = cand, res
 	return res
 }
 
@@ -229,7 +342,7 @@ func (g *HNSW) selectNeighbors(cands []candidate, m int) []int32 {
 		}
 		ok := true
 		for _, r := range out {
-			if dot(g.vecs[c.node], g.vecs[r]) > c.sim {
+			if dot(g.vec(c.node), g.vec(r)) > c.sim {
 				ok = false
 				break
 			}
@@ -263,41 +376,49 @@ func sortCandidates(c []candidate) {
 	})
 }
 
-// Add inserts v (unit length, kept by reference) as the next node and
-// returns its number (Algorithm 1).
+// Add inserts a copy of v (unit length) as the next node and returns its
+// number (Algorithm 1); Vec(number) is the copy. Every vector of a graph
+// has the first one's length; an empty v is AddEmpty.
 func (g *HNSW) Add(v []float32) int32 {
-	id := int32(len(g.vecs))
+	if len(v) == 0 {
+		return g.AddEmpty()
+	}
+	if g.dim > 0 && len(v) != g.dim {
+		panic(fmt.Sprintf("rag: HNSW vector of %d values in a graph of %d", len(v), g.dim)) // programmer error: the store checks dimensions
+	}
 	level := int(math.Floor(-math.Log(1-g.rng.Float64()) * g.mL))
-	g.vecs = append(g.vecs, v)
-	g.links = append(g.links, make([][]int32, level+1))
-	g.dead = append(g.dead, false)
+	id := g.push(v, level)
 	if g.entry < 0 {
 		g.entry, g.maxLevel = id, level
 		return id
 	}
-	ep := []candidate{{g.entry, dot(v, g.vecs[g.entry])}}
+	v = g.vec(id)
+	sc := g.getScratch()
+	defer g.scratch.Put(sc)
+	ep := []candidate{{g.entry, dot(v, g.vec(g.entry))}}
 	for lc := g.maxLevel; lc > level; lc-- {
-		ep = g.searchLayer(v, ep, 1, lc)
+		ep = g.searchLayer(sc, v, ep, 1, lc)
 	}
 	for lc := min(level, g.maxLevel); lc >= 0; lc-- {
-		res := g.searchLayer(v, ep, g.cfg.EfConstruction, lc)
+		res := g.searchLayer(sc, v, ep, g.cfg.EfConstruction, lc)
 		cands := append([]candidate(nil), res...)
 		mmax := g.cfg.M
 		if lc == 0 {
 			mmax = 2 * g.cfg.M
 		}
 		nb := g.selectNeighbors(append([]candidate(nil), cands...), g.cfg.M)
-		g.links[id][lc] = nb
+		g.setNeighbours(id, lc, nb)
 		for _, n := range nb {
-			l := append(g.links[n][lc], id)
+			l := append(slices.Clip(g.neighbours(n, lc)), id)
 			if len(l) > mmax {
 				cs := make([]candidate, len(l))
+				vn := g.vec(n)
 				for i, x := range l {
-					cs[i] = candidate{x, dot(g.vecs[n], g.vecs[x])}
+					cs[i] = candidate{x, dot(vn, g.vec(x))}
 				}
 				l = g.selectNeighbors(cs, mmax)
 			}
-			g.links[n][lc] = l
+			g.setNeighbours(n, lc, l)
 		}
 		ep = cands
 	}
@@ -306,6 +427,11 @@ func (g *HNSW) Add(v []float32) int32 {
 	}
 	return id
 }
+
+// AddEmpty appends a node without vector, dead from the start: the slot
+// of a chunk in a store without embedder, so that node numbers stay equal
+// to slots.
+func (g *HNSW) AddEmpty() int32 { return g.push(nil, 0) }
 
 // Remove marks node n dead.
 func (g *HNSW) Remove(n int32) {
@@ -318,25 +444,44 @@ func (g *HNSW) Remove(n int32) {
 // Search returns the k live nodes most similar to q that keep accepts (nil
 // keeps all), best first (Algorithm 5 with ef = max(EfSearch, k)).
 func (g *HNSW) Search(q []float32, k int, keep func(int32) bool) []hit {
-	if g.entry < 0 || k <= 0 {
+	if g.entry < 0 || k <= 0 || len(q) != g.dim {
 		return nil
 	}
-	ep := []candidate{{g.entry, dot(q, g.vecs[g.entry])}}
+	sc := g.getScratch()
+	defer g.scratch.Put(sc)
+	ep := []candidate{{g.entry, dot(q, g.vec(g.entry))}}
 	for lc := g.maxLevel; lc > 0; lc-- {
-		ep = g.searchLayer(q, ep, 1, lc)
+		ep = g.searchLayer(sc, q, ep, 1, lc)
 	}
 	ef := max(g.cfg.EfSearch, k)
 	// dead or filtered nodes take places in the candidate list: widen it
 	// by their share so that k live ones usually remain
 	if g.ndead > 0 {
-		ef += ef * g.ndead / max(1, len(g.vecs)-g.ndead)
+		ef += ef * g.ndead / max(1, g.n-g.ndead)
 	}
-	res := g.searchLayer(q, ep, ef, 0)
+	res := g.searchLayer(sc, q, ep, ef, 0)
 	top := topK{k: k}
 	for _, c := range res {
 		if !g.dead[c.node] && (keep == nil || keep(c.node)) {
 			top.push(hit{c.node, c.sim})
 		}
+	}
+	return top.sorted()
+}
+
+// Exact is exactSearch over the graph's own rows: every live node's
+// similarity to q, the k best that keep accepts.
+func (g *HNSW) Exact(q []float32, k int, keep func(int32) bool) []hit {
+	top := topK{k: k}
+	if len(q) != g.dim {
+		return nil
+	}
+	for i := range g.n {
+		n := int32(i)
+		if g.dead[n] || (keep != nil && !keep(n)) {
+			continue
+		}
+		top.push(hit{n, dot(q, g.vec(n))})
 	}
 	return top.sorted()
 }

@@ -2,12 +2,17 @@ package rag
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -105,22 +110,42 @@ func TestWriteTextVectors(t *testing.T) {
 	}
 	root := testkit.SharedDir(t)
 	var lines []string
-	for _, f := range []string{"data/1-pretrain-en/war-and-peace.txt", "data/1-pretrain-en/tinyshakespeare.txt", "data/1-pretrain-en/wiki_demo.txt"} {
-		fh, err := os.Open(filepath.Join(root, f))
+	add := func(text string) {
+		// sentences of the text, so that long wiki lines give many
+		for _, s := range strings.Split(text, ". ") {
+			if len(strings.Fields(s)) >= 4 {
+				lines = append(lines, s)
+			}
+		}
+	}
+	// English prose first; the string values of the English SFT and
+	// preference sets (instructions, answers, web text) bring it past
+	// 100,000 sentences.
+	for _, f := range []string{"data/1-pretrain-en/war-and-peace.txt", "data/1-pretrain-en/tinyshakespeare.txt",
+		"data/1-pretrain-en/wiki_demo.txt", "data/1-pretrain-en/cs336_tinystories_sample.txt", "data/6-tokenizer-tests/cs336_corpus.en",
+		"data/1-pretrain-en/c4_demo.jsonl", "data/3-sft/lima.json", "data/3-sft/alpaca_en_demo.json", "data/4-preference/dpo_en_demo.json"} {
+		b, err := os.ReadFile(filepath.Join(root, f))
 		if err != nil {
 			t.Fatal(err)
 		}
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(make([]byte, 1<<20), 1<<24)
-		for sc.Scan() {
-			// sentences of the line, so that long wiki lines give many
-			for _, s := range strings.Split(sc.Text(), ". ") {
-				if len(strings.Fields(s)) >= 4 {
-					lines = append(lines, s)
-				}
+		if !strings.HasSuffix(f, ".json") && !strings.HasSuffix(f, ".jsonl") {
+			for _, l := range strings.Split(string(b), "\n") {
+				add(l)
 			}
+			continue
 		}
-		fh.Close()
+		dec := json.NewDecoder(bytes.NewReader(b))
+		for {
+			var v any
+			if err := dec.Decode(&v); err != nil {
+				break
+			}
+			walkStrings(v, func(s string) {
+				for _, l := range strings.Split(s, "\n") {
+					add(l)
+				}
+			})
+		}
 	}
 	var base, query []string
 	for i, l := range lines {
@@ -145,4 +170,102 @@ func TestWriteTextVectors(t *testing.T) {
 		}
 	}
 	t.Logf("%d base and %d query vectors of dim 384 from %d sentences", len(base), len(query), len(lines))
+}
+
+// rssMB is the process's resident set in MB (Linux; 0 elsewhere).
+func rssMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// TestHNSWPair is gptgo's side of rag/bench/hnswpair.py, which runs it
+// as a worker (GPTGO_HNSW_PAIR=DIR): it builds the graph over DIR's
+// vectors and answers "PAIR {json}" with the build's figures, then, for
+// each line "ef1,ef2,…" on stdin, runs every query at each ef
+// (single-threaded, k = 10) and answers their queries/s and recall@10
+// against DIR/exact.i32; "quit" ends it. The script alternates these
+// rounds with hnswlib's, so both sides see the same machine.
+func TestHNSWPair(t *testing.T) {
+	dir := os.Getenv("GPTGO_HNSW_PAIR")
+	if dir == "" {
+		t.Skip("run by rag/bench/hnswpair.py (GPTGO_HNSW_PAIR=DIR)")
+	}
+	m, _ := strconv.Atoi(os.Getenv("GPTGO_HNSW_M"))
+	efc, _ := strconv.Atoi(os.Getenv("GPTGO_HNSW_EFC"))
+	d := 384
+	base := readF32(t, filepath.Join(dir, "base.f32"), d)
+	qs := readF32(t, filepath.Join(dir, "query.f32"), d)
+	eb, err := os.ReadFile(filepath.Join(dir, "exact.i32"))
+	if err != nil || len(eb) < 40*len(qs) {
+		t.Fatalf("exact.i32: %v (%d bytes for %d queries)", err, len(eb), len(qs))
+	}
+	say := func(v any) {
+		b, _ := json.Marshal(v)
+		fmt.Fprintf(os.Stdout, "PAIR %s\n", b)
+	}
+	runtime.GC()
+	r0 := rssMB()
+	g := NewHNSW(HNSWConfig{M: m, EfConstruction: efc, Seed: 1})
+	t0, c0 := time.Now(), cpuTime()
+	for _, v := range base {
+		g.Add(v)
+	}
+	say(map[string]float64{"wall_s": time.Since(t0).Seconds(), "cpu_s": (cpuTime() - c0).Seconds(), "rss_growth_mb": rssMB() - r0})
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if sc.Text() == "quit" {
+			return
+		}
+		out := map[string]map[string]float64{}
+		for _, f := range strings.Split(sc.Text(), ",") {
+			ef, err := strconv.Atoi(f)
+			if err != nil {
+				t.Fatalf("bad ef %q", f)
+			}
+			g.cfg.EfSearch = ef
+			got := make([][]hit, len(qs))
+			t0, c0 := time.Now(), cpuTime()
+			for i, q := range qs {
+				got[i] = g.Search(q, 10, nil)
+			}
+			el, cpu := time.Since(t0).Seconds(), (cpuTime() - c0).Seconds()
+			found := 0
+			for i, hs := range got {
+				for _, h := range hs {
+					for j := range 10 {
+						if int32(binary.LittleEndian.Uint32(eb[40*i+4*j:])) == h.slot {
+							found++
+						}
+					}
+				}
+			}
+			out[f] = map[string]float64{"qps": float64(len(qs)) / el, "qps_cpu": float64(len(qs)) / cpu, "recall10": float64(found) / float64(10*len(qs))}
+		}
+		say(map[string]any{"ef": out})
+	}
+}
+
+// walkStrings calls f with every string inside a decoded JSON value.
+func walkStrings(v any, f func(string)) {
+	switch v := v.(type) {
+	case string:
+		f(v)
+	case []any:
+		for _, x := range v {
+			walkStrings(x, f)
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			walkStrings(v[k], f)
+		}
+	}
 }

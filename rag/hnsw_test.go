@@ -101,3 +101,51 @@ func BenchmarkHNSWSearch(b *testing.B) {
 		g.Search(qs[i%len(qs)], 10, nil)
 	}
 }
+
+// TestHNSWRows: the graph keeps its own copy of each vector in blocks
+// that never move (a row handed out earlier still is the graph's row
+// after many more insertions), empty nodes keep numbering, and with ef
+// at least the graph's size the search is exact.
+func TestHNSWRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	vecs := randomUnit(rng, 3*blockRows+5, 24)
+	g := NewHNSW(HNSWConfig{M: 8, EfConstruction: 32, EfSearch: 4 * len(vecs), Seed: 1})
+	first := g.Vec(g.Add(vecs[0]))
+	if g.AddEmpty() != 1 || !g.dead[1] {
+		t.Fatalf("AddEmpty: node 1 dead %v", g.dead[1])
+	}
+	for _, v := range vecs[1:] {
+		g.Add(v)
+	}
+	if &first[0] != &g.Vec(0)[0] {
+		t.Fatal("node 0's row moved when the graph grew")
+	}
+	vecs[0][0] += 1 // the caller's slice is not the graph's
+	if first[0] == vecs[0][0] {
+		t.Fatal("the graph shares the caller's vector instead of copying it")
+	}
+	vecs[0][0] -= 1
+	for i, v := range vecs[1:] {
+		n := int32(i + 2)
+		if got := g.Vec(n); len(got) != 24 || got[0] != v[0] || got[23] != v[23] {
+			t.Fatalf("Vec(%d) = %v…, want %v…", n, got[:2], v[:2])
+		}
+	}
+	if g.Vec(-1) != nil || g.Vec(int32(g.Len())) != nil {
+		t.Error("Vec outside the graph is not nil")
+	}
+	for _, q := range randomUnit(rng, 10, 24) {
+		a, b := g.Search(q, 10, nil), g.Exact(q, 10, nil)
+		if len(a) != 10 || len(b) != 10 {
+			t.Fatalf("%d and %d hits", len(a), len(b))
+		}
+		for i := range a {
+			if a[i] != b[i] || a[i].slot == 1 {
+				t.Fatalf("search %v, exact %v (node 1 is empty)", a, b)
+			}
+		}
+	}
+	if g.Search(make([]float32, 5), 3, nil) != nil {
+		t.Error("a query of the wrong dimension found something")
+	}
+}

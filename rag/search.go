@@ -135,7 +135,7 @@ func (s *DirStore) Search(ctx context.Context, q Query) ([]Result, error) {
 // selective filter would leave the graph's candidate list empty).
 func (s *DirStore) dense(q []float32, k int, keep func(int32) bool) []hit {
 	if keep != nil {
-		return exactSearch(s.g.vecs, s.g.dead, q, k, keep)
+		return s.g.Exact(q, k, keep)
 	}
 	return s.g.Search(q, k, nil)
 }

@@ -270,10 +270,9 @@ func (s *DirStore) index(d *Document) {
 			if g := s.g.Add(c.Vec); g != n {
 				panic(fmt.Sprintf("rag: HNSW node %d for slot %d", g, n)) // programmer error: slots and nodes move together
 			}
+			c.Vec = s.g.Vec(n) // the graph's copy: one copy of each vector in memory
 		} else {
-			s.g.vecs = append(s.g.vecs, nil) // keep node numbers equal to slots
-			s.g.links = append(s.g.links, nil)
-			s.g.dead = append(s.g.dead, true)
+			s.g.AddEmpty() // keep node numbers equal to slots
 		}
 	}
 }
