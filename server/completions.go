@@ -63,7 +63,6 @@ func (c *completionRequest) native(l *Loaded, limit int) (*generate.Request, err
 		if r.Options.Constraint, err = l.constraint(g); err != nil {
 			return nil, err
 		}
-		fitMaxTokens(r) // structured.go
 	}
 	return r, nil
 }

@@ -48,9 +48,11 @@ func (l *Loaded) Generate(ctx context.Context, req *generate.Request, emit func(
 	if len(prompt) == 0 {
 		return nil, Errorf(KindBadRequest, param, "the prompt is empty and the model adds no BOS token")
 	}
-	if _, _, err := generate.FitPrompt(prompt, l.Ctx, req.Options); err != nil {
+	fit, _, err := generate.FitPrompt(prompt, l.Ctx, req.Options)
+	if err != nil {
 		return nil, &Error{Kind: KindContext, Msg: err.Error(), Param: param}
 	}
+	fitMaxTokens(req, l.Ctx-len(fit)) // structured.go
 
 	if l.metrics != nil {
 		// Inter-token latency as the client sees it: the time between two

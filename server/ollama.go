@@ -185,7 +185,6 @@ func (g *ollamaGenerateRequest) native(s *Server, l *Loaded) (*generate.Request,
 	if r.Options.Constraint, err = l.formatConstraint(g.Format); err != nil { // structured.go
 		return nil, err
 	}
-	fitMaxTokens(r)
 	return r, nil
 }
 
@@ -247,7 +246,6 @@ func (s *Server) ollamaChat(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	fitMaxTokens(nreq)
 	run := &ollamaRun{s: s, l: l, start: start, load: loaded, stream: req.Stream == nil || *req.Stream}
 	run.serve(w, r, nreq, func(text string, lps []ollamaLogprob) any {
 		content := th.push(text)

@@ -289,7 +289,6 @@ func (j *chatJob) generate(i int, emit func(generate.Event) error) (*generate.Do
 		return nil, err
 	}
 	j.nreq.Options.Constraint = c
-	fitMaxTokens(j.nreq) // structured.go
 	d, err := j.l.Generate(j.ctx, j.nreq, emit)
 	if err == nil && d != nil && d.Stop != generate.StopCancelled {
 		if i == 0 {

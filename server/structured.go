@@ -32,15 +32,22 @@ func (l *Loaded) constraint(g *grammar.Grammar) (generate.Constraint, error) {
 	return grammar.NewMatcher(g, l.gvocab.v), nil
 }
 
-// fitMaxTokens bounds r's grammar to r's max_tokens (grammar's token
-// budget): near the limit only tokens after which the output can still be
-// completed are allowed, so a forced call or a schema's JSON ends complete
-// rather than cut off, whatever the model. Call it once the constraint and
-// the options are final, for each generation (a fresh matcher each).
-func fitMaxTokens(r *generate.Request) {
-	if m, ok := r.Options.Constraint.(*grammar.Matcher); ok && r.Options.MaxTokens > 0 {
-		m.SetBudget(r.Options.MaxTokens)
+// fitMaxTokens bounds r's grammar to the tokens it may generate: its
+// max_tokens, and room, what the context leaves after the prompt (the
+// grammar's token budget). Near the limit only tokens after which the
+// output can still be completed are allowed, so a forced call or a
+// schema's JSON ends complete rather than cut off, whatever the model.
+// Loaded.Generate calls it once the prompt is known, for each generation
+// (each has a fresh matcher).
+func fitMaxTokens(r *generate.Request, room int) {
+	m, ok := r.Options.Constraint.(*grammar.Matcher)
+	if !ok {
+		return
 	}
+	if r.Options.MaxTokens > 0 {
+		room = min(room, r.Options.MaxTokens)
+	}
+	m.SetBudget(max(room, 1))
 }
 
 // responseFormat is OpenAI's response_format.
