@@ -32,12 +32,13 @@ const dpoUsage = "DATA... [--model SFT.gguf] [--out DIR] [--beta B] [--loss sigm
 	"computed once before training, so no second model is held (--reference model keeps one, to compare). Writes OUT/checkpoint.ckpt, " +
 	"OUT/log.jsonl (the DPO loss), OUT/dpo.jsonl (rewards, margins, accuracy), OUT/loss.svg and OUT/model.gguf (OUT/adapter.gguf with --lora)."
 
-const rmUsage = "DATA... [--model SFT.gguf] [--out DIR] [--margin M] [--steps N | --epochs E] [--resume] [flags]\n\n" +
+const rmUsage = "DATA... [--model SFT.gguf] [--out DIR] [--margin M] [--lora] [--steps N | --epochs E] [--resume] [flags]\n\n" +
 	"Trains a reward model on preference pairs (the formats of gptgo train dpo; a ranking of K answers gives its K(K-1)/2 pairs, " +
 	"kept in one batch where --batch allows): MODEL with its LM head replaced by a scalar value head, scored at the answer's " +
 	"end-of-turn token, with the pairwise loss -log σ(r_chosen - r_rejected - margin). Reports held-out accuracy beside the share a " +
 	"length-only ranking gets. Writes OUT/checkpoint.ckpt, OUT/log.jsonl, OUT/rm.jsonl (scores, margin, accuracy), OUT/loss.svg and " +
-	"OUT/model.gguf (the model and the head, cls.output.weight/bias; score with gptgo score)."
+	"OUT/model.gguf (the model and the head, cls.output.weight/bias; score with gptgo score). With --lora only the adapters and " +
+	"the head train; OUT/adapter.gguf holds the adapters and OUT/model.gguf the base with them merged, and the head."
 
 // prefLogName is the run's preference-metrics log in OUT: dpo.jsonl, rm.jsonl.
 func prefLogName(method string) string { return method + ".jsonl" }
@@ -119,9 +120,6 @@ func runPref(ctx context.Context, e *env, args []string, method string) error {
 	}
 	if done, err := printOrValidate(e, cfg, check, *printConfig); done || err != nil {
 		return err
-	}
-	if method == "rm" && cfg.LoRA.Enabled {
-		return fmt.Errorf("--lora: a reward model trains every weight and its head here; LoRA reward models are not supported")
 	}
 	r, err := newDPORun(cfg, method, *resume, e)
 	if err != nil {

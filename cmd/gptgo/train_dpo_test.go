@@ -139,7 +139,7 @@ func TestTrainDPOLoRA(t *testing.T) {
 
 // TestTrainRMAndScore trains a reward model on the pairs, then scores a
 // held-in chosen and rejected answer with gptgo score: the chosen scores
-// higher. A plain model is not a reward model, and --lora is refused.
+// higher. A plain model is not a reward model.
 func TestTrainRMAndScore(t *testing.T) {
 	base, data := tinyBase(t), prefFile(t)
 	out := t.TempDir()
@@ -174,8 +174,40 @@ func TestTrainRMAndScore(t *testing.T) {
 	if _, stderr, code := runCLI(t, "", "score", base, "q", "a"); code == 0 || !strings.Contains(stderr, "not a reward model") {
 		t.Errorf("plain model: exit %d %s", code, stderr)
 	}
-	if _, stderr, code := runCLI(t, "", "train", "rm", data, "--model", base, "--out", t.TempDir(), "--lora"); code == 0 || !strings.Contains(stderr, "--lora") {
-		t.Errorf("--lora: exit %d %s", code, stderr)
+}
+
+// TestTrainRMLoRA trains a reward model with LoRA: only the adapters and
+// the head train; the adapters are written in llama.cpp's layout, and
+// model.gguf (the base with them merged, and the head) scores the chosen
+// answer above the rejected one through gptgo score.
+func TestTrainRMLoRA(t *testing.T) {
+	base, data := tinyBase(t), prefFile(t)
+	out := t.TempDir()
+	stdout, stderr, code := runCLI(t, "", "train", "rm", data, "--model", base, "--out", out, "--steps", "20", "--batch", "4", "--seq", "48",
+		"--val-fraction", "0.25", "--threads", "2", "--lr", "3e-3", "--template", "chatml", "--lora", "--lora-rank", "4")
+	if code != 0 {
+		t.Fatalf("train rm --lora: exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "held-out reward margin") {
+		t.Errorf("stdout: %s", stdout)
+	}
+	if _, stderr, code := runCLI(t, "", "lora", "show", filepath.Join(out, "adapter.gguf"), "--base", base); code != 0 {
+		t.Errorf("lora show adapter.gguf: exit %d %s", code, stderr)
+	}
+	rm := filepath.Join(out, "model.gguf")
+	score := func(answer string) float64 {
+		stdout, stderr, code := runCLI(t, "", "score", rm, "Question 3?", answer, "--json")
+		var v struct{ Score float64 }
+		if code != 0 || json.Unmarshal([]byte(stdout), &v) != nil {
+			t.Fatalf("score: exit %d %s %s", code, stdout, stderr)
+		}
+		return v.Score
+	}
+	if c, r := score("Thank you, the answer is 3."), score("No."); !(c > r) {
+		t.Errorf("chosen scores %v, rejected %v", c, r)
+	}
+	if m, _ := filepath.Glob(filepath.Join(out, "*.tmp*")); len(m) > 0 {
+		t.Errorf("temporary files left: %v", m)
 	}
 }
 

@@ -353,7 +353,9 @@ func (r *sftRun) export(stage string) (path string, dt tensor.DType, params int,
 		params += len(p.Data)
 	}
 	path = filepath.Join(dir, modelName)
-	if r.head != nil {
+	if r.head != nil && r.m.LoRA() {
+		err = r.exportLoRAReward(path, kv, dt, stage)
+	} else if r.head != nil {
 		err = r.m.WriteRewardGGUF(path, kv, dt, fmt.Sprintf("gptgo %s %s reward model", r.m.Arch, benchCount(int64(params))), r.head)
 	} else if r.m.LoRA() { // the adapters alone, in llama.cpp's layout; run with --lora, or gptgo lora merge
 		path, dt = filepath.Join(dir, adapterName), tensor.F32
@@ -362,6 +364,39 @@ func (r *sftRun) export(stage string) (path string, dt tensor.DType, params int,
 		err = r.m.WriteGGUF(path, kv, dt, fmt.Sprintf("gptgo %s %s %s", r.m.Arch, benchCount(int64(params)), stage))
 	}
 	return path, dt, params, err
+}
+
+// exportLoRAReward writes a reward model trained with LoRA: its adapters
+// to OUT/adapter.gguf, and to path the base with the adapters merged (in
+// F32, then in dt) and the value head, so that `gptgo score` and `train
+// ppo` read it as any reward model.
+func (r *sftRun) exportLoRAReward(path string, kv []gguf.KV, dt tensor.DType, stage string) error {
+	ad, err := r.m.Adapter(fmt.Sprintf("gptgo %s LoRA %s", r.m.Arch, stage))
+	if err != nil {
+		return err
+	}
+	if err := ad.WriteFile(filepath.Join(r.cfg.Run.Out, adapterName)); err != nil {
+		return err
+	}
+	merged := path + ".merged.tmp"
+	defer os.Remove(merged)
+	if err := model.MergeAdapters(r.loraBase, []model.ScaledAdapter{{Adapter: ad, Scale: 1}}, merged, false); err != nil {
+		return err
+	}
+	f, err := gguf.Open(merged)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	m, err := model.TrainableFromGGUF(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", merged, err)
+	}
+	params := 0
+	for _, p := range m.Params() {
+		params += len(p.Data)
+	}
+	return m.WriteRewardGGUF(path, kv, dt, fmt.Sprintf("gptgo %s %s reward model (LoRA, merged)", m.Arch, benchCount(int64(params))), r.head)
 }
 
 // report prints the progress line, logs the step (in pretraining's
