@@ -33,8 +33,10 @@ func addCost(a, b int32) int32 {
 // suffixCosts returns, for each element, the fewest bytes that complete
 // its alternative from that element on (its own bytes included). Rule
 // minima are relaxed from infinity until nothing changes, at most 256
-// rounds: a rule not settled by then keeps an over-estimate, which only
-// masks more, never a completion that cannot fit.
+// rounds and about 2^25 element visits (a hostile grammar's cost stays
+// bounded): a rule not settled by then keeps an over-estimate, which only
+// masks more, never a completion that cannot fit (and when nothing would
+// fit, fitBudget masks nothing).
 func (g *Grammar) suffixCosts() []int32 {
 	g.costOnce.Do(func() {
 		suf := make([]int32, len(g.elems))
@@ -42,7 +44,8 @@ func (g *Grammar) suffixCosts() []int32 {
 		for i := range ruleMin {
 			ruleMin[i] = infCost
 		}
-		for round := 0; round < 256; round++ {
+		rounds := min(256, max(8, (1<<25)/(len(g.elems)+1)))
+		for round := 0; round < rounds; round++ {
 			changed := false
 			for r, alts := range g.rules {
 				best := ruleMin[r]
@@ -129,6 +132,15 @@ func (m *Matcher) dneed(id int32) int32 {
 	return d.need - 1
 }
 
+// noteNeed records the most tokens needed after any allowed token of the
+// state key (a bounded memo, as the masks are).
+func (m *Matcher) noteNeed(key string, n int32) {
+	if m.needs == nil || len(m.needs) >= maskCacheSize {
+		m.needs = map[string]int32{}
+	}
+	m.needs[key] = n
+}
+
 // SetBudget bounds the output to n more tokens, the end-of-generation
 // token included (n ≤ 0: no bound, the default). See the note at the top
 // of budget.go.
@@ -140,12 +152,11 @@ func (m *Matcher) SetBudget(n int) {
 // longer be completed in the tokens left. It changes nothing when no token
 // would fit (the budget was too small from the start: the answer will be
 // cut off as without one) or when the interned states outgrow their bound.
-func (m *Matcher) fitBudget(allowed []uint64) {
+func (m *Matcher) fitBudget(allowed []uint64, key string) {
 	left := int32(m.budget - m.used) // this token and the ones after it
 	if m.budget <= 0 || left <= 0 {
 		return
 	}
-	key := m.stateKey()
 	maxNeed, ok := m.needs[key]
 	if ok && maxNeed <= left-1 {
 		return // every allowed token leaves room: the common case, far from the limit
@@ -195,10 +206,7 @@ func (m *Matcher) fitBudget(allowed []uint64) {
 		}
 		i++
 	}
-	if m.needs == nil || len(m.needs) >= maskCacheSize {
-		m.needs = map[string]int32{}
-	}
-	m.needs[key] = maxNeed
+	m.noteNeed(key, maxNeed)
 	if maxNeed <= left-1 {
 		return
 	}

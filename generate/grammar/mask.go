@@ -31,10 +31,10 @@ func (m *Matcher) Mask(allowed []uint64) error {
 	key := m.stateKey()
 	if c, ok := m.cache[key]; ok {
 		copy(allowed, c)
-		m.fitBudget(allowed)
+		m.fitBudget(allowed, key)
 		return nil
 	}
-	if !m.walk(allowed) {
+	if !m.walk(allowed, key) {
 		// The memo grew past its bound in one walk (a grammar whose every
 		// prefix is a new state): drop it and walk without one.
 		m.resetDFA()
@@ -61,7 +61,7 @@ func (m *Matcher) Mask(allowed []uint64) error {
 		m.cache = map[string][]uint64{}
 	}
 	m.cache[key] = append([]uint64(nil), allowed...)
-	m.fitBudget(allowed) // budget.go
+	m.fitBudget(allowed, key) // budget.go
 	return nil
 }
 
@@ -96,9 +96,13 @@ func (m *Matcher) walkNaive(allowed []uint64) {
 // nearly every token is allowed but the state returns to itself after
 // each character, a node costs a table read.
 //
+// With a budget (SetBudget) it also records under key the most tokens a
+// state after an allowed token still needs, which is what budget.go
+// compares with the tokens left.
+//
 // It reports false, leaving allowed incomplete, when the memo passes four
 // times its bound during the walk.
-func (m *Matcher) walk(allowed []uint64) bool {
+func (m *Matcher) walk(allowed []uint64, key string) bool {
 	v := m.v
 	trie := v.trie
 	if len(m.dstates) > maxDFAStates {
@@ -108,6 +112,8 @@ func (m *Matcher) walk(allowed []uint64) bool {
 		m.levels = make([]int32, 64)
 	}
 	m.levels[0] = m.internState(&m.cur)
+	budget := m.budget > 0
+	maxNeed := int32(0)
 	for i := int32(1); i < int32(len(trie)); {
 		nd := &trie[i]
 		d := nd.depth
@@ -126,7 +132,13 @@ func (m *Matcher) walk(allowed []uint64) bool {
 		for _, t := range v.toks[nd.tok0:nd.tok1] {
 			allowed[t>>6] |= 1 << (t & 63)
 		}
+		if budget && nd.tok1 > nd.tok0 {
+			maxNeed = max(maxNeed, m.dneed(next))
+		}
 		i++
+	}
+	if budget {
+		m.noteNeed(key, maxNeed)
 	}
 	return true
 }

@@ -37,10 +37,27 @@ func benchMask(b *testing.B, v *Vocab) {
 			b.ReportAllocs()
 			for b.Loop() {
 				clear(mask)
-				m.walk(mask)
+				m.walk(mask, "")
 			}
 		})
 	}
+	// The mask in a budget's last steps (budget.go): the cached mask, then
+	// a walk that drops the tokens after which the output cannot end in
+	// time — inside a free string, two tokens more than the least needed.
+	b.Run("in-string-budget", func(b *testing.B) {
+		m := NewMatcher(g, v)
+		if err := m.AcceptBytes([]byte(`{"name": "Ali`)); err != nil {
+			b.Fatal(err)
+		}
+		m.SetBudget(int(m.need(&m.cur)) + 2)
+		mask := make([]uint64, v.MaskWords())
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := m.Mask(mask); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func BenchmarkMaskDefaultVocab(b *testing.B) {
