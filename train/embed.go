@@ -101,6 +101,9 @@ type EmbedConfig struct {
 	Checkpoint      string
 	CheckpointEvery int
 	Resume          bool
+	// StopAt, when positive, ends the run after that step with a
+	// checkpoint, as if killed there (the schedule still spans Steps).
+	StopAt int
 }
 
 // DefaultEmbedConfig are the usual fine-tuning settings of sentence
@@ -117,7 +120,7 @@ func (c EmbedConfig) validate() error {
 		return fmt.Errorf("train: embed: learning rate %g must be positive", c.LR)
 	case !(c.Temperature > 0) || math.IsInf(c.Temperature, 0):
 		return fmt.Errorf("train: embed: temperature %g must be positive", c.Temperature)
-	case c.WeightDecay < 0 || c.Clip < 0 || c.Threads < 0 || c.CheckpointEvery < 0:
+	case c.WeightDecay < 0 || c.Clip < 0 || c.Threads < 0 || c.CheckpointEvery < 0 || c.StopAt < 0:
 		return fmt.Errorf("train: embed: weight decay %g, clip %g, threads %d and checkpoint interval %d must not be negative", c.WeightDecay, c.Clip, c.Threads, c.CheckpointEvery)
 	case c.Resume && c.Checkpoint == "":
 		return fmt.Errorf("train: embed: resume needs a checkpoint file")
@@ -436,6 +439,9 @@ func (tr *EmbedTrainer) TrainEmbed(ctx context.Context, data EmbedBatch, cfg Emb
 		}
 		if log != nil {
 			log(step+1, float64(l.Data[0]), lr)
+		}
+		if step+1 == cfg.StopAt {
+			return save()
 		}
 	}
 	return save()

@@ -58,9 +58,17 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	ckptEvery := fs.Int("checkpoint-every", 100, "write the checkpoint every N steps (0: only at the end)")
 	resume := fs.Bool("resume", false, "continue from --checkpoint (same pairs, model and settings)")
 	heldEvery := fs.Int("held-out", 5, "QA sets: hold out every Nth paragraph and its questions for evaluation (0: none)")
+	stopAt := fs.Int("stop-at", 0, "end after this step with a checkpoint (the schedule still runs to --steps), to compare a resumed run's checkpoint")
+	recipe := fs.String("recipe", "", "run an embedder recipe (recipes/embed.json) instead: pairs, tokenizer, init, training, export")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
+	}
+	if *recipe != "" {
+		if len(pos) > 0 {
+			return fmt.Errorf("--recipe takes no other inputs (got %s)", strings.Join(pos, " "))
+		}
+		return runEmbedRecipe(ctx, e, *recipe, *stopAt) // train_embed_recipe.go
 	}
 	if len(pos) == 0 || *modelPath == "" || *out == "" {
 		return errUsage
@@ -69,11 +77,11 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	if err != nil || (dt != tensor.F32 && dt != tensor.F16) {
 		return fmt.Errorf("--type %q: want f32 or f16 (quantize the result afterwards)", *typ)
 	}
-	if *logEvery < 1 || *threads < 0 {
-		return fmt.Errorf("--log-every must be at least 1 and --threads not negative")
+	if *logEvery < 1 || *threads < 0 || *stopAt < 0 {
+		return fmt.Errorf("--log-every must be at least 1, --threads and --stop-at not negative")
 	}
 	cfg := train.EmbedConfig{Steps: *steps, Batch: *batch, LR: *lr, Temperature: *temp, WeightDecay: *wd, Clip: *clip, Seed: *seed, Threads: *threads,
-		LearnTemperature: *learnTemp, Checkpoint: *ckpt, CheckpointEvery: *ckptEvery, Resume: *resume}
+		LearnTemperature: *learnTemp, Checkpoint: *ckpt, CheckpointEvery: *ckptEvery, Resume: *resume, StopAt: *stopAt}
 	if cfg.Checkpoint == "" {
 		cfg.Checkpoint = *out + ".ckpt"
 	}
@@ -182,6 +190,10 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if *stopAt > 0 && *stopAt < cfg.Steps {
+		fmt.Fprintf(e.stderr, "stopped after step %d; checkpoint %s (--resume continues)\n", *stopAt, cfg.Checkpoint)
+		return nil
 	}
 	if tau := tr.Temperature(); tau > 0 {
 		fmt.Fprintf(e.stderr, "learned temperature %.4f\n", tau)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gptgo/gptgo/internal/testkit"
 	"github.com/gptgo/gptgo/model"
@@ -116,5 +117,169 @@ func TestTrainEmbedCommand(t *testing.T) {
 	}
 	if o, errOut, code := runCLI(t, "", "embed", decOut, "what about cats?", "--json"); code != 0 || !strings.Contains(o, `"embedding"`) {
 		t.Errorf("embed of the trained decoder: exit %d: %s", code, errOut)
+	}
+}
+
+// embedPairsFile writes 8 query/passage pairs for the kill and recipe tests.
+func embedPairsFile(t *testing.T, dir string) string {
+	t.Helper()
+	var lines []string
+	for _, tp := range []string{"cats", "rivers", "engines", "bread", "planets", "music", "chess", "rain"} {
+		b, _ := json.Marshal(map[string]string{"query": "what about " + tp + "?", "positive": "a passage about " + tp + " and more " + tp})
+		lines = append(lines, string(b))
+	}
+	p := filepath.Join(dir, "pairs.jsonl")
+	if err := os.WriteFile(p, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestTrainEmbedKill9Resume: a `gptgo train embed` child is killed with
+// SIGKILL at step 5, two steps past its checkpoint at step 3, and resumed
+// with --resume; its final checkpoint and model equal an uninterrupted
+// run's byte for byte (same checkpoint hashes), and the killed run wrote
+// no model.
+func TestTrainEmbedKill9Resume(t *testing.T) {
+	vocab := testkit.Shared(t, "reference", "models", "tiny-bert-f32.gguf")
+	dir := t.TempDir()
+	base := filepath.Join(dir, "bert.gguf")
+	if _, errOut, code := runCLI(t, "", "init", "--arch", "bert", "--dim", "32", "--layers", "1", "--heads", "2", "--ff", "64", "--ctx", "64",
+		"--vocab-from", vocab, "--type", "f32", "--quiet", base); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, errOut)
+	}
+	pairs := embedPairsFile(t, dir)
+	args := func(out string) []string {
+		return []string{"train", "embed", pairs, "--model", base, "--out", out, "--steps", "8", "--batch", "4", "--lr", "1e-3",
+			"--threads", "2", "--log-every", "1", "--checkpoint-every", "3", "--seed", "5"}
+	}
+	straight := filepath.Join(dir, "straight.gguf")
+	if _, errOut, code := runCLI(t, "", args(straight)...); code != 0 {
+		t.Fatalf("straight run: exit %d: %s", code, errOut)
+	}
+	killed := filepath.Join(dir, "killed.gguf")
+	cmd, errb := startChild(t, "step 5/", args(killed)...)
+	waitFor(t, 5*time.Minute, "step 5 in the child's stderr", func() bool { return strings.Contains(errb.String(), "step 5/") })
+	kill(t, cmd)
+	if err := checkpointIntact(killed + ".ckpt"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(killed); err == nil {
+		t.Fatal("the killed run wrote its model")
+	}
+	if _, errOut, code := runCLI(t, "", append(args(killed), "--resume")...); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, errOut)
+	}
+	sameFile(t, straight+".ckpt", killed+".ckpt")
+	sameFile(t, straight, killed)
+}
+
+// TestTrainEmbedStopAt: --stop-at ends a run with a checkpoint and no
+// model; --resume from it ends where an uninterrupted run ends.
+func TestTrainEmbedStopAt(t *testing.T) {
+	vocab := testkit.Shared(t, "reference", "models", "tiny-bert-f32.gguf")
+	dir := t.TempDir()
+	base := filepath.Join(dir, "bert.gguf")
+	if _, errOut, code := runCLI(t, "", "init", "--arch", "bert", "--dim", "32", "--layers", "1", "--heads", "2", "--ff", "64", "--ctx", "64",
+		"--vocab-from", vocab, "--type", "f32", "--quiet", base); code != 0 {
+		t.Fatalf("init: exit %d: %s", code, errOut)
+	}
+	pairs := embedPairsFile(t, dir)
+	args := func(out string) []string {
+		return []string{"train", "embed", pairs, "--model", base, "--out", out, "--steps", "6", "--batch", "4", "--threads", "2", "--checkpoint-every", "0"}
+	}
+	straight := filepath.Join(dir, "straight.gguf")
+	if _, errOut, code := runCLI(t, "", args(straight)...); code != 0 {
+		t.Fatalf("straight run: exit %d: %s", code, errOut)
+	}
+	stopped := filepath.Join(dir, "stopped.gguf")
+	_, errOut, code := runCLI(t, "", append(args(stopped), "--stop-at", "2")...)
+	if code != 0 || !strings.Contains(errOut, "stopped after step 2") {
+		t.Fatalf("--stop-at 2: exit %d: %s", code, errOut)
+	}
+	if _, err := os.Stat(stopped); err == nil {
+		t.Fatal("a stopped run wrote its model")
+	}
+	if _, errOut, code := runCLI(t, "", append(args(stopped), "--resume")...); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, errOut)
+	}
+	sameFile(t, straight+".ckpt", stopped+".ckpt")
+	sameFile(t, straight, stopped)
+}
+
+// TestTrainEmbedRecipe runs a small embedder recipe end to end (a SQuAD
+// file with inverse cloze pairs, a text file, an Alpaca file): the pairs,
+// the held-out evaluation file (every paragraph, questions on the held-out
+// ones only), a tokenizer, the model and the exported file, which `gptgo
+// embed` runs; a second run redoes nothing and exports the same bytes.
+func TestTrainEmbedRecipe(t *testing.T) {
+	dir := t.TempDir()
+	var paras []string
+	topics := []string{"cats", "rivers", "engines", "bread", "planets", "music", "chess", "rain", "ships", "trees"}
+	for _, tp := range topics {
+		paras = append(paras, `{"context": "Some `+tp+` are old. Many `+tp+` are new. All `+tp+` are here. No `+tp+` are gone.", "qas": [{"question": "what about `+tp+`?"}]}`)
+	}
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("qa.json", `{"data": [{"paragraphs": [`+strings.Join(paras, ",")+`]}]}`)
+	write("prose.txt", "The sun is hot. The moon is cold. The stars are far. The sea is deep.\nBirds can fly. Fish can swim. Dogs can run. Cats can climb.\n")
+	write("alpaca.json", `[{"instruction": "Name a colour.", "input": "", "output": "Blue is a colour of the sky."}, {"instruction": "Say hi", "input": "", "output": "no"}]`)
+	write("recipe.json", `{"name": "tiny", "seed": 2, "threads": 2, "work": "work",
+		"pairs": [{"name": "qa", "qa": "qa.json", "ict": true}, {"name": "prose", "texts": ["prose.txt"]}, {"name": "inst", "instructions": ["alpaca.json"]}],
+		"tokenizer": {"vocab_size": 300}, "model": {"dim": 16, "layers": 1, "heads": 2, "ff": 32, "ctx": 32},
+		"train": {"steps": 3, "batch": 4, "lr": 1e-3, "temperature": 0.05, "max_tokens": 32, "held_out": 5, "checkpoint_every": 1},
+		"export": {"path": "out/embed.gguf", "type": "f16"}}`)
+	recipe := filepath.Join(dir, "recipe.json")
+	_, errOut, code := runCLI(t, "", "train", "embed", "--recipe", recipe)
+	if code != 0 {
+		t.Fatalf("recipe: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"pairs qa: 8 questions, 8 inverse cloze pairs; held out 2 questions over 2 paragraphs", "pairs prose: 2 inverse cloze pairs",
+		"pairs inst: 1 instruction pairs", "step 3/3", "held-out " + filepath.Join(dir, "qa.json") + " (after)"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("no %q in the log:\n%s", want, errOut)
+		}
+	}
+	var eval struct {
+		Data []struct {
+			Paragraphs []struct {
+				Context string
+				QAs     []struct{ Question string }
+			}
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "work", "eval", "qa.json"))
+	if err != nil || json.Unmarshal(b, &eval) != nil || len(eval.Data) != 1 {
+		t.Fatalf("eval file: %v\n%s", err, b)
+	}
+	var asked []string
+	for _, p := range eval.Data[0].Paragraphs {
+		for _, q := range p.QAs {
+			asked = append(asked, q.Question)
+		}
+	}
+	if n := len(eval.Data[0].Paragraphs); n != 10 || strings.Join(asked, "|") != "what about planets?|what about trees?" {
+		t.Errorf("eval file: %d paragraphs, questions %q; want 10 and the 5th and 10th paragraphs' questions", n, asked)
+	}
+	out := filepath.Join(dir, "out", "embed.gguf")
+	first, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, errOut, code := runCLI(t, "", "embed", out, "what about cats?", "--json"); code != 0 || !strings.Contains(o, `"embedding"`) {
+		t.Errorf("embed of the recipe's model: exit %d: %s", code, errOut)
+	}
+	_, errOut, code = runCLI(t, "", "train", "embed", "--recipe", recipe)
+	if code != 0 || strings.Contains(errOut, "step ") {
+		t.Fatalf("second run: exit %d (it should train nothing): %s", code, errOut)
+	}
+	if again, err := os.ReadFile(out); err != nil || string(again) != string(first) {
+		t.Errorf("the second run exported another file (%v)", err)
+	}
+	if _, errOut, code := runCLI(t, "", "train", "embed", "--recipe", recipe, "extra.jsonl"); code == 0 || !strings.Contains(errOut, "--recipe takes no other inputs") {
+		t.Errorf("--recipe with inputs: exit %d, %q", code, errOut)
 	}
 }

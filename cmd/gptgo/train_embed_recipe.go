@@ -1,0 +1,325 @@
+// Reference: recipes/embed.json and models/embed.md (the default embedder); the stages are
+// train.ICTPairs / ReadInstructionPairs / ReadQASet, `gptgo tokenizer train`, `gptgo init --arch
+// bert` and `gptgo train embed`, run in order the way `gptgo bake` runs a pretraining recipe.
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/gptgo/gptgo/internal/atomicfile"
+	"github.com/gptgo/gptgo/tokenizer"
+	"github.com/gptgo/gptgo/train"
+)
+
+// embedRecipe is the file `gptgo train embed --recipe` runs: where the
+// pairs come from, the tokenizer and the model's shape, the training
+// settings and where the result goes. Paths are relative to the recipe.
+type embedRecipe struct {
+	Name    string            `json:"name"`
+	Seed    uint64            `json:"seed"`    // batch order and the initial weights
+	Threads int               `json:"threads"` // workers of every stage (0: all cores)
+	Work    string            `json:"work"`    // working directory; default bake/NAME beside the recipe
+	Pairs   []embedPairSource `json:"pairs"`
+	// Tokenizer is a byte-level BPE trained on the texts of the training
+	// pairs (never on held-out paragraphs).
+	Tokenizer struct {
+		VocabSize int    `json:"vocab_size"`
+		Pre       string `json:"pre"`
+	} `json:"tokenizer"`
+	Model struct {
+		Dim, Layers, Heads, FF, Ctx int
+	} `json:"model"`
+	Train struct {
+		Steps           int     `json:"steps"`
+		Batch           int     `json:"batch"`
+		LR              float64 `json:"lr"`
+		Temperature     float64 `json:"temperature"`
+		MaxTokens       int     `json:"max_tokens"`
+		HeldOut         int     `json:"held_out"` // QA sets: every Nth paragraph is held out
+		CheckpointEvery int     `json:"checkpoint_every"`
+	} `json:"train"`
+	Export struct {
+		Path string `json:"path"`
+		Type string `json:"type"` // f16 or f32
+	} `json:"export"`
+}
+
+// embedPairSource is one source of pairs: exactly one of QA (a SQuAD or
+// CMRC file: its training questions, and with ICT its training
+// paragraphs' sentences too), Texts (inverse cloze pairs) or
+// Instructions (Alpaca-format request → answer).
+type embedPairSource struct {
+	Name         string   `json:"name"`
+	QA           string   `json:"qa"`
+	ICT          bool     `json:"ict"`
+	Texts        []string `json:"texts"`
+	Instructions []string `json:"instructions"`
+	MaxRunes     int      `json:"max_runes"` // ICT passage length (default 600)
+	MinRunes     int      `json:"min_runes"` // instructions: shortest answer kept (default 20)
+}
+
+func loadEmbedRecipe(path string) (*embedRecipe, string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	var r embedRecipe
+	if err := dec.Decode(&r); err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	rel := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	if r.Name == "" || len(r.Pairs) == 0 || r.Export.Path == "" {
+		return nil, "", fmt.Errorf("%s: a recipe needs a name, pairs and export.path", path)
+	}
+	if r.Threads < 0 || r.Tokenizer.VocabSize < 300 || r.Train.HeldOut < 0 {
+		return nil, "", fmt.Errorf("%s: threads must not be negative, tokenizer.vocab_size at least 300, train.held_out not negative", path)
+	}
+	for i := range r.Pairs {
+		s := &r.Pairs[i]
+		n := 0
+		for _, set := range []bool{s.QA != "", len(s.Texts) > 0, len(s.Instructions) > 0} {
+			if set {
+				n++
+			}
+		}
+		if n != 1 || s.Name == "" {
+			return nil, "", fmt.Errorf("%s: pairs[%d]: give a name and one of qa, texts, instructions", path, i)
+		}
+		s.QA = rel(s.QA)
+		for j := range s.Texts {
+			s.Texts[j] = rel(s.Texts[j])
+		}
+		for j := range s.Instructions {
+			s.Instructions[j] = rel(s.Instructions[j])
+		}
+		if s.MaxRunes == 0 {
+			s.MaxRunes = 600
+		}
+		if s.MinRunes == 0 {
+			s.MinRunes = 20
+		}
+	}
+	r.Export.Path = rel(r.Export.Path)
+	work := rel(r.Work)
+	if r.Work == "" {
+		work = filepath.Join(dir, "..", "bake", r.Name)
+	}
+	return &r, work, nil
+}
+
+// runEmbedRecipe runs the recipe's stages, each skipped when its output
+// is there (the training resumes from its checkpoint):
+//
+//	pairs      WORK/pairs.jsonl (non-QA pairs), WORK/eval/NAME.json (held-out questions over all paragraphs)
+//	tokenizer  WORK/tokenizer.gguf
+//	init       WORK/init.gguf
+//	train      WORK/embed.gguf (checkpoint WORK/embed.gguf.ckpt)
+//	export     the recipe's export.path
+func runEmbedRecipe(ctx context.Context, e *env, path string, stopAt int) error {
+	r, work, err := loadEmbedRecipe(path)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(work, "eval"), 0o755); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "train embed --recipe %s: working in %s\n", r.Name, work)
+
+	// pairs: rebuilt on every run (deterministic and quick), so that a
+	// resumed run trains on exactly the pairs its checkpoint was made with.
+	var pairs []train.EmbedPair // written to pairs.jsonl
+	var qaFiles []string        // given to train embed as QA sets
+	var tokTexts []string       // every training text, for the tokenizer
+	for _, s := range r.Pairs {
+		var ps []train.EmbedPair
+		switch {
+		case s.QA != "":
+			qa, err := train.ReadQASet(s.QA, r.Train.HeldOut)
+			if err != nil {
+				return err
+			}
+			qaFiles = append(qaFiles, s.QA)
+			for _, p := range qa.Train {
+				tokTexts = append(tokTexts, p.Query)
+			}
+			paras := trainParagraphs(qa)
+			tokTexts = append(tokTexts, paras...)
+			if s.ICT {
+				ps = train.ICTPairs(paras, s.MaxRunes, r.Seed)
+			}
+			if err := writeHeldOutSet(filepath.Join(work, "eval", s.Name+".json"), qa, paras); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "pairs %s: %d questions, %d inverse cloze pairs; held out %d questions over %d paragraphs\n",
+				s.Name, len(qa.Train), len(ps), len(qa.Held), len(qa.Passages))
+		case len(s.Texts) > 0:
+			for _, f := range s.Texts {
+				texts, err := train.ReadTexts(f)
+				if err != nil {
+					return err
+				}
+				ps = append(ps, train.ICTPairs(texts, s.MaxRunes, r.Seed)...)
+			}
+			fmt.Fprintf(e.stderr, "pairs %s: %d inverse cloze pairs\n", s.Name, len(ps))
+		default:
+			for _, f := range s.Instructions {
+				p, err := train.ReadInstructionPairs(f, s.MinRunes)
+				if err != nil {
+					return err
+				}
+				ps = append(ps, p...)
+			}
+			fmt.Fprintf(e.stderr, "pairs %s: %d instruction pairs\n", s.Name, len(ps))
+		}
+		for _, p := range ps {
+			tokTexts = append(tokTexts, p.Query, p.Positive)
+		}
+		pairs = append(pairs, ps...)
+	}
+	pairsPath := filepath.Join(work, "pairs.jsonl")
+	err = atomicfile.Write(pairsPath, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, p := range pairs {
+			if err := enc.Encode(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+
+	tokPath := filepath.Join(work, "tokenizer.gguf")
+	if !exists(tokPath) {
+		o := tokenizer.TrainOptions{VocabSize: r.Tokenizer.VocabSize, Specials: []string{"<|endoftext|>"}, Pre: cmpOrString(r.Tokenizer.Pre, "gpt-2"), Workers: r.Threads}
+		tr, err := tokenizer.NewTrainer(o)
+		if err != nil {
+			return err
+		}
+		for _, t := range tokTexts {
+			if err := tr.Add(ctx, t); err != nil {
+				tr.Close()
+				return err
+			}
+		}
+		v, err := tr.Train(ctx)
+		tr.Close()
+		if err != nil {
+			return err
+		}
+		if err := v.WriteFile(tokPath); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "tokenizer: %d tokens from %.2f MB of text\n", len(v.Tokens), float64(tr.BytesFed())/1e6)
+	}
+
+	initPath := filepath.Join(work, "init.gguf")
+	if !exists(initPath) {
+		m := r.Model
+		args := []string{initPath, "--arch", "bert", "--dim", strconv.Itoa(m.Dim), "--layers", strconv.Itoa(m.Layers),
+			"--heads", strconv.Itoa(m.Heads), "--ff", strconv.Itoa(m.FF), "--ctx", strconv.Itoa(m.Ctx),
+			"--vocab-from", tokPath, "--type", "f32", "--seed", strconv.FormatUint(r.Seed, 10), "--name", r.Name, "--quiet"}
+		if err := runInit(ctx, e, args); err != nil {
+			return fmt.Errorf("init: %w", err)
+		}
+	}
+
+	outPath := filepath.Join(work, "embed.gguf")
+	if !exists(outPath) {
+		t := r.Train
+		args := append(append([]string(nil), qaFiles...), pairsPath,
+			"--model", initPath, "--out", outPath, "--steps", strconv.Itoa(t.Steps), "--batch", strconv.Itoa(t.Batch),
+			"--lr", fmt.Sprint(t.LR), "--temperature", fmt.Sprint(t.Temperature), "--max-tokens", strconv.Itoa(t.MaxTokens),
+			"--held-out", strconv.Itoa(t.HeldOut), "--seed", strconv.FormatUint(r.Seed, 10), "--threads", strconv.Itoa(r.Threads),
+			"--checkpoint-every", strconv.Itoa(t.CheckpointEvery), "--type", cmpOrString(r.Export.Type, "f16"))
+		if exists(outPath + ".ckpt") {
+			args = append(args, "--resume")
+		}
+		if stopAt > 0 {
+			args = append(args, "--stop-at", strconv.Itoa(stopAt))
+		}
+		if err := runTrainEmbed(ctx, e, args); err != nil {
+			return fmt.Errorf("train: %w", err)
+		}
+		if stopAt > 0 {
+			return nil
+		}
+	}
+
+	b, err := os.ReadFile(outPath)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(r.Export.Path), 0o755); err != nil {
+		return err
+	}
+	if err := atomicfile.Write(r.Export.Path, func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "wrote %s (%s)\n", r.Export.Path, humanBytes(int64(len(b))))
+	return nil
+}
+
+// trainParagraphs are the distinct positives of a QA set's training
+// pairs, in order.
+func trainParagraphs(qa *train.QASet) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range qa.Train {
+		if !seen[p.Positive] {
+			seen[p.Positive] = true
+			out = append(out, p.Positive)
+		}
+	}
+	return out
+}
+
+// writeHeldOutSet writes a SQuAD-layout file for `gptgo kb eval`: every
+// paragraph of the set (the training ones too, as distractors), with
+// questions on the held-out paragraphs only.
+func writeHeldOutSet(path string, qa *train.QASet, trainParas []string) error {
+	type qaJSON struct {
+		Question string `json:"question"`
+	}
+	type para struct {
+		Context string   `json:"context"`
+		QAs     []qaJSON `json:"qas"`
+	}
+	ps := make([]para, 0, len(qa.Passages)+len(trainParas))
+	for i, p := range qa.Passages {
+		var qs []qaJSON
+		for j, q := range qa.Held {
+			if qa.Answer[j] == i {
+				qs = append(qs, qaJSON{q})
+			}
+		}
+		ps = append(ps, para{p, qs})
+	}
+	for _, p := range trainParas {
+		ps = append(ps, para{p, []qaJSON{}})
+	}
+	doc := map[string]any{"data": []any{map[string]any{"title": "held-out", "paragraphs": ps}}}
+	return atomicfile.Write(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		return enc.Encode(doc)
+	})
+}
