@@ -63,6 +63,11 @@ type StepReport struct {
 	GradNorm float64 // before clipping
 	Tokens   int     // tokens in the step
 	Elapsed  time.Duration
+	// Setup is set on a session's first step only: the time Train spent
+	// before that step began (optimizer state allocated and its pages
+	// mapped, a checkpoint read on resume). With the first step's Elapsed
+	// beside the later ones it shows what a short run pays to start.
+	Setup time.Duration
 	EvalLoss float64 // NaN when the step had no evaluation
 	Resumed  bool    // the run resumed from a checkpoint before this step
 	// Saved: a checkpoint holding this step is published right after this
@@ -102,6 +107,7 @@ func Pretrain(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalDa
 
 // Train is Pretrain's loop over any Batches: SFT runs it too.
 func Train(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalData Batches, cfg PretrainConfig, report func(StepReport) error) error {
+	began := time.Now()
 	accum := max(cfg.Accum, 1)
 	if cfg.Steps <= 0 {
 		return fmt.Errorf("train: pretrain: %d steps", cfg.Steps)
@@ -161,6 +167,7 @@ func Train(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalData 
 	if cfg.StopAt > 0 && cfg.StopAt < end {
 		end = cfg.StopAt
 	}
+	first := true
 	for opt.Steps < end {
 		if err := ctx.Err(); err != nil {
 			if serr := save(); serr != nil {
@@ -169,6 +176,10 @@ func Train(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalData 
 			return err
 		}
 		start := time.Now()
+		var setup time.Duration
+		if first {
+			setup, first = start.Sub(began), false
+		}
 		it := opt.Steps // 0-based index of this step, as the schedule counts
 		opt.ZeroGrad()
 		loss, err := Accumulate(accum, func(int) (*autograd.Tape, *autograd.Var, error) {
@@ -193,7 +204,7 @@ func Train(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalData 
 		}
 		lr := cfg.Schedule.LR(it)
 		opt.Step(lr)
-		r := StepReport{Step: opt.Steps, Loss: loss, LR: lr, GradNorm: norm, Tokens: accum * B * T, EvalLoss: math.NaN(), Resumed: resumed}
+		r := StepReport{Step: opt.Steps, Loss: loss, LR: lr, GradNorm: norm, Tokens: accum * B * T, EvalLoss: math.NaN(), Resumed: resumed, Setup: setup}
 		if evalData != nil && cfg.EvalEvery > 0 && (opt.Steps%cfg.EvalEvery == 0 || opt.Steps == cfg.Steps) {
 			if r.EvalLoss, err = Evaluate(m, tp, evalData, max(cfg.EvalBatches, 1)); err != nil {
 				return fmt.Errorf("train: step %d: eval: %w", opt.Steps, err)

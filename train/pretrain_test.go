@@ -87,6 +87,9 @@ func TestPretrainLearnsAndResumes(t *testing.T) {
 		if evaluated := !math.IsNaN(r.EvalLoss); evaluated != (r.Step%10 == 0) {
 			t.Fatalf("step %d: eval loss %v", r.Step, r.EvalLoss)
 		}
+		if (r.Setup > 0) != (r.Step == 1) { // the session's start is reported once, with its first step
+			t.Fatalf("step %d: setup %v", r.Step, r.Setup)
+		}
 	}
 
 	// The first session stops at step 20 of 30 (StopAt: the schedule still
@@ -119,7 +122,7 @@ func TestPretrainLearnsAndResumes(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if firstResumed.Step != 21 || !firstResumed.Resumed {
+	if firstResumed.Step != 21 || !firstResumed.Resumed || firstResumed.Setup <= 0 {
 		t.Fatalf("the resumed run began with %+v, want step 21, resumed", firstResumed)
 	}
 	if lastResumed.Step != 30 || lastResumed.Loss != last.Loss || lastResumed.EvalLoss != last.EvalLoss {

@@ -222,6 +222,8 @@ type logEntry struct {
 	GradNorm  float64  `json:"grad_norm"`
 	TokPerSec float64  `json:"tok_per_s"`
 	ValLoss   *float64 `json:"val_loss,omitempty"`
+	StepS     float64  `json:"step_s,omitempty"`  // the step's seconds (a session's first pays its cold start)
+	SetupS    float64  `json:"setup_s,omitempty"` // a session's first step only: seconds before it (train.StepReport.Setup)
 }
 
 // loadRunConfig returns a run's settings: def, or the --config file, or
@@ -760,7 +762,8 @@ func (r *pretrainRun) logStep(s train.StepReport) (logEntry, error) {
 		fmt.Fprintf(r.e.stderr, "resumed at step %d\n", s.Step-1)
 	}
 	r.stepsNow++
-	le := logEntry{Step: s.Step, Loss: s.Loss, LR: s.LR, GradNorm: s.GradNorm, TokPerSec: float64(s.Tokens) / s.Elapsed.Seconds()}
+	le := logEntry{Step: s.Step, Loss: s.Loss, LR: s.LR, GradNorm: s.GradNorm, TokPerSec: float64(s.Tokens) / s.Elapsed.Seconds(),
+		StepS: s.Elapsed.Seconds(), SetupS: s.Setup.Seconds()}
 	r.lastLoss = s.Loss
 	if !math.IsNaN(s.EvalLoss) {
 		v := s.EvalLoss

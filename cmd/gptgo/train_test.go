@@ -102,6 +102,9 @@ func TestTrainPretrain(t *testing.T) {
 	if log[9].ValLoss == nil || log[19].ValLoss == nil || log[4].ValLoss != nil {
 		t.Error("validation losses are not at steps 10 and 20 only")
 	}
+	if log[0].SetupS <= 0 || log[1].SetupS != 0 || log[0].StepS <= 0 || log[1].StepS <= 0 {
+		t.Errorf("step seconds and the session's setup: %+v, %+v", log[0], log[1])
+	}
 	if !strings.Contains(stderr, "sample at step 10: \"the cat") || !strings.Contains(stderr, "step 20/20") {
 		t.Errorf("stderr lacks the sample or the progress line:\n%s", stderr)
 	}
