@@ -175,84 +175,93 @@ func bfclServer(t *testing.T) (string, []string) {
 }
 
 // TestBFCLThroughServer: for BFCL's simple, multiple and parallel entries
-// (every one with -bfcl-all, else every bfclStride-th, alternating the
-// models), a request forcing the entry's function by tool_choice (the
-// possible answer's for multiple; with parallel_tool_calls for parallel)
-// returns calls to that function whose arguments validate against its
-// schema: 100%, on random-weight models. With tool_choice none over the
-// irrelevance set, no answer is a call.
+// (every one on every model with -bfcl-all, the models side by side; else
+// every bfclStride-th, alternating the models), a request forcing the
+// entry's function by tool_choice (the possible answer's for multiple;
+// with parallel_tool_calls for parallel) returns calls to that function
+// whose arguments validate against its schema: 100%, on random-weight
+// models. With tool_choice none over the irrelevance set, no answer is a
+// call.
 func TestBFCLThroughServer(t *testing.T) {
 	url, models := bfclServer(t)
 	c := client(url)
-	ctx := context.Background()
-	start := time.Now()
-	requests, calls := 0, 0
-	for _, set := range []string{"simple_python", "multiple", "parallel"} {
-		entries := readBFCL(t, set)
-		var answers map[string]string // the function BFCL expects, by id, for multiple
-		if set == "multiple" {
-			answers = readPossibleAnswers(t, set)
+	sets := []string{"simple_python", "multiple", "parallel"}
+	entries := map[string][]bfclEntry{}
+	for _, set := range sets {
+		entries[set] = readBFCL(t, set)
+	}
+	answers := readPossibleAnswers(t, "multiple") // the function BFCL expects, by id
+	irr := readBFCL(t, "irrelevance")
+	for mi, m := range models {
+		// uses reports whether entry i runs on this model.
+		uses := func(i int) bool {
+			return *bfclAll || i%bfclStride == 0 && (i/bfclStride)%len(models) == mi
 		}
-		for i, e := range entries {
-			use := models
-			if !*bfclAll {
-				if i%bfclStride != 0 {
+		t.Run(m, func(t *testing.T) {
+			if *bfclAll {
+				t.Parallel() // each model has its own session
+			}
+			ctx := context.Background()
+			start := time.Now()
+			requests, calls := 0, 0
+			for _, set := range sets {
+				for i, e := range entries[set] {
+					if !uses(i) {
+						continue
+					}
+					p, schemas := bfclRequest(e, m)
+					name := e.Function[0].Name
+					if set == "multiple" {
+						if name = answers[e.ID]; name == "" {
+							t.Fatalf("%s: no possible answer", e.ID)
+						}
+					}
+					p.ToolChoice = openai.ToolChoiceOptionFunctionToolChoice(openai.ChatCompletionNamedToolChoiceFunctionParam{Name: name})
+					if set == "parallel" {
+						p.ParallelToolCalls = openai.Bool(true)
+					}
+					requests++
+					r, err := c.Chat.Completions.New(ctx, p)
+					if err != nil {
+						t.Fatalf("%s: %v", e.ID, err)
+					}
+					ch := r.Choices[0]
+					if ch.FinishReason != "tool_calls" || len(ch.Message.ToolCalls) == 0 {
+						t.Errorf("%s: finish %q, %d calls, content %q (usage %+v)", e.ID, ch.FinishReason, len(ch.Message.ToolCalls), ch.Message.Content, r.Usage)
+						continue
+					}
+					for _, tc := range ch.Message.ToolCalls {
+						calls++
+						if tc.Function.Name != name {
+							t.Errorf("%s: call to %q, forced %q", e.ID, tc.Function.Name, name)
+							continue
+						}
+						validates(t, schemaValidator(t, schemas[name]), tc.Function.Arguments)
+					}
+				}
+			}
+			t.Logf("%d forced requests, %d calls, all valid unless reported above, in %v", requests, calls, time.Since(start).Round(time.Millisecond))
+
+			// Irrelevance: tool_choice none never calls, whatever the tools.
+			start, requests = time.Now(), 0
+			for i, e := range irr {
+				if !uses(i) {
 					continue
 				}
-				use = models[(i/bfclStride)%len(models) : (i/bfclStride)%len(models)+1]
-			}
-			p, schemas := bfclRequest(e, "")
-			name := e.Function[0].Name
-			if set == "multiple" {
-				if name = answers[e.ID]; name == "" {
-					t.Fatalf("%s: no possible answer", e.ID)
-				}
-			}
-			p.ToolChoice = openai.ToolChoiceOptionFunctionToolChoice(openai.ChatCompletionNamedToolChoiceFunctionParam{Name: name})
-			if set == "parallel" {
-				p.ParallelToolCalls = openai.Bool(true)
-			}
-			for _, m := range use {
-				p.Model = m
+				p, _ := bfclRequest(e, m)
+				p.MaxTokens = openai.Int(24)
+				p.ToolChoice = openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String("none")}
 				requests++
 				r, err := c.Chat.Completions.New(ctx, p)
 				if err != nil {
-					t.Fatalf("%s on %s: %v", e.ID, m, err)
+					t.Fatalf("%s: %v", e.ID, err)
 				}
-				ch := r.Choices[0]
-				if ch.FinishReason != "tool_calls" || len(ch.Message.ToolCalls) == 0 {
-					t.Errorf("%s on %s: finish %q, %d calls, content %q (usage %+v)", e.ID, m, ch.FinishReason, len(ch.Message.ToolCalls), ch.Message.Content, r.Usage)
-					continue
-				}
-				for _, tc := range ch.Message.ToolCalls {
-					calls++
-					if tc.Function.Name != name {
-						t.Errorf("%s on %s: call to %q, forced %q", e.ID, m, tc.Function.Name, name)
-						continue
-					}
-					validates(t, schemaValidator(t, schemas[name]), tc.Function.Arguments)
+				if ch := r.Choices[0]; len(ch.Message.ToolCalls) > 0 || ch.FinishReason == "tool_calls" {
+					t.Errorf("%s: tool_choice none gave %d calls, finish %q", e.ID, len(ch.Message.ToolCalls), ch.FinishReason)
 				}
 			}
-		}
-	}
-	t.Logf("%d forced requests, %d calls, all valid unless reported, in %v", requests, calls, time.Since(start).Round(time.Millisecond))
-
-	// Irrelevance: tool_choice none never calls, whatever the tools.
-	irr := readBFCL(t, "irrelevance")
-	for i, e := range irr {
-		if !*bfclAll && i%bfclStride != 0 {
-			continue
-		}
-		p, _ := bfclRequest(e, models[i%len(models)])
-		p.MaxTokens = openai.Int(24)
-		p.ToolChoice = openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String("none")}
-		r, err := c.Chat.Completions.New(ctx, p)
-		if err != nil {
-			t.Fatalf("%s: %v", e.ID, err)
-		}
-		if ch := r.Choices[0]; len(ch.Message.ToolCalls) > 0 || ch.FinishReason == "tool_calls" {
-			t.Errorf("%s: tool_choice none gave %d calls, finish %q", e.ID, len(ch.Message.ToolCalls), ch.FinishReason)
-		}
+			t.Logf("%d irrelevance requests with tool_choice none, no call unless reported above, in %v", requests, time.Since(start).Round(time.Millisecond))
+		})
 	}
 }
 
