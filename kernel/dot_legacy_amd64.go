@@ -12,8 +12,12 @@ func init() {
 	dotQ4_0 = asmDot(dotQ4_0Asm, QK, q4_0Bytes, q8_0Bytes)
 	dotQ4_0Rows = asmRows(dotQ4_0Asm, QK, q4_0Bytes, q8_0Bytes)
 	useAsm("q4_0")
-	dotQ8_0 = asmDot(dotQ8_0Asm, QK, q8_0Bytes, q8_0Bytes)
-	dotQ8_0Rows = asmRows(dotQ8_0Asm, QK, q8_0Bytes, q8_0Bytes)
+	q8 := dotQ8_0Asm
+	if vnniOK {
+		q8 = dotQ8_0VNNIAsm // the same bits (legacy_avx512_amd64.s)
+	}
+	dotQ8_0 = asmDot(q8, QK, q8_0Bytes, q8_0Bytes)
+	dotQ8_0Rows = asmRows(q8, QK, q8_0Bytes, q8_0Bytes)
 	useAsm("q8_0")
 }
 

@@ -8,7 +8,11 @@ func init() {
 	}
 	dotQ4_0x8 = func(nb int, w, x []byte, out *[Q4_0x8Rows]float32) {
 		_, _ = w[:nb*q4_0x8Bytes], x[:nb*q8_0Bytes]
-		dotQ4_0x8Asm(nb, &w[0], &x[0], out)
+		if vnniOK {
+			dotQ4_0x8VNNIAsm(nb, &w[0], &x[0], out) // the same bits (legacy_avx512_amd64.s)
+		} else {
+			dotQ4_0x8Asm(nb, &w[0], &x[0], out)
+		}
 	}
 	useAsm("q4_0x8")
 }

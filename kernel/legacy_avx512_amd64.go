@@ -8,21 +8,15 @@ package kernel
 // On a CPU with AVX512-VNNI (vnniOK) the Q8_0 dot and tile and the packed
 // Q4_0 kernel run their VPDPBUSD forms, which give the AVX2 kernels' bits:
 // the integer sums are exact either way and the float operations are the
-// same ones in the same order. TestVNNIMatchesAVX2 checks every pair.
+// same ones in the same order. TestVNNI* check every pair. The dots are
+// chosen where their AVX2 forms are (dot_legacy_amd64.go,
+// dot_q4_0x8_amd64.go), the tiles here.
 func init() {
 	if !vnniOK {
 		return
 	}
-	dotQ8_0 = asmDot(dotQ8_0VNNIAsm, QK, q8_0Bytes, q8_0Bytes)
-	dotQ8_0Rows = asmRows(dotQ8_0VNNIAsm, QK, q8_0Bytes, q8_0Bytes)
-	useAsm("q8_0-vnni")
 	vnniTiles = true
 	useAsm("tiles-vnni")
-	dotQ4_0x8 = func(nb int, w, x []byte, out *[Q4_0x8Rows]float32) {
-		_, _ = w[:nb*q4_0x8Bytes], x[:nb*q8_0Bytes]
-		dotQ4_0x8VNNIAsm(nb, &w[0], &x[0], out)
-	}
-	useAsm("q4_0x8-vnni")
 }
 
 // vnniTiles selects the VPDPBUSD tiles in the Tile functions (a branch, not
