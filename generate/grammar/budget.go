@@ -59,9 +59,9 @@ func (g *Grammar) suffixCosts() []int32 {
 						e := g.elems[i]
 						var c int32
 						if e.kind == kChar {
-							c = int32(utf8.RuneLen(g.classes[e.arg].ranges[0].Lo))
-							if c < 1 {
-								c = 3 // a surrogate-only start cannot be: classes hold none
+							c = infCost // an empty class ([]) matches nothing
+							if rs := g.classes[e.arg].ranges; len(rs) > 0 {
+								c = max(int32(utf8.RuneLen(rs[0].Lo)), 1)
 							}
 						} else {
 							c = ruleMin[e.arg]

@@ -173,6 +173,7 @@ func FuzzGBNF(f *testing.F) {
 			m := NewMatcher(g, nil)
 			_ = m.AcceptBytes(input)
 			m.Accepting()
+			m.need(&m.cur) // the budget's shortest completion (budget.go)
 		})
 	})
 }
@@ -190,6 +191,7 @@ func FuzzJSONSchema(f *testing.F) {
 			m := NewMatcher(g, nil)
 			_ = m.AcceptBytes(input)
 			m.Accepting()
+			m.need(&m.cur) // the budget's shortest completion (budget.go)
 		})
 	})
 }
