@@ -336,6 +336,10 @@ func TestBertRandomFileAgainstNaive(t *testing.T) {
 		if e.Pooling != PoolMean || e.TypeEmbd == nil || e.Blocks[1].Wq.DType != typ || e.PosEmbd.DType != tensor.F32 {
 			t.Errorf("%v: pooling %s, token types %v, Wq %v, positions %v", typ, e.Pooling, e.TypeEmbd != nil, e.Blocks[1].Wq.DType, e.PosEmbd.DType)
 		}
+		// llama.cpp refuses token_types.weight unless this key gives its rows.
+		if n, ok := e.File().Uint("tokenizer.ggml.token_type_count"); !ok || n != 2 {
+			t.Errorf("%v: tokenizer.ggml.token_type_count %d (present %v), want 2", typ, n, ok)
+		}
 		s, err := e.NewState(Options{Threads: 2})
 		if err != nil {
 			t.Fatal(err)

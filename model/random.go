@@ -229,6 +229,9 @@ func RandomGGUF(c Config, o InitOptions) (*gguf.Header, gguf.TensorSource, error
 	for _, kv := range o.Tokenizer {
 		h.Set(kv.Key, kv.Value)
 	}
+	if _, ok := h.Lookup("tokenizer.ggml.token_type_count"); c.IsEncoder() && !ok {
+		h.Set("tokenizer.ggml.token_type_count", u32(2)) // token_types.weight's rows, which llama.cpp checks against it
+	}
 	for _, s := range specs {
 		dt := o.Type
 		if s.KeepF32 {

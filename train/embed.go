@@ -472,6 +472,13 @@ func (tr *EmbedTrainer) Export(path string, dt tensor.DType) error {
 		ftype = 1 // MOSTLY_F16
 	}
 	h.Set("general.file_type", gguf.NewValue(ftype))
+	// llama.cpp sizes token_types.weight by this key, which a vocabulary
+	// that is not BERT's own (a byte-level BPE) does not carry.
+	if tt := tr.byName["token_types.weight"]; tt != nil {
+		if _, ok := h.Lookup("tokenizer.ggml.token_type_count"); !ok && len(tt.Shape) == 2 {
+			h.Set("tokenizer.ggml.token_type_count", gguf.NewValue(uint32(tt.Shape[0])))
+		}
+	}
 	if err := h.Layout(); err != nil {
 		return err
 	}
