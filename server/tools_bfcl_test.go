@@ -30,8 +30,8 @@ const bfclStride = 40
 
 // bfclCtx is the context the tiny models are served with: their metadata
 // says 256 positions, too few for a tool list; their positions are rotary,
-// so serve --ctx may go beyond (the longest BFCL prompt is about 2,000
-// tokens on their 512- and 1,024-token vocabularies).
+// so serve --ctx may go beyond (BFCL prompts with their tools are 350 to
+// 3,070 tokens on their 512- and 1,024-token vocabularies).
 const bfclCtx = 4096
 
 // bfclMaxTokens bounds each answer; the grammar's budget makes a forced
