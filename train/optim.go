@@ -101,33 +101,47 @@ func (o *AdamW) Step(lr float64) {
 }
 
 // ZeroGrad clears every parameter's gradient, across the pool: NewAdamW
-// put them in one range. (A caller that replaced a parameter's Grad since
-// gets that one cleared on its own.)
+// put them in one range. (If a caller replaced a parameter's Grad since,
+// each is cleared on its own.)
 func (o *AdamW) ZeroGrad() {
+	if !o.gradsPacked() {
+		for _, p := range o.Params {
+			p.ZeroGrad()
+		}
+		return
+	}
 	if o.pool == nil {
 		clear(o.grads)
 	} else {
 		o.pool.For(len(o.grads), adamChunk, func(s, e int) { clear(o.grads[s:e]) })
 	}
-	off := 0
-	for _, p := range o.Params {
-		if n := len(p.Data); len(p.Grad) != n || (n > 0 && &p.Grad[0] != &o.grads[off]) {
-			p.ZeroGrad()
-		}
-		off += len(p.Data)
-	}
 }
 
+// normChunk is the span of the gradient norm's partial sums: the squares
+// of all the parameters' gradients, taken as one sequence in parameter
+// order, are summed in float64 chunk by chunk, and the chunks' sums added
+// in order. The result is fixed by the chunks alone, so AdamW.GradNorm
+// can sum the chunks on several workers and get the serial GradNorm's
+// bits; a model of fewer elements than a chunk gets the plain running sum.
+const normChunk = 1 << 16
+
 // GradNorm returns the L2 norm of all the parameters' gradients together,
-// summed in float64 in parameter order.
+// summed in float64 in parameter order (in normChunk chunks).
 func GradNorm(params []*autograd.Var) float64 {
-	var s float64
+	var total, s float64
+	at := 0 // position in the whole sequence
 	for _, p := range params {
 		for _, g := range p.Grad {
 			s += float64(g) * float64(g)
+			if at++; at%normChunk == 0 {
+				total, s = total+s, 0
+			}
 		}
 	}
-	return math.Sqrt(s)
+	if at%normChunk != 0 {
+		total += s
+	}
+	return math.Sqrt(total)
 }
 
 // ClipGradNorm scales all gradients by maxNorm/(norm + 1e-6) when their
@@ -135,16 +149,69 @@ func GradNorm(params []*autograd.Var) float64 {
 // returns the norm before clipping. A non-finite norm (the step diverged)
 // is an error and leaves the gradients as they are.
 func ClipGradNorm(params []*autograd.Var, maxNorm float64) (float64, error) {
-	norm := GradNorm(params)
+	return clipGrads(GradNorm(params), maxNorm, func(coef float32) {
+		for _, p := range params {
+			kernel.Scale(p.Grad, coef)
+		}
+	})
+}
+
+func clipGrads(norm, maxNorm float64, scale func(float32)) (float64, error) {
 	if math.IsNaN(norm) || math.IsInf(norm, 0) {
 		return norm, fmt.Errorf("train: gradient norm is %v: the step diverged", norm)
 	}
 	if coef := maxNorm / (norm + 1e-6); coef < 1 {
-		for _, p := range params {
-			kernel.Scale(p.Grad, float32(coef))
-		}
+		scale(float32(coef))
 	}
 	return norm, nil
+}
+
+// GradNorm is GradNorm(o.Params), bit for bit, with the chunks summed
+// across the pool: the serial pass cost ~0.2 s a step on the 124M shape.
+func (o *AdamW) GradNorm() float64 {
+	if o.pool == nil || !o.gradsPacked() {
+		return GradNorm(o.Params)
+	}
+	parts := make([]float64, (len(o.grads)+normChunk-1)/normChunk)
+	o.pool.For(len(parts), 1, func(s, e int) {
+		for k := s; k < e; k++ {
+			var sum float64
+			for _, g := range o.grads[k*normChunk : min((k+1)*normChunk, len(o.grads))] {
+				sum += float64(g) * float64(g)
+			}
+			parts[k] = sum
+		}
+	})
+	var total float64
+	for _, s := range parts {
+		total += s
+	}
+	return math.Sqrt(total)
+}
+
+// ClipGradNorm is ClipGradNorm(o.Params, maxNorm), bit for bit, across the
+// pool (scaling is elementwise).
+func (o *AdamW) ClipGradNorm(maxNorm float64) (float64, error) {
+	if o.pool == nil || !o.gradsPacked() {
+		return ClipGradNorm(o.Params, maxNorm)
+	}
+	return clipGrads(o.GradNorm(), maxNorm, func(coef float32) {
+		o.pool.For(len(o.grads), adamChunk, func(s, e int) { kernel.Scale(o.grads[s:e], coef) })
+	})
+}
+
+// gradsPacked reports whether every parameter's Grad is still its slice
+// of o.grads (NewAdamW put them there; a caller may have replaced one).
+func (o *AdamW) gradsPacked() bool {
+	off := 0
+	for _, p := range o.Params {
+		n := len(p.Data)
+		if len(p.Grad) != n || (n > 0 && &p.Grad[0] != &o.grads[off]) {
+			return false
+		}
+		off += n
+	}
+	return true
 }
 
 // Accumulate runs k micro-batches whose gradients add up in the

@@ -4,6 +4,7 @@ package train
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -92,5 +93,65 @@ func TestClipGradNorm(t *testing.T) {
 	b.Grad[0] = float32(math.Inf(1))
 	if _, err := ClipGradNorm(ps, 1); err == nil || !strings.Contains(err.Error(), "diverged") {
 		t.Fatalf("infinite gradient: %v", err)
+	}
+}
+
+// TestAdamWParallelNormMatchesSerial: the optimizer's gradient norm and
+// clipping, summed chunk by chunk across 1 and 3 workers, give the bits of
+// the serial GradNorm and ClipGradNorm, over parameters whose sizes cut
+// the norm's chunks mid-parameter (160k elements: three chunks); and
+// ZeroGrad clears every gradient, also one a caller replaced.
+func TestAdamWParallelNormMatchesSerial(t *testing.T) {
+	for _, workers := range []int{1, 3} {
+		rng := rand.New(rand.NewPCG(3, 0))
+		mk := func(name string, shape ...int) *autograd.Var {
+			n := 1
+			for _, d := range shape {
+				n *= d
+			}
+			return mustParam(t, name, make([]float32, n), shape...)
+		}
+		params := []*autograd.Var{mk("a.weight", 300, 170), mk("b", 7), mk("c.weight", 400, 271)}
+		pool := tensor.NewPool(workers)
+		opt, err := NewAdamW(params, DefaultAdamW, pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range params {
+			for i := range p.Grad {
+				p.Grad[i] = float32(rng.NormFloat64() * 1e-2)
+			}
+		}
+		if got, want := opt.GradNorm(), GradNorm(params); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%d workers: norm %v, serial %v", workers, got, want)
+		}
+		saved := make([][]float32, len(params))
+		for i, p := range params {
+			saved[i] = append([]float32(nil), p.Grad...)
+		}
+		got, err1 := opt.ClipGradNorm(1)
+		for i, p := range params {
+			p.Grad, saved[i] = saved[i], p.Grad // the serial clip on the original values, on replaced slices
+		}
+		want, err2 := ClipGradNorm(params, 1)
+		if err1 != nil || err2 != nil || got != want || got <= 1 {
+			t.Fatalf("%d workers: clip norm %v %v, serial %v %v", workers, got, err1, want, err2)
+		}
+		for i, p := range params {
+			for j := range p.Grad {
+				if math.Float32bits(p.Grad[j]) != math.Float32bits(saved[i][j]) {
+					t.Fatalf("%d workers: %s[%d] clipped to %v, serial %v", workers, p.Name, j, saved[i][j], p.Grad[j])
+				}
+			}
+		}
+		opt.ZeroGrad() // the Grads are replaced slices now: each is cleared
+		for _, p := range params {
+			for j, g := range p.Grad {
+				if g != 0 {
+					t.Fatalf("%s[%d] = %v after ZeroGrad", p.Name, j, g)
+				}
+			}
+		}
+		pool.Close()
 	}
 }

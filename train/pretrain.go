@@ -67,7 +67,7 @@ type StepReport struct {
 	// before that step began (optimizer state allocated and its pages
 	// mapped, a checkpoint read on resume). With the first step's Elapsed
 	// beside the later ones it shows what a short run pays to start.
-	Setup time.Duration
+	Setup    time.Duration
 	EvalLoss float64 // NaN when the step had no evaluation
 	Resumed  bool    // the run resumed from a checkpoint before this step
 	// Saved: a checkpoint holding this step is published right after this
@@ -195,8 +195,8 @@ func Train(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalData 
 		}
 		var norm float64
 		if cfg.ClipNorm > 0 {
-			norm, err = ClipGradNorm(params, cfg.ClipNorm)
-		} else if norm = GradNorm(params); math.IsNaN(norm) || math.IsInf(norm, 0) {
+			norm, err = opt.ClipGradNorm(cfg.ClipNorm)
+		} else if norm = opt.GradNorm(); math.IsNaN(norm) || math.IsInf(norm, 0) {
 			err = fmt.Errorf("train: gradient norm is %v: the step diverged", norm)
 		}
 		if err != nil {
