@@ -14,7 +14,10 @@ import (
 
 // BenchmarkTrainStep times one step (forward, backward, AdamW) of the
 // llama2.c-style LLaMA shapes of ANCHORS.md on random tokens, with a pool
-// of all cores, and reports tokens per second:
+// of all cores, and reports tokens per second over all steps, the first
+// step's seconds (first-s, with its minor page faults and system seconds)
+// and the mean of the others (steady-s). Run it with a few steps, the
+// first included, as a short fine-tuning run pays it:
 //
 //	go test -run XXX -bench 'TrainStep/0.9M' -benchtime 3x ./train/
 func BenchmarkTrainStep(b *testing.B) {
@@ -41,41 +44,69 @@ func BenchmarkTrainStep(b *testing.B) {
 				tokens[i], targets[i] = int32(rng.IntN(c.V)), int32(rng.IntN(c.V))
 			}
 			tp := autograd.NewTape(pool)
-			var steps []time.Duration
-			last := time.Now()
+			var st stepTimes
 			for b.Loop() {
-				if len(steps) == 0 {
-					last = time.Now() // b.Loop reset the timer at its first call
-				}
+				st.begin()
 				tp.Reset()
 				if err := tp.Backward(m.forward(tp, tokens, targets, c.T), 1); err != nil {
 					b.Fatal(err)
 				}
 				opt.Step(1e-4)
 				opt.ZeroGrad()
-				now := time.Now()
-				steps = append(steps, now.Sub(last))
-				last = now
+				st.end()
 			}
 			b.ReportMetric(float64(c.B*c.T*b.N)/b.Elapsed().Seconds(), "tok/s")
-			reportSteps(b, steps)
+			st.report(b)
 		})
 	}
 }
 
-// reportSteps adds the first step's seconds and the mean of the others
-// ("steady") to a benchmark's metrics: a short fine-tuning run pays the
+// stepTimes records each step's wall and CPU seconds, and the first
+// step's page faults and system seconds. A short fine-tuning run pays the
 // first step in full, so tok/s over a few steps hides where it goes.
-func reportSteps(b *testing.B, steps []time.Duration) {
-	if len(steps) == 0 {
+type stepTimes struct {
+	wall, cpu []float64
+	faults    int64
+	sys       float64
+	t0        time.Time
+	cpu0      float64
+}
+
+func (s *stepTimes) begin() {
+	s.t0 = time.Now()
+	var f int64
+	var sys float64
+	f, sys, s.cpu0 = usage()
+	if len(s.wall) == 0 {
+		s.faults, s.sys = f, sys
+	}
+}
+
+func (s *stepTimes) end() {
+	s.wall = append(s.wall, time.Since(s.t0).Seconds())
+	f, sys, cpu := usage()
+	s.cpu = append(s.cpu, cpu-s.cpu0)
+	if len(s.wall) == 1 {
+		s.faults, s.sys = f-s.faults, sys-s.sys
+	}
+}
+
+// report adds first-s and first-cpu-s (the first step), steady-s and
+// steady-cpu-s (the mean of the others), first-faults and first-sys-s.
+func (s *stepTimes) report(b *testing.B) {
+	if len(s.wall) == 0 {
 		return
 	}
-	b.ReportMetric(steps[0].Seconds(), "first-s")
-	if len(steps) > 1 {
-		var rest time.Duration
-		for _, d := range steps[1:] {
-			rest += d
+	b.ReportMetric(s.wall[0], "first-s")
+	b.ReportMetric(s.cpu[0], "first-cpu-s")
+	b.ReportMetric(float64(s.faults), "first-faults")
+	b.ReportMetric(s.sys, "first-sys-s")
+	if n := len(s.wall) - 1; n > 0 {
+		var w, c float64
+		for i := 1; i <= n; i++ {
+			w, c = w+s.wall[i], c+s.cpu[i]
 		}
-		b.ReportMetric(rest.Seconds()/float64(len(steps)-1), "steady-s")
+		b.ReportMetric(w/float64(n), "steady-s")
+		b.ReportMetric(c/float64(n), "steady-cpu-s")
 	}
 }
