@@ -104,6 +104,9 @@ type EmbedConfig struct {
 	// StopAt, when positive, ends the run after that step with a
 	// checkpoint, as if killed there (the schedule still spans Steps).
 	StopAt int
+	// NoSteps, with Resume, loads the checkpoint and trains no step: the
+	// weights are the checkpoint's, to export a run cut short.
+	NoSteps bool
 }
 
 // DefaultEmbedConfig are the usual fine-tuning settings of sentence
@@ -124,6 +127,8 @@ func (c EmbedConfig) validate() error {
 		return fmt.Errorf("train: embed: weight decay %g, clip %g, threads %d and checkpoint interval %d must not be negative", c.WeightDecay, c.Clip, c.Threads, c.CheckpointEvery)
 	case c.Resume && c.Checkpoint == "":
 		return fmt.Errorf("train: embed: resume needs a checkpoint file")
+	case c.NoSteps && !c.Resume:
+		return fmt.Errorf("train: embed: taking no step needs a checkpoint to resume from")
 	}
 	return nil
 }
@@ -400,6 +405,9 @@ func (tr *EmbedTrainer) TrainEmbed(ctx context.Context, data EmbedBatch, cfg Emb
 			return nil
 		}
 		return SaveCheckpoint(cfg.Checkpoint, opt, Checkpoint{Step: opt.Steps, Meta: meta})
+	}
+	if cfg.NoSteps {
+		return nil
 	}
 	for step := opt.Steps; step < cfg.Steps; step++ {
 		if err := ctx.Err(); err != nil {

@@ -59,6 +59,7 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	resume := fs.Bool("resume", false, "continue from --checkpoint (same pairs, model and settings)")
 	heldEvery := fs.Int("held-out", 5, "QA sets: hold out every Nth paragraph and its questions for evaluation (0: none)")
 	stopAt := fs.Int("stop-at", 0, "end after this step with a checkpoint (the schedule still runs to --steps), to compare a resumed run's checkpoint")
+	noSteps := fs.Bool("export-checkpoint", false, "with --resume: write OUT from the checkpoint's weights, training no step (a run cut short)")
 	recipe := fs.String("recipe", "", "run an embedder recipe (recipes/embed.json) instead: pairs, tokenizer, init, training, export")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -81,7 +82,7 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--log-every must be at least 1, --threads and --stop-at not negative")
 	}
 	cfg := train.EmbedConfig{Steps: *steps, Batch: *batch, LR: *lr, Temperature: *temp, WeightDecay: *wd, Clip: *clip, Seed: *seed, Threads: *threads,
-		LearnTemperature: *learnTemp, Checkpoint: *ckpt, CheckpointEvery: *ckptEvery, Resume: *resume, StopAt: *stopAt}
+		LearnTemperature: *learnTemp, Checkpoint: *ckpt, CheckpointEvery: *ckptEvery, Resume: *resume, StopAt: *stopAt, NoSteps: *noSteps}
 	if cfg.Checkpoint == "" {
 		cfg.Checkpoint = *out + ".ckpt"
 	}

@@ -175,7 +175,8 @@ func TestTrainEmbedKill9Resume(t *testing.T) {
 }
 
 // TestTrainEmbedStopAt: --stop-at ends a run with a checkpoint and no
-// model; --resume from it ends where an uninterrupted run ends.
+// model; --export-checkpoint writes that checkpoint's model; --resume from
+// it ends where an uninterrupted run ends.
 func TestTrainEmbedStopAt(t *testing.T) {
 	vocab := testkit.Shared(t, "reference", "models", "tiny-bert-f32.gguf")
 	dir := t.TempDir()
@@ -199,6 +200,25 @@ func TestTrainEmbedStopAt(t *testing.T) {
 	}
 	if _, err := os.Stat(stopped); err == nil {
 		t.Fatal("a stopped run wrote its model")
+	}
+	// --export-checkpoint writes the cut run's model and leaves its
+	// checkpoint as it was.
+	ck, err := os.ReadFile(stopped + ".ckpt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.gguf")
+	if _, errOut, code := runCLI(t, "", append(args(cut), "--resume", "--export-checkpoint", "--checkpoint", stopped+".ckpt")...); code != 0 {
+		t.Fatalf("--export-checkpoint: exit %d: %s", code, errOut)
+	}
+	if again, err := os.ReadFile(stopped + ".ckpt"); err != nil || string(again) != string(ck) {
+		t.Errorf("--export-checkpoint changed the checkpoint (%v)", err)
+	}
+	if o, errOut, code := runCLI(t, "", "embed", cut, "what about cats?", "--json"); code != 0 || !strings.Contains(o, `"embedding"`) {
+		t.Errorf("embed of the exported checkpoint: exit %d: %s", code, errOut)
+	}
+	if _, errOut, code := runCLI(t, "", append(args(cut), "--export-checkpoint")...); code == 0 || !strings.Contains(errOut, "checkpoint to resume from") {
+		t.Errorf("--export-checkpoint without --resume: exit %d, %q", code, errOut)
 	}
 	if _, errOut, code := runCLI(t, "", append(args(stopped), "--resume")...); code != 0 {
 		t.Fatalf("resume: exit %d: %s", code, errOut)
