@@ -313,7 +313,7 @@ func (g *HNSW) searchLayer(sc *scratch, q []float32, eps []candidate, ef, lc int
 			prefetchRow(g.vec(n))
 		}
 		for _, n := range todo {
-			s := dot(q, g.vec(n))
+			s := dotRow(q, g.vec(n))
 			if len(res) < ef || s > res[0].sim {
 				cand.push(candidate{n, s})
 				res.push(candidate{n, s})
@@ -342,7 +342,7 @@ func (g *HNSW) selectNeighbors(cands []candidate, m int) []int32 {
 		}
 		ok := true
 		for _, r := range out {
-			if dot(g.vec(c.node), g.vec(r)) > c.sim {
+			if dotRow(g.vec(c.node), g.vec(r)) > c.sim {
 				ok = false
 				break
 			}
@@ -395,7 +395,7 @@ func (g *HNSW) Add(v []float32) int32 {
 	v = g.vec(id)
 	sc := g.getScratch()
 	defer g.scratch.Put(sc)
-	ep := []candidate{{g.entry, dot(v, g.vec(g.entry))}}
+	ep := []candidate{{g.entry, dotRow(v, g.vec(g.entry))}}
 	for lc := g.maxLevel; lc > level; lc-- {
 		ep = g.searchLayer(sc, v, ep, 1, lc)
 	}
@@ -414,7 +414,7 @@ func (g *HNSW) Add(v []float32) int32 {
 				cs := make([]candidate, len(l))
 				vn := g.vec(n)
 				for i, x := range l {
-					cs[i] = candidate{x, dot(vn, g.vec(x))}
+					cs[i] = candidate{x, dotRow(vn, g.vec(x))}
 				}
 				l = g.selectNeighbors(cs, mmax)
 			}
@@ -449,7 +449,7 @@ func (g *HNSW) Search(q []float32, k int, keep func(int32) bool) []hit {
 	}
 	sc := g.getScratch()
 	defer g.scratch.Put(sc)
-	ep := []candidate{{g.entry, dot(q, g.vec(g.entry))}}
+	ep := []candidate{{g.entry, dotRow(q, g.vec(g.entry))}}
 	for lc := g.maxLevel; lc > 0; lc-- {
 		ep = g.searchLayer(sc, q, ep, 1, lc)
 	}
@@ -481,7 +481,7 @@ func (g *HNSW) Exact(q []float32, k int, keep func(int32) bool) []hit {
 		if g.dead[n] || (keep != nil && !keep(n)) {
 			continue
 		}
-		top.push(hit{n, dot(q, g.vec(n))})
+		top.push(hit{n, dotRow(q, g.vec(n))})
 	}
 	return top.sorted()
 }

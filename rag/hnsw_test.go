@@ -1,7 +1,9 @@
 package rag
 
 import (
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -147,5 +149,44 @@ func TestHNSWRows(t *testing.T) {
 	}
 	if g.Search(make([]float32, 5), 3, nil) != nil {
 		t.Error("a query of the wrong dimension found something")
+	}
+}
+
+// TestDotRowMatchesGeneric checks the graph's dot (assembly where the CPU
+// has it) against dotGeneric's loop over lengths 0…67 and 384, at several
+// start offsets, with guard values around both inputs that must neither
+// count nor change: |got-want| <= 1e-6 + 1e-5·Σ|a·b| (float32 sums in
+// another order).
+func TestDotRowMatchesGeneric(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const guard = 1e30
+	for _, n := range append(func() (ns []int) {
+		for n := 0; n <= 67; n++ {
+			ns = append(ns, n)
+		}
+		return
+	}(), 384, 1001) {
+		for off := 0; off < 4; off++ {
+			a, b := make([]float32, n+off+8), make([]float32, n+off+8)
+			for i := range a {
+				a[i], b[i] = guard, guard
+			}
+			var mag float64
+			for i := off; i < off+n; i++ {
+				a[i], b[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+				mag += math.Abs(float64(a[i] * b[i]))
+			}
+			a0, b0 := slices.Clone(a), slices.Clone(b)
+			got, want := dotRow(a[off:off+n], b[off:off+n]), dotGeneric(a[off:off+n], b[off:off+n])
+			if d := math.Abs(float64(got - want)); d > 1e-6+1e-5*mag {
+				t.Fatalf("n %d offset %d: dotRow %v, generic %v", n, off, got, want)
+			}
+			if !slices.Equal(a, a0) || !slices.Equal(b, b0) {
+				t.Fatalf("n %d offset %d: the inputs changed", n, off)
+			}
+		}
+	}
+	if dotRow([]float32{1, 2, 3}, []float32{4, 5}) != 14 {
+		t.Error("dotRow of unequal lengths is not the dot of the common prefix")
 	}
 }

@@ -172,5 +172,5 @@ for name in workers:
         ob = res[name + "_build"]
         print("build %s: %.1f CPU-s (%.1f wall), RSS +%.0f MB" % (name, ob["cpu_s"], ob["wall_s"], ob["rss_growth_mb"]))
 gb, hb = res["gptgo_build"], res["hnswlib_build"]
-print("build: gptgo %.1f CPU-s (%.1f wall), RSS +%.0f MB; hnswlib %.1f CPU-s (%.1f wall), RSS +%.0f MB; numpy exact %.0f q/CPU-s" % (
-    gb["cpu_s"], gb["wall_s"], gb["rss_growth_mb"], hb["cpu_s"], hb["wall_s"], hb["rss_growth_mb"], res["numpy_exact_qps_cpu"]))
+print("build: gptgo %.1f CPU-s (%.1f wall), RSS +%.0f MB (live heap +%.0f MB); hnswlib %.1f CPU-s (%.1f wall), RSS +%.0f MB; numpy exact %.0f q/CPU-s" % (
+    gb["cpu_s"], gb["wall_s"], gb["rss_growth_mb"], gb.get("heap_live_mb", 0), hb["cpu_s"], hb["wall_s"], hb["rss_growth_mb"], res["numpy_exact_qps_cpu"]))
