@@ -113,6 +113,7 @@ func Convert(ctx context.Context, dir, out string, opt Options) (*Result, error)
 		{Key: "general.architecture", Value: gguf.NewValue(a.gguf)},
 		{Key: "general.type", Value: gguf.NewValue("model")},
 		{Key: "general.name", Value: gguf.NewValue(name)},
+		{Key: "general.size_label", Value: gguf.NewValue(SizeLabel(paramCount(entries)))},
 	}}
 	h.KV = append(h.KV, meta...)
 	h.KV = append(h.KV, gguf.KV{Key: "general.file_type", Value: gguf.NewValue(uint32(ft))})
@@ -176,6 +177,20 @@ func Convert(ctx context.Context, dir, out string, opt Options) (*Result, error)
 		res.FileType = *opt.Type
 	}
 	return res, nil
+}
+
+// paramCount is the number of values of the tensors written, as
+// llama.cpp's converter counts them for general.size_label.
+func paramCount(entries []*entry) int64 {
+	var n int64
+	for _, e := range entries {
+		size := int64(1)
+		for _, d := range e.ti.Shape {
+			size *= d
+		}
+		n += size
+	}
+	return n
 }
 
 func isFloatType(ft quant.FileType) bool {

@@ -26,8 +26,8 @@ import (
 // llama.cpp reads the same (pre is not consulted for SentencePiece; the
 // vocabulary size equals the embedding's rows; the quantization version
 // only matters to quantized tensors; general.type "model" is what an absent
-// type means).
-var extraKeys = map[string]bool{"llama.vocab_size": true, "tokenizer.ggml.pre": true, "general.quantization_version": true, "general.type": true}
+// type means; general.size_label is a description llama.cpp does not read).
+var extraKeys = map[string]bool{"llama.vocab_size": true, "tokenizer.ggml.pre": true, "general.quantization_version": true, "general.type": true, "general.size_label": true}
 
 // TestRoundTripReference: export → convert of every float reference model
 // gives the same tensors bit for bit, equivalent metadata, llama.cpp's
