@@ -99,7 +99,7 @@ func Ask(ctx context.Context, s Store, g Generator, question string, o AskOption
 		return nil
 	})
 	a.Text = b.String()
-	a.Citations, a.Invalid = Citations(a.Text, len(res))
+	a.Citations, a.Invalid = Citations(a.Text, len(a.Sources)) // the sources the prompt held, after fit
 	if strings.Contains(a.Text, NotFoundText) && len(a.Citations) == 0 {
 		a.NotFound = true
 	}

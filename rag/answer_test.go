@@ -46,10 +46,11 @@ func TestAsk(t *testing.T) {
 	if !a.NotFound || a.Text != NotFoundText || g2.user != "" {
 		t.Errorf("not found: %+v", a)
 	}
-	// sources are dropped and cut to fit a context
-	a, _ = Ask(ctx, s, &echoGen{answer: "x"}, "Eiffel Tower", AskOptions{K: 2, Fits: func(sys, user string) bool { return len(user) < 200 }}, nil)
-	if len(a.Sources) != 1 {
-		t.Errorf("fit kept %d sources", len(a.Sources))
+	// sources are dropped and cut to fit a context; a citation of a
+	// dropped source points at nothing the answer lists
+	a, _ = Ask(ctx, s, &echoGen{answer: "x [1] [2]"}, "Eiffel Tower", AskOptions{K: 2, Fits: func(sys, user string) bool { return len(user) < 200 }}, nil)
+	if len(a.Sources) != 1 || !reflect.DeepEqual(a.Citations, []int{1}) || !reflect.DeepEqual(a.Invalid, []int{2}) {
+		t.Errorf("fit kept %d sources; citations %v, invalid %v (want [1], [2])", len(a.Sources), a.Citations, a.Invalid)
 	}
 }
 
