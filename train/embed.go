@@ -406,8 +406,8 @@ func (tr *EmbedTrainer) TrainEmbed(ctx context.Context, data EmbedBatch, cfg Emb
 		}
 		return SaveCheckpoint(cfg.Checkpoint, opt, Checkpoint{Step: opt.Steps, Meta: meta})
 	}
-	if cfg.NoSteps {
-		return nil
+	if cfg.NoSteps || (cfg.StopAt > 0 && opt.Steps >= cfg.StopAt) {
+		return nil // the checkpoint is already where the run ends
 	}
 	for step := opt.Steps; step < cfg.Steps; step++ {
 		if err := ctx.Err(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -45,6 +46,10 @@ type embedRecipe struct {
 		MaxTokens       int     `json:"max_tokens"`
 		HeldOut         int     `json:"held_out"` // QA sets: every Nth paragraph is held out
 		CheckpointEvery int     `json:"checkpoint_every"`
+		// StopAt, when set, ends the training after that step (the
+		// schedule still spans Steps) and exports that checkpoint: a run
+		// cut short, reproduced exactly.
+		StopAt int `json:"stop_at"`
 	} `json:"train"`
 	Export struct {
 		Path string `json:"path"`
@@ -250,7 +255,20 @@ func runEmbedRecipe(ctx context.Context, e *env, path string, stopAt int) error 
 			"--lr", fmt.Sprint(t.LR), "--temperature", fmt.Sprint(t.Temperature), "--max-tokens", strconv.Itoa(t.MaxTokens),
 			"--held-out", strconv.Itoa(t.HeldOut), "--seed", strconv.FormatUint(r.Seed, 10), "--threads", strconv.Itoa(r.Threads),
 			"--checkpoint-every", strconv.Itoa(t.CheckpointEvery), "--type", cmpOrString(r.Export.Type, "f16"))
-		if exists(outPath + ".ckpt") {
+		resume := exists(outPath + ".ckpt")
+		if stopAt == 0 && t.StopAt > 0 {
+			// train to stop_at (from the checkpoint, if any), then export
+			// the checkpoint
+			cut := append(slices.Clone(args), "--stop-at", strconv.Itoa(t.StopAt))
+			if resume {
+				cut = append(cut, "--resume")
+			}
+			if err := runTrainEmbed(ctx, e, cut); err != nil {
+				return fmt.Errorf("train: %w", err)
+			}
+			args, resume = append(args, "--export-checkpoint"), true
+		}
+		if resume {
 			args = append(args, "--resume")
 		}
 		if stopAt > 0 {

@@ -302,4 +302,24 @@ func TestTrainEmbedRecipe(t *testing.T) {
 	if _, errOut, code := runCLI(t, "", "train", "embed", "--recipe", recipe, "extra.jsonl"); code == 0 || !strings.Contains(errOut, "--recipe takes no other inputs") {
 		t.Errorf("--recipe with inputs: exit %d, %q", code, errOut)
 	}
+
+	// stop_at: the same recipe cut after step 2 of 3 exports the step-2
+	// checkpoint, which is not the full run's model.
+	b, err = os.ReadFile(recipe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cutRecipe := filepath.Join(dir, "cut.json")
+	body := strings.NewReplacer(`"work": "work"`, `"work": "work-cut"`, `"checkpoint_every": 1}`, `"checkpoint_every": 1, "stop_at": 2}`, "out/embed.gguf", "out/cut.gguf").Replace(string(b))
+	if err := os.WriteFile(cutRecipe, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = runCLI(t, "", "train", "embed", "--recipe", cutRecipe)
+	if code != 0 || !strings.Contains(errOut, "stopped after step 2") || strings.Contains(errOut, "step 3/3") {
+		t.Fatalf("stop_at recipe: exit %d: %s", code, errOut)
+	}
+	cut, err := os.ReadFile(filepath.Join(dir, "out", "cut.gguf"))
+	if err != nil || len(cut) != len(first) || string(cut) == string(first) {
+		t.Errorf("stop_at's export: %d bytes (full run's %d), same as the full run's %v (%v)", len(cut), len(first), string(cut) == string(first), err)
+	}
 }
