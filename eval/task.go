@@ -273,6 +273,11 @@ type RunOptions struct {
 	Gen      GenOptions                       // generation tasks
 	Samples  bool                             // keep every question's details in the result
 	Progress func(done, total int, r *Result) // after each question
+	// LlamaTasks, for the llama-perplexity formats, scores the tasks that
+	// its --hellaswag-tasks (--winogrande-tasks, --multiple-choice-tasks)
+	// LlamaTasks scores, in its order (LlamaTaskOrder); 0 means all, in
+	// the file's order. Not with Limit.
+	LlamaTasks int
 }
 
 // Sample is one question's details (RunOptions.Samples).
@@ -312,8 +317,27 @@ func Run(ctx context.Context, s *Scorer, t *Task, o RunOptions) (*Result, error)
 		return runGen(ctx, s, t, o, r)
 	}
 	items := t.Items
+	index := make([]int, len(items)) // the file's question number of each of items
+	for i := range index {
+		index[i] = i
+	}
 	if o.Limit > 0 && o.Limit < len(items) {
-		items = items[:o.Limit]
+		items, index = items[:o.Limit], index[:o.Limit]
+	}
+	if o.LlamaTasks > 0 {
+		if o.Limit > 0 {
+			return nil, fmt.Errorf("eval: %s: a limit and llama.cpp's task draw together", t.Name)
+		}
+		switch t.Format {
+		case FormatHellaSwag, FormatWinogrande, FormatMultipleChoice:
+		default:
+			return nil, fmt.Errorf("eval: %s: llama.cpp's task draw is for the hellaswag, winogrande and multiple-choice formats, not %s", t.Name, t.Format)
+		}
+		index = LlamaTaskOrder(t.Format, len(t.Items), o.LlamaTasks)
+		items = make([]Item, len(index))
+		for i, j := range index {
+			items[i] = t.Items[j]
+		}
 	}
 	names := []string{MetricAcc, MetricAccNorm, MetricAccBytes, MetricAccToken}
 	if t.Format == FormatHellaSwag || t.Format == FormatWinogrande || t.Format == FormatMultipleChoice {
@@ -330,7 +354,7 @@ func Run(ctx context.Context, s *Scorer, t *Task, o RunOptions) (*Result, error)
 			hits[name] = append(hits[name], b2f(ir.Pick[name] == ir.Gold))
 		}
 		if o.Samples {
-			sm := Sample{Index: i, Gold: ir.Gold, Correct: ir.Pick[names[0]] == ir.Gold}
+			sm := Sample{Index: index[i], Gold: ir.Gold, Correct: ir.Pick[names[0]] == ir.Gold}
 			for _, op := range ir.Options {
 				sm.LogLik = append(sm.LogLik, op.LogLik)
 				sm.NTokens = append(sm.NTokens, op.N())

@@ -16,7 +16,7 @@ func init() {
 	register(&command{
 		name:    "eval",
 		summary: "benchmark a model on task files: multiple choice by log-likelihood, generation",
-		usage: `MODEL TASK... [--limit N] [--json] [--samples] [--shots K] [--match M]
+		usage: `MODEL TASK... [--limit N | --llama-tasks N] [--json] [--samples] [--shots K] [--match M]
 
 Each TASK is a file, FORMAT:FILE to name its format, one of:
   hellaswag        llama-perplexity's --hellaswag text (6 lines per task)
@@ -27,7 +27,10 @@ Each TASK is a file, FORMAT:FILE to name its format, one of:
   jsonl            {"context","choices","gold"} per line
   gen              {"prompt","answer"} per line, answered greedily and
                    scored by --match (exact, contains, regex, number)
-Without FORMAT it is told from the file. Multiple-choice tasks report acc
+Without FORMAT it is told from the file. --limit N scores the first N
+questions; --llama-tasks N the N tasks llama-perplexity draws for its
+--hellaswag-tasks N (--winogrande-tasks, --multiple-choice-tasks), so both
+tools score the same subset. Multiple-choice tasks report acc
 (summed log-likelihood), acc_norm (per character) and acc_bytes (per byte)
 as lm-evaluation-harness does, and acc_token (per token), the score
 llama-perplexity prints; each ± its standard error. Progress goes to
@@ -48,6 +51,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "eval", "MODEL TASK... [flags]")
 	f := addLoadFlags(fs)
 	limit := fs.Int("limit", 0, "score only the first N questions of each task (0: all)")
+	llamaTasks := fs.Int("llama-tasks", 0, "hellaswag, winogrande, multiple-choice: score the N tasks llama-perplexity's --hellaswag-tasks (--winogrande-tasks, --multiple-choice-tasks) N scores, in its order (0: all, in the file's order)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	samples := fs.Bool("samples", false, "keep each question's log-likelihoods or output (in --json)")
 	shots := fs.Int("shots", 0, "mmlu: solved examples before each question")
@@ -66,6 +70,9 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	}
 	if *limit < 0 {
 		return fmt.Errorf("--limit %d: want 0 or more", *limit)
+	}
+	if *llamaTasks < 0 || (*llamaTasks > 0 && *limit > 0) {
+		return fmt.Errorf("--llama-tasks %d: want 0 or more, and not with --limit", *llamaTasks)
 	}
 	if *shots < 0 {
 		return fmt.Errorf("--shots %d: want 0 or more", *shots)
@@ -95,7 +102,7 @@ func runEval(ctx context.Context, e *env, args []string) error {
 	bar := newProgressBar(e.stderr)
 	defer bar.end()
 	ro := eval.RunOptions{
-		Limit: *limit, Match: m, Samples: *samples,
+		Limit: *limit, LlamaTasks: *llamaTasks, Match: m, Samples: *samples,
 		Gen: eval.GenOptions{MaxTokens: *maxTokens, Stop: []string{strings.ReplaceAll(*stop, `\n`, "\n")}},
 	}
 	for _, t := range tasks {

@@ -116,10 +116,32 @@ func TestEvalErrors(t *testing.T) {
 		{[]string{defaultGGUF, filepath.Join(dir, "missing.txt")}, "missing.txt"},
 		{[]string{defaultGGUF, bad, "--limit", "-1"}, "--limit"},
 		{[]string{defaultGGUF, bad, "--match", "fuzzy"}, "--match"},
+		{[]string{defaultGGUF, bad, "--llama-tasks", "3", "--limit", "2"}, "--llama-tasks"},
 	} {
 		_, errOut, code := runCLI(t, "", append([]string{"eval"}, c.args...)...)
 		if code == 0 || !strings.Contains(errOut, c.want) {
 			t.Errorf("%v: exit %d, stderr %q (want %q)", c.args, code, errOut, c.want)
+		}
+	}
+}
+
+// --llama-tasks N scores the N tasks llama-perplexity's --winogrande-tasks
+// N draws (eval.LlamaTaskOrder), each sample keeping its file index.
+func TestEvalLlamaTasks(t *testing.T) {
+	wg := "winogrande:../../eval/testdata/winogrande-handmade.csv"
+	out, errOut, code := runCLI(t, "", "eval", defaultGGUF, wg, "--llama-tasks", "4", "--json", "--samples", "--quiet")
+	var rep evalReport
+	if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Tasks) != 1 {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	want := eval.LlamaTaskOrder(eval.FormatWinogrande, 20, 4)
+	r := rep.Tasks[0]
+	if r.N != 4 || len(r.Samples) != 4 {
+		t.Fatalf("%+v", r)
+	}
+	for i, s := range r.Samples {
+		if s.Index != want[i] {
+			t.Errorf("sample %d: question %d, want %d", i, s.Index, want[i])
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/gptgo/gptgo/data"
 	"github.com/gptgo/gptgo/eval"
@@ -177,14 +178,20 @@ func runKLDivergence(ctx context.Context, e *env, path string, f *inferFlags, ba
 
 // perplexityTokens reads a GPTGOTOK shard of the model's vocabulary, or
 // tokenizes a text file as one document (special tokens as text; BOS first
-// when withBOS and the model adds one, as llama-perplexity tokenizes).
+// when withBOS and the model adds one, as llama-perplexity tokenizes). In
+// llama mode one final newline is dropped first, as llama.cpp's -f does
+// when it reads the file: the token counts then agree to the last.
 func perplexityTokens(path string, tok *tokenizer.Tokenizer, withBOS bool) ([]int32, error) {
 	if !hasMagic(path, data.ShardMagic) {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return nil, err
 		}
-		return tok.Encode(string(b), tokenizer.EncodeOptions{AddSpecial: withBOS && tok.AddBOS()}), nil
+		text := string(b)
+		if withBOS {
+			text = strings.TrimSuffix(text, "\n")
+		}
+		return tok.Encode(text, tokenizer.EncodeOptions{AddSpecial: withBOS && tok.AddBOS()}), nil
 	}
 	h, raw, err := data.ReadShard(path)
 	if err != nil {

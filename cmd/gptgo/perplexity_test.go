@@ -3,11 +3,16 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gptgo/gptgo/models"
+	"github.com/gptgo/gptgo/tokenizer"
 )
 
 // perplexity shows its progress on stderr, window by window, and keeps
@@ -69,5 +74,57 @@ func TestPerplexityKLDivergence(t *testing.T) {
 	}
 	if _, errOut, code = runCLI(t, "", "perplexity", defaultGGUF, "--kl-divergence", "--kl-divergence-base", text); code == 0 || !strings.Contains(errOut, "_logits_") {
 		t.Errorf("a text as base: exit %d, %q", code, errOut)
+	}
+}
+
+// A text's last newline is dropped in llama mode, as llama-perplexity's -f
+// drops it, and kept when every position is scored.
+func TestPerplexityTokensDropLastNewline(t *testing.T) {
+	f, err := models.OpenDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	with, without := filepath.Join(dir, "a.txt"), filepath.Join(dir, "b.txt")
+	os.WriteFile(with, []byte("The mill stands by the river.\n"), 0o644)
+	os.WriteFile(without, []byte("The mill stands by the river."), 0o644)
+	a, errA := perplexityTokens(with, tok, true)
+	b, errB := perplexityTokens(without, tok, true)
+	c, errC := perplexityTokens(with, tok, false)
+	if errA != nil || errB != nil || errC != nil || !slices.Equal(a, b) || len(c) != len(b)+1 {
+		t.Errorf("llama mode %v, without the newline %v, all mode %v (%v %v %v)", a, b, c, errA, errB, errC)
+	}
+}
+
+// gptgo perplexity on the text and context of a recorded llama-perplexity
+// run (eval/testdata/llama-cpp.json, the default model) prints its
+// perplexity within 0.1%.
+func TestPerplexityCLIMatchesLlamaCpp(t *testing.T) {
+	b, err := os.ReadFile("../../eval/testdata/llama-cpp.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Perplexity []struct {
+			Model, Text string
+			Ctx         int
+			PPL         float64
+		}
+	}
+	if err := json.Unmarshal(b, &rec); err != nil || len(rec.Perplexity) == 0 || rec.Perplexity[0].Model != "default" {
+		t.Fatalf("llama-cpp.json: %v, %+v", err, rec)
+	}
+	run := rec.Perplexity[0]
+	out, errOut, code := runCLI(t, "", "perplexity", defaultGGUF, filepath.Join("../../eval/testdata", run.Text), "--ctx", fmt.Sprint(run.Ctx), "--json", "--quiet")
+	var r perplexityResult
+	if code != 0 || json.Unmarshal([]byte(out), &r) != nil {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if math.Abs(r.Perplexity/run.PPL-1) > 1e-3 {
+		t.Errorf("PPL %.4f, llama-perplexity %.4f", r.Perplexity, run.PPL)
 	}
 }
