@@ -28,6 +28,7 @@ type llamaCppRecord struct {
 	LlamaCpp   string          `json:"llama_cpp"` // the build that ran
 	Perplexity []llamaPPLRun   `json:"perplexity"`
 	Tasks      []llamaTaskRun  `json:"tasks"`
+	KLD        []llamaKLDRun   `json:"kld"`
 	Notes      json.RawMessage `json:"notes,omitempty"`
 }
 
@@ -68,6 +69,20 @@ type llamaTaskRun struct {
 }
 
 var llamaFull = flag.Bool("llama-full", false, "TestTasksMatchLlamaCpp: also check the long recorded runs (200-task cloze files)")
+
+// llamaKLDRun is one llama-perplexity --kl-divergence run over a base
+// file in testdata that llama-perplexity wrote (--kl-divergence-base);
+// the figures are those its last chunk line prints, over all positions.
+type llamaKLDRun struct {
+	Model   string  `json:"model"`
+	Base    string  `json:"base"`
+	Command string  `json:"command"`
+	PPL     float64 `json:"ppl"`      // PPL(Q), 4 decimals
+	LnRatio float64 `json:"ln_ratio"` // mean ln(PPL(Q)/PPL(base)), 5 decimals
+	KLD     float64 `json:"kld"`      // mean KL divergence, 5 decimals
+	RMSdp   float64 `json:"rms_dp"`   // RMS Δp in percent, 3 decimals
+	SameTop float64 `json:"same_top"` // same top token, percent, 3 decimals
+}
 
 func readLlamaCpp(t *testing.T) llamaCppRecord {
 	t.Helper()
@@ -282,5 +297,52 @@ func TestWriteMultipleChoiceMatchesFile(t *testing.T) {
 	}
 	if !bytes.Equal(buf.Bytes(), want) {
 		t.Errorf("WriteMultipleChoice: %d bytes, differ from testdata/mc-handmade.bin (%d bytes)", buf.Len(), len(want))
+	}
+}
+
+// gptgo reads a base file that llama-perplexity wrote and, comparing a
+// quantized file with it, prints llama-perplexity's KLD figures to the
+// digits it prints them with. tiny-gpt2 is the reference model whose
+// logits gptgo computes bit for bit as llama.cpp's AVX2 build does
+// (docs/inference.md), so any difference would be in the comparison
+// itself: the 16-bit log-probabilities, the KLD sum, Δp, the top token.
+func TestKLDivergenceMatchesLlamaCpp(t *testing.T) {
+	rec := readLlamaCpp(t)
+	if len(rec.KLD) == 0 {
+		t.Fatal("testdata/llama-cpp.json has no KLD runs")
+	}
+	for _, run := range rec.KLD {
+		t.Run(filepath.Base(run.Model), func(t *testing.T) {
+			f, err := os.Open(filepath.Join("testdata", run.Base))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			st, tok := openRecorded(t, run.Model, 64)
+			o := KLDOptions{BOS: -1, Vocab: st.Model().Vocab}
+			if tok.AddBOS() {
+				o.BOS = tok.BOS()
+			}
+			r, err := KLDivergence(context.Background(), st, f, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := r.Stats()
+			for _, c := range []struct {
+				name      string
+				got, want float64
+				atol      float64 // half the last printed digit
+			}{
+				{"PPL(Q)", s.PPL, run.PPL, 5e-5},
+				{"ln(PPL(Q)/PPL(base))", s.LnRatio, run.LnRatio, 5e-6},
+				{"KLD", s.KLD, run.KLD, 5e-6},
+				{"RMS Δp %", 100 * s.RMSdp, run.RMSdp, 5e-4},
+				{"same top %", 100 * s.SameTop, run.SameTop, 5e-4},
+			} {
+				if math.Abs(c.got-c.want) > c.atol+1e-9*math.Abs(c.want) {
+					t.Errorf("%s %.6f, llama-perplexity %.6f", c.name, c.got, c.want)
+				}
+			}
+		})
 	}
 }
