@@ -1,4 +1,4 @@
-// Reference: docs/llamacpp-compat.md section f (llama.cpp's logits for the reference F32 models quantized to
+// Reference: docs/llamacpp-compat.md section g (llama.cpp's logits for the reference F32 models quantized to
 // Q4_1, Q5_0, Q5_1 and IQ4_NL: testdata/llamacpp/*.jsonl and how they were made).
 
 package model

@@ -1,4 +1,4 @@
-// Reference: docs/llamacpp-compat.md (section f: the Q4_1, Q5_0, Q5_1 and IQ4_NL matmuls against
+// Reference: docs/llamacpp-compat.md (section g: the Q4_1, Q5_0, Q5_1 and IQ4_NL matmuls against
 // llama.cpp's ggml_mul_mat); testdata/lanes_llamacpp.json is its output.
 
 package tensor
@@ -71,7 +71,7 @@ func lanesGoldenCases() []struct {
 // are llama.cpp's (snapshot c392e5094, gcc 12.2 -march=native on an AMD
 // EPYC with AVX-512: ggml_mul_mat of the quantized weights by the F32
 // activations, on one thread), made by the program described in
-// docs/llamacpp-compat.md section f from these very inputs. The weights are
+// docs/llamacpp-compat.md section g from these very inputs. The weights are
 // quantized by gptgo's reference quantizers, whose bytes are
 // llama-quantize's (legacy_golden_test.go).
 func TestLaneMatMulsMatchLlamaCpp(t *testing.T) {
