@@ -181,8 +181,8 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 	}
 }
 
-//
-// The timeouts are hang guards, not speed checks: each is the time the step
+// poll waits until expr is true in the page. The timeouts are hang
+// guards, not speed checks: each is the time the step
 // takes on a quiet machine with a wide margin, scaled by hangGuardScale so
 // that a machine at a load average of 40 (where the first ones failed)
 // still passes.
