@@ -187,6 +187,8 @@ func (t *Tape) Blocks(x *Var, n int, block func(i int, x *Var) *Var) *Var {
 func (t *Tape) segment(i int, x *Var, block func(int, *Var) *Var, grad ...[]float32) (y *Var) {
 	ops := t.ops
 	t.cur, t.seg.next, t.ops = &t.seg, 0, t.segOps[:0]
+	clear(t.seg.free) // the rewound buffers are the segment's again
+	t.seg.free = t.seg.free[:0]
 	defer func() {
 		clear(t.ops) // the closures hold the segment's buffers: let them go
 		t.segOps, t.ops, t.cur = t.ops[:0], ops, &t.main
@@ -197,7 +199,8 @@ func (t *Tape) segment(i int, x *Var, block func(int, *Var) *Var, grad ...[]floa
 	}
 	y.Grad = grad[0]
 	for j := len(t.ops) - 1; j >= 0; j-- {
-		t.ops[j]()
+		t.ops[j].back()
+		t.release(t.ops[j])
 	}
 	return y
 }

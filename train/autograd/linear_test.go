@@ -35,7 +35,7 @@ func TestLinearBackwardMatchesKernel(t *testing.T) {
 		y := tp.Linear(x, w, b)
 		y.Grad = gy // seed the output's gradient directly
 		for i := len(tp.ops) - 1; i >= 0; i-- {
-			tp.ops[i]()
+			tp.ops[i].back()
 		}
 		if err := tp.Err(); err != nil {
 			t.Fatal(err)
@@ -79,7 +79,7 @@ func BenchmarkLinearBackward(b *testing.B) {
 			y := tp.Linear(x, w, nil)
 			y.Grad = gy
 			for i := len(tp.ops) - 1; i >= 0; i-- {
-				tp.ops[i]()
+				tp.ops[i].back()
 			}
 		}
 		b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")

@@ -5,6 +5,7 @@ package autograd
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -18,8 +19,12 @@ type Var struct {
 	Shape []int     // outer axis first; product = len(Data)
 	Data  []float32 // the value; a parameter's slice is never replaced (a Linear keeps a view of it), only written
 	// Grad has Data's length. A parameter's is allocated by NewParam and
-	// kept (the optimizer zeroes it); an activation's comes from the tape
-	// when a backward first writes it, and is nil if none does.
+	// kept (the optimizer zeroes it; NewAdamW moves it into its state
+	// block); an activation's is lent by the tape when a backward first
+	// writes it, nil if none does, and nil again once the backward of the
+	// op that made the activation has run (the buffer serves later
+	// gradients: read an activation's gradient from inside a backward,
+	// not after Backward returns).
 	Grad []float32
 	// NoDecay exempts a parameter from AdamW's weight decay. NewParam sets
 	// it for 1-D parameters (norm weights, biases) and embedding tables.
@@ -27,6 +32,10 @@ type Var struct {
 
 	param    bool // a trainable leaf: its Grad is never reset by the tape
 	requires bool // a parameter, or computed from one: needs a gradient
+	recorded bool // an op that returned it has recorded a backward
+	// gradFrom is the arena that lent Grad (Tape.grad): the tape takes the
+	// buffer back once nothing can read it any more (Tape.release).
+	gradFrom *arena
 }
 
 // NewParam makes a trainable parameter that owns data (not copied).
@@ -100,8 +109,8 @@ func numel(shape []int) int {
 type Tape struct {
 	pool   *tensor.Pool
 	noGrad bool
-	ops    []func() // backward of each recorded op, in forward order
-	done   bool     // Backward ran since the last Reset
+	ops    []op // each recorded op, in forward order
+	done   bool // Backward ran since the last Reset
 	err    error
 	dead   *Var // returned by ops after an error
 
@@ -111,9 +120,9 @@ type Tape struct {
 	// buffers come from seg, rewound for every block (checkpoint.go).
 	main, seg arena
 	cur       *arena
-	mem       Memory   // how Blocks keeps activations (SetMemory)
-	half      arena16  // block inputs kept in 16 bits (Memory.Store)
-	segOps    []func() // the backwards of the block being run or rerun
+	mem       Memory  // how Blocks keeps activations (SetMemory)
+	half      arena16 // block inputs kept in 16 bits (Memory.Store)
+	segOps    []op    // the ops of the block being run or rerun
 
 	// tmp is a buffer that lives only while one op's forward or backward
 	// runs, reused by all of them: FrozenLinear's tiles of dequantized
@@ -127,6 +136,18 @@ type arena struct {
 	bufs  [][]float32
 	next  int
 	slabs slabs
+	free  [][]float32 // gradients released during this backward, for later ones (Tape.gradBuf)
+}
+
+// op is a recorded op: its backward, and its result y, whose gradient is
+// complete before back runs (every op that read y came later in the
+// forward, so its backward ran earlier) and dead after it, if this is the
+// op that made y: an op that adds into an existing Var in place (AddLoRA)
+// records y a second time, and that backward runs first.
+type op struct {
+	y    *Var
+	back func()
+	made bool // the first op to record y: y's gradient is released after back
 }
 
 // NewTape returns a tape whose big ops run on pool.
@@ -149,6 +170,9 @@ func (t *Tape) Reset() {
 	t.err = nil
 	t.done = false
 	t.main.next, t.seg.next, t.half.next = 0, 0, 0
+	clear(t.main.free)
+	clear(t.seg.free)
+	t.main.free, t.seg.free = t.main.free[:0], t.seg.free[:0]
 	t.cur = &t.main
 }
 
@@ -235,7 +259,8 @@ func (t *Tape) out(name string, shape []int, in ...*Var) *Var {
 // record appends an op's backward when its result needs a gradient.
 func (t *Tape) record(y *Var, backward func()) {
 	if !t.noGrad && y.requires {
-		t.ops = append(t.ops, backward)
+		t.ops = append(t.ops, op{y: y, back: backward, made: !y.recorded})
+		y.recorded = true
 	}
 }
 
@@ -246,9 +271,51 @@ func (t *Tape) grad(x *Var) []float32 {
 		return nil
 	}
 	if x.Grad == nil {
-		x.Grad = t.alloc(len(x.Data))
+		x.Grad, x.gradFrom = t.gradBuf(len(x.Data)), t.cur
 	}
 	return x.Grad
+}
+
+// gradBuf returns a zeroed buffer of n floats for an activation's
+// gradient: the smallest one released earlier in this backward that
+// holds n (the first of equals), else the step's next buffer. Activation
+// gradients live only from their first writer's backward to their
+// maker's, so a step's backward needs a few layers' worth of them, not
+// one per activation: on the 0.9M shape (BenchmarkTrainStep) that took
+// the backward's new pages from 47k to 8k and the step's buffers from
+// about 430 MB to 290 MB, memory the first step no longer maps and every
+// step no longer streams through the caches. The choice depends only on
+// the order of the ops, so every step (and every rerun) reuses the same
+// buffers.
+func (t *Tape) gradBuf(n int) []float32 {
+	a := t.cur
+	best := -1
+	for i, b := range a.free {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(a.free[best])) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return t.alloc(n)
+	}
+	b := a.free[best][:n]
+	a.free = slices.Delete(a.free, best, best+1)
+	clear(b)
+	return b
+}
+
+// release gives back y's gradient once the op that made y has run its
+// backward: nothing reads it after that. Only buffers the tape lent are
+// taken back; a parameter's, or one a caller or Blocks put there, stay.
+// y.Grad is set to nil, so a stale read fails loudly instead of seeing
+// another activation's gradient.
+func (t *Tape) release(o op) {
+	y := o.y
+	if !o.made || y.gradFrom == nil || y.Grad == nil {
+		return
+	}
+	y.gradFrom.free = append(y.gradFrom.free, y.Grad)
+	y.Grad, y.gradFrom = nil, nil
 }
 
 // Backward seeds the gradient of the scalar loss with seed (1 for a plain
@@ -276,7 +343,8 @@ func (t *Tape) Backward(loss *Var, seed float32) error {
 	g := t.grad(loss)
 	g[0] += seed
 	for i := len(t.ops) - 1; i >= 0; i-- {
-		t.ops[i]()
+		t.ops[i].back()
+		t.release(t.ops[i])
 	}
 	return t.err // a checkpointed block's rerun can fail only as its forward did
 }
@@ -392,6 +460,7 @@ func (t *Tape) CrossEntropy(logits *Var, targets []int32, ignore int32) *Var {
 		return t.fail("cross-entropy: all %d targets are ignored", N)
 	}
 	y := t.out("cross_entropy", []int{1}, logits)
+	from := t.cur // the arena that lends d, handed to the logits as their gradient below
 	var d []float32
 	if y.requires {
 		d = t.scratch(N * V) // the kernel writes every row
@@ -431,7 +500,7 @@ func (t *Tape) CrossEntropy(logits *Var, targets []int32, ignore int32) *Var {
 			if s != 1 {
 				t.elems(len(d), func(a, b int) { kernel.Scale(d[a:b], s) })
 			}
-			logits.Grad = d
+			logits.Grad, logits.gradFrom = d, from
 			return
 		}
 		gl := t.grad(logits)
