@@ -9,18 +9,25 @@ func init() {
 	if !hasAVX2FMA || !f16cOK {
 		return
 	}
-	dotQ4_1 = asmDot(dotQ4_1Asm, QK, q4_1Bytes, q8_1Bytes)
-	dotQ4_1Rows = asmRows(dotQ4_1Asm, QK, q4_1Bytes, q8_1Bytes)
+	q41, q50, q51, iq4, iq4tb := dotQ4_1Asm, dotQ5_0Asm, dotQ5_1Asm, dotIQ4_NLAsm, dotIQ4_NLTBAsm
+	if vnniOK {
+		// The same operations with one VPDPBUSD for each pair-sum step,
+		// as llama.cpp's mul_sum_us8_pairs_float on such a CPU: same bits.
+		q41, q50, q51, iq4, iq4tb = dotQ4_1VNNIAsm, dotQ5_0VNNIAsm, dotQ5_1VNNIAsm, dotIQ4_NLVNNIAsm, dotIQ4_NLTBVNNIAsm
+		useAsm("lanes-vnni")
+	}
+	dotQ4_1 = asmDot(q41, QK, q4_1Bytes, q8_1Bytes)
+	dotQ4_1Rows = asmRows(q41, QK, q4_1Bytes, q8_1Bytes)
 	useAsm("q4_1")
-	dotQ5_0 = asmDot(dotQ5_0Asm, QK, q5_0Bytes, q8_0Bytes)
-	dotQ5_0Rows = asmRows(dotQ5_0Asm, QK, q5_0Bytes, q8_0Bytes)
+	dotQ5_0 = asmDot(q50, QK, q5_0Bytes, q8_0Bytes)
+	dotQ5_0Rows = asmRows(q50, QK, q5_0Bytes, q8_0Bytes)
 	useAsm("q5_0")
-	dotQ5_1 = asmDot(dotQ5_1Asm, QK, q5_1Bytes, q8_1Bytes)
-	dotQ5_1Rows = asmRows(dotQ5_1Asm, QK, q5_1Bytes, q8_1Bytes)
+	dotQ5_1 = asmDot(q51, QK, q5_1Bytes, q8_1Bytes)
+	dotQ5_1Rows = asmRows(q51, QK, q5_1Bytes, q8_1Bytes)
 	useAsm("q5_1")
-	dotIQ4_NL = asmDot(dotIQ4_NLAsm, QK, iq4nlBytes, q8_0Bytes)
-	dotIQ4_NLRows = asmRows(dotIQ4_NLAsm, QK, iq4nlBytes, q8_0Bytes)
-	dotIQ4_NLTinyBLAS = asmDot(dotIQ4_NLTBAsm, QK, iq4nlBytes, q8_0Bytes)
+	dotIQ4_NL = asmDot(iq4, QK, iq4nlBytes, q8_0Bytes)
+	dotIQ4_NLRows = asmRows(iq4, QK, iq4nlBytes, q8_0Bytes)
+	dotIQ4_NLTinyBLAS = asmDot(iq4tb, QK, iq4nlBytes, q8_0Bytes)
 	useAsm("iq4_nl")
 }
 
@@ -84,7 +91,11 @@ func dotIQ4_NLTBAsm(nb int, w, x *byte) float32
 func TileQ4_1(n int, w, x []byte, xStride int, out []float32, outStride int) {
 	var t [4]float32
 	if nb := n / QK; tileCheck(nb, nb*q4_1Bytes, nb*q8_1Bytes, w, x, xStride, out, outStride) {
-		tileQ4_1Asm(nb, &w[0], &x[0], xStride, &t)
+		if vnniTiles {
+			tileQ4_1VNNIAsm(nb, &w[0], &x[0], xStride, &t)
+		} else {
+			tileQ4_1Asm(nb, &w[0], &x[0], xStride, &t)
+		}
 	}
 	scatter(&t, out, outStride)
 }
@@ -94,7 +105,11 @@ func TileQ4_1(n int, w, x []byte, xStride int, out []float32, outStride int) {
 func TileQ5_1(n int, w, x []byte, xStride int, out []float32, outStride int) {
 	var t [4]float32
 	if nb := n / QK; tileCheck(nb, nb*q5_1Bytes, nb*q8_1Bytes, w, x, xStride, out, outStride) {
-		tileQ5_1Asm(nb, &w[0], &x[0], xStride, &t)
+		if vnniTiles {
+			tileQ5_1VNNIAsm(nb, &w[0], &x[0], xStride, &t)
+		} else {
+			tileQ5_1Asm(nb, &w[0], &x[0], xStride, &t)
+		}
 	}
 	scatter(&t, out, outStride)
 }
@@ -105,7 +120,11 @@ func TileQ5_1(n int, w, x []byte, xStride int, out []float32, outStride int) {
 func TileQ5_0(n int, w, x []byte, xStride int, out []float32, outStride int) {
 	var t [4]float32
 	if nb := n / QK; tileCheck(nb, nb*q5_0Bytes, nb*q8_0Bytes, w, x, xStride, out, outStride) {
-		tileQ5_0Asm(nb, &w[0], &x[0], xStride, &t)
+		if vnniTiles {
+			tileQ5_0VNNIAsm(nb, &w[0], &x[0], xStride, &t)
+		} else {
+			tileQ5_0Asm(nb, &w[0], &x[0], xStride, &t)
+		}
 	}
 	scatter(&t, out, outStride)
 }
@@ -116,7 +135,11 @@ func TileQ5_0(n int, w, x []byte, xStride int, out []float32, outStride int) {
 func TileIQ4_NL(n int, w, x []byte, xStride int, out []float32, outStride int) {
 	var t [4]float32
 	if nb := n / QK; tileCheck(nb, nb*iq4nlBytes, nb*q8_0Bytes, w, x, xStride, out, outStride) {
-		tileIQ4_NLAsm(nb, &w[0], &x[0], xStride, &t)
+		if vnniTiles {
+			tileIQ4_NLVNNIAsm(nb, &w[0], &x[0], xStride, &t)
+		} else {
+			tileIQ4_NLAsm(nb, &w[0], &x[0], xStride, &t)
+		}
 	}
 	scatter(&t, out, outStride)
 }
@@ -146,3 +169,34 @@ func tileQ5_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
 //
 //go:noescape
 func tileIQ4_NLAsm(nb int, w, x *byte, xStride int, out *[4]float32)
+
+// The VNNI forms: the functions above with VPDPBUSD (AVX512-VNNI with VL,
+// 256-bit) in place of each VPMADDUBSW+VPMADDWD pair, bit for bit the same
+// (the integer sums are exact either way), for CPUs where vnniOK.
+//
+//go:noescape
+func dotQ4_1VNNIAsm(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ5_0VNNIAsm(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ5_1VNNIAsm(nb int, w, x *byte) float32
+
+//go:noescape
+func dotIQ4_NLVNNIAsm(nb int, w, x *byte) float32
+
+//go:noescape
+func dotIQ4_NLTBVNNIAsm(nb int, w, x *byte) float32
+
+//go:noescape
+func tileQ4_1VNNIAsm(nb int, w, x *byte, xStride int, out *[4]float32)
+
+//go:noescape
+func tileQ5_1VNNIAsm(nb int, w, x *byte, xStride int, out *[4]float32)
+
+//go:noescape
+func tileQ5_0VNNIAsm(nb int, w, x *byte, xStride int, out *[4]float32)
+
+//go:noescape
+func tileIQ4_NLVNNIAsm(nb int, w, x *byte, xStride int, out *[4]float32)

@@ -18,9 +18,13 @@
 // CX = blocks left, R8 = &fp16Table (w.d·x.d by two loads and a
 // multiply: the very values VCVTPH2PS gives); Y0 (and Y1 for IQ4_NL's odd
 // blocks) = lanes; X2 = Σ m·s (Q4_1, Q5_1); Y4, Y5 = the block's quants,
-// Y6 = the activations, then the scale; Y10 = bytes of 0xFF; Y11 = the
-// bit-select mask; Y12 = the bit-spreading shuffle; Y13 = words of 1;
-// Y14 = 0xF0 / 0x10 bytes or the IQ4_NL codebook; Y15 = bytes of 0x0F.
+// Y6 = the activations, then the scale; Y7 = the int32 sums; Y10 = bytes
+// of 0xFF; Y11 = the bit-select mask; Y12 = the bit-spreading shuffle;
+// Y13 = words of 1; Y14 = 0xF0 / 0x10 bytes or the IQ4_NL codebook;
+// Y15 = bytes of 0x0F.
+//
+// Each function is a body macro instantiated twice: with PAIRS_AVX2 and,
+// for CPUs with AVX512-VNNI (vnniOK), with PAIRS_VNNI.
 
 DATA llNibble<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 GLOBL llNibble<>(SB), RODATA|NOPTR, $8
@@ -60,23 +64,35 @@ GLOBL llIQ4NL<>(SB), RODATA|NOPTR, $16
 	VPOR Y11, Y5, Y5; \
 	VPCMPEQB Y10, Y5, Y5
 
+// PAIRS_AVX2 and PAIRS_VNNI leave in D the eight int32 sums of four
+// products of the unsigned bytes U and the signed bytes S (D apart from
+// both): VPMADDUBSW's pairs (at most 2·128·127 < 2¹⁵, never saturated
+// here) added by VPMADDWD with words of 1 (Y13), or one VPDPBUSD
+// (AVX512-VNNI with VL), as llama.cpp's mul_sum_us8_pairs_float does on
+// either kind of CPU. The sums are exact both ways, so the two give the
+// same bits.
+#define PAIRS_AVX2(U, S, D) \
+	VPMADDUBSW S, U, D; \
+	VPMADDWD Y13, D, D
+
+#define PAIRS_VNNI(U, S, D) \
+	VPXOR D, D, D; \
+	VPDPBUSD S, U, D
+
 // USUMS turns the unsigned quants in Y4 times the int8 activations at
-// off(DI) into eight float32 sums of four products in Y4 (pairs at most
-// 2·31·128 < 2¹⁵).
-#define USUMS(off) \
+// off(DI) into eight float32 sums of four products in Y4; clobbers Y6, Y7.
+#define USUMS(off, PAIRS) \
 	VMOVDQU off(DI), Y6; \
-	VPMADDUBSW Y6, Y4, Y4; \
-	VPMADDWD Y13, Y4, Y4; \
-	VCVTDQ2PS Y4, Y4
+	PAIRS(Y4, Y6, Y7); \
+	VCVTDQ2PS Y7, Y4
 
 // SISUMS is USUMS for signed quants in Y4 (none is −128): |w| against
-// y·sign(w), then the int32 sums, left as integers.
-#define SISUMS(off) \
+// y·sign(w), the int32 sums left in Y7.
+#define SISUMS(off, PAIRS) \
 	VMOVDQU off(DI), Y6; \
 	VPSIGNB Y4, Y6, Y6; \
 	VPABSB Y4, Y4; \
-	VPMADDUBSW Y6, Y4, Y4; \
-	VPMADDWD Y13, Y4, Y4
+	PAIRS(Y4, Y6, Y7)
 
 // SCALEFMA adds Y4 times w.d·x.d (halves at wd, xd) to the lanes A;
 // clobbers AX, BX, Y6.
@@ -119,168 +135,201 @@ GLOBL llIQ4NL<>(SB), RODATA|NOPTR, $16
 	VPBROADCASTQ llBitSel<>(SB), Y11; \
 	VPCMPEQB Y10, Y10, Y10
 
+// Q41BODY is the loop of dotQ4_1Asm (Q4_1 × Q8_1) with the pair sums PAIRS.
+#define Q41BODY(PAIRS, L) \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	LLCONST; \
+	VXORPS X2, X2, X2; \
+L: ; \
+	SUMMS; \
+	NIBBLES(SI, 4); \
+	USUMS(4, PAIRS); \
+	SCALEFMA((SI), (DI), Y0); \
+	ADDQ $20, SI; \
+	ADDQ $36, DI; \
+	DECQ CX; \
+	JNZ  L; \
+	HSUM; \
+	VADDSS X2, X0, X0; \
+	VZEROUPPER; \
+	MOVSS X0, ret+24(FP); \
+	RET
+
 // func dotQ4_1Asm(nb int, w, x *byte) float32
+//
+// SI = &w block (20 bytes: d, m, qs); DI = &x block (36 bytes: d, s, qs);
+// X2 = Σ m·s, added after the fold as in llama.cpp.
 TEXT ·dotQ4_1Asm(SB), NOSPLIT, $0-28
-	MOVQ nb+0(FP), CX                 // CX = blocks left
-	MOVQ w+8(FP), SI                  // SI = &w block (20 bytes: d, m, qs)
-	MOVQ x+16(FP), DI                 // DI = &x block (36 bytes: d, s, qs)
-	LLCONST
-	VXORPS X2, X2, X2                 // X2 = Σ m·s
+	Q41BODY(PAIRS_AVX2, q41loop)
 
-q41loop:
-	SUMMS                             // summs = fma(m, s, summs)
-	NIBBLES(SI, 4)                    // Y4 = q (0..15)
-	USUMS(4)                          // Y4 = float32(Σ4 q·y)
-	SCALEFMA((SI), (DI), Y0)          // lanes += w.d·x.d · Y4
-	ADDQ $20, SI
-	ADDQ $36, DI
-	DECQ CX
-	JNZ  q41loop
+// func dotQ4_1VNNIAsm(nb int, w, x *byte) float32
+TEXT ·dotQ4_1VNNIAsm(SB), NOSPLIT, $0-28
+	Q41BODY(PAIRS_VNNI, q41vloop)
 
-	HSUM
-	VADDSS X2, X0, X0                 // hsum + summs
-	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+// Q51BODY is the loop of dotQ5_1Asm (Q5_1 × Q8_1): Q41BODY with the fifth
+// bits (0x10 where set) or-ed into the nibbles.
+#define Q51BODY(PAIRS, L) \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	LLCONST; \
+	BITCONST; \
+	VPBROADCASTQ llBit4<>(SB), Y14; \
+	VXORPS X2, X2, X2; \
+L: ; \
+	SUMMS; \
+	NIBBLES(SI, 8); \
+	FIFTHBITS(SI, 4); \
+	VPAND Y14, Y5, Y5; \
+	VPOR Y5, Y4, Y4; \
+	USUMS(4, PAIRS); \
+	SCALEFMA((SI), (DI), Y0); \
+	ADDQ $24, SI; \
+	ADDQ $36, DI; \
+	DECQ CX; \
+	JNZ  L; \
+	HSUM; \
+	VADDSS X2, X0, X0; \
+	VZEROUPPER; \
+	MOVSS X0, ret+24(FP); \
 	RET
 
 // func dotQ5_1Asm(nb int, w, x *byte) float32
+//
+// SI = &w block (24 bytes: d, m, qh, qs); DI = &x block (36 bytes).
 TEXT ·dotQ5_1Asm(SB), NOSPLIT, $0-28
-	MOVQ nb+0(FP), CX                 // CX = blocks left
-	MOVQ w+8(FP), SI                  // SI = &w block (24 bytes: d, m, qh, qs)
-	MOVQ x+16(FP), DI                 // DI = &x block (36 bytes: d, s, qs)
-	LLCONST
-	BITCONST
-	VPBROADCASTQ llBit4<>(SB), Y14    // Y14 = 0x10 bytes
-	VXORPS X2, X2, X2                 // X2 = Σ m·s
+	Q51BODY(PAIRS_AVX2, q51loop)
 
-q51loop:
-	SUMMS                             // summs = fma(m, s, summs)
-	NIBBLES(SI, 8)                    // Y4 = low four bits
-	FIFTHBITS(SI, 4)                  // Y5 = 0xFF where the fifth bit is set
-	VPAND Y14, Y5, Y5
-	VPOR Y5, Y4, Y4                   // Y4 = q (0..31)
-	USUMS(4)
-	SCALEFMA((SI), (DI), Y0)
-	ADDQ $24, SI
-	ADDQ $36, DI
-	DECQ CX
-	JNZ  q51loop
+// func dotQ5_1VNNIAsm(nb int, w, x *byte) float32
+TEXT ·dotQ5_1VNNIAsm(SB), NOSPLIT, $0-28
+	Q51BODY(PAIRS_VNNI, q51vloop)
 
-	HSUM
-	VADDSS X2, X0, X0                 // hsum + summs
-	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+// Q50BODY is the loop of dotQ5_0Asm (Q5_0 × Q8_0): quants q−16 as int8
+// (0xF0 or-ed in where the fifth bit is clear), signed pair sums.
+#define Q50BODY(PAIRS, L) \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	LLCONST; \
+	BITCONST; \
+	VPBROADCASTQ llHiF0<>(SB), Y14; \
+L: ; \
+	NIBBLES(SI, 6); \
+	FIFTHBITS(SI, 2); \
+	VPANDN Y14, Y5, Y5; \
+	VPOR Y5, Y4, Y4; \
+	SISUMS(2, PAIRS); \
+	VCVTDQ2PS Y7, Y4; \
+	SCALEFMA((SI), (DI), Y0); \
+	ADDQ $22, SI; \
+	ADDQ $34, DI; \
+	DECQ CX; \
+	JNZ  L; \
+	HSUM; \
+	VZEROUPPER; \
+	MOVSS X0, ret+24(FP); \
 	RET
 
 // func dotQ5_0Asm(nb int, w, x *byte) float32
+//
+// SI = &w block (22 bytes: d, qh, qs); DI = &x block (34 bytes: d, qs).
 TEXT ·dotQ5_0Asm(SB), NOSPLIT, $0-28
-	MOVQ nb+0(FP), CX                 // CX = blocks left
-	MOVQ w+8(FP), SI                  // SI = &w block (22 bytes: d, qh, qs)
-	MOVQ x+16(FP), DI                 // DI = &x block (34 bytes: d, qs)
-	LLCONST
-	BITCONST
-	VPBROADCASTQ llHiF0<>(SB), Y14    // Y14 = 0xF0 bytes
+	Q50BODY(PAIRS_AVX2, q50loop)
 
-q50loop:
-	NIBBLES(SI, 6)                    // Y4 = low four bits
-	FIFTHBITS(SI, 2)
-	VPANDN Y14, Y5, Y5                // 0xF0 where the fifth bit is clear
-	VPOR Y5, Y4, Y4                   // Y4 = q−16 as int8 (−16..15)
-	SISUMS(2)
-	VCVTDQ2PS Y4, Y4
-	SCALEFMA((SI), (DI), Y0)
-	ADDQ $22, SI
-	ADDQ $34, DI
-	DECQ CX
-	JNZ  q50loop
-
-	HSUM
-	VZEROUPPER
-	MOVSS X0, ret+24(FP)
-	RET
+// func dotQ5_0VNNIAsm(nb int, w, x *byte) float32
+TEXT ·dotQ5_0VNNIAsm(SB), NOSPLIT, $0-28
+	Q50BODY(PAIRS_VNNI, q50vloop)
 
 // IQ4NL leaves the codebook values of the IQ4_NL block at (SI) in Y4.
 #define IQ4NL \
 	NIBBLES(SI, 2); \
 	VPSHUFB Y4, Y14, Y4
 
+// IQ4BLOCK adds the IQ4_NL block at (SI) times the Q8_0 block at (DI) to
+// the lanes A and moves both pointers on.
+#define IQ4BLOCK(PAIRS, A) \
+	IQ4NL; \
+	SISUMS(2, PAIRS); \
+	VCVTDQ2PS Y7, Y4; \
+	SCALEFMA((SI), (DI), A); \
+	ADDQ $18, SI; \
+	ADDQ $34, DI
+
+// IQ4BODY is the loop of dotIQ4_NLAsm: even blocks into Y0, odd blocks
+// into Y1, a last odd block added alone as float32(d·float32(Σ)) after the
+// fold (ggml_vec_dot_iq4_nl_q8_0).
+#define IQ4BODY(PAIRS, L, F, D) \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	LLCONST; \
+	VBROADCASTI128 llIQ4NL<>(SB), Y14; \
+	VXORPS Y1, Y1, Y1; \
+L: ; \
+	CMPQ CX, $2; \
+	JLT  F; \
+	IQ4BLOCK(PAIRS, Y0); \
+	IQ4BLOCK(PAIRS, Y1); \
+	SUBQ $2, CX; \
+	JMP  L; \
+F: ; \
+	VADDPS Y1, Y0, Y0; \
+	HSUM; \
+	TESTQ CX, CX; \
+	JEQ   D; \
+	IQ4NL; \
+	SISUMS(2, PAIRS); \
+	VEXTRACTI128 $1, Y7, X5; \
+	VPADDD X5, X7, X4; \
+	VPSHUFD $0x4E, X4, X5; \
+	VPADDD X5, X4, X4; \
+	VPSHUFD $0xB1, X4, X5; \
+	VPADDD X5, X4, X4; \
+	VCVTDQ2PS X4, X4; \
+	MOVWLZX (SI), AX; \
+	MOVWLZX (DI), BX; \
+	VMOVSS (R8)(AX*4), X6; \
+	VMULSS (R8)(BX*4), X6, X6; \
+	VMULSS X6, X4, X4; \
+	VADDSS X4, X0, X0; \
+D: ; \
+	VZEROUPPER; \
+	MOVSS X0, ret+24(FP); \
+	RET
+
 // func dotIQ4_NLAsm(nb int, w, x *byte) float32
 //
-// Even blocks into Y0, odd blocks into Y1, a last odd block added alone as
-// float32(d·float32(Σ)) after the fold (ggml_vec_dot_iq4_nl_q8_0).
+// SI = &w block (18 bytes: d, qs); DI = &x block (34 bytes: d, qs).
 TEXT ·dotIQ4_NLAsm(SB), NOSPLIT, $0-28
-	MOVQ nb+0(FP), CX                 // CX = blocks left
-	MOVQ w+8(FP), SI                  // SI = &w block (18 bytes: d, qs)
-	MOVQ x+16(FP), DI                 // DI = &x block (34 bytes: d, qs)
-	LLCONST
-	VBROADCASTI128 llIQ4NL<>(SB), Y14 // Y14 = codebook in both halves
-	VXORPS Y1, Y1, Y1
+	IQ4BODY(PAIRS_AVX2, iq4loop, iq4fold, iq4done)
 
-iq4loop2:
-	CMPQ CX, $2
-	JLT  iq4fold
-	IQ4NL
-	SISUMS(2)
-	VCVTDQ2PS Y4, Y4
-	SCALEFMA((SI), (DI), Y0)          // block i into Y0
-	ADDQ $18, SI
-	ADDQ $34, DI
-	IQ4NL
-	SISUMS(2)
-	VCVTDQ2PS Y4, Y4
-	SCALEFMA((SI), (DI), Y1)          // block i+1 into Y1
-	ADDQ $18, SI
-	ADDQ $34, DI
-	SUBQ $2, CX
-	JMP  iq4loop2
+// func dotIQ4_NLVNNIAsm(nb int, w, x *byte) float32
+TEXT ·dotIQ4_NLVNNIAsm(SB), NOSPLIT, $0-28
+	IQ4BODY(PAIRS_VNNI, iq4vloop, iq4vfold, iq4vdone)
 
-iq4fold:
-	VADDPS Y1, Y0, Y0                 // lane by lane, then the fold
-	HSUM
-	TESTQ CX, CX
-	JEQ   iq4done
-	IQ4NL                             // the last block: its exact Σ
-	SISUMS(2)
-	VEXTRACTI128 $1, Y4, X5
-	VPADDD X5, X4, X4
-	VPSHUFD $0x4E, X4, X5
-	VPADDD X5, X4, X4
-	VPSHUFD $0xB1, X4, X5
-	VPADDD X5, X4, X4
-	VCVTDQ2PS X4, X4                  // float32(Σ)
-	MOVWLZX (SI), AX
-	MOVWLZX (DI), BX
-	VMOVSS (R8)(AX*4), X6
-	VMULSS (R8)(BX*4), X6, X6         // d = w.d·x.d
-	VMULSS X6, X4, X4                 // float32(d·Σ)
-	VADDSS X4, X0, X0
-
-iq4done:
-	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+// IQ4TBBODY is the loop of dotIQ4_NLTBAsm: tinyBLAS's order, every block
+// into Y0.
+#define IQ4TBBODY(PAIRS, L) \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ x+16(FP), DI; \
+	LLCONST; \
+	VBROADCASTI128 llIQ4NL<>(SB), Y14; \
+L: ; \
+	IQ4BLOCK(PAIRS, Y0); \
+	DECQ CX; \
+	JNZ  L; \
+	HSUM; \
+	VZEROUPPER; \
+	MOVSS X0, ret+24(FP); \
 	RET
 
 // func dotIQ4_NLTBAsm(nb int, w, x *byte) float32
-//
-// tinyBLAS's order: every block into Y0.
 TEXT ·dotIQ4_NLTBAsm(SB), NOSPLIT, $0-28
-	MOVQ nb+0(FP), CX                 // CX = blocks left
-	MOVQ w+8(FP), SI                  // SI = &w block (18 bytes: d, qs)
-	MOVQ x+16(FP), DI                 // DI = &x block (34 bytes: d, qs)
-	LLCONST
-	VBROADCASTI128 llIQ4NL<>(SB), Y14 // Y14 = codebook in both halves
+	IQ4TBBODY(PAIRS_AVX2, iq4tbloop)
 
-iq4tbloop:
-	IQ4NL
-	SISUMS(2)
-	VCVTDQ2PS Y4, Y4
-	SCALEFMA((SI), (DI), Y0)
-	ADDQ $18, SI
-	ADDQ $34, DI
-	DECQ CX
-	JNZ  iq4tbloop
-
-	HSUM
-	VZEROUPPER
-	MOVSS X0, ret+24(FP)
-	RET
+// func dotIQ4_NLTBVNNIAsm(nb int, w, x *byte) float32
+TEXT ·dotIQ4_NLTBVNNIAsm(SB), NOSPLIT, $0-28
+	IQ4TBBODY(PAIRS_VNNI, iq4tbvloop)

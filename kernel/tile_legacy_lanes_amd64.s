@@ -67,22 +67,32 @@ GLOBL tlIQ4NL<>(SB), RODATA|NOPTR, $16
 	VBROADCASTSS X7, Y7; \
 	VFMADD231PS Y6, Y7, A
 
+// TPAIRS_AVX2 and TPAIRS_VNNI leave in D the eight int32 sums of four
+// products of the unsigned bytes U and the signed bytes S (D apart from
+// both), as PAIRS_AVX2 and PAIRS_VNNI of dot_legacy_lanes_amd64.s (words
+// of 1 in Y14 here): the same exact sums.
+#define TPAIRS_AVX2(U, S, D) \
+	VPMADDUBSW S, U, D; \
+	VPMADDWD Y14, D, D
+
+#define TPAIRS_VNNI(U, S, D) \
+	VPXOR D, D, D; \
+	VPDPBUSD S, U, D
+
 // TUROW adds row P's block (quants at xo(P)) to A for unsigned quants in Y4.
-#define TUROW(P, xo, A) \
+#define TUROW(P, xo, A, PAIRS) \
 	VMOVDQU xo(P), Y6; \
-	VPMADDUBSW Y6, Y4, Y6; \
-	VPMADDWD Y14, Y6, Y6; \
-	VCVTDQ2PS Y6, Y6; \
+	PAIRS(Y4, Y6, Y7); \
+	VCVTDQ2PS Y7, Y6; \
 	TSCALE(P, A)
 
 // TSROW adds row P's block (quants at xo(P)) to A for signed quants in Y4
 // with |w| in Y5.
-#define TSROW(P, xo, A) \
+#define TSROW(P, xo, A, PAIRS) \
 	VMOVDQU xo(P), Y6; \
 	VPSIGNB Y4, Y6, Y6; \
-	VPMADDUBSW Y6, Y5, Y6; \
-	VPMADDWD Y14, Y6, Y6; \
-	VCVTDQ2PS Y6, Y6; \
+	PAIRS(Y5, Y6, Y7); \
+	VCVTDQ2PS Y7, Y6; \
 	TSCALE(P, A)
 
 // TSUMMS adds m·s of the four rows to X8's lanes (m at 2(SI), s at 2(row)).
@@ -152,118 +162,131 @@ GLOBL tlIQ4NL<>(SB), RODATA|NOPTR, $16
 	DECQ CX; \
 	JNZ  L
 
+// TOUTM stores the four rows' lanes folded, plus their Σ m·s (X8).
+#define TOUTM \
+	MOVQ out+32(FP), DX; \
+	TOUT(Y0, X0); \
+	TSTOREM(0); \
+	TOUT(Y1, X1); \
+	TSTOREM(1); \
+	TOUT(Y2, X2); \
+	TSTOREM(2); \
+	TOUT(Y3, X3); \
+	TSTOREM(3); \
+	VZEROUPPER; \
+	RET
+
+// TOUT4 stores the four rows' lanes folded.
+#define TOUT4 \
+	MOVQ out+32(FP), DX; \
+	TOUT(Y0, X0); \
+	TSTORE(0); \
+	TOUT(Y1, X1); \
+	TSTORE(1); \
+	TOUT(Y2, X2); \
+	TSTORE(2); \
+	TOUT(Y3, X3); \
+	TSTORE(3); \
+	VZEROUPPER; \
+	RET
+
+// TQ41BODY is tileQ4_1Asm's loop: Σ m·s first (as in the dot), then the
+// nibbles against the four rows.
+#define TQ41BODY(PAIRS, L) \
+	TSETUP; \
+L: ; \
+	TSUMMS; \
+	TWD; \
+	TNIBBLES(4); \
+	TUROW(DI, 4, Y0, PAIRS); \
+	TUROW(R9, 4, Y1, PAIRS); \
+	TUROW(R10, 4, Y2, PAIRS); \
+	TUROW(R11, 4, Y3, PAIRS); \
+	TNEXT(20, 36, L); \
+	TOUTM
+
 // func tileQ4_1Asm(nb int, w, x *byte, xStride int, out *[4]float32)
 TEXT ·tileQ4_1Asm(SB), NOSPLIT, $0-40
-	TSETUP
+	TQ41BODY(TPAIRS_AVX2, tq41loop)
 
-tq41loop:
-	TSUMMS                            // Σ m·s, before the lanes as in the dot
-	TWD
-	TNIBBLES(4)                       // Y4 = q (0..15)
-	TUROW(DI, 4, Y0)
-	TUROW(R9, 4, Y1)
-	TUROW(R10, 4, Y2)
-	TUROW(R11, 4, Y3)
-	TNEXT(20, 36, tq41loop)
+// func tileQ4_1VNNIAsm(nb int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileQ4_1VNNIAsm(SB), NOSPLIT, $0-40
+	TQ41BODY(TPAIRS_VNNI, tq41vloop)
 
-	MOVQ out+32(FP), DX
-	TOUT(Y0, X0)
-	TSTOREM(0)
-	TOUT(Y1, X1)
-	TSTOREM(1)
-	TOUT(Y2, X2)
-	TSTOREM(2)
-	TOUT(Y3, X3)
-	TSTOREM(3)
-	VZEROUPPER
-	RET
+// TQ51BODY is tileQ5_1Asm's loop: TQ41BODY with the fifth bits.
+#define TQ51BODY(PAIRS, L) \
+	TSETUP; \
+	TBITSETUP; \
+	VPBROADCASTQ tlBit4<>(SB), Y13; \
+L: ; \
+	TSUMMS; \
+	TWD; \
+	TNIBBLES(8); \
+	TBITS(4); \
+	VPAND Y13, Y5, Y5; \
+	VPOR Y5, Y4, Y4; \
+	TUROW(DI, 4, Y0, PAIRS); \
+	TUROW(R9, 4, Y1, PAIRS); \
+	TUROW(R10, 4, Y2, PAIRS); \
+	TUROW(R11, 4, Y3, PAIRS); \
+	TNEXT(24, 36, L); \
+	TOUTM
 
 // func tileQ5_1Asm(nb int, w, x *byte, xStride int, out *[4]float32)
 TEXT ·tileQ5_1Asm(SB), NOSPLIT, $0-40
-	TSETUP
-	TBITSETUP
-	VPBROADCASTQ tlBit4<>(SB), Y13    // Y13 = 0x10 bytes
+	TQ51BODY(TPAIRS_AVX2, tq51loop)
 
-tq51loop:
-	TSUMMS
-	TWD
-	TNIBBLES(8)                       // low four bits
-	TBITS(4)
-	VPAND Y13, Y5, Y5
-	VPOR Y5, Y4, Y4                   // Y4 = q (0..31)
-	TUROW(DI, 4, Y0)
-	TUROW(R9, 4, Y1)
-	TUROW(R10, 4, Y2)
-	TUROW(R11, 4, Y3)
-	TNEXT(24, 36, tq51loop)
+// func tileQ5_1VNNIAsm(nb int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileQ5_1VNNIAsm(SB), NOSPLIT, $0-40
+	TQ51BODY(TPAIRS_VNNI, tq51vloop)
 
-	MOVQ out+32(FP), DX
-	TOUT(Y0, X0)
-	TSTOREM(0)
-	TOUT(Y1, X1)
-	TSTOREM(1)
-	TOUT(Y2, X2)
-	TSTOREM(2)
-	TOUT(Y3, X3)
-	TSTOREM(3)
-	VZEROUPPER
-	RET
+// TQ50BODY is tileQ5_0Asm's loop: q−16 as int8, |q−16| once for the rows.
+#define TQ50BODY(PAIRS, L) \
+	TSETUP; \
+	TBITSETUP; \
+	VPBROADCASTQ tlHiF0<>(SB), Y13; \
+L: ; \
+	TWD; \
+	TNIBBLES(6); \
+	TBITS(2); \
+	VPANDN Y13, Y5, Y5; \
+	VPOR Y5, Y4, Y4; \
+	VPABSB Y4, Y5; \
+	TSROW(DI, 2, Y0, PAIRS); \
+	TSROW(R9, 2, Y1, PAIRS); \
+	TSROW(R10, 2, Y2, PAIRS); \
+	TSROW(R11, 2, Y3, PAIRS); \
+	TNEXT(22, 34, L); \
+	TOUT4
 
 // func tileQ5_0Asm(nb int, w, x *byte, xStride int, out *[4]float32)
 TEXT ·tileQ5_0Asm(SB), NOSPLIT, $0-40
-	TSETUP
-	TBITSETUP
-	VPBROADCASTQ tlHiF0<>(SB), Y13    // Y13 = 0xF0 bytes
+	TQ50BODY(TPAIRS_AVX2, tq50loop)
 
-tq50loop:
-	TWD
-	TNIBBLES(6)                       // low four bits
-	TBITS(2)
-	VPANDN Y13, Y5, Y5                // 0xF0 where the fifth bit is clear
-	VPOR Y5, Y4, Y4                   // Y4 = q−16 as int8
-	VPABSB Y4, Y5                     // Y5 = |q−16|
-	TSROW(DI, 2, Y0)
-	TSROW(R9, 2, Y1)
-	TSROW(R10, 2, Y2)
-	TSROW(R11, 2, Y3)
-	TNEXT(22, 34, tq50loop)
+// func tileQ5_0VNNIAsm(nb int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileQ5_0VNNIAsm(SB), NOSPLIT, $0-40
+	TQ50BODY(TPAIRS_VNNI, tq50vloop)
 
-	MOVQ out+32(FP), DX
-	TOUT(Y0, X0)
-	TSTORE(0)
-	TOUT(Y1, X1)
-	TSTORE(1)
-	TOUT(Y2, X2)
-	TSTORE(2)
-	TOUT(Y3, X3)
-	TSTORE(3)
-	VZEROUPPER
-	RET
+// TIQ4BODY is tileIQ4_NLAsm's loop: codebook values, |w| once for the rows.
+#define TIQ4BODY(PAIRS, L) \
+	TSETUP; \
+	VBROADCASTI128 tlIQ4NL<>(SB), Y13; \
+L: ; \
+	TWD; \
+	TNIBBLES(2); \
+	VPSHUFB Y4, Y13, Y4; \
+	VPABSB Y4, Y5; \
+	TSROW(DI, 2, Y0, PAIRS); \
+	TSROW(R9, 2, Y1, PAIRS); \
+	TSROW(R10, 2, Y2, PAIRS); \
+	TSROW(R11, 2, Y3, PAIRS); \
+	TNEXT(18, 34, L); \
+	TOUT4
 
 // func tileIQ4_NLAsm(nb int, w, x *byte, xStride int, out *[4]float32)
 TEXT ·tileIQ4_NLAsm(SB), NOSPLIT, $0-40
-	TSETUP
-	VBROADCASTI128 tlIQ4NL<>(SB), Y13 // Y13 = codebook in both halves
+	TIQ4BODY(TPAIRS_AVX2, tiq4loop)
 
-tiq4loop:
-	TWD
-	TNIBBLES(2)
-	VPSHUFB Y4, Y13, Y4               // Y4 = codebook values
-	VPABSB Y4, Y5
-	TSROW(DI, 2, Y0)
-	TSROW(R9, 2, Y1)
-	TSROW(R10, 2, Y2)
-	TSROW(R11, 2, Y3)
-	TNEXT(18, 34, tiq4loop)
-
-	MOVQ out+32(FP), DX
-	TOUT(Y0, X0)
-	TSTORE(0)
-	TOUT(Y1, X1)
-	TSTORE(1)
-	TOUT(Y2, X2)
-	TSTORE(2)
-	TOUT(Y3, X3)
-	TSTORE(3)
-	VZEROUPPER
-	RET
+// func tileIQ4_NLVNNIAsm(nb int, w, x *byte, xStride int, out *[4]float32)
+TEXT ·tileIQ4_NLVNNIAsm(SB), NOSPLIT, $0-40
+	TIQ4BODY(TPAIRS_VNNI, tiq4vloop)
