@@ -69,7 +69,7 @@ func (p *Pool) MatMul(w *Tensor, x []float32, nb int, out []float32) error {
 		dot = bd
 	}
 	m := &p.mm
-	*m = matmulTask{dot: dot, rows: rowDots[w.DType], tile: tileKernels[w.DType], stile: stile, w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, C: C, R: R, nb: nb, out: out}
+	*m = matmulTask{dot: dot, rows: rowDots[w.DType], tile: tileKernels[w.DType], stile: stile, stile4: scaledTiles4[w.DType], w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, C: C, R: R, nb: nb, out: out}
 	m.xTile = max(4, matmulTileBytes/max(m.xRow, 1)&^3) // a multiple of 4, whole tile groups
 	chunk := matmulRows
 	if nb == 1 {
@@ -116,6 +116,8 @@ type matmulTask struct {
 	C, R   int
 	nb     int
 	out    []float32
+
+	stile4 scaledTile4Func // four weight rows by four activation rows, before stile; may be nil
 }
 
 func (m *matmulTask) run(start, end int) {
@@ -133,6 +135,16 @@ func (m *matmulTask) run(start, end int) {
 		if (m.tile != nil || m.stile != nil) && b1-b0 >= 4 {
 			bq := b0 + (b1-b0)&^3 // end of the whole groups of four
 			xdGroup := 4 * (m.C / kernel.QK)
+			for ; m.stile4 != nil && r+4 <= end; r += 4 { // four weight rows at a time, the same bits
+				for b := b0; b < bq; b += 4 {
+					m.stile4(m.C, m.w[r*m.rb:(r+4)*m.rb], m.rb, m.x[b*m.xRow:(b+4)*m.xRow], m.xRow, m.xd[b/4*xdGroup:], m.out[b*m.R+r:], m.R)
+				}
+				for b := bq; b < b1; b++ {
+					for i := r; i < r+4; i++ {
+						m.out[b*m.R+i] = m.dot(m.C, m.w[i*m.rb:(i+1)*m.rb], m.x[b*m.xRow:(b+1)*m.xRow])
+					}
+				}
+			}
 			for ; r < end; r++ {
 				wr := m.w[r*m.rb : (r+1)*m.rb]
 				for b := b0; b < bq; b += 4 {
@@ -196,6 +208,14 @@ type scaledTileFunc func(n int, w, x []byte, xStride int, xd, out []float32, out
 // scaledTiles holds the scaledTileFunc of the weight types whose tile takes
 // one (Q8_0, Q4_0), in place of tileKernels.
 var scaledTiles [numDTypes]scaledTileFunc
+
+// scaledTile4Func is a scaledTileFunc for four weight rows rb bytes apart:
+// out[j*outStride+i] = dot(n, w[i*rb:], row j of x) for i, j < 4, bit for bit.
+type scaledTile4Func func(n int, w []byte, rb int, x []byte, xStride int, xd, out []float32, outStride int)
+
+// scaledTiles4 holds the 4×4 tiles (Q8_0 where the CPU has AVX512-VNNI),
+// which MatMul runs before the 1×4 scaledTiles on the rows left over.
+var scaledTiles4 [numDTypes]scaledTile4Func
 
 // quantTask converts activation rows to a block type, and where xd is not
 // nil (Q8_0 for a scaled tile), each whole group of four rows' block scales

@@ -15,6 +15,9 @@ func init() {
 	tileKernels[BF16] = kernel.TileBF16
 	scaledTiles[Q8_0] = kernel.TileQ8_0
 	scaledTiles[Q4_0] = kernel.TileQ4_0
+	if kernel.TilesQ8_0x4() {
+		scaledTiles4[Q8_0] = kernel.TileQ8_0x4
+	}
 	tileKernels[Q4_K] = kernel.TileQ4_K
 	tileKernels[Q5_K] = kernel.TileQ5_K
 	tileKernels[Q6_K] = kernel.TileQ6_K

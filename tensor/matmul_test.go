@@ -234,7 +234,7 @@ func TestMatMulIndependentOfWorkersTilesBatch(t *testing.T) {
 			if batchDots[dt] != nil && nb >= 2 {
 				dot = batchDots[dt]
 			}
-			m := matmulTask{dot: dot, rows: rowDots[dt], w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, xTile: 4, tile: tileKernels[dt], stile: scaledTiles[dt], C: C, R: R, nb: nb, out: out}
+			m := matmulTask{dot: dot, rows: rowDots[dt], w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, xTile: 4, tile: tileKernels[dt], stile: scaledTiles[dt], stile4: scaledTiles4[dt], C: C, R: R, nb: nb, out: out}
 			p.forTask(R, 7, &m)
 			for j := range out {
 				if math.Float32bits(out[j]) != math.Float32bits(first[j]) {
