@@ -37,8 +37,8 @@ func (s *State) forward(tokens []int32, all bool, fn func(int, []float32) error)
 	}
 	V := s.m.Vocab
 	for i, t := range tokens {
-		if t < 0 || int(t) >= V {
-			return fmt.Errorf("model: token %d at index %d is outside the vocabulary of %d", t, i, V)
+		if int(t) < -s.m.VirtualTokens() || int(t) >= V { // -P … -1: a prompt-tuning adapter's virtual tokens (prompt_infer.go)
+			return fmt.Errorf("model: token %d at index %d is outside the vocabulary of %d%s", t, i, V, s.m.virtualNote())
 		}
 	}
 	for done := 0; done < len(tokens); {
@@ -80,7 +80,7 @@ func (s *State) layers(tokens []int32) error {
 
 	for b, t := range tokens {
 		row := x[b*C : (b+1)*C]
-		if err := m.TokEmbd.DequantizeRow(int(t), row); err != nil {
+		if err := m.tokenRow(t, row); err != nil { // TokEmbd's row, or a virtual token's (prompt_infer.go)
 			return fmt.Errorf("model: embedding of token %d: %w", t, err)
 		}
 		if c.LearnedPos {

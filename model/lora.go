@@ -55,6 +55,7 @@ type loraState struct {
 	pairs    []*loraPair               // in TensorSpecs order
 	full     []*autograd.Var           // fully trained base tensors (TrainEmbeddings)
 	batchKey uint64                    // a hash of the forward's tokens: with the seed, keys the dropout masks
+	prompt   *autograd.Var             // [P, C] "prompt_tuning.embd": prompt tuning's virtual tokens, the only parameter (prompt_tuning.go); nil for LoRA
 }
 
 // loraPair is one adapted matrix W [R, C]: A [r, C] ("<W>.lora_a", GGUF
@@ -118,15 +119,22 @@ func (o *LoRAOptions) check(c Config) (map[string]bool, error) {
 // open) while the model is used. Norm weights and biases are copied to
 // float32 (they are vectors). Params returns only what is trained.
 func NewLoRATrainable(c Config, tied bool, src Source, o LoRAOptions) (*Trainable, error) {
+	targets, err := o.check(c)
+	if err != nil {
+		return nil, err
+	}
+	return newFrozenTrainable(c, tied, src, o, targets)
+}
+
+// newFrozenTrainable is NewLoRATrainable with the adapted tensor suffixes
+// given: none for a frozen base that trains something else (prompt
+// tuning, prompt_tuning.go).
+func newFrozenTrainable(c Config, tied bool, src Source, o LoRAOptions, targets map[string]bool) (*Trainable, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
 	if c.IsEncoder() { // bert's blocks are not the decoder's (bert.go)
 		return nil, fmt.Errorf("model: %s is an encoder: it cannot be trained as a decoder (language modelling, SFT, LoRA)", c.Arch)
-	}
-	targets, err := o.check(c)
-	if err != nil {
-		return nil, err
 	}
 	if tied && c.Arch == "gpt2" {
 		return nil, fmt.Errorf("model: gpt2 has its own output.weight; it cannot be tied")
@@ -284,6 +292,9 @@ func (m *Trainable) embed(tp *autograd.Tape, tokens []int32) *autograd.Var {
 		h = (h ^ uint64(uint32(t))) * 1099511628211
 	}
 	st.batchKey = h
+	if st.prompt != nil {
+		return m.embedVirtual(tp, tokens) // prompt_tuning.go
+	}
 	if base, ok := st.frozen[m.tok.Name]; ok {
 		return tp.FrozenEmbedding(base, tokens)
 	}

@@ -28,6 +28,11 @@ type Adapter struct {
 	Name  string  // general.name (optional)
 	Pairs []AdapterPair
 	Full  []*tensor.Tensor // whole replacements of base tensors, by their base name
+	// Prompt, when not nil, makes this a prompt-tuning adapter
+	// (adapter.type "prompt_tuning", prompt_file.go): the virtual tokens'
+	// embeddings, "prompt_tuning.embd", ne = [n_embd, P]. Such an adapter
+	// has no Pairs and no Full.
+	Prompt *tensor.Tensor
 }
 
 // AdapterPair is the adapter of one matrix.
@@ -55,6 +60,9 @@ func (m *Trainable) Adapter(name string) (*Adapter, error) {
 	st := m.lora
 	if st == nil {
 		return nil, fmt.Errorf("model: this model trains every weight; it has no LoRA adapters")
+	}
+	if st.prompt != nil {
+		return m.promptAdapter(name) // prompt_tuning.go
 	}
 	ad := &Adapter{Arch: m.Arch, Alpha: float32(st.opts.Alpha), Name: name}
 	wrap := func(name string, x []float32, ne ...int) (*tensor.Tensor, error) {
@@ -96,6 +104,9 @@ func (m *Trainable) WriteAdapter(path, name string) error {
 // in order (lora_a then lora_b), then the whole tensors, each in its own
 // dtype.
 func (a *Adapter) WriteFile(path string) error {
+	if a.Prompt != nil {
+		return a.writePrompt(path) // prompt_file.go
+	}
 	h := &gguf.Header{Version: 3}
 	h.Set("general.architecture", gguf.NewValue(a.Arch))
 	h.Set("general.type", gguf.NewValue("adapter"))
@@ -139,8 +150,10 @@ func AdapterFromGGUF(f *gguf.File) (*Adapter, error) {
 	if t, _ := f.String("general.type"); t != "adapter" {
 		return nil, fmt.Errorf("model: adapter: general.type is %q, want \"adapter\" (is this a model rather than an adapter?)", t)
 	}
-	if t, _ := f.String("adapter.type"); t != "lora" {
-		return nil, fmt.Errorf("model: adapter: adapter.type is %q, want \"lora\"", t)
+	if t, _ := f.String("adapter.type"); t == "prompt_tuning" {
+		return promptAdapterFromGGUF(f) // prompt_file.go
+	} else if t != "lora" {
+		return nil, fmt.Errorf("model: adapter: adapter.type is %q, want \"lora\" or \"prompt_tuning\"", t)
 	}
 	a := &Adapter{Arch: f.Arch()}
 	if a.Arch == "" {
@@ -230,6 +243,9 @@ func GGUFShapes(f *gguf.File) func(name string) ([]int, bool) {
 func (a *Adapter) CheckBase(arch string, lookup func(name string) ([]int, bool)) error {
 	if a.Arch != arch {
 		return fmt.Errorf("model: adapter for %q, base model is %q", a.Arch, arch)
+	}
+	if a.Prompt != nil {
+		return a.checkPrompt(lookup) // prompt_file.go
 	}
 	var errs []string
 	for _, p := range a.Pairs {

@@ -21,6 +21,7 @@ type ScaledAdapter struct {
 // loraRun holds the adapters a model runs with, by the matrix they adapt.
 type loraRun struct {
 	byWeight map[*tensor.Tensor][]loraMat
+	prompt   *tensor.Tensor // F32, ne = [C, P]: the rows of virtual tokens -1 … -P (prompt_infer.go); nil without
 }
 
 // loraMat is one adapter of one matrix W [R, C], as F32 tensors that the
@@ -58,6 +59,7 @@ func (m *Model) WithAdapters(ads ...ScaledAdapter) (*Model, error) {
 		for k, v := range m.lora.byWeight {
 			run.byWeight[k] = append([]loraMat(nil), v...)
 		}
+		run.prompt = m.lora.prompt
 	}
 	for i, sa := range ads {
 		if sa.Adapter == nil {
@@ -65,6 +67,12 @@ func (m *Model) WithAdapters(ads ...ScaledAdapter) (*Model, error) {
 		}
 		if err := sa.CheckBase(m.Arch, lookup); err != nil {
 			return nil, err
+		}
+		if sa.Prompt != nil {
+			if err := run.attachPrompt(sa); err != nil { // prompt_infer.go
+				return nil, err
+			}
+			continue
 		}
 		for _, ft := range sa.Full {
 			t, err := f32Copy(ft) // aligned, and independent of the adapter's file

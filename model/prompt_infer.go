@@ -1,0 +1,57 @@
+// Reference: Lester et al. 2021, "The Power of Scale for Parameter-Efficient Prompt Tuning" §2 (at inference
+// the learned prompt is prepended to every input); the virtual-token ids are gptgo's (docs/finetune.md).
+
+package model
+
+import "fmt"
+
+// attachPrompt sets the prompt-tuning adapter sa as the run's virtual
+// tokens: one at most (two prompts would need an order and positions
+// nobody trained), at scale 1 (a scaled prompt is not what was learned).
+func (r *loraRun) attachPrompt(sa ScaledAdapter) error {
+	if r.prompt != nil {
+		return fmt.Errorf("model: adapter: at most one prompt-tuning adapter at a time")
+	}
+	if sa.Scale != 1 {
+		return fmt.Errorf("model: adapter: a prompt-tuning adapter runs at scale 1, not %g", sa.Scale)
+	}
+	t, err := f32Copy(sa.Prompt)
+	if err != nil {
+		return err
+	}
+	r.prompt = t
+	return nil
+}
+
+// VirtualTokens is P when m runs with a prompt-tuning adapter, else 0:
+// ids -1 … -P then name its virtual tokens (id -k-1 is row k), which a
+// generation puts in front of every prompt (generate.Session.Run).
+func (m *Model) VirtualTokens() int {
+	if m.lora == nil || m.lora.prompt == nil {
+		return 0
+	}
+	return m.lora.prompt.Rows()
+}
+
+// VirtualTokens is the state's model's (Model.VirtualTokens).
+func (s *State) VirtualTokens() int { return s.m.VirtualTokens() }
+
+// virtualNote completes an out-of-vocabulary error for a negative id.
+func (m *Model) virtualNote() string {
+	if P := m.VirtualTokens(); P > 0 {
+		return fmt.Sprintf(" or the %d virtual tokens of the prompt-tuning adapter (-%d … -1)", P, P)
+	}
+	return ""
+}
+
+// tokenRow writes the embedding of token t into row: TokEmbd's row, or
+// for a virtual token -k-1 row k of the prompt (forward checked the range).
+func (m *Model) tokenRow(t int32, row []float32) error {
+	if t < 0 {
+		if P := m.VirtualTokens(); int(-t) <= P {
+			return m.lora.prompt.DequantizeRow(int(-t)-1, row)
+		}
+		return fmt.Errorf("model: token %d is outside the vocabulary%s", t, m.virtualNote())
+	}
+	return m.TokEmbd.DequantizeRow(int(t), row)
+}
