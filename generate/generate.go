@@ -144,7 +144,7 @@ func (s *Session) Generate(ctx context.Context, prompt []int32, o Options, onTok
 	}
 	// Fit here rather than in Run, to report the prompt as run; Run then
 	// sees a prompt that fits.
-	fitted, dropped, err := FitPrompt(prompt, s.State.Ctx(), o)
+	fitted, dropped, err := s.fitPrompt(prompt, o) // virtual.go
 	if err != nil {
 		return nil, err
 	}

@@ -216,12 +216,13 @@ func (s *Session) Run(ctx context.Context, req *Request, prompt []int32, emit fu
 	}
 	st := s.State
 	T := st.Ctx()
-	prompt, dropped, err := FitPrompt(prompt, T, req.Options)
+	prompt, dropped, err := s.fitPrompt(prompt, req.Options) // FitPrompt to T less a prompt-tuning adapter's virtual tokens (virtual.go)
 	if err != nil {
 		return fail(err)
 	}
 	q := NewSequence(req, prompt, s.Vocab, emit)
 	q.done.Dropped = dropped
+	prompt = s.withVirtual(prompt) // the sequence's history keeps the real tokens only
 
 	n := 0
 	for n < len(s.cached) && n < len(prompt)-1 && s.cached[n] == prompt[n] {
@@ -232,7 +233,7 @@ func (s *Session) Run(ctx context.Context, req *Request, prompt []int32, emit fu
 		return fail(err)
 	}
 	s.cached = s.cached[:n]
-	q.done.CachedTokens = n
+	q.done.CachedTokens = max(0, n-st.VirtualTokens()) // of the prompt's own tokens
 
 	var logits []float32
 	for i := n; i < len(prompt); {
