@@ -24,6 +24,9 @@ type SFTRunConfig struct {
 	Optim OptimConfig    `json:"optim"`
 	Run   SFTRunSettings `json:"run"`
 	LoRA  LoRAConfig     `json:"lora"` // adapters instead of every weight when enabled (lora.go)
+	// PromptTuning trains virtual tokens over the frozen base when its
+	// virtual_tokens is positive (prompt_tuning.go).
+	PromptTuning PromptTuningConfig `json:"prompt_tuning"`
 }
 
 // SFTDataConfig says which conversations, and how they are rendered.
@@ -130,6 +133,7 @@ func (c SFTRunConfig) Validate() error {
 	if err := c.LoRA.Validate(); err != nil {
 		errs = append(errs, strings.TrimPrefix(err.Error(), "train: "))
 	}
+	errs = append(errs, c.PromptTuning.check(c.LoRA, c.Run.Seq)...) // prompt_tuning.go
 	if len(errs) > 0 {
 		return fmt.Errorf("train: bad sft config: %s", strings.Join(errs, "; "))
 	}
