@@ -106,6 +106,11 @@ func readAdapter(path string) (*model.Adapter, error) {
 			return nil, err
 		}
 	}
+	if a.Prompt != nil { // a prompt-tuning adapter (prompt_tuning.go)
+		if a.Prompt, err = clone(a.Prompt); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
@@ -247,11 +252,17 @@ func runLoraShow(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: LoRA adapter for %s, alpha %g", pos[0], a.Arch, a.Alpha)
+	if a.Prompt != nil {
+		fmt.Fprintf(e.stdout, "%s: prompt-tuning adapter for %s, %d virtual tokens of width %d", pos[0], a.Arch, a.Prompt.Rows(), a.Prompt.Cols())
+	} else {
+		fmt.Fprintf(e.stdout, "%s: LoRA adapter for %s, alpha %g", pos[0], a.Arch, a.Alpha)
+	}
 	if a.Name != "" {
 		fmt.Fprintf(e.stdout, ", %q", a.Name)
 	}
-	fmt.Fprintf(e.stdout, ", %s", plural(len(a.Pairs), "1 matrix", "%d matrices"))
+	if a.Prompt == nil {
+		fmt.Fprintf(e.stdout, ", %s", plural(len(a.Pairs), "1 matrix", "%d matrices"))
+	}
 	if len(a.Full) > 0 {
 		fmt.Fprintf(e.stdout, ", %s trained whole (gptgo only: merge before llama.cpp)", plural(len(a.Full), "1 tensor", "%d tensors"))
 	}

@@ -264,6 +264,10 @@ func loadInference(e *env, path string, f *inferFlags) (*inference, error) {
 	if m, err = applyLoRA(m, f.loras); err != nil { // lora.go; closes m on error
 		return nil, err
 	}
+	if err := checkVirtualUse(m, f); err != nil { // prompt_tuning.go
+		m.Close()
+		return nil, err
+	}
 	in := &inference{m: m}
 	if size := int64(len(m.File().Bytes())); size >= 1<<30 || *f.verbose {
 		m.Touch(func(done, total int64) {

@@ -51,7 +51,8 @@ func runSFT(ctx context.Context, e *env, args []string) error {
 	valFrac := fs.Float64("val-fraction", 0, "fraction of the conversations held out for the validation loss")
 	seed := fs.Uint64("seed", 0, "seed of the example order and the validation split")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
-	lf := addLoRATrainFlags(fs) // --lora, --lora-rank, … (lora.go)
+	lf := addLoRATrainFlags(fs)    // --lora, --lora-rank, … (lora.go)
+	pf := addPromptTuningFlags(fs) // --prompt-tuning, --prompt-tuning-init (prompt_tuning.go)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -90,6 +91,7 @@ func runSFT(ctx context.Context, e *env, args []string) error {
 	if err := lf.apply(set, &cfg.LoRA); err != nil {
 		return err
 	}
+	pf.apply(set, &cfg.PromptTuning)
 	if *printConfig {
 		check := cfg // the settings may be printed before any data is named
 		if len(check.Data.Train) == 0 {
@@ -185,7 +187,11 @@ func (r *sftRun) loadBase() error {
 		return err
 	}
 	var release func()
-	r.m, release, err = trainableFrom(f, r.cfg.LoRA, r.cfg.Run.Seed, &r.loraBase) // lora.go
+	if r.cfg.PromptTuning.Enabled() {
+		r.m, release, err = promptTrainableFrom(f, r.cfg.PromptTuning, r.cfg.Run.Seed, &r.loraBase) // prompt_tuning.go
+	} else {
+		r.m, release, err = trainableFrom(f, r.cfg.LoRA, r.cfg.Run.Seed, &r.loraBase) // lora.go
+	}
 	defer release()
 	if err != nil {
 		return fmt.Errorf("%s: %w", r.baseName, err)
@@ -236,12 +242,13 @@ func (r *sftRun) loadData() error {
 		if err != nil {
 			return nil, err
 		}
-		ex, st, err := train.PrepareSFT(r.enc, convs, r.cfg.Run.Seq+1)
+		P := r.cfg.PromptTuning.VirtualTokens // prompt tuning: each example behind P virtual tokens
+		ex, st, err := train.PrepareSFT(r.enc, convs, r.cfg.Run.Seq+1-P)
 		if err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(r.e.stderr, "%s: %s\n", what, st)
-		return ex, nil
+		return train.PrependVirtual(ex, P), nil
 	}
 	var err error
 	r.trainEx, r.valEx, err = trainAndVal(d.Train, d.Val, encode, func(ex []train.Example) ([]train.Example, []train.Example) { // train_dpo.go
@@ -359,7 +366,7 @@ func (r *sftRun) export(stage string) (path string, dt tensor.DType, params int,
 		err = r.m.WriteRewardGGUF(path, kv, dt, fmt.Sprintf("gptgo %s %s reward model", r.m.Arch, benchCount(int64(params))), r.head)
 	} else if r.m.LoRA() { // the adapters alone, in llama.cpp's layout; run with --lora, or gptgo lora merge
 		path, dt = filepath.Join(dir, adapterName), tensor.F32
-		err = r.m.WriteAdapter(path, fmt.Sprintf("gptgo %s LoRA %s", r.m.Arch, stage))
+		err = r.m.WriteAdapter(path, fmt.Sprintf("gptgo %s %s %s", r.m.Arch, map[bool]string{false: "LoRA", true: "prompt tuning"}[r.m.VirtualTokens() > 0], stage))
 	} else {
 		err = r.m.WriteGGUF(path, kv, dt, fmt.Sprintf("gptgo %s %s %s", r.m.Arch, benchCount(int64(params)), stage))
 	}
@@ -434,7 +441,7 @@ func (r *sftRun) samples(step int) error {
 		if err != nil {
 			return err
 		}
-		ans, ended, err := greedyAnswer(r.m, r.pool, r.enc.Tok, ids, r.cfg.Run.SampleTokens, r.cfg.Run.Seq)
+		ans, ended, err := greedyAnswer(r.m, r.pool, r.enc.Tok, virtualPrefix(r.m, ids), r.cfg.Run.SampleTokens, r.cfg.Run.Seq) // prompt_tuning.go
 		if err != nil {
 			return fmt.Errorf("sample: %w", err)
 		}
