@@ -9,12 +9,12 @@ DATA q84Sign<>+0(SB)/8, $0x8080808080808080
 GLOBL q84Sign<>(SB), RODATA|NOPTR, $8
 
 // Q84XCORR leaves −128·Σ of each lane's four activations of the block of
-// the row at P in N: VPDPBUSD of bytes of 128 (unsigned) with x (signed).
+// the row at P in N: VPDPBUSD of bytes of 128 (unsigned) with x (signed),
+// subtracted from zero (Y2).
 #define Q84XCORR(P, N) \
-	VPXOR Y2, Y2, Y2; \
-	VPDPBUSD 2(P), Y15, Y2; \
 	VPXOR N, N, N; \
-	VPSUBD Y2, N, N
+	VPDPBUSD 2(P), Y15, N; \
+	VPSUBD N, Y2, N
 
 // Q84W leaves the block of the weight row at P with its sign bits flipped
 // (w+128, unsigned) in F and its w.d in every lane of D.
@@ -59,8 +59,8 @@ GLOBL q84Sign<>(SB), RODATA|NOPTR, $8
 // DI, R9, R11, R14 = the four activation rows' blocks; R10 = their x.d;
 // R8 = &fp16Table; CX = blocks left; Y4..Y7 = the activation rows'
 // corrections; Y8..Y11 = the weight rows' flipped blocks; Y12, Y13, Y14,
-// Y3 = their w.d; Y15 = bytes of 0x80; Y16 + 4i + j = accumulator of
-// weight row i and activation row j.
+// Y3 = their w.d; Y2 = zero; Y15 = bytes of 0x80; Y16 + 4i + j =
+// accumulator of weight row i and activation row j.
 TEXT ·tileQ8_0x4VNNIAsm(SB), NOSPLIT, $0-56
 	MOVQ nb+0(FP), CX
 	MOVQ w+8(FP), SI
@@ -76,6 +76,7 @@ TEXT ·tileQ8_0x4VNNIAsm(SB), NOSPLIT, $0-56
 	MOVQ xd+40(FP), R10
 	MOVQ ·fp16Table(SB), R8
 	VPBROADCASTQ q84Sign<>(SB), Y15
+	VPXOR Y2, Y2, Y2                  // Y2 = zero
 	VPXORD Y16, Y16, Y16
 	VMOVDQA64 Y16, Y17
 	VMOVDQA64 Y16, Y18
