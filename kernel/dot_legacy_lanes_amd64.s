@@ -135,6 +135,159 @@ GLOBL llIQ4NL<>(SB), RODATA|NOPTR, $16
 	VPBROADCASTQ llBitSel<>(SB), Y11; \
 	VPCMPEQB Y10, Y10, Y10
 
+// Two weight rows against one activation row (DotRows): each row keeps its
+// own chain in its dot's order (Y0 for row 0, Y1 for row 1; Σ m·s in X2,
+// X3), and the rows share the activation quants (Y9), x.d (X8) and, for
+// Q8_1, s (X5), loaded once per block. SI = row 0's block, R9 = row 1's
+// (rb bytes on), DI = the activation block.
+
+// R2U adds the unsigned quants in Y4 of the row at WP to A.
+#define R2U(WP, A, PAIRS) \
+	PAIRS(Y4, Y9, Y7); \
+	VCVTDQ2PS Y7, Y4; \
+	MOVWLZX (WP), AX; \
+	VMULSS (R8)(AX*4), X8, X6; \
+	VBROADCASTSS X6, Y6; \
+	VFMADD231PS Y4, Y6, A
+
+// R2S adds the signed quants in Y4 of the row at WP to A.
+#define R2S(WP, A, PAIRS) \
+	VPSIGNB Y4, Y9, Y6; \
+	VPABSB Y4, Y4; \
+	PAIRS(Y4, Y6, Y7); \
+	VCVTDQ2PS Y7, Y4; \
+	MOVWLZX (WP), AX; \
+	VMULSS (R8)(AX*4), X8, X6; \
+	VBROADCASTSS X6, Y6; \
+	VFMADD231PS Y4, Y6, A
+
+// R2SUMMS adds m·s of both rows to X2 and X3 (s of the Q8_1 block at DI).
+#define R2SUMMS \
+	MOVWLZX 2(DI), AX; \
+	VMOVSS (R8)(AX*4), X5; \
+	MOVWLZX 2(SI), AX; \
+	VMOVSS (R8)(AX*4), X6; \
+	VFMADD231SS X5, X6, X2; \
+	MOVWLZX 2(R9), AX; \
+	VMOVSS (R8)(AX*4), X6; \
+	VFMADD231SS X5, X6, X3
+
+// R2X loads the activation block's x.d into X8 and its quants (at qo)
+// into Y9.
+#define R2X(qo) \
+	MOVWLZX (DI), AX; \
+	VMOVSS (R8)(AX*4), X8; \
+	VMOVDQU qo(DI), Y9
+
+// R2SETUP loads the arguments and constants and clears the chains.
+#define R2SETUP \
+	MOVQ nb+0(FP), CX; \
+	MOVQ w+8(FP), SI; \
+	MOVQ rb+16(FP), R9; \
+	ADDQ SI, R9; \
+	MOVQ x+24(FP), DI; \
+	LLCONST; \
+	VXORPS Y1, Y1, Y1; \
+	VXORPS X2, X2, X2; \
+	VXORPS X3, X3, X3
+
+// R2FOLD1 folds row 1's chain (Y1) as hsum_float_8 into X1; clobbers X4.
+#define R2FOLD1 \
+	VEXTRACTF128 $1, Y1, X4; \
+	VADDPS X4, X1, X1; \
+	VMOVHLPS X1, X1, X4; \
+	VADDPS X4, X1, X1; \
+	VMOVSHDUP X1, X4; \
+	VADDSS X4, X1, X1
+
+// R2OUT folds both chains, adds each row's Σ m·s and stores out[0], out[1].
+#define R2OUT \
+	MOVQ out+32(FP), DX; \
+	R2FOLD1; \
+	VADDSS X3, X1, X1; \
+	VMOVSS X1, 4(DX); \
+	HSUM; \
+	VADDSS X2, X0, X0; \
+	VMOVSS X0, (DX); \
+	VZEROUPPER; \
+	RET
+
+// R2OUT0 is R2OUT for the types without Σ m·s (Q5_0).
+#define R2OUT0 \
+	MOVQ out+32(FP), DX; \
+	R2FOLD1; \
+	VMOVSS X1, 4(DX); \
+	HSUM; \
+	VMOVSS X0, (DX); \
+	VZEROUPPER; \
+	RET
+
+#define Q41X2BODY(PAIRS, L) \
+	R2SETUP; \
+L: ; \
+	R2SUMMS; \
+	R2X(4); \
+	NIBBLES(SI, 4); \
+	R2U(SI, Y0, PAIRS); \
+	NIBBLES(R9, 4); \
+	R2U(R9, Y1, PAIRS); \
+	ADDQ $20, SI; \
+	ADDQ $20, R9; \
+	ADDQ $36, DI; \
+	DECQ CX; \
+	JNZ  L; \
+	R2OUT
+
+// R2Q5 leaves row WP's Q5_1 quants (nibbles | 0x10 where the fifth bit is
+// set) in Y4.
+#define R2Q5(WP) \
+	NIBBLES(WP, 8); \
+	FIFTHBITS(WP, 4); \
+	VPAND Y14, Y5, Y5; \
+	VPOR Y5, Y4, Y4
+
+#define Q51X2BODY(PAIRS, L) \
+	R2SETUP; \
+	BITCONST; \
+	VPBROADCASTQ llBit4<>(SB), Y14; \
+L: ; \
+	R2SUMMS; \
+	R2X(4); \
+	R2Q5(SI); \
+	R2U(SI, Y0, PAIRS); \
+	R2Q5(R9); \
+	R2U(R9, Y1, PAIRS); \
+	ADDQ $24, SI; \
+	ADDQ $24, R9; \
+	ADDQ $36, DI; \
+	DECQ CX; \
+	JNZ  L; \
+	R2OUT
+
+// R2Q50 leaves row WP's Q5_0 quants (q−16 as int8) in Y4.
+#define R2Q50(WP) \
+	NIBBLES(WP, 6); \
+	FIFTHBITS(WP, 2); \
+	VPANDN Y14, Y5, Y5; \
+	VPOR Y5, Y4, Y4
+
+#define Q50X2BODY(PAIRS, L) \
+	R2SETUP; \
+	BITCONST; \
+	VPBROADCASTQ llHiF0<>(SB), Y14; \
+L: ; \
+	R2X(2); \
+	R2Q50(SI); \
+	R2S(SI, Y0, PAIRS); \
+	R2Q50(R9); \
+	R2S(R9, Y1, PAIRS); \
+	ADDQ $22, SI; \
+	ADDQ $22, R9; \
+	ADDQ $34, DI; \
+	DECQ CX; \
+	JNZ  L; \
+	R2OUT0
+
 // Q41BODY is the loop of dotQ4_1Asm (Q4_1 × Q8_1) with the pair sums PAIRS.
 #define Q41BODY(PAIRS, L) \
 	MOVQ nb+0(FP), CX; \
@@ -333,3 +486,27 @@ TEXT ·dotIQ4_NLTBAsm(SB), NOSPLIT, $0-28
 // func dotIQ4_NLTBVNNIAsm(nb int, w, x *byte) float32
 TEXT ·dotIQ4_NLTBVNNIAsm(SB), NOSPLIT, $0-28
 	IQ4TBBODY(PAIRS_VNNI, iq4tbvloop)
+
+// func dotQ4_1x2Asm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+TEXT ·dotQ4_1x2Asm(SB), NOSPLIT, $0-40
+	Q41X2BODY(PAIRS_AVX2, q41x2loop)
+
+// func dotQ4_1x2VNNIAsm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+TEXT ·dotQ4_1x2VNNIAsm(SB), NOSPLIT, $0-40
+	Q41X2BODY(PAIRS_VNNI, q41x2vloop)
+
+// func dotQ5_1x2Asm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+TEXT ·dotQ5_1x2Asm(SB), NOSPLIT, $0-40
+	Q51X2BODY(PAIRS_AVX2, q51x2loop)
+
+// func dotQ5_1x2VNNIAsm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+TEXT ·dotQ5_1x2VNNIAsm(SB), NOSPLIT, $0-40
+	Q51X2BODY(PAIRS_VNNI, q51x2vloop)
+
+// func dotQ5_0x2Asm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+TEXT ·dotQ5_0x2Asm(SB), NOSPLIT, $0-40
+	Q50X2BODY(PAIRS_AVX2, q50x2loop)
+
+// func dotQ5_0x2VNNIAsm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+TEXT ·dotQ5_0x2VNNIAsm(SB), NOSPLIT, $0-40
+	Q50X2BODY(PAIRS_VNNI, q50x2vloop)
