@@ -41,22 +41,6 @@ var preRegexes = map[string]string{
 	`'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`:                                          "gpt-2",
 }
 
-// tokJSON is the part of tokenizer.json the converter reads.
-type tokJSON struct {
-	AddedTokens []struct {
-		ID      int    `json:"id"`
-		Content string `json:"content"`
-		Special bool   `json:"special"`
-	} `json:"added_tokens"`
-	Normalizer   json.RawMessage `json:"normalizer"`
-	PreTokenizer json.RawMessage `json:"pre_tokenizer"`
-	Model        struct {
-		Type   string          `json:"type"`
-		Vocab  json.RawMessage `json:"vocab"`
-		Merges json.RawMessage `json:"merges"`
-	} `json:"model"`
-}
-
 // vocab is a vocabulary on its way into GGUF metadata.
 type vocab struct {
 	model  string // "gpt2" or "llama"
@@ -81,23 +65,23 @@ func readVocab(dir string, a *arch, nVocab int, cfg *hfConfig) ([]gguf.KV, error
 	b, err := os.ReadFile(tjPath)
 	switch {
 	case err == nil:
-		var tj tokJSON
-		if err := json.Unmarshal(b, &tj); err != nil {
-			return nil, fmt.Errorf("hf: %s: %v", tjPath, err)
+		tj, derr := tokenizer.DecodeHFJSON(bytes.NewReader(b))
+		if derr != nil {
+			return nil, fmt.Errorf("hf: %s: %v", tjPath, derr)
 		}
 		switch {
 		case a.gguf == "bert" && tj.Model.Type == "WordPiece":
-			v, err = wordPieceVocab(tjPath, &tj)
+			v, err = wordPieceVocab(tjPath, tj)
 		case a.gguf == "bert":
 			return nil, fmt.Errorf("hf: %s: a %s model needs a WordPiece vocabulary, not %q", tjPath, a.hf, tj.Model.Type)
 		case tj.Model.Type == "WordPiece":
 			return nil, fmt.Errorf("hf: %s: WordPiece vocabularies belong to encoders (BertModel), not %s", tjPath, a.hf)
 		case tj.Model.Type != "BPE":
 			return nil, fmt.Errorf("hf: %s: model type %q is not supported (BPE is)", tjPath, tj.Model.Type)
-		case spmStyle(&tj):
+		case spmStyle(tj):
 			v, err = spmVocab(spPath, tjPath, b)
 		default:
-			v, err = bpeVocab(tjPath, &tj)
+			v, err = bpeVocab(tjPath, tj)
 		}
 	case errors.Is(err, os.ErrNotExist) && a.gguf == "bert":
 		v, err = vocabTxt(filepath.Join(dir, "vocab.txt"), tc)
@@ -171,7 +155,7 @@ func (v *vocab) check() error {
 
 // spmStyle tells a SentencePiece BPE written as tokenizer.json (▁ for
 // spaces, byte fallback: LLaMA 1/2, Mistral) from byte-level BPE.
-func spmStyle(tj *tokJSON) bool {
+func spmStyle(tj *tokenizer.HFJSON) bool {
 	n, p := string(tj.Normalizer), string(tj.PreTokenizer)
 	return strings.Contains(n, "▁") || strings.Contains(n, `\u2581`) || strings.Contains(p, "Metaspace")
 }
@@ -181,7 +165,7 @@ func spmStyle(tj *tokJSON) bool {
 // of added_tokens says (bounded, so a damaged file cannot ask for a huge
 // table), the model's tokens in place and typed normal. Every id is checked
 // before use; the caller places and types the added tokens.
-func idVocab(path string, tj *tokJSON, model, pre string) (*vocab, error) {
+func idVocab(path string, tj *tokenizer.HFJSON, model, pre string) (*vocab, error) {
 	var ids map[string]int
 	if err := json.Unmarshal(tj.Model.Vocab, &ids); err != nil || ids == nil {
 		return nil, fmt.Errorf("hf: %s: model.vocab must be an object of token: id", path)
@@ -191,7 +175,7 @@ func idVocab(path string, tj *tokJSON, model, pre string) (*vocab, error) {
 		n = max(n, id+1)
 	}
 	for _, a := range tj.AddedTokens {
-		n = max(n, a.ID+1)
+		n = max(n, int(a.ID)+1)
 	}
 	if n > 1<<24 {
 		return nil, fmt.Errorf("hf: %s: vocabulary of %d tokens", path, n)
@@ -212,7 +196,7 @@ func idVocab(path string, tj *tokJSON, model, pre string) (*vocab, error) {
 }
 
 // bpeVocab reads a byte-level BPE tokenizer.json as _set_vocab_gpt2 does.
-func bpeVocab(path string, tj *tokJSON) (*vocab, error) {
+func bpeVocab(path string, tj *tokenizer.HFJSON) (*vocab, error) {
 	pre, err := preName(path, tj.PreTokenizer)
 	if err != nil {
 		return nil, err
@@ -233,8 +217,11 @@ func bpeVocab(path string, tj *tokJSON) (*vocab, error) {
 			v.tokens[i], v.types[i] = fmt.Sprintf("[PAD%d]", i), typeUnused
 		}
 	}
-	if v.merges, err = readMerges(tj.Model.Merges); err != nil {
+	if v.merges, err = tj.Merges(); err != nil {
 		return nil, fmt.Errorf("hf: %s: %w", path, err)
+	}
+	if v.merges == nil {
+		v.merges = []string{} // tokenizer.ggml.merges is written even when empty
 	}
 	return v, nil
 }
@@ -284,25 +271,6 @@ func preName(path string, raw json.RawMessage) (string, error) {
 		desc = desc[:200] + "…"
 	}
 	return "", fmt.Errorf("hf: %s: unknown pre-tokenizer %s (known: ByteLevel (gpt-2), Split regex + ByteLevel (llama-bpe, qwen2), Digits + ByteLevel (starcoder))", path, desc)
-}
-
-// readMerges reads merges stored as "a b" strings or as ["a", "b"] pairs.
-func readMerges(raw json.RawMessage) ([]string, error) {
-	var strs []string
-	if len(raw) == 0 || string(raw) == "null" {
-		return []string{}, nil
-	}
-	if err := json.Unmarshal(raw, &strs); err == nil {
-		return strs, nil
-	}
-	var pairs [][2]string
-	if err := json.Unmarshal(raw, &pairs); err != nil {
-		return nil, errors.New("model.merges must be an array of \"a b\" strings or [\"a\", \"b\"] pairs")
-	}
-	for _, p := range pairs {
-		strs = append(strs, p[0]+" "+p[1])
-	}
-	return strs, nil
 }
 
 // spmVocab reads tokenizer.model (SentencePiece BPE) as

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/gptgo/gptgo/tokenizer"
 )
 
 // phantom turns a WordPiece token into llama.cpp's form: [BRACKETED]
@@ -41,7 +43,7 @@ func unphantom(tok string) string {
 // tokenizer lowercases and strips accents as bert-base-uncased does, which
 // is the behaviour it names "bert-bge"; a cased vocabulary would be
 // tokenized wrongly, so it is refused.
-func wordPieceVocab(path string, tj *tokJSON) (*vocab, error) {
+func wordPieceVocab(path string, tj *tokenizer.HFJSON) (*vocab, error) {
 	var norm struct {
 		Type      string `json:"type"`
 		Lowercase *bool  `json:"lowercase"`

@@ -17,8 +17,11 @@ import (
 	"strings"
 )
 
-// hfJSON is the part of tokenizer.json that decides tokenization.
-type hfJSON struct {
+// HFJSON is the part of a Hugging Face tokenizer.json that gptgo reads:
+// what decides tokenization, for FromHFJSON, and what the hf converter
+// turns into GGUF metadata. It is the one decoding of the file; each reader
+// checks the fields it uses.
+type HFJSON struct {
 	AddedTokens []struct {
 		ID      int32  `json:"id"`
 		Content string `json:"content"`
@@ -33,12 +36,46 @@ type hfJSON struct {
 		Type  string          `json:"type"`
 		Vocab json.RawMessage `json:"vocab"` // decoded once the type is known: Unigram's is a list
 
-		Merges       json.RawMessage `json:"merges"`
+		Merges       json.RawMessage `json:"merges"` // read by Merges: two serializations
 		ByteFallback bool            `json:"byte_fallback"`
 		IgnoreMerges bool            `json:"ignore_merges"`
 		UnkToken     *string         `json:"unk_token"`
 		Prefix       *string         `json:"continuing_subword_prefix"`
 	} `json:"model"`
+}
+
+// DecodeHFJSON decodes a tokenizer.json. Its error words the problem in
+// JSON's terms ("field model.vocab is a JSON array, expected an object")
+// and names no file: the caller says which file it read.
+func DecodeHFJSON(r io.Reader) (*HFJSON, error) {
+	var h HFJSON
+	if err := json.NewDecoder(r).Decode(&h); err != nil {
+		return nil, errors.New(jsonMessage(err))
+	}
+	return &h, nil
+}
+
+// Merges reads model.merges, stored as "a b" strings or (newer files) as
+// ["a", "b"] pairs, as "a b" strings; nil when there are none. Like
+// DecodeHFJSON's, its error names no file.
+func (h *HFJSON) Merges() ([]string, error) {
+	raw := h.Model.Merges
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var strs []string
+	if err := json.Unmarshal(raw, &strs); err == nil {
+		return strs, nil
+	}
+	var pairs [][2]string
+	if err := json.Unmarshal(raw, &pairs); err != nil {
+		return nil, errors.New("model.merges must be an array of \"a b\" strings or [\"a\", \"b\"] pairs")
+	}
+	strs = make([]string, len(pairs))
+	for i, p := range pairs {
+		strs[i] = p[0] + " " + p[1]
+	}
+	return strs, nil
 }
 
 // knownPatterns maps the Split regexes of common tokenizer.json files to
@@ -57,9 +94,9 @@ var knownPatterns = map[string]string{
 // when "special", user-defined otherwise; BOS/EOS come from the template
 // post-processor. Normalizers other than LLaMA's ▁ replacement are not applied.
 func FromHFJSON(r io.Reader) (*Tokenizer, error) {
-	var h hfJSON
-	if err := json.NewDecoder(r).Decode(&h); err != nil {
-		return nil, fmt.Errorf("tokenizer: tokenizer.json: %s", jsonMessage(err))
+	h, err := DecodeHFJSON(r)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer: tokenizer.json: %w", err)
 	}
 	switch h.Model.Type {
 	case "BPE", "WordPiece":
@@ -93,9 +130,9 @@ func FromHFJSON(r io.Reader) (*Tokenizer, error) {
 		}
 		s.tokens[id], s.types[id] = tok, TypeNormal
 	}
-	merges, err := hfMerges(h.Model.Merges)
+	merges, err := h.Merges()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("tokenizer: tokenizer.json: %w", err)
 	}
 	norm := string(h.Normalizer)
 	switch {
@@ -287,26 +324,6 @@ func indexOf(tokens []string, txt string) (int32, bool) {
 		}
 	}
 	return -1, false
-}
-
-// hfMerges reads merges stored as "a b" strings or as ["a", "b"] pairs.
-func hfMerges(raw json.RawMessage) ([]string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil, nil
-	}
-	var strs []string
-	if err := json.Unmarshal(raw, &strs); err == nil {
-		return strs, nil
-	}
-	var pairs [][2]string
-	if err := json.Unmarshal(raw, &pairs); err != nil {
-		return nil, errors.New("tokenizer: tokenizer.json: model.merges must be an array of \"a b\" strings or [\"a\", \"b\"] pairs")
-	}
-	strs = make([]string, len(pairs))
-	for i, p := range pairs {
-		strs[i] = p[0] + " " + p[1]
-	}
-	return strs, nil
 }
 
 // checkDenseIDs refuses a vocabulary whose highest id n-1 leaves far more
