@@ -206,7 +206,7 @@ func tileIQ4_NLVNNIAsm(nb int, w, x *byte, xStride int, out *[4]float32)
 // asmRows2 is asmRows for a dot that also has a two-row form: the rows go
 // through it in pairs (each row's products in its dot's order, bit for
 // bit), a last odd row through the one-row dot.
-func asmRows2(asm func(nb int, w, x *byte) float32, asm2 func(nb int, w *byte, rb int, x *byte, out *[2]float32), unit, wBytes, xBytes int) func(n int, w []byte, rb int, x []byte, out []float32) {
+func asmRows2(asm func(nb int, w, x *byte) float32, asm2 func(nb int, w *byte, rb int, x *byte) (r0, r1 float32), unit, wBytes, xBytes int) func(n int, w []byte, rb int, x []byte, out []float32) {
 	return func(n int, w []byte, rb int, x []byte, out []float32) {
 		nb := n / unit
 		if len(out) == 0 {
@@ -222,10 +222,8 @@ func asmRows2(asm func(nb int, w, x *byte) float32, asm2 func(nb int, w *byte, r
 		_, _ = x[:nb*xBytes], w[:(len(out)-1)*rb+nb*wBytes]
 		xp := &x[0]
 		r := 0
-		var two [2]float32
 		for ; r+1 < len(out); r += 2 {
-			asm2(nb, &w[r*rb], rb, xp, &two)
-			out[r], out[r+1] = two[0], two[1]
+			out[r], out[r+1] = asm2(nb, &w[r*rb], rb, xp)
 		}
 		if r < len(out) {
 			out[r] = asm(nb, &w[r*rb], xp)
@@ -233,28 +231,28 @@ func asmRows2(asm func(nb int, w, x *byte) float32, asm2 func(nb int, w *byte, r
 	}
 }
 
-// dotQ4_1x2Asm computes out[j] = dotQ4_1Asm(nb, w + j*rb, x) for j = 0, 1,
+// dotQ4_1x2Asm returns rj = dotQ4_1Asm(nb, w + j*rb, x) for j = 0, 1,
 // bit for bit, sharing the activation block's loads between the two rows
 // (two independent chains also keep more of the FMA units busy).
 //
 //go:noescape
-func dotQ4_1x2Asm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+func dotQ4_1x2Asm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
 
 // dotQ5_1x2Asm is dotQ4_1x2Asm for dotQ5_1Asm.
 //
 //go:noescape
-func dotQ5_1x2Asm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+func dotQ5_1x2Asm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
 
 // dotQ5_0x2Asm is dotQ4_1x2Asm for dotQ5_0Asm.
 //
 //go:noescape
-func dotQ5_0x2Asm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+func dotQ5_0x2Asm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
 
 //go:noescape
-func dotQ4_1x2VNNIAsm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+func dotQ4_1x2VNNIAsm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
 
 //go:noescape
-func dotQ5_1x2VNNIAsm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+func dotQ5_1x2VNNIAsm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
 
 //go:noescape
-func dotQ5_0x2VNNIAsm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+func dotQ5_0x2VNNIAsm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)

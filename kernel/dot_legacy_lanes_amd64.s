@@ -200,25 +200,23 @@ GLOBL llIQ4NL<>(SB), RODATA|NOPTR, $16
 	VMOVSHDUP X1, X4; \
 	VADDSS X4, X1, X1
 
-// R2OUT folds both chains, adds each row's Σ m·s and stores out[0], out[1].
+// R2OUT folds both chains, adds each row's Σ m·s and returns them.
 #define R2OUT \
-	MOVQ out+32(FP), DX; \
 	R2FOLD1; \
 	VADDSS X3, X1, X1; \
-	VMOVSS X1, 4(DX); \
+	MOVSS X1, r1+36(FP); \
 	HSUM; \
 	VADDSS X2, X0, X0; \
-	VMOVSS X0, (DX); \
+	MOVSS X0, r0+32(FP); \
 	VZEROUPPER; \
 	RET
 
 // R2OUT0 is R2OUT for the types without Σ m·s (Q5_0).
 #define R2OUT0 \
-	MOVQ out+32(FP), DX; \
 	R2FOLD1; \
-	VMOVSS X1, 4(DX); \
+	MOVSS X1, r1+36(FP); \
 	HSUM; \
-	VMOVSS X0, (DX); \
+	MOVSS X0, r0+32(FP); \
 	VZEROUPPER; \
 	RET
 
@@ -487,26 +485,26 @@ TEXT ·dotIQ4_NLTBAsm(SB), NOSPLIT, $0-28
 TEXT ·dotIQ4_NLTBVNNIAsm(SB), NOSPLIT, $0-28
 	IQ4TBBODY(PAIRS_VNNI, iq4tbvloop)
 
-// func dotQ4_1x2Asm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+// func dotQ4_1x2Asm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
 TEXT ·dotQ4_1x2Asm(SB), NOSPLIT, $0-40
 	Q41X2BODY(PAIRS_AVX2, q41x2loop)
 
-// func dotQ4_1x2VNNIAsm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+// func dotQ4_1x2VNNIAsm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
 TEXT ·dotQ4_1x2VNNIAsm(SB), NOSPLIT, $0-40
 	Q41X2BODY(PAIRS_VNNI, q41x2vloop)
 
-// func dotQ5_1x2Asm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+// func dotQ5_1x2Asm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
 TEXT ·dotQ5_1x2Asm(SB), NOSPLIT, $0-40
 	Q51X2BODY(PAIRS_AVX2, q51x2loop)
 
-// func dotQ5_1x2VNNIAsm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+// func dotQ5_1x2VNNIAsm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
 TEXT ·dotQ5_1x2VNNIAsm(SB), NOSPLIT, $0-40
 	Q51X2BODY(PAIRS_VNNI, q51x2vloop)
 
-// func dotQ5_0x2Asm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+// func dotQ5_0x2Asm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
 TEXT ·dotQ5_0x2Asm(SB), NOSPLIT, $0-40
 	Q50X2BODY(PAIRS_AVX2, q50x2loop)
 
-// func dotQ5_0x2VNNIAsm(nb int, w *byte, rb int, x *byte, out *[2]float32)
+// func dotQ5_0x2VNNIAsm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
 TEXT ·dotQ5_0x2VNNIAsm(SB), NOSPLIT, $0-40
 	Q50X2BODY(PAIRS_VNNI, q50x2vloop)

@@ -22,7 +22,7 @@ type laneForm struct {
 	avx2, vnni     func(nb int, w, x *byte) float32
 	tile, tileVNNI func(nb int, w, x *byte, xStride int, out *[4]float32)
 	tileDot        func(n int, w, x []byte) float32 // what the tile's products equal
-	x2, x2VNNI     func(nb int, w *byte, rb int, x *byte, out *[2]float32)
+	x2, x2VNNI     func(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
 }
 
 var laneForms = []laneForm{
@@ -106,13 +106,13 @@ func TestLaneAsmFormsMatchGeneric(t *testing.T) {
 				ww := make([]byte, rb+len(w2))
 				copy(ww, w)
 				copy(ww[rb:], w2)
-				x2s := map[string]func(nb int, w *byte, rb int, x *byte, out *[2]float32){"avx2": f.x2}
+				x2s := map[string]func(nb int, w *byte, rb int, x *byte) (r0, r1 float32){"avx2": f.x2}
 				if vnniOK {
 					x2s["vnni"] = f.x2VNNI
 				}
 				for name, x2 := range x2s {
 					var out [2]float32
-					x2(nb, &ww[0], rb, &x[0], &out)
+					out[0], out[1] = x2(nb, &ww[0], rb, &x[0])
 					if w0 := f.generic(n, w, x); math.Float32bits(out[0]) != math.Float32bits(w0) {
 						t.Fatalf("%s x2 %s nb %d row 0: %v, generic %v", f.name, name, nb, out[0], w0)
 					}
