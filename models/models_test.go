@@ -1,7 +1,10 @@
 package models
 
 import (
+	"strings"
 	"testing"
+
+	"github.com/gptgo/gptgo/gguf"
 
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/tokenizer"
@@ -90,6 +93,39 @@ func TestBaseAndLookup(t *testing.T) {
 	for _, name := range []string{"", "default-bas", "default:v2", "models/default.gguf", "base"} {
 		if _, ok := Lookup(name); ok {
 			t.Errorf("Lookup(%q) found an embedded model", name)
+		}
+	}
+}
+
+// TestDefaultIsChatTuned: the default model talks ChatML and ends its
+// turns (<|im_end|> is an end-of-generation token), with a context of at
+// least 1,024 tokens; the base keeps its own 256-token context.
+func TestDefaultIsChatTuned(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		open   func() (*gguf.File, error)
+		minCtx uint64
+		chatML bool
+	}{{"default", OpenDefault, 1024, true}, {"default-base", OpenBase, 256, false}} {
+		f, err := c.open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, _ := f.Uint("llama.context_length")
+		tmpl, _ := f.String("tokenizer.chat_template")
+		tok, err := tokenizer.FromGGUF(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if ctx < c.minCtx {
+			t.Errorf("%s: context %d, want at least %d", c.name, ctx, c.minCtx)
+		}
+		if got := strings.Contains(tmpl, "<|im_start|>"); got != c.chatML {
+			t.Errorf("%s: ChatML template %v, want %v: %q", c.name, got, c.chatML, tmpl)
+		}
+		if id, ok := tok.TokenID("<|im_end|>"); !ok || !tok.IsEOG(id) {
+			t.Errorf("%s: <|im_end|> (%d, %v) does not end generation", c.name, id, ok)
 		}
 	}
 }

@@ -296,7 +296,7 @@ func intsToBytes(v []int64) []byte {
 
 func TestOpenAIErrors(t *testing.T) {
 	_, url := startServer(t, Config{MaxBodyBytes: 4096})
-	long := strings.Repeat("word ", 400) // well over the default model's 256-token context
+	long := strings.Repeat("word ", 400) // well over the base model's 256-token context (default-base)
 	for _, tc := range []struct {
 		name, path, body string
 		status           int
@@ -318,8 +318,8 @@ func TestOpenAIErrors(t *testing.T) {
 		{"no messages", "/v1/chat/completions", `{"model":"default","messages":[]}`, 400, "messages", ""},
 		{"temperature", "/v1/chat/completions", `{"model":"default","messages":[{"role":"user","content":"hi"}],"temperature":3}`, 400, "temperature", ""},
 		{"logit_bias", "/v1/chat/completions", `{"model":"default","messages":[{"role":"user","content":"hi"}],"logit_bias":{"999999":1}}`, 400, "logit_bias", ""},
-		{"too long", "/v1/chat/completions", `{"model":"default","messages":[{"role":"user","content":"` + long[:1800] + `"}]}`, 400, "messages", "context_length_exceeded"},
-		{"too long completion", "/v1/completions", `{"model":"default","prompt":"` + long[:1800] + `"}`, 400, "prompt", "context_length_exceeded"},
+		{"too long", "/v1/chat/completions", `{"model":"default-base","messages":[{"role":"user","content":"` + long[:1800] + `"}]}`, 400, "messages", "context_length_exceeded"},
+		{"too long completion", "/v1/completions", `{"model":"default-base","prompt":"` + long[:1800] + `"}`, 400, "prompt", "context_length_exceeded"},
 		{"unknown model", "/v1/chat/completions", `{"model":"nosuch","messages":[{"role":"user","content":"hi"}]}`, 404, "model", "model_not_found"},
 		{"no model", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}]}`, 400, "model", ""},
 		{"too large", "/v1/chat/completions", `{"model":"default","messages":[{"role":"user","content":"` + strings.Repeat("x", 5000) + `"}]}`, 413, "", "request_too_large"},
@@ -480,6 +480,8 @@ func TestStreamErrorEventAtShutdown(t *testing.T) {
 	}
 }
 
+// TestTruncateDropsOldestTurns, on the base model's 256-token context
+// (default-base), where a dozen short turns do not fit.
 func TestTruncateDropsOldestTurns(t *testing.T) {
 	_, url := startServer(t, Config{})
 	var msgs []string
@@ -489,7 +491,7 @@ func TestTruncateDropsOldestTurns(t *testing.T) {
 			fmt.Sprintf(`{"role":"assistant","content":"Answer %d: %s"}`, i, strings.Repeat("here is more ", 4)))
 	}
 	msgs = append(msgs, `{"role":"user","content":"And finally?"}`)
-	base := `{"model":"default","max_tokens":8,"messages":[` + strings.Join(msgs, ",") + `]`
+	base := `{"model":"default-base","max_tokens":8,"messages":[` + strings.Join(msgs, ",") + `]`
 	if status, body := post(t, url+"/v1/chat/completions", base+`}`); status != 400 || openAIErr(t, body).Code == nil {
 		t.Fatalf("over-long conversation without truncate: %d %s", status, body)
 	}

@@ -53,11 +53,16 @@ func (r *recordedServer) requests() []map[string]any {
 	return append([]map[string]any(nil), r.bodies...)
 }
 
-func startChatServer(t *testing.T, apiKey string) *recordedServer {
+func startChatServer(t *testing.T, apiKey string, copies ...[2]string) *recordedServer {
 	t.Helper()
 	store, err := modelstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, c := range copies { // {from, to}: models the store serves beside the default
+		if _, err := store.Copy(c[0], c[1]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s, err := server.New(server.Config{Models: store, APIKey: apiKey, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -320,14 +325,15 @@ func TestReadChatStream(t *testing.T) {
 	}
 }
 
-// TestChatHostSlidesWindow: answers that fill the default model's 256-token
-// context make each next message too long with the history; the chat drops
+// TestChatHostSlidesWindow: answers that fill the base model's 256-token
+// context (default-base, which never ends a turn) make each next message
+// too long with the history; the chat drops
 // the oldest turns (the system prompt kept), says so once per slide on a
 // line of its own on stderr, and keeps answering.
 func TestChatHostSlidesWindow(t *testing.T) {
-	srv := startChatServer(t, "")
+	srv := startChatServer(t, "", [2]string{"default-base", "base"})
 	out, errOut, code := runCLI(t, "Tell me a story.\nAnd another.\nOne more.\n/bye\n",
-		"chat", "--history", "off", "--host", srv.URL, "--temp", "0", "--system", "Be brief.")
+		"chat", "--history", "off", "--host", srv.URL, "base", "--temp", "0", "--system", "Be brief.")
 	if code != 0 {
 		t.Fatalf("status %d, stderr %q", code, errOut)
 	}

@@ -55,9 +55,10 @@ func chatCLI(t *testing.T, stdin string, args ...string) (out, errOut, all strin
 	return o.own.String(), e.own.String(), tr.all.String(), code
 }
 
-// TestChatSlidesWindow: with the default model's 256-token context, each
-// English answer runs to the end of the context, so every message after
-// the first needs the oldest turn dropped. The chat keeps answering, says
+// TestChatSlidesWindow: with the base model's 256-token context
+// (default-base: it continues text and never ends a turn), each English
+// answer runs to the end of the context, so every message after the first
+// needs the oldest turn dropped. The chat keeps answering, says
 // so once per slide on a line of its own (never inside an answer), and
 // notes each answer cut by the context end on a line of its own.
 func TestChatSlidesWindow(t *testing.T) {
@@ -68,14 +69,14 @@ func TestChatSlidesWindow(t *testing.T) {
 		"Why?",
 	}
 	const system = "You are a storyteller."
-	out, errOut, all, code := chatCLI(t, strings.Join(msgs, "\n")+"\n", "chat", "--temp", "0", "--system", system, "--verbose")
+	out, errOut, all, code := chatCLI(t, strings.Join(msgs, "\n")+"\n", "chat", "--model", "default-base", "--temp", "0", "--system", system, "--verbose")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	// What each answer was asked: after a slide, the system prompt and the
 	// newest message (an earlier turn, nearly a context long, cannot fit
 	// beside it), rendered as the chat renders it.
-	f, err := models.OpenDefault()
+	f, err := models.OpenBase()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +198,7 @@ func TestChatSetNeverEndsSession(t *testing.T) {
 	if len(parts) != 14 || strings.TrimSpace(parts[11]) == "" {
 		t.Errorf("the message was not answered (%d prompts):\n%s", len(parts)-1, out)
 	}
-	banner := "gptgo llama 5.87 M pretrained [models/default.gguf, embedded]: llama, 5.87M parameters, 256-token context · /help for commands"
+	banner := "gptgo llama 5.87 M SFT [models/default.gguf, embedded]: llama, 5.87M parameters, 1024-token context · /help for commands"
 	if first, _, _ := strings.Cut(errOut, "\n"); first != banner+", /bye to leave" {
 		t.Errorf("banner %q, want %q", first, banner)
 	}

@@ -40,7 +40,7 @@ func alpacaFile(t *testing.T) string {
 // to checkpoint.
 func tinyBase(t *testing.T) string {
 	t.Helper()
-	f, err := models.OpenDefault()
+	f, err := models.OpenBase() // its continuation template ends no turn (TestTrainSFTErrors)
 	if err != nil {
 		t.Fatal(err)
 	}
