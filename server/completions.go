@@ -70,28 +70,12 @@ func (c *completionRequest) native(l *Loaded, limit int) (*generate.Request, err
 // completions serves POST /v1/completions.
 func (s *Server) completions(w http.ResponseWriter, r *http.Request) {
 	var req completionRequest
-	if err := decodeBody(r, &req); err != nil {
-		WriteError(w, r, err)
+	call := s.beginOpenAI(w, r, &req) // openai.go
+	if call == nil {
 		return
 	}
-	if err := req.check(); err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	ctx, cancel := s.requestContext(r)
-	defer cancel()
-	l, release, err := s.Acquire(ctx, req.Model, nil)
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	defer release()
-	noteModel(w, l.Entry.Name)
-	nreq, err := req.native(l, s.cfg.MaxTokensLimit)
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
+	defer call.end()
+	ctx, l, nreq := call.ctx, call.l, call.nreq
 	echo := ""
 	if req.Echo != nil && *req.Echo {
 		echo = req.Prompt.Text

@@ -222,31 +222,65 @@ func usageOf(d *generate.Done) usage {
 	return u
 }
 
-// chatCompletions serves POST /v1/chat/completions.
-func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
-	var req chatRequest
-	if err := decodeBody(r, &req); err != nil {
+// openAIRequest is the body of /v1/chat/completions or /v1/completions.
+type openAIRequest interface {
+	check() error // what can be checked without the model
+	modelName() string
+	native(l *Loaded, limit int) (*generate.Request, error)
+}
+
+func (c *chatRequest) modelName() string       { return c.Model }
+func (c *completionRequest) modelName() string { return c.Model }
+
+// openAICall is an OpenAI request past the preamble both endpoints share:
+// its body decoded into req and checked, its model acquired, and the
+// native request built for that model.
+type openAICall struct {
+	ctx  context.Context // the request's, bounded by the server's timeout
+	l    *Loaded
+	nreq *generate.Request
+	end  func() // releases the model, then the context; the handler defers it
+}
+
+// beginOpenAI runs the preamble: decode → check → acquire → native. When a
+// step fails it has written the error (and let go of what it held) and
+// returns nil.
+func (s *Server) beginOpenAI(w http.ResponseWriter, r *http.Request, req openAIRequest) *openAICall {
+	if err := decodeBody(r, req); err != nil {
 		WriteError(w, r, err)
-		return
+		return nil
 	}
 	if err := req.check(); err != nil {
 		WriteError(w, r, err)
-		return
+		return nil
 	}
 	ctx, cancel := s.requestContext(r)
-	defer cancel()
-	l, release, err := s.Acquire(ctx, req.Model, nil)
+	l, release, err := s.Acquire(ctx, req.modelName(), nil)
 	if err != nil {
 		WriteError(w, r, err)
-		return
+		cancel()
+		return nil
 	}
-	defer release()
+	end := func() { release(); cancel() }
 	noteModel(w, l.Entry.Name)
 	nreq, err := req.native(l, s.cfg.MaxTokensLimit)
 	if err != nil {
 		WriteError(w, r, err)
+		end()
+		return nil
+	}
+	return &openAICall{ctx: ctx, l: l, nreq: nreq, end: end}
+}
+
+// chatCompletions serves POST /v1/chat/completions.
+func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
+	var req chatRequest
+	call := s.beginOpenAI(w, r, &req)
+	if call == nil {
 		return
 	}
+	defer call.end()
+	ctx, l, nreq := call.ctx, call.l, call.nreq
 	st, err := req.structured(l, nreq) // response_format, tools (structured.go)
 	if err != nil {
 		WriteError(w, r, err)
