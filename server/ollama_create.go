@@ -125,12 +125,9 @@ func (s *Server) ollamaCreate(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	name := req.Model
-	if name == "" {
-		name = req.Name
-	}
-	if name == "" {
-		WriteError(w, r, Errorf(KindBadRequest, "model", "model is required"))
+	name, err := ollamaModelName(req.Model, req.Name) // ollama_models.go
+	if err != nil {
+		WriteError(w, r, err)
 		return
 	}
 	if _, _, _, err := modelstore.ParseName(name); err != nil {

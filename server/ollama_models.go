@@ -84,12 +84,9 @@ func (s *Server) ollamaShow(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	name := req.Model
-	if name == "" {
-		name = req.Name
-	}
-	if name == "" {
-		WriteError(w, r, Errorf(KindBadRequest, "model", "model is required"))
+	name, err := ollamaModelName(req.Model, req.Name)
+	if err != nil {
+		WriteError(w, r, err)
 		return
 	}
 	e, err := s.cfg.Models.Resolve(name)
@@ -97,7 +94,7 @@ func (s *Server) ollamaShow(w http.ResponseWriter, r *http.Request) {
 		err = e.Err
 	}
 	if errors.Is(err, modelstore.ErrNotFound) {
-		err = &Error{Kind: KindNotFound, Msg: fmt.Sprintf("model '%s' not found", name), Param: "model"}
+		err = modelNotFound("model", name)
 	}
 	if err != nil {
 		WriteError(w, r, err)
@@ -153,7 +150,7 @@ func (s *Server) ollamaCopy(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := s.cfg.Models.Copy(req.Source, req.Destination); err != nil {
 		if errors.Is(err, modelstore.ErrNotFound) {
-			err = &Error{Kind: KindNotFound, Msg: fmt.Sprintf("model '%s' not found", req.Source), Param: "source"}
+			err = modelNotFound("source", req.Source)
 		}
 		WriteError(w, r, modelError(err))
 		return
@@ -169,22 +166,37 @@ func (s *Server) ollamaDelete(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	name := req.Model
-	if name == "" {
-		name = req.Name
-	}
-	if name == "" {
-		WriteError(w, r, Errorf(KindBadRequest, "model", "model is required"))
+	name, err := ollamaModelName(req.Model, req.Name)
+	if err != nil {
+		WriteError(w, r, err)
 		return
 	}
 	if err := s.cfg.Models.Remove(name); err != nil {
 		if errors.Is(err, modelstore.ErrNotFound) {
-			err = &Error{Kind: KindNotFound, Msg: fmt.Sprintf("model '%s' not found", name), Param: "model"}
+			err = modelNotFound("model", name)
 		}
 		WriteError(w, r, modelError(err))
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// ollamaModelName is the model a request names: "model", or "name", which
+// Ollama still accepts; a 400 when neither is given.
+func ollamaModelName(model, name string) (string, error) {
+	if model == "" {
+		model = name
+	}
+	if model == "" {
+		return "", Errorf(KindBadRequest, "model", "model is required")
+	}
+	return model, nil
+}
+
+// modelNotFound is the 404 of a model name the store does not hold, in
+// Ollama's words; param names the field that named it.
+func modelNotFound(param, name string) *Error {
+	return &Error{Kind: KindNotFound, Msg: fmt.Sprintf("model '%s' not found", name), Param: param}
 }
 
 // modelError makes the store's refusals (the read-only default) 400s.
