@@ -364,6 +364,8 @@ type loadOptions struct {
 	threads  int // workers per session; 0: all cores
 
 	batch *batchOptions // continuous batching (sched.go): parallel sequences share a paged cache of parallel×ctx positions, and one session serves WithSession; nil: parallel sessions
+
+	adapters Adapters // by model name (adapters.go)
 }
 
 // loadEntry opens e's GGUF, its tokenizer and chat template, and makes the
@@ -380,6 +382,9 @@ func loadEntry(e modelstore.Entry, o loadOptions) (*Loaded, error) {
 	m, err := model.OpenFile(f)
 	if err != nil {
 		f.Close()
+		return nil, fmt.Errorf("server: model %q: %w", e.Name, err)
+	}
+	if m, err = o.adapters.apply(m, e.Name, o.batch != nil); err != nil { // adapters.go; closes m on error
 		return nil, fmt.Errorf("server: model %q: %w", e.Name, err)
 	}
 	l := &Loaded{Entry: e, Model: m}
@@ -432,7 +437,7 @@ func loadEntry(e modelstore.Entry, o loadOptions) (*Loaded, error) {
 		sessions = append(sessions, generate.NewSession(st, generate.FromTokenizer(l.Tok)))
 		l.Bytes += st.KVBytes() + st.BufferBytes()
 	}
-	l.Ctx = ctx
+	l.Ctx = ctx - m.VirtualTokens() // the room of a prompt: a prompt-tuning adapter's virtual tokens take the rest (adapters.go)
 	l.run = newRunner(sessions, nil)
 	l.LoadTime = time.Since(start)
 	return l, nil

@@ -59,6 +59,9 @@ type Config struct {
 
 	// KB, if not nil, is the knowledge base the /v1/kb endpoints serve (kb.go).
 	KB *KnowledgeBase
+
+	// Adapters, by model name, run with their models unmerged (adapters.go).
+	Adapters Adapters
 }
 
 // Defaults for Config.
@@ -111,7 +114,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, metrics: newMetrics(), webHandler: cfg.Web, methods: map[string]bool{}}
 	s.base, s.cancel = context.WithCancel(context.Background())
-	lo := loadOptions{ctx: cfg.Ctx, parallel: max(1, cfg.Parallel), threads: cfg.Threads}
+	lo := loadOptions{ctx: cfg.Ctx, parallel: max(1, cfg.Parallel), threads: cfg.Threads, adapters: cfg.Adapters}
 	if cfg.BatchScheduler {
 		lo.batch = &batchOptions{stepTokens: cfg.StepTokens, maxQueue: cfg.MaxQueue}
 	}

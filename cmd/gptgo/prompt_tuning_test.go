@@ -98,6 +98,8 @@ func TestTrainSFTPromptTuning(t *testing.T) {
 		{[]string{"logits", base, "hello", "--lora", adapter}, "runs only where text is generated"},
 		{[]string{"lora", "merge", base, adapter, filepath.Join(t.TempDir(), "m.gguf")}, "no weights to merge"},
 		{[]string{"run", base, "hi", "--lora", adapter + ":0.5"}, "scale 1"},
+		{[]string{"serve", "--models", t.TempDir(), "--lora", adapter}, "want MODEL=FILE"},
+		{[]string{"serve", "--models", t.TempDir(), "--lora", "nosuch=" + adapter}, "nosuch"},
 		{[]string{"train", "sft", "--print-config", "--prompt-tuning", "4", "--lora"}, "train one at a time"},
 		{[]string{"train", "sft", "--print-config", "--prompt-tuning-init", "x"}, "needs prompt_tuning.virtual_tokens"},
 		{[]string{"train", "sft", "--print-config", "--prompt-tuning", "63", "--seq", "64"}, "leaves no room"},

@@ -53,6 +53,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	logFormat := fs.String("log-format", "text", "log format: text or json (one line per request, on stderr)")
 	grace := fs.Duration("grace", 10*time.Second, "on SIGINT/SIGTERM, how long running streams may finish before they are cancelled")
 	kbDir := fs.String("kb", "", "serve this knowledge base (a gptgo kb store) at /v1/kb/search, /v1/kb/ask and /v1/kb/documents (docs/rag.md)")
+	var loras stringList
+	fs.Var(&loras, "lora", "MODEL=FILE[:SCALE]: run the model with this adapter (LoRA or prompt tuning) unmerged, for every request to it; repeatable")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -106,6 +108,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	adapters, err := serveAdapters(store, loras) // serve_lora.go
+	if err != nil {
+		return err
+	}
 	version := "(devel)"
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		version = bi.Main.Version
@@ -122,7 +128,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Models: store, APIKey: key, CORSOrigin: *cors, KeepAlive: keep, MaxLoaded: *maxLoaded, MemoryBytes: budget,
 		MaxTokensLimit: *maxTokens, Ctx: *ctxLen, Parallel: *parallel, Threads: *threads,
 		BatchScheduler: *batchSched, MaxQueue: *maxQueue, StepTokens: *stepTokens,
-		Logger: slog.New(handler), Version: version, Web: web.Handler(), KB: kb,
+		Logger: slog.New(handler), Version: version, Web: web.Handler(), KB: kb, Adapters: adapters,
 	})
 	if err != nil {
 		return err
