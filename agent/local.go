@@ -96,7 +96,9 @@ func (m *LocalModel) Complete(ctx context.Context, req Request) (*Reply, error) 
 				return nil, err
 			}
 		}
-		opts.Constraint = grammar.NewMatcher(g, m.vocab)
+		mt := grammar.NewMatcher(g, m.vocab)
+		mt.SetBudget(m.budget(ids, opts))
+		opts.Constraint = mt
 	}
 	res, err := m.Session.Generate(ctx, ids, opts, nil)
 	if errors.Is(err, generate.ErrPromptTooLong) {
@@ -136,6 +138,24 @@ func (m *LocalModel) Complete(ctx context.Context, req Request) (*Reply, error) 
 	}
 	r.Content, r.Calls = content, calls
 	return r, nil
+}
+
+// budget is the grammar's token budget for an answer to prompt, set as the
+// server sets it (server/structured.go, fitMaxTokens): MaxTokens, or what
+// the context leaves after the prompt as the session will fit it, if
+// less. Near the limit the matcher then allows only tokens after which the
+// call can still be completed, so a call ends complete instead of cut off.
+func (m *LocalModel) budget(prompt []int32, o generate.Options) int {
+	T := m.Session.State.Ctx() - m.Session.State.VirtualTokens() // as Session.Generate fits it
+	fit, _, err := generate.FitPrompt(prompt, T, o)
+	if err != nil {
+		return 0 // no bound: Generate refuses the prompt
+	}
+	room := T - len(fit)
+	if o.MaxTokens > 0 {
+		room = min(room, o.MaxTokens)
+	}
+	return max(room, 1)
 }
 
 func (m *LocalModel) grammar(tools []ToolSpec, native bool, f grammar.ToolFormat) (*grammar.Grammar, error) {

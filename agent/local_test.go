@@ -160,3 +160,56 @@ func TestLocalModelNativeTools(t *testing.T) {
 		t.Fatalf("%d calls and %d text answers: both paths should have run", nCalls, nText)
 	}
 }
+
+// TestLocalModelBudget makes forced calls with a string argument under a
+// max_tokens far below what the tiny model would write into the string:
+// the grammar's token budget (set as the server sets it) closes the call
+// in time, so each answer is a complete call with JSON arguments, never
+// one cut by the token limit.
+func TestLocalModelBudget(t *testing.T) {
+	f, err := models.OpenDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.OpenFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	tok, err := tokenizer.FromGGUF(m.File())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := m.NewState(model.Options{Ctx: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	tmpl, err := chat.New(hermesTemplate, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const maxTokens = 100
+	lm := &LocalModel{Session: generate.NewSession(st, generate.FromTokenizer(tok)), Tok: tok, Template: tmpl, ForceCalls: true}
+	lm.Options.Sampler.Temperature = 1
+	tools := []ToolSpec{Calculator().Spec()}
+	for seed := range 3 {
+		lm.Options.Sampler.Seed = uint64(seed)
+		r, err := lm.Complete(context.Background(), Request{Messages: []Message{{Role: "user", Content: "What is 12*7?"}}, Tools: tools, MaxTokens: maxTokens})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Usage.Completion > maxTokens {
+			t.Errorf("seed %d: %d tokens, max_tokens %d", seed, r.Usage.Completion, maxTokens)
+		}
+		if len(r.Calls) == 0 {
+			t.Errorf("seed %d: no call in %q", seed, r.Content)
+		}
+		for _, c := range r.Calls {
+			var args map[string]any
+			if c.Name != "calculator" || json.Unmarshal(c.Arguments, &args) != nil {
+				t.Errorf("seed %d: the call is not complete: %q %s (answer %q)", seed, c.Name, c.Arguments, r.Content)
+			}
+		}
+	}
+}
