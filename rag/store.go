@@ -44,8 +44,11 @@ type Meta struct {
 	Format   int    `json:"format"` // 1
 	Embedder string `json:"embedder"`
 	Dim      int    `json:"dim"`
-	// Model is where the embedder's model came from (a file path, or ""
-	// for the default model), so that later commands can load it again.
+	// Model is where the embedder's model came from (a file path, "" for
+	// the embedded default embedder, "default" for the pooled default
+	// decoder; "" with a "default/…" embedder is a store made with the
+	// decoder before the embedder existed), so that later commands can load
+	// it again.
 	Model string `json:"model,omitempty"`
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gptgo/gptgo/gguf"
 	"github.com/gptgo/gptgo/model"
+	"github.com/gptgo/gptgo/models"
 	"github.com/gptgo/gptgo/tokenizer"
 )
 
@@ -21,7 +22,7 @@ func init() {
 	register(&command{
 		name:    "embed",
 		summary: "print the embedding vector of each text (pooled final hidden state; bert or decoder models)",
-		usage:   "[MODEL] [TEXT...] [--json] [--pooling mean|cls|last|none] [--normalize=false]   (MODEL defaults to the embedded default model, TEXT to stdin lines)",
+		usage:   "[MODEL] [TEXT...] [--json] [--pooling mean|cls|last|none] [--normalize=false]   (MODEL defaults to the embedded default embedder, TEXT to stdin lines)",
 		run:     runEmbed,
 	})
 }
@@ -44,7 +45,7 @@ type tokenEmbedRecord struct {
 }
 
 func runEmbed(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "embed", "[MODEL] [TEXT...] [flags]\n\nRuns each text through the model on its own and prints its embedding: the final normalised\nhidden states pooled into one vector (the pooling the GGUF names, else mean), scaled to unit\nlength. MODEL is a .gguf file (else the embedded default model): a decoder, or a BERT encoder\n(general.architecture bert), whose texts are packed --batch tokens per pass. Without TEXT,\neach non-empty line of stdin is a text. One line per text: the values separated by spaces, or\nwith --json a JSON object {index, text, tokens, embedding} (tokens: the ids). --pooling none\ngives every token's vector: one line per token and a blank line after each text, or with\n--json an array of vectors.")
+	fs := newFlags(e, "embed", "[MODEL] [TEXT...] [flags]\n\nRuns each text through the model on its own and prints its embedding: the final normalised\nhidden states pooled into one vector (the pooling the GGUF names, else mean), scaled to unit\nlength. MODEL is a .gguf file: a decoder, or a BERT encoder (general.architecture bert), whose\ntexts are packed --batch tokens per pass. Without MODEL the embedded default embedder (a small\nBERT, models/embed.md) is used; --model default pools the embedded default decoder. Without TEXT,\neach non-empty line of stdin is a text. One line per text: the values separated by spaces, or\nwith --json a JSON object {index, text, tokens, embedding} (tokens: the ids). --pooling none\ngives every token's vector: one line per token and a blank line after each text, or with\n--json an array of vectors.")
 	f := addLoadFlags(fs)
 	asJSON := fs.Bool("json", false, "print one JSON object per text")
 	pooling := fs.String("pooling", "", "mean, cls, last, or none for every token's vector (default: the model's pooling_type, else mean)")
@@ -59,6 +60,12 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 	path := *f.model
 	if path == "" && len(pos) > 0 && (isGGUF(pos[0]) || looksLikeModelPath(pos[0]) || isDir(pos[0])) {
 		path, pos = pos[0], pos[1:]
+	}
+	// No model: the embedded embedder (models/embed.gguf), trained for
+	// this; --model default pools the embedded default decoder instead.
+	decoder := path == "default"
+	if decoder {
+		path = ""
 	}
 	if path != "" {
 		if err := checkModelFile(path); err != nil {
@@ -92,6 +99,13 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 	defer out.w.Flush()
 	out.enc = json.NewEncoder(out.w)
 	out.enc.SetEscapeHTML(false)
+	if path == "" && !decoder {
+		gf, err := models.OpenEmbed()
+		if err != nil {
+			return err
+		}
+		return embedEncoder(ctx, gf, models.EmbedName, f, *pooling != "", o, out)
+	}
 	if path != "" {
 		gf, err := gguf.Open(path)
 		if err != nil {

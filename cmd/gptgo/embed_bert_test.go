@@ -169,7 +169,7 @@ func TestEmbedBertInitShapes(t *testing.T) {
 // --pooling last's vector.
 func TestEmbedDecoderPoolingNone(t *testing.T) {
 	text := "the cat sat on the mat"
-	out, errOut, code := runCLI(t, "", "embed", text, "--json", "--pooling", "none", "--threads", "2")
+	out, errOut, code := runCLI(t, "", "embed", "--model", "default", text, "--json", "--pooling", "none", "--threads", "2")
 	if code != 0 {
 		t.Fatalf("none: exit %d: %s", code, errOut)
 	}
@@ -177,7 +177,7 @@ func TestEmbedDecoderPoolingNone(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &all); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, code = runCLI(t, "", "embed", text, "--json", "--pooling", "last", "--threads", "2")
+	out, errOut, code = runCLI(t, "", "embed", "--model", "default", text, "--json", "--pooling", "last", "--threads", "2")
 	if code != 0 {
 		t.Fatalf("last: exit %d: %s", code, errOut)
 	}

@@ -5,7 +5,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,13 +16,14 @@ import (
 
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/models"
+	"github.com/gptgo/gptgo/rag"
 	"github.com/gptgo/gptgo/tokenizer"
 )
 
-// TestEmbedCommand embeds two texts with the default model and checks the
-// JSON and plain outputs against model.State.Embed's vectors, bit for bit
-// (threading does not change results), then stdin lines, --pooling and
-// --normalize=false.
+// TestEmbedCommand embeds two texts with the default decoder (--model
+// default) and checks the JSON and plain outputs against
+// model.State.Embed's vectors, bit for bit (threading does not change
+// results), then stdin lines, --pooling and --normalize=false.
 func TestEmbedCommand(t *testing.T) {
 	texts := []string{"the cat sat on the mat", "a completely different sentence"}
 	f, err := models.OpenDefault()
@@ -59,7 +63,7 @@ func TestEmbedCommand(t *testing.T) {
 		return true
 	}
 
-	out, errOut, code := runCLI(t, "", "embed", texts[0], texts[1], "--json", "--threads", "2")
+	out, errOut, code := runCLI(t, "", "embed", "--model", "default", texts[0], texts[1], "--json", "--threads", "2")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -79,7 +83,7 @@ func TestEmbedCommand(t *testing.T) {
 	}
 
 	// Plain output, texts from stdin (blank lines skipped), last-token pooling.
-	out, errOut, code = runCLI(t, texts[0]+"\n\n"+texts[1]+"\n", "embed", "--pooling", "last")
+	out, errOut, code = runCLI(t, texts[0]+"\n\n"+texts[1]+"\n", "embed", "--model", "default", "--pooling", "last")
 	if code != 0 {
 		t.Fatalf("stdin: exit %d: %s", code, errOut)
 	}
@@ -101,10 +105,89 @@ func TestEmbedCommand(t *testing.T) {
 		}
 	}
 
-	out, _, code = runCLI(t, "", "embed", texts[0], "--json", "--normalize=false")
+	out, _, code = runCLI(t, "", "embed", "--model", "default", texts[0], "--json", "--normalize=false")
 	var r embedRecord
 	if code != 0 || json.Unmarshal([]byte(out), &r) != nil || !same(r.Embedding, want(texts[0], model.PoolMean, false)) {
 		t.Errorf("--normalize=false: exit %d, not the unnormalised mean", code)
+	}
+}
+
+// TestEmbedDefaultEmbedder: without a model, gptgo embed uses the
+// embedded embedder, and gives the very vectors and tokens that the same
+// bytes written to a file give.
+func TestEmbedDefaultEmbedder(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "embed.gguf")
+	f, err := models.OpenEmbed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, f.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	texts := []string{"Who ruled the duchy of Normandy?", "诺曼底公国由谁统治？"}
+	def, errOut, code := runCLI(t, "", "embed", texts[0], texts[1], "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	file, errOut, code := runCLI(t, "", "embed", path, texts[0], texts[1], "--json")
+	if code != 0 {
+		t.Fatalf("%s: exit %d: %s", path, code, errOut)
+	}
+	if def != file {
+		t.Errorf("the default embedder's output differs from its file's:\n%s\n%s", def, file)
+	}
+	var r embedRecord
+	if err := json.Unmarshal([]byte(strings.SplitN(def, "\n", 2)[0]), &r); err != nil {
+		t.Fatal(err)
+	}
+	var norm float64
+	for _, v := range r.Embedding {
+		norm += float64(v) * float64(v)
+	}
+	if len(r.Tokens) == 0 || math.Abs(norm-1) > 1e-4 {
+		t.Errorf("tokens %v, squared norm %g", r.Tokens, norm)
+	}
+}
+
+// TestKBDefaultEmbedder: a new store without --embed-model gets the
+// embedded embedder; a store whose meta.json records the pooled default
+// decoder (made before the embedder existed) opens with that decoder.
+func TestKBDefaultEmbedder(t *testing.T) {
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "doc.txt")
+	if err := os.WriteFile(doc, []byte("Bees make honey from the nectar of flowers."), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kb := filepath.Join(dir, "kb")
+	if _, errOut, code := runCLI(t, "", "kb", "ingest", "--kb", kb, "--quiet", doc); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, errOut)
+	}
+	if m, ok, err := rag.ReadMeta(kb); err != nil || !ok || m.Embedder != "embed/mean" || m.Model != "" {
+		t.Errorf("new store's meta %+v (%v, %v); want the embedded embedder, embed/mean", m, ok, err)
+	}
+	dec, err := loadKBEmbedder("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dim := dec.emb.Dim()
+	dec.Close()
+	old := filepath.Join(dir, "old")
+	if err := os.MkdirAll(old, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	meta := fmt.Sprintf(`{"format": 1, "embedder": "default/mean", "dim": %d}`, dim)
+	if err := os.WriteFile(filepath.Join(old, "meta.json"), []byte(meta), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, emb, err := openKB(old, "", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emb.Close()
+	defer s.Close()
+	if name := emb.emb.Name(); name != "default/mean" {
+		t.Errorf("a store made with the pooled decoder opened with %q", name)
 	}
 }
 

@@ -34,7 +34,8 @@ Subcommands:
 
 Every subcommand takes --kb DIR (default: $XDG_DATA_HOME/gptgo/kb or ~/.local/share/gptgo/kb).
 The store remembers its embedder (--embed-model at the first ingest: a GGUF file, "hash",
-"none" for BM25 only, or unset for the embedded default model, which is weak at retrieval).`,
+"none" for BM25 only, "default" for the embedded default decoder pooled, or unset for the
+embedded default embedder, models/embed.md).`,
 		run: runKB,
 	})
 }
@@ -77,7 +78,7 @@ func addKBFlags(fs *flag.FlagSet) *kbFlags {
 	k := &kbFlags{
 		fs:    fs,
 		dir:   fs.String("kb", "", "the store's directory (default: the user's data directory, gptgo/kb)"),
-		embed: fs.String("embed-model", "", `embedder: a GGUF file, "hash", "none" (BM25 only); default: what the store was built with, else the embedded default model`),
+		embed: fs.String("embed-model", "", `embedder: a GGUF file, "hash", "none" (BM25 only); default: what the store was built with, else the embedded default embedder`),
 	}
 	// the graph is built when the store opens, so these apply to every command
 	k.hnsw.m = fs.Int("hnsw-m", 16, "HNSW links per node (2× on the bottom layer)")

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/gptgo/gptgo/gguf"
 	"github.com/gptgo/gptgo/model"
@@ -58,7 +59,8 @@ func (k *kbEmbedder) Close() {
 }
 
 // loadKBEmbedder loads the embedder spec names: "none", "hash", "" (the
-// default model) or a GGUF file (a bert encoder, or a decoder pooled).
+// embedded default embedder), "default" (the embedded default decoder,
+// pooled) or a GGUF file (a bert encoder, or a decoder pooled).
 func loadKBEmbedder(spec string) (*kbEmbedder, error) {
 	switch spec {
 	case "none":
@@ -69,9 +71,13 @@ func loadKBEmbedder(spec string) (*kbEmbedder, error) {
 	var gf *gguf.File
 	var err error
 	name := "default"
-	if spec == "" {
+	switch spec {
+	case "": // the embedded embedder (models/embed.md)
+		gf, err = models.OpenEmbed()
+		name = "embed"
+	case "default": // the embedded default decoder, pooled (stores made before the embedder)
 		gf, err = models.OpenDefault()
-	} else {
+	default:
 		if err := checkModelFile(spec); err != nil {
 			return nil, fmt.Errorf("--embed-model: %w", err)
 		}
@@ -144,6 +150,8 @@ func openKBWith(dir, spec string, specSet bool, h rag.HNSWConfig) (*rag.DirStore
 			spec = "none"
 		case m.Embedder == "hash":
 			spec = "hash"
+		case m.Model == "" && strings.HasPrefix(m.Embedder, "default/"):
+			spec = "default" // made with the pooled default decoder
 		default:
 			spec = m.Model
 		}
