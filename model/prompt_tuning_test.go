@@ -4,6 +4,7 @@
 package model
 
 import (
+	"context"
 	"io"
 	"math/rand/v2"
 	"path/filepath"
@@ -197,6 +198,9 @@ func TestPromptTuningFileRunsAsTrained(t *testing.T) {
 		st, _ = am.NewState(Options{Ctx: 16, Pool: pool})
 		if _, err := st.Forward([]int32{-5, 3}); err == nil || !strings.Contains(err.Error(), "4 virtual tokens") {
 			t.Errorf("%s: id -5 with 4 virtual tokens: %v", arch, err)
+		}
+		if err := st.Hidden(context.Background(), []int32{3}, func(int, []float32) error { return nil }); err == nil || !strings.Contains(err.Error(), "prompt-tuning adapter") {
+			t.Errorf("%s: embeddings with a prompt adapter: %v", arch, err)
 		}
 		st.Close()
 	}
