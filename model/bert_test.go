@@ -275,7 +275,7 @@ func TestBertRefusedByDecoderTraining(t *testing.T) {
 	if _, err := NewTrainable(c, false, src); err == nil || !strings.Contains(err.Error(), "encoder") {
 		t.Errorf("NewTrainable: %v", err)
 	}
-	if _, err := NewLoRATrainable(c, false, src, LoRAOptions{}); err == nil || !strings.Contains(err.Error(), "encoder") {
+	if _, err := NewLoRATrainable(c, false, src, LoRAOptions{Rank: 4, Alpha: 8}); err == nil || !strings.Contains(err.Error(), "encoder") {
 		t.Errorf("NewLoRATrainable: %v", err)
 	}
 }
