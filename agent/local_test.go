@@ -15,11 +15,11 @@ import (
 	"github.com/gptgo/gptgo/tokenizer/chat"
 )
 
-// TestLocalModelGrammar runs the embedded default model (a tiny model
-// with no tool format) through the ReAct grammar: whatever it writes, each
-// answer is a Final Answer or a call of a real tool with arguments that
-// fit its schema. Its quality is not under test.
-func TestLocalModelGrammar(t *testing.T) {
+// defaultLocalModel is the embedded default model in a context of 256
+// tokens, with the chat template tmpl, or its own when tmpl is "". The
+// test's cleanup closes it.
+func defaultLocalModel(t *testing.T, tmpl string) *LocalModel {
+	t.Helper()
 	f, err := models.OpenDefault()
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +28,7 @@ func TestLocalModelGrammar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
+	t.Cleanup(func() { m.Close() })
 	tok, err := tokenizer.FromGGUF(m.File())
 	if err != nil {
 		t.Fatal(err)
@@ -37,14 +37,27 @@ func TestLocalModelGrammar(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	tmpl, err := chat.FromGGUF(m.File())
+	t.Cleanup(func() { st.Close() })
+	var ct *chat.Template
+	if tmpl == "" {
+		ct, err = chat.FromGGUF(m.File())
+	} else {
+		ct, err = chat.New(tmpl, "", "")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := generate.Options{MaxTokens: 96} // the model's context is 256 tokens
-	opts.Sampler.Temperature = 0
-	lm := &LocalModel{Session: generate.NewSession(st, generate.FromTokenizer(tok)), Tok: tok, Template: tmpl, Options: opts}
+	return &LocalModel{Session: generate.NewSession(st, generate.FromTokenizer(tok)), Tok: tok, Template: ct}
+}
+
+// TestLocalModelGrammar runs the embedded default model (a tiny model
+// with no tool format) through the ReAct grammar: whatever it writes, each
+// answer is a Final Answer or a call of a real tool with arguments that
+// fit its schema. Its quality is not under test.
+func TestLocalModelGrammar(t *testing.T) {
+	lm := defaultLocalModel(t, "") // its own template: no tool format
+	lm.Options.MaxTokens = 96      // the model's context is 256 tokens
+	lm.Options.Sampler.Temperature = 0
 	var msgs []Message
 	for _, force := range []bool{false, true} {
 		lm.ForceCalls = force
@@ -104,30 +117,9 @@ Call one as <tool_call>{"name": ..., "arguments": {...}}</tool_call><|im_end|>
 // grammar. Every answer is text or calls that parse (a call cut by the
 // token budget is reported as such); the model's quality is not tested.
 func TestLocalModelNativeTools(t *testing.T) {
-	f, err := models.OpenDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.OpenFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	tok, err := tokenizer.FromGGUF(m.File())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := m.NewState(model.Options{Ctx: 256})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	tmpl, err := chat.New(hermesTemplate, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lm := &LocalModel{Session: generate.NewSession(st, generate.FromTokenizer(tok)), Tok: tok, Template: tmpl, Options: generate.Options{MaxTokens: 64}}
-	if !lm.native() || grammar.DetectToolFormat(tmpl.Source()) != grammar.ToolsHermes {
+	lm := defaultLocalModel(t, hermesTemplate)
+	lm.Options.MaxTokens = 64
+	if !lm.native() || grammar.DetectToolFormat(lm.Template.Source()) != grammar.ToolsHermes {
 		t.Fatalf("the test template is not taken as a Hermes tool template (native %v)", lm.native())
 	}
 	var nCalls, nText int
@@ -167,30 +159,9 @@ func TestLocalModelNativeTools(t *testing.T) {
 // in time, so each answer is a complete call with JSON arguments, never
 // one cut by the token limit.
 func TestLocalModelBudget(t *testing.T) {
-	f, err := models.OpenDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.OpenFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	tok, err := tokenizer.FromGGUF(m.File())
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := m.NewState(model.Options{Ctx: 256})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	tmpl, err := chat.New(hermesTemplate, "", "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	const maxTokens = 100
-	lm := &LocalModel{Session: generate.NewSession(st, generate.FromTokenizer(tok)), Tok: tok, Template: tmpl, ForceCalls: true}
+	lm := defaultLocalModel(t, hermesTemplate)
+	lm.ForceCalls = true
 	lm.Options.Sampler.Temperature = 1
 	tools := []ToolSpec{Calculator().Spec()}
 	for seed := range 3 {
