@@ -119,6 +119,9 @@ func (o *LoRAOptions) check(c Config) (map[string]bool, error) {
 // open) while the model is used. Norm weights and biases are copied to
 // float32 (they are vectors). Params returns only what is trained.
 func NewLoRATrainable(c Config, tied bool, src Source, o LoRAOptions) (*Trainable, error) {
+	if err := checkDecoder(c); err != nil {
+		return nil, err
+	}
 	targets, err := o.check(c)
 	if err != nil {
 		return nil, err
@@ -126,15 +129,23 @@ func NewLoRATrainable(c Config, tied bool, src Source, o LoRAOptions) (*Trainabl
 	return newFrozenTrainable(c, tied, src, o, targets)
 }
 
+// checkDecoder refuses a configuration that is invalid or an encoder.
+func checkDecoder(c Config) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if c.IsEncoder() { // bert's blocks are not the decoder's (bert.go)
+		return fmt.Errorf("model: %s is an encoder: it cannot be trained as a decoder (language modelling, SFT, LoRA)", c.Arch)
+	}
+	return nil
+}
+
 // newFrozenTrainable is NewLoRATrainable with the adapted tensor suffixes
 // given: none for a frozen base that trains something else (prompt
 // tuning, prompt_tuning.go).
 func newFrozenTrainable(c Config, tied bool, src Source, o LoRAOptions, targets map[string]bool) (*Trainable, error) {
-	if err := c.Validate(); err != nil {
+	if err := checkDecoder(c); err != nil {
 		return nil, err
-	}
-	if c.IsEncoder() { // bert's blocks are not the decoder's (bert.go)
-		return nil, fmt.Errorf("model: %s is an encoder: it cannot be trained as a decoder (language modelling, SFT, LoRA)", c.Arch)
 	}
 	if tied && c.Arch == "gpt2" {
 		return nil, fmt.Errorf("model: gpt2 has its own output.weight; it cannot be tied")
