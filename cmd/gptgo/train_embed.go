@@ -16,7 +16,7 @@ import (
 	"github.com/gptgo/gptgo/train"
 )
 
-const trainEmbedUsage = `PAIRS.jsonl|QA.json... --model BERT.gguf --out OUT.gguf [flags]
+const trainEmbedUsage = `PAIRS.jsonl|QA.json... --model BERT.gguf --out OUT.gguf [flags]   or   --recipe RECIPE.json
 
 Trains a BERT embedder contrastively: each step embeds --batch queries and their positive
 passages, and pushes every query towards its own passage and away from the other passages of
@@ -35,7 +35,11 @@ trained model is written to --out with the model's metadata and tensor order, ma
 --type, in the layout llama.cpp's converter writes; 'gptgo embed' and the server load it. The
 run is reproducible (--seed) and resumable: a checkpoint (weights, optimizer moments, step) is
 written to --checkpoint every --checkpoint-every steps and at the end, and --resume continues
-from it to the same final weights as an uninterrupted run.`
+from it to the same final weights as an uninterrupted run.
+
+--recipe FILE runs a whole embedder recipe instead (recipes/embed.json makes the embedded
+default embedder): pairs from QA sets, prose and instruction sets, a BPE tokenizer, gptgo init
+--arch bert, this training and the export, each stage skipped when its output exists.`
 
 func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "train embed", trainEmbedUsage)
