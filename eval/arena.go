@@ -16,6 +16,8 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
+
+	"github.com/gptgo/gptgo/internal/oaiclient"
 )
 
 // Answerer answers a prompt: a local model or an endpoint.
@@ -139,7 +141,7 @@ var ErrNoVerdict = errors.New("eval: the judge gave no verdict")
 // OpenAIChat answers through an OpenAI-compatible endpoint (gptgo serve,
 // llama-server, vLLM, …) with greedy decoding.
 type OpenAIChat struct {
-	BaseURL   string // up to and including /v1
+	BaseURL   string // "http://host:port" or ".../v1" (internal/oaiclient adds a missing /v1)
 	Model     string
 	APIKey    string
 	MaxTokens int
@@ -163,32 +165,6 @@ func (c *OpenAIChat) chatWith(ctx context.Context, msgs []map[string]string, res
 	if c.MaxTokens > 0 {
 		body["max_tokens"] = c.MaxTokens
 	}
-	b, _ := json.Marshal(body)
-	url := strings.TrimRight(c.BaseURL, "/") + "/chat/completions"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", url, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if c.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.APIKey)
-	}
-	cl := c.Client
-	if cl == nil {
-		cl = http.DefaultClient
-	}
-	resp, err := cl.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	rb, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s: HTTP %d: %.200s", url, resp.StatusCode, rb)
-	}
 	var r struct {
 		Choices []struct {
 			Message struct {
@@ -196,8 +172,12 @@ func (c *OpenAIChat) chatWith(ctx context.Context, msgs []map[string]string, res
 			} `json:"message"`
 		} `json:"choices"`
 	}
-	if err := json.Unmarshal(rb, &r); err != nil || len(r.Choices) == 0 {
-		return "", fmt.Errorf("%s: not a chat completion: %.200s", url, rb)
+	oc := oaiclient.Client{BaseURL: c.BaseURL, APIKey: c.APIKey, HTTP: c.Client}
+	if err := oc.Post(ctx, "/chat/completions", body, &r); err != nil {
+		return "", err
+	}
+	if len(r.Choices) == 0 {
+		return "", fmt.Errorf("%s: not a chat completion: no choices", oc.URL("/chat/completions"))
 	}
 	return r.Choices[0].Message.Content, nil
 }
