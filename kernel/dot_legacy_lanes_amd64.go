@@ -10,22 +10,20 @@ func init() {
 		return
 	}
 	q41, q50, q51, iq4, iq4tb := dotQ4_1Asm, dotQ5_0Asm, dotQ5_1Asm, dotIQ4_NLAsm, dotIQ4_NLTBAsm
-	q41x2, q50x2, q51x2 := dotQ4_1x2Asm, dotQ5_0x2Asm, dotQ5_1x2Asm
 	if vnniOK {
 		// The same operations with one VPDPBUSD for each pair-sum step,
 		// as llama.cpp's mul_sum_us8_pairs_float on such a CPU: same bits.
 		q41, q50, q51, iq4, iq4tb = dotQ4_1VNNIAsm, dotQ5_0VNNIAsm, dotQ5_1VNNIAsm, dotIQ4_NLVNNIAsm, dotIQ4_NLTBVNNIAsm
-		q41x2, q50x2, q51x2 = dotQ4_1x2VNNIAsm, dotQ5_0x2VNNIAsm, dotQ5_1x2VNNIAsm
 		useAsm("lanes-vnni")
 	}
 	dotQ4_1 = asmDot(q41, QK, q4_1Bytes, q8_1Bytes)
-	dotQ4_1Rows = asmRows2(q41, q41x2, QK, q4_1Bytes, q8_1Bytes)
+	dotQ4_1Rows = asmRows(q41, QK, q4_1Bytes, q8_1Bytes)
 	useAsm("q4_1")
 	dotQ5_0 = asmDot(q50, QK, q5_0Bytes, q8_0Bytes)
-	dotQ5_0Rows = asmRows2(q50, q50x2, QK, q5_0Bytes, q8_0Bytes)
+	dotQ5_0Rows = asmRows(q50, QK, q5_0Bytes, q8_0Bytes)
 	useAsm("q5_0")
 	dotQ5_1 = asmDot(q51, QK, q5_1Bytes, q8_1Bytes)
-	dotQ5_1Rows = asmRows2(q51, q51x2, QK, q5_1Bytes, q8_1Bytes)
+	dotQ5_1Rows = asmRows(q51, QK, q5_1Bytes, q8_1Bytes)
 	useAsm("q5_1")
 	dotIQ4_NL = asmDot(iq4, QK, iq4nlBytes, q8_0Bytes)
 	dotIQ4_NLRows = asmRows(iq4, QK, iq4nlBytes, q8_0Bytes)
@@ -202,57 +200,3 @@ func tileQ5_0VNNIAsm(nb int, w, x *byte, xStride int, out *[4]float32)
 
 //go:noescape
 func tileIQ4_NLVNNIAsm(nb int, w, x *byte, xStride int, out *[4]float32)
-
-// asmRows2 is asmRows for a dot that also has a two-row form: the rows go
-// through it in pairs (each row's products in its dot's order, bit for
-// bit), a last odd row through the one-row dot.
-func asmRows2(asm func(nb int, w, x *byte) float32, asm2 func(nb int, w *byte, rb int, x *byte) (r0, r1 float32), unit, wBytes, xBytes int) func(n int, w []byte, rb int, x []byte, out []float32) {
-	return func(n int, w []byte, rb int, x []byte, out []float32) {
-		nb := n / unit
-		if len(out) == 0 {
-			return
-		}
-		if nb == 0 {
-			clear(out)
-			return
-		}
-		if rb < nb*wBytes {
-			panic("kernel: dot rows overlap")
-		}
-		_, _ = x[:nb*xBytes], w[:(len(out)-1)*rb+nb*wBytes]
-		xp := &x[0]
-		r := 0
-		for ; r+1 < len(out); r += 2 {
-			out[r], out[r+1] = asm2(nb, &w[r*rb], rb, xp)
-		}
-		if r < len(out) {
-			out[r] = asm(nb, &w[r*rb], xp)
-		}
-	}
-}
-
-// dotQ4_1x2Asm returns rj = dotQ4_1Asm(nb, w + j*rb, x) for j = 0, 1,
-// bit for bit, sharing the activation block's loads between the two rows
-// (two independent chains also keep more of the FMA units busy).
-//
-//go:noescape
-func dotQ4_1x2Asm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
-
-// dotQ5_1x2Asm is dotQ4_1x2Asm for dotQ5_1Asm.
-//
-//go:noescape
-func dotQ5_1x2Asm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
-
-// dotQ5_0x2Asm is dotQ4_1x2Asm for dotQ5_0Asm.
-//
-//go:noescape
-func dotQ5_0x2Asm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
-
-//go:noescape
-func dotQ4_1x2VNNIAsm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
-
-//go:noescape
-func dotQ5_1x2VNNIAsm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
-
-//go:noescape
-func dotQ5_0x2VNNIAsm(nb int, w *byte, rb int, x *byte) (r0, r1 float32)

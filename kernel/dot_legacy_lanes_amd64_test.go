@@ -22,15 +22,14 @@ type laneForm struct {
 	avx2, vnni     func(nb int, w, x *byte) float32
 	tile, tileVNNI func(nb int, w, x *byte, xStride int, out *[4]float32)
 	tileDot        func(n int, w, x []byte) float32 // what the tile's products equal
-	x2, x2VNNI     func(nb int, w *byte, rb int, x *byte) (r0, r1 float32)
 }
 
 var laneForms = []laneForm{
-	{"q4_1", q4_1Bytes, q8_1Bytes, true, dotQ4_1Generic, dotQ4_1Asm, dotQ4_1VNNIAsm, tileQ4_1Asm, tileQ4_1VNNIAsm, dotQ4_1Generic, dotQ4_1x2Asm, dotQ4_1x2VNNIAsm},
-	{"q5_0", q5_0Bytes, q8_0Bytes, false, dotQ5_0Generic, dotQ5_0Asm, dotQ5_0VNNIAsm, tileQ5_0Asm, tileQ5_0VNNIAsm, dotQ5_0Generic, dotQ5_0x2Asm, dotQ5_0x2VNNIAsm},
-	{"q5_1", q5_1Bytes, q8_1Bytes, true, dotQ5_1Generic, dotQ5_1Asm, dotQ5_1VNNIAsm, tileQ5_1Asm, tileQ5_1VNNIAsm, dotQ5_1Generic, dotQ5_1x2Asm, dotQ5_1x2VNNIAsm},
-	{"iq4_nl", iq4nlBytes, q8_0Bytes, false, dotIQ4_NLGeneric, dotIQ4_NLAsm, dotIQ4_NLVNNIAsm, tileIQ4_NLAsm, tileIQ4_NLVNNIAsm, dotIQ4_NLTinyBLASGeneric, nil, nil},
-	{"iq4_nl-tinyblas", iq4nlBytes, q8_0Bytes, false, dotIQ4_NLTinyBLASGeneric, dotIQ4_NLTBAsm, dotIQ4_NLTBVNNIAsm, nil, nil, nil, nil, nil},
+	{"q4_1", q4_1Bytes, q8_1Bytes, true, dotQ4_1Generic, dotQ4_1Asm, dotQ4_1VNNIAsm, tileQ4_1Asm, tileQ4_1VNNIAsm, dotQ4_1Generic},
+	{"q5_0", q5_0Bytes, q8_0Bytes, false, dotQ5_0Generic, dotQ5_0Asm, dotQ5_0VNNIAsm, tileQ5_0Asm, tileQ5_0VNNIAsm, dotQ5_0Generic},
+	{"q5_1", q5_1Bytes, q8_1Bytes, true, dotQ5_1Generic, dotQ5_1Asm, dotQ5_1VNNIAsm, tileQ5_1Asm, tileQ5_1VNNIAsm, dotQ5_1Generic},
+	{"iq4_nl", iq4nlBytes, q8_0Bytes, false, dotIQ4_NLGeneric, dotIQ4_NLAsm, dotIQ4_NLVNNIAsm, tileIQ4_NLAsm, tileIQ4_NLVNNIAsm, dotIQ4_NLTinyBLASGeneric},
+	{"iq4_nl-tinyblas", iq4nlBytes, q8_0Bytes, false, dotIQ4_NLTinyBLASGeneric, dotIQ4_NLTBAsm, dotIQ4_NLTBVNNIAsm, nil, nil, nil},
 }
 
 // laneBlocks returns nb random weight blocks of wBytes with finite fp16
@@ -70,9 +69,8 @@ func laneActs(r *rand.Rand, n int, q81, extreme bool) []byte {
 	return b
 }
 
-// Both assembly forms of every lane-order dot, two-row dot and tile give
-// the plain Go's bits, whichever one the dispatch selected (the other is
-// tested here).
+// Both assembly forms of every lane-order dot and tile give the plain Go's
+// bits, whichever one the dispatch selected (the other is tested here).
 func TestLaneAsmFormsMatchGeneric(t *testing.T) {
 	if !hasAVX2FMA || !f16cOK {
 		t.Skip("no AVX2+FMA+F16C")
@@ -97,28 +95,6 @@ func TestLaneAsmFormsMatchGeneric(t *testing.T) {
 			for name, dot := range forms {
 				if got := dot(nb, &w[0], &x[0]); math.Float32bits(got) != math.Float32bits(want) {
 					t.Fatalf("%s %s nb %d: %v, generic %v", f.name, name, nb, got, want)
-				}
-			}
-			if f.x2 != nil {
-				// Two weight rows rb bytes apart, a gap between them.
-				w2 := laneBlocks(r, nb, f.wBytes, extreme)
-				rb := nb*f.wBytes + 5
-				ww := make([]byte, rb+len(w2))
-				copy(ww, w)
-				copy(ww[rb:], w2)
-				x2s := map[string]func(nb int, w *byte, rb int, x *byte) (r0, r1 float32){"avx2": f.x2}
-				if vnniOK {
-					x2s["vnni"] = f.x2VNNI
-				}
-				for name, x2 := range x2s {
-					var out [2]float32
-					out[0], out[1] = x2(nb, &ww[0], rb, &x[0])
-					if w0 := f.generic(n, w, x); math.Float32bits(out[0]) != math.Float32bits(w0) {
-						t.Fatalf("%s x2 %s nb %d row 0: %v, generic %v", f.name, name, nb, out[0], w0)
-					}
-					if w1 := f.generic(n, w2, x); math.Float32bits(out[1]) != math.Float32bits(w1) {
-						t.Fatalf("%s x2 %s nb %d row 1: %v, generic %v", f.name, name, nb, out[1], w1)
-					}
 				}
 			}
 			if f.tile == nil {
@@ -170,37 +146,6 @@ func BenchmarkLaneForms(b *testing.B) {
 				var out [4]float32
 				for b.Loop() {
 					tile(nb, &w[0], &x[0], nb*f.xBytes, &out)
-				}
-			})
-		}
-	}
-}
-
-// BenchmarkLaneRows times a decode step's rows (64 rows of 4096) through
-// the one-row dot per row and through the two-row form.
-//
-//	go test ./kernel/ -run '^$' -bench LaneRows -benchtime 300x -count 8
-func BenchmarkLaneRows(b *testing.B) {
-	const nb, rows = 4096 / QK, 64
-	r := rand.New(rand.NewPCG(3, 4))
-	for _, f := range laneForms {
-		if f.x2 == nil {
-			continue
-		}
-		one, two := f.avx2, f.x2
-		if vnniOK {
-			one, two = f.vnni, f.x2VNNI
-		}
-		w := laneBlocks(r, rows*nb, f.wBytes, false)
-		x := laneActs(r, nb*QK, f.q81, false)
-		out := make([]float32, rows)
-		for name, rf := range map[string]func(int, []byte, int, []byte, []float32){
-			"1row": asmRows(one, QK, f.wBytes, f.xBytes),
-			"2row": asmRows2(one, two, QK, f.wBytes, f.xBytes),
-		} {
-			b.Run(f.name+"/"+name, func(b *testing.B) {
-				for b.Loop() {
-					rf(nb*QK, w, nb*f.wBytes, x, out)
 				}
 			})
 		}
