@@ -112,6 +112,11 @@ func startGptgo(t *testing.T, apiKey string) (string, *streamWatch) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// the embedded base model, listed (it is resolved, not listed, by
+	// itself) so that the page can pick its 256-token context
+	if _, err := store.Copy(modelstore.BaseModel, "base"); err != nil {
+		t.Fatal(err)
+	}
 	s, err := server.New(server.Config{Models: store, APIKey: apiKey, Web: web.Handler(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -222,6 +227,14 @@ func TestChatPageInBrowser(t *testing.T) {
 		t.Fatalf("GET /: status %d, CSP %v", res.Status, res.Headers["Content-Security-Policy"])
 	}
 	poll(t, ctx, "the model picker lists the default model", `document.getElementById('model').value.startsWith('default')`, 20*time.Second)
+	// The base model (256-token context, where the chat model has 1,024)
+	// lets a few answers outgrow the context below; the page keeps the
+	// choice across reloads.
+	run(t, ctx, "pick the base model", chromedp.Evaluate[chromedp.Void](`(() => { const m = document.getElementById('model');
+		m.value = 'base:latest'; m.dispatchEvent(new Event('change')); })()`))
+	if m := run(t, ctx, "read the model", chromedp.Evaluate[string](`document.getElementById('model').value`)); m != "base:latest" {
+		t.Fatalf("the model picker holds %q, want base:latest listed", m)
+	}
 
 	// A streamed answer, slowed to 25 ms per event, appears and grows.
 	sw.mu.Lock()
@@ -270,7 +283,7 @@ func TestChatPageInBrowser(t *testing.T) {
 	sw.mu.Lock()
 	sw.delay = 0
 	sw.mu.Unlock()
-	poll(t, ctx, "the model picker is filled again", `document.getElementById('model').value.startsWith('default')`, 20*time.Second)
+	poll(t, ctx, "the model picker is filled again", `document.getElementById('model').value === 'base:latest'`, 20*time.Second)
 	do(t, ctx, "ask again", chromedp.SendKeys(chromedp.ID("prompt"), "And a dog?\r"))
 	poll(t, ctx, "the second answer completes",
 		`document.querySelectorAll('#log .msg.assistant').length === 2 && !document.querySelector('#log .msg.assistant:last-of-type').classList.contains('streaming') &&
