@@ -1,3 +1,6 @@
+// Reference: rag/bench/hnswpair.py (gptgo's HNSW beside hnswlib on the same vectors), which these
+// tests serve: the vectors of real text, and gptgo's worker.
+
 package rag
 
 import (
@@ -38,71 +41,14 @@ func readF32(t *testing.T, path string, d int) [][]float32 {
 	return out
 }
 
-// TestHNSWVersusHNSWLib measures the graph on the vectors that
-// rag/bench/hnswlib_bench.py wrote into $GPTGO_HNSW_BENCH_DIR (the same
-// M = 16, efConstruction = 200, single-threaded), for docs/rag.md.
-// It runs only when that variable is set.
-func TestHNSWVersusHNSWLib(t *testing.T) {
-	dir := os.Getenv("GPTGO_HNSW_BENCH_DIR")
-	if dir == "" {
-		t.Skip("set GPTGO_HNSW_BENCH_DIR to the output of rag/bench/hnswlib_bench.py")
-	}
-	d := 384
-	base := readF32(t, filepath.Join(dir, "base.f32"), d)
-	qs := readF32(t, filepath.Join(dir, "query.f32"), d)
-	eb, _ := os.ReadFile(filepath.Join(dir, "exact.i32"))
-	exact := make([][]int32, len(qs))
-	for i := range exact {
-		for j := range 10 {
-			exact[i] = append(exact[i], int32(binary.LittleEndian.Uint32(eb[4*(10*i+j):])))
-		}
-	}
-	var m0, m1 runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&m0)
-	g := NewHNSW(HNSWConfig{M: 16, EfConstruction: 200, Seed: 1})
-	t0, c0 := time.Now(), cpuTime()
-	for _, v := range base {
-		g.Add(v)
-	}
-	build, buildCPU := time.Since(t0), cpuTime()-c0
-	runtime.GC()
-	runtime.ReadMemStats(&m1)
-	t.Logf("n %d dim %d: build %.1fs (CPU %.1fs), graph memory %.1f MB (vectors excluded)", len(base), d, build.Seconds(), buildCPU.Seconds(), float64(m1.HeapAlloc-m0.HeapAlloc)/1e6)
-	for _, ef := range []int{16, 32, 64, 128, 256, 512, 1024} {
-		g.cfg.EfSearch = ef
-		found := 0
-		t0, c0 := time.Now(), cpuTime()
-		for i, q := range qs {
-			got := map[int32]bool{}
-			for _, h := range g.Search(q, 10, nil) {
-				got[h.slot] = true
-			}
-			for _, e := range exact[i] {
-				if got[e] {
-					found++
-				}
-			}
-		}
-		el, cpu := time.Since(t0), cpuTime()-c0
-		t.Logf("ef %3d: %.0f queries/s (%.0f per CPU second), recall@10 %.3f", ef, float64(len(qs))/el.Seconds(), float64(len(qs))/cpu.Seconds(), float64(found)/float64(10*len(qs)))
-	}
-	t0, c0 = time.Now(), cpuTime()
-	for _, q := range qs[:100] {
-		exactSearch(base, nil, q, 10, nil)
-	}
-	t.Logf("exact search: %.0f queries/s (%.0f per CPU second)", 100/time.Since(t0).Seconds(), 100/(cpuTime()-c0).Seconds())
-}
-
 // TestWriteTextVectors writes hashed text embeddings (HashEmbedder, dim
-// 384) of lines of ../shared's English corpora into
-// $GPTGO_HNSW_WRITE_DIR: the vectors of real text for the benchmark
-// above (queries: every 50th line, left out of the base). It runs only
-// when that variable is set.
+// 384) of sentences of ../shared's English texts into
+// $GPTGO_HNSW_WRITE_DIR, for rag/bench/hnswpair.py (queries: every 50th
+// sentence, left out of the base). It runs only when that variable is set.
 func TestWriteTextVectors(t *testing.T) {
 	dir := os.Getenv("GPTGO_HNSW_WRITE_DIR")
 	if dir == "" {
-		t.Skip("set GPTGO_HNSW_WRITE_DIR to write text vectors for rag/bench/hnswlib_bench.py")
+		t.Skip("set GPTGO_HNSW_WRITE_DIR to write text vectors for rag/bench/hnswpair.py")
 	}
 	n, _ := strconv.Atoi(os.Getenv("GPTGO_HNSW_N"))
 	if n <= 0 {
@@ -224,6 +170,7 @@ func TestHNSWPair(t *testing.T) {
 	wall, cpu, rss := time.Since(t0).Seconds(), (cpuTime() - c0).Seconds(), rssMB()-r0
 	runtime.GC()
 	runtime.ReadMemStats(&m1)
+	runtime.KeepAlive(base) // the input rows, live before, must not be freed in between
 	// heap_live_mb is what the graph holds (rows, links) without the
 	// collector's slack, which the resident set includes
 	say(map[string]float64{"wall_s": wall, "cpu_s": cpu, "rss_growth_mb": rss, "heap_live_mb": float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / (1 << 20)})
