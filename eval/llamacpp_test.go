@@ -34,7 +34,7 @@ type llamaCppRecord struct {
 
 // llamaPPLRun is one llama-perplexity run over a text.
 type llamaPPLRun struct {
-	Model   string    `json:"model"` // "default" (models/default.gguf) or a path under ../shared
+	Model   string    `json:"model"` // "default" or "default-base" (models/NAME.gguf) or a path under ../shared
 	Text    string    `json:"text"`  // a file in testdata
 	Command string    `json:"command"`
 	Ctx     int       `json:"ctx"`
@@ -97,18 +97,19 @@ func readLlamaCpp(t *testing.T) llamaCppRecord {
 	return r
 }
 
-// openRecorded opens a model named in llama-cpp.json: "default" is the
-// repository's models/default.gguf (never skipped); a path under ../shared
-// skips the test when ../shared is absent.
+// openRecorded opens a model named in llama-cpp.json: "default" and
+// "default-base" are the repository's models/NAME.gguf (never skipped); a
+// path under ../shared skips the test when ../shared is absent.
 func openRecorded(t *testing.T, name string, ctx int) (*model.State, *tokenizer.Tokenizer) {
 	t.Helper()
-	path := filepath.Join(testkit.ModuleRoot(), "models", "default.gguf")
-	if name != "default" {
-		rel, ok := strings.CutPrefix(name, "../shared/")
-		if !ok {
-			t.Fatalf("model %q: want default or ../shared/…", name)
-		}
+	var path string
+	switch rel, ok := strings.CutPrefix(name, "../shared/"); {
+	case name == "default" || name == "default-base":
+		path = filepath.Join(testkit.ModuleRoot(), "models", name+".gguf")
+	case ok:
 		path = testkit.Shared(t, strings.Split(rel, "/")...)
+	default:
+		t.Fatalf("model %q: want default, default-base or ../shared/…", name)
 	}
 	f, err := gguf.Open(path)
 	if err != nil {
