@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gptgo/gptgo/internal/testkit"
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/models"
 	"github.com/gptgo/gptgo/tokenizer/chat"
@@ -36,26 +35,8 @@ func TestPromptTuningHeldOut(t *testing.T) {
 	if os.Getenv(promptMeasureEnv) != "1" {
 		t.Skipf("skipping: a measurement of minutes; run with %s=1", promptMeasureEnv)
 	}
-	src := testkit.Shared(t, "data", "3-sft", "alpaca_en_demo.json")
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []map[string]string
-	if err := json.Unmarshal(b, &recs); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	write := func(name string, v any) string {
-		p := filepath.Join(dir, name)
-		b, _ := json.Marshal(v)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	held := recs[len(recs)-100:]
-	trainFile, heldFile := write("train.json", recs[:len(recs)-100]), write("held.json", held)
+	dir, write, held, trainFile, heldFile, nTrain := alpacaHeldOut(t)
+	var err error
 	steps, lr := 150, 3e-2
 	if s := os.Getenv(promptMeasureEnv + "_STEPS"); s != "" {
 		if steps, err = strconv.Atoi(s); err != nil {
@@ -138,5 +119,5 @@ func TestPromptTuningHeldOut(t *testing.T) {
 	}
 	t.Logf("default-base, %d virtual tokens, %d steps of 8×256 at peak LR %g on %d Alpaca records (%s): held-out (100 records) assistant-token loss: base model %.3f, with the initial prompt %.3f, after prompt tuning %.3f; "+
 		"greedy answers ending with <|im_end|> within 128 tokens after prompt tuning: %d/100; trained values %d (LoRA r 16 on all 7 matrices: %d)",
-		P, steps, lr, len(recs)-100, strings.TrimSpace(summary), *noneLog[0].ValLoss, *baseLog[0].ValLoss, *ptLog[len(ptLog)-1].ValLoss, after, P*lm.Embd, loraValues)
+		P, steps, lr, nTrain, strings.TrimSpace(summary), *noneLog[0].ValLoss, *baseLog[0].ValLoss, *ptLog[len(ptLog)-1].ValLoss, after, P*lm.Embd, loraValues)
 }

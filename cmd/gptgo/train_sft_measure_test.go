@@ -33,26 +33,8 @@ func TestSFTEndOfTurnRate(t *testing.T) {
 	if os.Getenv(measureEnv) != "1" {
 		t.Skipf("skipping: a measurement of minutes; run with %s=1", measureEnv)
 	}
-	src := testkit.Shared(t, "data", "3-sft", "alpaca_en_demo.json")
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var recs []map[string]string
-	if err := json.Unmarshal(b, &recs); err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	write := func(name string, v any) string {
-		p := filepath.Join(dir, name)
-		b, _ := json.Marshal(v)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	held := recs[len(recs)-100:]
-	trainFile, heldFile := write("train.json", recs[:len(recs)-100]), write("held.json", held)
+	dir, write, held, trainFile, heldFile, nTrain := alpacaHeldOut(t)
+	var err error
 	steps := 150
 	if s := os.Getenv(measureEnv + "_STEPS"); s != "" {
 		if steps, err = strconv.Atoi(s); err != nil {
@@ -110,5 +92,33 @@ func TestSFTEndOfTurnRate(t *testing.T) {
 	before, after := rate(""), rate(filepath.Join(out, modelName))
 	t.Logf("default model, %d SFT steps of 8×256 on %d Alpaca records (%s): held-out (100 records) assistant-token loss %.3f → %.3f; "+
 		"greedy answers ending with <|im_end|> within 128 tokens: base %d/100, after SFT %d/100",
-		steps, len(recs)-100, strings.TrimSpace(summary), *baseLog[0].ValLoss, *sftLog[len(sftLog)-1].ValLoss, before, after)
+		steps, nTrain, strings.TrimSpace(summary), *baseLog[0].ValLoss, *sftLog[len(sftLog)-1].ValLoss, before, after)
+}
+
+// alpacaHeldOut splits ../shared's Alpaca demo set for the measurements:
+// the last 100 records held out. It returns a temporary directory, a
+// writer of JSON files into it, the held-out records, the paths of the
+// training and held-out files, and the number of training records.
+func alpacaHeldOut(t *testing.T) (dir string, write func(name string, v any) string, held []map[string]string, trainFile, heldFile string, nTrain int) {
+	t.Helper()
+	src := testkit.Shared(t, "data", "3-sft", "alpaca_en_demo.json")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []map[string]string
+	if err := json.Unmarshal(b, &recs); err != nil {
+		t.Fatal(err)
+	}
+	dir = t.TempDir()
+	write = func(name string, v any) string {
+		p := filepath.Join(dir, name)
+		b, _ := json.Marshal(v)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	held = recs[len(recs)-100:]
+	return dir, write, held, write("train.json", recs[:len(recs)-100]), write("held.json", held), len(recs) - 100
 }
