@@ -191,7 +191,7 @@ func PrepareConversations(o ConversationOptions, inputs ...io.Reader) ([]ShareGP
 		}
 		convs = done(s, pieces)
 	}
-	rep.finish(time.Since(start))
+	rep.Finish(time.Since(start))
 	return convs, rep, nil
 }
 

@@ -44,6 +44,11 @@ func Normalize(text string) string {
 	return b.String()
 }
 
+// ExactHash is the key of exact de-duplication: a 64-bit hash of the
+// normalised text. The Bloom filter here and a distributed GroupByKey
+// (data/beampipe) both key on it.
+func ExactHash(text string) uint64 { return hashString(Normalize(text)) }
+
 // ExactDedupStage drops every document whose normalised text was seen before.
 func ExactDedupStage(o DedupOptions) (Stage, error) {
 	bloom, err := NewBloom(o.Capacity, o.FP)
@@ -52,7 +57,7 @@ func ExactDedupStage(o DedupOptions) (Stage, error) {
 	}
 	return Stage{
 		Name: "exact_dedup",
-		Map:  func(d *Doc) { d.put("exact", hashString(Normalize(d.Text))) },
+		Map:  func(d *Doc) { d.put("exact", ExactHash(d.Text)) },
 		Seq: func(d *Doc) {
 			if bloom.TestAndAdd(d.take("exact").(uint64)) {
 				d.Drop = "exact_duplicate"
@@ -145,17 +150,37 @@ func NewLineDeduper(o LineDedupOptions) (*LineDeduper, error) {
 	return ld, nil
 }
 
-func (ld *LineDeduper) skip(text string, s Span) bool {
-	return ld.o.SkipEmpty && strings.TrimSpace(text[s.Start:s.End]) == ""
+// LineUnits returns text's units that line dedup considers (blank ones
+// left out when o.SkipEmpty), each with the hash it is compared by. It is
+// the per-document half of the stage: the streaming deduper here and a
+// distributed GroupByKey over the hashes (data/beampipe) share it.
+func LineUnits(text string, o LineDedupOptions) ([]Span, []uint64) {
+	var spans []Span
+	var hashes []uint64
+	for _, s := range units(text, o.Unit) {
+		if o.SkipEmpty && strings.TrimSpace(text[s.Start:s.End]) == "" {
+			continue
+		}
+		spans = append(spans, s)
+		hashes = append(hashes, hashString(unitKey(text, s)))
+	}
+	return spans, hashes
+}
+
+// RemoveLineDuplicates cuts the repeated units dup (sorted, disjoint) out of
+// d and drops d when nothing but whitespace is left.
+func RemoveLineDuplicates(d *Doc, dup []Span, unit string) {
+	d.Text = removeSpans(d.Text, dup)
+	if strings.TrimSpace(d.Text) == "" {
+		d.Drop = "all_" + unit + "s_duplicated"
+	}
 }
 
 // Count records text's units ("all" mode's first pass).
 func (ld *LineDeduper) Count(text string) {
-	for _, s := range units(text, ld.o.Unit) {
-		if ld.skip(text, s) {
-			continue
-		}
-		if h := hashString(unitKey(text, s)); ld.seen.TestAndAdd(h) {
+	_, hashes := LineUnits(text, ld.o)
+	for _, h := range hashes {
+		if ld.seen.TestAndAdd(h) {
 			ld.twice.TestAndAdd(h)
 		}
 	}
@@ -165,11 +190,9 @@ func (ld *LineDeduper) Count(text string) {
 // mode it also records the text's units as seen.
 func (ld *LineDeduper) Duplicates(text string) []Span {
 	var dup []Span
-	for _, s := range units(text, ld.o.Unit) {
-		if ld.skip(text, s) {
-			continue
-		}
-		h := hashString(unitKey(text, s))
+	spans, hashes := LineUnits(text, ld.o)
+	for i, s := range spans {
+		h := hashes[i]
 		var repeated bool
 		if ld.o.Mode == "all" {
 			repeated = ld.twice.Test(h)
@@ -206,10 +229,7 @@ func (ld *LineDeduper) Stage() Stage {
 		Seq: func(d *Doc) {
 			spans := ld.Duplicates(d.Text)
 			ld.removed += int64(len(spans))
-			d.Text = removeSpans(d.Text, spans)
-			if strings.TrimSpace(d.Text) == "" {
-				d.Drop = "all_" + ld.o.Unit + "s_duplicated"
-			}
+			RemoveLineDuplicates(d, spans, ld.o.Unit)
 		},
 		Finish: func(r *StageReport) error {
 			r.Counts = map[string]int64{ld.o.Unit + "s_removed": ld.removed, "bloom_bytes": ld.seen.Bytes()}

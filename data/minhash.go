@@ -185,9 +185,13 @@ func NewLSH(o MinHashOptions) (*LSH, error) {
 	return l, nil
 }
 
-func (l *LSH) bandKey(sig []uint32, band int) uint64 {
+func (l *LSH) bandKey(sig []uint32, band int) uint64 { return l.o.BandKey(sig, band) }
+
+// BandKey is the LSH bucket of sig in band (0 ≤ band < Bands); the band
+// index is mixed in, so equal rows in different bands are different keys.
+func (o MinHashOptions) BandKey(sig []uint32, band int) uint64 {
 	h := uint64(band) * 0x9e3779b97f4a7c15
-	for _, v := range sig[band*l.o.Rows : (band+1)*l.o.Rows] {
+	for _, v := range sig[band*o.Rows : (band+1)*o.Rows] {
 		h = mix64(h ^ uint64(v))
 	}
 	return h
@@ -247,10 +251,20 @@ func (l *LSH) Clusters() []Cluster {
 	return out
 }
 
-// nearDetail is the measurement behind a near_duplicate drop, for
+// Report fills the stage's counts and its first MaxClusters clusters.
+func (l *LSH) Report(r *StageReport) {
+	cl := l.Clusters()
+	r.Counts = map[string]int64{"clusters": int64(len(cl)), "near_duplicates": l.dropped}
+	if len(cl) > l.o.MaxClusters {
+		cl = cl[:l.o.MaxClusters]
+	}
+	r.Clusters = cl
+}
+
+// NearDetail is the measurement behind a near_duplicate drop, for
 // rejected.jsonl: the estimated Jaccard similarity (when verified) and the
 // id of the kept document.
-func nearDetail(kept string, sim float64, verified bool) string {
+func NearDetail(kept string, sim float64, verified bool) string {
 	if !verified {
 		return fmt.Sprintf("shares an LSH band with %s (similarity not verified)", kept)
 	}
@@ -275,16 +289,11 @@ func MinHashStage(o MinHashOptions) (Stage, error) {
 			sig, _ := d.take("minhash").([]uint32)
 			if dup, sim := lsh.Add(d.ID, sig); dup != "" {
 				d.Drop = "near_duplicate"
-				d.DropDetail = nearDetail(dup, sim, o.Verify)
+				d.DropDetail = NearDetail(dup, sim, o.Verify)
 			}
 		},
 		Finish: func(r *StageReport) error {
-			cl := lsh.Clusters()
-			r.Counts = map[string]int64{"clusters": int64(len(cl)), "near_duplicates": lsh.dropped}
-			if len(cl) > o.MaxClusters {
-				cl = cl[:o.MaxClusters]
-			}
-			r.Clusters = cl
+			lsh.Report(r)
 			return nil
 		},
 	}, nil

@@ -366,19 +366,27 @@ func ScrubPII(text string, spans []PIISpan, placeholder string, counts map[strin
 	return b.String()
 }
 
+// Scrub replaces d's PII with placeholders and returns how many of each
+// type it replaced (nil when none): the stage's per-document half.
+func (o PIIOptions) Scrub(d *Doc) map[string]int64 {
+	spans := FindPII(d.Text, o.Types)
+	if len(spans) == 0 {
+		return nil
+	}
+	local := map[string]int64{}
+	d.Text = ScrubPII(d.Text, spans, o.Placeholder, local)
+	return local
+}
+
 // PIIStage scrubs each document; the counts per type reach the report.
 func PIIStage(o PIIOptions) Stage {
 	var counts = map[string]int64{}
 	return Stage{
 		Name: "pii",
 		Map: func(d *Doc) {
-			spans := FindPII(d.Text, o.Types)
-			if len(spans) == 0 {
-				return
+			if local := o.Scrub(d); local != nil {
+				d.put("pii", local)
 			}
-			local := map[string]int64{}
-			d.Text = ScrubPII(d.Text, spans, o.Placeholder, local)
-			d.put("pii", local)
 		},
 		Seq: func(d *Doc) {
 			if local, ok := d.take("pii").(map[string]int64); ok {

@@ -118,7 +118,7 @@ func (p *Pipeline) Run(ctx context.Context, src Source, sink func(*Doc) error) (
 			}
 		}
 	}
-	rep.finish(time.Since(start))
+	rep.Finish(time.Since(start))
 	return rep, nil
 }
 

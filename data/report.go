@@ -52,7 +52,9 @@ type ReasonCount struct {
 	N      int64
 }
 
-func (r *Report) finish(el time.Duration) {
+// Finish sets the totals (the last stage's output) and the rates for a
+// run that took el.
+func (r *Report) Finish(el time.Duration) {
 	r.Seconds = el.Seconds()
 	if n := len(r.Stages); n > 0 {
 		r.DocsOut, r.BytesOut = r.Stages[n-1].DocsOut, r.Stages[n-1].BytesOut

@@ -30,6 +30,44 @@ func DefaultTokenizeOptions() TokenizeOptions {
 	return TokenizeOptions{Dir: "shards", Prefix: "shard", MaxShardTokens: 100_000_000}
 }
 
+// ShardPath names shard n (0-based) under o.Dir.
+func ShardPath(o TokenizeOptions, n int) string {
+	return filepath.Join(o.Dir, fmt.Sprintf("%s-%05d.tok", o.Prefix, n))
+}
+
+// ShardCutter decides where shards start: documents go, in input order, to
+// the current shard until it holds MaxShardTokens or more, and a document
+// never straddles two shards. The stage here and a distributed planner
+// (data/beampipe) cut the same shards from the same token counts.
+type ShardCutter struct {
+	Max    uint64 // o.MaxShardTokens
+	shard  int    // index of the current shard, -1 before the first document
+	tokens uint64 // tokens in the current shard
+}
+
+// NewShardCutter starts before the first shard.
+func NewShardCutter(max uint64) *ShardCutter { return &ShardCutter{Max: max, shard: -1} }
+
+// Add places the next document, of n tokens (its EOS included), and returns
+// its shard's index.
+func (c *ShardCutter) Add(n uint64) int {
+	if c.shard < 0 || c.tokens >= c.Max {
+		c.shard++
+		c.tokens = 0
+	}
+	c.tokens += n
+	return c.shard
+}
+
+// DocTokens is what a document of n token ids adds to a shard: n, and its
+// EOS when the encoder has one.
+func DocTokens(enc Encoder, n int) uint64 {
+	if enc.EOS() >= 0 {
+		return uint64(n) + 1
+	}
+	return uint64(n)
+}
+
 // TokenizeStage encodes each document and writes shards under o.Dir.
 func TokenizeStage(enc Encoder, o TokenizeOptions) (Stage, error) {
 	if enc == nil {
@@ -43,7 +81,8 @@ func TokenizeStage(enc Encoder, o TokenizeOptions) (Stage, error) {
 	}
 	var (
 		w       *ShardWriter
-		n       int
+		cut     = NewShardCutter(o.MaxShardTokens)
+		n       = -1 // the shard w writes
 		total   uint64
 		docs    int64
 		werr    error
@@ -55,8 +94,8 @@ func TokenizeStage(enc Encoder, o TokenizeOptions) (Stage, error) {
 				return err
 			}
 		}
-		p := filepath.Join(o.Dir, fmt.Sprintf("%s-%05d.tok", o.Prefix, n))
 		n++
+		p := ShardPath(o, n)
 		var err error
 		w, err = CreateShard(p, enc.VocabSize(), enc.EOS())
 		written = append(written, p)
@@ -71,7 +110,7 @@ func TokenizeStage(enc Encoder, o TokenizeOptions) (Stage, error) {
 				d.Drop = "shard_write_failed"
 				return
 			}
-			if w == nil || w.Tokens() >= o.MaxShardTokens {
+			if cut.Add(DocTokens(enc, len(toks))) != n {
 				if werr = next(); werr != nil {
 					d.Drop = "shard_write_failed"
 					return
