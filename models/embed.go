@@ -12,6 +12,11 @@ import (
 // EmbedName is how commands name the embedded embedder in messages.
 const EmbedName = "the default embedder (models/embed.gguf, embedded)"
 
+// EmbedModelName selects the embedded embedder where a model is named
+// (the server's embeddings endpoints also give it for "default" and for
+// no model at all: an embedding request wants an embedder).
+const EmbedModelName = "default-embed"
+
 // embedGGUF is a small BERT that gptgo trained contrastively from scratch
 // (`gptgo train embed --recipe recipes/embed.json`): `gptgo embed` and the
 // knowledge base use it when no embedding model is named, because a

@@ -65,15 +65,17 @@ func OpenBase() (*gguf.File, error) {
 	return f, nil
 }
 
-// Lookup returns the opener of the embedded model called name ("default"
-// or "default-base", with or without the ":latest" tag), and ok false for
-// any other name.
+// Lookup returns the opener of the embedded model called name ("default",
+// "default-base" or "default-embed", with or without the ":latest" tag),
+// and ok false for any other name.
 func Lookup(name string) (open func() (*gguf.File, error), ok bool) {
 	switch strings.TrimSuffix(name, ":latest") {
 	case DefaultModelName:
 		return OpenDefault, true
 	case BaseModelName:
 		return OpenBase, true
+	case EmbedModelName:
+		return OpenEmbed, true
 	}
 	return nil, false
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gptgo/gptgo/generate"
 	"github.com/gptgo/gptgo/model"
+	"github.com/gptgo/gptgo/models"
 	"github.com/gptgo/gptgo/modelstore"
 	"github.com/gptgo/gptgo/tokenizer"
 )
@@ -67,7 +68,7 @@ func (s *Server) embedRequest(r *http.Request, j embedJob) (*embedResult, error)
 // stops between batches of tokens and frees the session.
 func (s *Server) embed(ctx context.Context, j embedJob) (*embedResult, error) {
 	start := time.Now()
-	l, release, err := s.Acquire(ctx, j.Model, j.KeepAlive)
+	l, release, err := s.acquireEmbed(ctx, j.Model, j.KeepAlive)
 	if err != nil {
 		return nil, err
 	}
@@ -129,6 +130,46 @@ func (s *Server) embed(ctx context.Context, j embedJob) (*embedResult, error) {
 		l.metrics.promptTokens.WithLabelValues(l.Entry.Name).Add(float64(total))
 	}
 	return res, nil
+}
+
+// embedModelName is the name the embedded embedder is loaded under.
+const embedModelName = models.EmbedModelName + ":" + modelstore.DefaultTag
+
+// isDefaultEmbedName reports whether an embeddings request that names
+// name wants the embedded embedder (models/embed.gguf): no model, "default"
+// or "default-embed" (with or without ":latest"). The embedder is what
+// `gptgo embed` and the knowledge base use without a model; pooling the
+// default decoder instead retrieves far worse (models/embed.md), so an
+// embeddings request asking for "the default" gets the model trained for
+// it. The pooled decoder stays reachable as "default-base".
+func isDefaultEmbedName(name string) bool {
+	if name == "" {
+		return true
+	}
+	canon, _, _, err := modelstore.ParseName(name)
+	return err == nil && (canon == modelstore.DefaultModel || canon == embedModelName)
+}
+
+// acquireEmbed is Acquire for an embeddings request: the default names
+// load the embedded embedder (an entry the store does not list, so it
+// never shadows a file and chat requests never see it), any other name
+// the model the store resolves.
+func (s *Server) acquireEmbed(ctx context.Context, name string, keepAlive *time.Duration) (*Loaded, func(), error) {
+	if !isDefaultEmbedName(name) {
+		return s.Acquire(ctx, name, keepAlive)
+	}
+	e := modelstore.Entry{Name: embedModelName, Embedded: true, Size: int64(models.EmbedSize()),
+		Details: modelstore.Details{Format: "gguf", Family: "bert"}}
+	return s.models.acquireEntry(ctx, e, keepAlive)
+}
+
+// responseModel is the model an embeddings answer names: the request's,
+// or the embedder's when the request named none.
+func responseModel(name string) string {
+	if name == "" {
+		return models.EmbedModelName
+	}
+	return name
 }
 
 // embedTokens turns the inputs into token sequences (texts tokenized with
@@ -207,7 +248,7 @@ func (s *Server) handleOpenAIEmbed(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	out := openAIEmbedResponse{Object: "list", Model: req.Model, Data: make([]openAIEmbedding, len(res.Vectors)),
+	out := openAIEmbedResponse{Object: "list", Model: responseModel(req.Model), Data: make([]openAIEmbedding, len(res.Vectors)),
 		Usage: openAIEmbedUsage{PromptTokens: res.Tokens, TotalTokens: res.Tokens}}
 	for i, v := range res.Vectors {
 		d := openAIEmbedding{Object: "embedding", Index: i, Embedding: v}
@@ -238,7 +279,7 @@ func (s *Server) handleOllamaEmbed(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, ollamaNotFound(err, req.Model))
 		return
 	}
-	out := ollamaEmbedResponse{Model: req.Model, Embeddings: res.Vectors, LoadDuration: res.Load.Nanoseconds(), PromptEvalCount: res.Tokens}
+	out := ollamaEmbedResponse{Model: responseModel(req.Model), Embeddings: res.Vectors, LoadDuration: res.Load.Nanoseconds(), PromptEvalCount: res.Tokens}
 	if out.Embeddings == nil {
 		out.Embeddings = [][]float32{}
 	}

@@ -31,12 +31,16 @@ import (
 	"github.com/gptgo/gptgo/tokenizer"
 )
 
-// embedCtx is the context the embedding tests run the default model with:
+// The tests of this file embed with a decoder: the embedded base model,
+// default-base (pooled; "default" and no model are the default embedder,
+// embed_default_test.go).
+
+// embedCtx is the context the embedding tests run the decoder with:
 // small, so that "too long" inputs are cheap to make and to truncate.
 const embedCtx = 48
 
 // newEmbedServer serves an empty models directory (so only the embedded
-// default model) on a loopback port.
+// default models) on a loopback port.
 func newEmbedServer(t testing.TB) (*Server, *httptest.Server) {
 	t.Helper()
 	return newEmbedServerIn(t, t.TempDir())
@@ -63,11 +67,11 @@ func embedClient(ts *httptest.Server) *openai.Client {
 	return &c
 }
 
-// defaultTokenizer is the default model's tokenizer, to make token inputs
+// defaultTokenizer is the base model's tokenizer, to make token inputs
 // and count tokens independently of the server.
 func defaultTokenizer(t *testing.T) *tokenizer.Tokenizer {
 	t.Helper()
-	f, err := models.OpenDefault()
+	f, err := models.OpenBase()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +123,7 @@ func TestOpenAIEmbeddings(t *testing.T) {
 	c := embedClient(ts)
 	ctx := context.Background()
 	texts := []string{"The sky is blue.", "Grass is green.", "The sky is blue."}
-	req := openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: texts}}
+	req := openai.EmbeddingNewParams{Model: "default-base", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: texts}}
 	floats, err := c.Embeddings.New(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +133,7 @@ func TestOpenAIEmbeddings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if floats.Object != "list" || floats.Model != "default" || len(floats.Data) != 3 || len(b64.Data) != 3 {
+	if floats.Object != "list" || floats.Model != "default-base" || len(floats.Data) != 3 || len(b64.Data) != 3 {
 		t.Fatalf("response: object %q model %q, %d and %d vectors", floats.Object, floats.Model, len(floats.Data), len(b64.Data))
 	}
 	if !strings.Contains(b64.RawJSON(), `"embedding":"`) || strings.Contains(floats.RawJSON(), `"embedding":"`) {
@@ -164,7 +168,7 @@ func TestOpenAIEmbeddings(t *testing.T) {
 		t.Error("different texts gave the same vector")
 	}
 	// Alone and in reverse order, each text gets the same bits.
-	one, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String(texts[1])}})
+	one, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default-base", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String(texts[1])}})
 	if err != nil || !sameVec32(vec32(one.Data[0].Embedding), vecs[1]) {
 		t.Errorf("a single text differs from its vector in a batch (%v)", err)
 	}
@@ -176,11 +180,11 @@ func TestOpenAIEmbeddings(t *testing.T) {
 		}
 		return out
 	}
-	byTok, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfTokens: ids(texts[0])}})
+	byTok, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default-base", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfTokens: ids(texts[0])}})
 	if err != nil || !sameVec32(vec32(byTok.Data[0].Embedding), vecs[0]) {
 		t.Errorf("token ids differ from their text (%v)", err)
 	}
-	byToks, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfTokenArrays: [][]int64{ids(texts[1]), ids(texts[0])}}})
+	byToks, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default-base", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfTokenArrays: [][]int64{ids(texts[1]), ids(texts[0])}}})
 	if err != nil || len(byToks.Data) != 2 || !sameVec32(vec32(byToks.Data[0].Embedding), vecs[1]) || !sameVec32(vec32(byToks.Data[1].Embedding), vecs[0]) {
 		t.Errorf("token arrays differ from their texts or came out of order (%v)", err)
 	}
@@ -193,7 +197,7 @@ func TestOpenAIEmbeddings(t *testing.T) {
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	n0, n1 := len(tok.Encode(texts[0], tokenizer.EncodeOptions{AddSpecial: true})), len(tok.Encode(texts[1], tokenizer.EncodeOptions{AddSpecial: true}))
-	line := fmt.Sprintf(`gptgo_prompt_tokens_total{model="default:latest"} %d`, 2*wantTokens+n1+n0+n1+n0)
+	line := fmt.Sprintf(`gptgo_prompt_tokens_total{model="default-base:latest"} %d`, 2*wantTokens+n1+n0+n1+n0)
 	if !strings.Contains(string(metrics), line+"\n") {
 		t.Errorf("/metrics lacks %q:\n%s", line, metrics)
 	}
@@ -217,11 +221,11 @@ func TestOpenAIEmbeddingErrors(t *testing.T) {
 		code   string
 		msg    string
 	}{
-		{"dimensions", openai.EmbeddingNewParams{Model: "default", Input: str("hi"), Dimensions: openai.Int(8)}, 400, "dimensions", "", "cannot shorten"},
-		{"empty string", openai.EmbeddingNewParams{Model: "default", Input: str("")}, 400, "input", "", "empty string"},
-		{"empty array", openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"a", ""}}}, 400, "input", "", "input[1] must not be an empty string"},
-		{"too long", openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"short", long}}}, 400, "input", "context_length_exceeded", "more than the context of 48 tokens"},
-		{"vocabulary", openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfTokens: []int64{1, 1 << 30}}}, 400, "input", "", "outside the model's vocabulary"},
+		{"dimensions", openai.EmbeddingNewParams{Model: "default-base", Input: str("hi"), Dimensions: openai.Int(8)}, 400, "dimensions", "", "cannot shorten"},
+		{"empty string", openai.EmbeddingNewParams{Model: "default-base", Input: str("")}, 400, "input", "", "empty string"},
+		{"empty array", openai.EmbeddingNewParams{Model: "default-base", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"a", ""}}}, 400, "input", "", "input[1] must not be an empty string"},
+		{"too long", openai.EmbeddingNewParams{Model: "default-base", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{"short", long}}}, 400, "input", "context_length_exceeded", "more than the context of 48 tokens"},
+		{"vocabulary", openai.EmbeddingNewParams{Model: "default-base", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfTokens: []int64{1, 1 << 30}}}, 400, "input", "", "outside the model's vocabulary"},
 		{"unknown model", openai.EmbeddingNewParams{Model: "no-such-model", Input: str("hi")}, 404, "model", "model_not_found", "no-such-model"},
 	} {
 		_, err := c.Embeddings.New(ctx, tc.p)
@@ -237,10 +241,10 @@ func TestOpenAIEmbeddingErrors(t *testing.T) {
 	}
 	// The official client never sends these; a hand-made body can.
 	for _, tc := range []struct{ body, msg string }{
-		{`{"model":"default","input":"hi","encoding_format":"int8"}`, "encoding_format"},
-		{`{"model":"default","input":"hi","temperature":0}`, `unknown field \"temperature\"`},
-		{`{"model":"default","input":[]}`, "empty array"},
-		{`{"model":"default"}`, "input is required"},
+		{`{"model":"default-base","input":"hi","encoding_format":"int8"}`, "encoding_format"},
+		{`{"model":"default-base","input":"hi","temperature":0}`, `unknown field \"temperature\"`},
+		{`{"model":"default-base","input":[]}`, "empty array"},
+		{`{"model":"default-base"}`, "input is required"},
 	} {
 		status, body := embedPost(t, ts.URL+"/v1/embeddings", tc.body)
 		if status != 400 || !strings.Contains(body, tc.msg) || !strings.Contains(body, `"type":"invalid_request_error"`) {
@@ -248,7 +252,7 @@ func TestOpenAIEmbeddingErrors(t *testing.T) {
 		}
 	}
 	// A failed request leaves the model's session free for the next.
-	if _, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default", Input: str("still works")}); err != nil {
+	if _, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default-base", Input: str("still works")}); err != nil {
 		t.Errorf("after the errors: %v", err)
 	}
 	for _, m := range srv.Running() {
@@ -279,7 +283,7 @@ func embedPost(t *testing.T, url, body string) (int, string) {
 func TestOllamaEmbed(t *testing.T) {
 	srv, ts := newEmbedServer(t)
 	texts := []string{"Why is the sky blue?", "Why is the grass green?"}
-	ref, err := embedClient(ts).Embeddings.New(context.Background(), openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: texts}})
+	ref, err := embedClient(ts).Embeddings.New(context.Background(), openai.EmbeddingNewParams{Model: "default-base", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: texts}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,8 +310,8 @@ func TestOllamaEmbed(t *testing.T) {
 		}
 		return out
 	}
-	post(`{"model":"default","input":["Why is the sky blue?","Why is the grass green?"]}`, 200)
-	if resp.Model != "default" || len(resp.Embeddings) != 2 || resp.TotalDuration <= 0 || resp.LoadDuration == nil || resp.PromptEvalCount != int(ref.Usage.PromptTokens) {
+	post(`{"model":"default-base","input":["Why is the sky blue?","Why is the grass green?"]}`, 200)
+	if resp.Model != "default-base" || len(resp.Embeddings) != 2 || resp.TotalDuration <= 0 || resp.LoadDuration == nil || resp.PromptEvalCount != int(ref.Usage.PromptTokens) {
 		t.Fatalf("response %+v", resp)
 	}
 	for i := range texts {
@@ -315,37 +319,37 @@ func TestOllamaEmbed(t *testing.T) {
 			t.Errorf("input %d: /api/embed and /v1/embeddings differ", i)
 		}
 	}
-	post(`{"model":"default","input":"Why is the sky blue?"}`, 200)
+	post(`{"model":"default-base","input":"Why is the sky blue?"}`, 200)
 	if len(resp.Embeddings) != 1 || !sameVec32(resp.Embeddings[0], vec32(ref.Data[0].Embedding)) {
 		t.Error("a string input differs from the same text in an array")
 	}
 
 	long := strings.Repeat("many words make a long text ", 40)
-	post(`{"model":"default","input":"`+long+`"}`, 200)
+	post(`{"model":"default-base","input":"`+long+`"}`, 200)
 	if resp.PromptEvalCount != embedCtx || len(resp.Embeddings) != 1 || math.Abs(l2norm(resp.Embeddings[0])-1) > 1e-6 {
 		t.Errorf("truncated by default: %d tokens (want %d), %d vectors", resp.PromptEvalCount, embedCtx, len(resp.Embeddings))
 	}
 	truncated := resp.Embeddings[0]
-	if out := post(`{"model":"default","input":"`+long+`","truncate":false}`, 400); !strings.Contains(out, `"error":"input[0] is`) || !strings.Contains(out, "more than the context of 48 tokens") {
+	if out := post(`{"model":"default-base","input":"`+long+`","truncate":false}`, 400); !strings.Contains(out, `"error":"input[0] is`) || !strings.Contains(out, "more than the context of 48 tokens") {
 		t.Errorf("truncate false: %s", out)
 	}
 	// A num_ctx over the loaded context (what Home Assistant and Continue
 	// send whatever the model) is capped to it, as Ollama caps it.
-	post(`{"model":"default","input":"`+long+`","options":{"num_ctx":100000}}`, 200)
+	post(`{"model":"default-base","input":"`+long+`","options":{"num_ctx":100000}}`, 200)
 	if resp.PromptEvalCount != embedCtx || !sameVec32(resp.Embeddings[0], truncated) {
 		t.Errorf("num_ctx 100000: %d tokens, want the loaded context's %d", resp.PromptEvalCount, embedCtx)
 	}
-	post(`{"model":"default","input":"`+long+`","options":{"num_ctx":8,"temperature":0.5}}`, 200)
+	post(`{"model":"default-base","input":"`+long+`","options":{"num_ctx":8,"temperature":0.5}}`, 200)
 	if resp.PromptEvalCount != 8 || sameVec32(resp.Embeddings[0], truncated) {
 		t.Errorf("num_ctx 8: %d tokens", resp.PromptEvalCount)
 	}
 	for _, c := range []struct{ body, msg string }{
-		{`{"model":"default","input":"x","options":{"bogus":1}}`, `unknown options: bogus`},
-		{`{"model":"default","input":"x","options":{"mirostat":2}}`, "not supported"},
-		{`{"model":"default","input":"x","options":[1]}`, "options: expected an object"},
-		{`{"model":"default","input":"x","keep_alive":"soon"}`, "keep_alive"},
-		{`{"model":"default","input":"x","dimensions":7}`, "cannot shorten"},
-		{`{"model":"default","input":[1,2]}`, "a string or an array of strings"},
+		{`{"model":"default-base","input":"x","options":{"bogus":1}}`, `unknown options: bogus`},
+		{`{"model":"default-base","input":"x","options":{"mirostat":2}}`, "not supported"},
+		{`{"model":"default-base","input":"x","options":[1]}`, "options: expected an object"},
+		{`{"model":"default-base","input":"x","keep_alive":"soon"}`, "keep_alive"},
+		{`{"model":"default-base","input":"x","dimensions":7}`, "cannot shorten"},
+		{`{"model":"default-base","input":[1,2]}`, "a string or an array of strings"},
 	} {
 		if out := post(c.body, 400); !strings.Contains(out, c.msg) || !strings.HasPrefix(out, `{"error":"`) {
 			t.Errorf("%s: %s", c.body, out)
@@ -357,17 +361,17 @@ func TestOllamaEmbed(t *testing.T) {
 
 	// An empty input loads the model and embeds nothing; keep_alive 0
 	// unloads it once the request is done.
-	if out := post(`{"model":"default","input":[],"keep_alive":0}`, 200); !strings.Contains(out, `"embeddings":[]`) {
+	if out := post(`{"model":"default-base","input":[],"keep_alive":0}`, 200); !strings.Contains(out, `"embeddings":[]`) {
 		t.Errorf("empty input: %s", out)
 	}
 	if n := len(srv.Running()); n != 0 {
 		t.Errorf("keep_alive 0 left %d models loaded", n)
 	}
-	post(`{"model":"default","input":"x","keep_alive":"1m"}`, 200)
+	post(`{"model":"default-base","input":"x","keep_alive":"1m"}`, 200)
 	if r := srv.Running(); len(r) != 1 || r[0].ExpiresAt.IsZero() || time.Until(r[0].ExpiresAt) > time.Minute {
 		t.Errorf("keep_alive 1m: %+v", r)
 	}
-	if status, _ := embedPost(t, ts.URL+"/api/embed", `{"model":"default","input":"x","keep_alive":-1}`); status != 200 {
+	if status, _ := embedPost(t, ts.URL+"/api/embed", `{"model":"default-base","input":"x","keep_alive":-1}`); status != 200 {
 		t.Errorf("keep_alive -1: %d", status)
 	}
 	if r := srv.Running(); len(r) != 1 || !r[0].ExpiresAt.IsZero() {
@@ -388,14 +392,14 @@ func TestOllamaEmbed(t *testing.T) {
 // does; an empty prompt gives an empty vector.
 func TestOllamaLegacyEmbeddings(t *testing.T) {
 	_, ts := newEmbedServer(t)
-	status, out := embedPost(t, ts.URL+"/api/embeddings", `{"model":"default","prompt":"Here is an article about llamas..."}`)
+	status, out := embedPost(t, ts.URL+"/api/embeddings", `{"model":"default-base","prompt":"Here is an article about llamas..."}`)
 	var legacy struct {
 		Embedding []float32 `json:"embedding"`
 	}
 	if err := json.Unmarshal([]byte(out), &legacy); status != 200 || err != nil || len(legacy.Embedding) == 0 {
 		t.Fatalf("%d %s (%v)", status, out, err)
 	}
-	status, out = embedPost(t, ts.URL+"/api/embed", `{"model":"default","input":"Here is an article about llamas..."}`)
+	status, out = embedPost(t, ts.URL+"/api/embed", `{"model":"default-base","input":"Here is an article about llamas..."}`)
 	var unit struct {
 		Embeddings [][]float32 `json:"embeddings"`
 	}
@@ -411,10 +415,10 @@ func TestOllamaLegacyEmbeddings(t *testing.T) {
 			t.Fatalf("element %d: %g / %g differs from the unit vector's %g", i, v, n, unit.Embeddings[0][i])
 		}
 	}
-	if status, out := embedPost(t, ts.URL+"/api/embeddings", `{"model":"default","prompt":""}`); status != 200 || strings.TrimSpace(out) != `{"embedding":[]}` {
+	if status, out := embedPost(t, ts.URL+"/api/embeddings", `{"model":"default-base","prompt":""}`); status != 200 || strings.TrimSpace(out) != `{"embedding":[]}` {
 		t.Errorf("empty prompt: %d %s", status, out)
 	}
-	if status, out := embedPost(t, ts.URL+"/api/embeddings", `{"model":"default","input":"x"}`); status != 400 || !strings.Contains(out, `unknown field`) {
+	if status, out := embedPost(t, ts.URL+"/api/embeddings", `{"model":"default-base","input":"x"}`); status != 400 || !strings.Contains(out, `unknown field`) {
 		t.Errorf("input instead of prompt: %d %s", status, out)
 	}
 }
@@ -430,7 +434,7 @@ func TestEmbedConcurrentAndCancelled(t *testing.T) {
 	texts := []string{"one", "two words", "three more words", "and four more words"}
 	want := make([][]float32, len(texts))
 	for i, s := range texts {
-		r, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String(s)}})
+		r, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default-base", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String(s)}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -440,7 +444,7 @@ func TestEmbedConcurrentAndCancelled(t *testing.T) {
 	for i := range 8 {
 		wg.Go(func() {
 			k := i % len(texts)
-			r, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String(texts[k])}})
+			r, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default-base", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String(texts[k])}})
 			if err != nil || !sameVec32(vec32(r.Data[0].Embedding), want[k]) {
 				t.Errorf("concurrent request %d: %v or a different vector", i, err)
 			}
@@ -456,7 +460,7 @@ func TestEmbedConcurrentAndCancelled(t *testing.T) {
 	for i := range long {
 		long[i] = strings.Repeat("many words make a long text ", 4)
 	}
-	body, _ := json.Marshal(map[string]any{"model": "default", "input": long})
+	body, _ := json.Marshal(map[string]any{"model": "default-base", "input": long})
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(cctx, "POST", ts.URL+"/v1/embeddings", bytes.NewReader(body))
@@ -481,7 +485,7 @@ func TestEmbedConcurrentAndCancelled(t *testing.T) {
 	}
 	time.Sleep(50 * time.Millisecond)
 	small := time.Now()
-	r, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String(texts[0])}})
+	r, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default-base", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String(texts[0])}})
 	if err != nil || !sameVec32(vec32(r.Data[0].Embedding), want[0]) {
 		t.Errorf("request during the batch: %v or a different vector", err)
 	}
@@ -514,18 +518,18 @@ func TestEmbedConcurrentAndCancelled(t *testing.T) {
 		t.Errorf("the model was held %v after the client left, over 200× a one-text request (%v): the batch was not stopped", held, wait)
 	}
 	t.Logf("released %v after the client left", time.Since(start).Round(time.Millisecond))
-	if _, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("after")}}); err != nil {
+	if _, err := c.Embeddings.New(ctx, openai.EmbeddingNewParams{Model: "default-base", Input: openai.EmbeddingNewParamsInputUnion{OfString: openai.String("after")}}); err != nil {
 		t.Errorf("after the cancelled request: %v", err)
 	}
 }
 
 // TestEmbedPoolingFromGGUF puts in the models directory a copy of the
-// default model whose metadata says "<arch>.pooling_type" = 3 (llama.cpp's
+// base model whose metadata says "<arch>.pooling_type" = 3 (llama.cpp's
 // last): the server must embed with it by the last token's hidden state,
 // bit for bit what model.State.Embed gives with PoolLast on the same
-// context and thread count, and unlike the default model's mean.
+// context and thread count, and unlike the base model's mean.
 func TestEmbedPoolingFromGGUF(t *testing.T) {
-	f, err := models.OpenDefault()
+	f, err := models.OpenBase()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -547,7 +551,7 @@ func TestEmbedPoolingFromGGUF(t *testing.T) {
 		}
 		return vec32(r.Data[0].Embedding)
 	}
-	last, mean := get("lastpool"), get("default")
+	last, mean := get("lastpool"), get("default-base")
 
 	m, err := model.Open(path)
 	if err != nil {
@@ -577,7 +581,7 @@ func TestEmbedPoolingFromGGUF(t *testing.T) {
 
 // BenchmarkEmbed compares 32 short texts embedded through POST
 // /v1/embeddings (official client, loopback, JSON floats) with the same
-// texts through model.State.Embed directly, on the default model with one
+// texts through model.State.Embed directly, on the base model with one
 // thread; tokens/s is reported for both.
 //
 //	go test ./server -run XXX -bench BenchmarkEmbed -benchtime 20x
@@ -586,7 +590,7 @@ func BenchmarkEmbed(b *testing.B) {
 	for i := range texts {
 		texts[i] = strings.Repeat("a short text to embed, number ", 3) + strconv.Itoa(i)
 	}
-	f, err := models.OpenDefault()
+	f, err := models.OpenBase()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -602,7 +606,7 @@ func BenchmarkEmbed(b *testing.B) {
 	b.Run("http", func(b *testing.B) {
 		_, ts := newEmbedServer(b)
 		c := embedClient(ts)
-		p := openai.EmbeddingNewParams{Model: "default", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: texts}}
+		p := openai.EmbeddingNewParams{Model: "default-base", Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: texts}}
 		if _, err := c.Embeddings.New(context.Background(), p); err != nil { // load the model
 			b.Fatal(err)
 		}

@@ -113,9 +113,6 @@ func parseOpenAIEmbedRequest(body []byte) (*openAIEmbedRequest, embedInput, erro
 	if err := decodeJSON(body, &r); err != nil {
 		return nil, embedInput{}, err
 	}
-	if r.Model == "" {
-		return nil, embedInput{}, embedBad("model", "model is required")
-	}
 	switch r.EncodingFormat {
 	case "", "float", "base64":
 	default:
@@ -270,9 +267,6 @@ func parseOllamaEmbedRequest(body []byte) (*ollamaEmbedRequest, embedInput, erro
 	if err := decodeJSON(body, &r); err != nil {
 		return nil, embedInput{}, err
 	}
-	if r.Model == "" {
-		return nil, embedInput{}, embedBad("model", "model is required")
-	}
 	if r.Dimensions < 0 {
 		return nil, embedInput{}, embedBad("dimensions", "dimensions %d must not be negative", r.Dimensions)
 	}
@@ -288,9 +282,6 @@ func parseOllamaEmbeddingsRequest(body []byte) (*ollamaEmbeddingsRequest, error)
 	var r ollamaEmbeddingsRequest
 	if err := decodeJSON(body, &r); err != nil {
 		return nil, err
-	}
-	if r.Model == "" {
-		return nil, embedBad("model", "model is required")
 	}
 	return &r, nil
 }

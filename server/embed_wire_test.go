@@ -83,8 +83,11 @@ func TestParseOpenAIEmbedRequest(t *testing.T) {
 	if err != nil || r.Model != "m" || r.EncodingFormat != "base64" || r.Dimensions == nil || *r.Dimensions != 8 || r.User != "u1" || in.Texts[0] != "hi" {
 		t.Fatalf("full request: %+v %+v %v", r, in, err)
 	}
+	// no model: the default embedder (embed.go), not an error
+	if r, in, err := parseOpenAIEmbedRequest([]byte(`{"input":"hi"}`)); err != nil || r.Model != "" || in.Texts[0] != "hi" {
+		t.Errorf("request without a model: %+v %+v %v", r, in, err)
+	}
 	for _, c := range []struct{ body, param, err string }{
-		{`{"input":"hi"}`, "model", "model is required"},
 		{`{"input":"hi","model":"m","encoding_format":"int8"}`, "encoding_format", `"int8" is not one of float, base64`},
 		{`{"input":"hi","model":"m","dimensions":0}`, "dimensions", "at least 1"},
 		{`{"input":"hi","model":"m","temperature":1}`, "temperature", `unknown field "temperature"`},
@@ -108,13 +111,15 @@ func TestParseOllamaEmbedRequests(t *testing.T) {
 	if err != nil || r.Truncate == nil || *r.Truncate || in.Len() != 2 || r.KeepAlive == nil || r.KeepAlive.d != 10*time.Minute || string(r.Options["num_ctx"]) != "32" {
 		t.Fatalf("documented request: %+v %+v %v", r, in, err)
 	}
+	if r, in, err := parseOllamaEmbedRequest([]byte(`{"input":"x"}`)); err != nil || r.Model != "" || in.Len() != 1 {
+		t.Errorf("request without a model (the default embedder): %+v %+v %v", r, in, err)
+	}
 	for _, body := range []string{`{"model":"m"}`, `{"model":"m","input":""}`, `{"model":"m","input":[]}`, `{"model":"m","input":null}`} {
 		if _, in, err := parseOllamaEmbedRequest([]byte(body)); err != nil || in.Len() != 0 {
 			t.Errorf("%s (loads the model only): %d inputs, %v", body, in.Len(), err)
 		}
 	}
 	for _, c := range []struct{ body, err string }{
-		{`{"input":"x"}`, "model is required"},
 		{`{"model":"m","input":5}`, "a string or an array of strings"},
 		{`{"model":"m","input":[1,2]}`, "a string or an array of strings"},
 		{`{"model":"m","input":["a",""]}`, "input[1] must not be an empty string"},

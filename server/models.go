@@ -117,6 +117,12 @@ func (m *manager) acquire(ctx context.Context, name string, keepAlive *time.Dura
 	if err != nil {
 		return nil, nil, err
 	}
+	return m.acquireEntry(ctx, e, keepAlive)
+}
+
+// acquireEntry is acquire for a resolved entry (the embeddings endpoints
+// give the embedded embedder's, which the store does not list: embed.go).
+func (m *manager) acquireEntry(ctx context.Context, e modelstore.Entry, keepAlive *time.Duration) (*Loaded, func(), error) {
 	if e.Err != nil {
 		return nil, nil, Errorf(KindServer, "model", "model %q: %v", e.Name, e.Err)
 	}

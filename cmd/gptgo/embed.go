@@ -64,8 +64,8 @@ func runEmbed(ctx context.Context, e *env, args []string) error {
 	// No model: the embedded embedder (models/embed.gguf), trained for
 	// this; --model default pools the embedded default decoder instead.
 	decoder := path == "default"
-	if decoder {
-		path = ""
+	if _, embedded := embeddedModel(path); decoder || embedded && strings.TrimSuffix(path, ":latest") == models.EmbedModelName {
+		path = "" // "default-embed" names the embedder, as in the server
 	}
 	if path != "" {
 		if err := checkModelFile(path); err != nil {

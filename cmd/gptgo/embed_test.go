@@ -112,9 +112,10 @@ func TestEmbedCommand(t *testing.T) {
 	}
 }
 
-// TestEmbedDefaultEmbedder: without a model, gptgo embed uses the
-// embedded embedder, and gives the very vectors and tokens that the same
-// bytes written to a file give.
+// TestEmbedDefaultEmbedder: without a model (or with --model
+// default-embed, the server's name for it), gptgo embed uses the embedded
+// embedder, and gives the very vectors and tokens that the same bytes
+// written to a file give.
 func TestEmbedDefaultEmbedder(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "embed.gguf")
 	f, err := models.OpenEmbed()
@@ -136,6 +137,10 @@ func TestEmbedDefaultEmbedder(t *testing.T) {
 	}
 	if def != file {
 		t.Errorf("the default embedder's output differs from its file's:\n%s\n%s", def, file)
+	}
+	named, errOut, code := runCLI(t, "", "embed", "--model", "default-embed", texts[0], texts[1], "--json")
+	if code != 0 || named != def {
+		t.Errorf("--model default-embed: exit %d (%s), same output as no model: %v", code, errOut, named == def)
 	}
 	var r embedRecord
 	if err := json.Unmarshal([]byte(strings.SplitN(def, "\n", 2)[0]), &r); err != nil {
