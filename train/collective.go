@@ -193,3 +193,20 @@ func (c *localRank) AllGather(buf []float32) error {
 	c.g.bar.wait()
 	return nil
 }
+
+// OpStats is one operation's traffic on one rank, payload bytes only (a
+// transport's headers are left out, so that the figures compare with
+// ZeRO's volume formulas: an all-reduce of n floats sends 2·(N−1)/N·4n
+// bytes per rank, a reduce-scatter or all-gather half that).
+type OpStats struct {
+	Calls    int64
+	Sent     int64
+	Received int64
+}
+
+// CommStats is a rank's traffic by operation since the transport opened.
+// Transports that move bytes (TCP, MPI) report it through a Stats method;
+// the in-process group moves none.
+type CommStats struct {
+	AllReduce, ReduceScatter, AllGather, Broadcast, Barrier OpStats
+}
