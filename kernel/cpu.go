@@ -19,8 +19,13 @@ import (
 // OSXSAVE check into HasAVX2).
 var hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// asmBuilt is set by cpu_amd64.go, which the purego tag leaves out.
+// asmBuilt is set by cpu_amd64.go and cpu_arm64.go, which the purego tag
+// leaves out.
 var asmBuilt bool
+
+// neonISA names the arm64 instruction sets the assembly uses ("NEON",
+// "NEON+dotprod"); set by cpu_arm64.go, empty elsewhere.
+var neonISA string
 
 // accelerated lists, in the order they were installed, the kernels that run
 // as assembly rather than plain Go. Written only by init functions.
@@ -37,11 +42,16 @@ func Features() string {
 	b.WriteString(runtime.GOARCH)
 	if len(accelerated) == 0 {
 		b.WriteString(": plain Go kernels")
-		if runtime.GOARCH == "amd64" && !asmBuilt {
+		if (runtime.GOARCH == "amd64" || runtime.GOARCH == "arm64") && !asmBuilt {
 			b.WriteString(" (purego build)")
 		} else if runtime.GOARCH == "amd64" && !hasAVX2FMA {
 			b.WriteString(" (CPU lacks AVX2+FMA)")
 		}
+		return b.String()
+	}
+	if neonISA != "" {
+		b.WriteString(": " + neonISA + " assembly for ")
+		b.WriteString(strings.Join(accelerated, " "))
 		return b.String()
 	}
 	b.WriteString(": AVX2+FMA")
