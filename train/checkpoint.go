@@ -9,12 +9,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gptgo/gptgo/internal/atomicfile"
 	"hash/crc32"
 	"io"
 	"math"
 	"os"
 	"slices"
+
+	"github.com/gptgo/gptgo/internal/atomicfile"
+	"github.com/gptgo/gptgo/train/autograd"
 )
 
 // Checkpoint file layout, all integers little-endian:
@@ -71,9 +73,16 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // SaveCheckpoint writes opt's parameters, moments and step with c to path,
 // atomically.
-func SaveCheckpoint(path string, opt *AdamW, c Checkpoint) (err error) {
-	h := checkpointHeader{Step: opt.Steps, AdamW: opt.Config, Loader: c.Loader, Eval: c.Eval, RNG: c.RNG, Meta: c.Meta}
-	for _, p := range opt.Params {
+func SaveCheckpoint(path string, opt *AdamW, c Checkpoint) error {
+	return writeCheckpoint(path, opt.Config, opt.Steps, opt.Params, opt.M, opt.V, c)
+}
+
+// writeCheckpoint is SaveCheckpoint for any holder of the state: the
+// parameters and their whole moments M[i], V[i] (data-parallel training
+// gathers its sharded ones first, dataparallel_ckpt.go).
+func writeCheckpoint(path string, cfg AdamWConfig, steps int, params []*autograd.Var, M, V [][]float32, c Checkpoint) (err error) {
+	h := checkpointHeader{Step: steps, AdamW: cfg, Loader: c.Loader, Eval: c.Eval, RNG: c.RNG, Meta: c.Meta}
+	for _, p := range params {
 		h.Params = append(h.Params, checkpointParam{Name: p.Name, Shape: p.Shape, NoDecay: p.NoDecay})
 	}
 	hj, err := json.Marshal(h)
@@ -98,8 +107,8 @@ func SaveCheckpoint(path string, opt *AdamW, c Checkpoint) (err error) {
 		return fmt.Errorf("train: checkpoint %s: %w", path, err)
 	}
 	var buf []byte
-	for i, p := range opt.Params {
-		for _, s := range [][]float32{p.Data, opt.M[i], opt.V[i]} {
+	for i, p := range params {
+		for _, s := range [][]float32{p.Data, M[i], V[i]} {
 			buf = buf[:0]
 			for _, v := range s {
 				buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
@@ -129,32 +138,45 @@ func LoadCheckpoint(path string, opt *AdamW) (Checkpoint, error) {
 	if err != nil {
 		return Checkpoint{}, fmt.Errorf("train: checkpoint: %w", err)
 	}
+	c, cfg, err := parseCheckpoint(path, b, opt.Params, opt.M, opt.V)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	opt.Steps, opt.Config = c.Step, cfg
+	return c, nil
+}
+
+// parseCheckpoint is LoadCheckpoint over the file's bytes b (path names
+// it in errors): it fills params' values and no-decay flags and the
+// moments M[i], V[i] (each the parameter's length), and returns the rest
+// of the state and the AdamW constants.
+func parseCheckpoint(path string, b []byte, params []*autograd.Var, M, V [][]float32) (Checkpoint, AdamWConfig, error) {
 	if len(b) < 20 || string(b[:8]) != CheckpointMagic {
-		return Checkpoint{}, fmt.Errorf("train: checkpoint %s: not a gptgo checkpoint (magic %q)", path, b[:min(8, len(b))])
+		return Checkpoint{}, AdamWConfig{}, fmt.Errorf("train: checkpoint %s: not a gptgo checkpoint (magic %q)", path, b[:min(8, len(b))])
 	}
 	if v := binary.LittleEndian.Uint32(b[8:]); v != checkpointVersion {
-		return Checkpoint{}, fmt.Errorf("train: checkpoint %s: version %d, this reader knows %d", path, v, checkpointVersion)
+		return Checkpoint{}, AdamWConfig{}, fmt.Errorf("train: checkpoint %s: version %d, this reader knows %d", path, v, checkpointVersion)
 	}
 	body := b[:len(b)-4]
 	if got, want := crc32.Checksum(body, castagnoli), binary.LittleEndian.Uint32(b[len(b)-4:]); got != want {
-		return Checkpoint{}, fmt.Errorf("train: checkpoint %s: checksum %08x, file says %08x: the file is corrupt or truncated", path, got, want)
+		return Checkpoint{}, AdamWConfig{}, fmt.Errorf("train: checkpoint %s: checksum %08x, file says %08x: the file is corrupt or truncated", path, got, want)
 	}
 	hl := int(binary.LittleEndian.Uint32(b[12:]))
 	if hl > len(body)-16 {
-		return Checkpoint{}, fmt.Errorf("train: checkpoint %s: header of %d bytes beyond the file", path, hl)
+		return Checkpoint{}, AdamWConfig{}, fmt.Errorf("train: checkpoint %s: header of %d bytes beyond the file", path, hl)
 	}
 	var h checkpointHeader
 	if err := json.Unmarshal(body[16:16+hl], &h); err != nil {
-		return Checkpoint{}, fmt.Errorf("train: checkpoint %s: header: %w", path, err)
+		return Checkpoint{}, AdamWConfig{}, fmt.Errorf("train: checkpoint %s: header: %w", path, err)
 	}
 	var errs []error
-	if len(h.Params) != len(opt.Params) {
-		errs = append(errs, fmt.Errorf("%d parameters in the file, %d in the model", len(h.Params), len(opt.Params)))
+	if len(h.Params) != len(params) {
+		errs = append(errs, fmt.Errorf("%d parameters in the file, %d in the model", len(h.Params), len(params)))
 	}
 	need := 0
 	for i, fp := range h.Params {
-		if i < len(opt.Params) {
-			p := opt.Params[i]
+		if i < len(params) {
+			p := params[i]
 			if fp.Name != p.Name || !slices.Equal(fp.Shape, p.Shape) {
 				errs = append(errs, fmt.Errorf("parameter %d is %q %v in the file, %q %v in the model", i, fp.Name, fp.Shape, p.Name, p.Shape))
 			}
@@ -169,17 +191,16 @@ func LoadCheckpoint(path string, opt *AdamW) (Checkpoint, error) {
 		errs = append(errs, fmt.Errorf("%d bytes of tensors, the header describes %d", len(body)-16-hl, need))
 	}
 	if len(errs) > 0 {
-		return Checkpoint{}, fmt.Errorf("train: checkpoint %s does not fit the model: %w", path, errors.Join(errs...))
+		return Checkpoint{}, AdamWConfig{}, fmt.Errorf("train: checkpoint %s does not fit the model: %w", path, errors.Join(errs...))
 	}
 	r := bytes.NewReader(body[16+hl:])
-	for i, p := range opt.Params {
-		for _, s := range [][]float32{p.Data, opt.M[i], opt.V[i]} {
+	for i, p := range params {
+		for _, s := range [][]float32{p.Data, M[i], V[i]} {
 			if err := binary.Read(r, binary.LittleEndian, s); err != nil {
-				return Checkpoint{}, fmt.Errorf("train: checkpoint %s: %s: %w", path, p.Name, err)
+				return Checkpoint{}, AdamWConfig{}, fmt.Errorf("train: checkpoint %s: %s: %w", path, p.Name, err)
 			}
 		}
 		p.NoDecay = h.Params[i].NoDecay
 	}
-	opt.Steps, opt.Config = h.Step, h.AdamW
-	return Checkpoint{Step: h.Step, Loader: h.Loader, Eval: h.Eval, RNG: h.RNG, Meta: h.Meta}, nil
+	return Checkpoint{Step: h.Step, Loader: h.Loader, Eval: h.Eval, RNG: h.RNG, Meta: h.Meta}, h.AdamW, nil
 }

@@ -53,6 +53,18 @@ type PretrainConfig struct {
 	// Memory is how the tape keeps activations (activation checkpointing,
 	// 16-bit storage); the zero value keeps all of them in float32.
 	Memory autograd.Memory
+
+	// Coll, when set, makes this process one rank of data-parallel
+	// training (dataparallel.go): Accum micro-batches per rank and step,
+	// the optimizer sharded by ZeRO stage ZeRO (1 or 2; 0 means 1), the
+	// gradient reduced in buckets of BucketElems floats (0: 1 Mi; negative:
+	// one bucket, after the backward), DPStats (optional) filled with the
+	// rank's timings and collective volumes. Every rank passes the same
+	// configuration.
+	Coll        Collective
+	ZeRO        int
+	BucketElems int
+	DPStats     *DPStats
 }
 
 // StepReport describes one finished optimizer step.
@@ -107,6 +119,9 @@ func Pretrain(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalDa
 
 // Train is Pretrain's loop over any Batches: SFT runs it too.
 func Train(ctx context.Context, m Model, pool *tensor.Pool, trainData, evalData Batches, cfg PretrainConfig, report func(StepReport) error) error {
+	if cfg.Coll != nil {
+		return trainDataParallel(ctx, m, pool, trainData, evalData, cfg, report)
+	}
 	began := time.Now()
 	accum := max(cfg.Accum, 1)
 	if cfg.Steps <= 0 {

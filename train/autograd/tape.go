@@ -128,7 +128,27 @@ type Tape struct {
 	// runs, reused by all of them: FrozenLinear's tiles of dequantized
 	// weight rows, AddLoRA's dropped-out input (frozen.go).
 	tmp []float32
+
+	hook ParamHook // SetParamHook
 }
+
+// ParamHook watches a backward: Touch is called each time an op's
+// backward asks for a parameter's gradient buffer (every write to a
+// parameter's gradient goes through that request), OpDone after each
+// recorded op's backward, with its position in the backward (0 first).
+// Data-parallel training learns from it when a parameter's gradient is
+// complete, so that it can start summing it across ranks while the
+// backward goes on (train/dataparallel_buckets.go).
+type ParamHook interface {
+	Touch(p *Var)
+	OpDone(i int)
+}
+
+// SetParamHook makes h watch the backwards from now on (nil: none).
+func (t *Tape) SetParamHook(h ParamHook) { t.hook = h }
+
+// Ops is the number of backwards recorded since the last Reset.
+func (t *Tape) Ops() int { return len(t.ops) }
 
 // arena is a stack of reusable buffers (see Tape.take), carved from slabs
 // (slab.go) the first time each is asked for.
@@ -270,6 +290,9 @@ func (t *Tape) grad(x *Var) []float32 {
 	if x == nil || !x.requires {
 		return nil
 	}
+	if x.param && t.hook != nil {
+		t.hook.Touch(x)
+	}
 	if x.Grad == nil {
 		x.Grad, x.gradFrom = t.gradBuf(len(x.Data)), t.cur
 	}
@@ -345,6 +368,9 @@ func (t *Tape) Backward(loss *Var, seed float32) error {
 	for i := len(t.ops) - 1; i >= 0; i-- {
 		t.ops[i].back()
 		t.release(t.ops[i])
+		if t.hook != nil {
+			t.hook.OpDone(len(t.ops) - 1 - i)
+		}
 	}
 	return t.err // a checkpointed block's rerun can fail only as its forward did
 }
