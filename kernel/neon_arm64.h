@@ -64,3 +64,4 @@
 #define SFADD(d, n, m) ENC3(0x1E202800, d, n, m)     // FADD  Sd, Sn, Sm
 #define SFMADD(d, n, m, a) WORD $(0x1F000000 | ((m)<<16) | ((a)<<10) | ((n)<<5) | (d)) // FMADD Sd, Sn, Sm, Sa: a + n·m, fused
 #define SSCVTF(d, n) ENC2(0x5E21D800, d, n)          // SCVTF Sd, Sn (int32 → float32)
+#define SFMOVW(d, n) ENC2(0x1E270000, d, n)          // FMOV  Sd, Wn (n a general register number)
