@@ -6,9 +6,9 @@
 package kernel
 
 func init() {
-	q4, q5 := dotQ4_KMULL, dotQ5_KMULL
+	q4, q5, q6 := dotQ4_KMULL, dotQ5_KMULL, dotQ6_KMULL
 	if dotprodOK {
-		q4, q5 = dotQ4_KSDOT, dotQ5_KSDOT
+		q4, q5, q6 = dotQ4_KSDOT, dotQ5_KSDOT, dotQ6_KSDOT
 	}
 	dotQ4_K = asmDot(q4, QKK, blockQ4KBytes, BlockQ8KBytes)
 	dotQ4_KRows = asmRows(q4, QKK, blockQ4KBytes, BlockQ8KBytes)
@@ -16,6 +16,9 @@ func init() {
 	dotQ5_K = asmDot(q5, QKK, blockQ5KBytes, BlockQ8KBytes)
 	dotQ5_KRows = asmRows(q5, QKK, blockQ5KBytes, BlockQ8KBytes)
 	useAsm("q5_K")
+	dotQ6_K = asmDot(q6, QKK, blockQ6KBytes, BlockQ8KBytes)
+	dotQ6_KRows = asmRows(q6, QKK, blockQ6KBytes, BlockQ8KBytes)
+	useAsm("q6_K")
 }
 
 // dotQ4_KSDOT computes dotQ4_KGeneric over nb > 0 super-blocks (w: 144-byte
@@ -48,3 +51,15 @@ func dotQ5_KSDOT(nb int, w, x *byte) float32
 //
 //go:noescape
 func dotQ5_KMULL(nb int, w, x *byte) float32
+
+// dotQ6_KSDOT computes dotQ6_KGeneric over nb > 0 super-blocks (w: 210-byte
+// Q6_K), bit for bit: the eight exact lane sums, then
+// fmaLanes(&acc, y.d*FP16ToFP32(w.d), &s) per block and hsum8(&acc).
+//
+//go:noescape
+func dotQ6_KSDOT(nb int, w, x *byte) float32
+
+// dotQ6_KMULL is dotQ6_KSDOT without FEAT_DotProd.
+//
+//go:noescape
+func dotQ6_KMULL(nb int, w, x *byte) float32

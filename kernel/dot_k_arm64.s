@@ -220,3 +220,87 @@ TEXT ·dotQ5_KSDOT(SB), NOSPLIT, $0-28
 // func dotQ5_KMULL(nb int, w, x *byte) float32
 TEXT ·dotQ5_KMULL(SB), NOSPLIT, $0-28
 	K45DOT(D4MULL, 176, 48, LOADQH5, Q5BITS, VORR, MINQ5, END5)
+
+// Q6_K: per half super-block c (64 ql bytes in V0…V3, 32 qh bytes in
+// V4, V5), the four 32-element runs r of dotQ6_KGeneric, each as two
+// vectors of 16 six-bit quants minus 32 (V6: elements 0…15 of the run,
+// lanes 0…3; V7: 16…31, lanes 4…7), dotted with the run's activations and
+// scaled by the sub-block scales 8c+2r and 8c+2r+1, sign-extended to
+// int32 lanes in V20…V23 (four each). V31 = 0x0F, V30 = 0x30, V24 = 32.
+//
+// Q6Rr leaves the run's low four bits in V6/V7 and its two high bits,
+// moved to bits 4 and 5 but not yet masked, in V10/V11.
+#define Q6R0 VAND(6, 0, 31); VAND(7, 1, 31); VSHLB(10, 4, 4); VSHLB(11, 5, 4)
+#define Q6R1 VAND(6, 2, 31); VAND(7, 3, 31); VSHLB(10, 4, 2); VSHLB(11, 5, 2)
+#define Q6R2 VUSHRB(6, 0, 4); VUSHRB(7, 1, 4); VORR(10, 4, 4); VORR(11, 5, 5)
+#define Q6R3 VUSHRB(6, 2, 4); VUSHRB(7, 3, 4); VUSHRB(10, 4, 2); VUSHRB(11, 5, 2)
+#define Q6RUN(D4, BITS, sc, i) \
+	BITS; \
+	VAND(10, 10, 30); \
+	VAND(11, 11, 30); \
+	VORR(6, 6, 10); \
+	VORR(7, 7, 11); \
+	VSUBB(6, 6, 24); \
+	VSUBB(7, 7, 24); \
+	VLD1.P 32(R6), [V16.B16, V17.B16]; \
+	VEOR(8, 8, 8); \
+	VEOR(9, 9, 9); \
+	D4(8, 6, 16); \
+	D4(9, 7, 17); \
+	VMLAE(12, 8, sc, i); \
+	VMLAE(13, 9, sc, (i)+1)
+#define Q6HALF(D4, sca, scb) \
+	VLD1.P 64(R3), [V0.B16, V1.B16, V2.B16, V3.B16]; \
+	VLD1.P 32(R4), [V4.B16, V5.B16]; \
+	Q6RUN(D4, Q6R0, sca, 0); \
+	Q6RUN(D4, Q6R1, sca, 2); \
+	Q6RUN(D4, Q6R2, scb, 0); \
+	Q6RUN(D4, Q6R3, scb, 2)
+
+#define Q6KDOT(D4) \
+	MOVD nb+0(FP), R0; \
+	MOVD w+8(FP), R1; \
+	MOVD x+16(FP), R2; \
+	VMOVIB(31, 15); \
+	VMOVIB(30, 48); \
+	VMOVIB(24, 32); \
+	VEOR(14, 14, 14); \
+	VEOR(15, 15, 15); \
+q6loop: \
+	ADD $192, R1, R5; \
+	VLD1 (R5), [V19.B16]; \
+	VSXTLB(18, 19); \
+	VSXTL2B(19, 19); \
+	VSXTLH(20, 18); \
+	VSXTL2H(21, 18); \
+	VSXTLH(22, 19); \
+	VSXTL2H(23, 19); \
+	MOVD R1, R3; \
+	ADD $128, R1, R4; \
+	ADD $4, R2, R6; \
+	VEOR(12, 12, 12); \
+	VEOR(13, 13, 13); \
+	Q6HALF(D4, 20, 21); \
+	Q6HALF(D4, 22, 23); \
+	FMOVS (R2), F18; \
+	HALF(208, 25); \
+	SFMUL(18, 18, 25); \
+	VSCVTF(12, 12); \
+	VSCVTF(13, 13); \
+	VFMLAE(14, 12, 18, 0); \
+	VFMLAE(15, 13, 18, 0); \
+	ADD $210, R1; \
+	ADD $292, R2; \
+	SUBS $1, R0; \
+	BNE q6loop; \
+	HSUM8(14, 15, 12); \
+	FMOVS F14, ret+24(FP); \
+	RET
+
+// func dotQ6_KSDOT(nb int, w, x *byte) float32
+TEXT ·dotQ6_KSDOT(SB), NOSPLIT, $0-28
+	Q6KDOT(D4SDOT)
+
+// func dotQ6_KMULL(nb int, w, x *byte) float32
+TEXT ·dotQ6_KMULL(SB), NOSPLIT, $0-28
+	Q6KDOT(D4MULL)

@@ -33,5 +33,6 @@ func neonKVariants() []neonVariant {
 	return []neonVariant{
 		{"q4_K", blockQ4KBytes, BlockQ8KBytes, QKK, dotQ4_KSDOT, dotQ4_KMULL, dotQ4_KGeneric, fix(q4KOffD, q4KOffDmin, blockQ4KBytes)},
 		{"q5_K", blockQ5KBytes, BlockQ8KBytes, QKK, dotQ5_KSDOT, dotQ5_KMULL, dotQ5_KGeneric, fix(q5KOffD, q5KOffDmin, blockQ5KBytes)},
+		{"q6_K", blockQ6KBytes, BlockQ8KBytes, QKK, dotQ6_KSDOT, dotQ6_KMULL, dotQ6_KGeneric, fix(q6KOffD, -1, blockQ6KBytes)},
 	}
 }
