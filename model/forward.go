@@ -145,6 +145,9 @@ func (s *State) layers(tokens []int32) error {
 			}
 		}
 
+		if err := s.prefixRows(li, tokens, k, v); err != nil { // a prefix-tuning adapter's keys and values (prefix_infer.go)
+			return err
+		}
 		s.storeKV(li, k, v, nb)
 		s.attention(li, nb)
 

@@ -56,6 +56,8 @@ type loraState struct {
 	full     []*autograd.Var           // fully trained base tensors (TrainEmbeddings)
 	batchKey uint64                    // a hash of the forward's tokens: with the seed, keys the dropout masks
 	prompt   *autograd.Var             // [P, C] "prompt_tuning.embd": prompt tuning's virtual tokens, the only parameter (prompt_tuning.go); nil for LoRA
+	prefix   []*autograd.Var           // [2L] of [P, KVDim]: prefix tuning's keys (before RoPE) and values of layer i at 2i, 2i+1, the only parameters (prefix_tuning.go)
+	capture  kvCapture                 // while prefix tuning's init runs the base: gets each layer's keys and values
 }
 
 // loraPair is one adapted matrix W [R, C]: A [r, C] ("<W>.lora_a", GGUF
@@ -303,7 +305,7 @@ func (m *Trainable) embed(tp *autograd.Tape, tokens []int32) *autograd.Var {
 		h = (h ^ uint64(uint32(t))) * 1099511628211
 	}
 	st.batchKey = h
-	if st.prompt != nil {
+	if st.prompt != nil || st.prefix != nil {
 		return m.embedVirtual(tp, tokens) // prompt_tuning.go
 	}
 	if base, ok := st.frozen[m.tok.Name]; ok {

@@ -33,6 +33,12 @@ type Adapter struct {
 	// embeddings, "prompt_tuning.embd", ne = [n_embd, P]. Such an adapter
 	// has no Pairs and no Full.
 	Prompt *tensor.Tensor
+	// PrefixK and PrefixV, when not nil, make this a prefix-tuning
+	// adapter (adapter.type "prefix_tuning", prefix_file.go): layer i's
+	// keys (already rotated for positions 0 … P-1) and values of the
+	// virtual tokens, "blk.i.prefix_k" and "blk.i.prefix_v", ne =
+	// [n_embd_k_gqa, P]. Such an adapter has nothing else.
+	PrefixK, PrefixV []*tensor.Tensor
 }
 
 // AdapterPair is the adapter of one matrix.
@@ -63,6 +69,9 @@ func (m *Trainable) Adapter(name string) (*Adapter, error) {
 	}
 	if st.prompt != nil {
 		return m.promptAdapter(name) // prompt_tuning.go
+	}
+	if st.prefix != nil {
+		return m.prefixAdapter(name) // prefix_tuning.go
 	}
 	ad := &Adapter{Arch: m.Arch, Alpha: float32(st.opts.Alpha), Name: name}
 	wrap := func(name string, x []float32, ne ...int) (*tensor.Tensor, error) {
@@ -106,6 +115,9 @@ func (m *Trainable) WriteAdapter(path, name string) error {
 func (a *Adapter) WriteFile(path string) error {
 	if a.Prompt != nil {
 		return a.writePrompt(path) // prompt_file.go
+	}
+	if a.PrefixK != nil {
+		return a.writePrefix(path) // prefix_file.go
 	}
 	h := &gguf.Header{Version: 3}
 	h.Set("general.architecture", gguf.NewValue(a.Arch))
@@ -152,8 +164,10 @@ func AdapterFromGGUF(f *gguf.File) (*Adapter, error) {
 	}
 	if t, _ := f.String("adapter.type"); t == "prompt_tuning" {
 		return promptAdapterFromGGUF(f) // prompt_file.go
+	} else if t == "prefix_tuning" {
+		return prefixAdapterFromGGUF(f) // prefix_file.go
 	} else if t != "lora" {
-		return nil, fmt.Errorf("model: adapter: adapter.type is %q, want \"lora\" or \"prompt_tuning\"", t)
+		return nil, fmt.Errorf("model: adapter: adapter.type is %q, want \"lora\", \"prompt_tuning\" or \"prefix_tuning\"", t)
 	}
 	a := &Adapter{Arch: f.Arch()}
 	if a.Arch == "" {
@@ -246,6 +260,9 @@ func (a *Adapter) CheckBase(arch string, lookup func(name string) ([]int, bool))
 	}
 	if a.Prompt != nil {
 		return a.checkPrompt(lookup) // prompt_file.go
+	}
+	if a.PrefixK != nil {
+		return a.checkPrefix(lookup) // prefix_file.go
 	}
 	var errs []string
 	for _, p := range a.Pairs {

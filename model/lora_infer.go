@@ -22,6 +22,9 @@ type ScaledAdapter struct {
 type loraRun struct {
 	byWeight map[*tensor.Tensor][]loraMat
 	prompt   *tensor.Tensor // F32, ne = [C, P]: the rows of virtual tokens -1 … -P (prompt_infer.go); nil without
+	// prefixK, prefixV: a prefix-tuning adapter's keys (rotated) and
+	// values per layer, F32, ne = [KVDim, P] (prefix_infer.go); nil without.
+	prefixK, prefixV []*tensor.Tensor
 }
 
 // loraMat is one adapter of one matrix W [R, C], as F32 tensors that the
@@ -60,6 +63,7 @@ func (m *Model) WithAdapters(ads ...ScaledAdapter) (*Model, error) {
 			run.byWeight[k] = append([]loraMat(nil), v...)
 		}
 		run.prompt = m.lora.prompt
+		run.prefixK, run.prefixV = m.lora.prefixK, m.lora.prefixV
 	}
 	for i, sa := range ads {
 		if sa.Adapter == nil {
@@ -70,6 +74,12 @@ func (m *Model) WithAdapters(ads ...ScaledAdapter) (*Model, error) {
 		}
 		if sa.Prompt != nil {
 			if err := run.attachPrompt(sa); err != nil { // prompt_infer.go
+				return nil, err
+			}
+			continue
+		}
+		if sa.PrefixK != nil {
+			if err := run.attachPrefix(sa); err != nil { // prefix_infer.go
 				return nil, err
 			}
 			continue

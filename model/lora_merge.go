@@ -38,8 +38,8 @@ func MergeAdapters(base *gguf.File, ads []ScaledAdapter, path string, keepType b
 		if err := sa.CheckBase(c.Arch, lookup); err != nil {
 			return err
 		}
-		if sa.Prompt != nil { // virtual tokens are inputs, not a change of any weight
-			return fmt.Errorf("model: merge: adapter %d is a prompt-tuning adapter: it has no weights to merge; run it with --lora", i)
+		if sa.Prompt != nil || sa.PrefixK != nil { // virtual tokens are inputs, not a change of any weight
+			return fmt.Errorf("model: merge: adapter %d is a %s adapter: it has no weights to merge; run it with --lora", i, sa.Kind())
 		}
 		for j := range sa.Pairs {
 			p := &sa.Pairs[j]

@@ -94,8 +94,15 @@ func PromptTuningTrainableFromGGUF(f *gguf.File, o PromptTuningOptions) (*Traina
 }
 
 // VirtualTokens is P when m trains a prompt (its ids are -1 … -P), else 0.
+// A prefix-tuning model's virtual tokens are those of its prefix
+// (prefix_tuning.go).
 func (m *Trainable) VirtualTokens() int {
-	if m.lora == nil || m.lora.prompt == nil {
+	switch {
+	case m.lora == nil:
+		return 0
+	case m.lora.prefix != nil:
+		return m.lora.prefix[0].Rows()
+	case m.lora.prompt == nil:
 		return 0
 	}
 	return m.lora.prompt.Rows()
@@ -103,7 +110,9 @@ func (m *Trainable) VirtualTokens() int {
 
 // embedVirtual looks the real tokens up in the frozen table (a virtual
 // position looks up token 0, whose row VirtualRows then replaces) and
-// puts the prompt's rows at the virtual positions.
+// puts the prompt's rows at the virtual positions. Prefix tuning keeps
+// token 0's row there: its prefix enters every layer's keys and values
+// instead, and what the virtual positions compute reaches nothing else.
 func (m *Trainable) embedVirtual(tp *autograd.Tape, tokens []int32) *autograd.Var {
 	st := m.lora
 	ids := make([]int32, len(tokens))
@@ -115,6 +124,9 @@ func (m *Trainable) embedVirtual(tp *autograd.Tape, tokens []int32) *autograd.Va
 		x = tp.FrozenEmbedding(base, ids)
 	} else {
 		x = tp.Embedding(m.tok, ids)
+	}
+	if st.prompt == nil {
+		return x
 	}
 	return tp.VirtualRows(x, st.prompt, tokens)
 }

@@ -314,7 +314,7 @@ func TestPromptAdapterFile(t *testing.T) {
 		{"nokey", "no adapter.prompt_tuning.virtual_tokens", func(h *gguf.Header) { h.Delete("adapter.prompt_tuning.virtual_tokens") }},
 		{"vector", "want [n_embd, 3]", func(h *gguf.Header) { h.Tensors[0].Shape = []int64{int64(3 * c.Embd)} }},
 		{"width", "as wide as the base's embeddings", func(h *gguf.Header) { h.Tensors[0].Shape = []int64{16, 3} }},
-		{"type", `want "lora" or "prompt_tuning"`, func(h *gguf.Header) { h.Set("adapter.type", gguf.NewValue("prefix_tuning")) }},
+		{"type", `want "lora", "prompt_tuning" or "prefix_tuning"`, func(h *gguf.Header) { h.Set("adapter.type", gguf.NewValue("p_tuning")) }},
 	} {
 		if err := bad(c.name, c.edit); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error containing %q", c.name, err, c.want)

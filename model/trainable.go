@@ -236,6 +236,7 @@ func (m *Trainable) HiddenSegments(tp *autograd.Tape, tokens []int32, T int, seg
 			// m.linear is tp.Linear, plus the adapter path with LoRA (lora.go).
 			q, k, v = m.linear(tp, h, l.wq, l.bq), m.linear(tp, h, l.wk, l.bk), m.linear(tp, h, l.wv, l.bv)
 		}
+		k, v = m.prefixKV(tp, i, k, v, tokens) // prefix tuning's keys and values at the virtual positions (prefix_tuning.go)
 		if c.Rope != RopeNone {
 			q, k = tp.RoPE(q, T, rope), tp.RoPE(k, T, rope)
 		}
