@@ -32,24 +32,24 @@ type bucketer struct {
 
 	idx     map[*autograd.Var]int
 	probed  bool
-	ops     int   // the probed backward's op count
+	ops     int     // the probed backward's op count
 	doneAt  [][]int // doneAt[k]: the parameters whose last writing op is op k of the backward
-	remain0 []int // per bucket: parameters that some op writes
-	bucket  []int // per parameter: its bucket
+	remain0 []int   // per bucket: parameters that some op writes
+	bucket  []int   // per parameter: its bucket
 
 	// One backward's state.
-	armed   bool
-	cur     int // ops done so far
-	lastOp  []int // probing: per parameter, the last op that wrote it (−1: none)
-	remain  []int
-	sent    []bool // per parameter: its bucket went to the reducer
-	next    int    // next bucket to send
-	micro   int
-	work    chan int
-	done    chan struct{}
-	err     error         // from the communicating goroutine
-	late    error         // a write after the bucket went
-	comm    time.Duration // the communicating goroutine's time in collectives
+	armed  bool
+	cur    int   // ops done so far
+	lastOp []int // probing: per parameter, the last op that wrote it (−1: none)
+	remain []int
+	sent   []bool // per parameter: its bucket went to the reducer
+	next   int    // next bucket to send
+	micro  int
+	work   chan int
+	done   chan struct{}
+	err    error         // from the communicating goroutine
+	late   error         // a write after the bucket went
+	comm   time.Duration // the communicating goroutine's time in collectives
 }
 
 func newBucketer(st *dpState) *bucketer {

@@ -95,9 +95,15 @@ func (a *abortRank) do(op func() error) error {
 	}
 }
 
-func (a *abortRank) AllReduce(buf []float32) error     { return a.do(func() error { return a.c.AllReduce(buf) }) }
-func (a *abortRank) ReduceScatter(buf []float32) error { return a.do(func() error { return a.c.ReduceScatter(buf) }) }
-func (a *abortRank) AllGather(buf []float32) error     { return a.do(func() error { return a.c.AllGather(buf) }) }
+func (a *abortRank) AllReduce(buf []float32) error {
+	return a.do(func() error { return a.c.AllReduce(buf) })
+}
+func (a *abortRank) ReduceScatter(buf []float32) error {
+	return a.do(func() error { return a.c.ReduceScatter(buf) })
+}
+func (a *abortRank) AllGather(buf []float32) error {
+	return a.do(func() error { return a.c.AllGather(buf) })
+}
 func (a *abortRank) Broadcast(buf []float32, root int) error {
 	return a.do(func() error { return a.c.Broadcast(buf, root) })
 }

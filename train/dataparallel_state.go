@@ -310,7 +310,9 @@ func (st *dpState) update(lr float64) error {
 			}
 			w, gg := p.Data[lo-off:hi-off], g[lo-b.ownLo:hi-b.ownLo]
 			m, v := st.M[b.at+lo-b.ownLo:b.at+hi-b.ownLo], st.V[b.at+lo-b.ownLo:b.at+hi-b.ownLo]
-			run := func(s, e int) { kernel.AdamW(w[s:e], gg[s:e], m[s:e], v[s:e], lr, c.Beta1, c.Beta2, c.Eps, wd, st.steps) }
+			run := func(s, e int) {
+				kernel.AdamW(w[s:e], gg[s:e], m[s:e], v[s:e], lr, c.Beta1, c.Beta2, c.Eps, wd, st.steps)
+			}
 			if st.pool == nil {
 				run(0, len(w))
 			} else {

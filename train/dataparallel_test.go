@@ -379,6 +379,9 @@ type countRank struct {
 	n *atomic.Int64
 }
 
-func (c *countRank) AllReduce(b []float32) error     { c.n.Add(1); return c.Collective.AllReduce(b) }
-func (c *countRank) ReduceScatter(b []float32) error { c.n.Add(1); return c.Collective.ReduceScatter(b) }
-func (c *countRank) AllGather(b []float32) error     { c.n.Add(1); return c.Collective.AllGather(b) }
+func (c *countRank) AllReduce(b []float32) error { c.n.Add(1); return c.Collective.AllReduce(b) }
+func (c *countRank) ReduceScatter(b []float32) error {
+	c.n.Add(1)
+	return c.Collective.ReduceScatter(b)
+}
+func (c *countRank) AllGather(b []float32) error { c.n.Add(1); return c.Collective.AllGather(b) }

@@ -107,6 +107,7 @@ func runPretrain(ctx context.Context, e *env, args []string) error {
 	ckptAct := fs.Bool("checkpoint-activations", false, "keep only each layer's input and rerun the layer in the backward (less memory, same gradients)")
 	actDType := fs.String("activation-dtype", "", "f32, bf16 or f16: how the checkpointed layer inputs are kept")
 	lf := addLoRATrainFlags(fs) // --lora, --lora-rank, … (lora.go)
+	df := addDistFlags(fs)      // --data-parallel, --dist, --zero, --bucket-mb (train_dist.go)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -174,6 +175,13 @@ func runPretrain(ctx context.Context, e *env, args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	dr, err := df.parse(set)
+	if err != nil {
+		return err
+	}
+	if dr != nil {
+		return runPretrainDist(ctx, e, cfg, *resume, df, dr)
+	}
 	r, err := newPretrainRun(cfg, *resume, e)
 	if err != nil {
 		return err
@@ -212,6 +220,10 @@ type pretrainRun struct {
 	// loraBase, with --lora, is the base the adapters train over, read in
 	// place until close.
 	loraBase *gguf.File
+
+	trainShards, valShards []string // the data, tokenized
+	vocab                  int
+	dist                   *distRun // data-parallel training (train_dist.go); nil: one process
 }
 
 // logEntry is one line of OUT/log.jsonl.
@@ -279,6 +291,7 @@ func newPretrainRun(cfg train.Config, resume bool, e *env) (*pretrainRun, error)
 	if err != nil {
 		return nil, err
 	}
+	r.trainShards, r.valShards, r.vocab = trainShards, valShards, vocab
 	if err := r.buildModel(vocab); err != nil {
 		return nil, err
 	}
@@ -564,10 +577,12 @@ func (r *pretrainRun) run(ctx context.Context) error {
 		r.m.Arch, r.m.Layers, oneOrMany(r.m.Layers, "layer", "layers"), r.m.Embd, r.m.Heads, oneOrMany(r.m.Heads, "head", "heads"),
 		r.m.FF, r.m.Vocab, benchCount(int64(params)),
 		cfg.Run.Batch, cfg.Run.Seq, cfg.Optim.Accum, cfg.Run.Batch*cfg.Run.Seq*cfg.Optim.Accum, cfg.Run.Steps, oneOrMany(cfg.Run.Steps, "step", "steps"))
+	fmt.Fprint(r.e.stderr, r.dist.describe())
 	if err := r.openLog(); err != nil {
 		return err
 	}
-	pc := cfg.Pretrain(filepath.Join(r.dir, ckptName))
+	pc := cfg.Pretrain(r.ckptPath())
+	r.dist.apply(&pc)
 	pc.Meta = map[string]string{"config": string(cfg.JSON())}
 	if r.meta != nil {
 		pc.Meta = r.meta
@@ -647,6 +662,8 @@ func hasKey(kv []gguf.KV, key string) bool {
 	}
 	return false
 }
+
+func (r *pretrainRun) ckptPath() string { return filepath.Join(r.dir, ckptName) }
 
 func (r *pretrainRun) lastStep() int {
 	if len(r.log) == 0 {
