@@ -88,7 +88,7 @@ done: \
 // accumulator j (V2j|V2j+1) takes elements 8j…8j+7 of every 32 by FMA;
 // then l = (a0+a2) + (a1+a3) lane by lane, and the lanes folded as two
 // horizontal adds: ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)).
-#define GGMLDOT(W32) \
+#define GGMLLOOP(W32) \
 	MOVD n32+0(FP), R0; \
 	MOVD w+8(FP), R1; \
 	MOVD x+16(FP), R2; \
@@ -113,7 +113,9 @@ gloop: \
 	VFMLA(6, 22, 30); \
 	VFMLA(7, 23, 31); \
 	SUBS $1, R0; \
-	BNE gloop; \
+	BNE gloop
+#define GGMLDOT(W32) \
+	GGMLLOOP(W32); \
 	VFADD(0, 0, 4); \
 	VFADD(1, 1, 5); \
 	VFADD(2, 2, 6); \
@@ -265,4 +267,41 @@ atail:
 	B     atail
 
 adone:
+	RET
+
+// func halvesVecNEON(n32 int, w *byte, x *float32, s *[32]float32)
+//
+// dotHalvesVecGeneric's four 8-lane accumulators over 32·n32 elements
+// (n32 ≥ 1), stored to s[8g+m] for the Go code to add the tail and fold.
+// The products are exact (x holds halves), so FMLA adds what the plain
+// Go's multiply-then-add does.
+TEXT ·halvesVecNEON(SB), NOSPLIT, $0-32
+	GGMLLOOP(W32F16)
+	MOVD s+24(FP), R3
+	VST1.P [V0.S4, V1.S4, V2.S4, V3.S4], 64(R3)
+	VST1   [V4.S4, V5.S4, V6.S4, V7.S4], (R3)
+	RET
+
+// func halvesLanes8NEON(n8 int, w *byte, x *float32, l *[8]float32)
+//
+// dotHalvesLanes8Generic's eight lanes over 8·n8 elements (n8 ≥ 1): lane m
+// (V0|V1) takes elements m, m+8, …; stored to l.
+TEXT ·halvesLanes8NEON(SB), NOSPLIT, $0-32
+	MOVD n8+0(FP), R0
+	MOVD w+8(FP), R1
+	MOVD x+16(FP), R2
+	VEOR(0, 0, 0)
+	VEOR(1, 1, 1)
+
+hloop:
+	VLD1.P 16(R1), [V20.H8]
+	VFCVTL(4, 20)
+	VFCVTL2(5, 20)
+	VLD1.P 32(R2), [V16.S4, V17.S4]
+	VFMLA(0, 4, 16)
+	VFMLA(1, 5, 17)
+	SUBS   $1, R0
+	BNE    hloop
+	MOVD   l+24(FP), R3
+	VST1   [V0.S4, V1.S4], (R3)
 	RET
