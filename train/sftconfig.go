@@ -27,6 +27,10 @@ type SFTRunConfig struct {
 	// PromptTuning trains virtual tokens over the frozen base when its
 	// virtual_tokens is positive (prompt_tuning.go).
 	PromptTuning PromptTuningConfig `json:"prompt_tuning"`
+	// PrefixTuning trains every layer's keys and values of virtual tokens
+	// over the frozen base when its virtual_tokens is positive
+	// (prefix_tuning.go).
+	PrefixTuning PrefixTuningConfig `json:"prefix_tuning"`
 }
 
 // SFTDataConfig says which conversations, and how they are rendered.
@@ -133,7 +137,8 @@ func (c SFTRunConfig) Validate() error {
 	if err := c.LoRA.Validate(); err != nil {
 		errs = append(errs, strings.TrimPrefix(err.Error(), "train: "))
 	}
-	errs = append(errs, c.PromptTuning.check(c.LoRA, c.Run.Seq)...) // prompt_tuning.go
+	errs = append(errs, c.PromptTuning.check(c.LoRA, c.Run.Seq)...)                 // prompt_tuning.go
+	errs = append(errs, c.PrefixTuning.check(c.LoRA, c.PromptTuning, c.Run.Seq)...) // prefix_tuning.go
 	if len(errs) > 0 {
 		return fmt.Errorf("train: bad sft config: %s", strings.Join(errs, "; "))
 	}
