@@ -5,12 +5,18 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/gptgo/gptgo/gguf"
+	"github.com/gptgo/gptgo/internal/testkit"
+	"github.com/gptgo/gptgo/models"
+	"github.com/gptgo/gptgo/tokenizer"
+	"github.com/gptgo/gptgo/tokenizer/chat"
+	"github.com/gptgo/gptgo/train"
 )
 
 // chatFixture bakes the tiny base recipe of bakeFixture with ChatML's
@@ -195,4 +201,82 @@ func TestBakeSFTErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "b.gguf"), nil, 0o644)
 	try(`{"name": "x", "base": "b.gguf", "sft": {"sources": [{"name": "a", "path": "a.json", "val": 1}]}, "export": {"type": "q8_0", "path": "o.gguf"}}`,
 		"sft source a: val 1 holds out all 1 records")
+}
+
+// TestDefaultChatRecipeTrainsEndOfTurn checks, on the real data of
+// recipes/default-chat.json as the bake splits and encodes it, that every
+// assistant turn the fine-tuning trains on ends with <|im_end|> as a
+// target of the loss (a model that never sees that target cannot learn to
+// stop), and that no user or system token is a target. It reads the
+// held-out records and the first records of each training file (all of
+// them would take a minute to tokenize on the shared machine).
+func TestDefaultChatRecipeTrainsEndOfTurn(t *testing.T) {
+	testkit.Shared(t, "data", "3-sft", "alpaca_en_demo.json")
+	b, err := loadRecipe(filepath.Join("..", "..", "recipes", "default-chat.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.work, b.e = t.TempDir(), &env{stderr: io.Discard}
+	if _, err := b.sftData(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := b.sftConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := models.OpenBase()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.FromGGUF(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := chat.Builtin(c.Data.Template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imEnd, ok := tok.TokenID("<|im_end|>")
+	if !ok {
+		t.Fatal("no <|im_end|> in the default vocabulary")
+	}
+	enc := &train.Encoder{Template: tmpl, Tok: tok}
+	for _, s := range b.r.SFT.Sources {
+		for _, part := range []string{"train", "val"} {
+			if part == "val" && s.Val == 0 {
+				continue
+			}
+			convs, err := train.ReadConversations(b.sftFile(s, part))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if part == "train" {
+				convs = convs[:min(len(convs), 40)]
+			}
+			ex, _, err := train.PrepareSFT(enc, convs, c.Run.Seq+1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ex) == 0 {
+				t.Fatalf("%s %s: no examples", s.Name, part)
+			}
+			for i, x := range ex {
+				ends, trained := 0, 0
+				for _, sp := range x.Spans {
+					for k := sp[0]; k < sp[1]; k++ {
+						if x.Tokens[k] == imEnd && x.Train[k] {
+							ends++
+							break
+						}
+					}
+					trained += sp[1] - sp[0]
+				}
+				if ends != len(x.Spans) || x.Trained() != trained {
+					t.Errorf("%s %s example %d: %d of %d assistant turns have <|im_end|> as a target; %d tokens trained, the spans hold %d",
+						s.Name, part, i, ends, len(x.Spans), x.Trained(), trained)
+				}
+			}
+		}
+	}
 }
