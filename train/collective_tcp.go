@@ -50,6 +50,7 @@ type TCPCollective struct {
 	rank, size int
 	peers      []net.Conn // by rank; nil at this rank
 	opTimeout  time.Duration
+	deadPeer   time.Duration
 	seq        uint64      // exchanges so far, the same on every rank
 	broken     error       // the I/O error that ended the group
 	recv       [][]float32 // reduce-scatter: the peers' copies of this rank's shard, by rank
@@ -371,14 +372,13 @@ func (c *TCPCollective) count(op tcpOp, calls, sent, got int64) {
 // connErr says what went wrong with the connection to rank q, in the
 // words a user needs: which rank, and whether it went away or went quiet.
 func (c *TCPCollective) connErr(q int, what string, err error) error {
-	var ne net.Error
 	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(err, syscall.ETIMEDOUT):
+		return fmt.Errorf("rank %d: its host stopped answering for the dead-peer timeout (%v): it crashed or dropped off the network: %w", q, c.deadPeer, err)
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		return fmt.Errorf("rank %d: nothing for %v (the op timeout): it is stuck, or much slower than this rank: %w", q, c.opTimeout, err)
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE):
 		return fmt.Errorf("rank %d closed the connection (it exited, was killed, or gave up after an error of its own): %v", q, err)
-	case errors.Is(err, syscall.ETIMEDOUT):
-		return fmt.Errorf("rank %d: its host stopped answering (keepalive or user timeout): %w", q, err)
 	case errors.Is(err, net.ErrClosed):
 		return fmt.Errorf("%s rank %d: this rank's transport was closed", what, q)
 	}

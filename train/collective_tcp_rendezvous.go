@@ -75,7 +75,7 @@ func NewTCPCollective(ctx context.Context, cfg TCPConfig) (*TCPCollective, error
 		cfg.DeadPeerTimeout = 30 * time.Second
 	}
 	c := &TCPCollective{
-		rank: cfg.Rank, size: cfg.Size, opTimeout: cfg.OpTimeout,
+		rank: cfg.Rank, size: cfg.Size, opTimeout: cfg.OpTimeout, deadPeer: cfg.DeadPeerTimeout,
 		peers: make([]net.Conn, cfg.Size), recv: make([][]float32, cfg.Size), hdrs: make([][tcpHeaderLen]byte, cfg.Size),
 	}
 	if cfg.Size == 1 {

@@ -4,6 +4,7 @@
 package train_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -246,13 +247,16 @@ func TestMain(m *testing.M) {
 }
 
 // childMain joins the group named by RANK, WORLD_SIZE, MASTER_ADDR and
-// MASTER_PORT and runs the conformance check ("check"), or all-reduces
-// until it fails ("loop"); it prints "ready" once the group has formed.
+// MASTER_PORT and runs the conformance check ("check"), all-reduces until
+// it fails ("loop"), or times all-reduces ("bench", GPTGO_BENCH_N floats,
+// GPTGO_BENCH_REPS times); it prints "ready" once the group has formed.
+// GPTGO_TEST_DEAD_PEER sets the dead-peer timeout.
 func childMain() int {
 	rank, _ := strconv.Atoi(os.Getenv("RANK"))
 	size, _ := strconv.Atoi(os.Getenv("WORLD_SIZE"))
-	addr := net.JoinHostPort(os.Getenv("MASTER_ADDR"), os.Getenv("MASTER_PORT"))
-	c, err := train.NewTCPCollective(context.Background(), train.TCPConfig{Rank: rank, Size: size, Addr: addr, ConnectTimeout: 30 * time.Second})
+	cfg := train.TCPConfig{Rank: rank, Size: size, Addr: net.JoinHostPort(os.Getenv("MASTER_ADDR"), os.Getenv("MASTER_PORT")), ConnectTimeout: 30 * time.Second}
+	cfg.DeadPeerTimeout, _ = time.ParseDuration(os.Getenv("GPTGO_TEST_DEAD_PEER"))
+	c, err := train.NewTCPCollective(context.Background(), cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -267,6 +271,15 @@ func childMain() int {
 		for err == nil {
 			err = c.AllReduce(buf)
 		}
+	case "bench":
+		n, _ := strconv.Atoi(os.Getenv("GPTGO_BENCH_N"))
+		reps, _ := strconv.Atoi(os.Getenv("GPTGO_BENCH_REPS"))
+		var ds []time.Duration
+		if ds, err = collectivetest.Time(c, n, reps); err == nil {
+			for _, d := range ds {
+				fmt.Println("time", d.Seconds())
+			}
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -277,15 +290,41 @@ func childMain() int {
 
 // child is one rank's process.
 type child struct {
-	cmd *exec.Cmd
-	out strings.Builder
-	rdy chan struct{}
+	cmd     *exec.Cmd
+	out     strings.Builder // stderr
+	rdy     chan struct{}
+	done    chan struct{} // closed when the process has exited and its output is in
+	err     error         // Wait's, once done is closed
+	mu      sync.Mutex
+	partial []byte
+	lines   []string // stdout after "ready"
 }
 
-// startRanks starts size child processes of mode, with a fresh port for
-// rank 0 on host (an address every child can reach), each wrapped by
-// wrap (nil, or a command prefix such as ip netns exec) per rank.
-func startRanks(t *testing.T, size int, mode, host string, port int, wrap func(rank int) []string) []*child {
+// Write takes the child's stdout (exec copies it and Wait waits for the
+// copy): "ready" closes rdy, the other lines are kept.
+func (k *child) Write(p []byte) (int, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.partial = append(k.partial, p...)
+	for {
+		i := bytes.IndexByte(k.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := string(k.partial[:i])
+		k.partial = k.partial[i+1:]
+		if line == "ready" {
+			close(k.rdy)
+		} else {
+			k.lines = append(k.lines, line)
+		}
+	}
+}
+
+// startRanks starts size child processes of mode, rank 0 at host:port (an
+// address every child can reach), each started through wrap(rank) (nil,
+// or a command prefix such as ip netns exec NS), with extra environment.
+func startRanks(t *testing.T, size int, mode, host string, port int, wrap func(rank int) []string, env ...string) []*child {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -297,33 +336,32 @@ func startRanks(t *testing.T, size int, mode, host string, port int, wrap func(r
 		if wrap != nil {
 			argv = append(wrap(r), argv...)
 		}
-		k := &child{cmd: exec.Command(argv[0], argv[1:]...), rdy: make(chan struct{})}
-		k.cmd.Env = append(os.Environ(), childEnv+"="+mode, "RANK="+strconv.Itoa(r), "WORLD_SIZE="+strconv.Itoa(size),
-			"MASTER_ADDR="+host, "MASTER_PORT="+strconv.Itoa(port))
-		k.cmd.Stderr = &k.out
-		stdout, err := k.cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
+		k := &child{cmd: exec.Command(argv[0], argv[1:]...), rdy: make(chan struct{}), done: make(chan struct{})}
+		k.cmd.Env = append(append(os.Environ(), childEnv+"="+mode, "RANK="+strconv.Itoa(r), "WORLD_SIZE="+strconv.Itoa(size),
+			"MASTER_ADDR="+host, "MASTER_PORT="+strconv.Itoa(port)), env...)
+		k.cmd.Stderr, k.cmd.Stdout = &k.out, k
 		if err := k.cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		go func() {
-			b := make([]byte, 64)
-			n, _ := stdout.Read(b)
-			if strings.HasPrefix(string(b[:n]), "ready") {
-				close(k.rdy)
-			}
-			for {
-				if _, err := stdout.Read(b); err != nil {
-					return
-				}
-			}
-		}()
+		go func() { k.err = k.cmd.Wait(); close(k.done) }()
 		ks[r] = k
-		t.Cleanup(func() { k.cmd.Process.Kill(); k.cmd.Wait() })
+		t.Cleanup(func() { k.cmd.Process.Kill(); <-k.done })
 	}
 	return ks
+}
+
+// ready waits until every child has joined the group.
+func ready(t *testing.T, ks []*child) {
+	t.Helper()
+	for r, k := range ks {
+		select {
+		case <-k.rdy:
+		case <-k.done:
+			t.Fatalf("rank %d exited before the group formed: %s", r, k.out.String())
+		case <-time.After(30 * time.Second):
+			t.Fatal("the group did not form within 30 s")
+		}
+	}
 }
 
 // freePort returns a TCP port nobody listens on at the moment.
@@ -336,27 +374,22 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// waitAll waits for every child, at most d, and returns each one's error.
+// waitAll waits for every child, at most d, and returns each one's exit
+// error.
 func waitAll(t *testing.T, ks []*child, d time.Duration) []error {
 	t.Helper()
+	timeout := time.After(d)
 	errs := make([]error, len(ks))
-	done := make(chan struct{})
-	go func() {
-		var wg sync.WaitGroup
-		for r, k := range ks {
-			wg.Go(func() { errs[r] = k.cmd.Wait() })
+	for r, k := range ks {
+		select {
+		case <-k.done:
+			errs[r] = k.err
+		case <-timeout:
+			for _, k := range ks {
+				k.cmd.Process.Kill()
+			}
+			t.Fatalf("the ranks did not finish within %v", d)
 		}
-		wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(d):
-		for _, k := range ks {
-			k.cmd.Process.Kill()
-		}
-		<-done
-		t.Fatalf("the ranks did not finish within %v", d)
 	}
 	return errs
 }
@@ -377,13 +410,7 @@ func TestTCPProcesses(t *testing.T) {
 	}
 
 	ks = startRanks(t, 3, "loop", "127.0.0.1", freePort(t), nil)
-	for _, k := range ks {
-		select {
-		case <-k.rdy:
-		case <-time.After(30 * time.Second):
-			t.Fatal("the group did not form")
-		}
-	}
+	ready(t, ks)
 	time.Sleep(100 * time.Millisecond)
 	ks[2].cmd.Process.Kill()
 	start := time.Now()

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/gptgo/gptgo/train"
 )
@@ -248,4 +249,30 @@ func CheckMismatch(c train.Collective) error {
 		}
 	}
 	return nil
+}
+
+// Time all-reduces an n-float buffer reps times, after one untimed call,
+// with a barrier before each so that the ranks start together, and
+// returns each call's duration as this rank saw it. It is what the
+// transport adds to a data-parallel step that all-reduces (or
+// reduce-scatters and all-gathers) n gradients.
+func Time(c train.Collective, n, reps int) ([]time.Duration, error) {
+	buf := make([]float32, n)
+	for i := range buf {
+		buf[i] = float32(i%7) * 0.25
+	}
+	ds := make([]time.Duration, 0, reps)
+	for i := -1; i < reps; i++ {
+		if err := c.Barrier(); err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		if err := c.AllReduce(buf); err != nil {
+			return nil, err
+		}
+		if i >= 0 {
+			ds = append(ds, time.Since(t0))
+		}
+	}
+	return ds, nil
 }
