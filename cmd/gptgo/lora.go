@@ -111,6 +111,14 @@ func readAdapter(path string) (*model.Adapter, error) {
 			return nil, err
 		}
 	}
+	for i := range a.PrefixK { // a prefix-tuning adapter (prefix_tuning.go)
+		if a.PrefixK[i], err = clone(a.PrefixK[i]); err != nil {
+			return nil, err
+		}
+		if a.PrefixV[i], err = clone(a.PrefixV[i]); err != nil {
+			return nil, err
+		}
+	}
 	return a, nil
 }
 
@@ -254,13 +262,15 @@ func runLoraShow(e *env, args []string) error {
 	}
 	if a.Prompt != nil {
 		fmt.Fprintf(e.stdout, "%s: prompt-tuning adapter for %s, %d virtual tokens of width %d", pos[0], a.Arch, a.Prompt.Rows(), a.Prompt.Cols())
+	} else if a.PrefixK != nil {
+		fmt.Fprintf(e.stdout, "%s: prefix-tuning adapter for %s, %d virtual tokens, keys and values of width %d in %d layers", pos[0], a.Arch, a.PrefixK[0].Rows(), a.PrefixK[0].Cols(), len(a.PrefixK))
 	} else {
 		fmt.Fprintf(e.stdout, "%s: LoRA adapter for %s, alpha %g", pos[0], a.Arch, a.Alpha)
 	}
 	if a.Name != "" {
 		fmt.Fprintf(e.stdout, ", %q", a.Name)
 	}
-	if a.Prompt == nil {
+	if a.Prompt == nil && a.PrefixK == nil {
 		fmt.Fprintf(e.stdout, ", %s", plural(len(a.Pairs), "1 matrix", "%d matrices"))
 	}
 	if len(a.Full) > 0 {

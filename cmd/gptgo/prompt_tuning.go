@@ -76,7 +76,7 @@ func virtualPrefix(m *model.Trainable, prompt []int32) []int32 {
 // virtual ones, so the adapter would be silently ignored.
 func checkVirtualUse(m *model.Model, f *inferFlags) error {
 	if P := m.VirtualTokens(); P > 0 && f.maxTokens == nil {
-		return fmt.Errorf("--lora: a prompt-tuning adapter (%d virtual tokens) runs only where text is generated (run, chat, agent, kb ask); this command would ignore it", P)
+		return fmt.Errorf("--lora: a prompt- or prefix-tuning adapter (%d virtual tokens) runs only where text is generated (run, chat, agent, kb ask); this command would ignore it", P)
 	}
 	return nil
 }

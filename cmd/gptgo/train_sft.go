@@ -53,6 +53,7 @@ func runSFT(ctx context.Context, e *env, args []string) error {
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
 	lf := addLoRATrainFlags(fs)    // --lora, --lora-rank, … (lora.go)
 	pf := addPromptTuningFlags(fs) // --prompt-tuning, --prompt-tuning-init (prompt_tuning.go)
+	xf := addPrefixTuningFlags(fs) // --prefix-tuning, --prefix-tuning-init (prefix_tuning.go)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -92,6 +93,7 @@ func runSFT(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	pf.apply(set, &cfg.PromptTuning)
+	xf.apply(set, &cfg.PrefixTuning)
 	if *printConfig {
 		check := cfg // the settings may be printed before any data is named
 		if len(check.Data.Train) == 0 {
@@ -189,6 +191,8 @@ func (r *sftRun) loadBase() error {
 	var release func()
 	if r.cfg.PromptTuning.Enabled() {
 		r.m, release, err = promptTrainableFrom(f, r.cfg.PromptTuning, r.cfg.Run.Seed, &r.loraBase) // prompt_tuning.go
+	} else if r.cfg.PrefixTuning.Enabled() {
+		r.m, release, err = prefixTrainableFrom(f, r.cfg.PrefixTuning, r.cfg.Run.Seed, &r.loraBase) // prefix_tuning.go
 	} else {
 		r.m, release, err = trainableFrom(f, r.cfg.LoRA, r.cfg.Run.Seed, &r.loraBase) // lora.go
 	}
@@ -242,7 +246,7 @@ func (r *sftRun) loadData() error {
 		if err != nil {
 			return nil, err
 		}
-		P := r.cfg.PromptTuning.VirtualTokens // prompt tuning: each example behind P virtual tokens
+		P := r.cfg.VirtualTokens() // prompt or prefix tuning: each example behind P virtual tokens
 		ex, st, err := train.PrepareSFT(r.enc, convs, r.cfg.Run.Seq+1-P)
 		if err != nil {
 			return nil, err
@@ -366,7 +370,7 @@ func (r *sftRun) export(stage string) (path string, dt tensor.DType, params int,
 		err = r.m.WriteRewardGGUF(path, kv, dt, fmt.Sprintf("gptgo %s %s reward model", r.m.Arch, benchCount(int64(params))), r.head)
 	} else if r.m.LoRA() { // the adapters alone, in llama.cpp's layout; run with --lora, or gptgo lora merge
 		path, dt = filepath.Join(dir, adapterName), tensor.F32
-		err = r.m.WriteAdapter(path, fmt.Sprintf("gptgo %s %s %s", r.m.Arch, map[bool]string{false: "LoRA", true: "prompt tuning"}[r.m.VirtualTokens() > 0], stage))
+		err = r.m.WriteAdapter(path, fmt.Sprintf("gptgo %s %s %s", r.m.Arch, adapterRunKind(r.m), stage))
 	} else {
 		err = r.m.WriteGGUF(path, kv, dt, fmt.Sprintf("gptgo %s %s %s", r.m.Arch, benchCount(int64(params)), stage))
 	}

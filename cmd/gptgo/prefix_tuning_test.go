@@ -1,0 +1,121 @@
+// Reference: Li and Liang 2021 §4 (per-layer prefix activations, the model frozen); PEFT PrefixTuningConfig;
+// docs/finetune.md (the prefix-tuning file).
+
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/gptgo/gptgo/gguf"
+	"github.com/gptgo/gptgo/model"
+	"github.com/gptgo/gptgo/models"
+)
+
+// TestTrainSFTPrefixTuning: `train sft --prefix-tuning 6` on the default
+// model lowers the held-out loss (evaluated every step) and writes
+// OUT/adapter.gguf holding every layer's keys and values alone; `run
+// --lora` with it generates what a model.State fed -1 … -6 and then the
+// prompt generates (greedy, in process), `chat` answers with it, `lora
+// show` describes it; commands that would ignore it, a merge, and bad
+// flag combinations are errors that say why.
+func TestTrainSFTPrefixTuning(t *testing.T) {
+	out := t.TempDir()
+	cfgPath := filepath.Join(t.TempDir(), "cfg.json")
+	if err := os.WriteFile(cfgPath, []byte(`{"run": {"eval_every": 1, "sample_prompts": ["Name a colour."], "sample_tokens": 4}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runCLI(t, "", "train", "sft", alpacaFile(t), "--out", out, "--steps", "8", "--batch", "2", "--seq", "64", "--config", cfgPath,
+		"--val-fraction", "0.25", "--threads", "2", "--lr", "2e-2", "--prefix-tuning", "6", "--prefix-tuning-init", "Answer the question briefly.")
+	if code != 0 {
+		t.Fatalf("train sft --prefix-tuning: exit %d\n%s", code, stderr)
+	}
+	log := readLog(t, out)
+	if len(log) != 8 || log[0].ValLoss == nil || log[7].ValLoss == nil {
+		t.Fatalf("log: %+v", log)
+	}
+	t.Logf("held-out loss %.4f after step 1, %.4f after step 8", *log[0].ValLoss, *log[7].ValLoss)
+	if !(*log[7].ValLoss < *log[0].ValLoss) {
+		t.Errorf("held-out loss did not fall: %.4f → %.4f", *log[0].ValLoss, *log[7].ValLoss)
+	}
+	if _, err := os.Stat(filepath.Join(out, modelName)); err == nil {
+		t.Errorf("a prefix-tuning run wrote %s", modelName)
+	}
+	f, err := models.OpenDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := model.ConfigFromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(t.TempDir(), "default.gguf")
+	if err := os.WriteFile(base, f.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if want := benchCount(int64(2 * c.Layers * 6 * c.KVDim())); !strings.Contains(stdout, want+" parameters") {
+		t.Errorf("summary %q does not count %s trained parameters", stdout, want)
+	}
+	adapter := filepath.Join(out, adapterName)
+	af, err := gguf.Open(adapter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ, _ := af.String("adapter.type")
+	name, _ := af.String("general.name")
+	ti, ok := af.Tensor(model.PrefixVName(c.Layers - 1))
+	n := len(af.Tensors)
+	af.Close()
+	if typ != "prefix_tuning" || !strings.Contains(name, "prefix tuning") || !ok || ti.Shape[0] != int64(c.KVDim()) || ti.Shape[1] != 6 || n != 2*c.Layers {
+		t.Fatalf("adapter.gguf: adapter.type %q, name %q, %d tensors, %s %+v; want prefix_tuning, %d tensors ne [%d, 6]", typ, name, n, model.PrefixVName(c.Layers-1), ti, 2*c.Layers, c.KVDim())
+	}
+	cfg, err := os.ReadFile(filepath.Join(out, configName))
+	if err != nil || !strings.Contains(string(cfg), `"prefix_tuning": {`) || !strings.Contains(string(cfg), `"virtual_tokens": 6`) {
+		t.Errorf("config.json lacks the prefix_tuning section: %v\n%s", err, cfg)
+	}
+
+	// run --lora = the model fed the virtual tokens, then the prompt.
+	stdout, stderr, code = runCLI(t, "", "run", base, "Name a colour.", "-n", "6", "--temp", "0", "--ignore-eos", "--json", "--lora", adapter)
+	if code != 0 {
+		t.Fatalf("run --lora: exit %d\n%s", code, stderr)
+	}
+	var rec struct {
+		PromptIDs []int32 `json:"prompt_ids"`
+		IDs       []int32 `json:"ids"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rec); err != nil {
+		t.Fatal(err)
+	}
+	want := promptTunedGreedy(t, base, adapter, rec.PromptIDs, 6) // prompt_tuning_test.go: any virtual-token adapter
+	if !slices.Equal(rec.IDs, want) || len(want) != 6 {
+		t.Fatalf("run --lora generated %v, the model over the virtual tokens %v", rec.IDs, want)
+	}
+	if stdout, stderr, code := runCLI(t, "hi\n", "chat", base, "-n", "4", "--temp", "0", "--template", "chatml", "--lora", adapter); code != 0 || stdout == "" {
+		t.Errorf("chat --lora: exit %d, %q\n%s", code, stdout, stderr)
+	}
+	if stdout, stderr, code := runCLI(t, "", "lora", "show", adapter, "--base", base); code != 0 || !strings.Contains(stdout, "prefix-tuning adapter") || !strings.Contains(stdout, "6 virtual tokens") {
+		t.Errorf("lora show: exit %d, %q\n%s", code, stdout, stderr)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"logits", base, "hello", "--lora", adapter}, "runs only where text is generated"},
+		{[]string{"lora", "merge", base, adapter, filepath.Join(t.TempDir(), "m.gguf")}, "no weights to merge"},
+		{[]string{"run", base, "hi", "--lora", adapter + ":0.5"}, "scale 1"},
+		{[]string{"train", "sft", "--print-config", "--prefix-tuning", "4", "--lora"}, "train one at a time"},
+		{[]string{"train", "sft", "--print-config", "--prefix-tuning", "4", "--prompt-tuning", "4"}, "train one at a time"},
+		{[]string{"train", "sft", "--print-config", "--prefix-tuning-init", "x"}, "needs prefix_tuning.virtual_tokens"},
+		{[]string{"train", "sft", "--print-config", "--prefix-tuning", "63", "--seq", "64"}, "leaves no room"},
+	} {
+		_, stderr, code := runCLI(t, "", tc.args...)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
