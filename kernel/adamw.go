@@ -37,7 +37,7 @@ func newAdamConsts(lr, beta1, beta2, eps, wd float64, step int) adamConsts {
 	return adamConsts{
 		b1: beta1, ob1: 1 - beta1, b2: beta2, ob2: 1 - beta2,
 		bc1: 1 - math.Pow(beta1, float64(step)), bc2: 1 - math.Pow(beta2, float64(step)),
-		decay: 1 - lr*wd, lr: lr, eps: eps,
+		decay: 1 - float64(lr*wd), lr: lr, eps: eps,
 	}
 }
 

@@ -41,7 +41,7 @@ func LinearBackwardInput(dx, dy, w []float32, R, C, n0, n1 int) {
 			}
 			wr := w[r*C : (r+1)*C]
 			for c, wv := range wr {
-				dxr[c] += g * wv
+				dxr[c] += float32(g * wv)
 			}
 		}
 	}
@@ -66,7 +66,7 @@ func LinearBackwardWeight(dw, db, dy, x []float32, N, R, C, r0, r1 int) {
 			bsum += float64(g)
 			xr := x[n*C : (n+1)*C]
 			for c, xv := range xr {
-				dwr[c] += g * xv
+				dwr[c] += float32(g * xv)
 			}
 		}
 		if db != nil {
@@ -113,12 +113,12 @@ func RMSNormBackward(dx, dw, dy, x, w []float32, eps float32) {
 	s := 1 / float32(math.Sqrt(float64(mean+eps)))
 	var dot float64 // Σ dy·w·x in float64: it multiplies every element of dx
 	for i, v := range x {
-		dot += float64(dy[i]) * float64(w[i]) * float64(v)
+		dot += float64(float64(dy[i]) * float64(w[i]) * float64(v))
 	}
 	k := float32(float64(s) * float64(s) * float64(s) * dot / float64(n))
 	for i, v := range x {
-		dw[i] += dy[i] * (v * s)
-		dx[i] += s*dy[i]*w[i] - k*v
+		dw[i] += float32(dy[i] * (v * s))
+		dx[i] += float32(s*dy[i]*w[i]) - float32(k*v)
 	}
 }
 
@@ -147,17 +147,17 @@ func LayerNormBackward(dx, dw, db, dy, x, w []float32, eps float32) {
 	for i, v := range x {
 		g := float64(dy[i]) * float64(w[i])
 		gMean += g
-		gxMean += g * float64((v-mean)*rstd)
+		gxMean += float64(g * float64((v-mean)*rstd))
 	}
 	gMean /= float64(n)
 	gxMean /= float64(n)
 	for i, v := range x {
 		xh := (v - mean) * rstd
-		dw[i] += dy[i] * xh
+		dw[i] += float32(dy[i] * xh)
 		if db != nil {
 			db[i] += dy[i]
 		}
-		dx[i] += rstd * float32(float64(dy[i]*w[i])-gMean-float64(xh)*gxMean)
+		dx[i] += float32(rstd * float32(float64(dy[i]*w[i])-gMean-float64(float64(xh)*gxMean)))
 	}
 }
 
@@ -168,8 +168,8 @@ func RopeNormBackward(g, cache []float32, nDims int) {
 	for i0 := 0; i0 < nDims; i0 += 2 {
 		c, s := cache[i0], cache[i0+1]
 		g0, g1 := g[i0], g[i0+1]
-		g[i0] = g0*c + g1*s
-		g[i0+1] = g1*c - g0*s
+		g[i0] = float32(g0*c) + float32(g1*s)
+		g[i0+1] = float32(g1*c) - float32(g0*s)
 	}
 }
 
@@ -180,8 +180,8 @@ func RopeNeoxBackward(g, cache []float32, nDims int) {
 		c, s := cache[i0], cache[i0+1]
 		i := i0 / 2
 		g0, g1 := g[i], g[i+h]
-		g[i] = g0*c + g1*s
-		g[i+h] = g1*c - g0*s
+		g[i] = float32(g0*c) + float32(g1*s)
+		g[i+h] = float32(g1*c) - float32(g0*s)
 	}
 }
 
@@ -194,7 +194,7 @@ func SiLUBackward(dx, dy, x []float32) {
 	dx, dy = dx[:n], dy[:n]
 	for i, v := range x {
 		sg := sigmoid(v)
-		dx[i] += dy[i] * (sg * (1 + v*(1-sg)))
+		dx[i] += float32(dy[i] * (sg * (1 + float32(v*(1-sg)))))
 	}
 }
 
@@ -205,8 +205,8 @@ func SwiGLUBackward(dgate, dup, dy, gate, up []float32) {
 	dgate, dup, dy, up = dgate[:n], dup[:n], dy[:n], up[:n]
 	for i, g := range gate {
 		sg := sigmoid(g)
-		dup[i] += dy[i] * (g * sg)
-		dgate[i] += dy[i] * up[i] * (sg * (1 + g*(1-sg)))
+		dup[i] += float32(dy[i] * (g * sg))
+		dgate[i] += float32(dy[i] * up[i] * (sg * (1 + float32(g*(1-sg)))))
 	}
 }
 
@@ -219,10 +219,10 @@ func GELUBackward(dx, dy, x []float32) {
 	n := len(x)
 	dx, dy = dx[:n], dy[:n]
 	for i, v := range x {
-		u := geluSqrt2OverP * v * (1 + geluCoefA*v*v)
+		u := geluSqrt2OverP * v * (1 + float32(geluCoefA*v*v))
 		th := float32(math.Tanh(float64(u)))
-		du := geluSqrt2OverP * (1 + 3*geluCoefA*v*v)
-		dx[i] += dy[i] * (0.5*(1+th) + 0.5*v*(1-th*th)*du)
+		du := geluSqrt2OverP * (1 + float32(3*geluCoefA*v*v))
+		dx[i] += float32(dy[i] * (float32(0.5*(1+th)) + float32(0.5*v*(1-float32(th*th))*du)))
 	}
 }
 

@@ -169,7 +169,7 @@ func dotQ2_KGeneric(n int, w, x []byte) float32 {
 		dy := kF32(y[q8KOffD:])
 		dall := dy * kHalf(b[q2KOffD:])
 		dmin := dy * kHalf(b[q2KOffDmin:])
-		sum += dall*float32(isum) - dmin*float32(summs)
+		sum += float32(dall*float32(isum)) - float32(dmin*float32(summs))
 	}
 	return sum
 }
@@ -236,7 +236,7 @@ func dotQ3_KGeneric(n int, w, x []byte) float32 {
 			}
 		}
 		d := kF32(y[q8KOffD:]) * kHalf(b[q3KOffD:])
-		sum += d * float32(isum)
+		sum += float32(d * float32(isum))
 	}
 	return sum
 }

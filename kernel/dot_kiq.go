@@ -96,7 +96,7 @@ func dotIQ2_XXSGeneric(n int, w, x []byte) float32 {
 			}
 			bsum += s * int32(2*(aux>>28)+1)
 		}
-		sum += kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum)
+		sum += float32(kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum))
 	}
 	return 0.125 * sum
 }
@@ -120,7 +120,7 @@ func dotIQ2_XSGeneric(n int, w, x []byte) float32 {
 			}
 			bsum += s[0]*int32(2*(sc&0xF)+1) + s[1]*int32(2*(sc>>4)+1)
 		}
-		sum += kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum)
+		sum += float32(kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum))
 	}
 	return 0.125 * sum
 }
@@ -145,7 +145,7 @@ func dotIQ2_SGeneric(n int, w, x []byte) float32 {
 			}
 			bsum += s[0]*int32(2*(sc&0xF)+1) + s[1]*int32(2*(sc>>4)+1)
 		}
-		sum += kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum)
+		sum += float32(kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum))
 	}
 	return 0.125 * sum
 }
@@ -171,7 +171,7 @@ func dotIQ3_XXSGeneric(n int, w, x []byte) float32 {
 			}
 			bsum += s * int32(2*(aux>>28)+1)
 		}
-		sum += kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum)
+		sum += float32(kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum))
 	}
 	return 0.25 * sum
 }
@@ -200,7 +200,7 @@ func dotIQ3_SGeneric(n int, w, x []byte) float32 {
 			}
 			bsum += s * ls
 		}
-		sum += kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum)
+		sum += float32(kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum))
 	}
 	return sum
 }
@@ -241,7 +241,7 @@ func dotIQ1_SGeneric(n int, w, x []byte) float32 {
 			sumi += ls * lsum
 			sumi1 += ls * delta * (q8KBsum(y, 2*ib) + q8KBsum(y, 2*ib+1))
 		}
-		sum += kHalf(b[:]) * kF32(y[q8KOffD:]) * (float32(sumi) + 0.125*float32(sumi1))
+		sum += float32(kHalf(b[:]) * kF32(y[q8KOffD:]) * (float32(sumi) + 0.125*float32(sumi1)))
 	}
 	return sum
 }
@@ -274,7 +274,7 @@ func dotIQ1_MGeneric(n int, w, x []byte) float32 {
 				sumi2 += ls[l/2] * asum
 			}
 		}
-		sum += d * kF32(y[q8KOffD:]) * (float32(sumi1) + 0.125*float32(sumi2))
+		sum += float32(d * kF32(y[q8KOffD:]) * (float32(sumi1) + 0.125*float32(sumi2)))
 	}
 	return sum
 }

@@ -54,7 +54,7 @@ func dotIQ4_XSGeneric(n int, w, x []byte) float32 {
 			}
 			isum += (ls - 32) * s
 		}
-		sum += kF32(y[q8KOffD:]) * kHalf(b[iq4XSOffD:]) * float32(isum)
+		sum += float32(kF32(y[q8KOffD:]) * kHalf(b[iq4XSOffD:]) * float32(isum))
 	}
 	return sum
 }

@@ -58,7 +58,7 @@ func dotTQ1_0Generic(n int, w, x []byte) float32 {
 				isum += tritAt(b[tq1OffQh+j], pow3[t]) * int32(int8(q8[240+4*t+j]))
 			}
 		}
-		sum += float32(isum) * (kHalf(b[tq1OffD:]) * kF32(y[q8KOffD:]))
+		sum += float32(float32(isum) * (kHalf(b[tq1OffD:]) * kF32(y[q8KOffD:])))
 	}
 	return sum
 }
@@ -81,7 +81,7 @@ func dotTQ2_0Generic(n int, w, x []byte) float32 {
 				}
 			}
 		}
-		sum += float32(isum) * (kF32(y[q8KOffD:]) * kHalf(b[tq2OffD:]))
+		sum += float32(float32(isum) * (kF32(y[q8KOffD:]) * kHalf(b[tq2OffD:])))
 	}
 	return sum
 }

@@ -3,6 +3,7 @@ package kernel
 import (
 	"math"
 	"math/rand"
+	"slices"
 	"testing"
 )
 
@@ -104,12 +105,23 @@ func checkGemm(t *testing.T, r *rand.Rand, transA, transB bool, M, N, K int, acc
 
 // gemmKernels runs f with the reference micro-kernel, with the selected one
 // (assembly where the CPU allows) alone, and with the pair kernel too where
-// there is one.
+// there is one. Where the selected kernel is the reference itself (no GEMM
+// assembly: purego, arm64) it runs once; and with -short there it does not
+// run at all, since the plain-Go GEMM is the same code the purego run
+// tests in full, and under qemu-user (the arm64 kernels' CI) these tests
+// alone would take minutes.
 func gemmKernels(t *testing.T, f func(t *testing.T)) {
+	asm := slices.Contains(accelerated, "gemm")
+	if !asm && testing.Short() {
+		t.Skip("-short and no GEMM assembly here: the plain-Go GEMM is tested by the full runs")
+	}
 	sel, pair := gemmKernel, gemmKernelPair
 	defer func() { gemmKernel, gemmKernelPair = sel, pair }()
 	gemmKernel, gemmKernelPair = gemmKernelGeneric, nil
 	t.Run("generic", f)
+	if !asm {
+		return
+	}
 	gemmKernel = sel
 	t.Run("selected", f)
 	if pair != nil {

@@ -53,7 +53,7 @@ func LayerNorm(dst, x, w, b []float32, eps float32) {
 	}
 	b = b[:n]
 	for i := range dst {
-		dst[i] = (dst[i]*scale)*w[i] + b[i]
+		dst[i] = float32((dst[i]*scale)*w[i]) + b[i]
 	}
 }
 
@@ -161,8 +161,8 @@ func RopeNorm(x, cache []float32, nDims int) {
 	for i0 := 0; i0 < nDims; i0 += 2 {
 		c, s := cache[i0], cache[i0+1]
 		x0, x1 := x[i0], x[i0+1]
-		x[i0] = x0*c - x1*s
-		x[i0+1] = x0*s + x1*c
+		x[i0] = float32(x0*c) - float32(x1*s)
+		x[i0+1] = float32(x0*s) + float32(x1*c)
 	}
 }
 
@@ -174,8 +174,8 @@ func RopeNeox(x, cache []float32, nDims int) {
 		c, s := cache[i0], cache[i0+1]
 		i := i0 / 2
 		x0, x1 := x[i], x[i+h]
-		x[i] = x0*c - x1*s
-		x[i+h] = x0*s + x1*c
+		x[i] = float32(x0*c) - float32(x1*s)
+		x[i+h] = float32(x0*s) + float32(x1*c)
 	}
 }
 
@@ -219,9 +219,12 @@ const (
 	geluSqrt2OverP = 0.79788456080286535587989211986876
 )
 
-// geluTanh is GELU's tanh approximation in float32 arithmetic.
+// geluTanh is GELU's tanh approximation in float32 arithmetic. The
+// float32() around a·x·x keeps it a rounded product: without it Go's arm64
+// (and ppc64, s390x) compiler fuses 1 + a·x·x into an FMA, which is
+// geluTanhGGML, and the plain Go would give other bits there than on amd64.
 func geluTanh(x float32) float32 {
-	return 0.5 * x * (1 + float32(math.Tanh(float64(geluSqrt2OverP*x*(1+geluCoefA*x*x)))))
+	return 0.5 * x * (1 + float32(math.Tanh(float64(geluSqrt2OverP*x*(1+float32(geluCoefA*x*x))))))
 }
 
 // geluTanhGGML is geluTanh as llama.cpp's table was built: its C compiler
