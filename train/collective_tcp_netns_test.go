@@ -14,6 +14,9 @@ import (
 	"time"
 )
 
+// netnsSeq tells apart the namespaces of several tests in one process.
+var netnsSeq int
+
 // netnsHosts makes two namespaces ("hosts") joined by a veth pair, at
 // 10.231.0.1 and 10.231.0.2, removed when the test ends; it skips, saying
 // why, where that is not allowed (not root, no iproute2, a sandbox without
@@ -30,7 +33,8 @@ func netnsHosts(t *testing.T) (ns, addr [2]string, link [2]string) {
 	if err != nil {
 		t.Skip("no ip command (iproute2) for network namespaces")
 	}
-	tag := fmt.Sprintf("%x", os.Getpid()&0xffffff)
+	netnsSeq++
+	tag := fmt.Sprintf("%x%x", os.Getpid()&0xffffff, netnsSeq)
 	ns = [2]string{"gptgo-" + tag + "-a", "gptgo-" + tag + "-b"}
 	link = [2]string{"gg" + tag + "a", "gg" + tag + "b"}
 	addr = [2]string{"10.231.0.1", "10.231.0.2"}

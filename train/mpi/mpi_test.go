@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -168,6 +170,39 @@ func TestRankKilled(t *testing.T) {
 		}
 		if err := c.AllReduce(buf); err != nil {
 			t.Fatalf("rank %d: %v", c.Rank(), err) // what a transport with fault reporting would give
+		}
+	}
+}
+
+// TestRankMeasure times all-reduces of each length in
+// GPTGO_COLLECTIVE_MEASURE (as train's TestMeasureCollectives does for the
+// other transports); rank 0 prints one line per length:
+//
+//	go test -tags mpi -c -o mpi.test ./train/mpi/
+//	GPTGO_COLLECTIVE_MEASURE=15191712 mpirun -np 2 --allow-run-as-root --oversubscribe ./mpi.test -test.run TestRankMeasure
+func TestRankMeasure(t *testing.T) {
+	c := rank(t)
+	spec := os.Getenv("GPTGO_COLLECTIVE_MEASURE")
+	if spec == "" {
+		t.Skip("set GPTGO_COLLECTIVE_MEASURE (and _REPS) to measure")
+	}
+	reps, err := strconv.Atoi(os.Getenv("GPTGO_COLLECTIVE_MEASURE_REPS"))
+	if err != nil {
+		reps = 5
+	}
+	for _, f := range strings.Split(spec, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatalf("GPTGO_COLLECTIVE_MEASURE: %q", f)
+		}
+		ds, err := collectivetest.Time(c, n, reps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Rank() == 0 {
+			slices.Sort(ds)
+			med := ds[len(ds)/2]
+			fmt.Printf("measure mpi n=%d reps=%d median=%.4fs min=%.4fs (%.2f GB/s of gradient)\n", n, len(ds), med.Seconds(), ds[0].Seconds(), 4*float64(n)/med.Seconds()/1e9)
 		}
 	}
 }
