@@ -101,9 +101,8 @@ func dotF32GGMLNEON(n32 int, w, x *float32) float32
 //go:noescape
 func dotF16GGMLNEON(n32 int, w, x *byte) float32
 
-// axpyNEON computes y[i] += a·x[i] for i < n (n > 0), fused: in Go,
-// for i := range n { y[i] = fma(a, x[i], y[i]) }, which is also what the
-// Go compiler makes of axpyGeneric on arm64 (it fuses x*y+z there).
+// axpyNEON computes y[i] += a·x[i] for i < n (n > 0), fused as the amd64
+// assembly is: in Go, for i := range n { y[i] = fma(a, x[i], y[i]) }.
 //
 //go:noescape
 func axpyNEON(n int, a float32, x, y *float32)
