@@ -68,10 +68,14 @@ type recipe struct {
 	Train json.RawMessage `json:"train"`
 	// Base, instead of sources, tokenizer and train, starts the recipe
 	// from a model already made (a GGUF file): the bake then runs only
-	// the SFT stage and the export.
+	// the SFT stage and the export. Base with sources and train continues
+	// the base's pretraining on them (model.init is the base), its
+	// vocabulary first grown by Extend when given (bake_extend.go).
 	Base   string       `json:"base"`
 	SFT    *recipeSFT   `json:"sft"` // supervised fine-tuning after the pretraining (bake_sft.go); nil: none
 	Export recipeExport `json:"export"`
+
+	Extend *recipeExtend `json:"extend"` // the base's vocabulary grown before its continued pretraining (bake_extend.go)
 }
 
 // recipeSource is one part of the corpus, cleaned with its own options.
@@ -159,7 +163,7 @@ func runBake(ctx context.Context, e *env, args []string) error {
 		b.work = *work
 	}
 	// The training configs and the inputs are checked now, before the cleaning.
-	if b.r.Base == "" {
+	if b.r.Base == "" || b.continued() {
 		if b.trainConf, err = b.trainConfig(); err != nil {
 			return fmt.Errorf("%s: train: %w", pos[0], err)
 		}
@@ -181,10 +185,10 @@ func runBake(ctx context.Context, e *env, args []string) error {
 		name string
 		run  func(context.Context) error
 	}{
-		{"clean", b.clean}, {"tokenizer", b.tokenizer}, {"tokenize", b.tokenize}, {"pretrain", b.pretrain}, {"sft", b.sft}, {"export", b.export},
+		{"clean", b.clean}, {"tokenizer", b.tokenizer}, {"resize", b.resize}, {"tokenize", b.tokenize}, {"pretrain", b.pretrain}, {"sft", b.sft}, {"export", b.export},
 	} {
-		if b.r.Base != "" && st.name != "sft" && st.name != "export" {
-			continue // the recipe starts from a model
+		if !b.stageRuns(st.name) {
+			continue // the recipe starts from a model (bake_extend.go)
 		}
 		start := time.Now()
 		err := st.run(ctx)
@@ -225,6 +229,7 @@ func loadRecipe(path string) (*bake, error) {
 	} else if len(r.Sources) == 0 {
 		errs = append(errs, "no sources")
 	}
+	errs = append(errs, r.checkExtend()...) // bake_extend.go
 	seen := map[string]bool{}
 	for _, s := range r.Sources {
 		if !plainWord(s.Name) || seen[s.Name] {
@@ -362,6 +367,9 @@ func (b *bake) tokenizerPath() string { return filepath.Join(b.work, "tokenizer.
 
 // tokenizer trains the byte-level BPE vocabulary on every kept document.
 func (b *bake) tokenizer(ctx context.Context) error {
+	if b.continued() {
+		return b.extendTokenizer(ctx) // the base's vocabulary, extended (bake_extend.go)
+	}
 	path := b.tokenizerPath()
 	if !exists(path) {
 		t := b.r.Tokenizer
@@ -486,6 +494,9 @@ func (b *bake) trainConfig() (train.Config, error) {
 	trainPath, valPath := b.shardPaths()
 	c.Data.Train, c.Data.Val, c.Data.Vocab = []string{trainPath}, []string{valPath}, b.tokenizerPath()
 	c.Run.Out, c.Run.Seed, c.Run.Threads = filepath.Join(b.work, "train"), b.r.Seed, b.r.Threads
+	if b.continued() {
+		c.Model.Init = b.initPath() // bake_extend.go
+	}
 	return c, c.Validate()
 }
 
@@ -523,6 +534,9 @@ func (b *bake) pretrain(ctx context.Context) error {
 		return errStopped
 	}
 	b.manifest.Train = r.summary()
+	if err := b.mergePretrained(); err != nil { // a LoRA run's adapter (bake_extend.go)
+		return err
+	}
 	return b.hash(final)
 }
 

@@ -58,6 +58,9 @@ type recipeSFTSource struct {
 
 // checkFromBase lists what is wrong with a recipe that starts from a model.
 func (r *recipe) checkFromBase() []string {
+	if len(r.Train) > 0 {
+		return r.checkContinued() // continued pretraining (bake_extend.go)
+	}
 	var errs []string
 	if len(r.Sources) > 0 || len(r.Train) > 0 || r.Tokenizer.VocabSize != 0 {
 		errs = append(errs, "base starts the recipe from a model: sources, tokenizer and train must be left out")
@@ -107,7 +110,7 @@ func (b *bake) sftBase() string { return filepath.Join(b.work, "base.gguf") }
 // sftFrom is the model the SFT stage fine-tunes: the recipe's base, or the
 // pretraining's output.
 func (b *bake) sftFrom() string {
-	if b.r.Base != "" {
+	if b.r.Base != "" && len(b.r.Train) == 0 {
 		return b.rel(b.r.Base)
 	}
 	return filepath.Join(b.work, "train", modelName)
@@ -150,8 +153,8 @@ func (b *bake) missingSFTInputs() []string {
 		return nil
 	}
 	var missing []string
-	if b.r.Base != "" && !exists(b.sftFrom()) {
-		missing = append(missing, fmt.Sprintf("%s (base)", b.sftFrom()))
+	if base := b.rel(b.r.Base); base != "" && !exists(base) {
+		missing = append(missing, fmt.Sprintf("%s (base)", base))
 	}
 	for _, s := range b.r.SFT.Sources {
 		if p := b.rel(s.Path); !exists(p) {
@@ -191,6 +194,9 @@ func (b *bake) sft(ctx context.Context) error {
 	}
 	defer r.close()
 	if err := r.run(ctx); err != nil {
+		return err
+	}
+	if err := b.mergeSFT(r); err != nil { // a LoRA run's adapter (bake_extend.go)
 		return err
 	}
 	b.manifest.SFT = map[string]any{"records": counts, "steps": r.steps, "train_examples": len(r.trainEx), "val_examples": len(r.valEx),

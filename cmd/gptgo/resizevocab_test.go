@@ -149,6 +149,7 @@ func TestModelResizeVocab(t *testing.T) {
 	for _, args := range [][]string{
 		{"model", "resize-vocab", in, movedPath, filepath.Join(dir, "x.gguf")},
 		{"model", "resize-vocab", in, grownPath, filepath.Join(dir, "x.gguf"), "--type", "q9"},
+		{"model", "resize-vocab", in, grownPath, filepath.Join(dir, "x.gguf"), "--init", "zero"},
 		{"model", "resize-vocab", in, grownPath},
 		{"model", "nope"},
 		{"model"},
@@ -190,5 +191,52 @@ func TestResizeTinyLlamaChinese(t *testing.T) {
 	ids := tk.Encode("人工智能", tokenizer.EncodeOptions{AddSpecial: true})
 	if len(ids) > 4 || ids[len(ids)-1] < 1024 {
 		t.Errorf("Chinese text is %v: the added pieces are not used", ids)
+	}
+
+	// --init pieces: every added SentencePiece piece is spelt by the old
+	// vocabulary (with or without its ▁, or by byte tokens), and its row
+	// is its spelling's mean.
+	pieces := filepath.Join(dir, "zh-pieces.gguf")
+	stdout, stderr, code = runCLI(t, "", "model", "resize-vocab", in, vocab, pieces, "--init", "pieces")
+	if code != 0 || !strings.Contains(stdout, "0 with no spelling") {
+		t.Fatalf("resize --init pieces: exit %d\n%s%s", code, stdout, stderr)
+	}
+	bf, err := gguf.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bf.Close()
+	pf, err := gguf.Open(pieces)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	oldTok, _ := tokenizer.FromGGUF(bf)
+	oldRows, newRows := rowsF32(t, bf, "output.weight"), rowsF32(t, pf, "output.weight")
+	// The first added piece with a ▁ that the old encoder spells as it
+	// spells text (putting the ▁ in front itself).
+	var id int32
+	var spelling []int32
+	for i := int32(1024); i < int32(tk.VocabSize()) && spelling == nil; i++ {
+		text := tk.TokenBytes(i)
+		if len(text) < 2 || text[0] != ' ' {
+			continue
+		}
+		ids := oldTok.Encode(text[1:], tokenizer.EncodeOptions{})
+		if spelt(oldTok, ids) == text && len(ids) > 1 {
+			id, spelling = i, ids
+		}
+	}
+	if spelling == nil {
+		t.Fatal("no added piece spelt by two or more old ones")
+	}
+	for j := range newRows[id] {
+		var sum float64
+		for _, s := range spelling {
+			sum += float64(oldRows[s][j])
+		}
+		if want := sum / float64(len(spelling)); !testkit.Close(float64(newRows[id][j]), want, 1e-6, 1e-6) {
+			t.Fatalf("%q (spelt %v) column %d: %v, want %v", tk.Piece(id), spelling, j, newRows[id][j], want)
+		}
 	}
 }
