@@ -104,11 +104,22 @@ type EvalResult struct {
 	K                       []int
 	Recall                  map[Mode][]float64
 	Search                  map[Mode]time.Duration // total over the questions
+	// Fused is hybrid's recall@k for each fusion Evaluate was given (then
+	// Recall[Hybrid] is the first one's).
+	Fused []FusedRecall `json:",omitempty"`
+}
+
+// FusedRecall is hybrid search's recall@k under one fusion.
+type FusedRecall struct {
+	Fusion Fusion
+	Recall []float64
 }
 
 // Evaluate ingests the set's passages with in (its Store must be empty)
-// and measures recall@k of each mode.
-func Evaluate(ctx context.Context, in *Ingester, set *EvalSet, modes []Mode, ks []int) (*EvalResult, error) {
+// and measures recall@k of each mode; hybrid is measured under each of
+// fusions (none: the store's own), on the same index, each question
+// embedded once.
+func Evaluate(ctx context.Context, in *Ingester, set *EvalSet, modes []Mode, ks []int, fusions ...Fusion) (*EvalResult, error) {
 	r := &EvalResult{Docs: len(set.Docs), Questions: len(set.Questions), K: ks, Recall: map[Mode][]float64{}, Search: map[Mode]time.Duration{}}
 	start := time.Now()
 	for _, d := range set.Docs {
@@ -123,13 +134,46 @@ func Evaluate(ctx context.Context, in *Ingester, set *EvalSet, modes []Mode, ks 
 	for _, k := range ks {
 		maxK = max(maxK, k)
 	}
+	var vecs [][]float32 // the questions' embeddings, when fusions are swept
+	if len(fusions) > 1 && in.Embedder != nil {
+		for i := 0; i < len(set.Questions); i += 32 {
+			var texts []string
+			for _, q := range set.Questions[i:min(i+32, len(set.Questions))] {
+				texts = append(texts, q.Text)
+			}
+			v, err := in.Embedder.Embed(ctx, texts)
+			if err != nil {
+				return nil, fmt.Errorf("rag: embedding the questions: %w", err)
+			}
+			vecs = append(vecs, v...)
+		}
+	}
+	type run struct {
+		m  Mode
+		fu *Fusion
+	}
+	var runs []run
 	for _, m := range modes {
+		if m != Hybrid || len(fusions) == 0 {
+			runs = append(runs, run{m, nil})
+			continue
+		}
+		for i := range fusions {
+			runs = append(runs, run{m, &fusions[i]})
+		}
+	}
+	for _, ru := range runs {
+		m := ru.m
 		hits := make([]int, len(ks))
 		t0 := time.Now()
-		for _, q := range set.Questions {
+		for qi, q := range set.Questions {
 			// chunks, not passages, are retrieved: ask for more and keep
 			// each passage's first appearance
-			res, err := in.Store.Search(ctx, Query{Text: q.Text, K: 4 * maxK, Mode: m})
+			query := Query{Text: q.Text, K: 4 * maxK, Mode: m, Fusion: ru.fu}
+			if vecs != nil && m != BM25 {
+				query.Vec = vecs[qi]
+			}
+			res, err := in.Store.Search(ctx, query)
 			if err != nil {
 				return nil, err
 			}
@@ -151,11 +195,17 @@ func Evaluate(ctx context.Context, in *Ingester, set *EvalSet, modes []Mode, ks 
 				}
 			}
 		}
-		r.Search[m] = time.Since(t0)
 		rec := make([]float64, len(ks))
 		for i := range ks {
 			rec[i] = float64(hits[i]) / float64(max(1, len(set.Questions)))
 		}
+		if ru.fu != nil {
+			r.Fused = append(r.Fused, FusedRecall{*ru.fu, rec})
+			if len(r.Fused) > 1 {
+				continue // Recall and Search are the first fusion's
+			}
+		}
+		r.Search[m] = time.Since(t0)
 		r.Recall[m] = rec
 	}
 	return r, nil

@@ -1,5 +1,7 @@
 // Reference: Cormack, Clarke & Büttcher, "Reciprocal Rank Fusion outperforms Condorcet and
-// individual Rank Learning Methods" (SIGIR 2009): score = Σ 1/(k + rank), k = 60.
+// individual Rank Learning Methods" (SIGIR 2009): score = Σ 1/(k + rank), k = 60; weighted
+// per ranking as Bruch, Gai & Ingber, "An Analysis of Fusion Functions for Hybrid Retrieval"
+// (ACM TOIS 2023) §5 weigh the lexical and semantic lists.
 
 package rag
 
@@ -56,6 +58,32 @@ type Query struct {
 	Mode   Mode // default Hybrid (BM25 when the store has no embedder)
 	Filter Filter
 	Vec    []float32 // the query's embedding, when the caller has it already
+	Fusion *Fusion   // hybrid's weighting; nil: the store's (Options.Fusion, else DefaultFusion)
+}
+
+// Fusion weighs the two rankings that hybrid search fuses: a chunk scores
+// (1 − DenseWeight)/(K + its BM25 rank) + DenseWeight/(K + its dense rank),
+// ranks from 1, nothing for a list it is not in. DenseWeight 0.5 is plain
+// reciprocal rank fusion. A dense ranking much weaker than BM25's (a small
+// embedder against questions that reuse their passage's words) pulls
+// BM25's right first hits down under equal weights; a smaller share and a
+// smaller K (which makes the first ranks count more) let it only break
+// BM25's near ties.
+type Fusion struct {
+	K           float64 // > 0
+	DenseWeight float64 // 0…1
+}
+
+// DefaultFusion is hybrid search's weighting when neither the query nor
+// the store sets one: plain reciprocal rank fusion (Cormack et al.).
+var DefaultFusion = Fusion{K: rrfK, DenseWeight: 0.5}
+
+// Check reports a fusion's out-of-range values.
+func (f Fusion) Check() error {
+	if !(f.K > 0) || !(f.DenseWeight >= 0 && f.DenseWeight <= 1) {
+		return fmt.Errorf("rag: fusion k %g must be positive and dense weight %g within 0…1", f.K, f.DenseWeight)
+	}
+	return nil
 }
 
 // Result is a retrieved chunk. Score is the mode's: BM25 score, cosine, or
@@ -119,7 +147,17 @@ func (s *DirStore) Search(ctx context.Context, q Query) ([]Result, error) {
 		// each list deeper than k, so that a chunk ranked moderately by
 		// both can rise above one ranked first by a single list
 		n := max(4*q.K, 50)
-		hits = fuse(s.bm.search(terms, n, keep), s.dense(q.Vec, n, keep), q.K)
+		fu := DefaultFusion
+		if s.opt.Fusion != nil {
+			fu = *s.opt.Fusion
+		}
+		if q.Fusion != nil {
+			fu = *q.Fusion
+		}
+		if err := fu.Check(); err != nil {
+			return nil, err
+		}
+		hits = fuse(s.bm.search(terms, n, keep), s.dense(q.Vec, n, keep), q.K, fu)
 	default:
 		return nil, fmt.Errorf("rag: unknown mode %q", q.Mode)
 	}
@@ -140,12 +178,20 @@ func (s *DirStore) dense(q []float32, k int, keep func(int32) bool) []hit {
 	return s.g.Search(q, k, nil)
 }
 
-// fuse merges ranked lists by reciprocal rank, ties by slot.
-func fuse(a, b []hit, k int) []hit {
+// fuse merges the BM25 ranking a and the dense ranking b by weighted
+// reciprocal rank (Fusion), ties by slot.
+func fuse(a, b []hit, k int, fu Fusion) []hit {
 	score := map[int32]float64{}
-	for _, l := range [][]hit{a, b} {
+	for i, l := range [][]hit{a, b} {
+		w := 1 - fu.DenseWeight
+		if i == 1 {
+			w = fu.DenseWeight
+		}
+		if w == 0 {
+			continue
+		}
 		for r, h := range l {
-			score[h.slot] += 1 / float64(rrfK+r+1)
+			score[h.slot] += w / (fu.K + float64(r+1))
 		}
 	}
 	top := topK{k: k}

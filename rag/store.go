@@ -74,6 +74,7 @@ type Options struct {
 	Embedder Embedder   // nil: lexical (BM25) retrieval only
 	Model    string     // recorded in meta.json as Meta.Model when the store is created
 	HNSW     HNSWConfig // graph parameters, used when the index is built
+	Fusion   *Fusion    // hybrid search's weighting; nil: DefaultFusion
 	// SnapshotBytes is the log size beyond which a Put writes a snapshot
 	// and starts an empty log; 0 means 64 MiB.
 	SnapshotBytes int64

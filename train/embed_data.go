@@ -21,6 +21,13 @@ type QASet struct {
 	Held     []string // held-out questions
 	Passages []string // the held-out paragraphs, each once
 	Answer   []int    // Answer[i]: the index in Passages of Held[i]'s paragraph
+
+	// A validation split (ReadQASetSplit), trained on neither: for
+	// choices made after training (hybrid fusion weights) that must not
+	// look at the held-out questions.
+	Val         []string
+	ValPassages []string
+	ValAnswer   []int
 }
 
 // ReadQASet reads a SQuAD-layout file (SQuAD 2.0, CMRC 2018) or a DPR
@@ -31,12 +38,21 @@ type QASet struct {
 // context, and its first hard negative becomes the pair's negative when
 // every question has one.
 func ReadQASet(path string, heldEvery int) (*QASet, error) {
+	return ReadQASetSplit(path, heldEvery, 0)
+}
+
+// ReadQASetSplit is ReadQASet with a validation split as well: of the
+// paragraphs not held out, those numbered 3, 3+valEvery, 3+2·valEvery, …
+// (1-based; with held-out 5 and validation 10: 3, 13, 23, …, never a
+// held-out one) go to Val with their questions instead of Train. 0 makes
+// no validation split.
+func ReadQASetSplit(path string, heldEvery, valEvery int) (*QASet, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	if heldEvery < 0 {
-		return nil, fmt.Errorf("train: %s: held-out interval %d", path, heldEvery)
+	if heldEvery < 0 || valEvery < 0 {
+		return nil, fmt.Errorf("train: %s: held-out interval %d, validation interval %d", path, heldEvery, valEvery)
 	}
 	type para struct {
 		text      string
@@ -119,6 +135,14 @@ func ReadQASet(path string, heldEvery int) (*QASet, error) {
 				s.Answer = append(s.Answer, len(s.Passages))
 			}
 			s.Passages = append(s.Passages, p.text)
+			continue
+		}
+		if valEvery > 0 && (i+1)%valEvery == 3%valEvery {
+			for _, q := range p.questions {
+				s.Val = append(s.Val, q)
+				s.ValAnswer = append(s.ValAnswer, len(s.ValPassages))
+			}
+			s.ValPassages = append(s.ValPassages, p.text)
 			continue
 		}
 		for _, q := range p.questions {

@@ -70,3 +70,37 @@ func TestRecallAtK(t *testing.T) {
 		t.Errorf("recall@1,2,3 = %v", got)
 	}
 }
+
+// TestReadQASetSplit: the validation paragraphs (3, 13, 23, … with 10)
+// are neither held out nor trained on, and holding out is unchanged.
+func TestReadQASetSplit(t *testing.T) {
+	path := testkit.Shared(t, "data", "7-rag-qa", "haystack_squad2_dev_small.json")
+	plain, err := ReadQASet(path, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ReadQASetSplit(path, 5, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d training pairs, %d validation questions over %d paragraphs, %d held out", len(s.Train), len(s.Val), len(s.ValPassages), len(s.Held))
+	if !slices.Equal(s.Held, plain.Held) || !slices.Equal(s.Passages, plain.Passages) {
+		t.Error("the validation split changed the held-out questions")
+	}
+	if len(s.Val) == 0 || len(s.ValAnswer) != len(s.Val) || len(s.Train)+len(s.Val) != len(plain.Train) {
+		t.Errorf("%d validation questions (%d answers), %d + %d ≠ %d training pairs", len(s.Val), len(s.ValAnswer), len(s.Train), len(s.Val), len(plain.Train))
+	}
+	for _, p := range s.Train {
+		if slices.Contains(s.ValPassages, p.Positive) || slices.Contains(s.Passages, p.Positive) {
+			t.Fatal("a validation or held-out paragraph is a training positive")
+		}
+	}
+	for _, p := range s.ValPassages {
+		if slices.Contains(s.Passages, p) {
+			t.Fatal("a validation paragraph is held out too")
+		}
+	}
+	if _, err := ReadQASetSplit(path, 5, -1); err == nil {
+		t.Error("a negative validation interval was accepted")
+	}
+}

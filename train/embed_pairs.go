@@ -30,6 +30,14 @@ import (
 // it as the positive, or with it one time in ten (Lee et al.: so that the
 // model learns word overlap too, but not only that).
 func ICTPairs(texts []string, maxRunes int, seed uint64) []EmbedPair {
+	return ICTPairsN(texts, maxRunes, seed, 1)
+}
+
+// ICTPairsN is ICTPairs with up to perPassage pairs from each passage,
+// each with another sentence as its query (at most all but one of the
+// passage's sentences), so that a small corpus gives more pairs; its
+// first pair of each passage is ICTPairs' pair.
+func ICTPairsN(texts []string, maxRunes int, seed uint64, perPassage int) []EmbedPair {
 	var pairs []EmbedPair
 	n := 0
 	for _, text := range texts {
@@ -39,15 +47,22 @@ func ICTPairs(texts []string, maxRunes int, seed uint64) []EmbedPair {
 			}
 			r := rand.New(rand.NewPCG(seed, 0x696374^uint64(n))) // "ict"
 			n++
-			q := r.IntN(len(passage))
-			keep := r.IntN(10) == 0
-			var pos []string
-			for i, s := range passage {
-				if i != q || keep {
-					pos = append(pos, s)
+			used := make([]bool, len(passage))
+			for k := 0; k < max(1, perPassage) && k < len(passage)-1; k++ {
+				q := r.IntN(len(passage))
+				for used[q] {
+					q = (q + 1) % len(passage)
 				}
+				used[q] = true
+				keep := r.IntN(10) == 0
+				var pos []string
+				for i, s := range passage {
+					if i != q || keep {
+						pos = append(pos, s)
+					}
+				}
+				pairs = append(pairs, EmbedPair{Query: passage[q], Positive: joinSentences(pos)})
 			}
-			pairs = append(pairs, EmbedPair{Query: passage[q], Positive: joinSentences(pos)})
 		}
 	}
 	return pairs

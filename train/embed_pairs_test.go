@@ -98,3 +98,32 @@ func TestReadInstructionPairsAndTexts(t *testing.T) {
 		t.Errorf("text lines %q, %v", texts, err)
 	}
 }
+
+// TestICTPairsN: several queries per passage, each another sentence of
+// it (at most all but one), the first of each passage ICTPairs' own.
+func TestICTPairsN(t *testing.T) {
+	texts := []string{
+		"First of five. Second of five. Third of five. Fourth of five. Fifth of five.",
+		"One of three. Two of three. Three of three.",
+	}
+	one := ICTPairs(texts, 1000, 3)
+	many := ICTPairsN(texts, 1000, 3, 3)
+	if len(one) != 2 || len(many) != 5 {
+		t.Fatalf("%d and %d pairs, want 2 and 5 (3 from five sentences, 2 from three)", len(one), len(many))
+	}
+	if many[0] != one[0] || many[3] != one[1] {
+		t.Errorf("the first pair of each passage differs from ICTPairs':\n%v\n%v", many, one)
+	}
+	for _, g := range [][]EmbedPair{many[:3], many[3:]} {
+		seen := map[string]bool{}
+		for _, p := range g {
+			if seen[p.Query] {
+				t.Errorf("the query %q was drawn twice from one passage", p.Query)
+			}
+			seen[p.Query] = true
+		}
+	}
+	if all := ICTPairsN(texts, 1000, 3, 10); len(all) != 4+2 {
+		t.Errorf("%d pairs with 10 asked per passage, want 6 (all but one sentence of each)", len(all))
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,10 +69,12 @@ func runKB(ctx context.Context, e *env, args []string) error {
 
 // kbFlags are the flags every subcommand shares.
 type kbFlags struct {
-	dir   *string
-	embed *string
-	hnsw  struct{ m, efc, efs *int }
-	fs    *flag.FlagSet
+	dir    *string
+	embed  *string
+	hnsw   struct{ m, efc, efs *int }
+	rrfK   *string // hybrid fusion; strings so that kb eval can take lists
+	denseW *string
+	fs     *flag.FlagSet
 }
 
 func addKBFlags(fs *flag.FlagSet) *kbFlags {
@@ -84,7 +87,51 @@ func addKBFlags(fs *flag.FlagSet) *kbFlags {
 	k.hnsw.m = fs.Int("hnsw-m", 16, "HNSW links per node (2× on the bottom layer)")
 	k.hnsw.efc = fs.Int("ef-construction", 200, "HNSW candidate list while building the graph")
 	k.hnsw.efs = fs.Int("ef-search", 64, "HNSW candidate list while searching (at least -k)")
+	k.rrfK = fs.String("rrf-k", "", fmt.Sprintf("hybrid search: the k of reciprocal rank fusion, 1/(k + rank) (default %g)", rag.DefaultFusion.K))
+	k.denseW = fs.String("dense-weight", "", fmt.Sprintf("hybrid search: the dense ranking's share of the fusion, 0…1; BM25 has the rest (default %g)", rag.DefaultFusion.DenseWeight))
 	return k
+}
+
+// fusions reads --rrf-k and --dense-weight, each a comma-separated list
+// (kb eval measures every combination; other commands take one value):
+// nil when neither is set.
+func (k *kbFlags) fusions() ([]rag.Fusion, error) {
+	if *k.rrfK == "" && *k.denseW == "" {
+		return nil, nil
+	}
+	list := func(name, s string, def float64) ([]float64, error) {
+		if s == "" {
+			return []float64{def}, nil
+		}
+		var out []float64
+		for _, f := range strings.Split(s, ",") {
+			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil {
+				return nil, fmt.Errorf("%s %q: not a number or a comma-separated list of numbers", name, s)
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	ks, err := list("--rrf-k", *k.rrfK, rag.DefaultFusion.K)
+	if err != nil {
+		return nil, err
+	}
+	ws, err := list("--dense-weight", *k.denseW, rag.DefaultFusion.DenseWeight)
+	if err != nil {
+		return nil, err
+	}
+	var out []rag.Fusion
+	for _, kv := range ks {
+		for _, w := range ws {
+			f := rag.Fusion{K: kv, DenseWeight: w}
+			if err := f.Check(); err != nil {
+				return nil, fmt.Errorf("--rrf-k %g, --dense-weight %g: k must be positive, the weight within 0…1", kv, w)
+			}
+			out = append(out, f)
+		}
+	}
+	return out, nil
 }
 
 func (k *kbFlags) open() (*rag.DirStore, *kbEmbedder, error) {
@@ -107,7 +154,15 @@ func (k *kbFlags) open() (*rag.DirStore, *kbEmbedder, error) {
 			return nil, nil, fmt.Errorf("%s %d: must be in %d…4096", c.name, c.v, c.lo)
 		}
 	}
-	return openKBWith(dir, *k.embed, set, h)
+	fus, err := k.fusions()
+	if err != nil {
+		return nil, nil, err
+	}
+	var fu *rag.Fusion
+	if len(fus) > 0 {
+		fu = &fus[0] // kb eval sweeps the whole list itself
+	}
+	return openKBWith(dir, *k.embed, set, h, fu)
 }
 
 func runKBIngest(ctx context.Context, e *env, args []string) error {

@@ -135,11 +135,12 @@ func loadKBEmbedder(spec string) (*kbEmbedder, error) {
 // openKB opens the store in dir with the embedder spec names, or the one
 // its meta.json records when spec is unset.
 func openKB(dir, spec string, specSet bool) (*rag.DirStore, *kbEmbedder, error) {
-	return openKBWith(dir, spec, specSet, rag.HNSWConfig{})
+	return openKBWith(dir, spec, specSet, rag.HNSWConfig{}, nil)
 }
 
-// openKBWith is openKB with the HNSW graph's parameters.
-func openKBWith(dir, spec string, specSet bool, h rag.HNSWConfig) (*rag.DirStore, *kbEmbedder, error) {
+// openKBWith is openKB with the HNSW graph's parameters and hybrid
+// search's fusion (nil: rag.DefaultFusion).
+func openKBWith(dir, spec string, specSet bool, h rag.HNSWConfig, fu *rag.Fusion) (*rag.DirStore, *kbEmbedder, error) {
 	m, exists, err := rag.ReadMeta(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--kb: %w", err)
@@ -160,7 +161,7 @@ func openKBWith(dir, spec string, specSet bool, h rag.HNSWConfig) (*rag.DirStore
 	if err != nil {
 		return nil, nil, err
 	}
-	s, err := rag.OpenDir(dir, rag.Options{Embedder: k.emb, Model: k.model, HNSW: h})
+	s, err := rag.OpenDir(dir, rag.Options{Embedder: k.emb, Model: k.model, HNSW: h, Fusion: fu})
 	if err != nil {
 		k.Close()
 		return nil, nil, fmt.Errorf("--kb: %w", err)

@@ -91,7 +91,11 @@ func runKBEval(ctx context.Context, e *env, args []string) error {
 		modes = []rag.Mode{rag.BM25}
 	}
 	in := &rag.Ingester{Store: s, Embedder: emb.emb, Splitter: rag.Splitter{Max: maxTok, Count: emb.count}}
-	r, err := rag.Evaluate(ctx, in, set, modes, ks)
+	fus, err := k.fusions()
+	if err != nil {
+		return err
+	}
+	r, err := rag.Evaluate(ctx, in, set, modes, ks, fus...)
 	if err != nil {
 		return err
 	}
@@ -110,6 +114,16 @@ func runKBEval(ctx context.Context, e *env, args []string) error {
 			fmt.Fprintf(e.stdout, "  %.3f ", v)
 		}
 		fmt.Fprintf(e.stdout, "  %.2f\n", float64(r.Search[m].Microseconds())/1000/float64(max(1, r.Questions)))
+	}
+	if len(r.Fused) > 1 {
+		fmt.Fprintf(e.stdout, "hybrid by fusion (rrf k, dense weight):\n")
+		for _, f := range r.Fused {
+			fmt.Fprintf(e.stdout, "k %-5g w %-5g", f.Fusion.K, f.Fusion.DenseWeight)
+			for _, v := range f.Recall {
+				fmt.Fprintf(e.stdout, "  %.3f ", v)
+			}
+			fmt.Fprintln(e.stdout)
+		}
 	}
 	return nil
 }

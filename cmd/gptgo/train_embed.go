@@ -11,6 +11,7 @@ import (
 
 	"github.com/gptgo/gptgo/gguf"
 	"github.com/gptgo/gptgo/model"
+	"github.com/gptgo/gptgo/rag"
 	"github.com/gptgo/gptgo/tensor"
 	"github.com/gptgo/gptgo/tokenizer"
 	"github.com/gptgo/gptgo/train"
@@ -62,6 +63,8 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 	ckptEvery := fs.Int("checkpoint-every", 100, "write the checkpoint every N steps (0: only at the end)")
 	resume := fs.Bool("resume", false, "continue from --checkpoint (same pairs, model and settings)")
 	heldEvery := fs.Int("held-out", 5, "QA sets: hold out every Nth paragraph and its questions for evaluation (0: none)")
+	valEvery := fs.Int("validation", 0, "QA sets: also keep paragraphs 3, 3+N, 3+2N, … (not held out) and their questions out of training, as a validation split (0: none)")
+	mine := fs.Int("mine-negatives", 0, "give every pair without a negative a BM25-mined hard negative: one of the first N other passages of the same input that BM25 ranks for its query (0: off)")
 	stopAt := fs.Int("stop-at", 0, "end after this step with a checkpoint (the schedule still runs to --steps), to compare a resumed run's checkpoint")
 	noSteps := fs.Bool("export-checkpoint", false, "with --resume: write OUT from the checkpoint's weights, training no step (a run cut short)")
 	recipe := fs.String("recipe", "", "run an embedder recipe (recipes/embed.json) instead: pairs, tokenizer, init, training, export")
@@ -91,16 +94,20 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 		cfg.Checkpoint = *out + ".ckpt"
 	}
 
+	if *valEvery < 0 || *mine < 0 {
+		return fmt.Errorf("--validation and --mine-negatives must not be negative")
+	}
 	var pairs []train.EmbedPair
+	var groups []int // the input each pair came from, for --mine-negatives
 	type heldSet struct {
 		name string
 		set  *train.QASet
 	}
 	var held []heldSet
-	for _, p := range pos {
+	for fi, p := range pos {
 		var ps []train.EmbedPair
 		if strings.HasSuffix(strings.ToLower(p), ".json") {
-			qa, err := train.ReadQASet(p, *heldEvery)
+			qa, err := train.ReadQASetSplit(p, *heldEvery, *valEvery)
 			if err != nil {
 				return err
 			}
@@ -111,10 +118,18 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 		} else if ps, err = train.ReadEmbedPairs(p); err != nil {
 			return err
 		}
-		if len(pairs) > 0 && (ps[0].Negative == "") != (pairs[0].Negative == "") {
+		if *mine == 0 && len(pairs) > 0 && (ps[0].Negative == "") != (pairs[0].Negative == "") {
 			return fmt.Errorf("%s: either every pair has a \"negative\" or none does (%s differs)", p, pos[0])
 		}
 		pairs = append(pairs, ps...)
+		for range ps {
+			groups = append(groups, fi)
+		}
+	}
+	if *mine > 0 {
+		if err := mineNegatives(e, pairs, groups, *mine, *seed); err != nil {
+			return err
+		}
 	}
 	if err := checkModelFile(*modelPath); err != nil {
 		return err
@@ -210,5 +225,31 @@ func runTrainEmbed(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "wrote %s\n", *out)
+	return nil
+}
+
+// mineNegatives fills in the missing negatives of pairs with BM25-mined
+// ones (rag.MineNegatives: the passages of the same input, depth N, the
+// run's seed), so that a run is reproduced by its flags alone.
+func mineNegatives(e *env, pairs []train.EmbedPair, groups []int, depth int, seed uint64) error {
+	var qs, ps []string
+	var gs, at []int
+	for i, p := range pairs {
+		if p.Negative == "" {
+			qs, ps, gs, at = append(qs, p.Query), append(ps, p.Positive), append(gs, groups[i]), append(at, i)
+		}
+	}
+	if len(qs) == 0 {
+		return nil
+	}
+	start := time.Now()
+	neg := rag.MineNegatives(qs, ps, gs, depth, seed)
+	for k, i := range at {
+		if neg[k] == "" {
+			return fmt.Errorf("--mine-negatives: the query %q has no other passage in its input to be its negative", pairs[i].Query)
+		}
+		pairs[i].Negative = neg[k]
+	}
+	fmt.Fprintf(e.stderr, "mined %d BM25 hard negatives (depth %d) in %.1fs\n", len(qs), depth, time.Since(start).Seconds())
 	return nil
 }

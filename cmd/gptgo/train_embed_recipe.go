@@ -51,10 +51,31 @@ type embedRecipe struct {
 		// cut short, reproduced exactly.
 		StopAt int `json:"stop_at"`
 	} `json:"train"`
-	Export struct {
+	// Finetune, when set, is a second training run that starts from the
+	// first's model (WORK/embed.gguf) and trains on pairs made again with
+	// more inverse cloze queries per passage, every pair given a
+	// BM25-mined hard negative, and a validation split of each QA set
+	// kept out (WORK/eval/NAME-val.json, for choices such as the hybrid
+	// fusion weights); its model (WORK/embed-ft.gguf) is the one exported.
+	Finetune *embedFinetune `json:"finetune"`
+	Export   struct {
 		Path string `json:"path"`
 		Type string `json:"type"` // f16 or f32
 	} `json:"export"`
+}
+
+// embedFinetune is a recipe's second training run.
+type embedFinetune struct {
+	Steps           int     `json:"steps"`
+	Batch           int     `json:"batch"`
+	LR              float64 `json:"lr"`
+	Temperature     float64 `json:"temperature"`
+	MaxTokens       int     `json:"max_tokens"`
+	CheckpointEvery int     `json:"checkpoint_every"`
+	MineNegatives   int     `json:"mine_negatives"` // depth of the BM25 ranking a negative is drawn from (train embed --mine-negatives)
+	Validation      int     `json:"validation"`     // QA sets: validation paragraphs 3, 3+N, … (train embed --validation)
+	ICTQueries      int     `json:"ict_queries"`    // inverse cloze pairs per passage (train.ICTPairsN)
+	StopAt          int     `json:"stop_at"`
 }
 
 // embedPairSource is one source of pairs: exactly one of QA (a SQuAD or
@@ -135,7 +156,9 @@ func loadEmbedRecipe(path string) (*embedRecipe, string, error) {
 //	tokenizer  WORK/tokenizer.gguf
 //	init       WORK/init.gguf
 //	train      WORK/embed.gguf (checkpoint WORK/embed.gguf.ckpt)
-//	export     the recipe's export.path
+//	finetune   when the recipe has one: WORK/pairs-ft.jsonl, WORK/eval/NAME-val.json,
+//	           WORK/embed-ft.gguf trained from WORK/embed.gguf (checkpoint WORK/embed-ft.gguf.ckpt)
+//	export     the recipe's export.path (the last training's model)
 func runEmbedRecipe(ctx context.Context, e *env, path string, stopAt int) error {
 	r, work, err := loadEmbedRecipe(path)
 	if err != nil {
@@ -148,66 +171,8 @@ func runEmbedRecipe(ctx context.Context, e *env, path string, stopAt int) error 
 
 	// pairs: rebuilt on every run (deterministic and quick), so that a
 	// resumed run trains on exactly the pairs its checkpoint was made with.
-	var pairs []train.EmbedPair // written to pairs.jsonl
-	var qaFiles []string        // given to train embed as QA sets
-	var tokTexts []string       // every training text, for the tokenizer
-	for _, s := range r.Pairs {
-		var ps []train.EmbedPair
-		switch {
-		case s.QA != "":
-			qa, err := train.ReadQASet(s.QA, r.Train.HeldOut)
-			if err != nil {
-				return err
-			}
-			qaFiles = append(qaFiles, s.QA)
-			for _, p := range qa.Train {
-				tokTexts = append(tokTexts, p.Query)
-			}
-			paras := trainParagraphs(qa)
-			tokTexts = append(tokTexts, paras...)
-			if s.ICT {
-				ps = train.ICTPairs(paras, s.MaxRunes, r.Seed)
-			}
-			if err := writeHeldOutSet(filepath.Join(work, "eval", s.Name+".json"), qa, paras); err != nil {
-				return err
-			}
-			fmt.Fprintf(e.stderr, "pairs %s: %d questions, %d inverse cloze pairs; held out %d questions over %d paragraphs\n",
-				s.Name, len(qa.Train), len(ps), len(qa.Held), len(qa.Passages))
-		case len(s.Texts) > 0:
-			for _, f := range s.Texts {
-				texts, err := train.ReadTexts(f)
-				if err != nil {
-					return err
-				}
-				ps = append(ps, train.ICTPairs(texts, s.MaxRunes, r.Seed)...)
-			}
-			fmt.Fprintf(e.stderr, "pairs %s: %d inverse cloze pairs\n", s.Name, len(ps))
-		default:
-			for _, f := range s.Instructions {
-				p, err := train.ReadInstructionPairs(f, s.MinRunes)
-				if err != nil {
-					return err
-				}
-				ps = append(ps, p...)
-			}
-			fmt.Fprintf(e.stderr, "pairs %s: %d instruction pairs\n", s.Name, len(ps))
-		}
-		for _, p := range ps {
-			tokTexts = append(tokTexts, p.Query, p.Positive)
-		}
-		pairs = append(pairs, ps...)
-	}
 	pairsPath := filepath.Join(work, "pairs.jsonl")
-	err = atomicfile.Write(pairsPath, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		for _, p := range pairs {
-			if err := enc.Encode(p); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	qaFiles, tokTexts, err := writeRecipePairs(e, r, work, pairsPath, 0, 1)
 	if err != nil {
 		return err
 	}
@@ -282,6 +247,13 @@ func runEmbedRecipe(ctx context.Context, e *env, path string, stopAt int) error 
 		}
 	}
 
+	if ft := r.Finetune; ft != nil {
+		ftPath := filepath.Join(work, "embed-ft.gguf")
+		if outPath, err = runEmbedFinetune(ctx, e, r, ft, work, outPath, ftPath, stopAt); err != nil || outPath == "" {
+			return err
+		}
+	}
+
 	b, err := os.ReadFile(outPath)
 	if err != nil {
 		return err
@@ -313,7 +285,7 @@ func trainParagraphs(qa *train.QASet) []string {
 // writeHeldOutSet writes a SQuAD-layout file for `gptgo kb eval`: every
 // paragraph of the set (the training ones too, as distractors), with
 // questions on the held-out paragraphs only.
-func writeHeldOutSet(path string, qa *train.QASet, trainParas []string) error {
+func writeHeldOutSet(path string, questions []string, answer []int, passages, trainParas []string) error {
 	type qaJSON struct {
 		Question string `json:"question"`
 	}
@@ -321,11 +293,11 @@ func writeHeldOutSet(path string, qa *train.QASet, trainParas []string) error {
 		Context string   `json:"context"`
 		QAs     []qaJSON `json:"qas"`
 	}
-	ps := make([]para, 0, len(qa.Passages)+len(trainParas))
-	for i, p := range qa.Passages {
+	ps := make([]para, 0, len(passages)+len(trainParas))
+	for i, p := range passages {
 		var qs []qaJSON
-		for j, q := range qa.Held {
-			if qa.Answer[j] == i {
+		for j, q := range questions {
+			if answer[j] == i {
 				qs = append(qs, qaJSON{q})
 			}
 		}
@@ -340,4 +312,122 @@ func writeHeldOutSet(path string, qa *train.QASet, trainParas []string) error {
 		enc.SetEscapeHTML(false)
 		return enc.Encode(doc)
 	})
+}
+
+// writeRecipePairs makes the recipe's pairs and writes them to pairsPath
+// (JSONL): the QA sets (returned as files, which train embed reads
+// itself) with every valEvery-th validation paragraph left out, inverse
+// cloze pairs (ictQueries per passage) and instruction pairs. With
+// valEvery 0 it writes WORK/eval/NAME.json for each QA set (held-out
+// questions over every paragraph), else WORK/eval/NAME-val.json
+// (validation questions over the validation and training paragraphs).
+// tokTexts are every training text, for the tokenizer.
+func writeRecipePairs(e *env, r *embedRecipe, work, pairsPath string, valEvery, ictQueries int) (qaFiles, tokTexts []string, err error) {
+	var pairs []train.EmbedPair
+	for _, s := range r.Pairs {
+		var ps []train.EmbedPair
+		switch {
+		case s.QA != "":
+			qa, err := train.ReadQASetSplit(s.QA, r.Train.HeldOut, valEvery)
+			if err != nil {
+				return nil, nil, err
+			}
+			qaFiles = append(qaFiles, s.QA)
+			for _, p := range qa.Train {
+				tokTexts = append(tokTexts, p.Query)
+			}
+			paras := trainParagraphs(qa)
+			tokTexts = append(tokTexts, paras...)
+			if s.ICT {
+				ps = train.ICTPairsN(paras, s.MaxRunes, r.Seed, ictQueries)
+			}
+			if valEvery == 0 {
+				err = writeHeldOutSet(filepath.Join(work, "eval", s.Name+".json"), qa.Held, qa.Answer, qa.Passages, paras)
+			} else {
+				err = writeHeldOutSet(filepath.Join(work, "eval", s.Name+"-val.json"), qa.Val, qa.ValAnswer, qa.ValPassages, paras)
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			fmt.Fprintf(e.stderr, "pairs %s: %d questions, %d inverse cloze pairs; held out %d questions over %d paragraphs; validation %d questions over %d paragraphs\n",
+				s.Name, len(qa.Train), len(ps), len(qa.Held), len(qa.Passages), len(qa.Val), len(qa.ValPassages))
+		case len(s.Texts) > 0:
+			for _, f := range s.Texts {
+				texts, err := train.ReadTexts(f)
+				if err != nil {
+					return nil, nil, err
+				}
+				ps = append(ps, train.ICTPairsN(texts, s.MaxRunes, r.Seed, ictQueries)...)
+			}
+			fmt.Fprintf(e.stderr, "pairs %s: %d inverse cloze pairs\n", s.Name, len(ps))
+		default:
+			for _, f := range s.Instructions {
+				p, err := train.ReadInstructionPairs(f, s.MinRunes)
+				if err != nil {
+					return nil, nil, err
+				}
+				ps = append(ps, p...)
+			}
+			fmt.Fprintf(e.stderr, "pairs %s: %d instruction pairs\n", s.Name, len(ps))
+		}
+		for _, p := range ps {
+			tokTexts = append(tokTexts, p.Query, p.Positive)
+		}
+		pairs = append(pairs, ps...)
+	}
+	err = atomicfile.Write(pairsPath, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, p := range pairs {
+			if err := enc.Encode(p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return qaFiles, tokTexts, err
+}
+
+// runEmbedFinetune runs the recipe's second training from the first's
+// model (from) to to, and returns to; "" (and no error) when stopAt ended
+// the run before its end.
+func runEmbedFinetune(ctx context.Context, e *env, r *embedRecipe, ft *embedFinetune, work, from, to string, stopAt int) (string, error) {
+	if exists(to) {
+		return to, nil
+	}
+	pairsPath := filepath.Join(work, "pairs-ft.jsonl")
+	qaFiles, _, err := writeRecipePairs(e, r, work, pairsPath, ft.Validation, max(1, ft.ICTQueries))
+	if err != nil {
+		return "", err
+	}
+	args := append(append([]string(nil), qaFiles...), pairsPath,
+		"--model", from, "--out", to, "--steps", strconv.Itoa(ft.Steps), "--batch", strconv.Itoa(ft.Batch),
+		"--lr", fmt.Sprint(ft.LR), "--temperature", fmt.Sprint(ft.Temperature), "--max-tokens", strconv.Itoa(ft.MaxTokens),
+		"--held-out", strconv.Itoa(r.Train.HeldOut), "--validation", strconv.Itoa(ft.Validation),
+		"--mine-negatives", strconv.Itoa(ft.MineNegatives), "--seed", strconv.FormatUint(r.Seed, 10), "--threads", strconv.Itoa(r.Threads),
+		"--checkpoint-every", strconv.Itoa(ft.CheckpointEvery), "--type", cmpOrString(r.Export.Type, "f16"))
+	resume := exists(to + ".ckpt")
+	if stopAt == 0 && ft.StopAt > 0 {
+		cut := append(slices.Clone(args), "--stop-at", strconv.Itoa(ft.StopAt))
+		if resume {
+			cut = append(cut, "--resume")
+		}
+		if err := runTrainEmbed(ctx, e, cut); err != nil {
+			return "", fmt.Errorf("finetune: %w", err)
+		}
+		args, resume = append(args, "--export-checkpoint"), true
+	}
+	if resume {
+		args = append(args, "--resume")
+	}
+	if stopAt > 0 {
+		args = append(args, "--stop-at", strconv.Itoa(stopAt))
+	}
+	if err := runTrainEmbed(ctx, e, args); err != nil {
+		return "", fmt.Errorf("finetune: %w", err)
+	}
+	if stopAt > 0 {
+		return "", nil
+	}
+	return to, nil
 }

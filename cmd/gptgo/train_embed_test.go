@@ -323,3 +323,83 @@ func TestTrainEmbedRecipe(t *testing.T) {
 		t.Errorf("stop_at's export: %d bytes (full run's %d), same as the full run's %v (%v)", len(cut), len(first), string(cut) == string(first), err)
 	}
 }
+
+// TestTrainEmbedRecipeFinetune: a recipe's finetune stage trains from the
+// first training's model on pairs made again (two inverse cloze queries
+// a passage), every pair with a BM25-mined negative, a validation split
+// kept out and written to eval/NAME-val.json; its model is the export,
+// and a second run trains nothing.
+func TestTrainEmbedRecipeFinetune(t *testing.T) {
+	dir := t.TempDir()
+	var paras []string
+	for _, tp := range []string{"cats", "rivers", "engines", "bread", "planets", "music", "chess", "rain", "ships", "trees"} {
+		paras = append(paras, `{"context": "Some `+tp+` are old. Many `+tp+` are new. All `+tp+` are here. No `+tp+` are gone.", "qas": [{"question": "what about `+tp+`?"}]}`)
+	}
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("qa.json", `{"data": [{"paragraphs": [`+strings.Join(paras, ",")+`]}]}`)
+	write("prose.txt", "The sun is hot. The moon is cold. The stars are far. The sea is deep.\nBirds can fly. Fish can swim. Dogs can run. Cats can climb.\n")
+	write("recipe.json", `{"name": "tiny", "seed": 2, "threads": 2, "work": "work",
+		"pairs": [{"name": "qa", "qa": "qa.json", "ict": true}, {"name": "prose", "texts": ["prose.txt"]}],
+		"tokenizer": {"vocab_size": 300}, "model": {"dim": 16, "layers": 1, "heads": 2, "ff": 32, "ctx": 32},
+		"train": {"steps": 2, "batch": 4, "lr": 1e-3, "temperature": 0.05, "max_tokens": 32, "held_out": 5, "checkpoint_every": 1},
+		"finetune": {"steps": 2, "batch": 4, "lr": 5e-4, "temperature": 0.05, "max_tokens": 32, "checkpoint_every": 1, "mine_negatives": 2, "validation": 3, "ict_queries": 2},
+		"export": {"path": "out/embed.gguf", "type": "f16"}}`)
+	recipe := filepath.Join(dir, "recipe.json")
+	_, errOut, code := runCLI(t, "", "train", "embed", "--recipe", recipe)
+	if code != 0 {
+		t.Fatalf("recipe: exit %d: %s", code, errOut)
+	}
+	// paragraphs 3, 6 and 9 are the validation split, 5 and 10 held out
+	for _, want := range []string{"held out 2 questions over 2 paragraphs; validation 0 questions",
+		"pairs qa: 5 questions, 10 inverse cloze pairs; held out 2 questions over 2 paragraphs; validation 3 questions over 3 paragraphs",
+		"pairs prose: 4 inverse cloze pairs", "mined 19 BM25 hard negatives (depth 2)", "train embed: 19 pairs"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("no %q in the log:\n%s", want, errOut)
+		}
+	}
+	if n := strings.Count(errOut, "step 2/2"); n != 2 {
+		t.Errorf("%d trainings ran to step 2, want 2:\n%s", n, errOut)
+	}
+	var eval struct {
+		Data []struct {
+			Paragraphs []struct {
+				Context string
+				QAs     []struct{ Question string }
+			}
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "work", "eval", "qa-val.json"))
+	if err != nil || json.Unmarshal(b, &eval) != nil || len(eval.Data) != 1 {
+		t.Fatalf("validation file: %v\n%s", err, b)
+	}
+	var asked []string
+	for _, p := range eval.Data[0].Paragraphs {
+		for _, q := range p.QAs {
+			asked = append(asked, q.Question)
+		}
+	}
+	// the validation paragraphs and the 5 training ones; no held-out one
+	if n := len(eval.Data[0].Paragraphs); n != 8 || strings.Join(asked, "|") != "what about engines?|what about music?|what about ships?" {
+		t.Errorf("validation file: %d paragraphs, questions %q", n, asked)
+	}
+	first, err := os.ReadFile(filepath.Join(dir, "work", "embed.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft, err := os.ReadFile(filepath.Join(dir, "work", "embed-ft.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := os.ReadFile(filepath.Join(dir, "out", "embed.gguf"))
+	if err != nil || string(out) != string(ft) || string(ft) == string(first) {
+		t.Errorf("the export is the finetuned model: %v; the finetuned model differs from the first: %v (%v)", string(out) == string(ft), string(ft) != string(first), err)
+	}
+	_, errOut, code = runCLI(t, "", "train", "embed", "--recipe", recipe)
+	if code != 0 || strings.Contains(errOut, "step ") {
+		t.Fatalf("second run: exit %d (it should train nothing): %s", code, errOut)
+	}
+}
