@@ -182,7 +182,7 @@ func (r *rendezvous) master(ctx context.Context) error {
 		}
 		var lerr error
 		if ln, stop, lerr = r.listen(ctx, net.JoinHostPort("", port)); lerr != nil {
-			return r.errorf("listening on port %s for the other ranks: %v", port, lerr)
+			return r.errorf("listening on port %s for the other ranks (another job, or a launcher's own store, may hold it): %v", port, lerr)
 		}
 	} else {
 		stop = func() { ln.Close() }

@@ -61,8 +61,9 @@ func openTCPCollective(ctx context.Context) (train.Collective, func() error, err
 }
 
 // tcpConfigFromEnv reads RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT,
-// and the optional GPTGO_DIST_TIMEOUT (the rendezvous bound, a Go
-// duration) and GPTGO_DIST_OP_TIMEOUT (a bound on each operation).
+// and the optional GPTGO_MASTER_PORT (the port instead of MASTER_PORT),
+// GPTGO_DIST_TIMEOUT (the rendezvous bound, a Go duration) and
+// GPTGO_DIST_OP_TIMEOUT (a bound on each operation).
 func tcpConfigFromEnv(getenv func(string) string) (train.TCPConfig, error) {
 	const hint = " (the tcp transport reads RANK, WORLD_SIZE, MASTER_ADDR and MASTER_PORT, as torchrun sets them)"
 	num := func(name string, lo int) (int, error) {
@@ -92,12 +93,22 @@ func tcpConfigFromEnv(getenv func(string) string) (train.TCPConfig, error) {
 		if host == "" {
 			return cfg, fmt.Errorf("environment variable MASTER_ADDR is not set: rank 0's host name or address%s", hint)
 		}
-		port, err := num("MASTER_PORT", 1)
+		// torchrun's agent may host its own store at MASTER_PORT
+		// (TORCHELASTIC_USE_AGENT_STORE=True): then the group meets one
+		// port above, unless GPTGO_MASTER_PORT names one.
+		portVar := "MASTER_PORT"
+		if getenv("GPTGO_MASTER_PORT") != "" {
+			portVar = "GPTGO_MASTER_PORT"
+		}
+		port, err := num(portVar, 1)
 		if err != nil {
 			return cfg, err
 		}
+		if portVar == "MASTER_PORT" && strings.EqualFold(getenv("TORCHELASTIC_USE_AGENT_STORE"), "true") {
+			port++
+		}
 		if port > 65535 {
-			return cfg, fmt.Errorf("environment variable MASTER_PORT=%d is not a TCP port (1..65535)%s", port, hint)
+			return cfg, fmt.Errorf("environment variable %s=%d is not a TCP port (1..65535)%s", portVar, port, hint)
 		}
 		cfg.Addr = net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))
 	}

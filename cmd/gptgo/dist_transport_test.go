@@ -35,6 +35,7 @@ func TestTCPConfigFromEnv(t *testing.T) {
 		{"RANK", "4", "RANK=4 is not below WORLD_SIZE=4"},
 		{"WORLD_SIZE", "0", `WORLD_SIZE="0": want an integer ≥ 1`},
 		{"MASTER_PORT", "70000", "MASTER_PORT=70000 is not a TCP port"},
+		{"GPTGO_MASTER_PORT", "-1", `GPTGO_MASTER_PORT="-1": want an integer ≥ 1`},
 		{"GPTGO_DIST_TIMEOUT", "soon", `GPTGO_DIST_TIMEOUT="soon": want a duration`},
 	} {
 		m := map[string]string{}
@@ -46,6 +47,17 @@ func TestTCPConfigFromEnv(t *testing.T) {
 			t.Errorf("%s=%q gave %v, want %q", c.key, c.val, err, c.want)
 		}
 	}
+	full["MASTER_ADDR"] = "node0"
+	full["TORCHELASTIC_USE_AGENT_STORE"] = "True" // torchrun's agent holds MASTER_PORT
+	if cfg, err := tcpConfigFromEnv(get(full)); err != nil || cfg.Addr != "node0:29501" {
+		t.Errorf("under torchrun's agent store: %q, %v", cfg.Addr, err)
+	}
+	full["GPTGO_MASTER_PORT"] = "31000"
+	if cfg, err := tcpConfigFromEnv(get(full)); err != nil || cfg.Addr != "node0:31000" {
+		t.Errorf("with GPTGO_MASTER_PORT: %q, %v", cfg.Addr, err)
+	}
+	delete(full, "TORCHELASTIC_USE_AGENT_STORE")
+	delete(full, "GPTGO_MASTER_PORT")
 	if cfg, err := tcpConfigFromEnv(get(map[string]string{"RANK": "0", "WORLD_SIZE": "1"})); err != nil || cfg.Size != 1 {
 		t.Errorf("a group of one without MASTER_ADDR gave %+v, %v", cfg, err)
 	}
