@@ -142,6 +142,8 @@ func (bk *bucketer) backward(tp *autograd.Tape, loss *autograd.Var, seed float32
 	if bk.armed {
 		st.stats.Overlapped++
 	}
+	st.stats.EarlyBuckets += bk.next
+	st.stats.Buckets += len(st.buckets)
 	for bk.next < len(st.buckets) { // the rest, in order, after the backward
 		bk.send()
 	}

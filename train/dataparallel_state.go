@@ -73,6 +73,9 @@ type DPStats struct {
 	// backward had finished: Comm − Wait overlapped the backward.
 	Backward, Comm, Wait float64 // seconds
 	Overlapped           int     // backwards whose buckets were reduced during the backward
+	// Buckets reduced in all, and how many of them went to the reducer
+	// before their backward ended.
+	Buckets, EarlyBuckets int
 }
 
 // defaultBucketElems is the gradient bucket size: 1 Mi floats (4 MiB);
