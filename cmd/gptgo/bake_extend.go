@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -179,28 +178,38 @@ func (b *bake) extendTokenizer(ctx context.Context) error {
 	return b.hash(path)
 }
 
-// addLeadingDocs feeds tr the documents of a docs.jsonl file from its start
-// while they end within share of its text bytes.
+// addLeadingDocs feeds tr the leading documents of a docs.jsonl file
+// (leadingDocs).
 func addLeadingDocs(ctx context.Context, tr *tokenizer.Trainer, path string, share float64) error {
-	var total int64
+	var docs []string
 	ro := data.DefaultReadOptions()
 	ro.Format, ro.TextField = "jsonl", "text"
-	if err := data.ReadFile(path, ro, func(d *data.Doc) error { total += int64(len(d.Text)); return nil }); err != nil {
+	if err := data.ReadFile(path, ro, func(d *data.Doc) error { docs = append(docs, d.Text); return nil }); err != nil {
 		return err
 	}
-	limit, fed := int64(share*float64(total)), int64(0)
-	errEnough := errors.New("enough")
-	err := data.ReadFile(path, ro, func(d *data.Doc) error {
-		if fed+int64(len(d.Text)) > limit {
-			return errEnough
+	for _, d := range docs[:leadingDocs(docs, share)] {
+		if err := tr.Add(ctx, d); err != nil {
+			return err
 		}
-		fed += int64(len(d.Text))
-		return tr.Add(ctx, d.Text)
-	})
-	if errors.Is(err, errEnough) {
-		return nil
 	}
-	return err
+	return nil
+}
+
+// leadingDocs counts the documents from the start that end within share
+// of the documents' bytes.
+func leadingDocs(docs []string, share float64) int {
+	var total int64
+	for _, d := range docs {
+		total += int64(len(d))
+	}
+	limit, fed := int64(share*float64(total)), int64(0)
+	for i, d := range docs {
+		if fed+int64(len(d)) > limit {
+			return i
+		}
+		fed += int64(len(d))
+	}
+	return len(docs)
 }
 
 // resize writes WORK/init.gguf: the base with the extended vocabulary,
