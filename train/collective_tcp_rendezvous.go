@@ -289,6 +289,7 @@ func (r *rendezvous) worker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	conn.SetReadDeadline(time.Time{}) // in case ctx ended just as the table came
 	for q := 1; q < cfg.Rank; q++ {
 		addr := net.JoinHostPort(hosts[q], strconv.Itoa(ports[q]))
 		pc, err := dialRetry(ctx, addr)

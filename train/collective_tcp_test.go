@@ -180,7 +180,7 @@ func TestTCPDeadPeer(t *testing.T) {
 	cs = tcpGroup(t, 3, func(c *train.TCPConfig) { c.OpTimeout = 300 * time.Millisecond })
 	errs = onEach(cs, func(c *train.TCPCollective) error {
 		if c.Rank() == 1 {
-			time.Sleep(2 * time.Second) // stuck, its connections open
+			time.Sleep(time.Second) // stuck, its connections open
 			return nil
 		}
 		return c.Barrier()
