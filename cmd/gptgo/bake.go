@@ -39,6 +39,8 @@ resumes from its checkpoint):
 
   clean      gptgo data on each source         WORK/data/SOURCE/docs.jsonl
   tokenizer  byte-level BPE on the kept text   WORK/tokenizer.gguf
+  resize     with base and extend: the base    WORK/init.gguf
+             grown to the extended vocabulary
   tokenize   each source's tail is validation  WORK/data/{train,val}.tok
   pretrain   gptgo train pretrain              WORK/train/ (checkpoint, log, loss.svg, model.gguf)
   export     gptgo quantize                    the recipe's export.path

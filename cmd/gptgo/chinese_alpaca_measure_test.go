@@ -112,10 +112,18 @@ func TestChineseAlpacaMeasure(t *testing.T) {
 	}
 
 	// Held-out pretraining loss, per token in each model's own vocabulary
-	// and in bits per byte of text (comparable across vocabularies).
+	// and in bits per byte of text (comparable across vocabularies); the
+	// resized model also with every new row the mean of all rows, the
+	// other start resize-vocab offers.
+	meanInit := filepath.Join(t.TempDir(), "init-mean.gguf")
+	var report strings.Builder
+	if err := resizeVocab(&report, base, filepath.Join(work, "tokenizer.gguf"), meanInit, "f32", "mean"); err != nil {
+		t.Fatal(err)
+	}
 	for _, m := range []struct{ name, path string }{
 		{"base (default-base)", base},
-		{"resized, before training (init.gguf)", filepath.Join(work, "init.gguf")},
+		{"resized, before training (init.gguf, new rows the mean of their spelling's)", filepath.Join(work, "init.gguf")},
+		{"resized with --init mean instead (new rows the mean of all rows)", meanInit},
 		{"after continued pretraining (train/model.gguf)", filepath.Join(work, "train", modelName)},
 		{"after SFT (the export)", exported},
 	} {
