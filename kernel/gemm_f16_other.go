@@ -1,6 +1,6 @@
-//go:build purego || !amd64
+//go:build purego || !(amd64 || arm64)
 
-// Reference: gemm_f16_amd64.go (the assembly builds other than this one lack).
+// Reference: gemm_f16_amd64.go and gemm_f16_arm64.go (the assembly builds other than this one lack).
 
 package kernel
 
