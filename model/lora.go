@@ -56,7 +56,7 @@ type loraState struct {
 	full     []*autograd.Var           // fully trained base tensors (TrainEmbeddings)
 	batchKey uint64                    // a hash of the forward's tokens: with the seed, keys the dropout masks
 	prompt   *autograd.Var             // [P, C] "prompt_tuning.embd": prompt tuning's virtual tokens, the only parameter (prompt_tuning.go); nil for LoRA
-	prefix   []*autograd.Var           // [2L] of [P, KVDim]: prefix tuning's keys (before RoPE) and values of layer i at 2i, 2i+1, the only parameters (prefix_tuning.go)
+	prefix   *prefixState              // prefix tuning's keys and values, or what projects them, the only parameters (prefix_tuning.go); nil for LoRA
 	capture  kvCapture                 // while prefix tuning's init runs the base: gets each layer's keys and values
 }
 

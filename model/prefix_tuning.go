@@ -2,12 +2,14 @@
 // §4 (trainable activations P_θ at the prefix positions of every layer, the model frozen) and §7.2 (a prefix
 // initialised from the activations of real words trains better than a random one); Hugging Face PEFT
 // PrefixTuningConfig and PrefixEncoder (num_virtual_tokens, past_key_values: one key and one value per layer
-// and virtual token, put in front of the attention's cache).
+// and virtual token, put in front of the attention's cache; prefix_projection: an embedding [P, token_dim]
+// through Linear(token_dim, encoder_hidden_size), Tanh and Linear(encoder_hidden_size, layers·2·token_dim)).
 
 package model
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/gptgo/gptgo/gguf"
@@ -28,6 +30,54 @@ type PrefixTuningOptions struct {
 	// model's keys and values.
 	Init []int32
 	Seed uint64
+	// Projection, when positive, trains the prefix through PEFT's
+	// reparameterization (prefix_projection, Li and Liang §4.3) with a
+	// hidden width of Projection: an embedding E [P, C] (started from the
+	// embeddings of the init tokens), then for layer i
+	// Linear_i(tanh(Linear(E))) → [P, 2·KVDim], its halves the keys and
+	// values. Only the resulting keys and values go to the file. 0: the
+	// keys and values are the parameters themselves.
+	Projection int
+}
+
+// prefixState is what a prefix-tuning Trainable trains: the keys and
+// values directly (kv) or the reparameterization that computes them.
+type prefixState struct {
+	P  int
+	kv []*autograd.Var // [2L] of [P, KVDim]: layer i's keys (before RoPE) at 2i, values at 2i+1; nil with a projection
+
+	embd   *autograd.Var   // [P, C] "prefix_tuning.embd"
+	w1, b1 *autograd.Var   // [H, C], [H] "prefix_tuning.mlp_in.weight", ".bias"
+	w2, b2 []*autograd.Var // per layer [2·KVDim, H], [2·KVDim] "blk.i.prefix_mlp_out.weight", ".bias"
+}
+
+// params lists the trained values in a fixed order (the checkpoint's).
+func (ps *prefixState) params() []*autograd.Var {
+	if ps.kv != nil {
+		return ps.kv
+	}
+	out := []*autograd.Var{ps.embd, ps.w1, ps.b1}
+	for i := range ps.w2 {
+		out = append(out, ps.w2[i], ps.b2[i])
+	}
+	return out
+}
+
+// layer returns layer i's prefix keys (before RoPE) and values [P, KVDim]:
+// the parameters, or the projection computed on tp from its parameters
+// alone, as a checkpointed block may (autograd.Tape.Blocks). The shared
+// tanh layer is recomputed per layer: P×C×H multiply-adds, nothing beside
+// a layer's matmuls over a batch.
+func (ps *prefixState) layer(tp *autograd.Tape, i, kvd int) (k, v *autograd.Var, ok bool) {
+	if ps.kv != nil {
+		return ps.kv[2*i], ps.kv[2*i+1], true
+	}
+	h := tp.Tanh(tp.Linear(ps.embd, ps.w1, ps.b1))
+	parts := tp.Split(tp.Linear(h, ps.w2[i], ps.b2[i]), kvd, kvd)
+	if len(parts) != 2 { // only after a tape error, which the tape keeps
+		return nil, nil, false
+	}
+	return parts[0], parts[1], true
 }
 
 // PrefixKName and PrefixVName are the names of layer i's prefix keys and
@@ -66,6 +116,9 @@ func NewPrefixTuningTrainable(c Config, tied bool, src Source, o PrefixTuningOpt
 			return nil, fmt.Errorf("model: prefix tuning init: token %d at index %d is outside the vocabulary of %d", id, i, c.Vocab)
 		}
 	}
+	if o.Projection < 0 || o.Projection > 1<<16 {
+		return nil, fmt.Errorf("model: prefix tuning projection width %d must be in 0 … 65536", o.Projection)
+	}
 	// Rank and alpha are never used: there are no adapters.
 	m, err := newFrozenTrainable(c, tied, src, LoRAOptions{Rank: 1, Alpha: 1, Seed: o.Seed}, nil)
 	if err != nil {
@@ -81,23 +134,86 @@ func NewPrefixTuningTrainable(c Config, tied bool, src Source, o PrefixTuningOpt
 			ids[k] = int32(rng.IntN(c.Vocab))
 		}
 	}
+	ps := &prefixState{P: P}
+	if o.Projection > 0 {
+		err = ps.initProjection(m, ids, o)
+	} else {
+		err = ps.initDirect(m, ids)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m.lora.prefix = ps
+	m.params = ps.params()
+	return m, nil
+}
+
+// initDirect starts the keys and values as the base's own for ids.
+func (ps *prefixState) initDirect(m *Trainable, ids []int32) error {
 	kv, err := m.baseKV(ids)
 	if err != nil {
-		return nil, fmt.Errorf("model: prefix tuning init: %w", err)
+		return fmt.Errorf("model: prefix tuning init: %w", err)
 	}
-	for i := range c.Layers {
-		k, err := autograd.NewParam(PrefixKName(i), kv[2*i], P, c.KVDim())
+	for i := range m.Layers {
+		k, err := autograd.NewParam(PrefixKName(i), kv[2*i], ps.P, m.KVDim())
 		if err != nil {
-			return nil, err
+			return err
 		}
-		v, err := autograd.NewParam(PrefixVName(i), kv[2*i+1], P, c.KVDim())
+		v, err := autograd.NewParam(PrefixVName(i), kv[2*i+1], ps.P, m.KVDim())
 		if err != nil {
-			return nil, err
+			return err
 		}
-		m.lora.prefix = append(m.lora.prefix, k, v)
+		ps.kv = append(ps.kv, k, v)
 	}
-	m.params = m.lora.prefix
-	return m, nil
+	return nil
+}
+
+// initProjection starts the reparameterization: E the embeddings of ids,
+// every Linear as PEFT's nn.Linear starts (weight and bias U(±1/√fan_in)),
+// from a generator seeded by (Seed, name).
+func (ps *prefixState) initProjection(m *Trainable, ids []int32, o PrefixTuningOptions) error {
+	C, H, W := m.Embd, o.Projection, 2*m.KVDim()
+	emb, ok := m.lora.frozen["token_embd.weight"]
+	if !ok {
+		return fmt.Errorf("model: prefix tuning: token_embd.weight is not a frozen matrix")
+	}
+	e := make([]float32, ps.P*C)
+	for k, id := range ids {
+		if err := emb.DequantizeRow(int(id), e[k*C:(k+1)*C]); err != nil {
+			return fmt.Errorf("model: prefix tuning init from token %d: %w", id, err)
+		}
+	}
+	uniform := func(name string, n, fanIn int, shape ...int) (*autograd.Var, error) {
+		x := make([]float32, n)
+		rng := rand.New(rand.NewPCG(o.Seed, hashName(name)))
+		bound := 1 / math.Sqrt(float64(fanIn))
+		for i := range x {
+			x[i] = float32((2*rng.Float64() - 1) * bound)
+		}
+		return autograd.NewParam(name, x, shape...)
+	}
+	var err error
+	if ps.embd, err = autograd.NewParam("prefix_tuning.embd", e, ps.P, C); err != nil {
+		return err
+	}
+	if ps.w1, err = uniform("prefix_tuning.mlp_in.weight", H*C, C, H, C); err != nil {
+		return err
+	}
+	if ps.b1, err = uniform("prefix_tuning.mlp_in.bias", H, C, H); err != nil {
+		return err
+	}
+	for i := range m.Layers {
+		w, err := uniform(fmt.Sprintf("blk.%d.prefix_mlp_out.weight", i), W*H, H, W, H)
+		if err != nil {
+			return err
+		}
+		b, err := uniform(fmt.Sprintf("blk.%d.prefix_mlp_out.bias", i), W, H, W)
+		if err != nil {
+			return err
+		}
+		ps.w2, ps.b2 = append(ps.w2, w), append(ps.b2, b)
+	}
+	return nil
 }
 
 // PrefixTuningTrainableFromGGUF is NewPrefixTuningTrainable over the
@@ -152,7 +268,11 @@ func (m *Trainable) prefixKV(tp *autograd.Tape, i int, k, v *autograd.Var, token
 	case st.prefix == nil:
 		return k, v
 	}
-	return tp.VirtualRows(k, st.prefix[2*i], tokens), tp.VirtualRows(v, st.prefix[2*i+1], tokens)
+	pk, pv, ok := st.prefix.layer(tp, i, m.KVDim())
+	if !ok {
+		return k, v
+	}
+	return tp.VirtualRows(k, pk, tokens), tp.VirtualRows(v, pv, tokens)
 }
 
 // prefixAdapter returns the prefix as an adapter holding copies of its
@@ -160,11 +280,20 @@ func (m *Trainable) prefixKV(tp *autograd.Tape, i int, k, v *autograd.Var, token
 // tape's RoPE: they are the KV cache's entries of those positions, which
 // inference copies in as they are (as PEFT's past_key_values are).
 func (m *Trainable) prefixAdapter(name string) (*Adapter, error) {
-	c, pre := m.Config, m.lora.prefix
-	P, W := pre[0].Rows(), pre[0].Cols()
+	c, ps := m.Config, m.lora.prefix
+	P, W := ps.P, c.KVDim()
+	pool := tensor.NewPool(1)
+	defer pool.Close()
+	tp := autograd.NewTape(pool)
+	tp.NoGrad(true)
 	a := &Adapter{Arch: m.Arch, Name: name}
 	for i := range c.Layers {
-		k := append([]float32(nil), pre[2*i].Data...)
+		tp.Reset()
+		kr, vr, ok := ps.layer(tp, i, W)
+		if err := tp.Err(); err != nil || !ok {
+			return nil, fmt.Errorf("model: prefix of layer %d: %v", i, err)
+		}
+		k := append([]float32(nil), kr.Data...)
 		if c.Rope != RopeNone {
 			rotate := kernel.RopeNorm
 			if c.Rope == RopeNeox {
@@ -183,7 +312,7 @@ func (m *Trainable) prefixAdapter(name string) (*Adapter, error) {
 		if err != nil {
 			return nil, err
 		}
-		vt, err := tensor.FromFloat32(PrefixVName(i), append([]float32(nil), pre[2*i+1].Data...), W, P)
+		vt, err := tensor.FromFloat32(PrefixVName(i), append([]float32(nil), vr.Data...), W, P)
 		if err != nil {
 			return nil, err
 		}

@@ -349,7 +349,7 @@ func TestPrefixAdapterFile(t *testing.T) {
 		t.Errorf("merge of a prefix: %v", err)
 	}
 	for name, edit := range map[string]func(c *Config){
-		"wider": func(c *Config) { c.KVHeads = 4 },
+		"wider":  func(c *Config) { c.KVHeads = 4 },
 		"deeper": func(c *Config) { c.Layers = 3 },
 	} {
 		o := loraTinyConfig(t, "llama")
@@ -420,5 +420,139 @@ func TestPrefixAdapterFile(t *testing.T) {
 		if err := bad(tc.name, tc.edit); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want an error containing %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// TestPrefixProjection: with PEFT's reparameterization the parameters are
+// the embedding and the two Linears (one per layer for the second); their
+// gradients against central differences; the same gradients bit for bit
+// with checkpointed blocks, which rerun the projection in the backward;
+// and the file, holding only the resulting keys and values, run by
+// inference gives the tape's logits.
+func TestPrefixProjection(t *testing.T) {
+	c := loraTinyConfig(t, "llama")
+	f, err := gguf.Open(writeBase(t, c, tensor.Q8_0, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := PrefixTuningTrainableFromGGUF(f, PrefixTuningOptions{Tokens: 3, Seed: 2, Projection: 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := m.Params()
+	if len(ps) != 3+2*c.Layers || ps[0].Name != "prefix_tuning.embd" || ps[1].Rows() != 12 || ps[3].Rows() != 2*c.KVDim() || m.VirtualTokens() != 3 {
+		t.Fatalf("params %v, %d virtual tokens", ps, m.VirtualTokens())
+	}
+	pool := tensor.NewPool(2)
+	defer pool.Close()
+	tokens := append(virtualThen(3, 5, 0, 36, 17, 2), virtualThen(3, 9, 30, 11, 3, 4)...)
+	targets := make([]int32, len(tokens))
+	for i := range targets {
+		targets[i] = -1
+		if i+1 < len(tokens) && tokens[i+1] >= 0 {
+			targets[i] = tokens[i+1]
+		}
+	}
+	grads := func(checkpoint bool) ([][]float32, func(bool) float64) {
+		tp := autograd.NewTape(pool)
+		if err := tp.SetMemory(autograd.Memory{Checkpoint: checkpoint}); err != nil {
+			t.Fatal(err)
+		}
+		loss := func(grad bool) float64 {
+			tp.Reset()
+			for _, p := range ps {
+				clear(p.Grad)
+			}
+			l := m.Loss(tp, tokens, targets, 8)
+			if err := tp.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if grad {
+				if err := tp.Backward(l, 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return float64(l.Data[0])
+		}
+		loss(true)
+		g := make([][]float32, len(ps))
+		for i, p := range ps {
+			g[i] = append([]float32(nil), p.Grad...)
+		}
+		return g, loss
+	}
+	plain, loss := grads(false)
+	ckpt, _ := grads(true)
+	for i := range ps {
+		testkit.CheckClose(t, "checkpointed "+ps[i].Name, ckpt[i], plain[i], 0, 0)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const h = 1e-2
+	for n := range 3 * len(ps) {
+		pi := n % len(ps)
+		p := ps[pi]
+		j := rng.IntN(len(p.Data))
+		old := p.Data[j]
+		p.Data[j] = old + h
+		fp := loss(false)
+		p.Data[j] = old - h
+		fm := loss(false)
+		p.Data[j] = old
+		num := (fp - fm) / float64(float32(old+h)-float32(old-h))
+		if !testkit.Close(float64(plain[pi][j]), num, 2e-3, 2e-2) {
+			t.Fatalf("d/d%s[%d] = %.6g analytic, %.6g numeric", p.Name, j, plain[pi][j], num)
+		}
+	}
+
+	// The trained projection over an F32 base of the same shape, so that
+	// inference and the tape differ by float32 rounding alone.
+	f32, err := gguf.Open(writeBase(t, c, tensor.F32, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f32.Close()
+	if m, err = PrefixTuningTrainableFromGGUF(f32, PrefixTuningOptions{Tokens: 3, Seed: 2, Projection: 12}); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range m.Params() {
+		copy(p.Data, ps[i].Data)
+	}
+	f = f32
+	tp := autograd.NewTape(pool)
+	tp.NoGrad(true)
+	one := virtualThen(3, 1, 22, 5, 9, 30, 2)
+	want := m.Logits(tp, one, len(one))
+	if err := tp.Err(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "projected.gguf")
+	if err := m.WriteAdapter(path, "projected"); err != nil {
+		t.Fatal(err)
+	}
+	af, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer af.Close()
+	if len(af.Tensors) != 2*c.Layers {
+		t.Fatalf("the file holds %d tensors, want only the %d keys and values", len(af.Tensors), 2*c.Layers)
+	}
+	ad, err := AdapterFromGGUF(af)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := FromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	am, err := base.WithAdapters(ScaledAdapter{ad, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := stateLogits(t, am, one, pool)
+	testkit.CheckClose(t, "projected logits", got[3*c.Vocab:], want.Data[3*c.Vocab:], 2e-3, 2e-3)
+	if _, err := PrefixTuningTrainableFromGGUF(f, PrefixTuningOptions{Tokens: 2, Projection: -1}); err == nil {
+		t.Error("a negative projection accepted")
 	}
 }

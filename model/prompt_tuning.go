@@ -101,7 +101,7 @@ func (m *Trainable) VirtualTokens() int {
 	case m.lora == nil:
 		return 0
 	case m.lora.prefix != nil:
-		return m.lora.prefix[0].Rows()
+		return m.lora.prefix.P
 	case m.lora.prompt == nil:
 		return 0
 	}

@@ -23,6 +23,10 @@ type PrefixTuningConfig struct {
 	// of this text's tokens, repeated or cut to P; empty: of tokens sampled
 	// from the vocabulary.
 	InitText string `json:"init_text"`
+	// Projection, when positive, trains the prefix through PEFT's
+	// reparameterization (prefix_projection) with this hidden width
+	// (encoder_hidden_size); the file holds the resulting keys and values.
+	Projection int `json:"projection"`
 }
 
 // Enabled reports whether the run trains a prefix.
@@ -38,6 +42,10 @@ func (c PrefixTuningConfig) check(lora LoRAConfig, prompt PromptTuningConfig, se
 		errs = append(errs, fmt.Sprintf("prefix_tuning.virtual_tokens (--prefix-tuning) %d must not be negative", c.VirtualTokens))
 	case c.VirtualTokens == 0 && c.InitText != "":
 		errs = append(errs, "prefix_tuning.init_text (--prefix-tuning-init) needs prefix_tuning.virtual_tokens (--prefix-tuning P)")
+	case c.Projection < 0 || c.Projection > 1<<16:
+		errs = append(errs, fmt.Sprintf("prefix_tuning.projection (--prefix-projection) %d must be in 0 … 65536", c.Projection))
+	case c.VirtualTokens == 0 && c.Projection != 0:
+		errs = append(errs, "prefix_tuning.projection (--prefix-projection) needs prefix_tuning.virtual_tokens (--prefix-tuning P)")
 	case c.Enabled() && lora.Enabled:
 		errs = append(errs, "prefix tuning (--prefix-tuning) and LoRA (--lora) are two kinds of adapter: train one at a time")
 	case c.Enabled() && prompt.Enabled():
@@ -52,7 +60,7 @@ func (c PrefixTuningConfig) check(lora LoRAConfig, prompt PromptTuningConfig, se
 // the init text's tokens (nil without one), seed samples the tokens of an
 // init without text.
 func (c PrefixTuningConfig) Options(initIDs []int32, seed uint64) model.PrefixTuningOptions {
-	return model.PrefixTuningOptions{Tokens: c.VirtualTokens, Init: slices.Clone(initIDs), Seed: seed}
+	return model.PrefixTuningOptions{Tokens: c.VirtualTokens, Init: slices.Clone(initIDs), Seed: seed, Projection: c.Projection}
 }
 
 // VirtualTokens is the count of virtual tokens in front of each example

@@ -157,6 +157,8 @@ func TestPrefixTuningConfigChecks(t *testing.T) {
 		{PrefixTuningConfig{VirtualTokens: 4}, true, 0, "and LoRA (--lora) are two kinds of adapter"},
 		{PrefixTuningConfig{VirtualTokens: 4}, false, 4, "and prompt tuning (--prompt-tuning) are two kinds"},
 		{PrefixTuningConfig{VirtualTokens: 255}, false, 0, "leaves no room"},
+		{PrefixTuningConfig{VirtualTokens: 4, Projection: -2}, false, 0, "must be in 0 … 65536"},
+		{PrefixTuningConfig{Projection: 64}, false, 0, "needs prefix_tuning.virtual_tokens"},
 	} {
 		errs := tc.c.check(LoRAConfig{Enabled: tc.lora, Rank: 1}, PromptTuningConfig{VirtualTokens: tc.prompt}, 256)
 		if len(errs) != 1 || !strings.Contains(errs[0], tc.want) {

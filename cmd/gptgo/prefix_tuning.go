@@ -17,14 +17,16 @@ import (
 // prefixTuningFlags are `gptgo train sft`'s prefix-tuning options; they
 // override the run configuration's "prefix_tuning" section when given.
 type prefixTuningFlags struct {
-	tokens *int
-	init   *string
+	tokens     *int
+	init       *string
+	projection *int
 }
 
 func addPrefixTuningFlags(fs *flag.FlagSet) *prefixTuningFlags {
 	return &prefixTuningFlags{
-		tokens: fs.Int("prefix-tuning", 0, "train every layer's keys and values of P virtual tokens put in front of every example over the frozen base (prefix tuning), and write OUT/adapter.gguf"),
-		init:   fs.String("prefix-tuning-init", "", "with --prefix-tuning, start the prefix from the base model's keys and values of this text's tokens (default: of tokens sampled from the vocabulary)"),
+		tokens:     fs.Int("prefix-tuning", 0, "train every layer's keys and values of P virtual tokens put in front of every example over the frozen base (prefix tuning), and write OUT/adapter.gguf"),
+		init:       fs.String("prefix-tuning-init", "", "with --prefix-tuning, start the prefix from the base model's keys and values of this text's tokens (default: of tokens sampled from the vocabulary)"),
+		projection: fs.Int("prefix-projection", 0, "with --prefix-tuning, train the prefix through PEFT's reparameterization MLP of this hidden width (the file keeps only the keys and values it gives); 0: the keys and values directly"),
 	}
 }
 
@@ -35,6 +37,9 @@ func (f *prefixTuningFlags) apply(set map[string]bool, c *train.PrefixTuningConf
 	}
 	if set["prefix-tuning-init"] {
 		c.InitText = *f.init
+	}
+	if set["prefix-projection"] {
+		c.Projection = *f.projection
 	}
 }
 
@@ -64,7 +69,7 @@ func adapterRunKind(m *model.Trainable) string {
 	switch ps := m.Params(); {
 	case m.VirtualTokens() == 0:
 		return "LoRA"
-	case len(ps) > 0 && strings.HasSuffix(ps[0].Name, ".prefix_k"):
+	case len(ps) > 0 && (strings.HasSuffix(ps[0].Name, ".prefix_k") || strings.HasPrefix(ps[0].Name, "prefix_tuning.")):
 		return "prefix tuning"
 	}
 	return "prompt tuning"

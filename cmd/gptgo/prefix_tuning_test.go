@@ -112,10 +112,49 @@ func TestTrainSFTPrefixTuning(t *testing.T) {
 		{[]string{"train", "sft", "--print-config", "--prefix-tuning", "4", "--prompt-tuning", "4"}, "train one at a time"},
 		{[]string{"train", "sft", "--print-config", "--prefix-tuning-init", "x"}, "needs prefix_tuning.virtual_tokens"},
 		{[]string{"train", "sft", "--print-config", "--prefix-tuning", "63", "--seq", "64"}, "leaves no room"},
+		{[]string{"train", "sft", "--print-config", "--prefix-projection", "16"}, "needs prefix_tuning.virtual_tokens"},
 	} {
 		_, stderr, code := runCLI(t, "", tc.args...)
 		if code == 0 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %q", tc.args, code, stderr, tc.want)
 		}
+	}
+}
+
+// TestTrainSFTPrefixProjection: with --prefix-projection the run trains
+// PEFT's reparameterization and the file holds only the keys and values
+// it gives, which run --lora runs as any prefix.
+func TestTrainSFTPrefixProjection(t *testing.T) {
+	out := t.TempDir()
+	_, stderr, code := runCLI(t, "", "train", "sft", alpacaFile(t), "--out", out, "--steps", "2", "--batch", "2", "--seq", "64",
+		"--val-fraction", "0.25", "--threads", "2", "--prefix-tuning", "4", "--prefix-projection", "16")
+	if code != 0 {
+		t.Fatalf("train sft --prefix-projection: exit %d\n%s", code, stderr)
+	}
+	cfg, err := os.ReadFile(filepath.Join(out, configName))
+	if err != nil || !strings.Contains(string(cfg), `"projection": 16`) {
+		t.Errorf("config.json lacks the projection: %v\n%s", err, cfg)
+	}
+	adapter := filepath.Join(out, adapterName)
+	af, err := gguf.Open(adapter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, name := len(af.Tensors), af.Tensors[0].Name
+	af.Close()
+	f, err := models.OpenDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := model.ConfigFromGGUF(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2*c.Layers || name != model.PrefixKName(0) {
+		t.Fatalf("adapter.gguf: %d tensors from %q, want the %d keys and values alone", n, name, 2*c.Layers)
+	}
+	if stdout, stderr, code := runCLI(t, "", "run", "Name a colour.", "-n", "3", "--temp", "0", "--lora", adapter); code != 0 || stdout == "" {
+		t.Errorf("run --lora: exit %d, %q\n%s", code, stdout, stderr)
 	}
 }
