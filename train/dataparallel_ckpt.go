@@ -95,7 +95,11 @@ func (st *dpState) loadCollective(path string) (c Checkpoint, found bool, err er
 		}
 		return Checkpoint{}, false, fmt.Errorf("train: resume from %s: rank 0 could not read it (its error is in rank 0's output)", path)
 	}
-	n := int(uint64(math.Float32bits(head[1])) | uint64(math.Float32bits(head[2]))<<32)
+	n64 := uint64(math.Float32bits(head[1])) | uint64(math.Float32bits(head[2]))<<32
+	if n64 > 1<<46 { // 64 TiB: a length no checkpoint has, so the header was damaged
+		return Checkpoint{}, false, fmt.Errorf("train: resume from %s: rank 0 announced %d bytes", path, n64)
+	}
+	n := int(n64)
 	body := bytesToFloats(b)
 	if st.rank != 0 {
 		body = make([]float32, (n+3)/4)

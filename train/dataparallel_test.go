@@ -388,3 +388,58 @@ func (c *countRank) ReduceScatter(b []float32) error {
 	return c.Collective.ReduceScatter(b)
 }
 func (c *countRank) AllGather(b []float32) error { c.n.Add(1); return c.Collective.AllGather(b) }
+
+// TestDataParallelShards: the memory ZeRO's stages promise, per rank, for
+// 3 ranks of the two-layer toy model (Ψ = 4,096) in buckets of ≥ 500
+// floats: the buckets cut the flat vector into runs of whole parameters,
+// last parameters first; the ranks' owned pieces cover every element once,
+// each rank owning Ψ/3 give or take one element per bucket; the moments
+// are the owned length (2Ψ/N, not 2Ψ); ZeRO-1 keeps a second whole
+// gradient only when it accumulates, ZeRO-2 never, and a shard of the
+// summed gradient instead.
+func TestDataParallelShards(t *testing.T) {
+	const N = 3
+	m := newLlama(t, 4, 0.1, 11, 16, 4, 2, 24, 2)
+	psi := 0
+	for _, p := range m.Params() {
+		psi += len(p.Data)
+	}
+	cover := make([]int, psi)
+	for _, c := range []struct{ zero, accum int }{{1, 1}, {1, 2}, {2, 2}} {
+		clear(cover)
+		group, err := NewLocalGroup(N)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r := range N {
+			st, err := newDPState(m.Params(), DefaultAdamW, group[r], c.zero, 500, c.accum, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			end := psi
+			for _, b := range st.buckets {
+				if b.hi != end || b.lo != st.offs[b.first] || b.hi != st.offs[b.last]+len(m.Params()[b.last].Data) || (b.hi-b.lo < 500 && b.first != 0) {
+					t.Fatalf("bucket %+v does not continue down from %d in whole parameters of ≥ 500 floats", b, end)
+				}
+				end = b.lo
+				for i := b.ownLo; i < b.ownHi; i++ {
+					cover[i]++
+				}
+			}
+			if end != 0 {
+				t.Fatalf("the buckets stop at %d", end)
+			}
+			if d := st.owned - psi/N; d < -len(st.buckets) || d > len(st.buckets) || len(st.M) != st.owned || len(st.V) != st.owned {
+				t.Fatalf("rank %d owns %d of %d in %d buckets, moments %d and %d", r, st.owned, psi, len(st.buckets), len(st.M), len(st.V))
+			}
+			if wantAcc := c.zero == 1 && c.accum > 1; (st.acc != nil) != wantAcc || (st.gshard != nil) != (c.zero == 2) || (st.gshard != nil && len(st.gshard) != st.owned) {
+				t.Fatalf("ZeRO-%d, accum %d: accumulation buffer %d, gradient shard %d", c.zero, c.accum, len(st.acc), len(st.gshard))
+			}
+		}
+		for i, k := range cover {
+			if k != 1 {
+				t.Fatalf("ZeRO-%d: element %d owned by %d ranks", c.zero, i, k)
+			}
+		}
+	}
+}

@@ -98,6 +98,7 @@ func runPretrain(ctx context.Context, e *env, args []string) error {
 	steps := fs.Int("steps", 0, "optimizer steps in all")
 	batch := fs.Int("batch", 0, "sequences per micro-batch (B)")
 	seq := fs.Int("seq", 0, "tokens per sequence (T)")
+	accum := fs.Int("accum", 0, "micro-batches per optimizer step (per rank when data-parallel)")
 	lr := fs.Float64("lr", 0, "peak learning rate")
 	out := fs.String("out", "", "output directory (checkpoint, log, loss.svg, model.gguf)")
 	initFrom := fs.String("init", "", "GGUF model to start from instead of random weights (dequantized to F32)")
@@ -131,6 +132,9 @@ func runPretrain(ctx context.Context, e *env, args []string) error {
 	}
 	if set["seq"] {
 		cfg.Run.Seq = *seq
+	}
+	if set["accum"] {
+		cfg.Optim.Accum = *accum
 	}
 	if set["lr"] {
 		cfg.Optim.LR = *lr

@@ -114,9 +114,11 @@ func startRanks(t *testing.T, n int, args ...string) ([]*exec.Cmd, []*syncBuffer
 // TestTrainDistTCPKillRank: two `gptgo train pretrain --dist tcp` processes
 // on loopback write the model of `--data-parallel 2`, byte for byte. Then
 // rank 1 of a second pair is killed with SIGKILL after step 7: rank 0
-// stops with an error naming rank 1, its checkpoint of step 5 is intact,
-// and a new pair resumed with --resume ends with the uninterrupted run's
-// log from step 6 on and its model.gguf, bit for bit.
+// stops with an error naming rank 1, its checkpoint is intact, and both a
+// new pair resumed with --resume and one process resumed from a copy of
+// the run with `--data-parallel 1 --accum 2` (the checkpoint re-sharded for
+// one rank accumulating the two ranks' micro-batches) end with the
+// uninterrupted run's log from step 6 on and its model.gguf, bit for bit.
 func TestTrainDistTCPKillRank(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts six child processes")
@@ -157,6 +159,15 @@ func TestTrainDistTCPKillRank(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(killed, modelName)); err == nil {
 		t.Fatal("the killed run wrote model.gguf")
 	}
+	copied := t.TempDir()
+	if err := os.CopyFS(copied, os.DirFS(killed)); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCLI(t, "", "train", "pretrain", "--out", copied, "--resume", "--data-parallel", "1", "--accum", "2"); code != 0 {
+		t.Fatalf("resumed on one rank: exit %d\n%s", code, stderr)
+	}
+	compareLogs(t, want, readLog(t, copied), 6)
+	sameFile(t, filepath.Join(local, modelName), filepath.Join(copied, modelName))
 	cmds, errs = startRanks(t, 2, "train", "pretrain", "--out", killed, "--resume")
 	for r, cmd := range cmds {
 		if err := cmd.Wait(); err != nil {
