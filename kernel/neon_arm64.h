@@ -65,3 +65,5 @@
 #define SFMADD(d, n, m, a) WORD $(0x1F000000 | ((m)<<16) | ((a)<<10) | ((n)<<5) | (d)) // FMADD Sd, Sn, Sm, Sa: a + n·m, fused
 #define SSCVTF(d, n) ENC2(0x5E21D800, d, n)          // SCVTF Sd, Sn (int32 → float32)
 #define SFMOVW(d, n) ENC2(0x1E270000, d, n)          // FMOV  Sd, Wn (n a general register number)
+#define VTBL1(d, n, m) ENC3(0x4E000000, d, n, m)     // TBL   Vd.16B, {Vn.16B}, Vm.16B
+#define VCMTST(d, n, m) ENC3(0x4E208C00, d, n, m)    // CMTST Vd.16B, Vn.16B, Vm.16B: 0xFF where n&m ≠ 0

@@ -54,6 +54,27 @@ func neonVariants() []neonVariant {
 				}
 			}})
 	}
+	// The lane-order dots (dot_legacy_lanes.go): fp16 scales at the given
+	// offsets of each weight and activation block.
+	scales := func(wb, xb int, woffs, xoffs []int) func(r *rand.Rand, w, x []byte) {
+		return func(r *rand.Rand, w, x []byte) {
+			for b := 0; b < len(x)/xb; b++ {
+				for _, o := range woffs {
+					binary.LittleEndian.PutUint16(w[b*wb+o:], FP32ToFP16(float32(r.NormFloat64()*1e-2)))
+				}
+				for _, o := range xoffs {
+					binary.LittleEndian.PutUint16(x[b*xb+o:], FP32ToFP16(float32(r.NormFloat64())))
+				}
+			}
+		}
+	}
+	v = append(v,
+		neonVariant{"q4_1", q4_1Bytes, q8_1Bytes, QK, dotQ4_1SDOT, dotQ4_1MULL, dotQ4_1Generic, scales(q4_1Bytes, q8_1Bytes, []int{0, 2}, []int{0, 2})},
+		neonVariant{"q5_0", q5_0Bytes, q8_0Bytes, QK, dotQ5_0SDOT, dotQ5_0MULL, dotQ5_0Generic, scales(q5_0Bytes, q8_0Bytes, []int{0}, []int{0})},
+		neonVariant{"q5_1", q5_1Bytes, q8_1Bytes, QK, dotQ5_1SDOT, dotQ5_1MULL, dotQ5_1Generic, scales(q5_1Bytes, q8_1Bytes, []int{0, 2}, []int{0, 2})},
+		neonVariant{"iq4_nl", iq4nlBytes, q8_0Bytes, QK, dotIQ4_NLSDOT, dotIQ4_NLMULL, dotIQ4_NLGeneric, scales(iq4nlBytes, q8_0Bytes, []int{0}, []int{0})},
+		neonVariant{"iq4_nl tinyBLAS", iq4nlBytes, q8_0Bytes, QK, dotIQ4_NLTBSDOT, dotIQ4_NLTBMULL, dotIQ4_NLTinyBLASGeneric, scales(iq4nlBytes, q8_0Bytes, []int{0}, []int{0})},
+	)
 	return append(v, neonKVariants()...)
 }
 
