@@ -47,6 +47,9 @@ type dpCase struct {
 	wrap func(r int, c Collective) Collective
 	// stats, when set, receives rank 0's DPStats.
 	stats *DPStats
+	// interruptAfter, when positive, cancels rank 1's context once rank 0
+	// has reported that step (SIGINT reaching one rank).
+	interruptAfter int
 }
 
 // dpResult is rank 0's weights and every step's report.
@@ -69,6 +72,8 @@ func (c dpCase) run(t *testing.T, shard string) (dpResult, error) {
 	}
 	B := max(c.B, 2)
 	var res dpResult
+	ctx1, cancel1 := context.WithCancel(context.Background())
+	defer cancel1()
 	rank := func(coll Collective) error {
 		r := 0
 		if coll != nil {
@@ -88,9 +93,19 @@ func (c dpCase) run(t *testing.T, shard string) (dpResult, error) {
 		}
 		var report func(StepReport) error
 		if r == 0 {
-			report = func(s StepReport) error { res.reports = append(res.reports, s); return nil }
+			report = func(s StepReport) error {
+				res.reports = append(res.reports, s)
+				if s.Step == c.interruptAfter {
+					cancel1()
+				}
+				return nil
+			}
 		}
-		err = Pretrain(context.Background(), m, pool, data, nil, rc, report)
+		ctx := context.Background()
+		if r == 1 {
+			ctx = ctx1
+		}
+		err = Pretrain(ctx, m, pool, data, nil, rc, report)
 		if r == 0 {
 			for _, p := range m.Params() {
 				res.weights = append(res.weights, append([]float32(nil), p.Data...))
@@ -442,4 +457,40 @@ func TestDataParallelShards(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDataParallelInterruptOneRank: rank 1 of 2 is interrupted (its
+// context cancelled) after rank 0 reports step 2: both ranks stop at the
+// start of the same step (the stop flag is all-reduced), rank 1 with the
+// context's error and rank 0 saying another rank was interrupted, after
+// writing the checkpoint of the last step done; resuming it ends with the
+// uninterrupted run's weights.
+func TestDataParallelInterruptOneRank(t *testing.T) {
+	dir := t.TempDir()
+	shard := randomShard(t, dir)
+	ckpt := filepath.Join(dir, "ckpt")
+	c := dpCase{ranks: 2, accum: 1, zero: 1, bucket: 300, steps: 6, clip: 1, ckpt: ckpt, interruptAfter: 2}
+	r, err := c.run(t, shard)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "another rank was interrupted") {
+		t.Fatalf("error %v: want rank 1's cancellation and rank 0's account of it", err)
+	}
+	done := len(r.reports) // rank 1 may see the cancellation at step 3's start or, having entered it, at step 4's
+	if done != 2 && done != 3 {
+		t.Fatalf("rank 0 reported %d steps, want 2 or 3", done)
+	}
+	pool := tensor.NewPool(1)
+	defer pool.Close()
+	opt, err := NewAdamW(newLlama(t, 4, 0.1, 11, 16, 4, 2, 24, 2).Params(), DefaultAdamW, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck, err := LoadCheckpoint(ckpt, opt); err != nil || ck.Step != done {
+		t.Fatalf("checkpoint: step %d, %v; want step %d", ck.Step, err, done)
+	}
+	c.interruptAfter = 0
+	got := mustRun(t, c, shard)
+	c.ckpt = ""
+	want := mustRun(t, c, shard)
+	want.reports = want.reports[done:]
+	sameBits(t, "resumed after an interruption", got, want)
 }
