@@ -169,11 +169,12 @@ func (st *dpState) broadcastParams() error {
 }
 
 // reduceBucket sums bucket b of the micro-batch's gradient across ranks
-// into the owned piece. last marks the step's last micro-batch (ZeRO-1
-// then adds the earlier micro-batches' sum first), micro is the
-// micro-batch's index in the step (ZeRO-2 starts its sum at 0). It runs on
-// the communicating goroutine while the backward goes on with other
-// parameters.
+// into the owned piece. ZeRO-1 calls it for the step's last micro-batch
+// only, and first adds the earlier micro-batches' sum (acc) to the bucket;
+// ZeRO-2 calls it for every micro-batch, micro being its index in the
+// step, and adds the owned piece to its shard (starting it at micro 0).
+// It runs on the communicating goroutine while the backward goes on with
+// other parameters.
 func (st *dpState) reduceBucket(b *dpBucket, micro int) error {
 	g := st.grad[b.lo:b.hi]
 	if st.acc != nil {
