@@ -67,3 +67,14 @@
 #define SFMOVW(d, n) ENC2(0x1E270000, d, n)          // FMOV  Sd, Wn (n a general register number)
 #define VTBL1(d, n, m) ENC3(0x4E000000, d, n, m)     // TBL   Vd.16B, {Vn.16B}, Vm.16B
 #define VCMTST(d, n, m) ENC3(0x4E208C00, d, n, m)    // CMTST Vd.16B, Vn.16B, Vm.16B: 0xFF where n&m ≠ 0
+#define VFSUB(d, n, m) ENC3(0x4EA0D400, d, n, m)     // FSUB  Vd.4S, Vn.4S, Vm.4S
+#define VFMLS(d, n, m) ENC3(0x4EA0CC00, d, n, m)     // FMLS  Vd.4S, Vn.4S, Vm.4S: d −= n·m, fused
+#define VFDIV(d, n, m) ENC3(0x6E20FC00, d, n, m)     // FDIV  Vd.4S, Vn.4S, Vm.4S
+#define VFACGT(d, n, m) ENC3(0x6EA0EC00, d, n, m)    // FACGT Vd.4S, Vn.4S, Vm.4S: all ones where |n| > |m|
+#define VFCMLEZ(d, n) ENC2(0x6EA0D800, d, n)         // FCMLE Vd.4S, Vn.4S, #0: all ones where n ≤ 0
+#define VBSL(d, n, m) ENC3(0x6E601C00, d, n, m)      // BSL   Vd.16B, Vn.16B, Vm.16B: d ? n : m, bit by bit
+#define VSUB(d, n, m) ENC3(0x6EA08400, d, n, m)      // SUB   Vd.4S, Vn.4S, Vm.4S
+#define VSHL23(d, n) ENC2(0x4F375400, d, n)          // SHL   Vd.4S, Vn.4S, #23
+#define VDUPS0(d, n) ENC2(0x4E040400, d, n)          // DUP   Vd.4S, Vn.S[0]
+#define SFCVTSD(d, n) ENC2(0x1E22C000, d, n)         // FCVT  Dd, Sn (exact)
+#define DFADD(d, n, m) ENC3(0x1E602800, d, n, m)     // FADD  Dd, Dn, Dm
