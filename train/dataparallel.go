@@ -60,6 +60,11 @@ func trainDataParallel(ctx context.Context, m Model, pool *tensor.Pool, trainDat
 	if rank != 0 {
 		evalData = nil // rank 0 evaluates and keeps the evaluation position
 	}
+	B, T := trainData.Shape()
+	if err := st.checkSame(fmt.Sprintf("steps %d, stop at %d, accum %d, B %d, T %d, ZeRO-%d, buckets %d, clip %v, schedule %+v, AdamW %+v, parameters %d, checkpoint %q every %d",
+		cfg.Steps, cfg.StopAt, accum, B, T, zero, cfg.BucketElems, cfg.ClipNorm, cfg.Schedule, cfg.AdamW, st.n, cfg.CheckpointPath, cfg.CheckpointEvery)); err != nil {
+		return fail(0, err)
+	}
 	data := newStrided(trainData, rank, N)
 
 	resumed := false
@@ -107,7 +112,6 @@ func trainDataParallel(ctx context.Context, m Model, pool *tensor.Pool, trainDat
 		return st.saveCollective(cfg.CheckpointPath, c)
 	}
 
-	B, T := trainData.Shape()
 	x, y := make([]int32, B*T), make([]int32, B*T)
 	tp := autograd.NewTape(pool)
 	if err := tp.SetMemory(cfg.Memory); err != nil {

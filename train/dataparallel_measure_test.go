@@ -47,9 +47,10 @@ func TestDataParallelVolume(t *testing.T) {
 			norm = psi
 		}
 		ag := psi + norm + int64(2*c.accum*N)
-		// Before the first step the weights are broadcast (Ψ); with no
-		// checkpoint path nothing else is.
-		if st.BroadcastElems != psi || st.AllReduceElems != 3 || st.ReduceScatterElems != 3*rs || st.AllGatherElems != 3*ag {
+		// Before the first step the ranks all-gather their settings' hash
+		// (2N) and the weights are broadcast (Ψ); with no checkpoint path
+		// nothing else is.
+		if st.BroadcastElems != psi || st.AllReduceElems != 3 || st.ReduceScatterElems != 3*rs || st.AllGatherElems != 2*N+3*ag {
 			t.Errorf("ZeRO-%d, accum %d, clip %v: %+v; want per step reduce-scatter %d, all-gather %d", c.zero, c.accum, c.clip, st, rs, ag)
 		}
 	}

@@ -8,7 +8,10 @@ package train
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/gptgo/gptgo/kernel"
 	"github.com/gptgo/gptgo/tensor"
@@ -232,6 +235,29 @@ func (st *dpState) gradNorm(exact bool) (float64, error) {
 		total += p
 	}
 	return math.Sqrt(total), nil
+}
+
+// checkSame makes sure every rank trains with the same settings (desc
+// lists them): ranks started with different flags would otherwise mix
+// batches of other shapes or steps of other learning rates without an
+// error. The ranks all-gather a 64-bit FNV-1a hash of desc.
+func (st *dpState) checkSame(desc string) error {
+	h := fnv.New64a()
+	h.Write([]byte(desc))
+	hashes, err := st.gatherFloat64s([]float64{math.Float64frombits(h.Sum64())})
+	if err != nil {
+		return err
+	}
+	var differ []string
+	for r, x := range hashes {
+		if math.Float64bits(x) != math.Float64bits(hashes[0]) {
+			differ = append(differ, strconv.Itoa(r))
+		}
+	}
+	if len(differ) > 0 {
+		return fmt.Errorf("train: data-parallel: the settings of rank %s differ from rank 0's: give every rank the same flags and configuration (rank %d has %s)", strings.Join(differ, ", "), st.rank, desc)
+	}
+	return nil
 }
 
 // flatNorm is AdamW.GradNorm over one flat vector: float64 squares summed

@@ -494,3 +494,26 @@ func TestDataParallelInterruptOneRank(t *testing.T) {
 	want.reports = want.reports[done:]
 	sameBits(t, "resumed after an interruption", got, want)
 }
+
+// TestDataParallelSettingsDiffer: a rank started with another batch size
+// (or any other setting) stops every rank before the first step, with an
+// error naming it.
+func TestDataParallelSettingsDiffer(t *testing.T) {
+	shard := randomShard(t, t.TempDir())
+	err := RunLocalRanks(3, func(c Collective) error {
+		m := newLlama(t, 4, 0.1, 11, 16, 4, 2, 24, 2)
+		B := 2
+		if c.Rank() == 2 {
+			B = 3
+		}
+		data, err := NewLoader([]string{shard}, B, 8, true, 3)
+		if err != nil {
+			return err
+		}
+		cfg := PretrainConfig{Steps: 2, Schedule: Schedule{MaxLR: 1e-2, MinLR: 1e-3, Warmup: 1, Decay: 2}, AdamW: DefaultAdamW, Coll: c}
+		return Pretrain(context.Background(), m, nil, data, nil, cfg, nil)
+	})
+	if err == nil || !strings.Contains(err.Error(), "the settings of rank 2 differ from rank 0's") || !strings.Contains(err.Error(), "B 3") {
+		t.Fatalf("error %v: want rank 2's other batch size named", err)
+	}
+}
