@@ -106,15 +106,14 @@ func checkGemm(t *testing.T, r *rand.Rand, transA, transB bool, M, N, K int, acc
 // gemmKernels runs f with the reference micro-kernel, with the selected one
 // (assembly where the CPU allows) alone, and with the pair kernel too where
 // there is one. Where the selected kernel is the reference itself (no GEMM
-// assembly: purego, arm64) it runs once; and with -short there it does not
-// run at all, since the plain-Go GEMM is the same code the purego run
-// tests in full, and under qemu-user (the arm64 kernels' CI) these tests
-// alone would take minutes.
+// assembly: purego) it runs once. With -short these whole-matrix tests
+// skip: under qemu-user (the arm64 kernels' CI) they would take minutes,
+// and TestGemmKernelFMAOrder checks the selected micro-kernel on its own.
 func gemmKernels(t *testing.T, f func(t *testing.T)) {
-	asm := slices.Contains(accelerated, "gemm")
-	if !asm && testing.Short() {
-		t.Skip("-short and no GEMM assembly here: the plain-Go GEMM is tested by the full runs")
+	if testing.Short() {
+		t.Skip("-short: whole GEMMs are tested by the full runs; TestGemmKernelFMAOrder checks the micro-kernel")
 	}
+	asm := slices.Contains(accelerated, "gemm")
 	sel, pair := gemmKernel, gemmKernelPair
 	defer func() { gemmKernel, gemmKernelPair = sel, pair }()
 	gemmKernel, gemmKernelPair = gemmKernelGeneric, nil
