@@ -61,8 +61,8 @@ func trainDataParallel(ctx context.Context, m Model, pool *tensor.Pool, trainDat
 		evalData = nil // rank 0 evaluates and keeps the evaluation position
 	}
 	B, T := trainData.Shape()
-	if err := st.checkSame(fmt.Sprintf("steps %d, stop at %d, accum %d, B %d, T %d, ZeRO-%d, buckets %d, clip %v, schedule %+v, AdamW %+v, parameters %d, checkpoint %q every %d",
-		cfg.Steps, cfg.StopAt, accum, B, T, zero, cfg.BucketElems, cfg.ClipNorm, cfg.Schedule, cfg.AdamW, st.n, cfg.CheckpointPath, cfg.CheckpointEvery)); err != nil {
+	if err := st.checkSame(fmt.Sprintf("steps %d, stop at %d, accum %d, B %d, T %d, ZeRO-%d, buckets %d, clip %v, schedule %+v, AdamW %+v, parameters %d, checkpoints %v every %d",
+		cfg.Steps, cfg.StopAt, accum, B, T, zero, cfg.BucketElems, cfg.ClipNorm, cfg.Schedule, cfg.AdamW, st.n, cfg.CheckpointPath != "", cfg.CheckpointEvery)); err != nil {
 		return fail(0, err)
 	}
 	data := newStrided(trainData, rank, N)
