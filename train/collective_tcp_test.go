@@ -334,7 +334,11 @@ func startRanks(t *testing.T, size int, mode, host string, port int, wrap func(r
 	for r := range size {
 		argv := []string{exe, "-test.run=^$"}
 		if wrap != nil {
-			argv = append(wrap(r), argv...)
+			if w := wrap(r); len(w) > 0 && w[len(w)-1] == "-test.run=^$" {
+				argv = w // a whole command line: another binary
+			} else {
+				argv = append(w, argv...)
+			}
 		}
 		k := &child{cmd: exec.Command(argv[0], argv[1:]...), rdy: make(chan struct{}), done: make(chan struct{})}
 		k.cmd.Env = append(append(os.Environ(), childEnv+"="+mode, "RANK="+strconv.Itoa(r), "WORLD_SIZE="+strconv.Itoa(size),
@@ -421,4 +425,29 @@ func TestTCPProcesses(t *testing.T) {
 		}
 	}
 	t.Logf("the others stopped %v after the kill: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(ks[0].out.String()))
+}
+
+// TestTCPMixedEndian: rank 1 is a test binary of another byte order (a
+// big-endian s390x build under qemu-user), rank 0 this one; both pass the
+// conformance check, so the wire format is little-endian on both sides.
+// It runs when GPTGO_TCP_FOREIGN_TEST names that binary's command line:
+//
+//	GOARCH=s390x go test -c -o /tmp/train-s390x.test ./train/
+//	GPTGO_TCP_FOREIGN_TEST="qemu-s390x-static /tmp/train-s390x.test" go test ./train/ -run TestTCPMixedEndian
+func TestTCPMixedEndian(t *testing.T) {
+	foreign := strings.Fields(os.Getenv("GPTGO_TCP_FOREIGN_TEST"))
+	if len(foreign) == 0 {
+		t.Skip("set GPTGO_TCP_FOREIGN_TEST to a test binary of another byte order (see the comment)")
+	}
+	ks := startRanks(t, 2, "check", "127.0.0.1", freePort(t), func(r int) []string {
+		if r == 1 {
+			return append(foreign, "-test.run=^$")
+		}
+		return nil
+	})
+	for r, err := range waitAll(t, ks, 5*time.Minute) {
+		if err != nil {
+			t.Errorf("rank %d: %v: %s", r, err, ks[r].out.String())
+		}
+	}
 }
