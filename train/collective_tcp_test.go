@@ -193,8 +193,8 @@ func TestTCPDeadPeer(t *testing.T) {
 }
 
 // TestTCPRendezvousErrors: a rank with another world size is refused with
-// rank 0's reason; a rank whose rank 0 never comes gives up in time,
-// naming the address.
+// rank 0's reason; a missing rank is named by rank 0; a rank whose rank 0
+// never comes gives up in time, naming the address.
 func TestTCPRendezvousErrors(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -214,6 +214,26 @@ func TestTCPRendezvousErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "says the world size is 3, rank 0 says 2") {
 			t.Errorf("rank %d: mismatched world sizes gave %v", r, err)
 		}
+	}
+
+	// Rank 2 of 3 never comes: rank 0 names it, and tells rank 1.
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	wg.Go(func() {
+		_, errs[0] = train.NewTCPCollective(context.Background(), train.TCPConfig{Rank: 0, Size: 3, Listener: ln, ConnectTimeout: 500 * time.Millisecond})
+	})
+	wg.Go(func() {
+		_, errs[1] = train.NewTCPCollective(context.Background(), train.TCPConfig{Rank: 1, Size: 3, Addr: addr, ConnectTimeout: 10 * time.Second})
+	})
+	wg.Wait()
+	if err := errs[0]; err == nil || !strings.Contains(err.Error(), "for ranks [2] to register") {
+		t.Errorf("rank 0 without rank 2 gave %v", err)
+	}
+	if err := errs[1]; err == nil || !strings.Contains(err.Error(), "rank 0 stopped the rendezvous") || !strings.Contains(err.Error(), "ranks [2]") {
+		t.Errorf("rank 1 without rank 2 gave %v", err)
 	}
 
 	free, err := net.Listen("tcp", "127.0.0.1:0")
