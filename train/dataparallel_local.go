@@ -91,7 +91,12 @@ func (a *abortRank) do(op func() error) error {
 	case err := <-done:
 		return err
 	case <-a.g.dead:
-		return a.g.cause
+		select {
+		case err := <-done: // finished as well: its own result counts
+			return err
+		default:
+			return a.g.cause
+		}
 	}
 }
 

@@ -471,7 +471,10 @@ func TestDataParallelInterruptOneRank(t *testing.T) {
 	ckpt := filepath.Join(dir, "ckpt")
 	c := dpCase{ranks: 2, accum: 1, zero: 1, bucket: 300, steps: 6, clip: 1, ckpt: ckpt, interruptAfter: 2}
 	r, err := c.run(t, shard)
-	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "another rank was interrupted") {
+	// Rank 0 says another rank was interrupted, or, should rank 1 return
+	// while rank 0's last collective is still being answered, that rank 1
+	// stopped (RunLocalRanks).
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "another rank was interrupted") && !strings.Contains(err.Error(), "rank 1 stopped") {
 		t.Fatalf("error %v: want rank 1's cancellation and rank 0's account of it", err)
 	}
 	done := len(r.reports) // rank 1 may see the cancellation at step 3's start or, having entered it, at step 4's
@@ -513,7 +516,7 @@ func TestDataParallelSettingsDiffer(t *testing.T) {
 		cfg := PretrainConfig{Steps: 2, Schedule: Schedule{MaxLR: 1e-2, MinLR: 1e-3, Warmup: 1, Decay: 2}, AdamW: DefaultAdamW, Coll: c}
 		return Pretrain(context.Background(), m, nil, data, nil, cfg, nil)
 	})
-	if err == nil || !strings.Contains(err.Error(), "the settings of rank 2 differ from rank 0's") || !strings.Contains(err.Error(), "B 3") {
-		t.Fatalf("error %v: want rank 2's other batch size named", err)
+	if err == nil || !strings.Contains(err.Error(), "step 0: train: data-parallel: the settings of rank 2 differ from rank 0's") {
+		t.Fatalf("error %v: want one naming rank 2, before step 1", err)
 	}
 }
