@@ -89,5 +89,5 @@ func TestMeasureCollectives(t *testing.T) {
 func summary(mode string, n int, ds []time.Duration) string {
 	slices.Sort(ds)
 	med := ds[len(ds)/2]
-	return fmt.Sprintf("measure %s n=%d reps=%d median=%.4fs min=%.4fs (%.2f GB/s of gradient)", mode, n, len(ds), med.Seconds(), ds[0].Seconds(), 4*float64(n)/med.Seconds()/1e9)
+	return fmt.Sprintf("measure %s n=%d reps=%d median=%.6fs min=%.6fs (%.2f GB/s of gradient)", mode, n, len(ds), med.Seconds(), ds[0].Seconds(), 4*float64(n)/med.Seconds()/1e9)
 }

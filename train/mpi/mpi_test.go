@@ -202,7 +202,7 @@ func TestRankMeasure(t *testing.T) {
 		if c.Rank() == 0 {
 			slices.Sort(ds)
 			med := ds[len(ds)/2]
-			fmt.Printf("measure mpi n=%d reps=%d median=%.4fs min=%.4fs (%.2f GB/s of gradient)\n", n, len(ds), med.Seconds(), ds[0].Seconds(), 4*float64(n)/med.Seconds()/1e9)
+			fmt.Printf("measure mpi n=%d reps=%d median=%.6fs min=%.6fs (%.2f GB/s of gradient)\n", n, len(ds), med.Seconds(), ds[0].Seconds(), 4*float64(n)/med.Seconds()/1e9)
 		}
 	}
 }
