@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -268,6 +269,26 @@ func (c *TCPCollective) exchange(op tcpOp, n, root int, send, recv func(q int) [
 	var sent, got int64
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	// After the first failed connection the others get one more second:
+	// live peers that arrive in time report what they saw (each names the
+	// rank that died), and a slow one no longer holds this rank up.
+	var failOnce sync.Once
+	var abandoning atomic.Bool
+	failed := func(i int, err error) {
+		if abandoning.Load() && errors.Is(err, os.ErrDeadlineExceeded) {
+			err = errAbandoned
+		}
+		ioErrs[i] = err
+		failOnce.Do(func() {
+			abandoning.Store(true)
+			t := time.Now().Add(time.Second)
+			for _, p := range c.peers {
+				if p != nil {
+					p.SetDeadline(t)
+				}
+			}
+		})
+	}
 	for q, conn := range c.peers {
 		if conn == nil {
 			continue
@@ -284,7 +305,7 @@ func (c *TCPCollective) exchange(op tcpOp, n, root int, send, recv func(q int) [
 			var hb [tcpHeaderLen]byte
 			h.put(&hb)
 			if err := writeMessage(conn, hb[:], out); err != nil {
-				ioErrs[2*q] = c.connErr(q, "sending to", err)
+				failed(2*q, c.connErr(q, "sending to", err))
 				return
 			}
 			mu.Lock()
@@ -298,16 +319,16 @@ func (c *TCPCollective) exchange(op tcpOp, n, root int, send, recv func(q int) [
 		wg.Go(func() {
 			hb := &c.hdrs[q]
 			if _, err := io.ReadFull(conn, hb[:]); err != nil {
-				ioErrs[2*q+1] = c.connErr(q, "reading from", err)
+				failed(2*q+1, c.connErr(q, "reading from", err))
 				return
 			}
 			var h tcpHeader
 			switch {
 			case !h.get(hb):
-				ioErrs[2*q+1] = fmt.Errorf("rank %d sent a message without the collective's magic (%q): not a gptgo peer, or the stream is corrupt", q, hb[0:4])
+				failed(2*q+1, fmt.Errorf("rank %d sent a message without the collective's magic (%q): not a gptgo peer, or the stream is corrupt", q, hb[0:4]))
 				return
 			case h.seq != seq || h.from != uint32(q):
-				ioErrs[2*q+1] = fmt.Errorf("rank %d's message is exchange #%d from rank %d, want #%d from rank %d: the stream is out of step", q, h.seq, h.from, seq, q)
+				failed(2*q+1, fmt.Errorf("rank %d's message is exchange #%d from rank %d, want #%d from rank %d: the stream is out of step", q, h.seq, h.from, seq, q))
 				return
 			case h.op != op:
 				mismatch[q] = fmt.Errorf("rank %d called %v", q, h.op)
@@ -325,7 +346,7 @@ func (c *TCPCollective) exchange(op tcpOp, n, root int, send, recv func(q int) [
 				err = readFloats(conn, in)
 			}
 			if err != nil {
-				ioErrs[2*q+1] = c.connErr(q, "reading from", err)
+				failed(2*q+1, c.connErr(q, "reading from", err))
 				return
 			}
 			mu.Lock()
@@ -335,6 +356,17 @@ func (c *TCPCollective) exchange(op tcpOp, n, root int, send, recv func(q int) [
 	}
 	wg.Wait()
 	if err := errors.Join(ioErrs...); err != nil {
+		// Connections this rank closed itself after the first failure say
+		// nothing about their peers: leave them out when there is more.
+		var cause []error
+		for _, e := range ioErrs {
+			if e != nil && !errors.Is(e, errClosedHere) && !errors.Is(e, errAbandoned) {
+				cause = append(cause, e)
+			}
+		}
+		if len(cause) > 0 {
+			err = errors.Join(cause...)
+		}
 		c.broken = err
 		c.Close() // the other ranks' reads from this one fail now, not at their deadline
 		return fmt.Errorf("train: tcp rank %d: %v #%d: %w", c.rank, op, seq, err)
@@ -369,6 +401,14 @@ func (c *TCPCollective) count(op tcpOp, calls, sent, got int64) {
 	s.Received += got
 }
 
+// errClosedHere is a connection that this rank closed (Close, from
+// another goroutine); errAbandoned one that this rank stopped waiting on
+// after another failed. Neither says anything about the peer.
+var (
+	errClosedHere = errors.New("this rank's transport was closed")
+	errAbandoned  = errors.New("abandoned after another connection failed")
+)
+
 // connErr says what went wrong with the connection to rank q, in the
 // words a user needs: which rank, and whether it went away or went quiet.
 func (c *TCPCollective) connErr(q int, what string, err error) error {
@@ -380,7 +420,7 @@ func (c *TCPCollective) connErr(q int, what string, err error) error {
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE):
 		return fmt.Errorf("rank %d closed the connection (it exited, was killed, or gave up after an error of its own): %v", q, err)
 	case errors.Is(err, net.ErrClosed):
-		return fmt.Errorf("%s rank %d: this rank's transport was closed", what, q)
+		return fmt.Errorf("%s rank %d: %w", what, q, errClosedHere)
 	}
 	return fmt.Errorf("%s rank %d: %w", what, q, err)
 }

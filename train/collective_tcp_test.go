@@ -153,8 +153,9 @@ func TestTCPStats(t *testing.T) {
 
 // TestTCPDeadPeer: a rank that closes its transport in the middle of an
 // all-reduce (as a killed process's kernel would) makes every other rank
-// fail at once with an error naming it; a rank that stops calling makes
-// the others fail after OpTimeout, naming it too.
+// fail at once with an error naming it, even while another rank is still
+// busy elsewhere; a rank that stops calling makes the others fail after
+// OpTimeout, naming it too.
 func TestTCPDeadPeer(t *testing.T) {
 	cs := tcpGroup(t, 3, nil)
 	start := time.Now()
@@ -175,6 +176,32 @@ func TestTCPDeadPeer(t *testing.T) {
 	}
 	if err := cs[0].Barrier(); err == nil || !strings.Contains(err.Error(), "broken") {
 		t.Errorf("an operation on a broken group gave %v", err)
+	}
+
+	// Rank 2 dies while rank 1 is still busy elsewhere (no op timeout):
+	// rank 0 gives rank 1 one more second, then fails naming rank 2
+	// rather than waiting for rank 1 to arrive.
+	cs = tcpGroup(t, 3, nil)
+	errs = onEach(cs, func(c *train.TCPCollective) error {
+		switch c.Rank() {
+		case 1:
+			time.Sleep(2500 * time.Millisecond)
+		case 2:
+			time.Sleep(50 * time.Millisecond)
+			return c.Close()
+		}
+		start := time.Now()
+		err := c.AllReduce(make([]float32, 1<<10))
+		if d := time.Since(start); c.Rank() == 0 && d > 2*time.Second {
+			return fmt.Errorf("rank 0 waited %v for the busy rank: %w", d, err)
+		}
+		return err
+	})
+	if err := errs[0]; err == nil || !strings.Contains(err.Error(), "rank 2 closed the connection") || strings.Contains(err.Error(), "waited") {
+		t.Errorf("rank 0 with rank 2 dead and rank 1 busy: %v", err)
+	}
+	if errs[1] == nil {
+		t.Error("rank 1, arriving after the group broke, got no error")
 	}
 
 	cs = tcpGroup(t, 3, func(c *train.TCPConfig) { c.OpTimeout = 300 * time.Millisecond })
