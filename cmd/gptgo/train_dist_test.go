@@ -54,9 +54,11 @@ func TestTrainDataParallelFlags(t *testing.T) {
 }
 
 // TestTrainDataParallelInProcess: `--data-parallel 2` (one micro-batch of
-// 2 sequences per rank) and `--data-parallel 2 --zero 2` log the same
-// losses, gradient norms and validation losses, bit for bit, and write the
-// same model.gguf as `--data-parallel 1` accumulating 2 micro-batches.
+// 2 sequences per rank), `--data-parallel 2 --zero 2` and `--data-parallel
+// 2 --checkpoint-activations` (whose layers rerun inside the backward, so
+// their gradients are written by the rerun's ops) log the same losses,
+// gradient norms and validation losses, bit for bit, and write the same
+// model.gguf as `--data-parallel 1` accumulating 2 micro-batches.
 func TestTrainDataParallelInProcess(t *testing.T) {
 	text, vocab, _ := trainFixture(t)
 	args := func(accum int, out string, more ...string) []string {
@@ -67,11 +69,14 @@ func TestTrainDataParallelInProcess(t *testing.T) {
 		t.Fatalf("one rank: exit %d\n%s", code, stderr)
 	}
 	want := readLog(t, ref)
-	for _, zero := range []string{"1", "2"} {
+	for _, c := range []struct {
+		zero string
+		more []string
+	}{{"1", nil}, {"2", nil}, {"1", []string{"--checkpoint-activations"}}} {
 		out := t.TempDir()
-		_, stderr, code := runCLI(t, "", args(1, out, "--data-parallel", "2", "--zero", zero, "--bucket-mb", "0.01")...)
-		if code != 0 || !strings.Contains(stderr, "data-parallel: 2 ranks (in-process), ZeRO-"+zero) {
-			t.Fatalf("2 ranks, ZeRO-%s: exit %d\n%s", zero, code, stderr)
+		_, stderr, code := runCLI(t, "", args(1, out, append([]string{"--data-parallel", "2", "--zero", c.zero, "--bucket-mb", "0.01"}, c.more...)...)...)
+		if code != 0 || !strings.Contains(stderr, "data-parallel: 2 ranks (in-process), ZeRO-"+c.zero) {
+			t.Fatalf("2 ranks, ZeRO-%s %v: exit %d\n%s", c.zero, c.more, code, stderr)
 		}
 		compareLogs(t, want, readLog(t, out), 1)
 		sameFile(t, filepath.Join(ref, modelName), filepath.Join(out, modelName))
