@@ -22,7 +22,8 @@ func init() {
 		usage: `SUBCOMMAND [flags] ...
 
 Subcommands:
-  run CONFIG              run the pipeline a JSON config describes (see 'data config --default')
+  run CONFIG              run the pipeline a JSON config describes (see 'data config --default');
+                          --runner beam runs it on Apache Beam (prism, Flink, Spark, Dataflow)
   config --default        print the default config, every option visible
   read INPUT...           read text/JSON/WARC/HTML into OUT/docs.jsonl (no filtering)
   filter INPUT...         language identification and quality rules
@@ -87,9 +88,11 @@ func runDataConfig(e *env, args []string) error {
 }
 
 func runDataRun(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "data run", "CONFIG [--workers N] [--quiet]")
+	fs := newFlags(e, "data run", "CONFIG [--workers N] [--quiet] [--runner local|beam [--beam-runner NAME] [--beam-opt NAME=VALUE]...]")
 	workers := fs.Int("workers", -1, "override the config's worker count (0 = all cores)")
 	quiet := fs.Bool("quiet", false, "no progress line")
+	runner := fs.String("runner", "local", "local (this process) or beam (the same stages as an Apache Beam pipeline, on --beam-runner; needs a build with -tags beam)")
+	bf := addBeamFlags(fs)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -103,6 +106,13 @@ func runDataRun(ctx context.Context, e *env, args []string) error {
 	}
 	if *workers >= 0 {
 		c.Workers = *workers
+	}
+	switch *runner {
+	case "local":
+	case "beam":
+		return bf.run(ctx, e, c, *quiet)
+	default:
+		return fmt.Errorf("--runner %q: want local or beam", *runner)
 	}
 	return runConfig(ctx, e, c, *quiet)
 }
