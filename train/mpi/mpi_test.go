@@ -51,9 +51,10 @@ func TestMain(m *testing.M) {
 // minutes.
 var mpirunArgs = []string{"--allow-run-as-root", "--oversubscribe", "--timeout", "120"}
 
-// mpirun runs this test binary as np ranks, with the -test.run pattern
-// and extra environment, and returns the combined output and exit error.
-func mpirun(t *testing.T, np int, run string, env ...string) (string, error) {
+// mpirun runs this test binary as np ranks, with the -test.run pattern,
+// extra environment and extra mpirun flags, and returns the combined
+// output and exit error.
+func mpirun(t *testing.T, np int, run string, env []string, flags ...string) (string, error) {
 	t.Helper()
 	if world != nil {
 		t.Skip("already a rank under mpirun")
@@ -68,7 +69,7 @@ func mpirun(t *testing.T, np int, run string, env ...string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
 	defer cancel()
-	args := append(append([]string{}, mpirunArgs...), "-np", fmt.Sprint(np), exe, "-test.run", run)
+	args := append(append(append([]string{}, mpirunArgs...), flags...), "-np", fmt.Sprint(np), exe, "-test.run", run)
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
@@ -79,7 +80,7 @@ func mpirun(t *testing.T, np int, run string, env ...string) (string, error) {
 // counters) under mpirun with 2 and 4 ranks.
 func TestMPIRanks(t *testing.T) {
 	for _, np := range []int{2, 4} {
-		out, err := mpirun(t, np, "^TestRank")
+		out, err := mpirun(t, np, "^TestRank", nil)
 		if err != nil || strings.Count(out, "PASS") < np {
 			t.Errorf("mpirun -np %d: %v\n%s", np, err, out)
 		}
@@ -91,7 +92,7 @@ func TestMPIRanks(t *testing.T) {
 // names the rank; the other ranks do not hang.
 func TestMPIKilledRank(t *testing.T) {
 	start := time.Now()
-	out, err := mpirun(t, 3, "^TestRankKilled$", "GPTGO_MPI_KILL=2")
+	out, err := mpirun(t, 3, "^TestRankKilled$", []string{"GPTGO_MPI_KILL=2"})
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
 		t.Fatalf("mpirun with rank 2 killed: %v\n%s", err, out)
