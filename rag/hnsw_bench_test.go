@@ -21,7 +21,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gptgo/gptgo/gguf"
 	"github.com/gptgo/gptgo/internal/testkit"
+	"github.com/gptgo/gptgo/model"
+	"github.com/gptgo/gptgo/tokenizer"
 )
 
 func readF32(t *testing.T, path string, d int) [][]float32 {
@@ -45,6 +48,10 @@ func readF32(t *testing.T, path string, d int) [][]float32 {
 // 384) of sentences of ../shared's English texts into
 // $GPTGO_HNSW_WRITE_DIR, for rag/bench/hnswpair.py (queries: every 50th
 // sentence, left out of the base). It runs only when that variable is set.
+// With $GPTGO_HNSW_EMBED_MODEL naming a bert GGUF of width 384, the
+// sentences are embedded by that model instead (mean pooling as the file
+// says, normalised; texts cut to its context), as the knowledge base
+// would embed them.
 func TestWriteTextVectors(t *testing.T) {
 	dir := os.Getenv("GPTGO_HNSW_WRITE_DIR")
 	if dir == "" {
@@ -101,9 +108,25 @@ func TestWriteTextVectors(t *testing.T) {
 			base = append(base, l)
 		}
 	}
-	e := HashEmbedder{D: 384}
+	var e Embedder = HashEmbedder{D: 384}
+	if path := os.Getenv("GPTGO_HNSW_EMBED_MODEL"); path != "" {
+		me, closeModel := openBenchEncoder(t, path)
+		defer closeModel()
+		e = me
+	}
 	for name, texts := range map[string][]string{"base.f32": base, "query.f32": query} {
-		vs, _ := e.Embed(context.Background(), texts)
+		var vs [][]float32
+		t0 := time.Now()
+		for i := 0; i < len(texts); i += 512 {
+			v, err := e.Embed(context.Background(), texts[i:min(i+512, len(texts))])
+			if err != nil {
+				t.Fatal(err)
+			}
+			vs = append(vs, v...)
+			if i%(20*512) == 0 {
+				t.Logf("%s: %d of %d embedded (%.0fs)", name, len(vs), len(texts), time.Since(t0).Seconds())
+			}
+		}
 		b := make([]byte, 0, 4*384*len(vs))
 		for _, v := range vs {
 			for _, x := range v {
@@ -115,7 +138,32 @@ func TestWriteTextVectors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("%d base and %d query vectors of dim 384 from %d sentences", len(base), len(query), len(lines))
+	t.Logf("%d base and %d query vectors of dim 384 from %d sentences (%s)", len(base), len(query), len(lines), e.Name())
+}
+
+// openBenchEncoder opens a bert GGUF of width 384 as an Embedder.
+func openBenchEncoder(t *testing.T, path string) (Embedder, func()) {
+	enc, err := model.OpenEncoder(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if enc.Embd != 384 {
+		t.Fatalf("%s: width %d, the benchmark's vectors are 384 wide", path, enc.Embd)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.FromGGUF(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := enc.NewState(model.Options{Batch: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewEncoderEmbedder(filepath.Base(path), st, tok), func() { st.Close(); enc.Close() }
 }
 
 // rssMB is the process's resident set in MB (Linux; 0 elsewhere).
@@ -150,6 +198,9 @@ func TestHNSWPair(t *testing.T) {
 	d := 384
 	base := readF32(t, filepath.Join(dir, "base.f32"), d)
 	qs := readF32(t, filepath.Join(dir, "query.f32"), d)
+	if nq, _ := strconv.Atoi(os.Getenv("GPTGO_HNSW_QUERIES")); nq > 0 && nq < len(qs) {
+		qs = qs[:nq] // the first nq, as the script's --queries
+	}
 	eb, err := os.ReadFile(filepath.Join(dir, "exact.i32"))
 	if err != nil || len(eb) < 40*len(qs) {
 		t.Fatalf("exact.i32: %v (%d bytes for %d queries)", err, len(eb), len(qs))

@@ -5,7 +5,7 @@
 # M / efConstruction / efSearch, single-threaded, one query per call, k = 10:
 #
 #   go test -c -o /tmp/rag.test ./rag
-#   /usr/bin/python3 rag/bench/hnswpair.py DIR /tmp/rag.test [--n 100000] [--rounds 3] [--also NAME=BINARY]
+#   /usr/bin/python3 rag/bench/hnswpair.py DIR /tmp/rag.test [--n 100000] [--rounds 3] [--queries N] [--also NAME=BINARY]
 #
 # DIR holds base.f32 and query.f32 (little-endian float32, dim 384; written here as seeded
 # random unit vectors when absent, or by TestWriteTextVectors for hashed text). The script
@@ -31,6 +31,7 @@ p.add_argument("--rounds", type=int, default=3)
 p.add_argument("--ef", default="16,32,64,128,256,512,1024")
 p.add_argument("--M", type=int, default=16)
 p.add_argument("--efc", type=int, default=200)
+p.add_argument("--queries", type=int, default=0, help="use only the first N queries (0: all; large ef on random vectors is slow)")
 a = p.parse_args()
 d, out = a.dim, a.dir
 efs = [int(x) for x in a.ef.split(",")]
@@ -66,6 +67,8 @@ if not os.path.exists(ep) or os.path.getsize(ep) != 4 * 10 * q:
         exact[s:s+100] = np.take_along_axis(part, order, axis=1)
     exact.tofile(ep)
 exact = np.fromfile(ep, dtype="<i4").reshape(q, 10)
+if 0 < a.queries < q:
+    qs, exact, q = qs[:a.queries], exact[:a.queries], a.queries
 truth = [set(r) for r in exact]
 res = {"n": n, "dim": d, "queries": q, "M": a.M, "ef_construction": a.efc, "rounds": a.rounds}
 
@@ -80,7 +83,7 @@ res["hnswlib_build"] = {"wall_s": time.perf_counter() - t, "cpu_s": time.process
 print("hnswlib built:", res["hnswlib_build"], file=sys.stderr, flush=True)
 
 # gptgo's build, in each worker (one after the other).
-env = dict(os.environ, GPTGO_HNSW_PAIR=out, GPTGO_HNSW_M=str(a.M), GPTGO_HNSW_EFC=str(a.efc))
+env = dict(os.environ, GPTGO_HNSW_PAIR=out, GPTGO_HNSW_M=str(a.M), GPTGO_HNSW_EFC=str(a.efc), GPTGO_HNSW_QUERIES=str(q))
 workers = {}
 for name, path in [("gptgo", a.worker)] + [x.split("=", 1) for x in a.also]:
     w = subprocess.Popen([path, "-test.run", "^TestHNSWPair$", "-test.timeout", "5h"], env=env,
