@@ -52,10 +52,9 @@ type TCPCollective struct {
 	peers      []net.Conn // by rank; nil at this rank
 	opTimeout  time.Duration
 	deadPeer   time.Duration
-	seq        uint64      // exchanges so far, the same on every rank
-	broken     error       // the I/O error that ended the group
-	recv       [][]float32 // reduce-scatter: the peers' copies of this rank's shard, by rank
-	sum        []float32
+	seq        uint64               // exchanges so far, the same on every rank
+	broken     error                // the I/O error that ended the group
+	recv       [][]float32          // reduce-scatter: the peers' copies of this rank's shard, by rank
 	hdrs       [][tcpHeaderLen]byte // the header read from each peer in the current exchange
 	mu         sync.Mutex           // guards stats (Stats may be called from another goroutine)
 	stats      CommStats
@@ -200,23 +199,23 @@ func (c *TCPCollective) reduceScatter(op tcpOp, buf []float32) error {
 	if err != nil {
 		return err
 	}
-	if cap(c.sum) < hi-lo {
-		c.sum = make([]float32, hi-lo)
-	}
-	s := c.sum[:hi-lo]
 	part := func(q int) []float32 {
 		if q == c.rank {
 			return buf[lo:hi]
 		}
 		return c.recv[q][:hi-lo]
 	}
-	copy(s, part(0))
+	// s = part 0 + part 1 + … left to right, accumulated in part 0's own
+	// memory (this rank's shard on rank 0, rank 0's copy elsewhere).
+	s := part(0)
 	for q := 1; q < c.size; q++ {
 		for i, x := range part(q) {
 			s[i] += x
 		}
 	}
-	copy(buf[lo:hi], s)
+	if c.rank != 0 {
+		copy(buf[lo:hi], s)
+	}
 	return nil
 }
 
