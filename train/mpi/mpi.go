@@ -86,8 +86,8 @@ type Comm struct {
 	seq        uint64
 	closed     bool
 	agreeBuf   []uint64
-	recv, sum  []float32
-	counts     []C.int // per rank: MPI's int counts and displacements
+	recv       []float32 // reduce-scatter: every rank's copy of this rank's shard, rank by rank
+	counts     []C.int   // per rank: MPI's int counts and displacements
 	displs     []C.int
 	sc, sd     []C.int
 	mu         sync.Mutex // guards stats
@@ -327,11 +327,7 @@ func (c *Comm) reduceScatter(op int, buf []float32) error {
 		return fmt.Errorf("mpi: rank %d: %s: %w", c.rank, opName(uint64(op)), mpiErr("MPI_Alltoallv", rc))
 	}
 	c.count(op, 0, sent, 4*int64((c.size-1)*k))
-	if cap(c.sum) < k {
-		c.sum = make([]float32, k)
-	}
-	s := c.sum[:k]
-	copy(s, recv[:k])
+	s := recv[:k] // rank 0's copy: the sum accumulates there, in rank order
 	for q := 1; q < c.size; q++ {
 		for i, x := range recv[q*k : (q+1)*k] {
 			s[i] += x
