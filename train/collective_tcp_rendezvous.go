@@ -57,6 +57,11 @@ var tcpHelloMagic = [8]byte{'g', 'p', 't', 'g', 'o', 'd', 'p', '1'}
 // rank to the lower, which listens on the port it announced.
 const tcpHelloLen = 8 + 12
 
+// maxTCPRanks bounds the group: every rank holds a connection to every
+// other, and a world size from a mistyped environment must not become a
+// huge allocation.
+const maxTCPRanks = 4096
+
 // NewTCPCollective joins the group: rank 0 listens at cfg.Addr's port
 // until every rank has registered, sends each the table of addresses, and
 // the ranks connect to one another; it returns after a barrier, when every
@@ -64,6 +69,9 @@ const tcpHelloLen = 8 + 12
 func NewTCPCollective(ctx context.Context, cfg TCPConfig) (*TCPCollective, error) {
 	if cfg.Size < 1 || cfg.Rank < 0 || cfg.Rank >= cfg.Size {
 		return nil, fmt.Errorf("train: tcp collective: rank %d of a group of %d", cfg.Rank, cfg.Size)
+	}
+	if cfg.Size > maxTCPRanks {
+		return nil, fmt.Errorf("train: tcp collective: a group of %d ranks: the full mesh is for at most %d", cfg.Size, maxTCPRanks)
 	}
 	if cfg.Size > 1 && cfg.Addr == "" && (cfg.Rank != 0 || cfg.Listener == nil) {
 		return nil, fmt.Errorf("train: tcp collective: rank %d: no address for rank 0", cfg.Rank)

@@ -280,6 +280,9 @@ func TestTCPRendezvousErrors(t *testing.T) {
 	if _, err := train.NewTCPCollective(context.Background(), train.TCPConfig{Rank: 2, Size: 2}); err == nil {
 		t.Error("rank 2 of 2 was accepted")
 	}
+	if _, err := train.NewTCPCollective(context.Background(), train.TCPConfig{Rank: 0, Size: 1e9, Addr: addr}); err == nil || !strings.Contains(err.Error(), "at most 4096") {
+		t.Errorf("a world of 1e9 ranks gave %v", err)
+	}
 }
 
 // The child-process tests run this test binary again as each rank, with
