@@ -81,8 +81,9 @@
 // RUN45 adds one 64-element stretch (32 bytes of nibbles at R3: low
 // nibbles with activations a[0:32], high nibbles with a[32:64], at R4) to
 // the int32 lanes V12 (0…3) and V13 (4…7), scaled by scales i and i+1 of
-// Vsc. V6, V7 carry the fifth bits (0x10) of the low and high nibbles
-// for Q5_K (OR5 = VORR), nothing for Q4_K (OR5 = NOOR).
+// Vsc. For Q5_K (OR5 = VORR) the fifth bits, as 0x10, are ORed in from
+// V6, V7 (low nibbles of bytes 0…15, 16…31) and V22, V23 (high nibbles);
+// Q4_K has none (OR5 = NOOR).
 #define NOOR(d, n, m)
 #define RUN45(D4, OR5, sc, i) \
 	VLD1.P 32(R3), [V0.B16, V1.B16]; \
