@@ -80,8 +80,9 @@ type Fusion struct {
 // validation split of the SQuAD and CMRC sets (`kb eval --rrf-k
 // 1,3,10,20,60 --dense-weight 0,0.1,…,0.6` on bake/embed/eval/*-val.json:
 // the best mean recall@1, the smallest dense weight among equals), never
-// on their held-out questions; plain RRF (0.5) pulled BM25's right first
-// hits down on every set there (docs/rag.md, "Retrieval quality").
+// on their held-out questions (docs/rag.md, "Retrieval quality"). With a
+// dense ranking much weaker than BM25's, a small weight keeps BM25's right
+// first hits first.
 var DefaultFusion = Fusion{K: rrfK, DenseWeight: 0.1}
 
 // Check reports a fusion's out-of-range values.
