@@ -23,6 +23,7 @@
 #define VFADDP(d, n, m) ENC3(0x6E20D400, d, n, m)       // FADDP Vd.4S, Vn.4S, Vm.4S: [n0+n1, n2+n3, m0+m1, m2+m3]
 #define SFADDP(d, n) ENC2(0x7E30D800, d, n)             // FADDP Sd, Vn.2S: n0+n1
 #define VEXT8(d, n, m) ENC3(0x6E004000, d, n, m)        // EXT   Vd.16B, Vn.16B, Vm.16B, #8: [n2, n3, m0, m1]
+#define VEXT4(d, n, m) ENC3(0x6E002000, d, n, m)        // EXT   Vd.16B, Vn.16B, Vm.16B, #4: [n1, n2, n3, m0]
 #define VSCVTF(d, n) ENC2(0x4E21D800, d, n)             // SCVTF Vd.4S, Vn.4S (int32 → float32, to nearest even)
 #define VFCVTL(d, n) ENC2(0x0E217800, d, n)             // FCVTL  Vd.4S, Vn.4H (half → float32, exact)
 #define VFCVTL2(d, n) ENC2(0x4E217800, d, n)            // FCVTL2 Vd.4S, Vn.8H (upper four)
@@ -78,3 +79,19 @@
 #define VDUPS0(d, n) ENC2(0x4E040400, d, n)          // DUP   Vd.4S, Vn.S[0]
 #define SFCVTSD(d, n) ENC2(0x1E22C000, d, n)         // FCVT  Dd, Sn (exact)
 #define DFADD(d, n, m) ENC3(0x1E602800, d, n, m)     // FADD  Dd, Dn, Dm
+#define VFABS(d, n) ENC2(0x4EA0F800, d, n)           // FABS  Vd.4S, Vn.4S
+#define VFCMGT(d, n, m) ENC3(0x6EA0E400, d, n, m)    // FCMGT Vd.4S, Vn.4S, Vm.4S: all ones where n > m
+#define VFCMEQZ(d, n) ENC2(0x4EA0D800, d, n)         // FCMEQ Vd.4S, Vn.4S, #0
+#define VBIC(d, n, m) ENC3(0x4E601C00, d, n, m)      // BIC   Vd.16B, Vn.16B, Vm.16B: n &^ m
+#define VFRINTN(d, n) ENC2(0x4E218800, d, n)         // FRINTN Vd.4S, Vn.4S (to integral, ties to even)
+#define VFCVTZS(d, n) ENC2(0x4EA1B800, d, n)         // FCVTZS Vd.4S, Vn.4S
+#define VSQXTN(d, n) ENC2(0x0E614800, d, n)          // SQXTN  Vd.4H, Vn.4S
+#define VSQXTN2(d, n) ENC2(0x4E614800, d, n)         // SQXTN2 Vd.8H, Vn.4S
+#define VSQXTNB(d, n) ENC2(0x0E214800, d, n)         // SQXTN  Vd.8B, Vn.8H
+#define VSQXTN2B(d, n) ENC2(0x4E214800, d, n)        // SQXTN2 Vd.16B, Vn.8H
+#define VXTN(d, n) ENC2(0x0E612800, d, n)            // XTN    Vd.4H, Vn.4S
+#define VXTN2(d, n) ENC2(0x4E612800, d, n)           // XTN2   Vd.8H, Vn.4S
+#define VXTNB(d, n) ENC2(0x0E212800, d, n)           // XTN    Vd.8B, Vn.8H
+#define VXTN2B(d, n) ENC2(0x4E212800, d, n)          // XTN2   Vd.16B, Vn.8H
+#define SFDIV(d, n, m) ENC3(0x1E201800, d, n, m)     // FDIV  Sd, Sn, Sm
+#define SFCVTSH(d, n) ENC2(0x1E23C000, d, n)         // FCVT  Hd, Sn (to nearest even)
