@@ -95,3 +95,5 @@
 #define VXTN2B(d, n) ENC2(0x4E212800, d, n)          // XTN2   Vd.16B, Vn.8H
 #define SFDIV(d, n, m) ENC3(0x1E201800, d, n, m)     // FDIV  Sd, Sn, Sm
 #define SFCVTSH(d, n) ENC2(0x1E23C000, d, n)         // FCVT  Hd, Sn (to nearest even)
+#define VSMIN(d, n, m) ENC3(0x4EA06C00, d, n, m)     // SMIN  Vd.4S, Vn.4S, Vm.4S
+#define SSADDLVB(d, n) ENC2(0x4E303800, d, n)        // SADDLV Hd, Vn.16B (signed, widened to 16 bits)

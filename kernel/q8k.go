@@ -49,14 +49,7 @@ func quantizeQ8_KGeneric(src []float32, dst []byte) {
 	for i := 0; i < nb; i++ {
 		x := src[i*QKK : i*QKK+QKK]
 		b := dst[i*BlockQ8KBytes : i*BlockQ8KBytes+BlockQ8KBytes]
-		// The signed value of largest magnitude maps to -127, so that the
-		// scale carries its sign; ties keep the first one, as in ggml.
-		var amax, max float32
-		for _, v := range x {
-			if a := float32(math.Abs(float64(v))); a > amax {
-				amax, max = a, v
-			}
-		}
+		amax, max := q8KMax(x)
 		if amax == 0 {
 			// d = 0 and all quants 0; ggml leaves bsums as they were, we
 			// clear them so the block is fully defined.
@@ -81,6 +74,18 @@ func quantizeQ8_KGeneric(src []float32, dst []byte) {
 		}
 		binary.LittleEndian.PutUint32(b[q8KOffD:], math.Float32bits(1/iscale))
 	}
+}
+
+// q8KMax returns the largest magnitude in x and the signed value that has
+// it: that value maps to -127, so that the scale carries its sign; ties
+// keep the first one, as in ggml, and NaNs are passed over.
+func q8KMax(x []float32) (amax, max float32) {
+	for _, v := range x {
+		if a := float32(math.Abs(float64(v))); a > amax {
+			amax, max = a, v
+		}
+	}
+	return amax, max
 }
 
 // kHalf reads a little-endian half-precision value as float32.
