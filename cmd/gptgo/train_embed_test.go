@@ -403,3 +403,22 @@ func TestTrainEmbedRecipeFinetune(t *testing.T) {
 		t.Fatalf("second run: exit %d (it should train nothing): %s", code, errOut)
 	}
 }
+
+// TestEmbedRecipesLoad: the repository's embedder recipes parse (unknown
+// fields are errors), and embed-ft is embed with a finetune stage.
+func TestEmbedRecipesLoad(t *testing.T) {
+	base, _, err := loadEmbedRecipe(filepath.Join("..", "..", "recipes", "embed.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ft, _, err := loadEmbedRecipe(filepath.Join("..", "..", "recipes", "embed-ft.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base.Finetune != nil || ft.Finetune == nil || ft.Finetune.MineNegatives == 0 || ft.Finetune.Validation == 0 {
+		t.Errorf("finetune stages: embed %+v, embed-ft %+v", base.Finetune, ft.Finetune)
+	}
+	if ft.Model != base.Model || ft.Train != base.Train || ft.Seed != base.Seed || ft.Export.Path == base.Export.Path {
+		t.Error("embed-ft must train embed's first stage as embed does and export elsewhere")
+	}
+}
