@@ -27,7 +27,7 @@ func TestFeaturesSelectsAssembly(t *testing.T) {
 		}
 		for _, k := range []string{"f32", "f16", "bf16", "f32-llama.cpp-order", "f16-llama.cpp-order", "axpy",
 			"f16-attention", "lanes8-tile", "q8_0", "q4_0", "q4_0x8", "q4_K", "q5_K", "q6_K",
-			"q4_1", "q5_0", "q5_1", "iq4_nl", "softmax-silu", "gemm", "q8-activations"} {
+			"q4_1", "q5_0", "q5_1", "iq4_nl", "softmax-silu", "gemm", "q8-activations", "q8_1-activations"} {
 			if !strings.Contains(" "+f+" ", " "+k+" ") {
 				t.Errorf("Features() = %q lacks %s", f, k)
 			}

@@ -15,6 +15,15 @@ import (
 // VPADDD do; for finite input Σ is the sum of the stored quants).
 func QuantizeQ8_1Activations(src []float32, dst []byte) {
 	nb := len(src) / QK
+	quantizeQ8_1Act(src[:nb*QK], dst[:nb*q8_1Bytes])
+}
+
+// quantizeQ8_1Act is QuantizeQ8_1Activations for whole blocks: NEON on
+// arm64 (q8act_arm64.go), else the plain Go below.
+var quantizeQ8_1Act = quantizeQ8_1ActGeneric
+
+func quantizeQ8_1ActGeneric(src []float32, dst []byte) {
+	nb := len(src) / QK
 	dst = dst[:nb*q8_1Bytes]
 	for i := 0; i < nb; i++ {
 		x := (*[QK]float32)(src[i*QK : i*QK+QK])
