@@ -32,8 +32,9 @@ import (
 //	GPTGO_ZH_MEASURE=1 go test ./cmd/gptgo -run TestChineseAlpacaMeasure -v -timeout 60m
 //
 // GPTGO_ZH_MEASURE_WORK names the bake's working directory (default the
-// recipe's, bake/chinese-alpaca), GPTGO_ZH_MEASURE_N the token limit of
-// the answers (default 256), GPTGO_ZH_MEASURE_GEN=0 skips the answers.
+// recipe's, bake/chinese-alpaca), GPTGO_ZH_MEASURE_EXPORT the final model
+// (default the recipe's export.path), GPTGO_ZH_MEASURE_N the token limit
+// of the answers (default 256), GPTGO_ZH_MEASURE_GEN=0 skips the answers.
 const zhMeasureEnv = "GPTGO_ZH_MEASURE"
 
 // TestChineseAlpacaMeasure makes the figures of models/chinese-alpaca.md.
@@ -51,6 +52,9 @@ func TestChineseAlpacaMeasure(t *testing.T) {
 	b.e = &env{stderr: os.Stderr}
 	work, base := b.work, b.rel(b.r.Base)
 	exported := b.rel(b.r.Export.Path)
+	if x := os.Getenv(zhMeasureEnv + "_EXPORT"); x != "" {
+		exported = x
+	}
 	for _, p := range []string{base, filepath.Join(work, "tokenizer.gguf"), filepath.Join(work, "sft", modelName), exported} {
 		if _, err := os.Stat(p); err != nil {
 			t.Fatalf("%v: bake recipes/chinese-alpaca.json first", err)
