@@ -87,7 +87,7 @@ func quantizeQ2_K(src []float32, dst []byte) {
 			if d == 0 {
 				continue // keep the sub-block fit's own quants, as ggml does
 			}
-			dm := dMin * float32(sc[j]>>4)
+			dm := float32(dMin * float32(sc[j]>>4)) // exact (a half times a small integer); float32() only keeps arm64 from fusing it
 			for ii, v := range x[16*j : 16*j+16] {
 				L[16*j+ii] = uint8(clampI32(kNearestInt((v+dm)/d), 0, 3))
 			}
@@ -111,7 +111,7 @@ func dequantizeQ2_K(src []byte, dst []float32) {
 				shift := uint(2 * j)
 				for h := 0; h < 2; h++ {
 					s := sc[8*k+2*j+h]
-					dl, ml := d*float32(s&0xF), dmin*float32(s>>4)
+					dl, ml := d*float32(s&0xF), float32(dmin*float32(s>>4))
 					for l := 16 * h; l < 16*h+16; l++ {
 						q := float32((qs[32*k+l] >> shift) & 3)
 						y[128*k+32*j+l] = float32(dl*q) - ml

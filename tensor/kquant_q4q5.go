@@ -80,7 +80,7 @@ func quantizeQ45K(x []float32, b []byte, L *[QKK]uint8, nmax int32, rmin, rdelta
 		if d == 0 {
 			continue // keep the sub-block fit's own quants, as ggml does
 		}
-		dm := dMin * float32(m)
+		dm := float32(dMin * float32(m)) // exact (a half times a small integer); float32() only keeps arm64 from fusing it
 		for ii, v := range x[32*j : 32*j+32] {
 			L[32*j+ii] = uint8(clampI32(kNearestInt((v+dm)/d), 0, nmax))
 		}
@@ -142,8 +142,8 @@ func dequantizeQ4_K(src []byte, dst []float32) {
 		for c := 0; c < 4; c++ {
 			sc1, m1 := scaleMinK4(2*c, sm)
 			sc2, m2 := scaleMinK4(2*c+1, sm)
-			d1, mm1 := d*float32(sc1), dmin*float32(m1)
-			d2, mm2 := d*float32(sc2), dmin*float32(m2)
+			d1, mm1 := d*float32(sc1), float32(dmin*float32(m1))
+			d2, mm2 := d*float32(sc2), float32(dmin*float32(m2))
 			q := qs[32*c : 32*c+32]
 			for l := 0; l < 32; l++ {
 				y[64*c+l] = float32(d1*float32(q[l]&0xF)) - mm1
@@ -166,8 +166,8 @@ func dequantizeQ5_K(src []byte, dst []float32) {
 		for c := 0; c < 4; c++ {
 			sc1, m1 := scaleMinK4(2*c, sm)
 			sc2, m2 := scaleMinK4(2*c+1, sm)
-			d1, mm1 := d*float32(sc1), dmin*float32(m1)
-			d2, mm2 := d*float32(sc2), dmin*float32(m2)
+			d1, mm1 := d*float32(sc1), float32(dmin*float32(m1))
+			d2, mm2 := d*float32(sc2), float32(dmin*float32(m2))
 			q := qs[32*c : 32*c+32]
 			u1, u2 := uint(2*c), uint(2*c+1)
 			for l := 0; l < 32; l++ {
