@@ -18,9 +18,6 @@ import (
 	"github.com/gptgo/gptgo/data/beampipe"
 )
 
-// beamBuilt says this binary can run `data run --runner beam`.
-const beamBuilt = true
-
 // On a cluster, Beam's worker container runs this very binary as its SDK
 // harness ("gptgo --worker=true --id=… --control_endpoint=…"). beam.Init
 // then serves the work and never returns, so the CLI never starts.

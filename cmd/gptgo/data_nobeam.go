@@ -13,9 +13,6 @@ import (
 	"github.com/gptgo/gptgo/data"
 )
 
-// beamBuilt says this binary can run `data run --runner beam`.
-const beamBuilt = false
-
 // errNoBeam answers --runner beam in the default build.
 var errNoBeam = errors.New("gptgo was built without Beam: build with -tags beam (go build -tags beam ./cmd/gptgo)")
 
