@@ -21,5 +21,6 @@
 // pii (typed placeholders), tokenize (GPTGOTOK shards, see shard.go).
 // Config holds every option; DefaultConfig shows every default.
 // docs/data.md describes the formats and how the stages map onto a
-// distributed engine.
+// distributed engine; data/beampipe (build tag beam) runs them on Apache
+// Beam with the same results.
 package data
