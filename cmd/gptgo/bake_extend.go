@@ -113,8 +113,10 @@ func (b *bake) addVocabPath() string { return filepath.Join(b.work, "tokenizer-s
 // the base's vocabulary, with the pieces of a vocabulary trained on the
 // sources appended when the recipe extends it. The trained vocabulary sees
 // only each source's leading documents up to 1 − val_fraction of its bytes,
-// so the held-out tail that the tokenize stage cuts (by tokens, so about
-// there) is text the new pieces were not fitted to.
+// about where the held-out tail that the tokenize stage cuts by tokens
+// starts: the two can differ by a few documents either way (the
+// vocabulary is not known before it is trained; models/chinese-alpaca.md
+// measures the overlap, 1,357 of 38,913 held-out bytes there).
 func (b *bake) extendTokenizer(ctx context.Context) error {
 	path := b.tokenizerPath()
 	if exists(path) {
