@@ -229,7 +229,9 @@ func (s *Sampler) penalise(l []float32, history []int32) {
 		} else {
 			v /= rp
 		}
-		l[t] = v - float32(n)*o.FrequencyPenalty - o.PresencePenalty
+		// float32(): the product rounded, as amd64 does, where Go's arm64
+		// compiler would fuse it into the subtraction.
+		l[t] = v - float32(float32(n)*o.FrequencyPenalty) - o.PresencePenalty
 	}
 }
 

@@ -60,9 +60,11 @@ func (t *Tape) AttentionPacked(q, k, v *Var, lens []int, H, D int) *Var {
 				row := P[a*n : (a+1)*n]
 				for b := range n {
 					kb := k.Data[(first+b)*qd+h*D : (first+b)*qd+(h+1)*D]
+					// float32(x*y) here and below: each product rounded, as amd64
+					// does, where Go's arm64 compiler would fuse x*y + z (issue #20).
 					var dot float32
 					for d, x := range qa {
-						dot += x * kb[d]
+						dot += float32(x * kb[d])
 					}
 					row[b] = dot * scale
 				}
@@ -72,7 +74,7 @@ func (t *Tape) AttentionPacked(q, k, v *Var, lens []int, H, D int) *Var {
 				for b, p := range row {
 					vb := v.Data[(first+b)*qd+h*D : (first+b)*qd+(h+1)*D]
 					for d, x := range vb {
-						out[d] += p * x
+						out[d] += float32(p * x)
 					}
 				}
 			}
@@ -105,31 +107,31 @@ func (t *Tape) AttentionPacked(q, k, v *Var, lens []int, H, D int) *Var {
 						vb := v.Data[(first+b)*qd+h*D : (first+b)*qd+(h+1)*D]
 						var dot float32
 						for d, x := range g {
-							dot += x * vb[d]
+							dot += float32(x * vb[d])
 						}
 						dp[b] = dot
-						sum += row[b] * dot
+						sum += float32(row[b] * dot)
 					}
 					for b, p := range row {
 						ds := p * (dp[b] - sum) * scale
 						if gv != nil {
 							gvb := gv[(first+b)*qd+h*D : (first+b)*qd+(h+1)*D]
 							for d, x := range g {
-								gvb[d] += p * x
+								gvb[d] += float32(p * x)
 							}
 						}
 						if gq != nil {
 							gqa := gq[(first+a)*qd+h*D : (first+a)*qd+(h+1)*D]
 							kb := k.Data[(first+b)*qd+h*D : (first+b)*qd+(h+1)*D]
 							for d, x := range kb {
-								gqa[d] += ds * x
+								gqa[d] += float32(ds * x)
 							}
 						}
 						if gk != nil {
 							gkb := gk[(first+b)*qd+h*D : (first+b)*qd+(h+1)*D]
 							qa := q.Data[(first+a)*qd+h*D : (first+a)*qd+(h+1)*D]
 							for d, x := range qa {
-								gkb[d] += ds * x
+								gkb[d] += float32(ds * x)
 							}
 						}
 					}
@@ -176,7 +178,7 @@ func (t *Tape) MeanRows(x *Var, lens []int) *Var {
 			g := y.Grad[i*C : (i+1)*C]
 			for r := first; r < first+n; r++ {
 				for c, v := range g {
-					gx[r*C+c] += v * inv
+					gx[r*C+c] += float32(v * inv)
 				}
 			}
 			first += n
@@ -224,7 +226,7 @@ func (t *Tape) NormalizeRows(x *Var, s float32) *Var {
 				ug += float64(xr[c]*inv[n]) * float64(v)
 			}
 			for c, v := range g {
-				gx[n*C+c] += s * inv[n] * (v - xr[c]*inv[n]*float32(ug))
+				gx[n*C+c] += float32(s * inv[n] * (v - float32(xr[c]*inv[n]*float32(ug))))
 			}
 		}
 	})
@@ -252,7 +254,7 @@ func (t *Tape) ScaleByExp(x, theta *Var) *Var {
 		}
 		if gx := t.grad(x); gx != nil {
 			for i, g := range y.Grad {
-				gx[i] += a * g
+				gx[i] += float32(a * g)
 			}
 		}
 		if gt := t.grad(theta); gt != nil {

@@ -56,7 +56,7 @@ func (t *Tape) TargetLogProbs(logits *Var, targets []int32, ignore int32) *Var {
 				}
 				gr := gl[n*V : (n+1)*V]
 				for i, v := range d {
-					gr[i] -= g * v // d log p / d logits = onehot − softmax = −d
+					gr[i] -= float32(g * v) // d log p / d logits = onehot − softmax = −d
 				}
 			})
 		})

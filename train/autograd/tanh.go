@@ -22,7 +22,7 @@ func (t *Tape) Tanh(x *Var) *Var {
 		if gx := t.grad(x); y.Grad != nil && gx != nil {
 			t.elems(len(gx), func(s, e int) {
 				for i := s; i < e; i++ {
-					gx[i] += y.Grad[i] * (1 - y.Data[i]*y.Data[i])
+					gx[i] += float32(y.Grad[i] * (1 - float32(y.Data[i]*y.Data[i])))
 				}
 			})
 		}
