@@ -4,7 +4,8 @@
 // install`ed binary has a working model with no download, no
 // configuration, and no file to keep next to the binary.
 //
-// The default model is chat-tuned (recipes/default-chat.json): it answers
+// The default model is chat-tuned (recipes/default-chat.json, then
+// recipes/default-chat-short.json): it answers
 // through ChatML and ends its turn. The base model it was tuned from
 // (recipes/default.json, a pretrained text continuer) is embedded beside
 // it as default-base, for continuing text and as a base to fine-tune.

@@ -57,7 +57,10 @@ func defaultPrompt(t *testing.T, P int) (model.ScaledAdapter, *model.Model, *tok
 // without it; the batch scheduler refuses the adapter at load, saying why.
 func TestServePromptAdapter(t *testing.T) {
 	ad, am, tok := defaultPrompt(t, 6)
-	const prompt = "Once upon a time"
+	// The chat-tuned default continues "Once upon a time" with ", the day of
+	// the day" with or without these random virtual tokens; its continuation of
+	// this prompt changes with them, so an adapter that is applied shows.
+	const prompt = "Once upon a time there"
 	ids := tok.Encode(prompt, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
 	st, err := am.NewState(model.Options{Ctx: 64, Threads: 1})
 	if err != nil {
