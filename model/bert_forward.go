@@ -219,7 +219,7 @@ func pool(out, h []float32, n int, o EmbedOptions) {
 	if o.Normalize {
 		var ss float64
 		for _, v := range acc {
-			ss += v * v
+			ss += float64(v * v) // rounded, as amd64 does: arm64 would fuse it
 		}
 		if ss > 0 { // a zero vector stays zero, as llama.cpp's common_embd_normalize leaves it
 			inv := 1 / math.Sqrt(ss)

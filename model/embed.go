@@ -162,7 +162,7 @@ func (s *State) Embed(ctx context.Context, tokens []int32, o EmbedOptions) ([]fl
 	if o.Normalize {
 		var ss float64
 		for _, v := range acc {
-			ss += v * v
+			ss += float64(v * v) // rounded, as amd64 does: arm64 would fuse it
 		}
 		// A zero vector stays zero rather than becoming NaN, as llama.cpp's
 		// common_embd_normalize does.

@@ -114,7 +114,7 @@ func MergeAdapters(base *gguf.File, ads []ScaledAdapter, path string, keepType b
 					f := m.scale * m.b[r*m.r+k]
 					ak := m.a[k*C : (k+1)*C]
 					for j := range row {
-						row[j] += f * ak[j]
+						row[j] += float32(f * ak[j]) // rounded, as amd64 does: arm64 would fuse it
 					}
 				}
 			}
