@@ -203,16 +203,23 @@ func TestBakeSFTErrors(t *testing.T) {
 		"sft source a: val 1 holds out all 1 records")
 }
 
-// TestDefaultChatRecipeTrainsEndOfTurn checks, on the real data of
-// recipes/default-chat.json as the bake splits and encodes it, that every
-// assistant turn the fine-tuning trains on ends with <|im_end|> as a
-// target of the loss (a model that never sees that target cannot learn to
-// stop), and that no user or system token is a target. It reads the
-// held-out records and the first records of each training file (all of
-// them would take a minute to tokenize on the shared machine).
+// TestDefaultChatRecipeTrainsEndOfTurn checks, on the real data of the
+// default model's two SFT recipes as the bake splits and encodes it (at
+// 1,024 and at 512 positions), that every assistant turn the fine-tuning
+// trains on ends with <|im_end|> as a target of the loss (a model that
+// never sees that target cannot learn to stop), and that no user or system
+// token is a target. It reads the held-out records and the first records
+// of each training file (all of them would take a minute to tokenize on
+// the shared machine).
 func TestDefaultChatRecipeTrainsEndOfTurn(t *testing.T) {
 	testkit.Shared(t, "data", "3-sft", "alpaca_en_demo.json")
-	b, err := loadRecipe(filepath.Join("..", "..", "recipes", "default-chat.json"))
+	for _, name := range []string{"default-chat.json", "default-chat-short.json"} {
+		t.Run(name, func(t *testing.T) { checkRecipeTrainsEndOfTurn(t, filepath.Join("..", "..", "recipes", name)) })
+	}
+}
+
+func checkRecipeTrainsEndOfTurn(t *testing.T, recipe string) {
+	b, err := loadRecipe(recipe)
 	if err != nil {
 		t.Fatal(err)
 	}
