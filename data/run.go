@@ -60,7 +60,14 @@ func RunConfig(ctx context.Context, c Config, enc Encoder, progress func(Progres
 			skipExamples = append(skipExamples, err.Error())
 		}
 	}
-	rep, err := p.Run(ctx, FileSource(files, c.Read), sink)
+	read := FileSource(files, c.Read)
+	// A counting pre-pass reads the input twice; the report counts the
+	// main pass's skips only, so a bad record is counted once.
+	src := func(ctx context.Context, emit Emit) error {
+		skipped, skipExamples = 0, nil
+		return read(ctx, emit)
+	}
+	rep, err := p.Run(ctx, src, sink)
 	for _, w := range []*DocWriter{dw, rw} {
 		if w == nil {
 			continue
