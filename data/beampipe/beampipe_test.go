@@ -237,15 +237,23 @@ func TestBeamMatchesLocal(t *testing.T) {
 }
 
 // TestBeamLineDedupAll: mode "all" (the local runner's counting pass) and
-// paragraphs as the unit.
+// paragraphs as the unit; bad records skipped and reported in input order.
 func TestBeamLineDedupAll(t *testing.T) {
+	dir := t.TempDir()
 	c := data.DefaultConfig()
-	c.Inputs = madeCorpus(t, t.TempDir())
+	c.Inputs = madeCorpus(t, dir)
+	bad := filepath.Join(dir, "part-3.jsonl")
+	os.WriteFile(bad, []byte("{broken\n"+jsonl([][2]string{{"late", document(rand.New(rand.NewSource(9)), 14)}})+`{"id":"no-text"}`+"\n"), 0o644)
+	c.Inputs = append(c.Inputs, bad)
+	c.Read.SkipBadRecords = true
 	c.LineDedup.Mode = "all"
 	c.LineDedup.Unit = "paragraph"
 	c.Stages = []string{data.StageLineDedup, data.StageQuality}
 	local, beam, lrep, brep := runBoth(t, c)
 	sameOutputs(t, local, beam, lrep, brep)
+	if brep.SkippedRecords != 2 || len(brep.SkipExamples) != 2 || !strings.Contains(brep.SkipExamples[0], "part-3.jsonl: line 1") {
+		t.Errorf("skipped %d, examples %q", brep.SkippedRecords, brep.SkipExamples)
+	}
 }
 
 // TestResolveIgnoresArrivalOrder: the near-duplicate resolver gives the same
