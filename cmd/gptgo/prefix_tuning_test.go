@@ -12,15 +12,20 @@ import (
 	"testing"
 
 	"github.com/gptgo/gptgo/gguf"
+	"github.com/gptgo/gptgo/internal/testkit"
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/models"
+	"github.com/gptgo/gptgo/tensor"
+	"github.com/gptgo/gptgo/train"
+	"github.com/gptgo/gptgo/train/autograd"
 )
 
 // TestTrainSFTPrefixTuning: `train sft --prefix-tuning 6` on the default
 // model lowers the held-out loss (evaluated every step) and writes
 // OUT/adapter.gguf holding every layer's keys and values alone; `run
 // --lora` with it generates what a model.State fed -1 … -6 and then the
-// prompt generates (greedy, in process), `chat` answers with it, `lora
+// prompt generates and what the training forward over the checkpoint's
+// prefix generates (greedy, in process), `chat` answers with it, `lora
 // show` describes it; commands that would ignore it, a merge, and bad
 // flag combinations are errors that say why.
 func TestTrainSFTPrefixTuning(t *testing.T) {
@@ -95,6 +100,22 @@ func TestTrainSFTPrefixTuning(t *testing.T) {
 	if !slices.Equal(rec.IDs, want) || len(want) != 6 {
 		t.Fatalf("run --lora generated %v, the model over the virtual tokens %v", rec.IDs, want)
 	}
+	// ... and what the training forward generates: the tape over the
+	// prefix as the run's checkpoint holds it (keys before RoPE), whose
+	// logits are those of the file as run loads it.
+	tape, tapeLogits := trainedPrefixGreedy(t, filepath.Join(out, ckptName), 6, rec.PromptIDs, 6)
+	if !slices.Equal(rec.IDs, tape) {
+		t.Fatalf("run --lora generated %v, the training forward %v", rec.IDs, tape)
+	}
+	fileLogits := prefixFileLogits(t, base, adapter, append(slices.Clone(rec.PromptIDs), tape...))
+	// The default model is Q8_0: inference rounds activations to 8 bits
+	// where the tape multiplies the dequantized weights in float32, so
+	// the bound is a normalised error (as model/lora_test.go's on Q8_0).
+	if e := testkit.NMSE(fileLogits, tapeLogits); !(e < 1e-3) {
+		t.Fatalf("logits of the file as run loads it against the training forward: NMSE %.3g", e)
+	} else {
+		t.Logf("logits of the file as run loads it against the training forward: NMSE %.3g over %d values", e, len(tapeLogits))
+	}
 	if stdout, stderr, code := runCLI(t, "hi\n", "chat", base, "-n", "4", "--temp", "0", "--template", "chatml", "--lora", adapter); code != 0 || stdout == "" {
 		t.Errorf("chat --lora: exit %d, %q\n%s", code, stdout, stderr)
 	}
@@ -119,6 +140,95 @@ func TestTrainSFTPrefixTuning(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want %q", tc.args, code, stderr, tc.want)
 		}
 	}
+}
+
+// trainedPrefixGreedy is the greedy continuation of prompt computed by the
+// training forward (model.Trainable on a tape, no KV cache): the default
+// model with a P-token prefix restored from the checkpoint ckpt, fed the
+// virtual ids -1 … -P, then the prompt and each token chosen.
+func trainedPrefixGreedy(t *testing.T, ckpt string, P int, prompt []int32, n int) (out []int32, logits []float32) {
+	t.Helper()
+	f, err := models.OpenDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := model.PrefixTuningTrainableFromGGUF(f, model.PrefixTuningOptions{Tokens: P})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := tensor.NewPool(2)
+	defer pool.Close()
+	opt, err := train.NewAdamW(m.Params(), train.AdamWConfig{Beta1: 0.9, Beta2: 0.95, Eps: 1e-8}, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := train.LoadCheckpoint(ckpt, opt); err != nil {
+		t.Fatal(err)
+	}
+	ids := virtualPrefix(m, prompt) // prompt_tuning.go
+	tp := autograd.NewTape(pool)
+	tp.NoGrad(true)
+	for range n {
+		tp.Reset()
+		l := m.Logits(tp, ids, len(ids))
+		if err := tp.Err(); err != nil {
+			t.Fatal(err)
+		}
+		row := l.Data[(len(ids)-1)*m.Vocab:]
+		next := int32(slices.Index(row, slices.Max(row)))
+		out, ids = append(out, next), append(ids, next)
+	}
+	// The logits of every real token but the last chosen one.
+	tp.Reset()
+	l := m.Logits(tp, ids[:len(ids)-1], len(ids)-1)
+	if err := tp.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out, slices.Clone(l.Data[P*m.Vocab:])
+}
+
+// prefixFileLogits is the logits of every token of ids behind the virtual
+// tokens, computed by a model.State of the base with the adapter file
+// loaded as run --lora loads it.
+func prefixFileLogits(t *testing.T, basePath, adapterPath string, ids []int32) []float32 {
+	t.Helper()
+	m, err := openModel(basePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ad, err := readAdapter(adapterPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	am, err := m.WithAdapters(model.ScaledAdapter{Adapter: ad, Scale: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := tensor.NewPool(2)
+	defer pool.Close()
+	st, err := am.NewState(model.Options{Ctx: 128, KVF32: true, Pool: pool})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	P := am.VirtualTokens()
+	all := make([]int32, 0, P+len(ids))
+	for k := range P {
+		all = append(all, int32(-k-1))
+	}
+	all = append(all, ids...)
+	out := make([]float32, len(ids)*am.Vocab)
+	if err := st.ForwardAll(all, func(i int, l []float32) error {
+		if i >= P {
+			copy(out[(i-P)*am.Vocab:], l)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // TestTrainSFTPrefixProjection: with --prefix-projection the run trains
