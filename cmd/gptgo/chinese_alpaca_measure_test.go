@@ -19,6 +19,7 @@ import (
 
 	"github.com/gptgo/gptgo/data"
 	"github.com/gptgo/gptgo/eval"
+	"github.com/gptgo/gptgo/generate"
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/tokenizer"
 	"github.com/gptgo/gptgo/tokenizer/chat"
@@ -34,7 +35,11 @@ import (
 // GPTGO_ZH_MEASURE_WORK names the bake's working directory (default the
 // recipe's, bake/chinese-alpaca), GPTGO_ZH_MEASURE_EXPORT the final model
 // (default the recipe's export.path), GPTGO_ZH_MEASURE_N the token limit
-// of the answers (default 256), GPTGO_ZH_MEASURE_GEN=0 skips the answers.
+// of the answers (default 256; -1: as `gptgo chat` asks, until the end of
+// the turn or a full context, the counts within 128 and 256 tokens beside),
+// GPTGO_ZH_MEASURE_GEN_MODELS the models that answer (comma-separated
+// paths; default the export and base.gguf), GPTGO_ZH_MEASURE_GEN=0 skips
+// the answers.
 const zhMeasureEnv = "GPTGO_ZH_MEASURE"
 
 // TestChineseAlpacaMeasure makes the figures of models/chinese-alpaca.md.
@@ -173,20 +178,54 @@ func TestChineseAlpacaMeasure(t *testing.T) {
 	}
 	limit := 256
 	if s := os.Getenv(zhMeasureEnv + "_N"); s != "" {
-		if limit, err = strconv.Atoi(s); err != nil {
-			t.Fatal(err)
+		if limit, err = strconv.Atoi(s); err != nil || limit < -1 || limit == 0 {
+			t.Fatalf("%s_N %q: want a token limit ≥ 1, or -1", zhMeasureEnv, s)
 		}
 	}
-	for _, m := range []struct{ name, path string }{
+	genModels := []struct{ name, path string }{
 		{"after SFT (the export)", exported},
 		{"before SFT (base.gguf)", filepath.Join(work, "base.gguf")},
-	} {
+	}
+	if s := os.Getenv(zhMeasureEnv + "_GEN_MODELS"); s != "" {
+		genModels = genModels[:0]
+		for _, p := range strings.Split(s, ",") {
+			genModels = append(genModels, struct{ name, path string }{p, p})
+		}
+	}
+	for _, m := range genModels {
+		ctx, err := modelContext(m.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mTok, err := tokenizer.Load(m.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		imEnd, ok := mTok.TokenID("<|im_end|>")
+		if !ok {
+			t.Fatalf("%s: no <|im_end|>", m.path)
+		}
 		for _, temp := range []string{"0", "0.8"} {
-			ended, ended128, other := 0, 0, 0
+			ended, ended128, ended256, other, dropped, tooLong := 0, 0, 0, 0, 0, 0
 			for _, c := range convs {
 				msgs := c.Messages
 				for len(msgs) > 0 && msgs[len(msgs)-1].Role == "assistant" {
 					msgs = msgs[:len(msgs)-1]
+				}
+				// As `gptgo chat` would: the oldest turns dropped when the
+				// prompt leaves the answer less than its room (chat.go).
+				count := func(ms []chat.Message) (int, error) {
+					text, err := tmpl.Render(ms, chat.Options{AddGenerationPrompt: true})
+					return len(mTok.Encode(text, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})), err
+				}
+				drop, err := generate.FitTurns(msgs, count, generate.PromptBudget(ctx, limit))
+				if err != nil {
+					tooLong++
+					continue
+				}
+				if drop > 0 {
+					msgs = generate.DropTurns(msgs, drop)
+					dropped++
 				}
 				prompt, err := tmpl.Render(msgs, chat.Options{AddGenerationPrompt: true})
 				if err != nil {
@@ -203,19 +242,21 @@ func TestChineseAlpacaMeasure(t *testing.T) {
 				if err := json.Unmarshal([]byte(strings.TrimSpace(stdout)), &res); err != nil {
 					t.Fatalf("run --json: %v: %s", err, stdout)
 				}
-				imEnd, _ := newTok.TokenID("<|im_end|>")
 				switch {
 				case res.Stop == "eog" && len(res.IDs) > 0 && res.IDs[len(res.IDs)-1] == imEnd:
 					ended++
-					if len(res.IDs) <= 128 {
+					if len(res.IDs) <= 128 { // ids end with the end-of-turn token
 						ended128++
+					}
+					if len(res.IDs) <= 256 {
+						ended256++
 					}
 				case res.Stop == "eog":
 					other++
 				}
 			}
-			t.Logf("held-out alpaca_zh prompts, %s, temperature %s: %d/%d answers end with <|im_end|> within %d tokens (%.1f%%), %d within 128; %d at another end token",
-				m.name, temp, ended, len(convs), limit, 100*float64(ended)/float64(len(convs)), ended128, other)
+			t.Logf("held-out alpaca_zh prompts, %s (context %d), temperature %s, seed 1, limit %d: %d/%d answers end with <|im_end|> (%.1f%%), %d within 256 tokens (%.1f%%), %d within 128; %d at another end token; prompts with turns dropped: %d, too long: %d",
+				m.name, ctx, temp, limit, ended, len(convs), 100*float64(ended)/float64(len(convs)), ended256, 100*float64(ended256)/float64(len(convs)), ended128, other, dropped, tooLong)
 		}
 	}
 }
