@@ -1,4 +1,4 @@
-// Reference: Go's native fuzzing (testing.F); the prompt-tuning file of docs/finetune.md.
+// Reference: Go's native fuzzing (testing.F); the prompt-tuning and prefix-tuning files of docs/finetune.md.
 
 package model
 
@@ -17,11 +17,37 @@ import (
 // runs a forward over its virtual tokens and real ones, and a merge of it
 // is refused. Seeded with a real prompt-tuning file.
 func FuzzPromptAdapter(f *testing.F) {
+	fuzzVirtualAdapter(f, 1, func(bf *gguf.File, path string) error {
+		m, err := PromptTuningTrainableFromGGUF(bf, PromptTuningOptions{Tokens: 2, Seed: 3})
+		if err != nil {
+			return err
+		}
+		return m.WriteAdapter(path, "seed")
+	})
+}
+
+// FuzzPrefixAdapter: the same for prefix-tuning files, on a base of two
+// layers with grouped-query attention. Seeded with a real prefix-tuning
+// file.
+func FuzzPrefixAdapter(f *testing.F) {
+	fuzzVirtualAdapter(f, 2, func(bf *gguf.File, path string) error {
+		m, err := PrefixTuningTrainableFromGGUF(bf, PrefixTuningOptions{Tokens: 2, Seed: 3})
+		if err != nil {
+			return err
+		}
+		return m.WriteAdapter(path, "seed")
+	})
+}
+
+// fuzzVirtualAdapter runs the fuzz body shared by the adapters that add
+// virtual tokens: a random llama base of the given depth, the seed file
+// that writeSeed makes over it, and any bytes in its place.
+func fuzzVirtualAdapter(f *testing.F, layers int, writeSeed func(bf *gguf.File, path string) error) {
 	c, err := ArchConfig("llama")
 	if err != nil {
 		f.Fatal(err)
 	}
-	c.Vocab, c.Embd, c.Layers, c.Heads, c.KVHeads, c.HeadDim, c.FF, c.CtxTrain = 37, 32, 1, 4, 2, 8, 64, 16
+	c.Vocab, c.Embd, c.Layers, c.Heads, c.KVHeads, c.HeadDim, c.FF, c.CtxTrain = 37, 32, layers, 4, 2, 8, 64, 16
 	c.RopeDims = c.HeadDim
 	dir := f.TempDir()
 	basePath := filepath.Join(dir, "base.gguf")
@@ -37,12 +63,8 @@ func FuzzPromptAdapter(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	m, err := PromptTuningTrainableFromGGUF(bf, PromptTuningOptions{Tokens: 2, Seed: 3})
-	if err != nil {
-		f.Fatal(err)
-	}
 	p := filepath.Join(dir, "seed.gguf")
-	if err := m.WriteAdapter(p, "seed"); err != nil {
+	if err := writeSeed(bf, p); err != nil {
 		f.Fatal(err)
 	}
 	b, err := os.ReadFile(p)
@@ -64,7 +86,10 @@ func FuzzPromptAdapter(f *testing.F) {
 			return
 		}
 		P := am.VirtualTokens()
-		st, err := am.NewState(Options{Ctx: 8, Threads: 1})
+		if P > 8 {
+			return // no room in the state's context below; the forward checks that too
+		}
+		st, err := am.NewState(Options{Ctx: 12, Threads: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,9 +101,9 @@ func FuzzPromptAdapter(f *testing.F) {
 		if _, err := st.Forward(tokens); err != nil {
 			t.Fatalf("forward with an accepted adapter: %v", err)
 		}
-		if a.Prompt != nil {
+		if a.Prompt != nil || a.PrefixK != nil {
 			if err := MergeAdapters(bf, []ScaledAdapter{{a, 1}}, filepath.Join(t.TempDir(), "m.gguf"), true); err == nil {
-				t.Fatal("a prompt-tuning adapter merged")
+				t.Fatal("a prompt- or prefix-tuning adapter merged")
 			}
 		}
 	})
