@@ -57,6 +57,15 @@ func defaultPrompt(t *testing.T, P int) (model.ScaledAdapter, *model.Model, *tok
 // without it; the batch scheduler refuses the adapter at load, saying why.
 func TestServePromptAdapter(t *testing.T) {
 	ad, am, tok := defaultPrompt(t, 6)
+	checkServedVirtualAdapter(t, ad, am, tok, "prompt-tuning")
+}
+
+// checkServedVirtualAdapter: a completion served with adapter ad (of the
+// given kind) on the default model equals a session of am, the default
+// model with ad applied, and differs from the default model's own; the
+// batch scheduler refuses the adapter at load, saying why.
+func checkServedVirtualAdapter(t *testing.T, ad model.ScaledAdapter, am *model.Model, tok *tokenizer.Tokenizer, kind string) {
+	t.Helper()
 	// The chat-tuned default continues "Once upon a time" with ", the day of
 	// the day" with or without these random virtual tokens; its continuation of
 	// this prompt changes with them, so an adapter that is applied shows.
@@ -97,6 +106,6 @@ func TestServePromptAdapter(t *testing.T) {
 	}
 	_, url := startServer(t, Config{Ctx: 64, Adapters: adapters, BatchScheduler: true})
 	if status, b := post(t, url+"/v1/completions", body); status == 200 || !strings.Contains(string(b), "batch scheduler") {
-		t.Fatalf("batch scheduler with a prompt adapter: %d %s", status, b)
+		t.Fatalf("batch scheduler with a %s adapter: %d %s", kind, status, b)
 	}
 }

@@ -4,16 +4,11 @@
 package server
 
 import (
-	"context"
-	"encoding/json"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
-	"github.com/gptgo/gptgo/generate"
 	"github.com/gptgo/gptgo/model"
 	"github.com/gptgo/gptgo/models"
-	"github.com/gptgo/gptgo/modelstore"
 	"github.com/gptgo/gptgo/tensor"
 	"github.com/gptgo/gptgo/tokenizer"
 )
@@ -62,46 +57,5 @@ func TestServePrefixAdapter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The chat-tuned default continues "Once upon a time" with ", the day of
-	// the day" with or without these random virtual tokens; its continuation of
-	// this prompt changes with them, so an adapter that is applied shows.
-	const prompt = "Once upon a time there"
-	ids := tok.Encode(prompt, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
-	st, err := am.NewState(model.Options{Ctx: 64, Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	want, err := generate.NewSession(st, generate.FromTokenizer(tok)).Generate(context.Background(), ids,
-		generate.Options{MaxTokens: 6}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := `{"model":"default","prompt":"` + prompt + `","max_tokens":6,"temperature":0}`
-	complete := func(cfg Config) string {
-		_, url := startServer(t, cfg)
-		status, b := post(t, url+"/v1/completions", body)
-		if status != 200 {
-			t.Fatalf("completion: %d %s", status, b)
-		}
-		var r struct {
-			Choices []struct{ Text string } `json:"choices"`
-		}
-		if err := json.Unmarshal(b, &r); err != nil || len(r.Choices) != 1 {
-			t.Fatalf("completion %s: %v", b, err)
-		}
-		return r.Choices[0].Text
-	}
-	adapters := Adapters{modelstore.DefaultModel: {sa}}
-	got := complete(Config{Ctx: 64, Adapters: adapters})
-	if got != want.Text || want.Text == "" {
-		t.Fatalf("served with the adapter: %q, the session: %q", got, want.Text)
-	}
-	if plain := complete(Config{Ctx: 64}); plain == got {
-		t.Fatalf("the adapter changed nothing: %q", plain)
-	}
-	_, url := startServer(t, Config{Ctx: 64, Adapters: adapters, BatchScheduler: true})
-	if status, b := post(t, url+"/v1/completions", body); status == 200 || !strings.Contains(string(b), "batch scheduler") {
-		t.Fatalf("batch scheduler with a prefix adapter: %d %s", status, b)
-	}
+	checkServedVirtualAdapter(t, sa, am, tok, "prefix-tuning")
 }
