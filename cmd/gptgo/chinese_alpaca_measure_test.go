@@ -38,7 +38,8 @@ import (
 // of the answers (default 256; -1: as `gptgo chat` asks, until the end of
 // the turn or a full context, the counts within 128 and 256 tokens beside),
 // GPTGO_ZH_MEASURE_GEN_MODELS the models that answer (comma-separated
-// paths; default the export and base.gguf), GPTGO_ZH_MEASURE_GEN=0 skips
+// paths; default the export and base.gguf), GPTGO_ZH_MEASURE_SEED the
+// sampling seed (default 1), GPTGO_ZH_MEASURE_GEN=0 skips
 // the answers.
 const zhMeasureEnv = "GPTGO_ZH_MEASURE"
 
@@ -182,6 +183,13 @@ func TestChineseAlpacaMeasure(t *testing.T) {
 			t.Fatalf("%s_N %q: want a token limit ≥ 1, or -1", zhMeasureEnv, s)
 		}
 	}
+	seed := "1"
+	if s := os.Getenv(zhMeasureEnv + "_SEED"); s != "" {
+		if _, err := strconv.ParseInt(s, 10, 64); err != nil {
+			t.Fatalf("%s_SEED %q: want an integer", zhMeasureEnv, s)
+		}
+		seed = s
+	}
 	genModels := []struct{ name, path string }{
 		{"after SFT (the export)", exported},
 		{"before SFT (base.gguf)", filepath.Join(work, "base.gguf")},
@@ -231,7 +239,7 @@ func TestChineseAlpacaMeasure(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				stdout, stderr, code := runCLI(t, "", "run", m.path, prompt, "-n", strconv.Itoa(limit), "--temp", temp, "--seed", "1", "--json")
+				stdout, stderr, code := runCLI(t, "", "run", m.path, prompt, "-n", strconv.Itoa(limit), "--temp", temp, "--seed", seed, "--json")
 				if code != 0 {
 					t.Fatalf("run %s: exit %d\n%s", m.path, code, stderr)
 				}
@@ -255,8 +263,8 @@ func TestChineseAlpacaMeasure(t *testing.T) {
 					other++
 				}
 			}
-			t.Logf("held-out alpaca_zh prompts, %s (context %d), temperature %s, seed 1, limit %d: %d/%d answers end with <|im_end|> (%.1f%%), %d within 256 tokens (%.1f%%), %d within 128; %d at another end token; prompts with turns dropped: %d, too long: %d",
-				m.name, ctx, temp, limit, ended, len(convs), 100*float64(ended)/float64(len(convs)), ended256, 100*float64(ended256)/float64(len(convs)), ended128, other, dropped, tooLong)
+			t.Logf("held-out alpaca_zh prompts, %s (context %d), temperature %s, seed %s, limit %d: %d/%d answers end with <|im_end|> (%.1f%%), %d within 256 tokens (%.1f%%), %d within 128; %d at another end token; prompts with turns dropped: %d, too long: %d",
+				m.name, ctx, temp, seed, limit, ended, len(convs), 100*float64(ended)/float64(len(convs)), ended256, 100*float64(ended256)/float64(len(convs)), ended128, other, dropped, tooLong)
 		}
 	}
 }
