@@ -14,11 +14,11 @@ func (s *Session) fitPrompt(prompt []int32, o Options) ([]int32, int, error) {
 		return FitPrompt(prompt, T, o)
 	}
 	if T-P < 2 {
-		return nil, 0, fmt.Errorf("generate: %w: the prompt-tuning adapter's %d virtual tokens leave no room in the context of %d", ErrPromptTooLong, P, T)
+		return nil, 0, fmt.Errorf("generate: %w: the %s's %d virtual tokens leave no room in the context of %d", ErrPromptTooLong, s.State.VirtualAdapter(), P, T)
 	}
 	fitted, dropped, err := FitPrompt(prompt, T-P, o)
 	if err != nil {
-		return nil, 0, fmt.Errorf("%w (the context of %d less the prompt-tuning adapter's %d virtual tokens)", err, T, P)
+		return nil, 0, fmt.Errorf("%w (the context of %d less the %s's %d virtual tokens)", err, T, s.State.VirtualAdapter(), P)
 	}
 	return fitted, dropped, nil
 }

@@ -89,7 +89,7 @@ func (s *State) Hidden(ctx context.Context, tokens []int32, fn func(i int, h []f
 		return fmt.Errorf("model: hidden states: no tokens")
 	}
 	if P := s.m.VirtualTokens(); P > 0 { // their virtual tokens go in front of generated text only (prompt_infer.go)
-		return fmt.Errorf("model: hidden states: the model runs a prompt-tuning adapter (%d virtual tokens), which embeddings would ignore", P)
+		return fmt.Errorf("model: hidden states: the model runs a %s (%d virtual tokens), which embeddings would ignore", s.m.VirtualAdapter(), P)
 	}
 	if s.pos+len(tokens) > s.ctx {
 		return fmt.Errorf("model: %d tokens after %d cached exceed the context of %d", len(tokens), s.pos, s.ctx)

@@ -245,8 +245,8 @@ func TestPrefixTuningFileRunsAsTrained(t *testing.T) {
 		if _, err := st.Forward([]int32{-5, 3}); err == nil || !strings.Contains(err.Error(), "4 virtual tokens") {
 			t.Errorf("%s: id -5 with 4 virtual tokens: %v", arch, err)
 		}
-		if err := st.Hidden(context.Background(), []int32{3}, func(int, []float32) error { return nil }); err == nil {
-			t.Errorf("%s: embeddings with a prefix adapter accepted", arch)
+		if err := st.Hidden(context.Background(), []int32{3}, func(int, []float32) error { return nil }); err == nil || !strings.Contains(err.Error(), "prefix-tuning adapter") {
+			t.Errorf("%s: embeddings with a prefix adapter: %v, want a refusal naming the prefix-tuning adapter", arch, err)
 		}
 		st.Close()
 	}

@@ -40,6 +40,24 @@ func (m *Model) VirtualTokens() int {
 	return m.lora.prompt.Rows()
 }
 
+// VirtualAdapter names the kind of adapter behind VirtualTokens, for
+// messages: "prompt-tuning adapter", "prefix-tuning adapter", or "" when
+// the model runs neither.
+func (m *Model) VirtualAdapter() string {
+	switch {
+	case m.lora == nil:
+		return ""
+	case m.lora.prefixK != nil:
+		return "prefix-tuning adapter"
+	case m.lora.prompt != nil:
+		return "prompt-tuning adapter"
+	}
+	return ""
+}
+
+// VirtualAdapter is the state's model's (Model.VirtualAdapter).
+func (s *State) VirtualAdapter() string { return s.m.VirtualAdapter() }
+
 // VirtualTokens is the state's model's (Model.VirtualTokens).
 func (s *State) VirtualTokens() int { return s.m.VirtualTokens() }
 
