@@ -7,7 +7,6 @@ package model
 import (
 	"encoding/binary"
 	"math"
-	"sync"
 
 	"github.com/gptgo/gptgo/kernel"
 )
@@ -18,9 +17,10 @@ import (
 // attention; nil for the contiguous cache.
 type pagedRun struct {
 	seqs   []*PagedSeq
-	rowSeq []int32 // [B] index in seqs of each row
-	rowPos []int32 // [B] position of each row in its sequence
-	seqN   []int32 // [len(seqs)] rows each sequence has in the step
+	rowSeq []int32     // [B] index in seqs of each row
+	rowPos []int32     // [B] position of each row in its sequence
+	seqN   []int32     // [len(seqs)] rows each sequence has in the step
+	vacc   [][]float32 // per worker: [D][8 or 32] lanes of the weighted sum of V, carried across blocks (F16 cache)
 }
 
 // rowPos is the position of row b of the tokens going through layers.
@@ -65,8 +65,10 @@ func (s *State) pagedStoreKV(li int, k, v []float32, nb int) {
 // in the batch order, whatever the other sequences do: so a sequence's
 // numbers are the same alone or batched, and (F16 cache) equal the
 // contiguous State's to the bit. The scores against the keys are the same
-// row dots block by block; the weighted sum of V runs one set of lane
-// accumulators across the blocks (pagedDotV), which is the contiguous sum.
+// row dots block by block; the weighted sum of V carries one set of lanes
+// per output dimension across the blocks (kernel.CarryHalves*Rows, a
+// block's D rows per call) and folds them at the end, which is the
+// contiguous sum.
 //
 // With the F32 cache the weighted sum of V is the sum of per-block DotF32s:
 // within float32 rounding of the contiguous cache, not its bits.
@@ -77,9 +79,17 @@ func (s *State) pagedAttention(li, nb int) {
 	scale := float32(1 / math.Sqrt(float64(D)))
 	r := s.paged
 	tasks, W := nb*H, s.pool.Workers()
+	if len(r.vacc) < W {
+		r.vacc = make([][]float32, W)
+	}
+	for w := range W {
+		if len(r.vacc[w]) < 32*D {
+			r.vacc[w] = make([]float32, 32*D)
+		}
+	}
 	s.pool.For(W, 1, func(start, end int) {
 		for w := start; w < end; w++ {
-			qh, scores := s.qh[w], s.scores[w]
+			qh, scores, vacc := s.qh[w], s.scores[w], r.vacc[w]
 			for task := w; task < tasks; task += W {
 				b, h := task/H, task%H
 				kvh := h / group
@@ -110,9 +120,11 @@ func (s *State) pagedAttention(li, nb int) {
 					}
 					continue
 				}
-				rows16 := kernel.DotHalvesLanes8Rows
+				rows16, carry, acc := kernel.DotHalvesLanes8Rows, kernel.CarryHalvesLanes8Rows, vacc[:8*D]
+				fold := kernel.FoldHalvesLanes8Rows
 				if single {
-					rows16 = halvesVecRows
+					rows16, carry, acc = halvesVecRows, kernel.CarryHalvesVecRows, vacc[:32*D]
+					fold = kernel.FoldHalvesVecRows
 				}
 				kernel.RoundF16(qh)
 				for t0 := 0; t0 < n; t0 += P {
@@ -125,72 +137,14 @@ func (s *State) pagedAttention(li, nb int) {
 				}
 				kernel.Softmax(sc)
 				kernel.RoundF16(sc)
-				for d := range D {
-					out[d] = pagedDotV(seq, li, (kvh*D+d)*P*2, sc, single)
+				clear(acc)
+				for t0 := 0; t0 < n; t0 += P {
+					m := min(P, n-t0)
+					_, vb := pc.kv(seq.blocks[t0/P], li)
+					carry(acc, t0, vb[kvh*D*P*2:], P*2, sc[t0:t0+m]) // the head's D rows of V, P apart
 				}
+				fold(out, acc)
 			}
 		}
 	})
-}
-
-// halfF32 maps every half-precision bit pattern to its float32 value.
-var halfF32 = sync.OnceValue(func() *[1 << 16]float32 {
-	var t [1 << 16]float32
-	for i := range t {
-		t[i] = kernel.FP16ToFP32(uint16(i))
-	}
-	return &t
-})
-
-// pagedDotV is Σₜ V[t]·x[t] over t < len(x), V's halves read at byte off of
-// each block's V region of layer li, summed in the contiguous kernels'
-// orders so that the result has their bits: lane t mod 8 for
-// DotHalvesLanes8 (batch), lane t mod 32 for DotHalvesVec (single token),
-// then their fixed reductions. The products of halves are exact in
-// float32, so plain adds equal the kernels' fused multiply-adds, and the
-// lanes only need to carry over from one block to the next.
-func pagedDotV(seq *PagedSeq, li, off int, x []float32, single bool) float32 {
-	t := halfF32()
-	c := seq.c
-	P, n := c.P, len(x)
-	var l [4][8]float32 // lane t mod 32 is l[(t%32)/8][t%8]; the batch order uses l[0] alone (t mod 8)
-	mask := 7
-	if single {
-		mask = 31
-	}
-	for t0 := 0; t0 < n; t0 += P {
-		m := min(P, n-t0)
-		_, vb := c.kv(seq.blocks[t0/P], li)
-		w := vb[off : off+2*m]
-		i := 0
-		// Whole groups of 8 at positions ≡ 0 mod 8: each lane once, from
-		// registers (the same adds in the same order as one at a time).
-		for ; i+8 <= m && (t0+i)&7 == 0; i += 8 {
-			a := &l[((t0+i)&mask)>>3]
-			wb, xb := w[2*i:2*i+16:2*i+16], x[t0+i:t0+i+8:t0+i+8]
-			a[0] += t[uint16(wb[0])|uint16(wb[1])<<8] * xb[0]
-			a[1] += t[uint16(wb[2])|uint16(wb[3])<<8] * xb[1]
-			a[2] += t[uint16(wb[4])|uint16(wb[5])<<8] * xb[2]
-			a[3] += t[uint16(wb[6])|uint16(wb[7])<<8] * xb[3]
-			a[4] += t[uint16(wb[8])|uint16(wb[9])<<8] * xb[4]
-			a[5] += t[uint16(wb[10])|uint16(wb[11])<<8] * xb[5]
-			a[6] += t[uint16(wb[12])|uint16(wb[13])<<8] * xb[6]
-			a[7] += t[uint16(wb[14])|uint16(wb[15])<<8] * xb[7]
-		}
-		for ; i < m; i++ {
-			k := (t0 + i) & mask
-			l[k>>3][k&7] += t[uint16(w[2*i])|uint16(w[2*i+1])<<8] * x[t0+i]
-		}
-	}
-	if !single {
-		a := &l[0]
-		p, q, r, u := a[0]+a[4], a[1]+a[5], a[2]+a[6], a[3]+a[7]
-		return (p + r) + (q + u)
-	}
-	var v [8]float32
-	for k := range 8 {
-		v[k] = (l[0][k] + l[2][k]) + (l[1][k] + l[3][k])
-	}
-	a, b, cc, d := v[0]+v[4], v[1]+v[5], v[2]+v[6], v[3]+v[7]
-	return (a + b) + (cc + d)
 }
