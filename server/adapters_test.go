@@ -105,7 +105,7 @@ func checkServedVirtualAdapter(t *testing.T, ad model.ScaledAdapter, am *model.M
 		t.Fatalf("the adapter changed nothing: %q", plain)
 	}
 	_, url := startServer(t, Config{Ctx: 64, Adapters: adapters, BatchScheduler: true})
-	if status, b := post(t, url+"/v1/completions", body); status == 200 || !strings.Contains(string(b), "batch scheduler") {
+	if status, b := post(t, url+"/v1/completions", body); status == 200 || !strings.Contains(string(b), "batch scheduler") || !strings.Contains(string(b), kind+" adapter") {
 		t.Fatalf("batch scheduler with a %s adapter: %d %s", kind, status, b)
 	}
 }
