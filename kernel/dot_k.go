@@ -1,5 +1,6 @@
 // Reference: ggml/src/ggml-common.h (block_q2_K … block_q6_K) and ggml/src/ggml-cpu/ggml-cpu-quants.c
-// (the scalar branches of ggml_vec_dot_q2_K_q8_K … ggml_vec_dot_q6_K_q8_K).
+// (ggml_vec_dot_q2_K_q8_K … ggml_vec_dot_q6_K_q8_K: the values from the scalar branches, the sum order
+// from the __AVX2__ ones).
 
 package kernel
 
@@ -129,49 +130,57 @@ func DotQ6_KRows(n int, w []byte, rb int, x []byte, out []float32) { dotQ6_KRows
 // weight quants with the 8-bit activations are summed per sub-block and
 // weighted by the integer sub-block scale, all exactly in int32; the
 // constant offset of each sub-block (the min, or the −4/−32 bias folded in
-// directly) is Σ x over the sub-block, which Q8_K carries as bsums. Floats
-// appear once per super-block: d_w·d_x·isum − dmin_w·d_x·summs.
+// directly) is Σ x over the sub-block, which Q8_K carries as bsums. In exact
+// arithmetic a super-block gives d_w·d_x·isum − dmin_w·d_x·summs.
 // Bounds: |isum| ≤ 256·63·31·127 for Q2_K…Q5_K (scale·quant·activation) and
 // 256·127·32·127 for Q6_K, both far below 2^31.
 //
-// Q4_K, Q5_K and Q6_K (dot_k_lanes.go) instead keep llama.cpp's AVX2 float
-// order: eight lanes of integer sums, one FMA per super-block.
+// Every one of them keeps llama.cpp's AVX2 float order instead of one float
+// per super-block: eight lanes of integer sums (lane m takes elements
+// 4m…4m+3 of every 32-element run), one FMA per super-block into eight
+// float32 accumulators, hsum8 at the end. Q2_K adds its mins first, by their
+// own FMA (lane m: sub-blocks 2m and 2m+1); Q4_K, Q5_K and Q6_K are in
+// dot_k_lanes.go. MatMul's results for these types are llama.cpp's, bit for
+// bit (tensor's TestLaneMatMulsMatchLlamaCpp).
 
 func dotQ2_KGeneric(n int, w, x []byte) float32 {
 	nb := n / QKK
 	w = w[:nb*blockQ2KBytes]
 	x = x[:nb*BlockQ8KBytes]
-	var sum float32
+	var acc [8]float32
 	for i := 0; i < nb; i++ {
 		b := (*blockBytesQ2K)(w[i*blockQ2KBytes:])
 		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
 		sc := (*[16]byte)(b[q2KOffScales:])
 		q8 := (*[QKK]byte)(y[q8KOffQs:])
-
-		var summs int32
-		for j := 0; j < 16; j++ {
-			summs += q8KBsum(y, j) * int32(sc[j]>>4)
+		dy := kF32(y[q8KOffD:])
+		// The mins first, lane m taking sub-blocks 2m and 2m+1 (VPMADDWD of
+		// the sixteen mins with the sixteen bsums), then the quants.
+		var mins, s [8]int32
+		for m := range mins {
+			mins[m] = int32(sc[2*m]>>4)*q8KBsum(y, 2*m) + int32(sc[2*m+1]>>4)*q8KBsum(y, 2*m+1)
 		}
-		var isum int32
+		fmaLanes(&acc, -dy*kHalf(b[q2KOffDmin:]), &mins)
 		for k := 0; k < 2; k++ { // two halves of 128 elements
 			q2 := (*[32]byte)(b[q2KOffQs+32*k:])
 			for j := 0; j < 4; j++ { // bits 2j hold elements 128k+32j…
 				shift := uint(2 * j)
 				a := (*[32]byte)(q8[128*k+32*j:])
-				var s0, s1 int32
-				for l := 0; l < 16; l++ {
-					s0 += int32(int8(a[l])) * int32((q2[l]>>shift)&3)
-					s1 += int32(int8(a[l+16])) * int32((q2[l+16]>>shift)&3)
+				s0, s1 := int32(sc[8*k+2*j]&0xF), int32(sc[8*k+2*j+1]&0xF)
+				for m := 0; m < 4; m++ {
+					var p0, p1 int32
+					for l := 4 * m; l < 4*m+4; l++ {
+						p0 += int32(int8(a[l])) * int32((q2[l]>>shift)&3)
+						p1 += int32(int8(a[l+16])) * int32((q2[l+16]>>shift)&3)
+					}
+					s[m] += s0 * p0
+					s[m+4] += s1 * p1
 				}
-				isum += int32(sc[8*k+2*j]&0xF)*s0 + int32(sc[8*k+2*j+1]&0xF)*s1
 			}
 		}
-		dy := kF32(y[q8KOffD:])
-		dall := dy * kHalf(b[q2KOffD:])
-		dmin := dy * kHalf(b[q2KOffDmin:])
-		sum += float32(dall*float32(isum)) - float32(dmin*float32(summs))
+		fmaLanes(&acc, dy*kHalf(b[q2KOffD:]), &s)
 	}
-	return sum
+	return hsum8(&acc)
 }
 
 // Fixed-size views of one block, so that indexing with constant-bounded
@@ -208,7 +217,7 @@ func dotQ3_KGeneric(n int, w, x []byte) float32 {
 	nb := n / QKK
 	w = w[:nb*blockQ3KBytes]
 	x = x[:nb*BlockQ8KBytes]
-	var sum float32
+	var acc [8]float32
 	var scales [16]int32
 	for i := 0; i < nb; i++ {
 		b := (*blockBytesQ3K)(w[i*blockQ3KBytes:])
@@ -217,28 +226,31 @@ func dotQ3_KGeneric(n int, w, x []byte) float32 {
 		q8 := (*[QKK]byte)(y[q8KOffQs:])
 		q3KScales((*[12]byte)(b[q3KOffScales:]), &scales)
 
-		var isum int32
+		var s [8]int32
 		for k := 0; k < 2; k++ {
 			q3 := (*[32]byte)(b[q3KOffQs+32*k:])
 			for j := 0; j < 4; j++ {
 				shift := uint(2 * j)
 				hbit := uint(4*k + j) // hmask bit of elements 128k+32j…
 				a := (*[32]byte)(q8[128*k+32*j:])
-				// q = low2 − 4 + 4·hbit, without a data-dependent branch.
-				var s0, s1 int32
-				for l := 0; l < 16; l++ {
-					v0 := int32((q3[l]>>shift)&3) - 4 + int32((hm[l]>>hbit)&1)<<2
-					v1 := int32((q3[l+16]>>shift)&3) - 4 + int32((hm[l+16]>>hbit)&1)<<2
-					s0 += int32(int8(a[l])) * v0
-					s1 += int32(int8(a[l+16])) * v1
+				s0, s1 := scales[8*k+2*j], scales[8*k+2*j+1]
+				for m := 0; m < 4; m++ {
+					// q = low2 − 4 + 4·hbit, without a data-dependent branch.
+					var p0, p1 int32
+					for l := 4 * m; l < 4*m+4; l++ {
+						v0 := int32((q3[l]>>shift)&3) - 4 + int32((hm[l]>>hbit)&1)<<2
+						v1 := int32((q3[l+16]>>shift)&3) - 4 + int32((hm[l+16]>>hbit)&1)<<2
+						p0 += int32(int8(a[l])) * v0
+						p1 += int32(int8(a[l+16])) * v1
+					}
+					s[m] += s0 * p0
+					s[m+4] += s1 * p1
 				}
-				isum += scales[8*k+2*j]*s0 + scales[8*k+2*j+1]*s1
 			}
 		}
-		d := kF32(y[q8KOffD:]) * kHalf(b[q3KOffD:])
-		sum += float32(d * float32(isum))
+		fmaLanes(&acc, kF32(y[q8KOffD:])*kHalf(b[q3KOffD:]), &s)
 	}
-	return sum
+	return hsum8(&acc)
 }
 
 // scaleMinK4 unpacks the j-th 6-bit scale and min of a Q4_K/Q5_K block:

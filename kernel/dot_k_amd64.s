@@ -88,8 +88,8 @@ GLOBL kWord1<>(SB), RODATA|NOPTR, $8
 	VFMADD231PS X4, X5, X10
 
 // MINS5 is MINS as llama.cpp's Q5_K does it: Σ_j m_j·(bsums pairs) summed
-// to one integer ((p0+p1)+(p2+p3)), as float32 times dmin·y.d (rounded), then
-// added to the scalar in X10's low lane (rounded): no FMA, no lanes.
+// to one integer ((p0+p1)+(p2+p3)), as float32 times dmin·y.d added to the
+// scalar in X10's low lane by one FMA (gcc contracts summs += dmin·Σ): no lanes.
 #define MINS5 \
 	VMOVDQU 260(DI), Y3; \
 	VEXTRACTI128 $1, Y3, X4; \
@@ -100,8 +100,7 @@ GLOBL kWord1<>(SB), RODATA|NOPTR, $8
 	VPHADDD X4, X4, X4; \
 	VCVTDQ2PS X4, X4; \
 	HALFTIMESD(2(SI), Y5, X5); \
-	VMULSS X5, X4, X4; \
-	VADDSS X4, X10, X10
+	VFMADD231SS X5, X4, X10
 
 // SUB32 adds to the int32 lanes of Y8 the scaled products of 32 quants in
 // Ylo (sub-block 2j) and Yhi (sub-block 2j+1) with the activations at

@@ -192,13 +192,12 @@ kloop: \
 	SFADDP(18, 18); \
 	SFADD(16, 16, 18)
 
-// MINQ5: summs (S19) += float32(S11 · float32((p0+p1)+(p2+p3))), the
-// product rounded on its own.
+// MINQ5: summs (S19) += S11 · float32((p0+p1)+(p2+p3)) by one fused
+// multiply-add, as dotQ5_KGeneric (llama.cpp's contracted summs).
 #define MINQ5 \
 	SADDV(14, 14); \
 	SSCVTF(14, 14); \
-	SFMUL(14, 11, 14); \
-	SFADD(19, 19, 14)
+	SFMADD(19, 14, 11, 19)
 #define END5 SFADD(16, 16, 19)
 
 #define LOADQH5 \

@@ -69,8 +69,10 @@ func dotQ4_KGeneric(n int, w, x []byte) float32 {
 }
 
 // dotQ5_KGeneric: the mins are summed to one integer per super-block and
-// kept in a float32 sum, summs += dmin·float32(Σ), rounded twice as the C
-// statement compiles without contraction; it is added to hsum8 at the end.
+// kept in a float32 sum, summs += dmin·float32(Σ) by one fused multiply-add:
+// gcc contracts that C statement under -mfma (a vfmadd231ss in the AVX2
+// build's ggml_vec_dot_q5_K_q8_K; rounding the product first gave other bits
+// on rows of two or more super-blocks). It is added to hsum8 at the end.
 func dotQ5_KGeneric(n int, w, x []byte) float32 {
 	nb := n / QKK
 	w = w[:nb*blockQ5KBytes]
@@ -84,7 +86,7 @@ func dotQ5_KGeneric(n int, w, x []byte) float32 {
 		dy := kF32(y[q8KOffD:])
 		mins := qK45Mins(sm, y)
 		dmin := -dy * kHalf(b[q5KOffDmin:])
-		summs += float32(dmin * float32((mins[0]+mins[1])+(mins[2]+mins[3])))
+		summs = fma32x(dmin, float32((mins[0]+mins[1])+(mins[2]+mins[3])), summs)
 		s := qK45LaneSums(sm, (*[128]byte)(b[q5KOffQs:]), (*[32]byte)(b[q5KOffQh:]), (*[QKK]byte)(y[q8KOffQs:]))
 		fmaLanes(&acc, dy*kHalf(b[q5KOffD:]), &s)
 	}

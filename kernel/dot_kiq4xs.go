@@ -1,5 +1,5 @@
 // Reference: ggml/src/ggml-common.h (block_iq4_xs) and ggml/src/ggml-cpu/ggml-cpu-quants.c
-// (scalar branch of ggml_vec_dot_iq4_xs_q8_K).
+// (ggml_vec_dot_iq4_xs_q8_K: the values from its scalar branch, the sum order from its __AVX2__ one).
 
 package kernel
 
@@ -29,32 +29,40 @@ func DotIQ4_XS(n int, w, x []byte) float32 { return dotIQ4_XS(n, w, x) }
 
 var dotIQ4_XS = dotIQ4_XSGeneric
 
-// dotIQ4_XSGeneric sums codebook values times activations in int32 per
-// super-block (|isum| ≤ 256·31·127·127 < 2^31), then scales once.
+// dotIQ4_XSGeneric sums in the order of llama.cpp's AVX2
+// ggml_vec_dot_iq4_xs_q8_K: lane m (0…7) of eight int32 lanes takes, from
+// every 32-element sub-block, the products of elements 4m…4m+3 (low nibbles
+// 0…15 in lanes 0…3, high nibbles 16…31 in lanes 4…7) times the sub-block's
+// scale ls−32; the lanes are added to eight float32 accumulators by one FMA
+// per super-block with d = fp16(w.d)·y.d, and folded by hsum8 at the end.
 func dotIQ4_XSGeneric(n int, w, x []byte) float32 {
 	nb := n / QKK
 	w = w[:nb*blockIQ4XSBytes]
 	x = x[:nb*BlockQ8KBytes]
 	kv := &IQ4NLValues
-	var sum float32
+	var acc [8]float32
 	for i := 0; i < nb; i++ {
 		b := (*blockBytesIQ4XS)(w[i*blockIQ4XSBytes:])
 		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
 		h := uint32(b[iq4XSOffScalesH]) | uint32(b[iq4XSOffScalesH+1])<<8
 		sl := (*[QKK / 64]byte)(b[iq4XSOffScalesL:])
 		q8 := (*[QKK]byte)(y[q8KOffQs:])
-		var isum int32
+		var s [8]int32
 		for ib := 0; ib < QKK/32; ib++ {
 			ls := int32((sl[ib/2]>>(4*uint(ib%2)))&0xF) | int32((h>>(2*uint(ib)))&3)<<4
 			q := (*[16]byte)(b[iq4XSOffQs+16*ib:])
 			a := (*[32]byte)(q8[32*ib:])
-			var s int32
-			for j := 0; j < 16; j++ {
-				s += int32(int8(a[j]))*int32(kv[q[j]&0xF]) + int32(int8(a[j+16]))*int32(kv[q[j]>>4])
+			for m := 0; m < 4; m++ {
+				var lo, hi int32
+				for j := 4 * m; j < 4*m+4; j++ {
+					lo += int32(int8(a[j])) * int32(kv[q[j]&0xF])
+					hi += int32(int8(a[j+16])) * int32(kv[q[j]>>4])
+				}
+				s[m] += (ls - 32) * lo
+				s[m+4] += (ls - 32) * hi
 			}
-			isum += (ls - 32) * s
 		}
-		sum += float32(kF32(y[q8KOffD:]) * kHalf(b[iq4XSOffD:]) * float32(isum))
+		fmaLanes(&acc, kHalf(b[iq4XSOffD:])*kF32(y[q8KOffD:]), &s)
 	}
-	return sum
+	return hsum8(&acc)
 }

@@ -369,7 +369,7 @@ GLOBL t5One<>(SB), RODATA|NOPTR, $32
 	TROW(R14, g, Y11)
 
 // T5MINS is TMINS as MINS5 does it: the row's Σ m·(bsum pairs) as one
-// integer, times dmin·y.d, added to the scalar at off(SP).
+// integer, times dmin·y.d and added to the scalar at off(SP) by one FMA.
 #define T5MINS(P, off) \
 	VMOVDQU 260(P), Y14; \
 	VEXTRACTI128 $1, Y14, X4; \
@@ -379,9 +379,9 @@ GLOBL t5One<>(SB), RODATA|NOPTR, $32
 	VPHADDD X4, X4, X4; \
 	VCVTDQ2PS X4, X4; \
 	VMULSS (P), X8, X5; \
-	VMULSS X5, X4, X4; \
-	VADDSS off(SP), X4, X4; \
-	VMOVSS X4, off(SP)
+	VMOVSS off(SP), X14; \
+	VFMADD231SS X5, X4, X14; \
+	VMOVSS X14, off(SP)
 
 // T5FINISH is TFINISH with the scalar mins sum of MINS5 at off(SP).
 #define T5FINISH(A, XA, off, o) \

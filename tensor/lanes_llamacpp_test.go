@@ -1,5 +1,5 @@
-// Reference: docs/llamacpp-compat.md (section g: the Q4_1, Q5_0, Q5_1 and IQ4_NL matmuls against
-// llama.cpp's ggml_mul_mat); testdata/lanes_llamacpp.json is its output.
+// Reference: docs/llamacpp-compat.md (sections g and h: the Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q5_K,
+// IQ4_XS, TQ1_0 and TQ2_0 matmuls against llama.cpp's ggml_mul_mat); testdata/lanes_llamacpp.json is its output.
 
 package tensor
 
@@ -40,9 +40,12 @@ func lanesGoldenInput(dt DType, n, R, B int) (w, x []float32) {
 }
 
 // lanesGoldenCases are the cases of testdata/lanes_llamacpp.json: for each
-// type, rows of 3 blocks (an odd count: IQ4_NL's single dot adds its last
-// block alone) and of 8, by one activation row (llama.cpp's ggml_vec_dot)
-// and by five (its tinyBLAS for Q5_0 and IQ4_NL).
+// legacy type, rows of 3 blocks (an odd count: IQ4_NL's single dot adds its
+// last block alone) and of 8, by one activation row (llama.cpp's
+// ggml_vec_dot) and by five (its tinyBLAS for Q5_0 and IQ4_NL); for each
+// type with Q8_K activations that no shared reference covers, rows of two
+// super-blocks (so that the float sums run over more than one: Q5_K's
+// fused summs, the lanes' FMAs), by one and by five activation rows.
 func lanesGoldenCases() []struct {
 	dt      DType
 	n, R, B int
@@ -61,19 +64,30 @@ func lanesGoldenCases() []struct {
 			}
 		}
 	}
+	for _, dt := range []DType{Q2_K, Q3_K, Q5_K, IQ4_XS, TQ1_0, TQ2_0} {
+		for _, B := range []int{1, 5} {
+			cs = append(cs, struct {
+				dt      DType
+				n, R, B int
+			}{dt, 512, 8, B})
+		}
+	}
 	return cs
 }
 
-// MatMul of Q4_1, Q5_0, Q5_1 and IQ4_NL weights gives llama.cpp's float32
-// results bit for bit, for one activation row and for a batch: the
-// activations quantized as its AVX2 quantize_row_q8_0/q8_1 do, the products
-// summed in the order of its AVX2 dots and of tinyBLAS. The expected bits
-// are llama.cpp's (snapshot c392e5094, gcc 12.2 -march=native on an AMD
-// EPYC with AVX-512: ggml_mul_mat of the quantized weights by the F32
-// activations, on one thread), made by the program described in
-// docs/llamacpp-compat.md section g from these very inputs. The weights are
-// quantized by gptgo's reference quantizers, whose bytes are
-// llama-quantize's (legacy_golden_test.go).
+// MatMul of Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q5_K, IQ4_XS, TQ1_0 and
+// TQ2_0 weights gives llama.cpp's float32 results bit for bit, for one
+// activation row and for a batch: the activations quantized as its AVX2
+// quantize_row_q8_0/q8_1 (or the reference quantize_row_q8_K) do, the
+// products summed in the order of its AVX2 dots and of tinyBLAS. The
+// expected bits are llama.cpp's (snapshot c392e5094, gcc 12.2 on an AMD
+// EPYC: ggml_mul_mat of the quantized weights by the F32 activations, on
+// one thread; -march=native for the legacy types, the AVX2-only CPU backend
+// for the others, which give the same bits under both builds), made by the
+// programs described in docs/llamacpp-compat.md sections g and h from these
+// very inputs. The weights are quantized by gptgo's reference quantizers,
+// whose bytes are llama-quantize's (legacy_golden_test.go,
+// TestKQuantGoldenVsLlamaCpp).
 func TestLaneMatMulsMatchLlamaCpp(t *testing.T) {
 	raw, err := os.ReadFile("testdata/lanes_llamacpp.json")
 	if err != nil {
