@@ -1,5 +1,6 @@
 // Reference: ggml/src/ggml-common.h (block_iq2_xxs … block_iq1_m) and ggml/src/ggml-cpu/ggml-cpu-quants.c
-// (scalar branches of ggml_vec_dot_iq2_xxs_q8_K … ggml_vec_dot_iq1_m_q8_K).
+// (ggml_vec_dot_iq2_xxs_q8_K … ggml_vec_dot_iq1_m_q8_K: the values from the scalar branches, the sum
+// order from the __AVX2__ ones).
 
 package kernel
 
@@ -63,169 +64,194 @@ var (
 	dotIQ1_M   = dotIQ1_MGeneric
 )
 
-// signedDot8 returns Σ grid[j]·a[j]·(−1 if bit j of signs), j < len(grid).
-func signedDot8(grid []uint8, a []byte, signs uint8) int32 {
+// signedLanes adds grid[j]·a[j]·(−1 if bit j of signs) to lane (off+j)/4
+// of p, for j < len(grid): the int32 lanes llama.cpp's AVX2 dots build with
+// VPMADDUBSW and VPMADDWD, where lane m of a 32-element run holds its
+// elements 4m…4m+3 (off is the grid's first element within the run).
+func signedLanes(p *[8]int32, off int, grid []uint8, a []byte, signs uint8) {
 	a = a[:len(grid)]
-	var s int32
 	for j, g := range grid {
-		p := int32(g) * int32(int8(a[j]))
+		v := int32(g) * int32(int8(a[j]))
 		if signs>>uint(j)&1 != 0 {
-			p = -p
+			v = -v
 		}
-		s += p
+		p[(off+j)/4] += v
 	}
-	return s
 }
+
+// scaleLanes adds the run's lanes p to s, lanes 0…3 (the run's first 16
+// elements) times lo, lanes 4…7 times hi, and clears p.
+func scaleLanes(s, p *[8]int32, lo, hi int32) {
+	for m := range 4 {
+		s[m] += lo * p[m]
+		s[m+4] += hi * p[m+4]
+	}
+	*p = [8]int32{}
+}
+
+// The IQ2/IQ3 dots below sum as llama.cpp's AVX2 ggml_vec_dot_iq*_q8_K do:
+// eight int32 lanes per super-block (signedLanes, scaleLanes), added to
+// eight float32 accumulators by one FMA with d = fp16(w.d)·y.d, folded by
+// hsum8 and scaled by the format's constant (exact: a power of two).
 
 func dotIQ2_XXSGeneric(n int, w, x []byte) float32 {
 	nb := n / QKK
 	w = w[:nb*blockIQ2XXSBytes]
 	x = x[:nb*BlockQ8KBytes]
-	var sum float32
+	var acc [8]float32
+	var s, p [8]int32
 	for i := 0; i < nb; i++ {
 		b := (*[blockIQ2XXSBytes]byte)(w[i*blockIQ2XXSBytes:])
 		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
 		q8 := y[q8KOffQs : q8KOffQs+QKK]
-		var bsum int32
+		s = [8]int32{}
 		for ib := 0; ib < 8; ib++ {
 			g := b[2+8*ib : 2+8*ib+8]
 			aux := binary.LittleEndian.Uint32(g[4:])
-			var s int32
 			for l := 0; l < 4; l++ {
-				s += signedDot8(IQ2XXSGrid[g[l]][:], q8[32*ib+8*l:], IQSigns(aux>>(7*uint(l))))
+				signedLanes(&p, 8*l, IQ2XXSGrid[g[l]][:], q8[32*ib+8*l:], IQSigns(aux>>(7*uint(l))))
 			}
-			bsum += s * int32(2*(aux>>28)+1)
+			ls := int32(2*(aux>>28) + 1)
+			scaleLanes(&s, &p, ls, ls)
 		}
-		sum += float32(kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum))
+		fmaLanes(&acc, kHalf(b[:])*kF32(y[q8KOffD:]), &s)
 	}
-	return 0.125 * sum
+	return 0.125 * hsum8(&acc)
 }
 
 func dotIQ2_XSGeneric(n int, w, x []byte) float32 {
 	nb := n / QKK
 	w = w[:nb*blockIQ2XSBytes]
 	x = x[:nb*BlockQ8KBytes]
-	var sum float32
+	var acc [8]float32
+	var s, p [8]int32
 	for i := 0; i < nb; i++ {
 		b := (*[blockIQ2XSBytes]byte)(w[i*blockIQ2XSBytes:])
 		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
 		q8 := y[q8KOffQs : q8KOffQs+QKK]
-		var bsum int32
+		s = [8]int32{}
 		for ib := 0; ib < 8; ib++ {
 			sc := b[66+ib]
-			var s [2]int32
 			for l := 0; l < 4; l++ {
 				q := uint32(binary.LittleEndian.Uint16(b[2+2*(4*ib+l):]))
-				s[l/2] += signedDot8(IQ2XSGrid[q&511][:], q8[32*ib+8*l:], IQSigns(q>>9))
+				signedLanes(&p, 8*l, IQ2XSGrid[q&511][:], q8[32*ib+8*l:], IQSigns(q>>9))
 			}
-			bsum += s[0]*int32(2*(sc&0xF)+1) + s[1]*int32(2*(sc>>4)+1)
+			scaleLanes(&s, &p, int32(2*(sc&0xF)+1), int32(2*(sc>>4)+1))
 		}
-		sum += float32(kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum))
+		fmaLanes(&acc, kHalf(b[:])*kF32(y[q8KOffD:]), &s)
 	}
-	return 0.125 * sum
+	return 0.125 * hsum8(&acc)
 }
 
 func dotIQ2_SGeneric(n int, w, x []byte) float32 {
 	nb := n / QKK
 	w = w[:nb*blockIQ2SBytes]
 	x = x[:nb*BlockQ8KBytes]
-	var sum float32
+	var acc [8]float32
+	var s, p [8]int32
 	for i := 0; i < nb; i++ {
 		b := (*[blockIQ2SBytes]byte)(w[i*blockIQ2SBytes:])
 		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
 		q8 := y[q8KOffQs : q8KOffQs+QKK]
-		var bsum int32
+		s = [8]int32{}
 		for ib := 0; ib < 8; ib++ {
 			sc := b[74+ib]
 			qh := uint32(b[66+ib])
-			var s [2]int32
 			for l := 0; l < 4; l++ {
 				idx := uint32(b[2+4*ib+l]) | (qh<<(8-2*uint(l)))&0x300
-				s[l/2] += signedDot8(IQ2SGrid[idx][:], q8[32*ib+8*l:], b[34+4*ib+l])
+				signedLanes(&p, 8*l, IQ2SGrid[idx][:], q8[32*ib+8*l:], b[34+4*ib+l])
 			}
-			bsum += s[0]*int32(2*(sc&0xF)+1) + s[1]*int32(2*(sc>>4)+1)
+			scaleLanes(&s, &p, int32(2*(sc&0xF)+1), int32(2*(sc>>4)+1))
 		}
-		sum += float32(kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum))
+		fmaLanes(&acc, kHalf(b[:])*kF32(y[q8KOffD:]), &s)
 	}
-	return 0.125 * sum
+	return 0.125 * hsum8(&acc)
 }
 
 func dotIQ3_XXSGeneric(n int, w, x []byte) float32 {
 	nb := n / QKK
 	w = w[:nb*blockIQ3XXSBytes]
 	x = x[:nb*BlockQ8KBytes]
-	var sum float32
+	var acc [8]float32
+	var s, p [8]int32
 	for i := 0; i < nb; i++ {
 		b := (*[blockIQ3XXSBytes]byte)(w[i*blockIQ3XXSBytes:])
 		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
 		q8 := y[q8KOffQs : q8KOffQs+QKK]
-		var bsum int32
+		s = [8]int32{}
 		for ib := 0; ib < 8; ib++ {
 			aux := binary.LittleEndian.Uint32(b[66+4*ib:])
-			var s int32
 			for l := 0; l < 4; l++ {
 				signs := IQSigns(aux >> (7 * uint(l)))
 				a := q8[32*ib+8*l:]
-				s += signedDot8(IQ3XXSGrid[b[2+8*ib+2*l]][:], a, signs)
-				s += signedDot8(IQ3XXSGrid[b[2+8*ib+2*l+1]][:], a[4:], signs>>4)
+				signedLanes(&p, 8*l, IQ3XXSGrid[b[2+8*ib+2*l]][:], a, signs)
+				signedLanes(&p, 8*l+4, IQ3XXSGrid[b[2+8*ib+2*l+1]][:], a[4:], signs>>4)
 			}
-			bsum += s * int32(2*(aux>>28)+1)
+			ls := int32(2*(aux>>28) + 1)
+			scaleLanes(&s, &p, ls, ls)
 		}
-		sum += float32(kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum))
+		fmaLanes(&acc, kHalf(b[:])*kF32(y[q8KOffD:]), &s)
 	}
-	return 0.25 * sum
+	return 0.25 * hsum8(&acc)
 }
 
 func dotIQ3_SGeneric(n int, w, x []byte) float32 {
 	nb := n / QKK
 	w = w[:nb*blockIQ3SBytes]
 	x = x[:nb*BlockQ8KBytes]
-	var sum float32
+	var acc [8]float32
+	var s, p [8]int32
 	for i := 0; i < nb; i++ {
 		b := (*[blockIQ3SBytes]byte)(w[i*blockIQ3SBytes:])
 		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
 		q8 := y[q8KOffQs : q8KOffQs+QKK]
-		var bsum int32
+		s = [8]int32{}
 		for ib := 0; ib < 8; ib++ {
 			ls := int32(2*(b[106+ib/2]>>(4*uint(ib%2))&0xF) + 1)
 			qh := uint32(b[66+ib])
-			var s int32
 			for l := 0; l < 4; l++ {
 				signs := b[74+4*ib+l]
 				a := q8[32*ib+8*l:]
 				i1 := uint32(b[2+8*ib+2*l]) | (qh<<(8-2*uint(l)))&256
 				i2 := uint32(b[2+8*ib+2*l+1]) | (qh<<(7-2*uint(l)))&256
-				s += signedDot8(IQ3SGrid[i1][:], a, signs)
-				s += signedDot8(IQ3SGrid[i2][:], a[4:], signs>>4)
+				signedLanes(&p, 8*l, IQ3SGrid[i1][:], a, signs)
+				signedLanes(&p, 8*l+4, IQ3SGrid[i2][:], a[4:], signs>>4)
 			}
-			bsum += s * ls
+			scaleLanes(&s, &p, ls, ls)
 		}
-		sum += float32(kHalf(b[:]) * kF32(y[q8KOffD:]) * float32(bsum))
+		fmaLanes(&acc, kHalf(b[:])*kF32(y[q8KOffD:]), &s)
 	}
-	return sum
+	return hsum8(&acc)
 }
 
-// iq1Dot8 returns Σ grid[j]·a[j] and Σ a[j] over 8 values.
-func iq1Dot8(grid *[8]int8, a []byte) (dot, sum int32) {
+// iq1Lanes adds grid[j]·a[j] to lane (off+j)/4 of p and delta·a[j] to the
+// same lane of q, for the 8 values of one IQ1 grid (delta is ±1).
+func iq1Lanes(p, q *[8]int32, off int, grid *[8]int8, a []byte, delta int32) {
 	a = a[:8]
 	for j, g := range grid {
 		v := int32(int8(a[j]))
-		dot += int32(g) * v
-		sum += v
+		p[(off+j)/4] += int32(g) * v
+		q[(off+j)/4] += delta * v
 	}
-	return dot, sum
 }
 
+// dotIQ1_SGeneric: the grid products in eight lanes by one FMA per
+// super-block with d = y.d·fp16(w.d); the ±1 deltas, Σ ls·delta·(bsum pair)
+// per super-block as one integer, in a float32 sum by one FMA with the same
+// d; hsum8 + 0.125·that sum, as llama.cpp's AVX2 ggml_vec_dot_iq1_s_q8_K.
 func dotIQ1_SGeneric(n int, w, x []byte) float32 {
 	nb := n / QKK
 	w = w[:nb*blockIQ1SBytes]
 	x = x[:nb*BlockQ8KBytes]
-	var sum float32
+	var acc [8]float32
+	var acc1 float32
+	var s, p, q [8]int32
 	for i := 0; i < nb; i++ {
 		b := (*[blockIQ1SBytes]byte)(w[i*blockIQ1SBytes:])
 		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
 		q8 := y[q8KOffQs : q8KOffQs+QKK]
-		var sumi, sumi1 int32
+		s = [8]int32{}
+		var sumi1 int32
 		for ib := 0; ib < 8; ib++ {
 			qh := uint32(binary.LittleEndian.Uint16(b[34+2*ib:]))
 			ls := int32(2*(qh>>12&7) + 1)
@@ -233,24 +259,29 @@ func dotIQ1_SGeneric(n int, w, x []byte) float32 {
 			if qh&0x8000 != 0 {
 				delta = -1
 			}
-			var lsum int32
 			for l := 0; l < 4; l++ {
-				d, _ := iq1Dot8(&IQ1SGrid[uint32(b[2+4*ib+l])|(qh>>(3*uint(l))&7)<<8], q8[32*ib+8*l:])
-				lsum += d
+				iq1Lanes(&p, &q, 8*l, &IQ1SGrid[uint32(b[2+4*ib+l])|(qh>>(3*uint(l))&7)<<8], q8[32*ib+8*l:], 0)
 			}
-			sumi += ls * lsum
+			scaleLanes(&s, &p, ls, ls)
 			sumi1 += ls * delta * (q8KBsum(y, 2*ib) + q8KBsum(y, 2*ib+1))
 		}
-		sum += float32(kHalf(b[:]) * kF32(y[q8KOffD:]) * (float32(sumi) + 0.125*float32(sumi1)))
+		d := kF32(y[q8KOffD:]) * kHalf(b[:])
+		fmaLanes(&acc, d, &s)
+		acc1 = fma32x(d, float32(sumi1), acc1)
 	}
-	return sum
+	return hsum8(&acc) + 0.125*acc1
 }
 
+// dotIQ1_MGeneric: the grid products and the ±1 deltas in two sets of eight
+// lanes, each by one FMA per super-block with d = y.d·fp16(scale), folded by
+// hsum8: hsum8(grid) + 0.125·hsum8(deltas), as llama.cpp's AVX2
+// ggml_vec_dot_iq1_m_q8_K.
 func dotIQ1_MGeneric(n int, w, x []byte) float32 {
 	nb := n / QKK
 	w = w[:nb*blockIQ1MBytes]
 	x = x[:nb*BlockQ8KBytes]
-	var sum float32
+	var acc1, acc2 [8]float32
+	var s1, s2, p, q [8]int32
 	for i := 0; i < nb; i++ {
 		b := (*[blockIQ1MBytes]byte)(w[i*blockIQ1MBytes:])
 		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
@@ -260,21 +291,24 @@ func dotIQ1_MGeneric(n int, w, x []byte) float32 {
 			sc[k] = uint32(binary.LittleEndian.Uint16(b[48+2*k:]))
 		}
 		d := FP16ToFP32(uint16(sc[0]>>12 | sc[1]>>8&0x00F0 | sc[2]>>4&0x0F00 | sc[3]&0xF000))
-		var sumi1, sumi2 int32
+		s1, s2 = [8]int32{}, [8]int32{}
 		for ib := 0; ib < 8; ib++ {
-			s := sc[ib/2] >> (6 * uint(ib%2))
-			ls := [2]int32{int32(2*(s&7) + 1), int32(2*(s>>3&7) + 1)}
+			sv := sc[ib/2] >> (6 * uint(ib%2))
+			lo, hi := int32(2*(sv&7)+1), int32(2*(sv>>3&7)+1)
 			for l := 0; l < 4; l++ {
 				h := uint32(b[32+2*ib+l/2]) >> (4 * uint(l%2)) // index bits 0-2, shift sign bit 3
-				dot, asum := iq1Dot8(&IQ1SGrid[uint32(b[4*ib+l])|(h&7)<<8], q8[32*ib+8*l:])
+				delta := int32(1)
 				if h&8 != 0 {
-					asum = -asum
+					delta = -1
 				}
-				sumi1 += ls[l/2] * dot
-				sumi2 += ls[l/2] * asum
+				iq1Lanes(&p, &q, 8*l, &IQ1SGrid[uint32(b[4*ib+l])|(h&7)<<8], q8[32*ib+8*l:], delta)
 			}
+			scaleLanes(&s1, &p, lo, hi)
+			scaleLanes(&s2, &q, lo, hi)
 		}
-		sum += float32(d * kF32(y[q8KOffD:]) * (float32(sumi1) + 0.125*float32(sumi2)))
+		dd := kF32(y[q8KOffD:]) * d
+		fmaLanes(&acc1, dd, &s1)
+		fmaLanes(&acc2, dd, &s2)
 	}
-	return sum
+	return hsum8(&acc1) + 0.125*hsum8(&acc2)
 }

@@ -1,5 +1,6 @@
 // Reference: docs/llamacpp-compat.md (sections g and h: the Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q5_K,
-// IQ4_XS, TQ1_0 and TQ2_0 matmuls against llama.cpp's ggml_mul_mat); testdata/lanes_llamacpp.json is its output.
+// IQ4_XS, TQ1_0, TQ2_0 and IQ1–IQ3 matmuls against llama.cpp's ggml_mul_mat); testdata/lanes_llamacpp.json is
+// its output; block_iq1_m's layout from ggml/src/ggml-common.h.
 
 package tensor
 
@@ -125,6 +126,87 @@ func TestLaneMatMulsMatchLlamaCpp(t *testing.T) {
 		for i, v := range out {
 			if got := fmt.Sprintf("%08x", math.Float32bits(v)); got != exp[i] {
 				t.Errorf("%s: out[%d] = %v (%s), llama.cpp %s", key, i, v, got, exp[i])
+			}
+		}
+	}
+}
+
+// iqGoldenTypes are the formats gptgo reads but cannot write (they need an
+// importance matrix), checked with raw blocks instead of quantized weights.
+var iqGoldenTypes = []DType{IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S, IQ1_S, IQ1_M}
+
+// lanesGoldenBlocks returns R rows of n weights of type dt as raw blocks:
+// xorshift bytes, with each block's fp16 scale set to 2^-8·(1+k/8) (k from
+// the same generator) so that every block is finite. The scale is the first
+// two bytes, except in IQ1_M, which spreads it over the top nibbles of its
+// four 16-bit scale words at bytes 48…55 (after qs[32] and qh[16]).
+func lanesGoldenBlocks(dt DType, n, R int) []byte {
+	s := uint64(0xD1B54A32D192ED03) ^ uint64(dt)<<32 ^ uint64(n)
+	next := func() uint64 { // xorshift64*
+		s ^= s >> 12
+		s ^= s << 25
+		s ^= s >> 27
+		return s * 0x2545F4914F6CDD1D
+	}
+	bs := dt.TypeSize()
+	b := make([]byte, n/dt.BlockSize()*R*bs)
+	for i := range b {
+		b[i] = byte(next() >> 56)
+	}
+	for o := 0; o < len(b); o += bs {
+		h := 0x1C00 | uint16(next()>>61)<<7
+		if dt == IQ1_M {
+			for k := 0; k < 4; k++ {
+				at := o + 48 + 2*k
+				v := uint16(b[at]) | uint16(b[at+1])<<8
+				v = v&0x0FFF | (h>>(4*k)&0xF)<<12
+				b[at], b[at+1] = byte(v), byte(v>>8)
+			}
+			continue
+		}
+		b[o], b[o+1] = byte(h), byte(h>>8)
+	}
+	return b
+}
+
+// MatMul of the IQ1–IQ3 formats gives llama.cpp's float32 results bit for
+// bit (its AVX2 ggml_vec_dot_iq*_q8_K lanes), for one activation row and
+// for five: rows of 512 (two super-blocks) from lanesGoldenBlocks by
+// lanesGoldenInput's activations; llama.cpp's results made as for
+// TestLaneMatMulsMatchLlamaCpp (AVX2-only CPU backend; docs/llamacpp-compat.md
+// section h).
+func TestIQMatMulsMatchLlamaCpp(t *testing.T) {
+	raw, err := os.ReadFile("testdata/lanes_llamacpp.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want map[string][]string
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPool(2)
+	defer p.Close()
+	const n, R = 512, 8
+	for _, dt := range iqGoldenTypes {
+		for _, B := range []int{1, 5} {
+			key := fmt.Sprintf("%v n=%d B=%d", dt, n, B)
+			exp, ok := want[key]
+			if !ok || len(exp) != B*R {
+				t.Fatalf("%s: testdata has %d values, want %d", key, len(exp), B*R)
+			}
+			_, x := lanesGoldenInput(dt, n, 0, B)
+			w, err := New("w", dt, lanesGoldenBlocks(dt, n, R), n, R)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := make([]float32, B*R)
+			if err := p.MatMul(w, x, B, out); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range out {
+				if got := fmt.Sprintf("%08x", math.Float32bits(v)); got != exp[i] {
+					t.Errorf("%s: out[%d] = %v (%s), llama.cpp %s", key, i, v, got, exp[i])
+				}
 			}
 		}
 	}
