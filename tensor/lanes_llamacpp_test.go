@@ -10,6 +10,8 @@ import (
 	"math"
 	"os"
 	"testing"
+
+	"github.com/gptgo/gptgo/kernel"
 )
 
 // lanesGoldenInput returns the weights (R rows of n, as float32 before
@@ -73,18 +75,28 @@ func lanesGoldenCases() []struct {
 			}{dt, 512, 8, B})
 		}
 	}
+	// BF16: one row (ggml_vec_dot_bf16, with a float64 tail of 4 at n=100)
+	// and five (tinyBLAS); the activations are rounded to bfloat16 first,
+	// as llama.cpp converts them and model.State does before MatMul.
+	for _, c := range [][2]int{{100, 1}, {512, 1}, {512, 5}} {
+		cs = append(cs, struct {
+			dt      DType
+			n, R, B int
+		}{BF16, c[0], 8, c[1]})
+	}
 	return cs
 }
 
-// MatMul of Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q5_K, IQ4_XS, TQ1_0 and
-// TQ2_0 weights gives llama.cpp's float32 results bit for bit, for one
+// MatMul of Q4_1, Q5_0, Q5_1, IQ4_NL, Q2_K, Q3_K, Q5_K, IQ4_XS, TQ1_0, TQ2_0
+// and BF16 weights gives llama.cpp's float32 results bit for bit, for one
 // activation row and for a batch: the activations quantized as its AVX2
 // quantize_row_q8_0/q8_1 (or the reference quantize_row_q8_K) do, the
 // products summed in the order of its AVX2 dots and of tinyBLAS. The
 // expected bits are llama.cpp's (snapshot c392e5094, gcc 12.2 on an AMD
 // EPYC: ggml_mul_mat of the quantized weights by the F32 activations, on
 // one thread; -march=native for the legacy types, the AVX2-only CPU backend
-// for the others, which give the same bits under both builds), made by the
+// for the others, which give the same bits under both builds but BF16: the
+// native build's one-row dot uses AVX512-BF16), made by the
 // programs described in docs/llamacpp-compat.md sections g and h from these
 // very inputs. The weights are quantized by gptgo's reference quantizers,
 // whose bytes are llama-quantize's (legacy_golden_test.go,
@@ -107,6 +119,9 @@ func TestLaneMatMulsMatchLlamaCpp(t *testing.T) {
 			t.Fatalf("%s: testdata has %d values, want %d", key, len(exp), c.B*c.R)
 		}
 		wf, x := lanesGoldenInput(c.dt, c.n, c.R, c.B)
+		if c.dt == BF16 {
+			kernel.RoundBF16Into(x, x)
+		}
 		rs, err := c.dt.RowSize(int64(c.n))
 		if err != nil {
 			t.Fatal(err)

@@ -178,11 +178,12 @@ var tileKernels [numDTypes]tileFunc
 
 // rowDots holds the DotRows form of the dots that have one (kernel.DotQ8_0Rows
 // for Q8_0, …), which a decode step's matmul uses instead of a dot call per
-// row. F16 takes llama.cpp's order for one token (kernel.DotF16GGMLRows),
-// as F32 does in model.State (its batches go through gemmHalf, in
-// tinyBLAS's order, either way).
+// row. F16 and BF16 take llama.cpp's order for one token
+// (kernel.DotF16GGMLRows, DotBF16GGMLRows), as F32 does in model.State
+// (their batches go through gemmHalf, in tinyBLAS's order, either way).
 var rowDots = [numDTypes]kernel.DotRows{
 	F16:  kernel.DotF16GGMLRows,
+	BF16: kernel.DotBF16GGMLRows,
 	Q8_0: kernel.DotQ8_0Rows,
 	Q4_0: kernel.DotQ4_0Rows,
 	Q4_K: kernel.DotQ4_KRows,
