@@ -53,11 +53,11 @@ func dotIQ4_XSGeneric(n int, w, x []byte) float32 {
 			q := (*[16]byte)(b[iq4XSOffQs+16*ib:])
 			a := (*[32]byte)(q8[32*ib:])
 			for m := 0; m < 4; m++ {
-				var lo, hi int32
-				for j := 4 * m; j < 4*m+4; j++ {
-					lo += int32(int8(a[j])) * int32(kv[q[j]&0xF])
-					hi += int32(int8(a[j+16])) * int32(kv[q[j]>>4])
-				}
+				j := 4 * m
+				lo := int32(int8(a[j]))*int32(kv[q[j]&0xF]) + int32(int8(a[j+1]))*int32(kv[q[j+1]&0xF]) +
+					int32(int8(a[j+2]))*int32(kv[q[j+2]&0xF]) + int32(int8(a[j+3]))*int32(kv[q[j+3]&0xF])
+				hi := int32(int8(a[j+16]))*int32(kv[q[j]>>4]) + int32(int8(a[j+17]))*int32(kv[q[j+1]>>4]) +
+					int32(int8(a[j+18]))*int32(kv[q[j+2]>>4]) + int32(int8(a[j+19]))*int32(kv[q[j+3]>>4])
 				s[m] += (ls - 32) * lo
 				s[m+4] += (ls - 32) * hi
 			}

@@ -31,53 +31,51 @@ var (
 	dotTQ2_0 = dotTQ2_0Generic
 )
 
-// tritAt returns trit n of packed byte b as −1, 0 or 1, given pow3 = 3^n.
-func tritAt(b, pow3 byte) int32 { return int32((uint32(b*pow3)*3)>>8) - 1 }
+// The ternary dots build llama.cpp's AVX2 lanes (ggml_vec_dot_tq1_0_q8_K,
+// _tq2_0_q8_K): lane m sums code·y over the elements 4m…4m+3 of every
+// 32-element run (codes 0…2 for −1…+1), minus, for the −1 offset, the two
+// bsums 2m and 2m+1 (the activations 32m…32m+31); then one FMA per block
+// with d = y.d·fp16(w.d) into eight float32 lanes, folded by hsum8.
 
-// tqLanes folds the 256 trit codes c (0…2 for −1…+1) of a ternary block
-// with its Q8_K activations into eight int32 lanes as llama.cpp's AVX2
-// ggml_vec_dot_tq1_0_q8_K and _tq2_0_q8_K do: lane m sums c·y over the
-// elements 4m…4m+3 of every 32-element run, minus (for the −1 offset) the
-// two bsums 2m and 2m+1, i.e. the activations 32m…32m+31.
-func tqLanes(s *[8]int32, c *[QKK]int32, y *blockBytesQ8K) {
-	q8 := (*[QKK]byte)(y[q8KOffQs:])
+// tqOffset starts the lanes at −(bsum 2m + bsum 2m+1).
+func tqOffset(s *[8]int32, y *blockBytesQ8K) {
 	for m := range s {
 		s[m] = -(q8KBsum(y, 2*m) + q8KBsum(y, 2*m+1))
 	}
-	for p, v := range c {
-		s[p%32/4] += v * int32(int8(q8[p]))
-	}
 }
 
-// dotTQ1_0Generic and dotTQ2_0Generic sum in llama.cpp's AVX2 order
-// (tqLanes, then one FMA per block with d = y.d·fp16(w.d) into eight float32
-// lanes, folded by hsum8).
+// trit returns trit n (0…2) of packed byte b, given pow3 = 3^n.
+func trit(b, pow3 byte) int32 { return int32((uint32(b*pow3) * 3) >> 8) }
+
 func dotTQ1_0Generic(n int, w, x []byte) float32 {
 	nb := n / QKK
 	w = w[:nb*blockTQ1_0Bytes]
 	x = x[:nb*BlockQ8KBytes]
 	pow3 := [5]byte{1, 3, 9, 27, 81}
 	var acc [8]float32
-	var c [QKK]int32
 	var s [8]int32
 	for i := 0; i < nb; i++ {
 		b := (*[blockTQ1_0Bytes]byte)(w[i*blockTQ1_0Bytes:])
 		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
+		q8 := (*[QKK]byte)(y[q8KOffQs:])
+		tqOffset(&s, y)
 		for t := 0; t < 5; t++ {
 			p := pow3[t]
-			for m := 0; m < 32; m++ { // values 32t+m
-				c[32*t+m] = tritAt(b[m], p) + 1
+			a := (*[32]byte)(q8[32*t:])
+			for m := 0; m < 32; m++ { // values 32t+m: lane m/4
+				s[m>>2] += trit(b[m], p) * int32(int8(a[m]))
 			}
-			for m := 0; m < 16; m++ { // values 160+16t+m
-				c[160+16*t+m] = tritAt(b[32+m], p) + 1
+			c := (*[16]byte)(q8[160+16*t:])
+			h := 4 * (t & 1) // values 160+16t+m sit at 16(t&1)+m in their run
+			for m := 0; m < 16; m++ {
+				s[h+m>>2] += trit(b[32+m], p) * int32(int8(c[m]))
 			}
 		}
 		for t := 0; t < 4; t++ {
-			for j := 0; j < 4; j++ { // values 240+4t+j
-				c[240+4*t+j] = tritAt(b[tq1OffQh+j], pow3[t]) + 1
+			for j := 0; j < 4; j++ { // values 240+4t+j: lane 4+t
+				s[4+t] += trit(b[tq1OffQh+j], pow3[t]) * int32(int8(q8[240+4*t+j]))
 			}
 		}
-		tqLanes(&s, &c, y)
 		fmaLanes(&acc, kF32(y[q8KOffD:])*kHalf(b[tq1OffD:]), &s)
 	}
 	return hsum8(&acc)
@@ -88,20 +86,24 @@ func dotTQ2_0Generic(n int, w, x []byte) float32 {
 	w = w[:nb*blockTQ2_0Bytes]
 	x = x[:nb*BlockQ8KBytes]
 	var acc [8]float32
-	var c [QKK]int32
 	var s [8]int32
 	for i := 0; i < nb; i++ {
 		b := (*[blockTQ2_0Bytes]byte)(w[i*blockTQ2_0Bytes:])
 		y := (*blockBytesQ8K)(x[i*BlockQ8KBytes:])
+		q8 := (*[QKK]byte)(y[q8KOffQs:])
+		tqOffset(&s, y)
 		for j := 0; j < 2; j++ {
+			qs := (*[32]byte)(b[32*j:])
 			for l := 0; l < 4; l++ {
 				shift := uint(2 * l)
-				for k := 0; k < 32; k++ { // values 128j+32l+k
-					c[128*j+32*l+k] = int32(b[32*j+k] >> shift & 3)
+				a := (*[32]byte)(q8[128*j+32*l:])
+				for m := 0; m < 8; m++ { // values 128j+32l+4m…: lane m
+					k := 4 * m
+					s[m] += int32(qs[k]>>shift&3)*int32(int8(a[k])) + int32(qs[k+1]>>shift&3)*int32(int8(a[k+1])) +
+						int32(qs[k+2]>>shift&3)*int32(int8(a[k+2])) + int32(qs[k+3]>>shift&3)*int32(int8(a[k+3]))
 				}
 			}
 		}
-		tqLanes(&s, &c, y)
 		fmaLanes(&acc, kF32(y[q8KOffD:])*kHalf(b[tq2OffD:]), &s)
 	}
 	return hsum8(&acc)
