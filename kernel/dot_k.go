@@ -168,11 +168,11 @@ func dotQ2_KGeneric(n int, w, x []byte) float32 {
 				a := (*[32]byte)(q8[128*k+32*j:])
 				s0, s1 := int32(sc[8*k+2*j]&0xF), int32(sc[8*k+2*j+1]&0xF)
 				for m := 0; m < 4; m++ {
-					var p0, p1 int32
-					for l := 4 * m; l < 4*m+4; l++ {
-						p0 += int32(int8(a[l])) * int32((q2[l]>>shift)&3)
-						p1 += int32(int8(a[l+16])) * int32((q2[l+16]>>shift)&3)
-					}
+					l := 4 * m
+					p0 := int32(int8(a[l]))*int32((q2[l]>>shift)&3) + int32(int8(a[l+1]))*int32((q2[l+1]>>shift)&3) +
+						int32(int8(a[l+2]))*int32((q2[l+2]>>shift)&3) + int32(int8(a[l+3]))*int32((q2[l+3]>>shift)&3)
+					p1 := int32(int8(a[l+16]))*int32((q2[l+16]>>shift)&3) + int32(int8(a[l+17]))*int32((q2[l+17]>>shift)&3) +
+						int32(int8(a[l+18]))*int32((q2[l+18]>>shift)&3) + int32(int8(a[l+19]))*int32((q2[l+19]>>shift)&3)
 					s[m] += s0 * p0
 					s[m+4] += s1 * p1
 				}
