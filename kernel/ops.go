@@ -126,16 +126,32 @@ func ExpGGML(x float32) float32 {
 	return fma32(s2, j, s2) * s1
 }
 
-// fma32 is a·b+c rounded once to float32. The float64 FMA is exact before
-// its own rounding except in rare double-rounding ties.
+// fma32 is a·b+c rounded once to float32, as C's fmaf. The product of two
+// float32s is exact in float64, so only the sum rounds there; rounding
+// that again to float32 can differ from one rounding when it lands exactly
+// halfway between two float32s, and then the sum's error (TwoSum) says
+// which way the exact value lies.
 func fma32(a, b, c float32) float32 {
-	return float32(math.FMA(float64(a), float64(b), float64(c)))
+	p, cc := float64(a)*float64(b), float64(c)
+	s := p + cc
+	if bits := math.Float64bits(s); bits&(1<<29-1) == 1<<28 && math.Abs(s) >= 0x1p-126 && math.Abs(s) < 0x1p128 {
+		bb := s - p
+		switch e := (p - (s - bb)) + (cc - bb); {
+		case e > 0:
+			s = math.Nextafter(s, math.Inf(1))
+		case e < 0:
+			s = math.Nextafter(s, math.Inf(-1))
+		}
+	}
+	return float32(s)
 }
 
 // RopeCache fills cache (len ≥ nDims) with the (cos θᵢ, sin θᵢ) pairs for
 // position pos: θᵢ = freqScale · pos · base^(-2i/nDims) / factors[i].
 // Like ggml, base^(-2i/nDims) is built by repeated float32 multiplication,
-// not pow, so the angles match llama.cpp's to the last bit. freqScale is
+// not pow, so the angles match llama.cpp's to the last bit, and their
+// cosines and sines are glibc's cosf and sinf (SinCos32), which llama.cpp
+// calls, rather than the correctly rounded values. freqScale is
 // 1/factor for linear scaling (1 without); factors are llama-3's per-pair
 // frequency divisors ("rope_freqs.weight"), nil for none.
 func RopeCache(cache []float32, pos, nDims int, base, freqScale float32, factors []float32) {
@@ -148,21 +164,22 @@ func RopeCache(cache []float32, pos, nDims int, base, freqScale float32, factors
 			ff = factors[i0/2]
 		}
 		t := freqScale * (theta / ff)
-		cache[i0] = float32(math.Cos(float64(t)))
-		cache[i0+1] = float32(math.Sin(float64(t)))
+		cache[i0+1], cache[i0] = SinCos32(t)
 		theta *= thetaScale
 	}
 }
 
 // RopeNorm rotates one head x in place by the angles in cache, pairing
 // adjacent elements (x[2i], x[2i+1]) — the original LLaMA ("normal") layout.
-// Elements from nDims on are left as they are.
+// Elements from nDims on are left as they are. Each output is one fused
+// multiply-add over the other, rounded product — x0·c − (x1·s) and
+// x0·s + (x1·c) — as gcc contracts ggml's rotation in llama.cpp's builds.
 func RopeNorm(x, cache []float32, nDims int) {
 	for i0 := 0; i0 < nDims; i0 += 2 {
 		c, s := cache[i0], cache[i0+1]
 		x0, x1 := x[i0], x[i0+1]
-		x[i0] = float32(x0*c) - float32(x1*s)
-		x[i0+1] = float32(x0*s) + float32(x1*c)
+		x[i0] = fma32(x0, c, -float32(x1*s))
+		x[i0+1] = fma32(x0, s, float32(x1*c))
 	}
 }
 
@@ -174,8 +191,8 @@ func RopeNeox(x, cache []float32, nDims int) {
 		c, s := cache[i0], cache[i0+1]
 		i := i0 / 2
 		x0, x1 := x[i], x[i+h]
-		x[i] = float32(x0*c) - float32(x1*s)
-		x[i+h] = float32(x0*s) + float32(x1*c)
+		x[i] = fma32(x0, c, -float32(x1*s))
+		x[i+h] = fma32(x0, s, float32(x1*c))
 	}
 }
 
