@@ -74,7 +74,21 @@ func TestLaneTypesReferenceLogits(t *testing.T) {
 			if _, err := quant.QuantizeFile(context.Background(), src, path, ft, quant.Options{Threads: 2}); err != nil {
 				t.Fatal(err)
 			}
-			checkReference(t, name, path, filepath.Join("testdata", "llamacpp", name+".jsonl"), false)
+			// The testdata holds llama.cpp's logits and greedy tokens only; the
+			// prompts and their tokens are ../shared's, as its outputs for the
+			// same architecture record them (one tokenizer for every type).
+			cases := readRefCases(t, filepath.Join("testdata", "llamacpp", name+".jsonl"))
+			prompts := readRefCases(t, testkit.Shared(t, "reference", "outputs", "tiny-"+arch+"-f32.jsonl"))
+			if len(cases) != len(prompts) {
+				t.Fatalf("%d cases in testdata, %d prompts in ../shared", len(cases), len(prompts))
+			}
+			for i := range cases {
+				cases[i].Prompt, cases[i].Tokens = prompts[i].Prompt, prompts[i].Tokens
+				if len(cases[i].TopK) != len(cases[i].Tokens) {
+					t.Fatalf("case %d: %d positions of logits for %d tokens", i, len(cases[i].TopK), len(cases[i].Tokens))
+				}
+			}
+			checkReference(t, name, path, cases, false)
 		})
 	}
 }

@@ -70,7 +70,7 @@ func TestReferenceLogits(t *testing.T) {
 			path := testkit.Shared(t, "reference", "models", name+".gguf")
 			out := testkit.Shared(t, "reference", "outputs", name+".jsonl")
 			float := strings.HasSuffix(name, "-f32") || strings.HasSuffix(name, "-f16")
-			checkReference(t, name, path, out, float)
+			checkReference(t, name, path, readRefCases(t, out), float)
 		})
 	}
 	// One more llama file, with LLaMA 2's full 32k vocabulary (F16 weights).
@@ -78,13 +78,12 @@ func TestReferenceLogits(t *testing.T) {
 		dir := []string{"data", "5-models-tokenizers"}
 		path := testkit.Shared(t, append(dir, "ollama_llama-2-tiny-random.gguf")...)
 		out := testkit.Shared(t, append(dir, "ollama_llama-2-tiny-random.llamacpp_ref.jsonl")...)
-		checkReference(t, "ollama_llama-2-tiny-random", path, out, true)
+		checkReference(t, "ollama_llama-2-tiny-random", path, readRefCases(t, out), true)
 	})
 }
 
-func checkReference(t *testing.T, name, path, out string, float bool) {
+func checkReference(t *testing.T, name, path string, cases []refCase, float bool) {
 	t.Helper()
-	cases := readRefCases(t, out)
 	tol, greedyN, tieTol := 0.5, 8, 0.5
 	if float {
 		tol, greedyN, tieTol = 0.02, 24, 0.005
