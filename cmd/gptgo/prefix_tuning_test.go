@@ -193,36 +193,12 @@ func trainedPrefixGreedy(t *testing.T, ckpt string, P int, prompt []int32, n int
 // loaded as run --lora loads it.
 func prefixFileLogits(t *testing.T, basePath, adapterPath string, ids []int32) []float32 {
 	t.Helper()
-	m, err := openModel(basePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	ad, err := readAdapter(adapterPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	am, err := m.WithAdapters(model.ScaledAdapter{Adapter: ad, Scale: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := tensor.NewPool(2)
-	defer pool.Close()
-	st, err := am.NewState(model.Options{Ctx: 128, KVF32: true, Pool: pool})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	P := am.VirtualTokens()
-	all := make([]int32, 0, P+len(ids))
-	for k := range P {
-		all = append(all, int32(-k-1))
-	}
-	all = append(all, ids...)
-	out := make([]float32, len(ids)*am.Vocab)
-	if err := st.ForwardAll(all, func(i int, l []float32) error {
+	st, virtual, V := virtualAdapterState(t, basePath, adapterPath, true)
+	P := len(virtual)
+	out := make([]float32, len(ids)*V)
+	if err := st.ForwardAll(append(virtual, ids...), func(i int, l []float32) error {
 		if i >= P {
-			copy(out[(i-P)*am.Vocab:], l)
+			copy(out[(i-P)*V:], l)
 		}
 		return nil
 	}); err != nil {

@@ -115,32 +115,8 @@ func TestTrainSFTPromptTuning(t *testing.T) {
 // the adapter, computed on a model.State fed the virtual ids first.
 func promptTunedGreedy(t *testing.T, basePath, adapterPath string, prompt []int32, n int) []int32 {
 	t.Helper()
-	m, err := openModel(basePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	ad, err := readAdapter(adapterPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	am, err := m.WithAdapters(model.ScaledAdapter{Adapter: ad, Scale: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := tensor.NewPool(2)
-	defer pool.Close()
-	st, err := am.NewState(model.Options{Ctx: 128, Pool: pool})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	P := am.VirtualTokens()
-	ids := make([]int32, 0, P+len(prompt))
-	for k := range P {
-		ids = append(ids, int32(-k-1))
-	}
-	logits, err := st.Forward(append(ids, prompt...))
+	st, virtual, _ := virtualAdapterState(t, basePath, adapterPath, false)
+	logits, err := st.Forward(append(virtual, prompt...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,4 +129,36 @@ func promptTunedGreedy(t *testing.T, basePath, adapterPath string, prompt []int3
 		}
 	}
 	return out
+}
+
+// virtualAdapterState is a State (context 128, 2 workers; the F32 cache
+// with kvF32) of the base with the adapter file loaded as run --lora loads
+// it, closed at the test's end; the virtual ids −1 … −P that go in front
+// of every prompt of a prompt- or prefix-tuning adapter; the vocabulary.
+func virtualAdapterState(t *testing.T, basePath, adapterPath string, kvF32 bool) (st *model.State, virtual []int32, vocab int) {
+	t.Helper()
+	m, err := openModel(basePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	ad, err := readAdapter(adapterPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	am, err := m.WithAdapters(model.ScaledAdapter{Adapter: ad, Scale: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := tensor.NewPool(2)
+	t.Cleanup(pool.Close)
+	if st, err = am.NewState(model.Options{Ctx: 128, KVF32: kvF32, Pool: pool}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	virtual = make([]int32, am.VirtualTokens())
+	for k := range virtual {
+		virtual[k] = int32(-k - 1)
+	}
+	return st, virtual, am.Vocab
 }
