@@ -32,19 +32,7 @@ func TestLoRAMergeRoundsEveryArch(t *testing.T) {
 		t.Fatal(err)
 	}
 	randomizeB(m, 3, 0.3)
-	apath := filepath.Join(t.TempDir(), "adapter.gguf")
-	if err := m.WriteAdapter(apath, "test"); err != nil {
-		t.Fatal(err)
-	}
-	af, err := gguf.Open(apath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer af.Close()
-	ad, err := AdapterFromGGUF(af)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, ad := writtenAdapter(t, m, "test")
 	const userScale = 0.7
 	merged := filepath.Join(t.TempDir(), "merged.gguf")
 	if err := MergeAdapters(f, []ScaledAdapter{{ad, userScale}}, merged, false); err != nil {

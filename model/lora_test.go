@@ -53,6 +53,27 @@ func writeBase(t *testing.T, c Config, dt tensor.DType, tied bool) string {
 
 // randomizeB gives every lora_b random values (they start at zero, which
 // would hide a wrong B in any comparison).
+// writtenAdapter writes m's adapter file in the test's temporary directory
+// and reads it back as run --lora does. The file stays open until the test
+// ends: the adapter's tensors are views of it until WithAdapters copies them.
+func writtenAdapter(t *testing.T, m *Trainable, name string) (*gguf.File, *Adapter) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "adapter.gguf")
+	if err := m.WriteAdapter(path, name); err != nil {
+		t.Fatal(err)
+	}
+	af, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { af.Close() })
+	ad, err := AdapterFromGGUF(af)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return af, ad
+}
+
 func randomizeB(m *Trainable, seed uint64, std float64) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	for _, p := range m.lora.pairs {
@@ -246,18 +267,7 @@ func TestLoRAMergedEqualsUnmerged(t *testing.T) {
 			t.Fatal(err)
 		}
 		randomizeB(m, 3, 0.3)
-		path := filepath.Join(t.TempDir(), "adapter.gguf")
-		if err := m.WriteAdapter(path, "test"); err != nil {
-			t.Fatal(err)
-		}
-		af, err := gguf.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ad, err := AdapterFromGGUF(af)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, ad := writtenAdapter(t, m, "test")
 		const scale = 0.7
 		merged := filepath.Join(t.TempDir(), "merged.gguf")
 		if err := MergeAdapters(f, []ScaledAdapter{{ad, scale}}, merged, true); err != nil {
@@ -304,7 +314,6 @@ func TestLoRAMergedEqualsUnmerged(t *testing.T) {
 		// The base model is unchanged by WithAdapters.
 		testkit.CheckClose(t, "base after WithAdapters", stateLogits(t, bm, tokens, pool), plain, 0, 0)
 		mm.Close()
-		af.Close()
 		f.Close()
 	}
 }

@@ -205,19 +205,7 @@ func TestPrefixTuningFileRunsAsTrained(t *testing.T) {
 		if err := tp.Err(); err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join(t.TempDir(), "prefix.gguf")
-		if err := m.WriteAdapter(path, "prefix"); err != nil {
-			t.Fatal(err)
-		}
-		af, err := gguf.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer af.Close()
-		ad, err := AdapterFromGGUF(af)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, ad := writtenAdapter(t, m, "prefix")
 		base, err := FromGGUF(f)
 		if err != nil {
 			t.Fatal(err)
@@ -526,21 +514,9 @@ func TestPrefixProjection(t *testing.T) {
 	if err := tp.Err(); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "projected.gguf")
-	if err := m.WriteAdapter(path, "projected"); err != nil {
-		t.Fatal(err)
-	}
-	af, err := gguf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer af.Close()
+	af, ad := writtenAdapter(t, m, "projected")
 	if len(af.Tensors) != 2*c.Layers {
 		t.Fatalf("the file holds %d tensors, want only the %d keys and values", len(af.Tensors), 2*c.Layers)
-	}
-	ad, err := AdapterFromGGUF(af)
-	if err != nil {
-		t.Fatal(err)
 	}
 	base, err := FromGGUF(f)
 	if err != nil {

@@ -157,19 +157,7 @@ func TestPromptTuningFileRunsAsTrained(t *testing.T) {
 		if err := tp.Err(); err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join(t.TempDir(), "prompt.gguf")
-		if err := m.WriteAdapter(path, "pt"); err != nil {
-			t.Fatal(err)
-		}
-		af, err := gguf.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer af.Close() // the adapter's tensors are views of its file until WithAdapters copies them
-		ad, err := AdapterFromGGUF(af)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, ad := writtenAdapter(t, m, "pt")
 		base, err := FromGGUF(f)
 		if err != nil {
 			t.Fatal(err)
