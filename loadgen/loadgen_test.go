@@ -3,9 +3,12 @@
 package loadgen
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -101,5 +104,58 @@ func TestPercentile(t *testing.T) {
 	}
 	if Percentile(nil, 50) != 0 {
 		t.Error("empty")
+	}
+}
+
+// TestRunResendsOnClosedIdleConnection: a server that, like llama-server,
+// closes a kept-alive connection once its request is answered, here at the
+// worst moment (after reading the next request, before answering it). The
+// requests carry an Idempotency-Key, so net/http sends that POST again on a
+// fresh connection and none of them fails; without it every reused
+// connection would cost a failed request.
+func TestRunResendsOnClosedIdleConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var dropped, keys atomic.Int64
+	body := "data: {\"choices\":[{\"text\":\"a\"}]}\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1}}\n\ndata: [DONE]\n\n"
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				req, err := http.ReadRequest(br)
+				if err != nil {
+					return
+				}
+				if req.Header.Get("Idempotency-Key") != "" {
+					keys.Add(1)
+				}
+				io.Copy(io.Discard, req.Body)
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+				if _, err := http.ReadRequest(br); err == nil {
+					dropped.Add(1) // the next request on this connection: closed unanswered
+				}
+			}()
+		}
+	}()
+	res, err := Run(context.Background(), Options{URL: "http://" + ln.Addr().String(), Model: "m", PromptTokens: 1, GenTokens: 1, Requests: 6}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed != 0 || res.GenTokens != 6 {
+		t.Errorf("%d of 6 requests failed (%s), %d tokens; want none failed, 6 tokens", res.Failed, res.FirstError, res.GenTokens)
+	}
+	if dropped.Load() == 0 {
+		t.Error("no request was sent on a connection the server then closed: the test did not exercise the resend")
+	}
+	if keys.Load() != 6 {
+		t.Errorf("%d answered requests carried an Idempotency-Key, want 6", keys.Load())
 	}
 }
