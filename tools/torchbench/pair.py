@@ -11,7 +11,9 @@ Prints a line per run and, per shape and engine, the medians of first-step secon
 CPU, all threads) and tok/s over all three steps, and each gptgo's median ratio to PyTorch (per round): of tok/s,
 and of the three steps' CPU seconds, which another program sharing the cores moves far less. --threads 1 pins
 both engines to CPU 0 (taskset). A run during which other
-processes used more than --max-foreign cores is retried, then flagged CONTENDED: on 2 cores such a ratio is void."""
+processes used more than --max-foreign cores is retried, then flagged CONTENDED: on 2 cores such a ratio is void.
+--torch-passive adds PyTorch with OMP_WAIT_POLICY=PASSIVE: Debian's torch spins its idle OpenMP threads while
+OpenBLAS's threads run the GEMMs, which on 2 cores costs it ~1.7x in wall time (docs/training.md)."""
 import argparse, json, os, re, statistics, subprocess, sys, time
 HERE = os.path.dirname(os.path.abspath(__file__))
 HZ = os.sysconf('SC_CLK_TCK')
@@ -42,8 +44,10 @@ def gptgo(binary, shape, threads):
     return dict(first=metric['first-s'], steady=metric['steady-s'], tok_s=metric['tok/s'], foreign=foreign, cpu=cpu,
                 first_cpu=metric.get('first-cpu-s', 0), steady_cpu=metric.get('steady-cpu-s', 0))
 
-def torch(shape, threads):
+def torch(shape, threads, passive=False):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads))
+    if passive:  # idle OpenMP threads sleep instead of spinning, leaving the cores to OpenBLAS's own threads
+        env['OMP_WAIT_POLICY'] = 'PASSIVE'
     out, foreign, cpu = run(pin(threads) + ['/usr/bin/python3', os.path.join(HERE, 'train_step.py'), shape, '--steps', '3', '--threads', str(threads)], env)
     j = json.loads(out.strip().splitlines()[-1])
     return dict(first=j['first_s'], steady=j['steady_s'], tok_s=j['tok_s'], foreign=foreign, cpu=cpu,
@@ -55,8 +59,12 @@ def main():
     a.add_argument('--shapes', nargs='+', default=['0.9M', '15M', '124M-T64', '124M-T256'])
     a.add_argument('--max-foreign', type=float, default=0.15); a.add_argument('--retries', type=int, default=1)
     a.add_argument('--threads', type=int, choices=(1, 2), default=2)
+    a.add_argument('--torch-passive', action='store_true', help='also run PyTorch with OMP_WAIT_POLICY=PASSIVE (pytorch-passive)')
     o = a.parse_args()
     engines = [(os.path.basename(g), lambda s, g=g: gptgo(g, s, o.threads)) for g in o.gptgo] + [('pytorch', lambda s: torch(s, o.threads))]
+    if o.torch_passive:
+        engines.append(('pytorch-passive', lambda s: torch(s, o.threads, passive=True)))
+    torches = [e for e, _ in engines if e.startswith('pytorch')]
     res = {s: {e: [] for e, _ in engines} for s in o.shapes}
     for r in range(o.rounds):
         for s in o.shapes:
@@ -71,12 +79,12 @@ def main():
                       f"{'  CONTENDED' if x['contended'] else ''}", flush=True)
     md = statistics.median
     for s in o.shapes:
-        t = res[s]['pytorch']
         for name, _ in engines:
             xs = res[s][name]
             cpu3 = lambda x: x['first_cpu'] + 2 * x['steady_cpu']  # CPU seconds of the 3 steps
-            ratio = '' if name == 'pytorch' else (f"  {md(a['tok_s'] / b['tok_s'] for a, b in zip(xs, t)):.2f}x pytorch (wall), "
-                                                  f"{md(cpu3(b) / cpu3(a) for a, b in zip(xs, t)):.2f}x (cpu)")
+            ratio = '' if name in torches else ''.join(
+                f"  {md(a['tok_s'] / b['tok_s'] for a, b in zip(xs, res[s][t])):.2f}x {t} (wall), "
+                f"{md(cpu3(b) / cpu3(a) for a, b in zip(xs, res[s][t])):.2f}x (cpu)" for t in torches)
             print(f"{s:10s} {name:22s} first {md(x['first'] for x in xs):7.3f}  steady {md(x['steady'] for x in xs):7.3f}  "
                   f"cpu first {md(x['first_cpu'] for x in xs):6.2f} steady {md(x['steady_cpu'] for x in xs):6.2f}  "
                   f"{md(x['tok_s'] for x in xs):8.1f} tok/s{ratio}  foreign-max {max(x['foreign'] for x in xs):.2f}"
