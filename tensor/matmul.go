@@ -69,7 +69,7 @@ func (p *Pool) MatMul(w *Tensor, x []float32, nb int, out []float32) error {
 		dot = bd
 	}
 	m := &p.mm
-	*m = matmulTask{dot: dot, rows: rowDots[w.DType], tile: tileKernels[w.DType], stile: stile, stile4: scaledTiles4[w.DType], w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, C: C, R: R, nb: nb, out: out}
+	*m = matmulTask{dot: dot, rows: rowDots[w.DType], tile: tileKernels[w.DType], stile: stile, stile4: scaledTiles4[w.DType], tile4: tiles4[w.DType], w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, C: C, R: R, nb: nb, out: out}
 	m.xTile = max(4, matmulTileBytes/max(m.xRow, 1)&^3) // a multiple of 4, whole tile groups
 	chunk := matmulRows
 	if nb == 1 {
@@ -118,6 +118,7 @@ type matmulTask struct {
 	out    []float32
 
 	stile4 scaledTile4Func // four weight rows by four activation rows, before stile; may be nil
+	tile4  tile4Func       // the same before tile; may be nil
 }
 
 func (m *matmulTask) run(start, end int) {
@@ -135,9 +136,13 @@ func (m *matmulTask) run(start, end int) {
 		if (m.tile != nil || m.stile != nil) && b1-b0 >= 4 {
 			bq := b0 + (b1-b0)&^3 // end of the whole groups of four
 			xdGroup := 4 * (m.C / kernel.QK)
-			for ; m.stile4 != nil && r+4 <= end; r += 4 { // four weight rows at a time, the same bits
+			for ; (m.stile4 != nil || m.tile4 != nil) && r+4 <= end; r += 4 { // four weight rows at a time, the same bits
 				for b := b0; b < bq; b += 4 {
-					m.stile4(m.C, m.w[r*m.rb:(r+4)*m.rb], m.rb, m.x[b*m.xRow:(b+4)*m.xRow], m.xRow, m.xd[b/4*xdGroup:], m.out[b*m.R+r:], m.R)
+					if m.stile4 != nil {
+						m.stile4(m.C, m.w[r*m.rb:(r+4)*m.rb], m.rb, m.x[b*m.xRow:(b+4)*m.xRow], m.xRow, m.xd[b/4*xdGroup:], m.out[b*m.R+r:], m.R)
+					} else {
+						m.tile4(m.C, m.w[r*m.rb:(r+4)*m.rb], m.rb, m.x[b*m.xRow:(b+4)*m.xRow], m.xRow, m.out[b*m.R+r:], m.R)
+					}
 				}
 				for b := bq; b < b1; b++ {
 					for i := r; i < r+4; i++ {
@@ -217,6 +222,17 @@ type scaledTile4Func func(n int, w []byte, rb int, x []byte, xStride int, xd, ou
 // scaledTiles4 holds the 4×4 tiles (Q8_0 where the CPU has AVX512-VNNI),
 // which MatMul runs before the 1×4 scaledTiles on the rows left over.
 var scaledTiles4 [numDTypes]scaledTile4Func
+
+// tile4Func is a tileFunc for four weight rows rb bytes apart:
+// out[j*outStride+i] = dot(n, w[i*rb:], row j of x) for i, j < 4, bit for
+// bit the tileFunc's products.
+type tile4Func func(n int, w []byte, rb int, x []byte, xStride int, out []float32, outStride int)
+
+// tiles4 holds the 4×4 tiles of tileKernels types (Q5_0, IQ4_NL, Q4_1 and
+// Q5_1 where the CPU has AVX512-VNNI), which MatMul runs before the 1×4
+// tileKernels on the rows left over: each weight block is unpacked once for
+// four activation rows instead of once per four products.
+var tiles4 [numDTypes]tile4Func
 
 // quantTask converts activation rows to a block type, and where xd is not
 // nil (Q8_0 for a scaled tile), each whole group of four rows' block scales

@@ -25,4 +25,10 @@ func init() {
 	tileKernels[Q5_0] = kernel.TileQ5_0
 	tileKernels[Q5_1] = kernel.TileQ5_1
 	tileKernels[IQ4_NL] = kernel.TileIQ4_NL // batchDots' order, as MatMul's batches
+	if kernel.TilesLegacyX4() {
+		tiles4[Q4_1] = kernel.TileQ4_1x4
+		tiles4[Q5_0] = kernel.TileQ5_0x4
+		tiles4[Q5_1] = kernel.TileQ5_1x4
+		tiles4[IQ4_NL] = kernel.TileIQ4_NLx4
+	}
 }
