@@ -35,6 +35,12 @@ import (
 // So the result does not depend on the number of workers or the activation
 // tiling. After the first call with a given size, MatMul allocates nothing.
 //
+// One activation row by F16 or BF16 weights goes, where the CPU allows,
+// through matmulHalfX: the row converted to the weight type as llama.cpp
+// converts it, the dot in ggml_vec_dot_f16's or _bf16's order (the same
+// bits as DotF16GGMLRows / DotBF16GGMLRows for a row that the type
+// represents, as model.State makes it).
+//
 // A prefill of F16 or BF16 weights (nb >= gemmMinRows) goes through
 // gemmHalf instead, with the activations rounded to the weight type as
 // llama.cpp converts them to its vec_dot_type, and summed in tinyBLAS's
@@ -54,6 +60,10 @@ func (p *Pool) MatMul(w *Tensor, x []float32, nb int, out []float32) error {
 	}
 	if (w.DType == F16 || w.DType == BF16) && nb >= gemmMinRows {
 		p.gemmHalf(w, x[:nb*C], nb, out)
+		return nil
+	}
+	if nb == 1 && halfXDecode(w.DType) {
+		p.matmulHalfX(w, x, out)
 		return nil
 	}
 	if w.packed != nil {

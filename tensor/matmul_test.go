@@ -88,7 +88,7 @@ func TestMatMulMatchesFloat64(t *testing.T) {
 				}
 				xq := x
 				var xbytes []byte
-				if usesGemm(dt, nb) { // the GEMM rounds the activations to the weight type
+				if roundsActivations(dt, nb) {
 					xq = roundedLike(dt, x)
 				}
 				if vdt != F32 {
@@ -130,6 +130,13 @@ func TestMatMulMatchesFloat64(t *testing.T) {
 
 // usesGemm reports whether MatMul takes the packed GEMM path for nb rows of dt.
 func usesGemm(dt DType, nb int) bool { return (dt == F16 || dt == BF16) && nb >= gemmMinRows }
+
+// roundsActivations reports whether MatMul rounds the activations to the
+// weight type first: in the GEMM, and for one row of F16 or BF16 weights
+// where matmulHalfX converts it.
+func roundsActivations(dt DType, nb int) bool {
+	return usesGemm(dt, nb) || nb == 1 && halfXDecode(dt)
+}
 
 // roundedLike returns x rounded to F16 or BF16 (dt) precision, as gemmHalf
 // rounds the activations.
@@ -225,7 +232,11 @@ func TestMatMulIndependentOfWorkersTilesBatch(t *testing.T) {
 			// Tiles of 4 activation rows instead of all of them at once, and
 			// chunks of 7 weight rows instead of 16.
 			p := pools[1]
-			xb, xd, err := p.activations(FormatOf(dt).VecDotType, x, nb, C, scaledTiles[dt] != nil)
+			xt := x
+			if roundsActivations(dt, nb) { // the halves' dot gives DotF16GGML's bits on rounded rows
+				xt = roundedLike(dt, x)
+			}
+			xb, xd, err := p.activations(FormatOf(dt).VecDotType, xt, nb, C, scaledTiles[dt] != nil)
 			if err != nil {
 				t.Fatal(err)
 			}
