@@ -151,30 +151,33 @@ func TestVNNITileLegacyX4Edges(t *testing.T) {
 	}
 }
 
-// BenchmarkTileLegacyX4 times sixteen 4096-element products: one 4×4 tile
-// against four 1×4 tiles (the kernels MatMul ran before), CPU time per op.
+// BenchmarkTileLegacyX4 times sixteen products of 4096 and of 768 values
+// (the 110M shape's rows, 24 blocks, where a call's fixed work counts):
+// one 4×4 tile against four 1×4 tiles (the kernels MatMul ran before), CPU
+// time per op.
 //
 //	go test ./kernel -run '^$' -bench TileLegacyX4 -count 5
 func BenchmarkTileLegacyX4(b *testing.B) {
 	if !vnniOK {
 		b.Skip("no AVX512-VNNI")
 	}
-	const nb = 128
-	for _, c := range legacyX4Cases {
-		r := rand.New(rand.NewPCG(1, uint64(c.wb)))
-		w := vnniWeights(r, 4*nb, c.wb, c.scales, false, 0)
-		x := legacyX4Acts(r, 4*nb*QK, c.q8_1, false)
-		rb, xs := nb*c.wb, nb*c.xb
-		out := make([]float32, 16)
-		b.Run(c.name+"/4x4", func(b *testing.B) {
-			cpuNanosLoop(b, func() { c.tile4(nb*QK, w, rb, x, xs, out, 4) })
-		})
-		b.Run(c.name+"/4x1x4", func(b *testing.B) {
-			cpuNanosLoop(b, func() {
-				for i := range 4 {
-					c.tile(nb*QK, w[i*rb:(i+1)*rb], x, xs, out[i:], 4)
-				}
+	for _, nb := range []int{128, 24} {
+		for _, c := range legacyX4Cases {
+			r := rand.New(rand.NewPCG(1, uint64(c.wb)))
+			w := vnniWeights(r, 4*nb, c.wb, c.scales, false, 0)
+			x := legacyX4Acts(r, 4*nb*QK, c.q8_1, false)
+			rb, xs := nb*c.wb, nb*c.xb
+			out := make([]float32, 16)
+			b.Run(fmt.Sprintf("%s/%d/4x4", c.name, nb*QK), func(b *testing.B) {
+				cpuNanosLoop(b, func() { c.tile4(nb*QK, w, rb, x, xs, out, 4) })
 			})
-		})
+			b.Run(fmt.Sprintf("%s/%d/4x1x4", c.name, nb*QK), func(b *testing.B) {
+				cpuNanosLoop(b, func() {
+					for i := range 4 {
+						c.tile(nb*QK, w[i*rb:(i+1)*rb], x, xs, out[i:], 4)
+					}
+				})
+			})
+		}
 	}
 }

@@ -28,6 +28,10 @@ import (
 // weight block once for four products. A tile computes each product in the
 // very order of the single dot, so a row's result is the same bit for bit
 // whether it comes alone (nb = 1) or in a batch.
+// Where the CPU has AVX512-VNNI, Q8_0 (scaledTiles4) and Q5_0, IQ4_NL,
+// Q4_1, Q5_1 (tiles4) first take whole groups of four weight rows by four
+// activation rows in one 4×4 tile, which unpacks each weight block once
+// for four activation rows, with the same bits again.
 //
 // A Q4_0 matrix that Pack has packed goes through matmulPacked instead,
 // eight weight rows per kernel call, with the same bits per row.
