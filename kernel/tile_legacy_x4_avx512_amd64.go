@@ -6,6 +6,14 @@
 
 package kernel
 
+// The 4×4 tiles of Q5_0, IQ4_NL, Q4_1 and Q5_1 are named in Features (and
+// so in `gptgo version` and bench output) where this process has them.
+func init() {
+	if vnniOK {
+		useAsm("legacy-x4-tile-vnni")
+	}
+}
+
 // TilesLegacyX4 reports whether TileQ5_0x4, TileIQ4_NLx4, TileQ4_1x4 and
 // TileQ5_1x4 may be called: they are AVX512-VNNI kernels (sixteen
 // accumulators need the EVEX registers Y16–Y31), chosen where TilesQ8_0x4 is.
