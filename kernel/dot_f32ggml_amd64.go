@@ -37,6 +37,15 @@ func init() {
 		return 0
 	}
 	useAsm("f16-llama.cpp-order")
+	dotF16HalfXVec = func(np int, w, xh []byte) float32 {
+		if np > 0 {
+			_, _ = w[:2*np], xh[:2*np]
+			return dotF16HalfXAsm(np/32, &w[0], &xh[0])
+		}
+		return 0
+	}
+	f16HalfXAsm = true
+	useAsm("f16-halves-decode")
 }
 
 // dotF32TinyBLASAsm is DotF32TinyBLAS over 8·n8 values, with the hardware's
@@ -61,3 +70,9 @@ func dotF32GGMLAsm(n32 int, w, x *float32) float32
 //
 //go:noescape
 func dotF16GGMLAsm(n32 int, w, x *byte) float32
+
+// dotF16HalfXAsm is DotF16HalfX's vector part over 32·n32 values (n32 ≥ 1):
+// dotF16GGMLAsm with the activations widened from halves too.
+//
+//go:noescape
+func dotF16HalfXAsm(n32 int, w, x *byte) float32

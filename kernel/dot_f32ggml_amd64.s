@@ -18,10 +18,12 @@
 
 // GGMLDOT is the body of the vector part of ggml_vec_dot_f32 (es = 4,
 // weights loaded by VMOVUPS) and of ggml_vec_dot_f16 (es = 2, widened by
-// VCVTPH2PS, exact): accumulator j takes elements 8j…8j+7 of every 32;
-// then (a0+a2) + (a1+a3) lane by lane, and the lanes folded by two
-// horizontal adds: ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)).
-#define GGMLDOT(es, LOAD) \
+// VCVTPH2PS, exact), with the activations xes bytes each, loaded by XLOAD
+// (float32 by VMOVUPS, or halves widened by VCVTPH2PS as llama.cpp holds
+// them): accumulator j takes elements 8j…8j+7 of every 32; then
+// (a0+a2) + (a1+a3) lane by lane, and the lanes folded by two horizontal
+// adds: ((l0+l4)+(l1+l5)) + ((l2+l6)+(l3+l7)).
+#define GGMLDOT(es, LOAD, xes, XLOAD) \
 	MOVQ   n32+0(FP), CX; \
 	MOVQ   w+8(FP), SI; \
 	MOVQ   x+16(FP), DI; \
@@ -34,12 +36,16 @@ loop: \
 	LOAD   (8*es)(SI), Y5; \
 	LOAD   (16*es)(SI), Y6; \
 	LOAD   (24*es)(SI), Y7; \
-	VFMADD231PS (DI), Y4, Y0; \
-	VFMADD231PS 32(DI), Y5, Y1; \
-	VFMADD231PS 64(DI), Y6, Y2; \
-	VFMADD231PS 96(DI), Y7, Y3; \
+	XLOAD  (DI), Y8; \
+	XLOAD  (8*xes)(DI), Y9; \
+	XLOAD  (16*xes)(DI), Y10; \
+	XLOAD  (24*xes)(DI), Y11; \
+	VFMADD231PS Y8, Y4, Y0; \
+	VFMADD231PS Y9, Y5, Y1; \
+	VFMADD231PS Y10, Y6, Y2; \
+	VFMADD231PS Y11, Y7, Y3; \
 	ADDQ   $(32*es), SI; \
-	ADDQ   $128, DI; \
+	ADDQ   $(32*xes), DI; \
 	DECQ   CX; \
 	JNE    loop; \
 	VADDPS Y2, Y0, Y0; \
@@ -117,8 +123,12 @@ t4loop:
 
 // func dotF32GGMLAsm(n32 int, w, x *float32) float32
 TEXT ·dotF32GGMLAsm(SB), NOSPLIT, $0-28
-	GGMLDOT(4, VMOVUPS)
+	GGMLDOT(4, VMOVUPS, 4, VMOVUPS)
 
 // func dotF16GGMLAsm(n32 int, w, x *byte) float32
 TEXT ·dotF16GGMLAsm(SB), NOSPLIT, $0-28
-	GGMLDOT(2, VCVTPH2PS)
+	GGMLDOT(2, VCVTPH2PS, 4, VMOVUPS)
+
+// func dotF16HalfXAsm(n32 int, w, x *byte) float32
+TEXT ·dotF16HalfXAsm(SB), NOSPLIT, $0-28
+	GGMLDOT(2, VCVTPH2PS, 2, VCVTPH2PS)
