@@ -52,6 +52,12 @@ func (x *bm25) remove(slot int32) {
 // search scores every live slot holding a query term (and passing keep,
 // when given) and returns the k best.
 func (x *bm25) search(query []string, k int, keep func(int32) bool) []hit {
+	return topOf(x.scores(query, keep), k)
+}
+
+// scores is the score of every live slot holding a query term (and
+// passing keep, when given); a slot absent from it scores 0.
+func (x *bm25) scores(query []string, keep func(int32) bool) map[int32]float64 {
 	if x.live == 0 {
 		return nil
 	}
@@ -86,11 +92,7 @@ func (x *bm25) search(query []string, k int, keep func(int32) bool) []hit {
 			scores[p.slot] += idf * tf * (x.k1 + 1) / (tf + x.k1*(1-x.b+x.b*float64(dl)/avg))
 		}
 	}
-	top := topK{k: k}
-	for s, v := range scores {
-		top.push(hit{s, float32(v)})
-	}
-	return top.sorted()
+	return scores
 }
 
 // logIDF is the idf of a term in n of N slots.

@@ -1,7 +1,6 @@
-// Reference: Cormack, Clarke & Büttcher, "Reciprocal Rank Fusion outperforms Condorcet and
-// individual Rank Learning Methods" (SIGIR 2009): score = Σ 1/(k + rank), k = 60; weighted
-// per ranking as Bruch, Gai & Ingber, "An Analysis of Fusion Functions for Hybrid Retrieval"
-// (ACM TOIS 2023) §5 weigh the lexical and semantic lists.
+// Reference: docs/rag.md "Retrieval": BM25 (bm25.go), dense (hnsw.go) or both fused (fusion.go:
+// weighted reciprocal rank fusion, or the convex combination of normalised scores of Bruch,
+// Gai & Ingber, ACM TOIS 2023).
 
 package rag
 
@@ -15,7 +14,7 @@ import (
 type Mode string
 
 const (
-	Hybrid Mode = "hybrid" // BM25 and dense lists fused by reciprocal rank
+	Hybrid Mode = "hybrid" // BM25 and dense lists fused (Fusion)
 	BM25   Mode = "bm25"
 	Dense  Mode = "dense"
 )
@@ -61,40 +60,8 @@ type Query struct {
 	Fusion *Fusion   // hybrid's weighting; nil: the store's (Options.Fusion, else DefaultFusion)
 }
 
-// Fusion weighs the two rankings that hybrid search fuses: a chunk scores
-// (1 − DenseWeight)/(K + its BM25 rank) + DenseWeight/(K + its dense rank),
-// ranks from 1, nothing for a list it is not in. DenseWeight 0.5 is plain
-// reciprocal rank fusion. A dense ranking much weaker than BM25's (a small
-// embedder against questions that reuse their passage's words) pulls
-// BM25's right first hits down under equal weights; a smaller share and a
-// smaller K (which makes the first ranks count more) let it only break
-// BM25's near ties.
-type Fusion struct {
-	K           float64 // > 0
-	DenseWeight float64 // 0…1
-}
-
-// DefaultFusion is hybrid search's weighting when neither the query nor
-// the store sets one: k 60 as Cormack et al., the dense ranking a tenth.
-// It was chosen with the default embedder (models/embed.gguf) on the
-// validation split of the SQuAD and CMRC sets (`kb eval --rrf-k
-// 1,3,10,20,60 --dense-weight 0,0.1,…,0.6` on bake/embed/eval/*-val.json:
-// the best mean recall@1, the smallest dense weight among equals), never
-// on their held-out questions (docs/rag.md, "Retrieval quality"). With a
-// dense ranking much weaker than BM25's, a small weight keeps BM25's right
-// first hits first.
-var DefaultFusion = Fusion{K: rrfK, DenseWeight: 0.1}
-
-// Check reports a fusion's out-of-range values.
-func (f Fusion) Check() error {
-	if !(f.K > 0) || !(f.DenseWeight >= 0 && f.DenseWeight <= 1) {
-		return fmt.Errorf("rag: fusion k %g must be positive and dense weight %g within 0…1", f.K, f.DenseWeight)
-	}
-	return nil
-}
-
 // Result is a retrieved chunk. Score is the mode's: BM25 score, cosine, or
-// the fused reciprocal-rank score. Coverage is the IDF-weighted share of
+// the fused score (reciprocal-rank, or the convex combination's 0…1). Coverage is the IDF-weighted share of
 // the query's terms found in the chunk (0…1), the same scale for every
 // mode, which the answerer's "not found" threshold reads.
 type Result struct {
@@ -102,9 +69,6 @@ type Result struct {
 	Score    float64
 	Coverage float64
 }
-
-// rrfK is the fusion constant of Cormack et al.
-const rrfK = 60
 
 // Search implements Store.
 func (s *DirStore) Search(ctx context.Context, q Query) ([]Result, error) {
@@ -164,7 +128,11 @@ func (s *DirStore) Search(ctx context.Context, q Query) ([]Result, error) {
 		if err := fu.Check(); err != nil {
 			return nil, err
 		}
-		hits = fuse(s.bm.search(terms, n, keep), s.dense(q.Vec, n, keep), q.K, fu)
+		if fu.Method == FuseCC {
+			hits = s.fuseCC(terms, q.Vec, n, q.K, keep, fu)
+		} else {
+			hits = fuse(s.bm.search(terms, n, keep), s.dense(q.Vec, n, keep), q.K, fu)
+		}
 	default:
 		return nil, fmt.Errorf("rag: unknown mode %q", q.Mode)
 	}
@@ -176,6 +144,25 @@ func (s *DirStore) Search(ctx context.Context, q Query) ([]Result, error) {
 	return out, nil
 }
 
+// fuseCC is hybrid search by the convex combination (fuseCC): the n best
+// of each retriever are the candidates, and a candidate missing from one
+// list gets that retriever's exact score (BM25 0 where it holds no query
+// term, its cosine to the query), so no score is guessed.
+func (s *DirStore) fuseCC(terms []string, q []float32, n, k int, keep func(int32) bool, fu Fusion) []hit {
+	bm := s.bm.scores(terms, keep)
+	lex := ranking{hits: topOf(bm, n), floor: 0,
+		score: func(slot int32) (float64, bool) { return bm[slot], true }}
+	dense := ranking{hits: s.dense(q, n, keep), floor: -1,
+		score: func(slot int32) (float64, bool) {
+			v := s.g.Vec(slot)
+			if len(v) != len(q) {
+				return 0, false
+			}
+			return float64(dotRow(q, v)), true
+		}}
+	return fuseCC(lex, dense, k, fu)
+}
+
 // dense searches the graph, or every vector when a filter is set (a
 // selective filter would leave the graph's candidate list empty).
 func (s *DirStore) dense(q []float32, k int, keep func(int32) bool) []hit {
@@ -183,29 +170,6 @@ func (s *DirStore) dense(q []float32, k int, keep func(int32) bool) []hit {
 		return s.g.Exact(q, k, keep)
 	}
 	return s.g.Search(q, k, nil)
-}
-
-// fuse merges the BM25 ranking a and the dense ranking b by weighted
-// reciprocal rank (Fusion), ties by slot.
-func fuse(a, b []hit, k int, fu Fusion) []hit {
-	score := map[int32]float64{}
-	for i, l := range [][]hit{a, b} {
-		w := 1 - fu.DenseWeight
-		if i == 1 {
-			w = fu.DenseWeight
-		}
-		if w == 0 {
-			continue
-		}
-		for r, h := range l {
-			score[h.slot] += w / (fu.K + float64(r+1))
-		}
-	}
-	top := topK{k: k}
-	for s, v := range score {
-		top.push(hit{s, float32(v)})
-	}
-	return top.sorted()
 }
 
 func isCJKTerm(t string) bool {

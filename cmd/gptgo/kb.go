@@ -26,7 +26,7 @@ func init() {
 Subcommands:
   ingest PATH...      load files (or directories) into the store: text, Markdown, HTML, CSV/TSV,
                       JSONL, source code, DOCX, PDF; an unchanged file is skipped, a changed one replaced
-  search QUERY        the best chunks (-k N, --mode hybrid|bm25|dense, --json, --source GLOB)
+  search QUERY        the best chunks (-k N, --mode hybrid|bm25|dense, --fusion rrf|cc, --json, --source GLOB)
   ask QUESTION        retrieve, then answer with the model (--model), citing sources as [n]
   list                the documents (--json)
   rm REF...           remove documents by id, source path or source glob
@@ -72,8 +72,10 @@ type kbFlags struct {
 	dir    *string
 	embed  *string
 	hnsw   struct{ m, efc, efs *int }
-	rrfK   *string // hybrid fusion; strings so that kb eval can take lists
+	method *string // hybrid fusion; strings so that kb eval can take lists
+	rrfK   *string
 	denseW *string
+	norm   *string
 	fs     *flag.FlagSet
 }
 
@@ -87,25 +89,37 @@ func addKBFlags(fs *flag.FlagSet) *kbFlags {
 	k.hnsw.m = fs.Int("hnsw-m", 16, "HNSW links per node (2× on the bottom layer)")
 	k.hnsw.efc = fs.Int("ef-construction", 200, "HNSW candidate list while building the graph")
 	k.hnsw.efs = fs.Int("ef-search", 64, "HNSW candidate list while searching (at least -k)")
-	k.rrfK = fs.String("rrf-k", "", fmt.Sprintf("hybrid search: the k of reciprocal rank fusion, 1/(k + rank) (default %g)", rag.DefaultFusion.K))
-	k.denseW = fs.String("dense-weight", "", fmt.Sprintf("hybrid search: the dense ranking's share of the fusion, 0…1; BM25 has the rest (default %g)", rag.DefaultFusion.DenseWeight))
+	k.method = fs.String("fusion", "", fmt.Sprintf("hybrid search: how the BM25 and dense rankings merge: rrf (weighted reciprocal rank) or cc (convex combination of normalised scores) (default %s)", rag.DefaultFusion.Method))
+	k.rrfK = fs.String("rrf-k", "", fmt.Sprintf("hybrid search, --fusion rrf: the k of reciprocal rank fusion, 1/(k + rank) (default %g)", rag.DefaultRRF.K))
+	k.denseW = fs.String("dense-weight", "", fmt.Sprintf("hybrid search: the dense ranking's share of the fusion, 0…1; BM25 has the rest (default %g for rrf, %g for cc)", rag.DefaultRRF.DenseWeight, rag.DefaultCC.DenseWeight))
+	k.norm = fs.String("fusion-norm", "", fmt.Sprintf("hybrid search, --fusion cc: how each ranking's scores are normalised over the candidates: minmax or tmm (theoretical minimum: BM25 0, cosine -1) (default %s)", rag.DefaultCC.Norm))
 	return k
 }
 
-// fusions reads --rrf-k and --dense-weight, each a comma-separated list
-// (kb eval measures every combination; other commands take one value):
-// nil when neither is set.
+// fusions reads --fusion, --rrf-k, --dense-weight and --fusion-norm, each
+// a comma-separated list (kb eval measures every combination: each rrf k
+// with each weight, each cc normalisation with each weight; other
+// commands take the first): nil when none is set. A flag the chosen
+// methods do not read (--rrf-k with cc only, --fusion-norm with rrf only)
+// is an error rather than silently ignored.
 func (k *kbFlags) fusions() ([]rag.Fusion, error) {
-	if *k.rrfK == "" && *k.denseW == "" {
+	if *k.method == "" && *k.rrfK == "" && *k.denseW == "" && *k.norm == "" {
 		return nil, nil
 	}
-	list := func(name, s string, def float64) ([]float64, error) {
+	split := func(s string) []string {
+		var out []string
+		for _, f := range strings.Split(s, ",") {
+			out = append(out, strings.TrimSpace(f))
+		}
+		return out
+	}
+	nums := func(name, s string, def float64) ([]float64, error) {
 		if s == "" {
 			return []float64{def}, nil
 		}
 		var out []float64
-		for _, f := range strings.Split(s, ",") {
-			v, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+		for _, f := range split(s) {
+			v, err := strconv.ParseFloat(f, 64)
 			if err != nil {
 				return nil, fmt.Errorf("%s %q: not a number or a comma-separated list of numbers", name, s)
 			}
@@ -113,22 +127,66 @@ func (k *kbFlags) fusions() ([]rag.Fusion, error) {
 		}
 		return out, nil
 	}
-	ks, err := list("--rrf-k", *k.rrfK, rag.DefaultFusion.K)
-	if err != nil {
-		return nil, err
+	methods := []string{rag.DefaultFusion.Method}
+	if *k.method != "" {
+		methods = split(*k.method)
 	}
-	ws, err := list("--dense-weight", *k.denseW, rag.DefaultFusion.DenseWeight)
-	if err != nil {
-		return nil, err
+	rrf, cc := false, false
+	for _, m := range methods {
+		switch m {
+		case rag.FuseRRF:
+			rrf = true
+		case rag.FuseCC:
+			cc = true
+		default:
+			return nil, fmt.Errorf("--fusion %q: %q is not rrf or cc", *k.method, m)
+		}
+	}
+	if *k.rrfK != "" && !rrf {
+		return nil, fmt.Errorf("--rrf-k %s: only --fusion rrf reads it", *k.rrfK)
+	}
+	if *k.norm != "" && !cc {
+		return nil, fmt.Errorf("--fusion-norm %s: only --fusion cc reads it", *k.norm)
 	}
 	var out []rag.Fusion
-	for _, kv := range ks {
-		for _, w := range ws {
-			f := rag.Fusion{K: kv, DenseWeight: w}
-			if err := f.Check(); err != nil {
-				return nil, fmt.Errorf("--rrf-k %g, --dense-weight %g: k must be positive, the weight within 0…1", kv, w)
+	for _, m := range methods {
+		def := rag.Fusion{Method: m}.Defaults()
+		ws, err := nums("--dense-weight", *k.denseW, def.DenseWeight)
+		if err != nil {
+			return nil, err
+		}
+		var grid []rag.Fusion // the method's own axis
+		if m == rag.FuseRRF {
+			ks, err := nums("--rrf-k", *k.rrfK, def.K)
+			if err != nil {
+				return nil, err
 			}
-			out = append(out, f)
+			for _, kv := range ks {
+				grid = append(grid, rag.Fusion{Method: m, K: kv})
+			}
+		} else {
+			norms := []string{def.Norm}
+			if *k.norm != "" {
+				norms = split(*k.norm)
+			}
+			for _, n := range norms {
+				if n != rag.NormMinMax && n != rag.NormTMM {
+					return nil, fmt.Errorf("--fusion-norm %q: %q is not minmax or tmm", *k.norm, n)
+				}
+				grid = append(grid, rag.Fusion{Method: m, K: def.K, Norm: n})
+			}
+		}
+		for _, f := range grid {
+			for _, w := range ws {
+				f.DenseWeight = w
+				if err := f.Check(); err != nil {
+					if m == rag.FuseRRF {
+						return nil, fmt.Errorf("--rrf-k %g, --dense-weight %g: k must be positive, the weight within 0…1", f.K, w)
+					}
+					return nil, fmt.Errorf("--dense-weight %g: the weight must be within 0…1", w)
+				}
+				out = append(out, f)
+			}
 		}
 	}
 	return out, nil

@@ -116,9 +116,9 @@ func runKBEval(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "  %.2f\n", float64(r.Search[m].Microseconds())/1000/float64(max(1, r.Questions)))
 	}
 	if len(r.Fused) > 1 {
-		fmt.Fprintf(e.stdout, "hybrid by fusion (rrf k, dense weight):\n")
+		fmt.Fprintf(e.stdout, "hybrid by fusion (rrf k or cc normalisation, dense weight):\n")
 		for _, f := range r.Fused {
-			fmt.Fprintf(e.stdout, "k %-5g w %-5g", f.Fusion.K, f.Fusion.DenseWeight)
+			fmt.Fprintf(e.stdout, "%-22s", f.Fusion)
 			for _, v := range f.Recall {
 				fmt.Fprintf(e.stdout, "  %.3f ", v)
 			}
