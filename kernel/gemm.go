@@ -114,29 +114,67 @@ var gemmScratchPool = sync.Pool{New: func() any { return new(gemmScratch) }}
 
 // packA copies opA(ic+i, pc+k) for i < mc, k < kc into dst as micro-panels
 // of gemmMR rows: dst[(i/MR)*MR*kc + k*MR + i%MR], rows past mc zero.
+//
+// Packing is a plain copy, so how it is done never changes a bit of C; but
+// where N is small it costs as much as the products: attention's P·v and
+// dS·k (T×T by T×D, D = 32 on the 0.9M training shape) pack T·T values for
+// 32 columns, and the element-by-element loops (packANaive) took a fifth of
+// that shape's training step. Whole micro-panels are therefore copied six
+// values at a time: one 24-byte move per k when the six values lie side by
+// side (trans), and one pass over six rows with a 24-byte store per k
+// otherwise.
 func packA(trans bool, A []float32, lda, ic, mc, pc, kc int, dst []float32) {
 	for ir := 0; ir < mc; ir += gemmMR {
 		p := dst[ir*kc : ir*kc+gemmMR*kc]
-		mr := min(gemmMR, mc-ir)
-		if mr < gemmMR {
-			clear(p)
+		if mc-ir < gemmMR {
+			packANaive(trans, A, lda, ic+ir, mc-ir, pc, kc, p)
+			continue
 		}
-		if trans { // the mr values of each k are contiguous in A
+		if trans { // the gemmMR values of each k are contiguous in A
 			for k := range kc {
-				a := A[(pc+k)*lda+ic+ir : (pc+k)*lda+ic+ir+mr]
-				q := p[k*gemmMR : k*gemmMR+mr]
-				for i, v := range a {
-					q[i] = v
-				}
+				off := (pc+k)*lda + ic + ir
+				a, q := (*[gemmMR]float32)(A[off:]), (*[gemmMR]float32)(p[k*gemmMR:])
+				q[0], q[1], q[2], q[3], q[4], q[5] = a[0], a[1], a[2], a[3], a[4], a[5] // an array copy would call memmove
 			}
 			continue
 		}
-		for i := range mr {
-			row := ic + ir + i
-			a := A[row*lda+pc : row*lda+pc+kc]
-			for k, v := range a {
-				p[k*gemmMR+i] = v
+		r := (ic + ir) * lda
+		a0 := A[r+pc : r+pc+kc]
+		a1 := A[r+lda+pc : r+lda+pc+kc]
+		a2 := A[r+2*lda+pc : r+2*lda+pc+kc]
+		a3 := A[r+3*lda+pc : r+3*lda+pc+kc]
+		a4 := A[r+4*lda+pc : r+4*lda+pc+kc]
+		a5 := A[r+5*lda+pc : r+5*lda+pc+kc]
+		a1, a2, a3, a4, a5 = a1[:len(a0)], a2[:len(a0)], a3[:len(a0)], a4[:len(a0)], a5[:len(a0)]
+		for k, v := range a0 {
+			q := (*[gemmMR]float32)(p[k*gemmMR:])
+			q[0], q[1], q[2], q[3], q[4], q[5] = v, a1[k], a2[k], a3[k], a4[k], a5[k]
+		}
+	}
+}
+
+// packANaive is packA element by element, for one micro-panel of mr <=
+// gemmMR rows starting at row ic (the rest of p zeroed): the reference the
+// whole-panel copies are tested against, and the edge panel's packing.
+func packANaive(trans bool, A []float32, lda, ic, mr, pc, kc int, p []float32) {
+	if mr < gemmMR {
+		clear(p)
+	}
+	if trans { // the mr values of each k are contiguous in A
+		for k := range kc {
+			a := A[(pc+k)*lda+ic : (pc+k)*lda+ic+mr]
+			q := p[k*gemmMR : k*gemmMR+mr]
+			for i, v := range a {
+				q[i] = v
 			}
+		}
+		return
+	}
+	for i := range mr {
+		row := ic + i
+		a := A[row*lda+pc : row*lda+pc+kc]
+		for k, v := range a {
+			p[k*gemmMR+i] = v
 		}
 	}
 }

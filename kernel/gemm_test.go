@@ -178,6 +178,42 @@ func TestGemmF32SplitInvariant(t *testing.T) {
 	})
 }
 
+// packA's whole-panel copies give packANaive's panels, for both layouts,
+// edge panels and offsets into A, and write nothing past the block.
+func TestPackAMatchesNaive(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	for _, trans := range []bool{false, true} {
+		for _, mc := range []int{1, 5, 6, 7, 12, 13, 23} {
+			for _, kc := range []int{1, 2, 7, 16, 33} {
+				ic, pc := 3, 2
+				rows, cols := ic+mc+1, pc+kc+1 // opA's extent, with a spare row and column
+				lda := cols
+				if trans {
+					lda = rows
+				}
+				A := make([]float32, rows*cols)
+				for i := range A {
+					A[i] = r.Float32()
+				}
+				panels := (mc + gemmMR - 1) / gemmMR * gemmMR * kc
+				got, want := make([]float32, panels+8), make([]float32, panels+8)
+				for i := range got {
+					got[i], want[i] = -7, -7 // garbage the packing must overwrite or leave
+				}
+				packA(trans, A, lda, ic, mc, pc, kc, got)
+				for ir := 0; ir < mc; ir += gemmMR {
+					packANaive(trans, A, lda, ic+ir, min(gemmMR, mc-ir), pc, kc, want[ir*kc:ir*kc+gemmMR*kc])
+				}
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("trans %v mc %d kc %d: packed[%d] = %v, want %v", trans, mc, kc, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 func BenchmarkGemmF32(b *testing.B) {
 	for _, s := range []struct {
 		name    string
@@ -187,6 +223,11 @@ func BenchmarkGemmF32(b *testing.B) {
 		{"512x512x512", false, false, 512, 512, 512},
 		{"logits_2048x32000x288_tB", false, true, 2048, 32000, 288},
 		{"gradW_32000x288x2048_tA", true, false, 32000, 288, 2048},
+		// Attention's P·v and dS·k, and Pᵀ·dout and dSᵀ·q, on the 0.9M
+		// training shape (T 256, D 32): packing A is as much work as the
+		// products.
+		{"attn_256x32x256", false, false, 256, 32, 256},
+		{"attn_256x32x256_tA", true, false, 256, 32, 256},
 	} {
 		b.Run(s.name, func(b *testing.B) {
 			A := make([]float32, s.M*s.K)
