@@ -89,8 +89,8 @@ func (r *BatchRunner) Forward(seqs []*PagedSeq, tokens [][]int32, fn func(i int,
 			return fmt.Errorf("model: forward batch: sequence %d: %d tokens after %d cached exceed the context of %d", i, n, q.pos, s.ctx)
 		}
 		for k, t := range tokens[i] {
-			if t < 0 || int(t) >= m.Vocab {
-				return fmt.Errorf("model: forward batch: sequence %d: token %d at index %d is outside the vocabulary of %d", i, t, k, m.Vocab)
+			if int(t) < -m.VirtualTokens() || int(t) >= m.Vocab { // -P … -1: a prompt- or prefix-tuning adapter's virtual tokens (prompt_infer.go), as State.Forward takes them
+				return fmt.Errorf("model: forward batch: sequence %d: token %d at index %d is outside the vocabulary of %d%s", i, t, k, m.Vocab, m.virtualNote())
 			}
 		}
 		total += n

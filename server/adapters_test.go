@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"github.com/gptgo/gptgo/generate"
@@ -54,7 +53,7 @@ func defaultPrompt(t *testing.T, P int) (model.ScaledAdapter, *model.Model, *tok
 // TestServePromptAdapter: a model served with a prompt-tuning adapter
 // answers a completion as a session of that model answers the same
 // tokens (the virtual tokens in front), which differs from the model
-// without it; the batch scheduler refuses the adapter at load, saying why.
+// without it; the batch scheduler answers the same.
 func TestServePromptAdapter(t *testing.T) {
 	ad, am, tok := defaultPrompt(t, 6)
 	checkServedVirtualAdapter(t, ad, am, tok, "prompt-tuning")
@@ -63,7 +62,8 @@ func TestServePromptAdapter(t *testing.T) {
 // checkServedVirtualAdapter: a completion served with adapter ad (of the
 // given kind) on the default model equals a session of am, the default
 // model with ad applied, and differs from the default model's own; the
-// batch scheduler refuses the adapter at load, saying why.
+// batch scheduler, which puts the virtual tokens in front of the prompt
+// itself, answers the same.
 func checkServedVirtualAdapter(t *testing.T, ad model.ScaledAdapter, am *model.Model, tok *tokenizer.Tokenizer, kind string) {
 	t.Helper()
 	// The chat-tuned default continues "Once upon a time" with ", the day of
@@ -81,31 +81,59 @@ func checkServedVirtualAdapter(t *testing.T, ad model.ScaledAdapter, am *model.M
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := `{"model":"default","prompt":"` + prompt + `","max_tokens":6,"temperature":0}`
-	complete := func(cfg Config) string {
-		_, url := startServer(t, cfg)
+	type answer struct {
+		text   string
+		cached int // usage.prompt_tokens_details.cached_tokens
+	}
+	complete := func(url, prompt string) answer {
+		body := `{"model":"default","prompt":"` + prompt + `","max_tokens":6,"temperature":0}`
 		status, b := post(t, url+"/v1/completions", body)
 		if status != 200 {
 			t.Fatalf("completion: %d %s", status, b)
 		}
 		var r struct {
 			Choices []struct{ Text string } `json:"choices"`
+			Usage   struct {
+				Details struct {
+					Cached int `json:"cached_tokens"`
+				} `json:"prompt_tokens_details"`
+			} `json:"usage"`
 		}
 		if err := json.Unmarshal(b, &r); err != nil || len(r.Choices) != 1 {
 			t.Fatalf("completion %s: %v", b, err)
 		}
-		return r.Choices[0].Text
+		return answer{r.Choices[0].Text, r.Usage.Details.Cached}
 	}
 	adapters := Adapters{modelstore.DefaultModel: {ad}}
-	got := complete(Config{Ctx: 64, Adapters: adapters})
+	_, url := startServer(t, Config{Ctx: 64, Adapters: adapters, BatchScheduler: false})
+	got := complete(url, prompt).text
 	if got != want.Text || want.Text == "" {
 		t.Fatalf("served with the adapter: %q, the session: %q", got, want.Text)
 	}
-	if plain := complete(Config{Ctx: 64}); plain == got {
-		t.Fatalf("the adapter changed nothing: %q", plain)
+	if _, url := startServer(t, Config{Ctx: 64}); complete(url, prompt).text == got {
+		t.Fatalf("the adapter changed nothing: %q", got)
 	}
-	_, url := startServer(t, Config{Ctx: 64, Adapters: adapters, BatchScheduler: true})
-	if status, b := post(t, url+"/v1/completions", body); status == 200 || !strings.Contains(string(b), "batch scheduler") || !strings.Contains(string(b), kind+" adapter") {
-		t.Fatalf("batch scheduler with a %s adapter: %d %s", kind, status, b)
+
+	// The batch scheduler puts the virtual tokens in front itself: the same
+	// answer, and a prompt of several blocks asked again finds its blocks,
+	// virtual tokens included, in the prefix cache and answers the same.
+	_, url = startServer(t, Config{Ctx: 64, Adapters: adapters, BatchScheduler: true})
+	if batched := complete(url, prompt).text; batched != want.Text {
+		t.Fatalf("the batch scheduler with the %s adapter: %q, the session: %q", kind, batched, want.Text)
+	}
+	long := prompt + " was a little girl who lived in a small house by the sea with her mother and father"
+	st.Reset()
+	wantLong, err := generate.NewSession(st, generate.FromTokenizer(tok)).Generate(context.Background(),
+		tok.Encode(long, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true}), generate.Options{MaxTokens: 6}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, again := complete(url, long), complete(url, long)
+	P := am.VirtualTokens()
+	if first.text != wantLong.Text || again.text != wantLong.Text {
+		t.Fatalf("a long prompt, batched: %q then %q; the session: %q", first.text, again.text, wantLong.Text)
+	}
+	if again.cached < model.DefaultBlockTokens-P || (again.cached+P)%model.DefaultBlockTokens != 0 {
+		t.Fatalf("asked again, %d prompt tokens came from the prefix cache: want whole %d-token blocks less the %d virtual tokens", again.cached, model.DefaultBlockTokens, P)
 	}
 }

@@ -203,8 +203,11 @@ func checkChatStream(t *testing.T, raw []byte) error {
 	return nil
 }
 
+// On the sessions path, Close ends a request queued behind a held session
+// with 503, and later acquires fail (TestBatchShutdown is the batch
+// scheduler's).
 func TestShutdownEndsQueuedAndRunningRequests(t *testing.T) {
-	s, url := startServer(t, Config{})
+	s, url := startSessions(t, Config{})
 	ctx := context.Background()
 	l, release, err := s.Acquire(ctx, "default", nil)
 	if err != nil {
@@ -275,10 +278,10 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-// With --parallel 2 a request is served while another holds a session; the
-// third waits its turn in the queue.
+// On the sessions path with --parallel 2 a request is served while another
+// holds a session; the third waits its turn in the FIFO queue.
 func TestParallelSessions(t *testing.T) {
-	s, url := startServer(t, Config{Parallel: 2})
+	s, url := startSessions(t, Config{Parallel: 2})
 	ctx := context.Background()
 	l, release, err := s.Acquire(ctx, "default", nil)
 	if err != nil {
@@ -323,10 +326,11 @@ func TestParallelSessions(t *testing.T) {
 	close(done2)
 }
 
-// A client that leaves while queued leaves the queue, and its request is
-// counted as 499 (client closed request), not as a server error.
+// On the sessions path a client that leaves while queued leaves the queue,
+// and its request is counted as 499 (client closed request), not as a
+// server error.
 func TestQueuedClientLeaves(t *testing.T) {
-	s, url := startServer(t, Config{})
+	s, url := startSessions(t, Config{})
 	ctx := context.Background()
 	l, release, err := s.Acquire(ctx, "default", nil)
 	if err != nil {

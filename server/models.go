@@ -390,7 +390,7 @@ func loadEntry(e modelstore.Entry, o loadOptions) (*Loaded, error) {
 		f.Close()
 		return nil, fmt.Errorf("server: model %q: %w", e.Name, err)
 	}
-	if m, err = o.adapters.apply(m, e.Name, o.batch != nil); err != nil { // adapters.go; closes m on error
+	if m, err = o.adapters.apply(m, e.Name); err != nil { // adapters.go; closes m on error
 		return nil, fmt.Errorf("server: model %q: %w", e.Name, err)
 	}
 	l := &Loaded{Entry: e, Model: m}

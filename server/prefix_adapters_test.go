@@ -16,8 +16,8 @@ import (
 // TestServePrefixAdapter: a model served with a prefix-tuning adapter
 // answers a completion as a session of that model answers the same tokens
 // (the virtual tokens in front, their keys and values from the adapter),
-// which differs from the model without it; the batch scheduler refuses the
-// adapter at load.
+// which differs from the model without it; the batch scheduler answers the
+// same.
 func TestServePrefixAdapter(t *testing.T) {
 	f, err := models.OpenDefault()
 	if err != nil {

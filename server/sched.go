@@ -14,6 +14,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gptgo/gptgo/generate"
 	"github.com/gptgo/gptgo/model"
@@ -35,7 +36,8 @@ type batcher struct {
 	cache    *model.PagedCache
 	vocab    generate.Vocab
 	plan     planner
-	ctxLen   int // most positions of a sequence
+	ctxLen   int // most positions of a sequence, virtual tokens included
+	virtual  int // P: a prompt- or prefix-tuning adapter's virtual tokens, in front of every prompt (submit)
 	maxQueue int // requests waiting beyond which submit answers 503; ≤ 0: no limit
 	log      *slog.Logger
 	depth    atomic.Value // func(int): the queue length for /metrics
@@ -73,15 +75,24 @@ func (b *batcher) snapshot() batchStats {
 // bseq is one request in the loop.
 type bseq struct {
 	ps       planSeq
-	toks     []int32 // prompt, then every sampled token: ps.tokens of them
+	toks     []int32 // virtual tokens, prompt, then every sampled token: ps.tokens of them
+	virtual  int     // of toks, the leading virtual tokens (batcher.virtual)
 	seq      *generate.Sequence
 	kv       *model.PagedSeq
 	ctx      context.Context
 	events   *eventQueue
 	queued   bool // counted in batcher.queued: submitted or preempted, not running
 	admitted bool // ran at least once
-	cached   int  // prompt tokens found in the prefix cache at the first admission
+	cached   int  // prompt tokens (virtual ones included) found in the prefix cache at the first admission
 	over     bool // ended: leaves the loop's lists after the step
+
+	// Timings, written by the loop before the events that carry them
+	// (times): Done's as a session measures them, from the admission.
+	arrived  time.Time     // submitted
+	wait     time.Duration // arrival to the first admission (gptgo_queue_wait_seconds)
+	prefill  time.Duration // first admission to the prompt's logits: Done.PromptTime
+	prefixed bool          // the prompt's logits came (prefill set)
+	timed    bool          // times applied to the Done
 
 	d   *generate.Done // the result, set before events close
 	err error
@@ -113,7 +124,7 @@ func newBatcher(m *model.Model, vocab generate.Vocab, ctx, parallel, threads int
 		return nil, err
 	}
 	b := &batcher{
-		runner: r, cache: c, vocab: vocab, ctxLen: ctx, maxQueue: o.maxQueue,
+		runner: r, cache: c, vocab: vocab, ctxLen: ctx, virtual: m.VirtualTokens(), maxQueue: o.maxQueue,
 		plan: planner{budget: r.Batch(), maxRunning: max(1, parallel) * 4, blockTokens: P},
 		wake: make(chan struct{}, 1), done: make(chan struct{}),
 	}
@@ -131,11 +142,26 @@ func (b *batcher) setDepth(f func(int)) { b.depth.Store(f) }
 
 var errQueueFull = errors.New("server: queue full")
 
-// submit hands a request to the loop.
+// submit hands a request to the loop. A prompt- or prefix-tuning
+// adapter's virtual tokens -1 … -P go in front of the prompt, as
+// generate.Session.Run puts them: the same for every prompt, so the prefix
+// cache keeps them; the sequence's history (penalties, usage) has the
+// prompt's own tokens only.
 func (b *batcher) submit(ctx context.Context, req *generate.Request, prompt []int32) (*bseq, error) {
-	s := &bseq{ctx: ctx, events: newEventQueue(), queued: true, toks: slices.Clone(prompt)}
-	s.ps.tokens = len(prompt)
-	s.seq = generate.NewSequence(req, prompt, b.vocab, s.events.push)
+	s := &bseq{ctx: ctx, events: newEventQueue(), queued: true, virtual: b.virtual}
+	s.toks = make([]int32, 0, b.virtual+len(prompt)+64)
+	for k := range b.virtual {
+		s.toks = append(s.toks, int32(-k-1))
+	}
+	s.toks = append(s.toks, prompt...)
+	s.ps.tokens = len(s.toks)
+	s.arrived = time.Now()
+	s.seq = generate.NewSequence(req, prompt, b.vocab, func(ev generate.Event) error {
+		if ev.Kind == generate.EventDone {
+			s.times(ev.Done)
+		}
+		return s.events.push(ev)
+	})
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -272,6 +298,7 @@ func (b *batcher) step() {
 	for _, s := range b.waiting[:plan.Admit] {
 		if !s.admitted {
 			s.admitted, s.cached = true, s.ps.computed
+			s.wait = time.Since(s.arrived)
 		}
 		s.queued = false
 		b.queued.Add(-1)
@@ -306,6 +333,9 @@ func (b *batcher) step() {
 		s := inStep[j]
 		if s.ps.computed+len(toks[j]) < s.ps.tokens {
 			return nil // a prompt chunk with more to come: its logits are not needed
+		}
+		if !s.prefixed {
+			s.prefixed, s.prefill = true, time.Since(s.arrived)-s.wait
 		}
 		tok, end, err := s.seq.Step(logits)
 		stepped[j], ended[j] = true, end
@@ -366,12 +396,30 @@ func (b *batcher) end(s *bseq, d *generate.Done, err error) {
 	if s.kv != nil {
 		s.kv.Free()
 	}
+	if d != nil && d.Stop == generate.StopCancelled {
+		s.times(d) // no EventDone carried them
+	}
 	if s.queued {
 		s.queued = false
 		b.queued.Add(-1)
 	}
 	s.d, s.err = d, err
 	s.events.close()
+}
+
+// times makes d's timings a session's: the Sequence started its clock at
+// the arrival, a session's starts once the request has its session, so the
+// wait in the queue comes out of FirstToken (observe counts it apart), and
+// PromptTime is the prefill's share, which the Sequence does not know.
+func (s *bseq) times(d *generate.Done) {
+	if d == nil || s.timed {
+		return
+	}
+	s.timed = true
+	d.PromptTime = s.prefill
+	if d.FirstToken > 0 {
+		d.FirstToken = max(0, d.FirstToken-s.wait)
+	}
 }
 
 // generateBatched is Generate's tail under the batch scheduler: the
@@ -418,13 +466,18 @@ func (l *Loaded) generateBatched(ctx context.Context, req *generate.Request, pro
 	if emitErr != nil {
 		return nil, emitErr
 	}
+	if s.d != nil && s.d.Stop == generate.StopCancelled && !s.admitted {
+		// Cancelled while it waited: the sessions' queue answers so too
+		// (runner.acquire), a 499 for a client gone, a 503 at shutdown.
+		return nil, context.Cause(ctx)
+	}
 	if s.d != nil {
 		s.d.Dropped += dropped + cut
-		s.d.CachedTokens = s.cached
+		s.d.CachedTokens = max(0, s.cached-s.virtual) // of the prompt's own tokens, as a session counts them
 		if l.metrics != nil {
-			l.metrics.cachedTokens.WithLabelValues(l.Entry.Name).Add(float64(s.cached))
+			l.metrics.cachedTokens.WithLabelValues(l.Entry.Name).Add(float64(s.d.CachedTokens))
 		}
-		l.observe(s.d, 0) // FirstToken runs from arrival: the wait is in it
+		l.observe(s.d, s.wait) // s.times took the wait out of FirstToken
 	}
 	return s.d, s.err
 }

@@ -48,7 +48,10 @@ func defaultModel(t testing.TB) (*model.Model, *tokenizer.Tokenizer) {
 }
 
 // stepper makes a batcher's loop wait for the test before each step.
-type stepper struct{ next, done, quit chan struct{} }
+type stepper struct {
+	next, done, quit chan struct{}
+	once             sync.Once
+}
 
 func newStepper(b *batcher) *stepper {
 	s := &stepper{next: make(chan struct{}), done: make(chan struct{}), quit: make(chan struct{})}
@@ -70,8 +73,8 @@ func newStepper(b *batcher) *stepper {
 // step lets the loop run one step (there must be work) and waits for its end.
 func (s *stepper) step() { s.next <- struct{}{}; <-s.done }
 
-// stop lets the loop run freely.
-func (s *stepper) stop() { close(s.quit) }
+// stop lets the loop run freely (again and again: a no-op).
+func (s *stepper) stop() { s.once.Do(func() { close(s.quit) }) }
 
 // collect reads a sequence's events on a goroutine; done closes at the end.
 type collected struct {
@@ -262,7 +265,7 @@ func completion(t *testing.T, url, prompt string, n int) string {
 // by one (the default model's quantized weights give each row the single
 // row's bits).
 func TestBatchSchedulerEqualsSessions(t *testing.T) {
-	_, solo := startServer(t, Config{})
+	_, solo := startSessions(t, Config{})
 	_, batch := startServer(t, Config{BatchScheduler: true, Parallel: 2})
 	prompts := []string{"Once upon a time", "The capital of France is", "1, 2, 3, 4,", "Hello", "A long time ago in a galaxy", "def main():"}
 	want := make([]string, len(prompts))
@@ -373,7 +376,7 @@ func TestBatchSchedulerStreams(t *testing.T) {
 // first's long preamble takes its full blocks from the cache (counted in
 // /metrics), and its greedy text is the session runner's.
 func TestBatchPrefixCache(t *testing.T) {
-	_, solo := startServer(t, Config{})
+	_, solo := startSessions(t, Config{})
 	_, batch := startServer(t, Config{BatchScheduler: true})
 	pre := strings.Repeat("You are a careful assistant who answers in short sentences. ", 6)
 	for _, q := range []string{"Question: what is two plus two? Answer:", "Question: name a colour. Answer:"} {
@@ -430,5 +433,202 @@ func TestBatchPanicFailsOneRequest(t *testing.T) {
 	<-cc.done
 	if c.err != nil || c.d.CompletionTokens != 2 {
 		t.Fatalf("the next request: %v %+v", c.err, c.d)
+	}
+}
+
+// heldBatcher starts a server under the batch scheduler with its model
+// loaded and its loop held by a stepper (released when the test ends).
+func heldBatcher(t *testing.T) (*Server, string, *batcher, *stepper) {
+	t.Helper()
+	s, url := startServer(t, Config{BatchScheduler: true})
+	l, release, err := s.Acquire(context.Background(), "default", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release()
+	st := newStepper(l.sched) // the loop is idle, waiting for a request: no step reads the hooks now
+	t.Cleanup(st.stop)
+	return s, url, l.sched, st
+}
+
+// waitQueued waits until n requests have reached the batcher.
+func waitQueued(t *testing.T, b *batcher, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); b.queued.Load() < n; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests queued, want %d", b.queued.Load(), n)
+		}
+	}
+}
+
+// TestBatchShutdown: under the batch scheduler Close ends a running stream
+// with an error event and a waiting request with 503, and later acquires
+// fail (TestShutdownEndsQueuedAndRunningRequests is the sessions').
+func TestBatchShutdown(t *testing.T) {
+	s, url, b, st := heldBatcher(t)
+	first := make(chan string, 1)
+	rest := make(chan string, 1)
+	go func() {
+		resp, err := http.Post(url+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"default","stream":true,"max_tokens":200,"logit_bias":`+eogBan(t, s)+`,"messages":[{"role":"user","content":"hi"}]}`))
+		if err != nil {
+			first <- err.Error()
+			return
+		}
+		defer resp.Body.Close()
+		br := bufio.NewReader(resp.Body)
+		line, _ := br.ReadString('\n')
+		first <- line
+		b, _ := io.ReadAll(br)
+		rest <- string(b)
+	}()
+	waitQueued(t, b, 1)
+	var line string
+	for line == "" {
+		st.step()
+		select {
+		case line = <-first:
+		case <-time.After(time.Millisecond):
+		}
+	}
+	if !strings.HasPrefix(line, "data: ") {
+		t.Fatalf("the running stream began with %q", line)
+	}
+	result := make(chan int, 1)
+	go func() {
+		status, body := post(t, url+"/v1/chat/completions", `{"model":"default","messages":[{"role":"user","content":"hello"}]}`)
+		if status == 503 {
+			openAIErr(t, body)
+		}
+		result <- status
+	}()
+	waitQueued(t, b, 1) // the second, not yet admitted
+	s.Close()
+	st.stop()
+	select {
+	case status := <-result:
+		if status != 503 {
+			t.Fatalf("waiting request at shutdown: %d, want 503", status)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("waiting request still there after Close")
+	}
+	if r := <-rest; !strings.Contains(r, "shutting down") || strings.Contains(r, "[DONE]") {
+		t.Fatalf("the running stream at shutdown ended with:\n%s", r)
+	}
+	if _, _, err := s.Acquire(context.Background(), "default", nil); Status(err) != 503 {
+		t.Fatalf("acquire after Close: %v", err)
+	}
+}
+
+// TestBatchQueuedClientLeaves: a client that leaves while its request waits
+// for the batch scheduler is dropped at the next step, counted as 499.
+func TestBatchQueuedClientLeaves(t *testing.T) {
+	_, url, b, st := heldBatcher(t)
+	// The loop, held before its first step, answers whether the waiting
+	// request's context has ended (the server notices a closed connection
+	// a moment after the client): only then may the step run.
+	st.stop()
+	ask, run := make(chan chan bool), make(chan struct{})
+	b.beforeStep = func() { // the loop is idle: nothing reads the hook now
+		for {
+			select {
+			case r := <-ask:
+				r <- len(b.waiting) == 1 && b.waiting[0].ctx.Err() != nil
+			case <-run:
+				return
+			}
+		}
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(cctx, "POST", url+"/v1/chat/completions", strings.NewReader(`{"model":"default","messages":[{"role":"user","content":"hi"}]}`))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := http.DefaultClient.Do(req)
+		errc <- err
+	}()
+	waitQueued(t, b, 1)
+	cancel()
+	<-errc
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		r := make(chan bool)
+		ask <- r
+		if <-r {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server never saw the client leave")
+		}
+	}
+	close(run) // the step reaps it: nothing runs
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		s := b.snapshot()
+		if s.Steps > 0 && s.Running+s.Waiting == 0 && b.queued.Load() == 0 && s.FreeBlocks == s.Blocks {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the departed client is still there: %+v, %d queued", s, b.queued.Load())
+		}
+	}
+	var text string
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(text, `status="499"`); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no 499 in /metrics:\n%s", text)
+		}
+		resp, err := http.Get(url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		text = string(body)
+	}
+	if strings.Contains(text, `endpoint="POST /v1/chat/completions",status="500"`) {
+		t.Fatal("a departed client was counted as a server error")
+	}
+}
+
+// TestBatchTimings: under the batch scheduler a request's figures are a
+// session's: Ollama's prompt_eval_duration is the prefill (it was 0), the
+// eval_duration does not include the wait for admission, and the wait is
+// in gptgo_queue_wait_seconds.
+func TestBatchTimings(t *testing.T) {
+	_, url, b, st := heldBatcher(t)
+	type final struct {
+		PromptEval int64 `json:"prompt_eval_duration"`
+		Eval       int64 `json:"eval_duration"`
+		Total      int64 `json:"total_duration"`
+	}
+	got := make(chan final, 1)
+	go func() {
+		status, body := post(t, url+"/api/generate", `{"model":"default","prompt":"Why is the sky blue?","stream":false,"options":{"num_predict":3,"temperature":0}}`)
+		var f final
+		if status != 200 || json.Unmarshal(body, &f) != nil {
+			t.Errorf("/api/generate: %d %s", status, body)
+		}
+		got <- f
+	}()
+	waitQueued(t, b, 1)
+	const held = 100 * time.Millisecond // the request waits this long for its first step
+	time.Sleep(held)
+	st.stop()
+	f := <-got
+	if f.PromptEval <= 0 || f.Eval <= 0 || f.Eval >= int64(held) || f.Total < int64(held) {
+		t.Fatalf("prompt_eval_duration %v, eval_duration %v, total_duration %v: want the prefill, the decoding without the %v wait, and the whole",
+			time.Duration(f.PromptEval), time.Duration(f.Eval), time.Duration(f.Total), held)
+	}
+	resp, err := http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var wait float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), `gptgo_queue_wait_seconds_sum{model="default:latest"} `); ok {
+			fmt.Sscan(v, &wait)
+		}
+	}
+	if wait < held.Seconds() {
+		t.Fatalf("gptgo_queue_wait_seconds_sum %v, want at least the %v wait", wait, held)
 	}
 }

@@ -26,12 +26,28 @@ import (
 // two-core test machine usable for the other packages' tests.
 func startServer(t testing.TB, cfg Config) (*Server, string) {
 	t.Helper()
+	cfg.BatchScheduler = cfg.BatchScheduler || *batchFlag // -args -batch-scheduler (sched_test.go)
+	return startServerAs(t, cfg)
+}
+
+// startSessions is startServer on the sessions path (Config.BatchScheduler
+// off: a session per running request, the others in a FIFO queue) even
+// under -args -batch-scheduler, for the tests of that path's own
+// behaviour: its queue, its sessions held by WithSession.
+func startSessions(t testing.TB, cfg Config) (*Server, string) {
+	t.Helper()
+	cfg.BatchScheduler = false
+	return startServerAs(t, cfg)
+}
+
+// startServerAs is startServer with cfg.BatchScheduler as it is.
+func startServerAs(t testing.TB, cfg Config) (*Server, string) {
+	t.Helper()
 	store, err := modelstore.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.Models = store
-	cfg.BatchScheduler = cfg.BatchScheduler || *batchFlag // -args -batch-scheduler (sched_test.go)
 	if cfg.Threads == 0 {
 		cfg.Threads = 1
 	}
