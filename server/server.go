@@ -36,15 +36,18 @@ type Config struct {
 	MemoryBytes    int64         // budget for loaded models (weights + KV caches); 0: none
 	MaxTokensLimit int           // most tokens one request may generate; 0: no limit but the context
 	MaxBodyBytes   int64         // request body limit; 0: DefaultMaxBody
-	Ctx            int           // context length of each session; 0: the model's num_ctx, else its training context (at most 4096); above the training context for rotary models only
-	Parallel       int           // sessions (slots) per model; 0: 1
-	Threads        int           // worker threads per session; 0: all cores
+	Ctx            int           // the most tokens of one request (a session's context, a sequence's positions); 0: the model's num_ctx, else its training context (at most 4096); above the training context for rotary models only
+	Parallel       int           // KV caches of Ctx tokens per model: sessions, or the batch scheduler's pool; 0: 1
+	Threads        int           // worker threads of a forward pass (per session); 0: all cores
 
 	// BatchScheduler generates with continuous batching (sched.go): up to
 	// 4×Parallel sequences share one forward pass per step and a paged KV
-	// cache of Parallel×Ctx positions. MaxQueue (> 0) then bounds the
-	// requests waiting for it (503 with Retry-After beyond), StepTokens the
-	// tokens of one step (0: 512).
+	// cache of Parallel×Ctx positions, with prefix caching. MaxQueue (> 0)
+	// then bounds the requests waiting for it (503 with Retry-After
+	// beyond), StepTokens the tokens of one step (0: 512). `gptgo serve`
+	// turns it on unless told --batch-scheduler=false; the zero value keeps
+	// a package user's server as it was: Parallel sessions, each request
+	// alone on one, the others in a FIFO queue.
 	BatchScheduler bool
 	MaxQueue       int
 	StepTokens     int

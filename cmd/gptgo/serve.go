@@ -35,7 +35,7 @@ func init() {
 const serveListening = "gptgo serve: listening on http://"
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "serve", "[flags]\n\nServes the OpenAI API (/v1), the Ollama API (/api), /health, /metrics and a chat page at / over the models in --models (the embedded default model is always there as \"default\"). Models load on first use. SIGINT or SIGTERM lets streams finish (up to --grace), then exits.")
+	fs := newFlags(e, "serve", "[flags]\n\nServes the OpenAI API (/v1), the Ollama API (/api), /health, /metrics and a chat page at / over the models in --models (the embedded default model is always there as \"default\"). Models load on first use. The requests to a model are batched continuously: each step is one forward pass over every running request, over a paged KV cache with prefix caching (--batch-scheduler=false: a session per request and a FIFO queue). SIGINT or SIGTERM lets streams finish (up to --grace), then exits.")
 	addr := fs.String("addr", "", "listen address host:port (default $GPTGO_HOST, else "+server.DefaultAddr+")")
 	models := modelsFlag(fs)
 	apiKey := fs.String("api-key", "", "require \"Authorization: Bearer KEY\" on every endpoint but /health (default $GPTGO_API_KEY)")
@@ -44,17 +44,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	maxLoaded := fs.Int("max-loaded", server.DefaultMaxLoaded, "most models loaded at once (-1: no limit)")
 	memory := fs.String("memory", "0", "memory budget for loaded models (weights + KV caches), e.g. 8GiB or 512MiB; the least recently used idle model is unloaded to stay within it (0: none)")
 	maxTokens := fs.Int("max-tokens-limit", 0, "most tokens one request may generate (0: the context is the limit)")
-	ctxLen := fs.Int("ctx", 0, "context length of each model's sessions (0: the model's num_ctx PARAMETER, else its training context up to 4096); above the training context only for rotary positions, as llama.cpp's -c")
-	parallel := fs.Int("parallel", 1, "sessions per model: requests generated at the same time (each has its own KV cache); the rest wait in a FIFO queue")
-	threads := fs.Int("threads", 0, "worker threads per session (0: all cores)")
-	batchSched := fs.Bool("batch-scheduler", false, "continuous batching: up to 4×--parallel requests share each forward pass and a paged KV cache of --parallel×--ctx positions")
-	maxQueue := fs.Int("max-queue", 0, "with --batch-scheduler: most requests waiting; beyond, 503 with Retry-After (0: no limit)")
-	stepTokens := fs.Int("step-tokens", 0, "with --batch-scheduler: most tokens in one step, prompt chunks included (0: 512; at least 3)")
+	ctxLen := fs.Int("ctx", 0, "the most tokens of one request, prompt and answer (0: the model's num_ctx PARAMETER, else its training context up to 4096); above the training context only for rotary positions, as llama.cpp's -c")
+	parallel := fs.Int("parallel", 1, "KV cache per model, in requests of --ctx tokens: the batch scheduler's pool holds --parallel×--ctx positions shared by up to 4×--parallel running requests; with --batch-scheduler=false, the sessions per model (the rest wait in a FIFO queue)")
+	threads := fs.Int("threads", 0, "worker threads of a model's forward pass (of each session with --batch-scheduler=false) (0: all cores)")
+	batchSched := fs.Bool("batch-scheduler", true, "continuous batching: running requests share each forward pass and a paged KV cache with prefix caching; --batch-scheduler=false gives each of --parallel requests a session of its own and queues the rest")
+	maxQueue := fs.Int("max-queue", 0, "most requests waiting for the batch scheduler; beyond, 503 with Retry-After (0: no limit; not with --batch-scheduler=false)")
+	stepTokens := fs.Int("step-tokens", 0, "most tokens the batch scheduler computes in one step, decoding tokens and prompt chunks together (0: 512; at least 3; not with --batch-scheduler=false)")
 	logFormat := fs.String("log-format", "text", "log format: text or json (one line per request, on stderr)")
 	grace := fs.Duration("grace", 10*time.Second, "on SIGINT/SIGTERM, how long running streams may finish before they are cancelled")
 	kbDir := fs.String("kb", "", "serve this knowledge base (a gptgo kb store) at /v1/kb/search, /v1/kb/ask and /v1/kb/documents (docs/rag.md)")
 	var loras stringList
-	fs.Var(&loras, "lora", "MODEL=FILE[:SCALE]: run the model with this adapter (LoRA or prompt tuning) unmerged, for every request to it; repeatable")
+	fs.Var(&loras, "lora", "MODEL=FILE[:SCALE]: run the model with this adapter (LoRA, prompt or prefix tuning) unmerged, for every request to it; repeatable")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -88,6 +88,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("--max-queue %d: must be 0 or more", *maxQueue)
 	case *stepTokens != 0 && *stepTokens < 3:
 		return fmt.Errorf("--step-tokens %d: must be 0 or at least 3", *stepTokens)
+	case !*batchSched && *maxQueue != 0:
+		return fmt.Errorf("--max-queue %d: bounds the batch scheduler's queue, which --batch-scheduler=false turns off", *maxQueue)
+	case !*batchSched && *stepTokens != 0:
+		return fmt.Errorf("--step-tokens %d: sizes the batch scheduler's steps, which --batch-scheduler=false turns off", *stepTokens)
 	case *maxLoaded == 0:
 		return fmt.Errorf("--max-loaded 0: at least one model must fit (-1 for no limit)")
 	}
