@@ -9,7 +9,8 @@
 // Embedder.Embed → Store.Put, which appends one checksummed record to the
 // write-ahead log and fsyncs it before the document enters memory and the
 // indexes (BM25 with CJK bigrams, HNSW over unit vectors). A search runs
-// BM25, dense or both fused by reciprocal rank. Answering (answer.go)
+// BM25, dense or both fused (fusion.go: by reciprocal rank, or by a convex
+// combination of normalised scores). Answering (answer.go)
 // numbers the retrieved chunks as sources, tells the model that their text
 // is data and not instructions, and checks that the [n] citations of the
 // answer point at chunks it was given.
