@@ -21,24 +21,10 @@ import (
 //
 //	go test -run XXX -bench 'TrainStep/0.9M' -benchtime 3x ./train/
 func BenchmarkTrainStep(b *testing.B) {
-	for _, c := range []struct {
-		name                string
-		V, C, H, F, L, B, T int
-	}{
-		{"0.9M", 512, 128, 4, 352, 4, 16, 256}, // F as llama2.c: 2/3·4C rounded up to 32
-		{"15M", 32000, 288, 6, 768, 6, 8, 256},
-		{"124M-T64", 50257, 768, 12, 2048, 12, 4, 64}, // ANCHORS' GPT-2 124M shapes, LLaMA-style
-		{"124M-T256", 50257, 768, 12, 2048, 12, 4, 256},
-	} {
+	for _, c := range benchShapes {
 		b.Run(c.name, func(b *testing.B) {
-			m := newLlama(b, 1, 0.02, c.V, c.C, c.H, c.H, c.F, c.L)
-			pool := tensor.NewPool(0)
+			m, pool, tokens, targets := c.setup(b)
 			defer pool.Close()
-			rng := rand.New(rand.NewPCG(2, 2))
-			tokens, targets := make([]int32, c.B*c.T), make([]int32, c.B*c.T)
-			for i := range tokens {
-				tokens[i], targets[i] = int32(rng.IntN(c.V)), int32(rng.IntN(c.V))
-			}
 			tp := autograd.NewTape(pool)
 			var st stepTimes
 			var opt *AdamW
@@ -64,6 +50,33 @@ func BenchmarkTrainStep(b *testing.B) {
 			st.report(b)
 		})
 	}
+}
+
+// benchShapes are ANCHORS.md's training shapes, LLaMA-style: vocabulary,
+// width, heads, FFN width, layers, batch and sequence length.
+var benchShapes = []benchShape{
+	{"0.9M", 512, 128, 4, 352, 4, 16, 256}, // F as llama2.c: 2/3·4C rounded up to 32
+	{"15M", 32000, 288, 6, 768, 6, 8, 256},
+	{"124M-T64", 50257, 768, 12, 2048, 12, 4, 64}, // ANCHORS' GPT-2 124M shapes, LLaMA-style
+	{"124M-T256", 50257, 768, 12, 2048, 12, 4, 256},
+}
+
+type benchShape struct {
+	name                string
+	V, C, H, F, L, B, T int
+}
+
+// setup makes the shape's model, a pool of all cores and one batch of
+// random tokens and targets.
+func (c benchShape) setup(b *testing.B) (m *tinyLlama, pool *tensor.Pool, tokens, targets []int32) {
+	m = newLlama(b, 1, 0.02, c.V, c.C, c.H, c.H, c.F, c.L)
+	pool = tensor.NewPool(0)
+	rng := rand.New(rand.NewPCG(2, 2))
+	tokens, targets = make([]int32, c.B*c.T), make([]int32, c.B*c.T)
+	for i := range tokens {
+		tokens[i], targets[i] = int32(rng.IntN(c.V)), int32(rng.IntN(c.V))
+	}
+	return m, pool, tokens, targets
 }
 
 // stepTimes records each step's wall and CPU seconds, and the first
