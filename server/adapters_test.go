@@ -56,19 +56,20 @@ func defaultPrompt(t *testing.T, P int) (model.ScaledAdapter, *model.Model, *tok
 // without it; the batch scheduler answers the same.
 func TestServePromptAdapter(t *testing.T) {
 	ad, am, tok := defaultPrompt(t, 6)
-	checkServedVirtualAdapter(t, ad, am, tok, "prompt-tuning")
+	checkServedAdapter(t, ad, am, tok, "prompt-tuning")
 }
 
-// checkServedVirtualAdapter: a completion served with adapter ad (of the
-// given kind) on the default model equals a session of am, the default
-// model with ad applied, and differs from the default model's own; the
-// batch scheduler, which puts the virtual tokens in front of the prompt
-// itself, answers the same.
-func checkServedVirtualAdapter(t *testing.T, ad model.ScaledAdapter, am *model.Model, tok *tokenizer.Tokenizer, kind string) {
+// checkServedAdapter: a completion served with adapter ad (of the given
+// kind: LoRA, prompt or prefix tuning) on the default model equals a
+// session of am, the default model with ad applied, and differs from the
+// default model's own; the batch scheduler, which puts any virtual tokens
+// in front of the prompt itself, answers the same.
+func checkServedAdapter(t *testing.T, ad model.ScaledAdapter, am *model.Model, tok *tokenizer.Tokenizer, kind string) {
 	t.Helper()
 	// The chat-tuned default continues "Once upon a time" with ", the day of
-	// the day" with or without these random virtual tokens; its continuation of
-	// this prompt changes with them, so an adapter that is applied shows.
+	// the day" with or without random virtual tokens; its continuation of
+	// this prompt changes with the tests' adapters, so one that is applied
+	// shows.
 	const prompt = "Once upon a time there"
 	ids := tok.Encode(prompt, tokenizer.EncodeOptions{AddSpecial: true, ParseSpecial: true})
 	st, err := am.NewState(model.Options{Ctx: 64, Threads: 1})

@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gptgo/gptgo/generate"
@@ -189,11 +190,12 @@ func (m *manager) loadInto(l *Loaded) {
 	l.Encoder, l.encoders = loaded.Encoder, loaded.encoders // bert (encoder.go)
 	l.sched = loaded.sched                                  // sched.go
 	l.metrics, l.log = m.metrics, m.log
-	name := l.Entry.Name
-	l.run.depth = func(n int) { m.metrics.queueDepth.WithLabelValues(name).Set(float64(n)) }
+	gauge := m.metrics.queueDepth.WithLabelValues(l.Entry.Name)
+	var sessions, batch atomic.Int64 // the sessions' queue and the batch loop's: the gauge is their sum
+	l.run.depth = func(n int) { sessions.Store(int64(n)); gauge.Set(float64(sessions.Load() + batch.Load())) }
 	l.run.depth(0)
-	if l.sched != nil {
-		l.sched.setDepth(l.run.depth)
+	if l.sched != nil { // its one session queues embeddings
+		l.sched.setDepth(func(n int) { batch.Store(int64(n)); gauge.Set(float64(sessions.Load() + batch.Load())) })
 	}
 	l.lastUse = time.Now()
 	close(l.ready)

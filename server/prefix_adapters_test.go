@@ -57,5 +57,5 @@ func TestServePrefixAdapter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkServedVirtualAdapter(t, sa, am, tok, "prefix-tuning")
+	checkServedAdapter(t, sa, am, tok, "prefix-tuning")
 }
