@@ -181,37 +181,66 @@ func packANaive(trans bool, A []float32, lda, ic, mr, pc, kc int, p []float32) {
 
 // packB copies opB(pc+k, jc+j) for k < kc, j < nc into dst as micro-panels
 // of gemmNR columns: dst[(j/NR)*NR*kc + k*NR + j%NR], columns past nc zero.
+// Whole panels are copied a row of 16 (or, transposed, eight rows of B) at a
+// time; edge panels value by value (packBNaive, the reference).
 func packB(trans bool, B []float32, ldb, pc, kc, jc, nc int, dst []float32) {
 	for jr := 0; jr < nc; jr += gemmNR {
 		p := dst[jr*kc : jr*kc+gemmNR*kc]
-		nr := min(gemmNR, nc-jr)
-		if nr < gemmNR {
-			clear(p)
+		if nc-jr < gemmNR {
+			packBNaive(trans, B, ldb, pc, kc, jc+jr, nc-jr, p)
+			continue
 		}
 		if trans {
-			for j := range nr {
-				b := B[(jc+jr+j)*ldb+pc : (jc+jr+j)*ldb+pc+kc]
-				for k, v := range b {
-					p[k*gemmNR+j] = v
+			// Eight rows of B side by side, one 8-float store per k: a
+			// store per value, 16 floats apart, took twice as long (the
+			// logits' Wᵀ and attention's kᵀ and vᵀ are packed this way).
+			for h := 0; h < gemmNR; h += 8 {
+				r := (jc+jr+h)*ldb + pc
+				b0 := B[r : r+kc]
+				b1 := B[r+ldb : r+ldb+kc][:len(b0)]
+				b2 := B[r+2*ldb : r+2*ldb+kc][:len(b0)]
+				b3 := B[r+3*ldb : r+3*ldb+kc][:len(b0)]
+				b4 := B[r+4*ldb : r+4*ldb+kc][:len(b0)]
+				b5 := B[r+5*ldb : r+5*ldb+kc][:len(b0)]
+				b6 := B[r+6*ldb : r+6*ldb+kc][:len(b0)]
+				b7 := B[r+7*ldb : r+7*ldb+kc][:len(b0)]
+				for k, v := range b0 {
+					q := (*[8]float32)(p[k*gemmNR+h:])
+					q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7] = v, b1[k], b2[k], b3[k], b4[k], b5[k], b6[k], b7[k]
 				}
 			}
 			continue
 		}
-		if nr == gemmNR { // whole rows of 16: array copies, no call per row
-			for k := range kc {
-				off := (pc+k)*ldb + jc + jr
-				// Through a local: a copy from one slice's array to
-				// another's may overlap, so it would call memmove (a
-				// tenth of the 0.9M training step went there).
-				row := *(*[gemmNR]float32)(B[off:])
-				*(*[gemmNR]float32)(p[k*gemmNR:]) = row
-			}
-			continue
-		}
-		for k := range kc {
+		for k := range kc { // whole rows of 16: array copies, no call per row
 			off := (pc+k)*ldb + jc + jr
-			copy(p[k*gemmNR:k*gemmNR+nr], B[off:off+nr])
+			// Through a local: a copy from one slice's array to another's
+			// may overlap, so it would call memmove (a tenth of the 0.9M
+			// training step went there).
+			row := *(*[gemmNR]float32)(B[off:])
+			*(*[gemmNR]float32)(p[k*gemmNR:]) = row
 		}
+	}
+}
+
+// packBNaive is packB value by value, for one micro-panel of nr <= gemmNR
+// columns starting at column jc (the rest of p zeroed): the reference the
+// whole-panel copies are tested against, and the edge panel's packing.
+func packBNaive(trans bool, B []float32, ldb, pc, kc, jc, nr int, p []float32) {
+	if nr < gemmNR {
+		clear(p)
+	}
+	if trans {
+		for j := range nr {
+			b := B[(jc+j)*ldb+pc : (jc+j)*ldb+pc+kc]
+			for k, v := range b {
+				p[k*gemmNR+j] = v
+			}
+		}
+		return
+	}
+	for k := range kc {
+		off := (pc+k)*ldb + jc
+		copy(p[k*gemmNR:k*gemmNR+nr], B[off:off+nr])
 	}
 }
 

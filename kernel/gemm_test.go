@@ -214,6 +214,42 @@ func TestPackAMatchesNaive(t *testing.T) {
 	}
 }
 
+// packB's whole-panel copies give packBNaive's panels, for both layouts,
+// edge panels and offsets into B, and write nothing past the block.
+func TestPackBMatchesNaive(t *testing.T) {
+	r := rand.New(rand.NewSource(8))
+	for _, trans := range []bool{false, true} {
+		for _, nc := range []int{1, 8, 15, 16, 17, 32, 45} {
+			for _, kc := range []int{1, 2, 7, 33} {
+				jc, pc := 3, 2
+				rows, cols := pc+kc+1, jc+nc+1 // opB's extent (K×N), with a spare row and column
+				ldb := cols
+				if trans {
+					ldb = rows
+				}
+				B := make([]float32, rows*cols)
+				for i := range B {
+					B[i] = r.Float32()
+				}
+				panels := (nc + gemmNR - 1) / gemmNR * gemmNR * kc
+				got, want := make([]float32, panels+8), make([]float32, panels+8)
+				for i := range got {
+					got[i], want[i] = -7, -7 // garbage the packing must overwrite or leave
+				}
+				packB(trans, B, ldb, pc, kc, jc, nc, got)
+				for jr := 0; jr < nc; jr += gemmNR {
+					packBNaive(trans, B, ldb, pc, kc, jc+jr, min(gemmNR, nc-jr), want[jr*kc:jr*kc+gemmNR*kc])
+				}
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("trans %v nc %d kc %d: packed[%d] = %v, want %v", trans, nc, kc, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
 func BenchmarkGemmF32(b *testing.B) {
 	for _, s := range []struct {
 		name    string
