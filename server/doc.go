@@ -9,13 +9,16 @@
 //	       to a generate.Request
 //	     ─ Server.Acquire: the model, loaded on first use (models.go), held until released
 //	     ─ Loaded.Generate: renders and fits the prompt (a 400 before any compute when it is
-//	       too long), waits its turn in the model's FIFO queue (runner.go), runs a
-//	       generate.Sequence on a free session and streams generate.Events back
+//	       too long), submits a generate.Sequence to the model's batch loop (sched.go: every
+//	       step one forward pass over all running sequences, over a paged KV cache) or, with
+//	       Config.BatchScheduler off, waits its turn in the FIFO queue (runner.go) and runs it
+//	       on a free session; either way generate.Events stream back
 //	     ─ handler: translates each event to the wire (SSE for OpenAI, NDJSON for Ollama)
 //
-// The OpenAI and Ollama handlers never touch the model: they only translate.
-// A batching scheduler replaces runner.go's queue without changing them, and
-// constrained decoding is a step of generate.Sequence.
+// The OpenAI and Ollama handlers never touch the model: they only translate,
+// and do not know which of the two paths ran; constrained decoding is a step
+// of generate.Sequence on both. `gptgo serve` batches by default; a
+// Config's zero value keeps the sessions.
 //
 // # Errors
 //

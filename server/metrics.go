@@ -37,7 +37,7 @@ func newMetrics() *metrics {
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gptgo_http_requests_total", Help: "HTTP requests by endpoint and status."}, []string{"endpoint", "status"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gptgo_http_request_duration_seconds", Help: "Time from request to the end of the response (whole streams included).", Buckets: latency}, []string{"endpoint"})
 	m.promptTokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gptgo_prompt_tokens_total", Help: "Prompt tokens processed (cached ones included)."}, []string{"model"})
-	m.cachedTokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gptgo_prompt_cached_tokens_total", Help: "Prompt tokens taken from the prefix cache instead of computed (--batch-scheduler)."}, []string{"model"})
+	m.cachedTokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gptgo_prompt_cached_tokens_total", Help: "Prompt tokens taken from the batch scheduler's prefix cache instead of computed."}, []string{"model"})
 	m.completionTokens = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gptgo_completion_tokens_total", Help: "Tokens generated."}, []string{"model"})
 	m.ttft = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gptgo_time_to_first_token_seconds", Help: "Time from a request's arrival at the model to its first generated token (queue wait included).", Buckets: latency}, []string{"model"})
 	m.tokenLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gptgo_time_per_output_token_seconds", Help: "Time between consecutive generated tokens of a request (inter-token latency).", Buckets: perToken}, []string{"model"})

@@ -34,7 +34,7 @@ type Loaded struct {
 	LoadTime time.Duration  // how long loading took
 
 	run      *runner
-	sched    *batcher                 // serve --batch-scheduler: the continuous-batching loop that generates (sched.go); nil: run's sessions do
+	sched    *batcher                 // Config.BatchScheduler (gptgo serve's default): the continuous-batching loop that generates (sched.go); nil: run's sessions do
 	gvocab   lazyVocab                // the vocabulary for grammar masks (structured.go)
 	encoders chan *model.EncoderState // an encoder's free states (encoder.go); nil for a decoder
 	metrics  *metrics

@@ -20,8 +20,8 @@ import (
 	"github.com/gptgo/gptgo/model"
 )
 
-// batcher is a loaded model's continuous-batching loop (serve
-// --batch-scheduler): every request is a sequence in one PagedCache, and
+// batcher is a loaded model's continuous-batching loop
+// (Config.BatchScheduler, `gptgo serve`'s default): every request is a sequence in one PagedCache, and
 // each step runs one forward pass over the next tokens of all running
 // sequences plus chunks of waiting prompts (StepPlan), then samples each
 // sequence with its own generate.Sequence. Requests join and leave between
