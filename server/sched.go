@@ -21,12 +21,12 @@ import (
 )
 
 // batcher is a loaded model's continuous-batching loop
-// (Config.BatchScheduler, `gptgo serve`'s default): every request is a sequence in one PagedCache, and
-// each step runs one forward pass over the next tokens of all running
-// sequences plus chunks of waiting prompts (StepPlan), then samples each
-// sequence with its own generate.Sequence. Requests join and leave between
-// steps; a finished, cancelled or disconnected request's blocks return to
-// the pool at once.
+// (Config.BatchScheduler, `gptgo serve`'s default): every request is a
+// sequence in one PagedCache, and each step runs one forward pass over the
+// next tokens of all running sequences plus chunks of waiting prompts
+// (StepPlan), then samples each sequence with its own generate.Sequence.
+// Requests join and leave between steps; a finished, cancelled or
+// disconnected request's blocks return to the pool at once.
 //
 // The loop goroutine owns the cache, the runner and every sequence once
 // submitted; handlers only submit and read their events (eventQueue), so a
