@@ -15,6 +15,10 @@ func init() {
 		// as llama.cpp's mul_sum_us8_pairs_float on such a CPU: same bits.
 		q41, q50, q51, iq4, iq4tb = dotQ4_1VNNIAsm, dotQ5_0VNNIAsm, dotQ5_1VNNIAsm, dotIQ4_NLVNNIAsm, dotIQ4_NLTBVNNIAsm
 		useAsm("lanes-vnni")
+		// Fewer vector operations per block with AVX-512 masks and
+		// broadcasts, same bits (dot_legacy_vl_avx512_amd64.s).
+		q41, q50, iq4 = dotQ4_1VLAsm, dotQ5_0VLAsm, dotIQ4_NLVLAsm
+		useAsm("lanes-vl")
 	}
 	dotQ4_1 = asmDot(q41, QK, q4_1Bytes, q8_1Bytes)
 	dotQ4_1Rows = asmRows(q41, QK, q4_1Bytes, q8_1Bytes)

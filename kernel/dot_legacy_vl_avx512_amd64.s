@@ -6,7 +6,7 @@
 
 #include "textflag.h"
 
-// The one-row Q5_0 and IQ4_NL dots of dot_legacy_lanes_amd64.s, every
+// The one-row Q4_1, Q5_0 and IQ4_NL dots of dot_legacy_lanes_amd64.s, every
 // float operation the same and in the same order, with fewer vector
 // operations per block from AVX-512 (256-bit registers only):
 //
@@ -20,7 +20,9 @@
 //     of qh is the bit of byte i of the unpacked block) and two masked byte
 //     subtractions, |w| = 16−nibble and −y where the bit is clear (w =
 //     nibble−16 < 0), in place of the shuffle, OR, compare, ANDN, OR,
-//     VPSIGNB and VPABSB of bytes_from_bits_32 and the sign trick.
+//     VPSIGNB and VPABSB of bytes_from_bits_32 and the sign trick;
+//   - Q4_1's two fp16 halves of each block (d, m and d, s) by one 32-bit
+//     load and two integer operations, two loads fewer per block.
 //
 // The integer lane sums stay exact and equal to the AVX2 code's: |w|
 // against y·sign(w) is VPSIGNB's product for every w ≠ 0, and where w = 0
@@ -33,7 +35,7 @@
 // Registers: SI = weight block, DI = activation block, CX = blocks left
 // minus 2, R8 = &fp16Table; Y0 (and Y1, IQ4_NL's odd blocks) = lanes; Y4
 // = quants, then the float sums; Y6 = activations; Y7 = int32 sums; Y8 =
-// scale; Y11 = IQ4_NL codebook; Y12 = zero; Y13 = bytes of 16; Y14 =
+// scale; X2 = Σ m·s (Q4_1); Y11 = IQ4_NL codebook; Y12 = zero; Y13 = bytes of 16; Y14 =
 // quadword shifts (0, 0, 4, 4); Y15 = bytes of 0x0F; K1 = w < 0.
 
 DATA vlNibble<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
