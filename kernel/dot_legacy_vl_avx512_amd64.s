@@ -21,8 +21,10 @@
 //     subtractions, |w| = 16−nibble and −y where the bit is clear (w =
 //     nibble−16 < 0), in place of the shuffle, OR, compare, ANDN, OR,
 //     VPSIGNB and VPABSB of bytes_from_bits_32 and the sign trick;
-//   - Q4_1's two fp16 halves of each block (d, m and d, s) by one 32-bit
-//     load and two integer operations, two loads fewer per block.
+//   - Q4_1's activation halves (d, s) by one 32-bit load, its weight
+//     halves (d, m) by VCVTPH2PS instead of table lookups (which miss L1
+//     often, the weights' scales being spread; Q5_0 and IQ4_NL measured no
+//     faster so).
 //
 // The integer lane sums stay exact and equal to the AVX2 code's: |w|
 // against y·sign(w) is VPSIGNB's product for every w ≠ 0, and where w = 0
@@ -198,22 +200,24 @@ iq4vldone:
 
 // VLQ41 adds the Q4_1 block at wo(SI) times the Q8_1 block at xo(DI) to
 // the lanes Y0 and m·s to X2 (one scalar FMA, before the block's lanes as
-// in dotQ4_1Asm; the two chains are independent). Each block's two fp16
-// halves (d, m and d, s) come from one 32-bit load.
+// in dotQ4_1Asm; the two chains are independent). The activation block's
+// d and s come from one 32-bit load and the table; the weight block's d
+// and m are converted by VCVTPH2PS from word broadcasts (the table's very
+// values), which spares two table lookups that, spread over the weights'
+// scales, often miss L1.
 #define VLQ41(wo, xo) \
-	MOVL wo(SI), AX; \
 	MOVL xo(DI), DX; \
-	MOVWLZX AX, BX; \
-	SHRL $16, AX; \
 	MOVWLZX DX, R9; \
 	SHRL $16, DX; \
-	VMOVSS (R8)(AX*4), X9; \
+	VPBROADCASTW wo+2(SI), X9; \
+	VCVTPH2PS X9, X9; \
 	VFMADD231SS (R8)(DX*4), X9, X2; \
 	VLNIBBLES(wo+4); \
 	VPXORD Y7, Y7, Y7; \
 	VPDPBUSD xo+4(DI), Y4, Y7; \
 	VCVTDQ2PS Y7, Y4; \
-	VBROADCASTSS (R8)(BX*4), Y8; \
+	VPBROADCASTW wo(SI), X8; \
+	VCVTPH2PS X8, Y8; \
 	VMULPS.BCST (R8)(R9*4), Y8, Y8; \
 	VFMADD231PS Y4, Y8, Y0
 

@@ -30,8 +30,12 @@ var vlForms = []vlForm{
 }
 
 // vlExtremeScales are fp16 scales at the ends of the format: the largest,
-// the smallest normal, one, each of either sign.
-var vlExtremeScales = []float32{65504, -65504, 6.1035156e-05, -6.1035156e-05, 1, -1}
+// the smallest normal, one, each of either sign, and two subnormals.
+var vlExtremeScales = []float32{65504, -65504, 6.1035156e-05, -6.1035156e-05, 1, -1, 5.9604645e-08, -3.0517578e-05}
+
+// vlSpecialHalves are fp16 infinities and NaNs (quiet, signalling, with
+// payloads), whose float32 values and NaN payloads the forms must share.
+var vlSpecialHalves = []uint16{0x7C00, 0xFC00, 0x7E00, 0x7C01, 0xFE55}
 
 // vlRawActs returns nb activation blocks of xBytes with random quant bytes
 // (0x80, which no quantizer makes, included) and finite scales: the
@@ -107,6 +111,13 @@ func TestDotVLExtremesMatchOneBlock(t *testing.T) {
 			for i := range nb {
 				s := vlExtremeScales[r.IntN(len(vlExtremeScales))]
 				binary.LittleEndian.PutUint16(w[i*f.wBytes:], FP32ToFP16(s))
+			}
+			if nb%4 == 0 { // one block's d (or Q4_1's m) infinite or NaN
+				off := 0
+				if f.q81 && nb%8 == 0 {
+					off = 2
+				}
+				binary.LittleEndian.PutUint16(w[(nb/2)*f.wBytes+off:], vlSpecialHalves[nb/4%len(vlSpecialHalves)])
 			}
 			x := vlRawActs(r, nb, f.xBytes, f.q81)
 			got, one := f.vl(nb, &w[0], &x[0]), f.one(nb, &w[0], &x[0])
