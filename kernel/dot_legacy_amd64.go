@@ -14,7 +14,10 @@ func init() {
 	useAsm("q4_0")
 	q8 := dotQ8_0Asm
 	if vnniOK {
-		q8 = dotQ8_0VNNIAsm // the same bits (legacy_avx512_amd64.s)
+		// dotQ8_0VNNIAsm's operations (legacy_avx512_amd64.s) with w.d
+		// converted rather than looked up: the same bits
+		// (dot_legacy_vl_avx512_amd64.s).
+		q8 = dotQ8_0VLAsm
 	}
 	dotQ8_0 = asmDot(q8, QK, q8_0Bytes, q8_0Bytes)
 	dotQ8_0Rows = asmRows(q8, QK, q8_0Bytes, q8_0Bytes)

@@ -16,7 +16,8 @@ func init() {
 		q41, q50, q51, iq4, iq4tb = dotQ4_1VNNIAsm, dotQ5_0VNNIAsm, dotQ5_1VNNIAsm, dotIQ4_NLVNNIAsm, dotIQ4_NLTBVNNIAsm
 		useAsm("lanes-vnni")
 		// Fewer vector operations per block with AVX-512 masks and
-		// broadcasts, same bits (dot_legacy_vl_avx512_amd64.s).
+		// broadcasts, w.d converted rather than looked up: same bits
+		// (dot_legacy_vl_avx512_amd64.s).
 		q41, q50, iq4 = dotQ4_1VLAsm, dotQ5_0VLAsm, dotIQ4_NLVLAsm
 		useAsm("lanes-vl")
 	}

@@ -1,30 +1,34 @@
 //go:build !purego
 
-// Reference: Intel SDM vol. 2 (VPDPBUSD, KMOVD, masked VPSUBB, VBROADCASTI32X4, VPSRLVQ, embedded
-// broadcast); ggml/src/ggml-cpu/ggml-cpu-quants.c (AVX2 ggml_vec_dot_q5_0_q8_0, _iq4_nl_q8_0: the
-// lane order kept here); ggml-common.h block layouts.
+// Reference: Intel SDM vol. 2 (VPDPBUSD, KMOVD, masked VPSUBB, VBROADCASTI32X4, VPSRLVQ, VCVTPH2PS,
+// embedded broadcast); ggml/src/ggml-cpu/ggml-cpu-quants.c (AVX2 ggml_vec_dot_q4_1_q8_1, _q5_0_q8_0,
+// _iq4_nl_q8_0, _q8_0_q8_0: the lane order kept here); ggml-common.h block layouts.
 
 #include "textflag.h"
 
-// The one-row Q4_1, Q5_0 and IQ4_NL dots of dot_legacy_lanes_amd64.s, every
-// float operation the same and in the same order, with fewer vector
-// operations per block from AVX-512 (256-bit registers only):
+// The one-row Q4_1, Q5_0, IQ4_NL and Q8_0 dots of dot_legacy_lanes_amd64.s
+// and legacy_avx512_amd64.s, every float operation the same and in the
+// same order, with fewer vector operations and table lookups per block
+// from AVX-512 (256-bit registers only):
 //
+//   - the weight block's scale w.d (and Q4_1's m) by VCVTPH2PS from a word
+//     broadcast of the block's own half, not looked up in the 256 KiB fp16
+//     table: the weights' scales are spread over the table, and in a decode
+//     step the streamed weights evict it (the activation row's x.d and s,
+//     the same for every weight row, stay looked up). The values are the
+//     table's, NaN payloads included;
+//   - w.d·x.d: that broadcast times x.d as the multiply's embedded
+//     broadcast, in place of a load, VMULSS and VBROADCASTSS (the same
+//     single rounding of the same two floats);
 //   - the nibbles: one broadcast load puts the 16 bytes in both 128-bit
 //     lanes, one VPSRLVQ shifts the high lane by 4 (a broadcast load needs
 //     no shuffle port; VPSRLW+VINSERTI128 took two operations);
-//   - w.d·x.d: a broadcast load of w.d and a multiply whose memory operand
-//     is x.d broadcast, in place of a load, VMULSS and VBROADCASTSS (the
-//     same single rounding of the same two floats);
 //   - Q5_0's fifth bits: the qh word straight into a mask register (bit i
 //     of qh is the bit of byte i of the unpacked block) and two masked byte
 //     subtractions, |w| = 16−nibble and −y where the bit is clear (w =
 //     nibble−16 < 0), in place of the shuffle, OR, compare, ANDN, OR,
 //     VPSIGNB and VPABSB of bytes_from_bits_32 and the sign trick;
-//   - Q4_1's activation halves (d, s) by one 32-bit load, its weight
-//     halves (d, m) by VCVTPH2PS instead of table lookups (which miss L1
-//     often, the weights' scales being spread; Q5_0 and IQ4_NL measured no
-//     faster so).
+//   - Q4_1's activation halves (d, s) by one 32-bit load.
 //
 // The integer lane sums stay exact and equal to the AVX2 code's: |w|
 // against y·sign(w) is VPSIGNB's product for every w ≠ 0, and where w = 0
@@ -37,8 +41,9 @@
 // Registers: SI = weight block, DI = activation block, CX = blocks left
 // minus 2, R8 = &fp16Table; Y0 (and Y1, IQ4_NL's odd blocks) = lanes; Y4
 // = quants, then the float sums; Y6 = activations; Y7 = int32 sums; Y8 =
-// scale; X2 = Σ m·s (Q4_1); Y11 = IQ4_NL codebook; Y12 = zero; Y13 = bytes of 16; Y14 =
-// quadword shifts (0, 0, 4, 4); Y15 = bytes of 0x0F; K1 = w < 0.
+// scale; X2 = Σ m·s (Q4_1); Y11 = IQ4_NL codebook; Y12 = zero; Y13 =
+// bytes of 16; Y14 = quadword shifts (0, 0, 4, 4); Y15 = bytes of 0x0F;
+// K1 = w < 0.
 
 DATA vlNibble<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 GLOBL vlNibble<>(SB), RODATA|NOPTR, $8
@@ -81,12 +86,13 @@ GLOBL vlIQ4NL<>(SB), RODATA|NOPTR, $16
 	VPDPBUSD Y6, Y4, Y7; \
 	VCVTDQ2PS Y7, Y4
 
-// VLSCALEFMA adds Y4 times FP16ToFP32(w.d)·FP16ToFP32(x.d) (halves at wd,
-// xd; the product rounded once, as VMULSS did) to the lanes A.
+// VLSCALEFMA adds Y4 times FP16ToFP32(w.d)·FP16ToFP32(x.d) to the lanes A:
+// w.d (the half at wd) converted in all lanes, x.d (the half at xd) looked
+// up and broadcast by the multiply, the product rounded once as VMULSS did.
 #define VLSCALEFMA(wd, xd, A) \
-	MOVWLZX wd, AX; \
+	VPBROADCASTW wd, X8; \
+	VCVTPH2PS X8, Y8; \
 	MOVWLZX xd, BX; \
-	VBROADCASTSS (R8)(AX*4), Y8; \
 	VMULPS.BCST (R8)(BX*4), Y8, Y8; \
 	VFMADD231PS Y4, Y8, A
 
@@ -252,6 +258,48 @@ q41vldone:
 	VMOVSHDUP X0, X1
 	VADDSS X1, X0, X0
 	VADDSS X2, X0, X0                 // hsum8(acc) + summs
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// VLQ80 adds the Q8_0 block at wo(SI) times the one at xo(DI) to the lanes
+// Y0: dotQ8_0VNNIAsm's operations, the scale formed by VLSCALEFMA.
+#define VLQ80(wo, xo) \
+	VMOVDQU wo+2(SI), Y4; \
+	VMOVDQU xo+2(DI), Y6; \
+	VPSIGNB Y4, Y6, Y6; \
+	VPABSB Y4, Y4; \
+	VLSUMS; \
+	VLSCALEFMA(wo(SI), xo(DI), Y0)
+
+// func dotQ8_0VLAsm(nb int, w, x *byte) float32
+//
+// Blocks: 34 bytes (d, qs) both.
+TEXT ·dotQ8_0VLAsm(SB), NOSPLIT, $0-28
+	VLSETUP
+	SUBQ $2, CX
+	JLT  q80vltail
+
+q80vlloop:
+	VLQ80(0, 0)
+	VLQ80(34, 34)
+	ADDQ $68, SI
+	ADDQ $68, DI
+	SUBQ $2, CX
+	JGE  q80vlloop
+
+q80vltail:
+	CMPQ CX, $-1
+	JNE  q80vldone
+	VLQ80(0, 0)
+
+q80vldone:
+	VEXTRACTF128 $1, Y0, X1           // hsum_float_8
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
