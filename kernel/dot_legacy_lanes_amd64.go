@@ -18,7 +18,7 @@ func init() {
 		// Fewer vector operations per block with AVX-512 masks and
 		// broadcasts, w.d converted rather than looked up: same bits
 		// (dot_legacy_vl_avx512_amd64.s).
-		q41, q50, iq4 = dotQ4_1VLAsm, dotQ5_0VLAsm, dotIQ4_NLVLAsm
+		q41, q50, q51, iq4 = dotQ4_1VLAsm, dotQ5_0VLAsm, dotQ5_1VLAsm, dotIQ4_NLVLAsm
 		useAsm("lanes-vl")
 	}
 	dotQ4_1 = asmDot(q41, QK, q4_1Bytes, q8_1Bytes)

@@ -1,13 +1,13 @@
 //go:build !purego
 
 // Reference: Intel SDM vol. 2 (AVX512BW byte masks, AVX512VL, VPDPBUSD, VCVTPH2PS); ggml/src/ggml-cpu/ggml-cpu-quants.c
-// (the AVX2 lane order of ggml_vec_dot_q4_1_q8_1, _q5_0_q8_0, _iq4_nl_q8_0 and _q8_0_q8_0, which these keep).
+// (the AVX2 lane order of ggml_vec_dot_q4_1_q8_1, _q5_0_q8_0, _q5_1_q8_1, _iq4_nl_q8_0 and _q8_0_q8_0, which these keep).
 
 package kernel
 
-// The VL forms of the one-row Q4_1, Q5_0, IQ4_NL and Q8_0 dots: the
-// operations of dotQ4_1Asm, dotQ5_0Asm, dotIQ4_NLAsm and dotQ8_0Asm, bit
-// for bit, with fewer vector operations per block (mask registers,
+// The VL forms of the one-row Q4_1, Q5_0, Q5_1, IQ4_NL and Q8_0 dots: the
+// operations of dotQ4_1Asm, dotQ5_0Asm, dotQ5_1Asm, dotIQ4_NLAsm and
+// dotQ8_0Asm, bit for bit, with fewer vector operations per block (mask registers,
 // broadcast loads, embedded-broadcast multiplies on 256-bit registers) and
 // the weight blocks' fp16 scales converted by VCVTPH2PS rather than looked
 // up in fp16Table (dot_legacy_vl_avx512_amd64.s). A single-token decode of
@@ -41,3 +41,8 @@ func dotQ4_1VLAsm(nb int, w, x *byte) float32
 //
 //go:noescape
 func dotQ8_0VLAsm(nb int, w, x *byte) float32
+
+// dotQ5_1VLAsm is dotQ5_1Asm, bit for bit.
+//
+//go:noescape
+func dotQ5_1VLAsm(nb int, w, x *byte) float32

@@ -2,11 +2,11 @@
 
 // Reference: Intel SDM vol. 2 (VPDPBUSD, KMOVD, masked VPSUBB, VBROADCASTI32X4, VPSRLVQ, VCVTPH2PS,
 // embedded broadcast); ggml/src/ggml-cpu/ggml-cpu-quants.c (AVX2 ggml_vec_dot_q4_1_q8_1, _q5_0_q8_0,
-// _iq4_nl_q8_0, _q8_0_q8_0: the lane order kept here); ggml-common.h block layouts.
+// _q5_1_q8_1, _iq4_nl_q8_0, _q8_0_q8_0: the lane order kept here); ggml-common.h block layouts.
 
 #include "textflag.h"
 
-// The one-row Q4_1, Q5_0, IQ4_NL and Q8_0 dots of dot_legacy_lanes_amd64.s
+// The one-row Q4_1, Q5_0, Q5_1, IQ4_NL and Q8_0 dots of dot_legacy_lanes_amd64.s
 // and legacy_avx512_amd64.s, every float operation the same and in the
 // same order, with fewer vector operations and table lookups per block
 // from AVX-512 (256-bit registers only):
@@ -28,7 +28,9 @@
 //     subtractions, |w| = 16−nibble and −y where the bit is clear (w =
 //     nibble−16 < 0), in place of the shuffle, OR, compare, ANDN, OR,
 //     VPSIGNB and VPABSB of bytes_from_bits_32 and the sign trick;
-//   - Q4_1's activation halves (d, s) by one 32-bit load.
+//   - Q5_1's fifth bits likewise into a mask register, 16 added by one
+//     masked VPADDB;
+//   - Q4_1's and Q5_1's activation halves (d, s) by one 32-bit load.
 //
 // The integer lane sums stay exact and equal to the AVX2 code's: |w|
 // against y·sign(w) is VPSIGNB's product for every w ≠ 0, and where w = 0
@@ -41,7 +43,7 @@
 // Registers: SI = weight block, DI = activation block, CX = blocks left
 // minus 2, R8 = &fp16Table; Y0 (and Y1, IQ4_NL's odd blocks) = lanes; Y4
 // = quants, then the float sums; Y6 = activations; Y7 = int32 sums; Y8 =
-// scale; X2 = Σ m·s (Q4_1); Y11 = IQ4_NL codebook; Y12 = zero; Y13 =
+// scale; X2 = Σ m·s (Q4_1, Q5_1); Y11 = IQ4_NL codebook; Y12 = zero; Y13 =
 // bytes of 16; Y14 = quadword shifts (0, 0, 4, 4); Y15 = bytes of 0x0F;
 // K1 = w < 0.
 
@@ -300,6 +302,63 @@ q80vldone:
 	VADDPS X1, X0, X0
 	VMOVSHDUP X0, X1
 	VADDSS X1, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
+
+// VLQ51 adds the Q5_1 block at wo(SI) times the Q8_1 block at xo(DI) to
+// the lanes Y0 and m·s to X2, as VLQ41 with the fifth bits: 16 added
+// (or-ed, the nibble being below 16) to byte i where bit i of qh is set,
+// the mask straight from qh.
+#define VLQ51(wo, xo) \
+	MOVL xo(DI), DX; \
+	MOVWLZX DX, R9; \
+	SHRL $16, DX; \
+	VPBROADCASTW wo+2(SI), X9; \
+	VCVTPH2PS X9, X9; \
+	VFMADD231SS (R8)(DX*4), X9, X2; \
+	KMOVD wo+4(SI), K1; \
+	VLNIBBLES(wo+8); \
+	VPADDB Y13, Y4, K1, Y4; \
+	VPXORD Y7, Y7, Y7; \
+	VPDPBUSD xo+4(DI), Y4, Y7; \
+	VCVTDQ2PS Y7, Y4; \
+	VPBROADCASTW wo(SI), X8; \
+	VCVTPH2PS X8, Y8; \
+	VMULPS.BCST (R8)(R9*4), Y8, Y8; \
+	VFMADD231PS Y4, Y8, Y0
+
+// func dotQ5_1VLAsm(nb int, w, x *byte) float32
+//
+// Blocks: w 24 bytes (d, m, qh, qs), x 36 bytes (d, s, qs); X2 = Σ m·s,
+// added after the fold.
+TEXT ·dotQ5_1VLAsm(SB), NOSPLIT, $0-28
+	VLSETUP
+	VXORPS X2, X2, X2
+	SUBQ $2, CX
+	JLT  q51vltail
+
+q51vlloop:
+	VLQ51(0, 0)
+	VLQ51(24, 36)
+	ADDQ $48, SI
+	ADDQ $72, DI
+	SUBQ $2, CX
+	JGE  q51vlloop
+
+q51vltail:
+	CMPQ CX, $-1
+	JNE  q51vldone
+	VLQ51(0, 0)
+
+q51vldone:
+	VEXTRACTF128 $1, Y0, X1           // hsum_float_8
+	VADDPS X1, X0, X0
+	VMOVHLPS X0, X0, X1
+	VADDPS X1, X0, X0
+	VMOVSHDUP X0, X1
+	VADDSS X1, X0, X0
+	VADDSS X2, X0, X0                 // hsum8(acc) + summs
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

@@ -26,6 +26,7 @@ type vlForm struct {
 var vlForms = []vlForm{
 	{"q4_1", q4_1Bytes, q8_1Bytes, true, dotQ4_1Generic, dotQ4_1VNNIAsm, dotQ4_1VLAsm},
 	{"q5_0", q5_0Bytes, q8_0Bytes, false, dotQ5_0Generic, dotQ5_0VNNIAsm, dotQ5_0VLAsm},
+	{"q5_1", q5_1Bytes, q8_1Bytes, true, dotQ5_1Generic, dotQ5_1VNNIAsm, dotQ5_1VLAsm},
 	{"iq4_nl", iq4nlBytes, q8_0Bytes, false, dotIQ4_NLGeneric, dotIQ4_NLVNNIAsm, dotIQ4_NLVLAsm},
 	{"q8_0", q8_0Bytes, q8_0Bytes, false, dotQ8_0Generic, dotQ8_0VNNIAsm, dotQ8_0VLAsm},
 }
