@@ -22,7 +22,8 @@ import (
 )
 
 // Loaded is a model in memory, shared by every request that holds it
-// (Server.Acquire … release). Its fields are read-only once loaded.
+// (Server.Acquire … release). Its fields are read-only once loaded, but
+// Bytes, which grows when the batch scheduler's embeddings session is made.
 type Loaded struct {
 	Entry    modelstore.Entry
 	Model    *model.Model
@@ -30,7 +31,7 @@ type Loaded struct {
 	Tok      *tokenizer.Tokenizer
 	Template *chat.Template // the entry's TEMPLATE, else the GGUF's, else a built-in (ChatML)
 	Ctx      int            // context length of each session, in tokens
-	Bytes    int64          // weights plus every session's KV cache and buffers
+	Bytes    int64          // weights plus every session's KV cache and buffers (the batch scheduler's embeddings session once made); guarded by the manager's mutex
 	LoadTime time.Duration  // how long loading took
 
 	run      *runner
@@ -194,7 +195,8 @@ func (m *manager) loadInto(l *Loaded) {
 	var sessions, batch atomic.Int64 // the sessions' queue and the batch loop's: the gauge is their sum
 	l.run.depth = func(n int) { sessions.Store(int64(n)); gauge.Set(float64(sessions.Load() + batch.Load())) }
 	l.run.depth(0)
-	if l.sched != nil { // its one session queues embeddings
+	l.run.account = func(n int64) error { return m.grow(l, n) }
+	if l.sched != nil { // its one session (once made) queues embeddings
 		l.sched.setDepth(func(n int) { batch.Store(int64(n)); gauge.Set(float64(sessions.Load() + batch.Load())) })
 	}
 	l.lastUse = time.Now()
@@ -215,6 +217,24 @@ func (m *manager) loadGuarded(e modelstore.Entry) (l *Loaded, err error) {
 		}
 	}()
 	return m.load(e)
+}
+
+// grow adds n bytes to the loaded model l (the batch scheduler's
+// embeddings session, made on first use: runner.ensure), first unloading
+// idle models if the memory budget needs it. A request holds l, so it is
+// not unloaded meanwhile.
+func (m *manager) grow(l *Loaded, n int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.memory > 0 {
+		if err := m.makeRoomLocked(l.Bytes+n, l); err != nil {
+			e := asError(err)
+			return Errorf(e.Kind, e.Param, "model %q: its embeddings session, made on first use, needs %d MiB more: %s", l.Entry.Name, (n+1<<20-1)>>20, e.Msg)
+		}
+	}
+	l.Bytes += n
+	m.report()
+	return nil
 }
 
 // makeRoomLocked unloads least recently used idle models until a model of
@@ -371,7 +391,7 @@ type loadOptions struct {
 	parallel int // sessions (slots); ≥ 1
 	threads  int // workers per session; 0: all cores
 
-	batch *batchOptions // continuous batching (sched.go): parallel sequences share a paged cache of parallel×ctx positions, and one session serves WithSession; nil: parallel sessions
+	batch *batchOptions // continuous batching (sched.go): parallel sequences share a paged cache of parallel×ctx positions, and one session, made on first use (runner.make), serves WithSession; nil: parallel sessions
 
 	adapters Adapters // by model name (adapters.go)
 }
@@ -432,7 +452,7 @@ func loadEntry(e modelstore.Entry, o loadOptions) (*Loaded, error) {
 			return fail(err)
 		}
 		l.Bytes += l.sched.bytes()
-		slots = 1 // for WithSession (embeddings)
+		slots = 0 // WithSession's (embeddings) session is made on first use: below
 	}
 	for range slots {
 		st, err := m.NewState(model.Options{Ctx: ctx, Threads: o.threads, BeyondTrain: beyond})
@@ -447,6 +467,15 @@ func loadEntry(e modelstore.Entry, o loadOptions) (*Loaded, error) {
 	}
 	l.Ctx = ctx - m.VirtualTokens() // the room of a prompt: a prompt-tuning adapter's virtual tokens take the rest (adapters.go)
 	l.run = newRunner(sessions, nil)
+	if o.batch != nil {
+		l.run.make = func() (*generate.Session, int64, error) {
+			st, err := m.NewState(model.Options{Ctx: ctx, Threads: o.threads, BeyondTrain: beyond})
+			if err != nil {
+				return nil, 0, fmt.Errorf("server: model %q: the embeddings session: %w", e.Name, err)
+			}
+			return generate.NewSession(st, generate.FromTokenizer(l.Tok)), st.KVBytes() + st.BufferBytes(), nil
+		}
+	}
 	l.LoadTime = time.Since(start)
 	return l, nil
 }

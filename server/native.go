@@ -143,7 +143,8 @@ func (l *Loaded) fitTurns(req *generate.Request) (int, error) {
 // from the model's queue, for work other than a generation (embeddings run
 // the model's forward pass on it). fn owns the session's state for its
 // duration and should Reset the session if it leaves the KV cache in a
-// state that does not match the session's cached tokens.
+// state that does not match the session's cached tokens. Under the batch
+// scheduler the first call makes the model's one session (runner.ensure).
 func (l *Loaded) WithSession(ctx context.Context, fn func(*generate.Session) error) error {
 	if l.Encoder != nil { // an encoder has no sessions (encoder.go)
 		return l.errEncoderGenerate()

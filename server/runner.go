@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/gptgo/gptgo/generate"
@@ -23,6 +24,18 @@ type runner struct {
 	queue  []*waiter           // FIFO of requests waiting for a session
 	closed bool
 	depth  func(n int) // reports the queue length (metrics); never nil
+
+	// make, if not nil, makes the one session on the first acquire, with
+	// its size in bytes: under the batch scheduler the session only serves
+	// WithSession (embeddings), which most chat deployments never call, so
+	// its KV cache and buffers are not allocated, nor counted against
+	// --memory, until then. Set to nil once the session exists. Guarded by mu.
+	make func() (*generate.Session, int64, error)
+	// account adds a session made by make to the model's accounted bytes
+	// (the manager sets it: models.go); an error (no room in --memory)
+	// drops the session. nil: nothing to account.
+	account func(n int64) error
+	makeMu  sync.Mutex // held while make runs: concurrent first callers make one session
 }
 
 type waiter struct{ ch chan *generate.Session } // buffered (1): a grant never blocks
@@ -39,6 +52,9 @@ func newRunner(sessions []*generate.Session, depth func(int)) *runner {
 // acquire waits for a free session in arrival order. If ctx ends first the
 // request leaves the queue (a session granted in that instant goes back).
 func (r *runner) acquire(ctx context.Context) (*generate.Session, error) {
+	if err := r.ensure(); err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -71,6 +87,59 @@ func (r *runner) acquire(ctx context.Context) (*generate.Session, error) {
 	r.mu.Unlock()
 	r.release(<-w.ch) // granted while we were leaving: pass it on
 	return nil, context.Cause(ctx)
+}
+
+// ensure makes the lazy session if it is still to be made. makeMu, not mu,
+// is held while it is made (and accounted under the manager's mutex, which
+// takes mu when it unloads: mu must not be held then); the callers that
+// wait on it find the session made, or make it themselves if the first one
+// failed (an error is not kept: --memory may have room on a later try).
+func (r *runner) ensure() error {
+	r.mu.Lock()
+	pending := r.make != nil && !r.closed
+	r.mu.Unlock()
+	if !pending {
+		return nil
+	}
+	r.makeMu.Lock()
+	defer r.makeMu.Unlock()
+	r.mu.Lock()
+	mk, closed := r.make, r.closed
+	r.mu.Unlock()
+	if mk == nil || closed {
+		return nil // made meanwhile, or unloaded: acquire says which
+	}
+	s, n, err := makeGuarded(mk)
+	if err != nil {
+		return err
+	}
+	if r.account != nil {
+		if err := r.account(n); err != nil {
+			s.State.Close()
+			return err
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		s.State.Close()
+		return errRunnerClosed
+	}
+	r.all = append(r.all, s)
+	r.free = append(r.free, s)
+	r.make = nil
+	return nil
+}
+
+// makeGuarded runs mk so that a panic in it fails the request that made
+// the session, not the server.
+func makeGuarded(mk func() (*generate.Session, int64, error)) (s *generate.Session, n int64, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s, n, err = nil, 0, fmt.Errorf("server: making a session failed: %v", p)
+		}
+	}()
+	return mk()
 }
 
 // release gives a session back: to the first waiter, or to the free list.
