@@ -23,21 +23,24 @@ GLOBL oneWords<>(SB), RODATA|NOPTR, $8
 	VPMADDWD Y13, Y4, Y4; \
 	VCVTDQ2PS Y4, Y4
 
-// SCALET leaves FP16ToFP32(*wd)·FP16ToFP32(*xd) in all lanes of Y6, by
-// table: R8 holds fp16Table (every half's float32 value, the very values
-// VCVTPH2PS gives), so w.d·x.d takes two loads and one multiply (nine
-// instructions through F16C). Clobbers AX, BX.
+// SCALET leaves FP16ToFP32(*wd)·FP16ToFP32(*xd) in all lanes of Y6: w.d
+// by VCVTPH2PS of a word broadcast, x.d from fp16Table at R8 (every half's
+// float32 value, the very values VCVTPH2PS gives). The weights' scales are
+// spread over the 256 KiB table and a decode step streams the weights,
+// which evict it, so their lookups miss; the activation row's few scales
+// stay cached. Clobbers BX.
 #define SCALET(wd, xd) \
-	MOVWLZX wd, AX; \
+	VPBROADCASTW wd, X6; \
+	VCVTPH2PS X6, X6; \
 	MOVWLZX xd, BX; \
-	VMOVSS (R8)(AX*4), X6; \
 	VMULSS (R8)(BX*4), X6, X6; \
 	VBROADCASTSS X6, Y6
 
 // Q40BLOCK adds the Q4_0 block at wo(SI) times the Q8_0 block at xo(DI) to
 // X0's low lane as llama.cpp's repacked q4_0_8x8 kernels do: the exact
 // integer sum of the block's 32 products, as float32, by one scalar FMA
-// with w.d·x.d (through fp16Table at R8). Clobbers AX, BX, X4..X6.
+// with w.d·x.d (w.d converted, x.d from fp16Table at R8, as SCALET).
+// Clobbers BX, X4..X6.
 #define Q40BLOCK(wo, xo) \
 	VMOVDQU (wo+2)(SI), X4; \
 	VPSRLW $4, X4, X5; \
@@ -56,9 +59,9 @@ GLOBL oneWords<>(SB), RODATA|NOPTR, $8
 	VPSHUFD $0xB1, X4, X5; \
 	VPADDD X5, X4, X4; \
 	VCVTDQ2PS X4, X4; \
-	MOVWLZX wo(SI), AX; \
+	VPBROADCASTW wo(SI), X6; \
+	VCVTPH2PS X6, X6; \
 	MOVWLZX xo(DI), BX; \
-	VMOVSS (R8)(AX*4), X6; \
 	VMULSS (R8)(BX*4), X6, X6; \
 	VFMADD231SS X6, X4, X0
 
@@ -109,13 +112,13 @@ q40loop2:
 	VPADDD X5, X4, X4
 	VPHADDD X4, X4, X4                 // X4 = [sum i, sum i+1, …]
 	VCVTDQ2PS X4, X4
-	MOVWLZX (SI), AX                   // X6 = w.d·x.d of block i
+	VPBROADCASTW (SI), X6              // X6 = w.d·x.d of block i (w.d
+	VCVTPH2PS X6, X6                   // converted, x.d by table)
 	MOVWLZX (DI), BX
-	VMOVSS (R8)(AX*4), X6
 	VMULSS (R8)(BX*4), X6, X6
-	MOVWLZX 18(SI), AX                 // X8 = that of block i+1
+	VPBROADCASTW 18(SI), X8            // X8 = that of block i+1
+	VCVTPH2PS X8, X8
 	MOVWLZX 34(DI), BX
-	VMOVSS (R8)(AX*4), X8
 	VMULSS (R8)(BX*4), X8, X8
 	VFMADD231SS X6, X4, X0             // block i, then
 	VMOVSHDUP X4, X4

@@ -15,8 +15,10 @@
 // fold at the end.
 //
 // Registers (single-row dots): SI = weight block, DI = activation block,
-// CX = blocks left, R8 = &fp16Table (w.d·x.d by two loads and a
-// multiply: the very values VCVTPH2PS gives); Y0 (and Y1 for IQ4_NL's odd
+// CX = blocks left, R8 = &fp16Table (the activations' x.d and s; the
+// weights' w.d and m are converted by VCVTPH2PS from a word broadcast, the
+// very values the table holds: spread over the 256 KiB table, and evicted
+// from it by the streamed weights, their lookups miss); Y0 (and Y1 for IQ4_NL's odd
 // blocks) = lanes; X2 = Σ m·s (Q4_1, Q5_1); Y4, Y5 = the block's quants,
 // Y6 = the activations, then the scale; Y7 = the int32 sums; Y10 = bytes
 // of 0xFF; Y11 = the bit-select mask; Y12 = the bit-spreading shuffle;
@@ -95,21 +97,21 @@ GLOBL llIQ4NL<>(SB), RODATA|NOPTR, $16
 	PAIRS(Y4, Y6, Y7)
 
 // SCALEFMA adds Y4 times w.d·x.d (halves at wd, xd) to the lanes A;
-// clobbers AX, BX, Y6.
+// clobbers BX, Y6.
 #define SCALEFMA(wd, xd, A) \
-	MOVWLZX wd, AX; \
+	VPBROADCASTW wd, X6; \
+	VCVTPH2PS X6, X6; \
 	MOVWLZX xd, BX; \
-	VMOVSS (R8)(AX*4), X6; \
 	VMULSS (R8)(BX*4), X6, X6; \
 	VBROADCASTSS X6, Y6; \
 	VFMADD231PS Y4, Y6, A
 
 // SUMMS adds m·s (halves at 2(SI) and 2(DI)) to X2 by one FMA; clobbers
-// AX, BX, X7.
+// BX, X7.
 #define SUMMS \
-	MOVWLZX 2(SI), AX; \
+	VPBROADCASTW 2(SI), X7; \
+	VCVTPH2PS X7, X7; \
 	MOVWLZX 2(DI), BX; \
-	VMOVSS (R8)(AX*4), X7; \
 	VFMADD231SS (R8)(BX*4), X7, X2
 
 // HSUM leaves the sum of Y0's lanes in X0's low lane as hsum_float_8:
@@ -288,9 +290,9 @@ F: ; \
 	VPSHUFD $0xB1, X4, X5; \
 	VPADDD X5, X4, X4; \
 	VCVTDQ2PS X4, X4; \
-	MOVWLZX (SI), AX; \
+	VPBROADCASTW (SI), X6; \
+	VCVTPH2PS X6, X6; \
 	MOVWLZX (DI), BX; \
-	VMOVSS (R8)(AX*4), X6; \
 	VMULSS (R8)(BX*4), X6, X6; \
 	VMULSS X6, X4, X4; \
 	VADDSS X4, X0, X0; \
