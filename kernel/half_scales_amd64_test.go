@@ -143,8 +143,9 @@ func TestHalfScalesQ8_0TilesExtremes(t *testing.T) {
 	}
 }
 
-// The 4×4 tiles of Q5_0, IQ4_NL, Q4_1 and Q5_1 (tile_legacy_x4_avx512_amd64.s)
-// convert w.d (and m) by VCVTPH2PS: each product against the plain-Go dot.
+// The 4×4 tiles of Q5_0, IQ4_NL, Q4_1 and Q5_1 (tile_legacy_x4_avx512_amd64.s,
+// which still look w.d and m up: converted, a prompt measured slower), each
+// product against the plain-Go dot.
 func TestHalfScalesLegacyX4Extremes(t *testing.T) {
 	skipNoVNNI(t)
 	for _, c := range legacyX4Cases {

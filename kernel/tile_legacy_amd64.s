@@ -144,7 +144,6 @@ TEXT ·tileQ4_0Asm(SB), NOSPLIT, $0-48
 	VPBROADCASTQ t4Nibble<>(SB), Y15  // Y15 = 0x0F bytes
 	VPBROADCASTQ t4Eight<>(SB), Y14   // Y14 = 8 bytes
 	VPBROADCASTQ t8Ones<>(SB), Y13    // Y13 = words of 1
-	MOVQ ·fp16Table(SB), R8           // R8 = &fp16Table
 	MOVQ xd+32(FP), R10               // R10 = &the rows' four x.d
 	VXORPS Y0, Y0, Y0                 // X0 = sums, rows 0..3
 
@@ -168,8 +167,8 @@ t40loop:
 	VPADDD X9, X8, X8                 // X8 = the four rows' block sums
 	VCVTDQ2PS X8, X8
 	VMOVUPS (R10), X12                // X12 = the rows' x.d
-	MOVWLZX (SI), AX                  // X7 = w.d in every lane
-	VBROADCASTSS (R8)(AX*4), X7
+	VPBROADCASTW (SI), X7             // X7 = w.d in every lane, by
+	VCVTPH2PS X7, X7                  // F16C: fp16Table's value, no load
 	VMULPS X12, X7, X12               // w.d·x.d per row
 	VFMADD231PS X12, X8, X0           // sums += block sums · d
 	ADDQ $18, SI                      // one block on

@@ -13,7 +13,7 @@
 // converting w.d (and m).
 //
 // Registers: SI = w block; DI, R9, R10, R11 = the rows' blocks (xStride
-// apart); CX = blocks left; R8 = &fp16Table; Y0..Y3 = the rows' lanes;
+// apart); CX = blocks left; R8 = &fp16Table (x.d, s); Y0..Y3 = the rows' lanes;
 // X8 = the rows' Σ m·s, lane j = row j (Q4_1, Q5_1: a lane-wise FMA rounds
 // each lane once, as the single dot's scalar FMA); Y4 = the quants; Y5 =
 // |w| (signed types) or a temporary; Y6, Y7 = temporaries; X9 = w.d;
@@ -55,10 +55,12 @@ GLOBL tlIQ4NL<>(SB), RODATA|NOPTR, $16
 	VPAND Y11, Y5, Y5; \
 	VPCMPEQB Y11, Y5, Y5
 
-// TWD leaves FP16ToFP32(w.d) in X9.
+// TWD leaves FP16ToFP32(w.d) in X9, by VCVTPH2PS (fp16Table's value; the
+// weights' scales, spread over the 256 KiB table and evicted from it by
+// the streamed weights, miss there).
 #define TWD \
-	MOVWLZX (SI), AX; \
-	VMOVSS (R8)(AX*4), X9
+	VPBROADCASTW (SI), X9; \
+	VCVTPH2PS X9, X9
 
 // TSCALE adds the float32 sums in Y6 times w.d·x.d (x.d at (P)) to A.
 #define TSCALE(P, A) \
@@ -105,8 +107,8 @@ GLOBL tlIQ4NL<>(SB), RODATA|NOPTR, $16
 	VINSERTPS $0x20, (R8)(AX*4), X5, X5; \
 	MOVWLZX 2(R11), AX; \
 	VINSERTPS $0x30, (R8)(AX*4), X5, X5; \
-	MOVWLZX 2(SI), AX; \
-	VBROADCASTSS (R8)(AX*4), X6; \
+	VPBROADCASTW 2(SI), X6; \
+	VCVTPH2PS X6, X6; \
 	VFMADD231PS X5, X6, X8
 
 // TOUT folds A's lanes as hsum_float_8 into X5's low lane; clobbers X6.
