@@ -36,10 +36,12 @@ GLOBL v4Eight<>(SB), RODATA|NOPTR, $8
 	VFMADD231PS T, U, A
 
 // V8BLOCK does the block at byte offset off of the weights (SI) and the
-// four rows into accumulators A0..A3, the rows' x.d at xo(R10).
+// four rows into accumulators A0..A3, the rows' x.d at xo(R10). w.d is
+// converted by VCVTPH2PS from a word broadcast (fp16Table's very value, but
+// no load from the 256 KiB table, which streamed weights evict).
 #define V8BLOCK(off, xo, A0, A1, A2, A3) \
-	MOVWLZX off(SI), AX; \
-	VBROADCASTSS (R8)(AX*4), Y12; \
+	VPBROADCASTW off(SI), X12; \
+	VCVTPH2PS X12, Y12; \
 	VMOVDQU (off+2)(SI), Y8; \
 	VPABSB Y8, Y9; \
 	V8ROW(DI, off, xo, A0, Y4, Y5); \
@@ -60,7 +62,7 @@ GLOBL v4Eight<>(SB), RODATA|NOPTR, $8
 // func tileQ8_0VNNIAsm(nb int, w, x *byte, xStride int, xd *float32, out *[4]float32)
 //
 // Registers: SI = w block; DI, R9, R11, R14 = the rows' blocks; R10 = the
-// rows' x.d (four float32 per block); R8 = &fp16Table; CX = blocks left;
+// rows' x.d (four float32 per block); CX = blocks left;
 // Y0..Y3 = accumulators; Y8 = w; Y9 = |w|; Y12 = w.d.
 TEXT ·tileQ8_0VNNIAsm(SB), NOSPLIT, $0-48
 	MOVQ nb+0(FP), CX
@@ -71,7 +73,6 @@ TEXT ·tileQ8_0VNNIAsm(SB), NOSPLIT, $0-48
 	LEAQ (R9)(DX*1), R11
 	LEAQ (R11)(DX*1), R14
 	MOVQ xd+32(FP), R10
-	MOVQ ·fp16Table(SB), R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2

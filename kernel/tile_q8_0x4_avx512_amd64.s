@@ -17,11 +17,13 @@ GLOBL q84Sign<>(SB), RODATA|NOPTR, $8
 	VPSUBD N, Y2, N
 
 // Q84W leaves the block of the weight row at P with its sign bits flipped
-// (w+128, unsigned) in F and its w.d in every lane of D.
-#define Q84W(P, F, D) \
+// (w+128, unsigned) in F and its w.d in every lane of D (XD its low half):
+// VCVTPH2PS of the broadcast half gives fp16Table's value without a load
+// from the 256 KiB table, which the streamed weights keep evicting.
+#define Q84W(P, F, D, XD) \
 	VPXOR 2(P), Y15, F; \
-	MOVWLZX (P), AX; \
-	VBROADCASTSS (R8)(AX*4), D
+	VPBROADCASTW (P), XD; \
+	VCVTPH2PS XD, D
 
 // Q84PAIR adds to A the block of weight row i (F, D) times activation row j
 // (its block at P, its correction in N, its x.d at xo(R10)): the lanes
@@ -57,7 +59,7 @@ GLOBL q84Sign<>(SB), RODATA|NOPTR, $8
 //
 // Registers: SI, BX, R12, R13 = the four weight rows' blocks (rb apart);
 // DI, R9, R11, R14 = the four activation rows' blocks; R10 = their x.d;
-// R8 = &fp16Table; CX = blocks left; Y4..Y7 = the activation rows'
+// CX = blocks left; Y4..Y7 = the activation rows'
 // corrections; Y8..Y11 = the weight rows' flipped blocks; Y12, Y13, Y14,
 // Y3 = their w.d; Y2 = zero; Y15 = bytes of 0x80; Y16 + 4i + j =
 // accumulator of weight row i and activation row j.
@@ -74,7 +76,6 @@ TEXT ·tileQ8_0x4VNNIAsm(SB), NOSPLIT, $0-56
 	LEAQ (R9)(DX*1), R11
 	LEAQ (R11)(DX*1), R14
 	MOVQ xd+40(FP), R10
-	MOVQ ·fp16Table(SB), R8
 	VPBROADCASTQ q84Sign<>(SB), Y15
 	VPXOR Y2, Y2, Y2                  // Y2 = zero
 	VPXORD Y16, Y16, Y16
@@ -99,10 +100,10 @@ q84loop:
 	Q84XCORR(R9, Y5)
 	Q84XCORR(R11, Y6)
 	Q84XCORR(R14, Y7)
-	Q84W(SI, Y8, Y12)
-	Q84W(BX, Y9, Y13)
-	Q84W(R12, Y10, Y14)
-	Q84W(R13, Y11, Y3)
+	Q84W(SI, Y8, Y12, X12)
+	Q84W(BX, Y9, Y13, X13)
+	Q84W(R12, Y10, Y14, X14)
+	Q84W(R13, Y11, Y3, X3)
 	Q84WROW(Y8, Y12, Y16, Y17, Y18, Y19)
 	Q84WROW(Y9, Y13, Y20, Y21, Y22, Y23)
 	Q84WROW(Y10, Y14, Y24, Y25, Y26, Y27)
