@@ -10,7 +10,6 @@ import (
 
 	"github.com/gptgo/gptgo/generate"
 	"github.com/gptgo/gptgo/model"
-	"github.com/gptgo/gptgo/models"
 	"github.com/gptgo/gptgo/modelstore"
 	"github.com/gptgo/gptgo/tensor"
 	"github.com/gptgo/gptgo/tokenizer"
@@ -20,19 +19,8 @@ import (
 // tokens for the embedded default model, and that model running it.
 func defaultPrompt(t *testing.T, P int) (model.ScaledAdapter, *model.Model, *tokenizer.Tokenizer) {
 	t.Helper()
-	f, err := models.OpenDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.OpenFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, tok := defaultModel(t)
 	t.Cleanup(func() { m.Close() })
-	tok, err := tokenizer.FromGGUF(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	x := make([]float32, P*m.Embd)
 	for i := range x {

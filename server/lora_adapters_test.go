@@ -9,9 +9,7 @@ import (
 	"testing"
 
 	"github.com/gptgo/gptgo/model"
-	"github.com/gptgo/gptgo/models"
 	"github.com/gptgo/gptgo/tensor"
-	"github.com/gptgo/gptgo/tokenizer"
 )
 
 // TestServeLoRAAdapter: a model served with an unmerged LoRA adapter (on
@@ -19,19 +17,8 @@ import (
 // sessions and under the batch scheduler, whose batched rows each take the
 // adapter's product (checkServedAdapter).
 func TestServeLoRAAdapter(t *testing.T) {
-	f, err := models.OpenDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.OpenFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, tok := defaultModel(t)
 	t.Cleanup(func() { m.Close() })
-	tok, err := tokenizer.FromGGUF(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const r = 4
 	rng := rand.New(rand.NewPCG(5, 6))
 	random := func(name string, ne0, ne1 int) *tensor.Tensor {

@@ -8,9 +8,7 @@ import (
 	"testing"
 
 	"github.com/gptgo/gptgo/model"
-	"github.com/gptgo/gptgo/models"
 	"github.com/gptgo/gptgo/tensor"
-	"github.com/gptgo/gptgo/tokenizer"
 )
 
 // TestServePrefixAdapter: a model served with a prefix-tuning adapter
@@ -19,19 +17,8 @@ import (
 // which differs from the model without it; the batch scheduler answers the
 // same.
 func TestServePrefixAdapter(t *testing.T) {
-	f, err := models.OpenDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := model.OpenFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, tok := defaultModel(t)
 	t.Cleanup(func() { m.Close() })
-	tok, err := tokenizer.FromGGUF(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	const P = 5
 	rng := rand.New(rand.NewPCG(3, 4))
 	ad := &model.Adapter{Arch: m.Arch}
