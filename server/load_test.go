@@ -362,22 +362,7 @@ func TestQueuedClientLeaves(t *testing.T) {
 		}
 	}
 	close(done)
-	var text string
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(text, `status="499"`); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no 499 in /metrics:\n%s", text)
-		}
-		resp, err := http.Get(url + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		text = string(b)
-	}
-	if strings.Contains(text, `endpoint="POST /v1/chat/completions",status="500"`) {
-		t.Fatal("a departed client was counted as a server error")
-	}
+	wantDeparted499(t, url)
 }
 
 // A panic fails its request alone: in a generation it becomes a server
@@ -409,5 +394,28 @@ func TestPanicsFailOneRequest(t *testing.T) {
 		ServeHTTP(rec, httptest.NewRequest("POST", "/api/chat", strings.NewReader("{}")))
 	if rec.Code != 500 || !strings.HasPrefix(rec.Body.String(), `{"error":"server: internal error (request req-`) {
 		t.Fatalf("handler panic: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// wantDeparted499 polls /metrics until a request answered 499 (a client
+// that left) is counted, and fails if a chat completion was counted as a
+// server error instead.
+func wantDeparted499(t *testing.T, url string) {
+	t.Helper()
+	var text string
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(text, `status="499"`); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no 499 in /metrics:\n%s", text)
+		}
+		resp, err := http.Get(url + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		text = string(body)
+	}
+	if strings.Contains(text, `endpoint="POST /v1/chat/completions",status="500"`) {
+		t.Fatal("a departed client was counted as a server error")
 	}
 }

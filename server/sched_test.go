@@ -569,22 +569,7 @@ func TestBatchQueuedClientLeaves(t *testing.T) {
 			t.Fatalf("the departed client is still there: %+v, %d queued", s, b.queued.Load())
 		}
 	}
-	var text string
-	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(text, `status="499"`); time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no 499 in /metrics:\n%s", text)
-		}
-		resp, err := http.Get(url + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		text = string(body)
-	}
-	if strings.Contains(text, `endpoint="POST /v1/chat/completions",status="500"`) {
-		t.Fatal("a departed client was counted as a server error")
-	}
+	wantDeparted499(t, url)
 }
 
 // TestBatchTimings: under the batch scheduler a request's figures are a
