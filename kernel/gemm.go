@@ -124,6 +124,7 @@ var gemmScratchPool = sync.Pool{New: func() any { return new(gemmScratch) }}
 // side (trans), and one pass over six rows with a 24-byte store per k
 // otherwise.
 func packA(trans bool, A []float32, lda, ic, mc, pc, kc int, dst []float32) {
+	var _ [1]struct{} = [gemmMR - 5]struct{}{} // the copies below are written out for six rows: another gemmMR does not compile
 	for ir := 0; ir < mc; ir += gemmMR {
 		p := dst[ir*kc : ir*kc+gemmMR*kc]
 		if mc-ir < gemmMR {
