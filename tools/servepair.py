@@ -5,7 +5,7 @@
 
   servepair.py --gptgo ./gptgo --llama-server LLAMA/build/bin/llama-server --model m.gguf \
       [--concurrency 1,4,16] [--ctx 256] [--prompt-tokens 32] [--gen-tokens 64] [--requests 16] [--rounds 2] \
-      [--gptgo-args='--batch-scheduler']
+      [--gptgo-args='--step-tokens 256']
 
 For each round, each concurrency N and each engine (alternating), one server is started for N clients:
 
@@ -113,7 +113,7 @@ def main():
     a.add_argument('--requests', type=int, default=16)
     a.add_argument('--rounds', type=int, default=2)
     a.add_argument('--threads', type=int, default=2)
-    a.add_argument('--gptgo-args', default='', help="extra flags for gptgo serve, e.g. '--batch-scheduler'")
+    a.add_argument('--gptgo-args', default='', help="extra flags for gptgo serve, e.g. '--batch-scheduler=false' (the sessions; the batch scheduler is the default)")
     a.add_argument('--max-foreign', type=float, default=0.5, help='cores other processes may use in a valid run')
     a.add_argument('--json', help='also write every run to this file')
     o = a.parse_args()
