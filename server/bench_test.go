@@ -37,17 +37,7 @@ func BenchmarkServeDecode(b *testing.B) {
 	}
 	cfg := Config{Threads: threads, Ctx: 512}
 	s, url := startServer(b, cfg)
-	name := "default"
-	if p := os.Getenv("GPTGO_BENCH_MODEL"); p != "" {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := os.Symlink(abs, filepath.Join(s.cfg.Models.Dir(), "bench.gguf")); err != nil {
-			b.Fatal(err)
-		}
-		name = "bench"
-	}
+	name := benchModel(b, s)
 	l, release, err := s.Acquire(b.Context(), name, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -138,4 +128,22 @@ func BenchmarkServeDecode(b *testing.B) {
 	b.ReportMetric(float64(b.N*(n-1))/base.Seconds(), "direct-tok/s")
 	b.ReportMetric(ratios[len(ratios)/2], "server/direct")
 	b.ReportMetric(float64(ttft.Microseconds())/1000/float64(b.N), "ttft-ms")
+}
+
+// benchModel names the model a server benchmark runs: $GPTGO_BENCH_MODEL,
+// linked into s's models directory as "bench", else the embedded default.
+func benchModel(b *testing.B, s *Server) string {
+	b.Helper()
+	p := os.Getenv("GPTGO_BENCH_MODEL")
+	if p == "" {
+		return "default"
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.Symlink(abs, filepath.Join(s.cfg.Models.Dir(), "bench.gguf")); err != nil {
+		b.Fatal(err)
+	}
+	return "bench"
 }

@@ -6,7 +6,6 @@ package server
 
 import (
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,17 +41,7 @@ func BenchmarkServeBatched(b *testing.B) {
 		clients, _ = strconv.Atoi(v)
 	}
 	s, url := startServer(b, Config{BatchScheduler: true, Threads: threads, Parallel: clients, Ctx: 256})
-	name := "default"
-	if p := os.Getenv("GPTGO_BENCH_MODEL"); p != "" {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := os.Symlink(abs, filepath.Join(s.cfg.Models.Dir(), "bench.gguf")); err != nil {
-			b.Fatal(err)
-		}
-		name = "bench"
-	}
+	name := benchModel(b, s)
 	o := loadgen.Options{URL: url, Model: name, PromptTokens: 32, GenTokens: 64, Requests: 16}
 	warm := o
 	warm.Requests, warm.GenTokens = 1, 4
