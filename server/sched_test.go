@@ -593,7 +593,7 @@ func TestBatchTimings(t *testing.T) {
 		got <- f
 	}()
 	waitQueued(t, b, 1)
-	const held = 100 * time.Millisecond // the request waits this long for its first step
+	const held = 300 * time.Millisecond // the request waits this long for its first step; three tokens of the default model decode in a few ms, so eval stays far below it even on a loaded machine
 	time.Sleep(held)
 	st.stop()
 	f := <-got
