@@ -21,10 +21,12 @@ import "math"
 
 // AttentionForward computes out = softmax(q·kᵀ/√D, causal)·v for the query
 // heads of KV heads [g0, g1), saving the weights in probs. Per head, the
-// scores are one GEMM (all T×T, the masked half included: cheaper than T
-// short dots per row), scaled by the float32 1/√D and masked, Softmax
-// (ops.go) normalises each row with a float64 sum, and out is one more GEMM
-// over the weights (the masked zeros add nothing).
+// scores are one GEMM (GemmF32Tri: the lower triangle, by whole tiles),
+// scaled by the float32 1/√D and masked, Softmax (ops.go) normalises each
+// row with a float64 sum, and out is one more GEMM over the weights, each
+// row's K-sum stopping at the diagonal (the masked zeros would add nothing).
+// Skipping the triangles keeps GemmF32's bits (gemm_tri.go) and halves
+// the work.
 func AttentionForward(out, probs, q, k, v []float32, T, H, KH, D, g0, g1 int) {
 	group := H / KH
 	scale := float32(1 / math.Sqrt(float64(D)))
@@ -32,14 +34,14 @@ func AttentionForward(out, probs, q, k, v []float32, T, H, KH, D, g0, g1 int) {
 	for g := g0; g < g1; g++ {
 		for h := g * group; h < (g+1)*group; h++ {
 			P := probs[h*T*T : (h+1)*T*T]
-			GemmF32(false, true, T, T, D, q[h*D:], qd, k[g*D:], kvd, P, T, false)
+			GemmF32Tri(TriLowerC, false, true, T, T, D, q[h*D:], qd, k[g*D:], kvd, P, T, false)
 			for t := range T {
 				p := P[t*T : (t+1)*T]
 				Scale(p[:t+1], scale)
 				clear(p[t+1:])
 				Softmax(p[:t+1])
 			}
-			GemmF32(false, false, T, D, T, P, T, v[g*D:], kvd, out[h*D:], qd, false)
+			GemmF32Tri(TriLowerA, false, false, T, D, T, P, T, v[g*D:], kvd, out[h*D:], qd, false)
 		}
 	}
 }
@@ -53,6 +55,8 @@ func AttentionForward(out, probs, q, k, v []float32, T, H, KH, D, g0, g1 int) {
 //	dv += Pᵀ·dout   dq += dS·k/√D   dk += dSᵀ·q/√D
 //
 // The heads of a group add into dk and dv one after the other, in order.
+// Each GEMM skips the triangle of zeros in P or dS (GemmF32Tri), and dP is
+// computed on and below the diagonal only.
 func AttentionBackward(dq, dk, dv, dout, q, k, v, probs, scratch []float32, T, H, KH, D, g0, g1 int) {
 	group := H / KH
 	scale := float32(1 / math.Sqrt(float64(D)))
@@ -61,8 +65,8 @@ func AttentionBackward(dq, dk, dv, dout, q, k, v, probs, scratch []float32, T, H
 	for g := g0; g < g1; g++ {
 		for h := g * group; h < (g+1)*group; h++ {
 			P := probs[h*T*T : (h+1)*T*T]
-			GemmF32(true, false, T, D, T, P, T, dout[h*D:], qd, dv[g*D:], kvd, true)
-			GemmF32(false, true, T, T, D, dout[h*D:], qd, v[g*D:], kvd, dS, T, false) // dP
+			GemmF32Tri(TriUpperA, true, false, T, D, T, P, T, dout[h*D:], qd, dv[g*D:], kvd, true)
+			GemmF32Tri(TriLowerC, false, true, T, T, D, dout[h*D:], qd, v[g*D:], kvd, dS, T, false) // dP
 			for t := range T {
 				p, dp := P[t*T:t*T+t+1], dS[t*T:(t+1)*T]
 				var sum float64
@@ -74,8 +78,8 @@ func AttentionBackward(dq, dk, dv, dout, q, k, v, probs, scratch []float32, T, H
 				}
 				clear(dp[t+1:])
 			}
-			GemmF32(false, false, T, D, T, dS, T, k[g*D:], kvd, dq[h*D:], qd, true)
-			GemmF32(true, false, T, D, T, dS, T, q[h*D:], qd, dk[g*D:], kvd, true)
+			GemmF32Tri(TriLowerA, false, false, T, D, T, dS, T, k[g*D:], kvd, dq[h*D:], qd, true)
+			GemmF32Tri(TriUpperA, true, false, T, D, T, dS, T, q[h*D:], qd, dk[g*D:], kvd, true)
 		}
 	}
 }
