@@ -200,7 +200,34 @@ func SiLUBackward(dx, dy, x []float32) {
 
 // SwiGLUBackward is the derivative of SwiGLU (y = silu(gate)·up): it adds
 // dy·silu(gate) to dup and dy·up·silu'(gate) to dgate.
+//
+// Where the CPU has it (AVX-512), swigluBackwardVec takes groups of eight
+// with the loop's bits, and hands back any group where it cannot promise
+// them (see swigluBackwardAsm); the loop does those and the tail. The
+// scalar float64 exp was 13% of the 0.9M training step.
 func SwiGLUBackward(dgate, dup, dy, gate, up []float32) {
+	n := len(gate)
+	dgate, dup, dy, up = dgate[:n], dup[:n], dy[:n], up[:n]
+	if swigluBackwardVec == nil {
+		swigluBackwardGeneric(dgate, dup, dy, gate, up)
+		return
+	}
+	for i := 0; i < n; {
+		i += swigluBackwardVec(dgate[i:], dup[i:], dy[i:], gate[i:], up[i:])
+		e := min(n, i+8) // the group handed back, or the tail
+		swigluBackwardGeneric(dgate[i:e], dup[i:e], dy[i:e], gate[i:e], up[i:e])
+		i = e
+	}
+}
+
+// swigluBackwardVec, where the CPU has it, runs swigluBackwardGeneric's loop
+// over whole groups of eight from the start, bit for bit, and returns how
+// many elements it did (a multiple of 8); it stops at a group it cannot do.
+var swigluBackwardVec func(dgate, dup, dy, gate, up []float32) int
+
+// swigluBackwardGeneric is SwiGLUBackward's loop: the reference and the
+// fallback.
+func swigluBackwardGeneric(dgate, dup, dy, gate, up []float32) {
 	n := len(gate)
 	dgate, dup, dy, up = dgate[:n], dup[:n], dy[:n], up[:n]
 	for i, g := range gate {
