@@ -94,3 +94,36 @@ func TestMatMulHalfGemm(t *testing.T) {
 		}
 	}
 }
+
+// Few row blocks are cut even (evenRows): 128 rows on two workers as 66 + 62
+// rather than 96 + 32, 288 as four of 72; the products keep the single-call
+// kernel's bits.
+func TestPoolGemmEvenRows(t *testing.T) {
+	for _, c := range []struct{ M, rows, want int }{{128, 96, 66}, {288, 96, 72}, {352, 96, 90}, {4096, 512, 512}} {
+		if got := evenRows(2, c.M, c.rows, 1); got != c.want {
+			t.Errorf("evenRows(2 workers, M %d, rows %d) = %d, want %d", c.M, c.rows, got, c.want)
+		}
+	}
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, M := range []int{128, 288, 7} {
+		N, K := 40, 70
+		A, B := make([]float32, K*M), make([]float32, K*N)
+		for i := range A {
+			A[i] = r.Float32()*2 - 1
+		}
+		for i := range B {
+			B[i] = r.Float32()*2 - 1
+		}
+		want := make([]float32, M*N)
+		kernel.GemmF32(true, false, M, N, K, A, M, B, N, want, N, false)
+		p := NewPool(2)
+		got := make([]float32, M*N)
+		p.Gemm(true, false, M, N, K, A, M, B, N, got, N, false)
+		p.Close()
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("M %d: C[%d] = %v, want %v", M, i, got[i], want[i])
+			}
+		}
+	}
+}
