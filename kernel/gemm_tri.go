@@ -115,13 +115,25 @@ func triMacro(tri Tri, s *gemmScratch, transA bool, A []float32, lda, ic, mc, pc
 		}
 		kk := hi - lo
 		a := s.a[ir*kc+lo*gemmMR : ir*kc+lo*gemmMR+gemmMR*kk]
-		packA(transA, A, lda, r, mr, pc+lo, kk, a)
+		packed := false // A's panel is packed on first need: a kernel reading A in place needs none
 		for jr := 0; jr < n; {
 			b := s.b[jr*kc+lo*gemmNR:]
 			if gemmKernelPairStride != nil && mr == gemmMR && jr+2*gemmNR <= nc {
-				gemmKernelPairStride(kk, a, b, kc*gemmNR, c[jr:], ldc, add)
+				if !transA && gemmKernelPairRows != nil {
+					gemmKernelPairRows(kk, A[r*lda+pc+lo:], lda, b, kc*gemmNR, c[jr:], ldc, add)
+				} else {
+					if !packed {
+						packA(transA, A, lda, r, mr, pc+lo, kk, a)
+						packed = true
+					}
+					gemmKernelPairStride(kk, a, b, kc*gemmNR, c[jr:], ldc, add)
+				}
 				jr += 2 * gemmNR
 				continue
+			}
+			if !packed {
+				packA(transA, A, lda, r, mr, pc+lo, kk, a)
+				packed = true
 			}
 			if nr := min(gemmNR, nc-jr); mr < gemmMR || nr < gemmNR {
 				gemmEdge(s, kk, a, b, c[jr:], ldc, mr, nr, add)
