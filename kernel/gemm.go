@@ -48,6 +48,10 @@ func GemmF32Range(transA, transB bool, M, N, K int, A []float32, lda int, B []fl
 	if m0 < 0 || n0 < 0 || m1 > M || n1 > N || K < 0 || ldc < N {
 		panic("kernel: GemmF32Range: block or sizes out of range")
 	}
+	if transA && !transB && gemmKernelPair != nil && gemmKernelPairB != nil && m0 < m1 && n0 < n1 && K > 0 {
+		gemmBlocksBInPlace(K, A, lda, B, ldb, C, ldc, accumulate, m0, m1, n0, n1)
+		return
+	}
 	gemmBlocks(transA, K, A, lda, C, ldc, accumulate, m0, m1, n0, n1, func(pc, kc, jc, nc int, dst []float32) {
 		packB(transB, B, ldb, pc, kc, jc, nc, dst)
 	})
@@ -87,6 +91,68 @@ func gemmBlocks(transA bool, K int, A []float32, lda int, C []float32, ldc int, 
 		}
 	}
 }
+
+// gemmBlocksBInPlace is gemmBlocks for a transposed A and an untransposed B
+// where the pair kernels are in use: the pair tiles read B's rows in place
+// (gemmKernelPairB), so only the panels that an edge tile or a last lone
+// column panel needs are packed. These are the weight gradients dW = dYᵀ·X
+// (B = the layer's input, K = the tokens), whose B block is reused by few
+// rows of A (128 rows of a C×C gradient, split over the workers): packing
+// it was 8% of the 0.9M training step. Each element is summed as
+// gemmKernelPair sums it.
+func gemmBlocksBInPlace(K int, A []float32, lda int, B []float32, ldb int, C []float32, ldc int, accumulate bool, m0, m1, n0, n1 int) {
+	s := gemmScratchPool.Get().(*gemmScratch)
+	defer gemmScratchPool.Put(s)
+	for jc := n0; jc < n1; jc += gemmNC {
+		nc := min(gemmNC, n1-jc)
+		np := nc &^ (2*gemmNR - 1) // columns in whole pairs; the rest packed
+		for pc := 0; pc < K; pc += gemmKC {
+			kc := min(gemmKC, K-pc)
+			if np < nc {
+				packB(false, B, ldb, pc, kc, jc+np, nc-np, s.b[np*kc:])
+			}
+			add := accumulate || pc > 0
+			for ic := m0; ic < m1; ic += gemmMC {
+				mc := min(gemmMC, m1-ic)
+				packA(true, A, lda, ic, mc, pc, kc, s.a[:])
+				c := C[ic*ldc+jc:]
+				for jr := 0; jr < np; jr += 2 * gemmNR {
+					packed := false
+					for ir := 0; ir < mc; ir += gemmMR {
+						a := s.a[ir*kc : ir*kc+gemmMR*kc]
+						if mr := mc - ir; mr < gemmMR { // an edge tile: through packed panels
+							if !packed {
+								packB(false, B, ldb, pc, kc, jc+jr, 2*gemmNR, s.b[jr*kc:])
+								packed = true
+							}
+							gemmEdge(s, kc, a, s.b[jr*kc:], c[ir*ldc+jr:], ldc, mr, gemmNR, add)
+							gemmEdge(s, kc, a, s.b[(jr+gemmNR)*kc:], c[ir*ldc+jr+gemmNR:], ldc, mr, gemmNR, add)
+							continue
+						}
+						gemmKernelPairB(kc, a, B[pc*ldb+jc+jr:], ldb, c[ir*ldc+jr:], ldc, add)
+					}
+				}
+				for jr := np; jr < nc; jr += gemmNR { // the last lone panel(s), packed above
+					b, nr := s.b[jr*kc:jr*kc+gemmNR*kc], min(gemmNR, nc-jr)
+					for ir := 0; ir < mc; ir += gemmMR {
+						a := s.a[ir*kc : ir*kc+gemmMR*kc]
+						if mr := min(gemmMR, mc-ir); mr < gemmMR || nr < gemmNR {
+							gemmEdge(s, kc, a, b, c[ir*ldc+jr:], ldc, mr, nr, add)
+						} else {
+							gemmKernel(kc, a, b, c[ir*ldc+jr:], ldc, add)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// gemmKernelPairB, where the CPU has it, computes a gemmMR×2·gemmNR tile as
+// gemmKernelPair does, each element with the same bits, from a packed A
+// micro-panel and 32 columns of an untransposed B read in place (row p at
+// b[p*ldb:]).
+var gemmKernelPairB func(kc int, a, b []float32, ldb int, c []float32, ldc int, add bool)
 
 // Block sizes. The micro-kernel's register block is gemmMR×gemmNR: 6×16
 // float32 is 12 of AVX2's 16 YMM registers of accumulators, two for the B

@@ -86,3 +86,44 @@ func randF32old(r *rand.Rand, n int) []float32 {
 	}
 	return x
 }
+
+// TestGemmBInPlaceSameBits: a transposed A times an untransposed B, with the
+// pair tiles reading B in place (gemmKernelPairB), gives the packed pair
+// kernel's bits: whole pairs, lone last panels, edge rows (which pack their
+// pair), sub-blocks of C, several K blocks; C's padding must match too.
+func TestGemmBInPlaceSameBits(t *testing.T) {
+	if gemmKernelPairB == nil || gemmKernelPair == nil {
+		t.Skip("no in-place-B pair kernel on this CPU or build")
+	}
+	kb := gemmKernelPairB
+	defer func() { gemmKernelPairB = kb }()
+	r := rand.New(rand.NewSource(12))
+	for _, M := range []int{1, 6, 7, 66, 62, 100, 197} {
+		for _, N := range []int{5, 32, 40, 64, 70, 544, 560} {
+			for _, K := range []int{1, 9, 256, 301} {
+				acc := (M+N+K)%2 == 1
+				lda, ldb, ldc := M+3, N+5, N+2
+				A, B := randF32old(r, K*lda), randF32old(r, K*ldb)
+				C0 := randF32old(r, M*ldc+8)
+				m0, n0 := 0, 0
+				if M > 96 {
+					m0 = 7
+				}
+				if N > 512 {
+					n0 = 3
+				}
+				gemmKernelPairB = nil
+				want := append([]float32(nil), C0...)
+				GemmF32Range(true, false, M, N, K, A, lda, B, ldb, want, ldc, acc, m0, M, n0, N)
+				gemmKernelPairB = kb
+				got := append([]float32(nil), C0...)
+				GemmF32Range(true, false, M, N, K, A, lda, B, ldb, got, ldc, acc, m0, M, n0, N)
+				for i := range got {
+					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("M %d N %d K %d acc %v: C[%d] = %v, packed gives %v", M, N, K, acc, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
