@@ -46,10 +46,13 @@ func TileQ8_0x4(n int, w []byte, rb int, x []byte, xStride int, xd, out []float3
 // each block adds them by one FMA with w.d·x.d, blocks in order, folded as
 // hsum8. The integer sums are formed as Σ(w+128)·x − 128·Σx, VPDPBUSD
 // taking the weights with their sign bits flipped (unsigned, flipped once
-// per block for the four activation rows) and the activations (signed)
-// straight from memory; −128·Σx is formed once per block for the four
-// weight rows. Unlike the sign trick of the 1×4 tiles this is exact for an
-// activation of −128 as well, which no quantizer makes.
+// per block for the four activation rows) and the activations (signed,
+// loaded once per block for the four weight rows); −128·Σx is formed once
+// per block for the four weight rows. Unlike the sign trick of the 1×4
+// tiles this is exact for an activation of −128 as well, which no quantizer
+// makes. The sixteen w.d·x.d of a block are each rounded once, as the
+// dot's, by a pre-pass over every 64 blocks, so the main loop spends no
+// multiply on them.
 //
 //go:noescape
 func tileQ8_0x4VNNIAsm(nb int, w *byte, rb int, x *byte, xStride int, xd *float32, out *[16]float32)

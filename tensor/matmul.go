@@ -86,8 +86,8 @@ func (p *Pool) MatMul(w *Tensor, x []float32, nb int, out []float32) error {
 	*m = matmulTask{dot: dot, rows: rowDots[w.DType], tile: tileKernels[w.DType], stile: stile, stile4: scaledTiles4[w.DType], tile4: tiles4[w.DType], w: w.Data, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, xd: xd, C: C, R: R, nb: nb, out: out}
 	m.xTile = max(4, matmulTileBytes/max(m.xRow, 1)&^3) // a multiple of 4, whole tile groups
 	chunk := matmulRows
-	if nb == 1 {
-		chunk = max(matmulRows, (R+decodeSplit*p.n-1)/(decodeSplit*p.n))
+	if nb <= decodeRows {
+		chunk = max(matmulRows, (R+decodeSplit*p.n-1)/(decodeSplit*p.n)+3&^3)
 	}
 	p.forTask(R, chunk, m)
 	*m = matmulTask{} // drop references to the caller's data
@@ -107,6 +107,13 @@ const matmulRows = 16
 // 64 rows 126–134, 256 rows 136–142, and 1, 2 or 4 chunks per worker
 // 132–137. Two keep some balance when a core is starved.
 const decodeSplit = 2
+
+// decodeRows is the most activation rows that still take decodeSplit's
+// long runs: a decode step of a batch of sequences streams the weights as
+// one row does (the 4×4 tiles read them at the same rate), so chunks of
+// matmulRows, handed out in turn to the two workers, would break the runs
+// the same way.
+const decodeRows = 16
 
 // matmulTileBytes bounds the activation bytes one pass over a chunk of
 // weight rows reuses: half of Zen 3's 512 KiB L2, leaving room for the
