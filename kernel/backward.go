@@ -269,10 +269,7 @@ func CrossEntropy(dlogits, logits []float32, targets []int32, V int, ignore int3
 			clear(dr)
 			continue
 		}
-		m := float32(math.Inf(-1))
-		for _, v := range lr {
-			m = max(m, v)
-		}
+		m := rowMax(lr)
 		// One exp per logit: e^(v-m) is parked in dr while z sums it in
 		// float64, then dr is scaled in place.
 		z := expShift(dr, lr, m)
@@ -286,6 +283,27 @@ func CrossEntropy(dlogits, logits []float32, targets []int32, V int, ignore int3
 	}
 	return sum, count
 }
+
+// rowMax is the builtin max folded over x from −Inf (a NaN wins, +0 beats
+// −0): the row maximum of CrossEntropy. The loop took 3.5% of the 15M
+// training step (V = 32000); rowMaxVec, where the CPU has it, gives the
+// same value or hands the row back.
+func rowMax(x []float32) float32 {
+	if rowMaxVec != nil {
+		if m, ok := rowMaxVec(x); ok {
+			return m
+		}
+	}
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		m = max(m, v)
+	}
+	return m
+}
+
+// rowMaxVec, where the CPU has it, returns rowMax's loop's value and true,
+// or false for a row it leaves to the loop.
+var rowMaxVec func(x []float32) (float32, bool)
 
 // expShift writes dst[i] = e^(x[i]-m) and returns Σ dst[i] in float64: the
 // softmax numerators of a row whose maximum is m. The amd64 file installs
