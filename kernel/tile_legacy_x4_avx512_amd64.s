@@ -28,7 +28,8 @@
 // Registers: SI, BX, R12, R13 = the weight rows, R10 = the offset of the
 // current weight block in them; DI, R9, R11, R14 = the activation rows,
 // DX = the offset of the current activation block; R8 = &fp16Table; CX =
-// blocks left; Y2 = the unpacked weight block, Y3 = its w.d; Y4..Y7 = the
+// blocks left; 0(SP) = the next prefetch address, AX a temporary;
+// Y2 = the unpacked weight block, Y3 = its w.d; Y4..Y7 = the
 // activation rows' corrections (Q5_0, IQ4_NL) or, in X4..X7, weight row
 // i's Σ m·s with lane j for activation row j (Q4_1, Q5_1); Y8..Y11 = the
 // activation rows' x.d; Y0, Y1 = temporaries; Y12..Y15 = constants;
@@ -146,6 +147,8 @@ GLOBL x4IQ4NLU<>(SB), RODATA|NOPTR, $16
 	LEAQ (SI)(DX*1), BX; \
 	LEAQ (BX)(DX*1), R12; \
 	LEAQ (R12)(DX*1), R13; \
+	LEAQ (R13)(DX*1), AX; \
+	MOVQ AX, 0(SP); \
 	MOVQ x+24(FP), DI; \
 	MOVQ xStride+32(FP), DX; \
 	LEAQ (DI)(DX*1), R9; \
@@ -178,9 +181,17 @@ GLOBL x4IQ4NLU<>(SB), RODATA|NOPTR, $16
 	VPBROADCASTQ x4BitOne<>(SB), Y13; \
 	VPBROADCASTQ x4Bit4<>(SB), Y14
 
-// X4NEXT moves the offsets on by one block (wb weight, xb activation
-// bytes) and loops to L while blocks are left.
+// X4NEXT prefetches two lines of the next tile's weight rows (the address
+// at 0(SP), from 4·rb on, 4·wb bytes further each block: four short rows
+// read side by side defeat the hardware prefetcher), moves the offsets on
+// by one block (wb weight, xb activation bytes) and loops to L while
+// blocks are left.
 #define X4NEXT(wb, xb, L) \
+	MOVQ 0(SP), AX; \
+	PREFETCHT0 (AX); \
+	PREFETCHT0 64(AX); \
+	ADDQ $(4*wb), AX; \
+	MOVQ AX, 0(SP); \
 	ADDQ $wb, R10; \
 	ADDQ $xb, DX; \
 	DECQ CX; \
@@ -274,7 +285,7 @@ GLOBL x4IQ4NLU<>(SB), RODATA|NOPTR, $16
 	X4FIFTH(P, 2)
 
 // func tileQ5_0x4VNNIAsm(nb int, w *byte, rb int, x *byte, xStride int, out *[16]float32)
-TEXT ·tileQ5_0x4VNNIAsm(SB), NOSPLIT, $0-48
+TEXT ·tileQ5_0x4VNNIAsm(SB), NOSPLIT, $8-48
 	X4SETUP
 	X4FIFTHSETUP
 
@@ -299,7 +310,7 @@ x4q50loop:
 	VPSHUFB Y2, Y14, Y2
 
 // func tileIQ4_NLx4VNNIAsm(nb int, w *byte, rb int, x *byte, xStride int, out *[16]float32)
-TEXT ·tileIQ4_NLx4VNNIAsm(SB), NOSPLIT, $0-48
+TEXT ·tileIQ4_NLx4VNNIAsm(SB), NOSPLIT, $8-48
 	X4SETUP
 	VBROADCASTI128 x4IQ4NLU<>(SB), Y14
 	VPBROADCASTQ x4Sign<>(SB), Y13
@@ -337,7 +348,7 @@ x4iq4loop:
 	X4NIBBLES(P, 4)
 
 // func tileQ4_1x4VNNIAsm(nb int, w *byte, rb int, x *byte, xStride int, out *[16]float32)
-TEXT ·tileQ4_1x4VNNIAsm(SB), NOSPLIT, $0-48
+TEXT ·tileQ4_1x4VNNIAsm(SB), NOSPLIT, $8-48
 	X4SETUP
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
@@ -365,7 +376,7 @@ x4q41loop:
 	X4FIFTH(P, 4)
 
 // func tileQ5_1x4VNNIAsm(nb int, w *byte, rb int, x *byte, xStride int, out *[16]float32)
-TEXT ·tileQ5_1x4VNNIAsm(SB), NOSPLIT, $0-48
+TEXT ·tileQ5_1x4VNNIAsm(SB), NOSPLIT, $8-48
 	X4SETUP
 	X4FIFTHSETUP
 	VXORPS Y4, Y4, Y4
