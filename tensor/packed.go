@@ -56,7 +56,7 @@ func (p *Pool) matmulPacked(w *Tensor, x []float32, nb int, out []float32) error
 	*m = matmulTask{packed: true, w: w.packed, rb: w.RowBytes(), x: xb, xRow: len(xb) / nb, C: C, R: R, nb: nb, out: out}
 	m.xTile = max(1, matmulTileBytes/max(m.xRow, 1))
 	chunk := matmulRows
-	if nb == 1 {
+	if nb <= decodeRows {
 		chunk = max(matmulRows, (R+decodeSplit*p.n-1)/(decodeSplit*p.n))
 	}
 	chunk = (chunk + kernel.Q4_0x8Rows - 1) &^ (kernel.Q4_0x8Rows - 1)
