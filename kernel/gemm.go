@@ -95,7 +95,8 @@ func gemmBlocks(transA bool, K int, A []float32, lda int, C []float32, ldc int, 
 // gemmBlocksBInPlace is gemmBlocks for a transposed A and an untransposed B
 // where the pair kernels are in use: the pair tiles read B's rows in place
 // (gemmKernelPairB), so only the panels that an edge tile or a last lone
-// column panel needs are packed. These are the weight gradients dW = dYᵀ·X
+// column panel needs are packed; without a lone panel, the transposed A is
+// read in place as well (gemmKernelPairGen). These are the weight gradients dW = dYᵀ·X
 // (B = the layer's input, K = the tokens), whose B block is reused by few
 // rows of A (128 rows of a C×C gradient, split over the workers): packing
 // it was 8% of the 0.9M training step. Each element is summed as
@@ -114,7 +115,15 @@ func gemmBlocksBInPlace(K int, A []float32, lda int, B []float32, ldb int, C []f
 			add := accumulate || pc > 0
 			for ic := m0; ic < m1; ic += gemmMC {
 				mc := min(gemmMC, m1-ic)
-				packA(true, A, lda, ic, mc, pc, kc, s.a[:])
+				// With no lone last panel, A is read in place too (its six
+				// values at each k lie side by side) and only an edge
+				// panel of A is packed.
+				direct := gemmKernelPairGen != nil && np == nc
+				if !direct {
+					packA(true, A, lda, ic, mc, pc, kc, s.a[:])
+				} else if e := mc - mc%gemmMR; e < mc {
+					packA(true, A, lda, ic+e, mc-e, pc, kc, s.a[e*kc:])
+				}
 				c := C[ic*ldc+jc:]
 				for jr := 0; jr < np; jr += 2 * gemmNR {
 					packed := false
@@ -129,7 +138,11 @@ func gemmBlocksBInPlace(K int, A []float32, lda int, B []float32, ldb int, C []f
 							gemmEdge(s, kc, a, s.b[(jr+gemmNR)*kc:], c[ir*ldc+jr+gemmNR:], ldc, mr, gemmNR, add)
 							continue
 						}
-						gemmKernelPairB(kc, a, B[pc*ldb+jc+jr:], ldb, c[ir*ldc+jr:], ldc, add)
+						if direct {
+							gemmKernelPairGen(kc, A[pc*lda+ic+ir:], 1, lda, B[pc*ldb+jc+jr:], ldb, gemmNR, c[ir*ldc+jr:], ldc, add)
+						} else {
+							gemmKernelPairB(kc, a, B[pc*ldb+jc+jr:], ldb, c[ir*ldc+jr:], ldc, add)
+						}
 					}
 				}
 				for jr := np; jr < nc; jr += gemmNR { // the last lone panel(s), packed above
@@ -147,6 +160,13 @@ func gemmBlocksBInPlace(K int, A []float32, lda int, B []float32, ldb int, C []f
 		}
 	}
 }
+
+// gemmKernelPairGen, where the CPU has it, computes a gemmMR×2·gemmNR tile
+// as gemmKernelPair does, each element with the same bits, from A and B
+// where they lie: A(i, p) at a[i*ai+p*ap], B's row p at b[p*bp:], its
+// second 16 columns bhalf floats on. A transposed A is read in place with
+// ai = 1, ap = lda.
+var gemmKernelPairGen func(kc int, a []float32, ai, ap int, b []float32, bp, bhalf int, c []float32, ldc int, add bool)
 
 // gemmKernelPairB, where the CPU has it, computes a gemmMR×2·gemmNR tile as
 // gemmKernelPair does, each element with the same bits, from a packed A

@@ -88,16 +88,50 @@ func randF32old(r *rand.Rand, n int) []float32 {
 }
 
 // TestGemmBInPlaceSameBits: a transposed A times an untransposed B, with the
-// pair tiles reading B in place (gemmKernelPairB), gives the packed pair
+// pair tiles reading B in place (gemmKernelPairB), and A too where no lone
+// last panel needs it packed (gemmKernelPairGen), gives the packed pair
 // kernel's bits: whole pairs, lone last panels, edge rows (which pack their
 // pair), sub-blocks of C, several K blocks; C's padding must match too.
 func TestGemmBInPlaceSameBits(t *testing.T) {
 	if gemmKernelPairB == nil || gemmKernelPair == nil {
 		t.Skip("no in-place-B pair kernel on this CPU or build")
 	}
-	kb := gemmKernelPairB
-	defer func() { gemmKernelPairB = kb }()
+	kb, gen := gemmKernelPairB, gemmKernelPairGen
+	defer func() { gemmKernelPairB, gemmKernelPairGen = kb, gen }()
 	r := rand.New(rand.NewSource(12))
+	for _, withGen := range []bool{true, false} { // A in place too, or packed
+		gemmKernelPairGen = nil
+		if withGen {
+			gemmKernelPairGen = gen
+		}
+		checkBInPlace(t, r, kb)
+	}
+	// GemmF32Tri's Pᵀ·dout form reads the transposed P in place
+	// (gemmKernelPairGen) where it is there.
+	for _, T := range []int{6, 96, 100, 257} {
+		for _, D := range []int{32, 64, 48} {
+			P := randF32old(r, T*T)
+			for i := range T {
+				clear(P[i*T+i+1 : (i+1)*T])
+			}
+			dout := randF32old(r, T*D)
+			gemmKernelPairGen = nil
+			want := randF32old(r, T*D)
+			got := append([]float32(nil), want...)
+			GemmF32Tri(TriUpperA, true, false, T, D, T, P, T, dout, D, want, D, true)
+			gemmKernelPairGen = gen
+			GemmF32Tri(TriUpperA, true, false, T, D, T, P, T, dout, D, got, D, true)
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("tri upper T %d D %d: C[%d] = %v, packed gives %v", T, D, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+func checkBInPlace(t *testing.T, r *rand.Rand, kb func(kc int, a, b []float32, ldb int, c []float32, ldc int, add bool)) {
+	t.Helper()
 	for _, M := range []int{1, 6, 7, 66, 62, 100, 197} {
 		for _, N := range []int{5, 32, 40, 64, 70, 544, 560} {
 			for _, K := range []int{1, 9, 256, 301} {

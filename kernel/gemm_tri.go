@@ -121,6 +121,8 @@ func triMacro(tri Tri, s *gemmScratch, transA bool, A []float32, lda, ic, mc, pc
 			if gemmKernelPairStride != nil && mr == gemmMR && jr+2*gemmNR <= nc {
 				if !transA && gemmKernelPairRows != nil {
 					gemmKernelPairRows(kk, A[r*lda+pc+lo:], lda, b, kc*gemmNR, c[jr:], ldc, add)
+				} else if transA && gemmKernelPairGen != nil { // the six values of each k side by side in A
+					gemmKernelPairGen(kk, A[(pc+lo)*lda+r:], 1, lda, b, gemmNR, kc*gemmNR, c[jr:], ldc, add)
 				} else {
 					if !packed {
 						packA(transA, A, lda, r, mr, pc+lo, kk, a)
