@@ -43,6 +43,12 @@ func GemmF32(transA, transB bool, M, N, K int, A []float32, lda int, B []float32
 // from L2) and a packed B micro-panel (gemmNR columns, from L1). Packing
 // costs O((M+N)·K) per block against the O(M·N·K) products.
 //
+// Where the AVX-512 pair kernel runs, an operand whose packed panels would
+// serve few tiles is read in place instead (gemmMacroRows for an
+// untransposed A, gemmBlocksBInPlace for a transposed A times an
+// untransposed B), by kernels that sum each element exactly as the packed
+// one does.
+//
 // After warm-up it allocates nothing: the packing buffers are reused.
 func GemmF32Range(transA, transB bool, M, N, K int, A []float32, lda int, B []float32, ldb int, C []float32, ldc int, accumulate bool, m0, m1, n0, n1 int) {
 	if m0 < 0 || n0 < 0 || m1 > M || n1 > N || K < 0 || ldc < N {
@@ -93,13 +99,13 @@ func gemmBlocks(transA bool, K int, A []float32, lda int, C []float32, ldc int, 
 }
 
 // gemmBlocksBInPlace is gemmBlocks for a transposed A and an untransposed B
-// where the pair kernels are in use: the pair tiles read B's rows in place
+// where the pair kernels are in use. The pair tiles read B's rows in place
 // (gemmKernelPairB), so only the panels that an edge tile or a last lone
 // column panel needs are packed; without a lone panel, the transposed A is
-// read in place as well (gemmKernelPairGen). These are the weight gradients dW = dYᵀ·X
-// (B = the layer's input, K = the tokens), whose B block is reused by few
-// rows of A (128 rows of a C×C gradient, split over the workers): packing
-// it was 8% of the 0.9M training step. Each element is summed as
+// read in place as well (gemmKernelPairGen). These are the weight gradients
+// dW = dYᵀ·X (B = the layer's input, K = the tokens), whose B block serves
+// few rows of A (128 rows of a C×C gradient, split over the workers):
+// packing it was 8% of the 0.9M training step. Each element is summed as
 // gemmKernelPair sums it.
 func gemmBlocksBInPlace(K int, A []float32, lda int, B []float32, ldb int, C []float32, ldc int, accumulate bool, m0, m1, n0, n1 int) {
 	s := gemmScratchPool.Get().(*gemmScratch)
@@ -373,11 +379,11 @@ func gemmMacro(s *gemmScratch, mc, nc, kc int, c []float32, ldc int, add bool) {
 
 // gemmMacroRows is gemmMacro for an untransposed A whose block is whole
 // micro-tiles (mc a multiple of gemmMR, nc of 2·gemmNR) where the pair
-// kernels are in use (gemmKernelPair and gemmKernelPairRows): the kernel reads A's rows in place (a is the block's
-// top-left value), so A is never packed. Packing A as six interleaved rows
-// took an eighth of the 0.9M training step, as much as a third of the
-// products it fed where N is 128. Each element is summed exactly as
-// gemmKernelPair sums it.
+// kernels are in use (gemmKernelPair and gemmKernelPairRows). The kernel
+// reads A's rows in place (a is the block's top-left value), so A is never
+// packed: packing it as six interleaved rows took an eighth of the 0.9M
+// training step, a third of the time of the products it fed where N is
+// 128. Each element is summed exactly as gemmKernelPair sums it.
 func gemmMacroRows(s *gemmScratch, a []float32, lda, mc, nc, kc int, c []float32, ldc int, add bool) {
 	for jr := 0; jr < nc; jr += 2 * gemmNR {
 		b := s.b[jr*kc : (jr+2*gemmNR)*kc]
