@@ -3,6 +3,7 @@
 // Reference: Intel SDM vol. 2 (VBROADCASTSS, VFMADD231PS); BLIS kernels/haswell/3 (6×16 float tile).
 
 #include "textflag.h"
+#include "gemm_pair_amd64.h"
 
 // Registers: CX = k left, SI = a (6 floats per k), DI = b (16 floats per k),
 // DX = c, R8 = ldc in bytes, R9 = add. Y0..Y11 hold the tile: row i in
@@ -65,11 +66,6 @@ loop:
 // The AVX-512 pair kernel: Z0..Z11 hold a 6×32 tile, row i in Z(2i)
 // (columns 0-15, first B panel) and Z(2i+1) (columns 16-31, second panel);
 // R10 = the second panel's byte offset from the first (64·kc).
-#define ROWZ(off, Za, lo, hi) VBROADCASTSS off(SI), Za; VFMADD231PS Z12, Za, lo; VFMADD231PS Z13, Za, hi
-
-#define STOREZ(lo, hi) \
-	TESTQ R9, R9; JEQ 3(PC); VADDPS (DX), lo, lo; VADDPS 64(DX), hi, hi; \
-	VMOVUPS lo, (DX); VMOVUPS hi, 64(DX); ADDQ R8, DX
 
 // func gemmKernelPairAsm(kc int, a, b, c *float32, ldc int, add int)
 TEXT ·gemmKernelPairAsm(SB), NOSPLIT, $0-48
@@ -82,38 +78,17 @@ TEXT ·gemmKernelPairAsm(SB), NOSPLIT, $0-48
 	MOVQ add+40(FP), R9
 	MOVQ CX, R10
 	SHLQ $6, R10               // 16 floats per k in the first panel
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
+	PAIRZERO
 
 loopz:
 	VMOVUPS (DI), Z12          // first panel: b[p*16 : p*16+16]
 	VMOVUPS (DI)(R10*1), Z13   // second panel: b[16*kc + p*16 : …+16]
-	ROWZ(0, Z14, Z0, Z1)       // row 0 += a[p*6+0] * b rows
-	ROWZ(4, Z15, Z2, Z3)
-	ROWZ(8, Z14, Z4, Z5)
-	ROWZ(12, Z15, Z6, Z7)
-	ROWZ(16, Z14, Z8, Z9)
-	ROWZ(20, Z15, Z10, Z11)    // row 5
+	PAIRROWSPACKED             // row i += a[p*6+i] * b rows
 	ADDQ $24, SI               // next k: 6 floats of a
 	ADDQ $64, DI               // and 16 of each b panel
 	DECQ CX
 	JNE  loopz
 
-	STOREZ(Z0, Z1)
-	STOREZ(Z2, Z3)
-	STOREZ(Z4, Z5)
-	STOREZ(Z6, Z7)
-	STOREZ(Z8, Z9)
-	STOREZ(Z10, Z11)
+	PAIRSTOREALL
 	VZEROUPPER
 	RET
