@@ -41,17 +41,9 @@ func TestGemmRowsSameBits(t *testing.T) {
 					if M > 96 {
 						m0 = 6 // a block that starts past row 0
 					}
-					gemmKernelPairRows = nil
-					want := append([]float32(nil), C0...)
-					GemmF32Range(false, transB, M, N, K, A, lda, B, ldb, want, ldc, acc, m0, m1, n0, n1)
-					gemmKernelPairRows = rows
-					got := append([]float32(nil), C0...)
-					GemmF32Range(false, transB, M, N, K, A, lda, B, ldb, got, ldc, acc, m0, m1, n0, n1)
-					for i := range got {
-						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-							t.Fatalf("%s: C[%d] = %v, packed gives %v", name, i, got[i], want[i])
-						}
-					}
+					offOnSameBits(t, name, &gemmKernelPairRows, rows, C0, func(c []float32) {
+						GemmF32Range(false, transB, M, N, K, A, lda, B, ldb, c, ldc, acc, m0, m1, n0, n1)
+					})
 				}
 			}
 		}
@@ -64,17 +56,28 @@ func TestGemmRowsSameBits(t *testing.T) {
 				clear(P[i*T+i+1 : (i+1)*T])
 			}
 			v := randF32old(r, T*D)
-			gemmKernelPairRows = nil
-			want := make([]float32, T*D)
-			GemmF32Tri(TriLowerA, false, false, T, D, T, P, T, v, D, want, D, false)
-			gemmKernelPairRows = rows
-			got := make([]float32, T*D)
-			GemmF32Tri(TriLowerA, false, false, T, D, T, P, T, v, D, got, D, false)
-			for i := range got {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("tri T %d D %d: C[%d] = %v, packed gives %v", T, D, i, got[i], want[i])
-				}
-			}
+			offOnSameBits(t, fmt.Sprintf("tri T %d D %d", T, D), &gemmKernelPairRows, rows, make([]float32, T*D), func(c []float32) {
+				GemmF32Tri(TriLowerA, false, false, T, D, T, P, T, v, D, c, D, false)
+			})
+		}
+	}
+}
+
+// offOnSameBits runs run on a copy of c0 with the kernel variable *k nil
+// (the packed path), then on another copy with *k = on, and fails at the
+// first element of C whose bits differ.
+func offOnSameBits[F any](t *testing.T, name string, k *F, on F, c0 []float32, run func(c []float32)) {
+	t.Helper()
+	var packed F
+	*k = packed
+	want := append([]float32(nil), c0...)
+	run(want)
+	*k = on
+	got := append([]float32(nil), c0...)
+	run(got)
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: C[%d] = %v, packed gives %v", name, i, got[i], want[i])
 		}
 	}
 }
@@ -115,17 +118,9 @@ func TestGemmBInPlaceSameBits(t *testing.T) {
 				clear(P[i*T+i+1 : (i+1)*T])
 			}
 			dout := randF32old(r, T*D)
-			gemmKernelPairGen = nil
-			want := randF32old(r, T*D)
-			got := append([]float32(nil), want...)
-			GemmF32Tri(TriUpperA, true, false, T, D, T, P, T, dout, D, want, D, true)
-			gemmKernelPairGen = gen
-			GemmF32Tri(TriUpperA, true, false, T, D, T, P, T, dout, D, got, D, true)
-			for i := range got {
-				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("tri upper T %d D %d: C[%d] = %v, packed gives %v", T, D, i, got[i], want[i])
-				}
-			}
+			offOnSameBits(t, fmt.Sprintf("tri upper T %d D %d", T, D), &gemmKernelPairGen, gen, randF32old(r, T*D), func(c []float32) {
+				GemmF32Tri(TriUpperA, true, false, T, D, T, P, T, dout, D, c, D, true)
+			})
 		}
 	}
 }
@@ -146,17 +141,9 @@ func checkBInPlace(t *testing.T, r *rand.Rand, kb func(kc int, a, b []float32, l
 				if N > 512 {
 					n0 = 3
 				}
-				gemmKernelPairB = nil
-				want := append([]float32(nil), C0...)
-				GemmF32Range(true, false, M, N, K, A, lda, B, ldb, want, ldc, acc, m0, M, n0, N)
-				gemmKernelPairB = kb
-				got := append([]float32(nil), C0...)
-				GemmF32Range(true, false, M, N, K, A, lda, B, ldb, got, ldc, acc, m0, M, n0, N)
-				for i := range got {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-						t.Fatalf("M %d N %d K %d acc %v: C[%d] = %v, packed gives %v", M, N, K, acc, i, got[i], want[i])
-					}
-				}
+				offOnSameBits(t, fmt.Sprintf("M %d N %d K %d acc %v", M, N, K, acc), &gemmKernelPairB, kb, C0, func(c []float32) {
+					GemmF32Range(true, false, M, N, K, A, lda, B, ldb, c, ldc, acc, m0, M, n0, N)
+				})
 			}
 		}
 	}
