@@ -134,6 +134,43 @@ func newBatcher(m *model.Model, vocab generate.Vocab, ctx, parallel, threads int
 	return b, nil
 }
 
+// offered is the waiting list (arrival order) less the sequences that wait
+// for a shared prefix: one whose prompt has whole blocks, beyond those it
+// found cached, in common with a sequence that has not computed them yet
+// (running, or ahead of it in the list and offered) waits until that one
+// has: its blocks then enter the prefix cache as they fill, and the next
+// MatchPrefix takes them. So sixteen requests that arrive together with
+// one long system prompt compute it once, not sixteen times. The one ahead
+// is planned before it in any case (admission never overtakes), so the
+// wait costs the follower little and never deadlocks: the one ahead
+// progresses, or ends, or is preempted back into this list ahead of it.
+func (b *batcher) offered() []*bseq {
+	P := b.plan.blockTokens
+	ahead := slices.Clone(b.running)
+	offer := make([]*bseq, 0, len(b.waiting))
+	for _, s := range b.waiting {
+		if !slices.ContainsFunc(ahead, func(l *bseq) bool { return sharesPending(s, l, P) }) {
+			offer = append(offer, s)
+			ahead = append(ahead, s)
+		}
+	}
+	return offer
+}
+
+// sharesPending reports whether s, waiting, has whole blocks in common with
+// l beyond what s has computed (its cached prefix) that l has not computed
+// yet. MatchPrefix leaves s at least its last token to compute, so the
+// blocks it could take stop before that token.
+func sharesPending(s, l *bseq, P int) bool {
+	n := min(s.ps.tokens, l.ps.tokens)
+	common := 0
+	for common < n && s.toks[common] == l.toks[common] {
+		common++
+	}
+	want := min(common, s.ps.tokens-1) / P * P
+	return want > s.ps.computed && l.ps.computed < want
+}
+
 // bytes is the pool's and the runner's memory.
 func (b *batcher) bytes() int64 { return b.cache.KVBytes() + b.runner.BufferBytes() }
 
@@ -282,7 +319,8 @@ func (b *batcher) step() {
 			s.ps.blocks = len(s.kv.Table())
 		}
 	}
-	plan := b.plan.Schedule(ps(b.running), ps(b.waiting), b.cache.FreeBlocks())
+	offer := b.offered()
+	plan := b.plan.Schedule(ps(b.running), ps(offer), b.cache.FreeBlocks())
 	for _, id := range plan.Preempt { // drop the blocks; recompute from scratch later
 		i := slices.IndexFunc(b.running, func(s *bseq) bool { return s.ps.id == id })
 		s := b.running[i]
@@ -294,8 +332,8 @@ func (b *batcher) step() {
 		s.queued = true
 		b.queued.Add(1)
 	}
-	slices.SortFunc(b.waiting, func(x, y *bseq) int { return int(x.ps.id - y.ps.id) })
-	for _, s := range b.waiting[:plan.Admit] {
+	admitted := offer[:plan.Admit] // none when the plan preempted (Schedule admits only without)
+	for _, s := range admitted {
 		if !s.admitted {
 			s.admitted, s.cached = true, s.ps.computed
 			s.wait = time.Since(s.arrived)
@@ -303,14 +341,15 @@ func (b *batcher) step() {
 		s.queued = false
 		b.queued.Add(-1)
 	}
-	for _, s := range b.waiting[plan.Admit:] {
+	b.waiting = slices.DeleteFunc(b.waiting, func(s *bseq) bool { return slices.Contains(admitted, s) })
+	slices.SortFunc(b.waiting, func(x, y *bseq) int { return int(x.ps.id - y.ps.id) })
+	for _, s := range b.waiting {
 		if s.kv != nil && s.ps.blocks > 0 && s.queued {
 			s.kv.Free()
 			s.ps.computed, s.ps.blocks = 0, 0
 		}
 	}
-	b.running = append(b.running, b.waiting[:plan.Admit]...)
-	b.waiting = slices.Delete(b.waiting, 0, plan.Admit)
+	b.running = append(b.running, admitted...)
 	if len(plan.Run) == 0 {
 		return
 	}
