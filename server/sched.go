@@ -162,12 +162,16 @@ func (b *batcher) offered() []*bseq {
 // yet. MatchPrefix leaves s at least its last token to compute, so the
 // blocks it could take stop before that token.
 func sharesPending(s, l *bseq, P int) bool {
-	n := min(s.ps.tokens, l.ps.tokens)
+	most := (s.ps.tokens - 1) / P * P // the most MatchPrefix could give s
+	if most <= s.ps.computed || l.ps.computed >= most {
+		return false // nothing more to take, or l has computed all of it
+	}
+	n := min(most, l.ps.tokens)
 	common := 0
 	for common < n && s.toks[common] == l.toks[common] {
 		common++
 	}
-	want := min(common, s.ps.tokens-1) / P * P
+	want := common / P * P
 	return want > s.ps.computed && l.ps.computed < want
 }
 
