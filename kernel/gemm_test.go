@@ -28,6 +28,19 @@ func gemmRef(transA, transB bool, M, N, K int, A []float32, lda int, B []float32
 	return s, abs
 }
 
+// paddedDims gives a test product's padded leading dimensions (each past
+// its row's length) and the rows A and B are stored in.
+func paddedDims(transA, transB bool, M, N, K int) (lda, ldb, ldc, rowsA, rowsB int) {
+	lda, ldb, ldc, rowsA, rowsB = K+3, N+1, N+2, M, K
+	if transA {
+		lda, rowsA = M+2, K
+	}
+	if transB {
+		ldb, rowsB = K+5, N
+	}
+	return lda, ldb, ldc, rowsA, rowsB
+}
+
 // checkGemm runs GemmF32 on one shape with padded leading dimensions and
 // guard values around and between the rows of C, and checks every element
 // against the float64 reference within (K+16)·2⁻²⁴·(Σ|a·b| + |C₀|): K+16
@@ -35,20 +48,7 @@ func gemmRef(transA, transB bool, M, N, K int, A []float32, lda int, B []float32
 func checkGemm(t *testing.T, r *rand.Rand, transA, transB bool, M, N, K int, accumulate bool) {
 	t.Helper()
 	const guard = float32(-12345.5)
-	lda, ldb, ldc := K+3, N+1, N+2
-	if transA {
-		lda = M + 2
-	}
-	if transB {
-		ldb = K + 5
-	}
-	rowsA, rowsB := M, K
-	if transA {
-		rowsA = K
-	}
-	if transB {
-		rowsB = N
-	}
+	lda, ldb, ldc, rowsA, rowsB := paddedDims(transA, transB, M, N, K)
 	A := make([]float32, rowsA*lda)
 	B := make([]float32, rowsB*ldb)
 	for i := range A {

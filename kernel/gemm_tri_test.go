@@ -62,20 +62,7 @@ func checkTri(t *testing.T, r *rand.Rand, tri Tri, trans bool, T, D int, acc boo
 		M, N, K = T, T, D
 		transA, transB = false, trans
 	}
-	lda, ldb, ldc := K+3, N+1, N+2
-	if transA {
-		lda = M + 2
-	}
-	if transB {
-		ldb = K + 5
-	}
-	rowsA, rowsB := M, K
-	if transA {
-		rowsA = K
-	}
-	if transB {
-		rowsB = N
-	}
+	lda, ldb, ldc, rowsA, rowsB := paddedDims(transA, transB, M, N, K)
 	A, B := make([]float32, rowsA*lda), make([]float32, rowsB*ldb)
 	for i := range A {
 		A[i] = float32(r.NormFloat64())
