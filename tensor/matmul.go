@@ -87,7 +87,7 @@ func (p *Pool) MatMul(w *Tensor, x []float32, nb int, out []float32) error {
 	m.xTile = max(4, matmulTileBytes/max(m.xRow, 1)&^3) // a multiple of 4, whole tile groups
 	chunk := matmulRows
 	if nb <= decodeRows {
-		chunk = max(matmulRows, (R+decodeSplit*p.n-1)/(decodeSplit*p.n)+3&^3)
+		chunk = max(matmulRows, ((R+decodeSplit*p.n-1)/(decodeSplit*p.n)+3)&^3) // whole 4-row tiles
 	}
 	p.forTask(R, chunk, m)
 	*m = matmulTask{} // drop references to the caller's data
