@@ -98,6 +98,36 @@ GLOBL vlIQ4NL<>(SB), RODATA|NOPTR, $16
 	VMULPS.BCST (R8)(BX*4), Y8, Y8; \
 	VFMADD231PS Y4, Y8, A
 
+// VLFOLD sums the lanes of Y0 into X0's low lane (hsum_float_8).
+#define VLFOLD \
+	VEXTRACTF128 $1, Y0, X1; \
+	VADDPS X1, X0, X0; \
+	VMOVHLPS X0, X0, X1; \
+	VADDPS X1, X0, X0; \
+	VMOVSHDUP X0, X1; \
+	VADDSS X1, X0, X0
+
+// VLMS adds a Q4_1 or Q5_1 block's m (at wo+2(SI)) times its Q8_1 block's s
+// (at xo+2(DI)) to X2, leaving the activation's d (its half) in R9.
+#define VLMS(wo, xo) \
+	MOVL xo(DI), DX; \
+	MOVWLZX DX, R9; \
+	SHRL $16, DX; \
+	VPBROADCASTW wo+2(SI), X9; \
+	VCVTPH2PS X9, X9; \
+	VFMADD231SS (R8)(DX*4), X9, X2
+
+// VLQ1DOT adds the unsigned codes in Y4 times the Q8_1 block's quants at
+// xo+4(DI), scaled by w.d·x.d (w.d at wo(SI), x.d's half in R9), to Y0.
+#define VLQ1DOT(wo, xo) \
+	VPXORD Y7, Y7, Y7; \
+	VPDPBUSD xo+4(DI), Y4, Y7; \
+	VCVTDQ2PS Y7, Y4; \
+	VPBROADCASTW wo(SI), X8; \
+	VCVTPH2PS X8, Y8; \
+	VMULPS.BCST (R8)(R9*4), Y8, Y8; \
+	VFMADD231PS Y4, Y8, Y0
+
 // VLQ50 adds the Q5_0 block at wo(SI) times the Q8_0 block at xo(DI) to
 // the lanes Y0.
 #define VLQ50(wo, xo) \
@@ -132,12 +162,7 @@ q50vltail:
 	VLQ50(0, 0)
 
 q50vldone:
-	VEXTRACTF128 $1, Y0, X1           // hsum_float_8
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	VLFOLD                            // hsum_float_8
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
@@ -176,12 +201,7 @@ iq4vlloop:
 
 iq4vlfold:
 	VADDPS Y1, Y0, Y0                 // acc1 + acc2, then hsum_float_8
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	VLFOLD                            // hsum_float_8
 	CMPQ CX, $-1
 	JNE  iq4vldone
 	VLIQ4(0, 0)                       // the odd last block, alone
@@ -214,20 +234,9 @@ iq4vldone:
 // values), which spares two table lookups that, spread over the weights'
 // scales, often miss L1.
 #define VLQ41(wo, xo) \
-	MOVL xo(DI), DX; \
-	MOVWLZX DX, R9; \
-	SHRL $16, DX; \
-	VPBROADCASTW wo+2(SI), X9; \
-	VCVTPH2PS X9, X9; \
-	VFMADD231SS (R8)(DX*4), X9, X2; \
+	VLMS(wo, xo); \
 	VLNIBBLES(wo+4); \
-	VPXORD Y7, Y7, Y7; \
-	VPDPBUSD xo+4(DI), Y4, Y7; \
-	VCVTDQ2PS Y7, Y4; \
-	VPBROADCASTW wo(SI), X8; \
-	VCVTPH2PS X8, Y8; \
-	VMULPS.BCST (R8)(R9*4), Y8, Y8; \
-	VFMADD231PS Y4, Y8, Y0
+	VLQ1DOT(wo, xo)
 
 // func dotQ4_1VLAsm(nb int, w, x *byte) float32
 //
@@ -253,12 +262,7 @@ q41vltail:
 	VLQ41(0, 0)
 
 q41vldone:
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	VLFOLD                            // hsum_float_8
 	VADDSS X2, X0, X0                 // hsum8(acc) + summs
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
@@ -296,12 +300,7 @@ q80vltail:
 	VLQ80(0, 0)
 
 q80vldone:
-	VEXTRACTF128 $1, Y0, X1           // hsum_float_8
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	VLFOLD                            // hsum_float_8
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
@@ -311,22 +310,11 @@ q80vldone:
 // (or-ed, the nibble being below 16) to byte i where bit i of qh is set,
 // the mask straight from qh.
 #define VLQ51(wo, xo) \
-	MOVL xo(DI), DX; \
-	MOVWLZX DX, R9; \
-	SHRL $16, DX; \
-	VPBROADCASTW wo+2(SI), X9; \
-	VCVTPH2PS X9, X9; \
-	VFMADD231SS (R8)(DX*4), X9, X2; \
+	VLMS(wo, xo); \
 	KMOVD wo+4(SI), K1; \
 	VLNIBBLES(wo+8); \
 	VPADDB Y13, Y4, K1, Y4; \
-	VPXORD Y7, Y7, Y7; \
-	VPDPBUSD xo+4(DI), Y4, Y7; \
-	VCVTDQ2PS Y7, Y4; \
-	VPBROADCASTW wo(SI), X8; \
-	VCVTPH2PS X8, Y8; \
-	VMULPS.BCST (R8)(R9*4), Y8, Y8; \
-	VFMADD231PS Y4, Y8, Y0
+	VLQ1DOT(wo, xo)
 
 // func dotQ5_1VLAsm(nb int, w, x *byte) float32
 //
@@ -352,12 +340,7 @@ q51vltail:
 	VLQ51(0, 0)
 
 q51vldone:
-	VEXTRACTF128 $1, Y0, X1           // hsum_float_8
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	VLFOLD                            // hsum_float_8
 	VADDSS X2, X0, X0                 // hsum8(acc) + summs
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
