@@ -8,19 +8,21 @@ import (
 	"github.com/gptgo/gptgo/kernel"
 )
 
+// randUnit returns n values uniform in [−1, 1).
+func randUnit(r *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = r.Float32()*2 - 1
+	}
+	return x
+}
+
 // Pool.Gemm gives the single-call kernel.GemmF32 bit for bit, whatever the
 // number of workers.
 func TestPoolGemmMatchesKernel(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
 	M, N, K := 301, 1100, 290
-	A := make([]float32, M*K)
-	B := make([]float32, N*K)
-	for i := range A {
-		A[i] = r.Float32()*2 - 1
-	}
-	for i := range B {
-		B[i] = r.Float32()*2 - 1
-	}
+	A, B := randUnit(r, M*K), randUnit(r, N*K)
 	want := make([]float32, M*N)
 	kernel.GemmF32(false, true, M, N, K, A, K, B, K, want, N, false)
 	for _, workers := range []int{1, 2, 5} {
@@ -107,13 +109,7 @@ func TestPoolGemmEvenRows(t *testing.T) {
 	r := rand.New(rand.NewPCG(4, 4))
 	for _, M := range []int{128, 288, 7} {
 		N, K := 40, 70
-		A, B := make([]float32, K*M), make([]float32, K*N)
-		for i := range A {
-			A[i] = r.Float32()*2 - 1
-		}
-		for i := range B {
-			B[i] = r.Float32()*2 - 1
-		}
+		A, B := randUnit(r, K*M), randUnit(r, K*N)
 		want := make([]float32, M*N)
 		kernel.GemmF32(true, false, M, N, K, A, M, B, N, want, N, false)
 		p := NewPool(2)
