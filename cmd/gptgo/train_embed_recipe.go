@@ -46,6 +46,15 @@ type embedRecipe struct {
 		MaxTokens       int     `json:"max_tokens"`
 		HeldOut         int     `json:"held_out"` // QA sets: every Nth paragraph is held out
 		CheckpointEvery int     `json:"checkpoint_every"`
+		// Validation keeps QA paragraphs 3, 3+N, … and their questions
+		// out of this training and its tokenizer (WORK/eval/NAME-val.json),
+		// for choices made after it; ICTQueries is the inverse cloze pairs
+		// per passage (default 1); MineNegatives gives every pair a hard
+		// negative from that depth of BM25's ranking (train embed
+		// --mine-negatives; 0: none).
+		Validation    int `json:"validation"`
+		ICTQueries    int `json:"ict_queries"`
+		MineNegatives int `json:"mine_negatives"`
 		// StopAt, when set, ends the training after that step (the
 		// schedule still spans Steps) and exports that checkpoint: a run
 		// cut short, reproduced exactly.
@@ -172,7 +181,7 @@ func runEmbedRecipe(ctx context.Context, e *env, path string, stopAt int) error 
 	// pairs: rebuilt on every run (deterministic and quick), so that a
 	// resumed run trains on exactly the pairs its checkpoint was made with.
 	pairsPath := filepath.Join(work, "pairs.jsonl")
-	qaFiles, tokTexts, err := writeRecipePairs(e, r, work, pairsPath, 0, 1)
+	qaFiles, tokTexts, err := writeRecipePairs(e, r, work, pairsPath, r.Train.Validation, max(1, r.Train.ICTQueries))
 	if err != nil {
 		return err
 	}
@@ -218,8 +227,9 @@ func runEmbedRecipe(ctx context.Context, e *env, path string, stopAt int) error 
 		args := append(append([]string(nil), qaFiles...), pairsPath,
 			"--model", initPath, "--out", outPath, "--steps", strconv.Itoa(t.Steps), "--batch", strconv.Itoa(t.Batch),
 			"--lr", fmt.Sprint(t.LR), "--temperature", fmt.Sprint(t.Temperature), "--max-tokens", strconv.Itoa(t.MaxTokens),
-			"--held-out", strconv.Itoa(t.HeldOut), "--seed", strconv.FormatUint(r.Seed, 10), "--threads", strconv.Itoa(r.Threads),
-			"--checkpoint-every", strconv.Itoa(t.CheckpointEvery), "--type", cmpOrString(r.Export.Type, "f16"))
+			"--held-out", strconv.Itoa(t.HeldOut), "--validation", strconv.Itoa(t.Validation),
+			"--mine-negatives", strconv.Itoa(t.MineNegatives), "--seed", strconv.FormatUint(r.Seed, 10),
+			"--threads", strconv.Itoa(r.Threads), "--checkpoint-every", strconv.Itoa(t.CheckpointEvery), "--type", cmpOrString(r.Export.Type, "f16"))
 		resume := exists(outPath + ".ckpt")
 		if stopAt == 0 && t.StopAt > 0 {
 			// train to stop_at (from the checkpoint, if any), then export
@@ -317,11 +327,12 @@ func writeHeldOutSet(path string, questions []string, answer []int, passages, tr
 // writeRecipePairs makes the recipe's pairs and writes them to pairsPath
 // (JSONL): the QA sets (returned as files, which train embed reads
 // itself) with every valEvery-th validation paragraph left out, inverse
-// cloze pairs (ictQueries per passage) and instruction pairs. With
-// valEvery 0 it writes WORK/eval/NAME.json for each QA set (held-out
-// questions over every paragraph), else WORK/eval/NAME-val.json
-// (validation questions over the validation and training paragraphs).
-// tokTexts are every training text, for the tokenizer.
+// cloze pairs (ictQueries per passage) and instruction pairs. It writes
+// WORK/eval/NAME.json for each QA set (held-out questions over every
+// paragraph, the same file whatever valEvery is) and, with valEvery > 0,
+// WORK/eval/NAME-val.json (validation questions over the validation and
+// training paragraphs). tokTexts are every training text, for the
+// tokenizer.
 func writeRecipePairs(e *env, r *embedRecipe, work, pairsPath string, valEvery, ictQueries int) (qaFiles, tokTexts []string, err error) {
 	var pairs []train.EmbedPair
 	for _, s := range r.Pairs {
@@ -341,12 +352,16 @@ func writeRecipePairs(e *env, r *embedRecipe, work, pairsPath string, valEvery, 
 			if s.ICT {
 				ps = train.ICTPairsN(paras, s.MaxRunes, r.Seed, ictQueries)
 			}
-			if valEvery == 0 {
-				err = writeHeldOutSet(filepath.Join(work, "eval", s.Name+".json"), qa.Held, qa.Answer, qa.Passages, paras)
-			} else {
-				err = writeHeldOutSet(filepath.Join(work, "eval", s.Name+"-val.json"), qa.Val, qa.ValAnswer, qa.ValPassages, paras)
+			all := qa
+			if valEvery > 0 {
+				if all, err = train.ReadQASetSplit(s.QA, r.Train.HeldOut, 0); err != nil {
+					return nil, nil, err
+				}
+				if err := writeHeldOutSet(filepath.Join(work, "eval", s.Name+"-val.json"), qa.Val, qa.ValAnswer, qa.ValPassages, paras); err != nil {
+					return nil, nil, err
+				}
 			}
-			if err != nil {
+			if err := writeHeldOutSet(filepath.Join(work, "eval", s.Name+".json"), all.Held, all.Answer, all.Passages, trainParagraphs(all)); err != nil {
 				return nil, nil, err
 			}
 			fmt.Fprintf(e.stderr, "pairs %s: %d questions, %d inverse cloze pairs; held out %d questions over %d paragraphs; validation %d questions over %d paragraphs\n",

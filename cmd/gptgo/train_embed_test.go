@@ -3,7 +3,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -331,24 +333,8 @@ func TestTrainEmbedRecipe(t *testing.T) {
 // and a second run trains nothing.
 func TestTrainEmbedRecipeFinetune(t *testing.T) {
 	dir := t.TempDir()
-	var paras []string
-	for _, tp := range []string{"cats", "rivers", "engines", "bread", "planets", "music", "chess", "rain", "ships", "trees"} {
-		paras = append(paras, `{"context": "Some `+tp+` are old. Many `+tp+` are new. All `+tp+` are here. No `+tp+` are gone.", "qas": [{"question": "what about `+tp+`?"}]}`)
-	}
-	write := func(name, body string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("qa.json", `{"data": [{"paragraphs": [`+strings.Join(paras, ",")+`]}]}`)
-	write("prose.txt", "The sun is hot. The moon is cold. The stars are far. The sea is deep.\nBirds can fly. Fish can swim. Dogs can run. Cats can climb.\n")
-	write("recipe.json", `{"name": "tiny", "seed": 2, "threads": 2, "work": "work",
-		"pairs": [{"name": "qa", "qa": "qa.json", "ict": true}, {"name": "prose", "texts": ["prose.txt"]}],
-		"tokenizer": {"vocab_size": 300}, "model": {"dim": 16, "layers": 1, "heads": 2, "ff": 32, "ctx": 32},
-		"train": {"steps": 2, "batch": 4, "lr": 1e-3, "temperature": 0.05, "max_tokens": 32, "held_out": 5, "checkpoint_every": 1},
-		"finetune": {"steps": 2, "batch": 4, "lr": 5e-4, "temperature": 0.05, "max_tokens": 32, "checkpoint_every": 1, "mine_negatives": 2, "validation": 3, "ict_queries": 2},
-		"export": {"path": "out/embed.gguf", "type": "f16"}}`)
-	recipe := filepath.Join(dir, "recipe.json")
+	recipe := tinyQARecipe(t, dir, "recipe.json", `"train": {"steps": 2, "batch": 4, "lr": 1e-3, "temperature": 0.05, "max_tokens": 32, "held_out": 5, "checkpoint_every": 1},
+		"finetune": {"steps": 2, "batch": 4, "lr": 5e-4, "temperature": 0.05, "max_tokens": 32, "checkpoint_every": 1, "mine_negatives": 2, "validation": 3, "ict_queries": 2}`)
 	_, errOut, code := runCLI(t, "", "train", "embed", "--recipe", recipe)
 	if code != 0 {
 		t.Fatalf("recipe: exit %d: %s", code, errOut)
@@ -401,6 +387,75 @@ func TestTrainEmbedRecipeFinetune(t *testing.T) {
 	_, errOut, code = runCLI(t, "", "train", "embed", "--recipe", recipe)
 	if code != 0 || strings.Contains(errOut, "step ") {
 		t.Fatalf("second run: exit %d (it should train nothing): %s", code, errOut)
+	}
+}
+
+// tinyQARecipe writes, in dir, a QA set of ten one-question paragraphs
+// (qa.json), a prose file and a recipe (name) over them with the given
+// "train" (and "finetune") members, working in dir/work and exporting
+// dir/out/embed.gguf; it returns the recipe's path.
+func tinyQARecipe(t *testing.T, dir, name, stages string) string {
+	t.Helper()
+	var paras []string
+	for _, tp := range []string{"cats", "rivers", "engines", "bread", "planets", "music", "chess", "rain", "ships", "trees"} {
+		paras = append(paras, `{"context": "Some `+tp+` are old. Many `+tp+` are new. All `+tp+` are here. No `+tp+` are gone.", "qas": [{"question": "what about `+tp+`?"}]}`)
+	}
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("qa.json", `{"data": [{"paragraphs": [`+strings.Join(paras, ",")+`]}]}`)
+	write("prose.txt", "The sun is hot. The moon is cold. The stars are far. The sea is deep.\nBirds can fly. Fish can swim. Dogs can run. Cats can climb.\n")
+	write(name, `{"name": "tiny", "seed": 2, "threads": 2, "work": "work",
+		"pairs": [{"name": "qa", "qa": "qa.json", "ict": true}, {"name": "prose", "texts": ["prose.txt"]}],
+		"tokenizer": {"vocab_size": 300}, "model": {"dim": 16, "layers": 1, "heads": 2, "ff": 32, "ctx": 32},
+		`+stages+`,
+		"export": {"path": "out/embed.gguf", "type": "f16"}}`)
+	return filepath.Join(dir, name)
+}
+
+// TestTrainEmbedRecipeValidation: a recipe whose first training has a
+// validation split keeps those paragraphs' questions out of it (and out
+// of the tokenizer's text) and writes them to eval/NAME-val.json; it
+// writes the same held-out file eval/NAME.json as a recipe without one,
+// and mines the hard negatives it asks for.
+func TestTrainEmbedRecipeValidation(t *testing.T) {
+	const train = `"train": {"steps": 1, "batch": 4, "lr": 1e-3, "temperature": 0.05, "max_tokens": 32, "held_out": 5, "checkpoint_every": 1%s}`
+	plain, val := t.TempDir(), t.TempDir()
+	heldOut := map[string][]byte{}
+	for _, dir := range []string{plain, val} {
+		extra := ""
+		if dir == val {
+			extra = `, "validation": 3, "ict_queries": 2, "mine_negatives": 2`
+		}
+		recipe := tinyQARecipe(t, dir, "recipe.json", fmt.Sprintf(train, extra))
+		_, errOut, code := runCLI(t, "", "train", "embed", "--recipe", recipe)
+		if code != 0 {
+			t.Fatalf("recipe: exit %d: %s", code, errOut)
+		}
+		want := []string{"pairs qa: 8 questions, 8 inverse cloze pairs; held out 2 questions over 2 paragraphs; validation 0 questions", "train embed: 18 pairs"}
+		if dir == val {
+			want = []string{"pairs qa: 5 questions, 10 inverse cloze pairs; held out 2 questions over 2 paragraphs; validation 3 questions over 3 paragraphs",
+				"pairs prose: 4 inverse cloze pairs", "mined 19 BM25 hard negatives (depth 2)", "train embed: 19 pairs"}
+		}
+		for _, w := range want {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("no %q in the log:\n%s", w, errOut)
+			}
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "work", "eval", "qa.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		heldOut[dir] = b
+		_, err = os.Stat(filepath.Join(dir, "work", "eval", "qa-val.json"))
+		if (err == nil) != (dir == val) {
+			t.Errorf("qa-val.json written: %v, want %v", err == nil, dir == val)
+		}
+	}
+	if !bytes.Equal(heldOut[plain], heldOut[val]) || !bytes.Contains(heldOut[val], []byte("what about trees?")) {
+		t.Errorf("the held-out file differs with a validation split:\n%s\n%s", heldOut[plain], heldOut[val])
 	}
 }
 
