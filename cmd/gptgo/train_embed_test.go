@@ -460,7 +460,8 @@ func TestTrainEmbedRecipeValidation(t *testing.T) {
 }
 
 // TestEmbedRecipesLoad: the repository's embedder recipes parse (unknown
-// fields are errors), and embed-ft is embed with a finetune stage.
+// fields are errors), embed-ft is embed with a finetune stage, and
+// embed-val (a candidate of models/embed.md) writes nothing to models/.
 func TestEmbedRecipesLoad(t *testing.T) {
 	base, _, err := loadEmbedRecipe(filepath.Join("..", "..", "recipes", "embed.json"))
 	if err != nil {
@@ -475,5 +476,12 @@ func TestEmbedRecipesLoad(t *testing.T) {
 	}
 	if ft.Model != base.Model || ft.Train != base.Train || ft.Seed != base.Seed || ft.Export.Path == base.Export.Path {
 		t.Error("embed-ft must train embed's first stage as embed does and export elsewhere")
+	}
+	val, _, err := loadEmbedRecipe(filepath.Join("..", "..", "recipes", "embed-val.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if val.Train.Validation == 0 || val.Model != base.Model || strings.Contains(val.Export.Path, filepath.Join("models", "embed.gguf")) {
+		t.Errorf("embed-val must keep a validation split, train embed's shape and export outside models/: %+v", val)
 	}
 }
