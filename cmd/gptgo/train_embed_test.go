@@ -236,25 +236,12 @@ func TestTrainEmbedStopAt(t *testing.T) {
 // embed` runs; a second run redoes nothing and exports the same bytes.
 func TestTrainEmbedRecipe(t *testing.T) {
 	dir := t.TempDir()
-	var paras []string
-	topics := []string{"cats", "rivers", "engines", "bread", "planets", "music", "chess", "rain", "ships", "trees"}
-	for _, tp := range topics {
-		paras = append(paras, `{"context": "Some `+tp+` are old. Many `+tp+` are new. All `+tp+` are here. No `+tp+` are gone.", "qas": [{"question": "what about `+tp+`?"}]}`)
+	alpaca := `[{"instruction": "Name a colour.", "input": "", "output": "Blue is a colour of the sky."}, {"instruction": "Say hi", "input": "", "output": "no"}]`
+	if err := os.WriteFile(filepath.Join(dir, "alpaca.json"), []byte(alpaca), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	write := func(name, body string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("qa.json", `{"data": [{"paragraphs": [`+strings.Join(paras, ",")+`]}]}`)
-	write("prose.txt", "The sun is hot. The moon is cold. The stars are far. The sea is deep.\nBirds can fly. Fish can swim. Dogs can run. Cats can climb.\n")
-	write("alpaca.json", `[{"instruction": "Name a colour.", "input": "", "output": "Blue is a colour of the sky."}, {"instruction": "Say hi", "input": "", "output": "no"}]`)
-	write("recipe.json", `{"name": "tiny", "seed": 2, "threads": 2, "work": "work",
-		"pairs": [{"name": "qa", "qa": "qa.json", "ict": true}, {"name": "prose", "texts": ["prose.txt"]}, {"name": "inst", "instructions": ["alpaca.json"]}],
-		"tokenizer": {"vocab_size": 300}, "model": {"dim": 16, "layers": 1, "heads": 2, "ff": 32, "ctx": 32},
-		"train": {"steps": 3, "batch": 4, "lr": 1e-3, "temperature": 0.05, "max_tokens": 32, "held_out": 5, "checkpoint_every": 1},
-		"export": {"path": "out/embed.gguf", "type": "f16"}}`)
-	recipe := filepath.Join(dir, "recipe.json")
+	recipe := tinyQARecipe(t, dir, "recipe.json", `, {"name": "inst", "instructions": ["alpaca.json"]}`,
+		`"train": {"steps": 3, "batch": 4, "lr": 1e-3, "temperature": 0.05, "max_tokens": 32, "held_out": 5, "checkpoint_every": 1}`)
 	_, errOut, code := runCLI(t, "", "train", "embed", "--recipe", recipe)
 	if code != 0 {
 		t.Fatalf("recipe: exit %d: %s", code, errOut)
@@ -333,7 +320,7 @@ func TestTrainEmbedRecipe(t *testing.T) {
 // and a second run trains nothing.
 func TestTrainEmbedRecipeFinetune(t *testing.T) {
 	dir := t.TempDir()
-	recipe := tinyQARecipe(t, dir, "recipe.json", `"train": {"steps": 2, "batch": 4, "lr": 1e-3, "temperature": 0.05, "max_tokens": 32, "held_out": 5, "checkpoint_every": 1},
+	recipe := tinyQARecipe(t, dir, "recipe.json", "", `"train": {"steps": 2, "batch": 4, "lr": 1e-3, "temperature": 0.05, "max_tokens": 32, "held_out": 5, "checkpoint_every": 1},
 		"finetune": {"steps": 2, "batch": 4, "lr": 5e-4, "temperature": 0.05, "max_tokens": 32, "checkpoint_every": 1, "mine_negatives": 2, "validation": 3, "ict_queries": 2}`)
 	_, errOut, code := runCLI(t, "", "train", "embed", "--recipe", recipe)
 	if code != 0 {
@@ -391,10 +378,11 @@ func TestTrainEmbedRecipeFinetune(t *testing.T) {
 }
 
 // tinyQARecipe writes, in dir, a QA set of ten one-question paragraphs
-// (qa.json), a prose file and a recipe (name) over them with the given
-// "train" (and "finetune") members, working in dir/work and exporting
+// (qa.json), a prose file and a recipe (name) over them and any more
+// pair sources (extraPairs, each after a comma), with the given "train"
+// (and "finetune") members, working in dir/work and exporting
 // dir/out/embed.gguf; it returns the recipe's path.
-func tinyQARecipe(t *testing.T, dir, name, stages string) string {
+func tinyQARecipe(t *testing.T, dir, name, extraPairs, stages string) string {
 	t.Helper()
 	var paras []string
 	for _, tp := range []string{"cats", "rivers", "engines", "bread", "planets", "music", "chess", "rain", "ships", "trees"} {
@@ -408,7 +396,7 @@ func tinyQARecipe(t *testing.T, dir, name, stages string) string {
 	write("qa.json", `{"data": [{"paragraphs": [`+strings.Join(paras, ",")+`]}]}`)
 	write("prose.txt", "The sun is hot. The moon is cold. The stars are far. The sea is deep.\nBirds can fly. Fish can swim. Dogs can run. Cats can climb.\n")
 	write(name, `{"name": "tiny", "seed": 2, "threads": 2, "work": "work",
-		"pairs": [{"name": "qa", "qa": "qa.json", "ict": true}, {"name": "prose", "texts": ["prose.txt"]}],
+		"pairs": [{"name": "qa", "qa": "qa.json", "ict": true}, {"name": "prose", "texts": ["prose.txt"]}`+extraPairs+`],
 		"tokenizer": {"vocab_size": 300}, "model": {"dim": 16, "layers": 1, "heads": 2, "ff": 32, "ctx": 32},
 		`+stages+`,
 		"export": {"path": "out/embed.gguf", "type": "f16"}}`)
@@ -429,7 +417,7 @@ func TestTrainEmbedRecipeValidation(t *testing.T) {
 		if dir == val {
 			extra = `, "validation": 3, "ict_queries": 2, "mine_negatives": 2`
 		}
-		recipe := tinyQARecipe(t, dir, "recipe.json", fmt.Sprintf(train, extra))
+		recipe := tinyQARecipe(t, dir, "recipe.json", "", fmt.Sprintf(train, extra))
 		_, errOut, code := runCLI(t, "", "train", "embed", "--recipe", recipe)
 		if code != 0 {
 			t.Fatalf("recipe: exit %d: %s", code, errOut)
