@@ -3,6 +3,7 @@
 // Reference: ggml/src/ggml-cpu/ggml-cpu-quants.c (AVX2 ggml_vec_dot_q4_K/q5_K/q6_K_q8_K); ggml-common.h layouts.
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Q8_K layout: d float32 at 0, qs [256]int8 at 4, bsums [16]int16 at 260.
 // Q4_K: d at 0, dmin at 2, scales [12] at 4, qs [128] at 16; 144 bytes.
@@ -19,15 +20,6 @@ DATA kWord0<>+0(SB)/8, $0x0100010001000100 // VPSHUFB: word 0 of the lane to all
 GLOBL kWord0<>(SB), RODATA|NOPTR, $8
 DATA kWord1<>+0(SB)/8, $0x0302030203020302 // VPSHUFB: word 1 of the lane to all words
 GLOBL kWord1<>(SB), RODATA|NOPTR, $8
-
-// HSUM8 leaves the sum of Y0's eight lanes in X0's low lane; clobbers X1.
-#define HSUM8 \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVHLPS X0, X0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVSHDUP X0, X1; \
-	VADDSS X1, X0, X0
 
 // HALFTIMESD leaves FP16ToFP32(*h)·y.d (y.d the float32 at (DI)) in all
 // lanes of Y; clobbers AX.

@@ -3,6 +3,7 @@
 // Reference: ggml/src/ggml-cpu/ggml-cpu-quants.c (AVX2 ggml_vec_dot_q4_0_q8_0, _q8_0_q8_0); ggml-common.h layouts.
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // Constants: bytes of 0x0F (nibble mask), of 8 (Q4_0 offset), words of 1.
 DATA nibbleMask<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
@@ -78,15 +79,6 @@ GLOBL oneWords<>(SB), RODATA|NOPTR, $8
 	VPABSB Y, Y; \
 	VPMADDUBSW Y5, Y, Y; \
 	VPMADDWD Y13, Y, Y
-
-// HSUM8 leaves the sum of Y0's eight lanes in X0's low lane; clobbers X1.
-#define HSUM8 \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVHLPS X0, X0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVSHDUP X0, X1; \
-	VADDSS X1, X0, X0
 
 // func dotQ4_0Asm(nb int, w, x *byte) float32
 //

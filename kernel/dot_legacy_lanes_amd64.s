@@ -4,6 +4,7 @@
 // _iq4_nl_q8_0; bytes_from_nibbles_32, bytes_from_bits_32, hsum_float_8); ggml-common.h layouts.
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // The Q4_1, Q5_0, Q5_1 and IQ4_NL dots of dot_legacy_lanes.go, with the
 // operations of llama.cpp's AVX2 code: per block, the 32 weight quants as
@@ -114,16 +115,6 @@ GLOBL llIQ4NL<>(SB), RODATA|NOPTR, $16
 	MOVWLZX 2(DI), BX; \
 	VFMADD231SS (R8)(BX*4), X7, X2
 
-// HSUM leaves the sum of Y0's lanes in X0's low lane as hsum_float_8:
-// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)); clobbers X1.
-#define HSUM \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVHLPS X0, X0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVSHDUP X0, X1; \
-	VADDSS X1, X0, X0
-
 // LLCONST loads the constants every dot uses.
 #define LLCONST \
 	VPBROADCASTQ llNibble<>(SB), Y15; \
@@ -153,7 +144,7 @@ L: ; \
 	ADDQ $36, DI; \
 	DECQ CX; \
 	JNZ  L; \
-	HSUM; \
+	HSUM8; \
 	VADDSS X2, X0, X0; \
 	VZEROUPPER; \
 	MOVSS X0, ret+24(FP); \
@@ -192,7 +183,7 @@ L: ; \
 	ADDQ $36, DI; \
 	DECQ CX; \
 	JNZ  L; \
-	HSUM; \
+	HSUM8; \
 	VADDSS X2, X0, X0; \
 	VZEROUPPER; \
 	MOVSS X0, ret+24(FP); \
@@ -229,7 +220,7 @@ L: ; \
 	ADDQ $34, DI; \
 	DECQ CX; \
 	JNZ  L; \
-	HSUM; \
+	HSUM8; \
 	VZEROUPPER; \
 	MOVSS X0, ret+24(FP); \
 	RET
@@ -278,7 +269,7 @@ L: ; \
 	JMP  L; \
 F: ; \
 	VADDPS Y1, Y0, Y0; \
-	HSUM; \
+	HSUM8; \
 	TESTQ CX, CX; \
 	JEQ   D; \
 	IQ4NL; \
@@ -323,7 +314,7 @@ L: ; \
 	IQ4BLOCK(PAIRS, Y0); \
 	DECQ CX; \
 	JNZ  L; \
-	HSUM; \
+	HSUM8; \
 	VZEROUPPER; \
 	MOVSS X0, ret+24(FP); \
 	RET

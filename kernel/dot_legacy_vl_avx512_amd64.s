@@ -5,6 +5,7 @@
 // _q5_1_q8_1, _iq4_nl_q8_0, _q8_0_q8_0: the lane order kept here); ggml-common.h block layouts.
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // The one-row Q4_1, Q5_0, Q5_1, IQ4_NL and Q8_0 dots of dot_legacy_lanes_amd64.s
 // and legacy_avx512_amd64.s, every float operation the same and in the
@@ -98,15 +99,6 @@ GLOBL vlIQ4NL<>(SB), RODATA|NOPTR, $16
 	VMULPS.BCST (R8)(BX*4), Y8, Y8; \
 	VFMADD231PS Y4, Y8, A
 
-// VLFOLD sums the lanes of Y0 into X0's low lane (hsum_float_8).
-#define VLFOLD \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVHLPS X0, X0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVSHDUP X0, X1; \
-	VADDSS X1, X0, X0
-
 // VLMS adds a Q4_1 or Q5_1 block's m (at wo+2(SI)) times its Q8_1 block's s
 // (at xo+2(DI)) to X2, leaving the activation's d (its half) in R9.
 #define VLMS(wo, xo) \
@@ -162,7 +154,7 @@ q50vltail:
 	VLQ50(0, 0)
 
 q50vldone:
-	VLFOLD                            // hsum_float_8
+	HSUM8                            // hsum_float_8
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
@@ -201,7 +193,7 @@ iq4vlloop:
 
 iq4vlfold:
 	VADDPS Y1, Y0, Y0                 // acc1 + acc2, then hsum_float_8
-	VLFOLD                            // hsum_float_8
+	HSUM8                            // hsum_float_8
 	CMPQ CX, $-1
 	JNE  iq4vldone
 	VLIQ4(0, 0)                       // the odd last block, alone
@@ -262,7 +254,7 @@ q41vltail:
 	VLQ41(0, 0)
 
 q41vldone:
-	VLFOLD                            // hsum_float_8
+	HSUM8                            // hsum_float_8
 	VADDSS X2, X0, X0                 // hsum8(acc) + summs
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
@@ -300,7 +292,7 @@ q80vltail:
 	VLQ80(0, 0)
 
 q80vldone:
-	VLFOLD                            // hsum_float_8
+	HSUM8                            // hsum_float_8
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
@@ -340,7 +332,7 @@ q51vltail:
 	VLQ51(0, 0)
 
 q51vldone:
-	VLFOLD                            // hsum_float_8
+	HSUM8                            // hsum_float_8
 	VADDSS X2, X0, X0                 // hsum8(acc) + summs
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)

@@ -5,6 +5,7 @@
 // CPU has AVX512VNNI+VL).
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // The AVX512-VNNI forms of the Q8_0 and Q4_0 kernels. Each computes exactly
 // the integer sums of its AVX2 twin (VPDPBUSD adds four u8×s8 products into
@@ -150,12 +151,7 @@ vd80tail:
 	VFMADD231PS Y4, Y6, Y0
 
 vd80done:
-	VEXTRACTF128 $1, Y0, X1           // HSUM8
-	VADDPS X1, X0, X0
-	VMOVHLPS X0, X0, X1
-	VADDPS X1, X0, X0
-	VMOVSHDUP X0, X1
-	VADDSS X1, X0, X0
+	HSUM8
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

@@ -5,6 +5,7 @@
 // several activation rows); ggml/src/ggml-cpu/ggml-cpu-quants.c (the AVX2 lane order of each product).
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 // 4×4 tiles of the lane-order dots: four weight rows (rb apart) by four
 // activation rows (xStride apart), each of the sixteen products summed
@@ -201,12 +202,7 @@ GLOBL x4IQ4NLU<>(SB), RODATA|NOPTR, $16
 // VEX reaches).
 #define X4FOLD(A) \
 	VMOVAPS A, Y0; \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVHLPS X0, X0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVSHDUP X0, X1; \
-	VADDSS X1, X0, X0
+	HSUM8
 
 // X4OUT stores A folded at o(DX).
 #define X4OUT(A, o) \

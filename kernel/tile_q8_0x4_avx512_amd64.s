@@ -4,6 +4,7 @@
 // (tinyBLAS_Q0_AVX: register tiles of several weight rows by several activation rows).
 
 #include "textflag.h"
+#include "hsum_amd64.h"
 
 DATA q84Sign<>+0(SB)/8, $0x8080808080808080
 GLOBL q84Sign<>(SB), RODATA|NOPTR, $8
@@ -39,12 +40,7 @@ GLOBL q84Sign<>(SB), RODATA|NOPTR, $8
 // stores the result at o(DX).
 #define Q84OUT(A, o) \
 	VMOVAPS A, Y0; \
-	VEXTRACTF128 $1, Y0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVHLPS X0, X0, X1; \
-	VADDPS X1, X0, X0; \
-	VMOVSHDUP X0, X1; \
-	VADDSS X1, X0, X0; \
+	HSUM8; \
 	VMOVSS X0, o(DX)
 
 // func tileQ8_0x4VNNIAsm(nb int, w *byte, rb int, x *byte, xStride int, xd *float32, out *[16]float32)
